@@ -1,0 +1,114 @@
+"""Error and warning classes of evbt.
+
+Every error a user can cause derives from a builtin (``ValueError`` or ``LookupError``) so that
+callers who do not know evbt can still catch it, and carries the fields that describe the
+problem, so that callers who do can act on them. Every warning evbt issues derives from
+:class:`EvbtWarning`, so that a user can filter all of them at once::
+
+    import warnings
+    from backtest.errors import EvbtWarning
+    warnings.simplefilter("ignore", EvbtWarning)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class EvbtWarning(UserWarning):
+    """Base class of every warning evbt issues."""
+
+
+class EvbtError(Exception):
+    """Mixin marking an exception as one of evbt's own (user-facing, message is complete)."""
+
+
+# ----------------------------------------------------------------------------- catalog
+
+
+@dataclass(frozen=True, order=True)
+class CatalogProblem:
+    """One problem found in a catalog file.
+
+    Rendered as ``file:line: entry <id>: field <name>: message``, the format of
+    ``evbt events validate``. ``entry`` is the entry's id, or ``#N`` (1-based position in the
+    file) when the entry has no usable id; ``field`` is a dotted path such as
+    ``sources[0].document``, or empty for problems about a whole file or entry.
+    """
+
+    file: str
+    line: int
+    entry: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        parts = [f"{self.file}:{self.line}"]
+        if self.entry:
+            parts.append(f"entry {self.entry}")
+        if self.field:
+            parts.append(f"field {self.field}")
+        parts.append(self.message)
+        return ": ".join(parts)
+
+
+class CatalogError(EvbtError, ValueError):
+    """A catalog has problems; :attr:`problems` lists every one of them."""
+
+    def __init__(self, problems: Iterable[CatalogProblem]) -> None:
+        self.problems: tuple[CatalogProblem, ...] = tuple(problems)
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} in the events catalog:"
+        super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
+
+
+class CatalogNotFoundError(EvbtError, LookupError):
+    """No catalog file was found where one was expected."""
+
+
+class UnknownEventError(EvbtError, LookupError):
+    """An event id was asked for that the catalog does not hold."""
+
+    def __init__(self, event_id: str, known: Iterable[str] = ()) -> None:
+        import difflib
+
+        self.event_id = event_id
+        close = difflib.get_close_matches(event_id, list(known), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        super().__init__(f"no event with id {event_id!r} in the catalog{hint}")
+
+
+# ----------------------------------------------------------------------------- markets
+
+
+class UnknownMarketError(EvbtError, ValueError):
+    """The market (exchange calendar) of a ticker cannot be inferred."""
+
+    def __init__(self, ticker: str, reason: str) -> None:
+        self.ticker = ticker
+        self.reason = reason
+        super().__init__(f"ticker {ticker!r}: {reason}")
+
+
+class InvalidTickerError(EvbtError, ValueError):
+    """A ticker is not spelled the way Yahoo spells tickers."""
+
+    def __init__(self, ticker: str, reason: str) -> None:
+        self.ticker = ticker
+        self.reason = reason
+        super().__init__(f"ticker {ticker!r}: {reason}")
+
+
+class CalendarRangeError(EvbtError, ValueError):
+    """A date lies outside the range the exchange calendar covers."""
+
+    def __init__(self, market: str, when: object, first: object, last: object) -> None:
+        self.market = market
+        self.when = when
+        self.first = first
+        self.last = last
+        super().__init__(
+            f"{when} is outside the {market} calendar, which covers {first} to {last}; "
+            "events must fall inside that range"
+        )

@@ -1,0 +1,156 @@
+"""Markets: which exchange a ticker trades on, its calendar and its default benchmark.
+
+Tickers are spelled the way Yahoo Finance spells them. The market is inferred from the suffix
+(``0700.HK`` trades in Hong Kong, ``META`` without a suffix in New York) or, for index tickers
+(``^GSPC``, ``^HSI``), from a table of known indices. Trading sessions always come from the
+``exchange_calendars`` package (``XNYS``, ``XHKG``, ...): no weekday arithmetic and no
+hand-written holiday lists anywhere in evbt.
+
+Examples
+--------
+>>> market_of("0700.HK").code
+'XHKG'
+>>> market_of("META").default_benchmark
+'SPY'
+>>> market_of("^HSI").code
+'XHKG'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+from backtest.errors import InvalidTickerError, UnknownMarketError
+
+if TYPE_CHECKING:
+    import exchange_calendars as xcals
+
+#: First day every calendar evbt builds covers. exchange_calendars defaults to twenty years
+#: back from today, which would make old events fail depending on the day the code runs.
+CALENDAR_START = "1990-01-01"
+
+
+@dataclass(frozen=True)
+class Market:
+    """An exchange evbt can align events and prices to.
+
+    Attributes
+    ----------
+    code:
+        The exchange_calendars name (ISO 10383 MIC), e.g. ``"XNYS"``.
+    name:
+        Human-readable name.
+    suffixes:
+        Yahoo ticker suffixes that trade there (``""`` means no suffix).
+    default_benchmark:
+        The ticker abnormal returns are measured against by default.
+    timezone:
+        The exchange's IANA timezone.
+    """
+
+    code: str
+    name: str
+    suffixes: tuple[str, ...]
+    default_benchmark: str
+    timezone: str
+
+
+MARKETS: dict[str, Market] = {
+    m.code: m
+    for m in (
+        Market("XNYS", "New York (NYSE, Nasdaq)", ("",), "SPY", "America/New_York"),
+        Market("XHKG", "Hong Kong", (".HK",), "^HSI", "Asia/Hong_Kong"),
+        Market("XTKS", "Tokyo", (".T",), "^N225", "Asia/Tokyo"),
+        Market("XLON", "London", (".L",), "^FTSE", "Europe/London"),
+        Market("XSHG", "Shanghai and Shenzhen", (".SS", ".SZ"), "000001.SS", "Asia/Shanghai"),
+        Market("XETR", "Frankfurt (Xetra)", (".DE",), "^GDAXI", "Europe/Berlin"),
+        Market("XTSE", "Toronto", (".TO",), "^GSPTSE", "America/Toronto"),
+    )
+}
+
+#: Index tickers (Yahoo's ``^`` prefix) and the exchange whose sessions they follow.
+INDEX_MARKETS: dict[str, str] = {
+    **dict.fromkeys(
+        ("^GSPC", "^IXIC", "^DJI", "^NDX", "^RUT", "^VIX", "^SOX", "^NYA", "^SP500TR", "^W5000"),
+        "XNYS",
+    ),
+    "^HSI": "XHKG",
+    "^HSCE": "XHKG",
+    "^HSTECH": "XHKG",
+    "^N225": "XTKS",
+    "^FTSE": "XLON",
+    "^GDAXI": "XETR",
+    "^GSPTSE": "XTSE",
+}
+
+_SUFFIX_MARKET = {s: m.code for m in MARKETS.values() for s in m.suffixes}
+_TICKER_RE = re.compile(r"^\^?[A-Z0-9][A-Z0-9&\-]*(\.[A-Z]{1,3})?$")
+
+
+def check_ticker(ticker: object) -> str:
+    """Return ``ticker`` if it is spelled like a Yahoo ticker, else raise InvalidTickerError.
+
+    Yahoo tickers are upper case letters and digits, optionally with ``-`` or ``&``
+    (``BRK-B``), a ``^`` prefix for indices and a ``.XX`` exchange suffix (``0700.HK``).
+    """
+    if not isinstance(ticker, str):
+        raise InvalidTickerError(str(ticker), "a ticker must be a text such as 'META' or '0700.HK'")
+    if ticker != ticker.strip():
+        raise InvalidTickerError(ticker, "remove the surrounding spaces")
+    if not ticker:
+        raise InvalidTickerError(ticker, "a ticker cannot be empty")
+    if ticker != ticker.upper() and _TICKER_RE.match(ticker.upper()):
+        raise InvalidTickerError(
+            ticker, f"tickers are upper case as Yahoo spells them: write {ticker.upper()!r}"
+        )
+    if not _TICKER_RE.match(ticker):
+        raise InvalidTickerError(
+            ticker,
+            "not a Yahoo ticker (expected upper case letters and digits, optionally '-', "
+            "a leading '^' for an index and an exchange suffix such as '.HK', e.g. 'META', "
+            "'0700.HK', '^GSPC')",
+        )
+    return ticker
+
+
+def market_of(ticker: str) -> Market:
+    """The market a ticker trades on, inferred from its Yahoo spelling.
+
+    Raises
+    ------
+    InvalidTickerError
+        The ticker is not spelled like a Yahoo ticker.
+    UnknownMarketError
+        The suffix or index is not one evbt knows.
+    """
+    check_ticker(ticker)
+    if ticker.startswith("^"):
+        code = INDEX_MARKETS.get(ticker)
+        if code is None:
+            known = ", ".join(sorted(INDEX_MARKETS))
+            raise UnknownMarketError(
+                ticker, f"unknown index, so its market cannot be inferred (known indices: {known})"
+            )
+        return MARKETS[code]
+    suffix = ticker[ticker.rfind(".") :] if "." in ticker else ""
+    code = _SUFFIX_MARKET.get(suffix)
+    if code is None:
+        known = ", ".join(f"{s or '(no suffix)'} -> {c}" for s, c in sorted(_SUFFIX_MARKET.items()))
+        raise UnknownMarketError(ticker, f"unknown exchange suffix {suffix!r} (supported: {known})")
+    return MARKETS[code]
+
+
+@cache
+def get_calendar(code: str) -> xcals.ExchangeCalendar:
+    """The exchange calendar for a market code, covering 1990 to a year from today.
+
+    Calendars are immutable once built, so one instance per code is shared (built lazily).
+    """
+    import exchange_calendars as xcals
+
+    if code not in MARKETS:
+        raise UnknownMarketError(code, f"unknown market code (known: {', '.join(MARKETS)})")
+    return xcals.get_calendar(code, start=CALENDAR_START)
