@@ -1,0 +1,44 @@
+"""Shared fixtures: where the repository and the shared real data are.
+
+The real daily prices and the source documents live beside the checkout in ``../shared`` (CI has
+them there too); they are never copied into the project. ``EVBT_SHARED_DIR`` points elsewhere.
+Tests that need them are skipped with a reason when they are absent, unless
+``EVBT_REQUIRE_SHARED=1`` (set by ``.ci/run``), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = Path(os.environ.get("EVBT_SHARED_DIR", REPO_ROOT.parent / "shared"))
+
+
+def _shared(sub: str) -> Path:
+    path = SHARED_DIR / sub
+    if not path.is_dir():
+        message = f"shared data folder {path} is missing (set EVBT_SHARED_DIR)"
+        if os.environ.get("EVBT_REQUIRE_SHARED"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_prices_dir() -> Path:
+    """``../shared/prices``: real daily OHLCV CSVs (see its PROVENANCE.md)."""
+    return _shared("prices")
+
+
+@pytest.fixture(scope="session")
+def shared_seeds_dir() -> Path:
+    """``../shared/seeds``: the source documents the catalog cites."""
+    return _shared("seeds")
