@@ -62,9 +62,10 @@ def event_instant(date: dt.date, time: dt.time, timezone: str) -> pd.Timestamp:
     A local time skipped by a daylight-saving change (it never happened) is moved forward by
     the gap; an ambiguous one (it happened twice) is read as the first occurrence.
     """
-    local = pd.Timestamp(dt.datetime.combine(date, time))
-    aware = local.tz_localize(ZoneInfo(timezone), ambiguous=True, nonexistent="shift_forward")
-    return aware.tz_convert("UTC")
+    # fold=0 (PEP 495): a skipped time is read with the offset before the change (so it lands
+    # one gap later on the wall clock), a repeated one as its first occurrence.
+    aware = dt.datetime.combine(date, time, tzinfo=ZoneInfo(timezone))
+    return pd.Timestamp(aware).tz_convert("UTC")
 
 
 def day0_session(

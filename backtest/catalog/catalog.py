@@ -306,6 +306,8 @@ class Catalog:
         for e in self.events:
             rec = e.model_dump(mode="json", exclude_none=True)
             rec["timing"] = e.timing
+            if e.time is not None:
+                rec["time"] = e.time.isoformat(timespec="minutes" if not e.time.second else "auto")
             rec["sessions"] = {t: s.date().isoformat() for t, s in e.sessions().items()}
             rec["markets"] = {t: e.market(t).code for t in e.tickers}
             if e.id in self.origins:
@@ -406,8 +408,13 @@ def _validate_file(
         try:
             event = Event.model_validate(raw, context={"categories": categories})
         except ValidationError as exc:
-            for err in exc.errors(include_url=False):
+            errors = exc.errors(include_url=False)
+            locs = [tuple(err["loc"]) for err in errors]
+            for err in errors:
                 loc = tuple(err["loc"])
+                if any(len(o) > len(loc) and o[: len(loc)] == loc for o in locs):
+                    continue  # a more specific error below this field says what is wrong
+
                 problem(
                     doc.line((*entry_path, *(str(p) if isinstance(p, str) else p for p in loc))),
                     label,
