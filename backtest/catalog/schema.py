@@ -181,7 +181,7 @@ class Claim(_Model):
     def _direction(cls, v: Any) -> str | None:
         if v is not None and v not in ("up", "down"):
             raise ValueError(f"{v!r} is not a direction (use up or down)")
-        return v  # type: ignore[no-any-return]
+        return v
 
     @field_validator("date", mode="before")
     @classmethod
@@ -311,7 +311,7 @@ class Event(_Model):
                 f"{v!r} is not a timing (use one of {', '.join(TIMINGS)}, or give an exact "
                 "time: and timezone:)" + _did_you_mean(str(v), TIMINGS)
             )
-        return v  # type: ignore[no-any-return]
+        return v
 
     @field_validator("time", mode="before")
     @classmethod

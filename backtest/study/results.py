@@ -1,0 +1,287 @@
+"""The result of an event study: a frozen object with tables, tests, a summary and its spec."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backtest.study.spec import StudySpec, Window, window_label
+from backtest.study.statistics import GROUP_TESTS, TestResult
+
+_NULLS = {
+    "AAR": "H0: mean abnormal return on the day = 0",
+    "CAAR": "H0: mean cumulative abnormal return over the window = 0",
+    "ABHAR": "H0: mean buy-and-hold abnormal return over the window = 0",
+}
+_DIST = {key: dist for key, _, dist in GROUP_TESTS}
+_NAMES = {key: name for key, name, _ in GROUP_TESTS}
+
+
+def stars(p: float) -> str:
+    """Significance stars: *** p < 0.01, ** p < 0.05, * p < 0.10."""
+    if p is None or not np.isfinite(p):
+        return ""
+    return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.10 else ""
+
+
+@dataclass(frozen=True)
+class EventStudyResult:
+    """Abnormal returns of every measured (event, ticker) row, group tests, and what was dropped.
+
+    Attributes
+    ----------
+    spec:
+        The :class:`~backtest.study.spec.StudySpec` that produced the result.
+    events:
+        One row per measured (event, ticker): the event table's columns plus ``benchmark``,
+        ``model`` (and ``model_note``), ``alpha``, ``beta``, ``sigma`` (residual standard
+        deviation), ``n_est``, ``dof``, ``est_first``/``est_last`` (estimation sessions),
+        ``confounded``/``confounded_by``, ``clustered``/``cluster_size``, ``timing_unknown``.
+    ar:
+        Abnormal-return path: index (event_id, ticker), columns the relative days.
+    windows:
+        Long table: per row and event window, ``car``, ``car_se`` (with estimation error),
+        ``t``, ``p`` (t with the residual degrees of freedom), ``bhar``, ``scar``.
+    groups:
+        Long table: per grouping (``group_by``) and group, AAR per day, CAAR and ABHAR per
+        window, with ``n``, ``value`` and every test's statistic and p-value (columns
+        ``t, patell, bmp, kp, sign, gsign, rank, wilcoxon`` and ``*_p``); ``notes`` says why a
+        test could not be computed.
+    paths:
+        CAAR path per group and day with its cross-sectional standard error.
+    clusters:
+        Per group: ``n`` and ``rbar``, the average cross-correlation used by the
+        Kolari-Pynnönen adjustment.
+    dropped:
+        Every (event, ticker) row left out: ``event_id, ticker, stage, reason``.
+    data:
+        Data range and counts.
+    """
+
+    spec: StudySpec
+    events: pd.DataFrame
+    ar: pd.DataFrame
+    windows: pd.DataFrame
+    groups: pd.DataFrame
+    paths: pd.DataFrame
+    clusters: pd.DataFrame
+    dropped: pd.DataFrame
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ tables
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy long table: one row per (event, ticker, window) with the event's context."""
+        context = [
+            c
+            for c in (
+                "event_id", "ticker", "day0", "category", "scope", "benchmark", "model",
+                "confounded", "clustered", "timing_unknown",
+            )
+            if c in self.events.columns
+        ]  # fmt: skip
+        return self.windows.merge(self.events[context], on=["event_id", "ticker"], how="left")
+
+    def group_table(self, group_by: str = "all", measure: str = "CAAR") -> pd.DataFrame:
+        """The group statistics of one grouping and measure (AAR, CAAR or ABHAR)."""
+        g = self.groups
+        return g[(g["group_by"] == group_by) & (g["measure"] == measure)].reset_index(drop=True)
+
+    def tests(
+        self,
+        group_by: str = "all",
+        group: str = "all",
+        *,
+        window: Window | None = None,
+        day: int | None = None,
+    ) -> list[TestResult]:
+        """Every test for one group and one window (or one day), as typed objects.
+
+        A test that could not be computed carries the reason instead of a number.
+        """
+        if (window is None) == (day is None):
+            raise ValueError("give either window=(a, b) or day=d")
+        g = self.groups
+        sel = (g["group_by"] == group_by) & (g["group"].astype(str) == str(group))
+        if window is not None:
+            sel &= (g["measure"] == "CAAR") & (g["window"] == window_label(window))
+            null = _NULLS["CAAR"]
+        else:
+            sel &= (g["measure"] == "AAR") & (g["day"] == day)
+            null = _NULLS["AAR"]
+        rows = g[sel]
+        if rows.empty:
+            raise KeyError(f"no group {group_by}={group!r} with that window/day in the result")
+        row = rows.iloc[0]
+        out = []
+        for key, name, _ in GROUP_TESTS:
+            stat, p, n = float(row[key]), float(row[f"{key}_p"]), int(row["n"])
+            if math.isnan(stat):
+                reason = next(
+                    (
+                        part.split("(", 1)[1].rstrip(")")
+                        for part in str(row["notes"]).split("; ")
+                        if part.startswith(f"{key}:")
+                    ),
+                    "not computed for this group",
+                )
+                out.append(TestResult.not_computed(name, reason, null=null, nobs=n))
+            else:
+                dist = _DIST[key].replace("n-1", str(n - 1)).replace("(n,", f"({n},")
+                out.append(TestResult(name, stat, p, dist, null, n))
+        return out
+
+    # ------------------------------------------------------------------ rendering
+    def summary(self, *, width: int = 100) -> str:
+        """A text summary: spec, data, the CAAR table of the 'all' group, the strongest
+        single-event reactions, and the dropped rows."""
+        spec = self.spec
+        lines = [
+            "Event study",
+            "=" * 11,
+            f"model {spec.model}, {spec.returns} returns, estimation {list(spec.estimation)} "
+            f"(min {spec.min_estimation} obs), windows "
+            + ", ".join(window_label(w) for w in spec.windows),
+            f"prices {self.data.get('price_first')} to {self.data.get('price_last')}; "
+            f"{self.data.get('n_measured', len(self.events))} (event, ticker) rows measured, "
+            f"{len(self.dropped)} dropped",
+            "",
+        ]
+        caar = (
+            self.group_table("all", "CAAR")
+            if "all" in set(self.groups.get("group_by", []))
+            else None
+        )
+        if caar is not None and len(caar):
+            lines.append("All events: CAAR by window")
+            lines.append(
+                f"  {'window':<9} {'n':>5} {'CAAR':>9} {'t':>7} {'BMP':>7} {'KP':>7} "
+                f"{'rank':>7} {'sign p':>7}"
+            )
+            for r in caar.itertuples():
+                lines.append(
+                    f"  {r.window:<9} {r.n:>5} {_pct(r.value):>9} {_num(r.t):>7} "
+                    f"{_num(r.bmp):>6}{stars(r.bmp_p):<1} {_num(r.kp):>7} {_num(r.rank):>7} "
+                    f"{_num(r.sign_p):>7}"
+                )
+            lines.append("")
+        first = window_label(spec.windows[0])
+        w0 = self.windows[self.windows["window"] == first].dropna(subset=["t"])
+        if len(w0):
+            top = w0.reindex(w0["t"].abs().sort_values(ascending=False).index).head(8)
+            lines.append(f"Strongest single-event reactions, CAR{first}")
+            for r in top.itertuples():
+                lines.append(
+                    f"  {r.event_id:<34} {r.ticker:<8} {_pct(r.car):>9}  t {_num(r.t):>7}"
+                    f"{stars(r.p)}"
+                )
+            lines.append("")
+        if len(self.dropped):
+            lines.append(f"Dropped ({len(self.dropped)}):")
+            counts = self.dropped.groupby(["stage", "reason"]).size().sort_values(ascending=False)
+            for (stage, reason), n in counts.head(6).items():
+                lines.append(f"  {n} x {stage}: {reason}")
+        return "\n".join(line[: width + 40] for line in lines).rstrip() + "\n"
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: spec, data, per-event parameters/ARs/windows/flags, groups, dropped."""
+        ev = self.events
+        win = self.windows
+        ar = self.ar
+        events = []
+        per_window = {
+            key: g.set_index("window") for key, g in win.groupby(["event_id", "ticker"], sort=False)
+        }
+        for i, row in enumerate(ev.itertuples(index=False)):  # serialising, not computing
+            key = (row.event_id, row.ticker)
+            w = per_window.get(key, _NO_WINDOWS)
+            events.append(
+                {
+                    "event_id": row.event_id,
+                    "ticker": row.ticker,
+                    "day0": row.day0.date().isoformat(),
+                    "benchmark": row.benchmark,
+                    "model": row.model,
+                    "model_note": row.model_note or None,
+                    "params": {
+                        "alpha": _f(row.alpha),
+                        "beta": _f(row.beta),
+                        "sigma": _f(row.sigma),
+                        "n": int(row.n_est),
+                        "dof": int(row.dof),
+                    },
+                    "ar": {int(d): _f(v) for d, v in zip(ar.columns, ar.iloc[i], strict=True)},
+                    "windows": {
+                        label: {
+                            "car": _f(w.at[label, "car"]),
+                            "car_se": _f(w.at[label, "car_se"]),
+                            "t": _f(w.at[label, "t"]),
+                            "p": _f(w.at[label, "p"]),
+                            "bhar": _f(w.at[label, "bhar"]),
+                        }
+                        for label in w.index
+                    },
+                    "flags": {
+                        "confounded": bool(row.confounded),
+                        "confounded_by": [s for s in str(row.confounded_by).split(",") if s],
+                        "clustered": bool(row.clustered),
+                        "cluster_size": int(row.cluster_size),
+                        "timing_unknown": bool(row.timing_unknown),
+                    },
+                }
+            )
+        groups = []
+        for (gb, grp), g in self.groups.groupby(["group_by", "group"], sort=False):
+            entry: dict[str, Any] = {"group_by": gb, "group": grp, "n": int(g["n"].max())}
+            for measure, sub in g.groupby("measure", sort=False):
+                items = {}
+                for r in sub.to_dict("records"):
+                    label = str(int(r["day"])) if measure == "AAR" else r["window"]
+                    items[label] = {
+                        "n": int(r["n"]),
+                        "value": _f(r["value"]),
+                        **{k: _f(r[k]) for k, _, _ in GROUP_TESTS if k in r},
+                        **{f"{k}_p": _f(r[f"{k}_p"]) for k, _, _ in GROUP_TESTS if f"{k}_p" in r},
+                        "notes": r["notes"] or None,
+                    }
+                entry[str(measure)] = items
+            groups.append(entry)
+        return {
+            "spec": self.spec.to_dict(),
+            "data": dict(self.data),
+            "events": events,
+            "groups": groups,
+            "clusters": self.clusters.to_dict("records"),
+            "dropped": self.dropped.to_dict("records"),
+        }
+
+
+_NO_WINDOWS = pd.DataFrame(columns=["car", "car_se", "t", "p", "bhar"])
+
+
+def _f(v: Any) -> float | None:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _pct(v: float) -> str:
+    return "" if v is None or not np.isfinite(v) else f"{v * 100:+.2f}%"
+
+
+def _num(v: float) -> str:
+    return "" if v is None or not np.isfinite(v) else f"{v:.2f}"

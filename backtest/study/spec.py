@@ -1,0 +1,189 @@
+"""What an event study measures: the model, the windows and the data rules.
+
+:class:`StudySpec` is validated once, when it is built, with messages that name the parameter,
+the value and what to do. Results carry the spec that produced them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, get_args
+
+Model = Literal["market", "market_adjusted", "constant_mean", "factor"]
+Returns = Literal["simple", "log"]
+MODELS: tuple[str, ...] = get_args(Model)
+RETURNS: tuple[str, ...] = get_args(Returns)
+
+Window = tuple[int, int]
+
+DEFAULT_WINDOWS: tuple[Window, ...] = ((0, 0), (-1, 1), (0, 5), (-5, 20))
+DEFAULT_GROUP_BY: tuple[str, ...] = ("all", "category", "ticker")
+
+
+class SpecError(ValueError):
+    """A study specification is invalid; the message says which parameter and why."""
+
+
+def _window(value: Any, name: str) -> Window:
+    try:
+        a, b = value
+        a, b = int(a), int(b)
+    except (TypeError, ValueError):
+        raise SpecError(
+            f"{name} must be a pair of whole trading-day offsets such as (-1, 1), got {value!r}"
+        ) from None
+    if a > b:
+        raise SpecError(f"{name} ({a}, {b}) starts after it ends: write ({b}, {a})")
+    return (a, b)
+
+
+def window_label(w: Window) -> str:
+    """``(-1, 1)`` as ``[-1,+1]``."""
+    return f"[{w[0]:+d},{w[1]:+d}]".replace("+0", "0")
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """The specification of an event study.
+
+    Parameters
+    ----------
+    model:
+        ``market`` (OLS market model, the default), ``market_adjusted`` (AR = R - R_m),
+        ``constant_mean`` (AR = R - mean R over the estimation window) or ``factor`` (OLS on
+        user-supplied factors in Ken French's format, see :func:`backtest.study.read_factors`).
+    returns:
+        ``simple`` (default) or ``log`` daily returns. BHAR is always in simple returns.
+    estimation:
+        Estimation window in trading days relative to day 0, inclusive; default (-250, -11).
+        It must end before the first event window starts.
+    min_estimation:
+        Minimum number of valid estimation-window observations; events with fewer are dropped.
+    windows:
+        Event windows (inclusive, trading days relative to day 0) for CAR, BHAR and the tests.
+    path:
+        The window of the AR path kept per event (for plots), default (-20, 20).
+    benchmarks:
+        Benchmark per market code (e.g. ``{"XNYS": "QQQ"}``) overriding the markets' defaults
+        (SPY for XNYS, ^HSI for XHKG). A per-event ``benchmark`` column overrides both.
+    exclude_confounded:
+        Keep other events' windows (of the same ticker) out of the estimation window.
+    max_loss:
+        Largest fraction of (event, ticker) rows that may be dropped before the run stops with
+        :class:`~backtest.study.StudyDataLossError` (alphalens's ``max_loss``).
+    group_by:
+        Groupings for the group statistics: ``all`` and any event-table column (``category``,
+        ``ticker``, ``scope``, ...).
+    chunk_size:
+        Events processed at once (bounds memory; results do not depend on it).
+    """
+
+    model: Model = "market"
+    returns: Returns = "simple"
+    estimation: Window = (-250, -11)
+    min_estimation: int = 120
+    windows: tuple[Window, ...] = DEFAULT_WINDOWS
+    path: Window = (-20, 20)
+    benchmarks: Mapping[str, str] = field(default_factory=dict)
+    exclude_confounded: bool = True
+    max_loss: float = 0.35
+    group_by: tuple[str, ...] = DEFAULT_GROUP_BY
+    chunk_size: int = 50_000
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise SpecError(f"model must be one of {', '.join(MODELS)}, not {self.model!r}")
+        if self.returns not in RETURNS:
+            raise SpecError(f"returns must be simple or log, not {self.returns!r}")
+        est = _window(self.estimation, "estimation")
+        windows = tuple(_window(w, f"windows[{i}]") for i, w in enumerate(self.windows))
+        if not windows:
+            raise SpecError("windows is empty: give at least one event window such as (0, 0)")
+        if len(set(windows)) != len(windows):
+            raise SpecError(f"windows has duplicates: {windows}")
+        path = _window(self.path, "path")
+        first = min(w[0] for w in windows)
+        if est[1] >= first:
+            raise SpecError(
+                f"the estimation window {est} must end before the first event window starts "
+                f"(day {first}); e.g. estimation=({est[0]}, {first - 1})"
+            )
+        if est[1] - est[0] + 1 < 3:
+            raise SpecError(f"the estimation window {est} is too short for any model")
+        if not isinstance(self.min_estimation, int) or self.min_estimation < 3:
+            raise SpecError(
+                f"min_estimation must be a whole number >= 3, not {self.min_estimation!r}"
+            )
+        if self.min_estimation > est[1] - est[0] + 1:
+            raise SpecError(
+                f"min_estimation={self.min_estimation} is more than the {est[1] - est[0] + 1} "
+                f"days of the estimation window {est}"
+            )
+        if not 0.0 <= float(self.max_loss) <= 1.0:
+            raise SpecError(f"max_loss must be a fraction between 0 and 1, not {self.max_loss!r}")
+        if self.chunk_size < 1:
+            raise SpecError(f"chunk_size must be positive, not {self.chunk_size!r}")
+        group_by = tuple(self.group_by)
+        if not group_by:
+            raise SpecError("group_by is empty: use ('all',) at least")
+        object.__setattr__(self, "estimation", est)
+        object.__setattr__(self, "windows", windows)
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "group_by", group_by)
+        object.__setattr__(self, "benchmarks", dict(self.benchmarks))
+
+    # ------------------------------------------------------------------ derived offsets
+    @property
+    def span(self) -> Window:
+        """The union of the event windows: what counts as 'the event' for confounding."""
+        return (min(w[0] for w in self.windows), max(w[1] for w in self.windows))
+
+    @property
+    def reach(self) -> Window:
+        """First and last offset any part of the study reads (estimation to path/window end)."""
+        return (
+            min(self.estimation[0], self.path[0], self.span[0]),
+            max(self.path[1], self.span[1]),
+        )
+
+    def replace(self, **changes: Any) -> StudySpec:
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "model": self.model,
+            "returns": self.returns,
+            "estimation": list(self.estimation),
+            "min_estimation": self.min_estimation,
+            "windows": [list(w) for w in self.windows],
+            "path": list(self.path),
+            "benchmarks": dict(self.benchmarks),
+            "exclude_confounded": self.exclude_confounded,
+            "max_loss": self.max_loss,
+            "group_by": list(self.group_by),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StudySpec:
+        """Build from a mapping (a config file section); unknown keys are errors."""
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SpecError(f"unknown study setting(s) {unknown} (known: {sorted(known)})")
+        kw: dict[str, Any] = dict(data)
+        for key in ("estimation", "path"):
+            if key in kw:
+                kw[key] = tuple(kw[key])
+        if "windows" in kw:
+            kw["windows"] = tuple(tuple(w) for w in kw["windows"])
+        if "group_by" in kw:
+            kw["group_by"] = tuple(kw["group_by"])
+        return cls(**kw)
+
+
+def as_windows(windows: Sequence[Sequence[int]]) -> tuple[Window, ...]:
+    """Normalise a list of pairs to a tuple of windows."""
+    return tuple((int(a), int(b)) for a, b in windows)

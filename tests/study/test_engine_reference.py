@@ -1,0 +1,205 @@
+"""The engine against references that do not come from it: a hand-computed case and a
+per-event loop oracle (tests/study/oracle.py), on fixed and on random (hypothesis) inputs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backtest.study import StudySpec, run_study
+from tests.study.oracle import group_tests, oracle
+from tests.study.synth import make_market, prices_from_returns, sessions
+
+
+def test_hand_case_through_the_engine() -> None:
+    """MacKinlay's prediction-error variance on a case small enough to do by hand.
+
+    Estimation X = [[1,5],[1,5],[1,7]], y = [6,8,10]; event X* = [[1,3],[1,5]], y* = [12,16].
+    By hand: X'X = [[3,17],[17,99]], det 8, (X'X)^-1 = [[99,-17],[-17,3]]/8, b = (-0.5, 1.5),
+    residuals (-1, 1, 0), s2 = 2/(3-2) = 2, AR = (12-4, 16-7) = (8, 9), CAR = 17,
+    Var(CAR) = s2 (2 + s'(X'X)^-1 s) with s = (2, 8): 2 (2 + 44/8) = 15.
+    (Keeping only the diagonal of X*(X'X)^-1X*' gives 2 (2 + 3 + 0.5) = 11, the error of a
+    published tool.)
+    """
+    idx = sessions(6)
+    # returns as fractions: a 'return' of 5 means the price is multiplied by 6
+    r = pd.DataFrame({"STK": [np.nan, 6, 8, 10, 12, 16], "SPY": [np.nan, 5, 5, 7, 3, 5]}, index=idx)
+    close = prices_from_returns(r, start=1.0)
+    events = pd.DataFrame({"event_id": ["e"], "ticker": ["STK"], "day0": [idx[4]]})
+    spec = StudySpec(
+        estimation=(-3, -1), min_estimation=3, windows=((0, 1),), path=(0, 1), max_loss=0.0,
+        group_by=("all",),
+    )  # fmt: skip
+    res = run_study(events, close, spec)
+    ev = res.events.iloc[0]
+    assert ev["alpha"] == pytest.approx(-0.5)
+    assert ev["beta"] == pytest.approx(1.5)
+    assert ev["sigma"] ** 2 == pytest.approx(2.0)
+    assert list(res.ar.iloc[0]) == pytest.approx([8.0, 9.0])
+    w = res.windows.iloc[0]
+    assert w["car"] == pytest.approx(17.0)
+    assert w["car_se"] ** 2 == pytest.approx(15.0)
+    assert w["t"] == pytest.approx(17.0 / math.sqrt(15.0))
+
+
+def _compare(res, orc, spec: StudySpec, group_col: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    kept = {(e.event_id, e.ticker): e for e in orc if e.dropped is None}
+    dropped = {(e.event_id, e.ticker): e.dropped for e in orc if e.dropped is not None}
+    got_dropped = {(r.event_id, r.ticker): r.stage for r in res.dropped.itertuples(index=False)}
+    assert got_dropped == dropped
+    assert len(res.events) == len(kept)
+    ev = res.events.set_index(["event_id", "ticker"])
+    for key, o in kept.items():
+        row = ev.loc[key]
+        assert row["n_est"] == o.nobs
+        assert row["alpha"] == pytest.approx(o.alpha, rel=1e-9, abs=1e-12)
+        if not math.isnan(o.beta):
+            assert row["beta"] == pytest.approx(o.beta, rel=1e-9, abs=1e-12)
+        assert row["sigma"] ** 2 == pytest.approx(o.s2, rel=1e-9)
+        path = res.ar.loc[key]
+        for d, v in o.ar.items():
+            assert path[d] == pytest.approx(v, rel=1e-9, abs=1e-12, nan_ok=True)
+    win = res.windows.set_index(["event_id", "ticker", "start", "end"])
+    for key, o in kept.items():
+        for w, car in o.car.items():
+            r = win.loc[(*key, *w)]
+            assert r["car"] == pytest.approx(car, rel=1e-9, abs=1e-12, nan_ok=True)
+            assert r["car_se"] ** 2 == pytest.approx(o.car_var[w], rel=1e-9, nan_ok=True)
+            assert r["bhar"] == pytest.approx(o.bhar[w], rel=1e-9, abs=1e-12, nan_ok=True)
+    # group statistics of the 'all' group against the textbook definitions
+    day0 = {r.event_id + r.ticker: r.day0 for r in res.events.itertuples(index=False)}
+    if len(kept) >= 3:
+        g = res.groups[res.groups["group_by"] == "all"]
+        for w in spec.windows:
+            if any(math.isnan(o.car[w]) for o in kept.values()):
+                continue
+            ref = group_tests(list(kept.values()), day0, w)
+            row = g[(g["measure"] == "CAAR") & (g["window"] == _label(w))].iloc[0]
+            _check_tests(row, ref)
+        d = 0
+        ref = group_tests(list(kept.values()), day0, d)
+        row = g[(g["measure"] == "AAR") & (g["day"] == d)].iloc[0]
+        _check_tests(row, ref)
+        rb = res.clusters.query("group_by == 'all'")["rbar"].iloc[0]
+        assert rb == pytest.approx(ref["rbar"], abs=1e-10)
+
+
+def _label(w: tuple[int, int]) -> str:
+    from backtest.study import window_label
+
+    return window_label(w)
+
+
+def _check_tests(row: pd.Series, ref: dict[str, float]) -> None:
+    assert row["n"] == ref["n"]
+    assert row["value"] == pytest.approx(ref["value"], rel=1e-9, abs=1e-12)
+    for k in ("t", "t_p", "patell", "bmp", "bmp_p", "kp", "sign", "sign_p", "gsign", "rank",
+              "wilcoxon", "wilcoxon_p"):  # fmt: skip
+        assert row[k] == pytest.approx(ref[k], rel=1e-7, abs=1e-10), k
+
+
+@pytest.mark.parametrize("model", ["market", "market_adjusted", "constant_mean"])
+def test_engine_equals_loop_oracle(model: str) -> None:
+    syn = make_market(n_days=700, n_stocks=8, n_events=30, seed=3, jump=0.01, min_gap=30)
+    close = syn.close.copy()
+    # holes: a missing day in an estimation window and one inside an event window
+    ev0 = syn.events.iloc[0]
+    loc = close.index.get_loc(ev0["day0"])
+    close.iloc[loc - 100, close.columns.get_loc(ev0["ticker"])] = np.nan
+    ev1 = syn.events.iloc[1]
+    loc1 = close.index.get_loc(ev1["day0"])
+    close.iloc[loc1 + 3, close.columns.get_loc(ev1["ticker"])] = np.nan
+    spec = StudySpec(model=model, group_by=("all",), max_loss=1.0)  # type: ignore[arg-type]
+    res = run_study(syn.events, close, spec)
+    orc = oracle(close, syn.events, model=model)
+    _compare(res, orc, spec)
+
+
+def test_engine_equals_oracle_with_confounded_events_and_clusters() -> None:
+    syn = make_market(n_days=600, n_stocks=6, n_events=24, seed=5, min_gap=5)
+    events = syn.events.copy()
+    # two events of the same ticker on the same day 0 (a cluster), others close together
+    events.loc[1, ["ticker", "day0"]] = events.loc[0, ["ticker", "day0"]].to_numpy()
+    events.loc[2, "day0"] = events.loc[0, "day0"]
+    spec = StudySpec(group_by=("all",), max_loss=1.0, min_estimation=60)
+    res = run_study(events, syn.close, spec)
+    orc = oracle(syn.close, events, min_estimation=60)
+    _compare(res, orc, spec)
+    flagged = res.events.set_index("event_id")
+    assert flagged.loc["ev00000", "confounded"]
+    assert "ev00001" in flagged.loc["ev00000", "confounded_by"]
+    assert flagged.loc["ev00002", "cluster_size"] >= 3
+
+
+def test_engine_equals_oracle_factor_model() -> None:
+    syn = make_market(n_days=600, n_stocks=5, n_events=15, seed=9)
+    rng = np.random.default_rng(1)
+    idx = syn.close.index
+    factors = pd.DataFrame(
+        {
+            "Mkt-RF": syn.returns["SPY"].fillna(0.0) - 0.0001,
+            "SMB": rng.normal(0, 0.005, len(idx)),
+            "HML": rng.normal(0, 0.005, len(idx)),
+            "RF": 0.0001,
+        },
+        index=idx,
+    )
+    spec = StudySpec(model="factor", group_by=("all",), max_loss=1.0)
+    res = run_study(syn.events, syn.close, spec, factors=factors)
+    orc = oracle(syn.close, syn.events, model="factor", factors=factors)
+    _compare(res, orc, spec)
+    assert {"b_Mkt-RF", "b_SMB", "b_HML"} <= set(res.events.columns)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    model=st.sampled_from(["market", "market_adjusted", "constant_mean"]),
+    est_len=st.integers(30, 120),
+    gap=st.integers(1, 10),
+    windows=st.lists(
+        st.tuples(st.integers(-6, 3), st.integers(0, 8)).filter(lambda w: w[0] <= w[1]),
+        min_size=1,
+        max_size=3,
+        unique=True,
+    ),
+    holes=st.integers(0, 20),
+    log=st.booleans(),
+    exclude=st.booleans(),
+)
+def test_engine_equals_oracle_random(
+    seed: int, model: str, est_len: int, gap: int, windows: list[tuple[int, int]],
+    holes: int, log: bool, exclude: bool,
+) -> None:  # fmt: skip
+    syn = make_market(n_days=420, n_stocks=5, n_events=12, seed=seed, min_gap=20)
+    close = syn.close.copy()
+    rng = np.random.default_rng(seed)
+    stocks = [c for c in close.columns if c != "SPY"]
+    for _ in range(holes):  # missing prices anywhere, the benchmark included
+        close.iloc[rng.integers(1, len(close)), rng.integers(0, close.shape[1])] = np.nan
+    first = min(w[0] for w in windows)
+    est = (first - gap - est_len + 1, first - gap)
+    spec = StudySpec(
+        model=model,  # type: ignore[arg-type]
+        returns="log" if log else "simple",
+        estimation=est,
+        min_estimation=max(3, est_len // 2),
+        windows=tuple(windows),
+        path=(-3, 3),
+        exclude_confounded=exclude,
+        group_by=("all",),
+        max_loss=1.0,
+        chunk_size=int(rng.integers(1, 8)),  # results must not depend on the chunking
+    )
+    res = run_study(syn.events, close, spec)
+    orc = oracle(
+        close, syn.events, model=model, estimation=est, windows=tuple(windows), path=(-3, 3),
+        min_estimation=spec.min_estimation, exclude_confounded=exclude, log=log,
+    )  # fmt: skip
+    assert stocks
+    _compare(res, orc, spec)
