@@ -33,7 +33,7 @@ from backtest.study import kernels as K
 from backtest.study import statistics as S
 from backtest.study.inputs import Dropped, dropped_frame, normalize_event_table, session_returns
 from backtest.study.results import EventStudyResult
-from backtest.study.spec import SpecError, StudySpec, window_label
+from backtest.study.spec import DEFAULT_GROUP_BY, SpecError, StudySpec, window_label
 
 ProgressFn = Callable[[int, int], None]
 
@@ -210,6 +210,8 @@ def run_study(
                 "the factor model uses simple returns (factors are simple long-short returns): "
                 "use returns='simple'"
             )
+    if spec.group_by == DEFAULT_GROUP_BY:  # the defaults that the table supports
+        spec = spec.replace(group_by=tuple(g for g in spec.group_by if g == "all" or g in table))
     for g in spec.group_by:
         if g != "all" and g not in table.columns:
             raise SpecError(
@@ -760,14 +762,7 @@ def _group_tables(
         names = [labels[i] for i in present]
         ng = len(present)
         rb = rbar[g][present]
-        mean_dev, n_day = (
-            S.corrado_means(codes, ng, rank2, count)
-            if len(idx)
-            else (
-                np.zeros((0, rank2.shape[1])),
-                np.zeros((0, rank2.shape[1]), dtype=np.int64),
-            )
-        )
+        rank_sums, n_day = S.corrado_sums(codes, ng, rank2, count)
         for measure, values, standardized, cols_list, labels_cols in (
             ("AAR", ar, sar, day_cols, [("day", d) for d in days]),
             ("CAAR", car, scar, win_cols, [("window", w) for w in spec.windows]),
@@ -779,7 +774,7 @@ def _group_tables(
                 "kp": S.kolari_pynnonen(b, rb),
                 "sign": S.sign_test(codes, ng, values),
                 "gsign": S.generalized_sign(codes, ng, values, phat),
-                "rank": S.corrado(mean_dev, n_day, cols_list),
+                "rank": S.corrado(rank_sums, n_day, cols_list),
                 "wilcoxon": S.wilcoxon(codes, ng, values),
             }
             mean = S.group_sum(codes, ng, values) / np.maximum(tests["t"].n, 1)
@@ -867,7 +862,7 @@ def _test_frame(
                 [f"{name}: not computed ({_REASONS[name]}; n = {n})" for n in n_all.ravel()],
                 dtype=object,
             )
-            notes = np.where(missing, np.where(notes == "", text, notes + "; " + text), notes)
+            notes = np.where(missing, np.where(notes == "", text, notes + " | " + text), notes)
     data["notes"] = notes
     frame = pd.DataFrame(data)
     frame["day"] = frame["day"].astype("Int64")

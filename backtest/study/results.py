@@ -51,7 +51,7 @@ class EventStudyResult:
         Long table: per grouping (``group_by``) and group, AAR per day, CAAR and ABHAR per
         window, with ``n``, ``value`` and every test's statistic and p-value (columns
         ``t, patell, bmp, kp, sign, gsign, rank, wilcoxon`` and ``*_p``); ``notes`` says why a
-        test could not be computed.
+        test could not be computed (one note per test, separated by " | ").
     paths:
         CAAR path per group and day with its cross-sectional standard error.
     clusters:
@@ -124,7 +124,7 @@ class EventStudyResult:
                 reason = next(
                     (
                         part.split("(", 1)[1].rstrip(")")
-                        for part in str(row["notes"]).split("; ")
+                        for part in str(row["notes"]).split(" | ")
                         if part.startswith(f"{key}:")
                     ),
                     "not computed for this group",

@@ -15,6 +15,8 @@ Kolari, J. W., Pynnönen, S. (2010). Event study testing with cross-sectional co
 abnormal returns. *Review of Financial Studies* 23(11), 3996-4025.
 Corrado, C. J. (1989). A nonparametric test for abnormal security-price performance in event
 studies. *Journal of Financial Economics* 23(2), 385-395.
+Corrado, C. J., Zivney, T. L. (1992). The specification and power of the sign test in event
+study hypothesis tests using daily stock returns. *JFQA* 27(3), 465-478.
 Campbell, C. J., Wasley, C. E. (1993). Measuring security price performance using daily NASDAQ
 returns. *Journal of Financial Economics* 33(1), 73-92 (multi-day rank statistic).
 Cowan, A. R. (1992). Nonparametric event study tests. *Review of Quantitative Finance and
@@ -218,14 +220,15 @@ def generalized_sign(
     return GroupStat(z, _two_sided_normal(z), n)
 
 
-def corrado_means(
+def corrado_sums(
     codes: np.ndarray, g: int, rank2: np.ndarray, count: np.ndarray, chunk: int = 100_000
 ) -> tuple[FloatArray, np.ndarray]:
-    """(G, L) group means of the rank deviations U - 1/2 per day, and their counts.
+    """(G, L) group sums of the rank deviations ``U - 1/2`` per day, and their counts.
 
-    ``U = rank / (count + 1)`` (Corrado 1989 with ranks scaled to (0, 1), Corrado-Zivney 1992),
-    from ``rank2`` (twice the rank, 0 = missing) of :func:`backtest.study.kernels.row_ranks`.
-    Rows are converted to floats ``chunk`` at a time to bound memory.
+    ``U = rank / (count + 1)`` is each abnormal return's rank within its own event's sample
+    (estimation days used and the days after the estimation window), scaled to (0, 1)
+    (Corrado and Zivney 1992); it comes from ``rank2`` (twice the rank, 0 = missing) of
+    :func:`backtest.study.kernels.row_ranks`. Rows are converted ``chunk`` at a time.
     """
     sums = np.zeros((g, rank2.shape[1]))
     counts = np.zeros((g, rank2.shape[1]), dtype=np.int64)
@@ -237,26 +240,27 @@ def corrado_means(
             d = np.where(valid, r / (2.0 * (count[a : a + chunk, None] + 1.0)) - 0.5, np.nan)
         sums += group_sum(c, g, d)
         counts += group_count(c, g, valid)
-    return sums / np.maximum(counts, 1), counts
+    return sums, counts
 
 
-def corrado(mean_dev: FloatArray, n_day: np.ndarray, columns: list[np.ndarray]) -> GroupStat:
-    """Corrado rank statistics for days or multi-day windows.
+def corrado(sums: FloatArray, n_day: np.ndarray, columns: list[np.ndarray]) -> GroupStat:
+    """Corrado rank statistics for days or multi-day windows; N(0,1).
 
-    ``mean_dev`` (G, L) and ``n_day`` (G, L) come from :func:`corrado_means` over the combined
-    estimation + event window; ``columns`` lists, per output column, the day indices it sums
-    (one index for a day, several for a window). The scale is
-    ``S = sqrt(mean over days with data of mean_dev**2)`` and the statistic for a window of L
-    days is ``sum(mean_dev[W]) / (sqrt(L) S)`` (Campbell-Wasley 1993); N(0,1).
+    With ``Q_t = sum_i (U_it - 1/2) / sqrt(N_t)`` over the N_t events with a rank on day t
+    (Corrado and Zivney 1992: scaling each day by its own count keeps the statistic valid when
+    events miss days), ``S = sqrt(mean_t Q_t^2)`` over every day of the combined estimation and
+    event sample, and a window W of L days, the statistic is ``sum_{t in W} Q_t / (sqrt(L) S)``
+    (Campbell and Wasley 1993). For a single day it is Corrado's (1989) test.
     """
     has = n_day > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        s = np.sqrt(np.where(has, mean_dev**2, 0.0).sum(axis=1) / has.sum(axis=1))
-    stat = np.empty((mean_dev.shape[0], len(columns)))
-    n = np.empty((mean_dev.shape[0], len(columns)), dtype=np.int64)
+        q = np.where(has, sums / np.sqrt(np.maximum(n_day, 1)), 0.0)
+        s = np.sqrt((q * q).sum(axis=1) / has.sum(axis=1))
+    stat = np.empty((sums.shape[0], len(columns)))
+    n = np.empty((sums.shape[0], len(columns)), dtype=np.int64)
     for k, cols in enumerate(columns):
         with np.errstate(invalid="ignore", divide="ignore"):
-            stat[:, k] = mean_dev[:, cols].sum(axis=1) / (np.sqrt(len(cols)) * s)
+            stat[:, k] = q[:, cols].sum(axis=1) / (np.sqrt(len(cols)) * s)
         n[:, k] = n_day[:, cols].min(axis=1)
         stat[n[:, k] == 0, k] = np.nan
     return GroupStat(stat, _two_sided_normal(stat), n)

@@ -247,11 +247,14 @@ def group_tests(
     ph = float(np.mean([e.phat for e in kept]))
     w = int((x > 0).sum())
     out["gsign"] = (w - n * ph) / math.sqrt(n * ph * (1 - ph))
-    # Corrado with the Campbell-Wasley multi-day form
+    # Corrado-Zivney (each day's sum over sqrt of its count), Campbell-Wasley multi-day form
     all_days = sorted({d for e in kept for d in e.u})
-    mean_dev = {d: np.mean([e.u[d] for e in kept if d in e.u]) for d in all_days}
-    s = math.sqrt(np.mean([mean_dev[d] ** 2 for d in all_days]))
-    out["rank"] = sum(mean_dev[d] for d in days) / (math.sqrt(len(days)) * s)
+    q = {}
+    for d in all_days:
+        devs = [e.u[d] for e in kept if d in e.u]
+        q[d] = sum(devs) / math.sqrt(len(devs))
+    s = math.sqrt(np.mean([q[d] ** 2 for d in all_days]))
+    out["rank"] = sum(q[d] for d in days) / (math.sqrt(len(days)) * s)
     w_res = stats.wilcoxon(x, zero_method="wilcox", alternative="two-sided")
     out["wilcoxon_p"] = float(w_res.pvalue)
     ranks = stats.rankdata(np.abs(nonzero))

@@ -71,7 +71,9 @@ def make_market(
         size = n_events // n_groups
         group_days = rng.choice(np.arange(lo, hi), n_groups, replace=False)
         pos = np.repeat(group_days, size)
-        stock = np.concatenate([rng.choice(n_stocks, size, replace=False) for _ in range(n_groups)])
+        if n_stocks < size * n_groups:
+            raise ValueError("same-day groups need a stock per event (n_stocks >= n_events)")
+        stock = rng.permutation(n_stocks)[: size * n_groups]  # each stock in one cluster
         groups = np.repeat(np.arange(n_groups), size)
         if common_shock:
             # a group-specific common factor hits the group's stocks on every day

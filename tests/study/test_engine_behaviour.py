@@ -1,0 +1,170 @@
+"""What the engine must do on data with known truth: recover planted effects, reject at the
+nominal rate under the null, correct for cross-correlation, respect invariances."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backtest.study import StudySpec, run_study, window_label
+from tests.study.synth import make_market, prices_from_returns
+
+TESTS = ["t", "patell", "bmp", "kp", "sign", "gsign", "rank", "wilcoxon"]
+
+
+def _factors_for(syn_returns: pd.DataFrame) -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    idx = syn_returns.index
+    return pd.DataFrame(
+        {
+            "Mkt-RF": syn_returns["SPY"].fillna(0.0) - 0.0001,
+            "SMB": rng.normal(0, 0.004, len(idx)),
+            "HML": rng.normal(0, 0.004, len(idx)),
+            "RF": 0.0001,
+        },
+        index=idx,
+    )
+
+
+@pytest.mark.parametrize("model", ["market", "market_adjusted", "constant_mean", "factor"])
+def test_planted_effect_is_recovered_by_every_model(model: str) -> None:
+    # +5% on day 0 and +1% on day +1 for every event; noise 2% a day
+    syn = make_market(n_days=1000, n_stocks=60, n_events=240, seed=11, jump=0.0,
+                      min_gap=60)  # fmt: skip
+    r = syn.returns.copy()
+    for e in syn.events.itertuples():
+        i = r.index.get_loc(e.day0)
+        r.iloc[i, r.columns.get_loc(e.ticker)] += 0.05
+        r.iloc[i + 1, r.columns.get_loc(e.ticker)] += 0.01
+    close = prices_from_returns(r)
+    factors = _factors_for(r) if model == "factor" else None
+    res = run_study(syn.events, close, StudySpec(model=model), factors=factors)  # type: ignore[arg-type]
+    assert len(res.dropped) == 0
+    g = res.groups[(res.groups["group_by"] == "all")]
+    aar = g[g["measure"] == "AAR"].set_index("day")
+    caar = g[g["measure"] == "CAAR"].set_index("window")
+    tol = 0.006 if model != "constant_mean" else 0.01  # constant mean leaves the market in
+    assert aar.loc[0, "value"] == pytest.approx(0.05, abs=tol)
+    assert aar.loc[1, "value"] == pytest.approx(0.01, abs=tol)
+    assert aar.loc[-3, "value"] == pytest.approx(0.0, abs=tol)
+    assert caar.loc["[-1,+1]", "value"] == pytest.approx(0.06, abs=2 * tol)
+    assert caar.loc["[0,+5]", "value"] == pytest.approx(0.06, abs=3 * tol)
+    for test in TESTS:
+        assert aar.loc[0, f"{test}_p"] < 1e-4, test
+        assert caar.loc["[-1,+1]", f"{test}_p"] < 1e-4, test
+    if model in ("market", "factor"):
+        ev = res.events.set_index("ticker")
+        # the estimated betas are those of the generating process
+        b = ev.groupby(level=0)["beta" if model == "market" else "b_Mkt-RF"].mean()
+        # sampling error of one beta here is about 0.13 (sigma 2%, market 1%, 240 days)
+        assert np.corrcoef(b, syn.beta[b.index])[0, 1] > 0.9
+        assert (b - syn.beta[b.index]).abs().mean() < 0.1
+    # BHAR over [0,0] is the day-0 AR in simple returns
+    w0 = res.windows[res.windows["window"] == "[0,0]"]
+    assert np.allclose(w0["bhar"], w0["car"], atol=1e-12) or model == "factor"
+
+
+def _rates(res, groups: str, columns: list[tuple[str, object]]) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    g = res.groups[res.groups["group_by"] == groups]
+    out = {}
+    for measure, key in columns:
+        sub = g[(g["measure"] == measure)]
+        sub = sub[sub["day"] == key] if measure == "AAR" else sub[sub["window"] == key]
+        for test in TESTS:
+            out[f"{measure} {key} {test}"] = float((sub[f"{test}_p"] < 0.05).mean())
+    return out
+
+
+@pytest.mark.slow
+def test_tests_reject_at_the_nominal_rate_under_the_null() -> None:
+    """No planted effect: 20,000 events in 1,000 groups of 20. Each test's rejection rate at
+    5% must be 5% +- 2% (the standard error of a rate over 1,000 groups is 0.7%)."""
+    syn = make_market(n_days=1200, n_stocks=2000, n_events=20_000, seed=7, n_groups=1000,
+                      min_gap=40)  # fmt: skip
+    res = run_study(syn.events, syn.close, StudySpec(group_by=("grp",), max_loss=0.05))
+    rates = _rates(res, "grp", [("AAR", 0), ("CAAR", "[-1,+1]"), ("CAAR", "[0,+5]")])
+    bad = {k: v for k, v in rates.items() if not 0.03 <= v <= 0.07}
+    assert not bad, bad
+    # single-event t-tests of CAR[0,0]: exact t distribution, 20,000 tests
+    w0 = res.windows[res.windows["window"] == "[0,0]"]
+    assert (w0["p"] < 0.05).mean() == pytest.approx(0.05, abs=0.01)
+
+
+@pytest.mark.slow
+def test_kolari_pynnonen_corrects_for_cross_correlation() -> None:
+    """Same-day clusters whose residuals share a common shock (correlation ~0.2): BMP
+    over-rejects badly, the Kolari-Pynnönen adjustment brings the rate back near 5%."""
+    syn = make_market(n_days=700, n_stocks=6000, n_events=6000, seed=21, n_groups=300,
+                      same_day_groups=True, common_shock=0.01)  # fmt: skip
+    res = run_study(syn.events, syn.close, StudySpec(group_by=("grp",), exclude_confounded=False))
+    rates = _rates(res, "grp", [("AAR", 0), ("CAAR", "[-1,+1]")])
+    assert rates["AAR 0 bmp"] > 0.25
+    assert rates["AAR 0 t"] > 0.25
+    assert rates["AAR 0 kp"] == pytest.approx(0.05, abs=0.03)
+    assert rates["CAAR [-1,+1] kp"] == pytest.approx(0.05, abs=0.03)
+    rbar = res.clusters.query("group_by == 'grp'")["rbar"]
+    assert rbar.mean() == pytest.approx(0.2, abs=0.05)
+
+
+# ----------------------------------------------------------------------------- invariances
+
+
+@pytest.mark.parametrize("model", ["market_adjusted", "market"])
+def test_adding_a_constant_to_stock_and_market_leaves_ar_unchanged(model: str) -> None:
+    syn = make_market(n_days=600, n_stocks=10, n_events=30, seed=4)
+    shifted = syn.returns + 0.003
+    a = run_study(syn.events, syn.close, StudySpec(model=model))  # type: ignore[arg-type]
+    b = run_study(syn.events, prices_from_returns(shifted), StudySpec(model=model))  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(a.ar, b.ar, rtol=0, atol=1e-10)
+    assert np.allclose(a.windows["car"], b.windows["car"], atol=1e-10)
+
+
+def test_price_scale_does_not_matter() -> None:
+    syn = make_market(n_days=600, n_stocks=10, n_events=30, seed=4)
+    scaled = syn.close * 37.5  # e.g. a different split-adjustment basis
+    a = run_study(syn.events, syn.close)
+    b = run_study(syn.events, scaled)
+    pd.testing.assert_frame_equal(a.ar, b.ar, rtol=1e-9, atol=1e-12)
+
+
+def test_car_is_additive_over_adjacent_windows() -> None:
+    syn = make_market(n_days=600, n_stocks=10, n_events=30, seed=6, jump=0.02)
+    spec = StudySpec(windows=((-5, 20), (-5, 3), (4, 20)))
+    w = run_study(syn.events, syn.close, spec).windows.pivot_table(
+        index=["event_id", "ticker"], columns="window", values="car"
+    )
+    assert np.allclose(w["[-5,+20]"], w["[-5,+3]"] + w["[+4,+20]"], atol=1e-12)
+
+
+def test_event_order_and_chunking_do_not_change_anything() -> None:
+    syn = make_market(n_days=700, n_stocks=12, n_events=60, seed=8, jump=0.01, n_groups=3)
+    spec = StudySpec(group_by=("all", "grp", "ticker"))
+    a = run_study(syn.events, syn.close, spec)
+    shuffled = syn.events.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    b = run_study(shuffled, syn.close, spec.replace(chunk_size=7))
+    key = ["group_by", "group", "measure", "day", "window"]
+    ga = a.groups.sort_values(key).reset_index(drop=True)
+    gb = b.groups.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(ga, gb, rtol=1e-10, atol=1e-13)
+    pd.testing.assert_frame_equal(a.ar.sort_index(), b.ar.sort_index())
+
+
+def test_inputs_are_not_mutated() -> None:
+    syn = make_market(n_days=500, n_stocks=5, n_events=10, seed=2)
+    events, close = syn.events.copy(), syn.close.copy()
+    run_study(syn.events, syn.close)
+    pd.testing.assert_frame_equal(events, syn.events)
+    pd.testing.assert_frame_equal(close, syn.close)
+
+
+def test_log_returns_sum_to_the_log_price_change() -> None:
+    syn = make_market(n_days=500, n_stocks=5, n_events=10, seed=2)
+    res = run_study(syn.events, syn.close, StudySpec(returns="log", model="market_adjusted"))
+    w = res.windows[res.windows["window"] == "[-1,+1]"].set_index("event_id")
+    for e in syn.events.itertuples():
+        i = syn.close.index.get_loc(e.day0)
+        s = np.log(syn.close[e.ticker].iloc[i + 1] / syn.close[e.ticker].iloc[i - 2])
+        m = np.log(syn.close["SPY"].iloc[i + 1] / syn.close["SPY"].iloc[i - 2])
+        assert w.loc[e.event_id, "car"] == pytest.approx(s - m, abs=1e-12)
+    assert window_label((-1, 1)) == "[-1,+1]"

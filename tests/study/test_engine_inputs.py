@@ -1,0 +1,214 @@
+"""Bad and awkward input: every dropped row has a stage and a reason; errors say what to do."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backtest.study import (
+    EventsFileError,
+    FactorFileError,
+    SpecError,
+    StudyDataLossError,
+    StudySpec,
+    read_events_csv,
+    read_factors,
+    run_study,
+)
+from tests.study.synth import make_market
+
+
+def test_every_drop_has_a_stage_and_reason() -> None:
+    syn = make_market(n_days=600, n_stocks=6, n_events=12, seed=1)
+    close = syn.close.copy()
+    ev = syn.events.copy()
+    extra = pd.DataFrame(
+        {
+            "event_id": ["no-prices", "too-early", "short-history", "day0-hole", "bad-ticker"],
+            "ticker": ["ZZZZ", "S0000", "S0001", "S0002", "lower"],
+            "day0": [ev.day0[0], close.index[0] - pd.Timedelta(days=30), close.index[100],
+                     close.index[400], ev.day0[0]],
+        }
+    )  # fmt: skip
+    close.iloc[400, close.columns.get_loc("S0002")] = np.nan  # no price on day 0
+    res = run_study(pd.concat([ev, extra], ignore_index=True), close, StudySpec(max_loss=1.0))
+    d = res.dropped.set_index("event_id")
+    assert d.loc["no-prices", "stage"] == "prices"
+    assert d.loc["no-prices", "reason"] == "no prices for ZZZZ in the price data"
+    assert d.loc["too-early", "stage"] == "calendar"
+    assert "is outside the XNYS price data" in d.loc["too-early", "reason"]
+    assert d.loc["short-history", "stage"] == "estimation"
+    assert d.loc["short-history", "reason"] == (
+        "only 89 valid estimation-window returns, 120 required"  # sessions 1..89 exist
+    )
+    assert d.loc["day0-hole", "stage"] == "event window"
+    assert d.loc["day0-hole", "reason"].startswith("no return on day 0")
+    assert d.loc["bad-ticker", "stage"] == "input"
+    assert "upper case" in d.loc["bad-ticker", "reason"]
+    assert len(res.events) == len(ev)  # the good ones are all measured
+    assert res.data["n_input"] == len(ev) + len(extra)
+
+
+def test_failed_price_loads_give_their_reason() -> None:
+    class Panel:
+        def __init__(self, close: pd.DataFrame) -> None:
+            self.close = close
+            self.failed = {"ZZZZ": "unknown ticker on Yahoo (delisted?)"}
+
+    syn = make_market(n_days=400, n_stocks=3, n_events=3, seed=1)
+    ev = pd.concat(
+        [
+            syn.events,
+            pd.DataFrame({"event_id": ["x"], "ticker": ["ZZZZ"], "day0": [syn.events.day0[0]]}),
+        ],
+        ignore_index=True,
+    )
+    res = run_study(ev, Panel(syn.close), StudySpec(max_loss=1.0))
+    assert res.dropped["reason"].tolist() == [
+        "no prices for ZZZZ: unknown ticker on Yahoo (delisted?)"
+    ]
+
+
+def test_max_loss_stops_the_run_with_the_reasons() -> None:
+    syn = make_market(n_days=400, n_stocks=3, n_events=3, seed=1)
+    ev = syn.events.assign(ticker="NOPE")
+    with pytest.raises(StudyDataLossError) as info:
+        run_study(ev, syn.close)
+    msg = str(info.value)
+    assert msg.startswith("3 of 3 (event, ticker) rows (100%) were dropped, more than max_loss=35%")
+    assert "3 x prices: no prices for NOPE in the price data" in msg
+    assert "raise max_loss (--max-loss)" in msg
+
+
+def test_benchmark_rules() -> None:
+    syn = make_market(n_days=500, n_stocks=3, n_events=3, seed=1)
+    close = syn.close.assign(QQQ=syn.close["SPY"] * 1.01)
+    ev = syn.events.copy()
+    ev["benchmark"] = ["QQQ", "", "0700.HK"]
+    extra = pd.DataFrame({"event_id": ["spy"], "ticker": ["SPY"], "day0": [ev.day0[0]]})
+    res = run_study(pd.concat([ev, extra], ignore_index=True), close, StudySpec(max_loss=1.0))
+    e = res.events.set_index("event_id")
+    assert e.loc["ev00000", "benchmark"] == "QQQ"  # per-event override
+    assert e.loc["ev00001", "benchmark"] == "SPY"  # market default
+    assert e.loc["spy", "model"] == "constant_mean"  # not measured against itself
+    assert e.loc["spy", "model_note"].startswith("benchmark ticker: constant-mean model")
+    d = res.dropped.set_index("event_id")
+    assert d.loc["ev00002", "stage"] == "benchmark"
+    assert d.loc["ev00002", "reason"].startswith("benchmark 0700.HK does not trade on XNYS")
+    # a run-level benchmark per market
+    res2 = run_study(syn.events, close, StudySpec(benchmarks={"XNYS": "QQQ"}))
+    assert set(res2.events["benchmark"]) == {"QQQ"}
+
+
+def test_tests_that_cannot_be_computed_say_why() -> None:
+    syn = make_market(n_days=500, n_stocks=3, n_events=3, seed=1)
+    res = run_study(syn.events.iloc[:1], syn.close, StudySpec(group_by=("all",)))
+    tests = {t.name: t for t in res.tests(window=(-1, 1))}
+    t = tests["cross-sectional t"]
+    assert not t.computed
+    assert t.reason == "needs at least 2 events; n = 1"
+    assert str(t) == "cross-sectional t: not computed (needs at least 2 events; n = 1)"
+    assert tests["Patell Z"].computed  # one event is enough for Patell
+    assert tests["sign test"].computed
+    row = res.group_table("all", "CAAR").iloc[0]
+    assert "bmp: not computed (needs at least 2 events; n = 1)" in row["notes"].split(" | ")
+
+
+def test_spec_errors() -> None:
+    with pytest.raises(SpecError, match="must end before the first event window starts"):
+        StudySpec(estimation=(-250, -3), windows=((-5, 5),))
+    with pytest.raises(SpecError, match=r"windows\[0\] \(3, 1\) starts after it ends"):
+        StudySpec(windows=((3, 1),))
+    with pytest.raises(SpecError, match="model must be one of"):
+        StudySpec(model="capm")  # type: ignore[arg-type]
+    with pytest.raises(SpecError, match="min_estimation=300 is more than the 240 days"):
+        StudySpec(min_estimation=300)
+    syn = make_market(n_days=400, n_stocks=3, n_events=3, seed=1)
+    with pytest.raises(SpecError, match="group_by 'sector' is not a column"):
+        run_study(syn.events, syn.close, StudySpec(group_by=("all", "sector")))
+    with pytest.raises(SpecError, match="needs daily factors"):
+        run_study(syn.events, syn.close, StudySpec(model="factor"))
+    with pytest.raises(SpecError, match="unknown study setting"):
+        StudySpec.from_dict({"modle": "market"})
+    spec = StudySpec.from_dict(
+        {"windows": [[0, 1]], "estimation": [-100, -2], "min_estimation": 60}
+    )
+    assert spec.windows == ((0, 1),)
+    assert spec.estimation == (-100, -2)
+
+
+def test_read_events_csv(tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(
+        textwrap.dedent("""\
+            event_id,ticker,date,timing,category
+            a,META,2024-04-24,after_close,earnings
+            b,META,2024-04-27,,earnings
+            c,0700.HK,2024-12-03,during,model_launch
+            d,META,2024-02-30,during,earnings
+            e,META,2024-03-01,soon,earnings
+            f,meta,2024-03-01,during,earnings
+        """),
+        encoding="utf-8",
+    )
+    table, dropped = read_events_csv(path)
+    t = table.set_index("event_id")
+    assert t.loc["a", "day0"] == pd.Timestamp("2024-04-25")  # after the close
+    assert t.loc["b", "day0"] == pd.Timestamp("2024-04-29")  # a Saturday, timing unknown
+    assert t.loc["b", "timing"] == "unknown"
+    assert t.loc["c", "market"] == "XHKG"
+    assert t.loc["c", "category"] == "model_launch"
+    reasons = {d.event_id: d.reason for d in dropped}
+    assert reasons == {
+        "d": "events.csv line 5: column date: '2024-02-30' is not a date YYYY-MM-DD",
+        "e": "events.csv line 6: column timing: 'soon' is not one of before_open, during, "
+        "after_close, unknown",
+        "f": "ticker 'meta': tickers are upper case as Yahoo spells them: write 'META'",
+    }
+    (tmp_path / "bad.csv").write_text("id,symbol\n1,X\n", encoding="utf-8")
+    with pytest.raises(EventsFileError, match="missing column\\(s\\) event_id, ticker, date"):
+        read_events_csv(tmp_path / "bad.csv")
+    with pytest.raises(EventsFileError, match="no such events file"):
+        read_events_csv(tmp_path / "none.csv")
+
+
+KEN_FRENCH = """\
+This file was created by CMPT_ME_BEME_RETS_DAILY using the 202401 CRSP database.
+The Tbill return is the simple daily rate that, over the number of trading days
+in the month, compounds to 1-month TBill rate from Ibbotson and Associates Inc.
+
+,Mkt-RF,SMB,HML,RF
+20240102,  -0.71,   0.39,   1.12,  0.021
+20240103,  -1.06,  -0.22,   0.13,  0.021
+20240104,  -0.40,   0.56,   0.02,  0.021
+
+Copyright 2024 Kenneth R. French
+"""
+
+MOMENTUM = """\
+This file was created by CMPT_ME_PRIOR_RETS_DAILY.
+
+,Mom   
+20240102,   1.20
+20240103,  -0.30
+"""
+
+
+def test_read_factors_ken_french_format(tmp_path: Path) -> None:
+    (tmp_path / "ff3.csv").write_text(KEN_FRENCH, encoding="utf-8")
+    (tmp_path / "mom.csv").write_text(MOMENTUM, encoding="utf-8")
+    f = read_factors(tmp_path / "ff3.csv")
+    assert list(f.columns) == ["Mkt-RF", "SMB", "HML", "RF"]
+    assert f.loc["2024-01-03", "Mkt-RF"] == pytest.approx(-0.0106)
+    assert f.loc["2024-01-02", "RF"] == pytest.approx(0.00021)
+    assert len(f) == 3
+    carhart = read_factors([tmp_path / "ff3.csv", tmp_path / "mom.csv"])
+    assert list(carhart.columns) == ["Mkt-RF", "SMB", "HML", "RF", "Mom"]
+    assert len(carhart) == 2  # joined on the common dates
+    (tmp_path / "junk.csv").write_text("hello\nworld\n", encoding="utf-8")
+    with pytest.raises(FactorFileError, match="no daily rows found"):
+        read_factors(tmp_path / "junk.csv")
