@@ -211,7 +211,7 @@ def load_prices(
 
         raise InvalidDateError("start", f"{first} (after end {last})")
     src = resolve_source(source=source, prices_dir=prices_dir, cache=cache)
-    with _progress_bar(len(names), enabled=progress) as advance:
+    with progress_bar(len(names), enabled=progress) as advance:
         result = src.fetch(names, first, last, on_progress=advance)
     return build_panel(names, result, first, last)
 
@@ -292,7 +292,7 @@ def _session_index(
 
 
 @contextmanager
-def _progress_bar(total: int, *, enabled: bool) -> Iterator[ProgressCallback | None]:
+def progress_bar(total: int, *, enabled: bool) -> Iterator[ProgressCallback | None]:
     """A rich progress bar on standard error, advanced by the callback it yields."""
     if not enabled or total == 0:
         yield None

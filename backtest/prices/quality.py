@@ -195,20 +195,22 @@ class QualityReport:
                 for d in (i.dates or (None,))
             ]
             columns = ["ticker", "check", "severity", "date", "message"]
-        else:
-            rows = [
-                {
-                    "ticker": i.ticker,
-                    "check": i.check,
-                    "severity": i.severity,
-                    "n": len(i.dates),
-                    "first": i.dates[0].isoformat() if i.dates else "",
-                    "last": i.dates[-1].isoformat() if i.dates else "",
-                    "message": i.message,
-                }
-                for i in self.issues
-            ]
-            columns = ["ticker", "check", "severity", "n", "first", "last", "message"]
+            frame = pd.DataFrame(rows, columns=columns)
+            frame["date"] = pd.to_datetime(frame["date"])
+            return frame
+        rows = [
+            {
+                "ticker": i.ticker,
+                "check": i.check,
+                "severity": i.severity,
+                "n": len(i.dates),
+                "first": i.dates[0].isoformat() if i.dates else "",
+                "last": i.dates[-1].isoformat() if i.dates else "",
+                "message": i.message,
+            }
+            for i in self.issues
+        ]
+        columns = ["ticker", "check", "severity", "n", "first", "last", "message"]
         return pd.DataFrame(rows, columns=columns)
 
     def summary(self) -> str:
