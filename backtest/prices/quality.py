@@ -357,7 +357,8 @@ def check_series(
     if len(day) > 1:
         back = np.flatnonzero(day[1:] < day[:-1]) + 1
         if len(back):
-            add("unsorted_dates", np.unique(day[back]), f"{_count(back, 'row')} out of order")
+            late = np.unique(day[back])
+            add("unsorted_dates", late, f"{_count(late, 'date')} before the row above")
     order = np.argsort(day, kind="stable")
     ordered = raw.iloc[order]
     day = day[order]
@@ -383,7 +384,8 @@ def check_series(
             )
     keep = ~dup
     day, values = day[keep], values[keep].copy()
-    values[np.isin(day, conflict_days)] = np.nan
+    premasked = np.isin(day, conflict_days)  # already reported: no other check repeats them
+    values[premasked] = np.nan
 
     # --- calendar
     if calendar is not None and len(day):
@@ -396,7 +398,7 @@ def check_series(
                 f"{_count(np.flatnonzero(off), 'row')} on dates that are not "
                 f"{calendar.name} sessions: left out",
             )
-            day, values = day[~off], values[~off]
+            day, values, premasked = day[~off], values[~off], premasked[~off]
         if len(day):
             missing = np.setdiff1d(_sessions(calendar, day[0], day[-1]), day)
             if len(missing):
@@ -408,7 +410,7 @@ def check_series(
 
     # --- rows
     o, h, lo, c, v = (values[:, i] for i in range(len(FIELDS)))
-    flags = row_flags(o, h, lo, c, v)
+    flags = {k: f & ~premasked for k, f in row_flags(o, h, lo, c, v).items()}
     messages = {
         "non_finite_price": "a price is missing or infinite: masked",
         "non_positive_price": "a price is zero or negative: masked",
@@ -422,7 +424,8 @@ def check_series(
         if flags[check].any():
             add(check, day[flags[check]], f"{_count(day[flags[check]], 'row')}: {messages[check]}")
     masked = (
-        flags["non_finite_price"]
+        premasked
+        | flags["non_finite_price"]
         | flags["non_positive_price"]
         | flags["high_below_low"]
         | flags["outside_range"]
