@@ -13,7 +13,7 @@ How yfinance 1.x reports failures, and how evbt reads them
 -----------------------------------------------------------
 Established by reading yfinance 1.7's ``multi.py``, ``scrapers/history.py``, ``base.py`` and
 ``data.py`` and by running the real ``yf.download`` against an emulated Yahoo (a fake HTTP
-session; ``tests/prices/yahoo_emulator.py``):
+session; ``EmulatedYahoo`` in ``tests/prices/prices_fakes.py``):
 
 * ``yf.download`` does not raise for a ticker that fails. It catches every per-ticker exception
   (rate limit included), puts an all-NaN frame in its place (columns ``Open, High, Low, Close,
