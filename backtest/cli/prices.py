@@ -89,7 +89,7 @@ def fetch_cmd(
                 "first": str(got.info.first) if got else "",
                 "last": str(got.info.last) if got else "",
                 "fetched": ", ".join(f"{a}..{b}" for a, b in asked) or "from cache",
-                "detail": _failure_text(problem) if problem else "",
+                "detail": problem.describe() if problem else "",
             }
         )
     click.echo(render_table(pd.DataFrame(rows), title=f"Prices in {cache.directory}"), nl=False)
@@ -214,7 +214,7 @@ def check_cmd(
                 }
                 for i in report.issues
             ],
-            "failed": {t: _failure_text(f) for t, f in failures.items()},
+            "failed": {t: f.describe() for t, f in failures.items()},
         }
         emit(to_json(payload), out)
     elif fmt == "csv":
@@ -230,7 +230,7 @@ def check_cmd(
             parts.append(render_table(table, title="Issues (first and last date of each)"))
         if failures:
             rows = pd.DataFrame(
-                [{"ticker": t, "problem": _failure_text(f)} for t, f in failures.items()]
+                [{"ticker": t, "problem": f.describe()} for t, f in failures.items()]
             )
             parts.append(render_table(rows, title="Could not be read"))
         emit("\n".join(p.rstrip("\n") for p in parts) + "\n", out)
@@ -267,7 +267,3 @@ def _local_tickers(prices_dir: Path | None, cache_dir: Path | None) -> tuple[str
     if prices_dir is not None:
         return CsvDirSource(prices_dir).tickers()
     return PriceCache(cache_dir).tickers()
-
-
-def _failure_text(f: FetchFailure) -> str:
-    return f"{f.kind}: {f.reason}" + (f" ({f.hint})" if f.hint else "")

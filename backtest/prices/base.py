@@ -119,6 +119,10 @@ class FetchFailure:
     def __str__(self) -> str:
         return str(self.to_error())
 
+    def describe(self) -> str:
+        """``kind: reason (hint)``, for tables and summaries."""
+        return f"{self.kind}: {self.reason}" + (f" ({self.hint})" if self.hint else "")
+
 
 @dataclass(frozen=True)
 class SeriesInfo:
@@ -316,6 +320,39 @@ def closed_through(calendar: xcals.ExchangeCalendar, now: dt.datetime) -> dt.dat
     first_open: pd.Timestamp = calendar.sessions[pos]
     before: dt.date = (first_open - pd.Timedelta(days=1)).date()
     return before
+
+
+def between(frame: pd.DataFrame, start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
+    """The rows of ``frame`` dated from ``start`` to ``end`` (inclusive; ``None``: open-ended)."""
+    day = frame.index
+    keep = np.ones(len(frame), dtype=bool)
+    if start is not None:
+        keep &= day >= pd.Timestamp(start)
+    if end is not None:
+        keep &= day <= pd.Timestamp(end)
+    return frame[keep]
+
+
+def calendar_of(ticker: str) -> xcals.ExchangeCalendar | None:
+    """The exchange calendar of ``ticker``, or ``None`` when its market cannot be inferred."""
+    from backtest.markets import get_calendar, market_of
+
+    try:
+        return get_calendar(market_of(ticker).code)
+    except ValueError:  # InvalidTickerError, UnknownMarketError
+        return None
+
+
+def sessions_between(
+    calendar: xcals.ExchangeCalendar, first: dt.date | np.datetime64, last: dt.date | np.datetime64
+) -> np.ndarray:
+    """Sessions of ``calendar`` from ``first`` to ``last`` (inclusive) as ``datetime64[D]``."""
+    sessions = calendar.sessions.to_numpy(dtype="datetime64[D]")
+    bounds = np.array([first, last], dtype="datetime64[D]")
+    lo = int(np.searchsorted(sessions, bounds[0], side="left"))
+    hi = int(np.searchsorted(sessions, bounds[1], side="right"))
+    inside: np.ndarray = sessions[lo:hi]
+    return inside
 
 
 def utc_now() -> dt.datetime:

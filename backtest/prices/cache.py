@@ -50,11 +50,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from backtest.errors import CacheCorruptWarning, PriceCacheError
-from backtest.markets import get_calendar, market_of
 from backtest.prices.base import (
     FIELDS,
     FetchFailure,
@@ -63,9 +61,12 @@ from backtest.prices.base import (
     PriceSource,
     ProgressCallback,
     SeriesInfo,
+    between,
+    calendar_of,
     closed_through,
     empty_frame,
     file_stem,
+    sessions_between,
     standard_frame,
     ticker_of_stem,
     utc_now,
@@ -421,7 +422,7 @@ class CachedSource:
                 asked.append(refetched[p.ticker][0])
             downloaded[p.ticker] = tuple(asked)
             stored, problem = self._store(p, refetched.get(p.ticker))
-            rows = _slice(stored.frame, p.first, p.last) if stored else empty_frame()
+            rows = between(stored.frame, p.first, p.last) if stored else empty_frame()
             if stored is not None and len(rows):
                 series[p.ticker] = PriceSeries(p.ticker, rows, stored.info(rows))
                 if problem is not None:
@@ -440,7 +441,7 @@ class CachedSource:
     # ------------------------------------------------------------------ steps
 
     def _plan(self, ticker: str, first: dt.date, end: dt.date | None, now: dt.datetime) -> _Plan:
-        calendar = _calendar(ticker)
+        calendar = calendar_of(ticker)
         settled = now - self.settle
         last = closed_through(calendar, settled) if calendar is not None else settled.date() - _DAY
         if end is not None:
@@ -509,7 +510,7 @@ class CachedSource:
                 )
             stored = self.cache.store(
                 p.ticker,
-                _slice(got.frame, *rng),
+                between(got.frame, *rng),
                 covered=[rng],
                 source=got.info.source,
                 adjustment=got.info.adjustment,
@@ -528,7 +529,7 @@ class CachedSource:
             if g.ask is None:
                 covered.append(g.cover)
             elif isinstance(g.got, PriceSeries):
-                frames.append(_slice(g.got.frame, *g.ask))
+                frames.append(between(g.got.frame, *g.ask))
                 covered.append(g.cover)
                 info = g.got.info
             elif isinstance(g.got, FetchFailure) and g.got.kind == "empty" and has_rows:
@@ -580,30 +581,16 @@ def _anchor(cached: CachedSeries | None, a: dt.date, b: dt.date) -> dt.date | No
     return after.min().date() if len(after) else None
 
 
-def _calendar(ticker: str) -> xcals.ExchangeCalendar | None:
-    try:
-        return get_calendar(market_of(ticker).code)
-    except ValueError:
-        return None
-
-
 def _sessions_in(calendar: xcals.ExchangeCalendar | None, rng: DateRange) -> DateRange | None:
     """First and last session inside ``rng`` (``None`` if none); ``rng`` itself without calendar."""
     if calendar is None:
         return rng
-    sessions = calendar.sessions.to_numpy(dtype="datetime64[D]")
-    lo = np.searchsorted(sessions, np.datetime64(rng[0], "D"), side="left")
-    hi = np.searchsorted(sessions, np.datetime64(rng[1], "D"), side="right")
-    if hi <= lo:
+    inside = sessions_between(calendar, *rng)
+    if not len(inside):
         if rng[0] < calendar.first_session.date() or rng[1] > calendar.last_session.date():
             return rng  # outside what the calendar knows: ask
         return None
-    return (sessions[lo].astype(object), sessions[hi - 1].astype(object))
-
-
-def _slice(frame: pd.DataFrame, a: dt.date, b: dt.date) -> pd.DataFrame:
-    day = frame.index
-    return frame[(day >= pd.Timestamp(a)) & (day <= pd.Timestamp(b))]
+    return (inside[0].astype(object), inside[-1].astype(object))
 
 
 # ----------------------------------------------------------------------------- file I/O

@@ -28,6 +28,7 @@ from backtest.prices.base import (
     PriceSeries,
     ProgressCallback,
     SeriesInfo,
+    between,
     file_stem,
     ticker_of_stem,
 )
@@ -134,14 +135,7 @@ class CsvDirSource:
             return failure("error", f"{path}: cannot be read ({exc})", "check the file")
         info_first = frame.index.min() if len(frame) else None
         info_last = frame.index.max() if len(frame) else None
-        if start is not None or end is not None:
-            day = frame.index
-            keep = np.ones(len(frame), dtype=bool)
-            if start is not None:
-                keep &= day >= pd.Timestamp(start)
-            if end is not None:
-                keep &= day <= pd.Timestamp(end)
-            frame = frame[keep]
+        frame = between(frame, start, end)
         if frame.empty:
             if info_first is None or info_last is None:
                 return failure("empty", f"{path.name} has no rows", "add rows to the file")

@@ -26,6 +26,7 @@ from backtest.prices.base import (
     PriceSource,
     ProgressCallback,
     SeriesInfo,
+    between,
     to_date,
 )
 from backtest.prices.cache import CachedSource, PriceCache
@@ -122,12 +123,17 @@ class PricePanel:
         for t, f in self.partial.items():
             lines.append(f"  partial {t}: {f.reason}")
         for t, f in self.failed.items():
-            lines.append(f"  failed {t}: {f.kind}: {f.reason}" + (f" ({f.hint})" if f.hint else ""))
+            lines.append(f"  failed {t}: {f.describe()}")
         lines.append(self.quality.summary())
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.summary())}</pre>"
 
     def raise_for_failures(self) -> None:
         """Raise the error of the first failed ticker, if any (for callers that need them all)."""
@@ -234,11 +240,7 @@ def build_panel(
         code = market_of(t).code
         checked = check_series(t, got.frame, get_calendar(code))
         reports.append(checked.report)
-        frame = checked.frame
-        if start is not None:
-            frame = frame[frame.index >= pd.Timestamp(start)]
-        if end is not None:
-            frame = frame[frame.index <= pd.Timestamp(end)]
+        frame = between(checked.frame, start, end)
         if not frame["close"].notna().any():
             err = UnusablePriceDataError(
                 t,

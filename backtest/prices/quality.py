@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from backtest.prices.base import FIELDS, empty_frame, standard_frame
+from backtest.prices.base import FIELDS, empty_frame, sessions_between, standard_frame
 
 if TYPE_CHECKING:
     import exchange_calendars as xcals
@@ -235,6 +235,11 @@ class QualityReport:
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
     @staticmethod
     def combine(reports: Iterable[QualityReport]) -> QualityReport:
         """One report from several (tickers keep their first-seen order)."""
@@ -389,7 +394,7 @@ def check_series(
 
     # --- calendar
     if calendar is not None and len(day):
-        sessions = _sessions(calendar, day[0], day[-1])
+        sessions = sessions_between(calendar, day[0], day[-1])
         off = ~np.isin(day, sessions)
         if off.any():
             add(
@@ -400,7 +405,7 @@ def check_series(
             )
             day, values, premasked = day[~off], values[~off], premasked[~off]
         if len(day):
-            missing = np.setdiff1d(_sessions(calendar, day[0], day[-1]), day)
+            missing = np.setdiff1d(sessions_between(calendar, day[0], day[-1]), day)
             if len(missing):
                 add(
                     "missing_session",
@@ -454,17 +459,6 @@ def check_series(
     index = pd.DatetimeIndex(day.astype("datetime64[ns]"), name="date")
     clean = pd.DataFrame(values, index=index, columns=list(FIELDS)) if len(day) else empty_frame()
     return CheckedSeries(clean, QualityReport(tuple(found), (ticker,)))
-
-
-def _sessions(
-    calendar: xcals.ExchangeCalendar, first: np.datetime64, last: np.datetime64
-) -> np.ndarray:
-    """Sessions of ``calendar`` from ``first`` to ``last`` (inclusive, clipped to its bounds)."""
-    sessions = calendar.sessions.to_numpy(dtype="datetime64[D]")
-    lo = np.searchsorted(sessions, first, side="left")
-    hi = np.searchsorted(sessions, last, side="right")
-    inside: np.ndarray = sessions[lo:hi]
-    return inside
 
 
 def _as_dates(dates: Sequence[dt.date] | np.ndarray) -> tuple[dt.date, ...]:

@@ -46,14 +46,14 @@ import socket
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import replace
 from importlib import metadata
 from typing import Any
 
 import pandas as pd
 
-from backtest.markets import CALENDAR_START, get_calendar, market_of
+from backtest.markets import CALENDAR_START
 from backtest.prices.base import (
     ADJUSTMENT_YAHOO,
     FIELDS,
@@ -63,6 +63,8 @@ from backtest.prices.base import (
     PriceSeries,
     ProgressCallback,
     SeriesInfo,
+    between,
+    calendar_of,
     closed_through,
     standard_frame,
     utc_now,
@@ -368,11 +370,9 @@ class YahooSource:
         """The ticker's rows inside [start, end], without bars of sessions still open."""
         if frame is None:
             return None
-        last = end
-        with suppress(ValueError):  # no calendar to tell (UnknownMarketError): keep it all
-            last = min(last, closed_through(get_calendar(market_of(ticker).code), self.clock()))
-        day = frame.index
-        return frame[(day >= pd.Timestamp(start)) & (day <= pd.Timestamp(last))]
+        calendar = calendar_of(ticker)
+        last = end if calendar is None else min(end, closed_through(calendar, self.clock()))
+        return between(frame, start, last)
 
 
 def split_download_frame(frame: object, tickers: Sequence[str]) -> dict[str, pd.DataFrame]:

@@ -194,7 +194,11 @@ def test_boundary_validation(shared_prices_dir: Path) -> None:
 
 
 def test_panel_field_access(shared_prices_dir: Path) -> None:
-    panel = load_prices(["SPY"], "2024-01-02", "2024-01-05", prices_dir=shared_prices_dir)
+    panel = load_prices(
+        ["SPY"], "2024-01-02", "2024-01-05", prices_dir=shared_prices_dir, progress=True
+    )
+    assert panel.close.shape == (4, 1)
+    assert panel._repr_html_().startswith("<pre>Price panel")
     pd.testing.assert_frame_equal(panel.field("high"), panel.high)
     with pytest.raises(ValueError, match="unknown field"):
         panel.field("adj_close")
