@@ -59,7 +59,7 @@ class CsvDirSource:
     """
 
     def __init__(self, directory: str | Path, *, adjustment: str = ADJUSTMENT_CSV_DEFAULT) -> None:
-        path = Path(directory).expanduser()
+        path = Path(directory).expanduser().resolve()
         if not path.exists():
             raise PricesDirError(path, "does not exist (check --prices-dir or EVBT_PRICES_DIR)")
         if not path.is_dir():
