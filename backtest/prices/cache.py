@@ -575,10 +575,11 @@ def _anchor(cached: CachedSeries | None, a: dt.date, b: dt.date) -> dt.date | No
         return None
     day = cached.frame.index
     before = day[day < pd.Timestamp(a)]
-    if len(before):
-        return before.max().date()  # type: ignore[no-any-return]
     after = day[day > pd.Timestamp(b)]
-    return after.min().date() if len(after) else None
+    nearest: pd.Timestamp | None = (
+        before.max() if len(before) else after.min() if len(after) else None
+    )
+    return None if nearest is None else nearest.date()
 
 
 def _sessions_in(calendar: xcals.ExchangeCalendar | None, rng: DateRange) -> DateRange | None:

@@ -434,7 +434,8 @@ def _yfinance_messages() -> Iterator[list[str]]:
 def _real_download() -> Download:
     import yfinance as yf
 
-    return yf.download  # type: ignore[no-any-return]
+    download: Download = yf.download
+    return download
 
 
 def _one_line(text: str, limit: int = 300) -> str:

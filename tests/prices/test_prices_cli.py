@@ -25,7 +25,7 @@ def test_show_meta_from_the_prices_dir(shared_prices_dir: Path) -> None:
     assert lines["market"] == "XNYS (New York (NYSE, Nasdaq))"
     assert lines["range"] == "2020-01-02 to 2026-08-21"
     assert lines["rows"] == "1668"
-    assert lines["source"] == f"csv:{shared_prices_dir / 'META.csv'}"
+    assert lines["source"] == f"csv:{shared_prices_dir.resolve() / 'META.csv'}"
     assert lines["adjustment"].startswith("as provided by the file")
     assert lines["quality"] == "clean"
     assert "549.9000 on 2026-08-21" in out

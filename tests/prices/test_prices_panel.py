@@ -39,7 +39,7 @@ def test_csv_source_reads_index_files_and_ranges(shared_prices_dir: Path) -> Non
     assert "PROVENANCE" not in " ".join(src.tickers())
     res = src.fetch(["^GSPC", "META"], D(2023, 5, 22), D(2023, 5, 26))
     gspc = res.series["^GSPC"]
-    assert gspc.info.source == f"csv:{shared_prices_dir / '_GSPC.csv'}"
+    assert gspc.info.source == f"csv:{shared_prices_dir.resolve() / '_GSPC.csv'}"
     assert gspc.info.adjustment == ADJUSTMENT_CSV_DEFAULT
     assert (gspc.info.first, gspc.info.last, gspc.info.rows) == (D(2023, 5, 22), D(2023, 5, 26), 5)
     assert gspc.frame.loc["2023-05-24", "volume"] == 0.0
@@ -81,7 +81,7 @@ def test_source_resolution_order(
     assert resolve_source(source=explicit, prices_dir=shared_prices_dir) is explicit
     by_arg = resolve_source(prices_dir=shared_prices_dir)
     assert isinstance(by_arg, CsvDirSource)
-    assert by_arg.directory == shared_prices_dir
+    assert by_arg.directory == shared_prices_dir.resolve()
     default = resolve_source(cache=PriceCache(tmp_path))
     assert isinstance(default, CachedSource)
     assert isinstance(default.upstream, YahooSource)
@@ -89,8 +89,8 @@ def test_source_resolution_order(
     monkeypatch.setenv("EVBT_PRICES_DIR", str(shared_prices_dir))
     from_env = resolve_source()
     assert isinstance(from_env, CsvDirSource)
-    assert from_env.directory == shared_prices_dir
-    assert resolve_source(prices_dir=tmp_path).directory == tmp_path  # type: ignore[attr-defined]
+    assert from_env.directory == shared_prices_dir.resolve()
+    assert resolve_source(prices_dir=tmp_path).directory == tmp_path.resolve()  # type: ignore[attr-defined]
 
 
 # ----------------------------------------------------------------------------- panel
