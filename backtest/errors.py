@@ -112,3 +112,117 @@ class CalendarRangeError(EvbtError, ValueError):
             f"{when} is outside the {market} calendar, which covers {first} to {last}; "
             "events must fall inside that range"
         )
+
+
+# ----------------------------------------------------------------------------- prices
+
+
+class PriceDataError(EvbtError, LookupError):
+    """Prices for a ticker and a date range could not be had.
+
+    Attributes
+    ----------
+    ticker:
+        The ticker, spelled as Yahoo spells it.
+    start, end:
+        The range asked for (inclusive dates, ISO text); empty when not known.
+    reason:
+        What went wrong, in words.
+    hint:
+        What to try.
+    """
+
+    def __init__(
+        self, ticker: str, start: object, end: object, reason: str, hint: str = ""
+    ) -> None:
+        self.ticker = ticker
+        self.start = "" if start is None else str(start)
+        self.end = "" if end is None else str(end)
+        self.reason = reason
+        self.hint = hint
+        span = f" for {self.start} to {self.end}" if self.start or self.end else ""
+        tail = f" ({hint})" if hint else ""
+        super().__init__(f"{ticker}: no prices{span}: {reason}{tail}")
+
+
+class UnknownTickerError(PriceDataError):
+    """The price source does not know the ticker (misspelt, or delisted)."""
+
+
+class EmptyPriceDataError(PriceDataError):
+    """The price source knows the ticker but has no rows for the range asked for."""
+
+
+class RateLimitedError(PriceDataError):
+    """The price source refused to answer because of too many requests."""
+
+
+class PriceSourceOfflineError(PriceDataError, ConnectionError):
+    """The price source could not be reached (no network, DNS failure, timeout)."""
+
+
+class UnusablePriceDataError(EvbtError, ValueError):
+    """A price series has problems that make it unusable.
+
+    Attributes
+    ----------
+    ticker:
+        The ticker whose series is unusable.
+    dates:
+        The dates concerned (ISO text), possibly empty when the whole series is concerned.
+    reason, hint:
+        What is wrong and what to do.
+    """
+
+    def __init__(self, ticker: str, dates: Iterable[object], reason: str, hint: str = "") -> None:
+        self.ticker = ticker
+        self.dates: tuple[str, ...] = tuple(str(d) for d in dates)
+        self.reason = reason
+        self.hint = hint
+        shown = ", ".join(self.dates[:5]) + (", ..." if len(self.dates) > 5 else "")
+        where = f" on {shown}" if shown else ""
+        tail = f" ({hint})" if hint else ""
+        super().__init__(f"{ticker}: unusable prices{where}: {reason}{tail}")
+
+
+class PricesDirError(EvbtError, ValueError):
+    """A prices directory (``--prices-dir``, ``EVBT_PRICES_DIR``) cannot be used."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"prices directory {self.path}: {reason}")
+
+
+class PriceCacheError(EvbtError, OSError):
+    """The price cache cannot be used (directory not writable, lock not obtained)."""
+
+    def __init__(self, path: object, reason: str, hint: str = "") -> None:
+        self.path = str(path)
+        self.reason = reason
+        self.hint = hint
+        tail = f" ({hint})" if hint else ""
+        super().__init__(f"price cache {self.path}: {reason}{tail}")
+
+
+class CacheCorruptWarning(EvbtWarning):
+    """A cached price file could not be read; it was moved aside and will be fetched again."""
+
+    def __init__(self, ticker: str, path: object, reason: str, moved_to: object) -> None:
+        self.ticker = ticker
+        self.path = str(path)
+        self.reason = reason
+        self.moved_to = str(moved_to)
+        super().__init__(
+            f"{ticker}: the cached prices in {self.path} are unreadable ({reason}); "
+            f"moved aside to {self.moved_to} and fetched again"
+        )
+
+
+class InvalidDateError(EvbtError, ValueError):
+    """A start or end date cannot be read."""
+
+    def __init__(self, name: str, value: object) -> None:
+        self.name = name
+        self.value = value
+        super().__init__(f"{name} {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-01-31")

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from backtest.cli.events import events
+from backtest.cli.prices import prices
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -24,6 +25,7 @@ def cli() -> None:
 
 
 cli.add_command(events)
+cli.add_command(prices)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -1,0 +1,269 @@
+"""``evbt prices``: fetch prices into the cache, show a ticker's series, check quality.
+
+``show`` and ``check`` never use the network: they read the CSV directory (``--prices-dir`` or
+``$EVBT_PRICES_DIR``) or, without one, the cache.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from backtest.cli._output import emit, format_option, out_option, render_table, to_json
+
+if TYPE_CHECKING:
+    from backtest.prices.base import FetchFailure, PriceSeries
+
+prices_dir_option = click.option(
+    "--prices-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="EVBT_PRICES_DIR",
+    default=None,
+    help="Read prices from the CSV files in DIR (one per ticker) instead of the cache. "
+    "Default: $EVBT_PRICES_DIR.",
+)
+cache_dir_option = click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="EVBT_CACHE_DIR",
+    default=None,
+    help="Price cache directory. Default: $EVBT_CACHE_DIR, else the user cache directory.",
+)
+start_option = click.option("--start", default=None, help="First date, YYYY-MM-DD (inclusive).")
+end_option = click.option("--end", default=None, help="Last date, YYYY-MM-DD (inclusive).")
+
+
+@click.group()
+def prices() -> None:
+    """Daily prices: fetch them into the cache, show a ticker's series, check their quality."""
+
+
+@prices.command("fetch")
+@click.argument("tickers", nargs=-1, required=True)
+@start_option
+@end_option
+@cache_dir_option
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar.")
+def fetch_cmd(
+    tickers: tuple[str, ...],
+    start: str | None,
+    end: str | None,
+    cache_dir: Path | None,
+    progress: bool,
+) -> None:
+    """Download daily prices from Yahoo into the cache (only what the cache is missing).
+
+    Exits 1 when any ticker could not be fetched; the reasons are listed.
+    """
+    from backtest.markets import check_ticker, market_of
+    from backtest.prices import CachedSource, PriceCache, YahooSource
+    from backtest.prices.base import to_date
+    from backtest.prices.panel import progress_bar
+
+    names = list(dict.fromkeys(check_ticker(t) for t in tickers))
+    for t in names:
+        market_of(t)
+    first, last = to_date(start, "--start"), to_date(end, "--end")
+    cache = PriceCache(cache_dir)
+    source = CachedSource(YahooSource(), cache)
+    with progress_bar(len(names), enabled=progress and sys.stderr.isatty()) as advance:
+        result = source.fetch(names, first, last, on_progress=advance)
+
+    import pandas as pd
+
+    rows = []
+    for t in names:
+        asked = result.downloaded.get(t, ())
+        got = result.series.get(t)
+        problem = result.failed.get(t) or result.partial.get(t)
+        status = "failed" if t in result.failed else "partial" if t in result.partial else "ok"
+        rows.append(
+            {
+                "ticker": t,
+                "status": status,
+                "rows": got.info.rows if got else 0,
+                "first": str(got.info.first) if got else "",
+                "last": str(got.info.last) if got else "",
+                "fetched": ", ".join(f"{a}..{b}" for a, b in asked) or "from cache",
+                "detail": problem.describe() if problem else "",
+            }
+        )
+    click.echo(render_table(pd.DataFrame(rows), title=f"Prices in {cache.directory}"), nl=False)
+    n_failed = len(result.failed)
+    click.echo(
+        f"{len(names) - n_failed} of {len(names)} ticker(s) ready; "
+        f"{sum(1 for t in names if result.downloaded.get(t))} asked of Yahoo, "
+        f"{sum(1 for t in names if not result.downloaded.get(t))} served from the cache"
+    )
+    if n_failed:
+        sys.exit(1)
+
+
+@prices.command("show")
+@click.argument("ticker")
+@prices_dir_option
+@cache_dir_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+def show_cmd(ticker: str, prices_dir: Path | None, cache_dir: Path | None, fmt: str) -> None:
+    """Range, rows, source, adjustment and quality of one ticker's prices (never downloads)."""
+    from backtest.markets import check_ticker, get_calendar, market_of
+    from backtest.prices.base import FetchFailure
+    from backtest.prices.quality import check_series
+
+    check_ticker(ticker)
+    market = market_of(ticker)
+    got = _read_local(ticker, prices_dir, cache_dir)
+    if isinstance(got, FetchFailure):
+        raise got.to_error()
+    report = check_series(ticker, got.frame, get_calendar(market.code)).report
+    info = got.info
+    frame = got.frame.sort_index()
+    last_close = frame["close"].dropna()
+    if fmt == "json":
+        payload = {
+            **info.to_dict(),
+            "market": market.code,
+            "last_close": float(last_close.iloc[-1]) if len(last_close) else None,
+            "quality": report.to_frame().to_dict(orient="records"),
+        }
+        click.echo(to_json(payload))
+        return
+    fields = [
+        ("ticker", ticker),
+        ("market", f"{market.code} ({market.name})"),
+        ("range", f"{info.first} to {info.last}"),
+        ("rows", str(info.rows)),
+        ("source", info.source),
+        ("adjustment", info.adjustment),
+        (
+            "file modified" if prices_dir is not None else "fetched at",
+            info.fetched_at.isoformat(timespec="seconds") if info.fetched_at else "?",
+        ),
+    ]
+    if info.covered:
+        fields.append(("covered", ", ".join(f"{a} to {b}" for a, b in info.covered)))
+    if len(last_close):
+        fields.append(("last close", f"{last_close.iloc[-1]:.4f} on {last_close.index[-1].date()}"))
+    width = max(len(k) for k, _ in fields)
+    lines = [f"{k:<{width}}  {v}" for k, v in fields]
+    n_err, n_warn = len(report.errors), len(report.warnings)
+    verdict = "clean" if not report.issues else f"{n_err} error(s), {n_warn} warning(s)"
+    lines.append(f"{'quality':<{width}}  {verdict}")
+    lines.extend(f"  {i.severity:<7} {i.check}: {i.message}" for i in report.issues)
+    click.echo("\n".join(lines))
+
+
+@prices.command("check")
+@click.argument("tickers", nargs=-1)
+@prices_dir_option
+@cache_dir_option
+@format_option
+@out_option
+def check_cmd(
+    tickers: tuple[str, ...],
+    prices_dir: Path | None,
+    cache_dir: Path | None,
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """Quality report of prices against their exchange calendars (never downloads).
+
+    Checks TICKERS, or every ticker in the prices directory (or the cache). Exits 1 when a
+    series has errors (unusable rows) or cannot be read; warnings alone exit 0.
+    """
+    import pandas as pd
+
+    from backtest.markets import check_ticker, get_calendar, market_of
+    from backtest.prices.base import FetchFailure
+    from backtest.prices.quality import QualityReport, check_series
+
+    names = [check_ticker(t) for t in tickers] or list(_local_tickers(prices_dir, cache_dir))
+    reports: list[QualityReport] = []
+    failures: dict[str, FetchFailure] = {}
+    for t in names:
+        got = _read_local(t, prices_dir, cache_dir)
+        if isinstance(got, FetchFailure):
+            failures[t] = got
+            continue
+        reports.append(check_series(t, got.frame, get_calendar(market_of(t).code)).report)
+    report = QualityReport.combine(reports)
+
+    if fmt == "json":
+        payload = {
+            "tickers": list(report.tickers),
+            "errors": len(report.errors),
+            "warnings": len(report.warnings),
+            "issues": [
+                {
+                    "ticker": i.ticker,
+                    "check": i.check,
+                    "severity": i.severity,
+                    "dates": list(i.dates),
+                    "message": i.message,
+                }
+                for i in report.issues
+            ],
+            "failed": {t: f.describe() for t, f in failures.items()},
+        }
+        emit(to_json(payload), out)
+    elif fmt == "csv":
+        buf = io.StringIO()
+        long = report.to_frame(per_date=True)
+        long["date"] = long["date"].dt.date
+        long.to_csv(buf, index=False)
+        emit(buf.getvalue(), out)
+    else:
+        parts = [report.summary()]
+        if report.issues:
+            table = report.to_frame().drop(columns=["message"])
+            parts.append(render_table(table, title="Issues (first and last date of each)"))
+        if failures:
+            rows = pd.DataFrame(
+                [{"ticker": t, "problem": f.describe()} for t, f in failures.items()]
+            )
+            parts.append(render_table(rows, title="Could not be read"))
+        emit("\n".join(p.rstrip("\n") for p in parts) + "\n", out)
+    if report.errors or failures:
+        sys.exit(1)
+
+
+def _read_local(
+    ticker: str, prices_dir: Path | None, cache_dir: Path | None
+) -> PriceSeries | FetchFailure:
+    """A ticker's whole series from the CSV directory or, without one, the cache."""
+    from backtest.prices import CsvDirSource, PriceCache
+    from backtest.prices.base import FetchFailure, PriceSeries
+
+    if prices_dir is not None:
+        return CsvDirSource(prices_dir).read(ticker)
+    cache = PriceCache(cache_dir)
+    cached = cache.read(ticker)
+    if cached is None:
+        return FetchFailure(
+            ticker,
+            None,
+            None,
+            "unknown_ticker",
+            f"not in the price cache {cache.directory}",
+            f"run `evbt prices fetch {ticker}` first, or read CSV files with --prices-dir DIR",
+        )
+    return PriceSeries(ticker, cached.frame, cached.info())
+
+
+def _local_tickers(prices_dir: Path | None, cache_dir: Path | None) -> tuple[str, ...]:
+    from backtest.prices import CsvDirSource, PriceCache
+
+    if prices_dir is not None:
+        return CsvDirSource(prices_dir).tickers()
+    return PriceCache(cache_dir).tickers()

@@ -1,0 +1,360 @@
+"""The price-source interface and the small typed objects every part of the price layer shares.
+
+A *price source* turns ``(tickers, start, end)`` into a :class:`FetchResult`: the series it got,
+and a :class:`FetchFailure` with a reason for every ticker it could not get. A source never
+returns an empty frame posing as data and never raises for one bad ticker in a batch; it raises
+only for problems that concern the whole call and that a user must fix (a prices directory that
+does not exist, for instance).
+
+Conventions every source follows
+--------------------------------
+* ``start`` and ``end`` are **inclusive** calendar dates (``datetime.date``).
+* A series frame is indexed by a tz-naive ``DatetimeIndex`` named ``date`` holding session dates
+  (midnight), with the float64 columns :data:`FIELDS` (``open, high, low, close, volume``).
+* Rows come *as the source gave them*: a source does not sort, de-duplicate or repair, so that
+  the quality checks (:mod:`backtest.prices.quality`) can report what was really there.
+* Every series carries a :class:`SeriesInfo`: where it came from, when, and how it was adjusted.
+
+Writing your own source
+-----------------------
+Any object with a ``name`` attribute and a ``fetch`` method of the signature of
+:meth:`PriceSource.fetch` is a source (a :class:`typing.Protocol`; no base class needed)::
+
+    class MyVendor:
+        name = "myvendor"
+
+        def fetch(self, tickers, start, end, *, on_progress=None):
+            ...
+            return FetchResult(series={...}, failed={...})
+
+    panel = load_prices(["META"], "2024-01-01", "2024-12-31", source=MyVendor())
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Protocol, get_args, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from backtest.errors import (
+    EmptyPriceDataError,
+    InvalidDateError,
+    PriceDataError,
+    PriceSourceOfflineError,
+    RateLimitedError,
+    UnknownTickerError,
+)
+
+if TYPE_CHECKING:
+    import exchange_calendars as xcals
+
+#: The columns of every price frame, in this order.
+FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
+#: The price columns (everything but volume).
+PRICE_FIELDS: tuple[str, ...] = ("open", "high", "low", "close")
+
+#: Adjustment policy of the Yahoo source, recorded with every series it fetches.
+ADJUSTMENT_YAHOO = (
+    "split- and dividend-adjusted (yfinance auto_adjust=True: open, high, low and close are "
+    "scaled by Yahoo's adjusted close / close of the day; volume as reported)"
+)
+#: Default adjustment recorded for CSV files, unless the user declares another.
+ADJUSTMENT_CSV_DEFAULT = "as provided by the file (assumed split- and dividend-adjusted)"
+
+#: How a fetch can fail. ``unknown_ticker``: the source does not know the ticker;
+#: ``empty``: it knows it but has no rows in the range; ``rate_limited``: it refused because of
+#: too many requests; ``offline``: it could not be reached; ``unusable``: the rows it gave cannot
+#: be used (see the quality report); ``error``: anything else (a malformed file, a bug upstream).
+FailureKind = Literal["unknown_ticker", "empty", "rate_limited", "offline", "unusable", "error"]
+FAILURE_KINDS: tuple[str, ...] = get_args(FailureKind)
+
+#: Called by a source with the number of tickers it has just finished (for progress bars).
+ProgressCallback = Callable[[int], None]
+
+_ERROR_CLASS: dict[str, type[PriceDataError]] = {
+    "unknown_ticker": UnknownTickerError,
+    "empty": EmptyPriceDataError,
+    "rate_limited": RateLimitedError,
+    "offline": PriceSourceOfflineError,
+}
+
+
+@dataclass(frozen=True)
+class FetchFailure:
+    """Why a ticker (or part of its range) could not be fetched.
+
+    Attributes
+    ----------
+    ticker:
+        The ticker.
+    start, end:
+        The inclusive range that could not be had.
+    kind:
+        One of :data:`FAILURE_KINDS`.
+    reason:
+        What the source said, in words.
+    hint:
+        What the user can try.
+    attempts:
+        How many times the source was asked.
+    """
+
+    ticker: str
+    start: dt.date | None
+    end: dt.date | None
+    kind: FailureKind
+    reason: str
+    hint: str = ""
+    attempts: int = 1
+
+    def to_error(self) -> PriceDataError:
+        """The exception that describes this failure (for callers who want to raise)."""
+        cls = _ERROR_CLASS.get(self.kind, PriceDataError)
+        return cls(self.ticker, self.start, self.end, self.reason, self.hint)
+
+    def __str__(self) -> str:
+        return str(self.to_error())
+
+    def describe(self) -> str:
+        """``kind: reason (hint)``, for tables and summaries."""
+        return f"{self.kind}: {self.reason}" + (f" ({self.hint})" if self.hint else "")
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """Provenance of one price series.
+
+    Attributes
+    ----------
+    ticker:
+        The ticker.
+    source:
+        Where the rows came from, e.g. ``"yahoo (yfinance 1.7.0)"`` or ``"csv:/data/META.csv"``.
+    fetched_at:
+        When the rows were obtained (UTC): the download time, or a CSV file's modification time.
+    adjustment:
+        How prices were adjusted for splits and dividends.
+    first, last:
+        First and last row dates of the series as returned (``None`` when it has no rows).
+    rows:
+        Number of rows returned.
+    covered:
+        Ranges (inclusive) the data is known to be complete for, as recorded by the cache;
+        empty for sources that do not track coverage.
+    """
+
+    ticker: str
+    source: str
+    fetched_at: dt.datetime | None
+    adjustment: str
+    first: dt.date | None
+    last: dt.date | None
+    rows: int
+    covered: tuple[tuple[dt.date, dt.date], ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-friendly dict (dates and times as ISO text)."""
+        return {
+            "ticker": self.ticker,
+            "source": self.source,
+            "fetched_at": None if self.fetched_at is None else self.fetched_at.isoformat(),
+            "adjustment": self.adjustment,
+            "first": None if self.first is None else self.first.isoformat(),
+            "last": None if self.last is None else self.last.isoformat(),
+            "rows": self.rows,
+            "covered": [[a.isoformat(), b.isoformat()] for a, b in self.covered],
+        }
+
+
+@dataclass(frozen=True)
+class PriceSeries:
+    """One ticker's rows and their provenance (see the module docstring for the frame)."""
+
+    ticker: str
+    frame: pd.DataFrame
+    info: SeriesInfo
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What a source returns for a batch.
+
+    Attributes
+    ----------
+    series:
+        Ticker -> the series it got.
+    failed:
+        Ticker -> why it got nothing for it. Every ticker asked for is in exactly one of
+        ``series`` and ``failed``.
+    partial:
+        Ticker -> why part of its range is missing although ``series`` has rows for it
+        (for example the cache served what it had while the network was down).
+    downloaded:
+        Ticker -> the inclusive ranges asked of a remote source in this call (empty tuple: served
+        locally, from the cache or a file).
+    """
+
+    series: Mapping[str, PriceSeries] = field(default_factory=dict)
+    failed: Mapping[str, FetchFailure] = field(default_factory=dict)
+    partial: Mapping[str, FetchFailure] = field(default_factory=dict)
+    downloaded: Mapping[str, tuple[tuple[dt.date, dt.date], ...]] = field(default_factory=dict)
+
+
+@runtime_checkable
+class PriceSource(Protocol):
+    """What evbt asks of a price source."""
+
+    #: Short name shown in provenance and reports.
+    name: str
+
+    def fetch(
+        self,
+        tickers: Sequence[str],
+        start: dt.date | None,
+        end: dt.date | None,
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> FetchResult:
+        """Daily OHLCV for ``tickers`` from ``start`` to ``end`` (both inclusive).
+
+        ``None`` means as far back (``start``) or as recent (``end``) as the source goes.
+
+        Must return every ticker either in ``series`` or in ``failed``; must not raise for
+        the failure of individual tickers.
+        """
+        ...
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def file_stem(ticker: str) -> str:
+    """The file name stem of a ticker: Yahoo's ``^`` index prefix is spelled ``_``.
+
+    >>> file_stem("^GSPC"), file_stem("0700.HK")
+    ('_GSPC', '0700.HK')
+    """
+    return "_" + ticker[1:] if ticker.startswith("^") else ticker
+
+
+def ticker_of_stem(stem: str) -> str:
+    """The ticker a file name stem stands for (inverse of :func:`file_stem`).
+
+    >>> ticker_of_stem("_GSPC")
+    '^GSPC'
+    """
+    return "^" + stem[1:] if stem.startswith("_") else stem
+
+
+def to_date(value: dt.date | str | pd.Timestamp | None, name: str) -> dt.date | None:
+    """Parse a user-supplied date (``YYYY-MM-DD`` text, date or Timestamp); ``None`` stays ``None``.
+
+    Raises
+    ------
+    InvalidDateError
+        The value is not a date, with the parameter name and what was given.
+    """
+    if value is None:
+        return None
+    if isinstance(value, pd.Timestamp):
+        day: dt.date = value.date()
+        return day
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise InvalidDateError(name, value)
+
+
+def empty_frame() -> pd.DataFrame:
+    """A price frame with no rows (the right columns, dtypes and index)."""
+    index = pd.DatetimeIndex([], dtype="datetime64[ns]", name="date")
+    return pd.DataFrame({f: np.array([], dtype="float64") for f in FIELDS}, index=index)
+
+
+def standard_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the columns :data:`FIELDS` as float64 and a tz-naive ``date`` index.
+
+    Row order and duplicates are kept as they are (see the module docstring). Missing columns
+    are added as NaN; extra columns are dropped.
+    """
+    index = pd.DatetimeIndex(frame.index)
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    index = index.normalize().as_unit("ns").rename("date")
+    data = {
+        f: (
+            pd.to_numeric(frame[f], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            if f in frame.columns
+            else np.full(len(frame), np.nan)
+        )
+        for f in FIELDS
+    }
+    return pd.DataFrame(data, index=index)
+
+
+def closed_through(calendar: xcals.ExchangeCalendar, now: dt.datetime) -> dt.date:
+    """The last date up to which every session of ``calendar`` has closed at instant ``now``.
+
+    That is the day before the first session that has not closed yet: on a Saturday it is the
+    Saturday itself (Friday's session has closed and the next one is on Monday); on a weekday
+    during trading hours it is the day before. A bar for a session that has not closed is not a
+    daily bar yet, so evbt never stores it nor marks it as covered.
+    """
+    stamp = pd.Timestamp(now)
+    stamp = stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
+    closes = calendar.closes.to_numpy(dtype="datetime64[ns]")  # UTC instants
+    pos = int(np.searchsorted(closes, stamp.tz_convert(None).to_datetime64(), side="right"))
+    if pos >= len(closes):  # beyond the calendar: every session it knows has closed
+        today: dt.date = stamp.date()
+        return today
+    first_open: pd.Timestamp = calendar.sessions[pos]
+    before: dt.date = (first_open - pd.Timedelta(days=1)).date()
+    return before
+
+
+def between(frame: pd.DataFrame, start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
+    """The rows of ``frame`` dated from ``start`` to ``end`` (inclusive; ``None``: open-ended)."""
+    day = frame.index
+    keep = np.ones(len(frame), dtype=bool)
+    if start is not None:
+        keep &= day >= pd.Timestamp(start)
+    if end is not None:
+        keep &= day <= pd.Timestamp(end)
+    return frame[keep]
+
+
+def calendar_of(ticker: str) -> xcals.ExchangeCalendar | None:
+    """The exchange calendar of ``ticker``, or ``None`` when its market cannot be inferred."""
+    from backtest.markets import get_calendar, market_of
+
+    try:
+        return get_calendar(market_of(ticker).code)
+    except ValueError:  # InvalidTickerError, UnknownMarketError
+        return None
+
+
+def sessions_between(
+    calendar: xcals.ExchangeCalendar, first: dt.date | np.datetime64, last: dt.date | np.datetime64
+) -> np.ndarray:
+    """Sessions of ``calendar`` from ``first`` to ``last`` (inclusive) as ``datetime64[D]``."""
+    sessions = calendar.sessions.to_numpy(dtype="datetime64[D]")
+    bounds = np.array([first, last], dtype="datetime64[D]")
+    lo = int(np.searchsorted(sessions, bounds[0], side="left"))
+    hi = int(np.searchsorted(sessions, bounds[1], side="right"))
+    inside: np.ndarray = sessions[lo:hi]
+    return inside
+
+
+def utc_now() -> dt.datetime:
+    """The current time, timezone-aware UTC (the default clock)."""
+    return dt.datetime.now(dt.UTC)

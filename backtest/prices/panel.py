@@ -1,0 +1,314 @@
+"""The price panel: aligned, checked daily prices of many tickers for the engine.
+
+:func:`load_prices` is the one entry point the rest of evbt calls. It picks the source, fetches,
+checks every series against its exchange calendar (:mod:`backtest.prices.quality`), masks
+unusable rows and aligns everything on the union of the tickers' sessions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from backtest.errors import UnusablePriceDataError
+from backtest.markets import check_ticker, get_calendar, market_of
+from backtest.prices.base import (
+    FIELDS,
+    FetchFailure,
+    FetchResult,
+    PriceSource,
+    ProgressCallback,
+    SeriesInfo,
+    between,
+    to_date,
+)
+from backtest.prices.cache import CachedSource, PriceCache
+from backtest.prices.csvdir import CsvDirSource
+from backtest.prices.quality import QualityReport, check_series
+from backtest.prices.yahoo import YahooSource
+
+#: Environment variable naming a prices directory (offline mode).
+PRICES_DIR_ENV = "EVBT_PRICES_DIR"
+
+
+@dataclass(frozen=True)
+class PricePanel:
+    """Daily prices of several tickers on one date index.
+
+    The index is tz-naive session dates: the union of the sessions of the tickers' exchange
+    calendars from the first to the last row loaded (clipped to the range asked for), so a
+    session a ticker has no row for shows as NaN, never silently absent. Columns are the tickers
+    that loaded, in the order asked; values are float64. Rows the quality checks found unusable
+    are NaN and listed in :attr:`quality`.
+
+    Attributes
+    ----------
+    close, open, high, low, volume:
+        Dates x tickers. Prices are as adjusted by the source (see :attr:`provenance`).
+    failed:
+        Tickers that could not be loaded, with the reason.
+    partial:
+        Tickers loaded with part of the range missing (e.g. the cache served what it had while
+        the network was down), with the reason.
+    provenance:
+        Ticker -> where its rows came from, when, and how they are adjusted.
+    quality:
+        The quality report of every series loaded.
+    start, end:
+        The range asked for (``None`` where open-ended).
+    """
+
+    close: pd.DataFrame
+    open: pd.DataFrame
+    high: pd.DataFrame
+    low: pd.DataFrame
+    volume: pd.DataFrame
+    failed: Mapping[str, FetchFailure] = field(default_factory=dict)
+    partial: Mapping[str, FetchFailure] = field(default_factory=dict)
+    provenance: Mapping[str, SeriesInfo] = field(default_factory=dict)
+    quality: QualityReport = field(default_factory=QualityReport)
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @property
+    def tickers(self) -> tuple[str, ...]:
+        """The tickers loaded (the columns)."""
+        return tuple(str(c) for c in self.close.columns)
+
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        """The session dates (the index)."""
+        return pd.DatetimeIndex(self.close.index)
+
+    def field(self, name: str) -> pd.DataFrame:
+        """One of ``open, high, low, close, volume`` by name."""
+        if name not in FIELDS:
+            raise ValueError(f"unknown field {name!r}; choose one of {', '.join(FIELDS)}")
+        frame: pd.DataFrame = getattr(self, name)
+        return frame
+
+    def to_frame(self) -> pd.DataFrame:
+        """The tidy long table: one row per date and ticker with ``date, ticker`` and the fields.
+
+        Dates where a ticker has no value at all are left out.
+        """
+        parts = {f: self.field(f).stack(future_stack=True) for f in FIELDS}
+        long = pd.DataFrame(parts)
+        long.index = long.index.set_names(["date", "ticker"])
+        long = long[long.notna().any(axis=1)]
+        return long.reset_index()
+
+    def summary(self) -> str:
+        """A text summary: range, one line per ticker, failures, quality findings."""
+        lines = [
+            f"Price panel: {len(self.tickers)} ticker(s), {len(self.dates)} session(s)"
+            + (
+                f" from {self.dates[0].date()} to {self.dates[-1].date()}"
+                if len(self.dates)
+                else ""
+            )
+        ]
+        for t in self.tickers:
+            info = self.provenance.get(t)
+            n = int(self.close[t].notna().sum())
+            src = f"{info.source}, {info.adjustment}" if info else "?"
+            lines.append(f"  {t}: {n} close(s); {src}")
+        for t, f in self.partial.items():
+            lines.append(f"  partial {t}: {f.reason}")
+        for t, f in self.failed.items():
+            lines.append(f"  failed {t}: {f.describe()}")
+        lines.append(self.quality.summary())
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+    def raise_for_failures(self) -> None:
+        """Raise the error of the first failed ticker, if any (for callers that need them all)."""
+        for f in self.failed.values():
+            raise f.to_error()
+
+
+def resolve_source(
+    *,
+    source: PriceSource | None = None,
+    prices_dir: str | Path | None = None,
+    cache: PriceCache | None = None,
+) -> PriceSource:
+    """The source :func:`load_prices` uses.
+
+    Explicit ``source`` > ``prices_dir`` > ``$EVBT_PRICES_DIR`` > Yahoo behind the cache
+    (``cache`` or the default :class:`~backtest.prices.cache.PriceCache`).
+    """
+    if source is not None:
+        return source
+    directory = prices_dir or os.environ.get(PRICES_DIR_ENV) or None
+    if directory:
+        return CsvDirSource(directory)
+    return CachedSource(YahooSource(), cache or PriceCache())
+
+
+def load_prices(
+    tickers: Sequence[str],
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+    *,
+    source: PriceSource | None = None,
+    prices_dir: str | Path | None = None,
+    cache: PriceCache | None = None,
+    progress: bool = False,
+) -> PricePanel:
+    """Load, check and align daily prices.
+
+    Parameters
+    ----------
+    tickers:
+        Yahoo tickers (``META``, ``0700.HK``, ``^GSPC``).
+    start, end:
+        Inclusive dates (``YYYY-MM-DD`` text or dates); ``None`` for as far as the source goes.
+    source:
+        A price source; wins over everything else.
+    prices_dir:
+        Read CSV files from this directory instead of downloading (also ``$EVBT_PRICES_DIR``).
+    cache:
+        The cache used in front of Yahoo (default: the user cache directory).
+    progress:
+        Show a progress bar on standard error.
+
+    Returns
+    -------
+    PricePanel
+        Tickers that could not be loaded are in ``failed`` with the reason, never dropped
+        silently.
+
+    Raises
+    ------
+    InvalidTickerError, UnknownMarketError
+        A ticker is misspelt or its exchange cannot be inferred.
+    InvalidDateError
+        ``start`` or ``end`` is not a date, or ``start`` is after ``end``.
+    PricesDirError
+        The prices directory does not exist.
+
+    Examples
+    --------
+    >>> panel = load_prices(["META", "SPY"], "2024-01-01", "2024-12-31",
+    ...                     prices_dir="../shared/prices")  # doctest: +SKIP
+    >>> panel.close.pct_change()  # doctest: +SKIP
+    """
+    names = list(dict.fromkeys(check_ticker(t) for t in tickers))
+    for t in names:
+        market_of(t)  # fail early, before any download, on tickers without a calendar
+    first, last = to_date(start, "start"), to_date(end, "end")
+    if first is not None and last is not None and first > last:
+        from backtest.errors import InvalidDateError
+
+        raise InvalidDateError("start", f"{first} (after end {last})")
+    src = resolve_source(source=source, prices_dir=prices_dir, cache=cache)
+    with progress_bar(len(names), enabled=progress) as advance:
+        result = src.fetch(names, first, last, on_progress=advance)
+    return build_panel(names, result, first, last)
+
+
+def build_panel(
+    tickers: Sequence[str], result: FetchResult, start: dt.date | None, end: dt.date | None
+) -> PricePanel:
+    """Check, mask and align a :class:`~backtest.prices.base.FetchResult` into a panel."""
+    failed = dict(result.failed)
+    clean: dict[str, pd.DataFrame] = {}
+    reports: list[QualityReport] = []
+    provenance: dict[str, SeriesInfo] = {}
+    markets: dict[str, str] = {}
+    for t in tickers:
+        got = result.series.get(t)
+        if got is None:
+            if t not in failed:  # a source that broke its contract: never drop silently
+                failed[t] = FetchFailure(t, start, end, "error", "the source returned nothing")
+            continue
+        code = market_of(t).code
+        checked = check_series(t, got.frame, get_calendar(code))
+        reports.append(checked.report)
+        frame = between(checked.frame, start, end)
+        if not frame["close"].notna().any():
+            err = UnusablePriceDataError(
+                t,
+                [d for i in checked.report.errors for d in i.dates],
+                "no usable close in the range (see the quality report)",
+            )
+            failed[t] = FetchFailure(t, start, end, "unusable", str(err), "fix or replace the data")
+            continue
+        clean[t] = frame
+        provenance[t] = got.info
+        markets[t] = code
+
+    index = _session_index(clean, markets)
+    columns = [t for t in tickers if t in clean]
+    fields = {}
+    for f in FIELDS:
+        data = {t: clean[t][f].reindex(index) for t in columns}
+        fields[f] = pd.DataFrame(data, index=index, columns=columns, dtype="float64")
+        fields[f].columns.name = "ticker"
+    return PricePanel(
+        close=fields["close"],
+        open=fields["open"],
+        high=fields["high"],
+        low=fields["low"],
+        volume=fields["volume"],
+        failed={t: failed[t] for t in tickers if t in failed},
+        partial={t: f for t, f in result.partial.items() if t in clean},
+        provenance=provenance,
+        quality=QualityReport.combine(reports),
+        start=start,
+        end=end,
+    )
+
+
+def _session_index(
+    frames: Mapping[str, pd.DataFrame], markets: Mapping[str, str]
+) -> pd.DatetimeIndex:
+    """Union of the sessions of the tickers' calendars from the first to the last row loaded."""
+    stamps = [f.index[f["close"].notna().to_numpy()] for f in frames.values()]
+    stamps = [s for s in stamps if len(s)]
+    if not stamps:
+        return pd.DatetimeIndex([], dtype="datetime64[ns]", name="date")
+    lo = min(s.min() for s in stamps)
+    hi = max(s.max() for s in stamps)
+    parts = []
+    for code in dict.fromkeys(markets.values()):
+        sessions = get_calendar(code).sessions
+        parts.append(sessions[(sessions >= lo) & (sessions <= hi)].to_numpy(dtype="datetime64[ns]"))
+    union = np.unique(np.concatenate(parts)) if parts else np.array([], dtype="datetime64[ns]")
+    return pd.DatetimeIndex(union, name="date")
+
+
+@contextmanager
+def progress_bar(total: int, *, enabled: bool) -> Iterator[ProgressCallback | None]:
+    """A rich progress bar on standard error, advanced by the callback it yields."""
+    if not enabled or total == 0:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("prices"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("prices", total=total)
+        yield lambda n: bar.advance(task, n)

@@ -1,0 +1,357 @@
+"""The Parquet cache and the cached source: incremental fetches, atomicity, corruption."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from prices_fakes import FakeYahooDownload
+
+from backtest.errors import CacheCorruptWarning
+from backtest.prices import load_prices
+from backtest.prices.base import ADJUSTMENT_YAHOO
+from backtest.prices.cache import CachedSource, PriceCache, merge_ranges, missing_ranges
+from backtest.prices.yahoo import YahooSource
+
+D = dt.date
+LATER = dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)
+
+
+def cached_source(
+    cache_dir: Path, fake: FakeYahooDownload, clock: dt.datetime = LATER
+) -> CachedSource:
+    upstream = YahooSource(
+        download=fake, sleep=lambda s: None, reachable=lambda: True, clock=lambda: clock
+    )
+    return CachedSource(upstream, PriceCache(cache_dir), clock=lambda: clock)
+
+
+def expected(frames: dict, ticker: str, a: str, b: str) -> pd.DataFrame:
+    return frames[ticker].loc[a:b].rename_axis("date")
+
+
+# ----------------------------------------------------------------------------- ranges
+
+
+def test_range_arithmetic() -> None:
+    jan = (D(2024, 1, 1), D(2024, 1, 31))
+    assert missing_ranges(jan, []) == [jan]
+    assert missing_ranges(jan, [jan]) == []
+    assert missing_ranges(jan, [(D(2023, 1, 1), D(2024, 1, 15))]) == [
+        (D(2024, 1, 16), D(2024, 1, 31))
+    ]
+    assert merge_ranges([(D(2024, 1, 1), D(2024, 1, 3)), (D(2024, 1, 4), D(2024, 1, 9))]) == (
+        (D(2024, 1, 1), D(2024, 1, 9)),
+    )
+
+
+# ----------------------------------------------------------------------------- incremental
+
+
+def test_incremental_fetch_asks_only_for_the_missing_range(
+    tmp_path: Path, shared_frames: dict
+) -> None:
+    fake = FakeYahooDownload(shared_frames)
+    src = cached_source(tmp_path, fake)
+
+    first = src.fetch(["META"], D(2023, 1, 1), D(2023, 6, 30))
+    # 2023-01-01 is a Sunday and 01-02 a holiday: only sessions are asked (yfinance's end is
+    # exclusive, hence 07-01)
+    assert fake.ranges == [(("META",), "2023-01-03", "2023-07-01")]
+    pd.testing.assert_frame_equal(
+        first.series["META"].frame, expected(shared_frames, "META", "2023-01-03", "2023-06-30")
+    )
+    assert first.downloaded == {"META": ((D(2023, 1, 3), D(2023, 6, 30)),)}
+
+    # extending: the missing half plus one cached session (06-30) to check the adjustment basis
+    second = src.fetch(["META"], D(2023, 1, 1), D(2023, 12, 31))
+    assert fake.ranges[1:] == [(("META",), "2023-06-30", "2023-12-30")]
+    pd.testing.assert_frame_equal(
+        second.series["META"].frame, expected(shared_frames, "META", "2023-01-03", "2023-12-29")
+    )
+
+    # all covered (including the holiday and weekend ends): nothing is asked
+    third = src.fetch(["META"], D(2023, 1, 1), D(2023, 12, 31))
+    assert len(fake.calls) == 2
+    assert third.downloaded == {"META": ()}
+    info = third.series["META"].info
+    assert info.covered == ((D(2023, 1, 1), D(2023, 12, 31)),)
+    assert info.adjustment == ADJUSTMENT_YAHOO
+
+    # earlier range for META (anchor: first cached session after the gap), SPY cold
+    src.fetch(["META", "SPY"], D(2022, 12, 1), D(2023, 12, 31))
+    assert fake.ranges[2:] == [
+        (("META",), "2022-12-01", "2023-01-04"),
+        (("SPY",), "2022-12-01", "2023-12-30"),
+    ]
+
+
+def test_a_cached_series_is_served_without_network(tmp_path: Path, shared_frames: dict) -> None:
+    src = cached_source(tmp_path, FakeYahooDownload(shared_frames))
+    src.fetch(["META", "0700.HK"], D(2024, 1, 1), D(2024, 3, 31))
+    never = FakeYahooDownload({}, outcomes=["offline"] * 9)
+    res = cached_source(tmp_path, never).fetch(["META", "0700.HK"], D(2024, 2, 1), D(2024, 2, 29))
+    assert not never.calls
+    assert res.series["META"].info.first == D(2024, 2, 1)
+    assert res.series["0700.HK"].info.last == D(2024, 2, 29)
+
+
+def test_sessions_not_yet_closed_are_never_covered(tmp_path: Path, shared_frames: dict) -> None:
+    fake = FakeYahooDownload(shared_frames)
+    # 2023-06-30 16:30 New York: the session closed 30 minutes ago, within the settling margin
+    just_after_close = dt.datetime(2023, 6, 30, 20, 30, tzinfo=dt.UTC)
+    res = cached_source(tmp_path, fake, just_after_close).fetch(
+        ["META"], D(2023, 6, 1), D(2023, 6, 30)
+    )
+    assert res.series["META"].info.last == D(2023, 6, 29)
+    assert res.series["META"].info.covered == ((D(2023, 6, 1), D(2023, 6, 29)),)
+    # the next day the session is final: only it is asked (with the anchor session before it)
+    cached_source(tmp_path, fake, dt.datetime(2023, 7, 1, tzinfo=dt.UTC)).fetch(
+        ["META"], D(2023, 6, 1), D(2023, 6, 30)
+    )
+    assert fake.ranges[1:] == [(("META",), "2023-06-29", "2023-07-01")]
+
+
+def test_weekend_only_request_asks_nothing(tmp_path: Path, shared_frames: dict) -> None:
+    fake = FakeYahooDownload(shared_frames)
+    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 7, 1), D(2023, 7, 2))
+    assert not fake.calls
+    assert res.failed["META"].kind == "empty"
+
+
+def test_adjustment_change_refetches_everything_instead_of_a_seam(
+    tmp_path: Path, shared_frames: dict
+) -> None:
+    cached_source(tmp_path, FakeYahooDownload(shared_frames)).fetch(
+        ["META"], D(2023, 1, 1), D(2023, 6, 30)
+    )
+
+    def new_dividend(ticker: str, rows: pd.DataFrame) -> pd.DataFrame:
+        out = rows.copy()
+        out[["open", "high", "low", "close"]] *= 0.99  # every past price rescaled
+        return out
+
+    fake = FakeYahooDownload(shared_frames, transform=new_dividend)
+    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 1, 1), D(2023, 12, 31))
+    assert fake.ranges == [
+        (("META",), "2023-06-30", "2023-12-30"),  # the gap: the anchor close differs by 1%
+        (("META",), "2023-01-01", "2024-01-01"),  # so the whole range again
+    ]
+    got = res.series["META"].frame["close"]
+    want = shared_frames["META"].loc["2023-01-03":"2023-12-29", "close"] * 0.99
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12)
+    assert PriceCache(tmp_path).read("META").covered == ((D(2023, 1, 1), D(2023, 12, 31)),)
+
+
+def test_offline_serves_the_cache_and_says_what_is_missing(
+    tmp_path: Path, shared_frames: dict
+) -> None:
+    cached_source(tmp_path, FakeYahooDownload(shared_frames)).fetch(
+        ["META"], D(2023, 1, 1), D(2023, 6, 30)
+    )
+    fake = FakeYahooDownload(shared_frames, outcomes=["offline"] * 3)
+    src = cached_source(tmp_path, fake)
+    panel = load_prices(["META"], "2023-01-01", "2023-12-31", source=src)
+    assert panel.close["META"].last_valid_index() == pd.Timestamp("2023-06-30")
+    assert panel.partial["META"].kind == "offline"
+    assert not panel.failed
+    # nothing new was marked as covered
+    assert PriceCache(tmp_path).read("META").covered == ((D(2023, 1, 1), D(2023, 6, 30)),)
+
+
+def test_unknown_ticker_leaves_no_file(tmp_path: Path, shared_frames: dict) -> None:
+    res = cached_source(tmp_path, FakeYahooDownload(shared_frames)).fetch(
+        ["ZZZZ"], D(2023, 1, 1), D(2023, 1, 31)
+    )
+    assert res.failed["ZZZZ"].kind == "unknown_ticker"
+    assert PriceCache(tmp_path).tickers() == ()
+
+
+# ----------------------------------------------------------------------------- the file
+
+
+def _store(cache: PriceCache, ticker: str, frame: pd.DataFrame, a: D, b: D) -> None:
+    cache.store(
+        ticker,
+        frame,
+        covered=[(a, b)],
+        source="test",
+        adjustment="none",
+        fetched_at=LATER,
+    )
+
+
+def test_file_round_trip_keeps_data_and_provenance(tmp_path: Path, shared_frames: dict) -> None:
+    cache = PriceCache(tmp_path)
+    rows = expected(shared_frames, "^GSPC", "2023-01-01", "2023-03-31")
+    _store(cache, "^GSPC", rows, D(2023, 1, 1), D(2023, 3, 31))
+    assert (tmp_path / "_GSPC.parquet").is_file()
+    assert cache.tickers() == ("^GSPC",)
+    back = cache.read("^GSPC")
+    assert back is not None
+    pd.testing.assert_frame_equal(back.frame, rows)
+    assert (back.source, back.adjustment, back.fetched_at) == ("test", "none", LATER)
+    meta = pq.read_schema(tmp_path / "_GSPC.parquet").metadata[b"evbt.prices"]
+    assert b'"covered": [["2023-01-01", "2023-03-31"]]' in meta
+
+
+def test_env_variable_sets_the_cache_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVBT_CACHE_DIR", str(tmp_path / "c"))
+    assert PriceCache().directory == tmp_path / "c"
+    monkeypatch.delenv("EVBT_CACHE_DIR")
+    assert PriceCache().directory.name == "prices"
+
+
+def test_truncated_file_is_detected_moved_aside_and_fetched_again(
+    tmp_path: Path, shared_frames: dict
+) -> None:
+    fake = FakeYahooDownload(shared_frames)
+    src = cached_source(tmp_path, fake)
+    src.fetch(["META"], D(2023, 1, 1), D(2023, 6, 30))
+    path = tmp_path / "META.parquet"
+    size = path.stat().st_size
+    with open(path, "r+b") as fh:
+        fh.truncate(size // 2)
+    with pytest.warns(CacheCorruptWarning, match="META") as caught:
+        res = src.fetch(["META"], D(2023, 1, 1), D(2023, 6, 30))
+    warning = caught[0].message
+    assert isinstance(warning, CacheCorruptWarning)
+    assert Path(warning.moved_to).is_file()
+    assert fake.ranges[1] == (("META",), "2023-01-03", "2023-07-01")  # fetched again, whole
+    assert len(res.series["META"].frame) == 124
+    assert PriceCache(tmp_path).read("META") is not None
+
+
+@pytest.mark.parametrize("damage", ["no-metadata", "other-ticker", "garbage"])
+def test_corrupt_files_are_reported(tmp_path: Path, damage: str) -> None:
+    path = tmp_path / "META.parquet"
+    table = pa.table({"date": pa.array([D(2024, 1, 2)]), "close": [1.0]})
+    if damage == "no-metadata":
+        pq.write_table(table, path)
+    elif damage == "other-ticker":
+        cache = PriceCache(tmp_path)
+        frame = pd.DataFrame(
+            {f: [1.0] for f in ("open", "high", "low", "close", "volume")},
+            index=pd.DatetimeIndex(["2024-01-02"], name="date"),
+        )
+        _store(cache, "AAPL", frame, D(2024, 1, 2), D(2024, 1, 2))
+        os.replace(tmp_path / "AAPL.parquet", path)
+    else:
+        path.write_bytes(b"not parquet at all")
+    with pytest.warns(CacheCorruptWarning):
+        assert PriceCache(tmp_path).read("META") is None
+    assert not path.exists()
+
+
+# ----------------------------------------------------------------------------- processes
+
+_WRITER = textwrap.dedent(
+    """
+    import datetime as dt, os, sys, time
+    import numpy as np, pandas as pd
+    from backtest.prices.cache import PriceCache
+
+    cache_dir, ready, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+
+    def hang(*args, **kwargs):
+        open(ready, "w").close()
+        time.sleep(60)
+
+    if mode == "before-replace":  # data written and fsync'ed, killed before the rename
+        os.replace = hang
+    elif mode == "mid-write":  # killed with half a Parquet file written
+        import pyarrow.parquet as pq
+        def half(table, where, **kwargs):
+            where.write(b"PAR1" + b"x" * 4096)
+            where.flush()
+            hang()
+        pq.write_table = half
+    n = 50_000
+    index = pd.DatetimeIndex(pd.date_range("1990-01-01", periods=n, freq="D"), name="date")
+    frame = pd.DataFrame({f: np.full(n, 2.0) for f in ("open", "high", "low", "close", "volume")},
+                         index=index)
+    covered = [(dt.date(1990, 1, 1), dt.date(2126, 1, 1))]
+    PriceCache(cache_dir).store("META", frame, covered=covered, source="killed",
+                                adjustment="none", fetched_at=dt.datetime.now(dt.UTC))
+    """
+)
+
+
+@pytest.mark.parametrize("mode", ["before-replace", "mid-write"])
+def test_killed_writer_leaves_the_previous_cache_readable(
+    tmp_path: Path, shared_frames: dict, mode: str
+) -> None:
+    cache = PriceCache(tmp_path)
+    before = expected(shared_frames, "META", "2023-01-01", "2023-03-31")
+    _store(cache, "META", before, D(2023, 1, 1), D(2023, 3, 31))
+    script = tmp_path / "writer.py"
+    script.write_text(_WRITER)
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path), str(ready), mode])
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert proc.poll() is None, "the writer ended before it could be killed"
+            assert time.monotonic() < deadline, "the writer never got going"
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    left = list(tmp_path.glob(".META.parquet.tmp-*"))
+    assert left, "the killed writer should have left its temporary file"
+    after = cache.read("META")
+    assert after is not None
+    pd.testing.assert_frame_equal(after.frame, before)
+    assert after.source == "test"
+    # the next write (under the lock) removes the stale temporary file
+    _store(cache, "META", before.iloc[:1], D(2023, 1, 1), D(2023, 1, 3))
+    assert not list(tmp_path.glob(".META.parquet.tmp-*"))
+
+
+_CONCURRENT = textwrap.dedent(
+    """
+    import datetime as dt, sys
+    import numpy as np, pandas as pd
+    from backtest.prices.cache import PriceCache
+
+    cache_dir, offset = sys.argv[1], int(sys.argv[2])
+    cache = PriceCache(cache_dir)
+    for k in range(15):
+        day = dt.date(2020, 1, 1) + dt.timedelta(days=2 * k + offset)
+        index = pd.DatetimeIndex([pd.Timestamp(day)], name="date")
+        frame = pd.DataFrame({f: [float(k)] for f in ("open", "high", "low", "close", "volume")},
+                             index=index)
+        cache.store("META", frame, covered=[(day, day)], source=f"writer{offset}",
+                    adjustment="none", fetched_at=dt.datetime.now(dt.UTC))
+    """
+)
+
+
+def test_two_processes_writing_the_same_ticker(tmp_path: Path) -> None:
+    script = tmp_path / "two_writers.py"
+    script.write_text(_CONCURRENT)
+    procs = [
+        subprocess.Popen([sys.executable, str(script), str(tmp_path), str(offset)])
+        for offset in (0, 1)
+    ]
+    for p in procs:
+        assert p.wait(timeout=60) == 0
+    final = PriceCache(tmp_path).read("META")
+    assert final is not None
+    # every row of both writers is there: each write re-read the file under the lock
+    assert len(final.frame) == 30
+    assert final.covered == ((D(2020, 1, 1), D(2020, 1, 30)),)

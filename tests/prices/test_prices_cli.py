@@ -1,0 +1,122 @@
+"""``evbt prices``: show, check and fetch, offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from prices_fakes import FakeYahooDownload
+
+from backtest.cli import cli, main
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_show_meta_from_the_prices_dir(shared_prices_dir: Path) -> None:
+    code, out = run("prices", "show", "META", "--prices-dir", str(shared_prices_dir))
+    assert code == 0
+    lines = dict(line.split(None, 1) for line in out.splitlines() if not line.startswith(" "))
+    assert lines["ticker"] == "META"
+    assert lines["market"] == "XNYS (New York (NYSE, Nasdaq))"
+    assert lines["range"] == "2020-01-02 to 2026-08-21"
+    assert lines["rows"] == "1668"
+    assert lines["source"] == f"csv:{shared_prices_dir.resolve() / 'META.csv'}"
+    assert lines["adjustment"].startswith("as provided by the file")
+    assert lines["quality"] == "clean"
+    assert "549.9000 on 2026-08-21" in out
+
+
+def test_show_reads_the_env_variable_and_reports_issues(shared_prices_dir: Path) -> None:
+    code, out = run("prices", "show", "0700.HK", env={"EVBT_PRICES_DIR": str(shared_prices_dir)})
+    assert code == 0
+    assert "0 error(s), 2 warning(s)" in out
+    assert "missing_session: 2 XHKG sessions (2023-09-01, 2023-09-08)" in out
+
+
+def test_show_never_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EVBT_PRICES_DIR", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["prices", "show", "META", "--cache-dir", str(tmp_path)])
+    assert exit_info.value.code == 1
+
+
+def test_check_the_shared_files(shared_prices_dir: Path) -> None:
+    code, out = run("prices", "check", "--prices-dir", str(shared_prices_dir))
+    assert code == 0  # warnings only
+    assert "20 ticker(s) checked, 0 error(s), 8 warning(s)" in out
+    code, out = run(
+        "prices",
+        "check",
+        "^GSPC",
+        "META",
+        "--prices-dir",
+        str(shared_prices_dir),
+        "--format",
+        "json",
+    )
+    payload = json.loads(out)
+    assert payload["tickers"] == ["^GSPC", "META"]
+    assert payload["issues"] == [
+        {
+            "ticker": "^GSPC",
+            "check": "zero_volume",
+            "severity": "warning",
+            "dates": ["2023-05-24"],
+            "message": "1 row (2023-05-24): zero volume",
+        }
+    ]
+    code, out = run(
+        "prices", "check", "^GSPC", "--prices-dir", str(shared_prices_dir), "--format", "csv"
+    )
+    assert out.splitlines() == [
+        "ticker,check,severity,date,message",
+        "^GSPC,zero_volume,warning,2023-05-24,1 row (2023-05-24): zero volume",
+    ]
+
+
+def test_check_exits_1_on_errors_and_unreadable_files(tmp_path: Path) -> None:
+    (tmp_path / "AAA.csv").write_text("date,open,high,low,close,volume\n2024-03-01,10,9,11,10,1\n")
+    (tmp_path / "BBB.csv").write_text("date,open\n")
+    code, out = run("prices", "check", "--prices-dir", str(tmp_path))
+    assert code == 1
+    assert "high_below_low" in out
+    assert "missing column(s)" in out
+
+
+def test_errors_are_messages_not_tracebacks(
+    shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["prices", "show", "METAA", "--prices-dir", str(shared_prices_dir)])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("evbt: error: METAA: no prices")
+    assert "did you mean META" in err
+    assert "Traceback" not in err
+
+
+def test_fetch_reports_what_came_from_where(
+    tmp_path: Path, shared_frames: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import backtest.prices.yahoo as yahoo
+
+    fake = FakeYahooDownload(shared_frames)
+    monkeypatch.setattr(yahoo, "_real_download", lambda: fake)
+    monkeypatch.setattr(yahoo, "yahoo_reachable", lambda: True)
+    args = ["prices", "fetch", "META", "SPY", "--start", "2024-01-01", "--end", "2024-01-31"]
+    code, out = run(*args, "--cache-dir", str(tmp_path))
+    assert code == 0
+    assert "2 of 2 ticker(s) ready; 2 asked of Yahoo, 0 served from the cache" in out
+    code, out = run(*args, "ZZZZ", "--cache-dir", str(tmp_path))
+    assert code == 1  # one failed
+    assert "2 of 3 ticker(s) ready; 1 asked of Yahoo, 2 served from the cache" in out
+    assert "unknown_ticker" in out
+    code, out = run("prices", "show", "SPY", "--cache-dir", str(tmp_path))
+    assert code == 0
+    assert "covered     2024-01-01 to 2024-01-31" in out
+    assert "yahoo (yfinance" in out
