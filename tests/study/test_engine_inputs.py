@@ -189,13 +189,13 @@ in the month, compounds to 1-month TBill rate from Ibbotson and Associates Inc.
 Copyright 2024 Kenneth R. French
 """
 
-MOMENTUM = """\
-This file was created by CMPT_ME_PRIOR_RETS_DAILY.
-
-,Mom   
-20240102,   1.20
-20240103,  -0.30
-"""
+# Ken French's momentum header has trailing spaces after the name
+MOMENTUM = (
+    "This file was created by CMPT_ME_PRIOR_RETS_DAILY.\n\n"
+    ",Mom" + " " * 3 + "\n"
+    "20240102,   1.20\n"
+    "20240103,  -0.30\n"
+)
 
 
 def test_read_factors_ken_french_format(tmp_path: Path) -> None:
