@@ -16,6 +16,7 @@ import click
 
 from backtest.cli.events import events
 from backtest.cli.prices import prices
+from backtest.cli.study import study
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -26,6 +27,7 @@ def cli() -> None:
 
 cli.add_command(events)
 cli.add_command(prices)
+cli.add_command(study)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -42,8 +42,23 @@ def emit(text: str, out: Path | None) -> None:
 
 
 def to_json(obj: Any) -> str:
-    """JSON with dates as ISO strings and NaN as null."""
-    return json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default, allow_nan=False)
+    """JSON with dates as ISO strings and NaN (or infinity) as null."""
+    return json.dumps(
+        _finite(obj), indent=2, ensure_ascii=False, default=_json_default, allow_nan=False
+    )
+
+
+def _finite(obj: Any) -> Any:
+    """``obj`` with every non-finite float replaced by None (json never sees NaN)."""
+    import math
+
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def _json_default(o: Any) -> Any:

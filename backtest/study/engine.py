@@ -20,6 +20,7 @@ error of the fitted parameters (prediction-error covariance, MacKinlay 1997).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -142,7 +143,12 @@ def _close_frame(prices: Any) -> tuple[pd.DataFrame, Mapping[str, Any]]:
 
 
 def _benchmarks(table: pd.DataFrame, spec: StudySpec) -> pd.Series:
-    default = table["market"].map(lambda m: spec.benchmarks.get(m) or MARKETS[m].default_benchmark)
+    default = table["market"].map(
+        {
+            m: spec.benchmarks.get(m) or MARKETS[m].default_benchmark
+            for m in table["market"].unique()
+        }
+    )
     if "benchmark" in table.columns:
         own = table["benchmark"].where(table["benchmark"].notna() & (table["benchmark"] != ""))
         return own.fillna(default)
@@ -156,6 +162,7 @@ def run_study(
     *,
     factors: pd.DataFrame | None = None,
     dropped: list[Dropped] | None = None,
+    context: Any = None,
     progress: ProgressFn | None = None,
 ) -> EventStudyResult:
     """Run an event study.
@@ -176,6 +183,10 @@ def run_study(
     dropped:
         Rows already dropped while reading the events (e.g. by ``read_events_csv``); they are
         counted against ``max_loss`` and reported.
+    context:
+        All the events of the catalog (a Catalog or an event table) when ``events`` is a subset
+        of it: confounding flags and the exclusion of other events' windows from estimation
+        windows consider every catalog event, not only the ones studied. Default: ``events``.
     progress:
         Called as ``progress(done, total)`` after each chunk.
 
@@ -199,6 +210,8 @@ def run_study(
     >>> res = run_study(cat, load_prices(..., prices_dir="../shared/prices"))  # doctest: +SKIP
     >>> print(res.summary())                                          # doctest: +SKIP
     """
+    started = time.perf_counter()
+    timings = {"align": 0.0, "gather": 0.0, "fit": 0.0, "tests": 0.0}
     spec = spec or StudySpec()
     table, drops = _event_table(events)
     drops = [*(dropped or []), *drops]
@@ -220,6 +233,12 @@ def run_study(
             )
     close, failed = _close_frame(prices)
     n_input = len(table) + len(drops)
+    reference = table[["event_id", "ticker", "market", "day0"]]
+    if context is not None:
+        ctx = _event_table(context)[0][["event_id", "ticker", "market", "day0"]]
+        reference = pd.concat([reference, ctx], ignore_index=True).drop_duplicates(
+            ["event_id", "ticker"]
+        )
 
     # ---------------------------------------------------------------- benchmarks, models
     table = table.assign(benchmark=_benchmarks(table, spec))
@@ -244,7 +263,7 @@ def run_study(
         except (InvalidTickerError, UnknownMarketError):
             return ""
 
-    bmarket = table["benchmark"].map(bench_market)
+    bmarket = table["benchmark"].map({b: bench_market(b) for b in table["benchmark"].unique()})
     drop(
         (bmarket != table["market"]).to_numpy(),
         "benchmark",
@@ -259,9 +278,12 @@ def run_study(
         return f"no prices for {t} in the price data"
 
     no_stock = ~table["ticker"].isin(have).to_numpy()
-    drop(no_stock, "prices", table["ticker"].map(no_price_reason))
     no_bench = ~table["benchmark"].isin(have).to_numpy()
-    drop(no_bench, "prices", "benchmark " + table["benchmark"].map(no_price_reason))
+    missing = set(table["ticker"][no_stock]) | set(table["benchmark"][no_bench])
+    names = set(table["ticker"]) | set(table["benchmark"])
+    reason_of = {t: no_price_reason(t) if t in missing else "" for t in names}  # per ticker
+    drop(no_stock, "prices", table["ticker"].map(reason_of))
+    drop(no_bench, "prices", "benchmark " + table["benchmark"].map(reason_of))
     self_bench = (table["ticker"] == table["benchmark"]).to_numpy()
     table["model"] = np.where(self_bench, "constant_mean", spec.model)
     table["model_note"] = np.where(
@@ -302,7 +324,9 @@ def run_study(
             continue
         sessions, R = session_returns(close[cols], market, spec.returns)
         session_of[market] = sessions
-        col_of = {c: i for i, c in enumerate(cols)}
+        col_index = pd.Index(cols)
+        tick_col = col_index.get_indexer(table["ticker"])  # -1 where no prices
+        bench_col = col_index.get_indexer(table["benchmark"])
         pos = sessions.get_indexer(pd.DatetimeIndex(table["day0"].iloc[rows]))
         positions[rows] = pos
         outside = np.zeros(len(table), dtype=bool)
@@ -324,19 +348,30 @@ def run_study(
         RT[:, pad_l : pad_l + len(sessions)] = R.T
         view = K.window_view(RT, lr)
 
-        # coverage of each ticker's sessions by event spans (for confounding)
+        # coverage of each ticker's sessions by event spans (for confounding), from every
+        # reference event (the whole catalog when a context is given)
         s0, s1 = spec.span
         in_block = rows[pos >= 0]
-        bpos = positions[in_block] + pad_l
-        bcol = np.array([col_of.get(t, -1) for t in table["ticker"].iloc[in_block]], dtype=np.int64)
-        ok = bcol >= 0
+        ref = reference[reference["market"] == market]
+        rpos = sessions.get_indexer(pd.DatetimeIndex(ref["day0"]))
+        rcol = col_index.get_indexer(ref["ticker"]).astype(np.int64)
+        rok = (rpos >= 0) & (rcol >= 0)
+        rpos, rcol, rids = rpos[rok] + pad_l, rcol[rok], ref["event_id"].to_numpy()[rok]
         cover = np.zeros((len(cols), t_total + 1), dtype=np.int32)
-        np.add.at(cover, (bcol[ok], np.clip(bpos[ok] + s0, 0, t_total)), 1)
-        np.add.at(cover, (bcol[ok], np.clip(bpos[ok] + s1 + 1, 0, t_total)), -1)
+        np.add.at(cover, (rcol, np.clip(rpos + s0, 0, t_total)), 1)
+        np.add.at(cover, (rcol, np.clip(rpos + s1 + 1, 0, t_total)), -1)
         cover = np.cumsum(cover, axis=1)[:, :t_total]
         cover_view = K.window_view(np.ascontiguousarray(cover), lr)
+        qcol = tick_col[in_block].astype(np.int64)
+        ok = qcol >= 0
         confounded_by[in_block[ok]] = _confounders(
-            table["event_id"].to_numpy()[in_block[ok]], bcol[ok], bpos[ok], (s0, s1)
+            table["event_id"].to_numpy()[in_block[ok]],
+            qcol[ok],
+            positions[in_block[ok]] + pad_l,
+            rids,
+            rcol,
+            rpos,
+            (s0, s1),
         )
 
         # factor windows for this market
@@ -381,9 +416,9 @@ def run_study(
             sel = todo[table["model"].to_numpy()[todo] == model]
             for c0 in range(0, len(sel), spec.chunk_size):
                 chunk = sel[c0 : c0 + spec.chunk_size]
-                stock = np.array([col_of[t] for t in table["ticker"].to_numpy()[chunk]])
-                bench = np.array([col_of[b] for b in table["benchmark"].to_numpy()[chunk]])
+                stock, bench = tick_col[chunk], bench_col[chunk]
                 starts = positions[chunk] + pad_l + r0
+                tick = time.perf_counter()
                 y = K.gather(view, stock, starts)
                 x = K.gather(view, bench, starts)
                 covered = K.gather(cover_view, stock, starts) > 0
@@ -396,6 +431,8 @@ def run_study(
                     if rf_view is not None
                     else None
                 )
+                timings["gather"] += time.perf_counter() - tick
+                tick = time.perf_counter()
                 reasons, z = _measure_chunk(model, chunk, y, x, covered, fx, rf, spec, out)
                 for i, r in reasons.items():
                     drops.append(
@@ -410,6 +447,7 @@ def run_study(
                     if m.any():
                         np.add.at(cl.sums, c[m], z[m])
                         np.add.at(cl.norms, c[m], (z[m] ** 2).sum(axis=1))
+                timings["fit"] += time.perf_counter() - tick
                 done += len(chunk)
                 if progress is not None:
                     progress(done, total)
@@ -420,36 +458,53 @@ def run_study(
     if n_input and len(dropped_df) / n_input > spec.max_loss:
         raise StudyDataLossError(dropped_df, n_input, spec.max_loss)
     rbar = _rbar(kp_state, group_codes, measured)
-    return _assemble(
+    tick = time.perf_counter()
+    result = _assemble(
         table, measured, out, spec, positions, session_of, confounded_by, group_codes, rbar,
-        dropped_df, n_input, factor_names, close,
+        dropped_df, n_input, factor_names, timings,
     )  # fmt: skip
+    # the result holds this very dict: complete it with the last stage and the total
+    timings["tests"] = time.perf_counter() - tick
+    timings["total"] = time.perf_counter() - started
+    timings["align"] = timings["total"] - timings["gather"] - timings["fit"] - timings["tests"]
+    return result
 
 
 def _confounders(
-    ids: np.ndarray, cols: np.ndarray, pos: np.ndarray, span: tuple[int, int]
+    ids: np.ndarray,
+    cols: np.ndarray,
+    pos: np.ndarray,
+    ref_ids: np.ndarray,
+    ref_cols: np.ndarray,
+    ref_pos: np.ndarray,
+    span: tuple[int, int],
 ) -> np.ndarray:
-    """For each row, the ids of other rows of the same ticker whose day 0 is in its span."""
+    """For each queried row, the ids of other reference events of the same ticker whose day 0
+    falls in the row's span (comma-separated, sorted; "" when none)."""
     n = len(ids)
     result = np.full(n, "", dtype=object)
-    if n == 0:
+    if n == 0 or len(ref_ids) == 0:
         return result
-    key = cols * (int(pos.max()) + abs(span[0]) + abs(span[1]) + 2) + pos
-    order = np.argsort(key, kind="stable")
-    skey = key[order]
+    width = int(max(pos.max(), ref_pos.max())) + abs(span[0]) + abs(span[1]) + 2
+    ref_key = ref_cols * width + ref_pos
+    order = np.argsort(ref_key, kind="stable")
+    skey = ref_key[order]
+    key = cols * width + pos
     lo = np.searchsorted(skey, key + span[0], side="left")
     hi = np.searchsorted(skey, key + span[1], side="right")
     counts = hi - lo
-    flagged = np.flatnonzero(counts > 1)
+    flagged = np.flatnonzero(counts > 0)
     if flagged.size == 0:
         return result
-    # enumerate (row, other) pairs for flagged rows without a loop per event
+    # enumerate (row, reference) pairs without a loop per event
     reps = counts[flagged]
     row_of_pair = np.repeat(flagged, reps)
     offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
-    other = order[np.repeat(lo[flagged], reps) + offsets]
-    pairs = pd.DataFrame({"row": row_of_pair, "other": ids[other], "self": ids[row_of_pair]})
+    other = ref_ids[order[np.repeat(lo[flagged], reps) + offsets]]
+    pairs = pd.DataFrame({"row": row_of_pair, "other": other, "self": ids[row_of_pair]})
     pairs = pairs[pairs["other"] != pairs["self"]]
+    if pairs.empty:
+        return result
     joined = pairs.groupby("row")["other"].agg(lambda s: ",".join(sorted(set(s))))
     result[joined.index.to_numpy()] = joined.to_numpy()
     return result
@@ -643,7 +698,7 @@ def _assemble(
     dropped: pd.DataFrame,
     n_input: int,
     factor_names: list[str],
-    close: pd.DataFrame,
+    timings: dict[str, float],
 ) -> EventStudyResult:
     idx = np.flatnonzero(measured)
     t = table.iloc[idx].reset_index(drop=True)
@@ -716,6 +771,7 @@ def _assemble(
         "n_input": n_input,
         "n_measured": len(t),
         "n_dropped": len(dropped),
+        "timings": timings,
     }
     return EventStudyResult(
         spec=spec,

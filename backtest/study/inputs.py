@@ -237,3 +237,35 @@ def read_factors(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
             raise FactorFileError(f"factor column(s) {dup} appear in more than one file")
         out = out.join(f.drop(columns=[c for c in f.columns if c in out.columns]), how="inner")
     return out.sort_index()
+
+
+# ----------------------------------------------------------------------------- price needs
+
+
+def price_needs(
+    table: pd.DataFrame, *, reach: tuple[int, int], benchmarks: dict[str, str]
+) -> tuple[list[str], pd.Timestamp | None, pd.Timestamp | None]:
+    """Tickers (events' and benchmarks') and the date range a study of ``table`` reads.
+
+    The range runs from the session ``reach[0]`` sessions before the earliest day 0 to the
+    session ``reach[1]`` after the latest, on each market's own calendar.
+    """
+    from backtest.markets import MARKETS
+
+    tickers: list[str] = list(dict.fromkeys(table["ticker"]))
+    starts, ends = [], []
+    for market, block in table.groupby("market"):
+        bench = benchmarks.get(str(market)) or MARKETS[str(market)].default_benchmark
+        tickers.append(bench)
+        if "benchmark" in block.columns:
+            tickers += [b for b in block["benchmark"].dropna() if b]
+        sessions = get_calendar(str(market)).sessions
+        lo = sessions.searchsorted(block["day0"].min()) + reach[0]
+        hi = sessions.searchsorted(block["day0"].max()) + reach[1]
+        starts.append(sessions[max(lo, 0)])
+        ends.append(sessions[min(hi, len(sessions) - 1)])
+    return (
+        list(dict.fromkeys(tickers)),
+        min(starts) if starts else None,
+        max(ends) if ends else None,
+    )

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
 
+from backtest.errors import EvbtError
+
 Model = Literal["market", "market_adjusted", "constant_mean", "factor"]
 Returns = Literal["simple", "log"]
 MODELS: tuple[str, ...] = get_args(Model)
@@ -21,7 +23,7 @@ DEFAULT_WINDOWS: tuple[Window, ...] = ((0, 0), (-1, 1), (0, 5), (-5, 20))
 DEFAULT_GROUP_BY: tuple[str, ...] = ("all", "category", "ticker")
 
 
-class SpecError(ValueError):
+class SpecError(EvbtError, ValueError):
     """A study specification is invalid; the message says which parameter and why."""
 
 
