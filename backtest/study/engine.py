@@ -20,8 +20,11 @@ error of the fitted parameters (prediction-error covariance, MacKinlay 1997).
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +33,7 @@ import pandas as pd
 
 from backtest.errors import EvbtError, InvalidTickerError, UnknownMarketError
 from backtest.markets import MARKETS, market_of
+from backtest.study import jit
 from backtest.study import kernels as K
 from backtest.study import statistics as S
 from backtest.study.inputs import Dropped, dropped_frame, normalize_event_table, session_returns
@@ -67,14 +71,17 @@ class StudyDataLossError(EvbtError, ValueError):
 
 @dataclass
 class _Clusters:
-    """Kolari-Pynnönen accumulators for one grouping in one market: per cluster of rows that
-    share (group, day 0), the sum of their standardized residual vectors, the sum of their
-    squared norms, and the cluster's group code."""
+    """Kolari-Pynnönen state for one grouping in one market: each row's cluster (rows that
+    share group and day 0; -1 for rows alone), each cluster's group code, and, once the
+    market is measured, ``within``: the sum of the pairwise residual correlations in each
+    cluster. The NumPy path accumulates ``sums`` of standardized residual vectors and their
+    squared ``norms`` to get it; the compiled path computes it directly."""
 
     row_cluster: np.ndarray
+    group: np.ndarray
     sums: np.ndarray
     norms: np.ndarray
-    group: np.ndarray
+    within: np.ndarray
 
 
 @dataclass
@@ -102,23 +109,23 @@ class _Out:
         lp = spec.path[1] - spec.path[0] + 1
         nw = len(spec.windows)
         lr = spec.reach[1] - spec.reach[0] + 1
-        nan = np.nan
+        # only rows marked ``measured`` are ever read, and those are all written: no fill
         return cls(
-            alpha=np.full(n, nan),
-            beta=np.full(n, nan),
-            sigma=np.full(n, nan),
+            alpha=np.empty(n),
+            beta=np.empty(n),
+            sigma=np.empty(n),
             nobs=np.zeros(n, dtype=np.int64),
             dof=np.zeros(n, dtype=np.int64),
-            ar_path=np.full((n, lp), nan),
-            sar_path=np.full((n, lp), nan),
-            car=np.full((n, nw), nan),
-            car_var=np.full((n, nw), nan),
-            bhar=np.full((n, nw), nan),
-            rank2=np.zeros((n, lr), dtype=np.uint16),
+            ar_path=np.empty((n, lp)),
+            sar_path=np.empty((n, lp)),
+            car=np.empty((n, nw)),
+            car_var=np.empty((n, nw)),
+            bhar=np.empty((n, nw)),
+            rank2=np.empty((n, lr), dtype=np.uint16),
             rank_count=np.zeros(n, dtype=np.int64),
-            phat=np.full(n, nan),
+            phat=np.empty(n),
             measured=np.zeros(n, dtype=bool),
-            factor_betas=np.full((n, n_factors), nan) if n_factors else None,
+            factor_betas=np.empty((n, n_factors)) if n_factors else None,
         )
 
 
@@ -136,10 +143,14 @@ def _close_frame(prices: Any) -> tuple[pd.DataFrame, Mapping[str, Any]]:
     close = getattr(prices, "close", prices)
     if not isinstance(close, pd.DataFrame):
         raise TypeError("prices must be a PricePanel or a DataFrame of closes (dates x tickers)")
-    close = close.copy()
-    close.index = pd.DatetimeIndex(close.index).tz_localize(None).normalize()
+    index = pd.DatetimeIndex(close.index)
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    close = close.set_axis(index.normalize(), axis=0)  # copy-on-write: the data is not copied
+    if not close.index.is_monotonic_increasing:
+        close = close.sort_index()
     failed = getattr(prices, "failed", {}) or {}
-    return close.sort_index(), failed
+    return close, failed
 
 
 def _benchmarks(table: pd.DataFrame, spec: StudySpec) -> pd.Series:
@@ -164,6 +175,7 @@ def run_study(
     dropped: list[Dropped] | None = None,
     context: Any = None,
     progress: ProgressFn | None = None,
+    workers: int | None = None,
 ) -> EventStudyResult:
     """Run an event study.
 
@@ -189,6 +201,9 @@ def run_study(
         windows consider every catalog event, not only the ones studied. Default: ``events``.
     progress:
         Called as ``progress(done, total)`` after each chunk.
+    workers:
+        Threads measuring chunks in parallel (default: the CPU count, at most 4). Results do
+        not depend on it.
 
     Returns
     -------
@@ -211,7 +226,10 @@ def run_study(
     >>> print(res.summary())                                          # doctest: +SKIP
     """
     started = time.perf_counter()
-    timings = {"align": 0.0, "gather": 0.0, "fit": 0.0, "tests": 0.0}
+    # wall seconds of align, measure and tests; gather and fit are thread-seconds inside measure
+    timings = {"align": 0.0, "measure": 0.0, "gather": 0.0, "fit": 0.0, "tests": 0.0}
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4)
     spec = spec or StudySpec()
     table, drops = _event_table(events)
     drops = [*(dropped or []), *drops]
@@ -239,57 +257,71 @@ def run_study(
         reference = pd.concat([reference, ctx], ignore_index=True).drop_duplicates(
             ["event_id", "ticker"]
         )
+    reference = reference.reset_index(drop=True)  # its first len(table) rows are the table's
+    ref_event, ref_event_ids = pd.factorize(reference["event_id"])
 
     # ---------------------------------------------------------------- benchmarks, models
     table = table.assign(benchmark=_benchmarks(table, spec))
     keep = np.ones(len(table), dtype=bool)
 
-    def drop(mask: np.ndarray, stage: str, reasons: pd.Series | str) -> None:
+    def drop(mask: np.ndarray, stage: str, reason: str | Callable[[int], str]) -> None:
+        """Drop the rows of ``mask`` still kept; ``reason`` is a text or a function of the row
+        (called for the dropped rows only)."""
         nonlocal keep
         mask = mask & keep
         if not mask.any():
             return
-        rs = reasons if isinstance(reasons, str) else None
         for i in np.flatnonzero(mask):  # only dropped rows: builds the report, not the maths
-            r = rs if rs is not None else str(reasons.iat[i])  # type: ignore[union-attr]
-            drops.append(
-                Dropped(str(table["event_id"].iat[i]), str(table["ticker"].iat[i]), stage, r)
-            )
+            why = reason if isinstance(reason, str) else reason(int(i))
+            drops.append(Dropped(str(event_ids[i]), str(tickers[i]), stage, why))
         keep &= ~mask
 
-    def bench_market(b: str) -> str:
+    event_ids = table["event_id"].to_numpy()
+    tickers = table["ticker"].to_numpy()
+    # one factorization of every ticker and benchmark name: checks per name, not per row
+    name_code, names = pd.factorize(pd.concat([table["ticker"], table["benchmark"]]))
+    tick_code, bench_code = name_code[: len(table)], name_code[len(table) :]
+
+    def market_code_of(name: str) -> str:
         try:
-            return market_of(b).code
+            return market_of(name).code
         except (InvalidTickerError, UnknownMarketError):
             return ""
 
-    bmarket = table["benchmark"].map({b: bench_market(b) for b in table["benchmark"].unique()})
+    name_market = np.array([market_code_of(n) for n in names], dtype=object)
+    row_market = table["market"].to_numpy()
     drop(
-        (bmarket != table["market"]).to_numpy(),
+        name_market[bench_code] != row_market,
         "benchmark",
-        "benchmark " + table["benchmark"] + " does not trade on " + table["market"]
-        + " (the ticker's exchange); choose a benchmark of the same market",
-    )  # fmt: skip
-    have = {c for c in close.columns if close[c].notna().any()}
+        lambda i: (
+            f"benchmark {names[bench_code[i]]} does not trade on {row_market[i]} (the "
+            "ticker's exchange); choose a benchmark of the same market"
+        ),
+    )
+    have = set(close.columns[close.notna().any(axis=0).to_numpy()])
+    name_has_prices = np.array([n in have for n in names], dtype=bool)
 
     def no_price_reason(t: str) -> str:
         if t in failed:
             return f"no prices for {t}: {failed[t]}"
         return f"no prices for {t} in the price data"
 
-    no_stock = ~table["ticker"].isin(have).to_numpy()
-    no_bench = ~table["benchmark"].isin(have).to_numpy()
-    missing = set(table["ticker"][no_stock]) | set(table["benchmark"][no_bench])
-    names = set(table["ticker"]) | set(table["benchmark"])
-    reason_of = {t: no_price_reason(t) if t in missing else "" for t in names}  # per ticker
-    drop(no_stock, "prices", table["ticker"].map(reason_of))
-    drop(no_bench, "prices", "benchmark " + table["benchmark"].map(reason_of))
-    self_bench = (table["ticker"] == table["benchmark"]).to_numpy()
-    table["model"] = np.where(self_bench, "constant_mean", spec.model)
-    table["model_note"] = np.where(
-        self_bench,
-        "benchmark ticker: constant-mean model (not measured against itself)",
-        "",
+    drop(~name_has_prices[tick_code], "prices", lambda i: no_price_reason(names[tick_code[i]]))
+    drop(
+        ~name_has_prices[bench_code],
+        "prices",
+        lambda i: "benchmark " + no_price_reason(names[bench_code[i]]),
+    )
+    self_bench = tick_code == bench_code
+    # the model of each row: the spec's, or constant mean for a benchmark measured on itself
+    table["model"] = pd.Categorical.from_codes(
+        self_bench.astype(np.int8), categories=[spec.model, "constant_mean"]
+    ) if spec.model != "constant_mean" else pd.Categorical.from_codes(
+        np.zeros(len(table), dtype=np.int8), categories=["constant_mean"]
+    )  # fmt: skip
+    table["model_note"] = pd.Categorical.from_codes(
+        self_bench.astype(np.int8),
+        categories=["", "benchmark ticker: constant-mean model (not measured against itself)"],
     )
 
     factor_names: list[str] = []
@@ -308,36 +340,46 @@ def run_study(
             codes, uniques = pd.factorize(table[g].astype(str), sort=True)
             group_codes[g] = (codes.astype(np.int64), list(uniques))
 
-    confounded_by = np.full(len(table), "", dtype=object)
+    conf_rows: list[np.ndarray] = []  # (row, other event) pairs of confounding events
+    conf_other: list[np.ndarray] = []
     total = int(keep.sum())
     done = 0
     le = spec.estimation[1] - spec.estimation[0] + 1
     kp_state: dict[str, list[_Clusters]] = {}
+    use_jit = spec.model != "factor" and jit.enabled()
+    model_of = np.where(self_bench, "constant_mean", spec.model)
+    model_codes = np.where(
+        self_bench, jit.MODEL_CODES["constant_mean"], jit.MODEL_CODES.get(spec.model, -1)
+    ).astype(np.int64)
+    e0_off = spec.estimation[0] - spec.reach[0]
+    e1_off = spec.estimation[1] - spec.reach[0] + 1
 
     # ---------------------------------------------------------------- per market block
     for market, block_index in table.groupby("market", sort=True).indices.items():
         market = str(market)
         rows = np.asarray(block_index)
-        cols = sorted(set(table["ticker"].iloc[rows]) | set(table["benchmark"].iloc[rows]))
+        cols = sorted(
+            set(table["ticker"].iloc[rows].unique()) | set(table["benchmark"].iloc[rows].unique())
+        )
         cols = [c for c in cols if c in have]
         if not cols:
             continue
         sessions, R = session_returns(close[cols], market, spec.returns)
         session_of[market] = sessions
         col_index = pd.Index(cols)
-        tick_col = col_index.get_indexer(table["ticker"])  # -1 where no prices
-        bench_col = col_index.get_indexer(table["benchmark"])
+        name_col = col_index.get_indexer(names)  # per name: its column, -1 where no prices
+        tick_col = name_col[tick_code]
+        bench_col = name_col[bench_code]
         pos = sessions.get_indexer(pd.DatetimeIndex(table["day0"].iloc[rows]))
         positions[rows] = pos
         outside = np.zeros(len(table), dtype=bool)
         outside[rows[pos < 0]] = True
         span_txt = f"{sessions[0].date()} to {sessions[-1].date()}" if len(sessions) else "none"
-        drop(
-            outside,
-            "calendar",
-            "day 0 " + table["day0"].dt.strftime("%Y-%m-%d")
-            + f" is outside the {market} price data ({span_txt})",
-        )  # fmt: skip
+
+        def outside_reason(i: int, m: str = market, txt: str = span_txt) -> str:
+            return f"day 0 {table['day0'].iat[i].date()} is outside the {m} price data ({txt})"
+
+        drop(outside, "calendar", outside_reason)
 
         # padded, ticker-major return matrix and its window view
         r0, r1 = spec.reach
@@ -356,23 +398,25 @@ def run_study(
         rpos = sessions.get_indexer(pd.DatetimeIndex(ref["day0"]))
         rcol = col_index.get_indexer(ref["ticker"]).astype(np.int64)
         rok = (rpos >= 0) & (rcol >= 0)
-        rpos, rcol, rids = rpos[rok] + pad_l, rcol[rok], ref["event_id"].to_numpy()[rok]
-        cover = np.zeros((len(cols), t_total + 1), dtype=np.int32)
-        np.add.at(cover, (rcol, np.clip(rpos + s0, 0, t_total)), 1)
-        np.add.at(cover, (rcol, np.clip(rpos + s1 + 1, 0, t_total)), -1)
-        cover = np.cumsum(cover, axis=1)[:, :t_total]
+        rpos, rcol = rpos[rok] + pad_l, rcol[rok]
+        rrow = ref.index.to_numpy()[rok]  # rows of the reference table
+        width = t_total + 1
+        flat_start = rcol * width + np.clip(rpos + s0, 0, t_total)
+        flat_end = rcol * width + np.clip(rpos + s1 + 1, 0, t_total)
+        diff = np.bincount(flat_start, minlength=len(cols) * width) - np.bincount(
+            flat_end, minlength=len(cols) * width
+        )
+        cover = np.cumsum(diff.reshape(len(cols), width), axis=1)[:, :t_total].astype(np.int32)
         cover_view = K.window_view(np.ascontiguousarray(cover), lr)
         qcol = tick_col[in_block].astype(np.int64)
         ok = qcol >= 0
-        confounded_by[in_block[ok]] = _confounders(
-            table["event_id"].to_numpy()[in_block[ok]],
-            qcol[ok],
-            positions[in_block[ok]] + pad_l,
-            rids,
-            rcol,
-            rpos,
+        qrows = in_block[ok]
+        pair_rows, pair_ref = _confounders(
+            ref_event[qrows], qcol[ok], positions[qrows] + pad_l, ref_event[rrow], rcol, rpos,
             (s0, s1),
-        )
+        )  # fmt: skip
+        conf_rows.append(qrows[pair_rows])
+        conf_other.append(rrow[pair_ref])
 
         # factor windows for this market
         fviews: list[np.ndarray] = []
@@ -382,7 +426,7 @@ def run_study(
             coverage = fal[factor_names].notna().all(axis=1).mean() if len(fal) else 0.0
             if coverage < 0.5:
                 drop(
-                    np.isin(np.arange(len(table)), rows) & (table["model"] == "factor").to_numpy(),
+                    np.isin(np.arange(len(table)), rows) & (model_of == "factor"),
                     "factors",
                     f"the factor file covers only {coverage:.0%} of the {market} sessions; "
                     "give factors for this market",
@@ -407,50 +451,72 @@ def run_study(
             group = np.zeros(n_clusters, dtype=np.int64)
             group[dense] = codes[in_block[multi]]
             kp_state.setdefault(g, []).append(
-                _Clusters(row_cluster, np.zeros((n_clusters, le)), np.zeros(n_clusters), group)
+                _Clusters(
+                    row_cluster,
+                    group,
+                    sums=np.zeros((0 if use_jit else n_clusters, le)),
+                    norms=np.zeros(n_clusters),
+                    within=np.zeros(n_clusters),
+                )
             )
 
         # ------------------------------------------------------------ measure, by model
+        clusters_here = [cl for g in group_codes for cl in kp_state[g][-1:]]
+        block = _Block(
+            R=RT,
+            cover=cover,
+            view=view,
+            cover_view=cover_view,
+            fviews=fviews,
+            rf_view=rf_view,
+            tick_col=tick_col,
+            bench_col=bench_col,
+            starts=positions + pad_l + r0,
+            need_z=not use_jit
+            and any(len(cl.row_cluster) and len(cl.within) for cl in clusters_here),
+        )
         todo = rows[keep[rows]]
+        jobs = []
         for model in ("market", "market_adjusted", "constant_mean", "factor"):
-            sel = todo[table["model"].to_numpy()[todo] == model]
-            for c0 in range(0, len(sel), spec.chunk_size):
-                chunk = sel[c0 : c0 + spec.chunk_size]
-                stock, bench = tick_col[chunk], bench_col[chunk]
-                starts = positions[chunk] + pad_l + r0
-                tick = time.perf_counter()
-                y = K.gather(view, stock, starts)
-                x = K.gather(view, bench, starts)
-                covered = K.gather(cover_view, stock, starts) > 0
-                fx = [
-                    K.gather(fv[None, :, :], np.zeros(len(chunk), dtype=np.intp), starts)
-                    for fv in fviews
-                ]
-                rf = (
-                    K.gather(rf_view[None, :, :], np.zeros(len(chunk), dtype=np.intp), starts)
-                    if rf_view is not None
-                    else None
+            sel = todo[model_of[todo] == model]
+            size = spec.chunk_size
+            jobs += [(block, model, sel[c : c + size], spec, out) for c in range(0, len(sel), size)]
+
+        measure_start = time.perf_counter()
+        runner = _run_chunk_jit if use_jit else _run_chunk
+        for chunk, reasons, z, t_gather, t_fit in _pipeline(runner, jobs, workers):
+            timings["gather"] += t_gather
+            timings["fit"] += t_fit
+            for i, r in reasons.items():
+                drops.append(
+                    Dropped(str(table["event_id"].iat[i]), str(table["ticker"].iat[i]), *r)
                 )
-                timings["gather"] += time.perf_counter() - tick
-                tick = time.perf_counter()
-                reasons, z = _measure_chunk(model, chunk, y, x, covered, fx, rf, spec, out)
-                for i, r in reasons.items():
-                    drops.append(
-                        Dropped(str(table["event_id"].iat[i]), str(table["ticker"].iat[i]), *r)
-                    )
-                    keep[i] = False
+                keep[i] = False
+            if z is not None:
                 ok_rows = chunk[out.measured[chunk]]
-                for g in group_codes:
-                    cl = kp_state[g][-1]  # this market's clusters
-                    c = cl.row_cluster[ok_rows]
-                    m = c >= 0
-                    if m.any():
-                        np.add.at(cl.sums, c[m], z[m])
-                        np.add.at(cl.norms, c[m], (z[m] ** 2).sum(axis=1))
-                timings["fit"] += time.perf_counter() - tick
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
+                for cl in clusters_here:
+                    _accumulate_clusters(cl, ok_rows, z)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+        # within-cluster sums of residual correlations (Kolari-Pynnönen)
+        ok_now = out.measured & keep
+        for cl in clusters_here:
+            if not len(cl.within):
+                continue
+            if use_jit:
+                rows_c = np.flatnonzero((cl.row_cluster >= 0) & ok_now)
+                order = np.argsort(cl.row_cluster[rows_c], kind="stable")
+                members = rows_c[order]
+                sizes = np.bincount(cl.row_cluster[members], minlength=len(cl.within))
+                ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+                cl.within[:] = jit.module().cluster_pairs(
+                    RT, cover, ptr, members, tick_col, bench_col, positions + pad_l + r0,
+                    model_codes, e0_off, e1_off, spec.exclude_confounded, out.alpha, out.beta,
+                )  # fmt: skip
+            else:
+                cl.within[:] = (cl.sums * cl.sums).sum(axis=1) - cl.norms
+        timings["measure"] += time.perf_counter() - measure_start
 
     # ---------------------------------------------------------------- assemble
     measured = out.measured & keep
@@ -459,55 +525,175 @@ def run_study(
         raise StudyDataLossError(dropped_df, n_input, spec.max_loss)
     rbar = _rbar(kp_state, group_codes, measured)
     tick = time.perf_counter()
+    empty = np.zeros(0, dtype=np.int64)
+    pair_rows = np.concatenate(conf_rows) if conf_rows else empty
+    pair_others = np.concatenate(conf_other) if conf_other else empty
+    # (row, confounding event) pairs as codes into the reference factorization; the table's
+    # rows are the reference's first rows, so their own codes are ref_event[: len(table)]
+    pairs = (pair_rows, ref_event[pair_others], ref_event[: len(table)], pd.Index(ref_event_ids))
+    names_index = pd.Index(names)
     result = _assemble(
-        table, measured, out, spec, positions, session_of, confounded_by, group_codes, rbar,
-        dropped_df, n_input, factor_names, timings,
+        table, measured, out, spec, positions, session_of, pairs, group_codes, rbar,
+        dropped_df, n_input, factor_names, timings, workers, tick_code, names_index,
     )  # fmt: skip
     # the result holds this very dict: complete it with the last stage and the total
     timings["tests"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - started
-    timings["align"] = timings["total"] - timings["gather"] - timings["fit"] - timings["tests"]
+    timings["align"] = timings["total"] - timings["measure"] - timings["tests"]
     return result
 
 
+@dataclass(frozen=True)
+class _Block:
+    """One market's inputs for measuring chunks: the padded ticker-major returns ``R`` and
+    event ``cover`` counts (compiled path), their window views and the factors' (NumPy path),
+    each row's columns and first session, and whether KP needs residual vectors back."""
+
+    R: np.ndarray
+    cover: np.ndarray
+    view: np.ndarray
+    cover_view: np.ndarray
+    fviews: list[np.ndarray]
+    rf_view: np.ndarray | None
+    tick_col: np.ndarray
+    bench_col: np.ndarray
+    starts: np.ndarray
+    need_z: bool
+
+
+def _run_chunk(
+    block: _Block, model: str, chunk: np.ndarray, spec: StudySpec, out: _Out
+) -> tuple[np.ndarray, dict[int, tuple[str, str]], np.ndarray | None, float, float]:
+    """Gather one chunk's windows and measure it; returns timings for gather and fit."""
+    tick = time.perf_counter()
+    starts = block.starts[chunk]
+    zeros = np.zeros(len(chunk), dtype=np.intp)
+    y = K.gather(block.view, block.tick_col[chunk], starts)
+    x = K.gather(block.view, block.bench_col[chunk], starts)
+    covered = K.gather(block.cover_view, block.tick_col[chunk], starts) > 0
+    fx = [K.gather(fv[None, :, :], zeros, starts) for fv in block.fviews]
+    rf = K.gather(block.rf_view[None, :, :], zeros, starts) if block.rf_view is not None else None
+    gathered = time.perf_counter()
+    reasons, z = _measure_chunk(model, chunk, y, x, covered, fx, rf, spec, out, block.need_z)
+    return chunk, reasons, z, gathered - tick, time.perf_counter() - gathered
+
+
+def _run_chunk_jit(
+    block: _Block, model: str, chunk: np.ndarray, spec: StudySpec, out: _Out
+) -> tuple[np.ndarray, dict[int, tuple[str, str]], None, float, float]:
+    """Measure one chunk with the compiled kernels: fused fit/AR/CAR pass, SIMD sort of the
+    rank keys (NumPy), rank assignment. Writes into ``out``; returns the drop reasons."""
+    nbk = jit.module()
+    tick = time.perf_counter()
+    r0, r1 = spec.reach
+    lr = r1 - r0 + 1
+    bits = max(1, int(lr - 1).bit_length())
+    n = len(chunk)
+    keys = np.empty((n, lr), dtype=np.int64)
+    rcount = np.empty(n, dtype=np.int64)
+    status = np.empty(n, dtype=np.int8)
+    win_a = np.array([a - r0 for a, _ in spec.windows], dtype=np.int64)
+    win_b = np.array([b - r0 + 1 for _, b in spec.windows], dtype=np.int64)
+    nbk.MEASURE[jit.MODEL_CODES[model]](
+        block.R, block.cover, chunk, block.tick_col[chunk], block.bench_col[chunk],
+        block.starts[chunk], spec.estimation[0] - r0,
+        spec.estimation[1] - r0 + 1, -r0, spec.path[0] - r0, spec.path[1] - r0 + 1, win_a,
+        win_b, spec.exclude_confounded, spec.returns == "log", spec.min_estimation, bits, keys,
+        out.alpha, out.beta, out.sigma, out.nobs, out.dof, out.ar_path, out.sar_path, out.car,
+        out.car_var, out.bhar, rcount, out.phat, status,
+    )  # fmt: skip
+    keys.sort(axis=1)  # NumPy's SIMD sort, GIL released
+    nbk.assign_ranks(keys, rcount, status, chunk, bits, out.rank2, out.rank_count)
+    ok = status == jit.STATUS_OK
+    rows_ok = chunk[ok]
+    out.sigma[rows_ok] = np.sqrt(out.sigma[rows_ok])  # the kernel wrote the variance
+    out.measured[rows_ok] = True
+    reasons: dict[int, tuple[str, str]] = {}
+    for i in np.flatnonzero(~ok):  # only the dropped rows
+        row, code = int(chunk[i]), int(status[i])
+        if code == jit.STATUS_FEW:
+            why = (
+                f"only {int(out.nobs[row])} valid estimation-window returns, "
+                f"{spec.min_estimation} required"
+            )
+            reasons[row] = ("estimation", why)
+        else:
+            reasons[row] = ("event window" if code == 4 else "estimation", jit.STATUS_REASONS[code])
+    return chunk, reasons, None, 0.0, time.perf_counter() - tick
+
+
+def _pipeline(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], workers: int) -> Iterator[Any]:
+    """Run ``fn(*job)`` for every job on ``workers`` threads; yield results in job order.
+
+    NumPy releases the GIL in its array loops and sorts, so chunks of one study run in
+    parallel. At most ``2 * workers`` results wait to be consumed, which bounds memory.
+    """
+    if workers <= 1 or len(jobs) <= 1:
+        for j in jobs:
+            yield fn(*j)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future[Any]] = deque()
+        for j in jobs:
+            pending.append(pool.submit(fn, *j))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _accumulate_clusters(cl: _Clusters, rows: np.ndarray, z: np.ndarray) -> None:
+    """Add the standardized residual vectors ``z`` of ``rows`` to their clusters' sums."""
+    c = cl.row_cluster[rows]
+    m = c >= 0
+    if not m.any():
+        return
+    c, zz = c[m], z[m]
+    order = np.argsort(c, kind="stable")
+    c = c[order]
+    first = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+    cl.sums[c[first]] += np.add.reduceat(zz[order], first, axis=0)
+    cl.norms[c[first]] += np.add.reduceat(np.einsum("nl,nl->n", zz, zz)[order], first)
+
+
 def _confounders(
-    ids: np.ndarray,
+    events: np.ndarray,
     cols: np.ndarray,
     pos: np.ndarray,
-    ref_ids: np.ndarray,
+    ref_events: np.ndarray,
     ref_cols: np.ndarray,
     ref_pos: np.ndarray,
     span: tuple[int, int],
-) -> np.ndarray:
-    """For each queried row, the ids of other reference events of the same ticker whose day 0
-    falls in the row's span (comma-separated, sorted; "" when none)."""
-    n = len(ids)
-    result = np.full(n, "", dtype=object)
-    if n == 0 or len(ref_ids) == 0:
-        return result
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (queried row, reference row) where another reference event of the same ticker
+    has its day 0 in the queried row's span, enumerated with array operations (no loop per
+    event). ``events`` and ``ref_events`` are integer event codes (a row is not its own
+    confounder). Returns positions into the queried and the reference arrays."""
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    if len(events) == 0 or len(ref_events) == 0:
+        return empty
     width = int(max(pos.max(), ref_pos.max())) + abs(span[0]) + abs(span[1]) + 2
     ref_key = ref_cols * width + ref_pos
     order = np.argsort(ref_key, kind="stable")
     skey = ref_key[order]
     key = cols * width + pos
+    if jit.enabled():
+        rows, refs = jit.module().confounder_pairs(
+            key, events.astype(np.int64), skey, ref_events[order].astype(np.int64), span[0], span[1]
+        )
+        return rows, order[refs]
     lo = np.searchsorted(skey, key + span[0], side="left")
     hi = np.searchsorted(skey, key + span[1], side="right")
     counts = hi - lo
     flagged = np.flatnonzero(counts > 0)
     if flagged.size == 0:
-        return result
-    # enumerate (row, reference) pairs without a loop per event
+        return empty
     reps = counts[flagged]
     row_of_pair = np.repeat(flagged, reps)
     offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
-    other = ref_ids[order[np.repeat(lo[flagged], reps) + offsets]]
-    pairs = pd.DataFrame({"row": row_of_pair, "other": other, "self": ids[row_of_pair]})
-    pairs = pairs[pairs["other"] != pairs["self"]]
-    if pairs.empty:
-        return result
-    joined = pairs.groupby("row")["other"].agg(lambda s: ",".join(sorted(set(s))))
-    result[joined.index.to_numpy()] = joined.to_numpy()
-    return result
+    other = order[np.repeat(lo[flagged], reps) + offsets]
+    not_self = ref_events[other] != events[row_of_pair]
+    return row_of_pair[not_self], other[not_self]
 
 
 def _measure_chunk(
@@ -520,15 +706,18 @@ def _measure_chunk(
     rf: np.ndarray | None,
     spec: StudySpec,
     out: _Out,
-) -> tuple[dict[int, tuple[str, str]], np.ndarray]:
-    """Fit, compute ARs, CARs, variances and ranks for one chunk.
+    need_z: bool,
+) -> tuple[dict[int, tuple[str, str]], np.ndarray | None]:
+    """Fit, compute ARs, CARs, variances and ranks for one chunk; write them into ``out``.
 
-    Returns the drop reasons by row and, for the measured rows, their estimation-window
-    residuals demeaned and scaled to unit length (for the Kolari-Pynnönen correlation).
+    Returns the drop reasons by row and, for the measured rows (when ``need_z``), their
+    estimation-window residuals demeaned and scaled to unit length (for Kolari-Pynnönen).
+    Chunks touch disjoint rows of ``out``, so chunks may run in parallel threads.
     """
     r0 = spec.reach[0]
     e0, e1 = spec.estimation[0] - r0, spec.estimation[1] - r0 + 1
     est = slice(e0, e1)
+    p0, p1 = spec.path[0] - r0, spec.path[1] - r0 + 1
     n, lr = y.shape
     in_est = np.zeros(lr, dtype=bool)
     in_est[est] = True
@@ -564,7 +753,7 @@ def _measure_chunk(
         dof = nobs - 1
         singular = np.zeros(n, dtype=bool)
         alpha, beta = np.zeros(n), np.ones(n)
-        day_var = np.broadcast_to(s2[:, None], (n, lr))
+        day_var = np.broadcast_to(s2[:, None], (n, p1 - p0))
 
         def car_var(cols: slice, length: int) -> np.ndarray:
             return s2 * length
@@ -580,7 +769,7 @@ def _measure_chunk(
         beta = fit.beta[:, 1] if model == "market" else np.full(n, np.nan)
         if model == "factor" and out.factor_betas is not None:
             out.factor_betas[chunk] = fit.beta[:, 1:]
-        day_var = K.ols_day_variance(s2, fit.xtx_inv, regs, yy)
+        day_var = K.ols_day_variance(s2, fit.xtx_inv, regs, slice(p0, p1), yy)
 
         def car_var(cols: slice, length: int) -> np.ndarray:
             sums = K.ols_window_sums(regs, cols, yy)
@@ -617,10 +806,8 @@ def _measure_chunk(
     ok = ~(few | singular | flat | no_day0)
 
     # ----- per-event outputs
-    p0, p1 = spec.path[0] - r0, spec.path[1] - r0 + 1
-    sd_day = np.sqrt(day_var)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sar = ar / sd_day
+        sar = ar[:, p0:p1] / np.sqrt(day_var)
     simple_y = np.expm1(y) if spec.returns == "log" else y
     simple_e = np.expm1(expected) if spec.returns == "log" else expected
     cars = np.empty((n, len(spec.windows)))
@@ -634,11 +821,9 @@ def _measure_chunk(
 
     # ranks over the estimation days used and every day after the estimation window
     after_est = np.arange(lr) >= e1
-    rank_sample = np.where(mask | after_est[None, :], ar, np.nan)
-    rank2, count = K.row_ranks(rank_sample)
-    est_resid = np.where(mask, resid, np.nan)
+    rank2, count = K.row_ranks(ar, (mask | after_est[None, :]) & np.isfinite(ar))
     with np.errstate(invalid="ignore", divide="ignore"):
-        phat = (est_resid > 0).sum(axis=1) / (~np.isnan(est_resid)).sum(axis=1)
+        phat = (resid > 0).sum(axis=1) / nobs  # resid is NaN outside the estimation days used
 
     rows = chunk[ok]
     out.alpha[rows] = alpha[ok]
@@ -647,7 +832,7 @@ def _measure_chunk(
     out.nobs[rows] = nobs[ok]
     out.dof[rows] = dof[ok]
     out.ar_path[rows] = ar[ok, p0:p1]
-    out.sar_path[rows] = sar[ok, p0:p1]
+    out.sar_path[rows] = sar[ok]
     out.car[rows] = cars[ok]
     out.car_var[rows] = cvars[ok]
     out.bhar[rows] = bhar[ok]
@@ -655,7 +840,8 @@ def _measure_chunk(
     out.rank_count[rows] = count[ok]
     out.phat[rows] = phat[ok]
     out.measured[rows] = True
-    return reasons, K.standardized_residuals(est_resid[ok][:, est])
+    z = K.standardized_residuals(resid[ok][:, est], mask[ok][:, est]) if need_z else None
+    return reasons, z
 
 
 def _rbar(
@@ -677,12 +863,16 @@ def _rbar(
         n_g = np.bincount(codes[measured], minlength=len(uniques)).astype(np.float64)
         pair = np.zeros(len(uniques))
         for cl in kp_state.get(g, []):
-            if len(cl.sums):
-                within = (cl.sums * cl.sums).sum(axis=1) - cl.norms
-                pair += np.bincount(cl.group, weights=within, minlength=len(uniques))
+            if len(cl.within):
+                pair += np.bincount(cl.group, weights=cl.within, minlength=len(uniques))
         with np.errstate(invalid="ignore", divide="ignore"):
             out[g] = np.where(n_g >= 2, pair / (n_g * (n_g - 1)), np.nan)
     return out
+
+
+def _categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
+    """A Categorical from codes into categories known to be unique (from ``pd.factorize``)."""
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories), validate=False)
 
 
 def _assemble(
@@ -692,16 +882,35 @@ def _assemble(
     spec: StudySpec,
     positions: np.ndarray,
     session_of: dict[str, pd.DatetimeIndex],
-    confounded_by: np.ndarray,
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray, pd.Index],
     group_codes: dict[str, tuple[np.ndarray, list[Any]]],
     rbar: dict[str, np.ndarray],
     dropped: pd.DataFrame,
     n_input: int,
     factor_names: list[str],
     timings: dict[str, float],
+    workers: int,
+    tick_code: np.ndarray,
+    names: pd.Index,
 ) -> EventStudyResult:
     idx = np.flatnonzero(measured)
+    everything = len(idx) == len(table)
+
+    def take(a: np.ndarray) -> np.ndarray:
+        """The measured rows of ``a`` (a view, not a copy, when every row was measured)."""
+        return a if everything else a[idx]
+
     t = table.iloc[idx].reset_index(drop=True)
+    pair_rows, pair_events, row_events, event_ids = pairs
+    n_conf = np.bincount(pair_rows, minlength=len(table))
+    kept = measured[pair_rows]
+    confounders = pd.DataFrame(
+        {
+            "event_id": _categorical(row_events[pair_rows[kept]], event_ids),
+            "ticker": _categorical(tick_code[pair_rows[kept]], names),
+            "other_event_id": _categorical(pair_events[kept], event_ids),
+        }
+    )
     cluster_size = (
         t.groupby(["market", "day0"])["event_id"].transform("size").to_numpy() if len(t) else []
     )
@@ -715,15 +924,15 @@ def _assemble(
         est_first.append(pd.Series(sessions[lo], index=np.flatnonzero(sel)))
         est_last.append(pd.Series(sessions[hi], index=np.flatnonzero(sel)))
     events = t.assign(
-        alpha=out.alpha[idx],
-        beta=out.beta[idx],
-        sigma=out.sigma[idx],
-        n_est=out.nobs[idx],
-        dof=out.dof[idx],
+        alpha=take(out.alpha),
+        beta=take(out.beta),
+        sigma=take(out.sigma),
+        n_est=take(out.nobs),
+        dof=take(out.dof),
         est_first=pd.concat(est_first).sort_index().to_numpy() if est_first else [],
         est_last=pd.concat(est_last).sort_index().to_numpy() if est_last else [],
-        confounded=confounded_by[idx] != "",
-        confounded_by=confounded_by[idx],
+        confounded=n_conf[idx] > 0,
+        n_confounders=n_conf[idx],
         clustered=np.asarray(cluster_size) > 1,
         cluster_size=cluster_size,
         timing_unknown=(t["timing"] == "unknown").to_numpy() if "timing" in t else False,
@@ -732,42 +941,59 @@ def _assemble(
         for k, name in enumerate(factor_names):
             events[f"b_{name}"] = out.factor_betas[idx, k]
     days = np.arange(spec.path[0], spec.path[1] + 1)
-    key = pd.MultiIndex.from_frame(t[["event_id", "ticker"]])
-    ar = pd.DataFrame(out.ar_path[idx], index=key, columns=days)
+    # codes from the alignment: one categories Index per id kind, validated once by pandas
+    ev_codes, ev_ids = take(row_events), event_ids
+    tk_codes, tk_ids = take(tick_code), names
+    key = pd.MultiIndex(
+        levels=[ev_ids, tk_ids],
+        codes=[ev_codes, tk_codes],
+        names=["event_id", "ticker"],
+        verify_integrity=False,
+    ).remove_unused_levels()
+    ar_values = take(out.ar_path)
+    ar = pd.DataFrame(ar_values, index=key, columns=days, copy=False)
     ar.columns.name = "day"
 
-    # windows (long)
+    # windows (long); ids as categoricals: a million events need not make four million strings
     nw = len(spec.windows)
-    car = out.car[idx]
-    var = out.car_var[idx]
-    tstat, pval = S.single_event_t(car, var, out.dof[idx][:, None].astype(float))
+    car = take(out.car)
+    var = take(out.car_var)
+    dof_f = take(out.dof).astype(float)
+    per_window = list(
+        _pipeline(
+            lambda w: S.single_event_t(car[:, w], var[:, w], dof_f),
+            [(w,) for w in range(nw)],
+            workers,
+        )
+    )
+    tstat = np.stack([tw for tw, _ in per_window], axis=1)
+    pval = np.stack([pw for _, pw in per_window], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         scar = car / np.sqrt(var)
-    windows = pd.DataFrame(
-        {
-            "event_id": np.repeat(t["event_id"].to_numpy(), nw),
-            "ticker": np.repeat(t["ticker"].to_numpy(), nw),
-            "window": np.tile([window_label(w) for w in spec.windows], len(t)),
-            "start": np.tile([w[0] for w in spec.windows], len(t)),
-            "end": np.tile([w[1] for w in spec.windows], len(t)),
-            "car": car.ravel(),
-            "car_se": np.sqrt(var).ravel(),
-            "t": tstat.ravel(),
-            "p": pval.ravel(),
-            "bhar": out.bhar[idx].ravel(),
-            "scar": scar.ravel(),
-        }
-    )
+    labels = [window_label(w) for w in spec.windows]
+    # the float columns as one block in pandas' own layout (columns x rows): no copies
+    names_f = ["car", "car_se", "t", "p", "bhar", "scar"]
+    block = np.empty((len(names_f), car.size))
+    block[0], block[1], block[2] = car.ravel(), np.sqrt(var).ravel(), tstat.ravel()
+    block[3], block[4], block[5] = pval.ravel(), take(out.bhar).ravel(), scar.ravel()
+    windows = pd.DataFrame(block.T, columns=names_f, copy=False)
+    windows.insert(0, "event_id", _categorical(np.repeat(ev_codes, nw), ev_ids))
+    windows.insert(1, "ticker", _categorical(np.repeat(tk_codes, nw), tk_ids))
+    windows.insert(2, "window", _categorical(np.tile(np.arange(nw), len(t)), pd.Index(labels)))
+    windows.insert(3, "start", np.tile([w[0] for w in spec.windows], len(t)))
+    windows.insert(4, "end", np.tile([w[1] for w in spec.windows], len(t)))
     windows["complete"] = windows["car"].notna()
 
-    groups, paths, clusters = _group_tables(t, idx, out, spec, group_codes, rbar, scar, measured)
+    groups, paths, clusters = _group_tables(
+        idx, take, out, ar_values, spec, group_codes, rbar, scar, workers
+    )
     first_day = min((s[0] for s in session_of.values() if len(s)), default=None)
     last_day = max((s[-1] for s in session_of.values() if len(s)), default=None)
     data = {
         "price_first": None if first_day is None else first_day.date().isoformat(),
         "price_last": None if last_day is None else last_day.date().isoformat(),
         "markets": sorted(session_of),
-        "benchmarks": sorted(set(t["benchmark"])) if len(t) else [],
+        "benchmarks": sorted(t["benchmark"].unique()) if len(t) else [],
         "n_input": n_input,
         "n_measured": len(t),
         "n_dropped": len(dropped),
@@ -781,70 +1007,126 @@ def _assemble(
         groups=groups,
         paths=paths,
         clusters=clusters,
+        confounders=confounders,
         dropped=dropped,
         data=data,
     )
 
 
+def _column_tests(
+    groups: S.Groups,
+    values: np.ndarray,
+    standardized: np.ndarray,
+    dof: np.ndarray,
+    phat: np.ndarray,
+    rbar: np.ndarray,
+    workers: int,
+    *,
+    moments_only: bool = False,
+) -> dict[str, S.GroupStat]:
+    """Every test but the rank test, for each column of ``values``, computed column by column
+    (contiguous 1-D inputs, bounded temporaries) on ``workers`` threads; also the group
+    ``mean`` and ``sd`` of each column (as GroupStat with p NaN)."""
+    compiled = jit.enabled()
+
+    def one(k: int) -> dict[str, S.GroupStat]:
+        x = np.ascontiguousarray(values[:, k : k + 1])
+        sx = np.ascontiguousarray(standardized[:, k : k + 1])
+        if moments_only:
+            mean, sd, n = S.mean_sd(groups, x)
+            nan = np.full_like(mean, np.nan)
+            return {"mean": S.GroupStat(mean, nan, n), "sd": S.GroupStat(sd, nan, n)}
+        if compiled:
+            res = S.moment_tests(groups, x[:, 0], sx[:, 0], dof, phat)
+            res["wilcoxon"] = S.wilcoxon_sorted(groups, x[:, 0])
+        else:
+            mean, sd, n = S.mean_sd(groups, x)
+            res = {
+                "mean": S.GroupStat(mean, np.full_like(mean, np.nan), n),
+                "sd": S.GroupStat(sd, np.full_like(mean, np.nan), n),
+                "t": S.cross_sectional_t(groups, x),
+                "patell": S.patell(groups, sx, dof),
+                "bmp": S.bmp(groups, sx),
+                "sign": S.sign_test(groups, x),
+                "gsign": S.generalized_sign(groups, x, phat),
+                "wilcoxon": S.wilcoxon(groups, x),
+            }
+        res["kp"] = S.kolari_pynnonen(res["bmp"], rbar)
+        return res
+
+    cols = list(_pipeline(one, [(k,) for k in range(values.shape[1])], workers))
+    return {
+        name: S.GroupStat(
+            np.concatenate([c[name].stat for c in cols], axis=1),
+            np.concatenate([c[name].p for c in cols], axis=1),
+            np.concatenate([c[name].n for c in cols], axis=1),
+        )
+        for name in cols[0]
+    }
+
+
 def _group_tables(
-    t: pd.DataFrame,
     idx: np.ndarray,
+    take: Callable[[np.ndarray], np.ndarray],
     out: _Out,
+    ar: np.ndarray,
     spec: StudySpec,
     group_codes: dict[str, tuple[np.ndarray, list[Any]]],
     rbar: dict[str, np.ndarray],
     scar: np.ndarray,
-    measured: np.ndarray,
+    workers: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     days = list(range(spec.path[0], spec.path[1] + 1))
     r0 = spec.reach[0]
-    ar = out.ar_path[idx]
-    sar = out.sar_path[idx]
-    car = out.car[idx]
-    bhar = out.bhar[idx]
-    dof = out.dof[idx]
-    phat = out.phat[idx]
-    rank2 = out.rank2[idx]
-    count = out.rank_count[idx]
+    sar = take(out.sar_path)
+    car = take(out.car)
+    bhar = take(out.bhar)
+    dof = take(out.dof)
+    phat = take(out.phat)
     frames = []
     path_frames = []
     cluster_rows = []
     day_cols = [np.array([d - r0]) for d in days]
     win_cols = [np.arange(a - r0, b - r0 + 1) for a, b in spec.windows]
     for g, (codes_all, labels) in group_codes.items():
-        codes = codes_all[idx]
         # relabel to the groups present
-        present, codes = np.unique(codes, return_inverse=True)
+        present, codes = np.unique(codes_all[idx], return_inverse=True)
         names = [labels[i] for i in present]
         ng = len(present)
+        groups = S.Groups(codes, ng)
         rb = rbar[g][present]
-        rank_sums, n_day = S.corrado_sums(codes, ng, rank2, count)
+        rank_sums, n_day = S.corrado_sums(groups, out.rank2, out.rank_count, rows=idx)
         for measure, values, standardized, cols_list, labels_cols in (
             ("AAR", ar, sar, day_cols, [("day", d) for d in days]),
             ("CAAR", car, scar, win_cols, [("window", w) for w in spec.windows]),
         ):
-            tests = {
-                "t": S.cross_sectional_t(codes, ng, values),
-                "patell": S.patell(codes, ng, standardized, dof),
-                "bmp": (b := S.bmp(codes, ng, standardized)),
-                "kp": S.kolari_pynnonen(b, rb),
-                "sign": S.sign_test(codes, ng, values),
-                "gsign": S.generalized_sign(codes, ng, values, phat),
-                "rank": S.corrado(rank_sums, n_day, cols_list),
-                "wilcoxon": S.wilcoxon(codes, ng, values),
-            }
-            mean = S.group_sum(codes, ng, values) / np.maximum(tests["t"].n, 1)
-            frame = _test_frame(g, names, measure, labels_cols, mean, tests)
-            frames.append(frame)
+            tests = _column_tests(groups, values, standardized, dof, phat, rb, workers)
+            tests["rank"] = S.corrado(rank_sums, n_day, cols_list)
+            mean = tests.pop("mean").stat
+            tests.pop("sd")
+            if measure == "AAR":
+                aar_mean = mean
+            frames.append(_test_frame(g, names, measure, labels_cols, mean, tests))
         # buy-and-hold: mean BHAR with its cross-sectional t
-        bt = S.cross_sectional_t(codes, ng, bhar)
-        bmean = S.group_sum(codes, ng, bhar) / np.maximum(bt.n, 1)
+        bm = _column_tests(groups, bhar, bhar, dof, phat, rb, workers, moments_only=True)
+        bmean, bn = bm["mean"].stat, bm["mean"].n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            bstat = np.where(bn >= 2, bmean / (bm["sd"].stat / np.sqrt(bn)), np.nan)
+        bt = S.GroupStat(bstat, S.two_sided_t(bstat, bn - 1), bn)
         frames.append(
             _test_frame(g, names, "ABHAR", [("window", w) for w in spec.windows], bmean, {"t": bt})
         )
         # CAAR path with a 95% band (cross-sectional)
-        cmean, csd, cn = S.mean_sd(codes, ng, np.cumsum(ar, axis=1))
-        amean = S.mean_sd(codes, ng, ar)[0]
+        if jit.enabled():
+            pm = jit.module().path_moments(ar, groups.codes, ng)
+            cn = pm[:, :, 0].astype(np.int64)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cmean = np.where(cn > 0, pm[:, :, 1], np.nan)
+                csd = np.sqrt(pm[:, :, 2] / (cn - 1))
+                amean = np.where(pm[:, :, 3] > 0, pm[:, :, 4], np.nan)
+        else:
+            cmean, csd, cn = S.mean_sd(groups, np.cumsum(ar, axis=1))
+            amean = aar_mean
         se = csd / np.sqrt(np.maximum(cn, 1))
         path_frames.append(
             pd.DataFrame(
@@ -852,7 +1134,7 @@ def _group_tables(
                     "group_by": g,
                     "group": np.repeat(names, len(days)),
                     "day": np.tile(days, ng),
-                    "n": cn.ravel(),
+                    "n": cn.ravel().astype(np.int64),
                     "aar": amean.ravel(),
                     "caar": cmean.ravel(),
                     "caar_se": np.where(cn.ravel() >= 2, se.ravel(), np.nan),
@@ -869,10 +1151,10 @@ def _group_tables(
                 }
             )
         )
-    groups = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    groups_df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     paths = pd.concat(path_frames, ignore_index=True) if path_frames else pd.DataFrame()
     clusters = pd.concat(cluster_rows, ignore_index=True) if cluster_rows else pd.DataFrame()
-    return groups, paths, clusters
+    return groups_df, paths, clusters
 
 
 _REASONS = {

@@ -151,7 +151,10 @@ def normalize_event_table(events: pd.DataFrame) -> tuple[pd.DataFrame, list[Drop
     if "market" not in table.columns:
         table, dropped = _add_markets(table, stage="input")
     table["day0"] = pd.to_datetime(table["day0"]).dt.normalize()
-    dup = table.duplicated(["event_id", "ticker"], keep="first")
+    ev, _ = pd.factorize(table["event_id"])
+    tk, tks = pd.factorize(table["ticker"])
+    dup = pd.Series(ev.astype(np.int64) * max(len(tks), 1) + tk).duplicated(keep="first")
+    dup.index = table.index
     for eid, t in table.loc[dup, ["event_id", "ticker"]].itertuples(index=False, name=None):
         dropped.append(Dropped(str(eid), str(t), "input", "duplicate (event_id, ticker) row"))
     return table[~dup].reset_index(drop=True), dropped

@@ -69,10 +69,6 @@ class OLSFit:
     singular: np.ndarray
 
 
-def _regressor(x: FloatArray | None, like: FloatArray) -> FloatArray:
-    return np.ones_like(like) if x is None else x
-
-
 def ols_fit(y: FloatArray, regressors: Sequence[FloatArray | None], mask: np.ndarray) -> OLSFit:
     """Batched OLS of ``y`` on ``regressors`` for every row, using only ``mask``-ed columns.
 
@@ -93,7 +89,9 @@ def ols_fit(y: FloatArray, regressors: Sequence[FloatArray | None], mask: np.nda
     """
     n, _ = y.shape
     p = len(regressors)
-    xs = [np.where(mask, _regressor(x, y), 0.0) for x in regressors]
+    m = mask.astype(np.float64)
+    # masked regressors; the intercept's masked column is the mask itself
+    xs = [m if x is None else np.where(mask, x, 0.0) for x in regressors]
     ym = np.where(mask, y, 0.0)
     xtx = np.empty((n, p, p))
     xty = np.empty((n, p))
@@ -111,7 +109,8 @@ def ols_fit(y: FloatArray, regressors: Sequence[FloatArray | None], mask: np.nda
     safe = np.where(singular[:, None, None], np.eye(p)[None, :, :], xtx)
     xtx_inv = np.linalg.inv(safe)
     beta = np.einsum("npq,nq->np", xtx_inv, xty)
-    resid = np.where(mask, y - ols_predict(beta, regressors, y), np.nan)
+    resid = y - ols_predict(beta, regressors, y)
+    resid[~mask] = np.nan
     dof = nobs - p
     with np.errstate(divide="ignore", invalid="ignore"):
         s2 = np.where(dof > 0, np.nansum(resid * resid, axis=1) / dof, np.nan)
@@ -124,9 +123,13 @@ def ols_predict(
     beta: FloatArray, regressors: Sequence[FloatArray | None], like: FloatArray
 ) -> FloatArray:
     """Fitted values ``X* beta`` for every row over the columns of ``like``."""
-    out = np.zeros_like(like)
+    out = np.empty_like(like)
+    out[...] = 0.0
     for k, x in enumerate(regressors):
-        out += beta[:, [k]] * _regressor(x, like)
+        if x is None:
+            out += beta[:, [k]]
+        else:
+            out += beta[:, [k]] * x
     return out
 
 
@@ -160,58 +163,77 @@ def ols_car_variance(
 
 
 def ols_day_variance(
-    s2: FloatArray, xtx_inv: FloatArray, regressors: Sequence[FloatArray | None], like: FloatArray
+    s2: FloatArray,
+    xtx_inv: FloatArray,
+    regressors: Sequence[FloatArray | None],
+    cols: slice,
+    like: FloatArray,
 ) -> FloatArray:
-    """(n, L) variance of each day's prediction error: ``s2 (1 + x_t' V x_t)`` (Patell 1976)."""
-    xs = np.stack([_regressor(x, like) for x in regressors], axis=2)  # (n, L, p)
-    quad = np.einsum("nlp,npq,nlq->nl", xs, xtx_inv, xs)
+    """(n, L) variance of each day's prediction error over ``cols``: ``s2 (1 + x_t' V x_t)``.
+
+    (Patell 1976.) Only the requested columns are computed.
+    """
+    n = like.shape[0]
+    width = len(range(*cols.indices(like.shape[1])))
+    quad = np.zeros((n, width))
+    for a, xa in enumerate(regressors):
+        va = np.ones((n, width)) if xa is None else xa[:, cols]
+        for b, xb in enumerate(regressors):
+            vb = np.ones((n, width)) if xb is None else xb[:, cols]
+            quad += xtx_inv[:, a, b][:, None] * va * vb
     return s2[:, None] * (1.0 + quad)
 
 
 # ----------------------------------------------------------------------------- ranks
 
 
-def row_ranks(values: FloatArray) -> tuple[np.ndarray, np.ndarray]:
-    """Ranks within each row, ties averaged, as doubled integers; NaN is not ranked.
+def row_ranks(values: FloatArray, valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Ranks within each row, ties averaged, as doubled integers; invalid values are not ranked.
 
     Returns ``(rank2, count)``: ``rank2`` is (n, L) uint16 holding twice the average rank
-    (1-based, so 2..2L; 0 where the value is NaN) and ``count`` the number of ranked values per
-    row. Doubling keeps average ranks of ties (x.5) exact in integers.
+    (1-based, so 2..2L; 0 where the value is NaN or not ``valid``) and ``count`` the number of
+    ranked values per row. Doubling keeps average ranks of ties (x.5) exact in integers.
 
-    Each float is mapped to an order-preserving 64-bit key whose lowest bits are replaced by the
-    column number, so one plain ``sort`` per row gives the permutation (faster than
-    ``argsort``). Values that agree to about 13 significant digits are treated as ties.
+    Each float is mapped to an order-preserving 64-bit integer key whose lowest bits are
+    replaced by the column number, so one plain ``sort`` per row gives the permutation (faster
+    than ``argsort``). Values that agree to about 13 significant digits are treated as ties.
     """
     n, length = values.shape
     if length >= 2**15:
         raise ValueError("rows longer than 32767 cannot be ranked into uint16")
+    if valid is None:
+        valid = ~np.isnan(values)
     bits = max(1, int(length - 1).bit_length())
-    low = np.uint64((1 << bits) - 1)
-    # canonical (positive) NaN sorts last; adding 0.0 turns -0.0 into 0.0 so they tie
-    clean = np.where(np.isnan(values), np.nan, values + 0.0)
-    key = clean.view(np.uint64).copy()
-    negative = key >> np.uint64(63)
-    # negative floats: flip all bits; non-negative: set the sign bit
-    flip = ((np.uint64(0) - negative) >> np.uint64(1)) | np.uint64(1 << 63)
-    np.bitwise_xor(key, flip, out=key)
+    low = np.int64((1 << bits) - 1)
+    # +0.0 turns -0.0 into 0.0; then negative floats' bit patterns are flipped (except the
+    # sign) so that the int64 order is the float order
+    key = (values + 0.0).view(np.int64)
+    key ^= (key >> 63) & np.int64(0x7FFFFFFFFFFFFFFF)
+    key[~valid] = np.iinfo(np.int64).max  # unranked values sort last
     key &= ~low
-    key |= np.arange(length, dtype=np.uint64)[None, :]
+    key |= np.arange(length, dtype=np.int64)[None, :]
     key.sort(axis=1)
-    col = (key & low).astype(np.intp)
-    value_part = key >> np.uint64(bits)
-    count = (~np.isnan(values)).sum(axis=1)
-    pos = np.arange(length)[None, :]
-    new_run = np.ones((n, length), dtype=bool)
-    new_run[:, 1:] = value_part[:, 1:] != value_part[:, :-1]
-    run_start = np.maximum.accumulate(np.where(new_run, pos, 0), axis=1)
-    end_run = np.ones((n, length), dtype=bool)
-    end_run[:, :-1] = new_run[:, 1:]
-    run_end = np.minimum.accumulate(np.where(end_run, pos, length)[:, ::-1], axis=1)[:, ::-1]
-    rank2_sorted = (run_start + run_end + 2).astype(np.uint16)
-    rank2_sorted[pos >= count[:, None]] = 0
-    out = np.zeros((n, length), dtype=np.uint16)
-    flat = (np.arange(n)[:, None] * length + col).ravel()
-    out.ravel()[flat] = rank2_sorted.ravel()
+    count = valid.sum(axis=1)
+    pos = np.arange(length, dtype=np.int64)
+    same = ((key[:, 1:] ^ key[:, :-1]) & ~low) == 0  # equal once the low bits are gone
+    tied_rows = np.flatnonzero(same.any(axis=1))
+    key &= low  # now the column of each sorted value
+    key += (np.arange(n, dtype=np.int64) * length)[:, None]
+    out = np.empty((n, length), dtype=np.uint16)
+    flat = out.reshape(-1)
+    flat[key.reshape(-1)] = np.broadcast_to((2 * pos + 2).astype(np.uint16), (n, length)).reshape(
+        -1
+    )
+    if tied_rows.size:  # average the ranks of ties, only in the rows that have ties
+        eq = same[tied_rows]
+        new_run = np.ones((len(tied_rows), length), dtype=bool)
+        new_run[:, 1:] = ~eq
+        run_start = np.maximum.accumulate(np.where(new_run, pos, 0), axis=1)
+        end_run = np.ones_like(new_run)
+        end_run[:, :-1] = ~eq
+        run_end = np.minimum.accumulate(np.where(end_run, pos, length)[:, ::-1], axis=1)[:, ::-1]
+        flat[key[tied_rows].reshape(-1)] = (run_start + run_end + 2).astype(np.uint16).reshape(-1)
+    out[~valid] = 0
     return out, count
 
 
@@ -228,17 +250,22 @@ def buy_and_hold(simple: FloatArray, cols: slice) -> FloatArray:
     return np.prod(1.0 + simple[:, cols], axis=1) - 1.0
 
 
-def standardized_residuals(resid: FloatArray) -> FloatArray:
+def standardized_residuals(resid: FloatArray, mask: np.ndarray | None = None) -> FloatArray:
     """Each row's residuals demeaned and scaled to unit length over its valid days (0 elsewhere).
 
-    The inner product of two such rows over common days is their sample correlation when both
-    rows cover the same days; used for the Kolari-Pynnönen cross-correlation.
+    ``mask`` marks the valid days (default: not NaN). The inner product of two such rows over
+    common days is their sample correlation when both rows cover the same days; used for the
+    Kolari-Pynnönen cross-correlation.
     """
-    valid = ~np.isnan(resid)
-    cnt = valid.sum(axis=1)
+    if mask is None:
+        mask = ~np.isnan(resid)
+    dev = np.where(mask, resid, 0.0)
+    cnt = mask.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(cnt > 0, np.nansum(resid, axis=1) / cnt, 0.0)
-        dev = np.where(valid, resid - mean[:, None], 0.0)
-        norm = np.sqrt((dev * dev).sum(axis=1))
-        z = np.where(norm[:, None] > 0, dev / norm[:, None], 0.0)
-    return z
+        mean = dev.sum(axis=1) / cnt
+    dev -= np.where(cnt > 0, mean, 0.0)[:, None]
+    dev[~mask] = 0.0
+    norm = np.sqrt(np.einsum("nl,nl->n", dev, dev))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dev *= np.where(norm > 0, 1.0 / norm, 0.0)[:, None]
+    return dev

@@ -41,7 +41,7 @@ class EventStudyResult:
         One row per measured (event, ticker): the event table's columns plus ``benchmark``,
         ``model`` (and ``model_note``), ``alpha``, ``beta``, ``sigma`` (residual standard
         deviation), ``n_est``, ``dof``, ``est_first``/``est_last`` (estimation sessions),
-        ``confounded``/``confounded_by``, ``clustered``/``cluster_size``, ``timing_unknown``.
+        ``confounded``/``n_confounders``, ``clustered``/``cluster_size``, ``timing_unknown``.
     ar:
         Abnormal-return path: index (event_id, ticker), columns the relative days.
     windows:
@@ -57,6 +57,9 @@ class EventStudyResult:
     clusters:
         Per group: ``n`` and ``rbar``, the average cross-correlation used by the
         Kolari-Pynnönen adjustment.
+    confounders:
+        ``event_id, ticker, other_event_id``: the catalog events of the same ticker whose day 0
+        falls inside a measured event's window span.
     dropped:
         Every (event, ticker) row left out: ``event_id, ticker, stage, reason``.
     data:
@@ -70,6 +73,7 @@ class EventStudyResult:
     groups: pd.DataFrame
     paths: pd.DataFrame
     clusters: pd.DataFrame
+    confounders: pd.DataFrame
     dropped: pd.DataFrame
     data: Mapping[str, Any] = field(default_factory=dict)
 
@@ -85,6 +89,12 @@ class EventStudyResult:
             if c in self.events.columns
         ]  # fmt: skip
         return self.windows.merge(self.events[context], on=["event_id", "ticker"], how="left")
+
+    def confounded_by(self, event_id: str, ticker: str) -> list[str]:
+        """Ids of the catalog events inside the window span of one measured (event, ticker)."""
+        c = self.confounders
+        sel = (c["event_id"] == event_id) & (c["ticker"] == ticker)
+        return sorted(c.loc[sel, "other_event_id"])
 
     def group_table(self, group_by: str = "all", measure: str = "CAAR") -> pd.DataFrame:
         """The group statistics of one grouping and measure (AAR, CAAR or ABHAR)."""
@@ -201,6 +211,8 @@ class EventStudyResult:
         win = self.windows
         ar = self.ar
         events = []
+        by_event = self.confounders.groupby(["event_id", "ticker"])["other_event_id"]
+        conf = {k: sorted(v) for k, v in by_event}
         per_window = {
             key: g.set_index("window") for key, g in win.groupby(["event_id", "ticker"], sort=False)
         }
@@ -235,7 +247,7 @@ class EventStudyResult:
                     },
                     "flags": {
                         "confounded": bool(row.confounded),
-                        "confounded_by": [s for s in str(row.confounded_by).split(",") if s],
+                        "confounded_by": conf.get(key, []),
                         "clustered": bool(row.clustered),
                         "cluster_size": int(row.cluster_size),
                         "timing_unknown": bool(row.timing_unknown),

@@ -91,7 +91,7 @@ class StudySpec:
     exclude_confounded: bool = True
     max_loss: float = 0.35
     group_by: tuple[str, ...] = DEFAULT_GROUP_BY
-    chunk_size: int = 50_000
+    chunk_size: int = 8192
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 FloatArray = np.ndarray
 
@@ -84,26 +84,64 @@ class TestResult:
 # ----------------------------------------------------------------------------- helpers
 
 
+class Groups:
+    """Integer group codes (n,) in ``range(n_groups)``, sorted once for fast group sums.
+
+    Sums by group use ``np.add.reduceat`` over the rows in code order (one pass), or a plain
+    column sum when there is a single group.
+    """
+
+    def __init__(self, codes: np.ndarray, n_groups: int) -> None:
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self.n = int(n_groups)
+        self.sizes = np.bincount(self.codes, minlength=self.n)
+        self.order = np.argsort(self.codes, kind="stable") if self.n > 1 else None
+        self.starts = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.intp)
+
+    def sum(self, values: FloatArray, *, has_nan: bool = True) -> FloatArray:
+        """(G, K) sums of ``values`` (n, K) by group; NaN counts as 0."""
+        v = np.where(np.isnan(values), 0.0, values) if has_nan else values
+        if self.n == 1:
+            return v.sum(axis=0, keepdims=True)
+        out = np.zeros((self.n, v.shape[1]))
+        nonempty = self.sizes > 0
+        if v.shape[0]:
+            out[nonempty] = np.add.reduceat(v[self.order], self.starts[nonempty], axis=0)
+        return out
+
+    def count(self, valid: np.ndarray) -> np.ndarray:
+        """(G, K) number of True values of ``valid`` (n, K) by group."""
+        if self.n == 1:
+            return np.count_nonzero(valid, axis=0).reshape(1, -1).astype(np.int64)
+        v = valid.astype(np.int64)
+        out = np.zeros((self.n, v.shape[1]), dtype=np.int64)
+        nonempty = self.sizes > 0
+        if v.shape[0]:
+            out[nonempty] = np.add.reduceat(v[self.order], self.starts[nonempty], axis=0)
+        return out
+
+
 def group_sum(codes: np.ndarray, n_groups: int, values: FloatArray) -> FloatArray:
     """(G, K) sums of ``values`` (n, K) by group; NaN counts as 0."""
-    _n, k = values.shape
-    flat = (codes[:, None] * k + np.arange(k)[None, :]).ravel()
-    w = np.where(np.isnan(values), 0.0, values).ravel()
-    return np.bincount(flat, weights=w, minlength=n_groups * k).reshape(n_groups, k)
+    return Groups(codes, n_groups).sum(values)
 
 
 def group_count(codes: np.ndarray, n_groups: int, valid: np.ndarray) -> np.ndarray:
     """(G, K) number of True in ``valid`` (n, K) by group."""
-    return np.rint(group_sum(codes, n_groups, valid.astype(np.float64))).astype(np.int64)
+    return Groups(codes, n_groups).count(valid)
 
 
-def _two_sided_t(stat: FloatArray, df: FloatArray) -> FloatArray:
+def two_sided_t(stat: FloatArray, df: FloatArray) -> FloatArray:
+    """2 P(T > |t|) for Student's t with ``df`` degrees of freedom (NaN where df < 1)."""
     with np.errstate(invalid="ignore"):
-        return 2.0 * stats.t.sf(np.abs(stat), df)
+        df = np.asarray(df, dtype=np.float64)
+        p = 2.0 * special.stdtr(np.where(df >= 1, df, np.nan), -np.abs(stat))
+    return np.asarray(p)
 
 
 def _two_sided_normal(z: FloatArray) -> FloatArray:
-    return 2.0 * stats.norm.sf(np.abs(z))
+    """2 P(Z > |z|) for the standard normal."""
+    return np.asarray(2.0 * special.ndtr(-np.abs(z)))
 
 
 def single_event_t(
@@ -112,7 +150,7 @@ def single_event_t(
     """t = CAR / sqrt(Var(CAR)) and its two-sided p-value from t(dof) (MacKinlay 1997)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         t = car / np.sqrt(var)
-    return t, _two_sided_t(t, dof)
+    return t, two_sided_t(t, dof)
 
 
 # ----------------------------------------------------------------------------- group tests
@@ -127,29 +165,42 @@ class GroupStat:
     n: np.ndarray
 
 
-def mean_sd(codes: np.ndarray, g: int, x: FloatArray) -> tuple[FloatArray, FloatArray, np.ndarray]:
+def mean_sd(groups: Groups, x: FloatArray) -> tuple[FloatArray, FloatArray, np.ndarray]:
     """(G, K) group means, standard deviations (ddof 1) and counts of the non-NaN values."""
+    from backtest.study import jit
+
+    if x.shape[1] == 1 and jit.enabled():  # one compiled pass (Welford)
+        col = np.ascontiguousarray(x[:, 0])
+        zeros = np.zeros(len(col))
+        m = jit.module().column_moments(col, zeros, zeros, zeros, groups.codes, groups.n)
+        n = m[:, 0:1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (
+                np.where(n > 0, m[:, 1:2], np.nan),
+                np.sqrt(m[:, 2:3] / (n - 1)),
+                n.astype(np.int64),
+            )
     valid = ~np.isnan(x)
-    n = group_count(codes, g, valid)
-    s1 = group_sum(codes, g, x)
+    n = groups.count(valid)
+    s1 = groups.sum(x)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / n
-        dev = np.where(valid, x - mean[codes], np.nan)
-        ss = group_sum(codes, g, dev * dev)
+        dev = x - mean[groups.codes]
+        ss = groups.sum(dev * dev)
         sd = np.sqrt(ss / (n - 1))
     return mean, sd, n
 
 
-def cross_sectional_t(codes: np.ndarray, g: int, x: FloatArray) -> GroupStat:
+def cross_sectional_t(groups: Groups, x: FloatArray) -> GroupStat:
     """Mean over events divided by its cross-sectional standard error; t(n-1)."""
-    mean, sd, n = mean_sd(codes, g, x)
+    mean, sd, n = mean_sd(groups, x)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = mean / (sd / np.sqrt(n))
     t = np.where(n >= 2, t, np.nan)
-    return GroupStat(t, _two_sided_t(t, n - 1), n)
+    return GroupStat(t, two_sided_t(t, n - 1), n)
 
 
-def patell(codes: np.ndarray, g: int, standardized: FloatArray, dof: np.ndarray) -> GroupStat:
+def patell(groups: Groups, standardized: FloatArray, dof: np.ndarray) -> GroupStat:
     """Patell Z: sum of standardized ARs / sqrt(sum of their variances dof/(dof-2)); N(0,1).
 
     A standardized AR with ``dof`` degrees of freedom is t-distributed with variance
@@ -158,17 +209,17 @@ def patell(codes: np.ndarray, g: int, standardized: FloatArray, dof: np.ndarray)
     ok = (dof > 2)[:, None] & ~np.isnan(standardized)
     x = np.where(ok, standardized, np.nan)
     var_t = np.where(dof > 2, dof / np.maximum(dof - 2, 1), np.nan)
-    n = group_count(codes, g, ok)
-    s = group_sum(codes, g, x)
-    v = group_sum(codes, g, np.where(ok, var_t[:, None], np.nan))
+    n = groups.count(ok)
+    s = groups.sum(x)
+    v = groups.sum(np.where(ok, var_t[:, None], np.nan))
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(n >= 1, s / np.sqrt(v), np.nan)
     return GroupStat(z, _two_sided_normal(z), n)
 
 
-def bmp(codes: np.ndarray, g: int, standardized: FloatArray) -> GroupStat:
+def bmp(groups: Groups, standardized: FloatArray) -> GroupStat:
     """Boehmer-Musumeci-Poulsen: cross-sectional t of the standardized ARs/CARs; t(n-1)."""
-    return cross_sectional_t(codes, g, standardized)
+    return cross_sectional_t(groups, standardized)
 
 
 def kolari_pynnonen(b: GroupStat, rbar: FloatArray) -> GroupStat:
@@ -181,17 +232,17 @@ def kolari_pynnonen(b: GroupStat, rbar: FloatArray) -> GroupStat:
     with np.errstate(invalid="ignore", divide="ignore"):
         factor = np.sqrt((1.0 - r) / (1.0 + (b.n - 1) * r))
         t = np.where((1.0 + (b.n - 1) * r > 0) & (r < 1), b.stat * factor, np.nan)
-    return GroupStat(t, _two_sided_t(t, b.n - 1), b.n)
+    return GroupStat(t, two_sided_t(t, b.n - 1), b.n)
 
 
-def sign_test(codes: np.ndarray, g: int, x: FloatArray) -> GroupStat:
+def sign_test(groups: Groups, x: FloatArray) -> GroupStat:
     """Sign test: are positive and negative values equally likely? Exact binomial p-value.
 
     Zeros are left out. The statistic is the normal score (N+ - n/2) / (sqrt(n)/2).
     """
     nonzero = ~np.isnan(x) & (x != 0)
-    n = group_count(codes, g, nonzero)
-    pos = group_count(codes, g, nonzero & (x > 0))
+    n = groups.count(nonzero)
+    pos = groups.count(nonzero & (x > 0))
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(n > 0, (pos - n / 2.0) / (np.sqrt(n) / 2.0), np.nan)
         lo = stats.binom.cdf(pos, n, 0.5)
@@ -200,9 +251,7 @@ def sign_test(codes: np.ndarray, g: int, x: FloatArray) -> GroupStat:
     return GroupStat(z, p, n)
 
 
-def generalized_sign(
-    codes: np.ndarray, g: int, x: FloatArray, p_hat_event: FloatArray
-) -> GroupStat:
+def generalized_sign(groups: Groups, x: FloatArray, p_hat_event: FloatArray) -> GroupStat:
     """Cowan's (1992) generalized sign test; N(0,1).
 
     The share of positive values expected under the null is the share of positive abnormal
@@ -210,9 +259,9 @@ def generalized_sign(
     Z = (w - n p_hat) / sqrt(n p_hat (1 - p_hat)), w the number of positive values.
     """
     valid = ~np.isnan(x)
-    n = group_count(codes, g, valid)
-    w = group_count(codes, g, valid & (x > 0))
-    ph_sum = group_sum(codes, g, np.where(valid, p_hat_event[:, None], np.nan))
+    n = groups.count(valid)
+    w = groups.count(valid & (x > 0))
+    ph_sum = groups.sum(np.where(valid, p_hat_event[:, None], np.nan))
     with np.errstate(invalid="ignore", divide="ignore"):
         ph = ph_sum / n
         z = (w - n * ph) / np.sqrt(n * ph * (1.0 - ph))
@@ -221,25 +270,38 @@ def generalized_sign(
 
 
 def corrado_sums(
-    codes: np.ndarray, g: int, rank2: np.ndarray, count: np.ndarray, chunk: int = 100_000
+    groups: Groups,
+    rank2: np.ndarray,
+    count: np.ndarray,
+    *,
+    rows: np.ndarray | None = None,
+    chunk: int = 65_536,
 ) -> tuple[FloatArray, np.ndarray]:
     """(G, L) group sums of the rank deviations ``U - 1/2`` per day, and their counts.
 
     ``U = rank / (count + 1)`` is each abnormal return's rank within its own event's sample
     (estimation days used and the days after the estimation window), scaled to (0, 1)
     (Corrado and Zivney 1992); it comes from ``rank2`` (twice the rank, 0 = missing) of
-    :func:`backtest.study.kernels.row_ranks`. Rows are converted ``chunk`` at a time.
+    :func:`backtest.study.kernels.row_ranks`. ``rows`` selects the rows of ``rank2`` and
+    ``count`` that ``groups`` describes (default: all); they are read ``chunk`` at a time.
     """
-    sums = np.zeros((g, rank2.shape[1]))
-    counts = np.zeros((g, rank2.shape[1]), dtype=np.int64)
-    for a in range(0, rank2.shape[0], chunk):
-        r = rank2[a : a + chunk]
-        c = codes[a : a + chunk]
-        valid = r > 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            d = np.where(valid, r / (2.0 * (count[a : a + chunk, None] + 1.0)) - 0.5, np.nan)
-        sums += group_sum(c, g, d)
-        counts += group_count(c, g, valid)
+    if rows is None:
+        rows = np.arange(len(groups.codes))
+    from backtest.study import jit
+
+    if jit.enabled():  # one compiled pass over the ranks, no float copies
+        return jit.module().rank_sums(rank2, count, rows, groups.codes, groups.n)
+    sums = np.zeros((groups.n, rank2.shape[1]))
+    counts = np.zeros((groups.n, rank2.shape[1]), dtype=np.int64)
+    for a in range(0, len(rows), chunk):
+        part = Groups(groups.codes[a : a + chunk], groups.n)
+        take = rows[a : a + chunk]
+        r = rank2[take]
+        # sum_i (U - 1/2) over ranked days = sum_i rank2_i w_i - n_t / 2 (rank2 = 0 if unranked)
+        weighted = r * (0.5 / (count[take, None] + 1.0))
+        n_t = part.count(r > 0)
+        sums += part.sum(weighted, has_nan=False) - 0.5 * n_t
+        counts += n_t
     return sums, counts
 
 
@@ -277,56 +339,151 @@ def _wilcoxon_null_cdf(n: int) -> np.ndarray:
     return np.cumsum(counts) / 2.0**n
 
 
-def wilcoxon(codes: np.ndarray, g: int, x: FloatArray, exact_max: int = 50) -> GroupStat:
+def _wilcoxon_pvalues(
+    w_plus: FloatArray, n: np.ndarray, t3: FloatArray, tied: np.ndarray, exact_max: int
+) -> FloatArray:
+    """Two-sided p-values of W+ for groups of sizes ``n`` (exact when small and tie-free)."""
+    mean = n * (n + 1) / 4.0
+    var = n * (n + 1) * (2 * n + 1) / 24.0 - t3 / 48.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = _two_sided_normal((w_plus - mean) / np.sqrt(var))
+    small = (n > 0) & (n <= exact_max) & ~tied
+    for size in np.unique(n[small]):  # one lookup table per group size, not per group
+        sel = small & (n == size)
+        cdf = _wilcoxon_null_cdf(int(size))
+        w = np.rint(w_plus[sel]).astype(np.int64)
+        lower = cdf[w]
+        upper = 1.0 - np.where(w > 0, cdf[np.maximum(w - 1, 0)], 0.0)
+        p[sel] = np.minimum(1.0, 2.0 * np.minimum(lower, upper))
+    return np.where(n > 0, p, np.nan)
+
+
+def wilcoxon(groups: Groups, x: FloatArray, exact_max: int = 50) -> GroupStat:
     """Wilcoxon signed-rank test of a zero median, per group and column.
 
     Zeros are dropped; |x| is ranked within the group (ties averaged); W+ is the sum of the
     ranks of positive values. p-value: exact for n <= ``exact_max`` without ties, else the
-    normal approximation with the tie-corrected variance. The statistic reported is W+.
+    normal approximation with the tie-corrected variance (as R's ``wilcox.test``). The
+    statistic reported is W+.
+
+    All columns are ranked at once by sorting order-preserving integer keys: the bits of |x|
+    with the sign in the lowest bit (so values equal to within one unit in the last place
+    count as ties).
     """
-    k_cols = x.shape[1]
-    stat = np.full((g, k_cols), np.nan)
-    pval = np.full((g, k_cols), np.nan)
-    nn = np.zeros((g, k_cols), dtype=np.int64)
-    for k in range(k_cols):  # a loop over columns (days, windows), not events
-        col = x[:, k]
-        keep = ~np.isnan(col) & (col != 0)
-        c = codes[keep]
-        v = col[keep]
-        a = np.abs(v)
-        order = np.lexsort((a, c))
-        c, v, a = c[order], v[order], a[order]
-        m = len(a)
-        if m == 0:
-            continue
-        pos = np.arange(m)
-        new = np.ones(m, dtype=bool)
-        new[1:] = (a[1:] != a[:-1]) | (c[1:] != c[:-1])
-        start = np.maximum.accumulate(np.where(new, pos, 0))
-        end_flag = np.ones(m, dtype=bool)
+    n_rows, k_cols = x.shape
+    g = groups.n
+    keep = ~np.isnan(x) & (x != 0)
+    key = np.abs(np.where(keep, x, 0.0)).view(np.uint64) & ~np.uint64(1)
+    key |= (x > 0).astype(np.uint64)
+    last = np.uint64(0xFFFFFFFFFFFFFFFF)
+    key[~keep] = last  # dropped values sort last in their group
+    if g == 1:
+        sk = np.sort(key, axis=0)
+    else:
+        idx = np.argsort(key, axis=0)
+        perm = np.argsort(groups.codes[idx], axis=0, kind="stable")
+        sk = np.take_along_axis(key, np.take_along_axis(idx, perm, axis=0), axis=0)
+    code_of_row = np.repeat(np.arange(g), groups.sizes)
+    gstart = groups.starts[code_of_row][:, None]
+    valid = sk != last
+    value = sk >> np.uint64(1)
+    pos = np.arange(n_rows)[:, None]
+    positive = valid & (sk & np.uint64(1)).astype(bool)
+    nonempty = groups.sizes > 0
+    starts = groups.starts[nonempty]
+    w_plus = np.zeros((g, k_cols))
+    n_g = np.zeros((g, k_cols), dtype=np.int64)
+    t3 = np.zeros((g, k_cols))
+    tied = np.zeros((g, k_cols))
+    same_group = (code_of_row[1:] == code_of_row[:-1])[:, None]
+    equal_next = (value[1:] == value[:-1]) & same_group & valid[1:] & valid[:-1]
+    if n_rows and not equal_next.any():  # no ties (the usual case): rank = position
+        rank = (pos - gstart + 1).astype(np.float64)
+        w_plus[nonempty] = np.add.reduceat(np.where(positive, rank, 0.0), starts, axis=0)
+        n_g[nonempty] = np.add.reduceat(valid.astype(np.int64), starts, axis=0)
+    elif n_rows:
+        new = np.ones((n_rows, k_cols), dtype=bool)  # a new run of equal |x| starts here
+        new[1:] = ~equal_next
+        start = np.maximum.accumulate(np.where(new, pos, 0), axis=0)
+        end_flag = np.ones_like(new)
         end_flag[:-1] = new[1:]
-        end = np.minimum.accumulate(np.where(end_flag, pos, m)[::-1])[::-1]
-        gstart = np.searchsorted(c, c, side="left")  # first row of each row's group
+        end = np.minimum.accumulate(np.where(end_flag, pos, n_rows)[::-1], axis=0)[::-1]
         rank = (start + end) / 2.0 - gstart + 1.0  # average rank within the group
-        tie_len = end - start + 1
-        n_g = np.bincount(c, minlength=g)
-        w_plus = np.bincount(c, weights=np.where(v > 0, rank, 0.0), minlength=g)
-        # tie correction: sum over tie runs of (t^3 - t), counted once per run
-        run_first = new
-        t3 = np.bincount(c, weights=np.where(run_first, tie_len**3 - tie_len, 0), minlength=g)
-        has_ties = np.bincount(c, weights=np.where(run_first & (tie_len > 1), 1, 0), minlength=g)
-        mean = n_g * (n_g + 1) / 4.0
-        var = n_g * (n_g + 1) * (2 * n_g + 1) / 24.0 - t3 / 48.0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = (w_plus - mean) / np.sqrt(var)
-        p = _two_sided_normal(z)
-        for gi in np.flatnonzero((n_g > 0) & (n_g <= exact_max) & (has_ties == 0)):
-            cdf = _wilcoxon_null_cdf(int(n_g[gi]))
-            w = round(float(w_plus[gi]))
-            lower = cdf[w]
-            upper = 1.0 - (cdf[w - 1] if w > 0 else 0.0)
-            p[gi] = min(1.0, 2.0 * min(lower, upper))
-        stat[:, k] = np.where(n_g > 0, w_plus, np.nan)
-        pval[:, k] = np.where(n_g > 0, p, np.nan)
-        nn[:, k] = n_g
-    return GroupStat(stat, pval, nn)
+        run_len = (end - start + 1).astype(np.float64)
+        first = new & valid
+        w_plus[nonempty] = np.add.reduceat(np.where(positive, rank, 0.0), starts, axis=0)
+        n_g[nonempty] = np.add.reduceat(valid.astype(np.int64), starts, axis=0)
+        t3[nonempty] = np.add.reduceat(np.where(first, run_len**3 - run_len, 0.0), starts, axis=0)
+        tied[nonempty] = np.add.reduceat((first & (run_len > 1)).astype(float), starts, axis=0)
+    pval = _wilcoxon_pvalues(w_plus, n_g, t3, tied > 0, exact_max)
+    return GroupStat(np.where(n_g > 0, w_plus, np.nan), pval, n_g)
+
+
+# ----------------------------------------------------------------------------- compiled path
+
+
+def moment_tests(
+    groups: Groups, x: FloatArray, sx: FloatArray, dof: np.ndarray, phat: FloatArray
+) -> dict[str, GroupStat]:
+    """Mean, standard deviation, t, Patell, BMP, sign and generalized sign for one column, from
+    one compiled pass (:func:`backtest.study._numba.column_moments`); the same numbers as the
+    functions above."""
+    from backtest.study import jit
+
+    m = jit.module().column_moments(x, sx, dof.astype(np.float64), phat, groups.codes, groups.n)
+
+    def col(j: int) -> FloatArray:
+        """Column j of the moments table, as (G, 1)."""
+        return np.asarray(m[:, j : j + 1], dtype=np.float64)
+
+    n, mean, m2 = col(0), col(1), col(2)
+    ns, means, m2s = col(3), col(4), col(5)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(n >= 2, mean / np.sqrt(m2 / (n - 1) / n), np.nan)
+        tb = np.where(ns >= 2, means / np.sqrt(m2s / (ns - 1) / ns), np.nan)
+        zp = np.where(col(6) >= 1, col(7) / np.sqrt(col(8)), np.nan)
+        nz, pos = col(9), col(10)
+        zs = np.where(nz > 0, (pos - nz / 2.0) / (np.sqrt(nz) / 2.0), np.nan)
+        ps = np.where(
+            nz > 0,
+            np.minimum(
+                1.0,
+                2.0 * np.minimum(stats.binom.cdf(pos, nz, 0.5), stats.binom.sf(pos - 1, nz, 0.5)),
+            ),
+            np.nan,
+        )
+        ph = col(12) / n
+        zg = (col(11) - n * ph) / np.sqrt(n * ph * (1.0 - ph))
+        zg = np.where((n > 0) & (ph > 0) & (ph < 1), zg, np.nan)
+        sd = np.sqrt(m2 / (n - 1))
+    ni, nsi = n.astype(np.int64), ns.astype(np.int64)
+    return {
+        "mean": GroupStat(np.where(n > 0, mean, np.nan), np.full_like(mean, np.nan), ni),
+        "sd": GroupStat(sd, np.full_like(mean, np.nan), ni),
+        "t": GroupStat(t, two_sided_t(t, n - 1), ni),
+        "patell": GroupStat(zp, _two_sided_normal(zp), col(6).astype(np.int64)),
+        "bmp": GroupStat(tb, two_sided_t(tb, ns - 1), nsi),
+        "sign": GroupStat(zs, ps, nz.astype(np.int64)),
+        "gsign": GroupStat(zg, _two_sided_normal(zg), ni),
+    }
+
+
+def wilcoxon_sorted(groups: Groups, x: FloatArray, exact_max: int = 50) -> GroupStat:
+    """:func:`wilcoxon` for one column: compiled keys, NumPy's sort within each group, and a
+    compiled pass for W+ and the ties (same numbers as :func:`wilcoxon`)."""
+    from backtest.study import jit
+
+    nbk = jit.module()
+    ordered = x if groups.order is None else x[groups.order]
+    keys = np.empty(len(ordered), dtype=np.int64)
+    nbk.signed_rank_keys(ordered, keys)
+    bounds = np.concatenate([groups.starts, [len(ordered)]]).astype(np.int64)
+    if groups.n == 1:
+        keys.sort()
+    else:
+        for g in np.flatnonzero(groups.sizes > 1):  # a sort per group (groups, not events)
+            keys[bounds[g] : bounds[g + 1]].sort()
+    st = nbk.signed_rank_stats(keys, bounds)
+    w_plus, n = st[:, 0], st[:, 1].astype(np.int64)
+    p = _wilcoxon_pvalues(w_plus, n, st[:, 2], st[:, 3] > 0, exact_max)
+    return GroupStat(np.where(n > 0, w_plus, np.nan)[:, None], p[:, None], n[:, None])

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from backtest.study import jit
 from backtest.study import statistics as S
 
 
@@ -28,9 +29,19 @@ def _groups(
        ties=st.booleans())  # fmt: skip
 def test_group_tests_match_scipy(seed: int, n: int, g: int, ties: bool) -> None:
     codes, x = _groups(seed, n, g, 3, ties=ties)
-    t = S.cross_sectional_t(codes, g, x)
-    sign = S.sign_test(codes, g, x)
-    wil = S.wilcoxon(codes, g, x)
+    groups = S.Groups(codes, g)
+    t = S.cross_sectional_t(groups, x)
+    sign = S.sign_test(groups, x)
+    wil = S.wilcoxon(groups, x)
+    if jit.enabled():  # the compiled kernels must give the same numbers
+        for k in range(3):
+            mt = S.moment_tests(groups, x[:, k].copy(), x[:, k].copy(), np.full(len(x), 100),
+                                np.full(len(x), 0.5))  # fmt: skip
+            ws = S.wilcoxon_sorted(groups, x[:, k].copy())
+            np.testing.assert_allclose(mt["t"].stat[:, 0], t.stat[:, k], rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(mt["sign"].p[:, 0], sign.p[:, k], rtol=1e-12)
+            np.testing.assert_allclose(ws.stat[:, 0], wil.stat[:, k], rtol=1e-12)
+            np.testing.assert_allclose(ws.p[:, 0], wil.p[:, k], rtol=1e-9)
     for gi in range(g):
         for k in range(3):
             v = x[codes == gi, k]
@@ -61,7 +72,7 @@ def test_wilcoxon_exact_distribution_small_n() -> None:
     assert list(cdf * 8) == [1, 2, 3, 5, 6, 7, 8]
     # all positive, n = 6: two-sided exact p = 2/64
     codes = np.zeros(6, dtype=np.int64)
-    res = S.wilcoxon(codes, 1, np.array([[1.0], [2.0], [3.0], [4.0], [5.0], [6.0]]))
+    res = S.wilcoxon(S.Groups(codes, 1), np.array([[1.0], [2.0], [3.0], [4.0], [5.0], [6.0]]))
     assert res.p[0, 0] == pytest.approx(2 / 64)
 
 
@@ -69,7 +80,7 @@ def test_generalized_sign_formula() -> None:
     codes = np.zeros(10, dtype=np.int64)
     x = np.array([[0.01]] * 7 + [[-0.01]] * 3)
     phat = np.full(10, 0.48)
-    res = S.generalized_sign(codes, 1, x, phat)
+    res = S.generalized_sign(S.Groups(codes, 1), x, phat)
     z = (7 - 10 * 0.48) / np.sqrt(10 * 0.48 * 0.52)
     assert res.stat[0, 0] == pytest.approx(z)
     assert res.p[0, 0] == pytest.approx(2 * stats.norm.sf(abs(z)))
@@ -79,9 +90,9 @@ def test_patell_and_kp_formulas() -> None:
     codes = np.zeros(4, dtype=np.int64)
     sx = np.array([[1.0], [2.0], [0.5], [1.5]])
     dof = np.array([100, 100, 50, 50])
-    p = S.patell(codes, 1, sx, dof)
+    p = S.patell(S.Groups(codes, 1), sx, dof)
     assert p.stat[0, 0] == pytest.approx(5.0 / np.sqrt(2 * 100 / 98 + 2 * 50 / 48))
-    b = S.bmp(codes, 1, sx)
+    b = S.bmp(S.Groups(codes, 1), sx)
     kp = S.kolari_pynnonen(b, np.array([0.1]))
     assert kp.stat[0, 0] == pytest.approx(b.stat[0, 0] * np.sqrt(0.9 / 1.3))
     assert (

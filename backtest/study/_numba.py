@@ -1,0 +1,471 @@
+"""numba kernels behind :mod:`backtest.study.jit` (imported only when the JIT is used).
+
+Single-threaded and ``nogil``: the engine runs chunks of events on a thread pool, so the
+kernels must not start threads of their own. Compiled code is cached on disk by numba
+(``NUMBA_CACHE_DIR`` or ``__pycache__``).
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import numba as nb
+import numpy as np
+
+MARKET, MARKET_ADJUSTED, CONSTANT_MEAN = 0, 1, 2
+STATUS_OK, STATUS_FEW, STATUS_SINGULAR, STATUS_FLAT, STATUS_NO_DAY0 = 0, 1, 2, 3, 4
+KEY_UNUSED = np.iinfo(np.int64).max
+
+
+@nb.njit(cache=True, inline="always")
+def _used(ys, xs, cover, c, t, model, exclude):  # type: ignore[no-untyped-def]
+    """Is session t an estimation observation of this event?"""
+    if np.isnan(ys[t]):
+        return False
+    if model != CONSTANT_MEAN and np.isnan(xs[t]):
+        return False
+    return not (exclude and cover[c, t] > 0)
+
+
+@nb.njit(cache=True, inline="always")
+def _abnormal(ys, xs, t, model, a, b):  # type: ignore[no-untyped-def]
+    if model == CONSTANT_MEAN:
+        return ys[t] - a
+    if model == MARKET:
+        return ys[t] - a - b * xs[t]
+    return ys[t] - xs[t]
+
+
+@nb.njit(cache=True, nogil=True)
+def _fit(ys, xs, cover, c, st, model, e0, e1, exclude):  # type: ignore[no-untyped-def]
+    """One pass over the estimation days: (n, a, b, mean of x, centred Sxx, residual SS).
+
+    Means and centred (co)moments are updated as each day arrives (Welford), which is as
+    stable as two passes; the residual sum of squares is Syy - Sxy^2 / Sxx for the market model
+    (Syy for the other models, whose residuals are deviations from a mean).
+    """
+    cnt = 0
+    mx = 0.0
+    my = 0.0
+    sxx = 0.0
+    sxy = 0.0
+    syy = 0.0
+    for t in range(st + e0, st + e1):
+        if not _used(ys, xs, cover, c, t, model, exclude):
+            continue
+        cnt += 1
+        yv = ys[t] - xs[t] if model == MARKET_ADJUSTED else ys[t]
+        dy = yv - my
+        my += dy / cnt
+        if model == MARKET:
+            xv = xs[t]
+            dx = xv - mx
+            mx += dx / cnt
+            sxx += dx * (xv - mx)
+            sxy += dx * (yv - my)
+        syy += dy * (yv - my)
+    if cnt == 0:
+        return 0, 0.0, 0.0, 0.0, 0.0, 0.0
+    a = my
+    b = 0.0
+    ss = syy
+    if model == MARKET and sxx > 0:
+        b = sxy / sxx
+        a = my - b * mx
+        ss = max(syy - sxy * b, 0.0)
+    return cnt, a, b, mx, sxx, ss
+
+
+MODEL = MARKET  # replaced by a constant in each compiled variant of _measure
+
+
+def _measure(  # type: ignore[no-untyped-def]
+    R, cover, rows, col, bench, starts, e0, e1, d0, p0, p1, win_a, win_b, exclude,
+    log_returns, min_est, bits, keys, alpha, beta, s2o, nobs_o, dof_o, ar_path, sar_path, car,
+    car_var, bhar, rcount, phat, status,
+):  # fmt: skip
+    """Measure the events ``rows`` (row numbers of the output arrays).
+
+    ``R`` is (tickers, sessions) returns; event i reads ``R[col[i]]`` and ``R[bench[i]]``
+    from session ``starts[i]`` (its relative day ``reach[0]``). Offsets ``e0, e1, d0, p0, p1,
+    win_a, win_b`` are columns relative to that session (half-open ranges). ``keys[i]`` gets the
+    rank-sample keys (order-preserving integers with the column in the low ``bits``; unused
+    slots ``KEY_UNUSED``), to be sorted and turned into ranks by :func:`assign_ranks`.
+
+    The compiled entry points :func:`measure_market`, :func:`measure_market_adjusted` and
+    :func:`measure_constant_mean` are this template with ``MODEL`` a constant, which
+    lets the compiler drop the model branches from the inner loops (three times faster).
+    """
+    model = MODEL
+    low = np.int64((1 << bits) - 1)
+    high = ~low
+    sign_mask = np.int64(0x7FFFFFFFFFFFFFFF)
+    lr = keys.shape[1]
+    fbuf = np.empty(1)  # reinterpret a float's bits as int64 without allocating per value
+    ibuf = fbuf.view(np.int64)
+    for i in range(rows.shape[0]):
+        row = rows[i]
+        c = col[i]
+        st = starts[i]
+        ys = R[c]
+        xs = R[bench[i]]
+        for k in range(lr):
+            keys[i, k] = KEY_UNUSED
+        rcount[i] = 0
+        cnt, a, b, mx, sxx, ss = _fit(ys, xs, cover, c, st, model, e0, e1, exclude)
+        nobs_o[row] = cnt
+        if cnt < min_est:
+            status[i] = STATUS_FEW
+            continue
+        if model == MARKET and not (sxx > 1e-10 * (sxx + cnt * mx * mx)):
+            status[i] = STATUS_SINGULAR
+            continue
+        dof = cnt - (2 if model == MARKET else 1)
+        s2 = ss / dof
+        if not (s2 > 0):
+            status[i] = STATUS_FLAT
+            continue
+        if np.isnan(_abnormal(ys, xs, st + d0, model, a, b)):
+            status[i] = STATUS_NO_DAY0
+            continue
+        status[i] = STATUS_OK
+        alpha[row] = 0.0 if model == MARKET_ADJUSTED else a
+        if model == MARKET:
+            beta[row] = b
+        elif model == MARKET_ADJUSTED:
+            beta[row] = 1.0
+        else:
+            beta[row] = np.nan
+        s2o[row] = s2
+        dof_o[row] = dof
+        inv_n = 1.0 / cnt
+        for k in range(p0, p1):
+            t = st + k
+            arv = _abnormal(ys, xs, t, model, a, b)
+            ar_path[row, k - p0] = arv
+            if model == MARKET:
+                dx = xs[t] - mx
+                v = s2 * (1.0 + inv_n + dx * dx / sxx)  # Patell: s2 (1 + x' (X'X)^-1 x)
+            elif model == CONSTANT_MEAN:
+                v = s2 * (1.0 + inv_n)
+            else:
+                v = s2
+            sar_path[row, k - p0] = arv / np.sqrt(v)
+        for w in range(win_a.shape[0]):
+            total = 0.0
+            sum_dx = 0.0
+            growth_s = 1.0
+            growth_e = 1.0
+            length = win_b[w] - win_a[w]
+            for k in range(win_a[w], win_b[w]):
+                t = st + k
+                total += _abnormal(ys, xs, t, model, a, b)
+                yv = ys[t]
+                if model == MARKET:
+                    sum_dx += xs[t] - mx
+                    ev = a + b * xs[t]
+                elif model == CONSTANT_MEAN:
+                    ev = a
+                else:
+                    ev = xs[t]
+                if log_returns:
+                    growth_s *= np.exp(yv)
+                    growth_e *= np.exp(ev)
+                else:
+                    growth_s *= 1.0 + yv
+                    growth_e *= 1.0 + ev
+            car[row, w] = total
+            # Var(CAR) = s2 (L + s' (X'X)^-1 s), s = (L, sum x); for X = [1, x] this is
+            # s2 (L + L^2/n + (sum (x - mean x))^2 / Sxx)  (MacKinlay 1997)
+            if model == MARKET:
+                car_var[row, w] = s2 * (length + length * length * inv_n + sum_dx * sum_dx / sxx)
+            elif model == CONSTANT_MEAN:
+                car_var[row, w] = s2 * (length + length * length * inv_n)
+            else:
+                car_var[row, w] = s2 * length
+            bhar[row, w] = growth_s - growth_e
+        m = 0
+        pos = 0  # positive estimation-window residuals (generalized sign test)
+        for k in range(e0, lr):  # the estimation days used and every later day with an AR
+            t = st + k
+            if k < e1:
+                if not _used(ys, xs, cover, c, t, model, exclude):
+                    continue
+            elif np.isnan(ys[t]) or (model != CONSTANT_MEAN and np.isnan(xs[t])):
+                continue
+            e = _abnormal(ys, xs, t, model, a, b)
+            if k < e1 and e > 0:
+                pos += 1
+            fbuf[0] = e + 0.0  # + 0.0: -0.0 becomes 0.0
+            v = ibuf[0]
+            keys[i, m] = ((v ^ ((v >> 63) & sign_mask)) & high) | k
+            m += 1
+        rcount[i] = m
+        phat[row] = pos / cnt
+
+
+def _specialize(template: Any, name: str, **constants: Any) -> Any:
+    """Compile ``template`` with some module globals replaced by constants.
+
+    numba treats global numbers as compile-time constants and passes them to the functions it
+    calls as literal types, so every branch on them folds away. The code object is renamed so
+    that each variant has its own entry in numba's on-disk cache.
+    """
+    code = template.__code__.replace(co_name=name, co_qualname=name)
+    glb = dict(template.__globals__)
+    glb.update(constants)
+    fn = types.FunctionType(code, glb, name, template.__defaults__, template.__closure__)
+    fn.__doc__ = template.__doc__
+    return nb.njit(cache=True, nogil=True)(fn)
+
+
+measure_market = _specialize(_measure, "measure_market", MODEL=MARKET)
+measure_market_adjusted = _specialize(_measure, "measure_market_adjusted", MODEL=MARKET_ADJUSTED)
+measure_constant_mean = _specialize(_measure, "measure_constant_mean", MODEL=CONSTANT_MEAN)
+MEASURE = {
+    MARKET: measure_market,
+    MARKET_ADJUSTED: measure_market_adjusted,
+    CONSTANT_MEAN: measure_constant_mean,
+}
+
+
+@nb.njit(cache=True, nogil=True)
+def assign_ranks(keys, rcount, status, rows, bits, rank2, rank_count):  # type: ignore[no-untyped-def]
+    """Doubled average ranks from each row's sorted keys (ties: equal above the low bits)."""
+    low = np.int64((1 << bits) - 1)
+    high = ~low
+    for i in range(rows.shape[0]):
+        if status[i] != STATUS_OK:
+            continue
+        row = rows[i]
+        m = rcount[i]
+        for k in range(rank2.shape[1]):
+            rank2[row, k] = 0
+        j = 0
+        while j < m:
+            h = j
+            while h + 1 < m and (keys[i, h + 1] & high) == (keys[i, j] & high):
+                h += 1
+            r2 = j + h + 2  # twice the average of the ranks j+1 .. h+1
+            for q in range(j, h + 1):
+                rank2[row, keys[i, q] & low] = r2
+            j = h + 1
+        rank_count[row] = m
+
+
+@nb.njit(parallel=True, cache=True, nogil=True)
+def cluster_pairs(  # type: ignore[no-untyped-def]
+    R, cover, ptr, members, col, bench, starts, models, e0, e1, exclude, alpha, beta
+):
+    """Per cluster of events (rows ``members[ptr[g]:ptr[g+1]]``): ``|sum z|^2 - sum |z|^2``,
+    with ``z`` each event's estimation residuals demeaned and scaled to unit length; that is
+    the sum of the pairwise residual correlations within the cluster (Kolari-Pynnönen)."""
+    n_clusters = ptr.shape[0] - 1
+    out = np.zeros(n_clusters)
+    le = e1 - e0
+    for g in nb.prange(n_clusters):
+        total = np.zeros(le)
+        z = np.empty(le)
+        norms = 0.0
+        for q in range(ptr[g], ptr[g + 1]):
+            r = members[q]
+            model = models[r]
+            c = col[r]
+            st = starts[r]
+            ys = R[c]
+            xs = R[bench[r]]
+            a = alpha[r]
+            b = beta[r] if model == MARKET else 0.0
+            cnt = 0
+            s = 0.0
+            for k in range(le):
+                t = st + e0 + k
+                if _used(ys, xs, cover, c, t, model, exclude):
+                    z[k] = _abnormal(ys, xs, t, model, a, b)
+                    s += z[k]
+                    cnt += 1
+                else:
+                    z[k] = np.nan
+            if cnt == 0:
+                continue
+            mean = s / cnt
+            nn = 0.0
+            for k in range(le):
+                if np.isnan(z[k]):
+                    z[k] = 0.0
+                else:
+                    z[k] -= mean
+                    nn += z[k] * z[k]
+            if nn > 0:
+                scale = 1.0 / np.sqrt(nn)
+                for k in range(le):
+                    total[k] += z[k] * scale
+                norms += 1.0
+        sq = 0.0
+        for k in range(le):
+            sq += total[k] * total[k]
+        out[g] = sq - norms
+    return out
+
+
+@nb.njit(parallel=True, cache=True, nogil=True)
+def rank_sums(rank2, count, rows, codes, n_groups):  # type: ignore[no-untyped-def]
+    """(G, L) sums of the rank deviations ``U - 1/2`` by group and day, and their counts,
+    for the rows ``rows`` of ``rank2`` (group of ``rows[i]`` is ``codes[i]``)."""
+    lr = rank2.shape[1]
+    n = rows.shape[0]
+    n_blocks = max(1, min(n, 64))  # partial sums per block, reduced at the end
+    part_s = np.zeros((n_blocks, n_groups, lr))
+    part_c = np.zeros((n_blocks, n_groups, lr), dtype=np.int64)
+    for blk in nb.prange(n_blocks):
+        for i in range(blk * n // n_blocks, (blk + 1) * n // n_blocks):
+            r = rows[i]
+            g = codes[i]
+            w = 0.5 / (count[r] + 1.0)
+            for k in range(lr):
+                v = rank2[r, k]
+                if v > 0:
+                    part_s[blk, g, k] += v * w - 0.5
+                    part_c[blk, g, k] += 1
+    return part_s.sum(axis=0), part_c.sum(axis=0)
+
+
+@nb.njit(cache=True, nogil=True)
+def column_moments(x, sx, dof, phat, codes, n_groups):  # type: ignore[no-untyped-def]
+    """One pass over a column: per group, for the t, Patell, BMP, sign and generalized sign
+    tests. Means and variances use Welford's updates (stable in one pass).
+
+    Returns a (n_groups, 13) array with columns: 0 n, 1 mean x, 2 M2 x, 3 n sx, 4 mean sx,
+    5 M2 sx, 6 n Patell, 7 sum sx Patell, 8 sum dof/(dof-2), 9 n non-zero, 10 n positive
+    (non-zero), 11 n positive (valid), 12 sum phat (valid).
+    """
+    out = np.zeros((n_groups, 13))
+    for i in range(x.shape[0]):
+        g = codes[i]
+        v = x[i]
+        if not np.isnan(v):
+            n = out[g, 0] + 1.0
+            d = v - out[g, 1]
+            out[g, 1] += d / n
+            out[g, 2] += d * (v - out[g, 1])
+            out[g, 0] = n
+            if v != 0.0:
+                out[g, 9] += 1.0
+                if v > 0.0:
+                    out[g, 10] += 1.0
+            if v > 0.0:
+                out[g, 11] += 1.0
+            out[g, 12] += phat[i]
+        s = sx[i]
+        if not np.isnan(s):
+            n = out[g, 3] + 1.0
+            d = s - out[g, 4]
+            out[g, 4] += d / n
+            out[g, 5] += d * (s - out[g, 4])
+            out[g, 3] = n
+            if dof[i] > 2:
+                out[g, 6] += 1.0
+                out[g, 7] += s
+                out[g, 8] += dof[i] / (dof[i] - 2.0)
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def signed_rank_keys(x, keys):  # type: ignore[no-untyped-def]
+    """Order-preserving keys of |x| with the sign in the lowest bit; NaN and 0 get KEY_UNUSED.
+
+    Values equal to within one unit in the last place share a key (they count as ties).
+    """
+    fbuf = np.empty(1)
+    ibuf = fbuf.view(np.int64)
+    for i in range(x.shape[0]):
+        v = x[i]
+        if np.isnan(v) or v == 0.0:
+            keys[i] = KEY_UNUSED
+        else:
+            fbuf[0] = abs(v)
+            keys[i] = (ibuf[0] & ~np.int64(1)) | (1 if v > 0 else 0)
+
+
+@nb.njit(cache=True, nogil=True)
+def signed_rank_stats(keys, bounds):  # type: ignore[no-untyped-def]
+    """W+, n, sum of (t^3 - t) over ties and a tie flag per group, from keys sorted within
+    each group segment ``keys[bounds[g]:bounds[g+1]]`` (unused keys last)."""
+    n_groups = bounds.shape[0] - 1
+    out = np.zeros((n_groups, 4))
+    for g in range(n_groups):
+        a = bounds[g]
+        b = bounds[g + 1]
+        j = a
+        while j < b and keys[j] != KEY_UNUSED:
+            h = j
+            while h + 1 < b and keys[h + 1] != KEY_UNUSED and (keys[h + 1] >> 1) == (keys[j] >> 1):
+                h += 1
+            rank = (j + h) / 2.0 - a + 1.0  # average rank of the run within the group
+            for q in range(j, h + 1):
+                if keys[q] & 1:
+                    out[g, 0] += rank
+            t = h - j + 1.0
+            out[g, 1] += t
+            if t > 1:
+                out[g, 2] += t * t * t - t
+                out[g, 3] = 1.0
+            j = h + 1
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def path_moments(ar, codes, n_groups):  # type: ignore[no-untyped-def]
+    """Per group and day: count, mean and M2 (Welford) of the cumulative AR from the first day
+    of the path (NaN once a day is missing), and count and mean of the AR itself.
+
+    Returns a (n_groups, L, 5) array: cum n, cum mean, cum M2, AR n, AR mean.
+    """
+    n, length = ar.shape
+    out = np.zeros((n_groups, length, 5))
+    for i in range(n):
+        g = codes[i]
+        cum = 0.0
+        for k in range(length):
+            v = ar[i, k]
+            cum += v  # NaN propagates: the cumulative AR is missing after a missing day
+            if not np.isnan(v):
+                m = out[g, k, 3] + 1.0
+                out[g, k, 4] += (v - out[g, k, 4]) / m
+                out[g, k, 3] = m
+            if not np.isnan(cum):
+                m = out[g, k, 0] + 1.0
+                d = cum - out[g, k, 1]
+                out[g, k, 1] += d / m
+                out[g, k, 2] += d * (cum - out[g, k, 1])
+                out[g, k, 0] = m
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def confounder_pairs(key, events, skey, sevents, lo_off, hi_off):  # type: ignore[no-untyped-def]
+    """For each query i, the positions j in the sorted reference keys ``skey`` with
+    ``key[i] + lo_off <= skey[j] <= key[i] + hi_off`` and a different event code.
+
+    Returns (query index, reference position) pairs; counts first, then a fill pass.
+    """
+    n = key.shape[0]
+    counts = np.zeros(n, dtype=np.int64)
+    lo = np.searchsorted(skey, key + lo_off, side="left")
+    hi = np.searchsorted(skey, key + hi_off, side="right")
+    for i in range(n):
+        for j in range(lo[i], hi[i]):
+            if sevents[j] != events[i]:
+                counts[i] += 1
+    total = counts.sum()
+    rows = np.empty(total, dtype=np.int64)
+    refs = np.empty(total, dtype=np.int64)
+    q = 0
+    for i in range(n):
+        for j in range(lo[i], hi[i]):
+            if sevents[j] != events[i]:
+                rows[q] = i
+                refs[q] = j
+                q += 1
+    return rows, refs
