@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from backtest.cli.backtest import backtest
 from backtest.cli.events import events
 from backtest.cli.prices import prices
 from backtest.cli.study import study
@@ -28,6 +29,7 @@ def cli() -> None:
 cli.add_command(events)
 cli.add_command(prices)
 cli.add_command(study)
+cli.add_command(backtest)
 
 
 def main(argv: list[str] | None = None) -> Any:

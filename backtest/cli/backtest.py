@@ -1,0 +1,85 @@
+"""``evbt backtest``: run strategy files on the catalog's events."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import click
+
+from backtest.cli._output import emit, format_option, out_option, to_json
+
+
+def default_strategy_dir() -> Path:
+    """``./strategies`` if it exists, else the ``strategies/`` folder of the evbt checkout."""
+    here = Path.cwd() / "strategies"
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[2] / "strategies"
+
+
+@click.command("backtest")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--catalog", "catalog_paths", multiple=True, type=click.Path(path_type=Path),
+              help="Catalog file or folder (repeatable). Default: ./events.")
+@click.option("--prices-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="EVBT_PRICES_DIR", help="Read prices from CSV files here (offline).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="EVBT_CACHE_DIR", help="Price cache directory.")
+@format_option
+@out_option
+def backtest(
+    files: tuple[Path, ...],
+    catalog_paths: tuple[Path, ...],
+    prices_dir: Path | None,
+    cache_dir: Path | None,
+    fmt: str,
+    out: Path | None,
+) -> None:  # fmt: skip
+    """Backtest event-driven strategies (default: every file in strategies/).
+
+    Each strategy runs per ticker and pooled (shared cash), against buy-and-hold of the ticker
+    and of the benchmark, over its whole parameter grid. A bad strategy file is reported and
+    the others still run; the exit code is then 1.
+    """
+    from backtest.catalog import load_catalog
+    from backtest.errors import EvbtError
+    from backtest.portfolio import load_strategy, run_strategy, strategy_files
+    from backtest.prices import PriceCache
+
+    paths = strategy_files(list(files) or [default_strategy_dir()])
+    catalog = load_catalog(catalog_paths or None)
+    if catalog.problems:
+        click.echo(
+            f"evbt: warning: {len(catalog.problems)} catalog problem(s); the entries concerned "
+            "are left out (see `evbt events validate`).",
+            err=True,
+        )
+    cache = PriceCache(cache_dir) if cache_dir else None
+    results: list[Any] = []
+    failures = 0
+    for path in paths:
+        try:
+            strategy = load_strategy(path)
+            results.append(
+                run_strategy(strategy, catalog, prices_dir=str(prices_dir) if prices_dir else None,
+                             cache=cache, progress=fmt == "table" and out is None)  # fmt: skip
+            )
+        except EvbtError as exc:
+            failures += 1
+            click.echo(f"evbt: error: {exc}", err=True)
+    if fmt == "json":
+        emit(to_json([r.to_dict() for r in results]), out)
+    elif fmt == "csv":
+        import pandas as pd
+
+        frames = [r.to_frame().assign(strategy=r.strategy.name) for r in results]
+        buf = io.StringIO()
+        if frames:
+            pd.concat(frames, ignore_index=True).to_csv(buf, index=False)
+        emit(buf.getvalue(), out)
+    else:
+        emit("\n".join(r.summary() for r in results), out)
+    if failures:
+        raise SystemExit(1)

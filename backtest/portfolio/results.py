@@ -1,0 +1,231 @@
+"""The result of a strategy backtest: metrics, trades, equity curves, and what was skipped."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from backtest.portfolio.metrics import METRICS, format_metric
+from backtest.portfolio.strategy import Strategy
+
+#: The metrics the text summary shows, in order.
+SUMMARY_METRICS = (
+    "total_return", "cagr", "sharpe", "max_drawdown", "n_trades", "win_rate",
+    "avg_trade_return", "exposure",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """A strategy's backtest over its whole parameter grid.
+
+    Attributes
+    ----------
+    strategy:
+        The validated strategy (its file, filter, rules, costs).
+    combos:
+        One row per parameter combination: ``combo``, ``label`` and the parameter values.
+    metrics:
+        One row per (combo, portfolio, kind, subject): ``kind`` is ``strategy`` or
+        ``buy_and_hold``; ``portfolio`` a ticker or ``pooled XNYS``; ``subject`` the ticker,
+        the benchmark or the equal-weight basket for buy-and-hold rows; then every metric of
+        :data:`backtest.portfolio.metrics.METRICS`.
+    trades:
+        Every leg of every trade of the per-ticker portfolios: event, ticker, leg, direction,
+        entry/exit dates and prices, shares, fees, P&L, return, exit reason.
+    pooled_trades:
+        The same for the pooled portfolios (where shared cash can leave an order unfilled).
+    equity:
+        Portfolio values per session; columns (combo, portfolio, series).
+    skipped:
+        Events not traded, with the reason (and the combo, for parameter-dependent reasons).
+    benchmarks:
+        Benchmark per market.
+    data:
+        Date range and price sources.
+    """
+
+    strategy: Strategy
+    combos: pd.DataFrame
+    metrics: pd.DataFrame
+    trades: pd.DataFrame
+    pooled_trades: pd.DataFrame
+    equity: pd.DataFrame
+    skipped: pd.DataFrame
+    benchmarks: Mapping[str, str]
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def empty(
+        cls,
+        strategy: Strategy,
+        combos: pd.DataFrame,
+        skipped: pd.DataFrame,
+        benchmarks: Mapping[str, str],
+    ) -> BacktestResult:
+        """A result with no trade (every event skipped); ``skipped`` says why."""
+        return cls(
+            strategy, combos, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
+            skipped, benchmarks, {"first": None, "last": None, "sessions": 0},
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ tables
+    def to_frame(self) -> pd.DataFrame:
+        """The metrics table with the combination's parameters (tidy: one row per portfolio)."""
+        if self.metrics.empty:
+            return self.metrics
+        return self.metrics.merge(self.combos, on="combo", how="left")
+
+    def grid(self, metric: str = "sharpe", portfolio: str | None = None) -> pd.DataFrame:
+        """A metric over the swept parameters (rows: combinations) for one portfolio
+        (default: the first pooled one)."""
+        m = self.to_frame()
+        if m.empty:
+            return m
+        strat = m[m["kind"] == "strategy"]
+        if portfolio is None:
+            pooled = [p for p in strat["portfolio"].unique() if str(p).startswith("pooled")]
+            portfolio = pooled[0] if pooled else strat["portfolio"].iloc[0]
+        cols = [c for c in self.combos.columns if c not in ("combo", "label")]
+        return strat[strat["portfolio"] == portfolio][[*cols, metric]].reset_index(drop=True)
+
+    # ------------------------------------------------------------------ rendering
+    def summary(self, *, max_combos: int = 4) -> str:
+        """Text summary: settings, per-ticker and pooled results against buy-and-hold, the
+        sweep grid, and the skipped events."""
+        s = self.strategy
+        costs = f"fees {_bps(s.costs.fees)}, slippage {_bps(s.costs.slippage)} per side"
+        lines = [
+            f"Strategy {s.name}" + (f" ({s.file})" if s.file else ""),
+            "=" * (9 + len(s.name)),
+            s.description.strip() if s.description else "",
+            f"{s.position.direction} {_list(s.position.size)} per trade"
+            + (" hedged with the benchmark" if s.position.hedge else "")
+            + f"; entry at the {'next open' if s.entry.fill == 'next_open' else 'close'}"
+            + f" + {_list(s.entry.lag)} sessions; hold {_list(s.exit.hold)} sessions"
+            + (f"; stop loss {_list(s.exit.stop_loss)}" if s.exit.stop_loss else "")
+            + (f"; take profit {_list(s.exit.take_profit)}" if s.exit.take_profit else "")
+            + f"; {costs}; capital {s.portfolio.init_cash:,.0f} per portfolio",
+            f"benchmarks: {', '.join(f'{m} {b}' for m, b in self.benchmarks.items())}; "
+            f"sessions {self.data.get('first')} to {self.data.get('last')}",
+            "",
+        ]
+        if self.metrics.empty:
+            lines.append("No trade: every event was skipped.")
+        else:
+            table = self.to_frame()
+            shown = self.combos["combo"].tolist()
+            if len(shown) > max_combos:
+                best = self.grid("sharpe").join(self.combos["combo"])
+                shown = [int(self.combos.loc[best["sharpe"].idxmax(), "combo"])]
+                lines.append(self._grid_text())
+            elif self.strategy.swept:
+                lines.append(self._grid_text())
+            for combo in shown:
+                label = self.combos.loc[self.combos["combo"] == combo, "label"].iloc[0]
+                lines.append(f"Results ({label}):" if label != "base" else "Results:")
+                lines.append(self._metrics_text(table[table["combo"] == combo]))
+                lines.append("")
+        if len(self.skipped):
+            lines.append(f"Skipped ({len(self.skipped)}):")
+            counts = self.skipped.groupby(["event_id", "ticker", "reason"]).size()
+            for (eid, tic, reason), _ in counts.head(12).items():
+                lines.append(f"  {eid} {tic}: {reason}")
+        return "\n".join(lines).rstrip() + "\n"
+
+    def _metrics_text(self, rows: pd.DataFrame) -> str:
+        metric = {m.name: m for m in METRICS}
+        head = f"  {'portfolio':<16} {'vs':<22}" + "".join(
+            f"{metric[k].title[:12]:>13}" for k in SUMMARY_METRICS
+        )
+        out = [head]
+        for r in rows.to_dict("records"):
+            who = r["portfolio"] if r["kind"] == "strategy" else ""
+            vs = "strategy" if r["kind"] == "strategy" else f"buy & hold {r['subject']}"
+            cells = "".join(f"{format_metric(metric[k], r.get(k)):>13}" for k in SUMMARY_METRICS)
+            out.append(f"  {who:<16} {vs:<22}{cells}")
+        return "\n".join(out)
+
+    def _grid_text(self) -> str:
+        g = self.grid("sharpe")
+        t = self.grid("total_return")
+        cols = [c for c in g.columns if c != "sharpe"]
+        lines = ["Sweep (first pooled portfolio): Sharpe and total return per combination"]
+        for (_, a), (_, b) in zip(g.iterrows(), t.iterrows(), strict=True):
+            params = ", ".join(f"{c.split('.')[-1]}={_num(a[c])}" for c in cols if pd.notna(a[c]))
+            lines.append(f"  {params:<50} Sharpe {_num(a['sharpe']):>7}   return {_pct(b['total_return']):>9}")
+        return "\n".join(lines) + "\n"
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: strategy, data range, combinations, metrics, trades, skipped."""
+
+        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+            if df.empty:
+                return []
+            out = df.copy()
+            for c in out.columns:
+                if pd.api.types.is_datetime64_any_dtype(out[c]):
+                    out[c] = out[c].dt.strftime("%Y-%m-%d")
+            return [
+                {k: _clean(v) for k, v in r.items()} for r in out.to_dict("records")
+            ]
+
+        return {
+            "strategy": self.strategy.describe(),
+            "data": dict(self.data),
+            "benchmarks": dict(self.benchmarks),
+            "combos": records(self.combos),
+            "metrics": records(self.to_frame()),
+            "trades": records(self.trades),
+            "skipped": records(self.skipped),
+        }
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if hasattr(v, "isoformat"):
+        return v.isoformat()[:10]
+    if hasattr(v, "item"):
+        return v.item()
+    return v
+
+
+def _bps(values: tuple[float, ...]) -> str:
+    return "/".join(f"{v * 1e4:g} bps" for v in values)
+
+
+def _list(values: tuple[float, ...] | None) -> str:
+    if not values:
+        return ""
+    return "/".join(_num(v) for v in values)
+
+
+def _num(v: Any) -> str:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if not math.isfinite(x):
+        return "—"
+    return f"{x:,.0f}" if x.is_integer() and abs(x) >= 1 else f"{x:.2f}" if abs(x) >= 0.01 else f"{x:g}"
+
+
+def _pct(v: Any) -> str:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return ""
+    return "—" if not math.isfinite(x) else f"{x:+.2%}"

@@ -1,0 +1,376 @@
+"""Strategy files: declarative event-driven rules a user copies and edits.
+
+A strategy is a TOML file in ``strategies/``::
+
+    name = "buy_on_layoffs"
+    description = "Buy a company's stock when it announces layoffs."
+
+    [events]                 # which catalog events (every given criterion must match)
+    categories = ["layoff"]
+
+    [entry]
+    fill = "next_open"       # "next_open" or "close"
+    lag = 0                  # sessions after the first price the news could reach
+
+    [exit]
+    hold = [1, 5, 20, 60]    # sessions; a list sweeps the values
+    stop_loss = 0.10         # optional, fraction of the entry price
+    take_profit = 0.25       # optional
+
+    [position]
+    direction = "long"       # "long" or "short"
+    size = 10000             # per trade, in the ticker's currency
+    hedge = false            # take the opposite position in the benchmark
+
+    [costs]
+    fees = 0.0005            # 5 bps of the traded value, each side
+    slippage = 0.0005        # 5 bps of the price, each side
+
+    [portfolio]
+    init_cash = 100000
+    benchmark = "SPY"        # optional; default: the market's (SPY, ^HSI)
+
+    [condition]              # optional: trade only events whose measured reaction passes
+    day = 0                  # the abnormal return of this day relative to day 0 ...
+    below = -0.03            # ... must be below (and/or above) a threshold
+    model = "market"         # event-study model measuring it
+
+Every numeric parameter may be a list: the run sweeps the grid of all combinations in one
+vectorbt call. Files are validated once, with messages naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import tomllib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from backtest.errors import EvbtError
+
+Number = float | int
+NumList = tuple[float, ...]
+
+#: Parameters that may be lists (sweeps), as (section, field).
+SWEEPABLE: tuple[tuple[str, str], ...] = (
+    ("entry", "lag"),
+    ("exit", "hold"),
+    ("exit", "stop_loss"),
+    ("exit", "take_profit"),
+    ("position", "size"),
+    ("costs", "fees"),
+    ("costs", "slippage"),
+    ("condition", "below"),
+    ("condition", "above"),
+)
+
+
+class StrategyError(EvbtError, ValueError):
+    """A strategy file has problems; every one is listed as ``file: field x: message``."""
+
+    def __init__(self, file: str, problems: Sequence[tuple[str, str]]) -> None:
+        self.file = file
+        self.problems = tuple(problems)
+        lines = [f"{file}: field {f}: {m}" if f else f"{file}: {m}" for f, m in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _numbers(
+    v: Any, what: str, *, minimum: float | None = None, maximum: float | None = None,
+    integer: bool = False, strict_min: bool = False, strict_max: bool = False,
+) -> NumList:  # fmt: skip
+    """A number or a non-empty list of numbers, checked against bounds, as a tuple."""
+    values = v if isinstance(v, list | tuple) else [v]
+    if not values:
+        raise ValueError(f"is an empty list: give {what}")
+    out = []
+    for x in values:
+        if isinstance(x, bool) or not isinstance(x, int | float):
+            raise ValueError(f"expected {what} (a number or a list of numbers), got {x!r}")
+        if integer and float(x) != int(x):
+            raise ValueError(f"expected a whole number of sessions, got {x!r}")
+        if minimum is not None and (x < minimum or (strict_min and x == minimum)):
+            op = ">" if strict_min else ">="
+            raise ValueError(f"must be {op} {minimum:g} ({what}), got {x!r}")
+        if maximum is not None and (x > maximum or (strict_max and x == maximum)):
+            op = "<" if strict_max else "<="
+            raise ValueError(f"must be {op} {maximum:g} ({what}), got {x!r}")
+        out.append(float(x))
+    if len(set(out)) != len(out):
+        raise ValueError(f"lists {out} with duplicates; give each value once")
+    return tuple(out)
+
+
+class EventsFilter(_Section):
+    """Which catalog events the strategy trades; every given criterion must match."""
+
+    categories: tuple[str, ...] | None = None
+    ids: tuple[str, ...] | None = None
+    tickers: tuple[str, ...] | None = None
+    tags: tuple[str, ...] | None = None
+    scope: Literal["company", "market"] | None = None
+    where: dict[str, Any] | None = None
+    primary_only: bool = True
+    start: str | None = None
+    end: str | None = None
+
+
+class Entry(_Section):
+    """When to enter: the first open (``next_open``) or close (``close``) the news could
+    reach, plus ``lag`` sessions."""
+
+    fill: Literal["next_open", "close"] = "next_open"
+    lag: NumList = (0.0,)
+
+    @field_validator("lag", mode="before")
+    @classmethod
+    def _lag(cls, v: Any) -> NumList:
+        return _numbers(v, "sessions after the first tradable price", minimum=0, integer=True)
+
+
+class Exit(_Section):
+    """When to leave: after ``hold`` sessions (at the same kind of price as the entry), or
+    earlier at a stop loss or take profit (fractions of the entry price)."""
+
+    hold: NumList = (5.0,)
+    stop_loss: NumList | None = None
+    take_profit: NumList | None = None
+
+    @field_validator("hold", mode="before")
+    @classmethod
+    def _hold(cls, v: Any) -> NumList:
+        return _numbers(v, "sessions to hold", minimum=1, integer=True)
+
+    @field_validator("stop_loss", mode="before")
+    @classmethod
+    def _sl(cls, v: Any) -> NumList | None:
+        if v is None:
+            return None
+        return _numbers(
+            v, "a fraction of the entry price such as 0.1", minimum=0, maximum=1,
+            strict_min=True, strict_max=True,
+        )  # fmt: skip
+
+    @field_validator("take_profit", mode="before")
+    @classmethod
+    def _tp(cls, v: Any) -> NumList | None:
+        if v is None:
+            return None
+        return _numbers(v, "a fraction of the entry price such as 0.2", minimum=0, strict_min=True)
+
+
+class Position(_Section):
+    """What to hold: direction, value per trade, and an optional benchmark hedge."""
+
+    direction: Literal["long", "short"] = "long"
+    size: NumList = (10_000.0,)
+    hedge: bool = False
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _size(cls, v: Any) -> NumList:
+        return _numbers(v, "the value traded per position", minimum=0, strict_min=True)
+
+
+class Costs(_Section):
+    """Trading costs per side: ``fees`` as a fraction of the traded value, ``slippage`` as a
+    fraction of the price (buys pay more, sells receive less)."""
+
+    fees: NumList = (0.0005,)
+    slippage: NumList = (0.0005,)
+
+    @field_validator("fees", "slippage", mode="before")
+    @classmethod
+    def _cost(cls, v: Any) -> NumList:
+        return _numbers(v, "a fraction such as 0.0005 (5 bps)", minimum=0, maximum=0.1)
+
+
+class PortfolioSection(_Section):
+    """Capital per portfolio (each ticker's, and the pooled one) and the benchmark."""
+
+    init_cash: float = 100_000.0
+    benchmark: str | None = None
+
+    @field_validator("init_cash", mode="before")
+    @classmethod
+    def _cash(cls, v: Any) -> float:
+        return _numbers(v, "the starting capital", minimum=0, strict_min=True)[0]
+
+
+class Condition(_Section):
+    """Trade only events whose abnormal return on ``day`` is below and/or above thresholds;
+    the entry then waits for that day's close (the earliest the AR is known)."""
+
+    day: int = 0
+    below: NumList | None = None
+    above: NumList | None = None
+    model: Literal["market", "market_adjusted", "constant_mean"] = "market"
+
+    @field_validator("below", "above", mode="before")
+    @classmethod
+    def _threshold(cls, v: Any) -> NumList | None:
+        return None if v is None else _numbers(v, "an abnormal return such as -0.03")
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Condition:
+        if self.below is None and self.above is None:
+            raise ValueError("give below and/or above (the abnormal return thresholds)")
+        return self
+
+
+class Strategy(_Section):
+    """A validated strategy file."""
+
+    name: str
+    description: str = ""
+    events: EventsFilter = EventsFilter()
+    entry: Entry = Entry()
+    exit: Exit = Exit()
+    position: Position = Position()
+    costs: Costs = Costs()
+    portfolio: PortfolioSection = PortfolioSection()
+    condition: Condition | None = None
+    file: str = ""
+
+    def grid(self) -> list[Params]:
+        """Every combination of the swept parameters (one when nothing is a list)."""
+        axes = {
+            f"{sec}.{fld}": getattr(getattr(self, sec), fld) if getattr(self, sec) else None
+            for sec, fld in SWEEPABLE
+        }
+        present = {k: v for k, v in axes.items() if v is not None}
+        keys = list(present)
+        out = []
+        for values in itertools.product(*(present[k] for k in keys)):
+            out.append(Params(dict(zip(keys, values, strict=True))))
+        return out
+
+    @property
+    def swept(self) -> tuple[str, ...]:
+        """The parameters given as lists of more than one value."""
+        return tuple(
+            f"{sec}.{fld}"
+            for sec, fld in SWEEPABLE
+            if getattr(self, sec) is not None
+            and getattr(getattr(self, sec), fld) is not None
+            and len(getattr(getattr(self, sec), fld)) > 1
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready form (what reports print as the strategy's settings)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+@dataclass(frozen=True)
+class Params:
+    """One combination of parameters: ``values["exit.hold"]`` etc."""
+
+    values: Mapping[str, float]
+
+    def __getitem__(self, key: str) -> float:
+        return self.values[key]
+
+    def get(self, key: str) -> float | None:
+        return self.values.get(key)
+
+    def label(self, swept: Sequence[str]) -> str:
+        """``hold=5, lag=1`` for the swept parameters (``base`` when nothing is swept)."""
+        if not swept:
+            return "base"
+        return ", ".join(f"{k.split('.')[1]}={_fmt(self.values[k])}" for k in swept)
+
+    def __iter__(self) -> Iterator[tuple[str, float]]:
+        return iter(self.values.items())
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+_SECTIONS = {
+    "events": EventsFilter,
+    "entry": Entry,
+    "exit": Exit,
+    "position": Position,
+    "costs": Costs,
+    "portfolio": PortfolioSection,
+    "condition": Condition,
+}
+
+
+def load_strategy(path: str | Path) -> Strategy:
+    """Read and validate one strategy file; :class:`StrategyError` lists every problem."""
+    p = Path(path)
+    display = str(p)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StrategyError(display, [("", "no such strategy file")]) from None
+    except UnicodeDecodeError:
+        raise StrategyError(display, [("", "not UTF-8 text")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise StrategyError(display, [("", f"not valid TOML: {exc}")]) from None
+    data.setdefault("name", p.stem)
+    data["file"] = display
+    problems: list[tuple[str, str]] = []
+    known_top = [*Strategy.model_fields]
+    for key, value in data.items():
+        if key not in known_top:
+            close = difflib.get_close_matches(key, known_top, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append((key, f"unknown section or field (known: {', '.join(known_top[:-1])}){hint}"))
+        elif key in _SECTIONS and not isinstance(value, dict):
+            problems.append((key, f"expected a [{key}] table, got {value!r}"))
+    if problems:
+        raise StrategyError(display, problems)
+    try:
+        return Strategy.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc = [str(x) for x in err["loc"] if not isinstance(x, int)]
+            field = ".".join(loc)
+            problems.append((field, _message(err, loc)))
+        raise StrategyError(display, problems) from None
+
+
+def _message(err: Mapping[str, Any], loc: Sequence[str]) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        section = _SECTIONS.get(loc[0]) if len(loc) > 1 else Strategy
+        known = list((section or Strategy).model_fields)
+        close = difflib.get_close_matches(loc[-1], known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown field (known: {', '.join(known)}){hint}"
+    if kind == "value_error":
+        return str(err["ctx"]["error"])
+    if kind == "literal_error":
+        return f"{err.get('input')!r} is not allowed ({err['msg'].replace('Input should be ', 'use ')})"
+    if kind == "missing":
+        return "is missing"
+    return f"{err['msg']} (got {err.get('input')!r})"
+
+
+def strategy_files(paths: Sequence[str | Path]) -> list[Path]:
+    """The ``.toml`` files named by ``paths`` (files, or folders searched non-recursively)."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(p.glob("*.toml"))
+            if not found:
+                raise StrategyError(str(p), [("", "folder holds no .toml strategy files")])
+            out.extend(found)
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise StrategyError(str(p), [("", "no such strategy file or folder")])
+    return out
