@@ -1,0 +1,1 @@
+"""Event-driven strategies: trades, simulation (vectorbt), metrics."""
