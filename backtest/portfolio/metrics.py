@@ -5,7 +5,8 @@ session, its session dates, the returns and profits of its closed trades, whethe
 open at each close, and optionally a benchmark on the same dates. :data:`METRICS` declares every
 metric once -- its key, title, display format, one-sentence description and the function that
 computes it -- and :func:`compute_metrics` evaluates that list, so a report shows exactly the
-metrics declared, in the declared order.
+metrics declared, in the declared order. :func:`format_metric` renders one value and
+:func:`metrics_frame` puts several portfolios side by side (the only place pandas is used).
 
 Conventions
 -----------
@@ -37,12 +38,13 @@ Quantopian (2016-2020). empyrical: common financial risk and performance metrics
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from backtest.errors import EvbtError
 
@@ -66,7 +68,9 @@ __all__ = [
     "cagr",
     "calmar",
     "compute_metrics",
+    "format_metric",
     "max_drawdown",
+    "metrics_frame",
     "per_period_rate",
     "profit_factor",
     "sessions_per_year",
@@ -872,7 +876,7 @@ class Metric:
         Display title, e.g. ``"Sharpe ratio"``.
     fmt:
         How reports format it: ``"pct"``, ``"ratio"``, ``"int"``, ``"days"`` or ``"date"``
-        (reports turn it into text).
+        (see :func:`format_metric`).
     description:
         One sentence for reports' tooltips.
     compute:
@@ -1112,6 +1116,7 @@ def compute_metrics(
     See Also
     --------
     METRICS : definitions, titles and formats; each kernel documents its formula.
+    metrics_frame : several portfolios side by side.
 
     Examples
     --------
@@ -1132,3 +1137,99 @@ def compute_metrics(
         risk_free=risk_free,
     )
     return {m.name: m.compute(inputs) for m in METRICS}
+
+
+# ----------------------------------------------------------------------------- presentation
+
+_FORMATS: frozenset[str] = frozenset(get_args(Format))
+
+
+def format_metric(metric: Metric, value: Any) -> str:
+    """Render one metric value as text for a report.
+
+    Parameters
+    ----------
+    metric : Metric
+        Its entry in :data:`METRICS`; ``metric.fmt`` chooses the format.
+    value : float, int, datetime64, Timestamp or None
+        The value, as :func:`compute_metrics` or :func:`metrics_frame` hold it.
+
+    Returns
+    -------
+    str
+        ``"pct"``: ``"12.34%"``; ``"ratio"``: ``"1.23"``; ``"int"``: ``"17"``; ``"days"``:
+        ``"45 d"``; ``"date"``: ``"2024-01-05"``. Missing values (None, NaN, NaT, NA) give
+        ``"—"``; infinite ones ``"∞"`` or ``"-∞"``.
+
+    Examples
+    --------
+    >>> sharpe_metric = next(m for m in METRICS if m.name == "sharpe")
+    >>> format_metric(sharpe_metric, 1.2345), format_metric(sharpe_metric, float("nan"))
+    ('1.23', '—')
+    """
+    if metric.fmt not in _FORMATS:
+        raise ValueError(f"metric {metric.name!r}: unknown format {metric.fmt!r}")
+    if value is None or bool(pd.isna(value)):
+        return "—"
+    if metric.fmt == "date":
+        return str(np.datetime64(value, "D"))
+    x = float(value)
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    if metric.fmt == "pct":
+        return f"{x * 100.0:.2f}%"
+    if metric.fmt == "ratio":
+        return f"{x:.2f}"
+    if metric.fmt == "int":
+        return f"{round(x):d}"
+    return f"{round(x):d} d"
+
+
+def metrics_frame(rows: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Several portfolios' metrics side by side, one row each.
+
+    Parameters
+    ----------
+    rows : mapping of label to metrics
+        ``{label: compute_metrics(...)}``, e.g. ``{"strategy": ..., "buy and hold": ...}``.
+        A metric a row lacks is missing (NaN / NaT / NA) in that row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``label`` (the rows' keys, in order), one column per metric of :data:`METRICS`
+        in that order: ``datetime64[ns]`` for dates, nullable ``Int64`` for counts and days,
+        float64 otherwise.
+
+    Raises
+    ------
+    ValueError
+        A row has a key that is not a metric name.
+    """
+    for label, row in rows.items():
+        unknown = sorted(set(row) - _BY_NAME.keys())
+        if unknown:
+            raise ValueError(
+                f"metrics_frame: row {label!r} has keys that are not metrics: {unknown}; "
+                "rows must come from compute_metrics"
+            )
+    columns: dict[str, Any] = {}
+    for m in METRICS:
+        cells: list[Any] = [row.get(m.name) for row in rows.values()]
+        missing = [c is None or bool(pd.isna(c)) for c in cells]
+        if m.fmt == "date":
+            columns[m.name] = pd.array(
+                [None if gone else c for c, gone in zip(cells, missing, strict=True)],
+                dtype="datetime64[ns]",
+            )
+        elif m.fmt in ("int", "days"):
+            columns[m.name] = pd.array(
+                [None if gone else int(c) for c, gone in zip(cells, missing, strict=True)],
+                dtype="Int64",
+            )
+        else:
+            columns[m.name] = np.array(
+                [math.nan if gone else float(c) for c, gone in zip(cells, missing, strict=True)],
+                dtype=np.float64,
+            )
+    return pd.DataFrame(columns, index=pd.Index(list(rows), name="label"))

@@ -24,11 +24,14 @@ from hypothesis.extra import numpy as hnp
 
 from backtest.portfolio.metrics import (
     METRICS,
+    Metric,
     MetricsInputError,
     alpha_beta,
     cagr,
     compute_metrics,
+    format_metric,
     max_drawdown,
+    metrics_frame,
     per_period_rate,
     profit_factor,
     sessions_per_year,
@@ -39,6 +42,8 @@ from backtest.portfolio.metrics import (
     win_rate,
     years_spanned,
 )
+
+BY_NAME = {m.name: m for m in METRICS}
 
 
 def days(*iso: str) -> np.ndarray:
@@ -706,3 +711,84 @@ def test_compute_metrics_returns_exactly_the_declared_metrics_with_their_types(f
             assert v is None or type(v) is int, x.name
         else:
             assert type(v) is float, x.name
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "text"),
+    [
+        ("total_return", 0.1234, "12.34%"),
+        ("max_drawdown", -0.1, "-10.00%"),
+        ("sharpe", 1.2345, "1.23"),
+        ("profit_factor", math.inf, "∞"),
+        ("sharpe", -math.inf, "-∞"),
+        ("n_trades", 17, "17"),
+        ("max_drawdown_duration", 45, "45 d"),
+        ("max_drawdown_peak", np.datetime64("2024-01-05T00:00:00.000000000"), "2024-01-05"),
+        ("max_drawdown_peak", pd.Timestamp("2024-01-05"), "2024-01-05"),
+        ("sharpe", math.nan, "—"),
+        ("total_return", math.nan, "—"),
+        ("n_trades", None, "—"),
+        ("n_trades", pd.NA, "—"),
+        ("max_drawdown_duration", math.nan, "—"),
+        ("max_drawdown_recovery", None, "—"),
+        ("max_drawdown_recovery", np.datetime64("NaT"), "—"),
+        ("max_drawdown_recovery", pd.NaT, "—"),
+    ],
+)
+def test_format_metric(name: str, value: Any, text: str) -> None:
+    assert format_metric(BY_NAME[name], value) == text
+
+
+def test_format_metric_rejects_an_unknown_format() -> None:
+    bogus = Metric("x", "X", "bogus", "Nothing.", lambda m: 0.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"unknown format 'bogus'"):
+        format_metric(bogus, 1.0)
+
+
+def test_every_metric_of_the_hand_case_formats() -> None:
+    m = compute_metrics(HAND_VALUE, HAND_DATES)
+    text = {x.name: format_metric(x, m[x.name]) for x in METRICS}
+    assert text["max_drawdown"] == "-10.00%"
+    assert text["max_drawdown_peak"] == "2024-04-01"
+    assert text["max_drawdown_duration"] == "274 d"
+    assert text["total_return"] == "20.00%"
+    assert text["n_trades"] == "—"
+
+
+# ----------------------------------------------------------------------------- frame
+
+
+def test_metrics_frame() -> None:
+    strategy = compute_metrics(
+        HAND_VALUE, HAND_DATES, trade_returns=[0.1, -0.05], trade_pnl=[10.0, -5.0]
+    )
+    hold = compute_metrics([100.0, 101.0, 102.0, 103.0], HAND_DATES)
+    frame = metrics_frame({"strategy": strategy, "buy and hold": hold})
+    assert list(frame.columns) == [m.name for m in METRICS]
+    assert list(frame.index) == ["strategy", "buy and hold"]
+    assert frame.index.name == "label"
+    assert frame["max_drawdown_peak"].dtype == "datetime64[ns]"
+    assert frame["n_trades"].dtype == "Int64"
+    assert frame["max_drawdown_duration"].dtype == "Int64"
+    assert frame["sharpe"].dtype == np.float64
+    assert frame.loc["strategy", "n_trades"] == 2
+    assert frame.loc["strategy", "sharpe"] == strategy["sharpe"]
+    assert frame.loc["strategy", "max_drawdown_peak"] == pd.Timestamp("2024-04-01")
+    assert frame.loc["buy and hold", "n_trades"] is pd.NA
+    assert frame.loc["buy and hold", "max_drawdown_peak"] is pd.NaT
+    # cells format like the dict's values
+    assert format_metric(BY_NAME["n_trades"], frame.loc["buy and hold", "n_trades"]) == "—"
+    assert format_metric(
+        BY_NAME["max_drawdown_peak"], frame.loc["strategy", "max_drawdown_peak"]
+    ) == ("2024-04-01")
+
+
+def test_metrics_frame_missing_and_unknown_keys() -> None:
+    frame = metrics_frame({"partial": {"sharpe": 1.5}})
+    assert frame.loc["partial", "sharpe"] == 1.5
+    assert math.isnan(frame.loc["partial", "cagr"])
+    with pytest.raises(ValueError, match=r"row 'x' has keys that are not metrics: \['shrape'\]"):
+        metrics_frame({"x": {"shrape": 1.0}})
