@@ -21,12 +21,27 @@ def default_strategy_dir() -> Path:
 
 @click.command("backtest")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--catalog", "catalog_paths", multiple=True, type=click.Path(path_type=Path),
-              help="Catalog file or folder (repeatable). Default: ./events.")
-@click.option("--prices-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              envvar="EVBT_PRICES_DIR", help="Read prices from CSV files here (offline).")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              envvar="EVBT_CACHE_DIR", help="Price cache directory.")
+@click.option(
+    "--catalog",
+    "catalog_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Catalog file or folder (repeatable). Default: ./events.",
+)
+@click.option(
+    "--prices-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    envvar="EVBT_PRICES_DIR",
+    help="Read prices from CSV files here (offline).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    envvar="EVBT_CACHE_DIR",
+    help="Price cache directory.",
+)
 @format_option
 @out_option
 def backtest(
@@ -36,7 +51,7 @@ def backtest(
     cache_dir: Path | None,
     fmt: str,
     out: Path | None,
-) -> None:  # fmt: skip
+) -> None:
     """Backtest event-driven strategies (default: every file in strategies/).
 
     Each strategy runs per ticker and pooled (shared cash), against buy-and-hold of the ticker
@@ -63,8 +78,13 @@ def backtest(
         try:
             strategy = load_strategy(path)
             results.append(
-                run_strategy(strategy, catalog, prices_dir=str(prices_dir) if prices_dir else None,
-                             cache=cache, progress=fmt == "table" and out is None)  # fmt: skip
+                run_strategy(
+                    strategy,
+                    catalog,
+                    prices_dir=str(prices_dir) if prices_dir else None,
+                    cache=cache,
+                    progress=fmt == "table" and out is None,
+                )
             )
         except EvbtError as exc:
             failures += 1

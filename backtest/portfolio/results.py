@@ -12,11 +12,17 @@ import pandas as pd
 from backtest.portfolio.metrics import METRICS, format_metric
 from backtest.portfolio.strategy import Strategy
 
-#: The metrics the text summary shows, in order.
-SUMMARY_METRICS = (
-    "total_return", "cagr", "sharpe", "max_drawdown", "n_trades", "win_rate",
-    "avg_trade_return", "exposure",
-)  # fmt: skip
+#: The metrics the text summary shows, in order, with their short column headers.
+SUMMARY_METRICS = {
+    "total_return": "Return",
+    "cagr": "CAGR",
+    "sharpe": "Sharpe",
+    "max_drawdown": "Max DD",
+    "n_trades": "Trades",
+    "win_rate": "Win rate",
+    "avg_trade_return": "Avg trade",
+    "exposure": "Exposure",
+}
 
 
 @dataclass(frozen=True)
@@ -69,9 +75,16 @@ class BacktestResult:
     ) -> BacktestResult:
         """A result with no trade (every event skipped); ``skipped`` says why."""
         return cls(
-            strategy, combos, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
-            skipped, benchmarks, {"first": None, "last": None, "sessions": 0},
-        )  # fmt: skip
+            strategy,
+            combos,
+            pd.DataFrame(),
+            pd.DataFrame(),
+            pd.DataFrame(),
+            pd.DataFrame(),
+            skipped,
+            benchmarks,
+            {"first": None, "last": None, "sessions": 0},
+        )
 
     # ------------------------------------------------------------------ tables
     def to_frame(self) -> pd.DataFrame:
@@ -88,8 +101,7 @@ class BacktestResult:
             return m
         strat = m[m["kind"] == "strategy"]
         if portfolio is None:
-            pooled = [p for p in strat["portfolio"].unique() if str(p).startswith("pooled")]
-            portfolio = pooled[0] if pooled else strat["portfolio"].iloc[0]
+            portfolio = self.grid_portfolio()
         cols = [c for c in self.combos.columns if c not in ("combo", "label")]
         return strat[strat["portfolio"] == portfolio][[*cols, metric]].reset_index(drop=True)
 
@@ -101,7 +113,7 @@ class BacktestResult:
         costs = f"fees {_bps(s.costs.fees)}, slippage {_bps(s.costs.slippage)} per side"
         lines = [
             f"Strategy {s.name}" + (f" ({s.file})" if s.file else ""),
-            "=" * (9 + len(s.name)),
+            "=" * len(f"Strategy {s.name}" + (f" ({s.file})" if s.file else "")),
             s.description.strip() if s.description else "",
             f"{s.position.direction} {_list(s.position.size)} per trade"
             + (" hedged with the benchmark" if s.position.hedge else "")
@@ -139,26 +151,42 @@ class BacktestResult:
 
     def _metrics_text(self, rows: pd.DataFrame) -> str:
         metric = {m.name: m for m in METRICS}
-        head = f"  {'portfolio':<16} {'vs':<22}" + "".join(
-            f"{metric[k].title[:12]:>13}" for k in SUMMARY_METRICS
+        head = f"  {'portfolio':<14} {'':<20}" + "".join(
+            f"{h:>10}" for h in SUMMARY_METRICS.values()
         )
         out = [head]
         for r in rows.to_dict("records"):
             who = r["portfolio"] if r["kind"] == "strategy" else ""
-            vs = "strategy" if r["kind"] == "strategy" else f"buy & hold {r['subject']}"
-            cells = "".join(f"{format_metric(metric[k], r.get(k)):>13}" for k in SUMMARY_METRICS)
-            out.append(f"  {who:<16} {vs:<22}{cells}")
+            if r["kind"] == "strategy":
+                vs = "strategy"
+            elif r["subject"] == "equal-weight basket":
+                vs = "buy & hold basket"
+            else:
+                vs = f"buy & hold {r['subject']}"
+            cells = "".join(f"{format_metric(metric[k], r.get(k)):>10}" for k in SUMMARY_METRICS)
+            out.append(f"  {who:<14} {vs:<20}{cells}")
         return "\n".join(out)
 
     def _grid_text(self) -> str:
+        swept = list(self.strategy.swept)
         g = self.grid("sharpe")
         t = self.grid("total_return")
-        cols = [c for c in g.columns if c != "sharpe"]
-        lines = ["Sweep (first pooled portfolio): Sharpe and total return per combination"]
+        lines = [
+            f"Sweep over {', '.join(k.split('.')[-1] for k in swept)} ({self.grid_portfolio()}):"
+        ]
         for (_, a), (_, b) in zip(g.iterrows(), t.iterrows(), strict=True):
-            params = ", ".join(f"{c.split('.')[-1]}={_num(a[c])}" for c in cols if pd.notna(a[c]))
-            lines.append(f"  {params:<50} Sharpe {_num(a['sharpe']):>7}   return {_pct(b['total_return']):>9}")
+            params = ", ".join(f"{k.split('.')[-1]}={_num(a[k])}" for k in swept)
+            lines.append(
+                f"  {params:<28} Sharpe {_num(a['sharpe']):>6}   total return "
+                f"{_pct(b['total_return']):>8}"
+            )
         return "\n".join(lines) + "\n"
+
+    def grid_portfolio(self) -> str:
+        """The portfolio :meth:`grid` reports by default: the first pooled one."""
+        strat = self.metrics[self.metrics["kind"] == "strategy"]
+        pooled = [p for p in strat["portfolio"].unique() if str(p).startswith("pooled")]
+        return str(pooled[0] if pooled else strat["portfolio"].iloc[0])
 
     def __str__(self) -> str:
         return self.summary()
@@ -178,9 +206,7 @@ class BacktestResult:
             for c in out.columns:
                 if pd.api.types.is_datetime64_any_dtype(out[c]):
                     out[c] = out[c].dt.strftime("%Y-%m-%d")
-            return [
-                {k: _clean(v) for k, v in r.items()} for r in out.to_dict("records")
-            ]
+            return [{k: _clean(v) for k, v in r.items()} for r in out.to_dict("records")]
 
         return {
             "strategy": self.strategy.describe(),
@@ -220,7 +246,13 @@ def _num(v: Any) -> str:
         return str(v)
     if not math.isfinite(x):
         return "—"
-    return f"{x:,.0f}" if x.is_integer() and abs(x) >= 1 else f"{x:.2f}" if abs(x) >= 0.01 else f"{x:g}"
+    return (
+        f"{x:,.0f}"
+        if x.is_integer() and abs(x) >= 1
+        else f"{x:.2f}"
+        if abs(x) >= 0.01
+        else f"{x:g}"
+    )
 
 
 def _pct(v: Any) -> str:

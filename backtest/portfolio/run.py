@@ -33,9 +33,15 @@ def select_events(strategy: Strategy, catalog: Catalog) -> pd.DataFrame:
     f = strategy.events
     try:
         chosen = catalog.filter(
-            ids=f.ids, categories=f.categories, tickers=f.tickers, tags=f.tags, scope=f.scope,
-            start=f.start, end=f.end, where=f.where,
-        )  # fmt: skip
+            ids=f.ids,
+            categories=f.categories,
+            tickers=f.tickers,
+            tags=f.tags,
+            scope=f.scope,
+            start=f.start,
+            end=f.end,
+            where=f.where,
+        )
     except (LookupError, KeyError) as exc:
         raise StrategyError(strategy.file, [("events", str(exc).strip("'\""))]) from None
     table = chosen.to_frame()
@@ -48,8 +54,12 @@ def select_events(strategy: Strategy, catalog: Catalog) -> pd.DataFrame:
         known = sorted({e.category for e in catalog})
         raise StrategyError(
             strategy.file,
-            [("events", f"matches no catalog event ({given}; catalog categories: "
-              f"{', '.join(known)})")],  # fmt: skip
+            [
+                (
+                    "events",
+                    f"matches no catalog event ({given}; catalog categories: {', '.join(known)})",
+                )
+            ],
         )
     return table.reset_index(drop=True)
 
@@ -63,8 +73,12 @@ def benchmarks_for(strategy: Strategy, markets: Sequence[str]) -> dict[str, str]
         if m not in out and markets:
             raise StrategyError(
                 strategy.file,
-                [("portfolio.benchmark", f"{b} trades on {m}, but the events trade on "
-                  f"{', '.join(markets)}")],  # fmt: skip
+                [
+                    (
+                        "portfolio.benchmark",
+                        f"{b} trades on {m}, but the events trade on {', '.join(markets)}",
+                    )
+                ],
             )
         out[m] = b
     return out
@@ -143,9 +157,13 @@ def run_strategy(
         start, end = price_range(table, strategy)
         tickers = list(dict.fromkeys([*table["ticker"], *(benchmarks[m] for m in markets)]))
         prices = load_prices(
-            tickers, start.date(), end.date(), prices_dir=prices_dir, cache=cache,
+            tickers,
+            start.date(),
+            end.date(),
+            prices_dir=prices_dir,
+            cache=cache,
             progress=progress,
-        )  # fmt: skip
+        )
     close, open_ = prices.close, prices.open
     high, low = prices.high, prices.low
     failed = getattr(prices, "failed", {}) or {}
@@ -157,9 +175,7 @@ def run_strategy(
         why = table.loc[no_prices, "ticker"].map(
             lambda t: f"no prices for {t}" + (f": {failed[t]}" if t in failed else "")
         )
-        skipped.append(
-            table.loc[no_prices, ["event_id", "ticker"]].assign(reason=why.to_numpy())
-        )
+        skipped.append(table.loc[no_prices, ["event_id", "ticker"]].assign(reason=why.to_numpy()))
         table = table[~no_prices]
     missing_bench = [b for b in benchmarks.values() if b not in have]
     if missing_bench:
@@ -178,9 +194,7 @@ def run_strategy(
     swept = strategy.swept
     legs_all = []
     for k, params in enumerate(grid):  # a loop over parameter combinations, not events
-        legs, skip = _legs_for(
-            strategy, params, table, benchmarks, ar, last_dates, open_, close
-        )
+        legs, skip = _legs_for(strategy, params, table, benchmarks, ar, last_dates, open_, close)
         legs_all.append(legs.assign(combo=k))
         skipped.append(skip.assign(combo=k))
     legs = pd.concat(legs_all, ignore_index=True)
@@ -223,9 +237,7 @@ def _legs_for(
             passes &= values > above
         out = measured & ~passes
         if out.any():
-            text = [
-                f"condition not met: AR({cond.day:+d}) = {v:+.2%}" for v in values[out]
-            ]
+            text = [f"condition not met: AR({cond.day:+d}) = {v:+.2%}" for v in values[out]]
             skipped.append(events.loc[out, ["event_id", "ticker"]].assign(reason=text))
         events = events[passes]
     plan = plan_trades(
@@ -314,8 +326,13 @@ def _simulate_and_measure(
         )
         runs[grouping] = simulate(
             legs.assign(group=labels),
-            open_=open_, high=high, low=low, close=close, index=index, init_cash=init_cash,
-        )  # fmt: skip
+            open_=open_,
+            high=high,
+            low=low,
+            close=close,
+            index=index,
+            init_cash=init_cash,
+        )
     sim_legs = runs["ticker"].legs  # per-ticker run: every leg filled with its own capital
     pooled_legs = runs["pooled"].legs
     rows: list[dict[str, Any]] = []
@@ -342,9 +359,15 @@ def _simulate_and_measure(
                 bench_value=bench_px.to_numpy(),
             )
             rows.append(
-                {"combo": combo, "portfolio": portfolio, "kind": "strategy", "subject": portfolio,
-                 "market": market, **m}
-            )  # fmt: skip
+                {
+                    "combo": combo,
+                    "portfolio": portfolio,
+                    "kind": "strategy",
+                    "subject": portfolio,
+                    "market": market,
+                    **m,
+                }
+            )
             equity[(combo, portfolio, "strategy")] = value
             # buy-and-hold comparisons over the same sessions, scaled to the same capital
             if grouping == "ticker":
@@ -362,9 +385,15 @@ def _simulate_and_measure(
                     bench_value=bench_px.to_numpy(),
                 )
                 rows.append(
-                    {"combo": combo, "portfolio": portfolio, "kind": "buy_and_hold",
-                     "subject": label.removeprefix("buy & hold "), "market": market, **mb}
-                )  # fmt: skip
+                    {
+                        "combo": combo,
+                        "portfolio": portfolio,
+                        "kind": "buy_and_hold",
+                        "subject": label.removeprefix("buy & hold "),
+                        "market": market,
+                        **mb,
+                    }
+                )
                 equity[(combo, portfolio, label)] = bh_value
     metrics = pd.DataFrame(rows)
     trades = sim_legs.merge(combos[["combo", "label"]], on="combo", how="left")

@@ -29,9 +29,18 @@ import numpy as np
 import pandas as pd
 
 LEG_COLUMNS = [
-    "underlying", "direction", "fill", "entry_date", "exit_date", "size", "fees", "slippage",
-    "stop_loss", "take_profit", "group",
-]  # fmt: skip
+    "underlying",
+    "direction",
+    "fill",
+    "entry_date",
+    "exit_date",
+    "size",
+    "fees",
+    "slippage",
+    "stop_loss",
+    "take_profit",
+    "group",
+]
 
 
 @dataclass(frozen=True)
@@ -160,6 +169,8 @@ def simulate(
         )
         value = pf.value()
         rec = pf.trades.records
+    if isinstance(value, pd.Series):  # vectorbt returns a Series for a single group
+        value = value.to_frame(name=lg["group"].iloc[0])
     return Simulation(
         value=value,
         exposure=_exposure(rec, lg["group"].to_numpy(), value.columns, index),
@@ -184,12 +195,19 @@ def _exposure(
     return pd.DataFrame(counts > 0, index=index, columns=group_names)
 
 
-def _legs(lg: pd.DataFrame, rec: pd.DataFrame, index: pd.DatetimeIndex, order: np.ndarray) -> pd.DataFrame:
+def _legs(
+    lg: pd.DataFrame, rec: pd.DataFrame, index: pd.DatetimeIndex, order: np.ndarray
+) -> pd.DataFrame:
     out = lg.copy()
     fields: dict[str, Any] = {
-        "shares": np.nan, "entry_price": np.nan, "exit_price": np.nan, "entry_fees": np.nan,
-        "exit_fees": np.nan, "pnl": np.nan, "return": np.nan,
-    }  # fmt: skip
+        "shares": np.nan,
+        "entry_price": np.nan,
+        "exit_price": np.nan,
+        "entry_fees": np.nan,
+        "exit_fees": np.nan,
+        "pnl": np.nan,
+        "return": np.nan,
+    }
     for k, v in fields.items():
         out[k] = v
     out["status"] = "not filled"
@@ -206,7 +224,9 @@ def _legs(lg: pd.DataFrame, rec: pd.DataFrame, index: pd.DatetimeIndex, order: n
         early = closed & (index[rec["exit_idx"].to_numpy()] < planned)
         gain = rec["pnl"].to_numpy() > 0
         out.loc[col, "exit_reason"] = np.where(
-            ~closed, "open at the end", np.where(early, np.where(gain, "take_profit", "stop_loss"), "time")
+            ~closed,
+            "open at the end",
+            np.where(early, np.where(gain, "take_profit", "stop_loss"), "time"),
         )
     back = np.empty_like(order)
     back[order] = np.arange(len(order))

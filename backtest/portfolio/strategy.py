@@ -85,9 +85,15 @@ class _Section(BaseModel):
 
 
 def _numbers(
-    v: Any, what: str, *, minimum: float | None = None, maximum: float | None = None,
-    integer: bool = False, strict_min: bool = False, strict_max: bool = False,
-) -> NumList:  # fmt: skip
+    v: Any,
+    what: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    integer: bool = False,
+    strict_min: bool = False,
+    strict_max: bool = False,
+) -> NumList:
     """A number or a non-empty list of numbers, checked against bounds, as a tuple."""
     values = v if isinstance(v, list | tuple) else [v]
     if not values:
@@ -156,9 +162,13 @@ class Exit(_Section):
         if v is None:
             return None
         return _numbers(
-            v, "a fraction of the entry price such as 0.1", minimum=0, maximum=1,
-            strict_min=True, strict_max=True,
-        )  # fmt: skip
+            v,
+            "a fraction of the entry price such as 0.1",
+            minimum=0,
+            maximum=1,
+            strict_min=True,
+            strict_max=True,
+        )
 
     @field_validator("take_profit", mode="before")
     @classmethod
@@ -296,7 +306,7 @@ def _fmt(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
 
-_SECTIONS = {
+_SECTIONS: dict[str, type[BaseModel]] = {
     "events": EventsFilter,
     "entry": Entry,
     "exit": Exit,
@@ -327,7 +337,9 @@ def load_strategy(path: str | Path) -> Strategy:
         if key not in known_top:
             close = difflib.get_close_matches(key, known_top, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            problems.append((key, f"unknown section or field (known: {', '.join(known_top[:-1])}){hint}"))
+            problems.append(
+                (key, f"unknown section or field (known: {', '.join(known_top[:-1])}){hint}")
+            )
         elif key in _SECTIONS and not isinstance(value, dict):
             problems.append((key, f"expected a [{key}] table, got {value!r}"))
     if problems:
@@ -353,7 +365,8 @@ def _message(err: Mapping[str, Any], loc: Sequence[str]) -> str:
     if kind == "value_error":
         return str(err["ctx"]["error"])
     if kind == "literal_error":
-        return f"{err.get('input')!r} is not allowed ({err['msg'].replace('Input should be ', 'use ')})"
+        allowed = err["msg"].replace("Input should be ", "use ")
+        return f"{err.get('input')!r} is not allowed ({allowed})"
     if kind == "missing":
         return "is missing"
     return f"{err['msg']} (got {err.get('input')!r})"

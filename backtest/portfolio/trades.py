@@ -42,9 +42,18 @@ from backtest.markets import get_calendar
 from backtest.sessions import event_instant
 
 TRADE_COLUMNS = [
-    "event_id", "ticker", "market", "leg", "direction", "underlying", "day0", "fill",
-    "entry_date", "exit_date", "planned_exit_date",
-]  # fmt: skip
+    "event_id",
+    "ticker",
+    "market",
+    "leg",
+    "direction",
+    "underlying",
+    "day0",
+    "fill",
+    "entry_date",
+    "exit_date",
+    "planned_exit_date",
+]
 
 
 @dataclass(frozen=True)
@@ -147,10 +156,15 @@ def plan_trades(
         for k, ev in enumerate(block.itertuples(index=False)):  # building rows of the plan
             last = (last_dates or {}).get(ev.ticker)
             if beyond[k] or (last is not None and exit_dates[k] > last):
+                ends = last.date() if last is not None else "earlier"
                 skipped.append(
-                    (ev.event_id, ev.ticker, f"needs prices to {exit_dates[k].date()} for a "
-                     f"{hold}-session hold; the data ends {last.date() if last is not None else 'earlier'}")
-                )  # fmt: skip
+                    (
+                        ev.event_id,
+                        ev.ticker,
+                        f"needs prices to {exit_dates[k].date()} for a "
+                        f"{hold}-session hold; the data ends {ends}",
+                    )
+                )
                 continue
             common = {
                 "event_id": ev.event_id,
@@ -163,19 +177,32 @@ def plan_trades(
             }
             if hedge and bench == ev.ticker:
                 skipped.append(
-                    (ev.event_id, ev.ticker, "the ticker is its own benchmark: a hedged position "
-                     "would be flat")
-                )  # fmt: skip
+                    (
+                        ev.event_id,
+                        ev.ticker,
+                        "the ticker is its own benchmark: a hedged position would be flat",
+                    )
+                )
                 continue
             rows.append(
-                {**common, "ticker": ev.ticker, "leg": "position", "direction": direction,
-                 "underlying": ev.ticker}
-            )  # fmt: skip
+                {
+                    **common,
+                    "ticker": ev.ticker,
+                    "leg": "position",
+                    "direction": direction,
+                    "underlying": ev.ticker,
+                }
+            )
             if hedge:
                 rows.append(
-                    {**common, "ticker": ev.ticker, "leg": "hedge", "direction": -direction,
-                     "underlying": bench}
-                )  # fmt: skip
+                    {
+                        **common,
+                        "ticker": ev.ticker,
+                        "leg": "hedge",
+                        "direction": -direction,
+                        "underlying": bench,
+                    }
+                )
     trades = pd.DataFrame(rows, columns=TRADE_COLUMNS)
     return TradePlan(
         trades=trades,

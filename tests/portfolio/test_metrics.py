@@ -218,9 +218,16 @@ def test_longest_spell_is_not_the_deepest() -> None:
 def test_longest_spell_is_measured_in_calendar_days_not_sessions() -> None:
     # spell A: 3 sessions over 10 calendar days; spell B: 5 sessions over 5 days -> A is longer
     dates = days(
-        "2024-01-01", "2024-01-02", "2024-01-06", "2024-01-11",  # A: high Jan 1, back Jan 11
-        "2024-01-12", "2024-01-13", "2024-01-14", "2024-01-15", "2024-01-16",
-    )  # fmt: skip
+        "2024-01-01",
+        "2024-01-02",
+        "2024-01-06",
+        "2024-01-11",  # A: high Jan 1, back Jan 11
+        "2024-01-12",
+        "2024-01-13",
+        "2024-01-14",
+        "2024-01-15",
+        "2024-01-16",
+    )
     value = np.array([100, 99, 99, 101, 100, 100, 100, 100, 102])  # B: high Jan 11 -> Jan 16
     dd = max_drawdown(value, dates)
     assert (dd.longest_start, dd.longest_end) == (0, 3)

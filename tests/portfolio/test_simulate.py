@@ -26,8 +26,15 @@ def prices() -> dict[str, pd.DataFrame]:
 
 
 def legs(rows: list[dict[str, object]]) -> pd.DataFrame:
-    base = {"fill": "open", "size": 10_000.0, "fees": 0.001, "slippage": 0.002,
-            "stop_loss": np.nan, "take_profit": np.nan, "group": "g"}  # fmt: skip
+    base = {
+        "fill": "open",
+        "size": 10_000.0,
+        "fees": 0.001,
+        "slippage": 0.002,
+        "stop_loss": np.nan,
+        "take_profit": np.nan,
+        "group": "g",
+    }
     return pd.DataFrame([{**base, **r} for r in rows])
 
 
@@ -38,34 +45,51 @@ def test_two_trades_with_fees_and_slippage_to_the_cent() -> None:
     trades = legs(
         [
             {"underlying": "AAA", "direction": 1, "entry_date": IDX[1], "exit_date": IDX[5]},
-            {"underlying": "BBB", "direction": -1, "fill": "close", "entry_date": IDX[6],
-             "exit_date": IDX[9]},
+            {
+                "underlying": "BBB",
+                "direction": -1,
+                "fill": "close",
+                "entry_date": IDX[6],
+                "exit_date": IDX[9],
+            },
         ]
-    )  # fmt: skip
+    )
     sim = simulate(trades, index=IDX, init_cash=100_000.0, **p)
     # trade 1: open 101 -> buy 10000/101 = 99.00990099 shares at 101 * 1.002 = 101.202,
     # entry fee 0.1% of 99.00990099 * 101.202 = 10.02; exit at open 110 * 0.998 = 109.78,
     # exit fee 0.1% of 99.00990099 * 109.78 = 10.8693069
     shares1 = 10_000 / 101
     pnl1 = shares1 * (110 * 0.998 - 101 * 1.002) - 0.001 * shares1 * (101 * 1.002 + 110 * 0.998)
-    # trade 2: short at close 49.75 (50 - 0.25) receiving 49.75 * 0.998, cover at close
-    # 47.75 (48 - 0.25) paying 47.75 * 1.002
+    # trade 2: short at close 49.75 (open 50 - 0.25) receiving 49.75 * 0.998, cover at close
+    # 48.25 (open 48.5 - 0.25) paying 48.25 * 1.002
     shares2 = 10_000 / 49.75
-    pnl2 = shares2 * (49.75 * 0.998 - 47.75 * 1.002) - 0.001 * shares2 * (
-        49.75 * 0.998 + 47.75 * 1.002
+    pnl2 = shares2 * (49.75 * 0.998 - 48.25 * 1.002) - 0.001 * shares2 * (
+        49.75 * 0.998 + 48.25 * 1.002
     )
     got = sim.legs
     assert got["pnl"].iloc[0] == pytest.approx(pnl1, abs=0.005)
     assert got["pnl"].iloc[1] == pytest.approx(pnl2, abs=0.005)
     assert round(pnl1, 2) == 828.42  # 99.00990 x 8.578 - 20.8893, worked by hand
-    assert round(pnl2, 2) == 343.22  # 201.00503 x 1.805 - 19.5972
+    assert round(pnl2, 2) == 242.41  # 201.00503 x 1.3040 - 19.6982
     assert sim.value["g"].iloc[-1] == pytest.approx(100_000 + pnl1 + pnl2, abs=0.01)
     assert got["entry_price"].iloc[0] == pytest.approx(101 * 1.002)
-    assert got["exit_price"].iloc[1] == pytest.approx(47.75 * 1.002)
+    assert got["exit_price"].iloc[1] == pytest.approx(48.25 * 1.002)
     assert list(got["exit_reason"]) == ["time", "time"]
     # held at the closes of [entry, exit)
-    assert sim.exposure["g"].tolist() == [False, True, True, True, True, False, True, True,
-                                          True, False, False, False]  # fmt: skip
+    assert sim.exposure["g"].tolist() == [
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
 
 
 def test_overlapping_trades_of_one_ticker_exit_on_their_own_sessions() -> None:
@@ -107,8 +131,17 @@ def test_hedged_position_returns_stock_minus_benchmark() -> None:
 
 def test_stops_fire_from_the_session_after_entry() -> None:
     p = prices()
-    trade = legs([{"underlying": "AAA", "direction": 1, "entry_date": IDX[5],
-                   "exit_date": IDX[11], "stop_loss": 0.05}]).assign(slippage=0.0)  # fmt: skip
+    trade = legs(
+        [
+            {
+                "underlying": "AAA",
+                "direction": 1,
+                "entry_date": IDX[5],
+                "exit_date": IDX[11],
+                "stop_loss": 0.05,
+            }
+        ]
+    ).assign(slippage=0.0)
     sim = simulate(trade, index=IDX, init_cash=100_000.0, **p)
     # entry at open 110; stop at 104.5 (5% below); session 8 opens at 104 below the stop
     # (gap), low 103: the stop fills at that open
@@ -147,14 +180,17 @@ def test_vectorbt_agrees_with_a_plain_loop(data: st.DataObject) -> None:
         e = data.draw(st.integers(0, 9))
         x = data.draw(st.integers(e + 1, 11))
         rows.append(
-            {"underlying": data.draw(st.sampled_from(["AAA", "BBB"])),
-             "direction": data.draw(st.sampled_from([1, -1])),
-             "fill": data.draw(st.sampled_from(["open", "close"])),
-             "entry_date": IDX[e], "exit_date": IDX[x],
-             "size": data.draw(st.sampled_from([1_000.0, 5_000.0])),
-             "fees": data.draw(st.sampled_from([0.0, 0.0005, 0.002])),
-             "slippage": data.draw(st.sampled_from([0.0, 0.0005, 0.003]))}
-        )  # fmt: skip
+            {
+                "underlying": data.draw(st.sampled_from(["AAA", "BBB"])),
+                "direction": data.draw(st.sampled_from([1, -1])),
+                "fill": data.draw(st.sampled_from(["open", "close"])),
+                "entry_date": IDX[e],
+                "exit_date": IDX[x],
+                "size": data.draw(st.sampled_from([1_000.0, 5_000.0])),
+                "fees": data.draw(st.sampled_from([0.0, 0.0005, 0.002])),
+                "slippage": data.draw(st.sampled_from([0.0, 0.0005, 0.003])),
+            }
+        )
     trades = legs(rows)
     sim = simulate(trades, index=IDX, init_cash=1_000_000.0, **p)
     np.testing.assert_allclose(

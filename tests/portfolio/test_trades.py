@@ -29,19 +29,31 @@ def table(rows: list[dict[str, object]]) -> pd.DataFrame:
         )
         day0 = day0_session(market, date=r["date"], **kw)  # type: ignore[arg-type]
         out.append(
-            {"event_id": f"e{i}", "ticker": r["ticker"], "market": market, "day0": day0,
-             "date": pd.Timestamp(r["date"]), "timing": timing, "time": r.get("time"),
-             "timezone": r.get("timezone")}
-        )  # fmt: skip
+            {
+                "event_id": f"e{i}",
+                "ticker": r["ticker"],
+                "market": market,
+                "day0": day0,
+                "date": pd.Timestamp(r["date"]),
+                "timing": timing,
+                "time": r.get("time"),
+                "timezone": r.get("timezone"),
+            }
+        )
     return pd.DataFrame(out)
 
 
 def entries(rows: list[dict[str, object]], fill: str, **kw: object) -> list[dt.date]:
     plan = plan_trades(
-        table(rows), fill=fill, lag=int(kw.get("lag", 0)), hold=int(kw.get("hold", 5)),  # type: ignore[call-overload]
-        direction=1, hedge=False, benchmarks=BENCH,
+        table(rows),
+        fill=fill,
+        lag=int(kw.get("lag", 0)),
+        hold=int(kw.get("hold", 5)),  # type: ignore[call-overload]
+        direction=1,
+        hedge=False,
+        benchmarks=BENCH,
         condition_day=kw.get("condition_day"),  # type: ignore[arg-type]
-    )  # fmt: skip
+    )
     return [d.date() for d in plan.trades["entry_date"]]
 
 
@@ -50,40 +62,95 @@ def entries(rows: list[dict[str, object]], fill: str, **kw: object) -> list[dt.d
     [
         # Meta's Q1 2024 results after the close of 2024-04-24: the first open and the first
         # close after them are both on 2024-04-25 -- never the close of 2024-04-24.
-        ({"ticker": "META", "date": D(2024, 4, 24), "timing": "after_close"},
-         D(2024, 4, 25), D(2024, 4, 25), "after close"),
+        (
+            {"ticker": "META", "date": D(2024, 4, 24), "timing": "after_close"},
+            D(2024, 4, 25),
+            D(2024, 4, 25),
+            "after close",
+        ),
         # LLaMA during the session of Friday 2023-02-24: that open came before it, so the
         # first open after it is Monday's; its close is the same day's.
-        ({"ticker": "META", "date": D(2023, 2, 24), "timing": "during"},
-         D(2023, 2, 27), D(2023, 2, 24), "during the session"),
+        (
+            {"ticker": "META", "date": D(2023, 2, 24), "timing": "during"},
+            D(2023, 2, 27),
+            D(2023, 2, 24),
+            "during the session",
+        ),
         # Layoffs before the open of 2022-11-09: that very open.
-        ({"ticker": "META", "date": D(2022, 11, 9), "timing": "before_open"},
-         D(2022, 11, 9), D(2022, 11, 9), "before the open"),
+        (
+            {"ticker": "META", "date": D(2022, 11, 9), "timing": "before_open"},
+            D(2022, 11, 9),
+            D(2022, 11, 9),
+            "before the open",
+        ),
         # Signed during the 4 July holiday: Monday's open is the first price after it.
-        ({"ticker": "MSFT", "date": D(2025, 7, 4), "timing": "during"},
-         D(2025, 7, 7), D(2025, 7, 7), "holiday"),
+        (
+            {"ticker": "MSFT", "date": D(2025, 7, 4), "timing": "during"},
+            D(2025, 7, 7),
+            D(2025, 7, 7),
+            "holiday",
+        ),
         # A Saturday announcement: Monday's open.
-        ({"ticker": "AMZN", "date": D(2023, 7, 8), "timing": "after_close"},
-         D(2023, 7, 10), D(2023, 7, 10), "weekend"),
+        (
+            {"ticker": "AMZN", "date": D(2023, 7, 8), "timing": "after_close"},
+            D(2023, 7, 10),
+            D(2023, 7, 10),
+            "weekend",
+        ),
         # Threads at 19:00 New York time: after the close; the next open (day 0) is after it.
-        ({"ticker": "META", "date": D(2023, 7, 5), "time": "19:00",
-          "timezone": "America/New_York"}, D(2023, 7, 6), D(2023, 7, 6), "exact, evening"),
+        (
+            {
+                "ticker": "META",
+                "date": D(2023, 7, 5),
+                "time": "19:00",
+                "timezone": "America/New_York",
+            },
+            D(2023, 7, 6),
+            D(2023, 7, 6),
+            "exact, evening",
+        ),
         # 10:30 New York time: during the session; the open already happened.
-        ({"ticker": "META", "date": D(2023, 7, 5), "time": "10:30",
-          "timezone": "America/New_York"}, D(2023, 7, 6), D(2023, 7, 5), "exact, during"),
+        (
+            {
+                "ticker": "META",
+                "date": D(2023, 7, 5),
+                "time": "10:30",
+                "timezone": "America/New_York",
+            },
+            D(2023, 7, 6),
+            D(2023, 7, 5),
+            "exact, during",
+        ),
         # Busan, 11:00 Seoul: the Hong Kong session was running (10:00 there), so the first
         # Hong Kong open after it is the next session's ...
-        ({"ticker": "0700.HK", "date": D(2025, 10, 30), "time": "11:00",
-          "timezone": "Asia/Seoul"}, D(2025, 10, 31), D(2025, 10, 30), "exact, HK during"),
+        (
+            {
+                "ticker": "0700.HK",
+                "date": D(2025, 10, 30),
+                "time": "11:00",
+                "timezone": "Asia/Seoul",
+            },
+            D(2025, 10, 31),
+            D(2025, 10, 30),
+            "exact, HK during",
+        ),
         # ... while in New York it was the evening before: the 10-30 open is after it.
-        ({"ticker": "META", "date": D(2025, 10, 30), "time": "11:00",
-          "timezone": "Asia/Seoul"}, D(2025, 10, 30), D(2025, 10, 30), "exact, NY evening"),
+        (
+            {"ticker": "META", "date": D(2025, 10, 30), "time": "11:00", "timezone": "Asia/Seoul"},
+            D(2025, 10, 30),
+            D(2025, 10, 30),
+            "exact, NY evening",
+        ),
         # Unknown timing on a session date: it may have come after the close -> next session.
-        ({"ticker": "9988.HK", "date": D(2023, 8, 3), "timing": "unknown"},
-         D(2023, 8, 4), D(2023, 8, 4), "unknown"),
+        (
+            {"ticker": "9988.HK", "date": D(2023, 8, 3), "timing": "unknown"},
+            D(2023, 8, 4),
+            D(2023, 8, 4),
+            "unknown",
+        ),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
-)  # fmt: skip
+)
 def test_first_tradable_prices(row: dict, next_open: dt.date, close: dt.date, why: str) -> None:
     assert entries([row], "next_open") == [next_open], why
     assert entries([row], "close") == [close], why
@@ -91,8 +158,9 @@ def test_first_tradable_prices(row: dict, next_open: dt.date, close: dt.date, wh
 
 def test_lag_and_hold_count_sessions() -> None:
     row = {"ticker": "META", "date": D(2024, 4, 24), "timing": "after_close"}
-    plan = plan_trades(table([row]), fill="next_open", lag=2, hold=3, direction=1,
-                       hedge=False, benchmarks=BENCH)  # fmt: skip
+    plan = plan_trades(
+        table([row]), fill="next_open", lag=2, hold=3, direction=1, hedge=False, benchmarks=BENCH
+    )
     t = plan.trades.iloc[0]
     assert t["entry_date"].date() == D(2024, 4, 29)  # 04-25 + 2 sessions (a weekend between)
     assert t["exit_date"].date() == D(2024, 5, 2)  # 3 sessions later, open to open
@@ -110,8 +178,9 @@ def test_hedge_legs_and_overlapping_events() -> None:
         {"ticker": "AMZN", "date": D(2025, 10, 27), "timing": "before_open"},
         {"ticker": "AMZN", "date": D(2025, 10, 28), "timing": "before_open"},
     ]
-    plan = plan_trades(table(rows), fill="next_open", lag=0, hold=5, direction=1, hedge=True,
-                       benchmarks=BENCH)  # fmt: skip
+    plan = plan_trades(
+        table(rows), fill="next_open", lag=0, hold=5, direction=1, hedge=True, benchmarks=BENCH
+    )
     t = plan.trades
     assert list(t["leg"]) == ["position", "hedge", "position", "hedge"]
     assert list(t["direction"]) == [1, -1, 1, -1]
@@ -119,18 +188,30 @@ def test_hedge_legs_and_overlapping_events() -> None:
     # overlapping trades keep their own exits: 5 sessions after each entry
     assert [d.date() for d in t["entry_date"]] == [D(2025, 10, 27)] * 2 + [D(2025, 10, 28)] * 2
     assert [d.date() for d in t["exit_date"]] == [D(2025, 11, 3)] * 2 + [D(2025, 11, 4)] * 2
-    own = plan_trades(table(rows[:1] + [{"ticker": "SPY", "date": D(2025, 10, 28),
-                                          "timing": "before_open"}]),
-                      fill="next_open", lag=0, hold=5, direction=1, hedge=True,
-                      benchmarks=BENCH)  # fmt: skip
+    own = plan_trades(
+        table([*rows[:1], {"ticker": "SPY", "date": D(2025, 10, 28), "timing": "before_open"}]),
+        fill="next_open",
+        lag=0,
+        hold=5,
+        direction=1,
+        hedge=True,
+        benchmarks=BENCH,
+    )
     assert own.skipped["reason"].str.contains("its own benchmark").any()
 
 
 def test_trades_beyond_the_data_are_skipped_with_the_reason() -> None:
     row = {"ticker": "META", "date": D(2026, 8, 18), "timing": "after_close"}
-    plan = plan_trades(table([row]), fill="next_open", lag=0, hold=20, direction=1,
-                       hedge=False, benchmarks=BENCH,
-                       last_dates={"META": pd.Timestamp("2026-08-21")})  # fmt: skip
+    plan = plan_trades(
+        table([row]),
+        fill="next_open",
+        lag=0,
+        hold=20,
+        direction=1,
+        hedge=False,
+        benchmarks=BENCH,
+        last_dates={"META": pd.Timestamp("2026-08-21")},
+    )
     assert plan.trades.empty
     assert plan.skipped["reason"].iloc[0].startswith("needs prices to 2026-09-")
     assert "the data ends 2026-08-21" in plan.skipped["reason"].iloc[0]
@@ -149,8 +230,12 @@ def test_no_fill_before_the_news(
 ) -> None:
     """Independent check: the fill's timestamp (the session's open or close from the exchange
     calendar) is after the announcement instant; with lag 0 it is the first such price."""
-    row = {"ticker": ticker, "date": when.date(), "time": when.time().strftime("%H:%M"),
-           "timezone": tz}  # fmt: skip
+    row = {
+        "ticker": ticker,
+        "date": when.date(),
+        "time": when.time().strftime("%H:%M"),
+        "timezone": tz,
+    }
     [entry] = entries([row], fill, lag=lag)
     market = "XHKG" if ticker.endswith(".HK") else "XNYS"
     cal = get_calendar(market)
