@@ -106,7 +106,7 @@ class BacktestResult:
         return strat[strat["portfolio"] == portfolio][[*cols, metric]].reset_index(drop=True)
 
     # ------------------------------------------------------------------ rendering
-    def summary(self, *, max_combos: int = 4) -> str:
+    def summary(self, *, max_combos: int = 4, max_skipped: int = 12) -> str:
         """Text summary: settings, per-ticker and pooled results against buy-and-hold, the
         sweep grid, and the skipped events."""
         s = self.strategy
@@ -143,11 +143,28 @@ class BacktestResult:
                 lines.append(self._metrics_text(table[table["combo"] == combo]))
                 lines.append("")
         if len(self.skipped):
-            lines.append(f"Skipped ({len(self.skipped)}):")
-            counts = self.skipped.groupby(["event_id", "ticker", "reason"]).size()
-            for (eid, tic, reason), _ in counts.head(12).items():
-                lines.append(f"  {eid} {tic}: {reason}")
+            lines.extend(self._skipped_text(max_rows=max_skipped))
         return "\n".join(lines).rstrip() + "\n"
+
+    def _skipped_text(self, max_rows: int) -> list[str]:
+        """One line per skipped (event, ticker, reason), with how many combinations it
+        concerns when the reason depends on the parameters."""
+        sk = self.skipped
+        n_combos = len(self.combos)
+        keys = ["event_id", "ticker", "reason"]
+        if "combo" in sk.columns and n_combos > 1:
+            counts = sk.groupby(keys, sort=False, dropna=False)["combo"].agg(
+                lambda c: n_combos if c.isna().any() else c.nunique()
+            )
+        else:
+            counts = sk.groupby(keys, sort=False, dropna=False).size().clip(upper=1) * n_combos
+        lines = [f"Skipped ({len(counts)} event-ticker reasons):"]
+        for (eid, tic, reason), n in counts.head(max_rows).items():
+            where = "" if n >= n_combos else f" [{n} of {n_combos} combinations]"
+            lines.append(f"  {eid} {tic}: {reason}{where}")
+        if len(counts) > max_rows:
+            lines.append(f"  ... and {len(counts) - max_rows} more (see .skipped)")
+        return lines
 
     def _metrics_text(self, rows: pd.DataFrame) -> str:
         metric = {m.name: m for m in METRICS}
@@ -169,6 +186,7 @@ class BacktestResult:
 
     def _grid_text(self) -> str:
         swept = list(self.strategy.swept)
+        metric = {m.name: m for m in METRICS}
         g = self.grid("sharpe")
         t = self.grid("total_return")
         lines = [
@@ -176,17 +194,20 @@ class BacktestResult:
         ]
         for (_, a), (_, b) in zip(g.iterrows(), t.iterrows(), strict=True):
             params = ", ".join(f"{k.split('.')[-1]}={_num(a[k])}" for k in swept)
+            sharpe = format_metric(metric["sharpe"], a["sharpe"])
             lines.append(
-                f"  {params:<28} Sharpe {_num(a['sharpe']):>6}   total return "
-                f"{_pct(b['total_return']):>8}"
+                f"  {params:<28} Sharpe {sharpe:>6}   total return {_pct(b['total_return']):>8}"
             )
         return "\n".join(lines) + "\n"
 
     def grid_portfolio(self) -> str:
-        """The portfolio :meth:`grid` reports by default: the first pooled one."""
+        """The portfolio :meth:`grid` reports by default: the pooled one with the most trades
+        (ties: the first by name)."""
         strat = self.metrics[self.metrics["kind"] == "strategy"]
-        pooled = [p for p in strat["portfolio"].unique() if str(p).startswith("pooled")]
-        return str(pooled[0] if pooled else strat["portfolio"].iloc[0])
+        pooled = strat[strat["portfolio"].astype(str).str.startswith("pooled")]
+        rows = pooled if len(pooled) else strat
+        trades = rows.groupby("portfolio", sort=True)["n_trades"].sum()
+        return str(trades.idxmax())
 
     def __str__(self) -> str:
         return self.summary()
@@ -246,13 +267,8 @@ def _num(v: Any) -> str:
         return str(v)
     if not math.isfinite(x):
         return "—"
-    return (
-        f"{x:,.0f}"
-        if x.is_integer() and abs(x) >= 1
-        else f"{x:.2f}"
-        if abs(x) >= 0.01
-        else f"{x:g}"
-    )
+    # parameters (hold 20, size 10,000, threshold -0.03): exact, never rounded away
+    return f"{x:,.0f}" if x.is_integer() else f"{x:g}"
 
 
 def _pct(v: Any) -> str:

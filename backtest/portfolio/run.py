@@ -96,6 +96,11 @@ def price_range(table: pd.DataFrame, strategy: Strategy) -> tuple[pd.Timestamp, 
         hi = sessions.searchsorted(block["day0"].max()) + longest
         starts.append(sessions[max(lo, 0)])
         ends.append(sessions[min(hi, len(sessions) - 1)])
+    period = strategy.portfolio
+    if period.start is not None:
+        starts.append(pd.Timestamp(period.start))
+    if period.end is not None:
+        ends.append(pd.Timestamp(period.end))
     return min(starts), max(ends)
 
 
@@ -253,6 +258,25 @@ def _legs_for(
     )
     skipped.append(plan.skipped)
     legs = plan.trades
+    # a fixed evaluation period: trades must open and close inside it
+    lo, hi = strategy.portfolio.start, strategy.portfolio.end
+    if len(legs) and (lo is not None or hi is not None):
+        outside = np.zeros(len(legs), dtype=bool)
+        if lo is not None:
+            outside |= (legs["entry_date"] < pd.Timestamp(lo)).to_numpy()
+        if hi is not None:
+            outside |= (legs["exit_date"] > pd.Timestamp(hi)).to_numpy()
+        if outside.any():
+            key = legs["event_id"] + "|" + legs["ticker"]
+            out_keys = set(key[outside])
+            gone = legs[key.isin(out_keys)].drop_duplicates(["event_id", "ticker"])
+            reason = [
+                f"trade {a.date()} to {b.date()} is outside the portfolio period "
+                f"{lo or 'start'} to {hi or 'end'}"
+                for a, b in zip(gone["entry_date"], gone["exit_date"], strict=True)
+            ]
+            skipped.append(gone[["event_id", "ticker"]].assign(reason=reason))
+            legs = legs[~key.isin(out_keys)]
     # every fill needs a price: the entry's and the planned exit's, of the right kind;
     # an event with a leg that cannot fill is skipped whole (a hedge never trades alone)
     if len(legs):
@@ -312,10 +336,13 @@ def _simulate_and_measure(
     init_cash = strategy.portfolio.init_cash
     if legs.empty:
         return BacktestResult.empty(strategy, combos, skipped, benchmarks)
-    first = pd.Timestamp(legs["entry_date"].min())
-    last = pd.Timestamp(legs["exit_date"].max())
     dates = close.index
-    start_pos = max(dates.searchsorted(first) - 1, 0)  # the session before the first entry
+    period = strategy.portfolio
+    if period.start is not None:
+        start_pos = dates.searchsorted(pd.Timestamp(period.start))
+    else:  # the session before the first entry
+        start_pos = max(dates.searchsorted(pd.Timestamp(legs["entry_date"].min())) - 1, 0)
+    last = pd.Timestamp(period.end if period.end is not None else legs["exit_date"].max())
     index = pd.DatetimeIndex(dates[start_pos : dates.searchsorted(last, "right")])
     runs = {}
     for grouping in ("ticker", "pooled"):

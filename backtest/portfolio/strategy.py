@@ -29,6 +29,8 @@ A strategy is a TOML file in ``strategies/``::
     [portfolio]
     init_cash = 100000
     benchmark = "SPY"        # optional; default: the market's (SPY, ^HSI)
+    start = 2023-01-01       # optional evaluation period; default: the session before the
+    end = 2025-12-31         # first entry to the last exit of the whole grid
 
     [condition]              # optional: trade only events whose measured reaction passes
     day = 0                  # the abnormal return of this day relative to day 0 ...
@@ -41,6 +43,7 @@ vectorbt call. Files are validated once, with messages naming the file and the f
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import itertools
 import tomllib
@@ -116,6 +119,18 @@ def _numbers(
     return tuple(out)
 
 
+def _date(v: Any) -> dt.date | None:
+    """A TOML date (``2024-01-31``) or an ISO string (``"2024-01-31"``)."""
+    if v is None or (isinstance(v, dt.date) and not isinstance(v, dt.datetime)):
+        return v
+    if isinstance(v, str):
+        try:
+            return dt.date.fromisoformat(v.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date such as 2024-01-31, got {v!r}")
+
+
 class EventsFilter(_Section):
     """Which catalog events the strategy trades; every given criterion must match."""
 
@@ -126,8 +141,13 @@ class EventsFilter(_Section):
     scope: Literal["company", "market"] | None = None
     where: dict[str, Any] | None = None
     primary_only: bool = True
-    start: str | None = None
-    end: str | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _date(cls, v: Any) -> dt.date | None:
+        return _date(v)
 
 
 class Entry(_Section):
@@ -209,6 +229,21 @@ class PortfolioSection(_Section):
 
     init_cash: float = 100_000.0
     benchmark: str | None = None
+    #: the evaluation period (default: from the session before the first entry to the last
+    #: exit of the whole grid); trades that do not fit in it are skipped with the reason
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _date(cls, v: Any) -> dt.date | None:
+        return _date(v)
+
+    @model_validator(mode="after")
+    def _period(self) -> PortfolioSection:
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise ValueError(f"start {self.start} must be before end {self.end}")
+        return self
 
     @field_validator("init_cash", mode="before")
     @classmethod

@@ -149,3 +149,18 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(StrategyError, match=r"holds no \.toml strategy files"):
         strategy_files([tmp_path / "empty"])
+
+
+def test_portfolio_period(tmp_path: Path) -> None:
+    s = load_strategy(
+        write(tmp_path, GOOD + "[portfolio]\nstart = 2023-01-01\nend = '2024-06-30'\n")
+    )
+    assert (str(s.portfolio.start), str(s.portfolio.end)) == ("2023-01-01", "2024-06-30")
+    (bad_order,) = problems(tmp_path, GOOD + "[portfolio]\nstart = 2024-01-01\nend = 2023-01-01\n")
+    assert bad_order.endswith(
+        "s.toml: field portfolio: start 2024-01-01 must be before end 2023-01-01"
+    )
+    (not_a_date,) = problems(tmp_path, GOOD + "[portfolio]\nend = 'soon'\n")
+    assert not_a_date.endswith(
+        "s.toml: field portfolio.end: expected a date such as 2024-01-31, got 'soon'"
+    )
