@@ -44,17 +44,15 @@ vectorbt call. Files are validated once, with messages naming the file and the f
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import itertools
-import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from backtest.errors import EvbtError
+from backtest._toml import FileProblems, parse_date, read_toml, validate
 
 Number = float | int
 NumList = tuple[float, ...]
@@ -73,14 +71,8 @@ SWEEPABLE: tuple[tuple[str, str], ...] = (
 )
 
 
-class StrategyError(EvbtError, ValueError):
+class StrategyError(FileProblems):
     """A strategy file has problems; every one is listed as ``file: field x: message``."""
-
-    def __init__(self, file: str, problems: Sequence[tuple[str, str]]) -> None:
-        self.file = file
-        self.problems = tuple(problems)
-        lines = [f"{file}: field {f}: {m}" if f else f"{file}: {m}" for f, m in self.problems]
-        super().__init__("\n".join(lines))
 
 
 class _Section(BaseModel):
@@ -119,18 +111,6 @@ def _numbers(
     return tuple(out)
 
 
-def _date(v: Any) -> dt.date | None:
-    """A TOML date (``2024-01-31``) or an ISO string (``"2024-01-31"``)."""
-    if v is None or (isinstance(v, dt.date) and not isinstance(v, dt.datetime)):
-        return v
-    if isinstance(v, str):
-        try:
-            return dt.date.fromisoformat(v.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"expected a date such as 2024-01-31, got {v!r}")
-
-
 class EventsFilter(_Section):
     """Which catalog events the strategy trades; every given criterion must match."""
 
@@ -147,7 +127,7 @@ class EventsFilter(_Section):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _date(cls, v: Any) -> dt.date | None:
-        return _date(v)
+        return parse_date(v)
 
 
 class Entry(_Section):
@@ -237,7 +217,7 @@ class PortfolioSection(_Section):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _date(cls, v: Any) -> dt.date | None:
-        return _date(v)
+        return parse_date(v)
 
     @model_validator(mode="after")
     def _period(self) -> PortfolioSection:
@@ -341,70 +321,13 @@ def _fmt(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
 
-_SECTIONS: dict[str, type[BaseModel]] = {
-    "events": EventsFilter,
-    "entry": Entry,
-    "exit": Exit,
-    "position": Position,
-    "costs": Costs,
-    "portfolio": PortfolioSection,
-    "condition": Condition,
-}
-
-
 def load_strategy(path: str | Path) -> Strategy:
     """Read and validate one strategy file; :class:`StrategyError` lists every problem."""
     p = Path(path)
-    display = str(p)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StrategyError(display, [("", "no such strategy file")]) from None
-    except UnicodeDecodeError:
-        raise StrategyError(display, [("", "not UTF-8 text")]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise StrategyError(display, [("", f"not valid TOML: {exc}")]) from None
+    data = read_toml(p, StrategyError, "strategy")
     data.setdefault("name", p.stem)
-    data["file"] = display
-    problems: list[tuple[str, str]] = []
-    known_top = [*Strategy.model_fields]
-    for key, value in data.items():
-        if key not in known_top:
-            close = difflib.get_close_matches(key, known_top, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            problems.append(
-                (key, f"unknown section or field (known: {', '.join(known_top[:-1])}){hint}")
-            )
-        elif key in _SECTIONS and not isinstance(value, dict):
-            problems.append((key, f"expected a [{key}] table, got {value!r}"))
-    if problems:
-        raise StrategyError(display, problems)
-    try:
-        return Strategy.model_validate(data)
-    except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            loc = [str(x) for x in err["loc"] if not isinstance(x, int)]
-            field = ".".join(loc)
-            problems.append((field, _message(err, loc)))
-        raise StrategyError(display, problems) from None
-
-
-def _message(err: Mapping[str, Any], loc: Sequence[str]) -> str:
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        section = _SECTIONS.get(loc[0]) if len(loc) > 1 else Strategy
-        known = list((section or Strategy).model_fields)
-        close = difflib.get_close_matches(loc[-1], known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown field (known: {', '.join(known)}){hint}"
-    if kind == "value_error":
-        return str(err["ctx"]["error"])
-    if kind == "literal_error":
-        allowed = err["msg"].replace("Input should be ", "use ")
-        return f"{err.get('input')!r} is not allowed ({allowed})"
-    if kind == "missing":
-        return "is missing"
-    return f"{err['msg']} (got {err.get('input')!r})"
+    data["file"] = str(p)
+    return validate(Strategy, data, str(p), StrategyError, hidden=("file",))
 
 
 def strategy_files(paths: Sequence[str | Path]) -> list[Path]:
