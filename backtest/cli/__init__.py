@@ -17,6 +17,7 @@ import click
 from backtest.cli.backtest import backtest
 from backtest.cli.events import events
 from backtest.cli.prices import prices
+from backtest.cli.run import run
 from backtest.cli.study import study
 
 
@@ -30,6 +31,7 @@ cli.add_command(events)
 cli.add_command(prices)
 cli.add_command(study)
 cli.add_command(backtest)
+cli.add_command(run)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -54,6 +54,13 @@ from backtest.study.spec import DEFAULT_WINDOWS, StudySpec
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
+def check_run_name(v: str) -> str:
+    """``v`` if it can name a report folder, else ValueError saying what can."""
+    if not _NAME_RE.match(v) or v in (".", ".."):
+        raise ValueError(f"{v!r} cannot name a report folder: use letters, digits, '.', '_', '-'")
+    return v
+
+
 class ConfigError(FileProblems):
     """A run configuration has problems; every one is listed as ``file: field x: message``."""
 
@@ -159,11 +166,7 @@ class RunConfig(_Section):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _NAME_RE.match(v):
-            raise ValueError(
-                f"{v!r} cannot name a report folder: use letters, digits, '.', '_' and '-'"
-            )
-        return v
+        return check_run_name(v)
 
     # ------------------------------------------------------------------ derived
     def resolve(self, path: str) -> Path:

@@ -110,18 +110,11 @@ class BacktestResult:
         """Text summary: settings, per-ticker and pooled results against buy-and-hold, the
         sweep grid, and the skipped events."""
         s = self.strategy
-        costs = f"fees {_bps(s.costs.fees)}, slippage {_bps(s.costs.slippage)} per side"
         lines = [
             f"Strategy {s.name}" + (f" ({s.file})" if s.file else ""),
             "=" * len(f"Strategy {s.name}" + (f" ({s.file})" if s.file else "")),
             s.description.strip() if s.description else "",
-            f"{s.position.direction} {_list(s.position.size)} per trade"
-            + (" hedged with the benchmark" if s.position.hedge else "")
-            + f"; entry at the {'next open' if s.entry.fill == 'next_open' else 'close'}"
-            + f" + {_list(s.entry.lag)} sessions; hold {_list(s.exit.hold)} sessions"
-            + (f"; stop loss {_list(s.exit.stop_loss)}" if s.exit.stop_loss else "")
-            + (f"; take profit {_list(s.exit.take_profit)}" if s.exit.take_profit else "")
-            + f"; {costs}; capital {s.portfolio.init_cash:,.0f} per portfolio",
+            self.rules(),
             f"benchmarks: {', '.join(f'{m} {b}' for m, b in self.benchmarks.items())}; "
             f"sessions {self.data.get('first')} to {self.data.get('last')}",
             "",
@@ -146,24 +139,58 @@ class BacktestResult:
             lines.extend(self._skipped_text(max_rows=max_skipped))
         return "\n".join(lines).rstrip() + "\n"
 
-    def _skipped_text(self, max_rows: int) -> list[str]:
-        """One line per skipped (event, ticker, reason), with how many combinations it
-        concerns when the reason depends on the parameters."""
+    def rules(self) -> str:
+        """The strategy's rules and costs in one line (lists are the swept values)."""
+        s = self.strategy
+        costs = f"fees {_bps(s.costs.fees)}, slippage {_bps(s.costs.slippage)} per side"
+        cond = ""
+        if s.condition is not None:
+            c = s.condition
+            bounds = [
+                f"below {_list(c.below)}" if c.below else "",
+                f"above {_list(c.above)}" if c.above else "",
+            ]
+            cond = f"; only when AR({c.day:+d}) is {' and '.join(b for b in bounds if b)}"
+        return (
+            f"{s.position.direction} {_list(s.position.size)} per trade"
+            + (" hedged with the benchmark" if s.position.hedge else "")
+            + f"; entry at the {'next open' if s.entry.fill == 'next_open' else 'close'}"
+            + f" + {_list(s.entry.lag)} sessions; hold {_list(s.exit.hold)} sessions"
+            + (f"; stop loss {_list(s.exit.stop_loss)}" if s.exit.stop_loss else "")
+            + (f"; take profit {_list(s.exit.take_profit)}" if s.exit.take_profit else "")
+            + cond
+            + f"; {costs}; capital {s.portfolio.init_cash:,.0f} per portfolio"
+        )
+
+    def skipped_table(self) -> pd.DataFrame:
+        """One row per skipped (event, ticker, reason) with the combinations it concerns
+        (``all`` when every one)."""
         sk = self.skipped
-        n_combos = len(self.combos)
-        keys = ["event_id", "ticker", "reason"]
-        if "combo" in sk.columns and n_combos > 1:
-            counts = sk.groupby(keys, sort=False, dropna=False)["combo"].agg(
-                lambda c: n_combos if c.isna().any() else c.nunique()
-            )
-        else:
-            counts = sk.groupby(keys, sort=False, dropna=False).size().clip(upper=1) * n_combos
-        lines = [f"Skipped ({len(counts)} event-ticker reasons):"]
-        for (eid, tic, reason), n in counts.head(max_rows).items():
-            where = "" if n >= n_combos else f" [{n} of {n_combos} combinations]"
-            lines.append(f"  {eid} {tic}: {reason}{where}")
-        if len(counts) > max_rows:
-            lines.append(f"  ... and {len(counts) - max_rows} more (see .skipped)")
+        cols = ["event_id", "ticker", "reason", "combinations"]
+        if not len(sk):
+            return pd.DataFrame(columns=cols)
+        labels = self.combos.set_index("combo")["label"]
+        n = len(self.combos)
+
+        def which(c: pd.Series) -> str:
+            if "combo" not in sk.columns or c.isna().any() or c.nunique() >= n:
+                return "all"
+            return "; ".join(str(labels[int(x)]) for x in sorted(c.dropna().unique()))
+
+        combo = sk["combo"] if "combo" in sk.columns else pd.Series(float("nan"), index=sk.index)
+        g = sk.assign(combo=combo).groupby(["event_id", "ticker", "reason"], sort=False)["combo"]
+        return g.agg(which).rename("combinations").reset_index()[cols]
+
+    def _skipped_text(self, max_rows: int) -> list[str]:
+        """One line per skipped (event, ticker, reason), with the combinations it concerns
+        when the reason depends on the parameters."""
+        table = self.skipped_table()
+        lines = [f"Skipped ({len(table)} event-ticker reasons):"]
+        for r in table.head(max_rows).itertuples(index=False):
+            where = "" if r.combinations == "all" else f" [{r.combinations}]"
+            lines.append(f"  {r.event_id} {r.ticker}: {r.reason}{where}")
+        if len(table) > max_rows:
+            lines.append(f"  ... and {len(table) - max_rows} more (see .skipped)")
         return lines
 
     def _metrics_text(self, rows: pd.DataFrame) -> str:

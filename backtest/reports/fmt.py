@@ -1,0 +1,103 @@
+"""Numbers as a reader sees them: units, signs and sensible precision, one rule for every page.
+
+* returns and abnormal returns: percent with a sign and two decimals (``-9.87%``);
+* test statistics and ratios: two decimals (``-6.80``);
+* p-values: three decimals, ``<0.001`` below that;
+* significance stars: ``***`` p < 0.01, ``**`` p < 0.05, ``*`` p < 0.10;
+* money: thousands separators, no decimals (``104,512``);
+* a missing value is an em dash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+DASH = "—"
+
+
+def _float(v: Any) -> float | None:
+    if v is None or isinstance(v, bool | str):
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def pct(v: Any, digits: int = 2, *, signed: bool = True) -> str:
+    """``0.0123`` as ``+1.23%``."""
+    x = _float(v)
+    if x is None:
+        return DASH
+    return f"{x * 100:+.{digits}f}%" if signed else f"{x * 100:.{digits}f}%"
+
+
+def num(v: Any, digits: int = 2) -> str:
+    """A statistic or ratio with ``digits`` decimals."""
+    x = _float(v)
+    return DASH if x is None else f"{x:.{digits}f}"
+
+
+def integer(v: Any) -> str:
+    """A count with thousands separators."""
+    x = _float(v)
+    return DASH if x is None else f"{round(x):,d}"
+
+
+def money(v: Any) -> str:
+    """An amount with thousands separators and no decimals."""
+    x = _float(v)
+    return DASH if x is None else f"{x:,.0f}"
+
+
+def pval(v: Any) -> str:
+    """A p-value: ``0.042``, ``<0.001``."""
+    x = _float(v)
+    if x is None:
+        return DASH
+    return "<0.001" if x < 0.001 else f"{x:.3f}"
+
+
+def stars(v: Any) -> str:
+    """Significance stars of a p-value."""
+    x = _float(v)
+    if x is None:
+        return ""
+    return "***" if x < 0.01 else "**" if x < 0.05 else "*" if x < 0.10 else ""
+
+
+def sign_class(v: Any) -> str:
+    """CSS class for a signed number: ``pos``, ``neg`` or ``""``."""
+    x = _float(v)
+    if x is None or x == 0:
+        return ""
+    return "pos" if x > 0 else "neg"
+
+
+def day(v: Any) -> str:
+    """A date as ``2025-10-30``."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return DASH
+    if hasattr(v, "date") and callable(v.date):
+        try:
+            return str(v.date().isoformat())
+        except (ValueError, TypeError):  # NaT
+            return DASH
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v)[:10]
+
+
+def text(v: Any) -> str:
+    """Any value as text; missing values as an em dash."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return DASH
+    return str(v)
+
+
+def measure_label(measure: str) -> str:
+    """``intraday_low`` as ``intraday low``."""
+    return measure.replace("_", " ")

@@ -1,0 +1,165 @@
+"""``summary.md``: the report's one-screen summary as Markdown (for a README, a pull request, a
+chat message), with the same numbers as the HTML page."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from backtest.reports import fmt
+from backtest.reports import tables as T
+from backtest.study.spec import window_label
+
+
+def _cell(s: Any) -> str:
+    """Text safe inside a Markdown table cell."""
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[int]) -> str:
+    align = ["---:" if i in right else "---" for i in range(len(headers))]
+    out = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
+    out += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
+    """The summary page for ``result``."""
+    c = result.config
+    m = result.meta
+    study = result.study
+    parts = [
+        f"# evbt report: {c.name}",
+        "",
+        f"{len(result.catalog)} catalog events; prices {m.get('data_first')} to "
+        f"{m.get('data_last')}; generated {m.get('finished')} UTC. "
+        "The full report with charts is `index.html` in this folder.",
+    ]
+    if result.failures:
+        parts += ["", "**Parts of this run failed:**", ""]
+        parts += [f"- {f}" for f in result.failures]
+    if study is not None:
+        win = T.main_window(study)
+        label = window_label(win)
+        parts += [
+            "",
+            f"{len(study.events)} event-ticker reactions measured with the "
+            f"{study.spec.model.replace('_', ' ')} model; {len(study.dropped)} dropped "
+            "(see `tables/dropped.csv`).",
+            "",
+            f"## Which kinds of news move prices (CAAR{label})",
+            "",
+        ]
+        cats = T.category_table(study, win)
+        parts.append(
+            _table(
+                ["category", "n", f"CAAR{label}", "95% interval", "p", "test"],
+                [
+                    [
+                        r.category,
+                        r.n,
+                        fmt.pct(r.caar) + fmt.stars(r.p),
+                        f"{fmt.pct(r.lo)} to {fmt.pct(r.hi)}" if pd.notna(r.lo) else fmt.DASH,
+                        fmt.pval(r.p),
+                        r.test,
+                    ]
+                    for r in cats.itertuples(index=False)
+                ],
+                right=[1, 2, 4],
+            )
+        )
+        parts += ["", f"## Strongest reactions (CAR{label})", ""]
+        top = T.top_reactions(study, 6, win)
+        parts.append(
+            _table(
+                ["event", "ticker", "day 0", f"CAR{label}", "t"],
+                [
+                    [r.title, r.ticker, fmt.day(r.day0), fmt.pct(r.car), fmt.num(r.t) + fmt.stars(r.p)]
+                    for r in top.itertuples(index=False)
+                ],
+                right=[3, 4],
+            )
+        )
+    else:
+        parts += ["", f"The event study could not run: {result.study_error}"]
+    ov = T.strategy_overview(result.backtests)
+    if len(ov) and "portfolio" in ov.columns:
+        parts += ["", "## Strategies against buy-and-hold", ""]
+        rows = []
+        for r in ov.itertuples(index=False):
+            ret = (
+                f"{fmt.pct(r.return_min)} to {fmt.pct(r.return_max)}"
+                if r.combinations > 1
+                else fmt.pct(r.return_max)
+            )
+            sharpe = (
+                f"{fmt.num(r.sharpe_min)} to {fmt.num(r.sharpe_max)}"
+                if r.combinations > 1
+                else fmt.num(r.sharpe_max)
+            )
+            rows.append(
+                [
+                    r.strategy,
+                    r.portfolio,
+                    r.combinations,
+                    fmt.integer(r.trades),
+                    ret,
+                    sharpe,
+                    f"{r.benchmark} {fmt.pct(r.benchmark_return)} (Sharpe {fmt.num(r.benchmark_sharpe)})",
+                ]
+            )
+        parts.append(
+            _table(
+                ["strategy", "portfolio", "combinations", "trades", "total return", "Sharpe",
+                 "benchmark buy & hold"],
+                rows,
+                right=[2, 3, 4, 5],
+            )
+        )  # fmt: skip
+        parts += [
+            "",
+            "For a sweep, the range over all parameter combinations is shown, not the best one.",
+        ]
+    claims = result.claims
+    if len(claims):
+        counts = claims["verdict"].value_counts()
+        parts += [
+            "",
+            "## Claims beside the data",
+            "",
+            ", ".join(f"{v} {k}" for k, v in counts.items()) + f" (of {len(claims)} claims).",
+            "",
+        ]
+        parts.append(
+            _table(
+                ["ticker", "measure", "session", "claimed", "measured", "verdict"],
+                [
+                    [
+                        r.ticker,
+                        fmt.measure_label(r.measure),
+                        fmt.day(r.date),
+                        fmt.pct(r.claimed) if pd.notna(r.claimed) and r.measure != "market_value_change"
+                        else (fmt.money(r.claimed) + " USD" if pd.notna(r.claimed) else r.direction),
+                        fmt.pct(r.measured),
+                        r.verdict,
+                    ]
+                    for r in claims.itertuples(index=False)
+                ],
+                right=[3, 4],
+            )
+        )  # fmt: skip
+    dropped = T.dropped_table(result)
+    n_warn = int((result.quality["severity"] == "warning").sum()) if len(result.quality) else 0
+    parts += [
+        "",
+        "## Left out and data quality",
+        "",
+        f"{len(dropped)} rows left out (`tables/dropped.csv`, with the reason for each); "
+        f"{len(result.quality)} price-data findings, {n_warn} of them warnings "
+        "(`tables/quality.csv`).",
+    ]
+    if files:
+        parts += ["", "## Files", ""] + [f"- `{f}`" for f in files]
+    return "\n".join(parts).rstrip() + "\n"

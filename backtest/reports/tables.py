@@ -1,0 +1,308 @@
+"""The report's tables, built from a run's results (numbers, not text).
+
+Every number the report shows comes from one of these frames; the CSV and JSON files are these
+frames written out, and the HTML and Markdown pages format them. Nothing here measures anything:
+it selects, joins and reshapes what the event study, the backtests and the claims produced.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backtest.study.spec import Window, window_label
+
+#: The headline test of a group's CAAR, in order of preference: the Boehmer-Musumeci-Poulsen
+#: test with the Kolari-Pynnönen adjustment for cross-correlation (robust to event-induced
+#: variance and to events sharing a session), then plain BMP, then the cross-sectional t.
+HEADLINE_TESTS: tuple[tuple[str, str], ...] = (
+    ("kp", "Kolari-Pynnönen adjusted BMP"),
+    ("bmp", "BMP"),
+    ("t", "cross-sectional t"),
+)
+
+#: The window the summary ranks reactions by.
+MAIN_WINDOW: Window = (-1, 1)
+
+
+def headline_p(row: Mapping[str, Any]) -> tuple[float, str]:
+    """The p-value of a group row's headline test, and the test's name (NaN, "" if none)."""
+    for key, name in HEADLINE_TESTS:
+        p = row.get(f"{key}_p")
+        if p is not None and isinstance(p, int | float) and math.isfinite(p):
+            return float(p), name
+    return float("nan"), ""
+
+
+def main_window(study: Any) -> Window:
+    """[-1,+1] when the study measured it, else its first window."""
+    windows = tuple(tuple(w) for w in study.spec.windows)
+    return MAIN_WINDOW if MAIN_WINDOW in windows else windows[0]
+
+
+# ------------------------------------------------------------------------------ event study
+
+
+def event_table(study: Any) -> pd.DataFrame:
+    """One row per measured (event, ticker): context, AR(0), and per window CAR, t, p, BHAR.
+
+    Window columns are named ``car[-1,+1]``, ``t[-1,+1]``, ``p[-1,+1]``, ``bhar[-1,+1]``.
+    ``confounded_by`` lists the catalog events inside the row's window span.
+    """
+    ev = study.events
+    cols = [
+        "event_id", "ticker", "title", "category", "scope", "market", "day0", "timing",
+        "benchmark", "model", "alpha", "beta", "sigma", "n_est", "confounded", "clustered",
+        "cluster_size", "timing_unknown",
+    ]  # fmt: skip
+    out = ev[[c for c in cols if c in ev.columns]].copy()
+    key = pd.MultiIndex.from_frame(out[["event_id", "ticker"]])
+    out["ar0"] = study.ar[0].reindex(key).to_numpy() if 0 in study.ar.columns else np.nan
+    w = study.windows.pivot_table(
+        index=["event_id", "ticker"],
+        columns="window",
+        values=["car", "t", "p", "bhar"],
+        sort=False,
+    )
+    for label in (window_label(x) for x in study.spec.windows):
+        for v in ("car", "t", "p", "bhar"):
+            out[f"{v}{label}"] = (
+                w[(v, label)].reindex(key).to_numpy() if (v, label) in w.columns else np.nan
+            )
+    conf = study.confounders.groupby(["event_id", "ticker"])["other_event_id"].agg(
+        lambda s: ", ".join(sorted(s))
+    )
+    out["confounded_by"] = conf.reindex(key).fillna("").to_numpy()
+    return out.reset_index(drop=True)
+
+
+def group_rows(study: Any, group_by: str, window: Window) -> pd.DataFrame:
+    """The CAAR rows of one grouping over one window, with the headline p and its test."""
+    g = study.group_table(group_by, "CAAR")
+    g = g[g["window"] == window_label(window)].copy()
+    heads = [headline_p(r) for r in g.to_dict("records")]
+    g["p"] = [h[0] for h in heads]
+    g["test"] = [h[1] for h in heads]
+    return g.reset_index(drop=True)
+
+
+def category_table(study: Any, window: Window | None = None) -> pd.DataFrame:
+    """Per category: n, CAAR over ``window`` (default :func:`main_window`), its 95% interval
+    from the cross-sectional standard error, the headline p and test; by CAAR."""
+    window = window or main_window(study)
+    g = group_rows(study, "category", window)
+    se = np.where(np.isfinite(g["t"]) & (g["t"] != 0), g["value"] / g["t"], np.nan)
+    from scipy import stats
+
+    q = np.where(g["n"] >= 2, stats.t.ppf(0.975, np.maximum(g["n"] - 1, 1)), np.nan)
+    g["lo"] = g["value"] - q * se
+    g["hi"] = g["value"] + q * se
+    g = g.rename(columns={"group": "category", "value": "caar"})
+    cols = ["category", "window", "n", "caar", "lo", "hi", "t", "p", "test"]
+    return g[cols].sort_values("caar", ascending=False).reset_index(drop=True)
+
+
+def ticker_table(study: Any, window: Window | None = None) -> pd.DataFrame:
+    """Per ticker: events measured, CAAR over ``window``, the share of positive CARs, the
+    headline p and test."""
+    window = window or main_window(study)
+    label = window_label(window)
+    g = group_rows(study, "ticker", window).rename(columns={"group": "ticker", "value": "caar"})
+    w = study.windows[study.windows["window"] == label]
+    pos = w.groupby("ticker")["car"].agg(lambda s: float((s > 0).mean()))
+    g["positive"] = g["ticker"].map(pos)
+    cols = ["ticker", "window", "n", "caar", "positive", "t", "p", "test"]
+    return g[cols].sort_values("n", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def test_table(study: Any) -> pd.DataFrame:
+    """Every group's CAAR and ABHAR rows with every test statistic and p-value (tidy)."""
+    g = study.groups
+    return g[g["measure"].isin(["CAAR", "ABHAR"])].reset_index(drop=True)
+
+
+def top_reactions(study: Any, n: int = 6, window: Window | None = None) -> pd.DataFrame:
+    """The ``n`` largest single-event reactions over ``window`` by |CAR|, significant or
+    not (the t and p say which are)."""
+    window = window or main_window(study)
+    label = window_label(window)
+    ev = event_table(study)
+    car = ev[f"car{label}"]
+    top = ev.loc[car.abs().sort_values(ascending=False).index[:n]]
+    cols = ["event_id", "ticker", "title", "category", "day0", "ar0"]
+    out = top[cols].copy()
+    out["window"] = label
+    out["car"] = top[f"car{label}"]
+    out["t"] = top[f"t{label}"]
+    out["p"] = top[f"p{label}"]
+    return out.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------ strategies
+
+
+def strategy_metrics(backtests: Sequence[Any]) -> pd.DataFrame:
+    """Every metric of every portfolio, combination and strategy (buy-and-hold rows too)."""
+    frames = [r.to_frame().assign(strategy=r.strategy.name) for r in backtests if len(r.metrics)]
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    first = ["strategy", "label", "portfolio", "kind", "subject"]
+    return out[[*first, *[c for c in out.columns if c not in first]]]
+
+
+def trades_table(backtests: Sequence[Any]) -> pd.DataFrame:
+    """Every leg of every trade of the per-ticker portfolios, with the strategy."""
+    frames = [r.trades.assign(strategy=r.strategy.name) for r in backtests if len(r.trades)]
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    first = ["strategy", "label", "event_id", "ticker", "leg"]
+    return out[[*first, *[c for c in out.columns if c not in first]]]
+
+
+def strategy_overview(backtests: Sequence[Any]) -> pd.DataFrame:
+    """Per strategy, its main pooled portfolio over the whole grid: the range of total return
+    and Sharpe across the combinations (no single best one is picked: choosing the best of a
+    sweep after the fact overstates it), the trades, and buy-and-hold of the benchmark and of
+    the traded tickers over the same sessions."""
+    rows = []
+    for r in backtests:
+        if not len(r.metrics):
+            rows.append({"strategy": r.strategy.name, "combinations": len(r.combos)})
+            continue
+        portfolio = r.grid_portfolio()
+        m = r.to_frame()
+        m = m[m["portfolio"] == portfolio]
+        strat = m[m["kind"] == "strategy"]
+        bh = m[m["kind"] == "buy_and_hold"]
+        market = strat["market"].iloc[0]
+        bench_name = r.benchmarks.get(market, "")
+        bench = bh[bh["subject"] == bench_name].iloc[0] if (bh["subject"] == bench_name).any() else None
+        basket = bh[bh["subject"] != bench_name]
+        rows.append(
+            {
+                "strategy": r.strategy.name,
+                "portfolio": portfolio,
+                "combinations": len(r.combos),
+                "trades": int(strat["n_trades"].max()),
+                "return_min": strat["total_return"].min(),
+                "return_max": strat["total_return"].max(),
+                "sharpe_min": strat["sharpe"].min(),
+                "sharpe_max": strat["sharpe"].max(),
+                "benchmark": bench_name,
+                "benchmark_return": bench["total_return"] if bench is not None else np.nan,
+                "benchmark_sharpe": bench["sharpe"] if bench is not None else np.nan,
+                "hold_return": basket["total_return"].iloc[0] if len(basket) else np.nan,
+                "hold_sharpe": basket["sharpe"].iloc[0] if len(basket) else np.nan,
+                "first": strat["start"].min(),
+                "last": strat["end"].max(),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------ left out
+
+
+def dropped_table(result: Any) -> pd.DataFrame:
+    """Everything the run left out, one row each: ``part`` (study, strategy, catalog,
+    prices), ``what`` (strategy name, file), ``event_id``, ``ticker``, ``stage``, ``reason``."""
+    frames = []
+    if result.study is not None and len(result.study.dropped):
+        d = result.study.dropped
+        frames.append(
+            pd.DataFrame(
+                {
+                    "part": "event study",
+                    "what": "",
+                    "event_id": d["event_id"],
+                    "ticker": d["ticker"],
+                    "stage": d["stage"],
+                    "reason": d["reason"],
+                }
+            )
+        )
+    for r in result.backtests:
+        sk = r.skipped
+        if not len(sk):
+            continue
+        labels = r.combos.set_index("combo")["label"]
+        combo = sk["combo"] if "combo" in sk.columns else pd.Series(np.nan, index=sk.index)
+        stage = combo.map(lambda c: "" if pd.isna(c) else str(labels.get(int(c), "")))
+        frame = pd.DataFrame(
+            {
+                "part": "strategy",
+                "what": r.strategy.name,
+                "event_id": sk["event_id"],
+                "ticker": sk["ticker"],
+                "stage": stage.to_numpy(),
+                "reason": sk["reason"],
+            }
+        )
+        frames.append(frame.drop_duplicates())
+    for file, message in (*result.strategy_errors, *result.strategy_notes):
+        frames.append(
+            pd.DataFrame(
+                [{"part": "strategy", "what": file, "event_id": "", "ticker": "", "stage": "file",
+                  "reason": message}]
+            )
+        )  # fmt: skip
+    cp = result.catalog_problems
+    if len(cp):
+        frames.append(
+            pd.DataFrame(
+                {
+                    "part": "catalog",
+                    "what": cp["file"].astype(str) + ":" + cp["line"].astype(str),
+                    "event_id": cp["entry"],
+                    "ticker": "",
+                    "stage": cp["field"],
+                    "reason": cp["message"],
+                }
+            )
+        )
+    failed = result.prices[result.prices["status"] == "failed"]
+    if len(failed):
+        frames.append(
+            pd.DataFrame(
+                {
+                    "part": "prices",
+                    "what": "",
+                    "event_id": "",
+                    "ticker": failed["ticker"],
+                    "stage": "load",
+                    "reason": failed["reason"],
+                }
+            )
+        )
+    cols = ["part", "what", "event_id", "ticker", "stage", "reason"]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(frames, ignore_index=True)[cols]
+
+
+def all_tables(result: Any) -> dict[str, pd.DataFrame]:
+    """Every table the report writes as CSV and JSON, by file stem."""
+    study = result.study
+    tables: dict[str, pd.DataFrame] = {}
+    if study is not None:
+        tables["events"] = event_table(study)
+        tables["windows"] = study.to_frame()
+        tables["ar_paths"] = study.ar.reset_index()
+        tables["tickers"] = ticker_table(study)
+        tables["categories"] = category_table(study)
+        tables["group_tests"] = test_table(study)
+        tables["caar_paths"] = study.paths
+    tables["strategy_metrics"] = strategy_metrics(result.backtests)
+    tables["strategy_overview"] = strategy_overview(result.backtests)
+    tables["trades"] = trades_table(result.backtests)
+    tables["claims"] = result.claims
+    tables["dropped"] = dropped_table(result)
+    tables["prices"] = result.prices
+    tables["quality"] = result.quality
+    return tables

@@ -1,0 +1,129 @@
+"""Run configurations: defaults without a file, every problem named by file and field, paths
+relative to the file, and a written-back configuration that repeats the run."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from backtest.job import ConfigError, load_config
+from backtest.study import StudySpec
+
+
+def write(tmp_path: Path, text: str, name: str = "run.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return str(info.value).splitlines()
+
+
+def test_defaults_need_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    c = load_config()
+    assert c.name == "evbt-run"
+    assert c.base == str(tmp_path)
+    assert c.study_spec() == StudySpec()
+    assert c.resolve(c.output.dir) == tmp_path / "reports"
+
+
+def test_a_full_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+name = "earnings"
+[catalog]
+paths = ["cat"]
+categories = ["earnings"]
+start = 2022-01-01
+[study]
+model = "market_adjusted"
+windows = [[0, 0], [-2, 2]]
+benchmark = "QQQ"
+[strategies]
+paths = []
+[prices]
+dir = "../prices"
+[output]
+dir = "out"
+""",
+    )
+    c = load_config(path)
+    assert c.name == "earnings"
+    assert c.catalog.categories == ("earnings",)
+    assert str(c.catalog.start) == "2022-01-01"
+    assert c.resolve(c.catalog.paths[0]) == tmp_path / "cat"  # relative to the file
+    assert c.resolve(c.prices.dir) == tmp_path / "../prices"
+    spec = c.study_spec()
+    assert spec.model == "market_adjusted"
+    assert spec.windows == ((0, 0), (-2, 2))
+    assert dict(spec.benchmarks) == {"XNYS": "QQQ"}
+    assert c.strategies.paths == ()
+
+
+def test_the_name_defaults_to_the_file_name(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, "", "weekly-check.toml")).name == "weekly-check"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("nmae = 'x'\n", "field nmae: unknown section or field (known: name, catalog, study, "
+         "strategies, prices, output); did you mean 'name'?"),
+        ("[study]\nmodel = 'capm'\n", "field study.model: 'capm' is not allowed (use 'market', "
+         "'market_adjusted', 'constant_mean' or 'factor')"),
+        ("[study]\nmodel = 'factor'\n", "field study: Value error, model = \"factor\" needs "
+         "factors = [\"file.CSV\", ...]"),
+        ("[study]\nwindows = [[2, -2]]\n", "field study: windows[0] (2, -2) starts after it "
+         "ends: write (-2, 2)"),
+        ("[catalog]\ncategory = ['earnings']\n", "field catalog.category: unknown field (known: "
+         "paths, categories, ids, tickers, start, end); did you mean 'categories'?"),
+        ("name = 'a/b'\n", "field name: Value error, 'a/b' cannot name a report folder"),
+        ("[catalog]\nstart = 'soon'\n", "field catalog.start: Value error, expected a date such "
+         "as 2024-01-31, got 'soon'"),
+        ("study = 3\n", "field study: expected a [study] table, got 3"),
+        ("name = \n", "not valid TOML"),
+    ],
+    ids=lambda v: str(v)[:24],
+)  # fmt: skip
+def test_problems_name_file_and_field(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    found = problems(path)
+    assert found[0].startswith(f"{path}: "), found
+    assert expected.replace("Value error, ", "") in found[0].replace("Value error, ", ""), found
+
+
+def test_every_problem_is_listed(tmp_path: Path) -> None:
+    found = problems(write(tmp_path, "[study]\nmodel = 'capm'\nmin_estimation = 'x'\n"))
+    assert len(found) == 2
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    assert problems(tmp_path / "nope.toml") == [
+        f"{tmp_path / 'nope.toml'}: no such run configuration file"
+    ]
+
+
+def test_written_back_configuration_repeats_the_run(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    c = load_config(
+        write(
+            tmp_path / "sub", "name = 'x'\n[catalog]\npaths = ['../events']\nstart = 2023-01-01\n"
+        )
+    )
+    text = c.to_toml()
+    data = tomllib.loads(text)
+    assert data["catalog"]["paths"] == [str((tmp_path / "events").resolve())]
+    assert str(data["catalog"]["start"]) == "2023-01-01"
+    # loaded again from another folder, it is the same configuration
+    again = load_config(write(tmp_path, text, "copy.toml"))
+    assert again.absolute().describe() | {"base": "", "file": ""} == c.absolute().describe() | {
+        "base": "",
+        "file": "",
+    }
