@@ -25,15 +25,15 @@ Measures
 --------
 With ``d`` the claim's session and ``p`` the session of the same exchange before it:
 
-=====================  ===========================================================
-``close_to_close``     ``close[d] / close[p] - 1``
-``open_to_close``      ``close[d] / open[d] - 1``
-``intraday_low``       ``low[d] / close[p] - 1`` (how far it fell at the worst)
-``intraday_high``      ``high[d] / close[p] - 1``
-``market_value_change``  not measured: a change in market value needs the number of
-                       shares, which prices alone do not give. The note reports the
-                       session's close-to-close return for context.
-=====================  ===========================================================
+=========================  =======================================================
+``close_to_close``         ``close[d] / close[p] - 1``
+``open_to_close``          ``close[d] / open[d] - 1``
+``intraday_low``           ``low[d] / close[p] - 1`` (how far it fell at the worst)
+``intraday_high``          ``high[d] / close[p] - 1``
+``market_value_change``    not measured: a change in market value needs the number of
+                           shares, which prices alone do not give. The note reports the
+                           session's close-to-close return for context.
+=========================  =======================================================
 
 ``p`` is the previous *session of the exchange calendar*, not the previous row with a close: if
 the close of ``p`` is missing the claim is ``not measured``. Reaching back to an earlier close
@@ -42,9 +42,9 @@ figures are one-session figures.
 
 **Adjusted prices.** The prices are split- and dividend-adjusted by their source (see
 ``panel.provenance``). Adjustment multiplies all prices before an ex-date by one factor, so
-one-session ratios are unaffected, except on an ex-dividend day itself, where the adjusted
-return includes the dividend (a tiny difference, a fraction of a percent at most for these
-stocks). Sources quote unadjusted moves.
+one-session ratios are unaffected, except on an ex-dividend day itself: there the adjusted
+return includes the dividend, so it exceeds the quoted price move by about that one payment's
+yield (a tiny difference, typically a few tenths of a percent or less).
 
 Verdicts
 --------
@@ -230,9 +230,7 @@ def claim_table(catalog: Catalog) -> pd.DataFrame:
                 }
             )
     frame = pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))
-    return frame.astype(
-        {"claim_no": "int64", "claimed": "float64", "date": "datetime64[ns]"}, copy=False
-    )
+    return frame.astype({"claim_no": "int64", "claimed": "float64", "date": "datetime64[ns]"})
 
 
 def claim_price_needs(
