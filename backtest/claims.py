@@ -487,7 +487,10 @@ def _compare_note(verdict: str, measured: float, claimed: float, direction: obje
     if verdict == "disagrees" and claimed != 0:
         return f"opposite directions: claimed {claimed:+.2%}, measured {measured:+.2%}"
     side = "within" if gap <= tolerance + _EPS else "outside"
-    return f"off by {gap:.2%}, {side} the tolerance of {tolerance:.2%}"
+    return (
+        f"off by {gap * 100:.2f} percentage points, {side} the tolerance of "
+        f"{tolerance * 100:.2f}"
+    )
 
 
 def _require(table: pd.DataFrame, columns: tuple[str, ...]) -> None:
