@@ -14,8 +14,9 @@ from backtest.study.spec import window_label
 
 
 def _cell(s: Any) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(s).replace("|", "\\|").replace("\n", " ")
+    """Text safe inside a Markdown table cell (no table breaks, no raw HTML)."""
+    text = str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[int]) -> str:

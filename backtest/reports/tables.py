@@ -73,20 +73,37 @@ def event_table(study: Any) -> pd.DataFrame:
             out[f"{v}{label}"] = (
                 w[(v, label)].reindex(key).to_numpy() if (v, label) in w.columns else np.nan
             )
-    conf = study.confounders.groupby(["event_id", "ticker"])["other_event_id"].agg(
+    c = study.confounders.astype({"other_event_id": str})
+    conf = c.groupby(["event_id", "ticker"], observed=True)["other_event_id"].agg(
         lambda s: ", ".join(sorted(s))
     )
-    out["confounded_by"] = conf.reindex(key).fillna("").to_numpy()
+    joined = conf.reindex(key).astype(object).to_numpy()
+    out["confounded_by"] = ["" if pd.isna(v) else v for v in joined]
     return out.reset_index(drop=True)
 
 
 def group_rows(study: Any, group_by: str, window: Window) -> pd.DataFrame:
-    """The CAAR rows of one grouping over one window, with the headline p and its test."""
+    """The CAAR rows of one grouping over one window, with the headline p and its test.
+
+    A group of one event has no cross-sectional test: its headline is the event's own t-test
+    (with the prediction-error variance of its fitted model).
+    """
+    label = window_label(window)
     g = study.group_table(group_by, "CAAR")
-    g = g[g["window"] == window_label(window)].copy()
+    g = g[g["window"] == label].copy()
     heads = [headline_p(r) for r in g.to_dict("records")]
     g["p"] = [h[0] for h in heads]
     g["test"] = [h[1] for h in heads]
+    single = (g["n"] == 1) & g["p"].isna()
+    if single.any():
+        ev = study.events
+        member = ev[group_by].astype(str) if group_by != "all" else pd.Series("all", index=ev.index)
+        w = study.windows[study.windows["window"] == label].set_index(["event_id", "ticker"])
+        key = pd.MultiIndex.from_frame(ev[["event_id", "ticker"]])
+        own = pd.DataFrame({"group": member.to_numpy(), "p": w["p"].reindex(key).to_numpy()})
+        own = own.groupby("group")["p"].first()
+        g.loc[single, "p"] = g.loc[single, "group"].astype(str).map(own).to_numpy()
+        g.loc[single & g["p"].notna(), "test"] = "single-event t"
     return g.reset_index(drop=True)
 
 
@@ -228,23 +245,21 @@ def dropped_table(result: Any) -> pd.DataFrame:
             )
         )
     for r in result.backtests:
-        sk = r.skipped
+        sk = r.skipped_table()
         if not len(sk):
             continue
-        labels = r.combos.set_index("combo")["label"]
-        combo = sk["combo"] if "combo" in sk.columns else pd.Series(np.nan, index=sk.index)
-        stage = combo.map(lambda c: "" if pd.isna(c) else str(labels.get(int(c), "")))
-        frame = pd.DataFrame(
-            {
-                "part": "strategy",
-                "what": r.strategy.name,
-                "event_id": sk["event_id"],
-                "ticker": sk["ticker"],
-                "stage": stage.to_numpy(),
-                "reason": sk["reason"],
-            }
+        frames.append(
+            pd.DataFrame(
+                {
+                    "part": "strategy",
+                    "what": r.strategy.name,
+                    "event_id": sk["event_id"],
+                    "ticker": sk["ticker"],
+                    "stage": "combinations: " + sk["combinations"],
+                    "reason": sk["reason"],
+                }
+            )
         )
-        frames.append(frame.drop_duplicates())
     for file, message in (*result.strategy_errors, *result.strategy_notes):
         frames.append(
             pd.DataFrame(

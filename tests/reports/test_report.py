@@ -1,0 +1,225 @@
+"""The report renders results: tables, HTML (escaped, self-contained), Markdown, files.
+
+Everything runs on the synthetic world of world.py, whose planted reactions the pages must
+show; the numbers are checked against the result objects and against what was planted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from backtest.job import RunResult
+from backtest.reports import tables as T
+from backtest.reports import write_report
+from backtest.reports.html import render_html
+from backtest.reports.markdown import render_markdown
+from tests.reports.world import DAY0, EVIL_TITLE, PLANTED
+
+FILES = {
+    "index.html", "summary.md", "config.toml", "provenance.json", "run.json",
+    *(f"tables/{n}.{ext}" for n in (
+        "events", "windows", "ar_paths", "tickers", "categories", "group_tests", "caar_paths",
+        "strategy_metrics", "strategy_overview", "trades", "claims", "dropped", "prices",
+        "quality") for ext in ("csv", "json")),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def report(toy_result: RunResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "toy"
+    write_report(toy_result, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def page(report: Path) -> str:
+    return (report / "index.html").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------ tables
+
+
+def test_event_table_carries_the_planted_reactions(toy_result: RunResult) -> None:
+    ev = T.event_table(toy_result.study).set_index(["event_id", "ticker"])
+    for key, jump in PLANTED.items():
+        assert ev.loc[key, "day0"] == DAY0[key[0]]
+        # the residual on day 0 is the jump; the fitted alpha and beta differ a little
+        assert ev.loc[key, "ar0"] == pytest.approx(jump, abs=0.004)
+        assert ev.loc[key, "car[0,0]"] == ev.loc[key, "ar0"]
+        assert abs(ev.loc[key, "t[0,0]"]) > 3
+    w = toy_result.study.windows.set_index(["event_id", "ticker", "window"])
+    for (eid, tic), row in ev.iterrows():
+        assert row["car[-1,+1]"] == w.loc[(eid, tic, "[-1,+1]"), "car"]
+        assert row["p[-1,+1]"] == w.loc[(eid, tic, "[-1,+1]"), "p"]
+
+
+def test_headline_p_and_single_event_groups(toy_result: RunResult) -> None:
+    cats = T.category_table(toy_result.study).set_index("category")
+    groups = toy_result.study.group_table("category").set_index(["group", "window"])
+    layoff = groups.loc[("layoff", "[-1,+1]")]
+    assert cats.loc["layoff", "p"] == layoff["kp_p"]
+    assert cats.loc["layoff", "test"] == "Kolari-Pynnönen adjusted BMP"
+    assert cats.loc["layoff", "caar"] == layoff["value"]
+    # earnings has one event: its own t-test is the headline
+    w = toy_result.study.windows.set_index(["event_id", "window"])
+    assert cats.loc["earnings", "p"] == w.loc[("bbb-results", "[-1,+1]"), "p"]
+    assert cats.loc["earnings", "test"] == "single-event t"
+    assert T.headline_p({"kp_p": float("nan"), "bmp_p": 0.2, "t_p": 0.1}) == (0.2, "BMP")
+    assert T.headline_p({}) != T.headline_p({"t_p": 0.5})
+
+
+def test_strategy_overview_shows_the_range_not_the_best(toy_result: RunResult) -> None:
+    (bt,) = toy_result.backtests
+    ov = T.strategy_overview(toy_result.backtests).iloc[0]
+    strat = bt.metrics[(bt.metrics["kind"] == "strategy") & (bt.metrics["portfolio"] == "pooled XNYS")]
+    assert ov["combinations"] == 2
+    assert ov["return_min"] == strat["total_return"].min()
+    assert ov["return_max"] == strat["total_return"].max()
+    assert ov["sharpe_max"] == strat["sharpe"].max()
+    assert ov["benchmark"] == "SPY"
+
+
+# ------------------------------------------------------------------------------ files
+
+
+def test_every_file_is_written(report: Path) -> None:
+    written = {str(p.relative_to(report)) for p in report.rglob("*") if p.is_file()}
+    assert written == FILES
+    assert not list(report.parent.glob(".toy*")), "no temporary folder left behind"
+
+
+def test_csv_and_json_tables_hold_the_result_numbers(report: Path, toy_result: RunResult) -> None:
+    events = T.event_table(toy_result.study)
+    csv = pd.read_csv(report / "tables" / "events.csv")
+    assert list(csv["event_id"]) == list(events["event_id"])
+    pd.testing.assert_series_equal(csv["car[-1,+1]"], events["car[-1,+1]"], check_names=False)
+    assert list(csv["day0"]) == [d.date().isoformat() for d in events["day0"]]
+    records = json.loads((report / "tables" / "events.json").read_text(encoding="utf-8"))
+    assert [r["car[0,0]"] for r in records] == pytest.approx(list(events["car[0,0]"]))
+    assert records[0]["day0"] == "2023-06-06"
+    trades = json.loads((report / "tables" / "trades.json").read_text(encoding="utf-8"))
+    assert len(trades) == len(toy_result.backtests[0].trades)
+    for name in FILES:
+        if name.endswith(".json"):
+            text = (report / name).read_text(encoding="utf-8")
+            assert "NaN" not in text and "Infinity" not in text, name
+            json.loads(text)
+
+
+def test_run_record_and_provenance(report: Path, toy_result: RunResult, toy_root: Path) -> None:
+    run = json.loads((report / "run.json").read_text(encoding="utf-8"))
+    assert run["name"] == "toy"
+    assert run["counts"]["events"] == 4
+    assert run["counts"]["measured"] == 4
+    assert run["config"]["prices"]["dir"] == str((toy_root / "prices").resolve())
+    assert set(run["timings"]) >= {"prices", "event study", "strategies (backtests)"}
+    prov = json.loads((report / "provenance.json").read_text(encoding="utf-8"))
+    tickers = {p["ticker"]: p for p in prov["prices"]}
+    assert set(tickers) == {"AAA", "BBB", "SPY"}
+    assert tickers["AAA"]["source"] == f"csv:{(toy_root / 'prices' / 'AAA.csv').resolve()}"
+    assert prov["catalog_files"] == [str((toy_root / "events" / "toy.yaml").resolve())]
+    config = (report / "config.toml").read_text(encoding="utf-8")
+    assert 'name = "toy"' in config and "min_estimation = 100" in config
+
+
+def test_a_report_replaces_the_old_one_only_when_complete(
+    toy_result: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "old.txt").write_text("previous report", encoding="utf-8")
+
+    def broken(*args: object) -> str:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("backtest.reports.html.render_html", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_report(toy_result, out)
+    assert (out / "old.txt").read_text(encoding="utf-8") == "previous report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # no temporary folder left
+    monkeypatch.undo()
+    write_report(toy_result, out)
+    assert not (out / "old.txt").exists()
+    assert (out / "index.html").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+
+
+# ------------------------------------------------------------------------------ HTML
+
+
+def strings(obj: object) -> list[str]:
+    """Every string inside a JSON value."""
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [s for v in obj.values() for s in strings(v)]
+    if isinstance(obj, list):
+        return [s for v in obj for s in strings(v)]
+    return []
+
+
+def test_catalog_text_is_escaped(page: str, toy_result: RunResult) -> None:
+    assert EVIL_TITLE not in page
+    assert "<script>alert(" not in page
+    assert "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt; &amp; &#34;friends&#34;" in page
+    # in the charts' JSON the title is escaped too, and survives the round trip
+    blocks = re.findall(r'<script type="application/json" id="([^"]+)">(.*?)</script>', page, re.S)
+    assert blocks
+    texts = [s for _, body in blocks for s in strings(json.loads(body))]
+    assert any(EVIL_TITLE in s for s in texts)  # e.g. the AR-path legend of AAA
+    for _, body in blocks:
+        assert "<" not in body and ">" not in body
+    # the only scripts are ours: the chart data blocks, plotly.js and the drawing script
+    assert page.count("<script") == len(blocks) + 2
+
+
+def test_page_is_self_contained(page: str) -> None:
+    for pattern in (r'<script[^>]+src=', r'<link[^>]+href=', r"@import", r"url\(\s*['\"]?https?:"):
+        assert not re.search(pattern, page), pattern
+    assert not re.search(r'(src|href)="https?://', page)
+
+
+def test_page_shows_the_numbers(page: str, toy_result: RunResult) -> None:
+    ev = T.event_table(toy_result.study).set_index("event_id")
+    car = ev.loc["bbb-results", "car[-1,+1]"]
+    assert f"{car * 100:+.2f}%" in page  # in the strongest reactions and the ticker table
+    assert "Run <strong>toy</strong>" in page
+    for section in ("summary", "categories", "tickers", "strategies", "claims", "dropped", "method"):
+        assert f'<section id="{section}">' in page
+    for anchor in ("ticker-AAA", "ticker-BBB", "category-layoff", "strategy-toy_buy_on_layoffs"):
+        assert f'id="{anchor}"' in page
+    claim = toy_result.claims.iloc[0]
+    assert f"{claim['measured'] * 100:+.2f}%" in page
+    assert f'<span class="badge {claim["verdict"]}">{claim["verdict"]}</span>' in page
+    charts = re.findall(r'<div class="chart" id="([^"]+)"></div>', page)
+    data = re.findall(r'<script type="application/json" id="([^"]+)-data">', page)
+    assert charts and sorted(charts) == sorted(data)
+
+
+def test_render_html_needs_no_study(toy_result: RunResult) -> None:
+    from dataclasses import replace
+
+    broken = replace(toy_result, study=None, study_error="too many events dropped")
+    page = render_html(broken)
+    assert "The event study could not run: too many events dropped" in page
+    assert "event study: too many events dropped" in page  # in the failures banner
+
+
+# ------------------------------------------------------------------------------ Markdown
+
+
+def test_markdown_summary(report: Path, toy_result: RunResult) -> None:
+    md = (report / "summary.md").read_text(encoding="utf-8")
+    assert md == render_markdown(toy_result, sorted(FILES))
+    assert md.startswith("# evbt report: toy\n")
+    cats = T.category_table(toy_result.study).set_index("category")
+    layoff = cats.loc["layoff"]
+    assert f"| layoff | 2 | {layoff['caar'] * 100:+.2f}%" in md
+    assert "| toy_buy_on_layoffs | pooled XNYS | 2 |" in md
+    # catalog text cannot inject HTML into a Markdown renderer either
+    assert "<script" not in md
