@@ -1,0 +1,1 @@
+"""Investor reports: the HTML report and the plotly figures it embeds."""
