@@ -779,7 +779,7 @@ def _jitter(values: FloatArray, width: float) -> FloatArray:
 
 
 def _subplot_titles(fig: go.Figure) -> None:
-    """make_subplots' panel titles in the template's secondary style, left-aligned."""
+    """make_subplots' panel titles at the size of axis titles rather than plotly's 16 px."""
     for ann in fig.layout.annotations:
         if ann.yref == "paper" and ann.xref == "paper" and ann.yanchor == "bottom":
             ann.update(font={"size": 13, "color": INK})
@@ -789,9 +789,9 @@ def ar_paths(study: EventStudyResult, ticker: str) -> go.Figure:
     """The cumulative abnormal return path of each event of one ticker.
 
     One line per (event, ``ticker``) row of ``study.ar``: the cumulative sum of its abnormal
-    returns over the path days (a missing day adds nothing), labelled in the legend by the
-    event's title (cut to 40 characters), in day-0 order; zero line, dashed day-0 line. With
-    more than six events the legend goes below the plot.
+    returns over the path days (a missing day is a gap and adds nothing), labelled in the
+    legend by the event's title (cut to 40 characters), in day-0 order; zero line, dashed day-0
+    line. With more than six events the legend goes below the plot.
 
     Parameters
     ----------
@@ -831,7 +831,7 @@ def ar_paths(study: EventStudyResult, ticker: str) -> go.Figure:
     days = rows.columns.to_numpy(dtype=np.float64)
     values = rows.to_numpy(dtype=np.float64)
     cum = np.nancumsum(values, axis=1)
-    cum[:, np.isnan(values).all(axis=0)] = np.nan  # a day nobody has stays empty
+    cum[np.isnan(values)] = np.nan  # a missing day is a gap in the line, and adds nothing
 
     fig = go.Figure()
     n = len(rows)

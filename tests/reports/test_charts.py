@@ -11,6 +11,7 @@ import dataclasses
 import html
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -485,9 +486,10 @@ def test_empty_results_give_figures_that_say_why(
     assert charts.sweep_heatmap(no_trade) is None
 
 
-def test_charts_do_not_import_vectorbt() -> None:
+def test_charts_do_not_import_vectorbt(repo_root: Path) -> None:
     code = "import sys, backtest.reports.charts; print('vectorbt' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo_root), *sys.path])}
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     ).stdout
     assert out.strip() == "False"
