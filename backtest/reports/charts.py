@@ -40,9 +40,9 @@ from plotly.subplots import make_subplots
 from scipy import stats
 
 from backtest.portfolio.metrics import METRICS, Metric, format_metric
+from backtest.reports.tables import group_rows
 from backtest.study.results import stars
 from backtest.study.spec import Window, window_label
-from backtest.study.statistics import GROUP_TESTS
 
 if TYPE_CHECKING:
     from backtest.portfolio.results import BacktestResult
@@ -61,7 +61,6 @@ __all__ = [
     "claims_figure",
     "equity_figure",
     "figure_json",
-    "headline_p",
     "sweep_heatmap",
 ]
 
@@ -354,57 +353,6 @@ def _day0_line(fig: go.Figure, **where: Any) -> None:
 
 # ----------------------------------------------------------------------------- event study
 
-#: The p-value a report stars: Kolari-Pynnönen (robust to event clustering) where it could be
-#: computed, else BMP (robust to event-induced variance), else the cross-sectional t.
-HEADLINE_TESTS: Final[tuple[str, ...]] = ("kp", "bmp", "t")
-_TEST_NAMES: Final[Mapping[str, str]] = MappingProxyType(
-    {key: name for key, name, _ in GROUP_TESTS}
-)
-
-
-def headline_p(row: Mapping[str, Any] | pd.Series) -> tuple[float, str]:
-    """The headline p-value of one group-statistics row and the name of its test.
-
-    Parameters
-    ----------
-    row : mapping or pandas.Series
-        A row of :attr:`EventStudyResult.groups` (needs ``kp_p``, ``bmp_p`` and ``t_p``; a
-        missing one counts as not computed).
-
-    Returns
-    -------
-    (float, str)
-        ``kp_p`` if finite, else ``bmp_p`` if finite, else ``t_p`` if finite, with the test's
-        name from :data:`backtest.study.statistics.GROUP_TESTS`; ``(nan, "")`` when none is.
-
-    Examples
-    --------
-    >>> headline_p({"kp_p": float("nan"), "bmp_p": 0.03, "t_p": 0.2})
-    (0.03, 'BMP t')
-    """
-    for key in HEADLINE_TESTS:
-        try:
-            p = float(row.get(f"{key}_p", math.nan))
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(p):
-            return p, _TEST_NAMES[key]
-    return math.nan, ""
-
-
-def _headline_frame(rows: pd.DataFrame) -> tuple[FloatArray, npt.NDArray[np.object_]]:
-    """:func:`headline_p` for every row of a group table at once."""
-    ps = [
-        pd.to_numeric(
-            rows.get(f"{k}_p", pd.Series(np.nan, index=rows.index)), errors="coerce"
-        ).to_numpy(dtype=np.float64)
-        for k in HEADLINE_TESTS
-    ]
-    finite = [np.isfinite(p) for p in ps]
-    p = np.select(finite, ps, default=np.nan)
-    names = np.select(finite, [_TEST_NAMES[k] for k in HEADLINE_TESTS], default="")
-    return p, names.astype(object)
-
 
 def category_bars(study: EventStudyResult, window: Window = (-1, 1)) -> go.Figure:
     """The CAAR of each event category over one window, with 95% intervals and stars.
@@ -414,8 +362,9 @@ def category_bars(study: EventStudyResult, window: Window = (-1, 1)) -> go.Figur
     negative, sorted by CAAR (the largest at the top). The whisker is the 95% interval
     ``CAAR ± t_{0.975, n-1} * SE`` with the cross-sectional standard error ``SE = CAAR / t``
     (no whisker when ``t`` is 0 or missing, or n < 2). The label beside each bar, e.g.
-    ``+1.23% **  (n=11)``, carries the stars of :func:`headline_p`. The labels are a column at
-    the right edge (not at the bars' ends) so that whiskers never cross them.
+    ``+1.23% **  (n=11)``, carries the stars of :func:`backtest.reports.tables.headline_p`.
+    The labels are a column at the right edge (not at the bars' ends) so that whiskers never
+    cross them.
 
     Parameters
     ----------
@@ -452,8 +401,10 @@ def category_bars(study: EventStudyResult, window: Window = (-1, 1)) -> go.Figur
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.where(np.isfinite(t) & (t != 0), value / t, np.nan)
     half = _t_interval(se, n)
-    p, test = _headline_frame(rows)
-    cats = [_esc(c) for c in rows["group"].astype(str)]
+    heads = group_rows(study, "category", window).set_index("group")
+    p = heads["p"].reindex(rows["group"]).to_numpy(dtype=np.float64)
+    test = heads["test"].reindex(rows["group"]).fillna("").to_numpy(dtype=object)
+    cats = [_esc(c.replace("_", " ")) for c in rows["group"].astype(str)]
     text = [
         f"{v:+.2%} {s}  (n={k})" if s else f"{v:+.2%}  (n={k})"
         for v, s, k in zip(value, (stars(x) for x in p), n, strict=True)
@@ -509,8 +460,7 @@ def category_bars(study: EventStudyResult, window: Window = (-1, 1)) -> go.Figur
     _style(
         fig,
         title,
-        subtitle="Whiskers: 95% interval · * p < 0.10, ** p < 0.05, *** p < 0.01 "
-        "(Kolari-Pynnönen test, else BMP, else t)",
+        subtitle="Whiskers: 95% interval · * p < 0.10, ** p < 0.05, *** p < 0.01",
         height=int(np.clip(130 + 32 * len(cats), 300, 720)),
         legend="none",
     )
@@ -1228,7 +1178,7 @@ def sweep_heatmap(
         subtitle = f"One panel per {', '.join(k.split('.')[-1] for k in rest)}"
         if left_out:
             subtitle += f"; not shown: {'; '.join(left_out)}"
-    height = 300 if not yk else int(np.clip(150 + nrows * (70 + 44 * len(ys)), 340, 900))
+    height = 250 if not yk else int(np.clip(150 + nrows * (70 + 44 * len(ys)), 340, 900))
     _style(fig, title, subtitle=subtitle, height=height, legend="none", panel_titles=bool(rest))
     fig.update_layout(coloraxis=coloraxis)
     fig.update_xaxes(showgrid=False, zeroline=False, showline=False, ticks="", type="category")

@@ -91,6 +91,28 @@ def day(v: Any) -> str:
     return str(v)[:10]
 
 
+def when(v: Any) -> str:
+    """An ISO timestamp (UTC) as ``2026-11-21 14:02 UTC``."""
+    if v is None or v == "":
+        return DASH
+    try:
+        t = dt.datetime.fromisoformat(str(v))
+    except ValueError:
+        return str(v)
+    if t.tzinfo is not None:
+        t = t.astimezone(dt.UTC)
+    return t.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def source(v: Any) -> str:
+    """A price source for a table: a CSV file by its name (the full path is in the
+    provenance), anything else as it is."""
+    s = text(v)
+    if s.startswith("csv:"):
+        return "CSV " + s[4:].replace("\\", "/").rsplit("/", 1)[-1]
+    return s
+
+
 def text(v: Any) -> str:
     """Any value as text; missing values as an em dash."""
     if v is None or (isinstance(v, float) and math.isnan(v)):

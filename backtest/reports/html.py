@@ -94,6 +94,8 @@ def _environment() -> Any:
         sign=fmt.sign_class,
         day=fmt.day,
         text=fmt.text,
+        when=fmt.when,
+        source=fmt.source,
         measure=fmt.measure_label,
         metric=_metric,
     )
@@ -153,6 +155,8 @@ def build_context(result: Any, files: Sequence[str] = ()) -> dict[str, Any]:
             spec=study.spec,
             window=label,
             windows=[window_label(w) for w in study.spec.windows],
+            # AR(0) is its own column (with its t), so CAR[0,0] would repeat it
+            car_windows=[window_label(w) for w in study.spec.windows if tuple(w) != (0, 0)],
             n_rows=len(study.events),
             n_dropped=len(study.dropped),
             top=_records(T.top_reactions(study, 6, win)),
@@ -193,16 +197,14 @@ def build_context(result: Any, files: Sequence[str] = ()) -> dict[str, Any]:
         ctx.update(study=None, study_error=result.study_error, tickers=[], categories=[], top=[])
     # ------------------------------------------------------------------ strategies
     ctx["overview"] = _records(T.strategy_overview(result.backtests))
-    ctx["strategies"] = [_strategy(r, charts) for r in result.backtests]
+    ctx["strategies"] = [_strategy(r, charts, result.config.base) for r in result.backtests]
     ctx["strategy_errors"] = list(result.strategy_errors)
     ctx["strategy_notes"] = list(result.strategy_notes)
     # ------------------------------------------------------------------ claims, drops, data
     claims = result.claims
     ctx["claims"] = _records(claims)
     ctx["claims_chart"] = charts.add(C.claims_figure(claims), "claims") if len(claims) else None
-    ctx["claim_counts"] = (
-        claims["verdict"].value_counts().to_dict() if len(claims) else {}
-    )
+    ctx["claim_counts"] = claims["verdict"].value_counts().to_dict() if len(claims) else {}
     dropped = T.dropped_table(result)
     ctx["dropped"] = _records(dropped)
     ctx["dropped_counts"] = dropped.groupby("part").size().to_dict() if len(dropped) else {}
@@ -214,13 +216,24 @@ def build_context(result: Any, files: Sequence[str] = ()) -> dict[str, Any]:
     return ctx
 
 
-def _strategy(r: Any, charts: Charts) -> dict[str, Any]:
+def _display_path(path: str, base: str) -> str:
+    """``path`` relative to ``base`` when it lies inside it (shorter, and machine-neutral)."""
+    import os
+
+    try:
+        rel = os.path.relpath(path, base)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def _strategy(r: Any, charts: Charts, result_base: str) -> dict[str, Any]:
     from backtest.reports import charts as C
 
     s = r.strategy
     out: dict[str, Any] = {
         "name": s.name,
-        "file": s.file,
+        "file": _display_path(s.file, result_base),
         "description": (s.description or "").strip(),
         "settings": r.rules(),
         "combos": len(r.combos),

@@ -26,6 +26,13 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequenc
     return "\n".join(out)
 
 
+def _claimed(value: Any, measure: str, direction: Any) -> str:
+    """A claim's value: a return in percent, a market value in dollars, or a direction."""
+    if pd.isna(value):
+        return str(direction)
+    return fmt.money(value) + " USD" if measure == "market_value_change" else fmt.pct(value)
+
+
 def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
     """The summary page for ``result``."""
     c = result.config
@@ -77,7 +84,13 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
             _table(
                 ["event", "ticker", "day 0", f"CAR{label}", "t"],
                 [
-                    [r.title, r.ticker, fmt.day(r.day0), fmt.pct(r.car), fmt.num(r.t) + fmt.stars(r.p)]
+                    [
+                        r.title,
+                        r.ticker,
+                        fmt.day(r.day0),
+                        fmt.pct(r.car),
+                        fmt.num(r.t) + fmt.stars(r.p),
+                    ]
                     for r in top.itertuples(index=False)
                 ],
                 right=[3, 4],
@@ -108,7 +121,8 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
                     fmt.integer(r.trades),
                     ret,
                     sharpe,
-                    f"{r.benchmark} {fmt.pct(r.benchmark_return)} (Sharpe {fmt.num(r.benchmark_sharpe)})",
+                    f"{r.benchmark} {fmt.pct(r.benchmark_return)} "
+                    f"(Sharpe {fmt.num(r.benchmark_sharpe)})",
                 ]
             )
         parts.append(
@@ -141,8 +155,7 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
                         r.ticker,
                         fmt.measure_label(r.measure),
                         fmt.day(r.date),
-                        fmt.pct(r.claimed) if pd.notna(r.claimed) and r.measure != "market_value_change"
-                        else (fmt.money(r.claimed) + " USD" if pd.notna(r.claimed) else r.direction),
+                        _claimed(r.claimed, r.measure, r.direction),
                         fmt.pct(r.measured),
                         r.verdict,
                     ]

@@ -15,27 +15,34 @@ import numpy as np
 import pandas as pd
 
 from backtest.study.spec import Window, window_label
+from backtest.study.statistics import GROUP_TESTS
 
-#: The headline test of a group's CAAR, in order of preference: the Boehmer-Musumeci-Poulsen
-#: test with the Kolari-Pynnönen adjustment for cross-correlation (robust to event-induced
-#: variance and to events sharing a session), then plain BMP, then the cross-sectional t.
-HEADLINE_TESTS: tuple[tuple[str, str], ...] = (
-    ("kp", "Kolari-Pynnönen adjusted BMP"),
-    ("bmp", "BMP"),
-    ("t", "cross-sectional t"),
-)
+_NAMES = {key: name for key, name, _ in GROUP_TESTS}
+
+#: The headline test of a group's CAAR, in order of preference, as (key, name): the
+#: Boehmer-Musumeci-Poulsen test with the Kolari-Pynnönen adjustment for cross-correlation
+#: (robust to event-induced variance and to events sharing a session), then plain BMP, then
+#: the cross-sectional t. A group of one event is judged by the event's own t-test.
+HEADLINE_TESTS: tuple[tuple[str, str], ...] = tuple((k, _NAMES[k]) for k in ("kp", "bmp", "t"))
 
 #: The window the summary ranks reactions by.
 MAIN_WINDOW: Window = (-1, 1)
 
 
 def headline_p(row: Mapping[str, Any]) -> tuple[float, str]:
-    """The p-value of a group row's headline test, and the test's name (NaN, "" if none)."""
+    """The p-value of a group row's headline test, and the test's name (NaN, "" if none).
+
+    >>> headline_p({"kp_p": float("nan"), "bmp_p": 0.03, "t_p": 0.2})
+    (0.03, 'BMP t')
+    """
     for key, name in HEADLINE_TESTS:
-        p = row.get(f"{key}_p")
-        if p is not None and isinstance(p, int | float) and math.isfinite(p):
-            return float(p), name
-    return float("nan"), ""
+        try:
+            p = float(row.get(f"{key}_p", math.nan))
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(p):
+            return p, name
+    return math.nan, ""
 
 
 def main_window(study: Any) -> Window:
@@ -199,7 +206,9 @@ def strategy_overview(backtests: Sequence[Any]) -> pd.DataFrame:
         bh = m[m["kind"] == "buy_and_hold"]
         market = strat["market"].iloc[0]
         bench_name = r.benchmarks.get(market, "")
-        bench = bh[bh["subject"] == bench_name].iloc[0] if (bh["subject"] == bench_name).any() else None
+        bench = (
+            bh[bh["subject"] == bench_name].iloc[0] if (bh["subject"] == bench_name).any() else None
+        )
         basket = bh[bh["subject"] != bench_name]
         rows.append(
             {

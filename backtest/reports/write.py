@@ -30,7 +30,9 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, list | tuple):
         return [_jsonable(x) for x in v]
     if isinstance(v, pd.Timestamp):
-        return None if pd.isna(v) else (v.date().isoformat() if v == v.normalize() else v.isoformat())
+        return (
+            None if pd.isna(v) else (v.date().isoformat() if v == v.normalize() else v.isoformat())
+        )
     if hasattr(v, "isoformat"):
         return v.isoformat()
     if hasattr(v, "item"):  # numpy scalars
@@ -92,7 +94,10 @@ def write_report(result: Any, out_dir: str | os.PathLike[str]) -> list[Path]:
                     "quality": table_records(result.quality),
                     "catalog_files": sorted({o.file for o in result.catalog.origins.values()}),
                     "catalog_problems": table_records(result.catalog_problems),
-                    "range": {"first": result.meta.get("data_first"), "last": result.meta.get("data_last")},
+                    "range": {
+                        "first": result.meta.get("data_first"),
+                        "last": result.meta.get("data_last"),
+                    },
                 }
             ),
         )

@@ -29,7 +29,7 @@ from backtest.catalog import Catalog
 from backtest.portfolio import BacktestResult, load_strategy, run_strategy
 from backtest.portfolio.metrics import METRICS, format_metric
 from backtest.prices import load_prices
-from backtest.reports import charts
+from backtest.reports import charts, tables
 from backtest.study import EventStudyResult, StudySpec, run_study
 from backtest.study.inputs import normalize_event_table, price_needs
 from backtest.study.results import stars
@@ -95,11 +95,11 @@ def is_message(fig: go.Figure) -> bool:
     ],
 )
 def test_headline_p_prefers_kp_then_bmp_then_t(row: Any, expected: tuple[float, str]) -> None:
-    assert charts.headline_p(row) == expected
+    assert tables.headline_p(row) == expected
 
 
 def test_headline_p_is_nan_when_no_test_was_computed() -> None:
-    p, name = charts.headline_p({"kp_p": math.nan, "bmp_p": math.nan, "t_p": math.nan})
+    p, name = tables.headline_p({"kp_p": math.nan, "bmp_p": math.nan, "t_p": math.nan})
     assert math.isnan(p)
     assert name == ""
 
