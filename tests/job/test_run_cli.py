@@ -1,0 +1,195 @@
+"""`evbt run` end to end: the real catalog and prices into a temporary folder, the files and
+their key numbers, the page in a real browser, and the failures a user can meet."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from backtest.cli import cli, main
+from tests.browser import inspect_page, require_chromium
+from tests.prices.prices_fakes import FakeYahooDownload
+
+
+def run(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
+    old = Path.cwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        r = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+    return r.exit_code, r.stdout, r.stderr
+
+
+def run_main(
+    capsys: pytest.CaptureFixture[str], *args: str, cwd: Path | None = None
+) -> tuple[int, str, str]:
+    """The console script itself (evbt's errors become messages and exit codes)."""
+    if cwd is not None:
+        os.chdir(cwd)  # the monkeypatch fixture of the caller restores it
+    with pytest.raises(SystemExit) as exit_:
+        main(list(args))
+    captured = capsys.readouterr()
+    return int(exit_.value.code or 0), captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def real_report(
+    tmp_path_factory: pytest.TempPathFactory, repo_root: Path, shared_prices_dir: Path
+) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("run") / "report"
+    code, stdout, stderr = run(
+        "run", "--prices-dir", str(shared_prices_dir), "--out", str(out), "--quiet", cwd=repo_root
+    )
+    assert code == 0, stderr
+    assert stderr == ""
+    return out, stdout
+
+
+def test_the_main_job_writes_the_report(real_report: tuple[Path, str]) -> None:
+    out, stdout = real_report
+    assert stdout.strip() == f"report: {out / 'index.html'}"
+    for name in ("index.html", "summary.md", "config.toml", "provenance.json", "run.json"):
+        assert (out / name).is_file(), name
+    run_record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run_record["failures"] == []
+    counts = run_record["counts"]
+    assert counts["events"] == 46
+    assert counts["strategies"] == 4
+    assert counts["measured"] + counts["dropped"] == 64  # every (event, ticker) row accounted for
+
+
+def test_key_numbers(real_report: tuple[Path, str], shared_prices_dir: Path) -> None:
+    out, _ = real_report
+    events = pd.read_csv(out / "tables" / "events.csv").set_index(["event_id", "ticker"])
+    meta = events.loc[("meta-2025q3-results", "META")]
+    assert meta["day0"] == "2025-10-30"
+    # META fell 11.3% on 2025-10-30 while SPY fell 1.1% (the price files)
+    prices = pd.read_csv(shared_prices_dir / "META.csv", index_col="date")
+    spy = pd.read_csv(shared_prices_dir / "SPY.csv", index_col="date")
+    raw = prices.loc["2025-10-30", "close"] / prices.loc["2025-10-29", "close"] - 1
+    market = spy.loc["2025-10-30", "close"] / spy.loc["2025-10-29", "close"] - 1
+    assert raw == pytest.approx(-0.1133, abs=0.001)
+    assert meta["ar0"] == pytest.approx(raw - meta["alpha"] - meta["beta"] * market, abs=1e-9)
+    assert meta["t[0,0]"] < -5
+    # claims: the Meta intraday low of about -13% is confirmed by the data
+    claims = pd.read_csv(out / "tables" / "claims.csv")
+    low = claims[(claims["ticker"] == "META") & (claims["measure"] == "intraday_low")].iloc[0]
+    assert low["verdict"] == "agrees"
+    assert low["measured"] == pytest.approx(-0.135, abs=0.001)
+    # strategies: per ticker and pooled rows, with buy-and-hold comparisons
+    metrics = pd.read_csv(out / "tables" / "strategy_metrics.csv")
+    layoffs = metrics[metrics["strategy"] == "buy_on_layoffs"]
+    assert set(layoffs["portfolio"]) == {"META", "AMZN", "pooled XNYS"}
+    pooled = layoffs[(layoffs["portfolio"] == "pooled XNYS") & (layoffs["kind"] == "strategy")]
+    assert pooled.set_index("label").loc["hold=60", "total_return"] == pytest.approx(
+        0.1132, abs=5e-4
+    )
+    # every dropped study row has a reason
+    dropped = pd.read_csv(out / "tables" / "dropped.csv")
+    assert dropped["reason"].notna().all()
+    assert (dropped["part"] == "event study").sum() == 64 - len(events)
+    # the provenance names every price file and the quality warnings
+    prov = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
+    sources = {p["ticker"]: p["source"] for p in prov["prices"]}
+    assert sources["META"] == f"csv:{(shared_prices_dir / 'META.csv').resolve()}"
+    assert len(prov["quality"]) == 8
+    md = (out / "summary.md").read_text(encoding="utf-8")
+    assert "## Which kinds of news move prices (CAAR[-1,+1])" in md
+    assert "| buy_on_layoffs | pooled XNYS | 4 | 5 | +0.85% to +11.32% |" in md
+
+
+@pytest.mark.browser
+def test_the_page_in_a_real_browser(real_report: tuple[Path, str], tmp_path: Path) -> None:
+    require_chromium()
+    out, _ = real_report
+    shot = Path(os.environ.get("EVBT_SCREENSHOT_DIR", tmp_path)) / "evbt-report.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page = inspect_page(out / "index.html", shot, width=1400, height=1000, timeout=120)
+    assert page.problems() == [], str(page)
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert page.chart_count == html.count('<div class="chart" id=')
+    assert page.chart_count >= 30  # summary, categories, tickers, strategies, claims
+    assert page.charts_rendered == page.chart_count
+    assert all(c.has_size for c in page.charts)
+    assert shot.stat().st_size > 100_000
+
+
+def test_no_network_and_nothing_cached(
+    tmp_path: Path,
+    repo_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from backtest.prices import panel
+    from backtest.prices.yahoo import YahooSource
+
+    offline = FakeYahooDownload({}, outcomes=["offline"] * 50)
+    monkeypatch.setattr(
+        panel,
+        "YahooSource",
+        lambda: YahooSource(download=offline, reachable=lambda: False, sleep=lambda s: None),
+    )
+    monkeypatch.delenv("EVBT_PRICES_DIR", raising=False)
+    cache = tmp_path / "cache"
+    monkeypatch.chdir(repo_root)
+    code, _, stderr = run_main(
+        capsys, "run", "--cache-dir", str(cache), "--out", str(tmp_path / "r"), "--quiet"
+    )
+    assert code == 1
+    assert "Traceback" not in stderr
+    assert "no prices for any ticker" in stderr
+    assert f"nothing usable is cached in {cache}" in stderr
+    assert "evbt run --prices-dir DIR" in stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_bad_strategy_file_is_reported_and_the_report_still_written(
+    tmp_path: Path,
+    repo_root: Path,
+    shared_prices_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "strategies").mkdir()
+    (tmp_path / "strategies" / "bad.toml").write_text("[exit]\nhold = -1\n", encoding="utf-8")
+    (tmp_path / "run.toml").write_text(
+        f"""name = "partial"
+[catalog]
+paths = ["{repo_root / "events"}"]
+categories = ["layoff"]
+[study]
+max_loss = 0.5
+[strategies]
+paths = ["strategies"]
+""",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    code, _, stderr = run_main(
+        capsys, "run", "--config", str(tmp_path / "run.toml"), "--prices-dir",
+        str(shared_prices_dir), "--out", str(out), "--quiet",
+    )  # fmt: skip
+    assert code == 1
+    assert "bad.toml: field exit.hold: must be >= 1" in stderr
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "Parts of this run failed" in page
+    assert "bad.toml" in page
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert record["counts"]["events"] == 5  # the five layoff events
+    assert record["name"] == "partial"
+
+
+def test_a_bad_configuration_names_file_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "run.toml").write_text("[study]\nmodle = 'market'\n", encoding="utf-8")
+    code, _, stderr = run_main(capsys, "run", "--config", str(tmp_path / "run.toml"), "--quiet")
+    assert code == 1
+    assert stderr.startswith(f"evbt: error: {tmp_path / 'run.toml'}: field study.modle: unknown")
+    assert "did you mean 'model'?" in stderr
