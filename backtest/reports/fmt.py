@@ -120,6 +120,19 @@ def text(v: Any) -> str:
     return str(v)
 
 
+def claimed(value: Any, measure: str, direction: Any = None) -> str:
+    """What a source claimed: a return in percent, a market value in dollars (billions when
+    large), or only a direction."""
+    x = _float(value)
+    if x is None:
+        return text(direction)
+    if measure != "market_value_change":
+        return pct(x)
+    if abs(x) >= 1e9:
+        return f"{'-' if x < 0 else '+'}${abs(x) / 1e9:,.0f} billion"
+    return f"{'-' if x < 0 else '+'}${abs(x):,.0f}"
+
+
 def measure_label(measure: str) -> str:
     """``intraday_low`` as ``intraday low``."""
     return measure.replace("_", " ")

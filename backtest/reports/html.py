@@ -95,6 +95,7 @@ def _environment() -> Any:
         day=fmt.day,
         text=fmt.text,
         when=fmt.when,
+        claimed=fmt.claimed,
         source=fmt.source,
         measure=fmt.measure_label,
         metric=_metric,

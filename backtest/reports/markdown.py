@@ -26,13 +26,6 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequenc
     return "\n".join(out)
 
 
-def _claimed(value: Any, measure: str, direction: Any) -> str:
-    """A claim's value: a return in percent, a market value in dollars, or a direction."""
-    if pd.isna(value):
-        return str(direction)
-    return fmt.money(value) + " USD" if measure == "market_value_change" else fmt.pct(value)
-
-
 def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
     """The summary page for ``result``."""
     c = result.config
@@ -42,7 +35,7 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
         f"# evbt report: {c.name}",
         "",
         f"{len(result.catalog)} catalog events; prices {m.get('data_first')} to "
-        f"{m.get('data_last')}; generated {m.get('finished')} UTC. "
+        f"{m.get('data_last')}; generated {fmt.when(m.get('finished'))}. "
         "The full report with charts is `index.html` in this folder.",
     ]
     if result.failures:
@@ -66,7 +59,7 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
                 ["category", "n", f"CAAR{label}", "95% interval", "p", "test"],
                 [
                     [
-                        r.category,
+                        r.category.replace("_", " "),
                         r.n,
                         fmt.pct(r.caar) + fmt.stars(r.p),
                         f"{fmt.pct(r.lo)} to {fmt.pct(r.hi)}" if pd.notna(r.lo) else fmt.DASH,
@@ -144,7 +137,7 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
             "",
             "## Claims beside the data",
             "",
-            ", ".join(f"{v} {k}" for k, v in counts.items()) + f" (of {len(claims)} claims).",
+            f"Of {len(claims)} claims: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".",
             "",
         ]
         parts.append(
@@ -155,7 +148,7 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
                         r.ticker,
                         fmt.measure_label(r.measure),
                         fmt.day(r.date),
-                        _claimed(r.claimed, r.measure, r.direction),
+                        fmt.claimed(r.claimed, r.measure, r.direction),
                         fmt.pct(r.measured),
                         r.verdict,
                     ]

@@ -115,7 +115,8 @@ def test_category_bars_show_the_category_caar_with_t_intervals(study: EventStudy
     bar = fig.data[0]
     assert bar.type == "bar"
     assert bar.orientation == "h"
-    assert list(bar.y) == table["group"].tolist()  # sorted by CAAR, the largest at the top
+    # sorted by CAAR, the largest at the top; labels read "model launch", not "model_launch"
+    assert list(bar.y) == [g.replace("_", " ") for g in table["group"]]
     np.testing.assert_allclose(bar.x, table["value"], rtol=0, atol=0)
     # the 95% interval from the cross-sectional SE = CAAR / t, t quantile with n - 1 dof
     for row, half, text, colour in zip(
@@ -127,6 +128,10 @@ def test_category_bars_show_the_category_caar_with_t_intervals(study: EventStudy
         else:
             assert half is None or np.isnan(half)
         p = row.kp_p if np.isfinite(row.kp_p) else row.bmp_p if np.isfinite(row.bmp_p) else row.t_p
+        if row.n == 1:  # one event: its own t-test
+            (eid,) = study.events.loc[study.events["category"] == row.group, "event_id"]
+            w = study.windows
+            p = w.loc[(w["event_id"] == eid) & (w["window"] == "[-1,+1]"), "p"].item()
         mark = stars(p)
         pct = f"{row.value * 100:+.2f}%"
         assert text == (f"{pct} {mark}  (n={row.n})" if mark else f"{pct}  (n={row.n})")
