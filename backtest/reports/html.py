@@ -118,6 +118,15 @@ def _metric(value: Any, name: str) -> str:
     return format_metric(metric, value)
 
 
+def _metric_rows(m: pd.DataFrame) -> list[dict[str, Any]]:
+    """A portfolio's strategy rows (one per combination), then its buy-and-hold rows once
+    (they are the same for every combination: same sessions, same capital)."""
+    strat = m[m["kind"] == "strategy"].sort_values("combo")
+    hold = m[m["kind"] != "strategy"]
+    hold = hold[hold["combo"] == hold["combo"].min()]
+    return _records(pd.concat([strat, hold]))
+
+
 def _records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
     if df is None or not len(df):
         return []
@@ -249,12 +258,14 @@ def _strategy(r: Any, charts: Charts, result_base: str) -> dict[str, Any]:
     m = r.to_frame()
     out["heatmap"] = charts.add(C.sweep_heatmap(r, "sharpe"), f"sweep-{s.name}")
     pooled = []
-    for portfolio in sorted(p for p in m["portfolio"].unique() if str(p).startswith("pooled")):
+    main = r.grid_portfolio()  # the one the heatmap shows comes first
+    pooled_names = sorted(p for p in m["portfolio"].unique() if str(p).startswith("pooled"))
+    for portfolio in sorted(pooled_names, key=lambda p: p != main):
         rows = m[m["portfolio"] == portfolio]
         pooled.append(
             {
                 "portfolio": portfolio,
-                "rows": _records(rows),
+                "rows": _metric_rows(rows),
                 "chart": charts.add(C.equity_figure(r, portfolio), f"eq-{s.name}-{portfolio}"),
             }
         )
@@ -276,7 +287,7 @@ def _ticker_strategies(result: Any, ticker: str, charts: Charts) -> list[dict[st
         out.append(
             {
                 "name": r.strategy.name,
-                "rows": _records(rows),
+                "rows": _metric_rows(rows),
                 "chart": charts.add(C.equity_figure(r, ticker), f"eq-{r.strategy.name}-{ticker}"),
                 "trades": _records(trades),
             }
