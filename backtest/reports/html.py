@@ -172,6 +172,7 @@ def build_context(result: Any, files: Sequence[str] = ()) -> dict[str, Any]:
             top=_records(T.top_reactions(study, 6, win)),
             categories=_records(T.category_table(study, win)),
             category_chart=charts.add(C.category_bars(study, win), "categories"),
+            category_takeaway=T.category_takeaway(study, win),
         )
         cats = []
         for cat in ctx["categories"]:
@@ -206,7 +207,9 @@ def build_context(result: Any, files: Sequence[str] = ()) -> dict[str, Any]:
     else:
         ctx.update(study=None, study_error=result.study_error, tickers=[], categories=[], top=[])
     # ------------------------------------------------------------------ strategies
-    ctx["overview"] = _records(T.strategy_overview(result.backtests))
+    overview = T.strategy_overview(result.backtests)
+    ctx["overview"] = _records(overview)
+    ctx["strategy_takeaway"] = T.strategy_takeaway(overview)
     ctx["strategies"] = [_strategy(r, charts, result.config.base) for r in result.backtests]
     ctx["strategy_errors"] = list(result.strategy_errors)
     ctx["strategy_notes"] = list(result.strategy_notes)

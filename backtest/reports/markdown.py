@@ -54,6 +54,7 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
             "",
         ]
         cats = T.category_table(study, win)
+        parts += [T.category_takeaway(study, win), ""]
         parts.append(
             _table(
                 ["category", "n", f"CAAR{label}", "95% interval", "p", "test"],
@@ -93,7 +94,7 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
         parts += ["", f"The event study could not run: {result.study_error}"]
     ov = T.strategy_overview(result.backtests)
     if len(ov) and "portfolio" in ov.columns:
-        parts += ["", "## Strategies against buy-and-hold", ""]
+        parts += ["", "## Strategies against buy-and-hold", "", T.strategy_takeaway(ov), ""]
         rows = []
         for r in ov.itertuples(index=False):
             ret = (

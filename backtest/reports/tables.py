@@ -166,6 +166,52 @@ def top_reactions(study: Any, n: int = 6, window: Window | None = None) -> pd.Da
     return out.reset_index(drop=True)
 
 
+def category_takeaway(study: Any, window: Window | None = None, level: float = 0.05) -> str:
+    """One sentence: which categories' CAAR differs from zero at ``level`` (headline test)."""
+    window = window or main_window(study)
+    label = window_label(window)
+    cats = category_table(study, window)
+    sig = cats[cats["p"] < level]
+    if len(sig):
+        listed = "; ".join(
+            f"{r.category.replace('_', ' ')} {r.caar * 100:+.2f}% (p {r.p:.3f}, n={r.n})"
+            for r in sig.itertuples(index=False)
+        )
+        return f"At the {level:.0%} level, the CAAR{label} differs from zero for: {listed}."
+    big = cats.reindex(cats["caar"].abs().sort_values(ascending=False).index).head(2)
+    largest = " and ".join(
+        f"{r.category.replace('_', ' ')} ({r.caar * 100:+.2f}%, p {r.p:.2f}, n={r.n})"
+        for r in big.itertuples(index=False)
+    )
+    return (
+        f"No category's CAAR{label} differs from zero at the {level:.0%} level; the largest "
+        f"average moves are {largest}: single events move stocks a lot, but within a category "
+        "the direction is not consistent enough to be told apart from noise."
+    )
+
+
+def strategy_takeaway(overview: pd.DataFrame) -> str:
+    """One sentence: how many strategies beat buy-and-hold of the benchmark on Sharpe."""
+    ov = overview.dropna(subset=["sharpe_max", "benchmark_sharpe"]) if len(overview) else overview
+    if not len(ov):
+        return ""
+    every = int((ov["sharpe_min"] > ov["benchmark_sharpe"]).sum())
+    some = int((ov["sharpe_max"] > ov["benchmark_sharpe"]).sum())
+    n = len(ov)
+    if some == 0:
+        head = f"None of the {n} strategies beat buy-and-hold of the benchmark on Sharpe"
+        head += " in any parameter combination."
+    else:
+        head = (
+            f"{some} of {n} strategies beat buy-and-hold of the benchmark on Sharpe in at least "
+            f"one combination, {every} in every combination."
+        )
+    return (
+        head + " The strategies hold positions a small part of the time, so compare risk-"
+        "adjusted figures (Sharpe) rather than total returns with a fully invested buy-and-hold."
+    )
+
+
 # ------------------------------------------------------------------------------ strategies
 
 

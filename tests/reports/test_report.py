@@ -86,6 +86,38 @@ def test_strategy_overview_shows_the_range_not_the_best(toy_result: RunResult) -
     assert ov["benchmark"] == "SPY"
 
 
+def test_takeaways() -> None:
+    ov = pd.DataFrame(
+        {
+            "sharpe_min": [0.2, 1.5, -0.1],
+            "sharpe_max": [1.4, 2.0, 0.3],
+            "benchmark_sharpe": [1.0, 1.0, 1.0],
+        }
+    )
+    assert T.strategy_takeaway(ov).startswith(
+        "2 of 3 strategies beat buy-and-hold of the benchmark on Sharpe in at least one "
+        "combination, 1 in every combination."
+    )
+    assert T.strategy_takeaway(ov.assign(sharpe_max=0.5, sharpe_min=0.1)).startswith(
+        "None of the 3 strategies beat buy-and-hold"
+    )
+    assert T.strategy_takeaway(pd.DataFrame()) == ""
+
+
+def test_category_takeaway_names_the_significant_categories(toy_result: RunResult) -> None:
+    cats = T.category_table(toy_result.study)
+    text = T.category_takeaway(toy_result.study)
+    sig = cats[cats["p"] < 0.05]
+    if len(sig):
+        assert text.startswith("At the 5% level, the CAAR[-1,+1] differs from zero for: ")
+        for r in sig.itertuples():
+            assert f"{r.category.replace('_', ' ')} {r.caar * 100:+.2f}% (p {r.p:.3f}" in text
+    else:
+        assert text.startswith("No category's CAAR[-1,+1] differs from zero at the 5% level")
+    # earnings is one event with a planted -6% reaction: significant on its own t-test
+    assert "earnings" in set(sig["category"])
+
+
 # ------------------------------------------------------------------------------ files
 
 
