@@ -14,9 +14,9 @@ import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from backtest.errors import EvbtError
 
@@ -133,3 +133,7 @@ def _message(
     if kind == "missing":
         return "is missing"
     return f"{err['msg']} (got {err.get('input')!r})"
+
+
+#: A date field of a declarative file: a TOML date or an ISO string, or absent.
+OptionalDate = Annotated[dt.date | None, BeforeValidator(parse_date)]

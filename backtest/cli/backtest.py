@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from backtest.cli._options import cache_dir_option, catalog_option, prices_dir_option
 from backtest.cli._output import emit, format_option, out_option, to_json
 
 
@@ -21,27 +22,9 @@ def default_strategy_dir() -> Path:
 
 @click.command("backtest")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--catalog",
-    "catalog_paths",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Catalog file or folder (repeatable). Default: ./events.",
-)
-@click.option(
-    "--prices-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    envvar="EVBT_PRICES_DIR",
-    help="Read prices from CSV files here (offline).",
-)
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    envvar="EVBT_CACHE_DIR",
-    help="Price cache directory.",
-)
+@catalog_option
+@prices_dir_option
+@cache_dir_option
 @format_option
 @out_option
 def backtest(

@@ -7,15 +7,8 @@ from pathlib import Path
 
 import click
 
+from backtest.cli._options import catalog_option
 from backtest.cli._output import emit, format_option, out_option, render_table, to_json
-
-catalog_option = click.option(
-    "--catalog",
-    "catalog_paths",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Catalog file or folder (repeatable). Default: ./events, or $EVBT_CATALOG.",
-)
 
 
 @click.group()

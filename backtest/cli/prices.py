@@ -13,26 +13,12 @@ from typing import TYPE_CHECKING
 
 import click
 
+from backtest.cli._options import cache_dir_option, prices_dir_option
 from backtest.cli._output import emit, format_option, out_option, render_table, to_json
 
 if TYPE_CHECKING:
     from backtest.prices.base import FetchFailure, PriceSeries
 
-prices_dir_option = click.option(
-    "--prices-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="EVBT_PRICES_DIR",
-    default=None,
-    help="Read prices from the CSV files in DIR (one per ticker) instead of the cache. "
-    "Default: $EVBT_PRICES_DIR.",
-)
-cache_dir_option = click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="EVBT_CACHE_DIR",
-    default=None,
-    help="Price cache directory. Default: $EVBT_CACHE_DIR, else the user cache directory.",
-)
 start_option = click.option("--start", default=None, help="First date, YYYY-MM-DD (inclusive).")
 end_option = click.option("--end", default=None, help="Last date, YYYY-MM-DD (inclusive).")
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from backtest.cli._options import cache_dir_option, prices_dir_option
+
 
 @click.command("run")
 @click.option(
@@ -16,20 +18,8 @@ import click
     help="Run configuration (TOML). Default: every event in ./events, every strategy in "
     "./strategies, the default event study.",
 )
-@click.option(
-    "--prices-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    envvar="EVBT_PRICES_DIR",
-    help="Read prices from CSV files here (offline) instead of the cache and Yahoo.",
-)
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    envvar="EVBT_CACHE_DIR",
-    help="Price cache directory.",
-)
+@prices_dir_option
+@cache_dir_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

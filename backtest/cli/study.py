@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from backtest.cli._options import cache_dir_option, catalog_option, prices_dir_option
 from backtest.cli._output import emit, format_option, out_option, render_table, to_json
 
 MODEL_CHOICES = ["market", "market_adjusted", "constant_mean", "factor"]
@@ -19,13 +20,7 @@ if TYPE_CHECKING:
 
 
 @click.command("study")
-@click.option(
-    "--catalog",
-    "catalog_paths",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Catalog file or folder (repeatable). Default: ./events.",
-)
+@catalog_option
 @click.option("--ids", default=None, help="Only these event ids (comma-separated).")
 @click.option("--category", "categories", multiple=True, help="Only this category (repeatable).")
 @click.option(
@@ -102,20 +97,8 @@ if TYPE_CHECKING:
     show_default=True,
     help="Largest fraction of (event, ticker) rows that may be dropped.",
 )
-@click.option(
-    "--prices-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    envvar="EVBT_PRICES_DIR",
-    help="Read prices from CSV files here (offline).",
-)
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    envvar="EVBT_CACHE_DIR",
-    help="Price cache directory.",
-)
+@prices_dir_option
+@cache_dir_option
 @format_option
 @out_option
 def study(

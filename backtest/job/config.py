@@ -48,7 +48,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from backtest._toml import FileProblems, parse_date, read_toml, validate
+from backtest._toml import FileProblems, OptionalDate, read_toml, validate
 from backtest.study.spec import DEFAULT_WINDOWS, StudySpec
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -84,18 +84,13 @@ class CatalogSection(_Section):
     categories: tuple[str, ...] | None = None
     ids: tuple[str, ...] | None = None
     tickers: tuple[str, ...] | None = None
-    start: dt.date | None = None
-    end: dt.date | None = None
+    start: OptionalDate = None
+    end: OptionalDate = None
 
     @field_validator("paths", mode="before")
     @classmethod
     def _p(cls, v: Any) -> tuple[str, ...] | None:
         return None if v is None else _paths(v)
-
-    @field_validator("start", "end", mode="before")
-    @classmethod
-    def _d(cls, v: Any) -> dt.date | None:
-        return parse_date(v)
 
 
 class StudySection(_Section):

@@ -43,7 +43,6 @@ vectorbt call. Files are validated once, with messages naming the file and the f
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -52,7 +51,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from backtest._toml import FileProblems, parse_date, read_toml, validate
+from backtest._toml import FileProblems, OptionalDate, read_toml, validate
 
 Number = float | int
 NumList = tuple[float, ...]
@@ -121,13 +120,8 @@ class EventsFilter(_Section):
     scope: Literal["company", "market"] | None = None
     where: dict[str, Any] | None = None
     primary_only: bool = True
-    start: dt.date | None = None
-    end: dt.date | None = None
-
-    @field_validator("start", "end", mode="before")
-    @classmethod
-    def _date(cls, v: Any) -> dt.date | None:
-        return parse_date(v)
+    start: OptionalDate = None
+    end: OptionalDate = None
 
 
 class Entry(_Section):
@@ -211,13 +205,8 @@ class PortfolioSection(_Section):
     benchmark: str | None = None
     #: the evaluation period (default: from the session before the first entry to the last
     #: exit of the whole grid); trades that do not fit in it are skipped with the reason
-    start: dt.date | None = None
-    end: dt.date | None = None
-
-    @field_validator("start", "end", mode="before")
-    @classmethod
-    def _date(cls, v: Any) -> dt.date | None:
-        return parse_date(v)
+    start: OptionalDate = None
+    end: OptionalDate = None
 
     @model_validator(mode="after")
     def _period(self) -> PortfolioSection:
