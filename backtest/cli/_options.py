@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -28,3 +30,22 @@ cache_dir_option = click.option(
     default=None,
     help="Price cache directory. Default: $EVBT_CACHE_DIR, else the user cache directory.",
 )
+
+
+def warn_catalog_problems(n: int) -> None:
+    """Say on standard error that ``n`` catalog entries were left out, and where to look."""
+    if n:
+        click.echo(
+            f"evbt: warning: {n} catalog problem(s); the entries concerned are left out "
+            "(see `evbt events validate`).",
+            err=True,
+        )
+
+
+def load_catalog_or_warn(paths: Sequence[Path]) -> Any:
+    """The catalog of ``paths`` (default: ./events), warning about entries left out."""
+    from backtest.catalog import load_catalog
+
+    catalog = load_catalog(paths or None)
+    warn_catalog_problems(len(catalog.problems))
+    return catalog

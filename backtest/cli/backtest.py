@@ -8,7 +8,12 @@ from typing import Any
 
 import click
 
-from backtest.cli._options import cache_dir_option, catalog_option, prices_dir_option
+from backtest.cli._options import (
+    cache_dir_option,
+    catalog_option,
+    load_catalog_or_warn,
+    prices_dir_option,
+)
 from backtest.cli._output import emit, format_option, out_option, to_json
 
 
@@ -41,19 +46,12 @@ def backtest(
     and of the benchmark, over its whole parameter grid. A bad strategy file is reported and
     the others still run; the exit code is then 1.
     """
-    from backtest.catalog import load_catalog
     from backtest.errors import EvbtError
     from backtest.portfolio import load_strategy, run_strategy, strategy_files
     from backtest.prices import PriceCache
 
     paths = strategy_files(list(files) or [default_strategy_dir()])
-    catalog = load_catalog(catalog_paths or None)
-    if catalog.problems:
-        click.echo(
-            f"evbt: warning: {len(catalog.problems)} catalog problem(s); the entries concerned "
-            "are left out (see `evbt events validate`).",
-            err=True,
-        )
+    catalog = load_catalog_or_warn(catalog_paths)
     cache = PriceCache(cache_dir) if cache_dir else None
     results: list[Any] = []
     failures = 0

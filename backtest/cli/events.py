@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from backtest.cli._options import catalog_option
+from backtest.cli._options import catalog_option, load_catalog_or_warn
 from backtest.cli._output import emit, format_option, out_option, render_table, to_json
 
 
@@ -35,15 +35,7 @@ def list_events(
 
     Entries with problems are left out and counted on stderr (see `evbt events validate`).
     """
-    from backtest.catalog import load_catalog
-
-    catalog = load_catalog(catalog_paths or None)
-    if catalog.problems:
-        click.echo(
-            f"evbt: warning: {len(catalog.problems)} catalog problem(s); the entries concerned "
-            "are left out. Run `evbt events validate` for details.",
-            err=True,
-        )
+    catalog = load_catalog_or_warn(catalog_paths)
     catalog = catalog.filter(
         categories=categories or None, tickers=tickers or None, ids=ids or None
     )

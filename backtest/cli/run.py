@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from backtest.cli._options import cache_dir_option, prices_dir_option
+from backtest.cli._options import cache_dir_option, prices_dir_option, warn_catalog_problems
 
 
 @click.command("run")
@@ -55,6 +55,7 @@ def run(
         except ValueError as exc:
             raise ConfigError("--name", [("", str(exc))]) from None
     result = run_job(config, prices_dir=prices_dir, cache_dir=cache_dir, progress=not quiet)
+    warn_catalog_problems(len(result.catalog_problems))
     folder = out if out is not None else config.resolve(config.output.dir) / config.name
     write_report(result, folder)
     if not quiet:

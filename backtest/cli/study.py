@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from backtest.cli._options import cache_dir_option, catalog_option, prices_dir_option
+from backtest.cli._options import (
+    cache_dir_option,
+    catalog_option,
+    load_catalog_or_warn,
+    prices_dir_option,
+)
 from backtest.cli._output import emit, format_option, out_option, render_table, to_json
 
 MODEL_CHOICES = ["market", "market_adjusted", "constant_mean", "factor"]
@@ -161,7 +166,6 @@ def _events(
     categories: tuple[str, ...],
 ) -> tuple[pd.DataFrame, list[Any], Any]:
     """The events to study, rows dropped while reading them, and the whole catalog (context)."""
-    from backtest.catalog import load_catalog
     from backtest.study.inputs import normalize_event_table, read_events_csv
 
     if events_csv is not None:
@@ -171,13 +175,7 @@ def _events(
             )
         table, dropped = read_events_csv(events_csv)
         return table, dropped, None
-    full = catalog = load_catalog(catalog_paths or None)
-    if catalog.problems:
-        click.echo(
-            f"evbt: warning: {len(catalog.problems)} catalog problem(s); the entries concerned "
-            "are left out (see `evbt events validate`).",
-            err=True,
-        )
+    full = catalog = load_catalog_or_warn(catalog_paths)
     catalog = catalog.filter(
         ids=[i.strip() for i in ids.split(",") if i.strip()] if ids else None,
         categories=categories or None,
