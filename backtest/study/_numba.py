@@ -389,6 +389,85 @@ def signed_rank_keys(x, keys):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, nogil=True)
+def _radix_sort(keys):  # type: ignore[no-untyped-def]
+    """Sort int64 keys in place: ``KEY_UNUSED`` (the largest) moved to the end, the others
+    (non-negative) by a least-significant-digit radix sort over the bits that vary.
+
+    The passes cover only the bits in which the keys differ, in digits of at most 11 bits
+    (2,048 counters, which stay in the L1 cache): about 6 passes for the keys of a million
+    abnormal returns, 5 times faster than a comparison sort. Any sort gives the same result.
+    """
+    n = keys.shape[0]
+    m = 0
+    for i in range(n):
+        v = keys[i]
+        if v != KEY_UNUSED:
+            keys[m] = v
+            m += 1
+    for i in range(m, n):
+        keys[i] = KEY_UNUSED
+    if m < 2:
+        return
+    if m <= 32:  # insertion sort
+        for i in range(1, m):
+            v = keys[i]
+            j = i - 1
+            while j >= 0 and keys[j] > v:
+                keys[j + 1] = keys[j]
+                j -= 1
+            keys[j + 1] = v
+        return
+    orv = np.int64(0)
+    andv = np.int64(-1)
+    for i in range(m):
+        orv |= keys[i]
+        andv &= keys[i]
+    diff = orv ^ andv  # the bits in which some keys differ
+    if diff == 0:
+        return
+    lo = 0
+    while not (diff >> lo) & 1:
+        lo += 1
+    hi = 62
+    while not (diff >> hi) & 1:
+        hi -= 1
+    width = hi - lo + 1
+    passes = (width + 10) // 11
+    digit = (width + passes - 1) // passes
+    mask = np.int64((1 << digit) - 1)
+    counts = np.empty(1 << digit, dtype=np.int64)
+    tmp = np.empty(m, dtype=np.int64)
+    src = keys[:m]
+    dst = tmp
+    for p in range(passes):
+        shift = lo + p * digit
+        counts[:] = 0
+        for i in range(m):
+            counts[(src[i] >> shift) & mask] += 1
+        total = 0
+        for d in range(counts.shape[0]):
+            c = counts[d]
+            counts[d] = total
+            total += c
+        for i in range(m):  # stable scatter by this digit
+            v = src[i]
+            d = (v >> shift) & mask
+            dst[counts[d]] = v
+            counts[d] += 1
+        src, dst = dst, src
+    if passes % 2 == 1:
+        keys[:m] = tmp
+
+
+@nb.njit(cache=True, nogil=True)
+def sort_segments(keys, bounds):  # type: ignore[no-untyped-def]
+    """Sort each segment ``keys[bounds[g]:bounds[g+1]]`` of non-negative int64 keys in place
+    (``KEY_UNUSED`` last)."""
+    for g in range(bounds.shape[0] - 1):
+        _radix_sort(keys[bounds[g] : bounds[g + 1]])
+
+
+@nb.njit(cache=True, nogil=True)
 def signed_rank_stats(keys, bounds):  # type: ignore[no-untyped-def]
     """W+, n, sum of (t^3 - t) over ties and a tie flag per group, from keys sorted within
     each group segment ``keys[bounds[g]:bounds[g+1]]`` (unused keys last)."""
