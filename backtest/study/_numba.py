@@ -230,28 +230,58 @@ MEASURE = {
 }
 
 
+#: Rank keys are sorted in runs of at most this many (NumPy's x86-simd-sort sorts up to 256
+#: int64 with a sorting network; a 271-key row falls back to quicksort and takes 3x longer
+#: than a 256-key run plus a 15-key run); :func:`assign_ranks` merges the runs.
+SORT_RUN = 256
+
+
 @nb.njit(cache=True, nogil=True)
-def assign_ranks(keys, rcount, status, rows, bits, rank2, rank_count):  # type: ignore[no-untyped-def]
-    """Doubled average ranks from each row's sorted keys (ties: equal above the low bits)."""
+def rank_sums(keys, run, rcount, status, rows, bits, codes, offsets, sums, counts):  # type: ignore[no-untyped-def]
+    """Add each measured row's rank deviations ``U - 1/2`` to its groups' sums, by column.
+
+    Each row of ``keys`` holds the row's rank keys sorted in two runs, ``keys[i, :run]`` and
+    ``keys[i, run:]`` (``run >= keys.shape[1]``: one run); unused slots (``KEY_UNUSED``) sort
+    last in each run, so the first ``rcount[i]`` keys of the merged runs are the row's ranked
+    values in order. Ties (keys equal above the low ``bits``) get their average rank; with
+    ``m`` ranked values, ``U = rank / (m + 1)`` (Corrado and Zivney 1992). For every grouping
+    ``j``, the row's group is ``codes[j, rows[i]]`` and its sums are row
+    ``offsets[j] + group`` of ``sums`` and ``counts`` (groups x columns).
+    """
     low = np.int64((1 << bits) - 1)
     high = ~low
+    lr = keys.shape[1]
+    run = min(run, lr)
+    merged = np.empty(lr, dtype=np.int64)
+    n_groupings = codes.shape[0]
     for i in range(rows.shape[0]):
         if status[i] != STATUS_OK:
             continue
         row = rows[i]
         m = rcount[i]
-        for k in range(rank2.shape[1]):
-            rank2[row, k] = 0
+        ia = 0
+        ib = run
+        for o in range(m):  # merge the runs; the short second run rarely wins a comparison
+            if ib >= lr or (ia < run and keys[i, ia] < keys[i, ib]):
+                merged[o] = keys[i, ia]
+                ia += 1
+            else:
+                merged[o] = keys[i, ib]
+                ib += 1
+        w = 0.5 / (m + 1.0)
         j = 0
         while j < m:
             h = j
-            while h + 1 < m and (keys[i, h + 1] & high) == (keys[i, j] & high):
+            while h + 1 < m and (merged[h + 1] & high) == (merged[j] & high):
                 h += 1
-            r2 = j + h + 2  # twice the average of the ranks j+1 .. h+1
+            dev = (j + h + 2) * w - 0.5  # (j + h + 2) / 2: the average of the ranks j+1 .. h+1
             for q in range(j, h + 1):
-                rank2[row, keys[i, q] & low] = r2
+                col = merged[q] & low
+                for gj in range(n_groupings):
+                    g = offsets[gj] + codes[gj, row]
+                    sums[g, col] += dev
+                    counts[g, col] += 1
             j = h + 1
-        rank_count[row] = m
 
 
 @nb.njit(parallel=True, cache=True, nogil=True)
@@ -307,28 +337,6 @@ def cluster_pairs(  # type: ignore[no-untyped-def]
             sq += total[k] * total[k]
         out[g] = sq - norms
     return out
-
-
-@nb.njit(parallel=True, cache=True, nogil=True)
-def rank_sums(rank2, count, rows, codes, n_groups):  # type: ignore[no-untyped-def]
-    """(G, L) sums of the rank deviations ``U - 1/2`` by group and day, and their counts,
-    for the rows ``rows`` of ``rank2`` (group of ``rows[i]`` is ``codes[i]``)."""
-    lr = rank2.shape[1]
-    n = rows.shape[0]
-    n_blocks = max(1, min(n, 64))  # partial sums per block, reduced at the end
-    part_s = np.zeros((n_blocks, n_groups, lr))
-    part_c = np.zeros((n_blocks, n_groups, lr), dtype=np.int64)
-    for blk in nb.prange(n_blocks):
-        for i in range(blk * n // n_blocks, (blk + 1) * n // n_blocks):
-            r = rows[i]
-            g = codes[i]
-            w = 0.5 / (count[r] + 1.0)
-            for k in range(lr):
-                v = rank2[r, k]
-                if v > 0:
-                    part_s[blk, g, k] += v * w - 0.5
-                    part_c[blk, g, k] += 1
-    return part_s.sum(axis=0), part_c.sum(axis=0)
 
 
 @nb.njit(cache=True, nogil=True)

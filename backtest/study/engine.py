@@ -21,11 +21,12 @@ error of the fitted parameters (prediction-error covariance, MacKinlay 1997).
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -86,7 +87,13 @@ class _Clusters:
 
 @dataclass
 class _Out:
-    """Per-row outputs, preallocated for every row of the event table."""
+    """Per-row outputs, preallocated for every row of the event table.
+
+    The Corrado rank test needs each row's ranks only through their sums by group and day:
+    the NumPy path stores the ranks (``rank2``, ``rank_count``) and sums them by group later;
+    the compiled path adds them up as it goes, into ``rank_sums`` and ``rank_n`` (one row per
+    group of every grouping, the grouping's groups from ``rank_offsets[grouping]`` on).
+    """
 
     alpha: np.ndarray
     beta: np.ndarray
@@ -100,15 +107,28 @@ class _Out:
     bhar: np.ndarray
     rank2: np.ndarray
     rank_count: np.ndarray
+    rank_sums: np.ndarray
+    rank_n: np.ndarray
+    rank_offsets: dict[str, int]
     phat: np.ndarray
     measured: np.ndarray
     factor_betas: np.ndarray | None
 
     @classmethod
-    def empty(cls, n: int, spec: StudySpec, n_factors: int) -> _Out:
+    def empty(
+        cls,
+        n: int,
+        spec: StudySpec,
+        n_factors: int,
+        group_codes: dict[str, tuple[np.ndarray, list[Any]]],
+        *,
+        store_ranks: bool,
+    ) -> _Out:
         lp = spec.path[1] - spec.path[0] + 1
         nw = len(spec.windows)
         lr = spec.reach[1] - spec.reach[0] + 1
+        offsets = np.cumsum([0, *(len(labels) for _, labels in group_codes.values())])
+        n_groups = int(offsets[-1])
         # only rows marked ``measured`` are ever read, and those are all written: no fill
         return cls(
             alpha=np.empty(n),
@@ -121,8 +141,11 @@ class _Out:
             car=np.empty((n, nw)),
             car_var=np.empty((n, nw)),
             bhar=np.empty((n, nw)),
-            rank2=np.empty((n, lr), dtype=np.uint16),
-            rank_count=np.zeros(n, dtype=np.int64),
+            rank2=np.empty((n if store_ranks else 0, lr), dtype=np.uint16),
+            rank_count=np.zeros(n if store_ranks else 0, dtype=np.int64),
+            rank_sums=np.zeros((0 if store_ranks else n_groups, lr)),
+            rank_n=np.zeros((0 if store_ranks else n_groups, lr), dtype=np.int64),
+            rank_offsets=dict(zip(group_codes, offsets[:-1].tolist(), strict=True)),
             phat=np.empty(n),
             measured=np.zeros(n, dtype=bool),
             factor_betas=np.empty((n, n_factors)) if n_factors else None,
@@ -327,7 +350,6 @@ def run_study(
     factor_names: list[str] = []
     if spec.model == "factor" and factors is not None:
         factor_names = [c for c in factors.columns if c != "RF"]
-    out = _Out.empty(len(table), spec, len(factor_names))
     positions = np.full(len(table), -1, dtype=np.int64)
     session_of: dict[str, pd.DatetimeIndex] = {}
 
@@ -340,13 +362,17 @@ def run_study(
             codes, uniques = pd.factorize(table[g].astype(str), sort=True)
             group_codes[g] = (codes.astype(np.int64), list(uniques))
 
+    use_jit = spec.model != "factor" and jit.enabled()
+    out = _Out.empty(len(table), spec, len(factor_names), group_codes, store_ranks=not use_jit)
+    # every grouping's group codes, one row each (for the compiled rank sums)
+    code_rows = np.stack([codes for codes, _ in group_codes.values()])
+
     conf_rows: list[np.ndarray] = []  # (row, other event) pairs of confounding events
     conf_other: list[np.ndarray] = []
     total = int(keep.sum())
     done = 0
     le = spec.estimation[1] - spec.estimation[0] + 1
     kp_state: dict[str, list[_Clusters]] = {}
-    use_jit = spec.model != "factor" and jit.enabled()
     model_of = np.where(self_bench, "constant_mean", spec.model)
     model_codes = np.where(
         self_bench, jit.MODEL_CODES["constant_mean"], jit.MODEL_CODES.get(spec.model, -1)
@@ -474,6 +500,8 @@ def run_study(
             starts=positions + pad_l + r0,
             need_z=not use_jit
             and any(len(cl.row_cluster) and len(cl.within) for cl in clusters_here),
+            group_codes=code_rows,
+            group_offsets=np.array(list(out.rank_offsets.values()), dtype=np.int64),
         )
         todo = rows[keep[rows]]
         jobs = []
@@ -484,9 +512,12 @@ def run_study(
 
         measure_start = time.perf_counter()
         runner = _run_chunk_jit if use_jit else _run_chunk
-        for chunk, reasons, z, t_gather, t_fit in _pipeline(runner, jobs, workers):
+        for chunk, reasons, z, ranks, t_gather, t_fit in _pipeline(runner, jobs, workers):
             timings["gather"] += t_gather
             timings["fit"] += t_fit
+            if ranks is not None:  # in job order: the sums do not depend on the threads
+                out.rank_sums += ranks[0]
+                out.rank_n += ranks[1]
             for i, r in reasons.items():
                 drops.append(
                     Dropped(str(table["event_id"].iat[i]), str(table["ticker"].iat[i]), *r)
@@ -559,11 +590,14 @@ class _Block:
     bench_col: np.ndarray
     starts: np.ndarray
     need_z: bool
+    group_codes: np.ndarray | None = None
+    group_offsets: np.ndarray | None = None
+    scratch: threading.local = field(default_factory=threading.local)
 
 
 def _run_chunk(
     block: _Block, model: str, chunk: np.ndarray, spec: StudySpec, out: _Out
-) -> tuple[np.ndarray, dict[int, tuple[str, str]], np.ndarray | None, float, float]:
+) -> tuple[np.ndarray, dict[int, tuple[str, str]], np.ndarray | None, None, float, float]:
     """Gather one chunk's windows and measure it; returns timings for gather and fit."""
     tick = time.perf_counter()
     starts = block.starts[chunk]
@@ -575,35 +609,60 @@ def _run_chunk(
     rf = K.gather(block.rf_view[None, :, :], zeros, starts) if block.rf_view is not None else None
     gathered = time.perf_counter()
     reasons, z = _measure_chunk(model, chunk, y, x, covered, fx, rf, spec, out, block.need_z)
-    return chunk, reasons, z, gathered - tick, time.perf_counter() - gathered
+    return chunk, reasons, z, None, gathered - tick, time.perf_counter() - gathered
 
 
 def _run_chunk_jit(
     block: _Block, model: str, chunk: np.ndarray, spec: StudySpec, out: _Out
-) -> tuple[np.ndarray, dict[int, tuple[str, str]], None, float, float]:
+) -> tuple[
+    np.ndarray, dict[int, tuple[str, str]], None, tuple[np.ndarray, np.ndarray], float, float
+]:
     """Measure one chunk with the compiled kernels: fused fit/AR/CAR pass, SIMD sort of the
-    rank keys (NumPy), rank assignment. Writes into ``out``; returns the drop reasons."""
+    rank keys (NumPy), ranks summed by group and day. Writes into ``out``; returns the drop
+    reasons and the chunk's rank sums and counts (added up in chunk order by the caller).
+
+    The chunk is measured ``_SUB_BLOCK`` rows at a time, so that the rank keys of a sub-block
+    stay in the core's cache from the kernel through the sort to the rank assignment, in a
+    buffer each thread reuses (new memory is zeroed by the kernel page by page, which costs
+    more than the sort on this kind of machine).
+    """
     nbk = jit.module()
     tick = time.perf_counter()
     r0, r1 = spec.reach
     lr = r1 - r0 + 1
     bits = max(1, int(lr - 1).bit_length())
     n = len(chunk)
-    keys = np.empty((n, lr), dtype=np.int64)
+    keys_all: np.ndarray | None = getattr(block.scratch, "keys", None)
+    if keys_all is None or keys_all.shape[1] != lr:
+        keys_all = block.scratch.keys = np.empty((_SUB_BLOCK, lr), dtype=np.int64)
     rcount = np.empty(n, dtype=np.int64)
     status = np.empty(n, dtype=np.int8)
     win_a = np.array([a - r0 for a, _ in spec.windows], dtype=np.int64)
     win_b = np.array([b - r0 + 1 for _, b in spec.windows], dtype=np.int64)
-    nbk.MEASURE[jit.MODEL_CODES[model]](
-        block.R, block.cover, chunk, block.tick_col[chunk], block.bench_col[chunk],
-        block.starts[chunk], spec.estimation[0] - r0,
-        spec.estimation[1] - r0 + 1, -r0, spec.path[0] - r0, spec.path[1] - r0 + 1, win_a,
-        win_b, spec.exclude_confounded, spec.returns == "log", spec.min_estimation, bits, keys,
-        out.alpha, out.beta, out.sigma, out.nobs, out.dof, out.ar_path, out.sar_path, out.car,
-        out.car_var, out.bhar, rcount, out.phat, status,
-    )  # fmt: skip
-    keys.sort(axis=1)  # NumPy's SIMD sort, GIL released
-    nbk.assign_ranks(keys, rcount, status, chunk, bits, out.rank2, out.rank_count)
+    measure = nbk.MEASURE[jit.MODEL_CODES[model]]
+    run = nbk.SORT_RUN
+    rank_sums = np.zeros_like(out.rank_sums)
+    rank_n = np.zeros_like(out.rank_n)
+    for a in range(0, n, _SUB_BLOCK):
+        rows = chunk[a : a + _SUB_BLOCK]
+        keys = keys_all[: len(rows)]
+        rc, st = rcount[a : a + _SUB_BLOCK], status[a : a + _SUB_BLOCK]
+        measure(
+            block.R, block.cover, rows, block.tick_col[rows], block.bench_col[rows],
+            block.starts[rows], spec.estimation[0] - r0,
+            spec.estimation[1] - r0 + 1, -r0, spec.path[0] - r0, spec.path[1] - r0 + 1, win_a,
+            win_b, spec.exclude_confounded, spec.returns == "log", spec.min_estimation, bits,
+            keys, out.alpha, out.beta, out.sigma, out.nobs, out.dof, out.ar_path, out.sar_path,
+            out.car, out.car_var, out.bhar, rc, out.phat, st,
+        )  # fmt: skip
+        # NumPy's SIMD sort (GIL released), in runs short enough for its sorting network
+        keys[:, :run].sort(axis=1)
+        if lr > run:
+            keys[:, run:].sort(axis=1)
+        nbk.rank_sums(
+            keys, run, rc, st, rows, bits, block.group_codes, block.group_offsets, rank_sums,
+            rank_n,
+        )  # fmt: skip
     ok = status == jit.STATUS_OK
     rows_ok = chunk[ok]
     out.sigma[rows_ok] = np.sqrt(out.sigma[rows_ok])  # the kernel wrote the variance
@@ -619,7 +678,11 @@ def _run_chunk_jit(
             reasons[row] = ("estimation", why)
         else:
             reasons[row] = ("event window" if code == 4 else "estimation", jit.STATUS_REASONS[code])
-    return chunk, reasons, None, 0.0, time.perf_counter() - tick
+    return chunk, reasons, None, (rank_sums, rank_n), 0.0, time.perf_counter() - tick
+
+
+#: Rows measured at once inside a chunk by the compiled path (their rank keys: 2 MB at 1024).
+_SUB_BLOCK = 1024
 
 
 def _pipeline(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], workers: int) -> Iterator[Any]:
@@ -1095,7 +1158,11 @@ def _group_tables(
         ng = len(present)
         groups = S.Groups(codes, ng)
         rb = rbar[g][present]
-        rank_sums, n_day = S.corrado_sums(groups, out.rank2, out.rank_count, rows=idx)
+        if len(out.rank_sums):  # summed while measuring (compiled path)
+            at = out.rank_offsets[g] + present
+            rank_sums, n_day = out.rank_sums[at], out.rank_n[at]
+        else:
+            rank_sums, n_day = S.corrado_sums(groups, out.rank2, out.rank_count, rows=idx)
         for measure, values, standardized, cols_list, labels_cols in (
             ("AAR", ar, sar, day_cols, [("day", d) for d in days]),
             ("CAAR", car, scar, win_cols, [("window", w) for w in spec.windows]),

@@ -284,13 +284,11 @@ def corrado_sums(
     (Corrado and Zivney 1992); it comes from ``rank2`` (twice the rank, 0 = missing) of
     :func:`backtest.study.kernels.row_ranks`. ``rows`` selects the rows of ``rank2`` and
     ``count`` that ``groups`` describes (default: all); they are read ``chunk`` at a time.
+    (The compiled path adds the ranks up while it measures, without storing them:
+    :func:`backtest.study._numba.rank_sums`.)
     """
     if rows is None:
         rows = np.arange(len(groups.codes))
-    from backtest.study import jit
-
-    if jit.enabled():  # one compiled pass over the ranks, no float copies
-        return jit.module().rank_sums(rank2, count, rows, groups.codes, groups.n)
     sums = np.zeros((groups.n, rank2.shape[1]))
     counts = np.zeros((groups.n, rank2.shape[1]), dtype=np.int64)
     for a in range(0, len(rows), chunk):

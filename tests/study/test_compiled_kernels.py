@@ -1,5 +1,5 @@
 """Compiled kernels against their NumPy references, on inputs made to reach their edge cases
-(unused keys, short and long segments)."""
+(ties across sorted runs, unused keys, short and long segments)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backtest.study import jit
+from backtest.study import kernels as K
+from backtest.study import statistics as S
 
 pytestmark = pytest.mark.skipif(not jit.enabled(), reason="numba is not available")
 
@@ -50,3 +52,44 @@ def test_radix_sort_of_abnormal_return_keys() -> None:
     expected = np.sort(keys)
     nbk.sort_segments(keys, np.array([0, len(keys)], dtype=np.int64))
     np.testing.assert_array_equal(keys, expected)
+
+
+@pytest.mark.parametrize("length", [40, 271, 300])
+def test_rank_sums_equal_stored_ranks_summed_by_group(length: int) -> None:
+    """Ranks from keys sorted in two runs (merged on the fly) and summed by group equal the
+    NumPy reference: :func:`kernels.row_ranks` then :func:`statistics.corrado_sums`."""
+    rng = np.random.default_rng(length)
+    n = 500
+    values = np.round(rng.normal(0.0, 0.02, (n, length)), 3)  # many ties, across the runs
+    values[rng.random((n, length)) < 0.1] = np.nan
+    values[:3] = np.nan  # rows with too few values are not measured
+    valid = ~np.isnan(values)
+    rank2, count = K.row_ranks(values, valid)
+    status = np.where(np.arange(n) < 3, 1, 0).astype(np.int8)
+
+    bits = max(1, int(length - 1).bit_length())
+    low = np.int64((1 << bits) - 1)
+    key = (np.where(valid, values, 0.0) + 0.0).view(np.int64)
+    key ^= (key >> 63) & np.int64(0x7FFFFFFFFFFFFFFF)
+    key = (key & ~low) | np.arange(length, dtype=np.int64)[None, :]
+    # the measure kernel packs a row's keys first, unused slots last
+    keys = np.full((n, length), UNUSED, dtype=np.int64)
+    for i in range(n):
+        k = key[i][valid[i]]
+        keys[i, : len(k)] = k
+    run = jit.module().SORT_RUN
+    keys[:, :run].sort(axis=1)
+    keys[:, run:].sort(axis=1)
+
+    groupings = np.stack([np.zeros(n, dtype=np.int64), rng.integers(0, 4, n)])
+    offsets = np.array([0, 1], dtype=np.int64)
+    sums = np.zeros((5, length))
+    counts = np.zeros((5, length), dtype=np.int64)
+    rows = np.arange(n, dtype=np.int64)
+    jit.module().rank_sums(keys, run, count, status, rows, bits, groupings, offsets, sums, counts)
+    measured = rows[status == 0]
+    for j, (a, b) in enumerate([(0, 1), (1, 5)]):
+        groups = S.Groups(groupings[j][measured], b - a)
+        ref_sums, ref_counts = S.corrado_sums(groups, rank2, count, rows=measured)
+        np.testing.assert_array_equal(counts[a:b], ref_counts)
+        np.testing.assert_allclose(sums[a:b], ref_sums, rtol=1e-12, atol=1e-12)
