@@ -37,7 +37,12 @@ from backtest.markets import MARKETS, market_of
 from backtest.study import jit
 from backtest.study import kernels as K
 from backtest.study import statistics as S
-from backtest.study.inputs import Dropped, dropped_frame, normalize_event_table, session_returns
+from backtest.study.inputs import (
+    Dropped,
+    dropped_frame,
+    normalize_event_table_codes,
+    session_returns,
+)
 from backtest.study.results import EventStudyResult
 from backtest.study.spec import DEFAULT_GROUP_BY, SpecError, StudySpec, window_label
 
@@ -152,11 +157,12 @@ class _Out:
         )
 
 
-def _event_table(events: Any) -> tuple[pd.DataFrame, list[Dropped]]:
+def _event_table(events: Any) -> tuple[pd.DataFrame, list[Dropped], np.ndarray, pd.Index]:
+    """The checked event table, the dropped rows, and the event ids as integer codes."""
     if hasattr(events, "to_frame") and hasattr(events, "events"):  # a Catalog
-        return normalize_event_table(events.to_frame())
+        return normalize_event_table_codes(events.to_frame())
     if isinstance(events, pd.DataFrame):
-        return normalize_event_table(events)
+        return normalize_event_table_codes(events)
     raise TypeError(
         "events must be a Catalog or an event table (DataFrame with event_id, ticker, day0)"
     )
@@ -176,13 +182,14 @@ def _close_frame(prices: Any) -> tuple[pd.DataFrame, Mapping[str, Any]]:
     return close, failed
 
 
-def _benchmarks(table: pd.DataFrame, spec: StudySpec) -> pd.Series:
-    default = table["market"].map(
-        {
-            m: spec.benchmarks.get(m) or MARKETS[m].default_benchmark
-            for m in table["market"].unique()
-        }
+def _benchmarks(
+    table: pd.DataFrame, spec: StudySpec, market_code: np.ndarray, market_names: pd.Index
+) -> pd.Series:
+    """Each row's benchmark: its own, or its market's (the spec's, or the default)."""
+    by_market = pd.Series(market_names, dtype=table["market"].dtype).map(
+        {m: spec.benchmarks.get(m) or MARKETS[m].default_benchmark for m in market_names}
     )
+    default = pd.Series(by_market.array.take(market_code, allow_fill=True), index=table.index)
     if "benchmark" in table.columns:
         own = table["benchmark"].where(table["benchmark"].notna() & (table["benchmark"] != ""))
         return own.fillna(default)
@@ -254,7 +261,7 @@ def run_study(
     if workers is None:
         workers = min(os.cpu_count() or 1, 4)
     spec = spec or StudySpec()
-    table, drops = _event_table(events)
+    table, drops, event_codes, event_uniques = _event_table(events)
     drops = [*(dropped or []), *drops]
     if spec.model == "factor":
         if factors is None or factors.empty:
@@ -274,18 +281,30 @@ def run_study(
             )
     close, failed = _close_frame(prices)
     n_input = len(table) + len(drops)
-    reference = table[["event_id", "ticker", "market", "day0"]]
-    if context is not None:
-        ctx = _event_table(context)[0][["event_id", "ticker", "market", "day0"]]
-        reference = pd.concat([reference, ctx], ignore_index=True).drop_duplicates(
-            ["event_id", "ticker"]
-        )
-    reference = reference.reset_index(drop=True)  # its first len(table) rows are the table's
-    ref_event, ref_event_ids = pd.factorize(reference["event_id"])
+    # the reference events for confounding: the table's rows, then the context's other rows
+    extra = table.iloc[:0][["event_id", "ticker", "market", "day0"]]
+    if context is None:
+        ref_event, ref_event_ids = event_codes, event_uniques
+    else:
+        reference = pd.concat(
+            [table[extra.columns], _event_table(context)[0][extra.columns]], ignore_index=True
+        ).drop_duplicates(["event_id", "ticker"])
+        reference = reference.reset_index(drop=True)  # its first len(table) rows are the table's
+        ref_event, ref_event_ids = pd.factorize(reference["event_id"])
+        extra = reference.iloc[len(table) :]
 
     # ---------------------------------------------------------------- benchmarks, models
-    table = table.assign(benchmark=_benchmarks(table, spec))
+    # markets as codes into their sorted names (-1: no market)
+    market_code, market_names = pd.factorize(table["market"], sort=True)
+    table = table.assign(benchmark=_benchmarks(table, spec, market_code, market_names))
     keep = np.ones(len(table), dtype=bool)
+
+    def dropped_rows(rows: np.ndarray, stage: str, reasons: list[str]) -> None:
+        """Record the rows ``rows`` (only dropped rows: builds the report, not the maths)."""
+        ids = table["event_id"].iloc[rows].tolist()
+        ticks = table["ticker"].iloc[rows].tolist()
+        for e, t, why in zip(ids, ticks, reasons, strict=True):
+            drops.append(Dropped(str(e), str(t), stage, why))
 
     def drop(mask: np.ndarray, stage: str, reason: str | Callable[[int], str]) -> None:
         """Drop the rows of ``mask`` still kept; ``reason`` is a text or a function of the row
@@ -294,30 +313,32 @@ def run_study(
         mask = mask & keep
         if not mask.any():
             return
-        for i in np.flatnonzero(mask):  # only dropped rows: builds the report, not the maths
-            why = reason if isinstance(reason, str) else reason(int(i))
-            drops.append(Dropped(str(event_ids[i]), str(tickers[i]), stage, why))
+        rows = np.flatnonzero(mask)
+        whys = [reason if isinstance(reason, str) else reason(int(i)) for i in rows]
+        dropped_rows(rows, stage, whys)
         keep &= ~mask
 
-    event_ids = table["event_id"].to_numpy()
-    tickers = table["ticker"].to_numpy()
     # one factorization of every ticker and benchmark name: checks per name, not per row
-    name_code, names = pd.factorize(pd.concat([table["ticker"], table["benchmark"]]))
-    tick_code, bench_code = name_code[: len(table)], name_code[len(table) :]
+    name_code, names = pd.factorize(
+        pd.concat([table["ticker"], table["benchmark"], extra["ticker"]], ignore_index=True)
+    )
+    tick_code, bench_code = name_code[: len(table)], name_code[len(table) : 2 * len(table)]
+    extra_tick_code = name_code[2 * len(table) :]
 
-    def market_code_of(name: str) -> str:
+    def market_code_of(name: str) -> int:
+        """The name's market as a code into ``market_names`` (-2: none, or none of them)."""
         try:
-            return market_of(name).code
+            code = market_of(name).code
         except (InvalidTickerError, UnknownMarketError):
-            return ""
+            return -2
+        return int(market_names.get_indexer([code])[0]) if code in market_names else -2
 
-    name_market = np.array([market_code_of(n) for n in names], dtype=object)
-    row_market = table["market"].to_numpy()
+    name_market = np.array([market_code_of(n) for n in names], dtype=np.int64)
     drop(
-        name_market[bench_code] != row_market,
+        name_market[bench_code] != market_code,
         "benchmark",
         lambda i: (
-            f"benchmark {names[bench_code[i]]} does not trade on {row_market[i]} (the "
+            f"benchmark {names[bench_code[i]]} does not trade on {table['market'].iat[i]} (the "
             "ticker's exchange); choose a benchmark of the same market"
         ),
     )
@@ -373,21 +394,24 @@ def run_study(
     done = 0
     le = spec.estimation[1] - spec.estimation[0] + 1
     kp_state: dict[str, list[_Clusters]] = {}
-    model_of = np.where(self_bench, "constant_mean", spec.model)
+    # each row's model, as an index into _MODELS
+    model_of = np.where(self_bench, _MODELS.index("constant_mean"), _MODELS.index(spec.model))
     model_codes = np.where(
         self_bench, jit.MODEL_CODES["constant_mean"], jit.MODEL_CODES.get(spec.model, -1)
     ).astype(np.int64)
     e0_off = spec.estimation[0] - spec.reach[0]
     e1_off = spec.estimation[1] - spec.reach[0] + 1
 
+    extra_market = market_names.get_indexer(extra["market"])
+
     # ---------------------------------------------------------------- per market block
-    for market, block_index in table.groupby("market", sort=True).indices.items():
+    for m_code, market in enumerate(market_names):
         market = str(market)
-        rows = np.asarray(block_index)
-        cols = sorted(
-            set(table["ticker"].iloc[rows].unique()) | set(table["benchmark"].iloc[rows].unique())
-        )
-        cols = [c for c in cols if c in have]
+        rows = np.flatnonzero(market_code == m_code)
+        if not len(rows):
+            continue
+        used = np.unique(np.concatenate([tick_code[rows], bench_code[rows]]))
+        cols = sorted(str(c) for c in names[used] if c in have)
         if not cols:
             continue
         sessions, R = session_returns(close[cols], market, spec.returns)
@@ -416,24 +440,31 @@ def run_study(
         RT[:, pad_l : pad_l + len(sessions)] = R.T
         view = K.window_view(RT, lr)
 
-        # coverage of each ticker's sessions by event spans (for confounding), from every
-        # reference event (the whole catalog when a context is given)
+        # the reference events of this market (the table's rows, then the context's): their
+        # columns and sessions, for confounding
         s0, s1 = spec.span
         in_block = rows[pos >= 0]
-        ref = reference[reference["market"] == market]
-        rpos = sessions.get_indexer(pd.DatetimeIndex(ref["day0"]))
-        rcol = col_index.get_indexer(ref["ticker"]).astype(np.int64)
+        ext = np.flatnonzero(extra_market == m_code)
+        rrow = np.concatenate([rows, len(table) + ext])  # rows of the reference table
+        ext_day0 = pd.DatetimeIndex(extra["day0"].iloc[ext])
+        rpos = np.concatenate([pos, sessions.get_indexer(ext_day0)])
+        rcol = np.concatenate([tick_col[rows], name_col[extra_tick_code[ext]]]).astype(np.int64)
         rok = (rpos >= 0) & (rcol >= 0)
-        rpos, rcol = rpos[rok] + pad_l, rcol[rok]
-        rrow = ref.index.to_numpy()[rok]  # rows of the reference table
-        width = t_total + 1
-        flat_start = rcol * width + np.clip(rpos + s0, 0, t_total)
-        flat_end = rcol * width + np.clip(rpos + s1 + 1, 0, t_total)
-        diff = np.bincount(flat_start, minlength=len(cols) * width) - np.bincount(
-            flat_end, minlength=len(cols) * width
-        )
-        cover = np.cumsum(diff.reshape(len(cols), width), axis=1)[:, :t_total].astype(np.int32)
-        cover_view = K.window_view(np.ascontiguousarray(cover), lr)
+        rpos, rcol, rrow = rpos[rok] + pad_l, rcol[rok], rrow[rok]
+        # coverage of each ticker's sessions by the reference events' spans, to keep them out
+        # of estimation windows
+        if spec.exclude_confounded:
+            width = t_total + 1
+            flat_start = rcol * width + np.clip(rpos + s0, 0, t_total)
+            flat_end = rcol * width + np.clip(rpos + s1 + 1, 0, t_total)
+            diff = np.bincount(flat_start, minlength=len(cols) * width) - np.bincount(
+                flat_end, minlength=len(cols) * width
+            )
+            cover = np.cumsum(diff.reshape(len(cols), width), axis=1)[:, :t_total]
+            cover = cover.astype(np.int32)
+        else:  # not read
+            cover = np.zeros((1, lr), dtype=np.int32)
+        cover_view = K.window_view(cover, lr)
         qcol = tick_col[in_block].astype(np.int64)
         ok = qcol >= 0
         qrows = in_block[ok]
@@ -452,7 +483,7 @@ def run_study(
             coverage = fal[factor_names].notna().all(axis=1).mean() if len(fal) else 0.0
             if coverage < 0.5:
                 drop(
-                    np.isin(np.arange(len(table)), rows) & (model_of == "factor"),
+                    (market_code == m_code) & (model_of == _MODELS.index("factor")),
                     "factors",
                     f"the factor file covers only {coverage:.0%} of the {market} sessions; "
                     "give factors for this market",
@@ -466,11 +497,9 @@ def run_study(
             rf_view = fview[-1]
 
         # clusters for Kolari-Pynnönen: rows sharing (group, day 0) in this market
-        for g, (codes, _) in group_codes.items():
+        for g, (codes, labels) in group_codes.items():
             key = codes[in_block] * (len(sessions) + 1) + positions[in_block]
-            _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
-            multi = cnt[inv] >= 2  # only clusters of two or more rows can hold pairs
-            dense = np.unique(inv[multi], return_inverse=True)[1]
+            multi, dense = _clusters_of(key, len(labels) * (len(sessions) + 1))
             n_clusters = int(dense.max()) + 1 if dense.size else 0
             row_cluster = np.full(len(table), -1, dtype=np.int64)
             row_cluster[in_block[multi]] = dense
@@ -505,8 +534,8 @@ def run_study(
         )
         todo = rows[keep[rows]]
         jobs = []
-        for model in ("market", "market_adjusted", "constant_mean", "factor"):
-            sel = todo[model_of[todo] == model]
+        for code, model in enumerate(_MODELS):
+            sel = todo[model_of[todo] == code]
             size = spec.chunk_size
             jobs += [(block, model, sel[c : c + size], spec, out) for c in range(0, len(sel), size)]
 
@@ -518,11 +547,13 @@ def run_study(
             if ranks is not None:  # in job order: the sums do not depend on the threads
                 out.rank_sums += ranks[0]
                 out.rank_n += ranks[1]
-            for i, r in reasons.items():
-                drops.append(
-                    Dropped(str(table["event_id"].iat[i]), str(table["ticker"].iat[i]), *r)
-                )
-                keep[i] = False
+            if reasons:
+                at = np.fromiter(reasons, dtype=np.int64, count=len(reasons))
+                ids = table["event_id"].iloc[at].tolist()
+                ticks = table["ticker"].iloc[at].tolist()
+                for e, t, (stage, why) in zip(ids, ticks, reasons.values(), strict=True):
+                    drops.append(Dropped(str(e), str(t), stage, why))
+                keep[at] = False
             if z is not None:
                 ok_rows = chunk[out.measured[chunk]]
                 for cl in clusters_here:
@@ -537,7 +568,10 @@ def run_study(
                 continue
             if use_jit:
                 rows_c = np.flatnonzero((cl.row_cluster >= 0) & ok_now)
-                order = np.argsort(cl.row_cluster[rows_c], kind="stable")
+                ids = cl.row_cluster[rows_c]
+                if len(cl.within) <= np.iinfo(np.uint16).max:  # NumPy's radix sort, as stable
+                    ids = ids.astype(np.uint16)
+                order = np.argsort(ids, kind="stable")
                 members = rows_c[order]
                 sizes = np.bincount(cl.row_cluster[members], minlength=len(cl.within))
                 ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
@@ -574,6 +608,27 @@ def run_study(
     return result
 
 
+#: The models, in the order chunks are measured (a row's model is an index into it).
+_MODELS = ("market", "market_adjusted", "constant_mean", "factor")
+
+
+def _clusters_of(key: np.ndarray, key_range: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose ``key`` (in ``range(key_range)``) is shared by another row, and for those
+    rows the rank of their key among the shared keys (cluster ids 0, 1, ..., in key order).
+
+    Counts keys with ``bincount`` when their range is not much larger than their number
+    (no sort); otherwise with ``np.unique``. Both give the same ids.
+    """
+    if key_range <= 4 * len(key) + 4096:
+        cnt = np.bincount(key, minlength=key_range)
+        multi = cnt[key] >= 2  # only clusters of two or more rows can hold pairs
+        cluster_of_key = np.cumsum(cnt >= 2) - 1
+        return multi, cluster_of_key[key[multi]]
+    _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
+    multi = cnt[inv] >= 2
+    return multi, np.unique(inv[multi], return_inverse=True)[1]
+
+
 @dataclass(frozen=True)
 class _Block:
     """One market's inputs for measuring chunks: the padded ticker-major returns ``R`` and
@@ -604,7 +659,11 @@ def _run_chunk(
     zeros = np.zeros(len(chunk), dtype=np.intp)
     y = K.gather(block.view, block.tick_col[chunk], starts)
     x = K.gather(block.view, block.bench_col[chunk], starts)
-    covered = K.gather(block.cover_view, block.tick_col[chunk], starts) > 0
+    covered = (
+        K.gather(block.cover_view, block.tick_col[chunk], starts) > 0
+        if spec.exclude_confounded
+        else None
+    )
     fx = [K.gather(fv[None, :, :], zeros, starts) for fv in block.fviews]
     rf = K.gather(block.rf_view[None, :, :], zeros, starts) if block.rf_view is not None else None
     gathered = time.perf_counter()
@@ -764,7 +823,7 @@ def _measure_chunk(
     chunk: np.ndarray,
     y: np.ndarray,
     x: np.ndarray,
-    covered: np.ndarray,
+    covered: np.ndarray | None,
     fx: list[np.ndarray],
     rf: np.ndarray | None,
     spec: StudySpec,
@@ -802,7 +861,7 @@ def _measure_chunk(
         yy = y - x
         regs = []
     mask = valid & in_est[None, :]
-    if spec.exclude_confounded:
+    if covered is not None:
         mask &= ~covered
 
     reasons: dict[int, tuple[str, str]] = {}
