@@ -531,28 +531,98 @@ def path_moments(ar, codes, n_groups):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, nogil=True)
-def confounder_pairs(key, events, skey, sevents, lo_off, hi_off):  # type: ignore[no-untyped-def]
+def stable_argsort(keys):  # type: ignore[no-untyped-def]
+    """``np.argsort(keys, kind="stable")`` for non-negative int64 keys, by a least-significant
+    digit radix sort over the bits that vary (digits of at most 11 bits). A stable sort's
+    permutation is unique, so this is the same permutation, found without comparisons."""
+    n = keys.shape[0]
+    order = np.arange(n)
+    if n < 2:
+        return order
+    orv = np.int64(0)
+    andv = np.int64(-1)
+    for i in range(n):
+        orv |= keys[i]
+        andv &= keys[i]
+    diff = orv ^ andv
+    if diff == 0:
+        return order
+    lo = 0
+    while not (diff >> lo) & 1:
+        lo += 1
+    hi = 62
+    while not (diff >> hi) & 1:
+        hi -= 1
+    width = hi - lo + 1
+    passes = (width + 10) // 11
+    digit = (width + passes - 1) // passes
+    mask = np.int64((1 << digit) - 1)
+    counts = np.empty(1 << digit, dtype=np.int64)
+    src_k = keys.copy()
+    src_i = order
+    dst_k = np.empty(n, dtype=np.int64)
+    dst_i = np.empty(n, dtype=np.int64)
+    for p in range(passes):
+        shift = lo + p * digit
+        counts[:] = 0
+        for i in range(n):
+            counts[(src_k[i] >> shift) & mask] += 1
+        total = 0
+        for d in range(counts.shape[0]):
+            c = counts[d]
+            counts[d] = total
+            total += c
+        for i in range(n):
+            v = src_k[i]
+            d = (v >> shift) & mask
+            dst_k[counts[d]] = v
+            dst_i[counts[d]] = src_i[i]
+            counts[d] += 1
+        src_k, dst_k = dst_k, src_k
+        src_i, dst_i = dst_i, src_i
+    return src_i
+
+
+@nb.njit(cache=True, nogil=True)
+def confounder_pairs(key, qorder, events, skey, sorder, sevents, lo_off, hi_off):  # type: ignore[no-untyped-def]
     """For each query i, the positions j in the sorted reference keys ``skey`` with
     ``key[i] + lo_off <= skey[j] <= key[i] + hi_off`` and a different event code.
 
-    Returns (query index, reference position) pairs; counts first, then a fill pass.
+    ``qorder`` sorts the query keys: taken in that order, both ends of each query's range
+    only move forward (one sweep instead of binary searches). ``sorder`` is the order that
+    sorted the reference keys. Returns (query index, reference index ``sorder[j]``) pairs, by
+    query and then by j; counts first, then a fill pass.
     """
     n = key.shape[0]
+    m = skey.shape[0]
     counts = np.zeros(n, dtype=np.int64)
-    lo = np.searchsorted(skey, key + lo_off, side="left")
-    hi = np.searchsorted(skey, key + hi_off, side="right")
-    for i in range(n):
-        for j in range(lo[i], hi[i]):
+    lo = np.empty(n, dtype=np.int64)
+    hi = np.empty(n, dtype=np.int64)
+    a = 0
+    b = 0
+    for k in range(n):
+        i = qorder[k]
+        while a < m and skey[a] < key[i] + lo_off:
+            a += 1
+        while b < m and skey[b] <= key[i] + hi_off:
+            b += 1
+        lo[i] = a
+        hi[i] = b
+        c = 0
+        for j in range(a, b):
             if sevents[j] != events[i]:
-                counts[i] += 1
+                c += 1
+        counts[i] = c
     total = counts.sum()
     rows = np.empty(total, dtype=np.int64)
     refs = np.empty(total, dtype=np.int64)
     q = 0
     for i in range(n):
+        if counts[i] == 0:
+            continue
         for j in range(lo[i], hi[i]):
             if sevents[j] != events[i]:
                 rows[q] = i
-                refs[q] = j
+                refs[q] = sorder[j]
                 q += 1
     return rows, refs

@@ -41,7 +41,7 @@ from backtest.study.inputs import (
     Dropped,
     dropped_frame,
     normalize_event_table_codes,
-    session_returns,
+    ticker_returns,
 )
 from backtest.study.results import EventStudyResult
 from backtest.study.spec import DEFAULT_GROUP_BY, SpecError, StudySpec, window_label
@@ -325,13 +325,14 @@ def run_study(
     tick_code, bench_code = name_code[: len(table)], name_code[len(table) : 2 * len(table)]
     extra_tick_code = name_code[2 * len(table) :]
 
+    market_index = {str(m): i for i, m in enumerate(market_names)}
+
     def market_code_of(name: str) -> int:
         """The name's market as a code into ``market_names`` (-2: none, or none of them)."""
         try:
-            code = market_of(name).code
+            return market_index.get(market_of(name).code, -2)
         except (InvalidTickerError, UnknownMarketError):
             return -2
-        return int(market_names.get_indexer([code])[0]) if code in market_names else -2
 
     name_market = np.array([market_code_of(n) for n in names], dtype=np.int64)
     drop(
@@ -410,11 +411,20 @@ def run_study(
         rows = np.flatnonzero(market_code == m_code)
         if not len(rows):
             continue
-        used = np.unique(np.concatenate([tick_code[rows], bench_code[rows]]))
+        used = np.flatnonzero(
+            np.bincount(tick_code[rows], minlength=len(names))
+            + np.bincount(bench_code[rows], minlength=len(names))
+        )
         cols = sorted(str(c) for c in names[used] if c in have)
         if not cols:
             continue
-        sessions, R = session_returns(close[cols], market, spec.returns)
+        # padded, ticker-major return matrix and its window view
+        r0, r1 = spec.reach
+        pad_l, pad_r = max(0, -r0), max(0, r1)
+        lr = r1 - r0 + 1
+        sessions, RT = ticker_returns(close, cols, market, spec.returns, (pad_l, pad_r))
+        t_total = RT.shape[1]
+        view = K.window_view(RT, lr)
         session_of[market] = sessions
         col_index = pd.Index(cols)
         name_col = col_index.get_indexer(names)  # per name: its column, -1 where no prices
@@ -430,15 +440,6 @@ def run_study(
             return f"day 0 {table['day0'].iat[i].date()} is outside the {m} price data ({txt})"
 
         drop(outside, "calendar", outside_reason)
-
-        # padded, ticker-major return matrix and its window view
-        r0, r1 = spec.reach
-        pad_l, pad_r = max(0, -r0), max(0, r1)
-        lr = r1 - r0 + 1
-        t_total = len(sessions) + pad_l + pad_r
-        RT = np.full((len(cols), t_total), np.nan)
-        RT[:, pad_l : pad_l + len(sessions)] = R.T
-        view = K.window_view(RT, lr)
 
         # the reference events of this market (the table's rows, then the context's): their
         # columns and sessions, for confounding
@@ -796,14 +797,17 @@ def _confounders(
         return empty
     width = int(max(pos.max(), ref_pos.max())) + abs(span[0]) + abs(span[1]) + 2
     ref_key = ref_cols * width + ref_pos
-    order = np.argsort(ref_key, kind="stable")
-    skey = ref_key[order]
     key = cols * width + pos
     if jit.enabled():
-        rows, refs = jit.module().confounder_pairs(
-            key, events.astype(np.int64), skey, ref_events[order].astype(np.int64), span[0], span[1]
-        )
-        return rows, order[refs]
+        nbk = jit.module()
+        order = nbk.stable_argsort(ref_key)
+        same = len(key) == len(ref_key) and np.array_equal(key, ref_key)  # the usual case
+        return nbk.confounder_pairs(
+            key, order if same else nbk.stable_argsort(key), events.astype(np.int64),
+            ref_key[order], order, ref_events[order].astype(np.int64), span[0], span[1],
+        )  # fmt: skip
+    order = np.argsort(ref_key, kind="stable")
+    skey = ref_key[order]
     lo = np.searchsorted(skey, key + span[0], side="left")
     hi = np.searchsorted(skey, key + span[1], side="right")
     counts = hi - lo

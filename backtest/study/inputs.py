@@ -166,6 +166,8 @@ def normalize_event_table_codes(
         table, dropped = _add_markets(table, stage="input")
     table["day0"] = pd.to_datetime(table["day0"]).dt.normalize()
     ev, ev_ids = pd.factorize(table["event_id"])
+    if len(ev_ids) == len(table):  # every event id once: no duplicate (event_id, ticker) row
+        return table.reset_index(drop=True), dropped, ev, ev_ids
     tk, tks = pd.factorize(table["ticker"])
     dup = pd.Series(ev.astype(np.int64) * max(len(tks), 1) + tk).duplicated(keep="first")
     if not dup.any():
@@ -203,6 +205,44 @@ def session_returns(
         ratio[~np.isfinite(ratio) | (ratio <= 0)] = np.nan
     r = np.log(ratio) if kind == "log" else ratio - 1.0
     return pd.DatetimeIndex(sessions), r
+
+
+def ticker_returns(
+    close: pd.DataFrame, columns: list[str], market: str, kind: str, pad: tuple[int, int]
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """:func:`session_returns` of ``close[columns]``, ticker-major and padded with NaN.
+
+    Returns ``(sessions, RT)`` with ``RT[c, pad[0] + t]`` the return of ``columns[c]`` on
+    ``sessions[t]`` (the same numbers as ``session_returns(close[columns], ...)[1][t, c]``),
+    and ``pad[0]`` and ``pad[1]`` columns of NaN before the first and after the last session.
+    The ratios are written straight into ``RT``: the only copies are the prices of the
+    columns and the result.
+    """
+    values = close.to_numpy(dtype=np.float64)  # no copy for a frame of float closes
+    cols = close.columns.get_indexer(columns)
+    valid = (~np.isnan(values))[:, cols].any(axis=1)
+    if not valid.any():
+        return pd.DatetimeIndex([]), np.full((len(columns), sum(pad)), np.nan)
+    first, last = close.index[valid][[0, -1]]
+    cal = get_calendar(market)
+    sessions = pd.DatetimeIndex(
+        cal.sessions_in_range(max(first, cal.first_session), min(last, cal.last_session))
+    )
+    rows = close.index.get_indexer(sessions)  # -1: no row for the session
+    prices = values[np.ix_(rows, cols)]
+    prices[rows < 0] = np.nan
+    n = len(sessions)
+    out = np.full((len(columns), pad[0] + n + pad[1]), np.nan)
+    ratio = out[:, pad[0] + 1 : pad[0] + n]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(prices[1:], prices[:-1], out=ratio.T)
+        # not finite or not positive: NaN (NaN fails both tests)
+        ratio[~((ratio > 0) & (ratio < np.inf))] = np.nan
+        if kind == "log":
+            np.log(ratio, out=ratio)
+        else:
+            ratio -= 1.0
+    return sessions, out
 
 
 # ----------------------------------------------------------------------------- factors

@@ -93,3 +93,13 @@ def test_rank_sums_equal_stored_ranks_summed_by_group(length: int) -> None:
         ref_sums, ref_counts = S.corrado_sums(groups, rank2, count, rows=measured)
         np.testing.assert_array_equal(counts[a:b], ref_counts)
         np.testing.assert_allclose(sums[a:b], ref_sums, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 5000), bits=st.sampled_from([1, 5, 23, 62]))
+def test_stable_argsort_equals_numpy(seed: int, n: int, bits: int) -> None:
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, 2**bits, n, dtype=np.int64) << rng.integers(0, 63 - bits)
+    np.testing.assert_array_equal(
+        jit.module().stable_argsort(keys), np.argsort(keys, kind="stable")
+    )
