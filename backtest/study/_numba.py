@@ -12,10 +12,23 @@ from typing import Any
 
 import numba as nb
 import numpy as np
+from numba.core import types as nbtypes
+from numba.extending import intrinsic
 
 MARKET, MARKET_ADJUSTED, CONSTANT_MEAN = 0, 1, 2
 STATUS_OK, STATUS_FEW, STATUS_SINGULAR, STATUS_FLAT, STATUS_NO_DAY0 = 0, 1, 2, 3, 4
 KEY_UNUSED = np.iinfo(np.int64).max
+
+
+@intrinsic
+def _bits(typingctx, x):  # type: ignore[no-untyped-def]
+    """The bits of a float64 as an int64 (a bit cast: no conversion, no memory round trip)."""
+    sig = nbtypes.int64(nbtypes.float64)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], context.get_value_type(nbtypes.int64))
+
+    return sig, codegen
 
 
 @nb.njit(cache=True, inline="always")
@@ -340,66 +353,73 @@ def cluster_pairs(  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, nogil=True)
-def column_moments(x, sx, dof, phat, codes, n_groups):  # type: ignore[no-untyped-def]
-    """One pass over a column: per group, for the t, Patell, BMP, sign and generalized sign
-    tests. Means and variances use Welford's updates (stable in one pass).
+def column_moments(x, sx, dof, phat, codes, n_groups, k0, k1):  # type: ignore[no-untyped-def]
+    """One pass over the rows of columns ``k0 .. k1-1`` of ``x`` and ``sx`` (rows x columns):
+    per group and column, the moments of the t, Patell, BMP, sign and generalized sign tests.
+    Means and variances use Welford's updates (stable in one pass).
 
-    Returns a (n_groups, 13) array with columns: 0 n, 1 mean x, 2 M2 x, 3 n sx, 4 mean sx,
-    5 M2 sx, 6 n Patell, 7 sum sx Patell, 8 sum dof/(dof-2), 9 n non-zero, 10 n positive
-    (non-zero), 11 n positive (valid), 12 sum phat (valid).
+    Returns a (n_groups, k1 - k0, 13) array with, per column: 0 n, 1 mean x, 2 M2 x, 3 n sx,
+    4 mean sx, 5 M2 sx, 6 n Patell, 7 sum sx Patell, 8 sum dof/(dof-2), 9 n non-zero,
+    10 n positive (non-zero), 11 n positive (valid), 12 sum phat (valid). A column's numbers
+    do not depend on the other columns; the columns' updates, independent of each other,
+    overlap in the CPU (one column alone waits on each division of its running mean).
     """
-    out = np.zeros((n_groups, 13))
+    out = np.zeros((n_groups, k1 - k0, 13))
     for i in range(x.shape[0]):
         g = codes[i]
-        v = x[i]
-        if not np.isnan(v):
-            n = out[g, 0] + 1.0
-            d = v - out[g, 1]
-            out[g, 1] += d / n
-            out[g, 2] += d * (v - out[g, 1])
-            out[g, 0] = n
-            if v != 0.0:
-                out[g, 9] += 1.0
+        d = dof[i]
+        ph = phat[i]
+        for k in range(k1 - k0):
+            o = out[g, k]
+            v = x[i, k0 + k]
+            if not np.isnan(v):
+                n = o[0] + 1.0
+                dv = v - o[1]
+                o[1] += dv / n
+                o[2] += dv * (v - o[1])
+                o[0] = n
+                if v != 0.0:
+                    o[9] += 1.0
+                    if v > 0.0:
+                        o[10] += 1.0
                 if v > 0.0:
-                    out[g, 10] += 1.0
-            if v > 0.0:
-                out[g, 11] += 1.0
-            out[g, 12] += phat[i]
-        s = sx[i]
-        if not np.isnan(s):
-            n = out[g, 3] + 1.0
-            d = s - out[g, 4]
-            out[g, 4] += d / n
-            out[g, 5] += d * (s - out[g, 4])
-            out[g, 3] = n
-            if dof[i] > 2:
-                out[g, 6] += 1.0
-                out[g, 7] += s
-                out[g, 8] += dof[i] / (dof[i] - 2.0)
+                    o[11] += 1.0
+                o[12] += ph
+            s = sx[i, k0 + k]
+            if not np.isnan(s):
+                n = o[3] + 1.0
+                ds = s - o[4]
+                o[4] += ds / n
+                o[5] += ds * (s - o[4])
+                o[3] = n
+                if d > 2:
+                    o[6] += 1.0
+                    o[7] += s
+                    o[8] += d / (d - 2.0)
     return out
+
+
+@nb.njit(cache=True, inline="always")
+def _signed_rank_key(v):  # type: ignore[no-untyped-def]
+    """Order-preserving key of |v| with the sign in the lowest bit; NaN and 0: KEY_UNUSED.
+    Values equal to within one unit in the last place share a key (they count as ties)."""
+    if np.isnan(v) or v == 0.0:
+        return KEY_UNUSED
+    return (_bits(abs(v)) & ~np.int64(1)) | (1 if v > 0 else 0)  # type: ignore[call-arg]
 
 
 @nb.njit(cache=True, nogil=True)
 def signed_rank_keys(x, keys):  # type: ignore[no-untyped-def]
-    """Order-preserving keys of |x| with the sign in the lowest bit; NaN and 0 get KEY_UNUSED.
-
-    Values equal to within one unit in the last place share a key (they count as ties).
-    """
-    fbuf = np.empty(1)
-    ibuf = fbuf.view(np.int64)
+    """:func:`_signed_rank_key` of every value of ``x``."""
     for i in range(x.shape[0]):
-        v = x[i]
-        if np.isnan(v) or v == 0.0:
-            keys[i] = KEY_UNUSED
-        else:
-            fbuf[0] = abs(v)
-            keys[i] = (ibuf[0] & ~np.int64(1)) | (1 if v > 0 else 0)
+        keys[i] = _signed_rank_key(x[i])
 
 
 @nb.njit(cache=True, nogil=True)
-def _radix_sort(keys):  # type: ignore[no-untyped-def]
+def _radix_sort(keys, tmp):  # type: ignore[no-untyped-def]
     """Sort int64 keys in place: ``KEY_UNUSED`` (the largest) moved to the end, the others
-    (non-negative) by a least-significant-digit radix sort over the bits that vary.
+    (non-negative) by a least-significant-digit radix sort over the bits that vary, with the
+    buffer ``tmp`` (at least as long as ``keys``).
 
     The passes cover only the bits in which the keys differ, in digits of at most 11 bits
     (2,048 counters, which stay in the L1 cache): about 6 passes for the keys of a million
@@ -444,9 +464,8 @@ def _radix_sort(keys):  # type: ignore[no-untyped-def]
     digit = (width + passes - 1) // passes
     mask = np.int64((1 << digit) - 1)
     counts = np.empty(1 << digit, dtype=np.int64)
-    tmp = np.empty(m, dtype=np.int64)
     src = keys[:m]
-    dst = tmp
+    dst = tmp[:m]
     for p in range(passes):
         shift = lo + p * digit
         counts[:] = 0
@@ -464,15 +483,35 @@ def _radix_sort(keys):  # type: ignore[no-untyped-def]
             counts[d] += 1
         src, dst = dst, src
     if passes % 2 == 1:
-        keys[:m] = tmp
+        keys[:m] = tmp[:m]
 
 
 @nb.njit(cache=True, nogil=True)
 def sort_segments(keys, bounds):  # type: ignore[no-untyped-def]
     """Sort each segment ``keys[bounds[g]:bounds[g+1]]`` of non-negative int64 keys in place
     (``KEY_UNUSED`` last)."""
+    tmp = np.empty(keys.shape[0], dtype=np.int64)
     for g in range(bounds.shape[0] - 1):
-        _radix_sort(keys[bounds[g] : bounds[g + 1]])
+        _radix_sort(keys[bounds[g] : bounds[g + 1]], tmp)
+
+
+@nb.njit(cache=True, nogil=True)
+def signed_rank_column(x, k, order, bounds, keys, tmp):  # type: ignore[no-untyped-def]
+    """:func:`signed_rank_stats` of column ``k`` of ``x`` (rows x columns): the rows in group
+    order (``x[order[i], k]``; as they are when ``order`` is empty), keyed, sorted within each
+    group segment ``bounds[g]:bounds[g+1]``, ranked. ``keys`` and ``tmp`` are buffers of at
+    least the number of rows."""
+    n = x.shape[0]
+    kk = keys[:n]
+    if order.shape[0]:
+        for i in range(n):
+            kk[i] = _signed_rank_key(x[order[i], k])
+    else:
+        for i in range(n):
+            kk[i] = _signed_rank_key(x[i, k])
+    for g in range(bounds.shape[0] - 1):
+        _radix_sort(kk[bounds[g] : bounds[g + 1]], tmp)
+    return signed_rank_stats(kk, bounds)
 
 
 @nb.njit(cache=True, nogil=True)

@@ -20,6 +20,7 @@ error of the fitted parameters (prediction-error covariance, MacKinlay 1997).
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -1026,102 +1027,57 @@ def _assemble(
         """The measured rows of ``a`` (a view, not a copy, when every row was measured)."""
         return a if everything else a[idx]
 
-    t = table.iloc[idx].reset_index(drop=True)
-    pair_rows, pair_events, row_events, event_ids = pairs
-    n_conf = np.bincount(pair_rows, minlength=len(table))
-    kept = measured[pair_rows]
-    confounders = pd.DataFrame(
-        {
-            "event_id": _categorical(row_events[pair_rows[kept]], event_ids),
-            "ticker": _categorical(tick_code[pair_rows[kept]], names),
-            "other_event_id": _categorical(pair_events[kept], event_ids),
-        }
-    )
-    cluster_size = (
-        t.groupby(["market", "day0"])["event_id"].transform("size").to_numpy() if len(t) else []
-    )
-    est_first = []
-    est_last = []
-    for m, sessions in session_of.items():  # per market, vectorised over its events
-        sel = (t["market"] == m).to_numpy()
-        p = positions[idx][sel]
-        lo = np.clip(p + spec.estimation[0], 0, len(sessions) - 1)
-        hi = np.clip(p + spec.estimation[1], 0, len(sessions) - 1)
-        est_first.append(pd.Series(sessions[lo], index=np.flatnonzero(sel)))
-        est_last.append(pd.Series(sessions[hi], index=np.flatnonzero(sel)))
-    events = t.assign(
-        alpha=take(out.alpha),
-        beta=take(out.beta),
-        sigma=take(out.sigma),
-        n_est=take(out.nobs),
-        dof=take(out.dof),
-        est_first=pd.concat(est_first).sort_index().to_numpy() if est_first else [],
-        est_last=pd.concat(est_last).sort_index().to_numpy() if est_last else [],
-        confounded=n_conf[idx] > 0,
-        n_confounders=n_conf[idx],
-        clustered=np.asarray(cluster_size) > 1,
-        cluster_size=cluster_size,
-        timing_unknown=(t["timing"] == "unknown").to_numpy() if "timing" in t else False,
-    )
-    if factor_names and out.factor_betas is not None:
-        for k, name in enumerate(factor_names):
-            events[f"b_{name}"] = out.factor_betas[idx, k]
-    days = np.arange(spec.path[0], spec.path[1] + 1)
-    # codes from the alignment: one categories Index per id kind, validated once by pandas
-    ev_codes, ev_ids = take(row_events), event_ids
-    tk_codes, tk_ids = take(tick_code), names
-    key = pd.MultiIndex(
-        levels=[ev_ids, tk_ids],
-        codes=[ev_codes, tk_codes],
-        names=["event_id", "ticker"],
-        verify_integrity=False,
-    ).remove_unused_levels()
-    ar_values = take(out.ar_path)
-    ar = pd.DataFrame(ar_values, index=key, columns=days, copy=False)
-    ar.columns.name = "day"
-
-    # windows (long); ids as categoricals: a million events need not make four million strings
-    nw = len(spec.windows)
-    car = take(out.car)
-    var = take(out.car_var)
-    dof_f = take(out.dof).astype(float)
-    per_window = list(
-        _pipeline(
-            lambda w: S.single_event_t(car[:, w], var[:, w], dof_f),
-            [(w,) for w in range(nw)],
-            workers,
+    n, nw = len(idx), len(spec.windows)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # the numbers on the pool, the tables on this thread meanwhile
+        # windows: one block of float columns in pandas' own layout (columns x rows)
+        names_f = ["car", "car_se", "t", "p", "bhar", "scar"]
+        block = np.empty((len(names_f), n * nw))
+        car, bhar = block[0].reshape(n, nw), block[4].reshape(n, nw)
+        car[:] = take(out.car)
+        bhar[:] = take(out.bhar)
+        se, tstat, scar = block[1], block[2], block[5].reshape(n, nw)
+        np.sqrt(take(out.car_var).ravel(), out=se)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            np.divide(block[0], se, out=tstat)  # CAR / sqrt(Var(CAR)) (S.single_event_t)
+        block[5] = tstat  # the standardized CAR is the single-event t
+        dof_f = take(out.dof).astype(np.float64)[:, None]
+        pval = block[3].reshape(n, nw)
+        halves = np.linspace(0, n, max(1, workers) + 1).astype(int)
+        p_jobs = [
+            pool.submit(S.two_sided_t, tstat.reshape(n, nw)[a:b], dof_f[a:b], out=pval[a:b])
+            for a, b in itertools.pairwise(halves)
+        ]
+        ar_values = take(out.ar_path)
+        finish_groups = _group_tables(
+            pool, workers, idx, take, out, ar_values, spec, group_codes, rbar, scar
         )
-    )
-    tstat = np.stack([tw for tw, _ in per_window], axis=1)
-    pval = np.stack([pw for _, pw in per_window], axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scar = car / np.sqrt(var)
-    labels = [window_label(w) for w in spec.windows]
-    # the float columns as one block in pandas' own layout (columns x rows): no copies
-    names_f = ["car", "car_se", "t", "p", "bhar", "scar"]
-    block = np.empty((len(names_f), car.size))
-    block[0], block[1], block[2] = car.ravel(), np.sqrt(var).ravel(), tstat.ravel()
-    block[3], block[4], block[5] = pval.ravel(), take(out.bhar).ravel(), scar.ravel()
-    windows = pd.DataFrame(block.T, columns=names_f, copy=False)
-    windows.insert(0, "event_id", _categorical(np.repeat(ev_codes, nw), ev_ids))
-    windows.insert(1, "ticker", _categorical(np.repeat(tk_codes, nw), tk_ids))
-    windows.insert(2, "window", _categorical(np.tile(np.arange(nw), len(t)), pd.Index(labels)))
-    windows.insert(3, "start", np.tile([w[0] for w in spec.windows], len(t)))
-    windows.insert(4, "end", np.tile([w[1] for w in spec.windows], len(t)))
-    windows["complete"] = windows["car"].notna()
-
-    groups, paths, clusters = _group_tables(
-        idx, take, out, ar_values, spec, group_codes, rbar, scar, workers
-    )
+        events, ar, confounders, ev_codes, tk_codes = _event_tables(
+            table, idx, measured, out, ar_values, spec, positions, session_of, pairs,
+            factor_names, tick_code, names,
+        )  # fmt: skip
+        for f in p_jobs:
+            f.result()
+        windows = pd.DataFrame(block.T, columns=names_f, copy=False)
+        labels = pd.Index([window_label(w) for w in spec.windows])
+        windows.insert(0, "event_id", _categorical(np.repeat(ev_codes, nw), pairs[3]))
+        windows.insert(1, "ticker", _categorical(np.repeat(tk_codes, nw), names))
+        windows.insert(2, "window", _categorical(np.tile(np.arange(nw), n), labels))
+        starts = np.array([w[0] for w in spec.windows], dtype=np.int64)
+        ends = np.array([w[1] for w in spec.windows], dtype=np.int64)
+        windows.insert(3, "start", np.broadcast_to(starts, (n, nw)).ravel())
+        windows.insert(4, "end", np.broadcast_to(ends, (n, nw)).ravel())
+        windows["complete"] = windows["car"].notna()
+        groups, paths, clusters = finish_groups()
     first_day = min((s[0] for s in session_of.values() if len(s)), default=None)
     last_day = max((s[-1] for s in session_of.values() if len(s)), default=None)
     data = {
         "price_first": None if first_day is None else first_day.date().isoformat(),
         "price_last": None if last_day is None else last_day.date().isoformat(),
         "markets": sorted(session_of),
-        "benchmarks": sorted(t["benchmark"].unique()) if len(t) else [],
+        "benchmarks": sorted(events["benchmark"].unique()) if len(events) else [],
         "n_input": n_input,
-        "n_measured": len(t),
+        "n_measured": len(events),
         "n_dropped": len(dropped),
         "timings": timings,
     }
@@ -1139,59 +1095,183 @@ def _assemble(
     )
 
 
+def _event_tables(
+    table: pd.DataFrame,
+    idx: np.ndarray,
+    measured: np.ndarray,
+    out: _Out,
+    ar_values: np.ndarray,
+    spec: StudySpec,
+    positions: np.ndarray,
+    session_of: dict[str, pd.DatetimeIndex],
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray, pd.Index],
+    factor_names: list[str],
+    tick_code: np.ndarray,
+    names: pd.Index,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+    """The per-event tables of the measured rows ``idx``: ``events``, ``ar`` and
+    ``confounders``; and the rows' event-id and ticker codes."""
+    everything = len(idx) == len(table)
+
+    def take(a: np.ndarray) -> np.ndarray:
+        """The measured rows of ``a`` (a view, not a copy, when every row was measured)."""
+        return a if everything else a[idx]
+
+    t = table if everything else table.iloc[idx].reset_index(drop=True)
+    pair_rows, pair_events, row_events, event_ids = pairs
+    n_conf = np.bincount(pair_rows, minlength=len(table))
+    kept = measured[pair_rows]
+    confounders = pd.DataFrame(
+        {
+            "event_id": _categorical(row_events[pair_rows[kept]], event_ids),
+            "ticker": _categorical(tick_code[pair_rows[kept]], names),
+            "other_event_id": _categorical(pair_events[kept], event_ids),
+        }
+    )
+    # estimation sessions and day-0 clusters, per market, vectorised over its events
+    rows_pos = take(positions)
+    dates = next(iter(session_of.values())).to_numpy()[:0] if session_of else np.zeros(0)
+    est_first = np.empty(len(t), dtype=dates.dtype)
+    est_last = np.empty(len(t), dtype=dates.dtype)
+    cluster_size = np.zeros(len(t), dtype=np.int64)
+    market = t["market"].to_numpy() if len(session_of) > 1 else None
+    for m, sessions in session_of.items():
+        sel = slice(None) if market is None else np.flatnonzero(market == m)
+        p = rows_pos[sel]
+        days = sessions.to_numpy()
+        est_first[sel] = days[np.clip(p + spec.estimation[0], 0, len(sessions) - 1)]
+        est_last[sel] = days[np.clip(p + spec.estimation[1], 0, len(sessions) - 1)]
+        cluster_size[sel] = np.bincount(p, minlength=len(sessions))[p]
+    events = t.assign(
+        alpha=take(out.alpha),
+        beta=take(out.beta),
+        sigma=take(out.sigma),
+        n_est=take(out.nobs),
+        dof=take(out.dof),
+        est_first=est_first if len(t) else [],
+        est_last=est_last if len(t) else [],
+        confounded=n_conf[idx] > 0,
+        n_confounders=n_conf[idx],
+        clustered=cluster_size > 1,
+        cluster_size=cluster_size if len(t) else [],
+        timing_unknown=(t["timing"] == "unknown").to_numpy() if "timing" in t else False,
+    )
+    if factor_names and out.factor_betas is not None:
+        for k, name in enumerate(factor_names):
+            events[f"b_{name}"] = out.factor_betas[idx, k]
+    days = np.arange(spec.path[0], spec.path[1] + 1)
+    # codes from the alignment: one categories Index per id kind, validated once by pandas
+    ev_codes, tk_codes = take(row_events), take(tick_code)
+    key = pd.MultiIndex(
+        levels=[event_ids, names],
+        codes=[ev_codes, tk_codes],
+        names=["event_id", "ticker"],
+        verify_integrity=False,
+    ).remove_unused_levels()
+    ar = pd.DataFrame(ar_values, index=key, columns=days, copy=False)
+    ar.columns.name = "day"
+    return events, ar, confounders, ev_codes, tk_codes
+
+
 def _column_tests(
+    pool: ThreadPoolExecutor,
+    workers: int,
     groups: S.Groups,
     values: np.ndarray,
     standardized: np.ndarray,
     dof: np.ndarray,
     phat: np.ndarray,
     rbar: np.ndarray,
-    workers: int,
+    scratch: threading.local,
     *,
     moments_only: bool = False,
-) -> dict[str, S.GroupStat]:
-    """Every test but the rank test, for each column of ``values``, computed column by column
-    (contiguous 1-D inputs, bounded temporaries) on ``workers`` threads; also the group
-    ``mean`` and ``sd`` of each column (as GroupStat with p NaN)."""
-    compiled = jit.enabled()
+) -> Callable[[], dict[str, S.GroupStat]]:
+    """Start every test but the rank test, for each column of ``values``, on ``pool``; return
+    a function that waits for them and gives the tests and the group ``mean`` and ``sd`` of
+    each column (as GroupStat with p NaN).
+
+    Compiled path: one pass over the rows for the moments of each of ``workers`` ranges of
+    columns (the columns' updates overlap in the CPU), and one call per column for the signed
+    ranks, each a single call that releases the GIL. NumPy path: column by column
+    (contiguous 1-D inputs, bounded temporaries).
+    """
+    if jit.enabled():
+        nbk = jit.module()
+        k = values.shape[1]
+        dof_f = dof.astype(np.float64)
+        splits = np.linspace(0, k, min(k, max(1, workers)) + 1).astype(int)
+        moments = [
+            pool.submit(nbk.column_moments, values, standardized, dof_f, phat, groups.codes,
+                        groups.n, int(a), int(b))
+            for a, b in itertools.pairwise(splits)
+        ]  # fmt: skip
+        order, bounds = groups.row_order, groups.bounds
+        ranks = [] if moments_only else [
+            pool.submit(_signed_rank_column, values, j, order, bounds, scratch) for j in range(k)
+        ]  # fmt: skip
+
+        def finish_compiled() -> dict[str, S.GroupStat]:
+            res = S.moment_stats(np.concatenate([f.result() for f in moments], axis=1))
+            if moments_only:
+                return {"mean": res["mean"], "sd": res["sd"]}
+            res["wilcoxon"] = S.wilcoxon_stats(np.stack([f.result() for f in ranks], axis=1))
+            res["kp"] = S.kolari_pynnonen(res["bmp"], rbar)
+            return res
+
+        return finish_compiled
 
     def one(k: int) -> dict[str, S.GroupStat]:
         x = np.ascontiguousarray(values[:, k : k + 1])
         sx = np.ascontiguousarray(standardized[:, k : k + 1])
+        mean, sd, n = S.mean_sd(groups, x)
+        nan = np.full_like(mean, np.nan)
         if moments_only:
-            mean, sd, n = S.mean_sd(groups, x)
-            nan = np.full_like(mean, np.nan)
             return {"mean": S.GroupStat(mean, nan, n), "sd": S.GroupStat(sd, nan, n)}
-        if compiled:
-            res = S.moment_tests(groups, x[:, 0], sx[:, 0], dof, phat)
-            res["wilcoxon"] = S.wilcoxon_sorted(groups, x[:, 0])
-        else:
-            mean, sd, n = S.mean_sd(groups, x)
-            res = {
-                "mean": S.GroupStat(mean, np.full_like(mean, np.nan), n),
-                "sd": S.GroupStat(sd, np.full_like(mean, np.nan), n),
-                "t": S.cross_sectional_t(groups, x),
-                "patell": S.patell(groups, sx, dof),
-                "bmp": S.bmp(groups, sx),
-                "sign": S.sign_test(groups, x),
-                "gsign": S.generalized_sign(groups, x, phat),
-                "wilcoxon": S.wilcoxon(groups, x),
-            }
+        res = {
+            "mean": S.GroupStat(mean, nan, n),
+            "sd": S.GroupStat(sd, nan, n),
+            "t": S.cross_sectional_t(groups, x),
+            "patell": S.patell(groups, sx, dof),
+            "bmp": S.bmp(groups, sx),
+            "sign": S.sign_test(groups, x),
+            "gsign": S.generalized_sign(groups, x, phat),
+            "wilcoxon": S.wilcoxon(groups, x),
+        }
         res["kp"] = S.kolari_pynnonen(res["bmp"], rbar)
         return res
 
-    cols = list(_pipeline(one, [(k,) for k in range(values.shape[1])], workers))
-    return {
-        name: S.GroupStat(
-            np.concatenate([c[name].stat for c in cols], axis=1),
-            np.concatenate([c[name].p for c in cols], axis=1),
-            np.concatenate([c[name].n for c in cols], axis=1),
-        )
-        for name in cols[0]
-    }
+    futures = [pool.submit(one, k) for k in range(values.shape[1])]
+
+    def finish() -> dict[str, S.GroupStat]:
+        cols = [f.result() for f in futures]
+        return {
+            name: S.GroupStat(
+                np.concatenate([c[name].stat for c in cols], axis=1),
+                np.concatenate([c[name].p for c in cols], axis=1),
+                np.concatenate([c[name].n for c in cols], axis=1),
+            )
+            for name in cols[0]
+        }
+
+    return finish
+
+
+def _signed_rank_column(
+    values: np.ndarray, k: int, order: np.ndarray, bounds: np.ndarray, scratch: threading.local
+) -> np.ndarray:
+    """The signed-rank statistics (G, 4) of column ``k``, with key buffers the thread reuses."""
+    n = len(values)
+    keys: np.ndarray | None = getattr(scratch, "keys", None)
+    if keys is None or len(keys) < n:
+        keys = scratch.keys = np.empty(n, dtype=np.int64)
+        scratch.tmp = np.empty(n, dtype=np.int64)
+    stats: np.ndarray = jit.module().signed_rank_column(values, k, order, bounds, keys, scratch.tmp)
+    return stats
 
 
 def _group_tables(
+    pool: ThreadPoolExecutor,
+    workers: int,
     idx: np.ndarray,
     take: Callable[[np.ndarray], np.ndarray],
     out: _Out,
@@ -1200,8 +1280,9 @@ def _group_tables(
     group_codes: dict[str, tuple[np.ndarray, list[Any]]],
     rbar: dict[str, np.ndarray],
     scar: np.ndarray,
-    workers: int,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+) -> Callable[[], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]:
+    """Start the group tests of every grouping on ``pool``; return a function that waits for
+    them and builds the tables ``groups``, ``paths`` and ``clusters``."""
     days = list(range(spec.path[0], spec.path[1] + 1))
     r0 = spec.reach[0]
     sar = take(out.sar_path)
@@ -1209,82 +1290,102 @@ def _group_tables(
     bhar = take(out.bhar)
     dof = take(out.dof)
     phat = take(out.phat)
-    frames = []
-    path_frames = []
-    cluster_rows = []
     day_cols = [np.array([d - r0]) for d in days]
     win_cols = [np.arange(a - r0, b - r0 + 1) for a, b in spec.windows]
+    scratch = threading.local()
+    started = []
     for g, (codes_all, labels) in group_codes.items():
         # relabel to the groups present
         present, codes = np.unique(codes_all[idx], return_inverse=True)
-        names = [labels[i] for i in present]
-        ng = len(present)
-        groups = S.Groups(codes, ng)
+        groups = S.Groups(codes, len(present))
         rb = rbar[g][present]
-        if len(out.rank_sums):  # summed while measuring (compiled path)
-            at = out.rank_offsets[g] + present
-            rank_sums, n_day = out.rank_sums[at], out.rank_n[at]
-        else:
-            rank_sums, n_day = S.corrado_sums(groups, out.rank2, out.rank_count, rows=idx)
-        for measure, values, standardized, cols_list, labels_cols in (
-            ("AAR", ar, sar, day_cols, [("day", d) for d in days]),
-            ("CAAR", car, scar, win_cols, [("window", w) for w in spec.windows]),
-        ):
-            tests = _column_tests(groups, values, standardized, dof, phat, rb, workers)
-            tests["rank"] = S.corrado(rank_sums, n_day, cols_list)
-            mean = tests.pop("mean").stat
-            tests.pop("sd")
-            if measure == "AAR":
-                aar_mean = mean
-            frames.append(_test_frame(g, names, measure, labels_cols, mean, tests))
-        # buy-and-hold: mean BHAR with its cross-sectional t
-        bm = _column_tests(groups, bhar, bhar, dof, phat, rb, workers, moments_only=True)
-        bmean, bn = bm["mean"].stat, bm["mean"].n
-        with np.errstate(invalid="ignore", divide="ignore"):
-            bstat = np.where(bn >= 2, bmean / (bm["sd"].stat / np.sqrt(bn)), np.nan)
-        bt = S.GroupStat(bstat, S.two_sided_t(bstat, bn - 1), bn)
-        frames.append(
-            _test_frame(g, names, "ABHAR", [("window", w) for w in spec.windows], bmean, {"t": bt})
+        tests = {
+            measure: _column_tests(pool, workers, groups, values, std, dof, phat, rb, scratch)
+            for measure, values, std in (("AAR", ar, sar), ("CAAR", car, scar))
+        }
+        tests["ABHAR"] = _column_tests(
+            pool, workers, groups, bhar, bhar, dof, phat, rb, scratch, moments_only=True
         )
-        # CAAR path with a 95% band (cross-sectional)
-        if jit.enabled():
-            pm = jit.module().path_moments(ar, groups.codes, ng)
-            cn = pm[:, :, 0].astype(np.int64)
+        pm = pool.submit(jit.module().path_moments, ar, groups.codes, len(present)) if (
+            jit.enabled()
+        ) else None  # fmt: skip
+        started.append((g, labels, present, groups, rb, tests, pm))
+
+    def finish() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        frames = []
+        path_frames = []
+        cluster_rows = []
+        for g, labels, present, groups, rb, tests, pm in started:
+            names = [labels[i] for i in present]
+            ng = len(present)
+            if len(out.rank_sums):  # summed while measuring (compiled path)
+                at = out.rank_offsets[g] + present
+                rank_sums, n_day = out.rank_sums[at], out.rank_n[at]
+            else:
+                rank_sums, n_day = S.corrado_sums(groups, out.rank2, out.rank_count, rows=idx)
+            for measure, cols_list, labels_cols in (
+                ("AAR", day_cols, [("day", d) for d in days]),
+                ("CAAR", win_cols, [("window", w) for w in spec.windows]),
+            ):
+                res = tests[measure]()
+                res["rank"] = S.corrado(rank_sums, n_day, cols_list)
+                mean = res.pop("mean").stat
+                res.pop("sd")
+                if measure == "AAR":
+                    aar_mean = mean
+                frames.append(_test_frame(g, names, measure, labels_cols, mean, res))
+            # buy-and-hold: mean BHAR with its cross-sectional t
+            bm = tests["ABHAR"]()
+            bmean, bn = bm["mean"].stat, bm["mean"].n
             with np.errstate(invalid="ignore", divide="ignore"):
-                cmean = np.where(cn > 0, pm[:, :, 1], np.nan)
-                csd = np.sqrt(pm[:, :, 2] / (cn - 1))
-                amean = np.where(pm[:, :, 3] > 0, pm[:, :, 4], np.nan)
-        else:
-            cmean, csd, cn = S.mean_sd(groups, np.cumsum(ar, axis=1))
-            amean = aar_mean
-        se = csd / np.sqrt(np.maximum(cn, 1))
-        path_frames.append(
-            pd.DataFrame(
-                {
-                    "group_by": g,
-                    "group": np.repeat(names, len(days)),
-                    "day": np.tile(days, ng),
-                    "n": cn.ravel().astype(np.int64),
-                    "aar": amean.ravel(),
-                    "caar": cmean.ravel(),
-                    "caar_se": np.where(cn.ravel() >= 2, se.ravel(), np.nan),
-                }
+                bstat = np.where(bn >= 2, bmean / (bm["sd"].stat / np.sqrt(bn)), np.nan)
+            bt = S.GroupStat(bstat, S.two_sided_t(bstat, bn - 1), bn)
+            frames.append(
+                _test_frame(
+                    g, names, "ABHAR", [("window", w) for w in spec.windows], bmean, {"t": bt}
+                )
             )
-        )
-        cluster_rows.append(
-            pd.DataFrame(
-                {
-                    "group_by": g,
-                    "group": names,
-                    "n": np.bincount(codes, minlength=ng),
-                    "rbar": rb,
-                }
+            # CAAR path with a 95% band (cross-sectional)
+            if pm is not None:
+                moments = pm.result()
+                cn = moments[:, :, 0].astype(np.int64)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    cmean = np.where(cn > 0, moments[:, :, 1], np.nan)
+                    csd = np.sqrt(moments[:, :, 2] / (cn - 1))
+                    amean = np.where(moments[:, :, 3] > 0, moments[:, :, 4], np.nan)
+            else:
+                cmean, csd, cn = S.mean_sd(groups, np.cumsum(ar, axis=1))
+                amean = aar_mean
+            se = csd / np.sqrt(np.maximum(cn, 1))
+            path_frames.append(
+                pd.DataFrame(
+                    {
+                        "group_by": g,
+                        "group": np.repeat(names, len(days)),
+                        "day": np.tile(days, ng),
+                        "n": cn.ravel().astype(np.int64),
+                        "aar": amean.ravel(),
+                        "caar": cmean.ravel(),
+                        "caar_se": np.where(cn.ravel() >= 2, se.ravel(), np.nan),
+                    }
+                )
             )
-        )
-    groups_df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    paths = pd.concat(path_frames, ignore_index=True) if path_frames else pd.DataFrame()
-    clusters = pd.concat(cluster_rows, ignore_index=True) if cluster_rows else pd.DataFrame()
-    return groups_df, paths, clusters
+            cluster_rows.append(
+                pd.DataFrame(
+                    {
+                        "group_by": g,
+                        "group": names,
+                        "n": np.bincount(groups.codes, minlength=ng),
+                        "rbar": rb,
+                    }
+                )
+            )
+        groups_df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        paths = pd.concat(path_frames, ignore_index=True) if path_frames else pd.DataFrame()
+        clusters = pd.concat(cluster_rows, ignore_index=True) if cluster_rows else pd.DataFrame()
+        return groups_df, paths, clusters
+
+    return finish
 
 
 _REASONS = {
