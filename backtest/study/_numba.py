@@ -20,8 +20,7 @@ STATUS_OK, STATUS_FEW, STATUS_SINGULAR, STATUS_FLAT, STATUS_NO_DAY0 = 0, 1, 2, 3
 KEY_UNUSED = np.iinfo(np.int64).max
 
 
-@intrinsic
-def _bits(typingctx, x):  # type: ignore[no-untyped-def]
+def _float_bits(typingctx, x):  # type: ignore[no-untyped-def]
     """The bits of a float64 as an int64 (a bit cast: no conversion, no memory round trip)."""
     sig = nbtypes.int64(nbtypes.float64)
 
@@ -29,6 +28,9 @@ def _bits(typingctx, x):  # type: ignore[no-untyped-def]
         return builder.bitcast(args[0], context.get_value_type(nbtypes.int64))
 
     return sig, codegen
+
+
+_bits: Any = intrinsic(_float_bits)  # called as _bits(x) in compiled code
 
 
 @nb.njit(cache=True, inline="always")
@@ -115,8 +117,6 @@ def _measure(  # type: ignore[no-untyped-def]
     high = ~low
     sign_mask = np.int64(0x7FFFFFFFFFFFFFFF)
     lr = keys.shape[1]
-    fbuf = np.empty(1)  # reinterpret a float's bits as int64 without allocating per value
-    ibuf = fbuf.view(np.int64)
     for i in range(rows.shape[0]):
         row = rows[i]
         c = col[i]
@@ -210,8 +210,7 @@ def _measure(  # type: ignore[no-untyped-def]
             e = _abnormal(ys, xs, t, model, a, b)
             if k < e1 and e > 0:
                 pos += 1
-            fbuf[0] = e + 0.0  # + 0.0: -0.0 becomes 0.0
-            v = ibuf[0]
+            v = _bits(e + 0.0)  # + 0.0: -0.0 becomes 0.0
             keys[i, m] = ((v ^ ((v >> 63) & sign_mask)) & high) | k
             m += 1
         rcount[i] = m
@@ -265,8 +264,10 @@ def rank_sums(keys, run, rcount, status, rows, bits, codes, offsets, sums, count
     high = ~low
     lr = keys.shape[1]
     run = min(run, lr)
-    merged = np.empty(lr, dtype=np.int64)
+    merged = np.empty(lr + 1, dtype=np.int64)
+    devs = np.empty(lr)  # each merged value's deviation, for the groupings after the first
     n_groupings = codes.shape[0]
+    more = n_groupings > 1
     for i in range(rows.shape[0]):
         if status[i] != STATUS_OK:
             continue
@@ -281,20 +282,42 @@ def rank_sums(keys, run, rcount, status, rows, bits, codes, offsets, sums, count
             else:
                 merged[o] = keys[i, ib]
                 ib += 1
+        merged[m] = -1  # ends the last run of ties (no key is negative)
         w = 0.5 / (m + 1.0)
+        g = offsets[0] + codes[0, row]
+        sums_g = sums[g]
+        counts_g = counts[g]
         j = 0
         while j < m:
-            h = j
-            while h + 1 < m and (merged[h + 1] & high) == (merged[j] & high):
+            tie = merged[j] & high
+            if (merged[j + 1] & high) != tie:  # no tie, the usual case: rank j + 1
+                dev = (2 * j + 2) * w - 0.5
+                col = merged[j] & low
+                sums_g[col] += dev
+                counts_g[col] += 1
+                if more:
+                    devs[j] = dev
+                j += 1
+                continue
+            h = j + 1
+            while (merged[h + 1] & high) == tie:
                 h += 1
             dev = (j + h + 2) * w - 0.5  # (j + h + 2) / 2: the average of the ranks j+1 .. h+1
             for q in range(j, h + 1):
                 col = merged[q] & low
-                for gj in range(n_groupings):
-                    g = offsets[gj] + codes[gj, row]
-                    sums[g, col] += dev
-                    counts[g, col] += 1
+                sums_g[col] += dev
+                counts_g[col] += 1
+                if more:
+                    devs[q] = dev
             j = h + 1
+        for gj in range(1, n_groupings):
+            g = offsets[gj] + codes[gj, row]
+            sums_g = sums[g]
+            counts_g = counts[g]
+            for q in range(m):
+                col = merged[q] & low
+                sums_g[col] += devs[q]
+                counts_g[col] += 1
 
 
 @nb.njit(parallel=True, cache=True, nogil=True)
@@ -367,35 +390,33 @@ def column_moments(x, sx, dof, phat, codes, n_groups, k0, k1):  # type: ignore[n
     out = np.zeros((n_groups, k1 - k0, 13))
     for i in range(x.shape[0]):
         g = codes[i]
-        d = dof[i]
         ph = phat[i]
+        patell = dof[i] > 2
+        var_t = dof[i] / (dof[i] - 2.0) if patell else 0.0  # variance of a t(dof) (Patell)
         for k in range(k1 - k0):
-            o = out[g, k]
             v = x[i, k0 + k]
             if not np.isnan(v):
-                n = o[0] + 1.0
-                dv = v - o[1]
-                o[1] += dv / n
-                o[2] += dv * (v - o[1])
-                o[0] = n
-                if v != 0.0:
-                    o[9] += 1.0
-                    if v > 0.0:
-                        o[10] += 1.0
-                if v > 0.0:
-                    o[11] += 1.0
-                o[12] += ph
+                n = out[g, k, 0] + 1.0
+                dv = v - out[g, k, 1]
+                out[g, k, 1] += dv / n
+                out[g, k, 2] += dv * (v - out[g, k, 1])
+                out[g, k, 0] = n
+                positive = 1.0 if v > 0.0 else 0.0  # counts without branches on the sign
+                out[g, k, 9] += 1.0 if v != 0.0 else 0.0
+                out[g, k, 10] += positive
+                out[g, k, 11] += positive
+                out[g, k, 12] += ph
             s = sx[i, k0 + k]
             if not np.isnan(s):
-                n = o[3] + 1.0
-                ds = s - o[4]
-                o[4] += ds / n
-                o[5] += ds * (s - o[4])
-                o[3] = n
-                if d > 2:
-                    o[6] += 1.0
-                    o[7] += s
-                    o[8] += d / (d - 2.0)
+                n = out[g, k, 3] + 1.0
+                ds = s - out[g, k, 4]
+                out[g, k, 4] += ds / n
+                out[g, k, 5] += ds * (s - out[g, k, 4])
+                out[g, k, 3] = n
+                if patell:
+                    out[g, k, 6] += 1.0
+                    out[g, k, 7] += s
+                    out[g, k, 8] += var_t
     return out
 
 
@@ -405,7 +426,7 @@ def _signed_rank_key(v):  # type: ignore[no-untyped-def]
     Values equal to within one unit in the last place share a key (they count as ties)."""
     if np.isnan(v) or v == 0.0:
         return KEY_UNUSED
-    return (_bits(abs(v)) & ~np.int64(1)) | (1 if v > 0 else 0)  # type: ignore[call-arg]
+    return (_bits(abs(v)) & ~np.int64(1)) | (1 if v > 0 else 0)
 
 
 @nb.njit(cache=True, nogil=True)
