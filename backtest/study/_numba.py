@@ -52,34 +52,30 @@ def _abnormal(ys, xs, t, model, a, b):  # type: ignore[no-untyped-def]
     return ys[t] - xs[t]
 
 
-@nb.njit(cache=True, nogil=True)
-def _fit(ys, xs, cover, c, st, model, e0, e1, exclude):  # type: ignore[no-untyped-def]
-    """One pass over the estimation days: (n, a, b, mean of x, centred Sxx, residual SS).
+@nb.njit(cache=True, inline="always")
+def _fit_step(ys, xs, t, model, cnt, mx, my, sxx, sxy, syy):  # type: ignore[no-untyped-def]
+    """Add session t to the running means and centred (co)moments of an estimation (Welford)."""
+    cnt += 1
+    yv = ys[t] - xs[t] if model == MARKET_ADJUSTED else ys[t]
+    dy = yv - my
+    my += dy / cnt
+    if model == MARKET:
+        xv = xs[t]
+        dx = xv - mx
+        mx += dx / cnt
+        sxx += dx * (xv - mx)
+        sxy += dx * (yv - my)
+    syy += dy * (yv - my)
+    return cnt, mx, my, sxx, sxy, syy
 
-    Means and centred (co)moments are updated as each day arrives (Welford), which is as
-    stable as two passes; the residual sum of squares is Syy - Sxy^2 / Sxx for the market model
-    (Syy for the other models, whose residuals are deviations from a mean).
+
+@nb.njit(cache=True, inline="always")
+def _fit_result(cnt, mx, my, sxx, sxy, syy, model):  # type: ignore[no-untyped-def]
+    """(n, a, b, mean of x, centred Sxx, residual SS) from the moments of :func:`_fit_step`.
+
+    The residual sum of squares is Syy - Sxy^2 / Sxx for the market model (Syy for the other
+    models, whose residuals are deviations from a mean).
     """
-    cnt = 0
-    mx = 0.0
-    my = 0.0
-    sxx = 0.0
-    sxy = 0.0
-    syy = 0.0
-    for t in range(st + e0, st + e1):
-        if not _used(ys, xs, cover, c, t, model, exclude):
-            continue
-        cnt += 1
-        yv = ys[t] - xs[t] if model == MARKET_ADJUSTED else ys[t]
-        dy = yv - my
-        my += dy / cnt
-        if model == MARKET:
-            xv = xs[t]
-            dx = xv - mx
-            mx += dx / cnt
-            sxx += dx * (xv - mx)
-            sxy += dx * (yv - my)
-        syy += dy * (yv - my)
     if cnt == 0:
         return 0, 0.0, 0.0, 0.0, 0.0, 0.0
     a = my
@@ -90,6 +86,33 @@ def _fit(ys, xs, cover, c, st, model, e0, e1, exclude):  # type: ignore[no-untyp
         a = my - b * mx
         ss = max(syy - sxy * b, 0.0)
     return cnt, a, b, mx, sxx, ss
+
+
+@nb.njit(cache=True, nogil=True)
+def _fit_pair(ys, xs, c, st, ys2, xs2, c2, st2, cover, model, e0, e1, exclude):  # type: ignore[no-untyped-def]
+    """Fit two events in one pass over their estimation days: for each, (n, a, b, mean of x,
+    centred Sxx, residual SS).
+
+    Means and centred (co)moments are updated as each day arrives (Welford), which is as
+    stable as two passes. Each event's running mean waits on a division every day; the two
+    events' chains of divisions are independent and overlap in the CPU (twice as fast as one
+    event at a time, the same numbers).
+    """
+    cnt, mx, my, sxx, sxy, syy = 0, 0.0, 0.0, 0.0, 0.0, 0.0
+    cnt2, mx2, my2, sxx2, sxy2, syy2 = 0, 0.0, 0.0, 0.0, 0.0, 0.0
+    for k in range(e0, e1):
+        t = st + k
+        if _used(ys, xs, cover, c, t, model, exclude):
+            cnt, mx, my, sxx, sxy, syy = _fit_step(ys, xs, t, model, cnt, mx, my, sxx, sxy, syy)
+        t2 = st2 + k
+        if _used(ys2, xs2, cover, c2, t2, model, exclude):
+            cnt2, mx2, my2, sxx2, sxy2, syy2 = _fit_step(
+                ys2, xs2, t2, model, cnt2, mx2, my2, sxx2, sxy2, syy2
+            )
+    return (
+        _fit_result(cnt, mx, my, sxx, sxy, syy, model),
+        _fit_result(cnt2, mx2, my2, sxx2, sxy2, syy2, model),
+    )
 
 
 MODEL = MARKET  # replaced by a constant in each compiled variant of _measure
@@ -106,7 +129,7 @@ def _measure(  # type: ignore[no-untyped-def]
     from session ``starts[i]`` (its relative day ``reach[0]``). Offsets ``e0, e1, d0, p0, p1,
     win_a, win_b`` are columns relative to that session (half-open ranges). ``keys[i]`` gets the
     rank-sample keys (order-preserving integers with the column in the low ``bits``; unused
-    slots ``KEY_UNUSED``), to be sorted and turned into ranks by :func:`assign_ranks`.
+    slots ``KEY_UNUSED``), to be sorted and turned into rank sums by :func:`rank_sums`.
 
     The compiled entry points :func:`measure_market`, :func:`measure_market_adjusted` and
     :func:`measure_constant_mean` are this template with ``MODEL`` a constant, which
@@ -117,7 +140,19 @@ def _measure(  # type: ignore[no-untyped-def]
     high = ~low
     sign_mask = np.int64(0x7FFFFFFFFFFFFFFF)
     lr = keys.shape[1]
-    for i in range(rows.shape[0]):
+    n_rows = rows.shape[0]
+    # the fits first, two events at a time: (n, a, b, mean of x, Sxx, residual SS)
+    fit_n = np.empty(n_rows, dtype=np.int64)
+    fit = np.empty((n_rows, 5))
+    for i in range(0, n_rows, 2):
+        j = min(i + 1, n_rows - 1)  # an odd last event is fitted twice
+        f1, f2 = _fit_pair(
+            R[col[i]], R[bench[i]], col[i], starts[i], R[col[j]], R[bench[j]], col[j],
+            starts[j], cover, model, e0, e1, exclude,
+        )  # fmt: skip
+        fit_n[i], fit[i, 0], fit[i, 1], fit[i, 2], fit[i, 3], fit[i, 4] = f1
+        fit_n[j], fit[j, 0], fit[j, 1], fit[j, 2], fit[j, 3], fit[j, 4] = f2
+    for i in range(n_rows):
         row = rows[i]
         c = col[i]
         st = starts[i]
@@ -126,7 +161,8 @@ def _measure(  # type: ignore[no-untyped-def]
         for k in range(lr):
             keys[i, k] = KEY_UNUSED
         rcount[i] = 0
-        cnt, a, b, mx, sxx, ss = _fit(ys, xs, cover, c, st, model, e0, e1, exclude)
+        cnt = fit_n[i]
+        a, b, mx, sxx, ss = fit[i, 0], fit[i, 1], fit[i, 2], fit[i, 3], fit[i, 4]
         nobs_o[row] = cnt
         if cnt < min_est:
             status[i] = STATUS_FEW
@@ -244,7 +280,7 @@ MEASURE = {
 
 #: Rank keys are sorted in runs of at most this many (NumPy's x86-simd-sort sorts up to 256
 #: int64 with a sorting network; a 271-key row falls back to quicksort and takes 3x longer
-#: than a 256-key run plus a 15-key run); :func:`assign_ranks` merges the runs.
+#: than a 256-key run plus a 15-key run); :func:`rank_sums` merges the runs.
 SORT_RUN = 256
 
 
@@ -320,6 +356,23 @@ def rank_sums(keys, run, rcount, status, rows, bits, codes, offsets, sums, count
                 counts_g[col] += 1
 
 
+@nb.njit(cache=True, inline="always")
+def _residuals(ys, xs, cover, c, t0, model, exclude, a, b, z):  # type: ignore[no-untyped-def]
+    """The abnormal returns of the sessions ``t0 ..`` into ``z`` (NaN where not used), with
+    their number and sum."""
+    cnt = 0
+    s = 0.0
+    for k in range(z.shape[0]):
+        t = t0 + k
+        if _used(ys, xs, cover, c, t, model, exclude):
+            z[k] = _abnormal(ys, xs, t, model, a, b)
+            s += z[k]
+            cnt += 1
+        else:
+            z[k] = np.nan
+    return cnt, s
+
+
 @nb.njit(parallel=True, cache=True, nogil=True)
 def cluster_pairs(  # type: ignore[no-untyped-def]
     R, cover, ptr, members, col, bench, starts, models, e0, e1, exclude, alpha, beta
@@ -343,16 +396,13 @@ def cluster_pairs(  # type: ignore[no-untyped-def]
             xs = R[bench[r]]
             a = alpha[r]
             b = beta[r] if model == MARKET else 0.0
-            cnt = 0
-            s = 0.0
-            for k in range(le):
-                t = st + e0 + k
-                if _used(ys, xs, cover, c, t, model, exclude):
-                    z[k] = _abnormal(ys, xs, t, model, a, b)
-                    s += z[k]
-                    cnt += 1
-                else:
-                    z[k] = np.nan
+            # the model a constant in each branch: loops without model branches
+            if model == MARKET:
+                cnt, s = _residuals(ys, xs, cover, c, st + e0, MARKET, exclude, a, b, z)
+            elif model == CONSTANT_MEAN:
+                cnt, s = _residuals(ys, xs, cover, c, st + e0, CONSTANT_MEAN, exclude, a, b, z)
+            else:
+                cnt, s = _residuals(ys, xs, cover, c, st + e0, MARKET_ADJUSTED, exclude, a, b, z)
             if cnt == 0:
                 continue
             mean = s / cnt
