@@ -99,6 +99,10 @@ class _Out:
     the NumPy path stores the ranks (``rank2``, ``rank_count``) and sums them by group later;
     the compiled path adds them up as it goes, into ``rank_sums`` and ``rank_n`` (one row per
     group of every grouping, the grouping's groups from ``rank_offsets[grouping]`` on).
+
+    ``car``, ``car_var`` and ``bhar`` are views into ``windows``, the float columns of the
+    windows table in pandas' layout (car, car_se, t, p, bhar, scar; rows x windows each), so
+    that the table needs no copy of them when every row is measured.
     """
 
     alpha: np.ndarray
@@ -111,6 +115,7 @@ class _Out:
     car: np.ndarray
     car_var: np.ndarray
     bhar: np.ndarray
+    windows: np.ndarray
     rank2: np.ndarray
     rank_count: np.ndarray
     rank_sums: np.ndarray
@@ -135,6 +140,7 @@ class _Out:
         lr = spec.reach[1] - spec.reach[0] + 1
         offsets = np.cumsum([0, *(len(labels) for _, labels in group_codes.values())])
         n_groups = int(offsets[-1])
+        windows = np.empty((len(WINDOW_COLUMNS), n * nw))
         # only rows marked ``measured`` are ever read, and those are all written: no fill
         return cls(
             alpha=np.empty(n),
@@ -144,9 +150,10 @@ class _Out:
             dof=np.zeros(n, dtype=np.int64),
             ar_path=np.empty((n, lp)),
             sar_path=np.empty((n, lp)),
-            car=np.empty((n, nw)),
-            car_var=np.empty((n, nw)),
-            bhar=np.empty((n, nw)),
+            car=windows[0].reshape(n, nw),
+            car_var=windows[1].reshape(n, nw),
+            bhar=windows[4].reshape(n, nw),
+            windows=windows,
             rank2=np.empty((n if store_ranks else 0, lr), dtype=np.uint16),
             rank_count=np.zeros(n if store_ranks else 0, dtype=np.int64),
             rank_sums=np.zeros((0 if store_ranks else n_groups, lr)),
@@ -164,7 +171,7 @@ class _Out:
         can cost more than the measurement that fills it. The caller aligns the inputs
         meanwhile (mostly on one core) and joins the thread before anything writes results.
         """
-        arrays = [self.ar_path, self.sar_path, self.car, self.car_var, self.bhar, self.rank2]
+        arrays = [self.ar_path, self.sar_path, self.windows, self.rank2]
 
         def touch() -> None:
             for a in arrays:
@@ -632,6 +639,9 @@ def run_study(
     return result
 
 
+#: The float columns of the windows table, in the order of ``_Out.windows``.
+WINDOW_COLUMNS = ["car", "car_se", "t", "p", "bhar", "scar"]
+
 #: The models, in the order chunks are measured (a row's model is an index into it).
 _MODELS = ("market", "market_adjusted", "constant_mean", "factor")
 
@@ -1052,14 +1062,17 @@ def _assemble(
     n, nw = len(idx), len(spec.windows)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # the numbers on the pool, the tables on this thread meanwhile
-        # windows: one block of float columns in pandas' own layout (columns x rows)
-        names_f = ["car", "car_se", "t", "p", "bhar", "scar"]
-        block = np.empty((len(names_f), n * nw))
+        # windows: one block of float columns in pandas' own layout (columns x rows), where
+        # the measurement wrote CAR, Var(CAR) and BHAR
+        if everything:
+            block = out.windows
+        else:
+            block = np.empty((len(WINDOW_COLUMNS), n * nw))
+            block[0], block[1], block[4] = (out.car[idx].ravel(), out.car_var[idx].ravel(),
+                                            out.bhar[idx].ravel())  # fmt: skip
         car, bhar = block[0].reshape(n, nw), block[4].reshape(n, nw)
-        car[:] = take(out.car)
-        bhar[:] = take(out.bhar)
         se, tstat, scar = block[1], block[2], block[5].reshape(n, nw)
-        np.sqrt(take(out.car_var).ravel(), out=se)
+        np.sqrt(se, out=se)  # Var(CAR) to its square root, in place
         with np.errstate(invalid="ignore", divide="ignore"):
             np.divide(block[0], se, out=tstat)  # CAR / sqrt(Var(CAR)) (S.single_event_t)
         block[5] = tstat  # the standardized CAR is the single-event t
@@ -1072,7 +1085,7 @@ def _assemble(
         ]
         ar_values = take(out.ar_path)
         finish_groups = _group_tables(
-            pool, workers, idx, take, out, ar_values, spec, group_codes, rbar, scar
+            pool, workers, idx, take, out, ar_values, car, scar, bhar, spec, group_codes, rbar
         )
         events, ar, confounders, ev_codes, tk_codes = _event_tables(
             table, idx, measured, out, ar_values, spec, positions, session_of, pairs,
@@ -1080,7 +1093,7 @@ def _assemble(
         )  # fmt: skip
         for f in p_jobs:
             f.result()
-        windows = pd.DataFrame(block.T, columns=names_f, copy=False)
+        windows = pd.DataFrame(block.T, columns=WINDOW_COLUMNS, copy=False)
         labels = pd.Index([window_label(w) for w in spec.windows])
         windows.insert(0, "event_id", _categorical(np.repeat(ev_codes, nw), pairs[3]))
         windows.insert(1, "ticker", _categorical(np.repeat(tk_codes, nw), names))
@@ -1298,18 +1311,19 @@ def _group_tables(
     take: Callable[[np.ndarray], np.ndarray],
     out: _Out,
     ar: np.ndarray,
+    car: np.ndarray,
+    scar: np.ndarray,
+    bhar: np.ndarray,
     spec: StudySpec,
     group_codes: dict[str, tuple[np.ndarray, list[Any]]],
     rbar: dict[str, np.ndarray],
-    scar: np.ndarray,
 ) -> Callable[[], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]:
-    """Start the group tests of every grouping on ``pool``; return a function that waits for
-    them and builds the tables ``groups``, ``paths`` and ``clusters``."""
+    """Start the group tests of every grouping on ``pool`` (per measured row: ARs, CARs, their
+    standardized values and BHARs); return a function that waits for them and builds the
+    tables ``groups``, ``paths`` and ``clusters``."""
     days = list(range(spec.path[0], spec.path[1] + 1))
     r0 = spec.reach[0]
     sar = take(out.sar_path)
-    car = take(out.car)
-    bhar = take(out.bhar)
     dof = take(out.dof)
     phat = take(out.phat)
     day_cols = [np.array([d - r0]) for d in days]

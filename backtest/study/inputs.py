@@ -215,12 +215,11 @@ def ticker_returns(
     Returns ``(sessions, RT)`` with ``RT[c, pad[0] + t]`` the return of ``columns[c]`` on
     ``sessions[t]`` (the same numbers as ``session_returns(close[columns], ...)[1][t, c]``),
     and ``pad[0]`` and ``pad[1]`` columns of NaN before the first and after the last session.
-    The ratios are written straight into ``RT``: the only copies are the prices of the
-    columns and the result.
+    The ratios are written straight into ``RT``, a block of columns at a time: no copy of all
+    the prices is made.
     """
-    values = close.to_numpy(dtype=np.float64)  # no copy for a frame of float closes
     cols = close.columns.get_indexer(columns)
-    valid = (~np.isnan(values))[:, cols].any(axis=1)
+    valid = close.notna().to_numpy()[:, cols].any(axis=1)
     if not valid.any():
         return pd.DatetimeIndex([]), np.full((len(columns), sum(pad)), np.nan)
     first, last = close.index[valid][[0, -1]]
@@ -229,20 +228,24 @@ def ticker_returns(
         cal.sessions_in_range(max(first, cal.first_session), min(last, cal.last_session))
     )
     rows = close.index.get_indexer(sessions)  # -1: no row for the session
-    prices = values[np.ix_(rows, cols)]
-    prices[rows < 0] = np.nan
     n = len(sessions)
     out = np.full((len(columns), pad[0] + n + pad[1]), np.nan)
-    ratio = out[:, pad[0] + 1 : pad[0] + n]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(prices[1:], prices[:-1], out=ratio.T)
-        # not finite or not positive: NaN (NaN fails both tests)
-        ratio[~((ratio > 0) & (ratio < np.inf))] = np.nan
-        if kind == "log":
-            np.log(ratio, out=ratio)
-        else:
-            ratio -= 1.0
+    for a in range(0, len(cols), _COLUMN_BLOCK):
+        prices = close.iloc[:, cols[a : a + _COLUMN_BLOCK]].to_numpy(dtype=np.float64)[rows]
+        prices[rows < 0] = np.nan
+        ratio = out[a : a + _COLUMN_BLOCK, pad[0] + 1 : pad[0] + n]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(prices[1:], prices[:-1], out=ratio.T)
+            # not finite or not positive: NaN (NaN fails both tests)
+            ratio[~((ratio > 0) & (ratio < np.inf))] = np.nan
+            if kind == "log":
+                np.log(ratio, out=ratio)
+            else:
+                ratio -= 1.0
     return sessions, out
+
+
+_COLUMN_BLOCK = 256  # columns of prices copied at a time by ticker_returns
 
 
 # ----------------------------------------------------------------------------- factors

@@ -15,6 +15,7 @@ from backtest.study import (
     SpecError,
     StudyDataLossError,
     StudySpec,
+    inputs,
     read_events_csv,
     read_factors,
     run_study,
@@ -215,9 +216,14 @@ def test_read_factors_ken_french_format(tmp_path: Path) -> None:
         read_factors(tmp_path / "junk.csv")
 
 
+@pytest.mark.parametrize("block", [3, 256])
 @pytest.mark.parametrize("kind", ["simple", "log"])
-def test_ticker_returns_are_session_returns_by_ticker(kind: str) -> None:
-    """The engine's padded ticker-major returns equal session_returns, transposed."""
+def test_ticker_returns_are_session_returns_by_ticker(
+    kind: str, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's padded ticker-major returns equal session_returns, transposed (the prices
+    read a block of columns at a time)."""
+    monkeypatch.setattr(inputs, "_COLUMN_BLOCK", block)
     syn = make_market(n_days=300, n_stocks=6, n_events=1, seed=9)
     close = syn.close.copy()
     rng = np.random.default_rng(9)
