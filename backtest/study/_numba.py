@@ -120,10 +120,16 @@ MODEL = MARKET  # replaced by a constant in each compiled variant of _measure
 
 def _measure(  # type: ignore[no-untyped-def]
     R, cover, rows, col, bench, starts, e0, e1, d0, p0, p1, win_a, win_b, exclude,
-    log_returns, min_est, bits, keys, alpha, beta, s2o, nobs_o, dof_o, ar_path, sar_path, car,
+    log_returns, min_est, bits, keys, alpha, beta, s2o, nobs_o, dof_o, mx_o, sxx_o, ar_path, car,
     car_var, bhar, rcount, phat, status,
 ):  # fmt: skip
     """Measure the events ``rows`` (row numbers of the output arrays).
+
+    Per event: the fit (``alpha``, ``beta``, residual variance ``s2o``, observations, degrees
+    of freedom, and the mean and centred sum of squares of the benchmark's returns, ``mx_o``
+    and ``sxx_o``, from which :func:`_standardized` gets each day's prediction-error
+    variance), the AR path, CARs with their variances, BHARs and the share of positive
+    estimation residuals ``phat``.
 
     ``R`` is (tickers, sessions) returns; event i reads ``R[col[i]]`` and ``R[bench[i]]``
     from session ``starts[i]`` (its relative day ``reach[0]``). Offsets ``e0, e1, d0, p0, p1,
@@ -188,19 +194,11 @@ def _measure(  # type: ignore[no-untyped-def]
             beta[row] = np.nan
         s2o[row] = s2
         dof_o[row] = dof
+        mx_o[row] = mx
+        sxx_o[row] = sxx
         inv_n = 1.0 / cnt
         for k in range(p0, p1):
-            t = st + k
-            arv = _abnormal(ys, xs, t, model, a, b)
-            ar_path[row, k - p0] = arv
-            if model == MARKET:
-                dx = xs[t] - mx
-                v = s2 * (1.0 + inv_n + dx * dx / sxx)  # Patell: s2 (1 + x' (X'X)^-1 x)
-            elif model == CONSTANT_MEAN:
-                v = s2 * (1.0 + inv_n)
-            else:
-                v = s2
-            sar_path[row, k - p0] = arv / np.sqrt(v)
+            ar_path[row, k - p0] = _abnormal(ys, xs, st + k, model, a, b)
         for w in range(win_a.shape[0]):
             total = 0.0
             sum_dx = 0.0
@@ -440,33 +438,77 @@ def column_moments(x, sx, dof, phat, codes, n_groups, k0, k1):  # type: ignore[n
     out = np.zeros((n_groups, k1 - k0, 13))
     for i in range(x.shape[0]):
         g = codes[i]
-        ph = phat[i]
         patell = dof[i] > 2
         var_t = dof[i] / (dof[i] - 2.0) if patell else 0.0  # variance of a t(dof) (Patell)
-        for k in range(k1 - k0):
-            v = x[i, k0 + k]
-            if not np.isnan(v):
-                n = out[g, k, 0] + 1.0
-                dv = v - out[g, k, 1]
-                out[g, k, 1] += dv / n
-                out[g, k, 2] += dv * (v - out[g, k, 1])
-                out[g, k, 0] = n
-                positive = 1.0 if v > 0.0 else 0.0  # counts without branches on the sign
-                out[g, k, 9] += 1.0 if v != 0.0 else 0.0
-                out[g, k, 10] += positive
-                out[g, k, 11] += positive
-                out[g, k, 12] += ph
-            s = sx[i, k0 + k]
-            if not np.isnan(s):
-                n = out[g, k, 3] + 1.0
-                ds = s - out[g, k, 4]
-                out[g, k, 4] += ds / n
-                out[g, k, 5] += ds * (s - out[g, k, 4])
-                out[g, k, 3] = n
-                if patell:
-                    out[g, k, 6] += 1.0
-                    out[g, k, 7] += s
-                    out[g, k, 8] += var_t
+        for k in range(k0, k1):
+            _moments_add(out, g, k - k0, x[i, k], sx[i, k], phat[i], patell, var_t)
+    return out
+
+
+@nb.njit(cache=True, inline="always")
+def _moments_add(out, g, k, v, s, ph, patell, var_t):  # type: ignore[no-untyped-def]
+    """Add one row's value ``v`` and standardized value ``s`` to ``out[g, k]`` (the moments
+    of :func:`column_moments`)."""
+    if not np.isnan(v):
+        n = out[g, k, 0] + 1.0
+        dv = v - out[g, k, 1]
+        out[g, k, 1] += dv / n
+        out[g, k, 2] += dv * (v - out[g, k, 1])
+        out[g, k, 0] = n
+        positive = 1.0 if v > 0.0 else 0.0  # counts without branches on the sign
+        out[g, k, 9] += 1.0 if v != 0.0 else 0.0
+        out[g, k, 10] += positive
+        out[g, k, 11] += positive
+        out[g, k, 12] += ph
+    if not np.isnan(s):
+        n = out[g, k, 3] + 1.0
+        ds = s - out[g, k, 4]
+        out[g, k, 4] += ds / n
+        out[g, k, 5] += ds * (s - out[g, k, 4])
+        out[g, k, 3] = n
+        if patell:
+            out[g, k, 6] += 1.0
+            out[g, k, 7] += s
+            out[g, k, 8] += var_t
+
+
+@nb.njit(cache=True, inline="always")
+def _standardized(ar, xv, model, s2, inv_n, mx, sxx):  # type: ignore[no-untyped-def]
+    """An abnormal return divided by the standard deviation of its prediction error, with
+    ``xv`` the benchmark's return that day: the prediction-error variance is
+    ``s2 (1 + x' (X'X)^-1 x)`` (Patell 1976), for X = [1, x] ``s2 (1 + 1/n + (x - mean x)^2 /
+    Sxx)``, for the constant-mean model ``s2 (1 + 1/n)``, market-adjusted ``s2``."""
+    if model == MARKET:
+        dx = xv - mx
+        v = s2 * (1.0 + inv_n + dx * dx / sxx)
+    elif model == CONSTANT_MEAN:
+        v = s2 * (1.0 + inv_n)
+    else:
+        v = s2
+    return ar / np.sqrt(v)
+
+
+@nb.njit(cache=True, nogil=True)
+def ar_moments(  # type: ignore[no-untyped-def]
+    ar, models, s2, nobs, mx, sxx, bx, bx_row, bx_start, dof, phat, codes, n_groups, k0, k1
+):
+    """:func:`column_moments` of the AR path ``ar`` (rows x days) and its standardized values,
+    computed here instead of stored (:func:`_standardized`, with each row's model, fit
+    ``s2, nobs, mx, sxx`` and benchmark returns ``bx[bx_row[i], bx_start[i] + k]`` on day k
+    of the path): the same numbers, without a second array as large as the AR path."""
+    out = np.zeros((n_groups, k1 - k0, 13))
+    for i in range(ar.shape[0]):
+        g = codes[i]
+        patell = dof[i] > 2
+        var_t = dof[i] / (dof[i] - 2.0) if patell else 0.0
+        model = models[i]
+        inv_n = 1.0 / nobs[i]
+        xs = bx[bx_row[i]]
+        st = bx_start[i]
+        for k in range(k0, k1):
+            v = ar[i, k]
+            s = _standardized(v, xs[st + k], model, s2[i], inv_n, mx[i], sxx[i])
+            _moments_add(out, g, k - k0, v, s, phat[i], patell, var_t)
     return out
 
 

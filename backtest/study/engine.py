@@ -100,6 +100,10 @@ class _Out:
     the compiled path adds them up as it goes, into ``rank_sums`` and ``rank_n`` (one row per
     group of every grouping, the grouping's groups from ``rank_offsets[grouping]`` on).
 
+    The standardized ARs (for Patell and BMP) are stored by the NumPy path (``sar_path``);
+    the compiled path stores each row's fit instead (``s2``, ``mx``, ``sxx``, with ``nobs``)
+    and standardizes the ARs again where they are tested, which gives the same numbers.
+
     ``car``, ``car_var`` and ``bhar`` are views into ``windows``, the float columns of the
     windows table in pandas' layout (car, car_se, t, p, bhar, scar; rows x windows each), so
     that the table needs no copy of them when every row is measured.
@@ -112,6 +116,9 @@ class _Out:
     dof: np.ndarray
     ar_path: np.ndarray
     sar_path: np.ndarray
+    s2: np.ndarray
+    mx: np.ndarray
+    sxx: np.ndarray
     car: np.ndarray
     car_var: np.ndarray
     bhar: np.ndarray
@@ -133,7 +140,7 @@ class _Out:
         n_factors: int,
         group_codes: dict[str, tuple[np.ndarray, list[Any]]],
         *,
-        store_ranks: bool,
+        compiled: bool,
     ) -> _Out:
         lp = spec.path[1] - spec.path[0] + 1
         nw = len(spec.windows)
@@ -149,15 +156,18 @@ class _Out:
             nobs=np.zeros(n, dtype=np.int64),
             dof=np.zeros(n, dtype=np.int64),
             ar_path=np.empty((n, lp)),
-            sar_path=np.empty((n, lp)),
+            sar_path=np.empty((0 if compiled else n, lp)),
+            s2=np.empty(n if compiled else 0),
+            mx=np.empty(n if compiled else 0),
+            sxx=np.empty(n if compiled else 0),
             car=windows[0].reshape(n, nw),
             car_var=windows[1].reshape(n, nw),
             bhar=windows[4].reshape(n, nw),
             windows=windows,
-            rank2=np.empty((n if store_ranks else 0, lr), dtype=np.uint16),
-            rank_count=np.zeros(n if store_ranks else 0, dtype=np.int64),
-            rank_sums=np.zeros((0 if store_ranks else n_groups, lr)),
-            rank_n=np.zeros((0 if store_ranks else n_groups, lr), dtype=np.int64),
+            rank2=np.empty((0 if compiled else n, lr), dtype=np.uint16),
+            rank_count=np.zeros(0 if compiled else n, dtype=np.int64),
+            rank_sums=np.zeros((n_groups if compiled else 0, lr)),
+            rank_n=np.zeros((n_groups if compiled else 0, lr), dtype=np.int64),
             rank_offsets=dict(zip(group_codes, offsets[:-1].tolist(), strict=True)),
             phat=np.empty(n),
             measured=np.zeros(n, dtype=bool),
@@ -411,7 +421,7 @@ def run_study(
             group_codes[g] = (codes.astype(np.int64), list(uniques))
 
     use_jit = spec.model != "factor" and jit.enabled()
-    out = _Out.empty(len(table), spec, len(factor_names), group_codes, store_ranks=not use_jit)
+    out = _Out.empty(len(table), spec, len(factor_names), group_codes, compiled=use_jit)
     paging: threading.Thread | None = out.page_in()  # joined before the first measurement
     # every grouping's group codes, one row each (for the compiled rank sums)
     code_rows = np.stack([codes for codes, _ in group_codes.values()])
@@ -429,6 +439,10 @@ def run_study(
     ).astype(np.int64)
     e0_off = spec.estimation[0] - spec.reach[0]
     e1_off = spec.estimation[1] - spec.reach[0] + 1
+    # the benchmarks' returns of every market and each row's (compiled path: the ARs are
+    # standardized where they are tested)
+    bench_returns: list[np.ndarray] = []
+    row_bench = np.full(len(table), -1, dtype=np.int64)
 
     extra_market = market_names.get_indexer(extra["market"])
 
@@ -457,6 +471,12 @@ def run_study(
         name_col = col_index.get_indexer(names)  # per name: its column, -1 where no prices
         tick_col = name_col[tick_code]
         bench_col = name_col[bench_code]
+        if use_jit:
+            has = rows[bench_col[rows] >= 0]
+            bcols = np.unique(bench_col[has])
+            offset = sum(len(b) for b in bench_returns)
+            row_bench[has] = offset + np.searchsorted(bcols, bench_col[has])
+            bench_returns.append(RT[bcols])
         pos = sessions.get_indexer(pd.DatetimeIndex(table["day0"].iloc[rows]))
         positions[rows] = pos
         outside = np.zeros(len(table), dtype=bool)
@@ -628,15 +648,52 @@ def run_study(
     # rows are the reference's first rows, so their own codes are ref_event[: len(table)]
     pairs = (pair_rows, ref_event[pair_others], ref_event[: len(table)], pd.Index(ref_event_ids))
     names_index = pd.Index(names)
+    std = None
+    if use_jit:  # what standardizes the ARs: each row's model, fit and benchmark returns
+        width = max((b.shape[1] for b in bench_returns), default=0)
+        bx = np.full((sum(len(b) for b in bench_returns), width), np.nan)
+        first = 0
+        for b in bench_returns:
+            bx[first : first + len(b), : b.shape[1]] = b
+            first += len(b)
+        path_start = positions + max(0, -spec.reach[0]) + spec.path[0]
+        std = _Standardizer(
+            model_codes, out.s2, out.nobs, out.mx, out.sxx, bx, row_bench, path_start
+        )
     result = _assemble(
         table, measured, out, spec, positions, session_of, pairs, group_codes, rbar,
-        dropped_df, n_input, factor_names, timings, workers, tick_code, names_index,
+        dropped_df, n_input, factor_names, timings, workers, tick_code, names_index, std,
     )  # fmt: skip
     # the result holds this very dict: complete it with the last stage and the total
     timings["tests"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - started
     timings["align"] = timings["total"] - timings["measure"] - timings["tests"]
     return result
+
+
+@dataclass(frozen=True)
+class _Standardizer:
+    """Per row: the model (compiled code), the fit's residual variance ``s2``, observations,
+    benchmark mean ``mx`` and centred sum of squares ``sxx``; the benchmarks' padded returns
+    ``bx`` (one row per benchmark), the row's benchmark and the session of its first path
+    day. :func:`backtest.study._numba.ar_moments` divides each AR by the standard deviation
+    of its prediction error from these."""
+
+    models: np.ndarray
+    s2: np.ndarray
+    nobs: np.ndarray
+    mx: np.ndarray
+    sxx: np.ndarray
+    bx: np.ndarray
+    bx_row: np.ndarray
+    bx_start: np.ndarray
+
+    def take(self, take: Callable[[np.ndarray], np.ndarray]) -> _Standardizer:
+        """The per-row arrays of the measured rows (``take``)."""
+        return _Standardizer(
+            take(self.models), take(self.s2), take(self.nobs), take(self.mx), take(self.sxx),
+            self.bx, take(self.bx_row), take(self.bx_start),
+        )  # fmt: skip
 
 
 #: The float columns of the windows table, in the order of ``_Out.windows``.
@@ -745,7 +802,7 @@ def _run_chunk_jit(
             block.starts[rows], spec.estimation[0] - r0,
             spec.estimation[1] - r0 + 1, -r0, spec.path[0] - r0, spec.path[1] - r0 + 1, win_a,
             win_b, spec.exclude_confounded, spec.returns == "log", spec.min_estimation, bits,
-            keys, out.alpha, out.beta, out.sigma, out.nobs, out.dof, out.ar_path, out.sar_path,
+            keys, out.alpha, out.beta, out.s2, out.nobs, out.dof, out.mx, out.sxx, out.ar_path,
             out.car, out.car_var, out.bhar, rc, out.phat, st,
         )  # fmt: skip
         # NumPy's SIMD sort (GIL released), in runs short enough for its sorting network
@@ -758,7 +815,7 @@ def _run_chunk_jit(
         )  # fmt: skip
     ok = status == jit.STATUS_OK
     rows_ok = chunk[ok]
-    out.sigma[rows_ok] = np.sqrt(out.sigma[rows_ok])  # the kernel wrote the variance
+    out.sigma[rows_ok] = np.sqrt(out.s2[rows_ok])
     out.measured[rows_ok] = True
     reasons: dict[int, tuple[str, str]] = {}
     for i in np.flatnonzero(~ok):  # only the dropped rows
@@ -1051,6 +1108,7 @@ def _assemble(
     workers: int,
     tick_code: np.ndarray,
     names: pd.Index,
+    std: _Standardizer | None,
 ) -> EventStudyResult:
     idx = np.flatnonzero(measured)
     everything = len(idx) == len(table)
@@ -1085,8 +1143,9 @@ def _assemble(
         ]
         ar_values = take(out.ar_path)
         finish_groups = _group_tables(
-            pool, workers, idx, take, out, ar_values, car, scar, bhar, spec, group_codes, rbar
-        )
+            pool, workers, idx, take, out, ar_values, car, scar, bhar, spec, group_codes, rbar,
+            None if std is None else std.take(take),
+        )  # fmt: skip
         events, ar, confounders, ev_codes, tk_codes = _event_tables(
             table, idx, measured, out, ar_values, spec, positions, session_of, pairs,
             factor_names, tick_code, names,
@@ -1213,7 +1272,7 @@ def _column_tests(
     workers: int,
     groups: S.Groups,
     values: np.ndarray,
-    standardized: np.ndarray,
+    standardized: np.ndarray | _Standardizer,
     dof: np.ndarray,
     phat: np.ndarray,
     rbar: np.ndarray,
@@ -1235,11 +1294,20 @@ def _column_tests(
         k = values.shape[1]
         dof_f = dof.astype(np.float64)
         splits = np.linspace(0, k, min(k, max(1, workers)) + 1).astype(int)
-        moments = [
-            pool.submit(nbk.column_moments, values, standardized, dof_f, phat, groups.codes,
-                        groups.n, int(a), int(b))
-            for a, b in itertools.pairwise(splits)
-        ]  # fmt: skip
+        if isinstance(standardized, _Standardizer):  # the AR path, standardized as it is read
+            std = standardized
+            moments = [
+                pool.submit(nbk.ar_moments, values, std.models, std.s2, std.nobs, std.mx,
+                            std.sxx, std.bx, std.bx_row, std.bx_start, dof_f, phat, groups.codes,
+                            groups.n, int(a), int(b))
+                for a, b in itertools.pairwise(splits)
+            ]  # fmt: skip
+        else:
+            moments = [
+                pool.submit(nbk.column_moments, values, standardized, dof_f, phat, groups.codes,
+                            groups.n, int(a), int(b))
+                for a, b in itertools.pairwise(splits)
+            ]  # fmt: skip
         order, bounds = groups.row_order, groups.bounds
         ranks = [] if moments_only else [
             pool.submit(_signed_rank_column, values, j, order, bounds, scratch) for j in range(k)
@@ -1254,6 +1322,8 @@ def _column_tests(
             return res
 
         return finish_compiled
+
+    assert not isinstance(standardized, _Standardizer)  # the compiled path's alone
 
     def one(k: int) -> dict[str, S.GroupStat]:
         x = np.ascontiguousarray(values[:, k : k + 1])
@@ -1317,13 +1387,15 @@ def _group_tables(
     spec: StudySpec,
     group_codes: dict[str, tuple[np.ndarray, list[Any]]],
     rbar: dict[str, np.ndarray],
+    std: _Standardizer | None,
 ) -> Callable[[], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]:
     """Start the group tests of every grouping on ``pool`` (per measured row: ARs, CARs, their
-    standardized values and BHARs); return a function that waits for them and builds the
-    tables ``groups``, ``paths`` and ``clusters``."""
+    standardized values and BHARs; the standardized ARs stored, or from ``std``); return a
+    function that waits for them and builds the tables ``groups``, ``paths`` and
+    ``clusters``."""
     days = list(range(spec.path[0], spec.path[1] + 1))
     r0 = spec.reach[0]
-    sar = take(out.sar_path)
+    sar = take(out.sar_path) if std is None else std
     dof = take(out.dof)
     phat = take(out.phat)
     day_cols = [np.array([d - r0]) for d in days]

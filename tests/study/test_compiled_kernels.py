@@ -6,13 +6,16 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backtest.study import jit
+from backtest.markets import get_calendar
+from backtest.study import StudySpec, jit, run_study
 from backtest.study import kernels as K
 from backtest.study import statistics as S
+from tests.study.synth import make_market, prices_from_returns
 
 pytestmark = pytest.mark.skipif(not jit.enabled(), reason="numba is not available")
 
@@ -103,3 +106,42 @@ def test_stable_argsort_equals_numpy(seed: int, n: int, bits: int) -> None:
     np.testing.assert_array_equal(
         jit.module().stable_argsort(keys), np.argsort(keys, kind="stable")
     )
+
+
+def test_compiled_path_equals_numpy_path_on_a_mixed_study(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two markets, two benchmarks in one market, a benchmark measured on itself (constant
+    mean), groups: the compiled path (standardized ARs recomputed where they are tested,
+    ranks summed while measuring) gives the NumPy path's numbers."""
+    us = make_market(n_days=700, n_stocks=8, n_events=40, seed=21, n_groups=3, min_gap=10)
+    rng = np.random.default_rng(21)
+    cal = get_calendar("XHKG")
+    hk_days = cal.sessions[cal.sessions >= pd.Timestamp("2010-01-04")][:700]
+    hsi = rng.normal(0.0002, 0.012, len(hk_days))
+    hk = {"^HSI": hsi}
+    for t in ("0005.HK", "0700.HK", "0388.HK"):
+        hk[t] = 0.0001 + rng.uniform(0.6, 1.4) * hsi + rng.normal(0, 0.02, len(hk_days))
+    hk_close = prices_from_returns(pd.DataFrame(hk, index=pd.DatetimeIndex(hk_days)))
+    close = us.close.assign(QQQ=us.close["SPY"] * np.exp(rng.normal(0, 0.002, len(us.close))))
+    close = close.join(hk_close, how="outer")
+    events = us.events.assign(benchmark=np.where(np.arange(len(us.events)) % 4 == 0, "QQQ", ""))
+    hk_events = pd.DataFrame(
+        {
+            "event_id": [f"hk{i}" for i in range(12)],
+            "ticker": [("0005.HK", "0700.HK", "0388.HK", "^HSI")[i % 4] for i in range(12)],
+            "day0": hk_days[rng.integers(300, 680, 12)],
+            "grp": [f"g{i % 3:03d}" for i in range(12)],
+        }
+    )
+    spy = pd.DataFrame({"event_id": ["spy"], "ticker": ["SPY"], "day0": [us.close.index[400]],
+                        "grp": ["g000"]})  # fmt: skip
+    table = pd.concat([events, hk_events, spy], ignore_index=True)
+    spec = StudySpec(group_by=("all", "grp"), max_loss=1.0)
+    compiled = run_study(table, close, spec)
+    monkeypatch.setenv("EVBT_JIT", "0")
+    reference = run_study(table, close, spec)
+    assert set(compiled.events["model"]) == {"market", "constant_mean"}
+    assert len(compiled.data["markets"]) == 2
+    for name in ("groups", "paths", "clusters", "events", "windows"):
+        got, want = getattr(compiled, name), getattr(reference, name)
+        pd.testing.assert_frame_equal(got, want, rtol=1e-9, atol=1e-12, obj=name)
+    pd.testing.assert_frame_equal(compiled.ar, reference.ar, rtol=1e-9, atol=1e-12)
