@@ -35,12 +35,24 @@ _bits: Any = intrinsic(_float_bits)  # called as _bits(x) in compiled code
 
 @nb.njit(cache=True, inline="always")
 def _used(ys, xs, cover, c, t, model, exclude):  # type: ignore[no-untyped-def]
-    """Is session t an estimation observation of this event?"""
+    """Is session t an estimation observation of this event: has it an abnormal return (the
+    stock's return and, but for the constant-mean model, the benchmark's), and no other
+    event's window when those are excluded?"""
     if np.isnan(ys[t]):
         return False
     if model != CONSTANT_MEAN and np.isnan(xs[t]):
         return False
     return not (exclude and cover[c, t] > 0)
+
+
+@nb.njit(cache=True, inline="always")
+def _used_flat(ys, xs, cover, c, t, model, exclude):  # type: ignore[no-untyped-def]
+    """:func:`_used` without branches (NaN != NaN), for loops that vectorize (``exclude`` a
+    constant); where a loop cannot vectorize, the branches of :func:`_used` are faster."""
+    ok = (ys[t] == ys[t]) & ((model == CONSTANT_MEAN) | (xs[t] == xs[t]))
+    if exclude:
+        return ok & (cover[c, t] <= 0)
+    return ok
 
 
 @nb.njit(cache=True, inline="always")
@@ -115,6 +127,37 @@ def _fit_pair(ys, xs, c, st, ys2, xs2, c2, st2, cover, model, e0, e1, exclude): 
     )
 
 
+@nb.njit(cache=True, inline="always")
+def _rank_sample(ys, xs, cover, c, st, model, exclude, a, b, e0, e1, high, keys, i):  # type: ignore[no-untyped-def]
+    """Write the rank-sample keys of event i: the abnormal returns of the estimation days used
+    and of every later day with one, each in its day's slot ``keys[i, k]`` (``KEY_UNUSED``
+    in the others; sorting moves those last). Returns the number of keys and the number of
+    positive estimation-window abnormal returns (generalized sign test)."""
+    m = 0
+    pos = 0
+    for k in range(e0, e1):
+        t = st + k
+        e = _abnormal(ys, xs, t, model, a, b)
+        used = _used_flat(ys, xs, cover, c, t, model, exclude)
+        m += 1 if used else 0
+        pos += 1 if used and e > 0 else 0
+        keys[i, k] = _rank_key(e, k, high) if used else KEY_UNUSED
+    for k in range(e1, keys.shape[1]):
+        t = st + k
+        used = _used_flat(ys, xs, cover, c, t, model, False)  # an abnormal return
+        m += 1 if used else 0
+        keys[i, k] = _rank_key(_abnormal(ys, xs, t, model, a, b), k, high) if used else KEY_UNUSED
+    return m, pos
+
+
+@nb.njit(cache=True, inline="always")
+def _rank_key(e, k, high):  # type: ignore[no-untyped-def]
+    """An order-preserving int64 key of ``e`` (negative floats' bits flipped but the sign;
+    ``e + 0.0`` makes -0.0 0.0) with its column ``k`` in the low bits (``~high``)."""
+    v = _bits(e + 0.0)
+    return ((v ^ ((v >> 63) & np.int64(0x7FFFFFFFFFFFFFFF))) & high) | k
+
+
 MODEL = MARKET  # replaced by a constant in each compiled variant of _measure
 
 
@@ -144,7 +187,6 @@ def _measure(  # type: ignore[no-untyped-def]
     model = MODEL
     low = np.int64((1 << bits) - 1)
     high = ~low
-    sign_mask = np.int64(0x7FFFFFFFFFFFFFFF)
     lr = keys.shape[1]
     n_rows = rows.shape[0]
     # the fits first, two events at a time: (n, a, b, mean of x, Sxx, residual SS)
@@ -232,21 +274,11 @@ def _measure(  # type: ignore[no-untyped-def]
             else:
                 car_var[row, w] = s2 * length
             bhar[row, w] = growth_s - growth_e
-        m = 0
-        pos = 0  # positive estimation-window residuals (generalized sign test)
-        for k in range(e0, lr):  # the estimation days used and every later day with an AR
-            t = st + k
-            if k < e1:
-                if not _used(ys, xs, cover, c, t, model, exclude):
-                    continue
-            elif np.isnan(ys[t]) or (model != CONSTANT_MEAN and np.isnan(xs[t])):
-                continue
-            e = _abnormal(ys, xs, t, model, a, b)
-            if k < e1 and e > 0:
-                pos += 1
-            v = _bits(e + 0.0)  # + 0.0: -0.0 becomes 0.0
-            keys[i, m] = ((v ^ ((v >> 63) & sign_mask)) & high) | k
-            m += 1
+        # the rank sample: the estimation days used and every later day with an AR
+        if exclude:  # the flag a constant in each call: the loops have no branches
+            m, pos = _rank_sample(ys, xs, cover, c, st, model, True, a, b, e0, e1, high, keys, i)
+        else:
+            m, pos = _rank_sample(ys, xs, cover, c, st, model, False, a, b, e0, e1, high, keys, i)
         rcount[i] = m
         phat[row] = pos / cnt
 
