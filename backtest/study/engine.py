@@ -294,8 +294,7 @@ def run_study(
     started = time.perf_counter()
     # wall seconds of align, measure and tests; gather and fit are thread-seconds inside measure
     timings = {"align": 0.0, "measure": 0.0, "gather": 0.0, "fit": 0.0, "tests": 0.0}
-    if workers is None:
-        workers = min(os.cpu_count() or 1, 4)
+    workers = min(os.cpu_count() or 1, 4) if workers is None else max(1, workers)
     spec = spec or StudySpec()
     table, drops, event_codes, event_uniques = _event_table(events)
     drops = [*(dropped or []), *drops]

@@ -193,3 +193,15 @@ def test_a_subset_in_its_catalog_context_is_measured_as_in_the_whole_catalog() -
     w = whole.events[whole.events["event_id"].isin(ids)].set_index(key)[cols]
     p = part.events.set_index(key)[cols].reindex(w.index)
     pd.testing.assert_frame_equal(p, w)
+
+
+@pytest.mark.usefixtures("engine_path")
+def test_the_number_of_threads_changes_nothing() -> None:
+    """Chunks are measured and tested on several threads, their sums added up in chunk order:
+    the numbers do not depend on the threads, to the last bit."""
+    syn = make_market(n_days=700, n_stocks=20, n_events=80, seed=13, jump=0.01, n_groups=3)
+    spec = StudySpec(group_by=("all", "grp"), chunk_size=7)
+    one = run_study(syn.events, syn.close, spec, workers=1)
+    three = run_study(syn.events, syn.close, spec, workers=3)
+    for name in ("events", "windows", "groups", "paths", "clusters", "confounders", "ar"):
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(three, name), check_exact=True)
