@@ -20,12 +20,14 @@ error of the fitted parameters (prediction-error covariance, MacKinlay 1997).
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,7 +38,12 @@ from backtest.markets import MARKETS, market_of
 from backtest.study import jit
 from backtest.study import kernels as K
 from backtest.study import statistics as S
-from backtest.study.inputs import Dropped, dropped_frame, normalize_event_table, session_returns
+from backtest.study.inputs import (
+    Dropped,
+    dropped_frame,
+    normalize_event_table_codes,
+    ticker_returns,
+)
 from backtest.study.results import EventStudyResult
 from backtest.study.spec import DEFAULT_GROUP_BY, SpecError, StudySpec, window_label
 
@@ -86,7 +93,21 @@ class _Clusters:
 
 @dataclass
 class _Out:
-    """Per-row outputs, preallocated for every row of the event table."""
+    """Per-row outputs, preallocated for every row of the event table.
+
+    The Corrado rank test needs each row's ranks only through their sums by group and day:
+    the NumPy path stores the ranks (``rank2``, ``rank_count``) and sums them by group later;
+    the compiled path adds them up as it goes, into ``rank_sums`` and ``rank_n`` (one row per
+    group of every grouping, the grouping's groups from ``rank_offsets[grouping]`` on).
+
+    The standardized ARs (for Patell and BMP) are stored by the NumPy path (``sar_path``);
+    the compiled path stores each row's fit instead (``s2``, ``mx``, ``sxx``, with ``nobs``)
+    and standardizes the ARs again where they are tested, which gives the same numbers.
+
+    ``car``, ``car_var`` and ``bhar`` are views into ``windows``, the float columns of the
+    windows table in pandas' layout (car, car_se, t, p, bhar, scar; rows x windows each), so
+    that the table needs no copy of them when every row is measured.
+    """
 
     alpha: np.ndarray
     beta: np.ndarray
@@ -95,20 +116,38 @@ class _Out:
     dof: np.ndarray
     ar_path: np.ndarray
     sar_path: np.ndarray
+    s2: np.ndarray
+    mx: np.ndarray
+    sxx: np.ndarray
     car: np.ndarray
     car_var: np.ndarray
     bhar: np.ndarray
+    windows: np.ndarray
     rank2: np.ndarray
     rank_count: np.ndarray
+    rank_sums: np.ndarray
+    rank_n: np.ndarray
+    rank_offsets: dict[str, int]
     phat: np.ndarray
     measured: np.ndarray
     factor_betas: np.ndarray | None
 
     @classmethod
-    def empty(cls, n: int, spec: StudySpec, n_factors: int) -> _Out:
+    def empty(
+        cls,
+        n: int,
+        spec: StudySpec,
+        n_factors: int,
+        group_codes: dict[str, tuple[np.ndarray, list[Any]]],
+        *,
+        compiled: bool,
+    ) -> _Out:
         lp = spec.path[1] - spec.path[0] + 1
         nw = len(spec.windows)
         lr = spec.reach[1] - spec.reach[0] + 1
+        offsets = np.cumsum([0, *(len(labels) for _, labels in group_codes.values())])
+        n_groups = int(offsets[-1])
+        windows = np.empty((len(WINDOW_COLUMNS), n * nw))
         # only rows marked ``measured`` are ever read, and those are all written: no fill
         return cls(
             alpha=np.empty(n),
@@ -117,23 +156,49 @@ class _Out:
             nobs=np.zeros(n, dtype=np.int64),
             dof=np.zeros(n, dtype=np.int64),
             ar_path=np.empty((n, lp)),
-            sar_path=np.empty((n, lp)),
-            car=np.empty((n, nw)),
-            car_var=np.empty((n, nw)),
-            bhar=np.empty((n, nw)),
-            rank2=np.empty((n, lr), dtype=np.uint16),
-            rank_count=np.zeros(n, dtype=np.int64),
+            sar_path=np.empty((0 if compiled else n, lp)),
+            s2=np.empty(n if compiled else 0),
+            mx=np.empty(n if compiled else 0),
+            sxx=np.empty(n if compiled else 0),
+            car=windows[0].reshape(n, nw),
+            car_var=windows[1].reshape(n, nw),
+            bhar=windows[4].reshape(n, nw),
+            windows=windows,
+            rank2=np.empty((0 if compiled else n, lr), dtype=np.uint16),
+            rank_count=np.zeros(0 if compiled else n, dtype=np.int64),
+            rank_sums=np.zeros((n_groups if compiled else 0, lr)),
+            rank_n=np.zeros((n_groups if compiled else 0, lr), dtype=np.int64),
+            rank_offsets=dict(zip(group_codes, offsets[:-1].tolist(), strict=True)),
             phat=np.empty(n),
             measured=np.zeros(n, dtype=bool),
             factor_betas=np.empty((n, n_factors)) if n_factors else None,
         )
 
+    def page_in(self) -> threading.Thread:
+        """Write to every page of the large outputs, on a thread started here.
 
-def _event_table(events: Any) -> tuple[pd.DataFrame, list[Dropped]]:
+        New memory is mapped in on its first write, page by page, which on a virtual machine
+        can cost more than the measurement that fills it. The caller aligns the inputs
+        meanwhile (mostly on one core) and joins the thread before anything writes results.
+        """
+        arrays = [self.ar_path, self.sar_path, self.windows, self.rank2]
+
+        def touch() -> None:
+            for a in arrays:
+                if a.size:
+                    a.reshape(-1).view(np.uint8)[::4096] = 0  # one byte in each 4 KiB page
+
+        thread = threading.Thread(target=touch, name="evbt-page-in", daemon=True)
+        thread.start()
+        return thread
+
+
+def _event_table(events: Any) -> tuple[pd.DataFrame, list[Dropped], np.ndarray, pd.Index]:
+    """The checked event table, the dropped rows, and the event ids as integer codes."""
     if hasattr(events, "to_frame") and hasattr(events, "events"):  # a Catalog
-        return normalize_event_table(events.to_frame())
+        return normalize_event_table_codes(events.to_frame())
     if isinstance(events, pd.DataFrame):
-        return normalize_event_table(events)
+        return normalize_event_table_codes(events)
     raise TypeError(
         "events must be a Catalog or an event table (DataFrame with event_id, ticker, day0)"
     )
@@ -153,13 +218,14 @@ def _close_frame(prices: Any) -> tuple[pd.DataFrame, Mapping[str, Any]]:
     return close, failed
 
 
-def _benchmarks(table: pd.DataFrame, spec: StudySpec) -> pd.Series:
-    default = table["market"].map(
-        {
-            m: spec.benchmarks.get(m) or MARKETS[m].default_benchmark
-            for m in table["market"].unique()
-        }
+def _benchmarks(
+    table: pd.DataFrame, spec: StudySpec, market_code: np.ndarray, market_names: pd.Index
+) -> pd.Series:
+    """Each row's benchmark: its own, or its market's (the spec's, or the default)."""
+    by_market = pd.Series(market_names, dtype=table["market"].dtype).map(
+        {m: spec.benchmarks.get(m) or MARKETS[m].default_benchmark for m in market_names}
     )
+    default = pd.Series(by_market.array.take(market_code, allow_fill=True), index=table.index)
     if "benchmark" in table.columns:
         own = table["benchmark"].where(table["benchmark"].notna() & (table["benchmark"] != ""))
         return own.fillna(default)
@@ -228,10 +294,9 @@ def run_study(
     started = time.perf_counter()
     # wall seconds of align, measure and tests; gather and fit are thread-seconds inside measure
     timings = {"align": 0.0, "measure": 0.0, "gather": 0.0, "fit": 0.0, "tests": 0.0}
-    if workers is None:
-        workers = min(os.cpu_count() or 1, 4)
+    workers = min(os.cpu_count() or 1, 4) if workers is None else max(1, workers)
     spec = spec or StudySpec()
-    table, drops = _event_table(events)
+    table, drops, event_codes, event_uniques = _event_table(events)
     drops = [*(dropped or []), *drops]
     if spec.model == "factor":
         if factors is None or factors.empty:
@@ -251,18 +316,30 @@ def run_study(
             )
     close, failed = _close_frame(prices)
     n_input = len(table) + len(drops)
-    reference = table[["event_id", "ticker", "market", "day0"]]
-    if context is not None:
-        ctx = _event_table(context)[0][["event_id", "ticker", "market", "day0"]]
-        reference = pd.concat([reference, ctx], ignore_index=True).drop_duplicates(
-            ["event_id", "ticker"]
-        )
-    reference = reference.reset_index(drop=True)  # its first len(table) rows are the table's
-    ref_event, ref_event_ids = pd.factorize(reference["event_id"])
+    # the reference events for confounding: the table's rows, then the context's other rows
+    extra = table.iloc[:0][["event_id", "ticker", "market", "day0"]]
+    if context is None:
+        ref_event, ref_event_ids = event_codes, event_uniques
+    else:
+        reference = pd.concat(
+            [table[extra.columns], _event_table(context)[0][extra.columns]], ignore_index=True
+        ).drop_duplicates(["event_id", "ticker"])
+        reference = reference.reset_index(drop=True)  # its first len(table) rows are the table's
+        ref_event, ref_event_ids = pd.factorize(reference["event_id"])
+        extra = reference.iloc[len(table) :]
 
     # ---------------------------------------------------------------- benchmarks, models
-    table = table.assign(benchmark=_benchmarks(table, spec))
+    # markets as codes into their sorted names (-1: no market)
+    market_code, market_names = pd.factorize(table["market"], sort=True)
+    table = table.assign(benchmark=_benchmarks(table, spec, market_code, market_names))
     keep = np.ones(len(table), dtype=bool)
+
+    def dropped_rows(rows: np.ndarray, stage: str, reasons: list[str]) -> None:
+        """Record the rows ``rows`` (only dropped rows: builds the report, not the maths)."""
+        ids = table["event_id"].iloc[rows].tolist()
+        ticks = table["ticker"].iloc[rows].tolist()
+        for e, t, why in zip(ids, ticks, reasons, strict=True):
+            drops.append(Dropped(str(e), str(t), stage, why))
 
     def drop(mask: np.ndarray, stage: str, reason: str | Callable[[int], str]) -> None:
         """Drop the rows of ``mask`` still kept; ``reason`` is a text or a function of the row
@@ -271,30 +348,33 @@ def run_study(
         mask = mask & keep
         if not mask.any():
             return
-        for i in np.flatnonzero(mask):  # only dropped rows: builds the report, not the maths
-            why = reason if isinstance(reason, str) else reason(int(i))
-            drops.append(Dropped(str(event_ids[i]), str(tickers[i]), stage, why))
+        rows = np.flatnonzero(mask)
+        whys = [reason if isinstance(reason, str) else reason(int(i)) for i in rows]
+        dropped_rows(rows, stage, whys)
         keep &= ~mask
 
-    event_ids = table["event_id"].to_numpy()
-    tickers = table["ticker"].to_numpy()
     # one factorization of every ticker and benchmark name: checks per name, not per row
-    name_code, names = pd.factorize(pd.concat([table["ticker"], table["benchmark"]]))
-    tick_code, bench_code = name_code[: len(table)], name_code[len(table) :]
+    name_code, names = pd.factorize(
+        pd.concat([table["ticker"], table["benchmark"], extra["ticker"]], ignore_index=True)
+    )
+    tick_code, bench_code = name_code[: len(table)], name_code[len(table) : 2 * len(table)]
+    extra_tick_code = name_code[2 * len(table) :]
 
-    def market_code_of(name: str) -> str:
+    market_index = {str(m): i for i, m in enumerate(market_names)}
+
+    def market_code_of(name: str) -> int:
+        """The name's market as a code into ``market_names`` (-2: none, or none of them)."""
         try:
-            return market_of(name).code
+            return market_index.get(market_of(name).code, -2)
         except (InvalidTickerError, UnknownMarketError):
-            return ""
+            return -2
 
-    name_market = np.array([market_code_of(n) for n in names], dtype=object)
-    row_market = table["market"].to_numpy()
+    name_market = np.array([market_code_of(n) for n in names], dtype=np.int64)
     drop(
-        name_market[bench_code] != row_market,
+        name_market[bench_code] != market_code,
         "benchmark",
         lambda i: (
-            f"benchmark {names[bench_code[i]]} does not trade on {row_market[i]} (the "
+            f"benchmark {names[bench_code[i]]} does not trade on {table['market'].iat[i]} (the "
             "ticker's exchange); choose a benchmark of the same market"
         ),
     )
@@ -327,7 +407,6 @@ def run_study(
     factor_names: list[str] = []
     if spec.model == "factor" and factors is not None:
         factor_names = [c for c in factors.columns if c != "RF"]
-    out = _Out.empty(len(table), spec, len(factor_names))
     positions = np.full(len(table), -1, dtype=np.int64)
     session_of: dict[str, pd.DatetimeIndex] = {}
 
@@ -340,36 +419,63 @@ def run_study(
             codes, uniques = pd.factorize(table[g].astype(str), sort=True)
             group_codes[g] = (codes.astype(np.int64), list(uniques))
 
+    use_jit = spec.model != "factor" and jit.enabled()
+    out = _Out.empty(len(table), spec, len(factor_names), group_codes, compiled=use_jit)
+    paging: threading.Thread | None = out.page_in()  # joined before the first measurement
+    # every grouping's group codes, one row each (for the compiled rank sums)
+    code_rows = np.stack([codes for codes, _ in group_codes.values()])
+
     conf_rows: list[np.ndarray] = []  # (row, other event) pairs of confounding events
     conf_other: list[np.ndarray] = []
     total = int(keep.sum())
     done = 0
     le = spec.estimation[1] - spec.estimation[0] + 1
     kp_state: dict[str, list[_Clusters]] = {}
-    use_jit = spec.model != "factor" and jit.enabled()
-    model_of = np.where(self_bench, "constant_mean", spec.model)
+    # each row's model, as an index into _MODELS
+    model_of = np.where(self_bench, _MODELS.index("constant_mean"), _MODELS.index(spec.model))
     model_codes = np.where(
         self_bench, jit.MODEL_CODES["constant_mean"], jit.MODEL_CODES.get(spec.model, -1)
     ).astype(np.int64)
     e0_off = spec.estimation[0] - spec.reach[0]
     e1_off = spec.estimation[1] - spec.reach[0] + 1
+    # the benchmarks' returns of every market and each row's (compiled path: the ARs are
+    # standardized where they are tested)
+    bench_returns: list[np.ndarray] = []
+    row_bench = np.full(len(table), -1, dtype=np.int64)
+
+    extra_market = market_names.get_indexer(extra["market"])
 
     # ---------------------------------------------------------------- per market block
-    for market, block_index in table.groupby("market", sort=True).indices.items():
+    for m_code, market in enumerate(market_names):
         market = str(market)
-        rows = np.asarray(block_index)
-        cols = sorted(
-            set(table["ticker"].iloc[rows].unique()) | set(table["benchmark"].iloc[rows].unique())
+        rows = np.flatnonzero(market_code == m_code)
+        if not len(rows):
+            continue
+        used = np.flatnonzero(
+            np.bincount(tick_code[rows], minlength=len(names))
+            + np.bincount(bench_code[rows], minlength=len(names))
         )
-        cols = [c for c in cols if c in have]
+        cols = sorted(str(c) for c in names[used] if c in have)
         if not cols:
             continue
-        sessions, R = session_returns(close[cols], market, spec.returns)
+        # padded, ticker-major return matrix and its window view
+        r0, r1 = spec.reach
+        pad_l, pad_r = max(0, -r0), max(0, r1)
+        lr = r1 - r0 + 1
+        sessions, RT = ticker_returns(close, cols, market, spec.returns, (pad_l, pad_r))
+        t_total = RT.shape[1]
+        view = K.window_view(RT, lr)
         session_of[market] = sessions
         col_index = pd.Index(cols)
         name_col = col_index.get_indexer(names)  # per name: its column, -1 where no prices
         tick_col = name_col[tick_code]
         bench_col = name_col[bench_code]
+        if use_jit:
+            has = rows[bench_col[rows] >= 0]
+            bcols = np.unique(bench_col[has])
+            offset = sum(len(b) for b in bench_returns)
+            row_bench[has] = offset + np.searchsorted(bcols, bench_col[has])
+            bench_returns.append(RT[bcols])
         pos = sessions.get_indexer(pd.DatetimeIndex(table["day0"].iloc[rows]))
         positions[rows] = pos
         outside = np.zeros(len(table), dtype=bool)
@@ -381,33 +487,31 @@ def run_study(
 
         drop(outside, "calendar", outside_reason)
 
-        # padded, ticker-major return matrix and its window view
-        r0, r1 = spec.reach
-        pad_l, pad_r = max(0, -r0), max(0, r1)
-        lr = r1 - r0 + 1
-        t_total = len(sessions) + pad_l + pad_r
-        RT = np.full((len(cols), t_total), np.nan)
-        RT[:, pad_l : pad_l + len(sessions)] = R.T
-        view = K.window_view(RT, lr)
-
-        # coverage of each ticker's sessions by event spans (for confounding), from every
-        # reference event (the whole catalog when a context is given)
+        # the reference events of this market (the table's rows, then the context's): their
+        # columns and sessions, for confounding
         s0, s1 = spec.span
         in_block = rows[pos >= 0]
-        ref = reference[reference["market"] == market]
-        rpos = sessions.get_indexer(pd.DatetimeIndex(ref["day0"]))
-        rcol = col_index.get_indexer(ref["ticker"]).astype(np.int64)
+        ext = np.flatnonzero(extra_market == m_code)
+        rrow = np.concatenate([rows, len(table) + ext])  # rows of the reference table
+        ext_day0 = pd.DatetimeIndex(extra["day0"].iloc[ext])
+        rpos = np.concatenate([pos, sessions.get_indexer(ext_day0)])
+        rcol = np.concatenate([tick_col[rows], name_col[extra_tick_code[ext]]]).astype(np.int64)
         rok = (rpos >= 0) & (rcol >= 0)
-        rpos, rcol = rpos[rok] + pad_l, rcol[rok]
-        rrow = ref.index.to_numpy()[rok]  # rows of the reference table
-        width = t_total + 1
-        flat_start = rcol * width + np.clip(rpos + s0, 0, t_total)
-        flat_end = rcol * width + np.clip(rpos + s1 + 1, 0, t_total)
-        diff = np.bincount(flat_start, minlength=len(cols) * width) - np.bincount(
-            flat_end, minlength=len(cols) * width
-        )
-        cover = np.cumsum(diff.reshape(len(cols), width), axis=1)[:, :t_total].astype(np.int32)
-        cover_view = K.window_view(np.ascontiguousarray(cover), lr)
+        rpos, rcol, rrow = rpos[rok] + pad_l, rcol[rok], rrow[rok]
+        # coverage of each ticker's sessions by the reference events' spans, to keep them out
+        # of estimation windows
+        if spec.exclude_confounded:
+            width = t_total + 1
+            flat_start = rcol * width + np.clip(rpos + s0, 0, t_total)
+            flat_end = rcol * width + np.clip(rpos + s1 + 1, 0, t_total)
+            diff = np.bincount(flat_start, minlength=len(cols) * width) - np.bincount(
+                flat_end, minlength=len(cols) * width
+            )
+            cover = np.cumsum(diff.reshape(len(cols), width), axis=1)[:, :t_total]
+            cover = cover.astype(np.int32)
+        else:  # not read
+            cover = np.zeros((1, lr), dtype=np.int32)
+        cover_view = K.window_view(cover, lr)
         qcol = tick_col[in_block].astype(np.int64)
         ok = qcol >= 0
         qrows = in_block[ok]
@@ -426,7 +530,7 @@ def run_study(
             coverage = fal[factor_names].notna().all(axis=1).mean() if len(fal) else 0.0
             if coverage < 0.5:
                 drop(
-                    np.isin(np.arange(len(table)), rows) & (model_of == "factor"),
+                    (market_code == m_code) & (model_of == _MODELS.index("factor")),
                     "factors",
                     f"the factor file covers only {coverage:.0%} of the {market} sessions; "
                     "give factors for this market",
@@ -440,11 +544,9 @@ def run_study(
             rf_view = fview[-1]
 
         # clusters for Kolari-Pynnönen: rows sharing (group, day 0) in this market
-        for g, (codes, _) in group_codes.items():
+        for g, (codes, labels) in group_codes.items():
             key = codes[in_block] * (len(sessions) + 1) + positions[in_block]
-            _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
-            multi = cnt[inv] >= 2  # only clusters of two or more rows can hold pairs
-            dense = np.unique(inv[multi], return_inverse=True)[1]
+            multi, dense = _clusters_of(key, len(labels) * (len(sessions) + 1))
             n_clusters = int(dense.max()) + 1 if dense.size else 0
             row_cluster = np.full(len(table), -1, dtype=np.int64)
             row_cluster[in_block[multi]] = dense
@@ -474,24 +576,34 @@ def run_study(
             starts=positions + pad_l + r0,
             need_z=not use_jit
             and any(len(cl.row_cluster) and len(cl.within) for cl in clusters_here),
+            group_codes=code_rows,
+            group_offsets=np.array(list(out.rank_offsets.values()), dtype=np.int64),
         )
         todo = rows[keep[rows]]
         jobs = []
-        for model in ("market", "market_adjusted", "constant_mean", "factor"):
-            sel = todo[model_of[todo] == model]
+        for code, model in enumerate(_MODELS):
+            sel = todo[model_of[todo] == code]
             size = spec.chunk_size
             jobs += [(block, model, sel[c : c + size], spec, out) for c in range(0, len(sel), size)]
 
+        if paging is not None:
+            paging.join()
+            paging = None
         measure_start = time.perf_counter()
         runner = _run_chunk_jit if use_jit else _run_chunk
-        for chunk, reasons, z, t_gather, t_fit in _pipeline(runner, jobs, workers):
+        for chunk, reasons, z, ranks, t_gather, t_fit in _pipeline(runner, jobs, workers):
             timings["gather"] += t_gather
             timings["fit"] += t_fit
-            for i, r in reasons.items():
-                drops.append(
-                    Dropped(str(table["event_id"].iat[i]), str(table["ticker"].iat[i]), *r)
-                )
-                keep[i] = False
+            if ranks is not None:  # in job order: the sums do not depend on the threads
+                out.rank_sums += ranks[0]
+                out.rank_n += ranks[1]
+            if reasons:
+                at = np.fromiter(reasons, dtype=np.int64, count=len(reasons))
+                ids = table["event_id"].iloc[at].tolist()
+                ticks = table["ticker"].iloc[at].tolist()
+                for e, t, (stage, why) in zip(ids, ticks, reasons.values(), strict=True):
+                    drops.append(Dropped(str(e), str(t), stage, why))
+                keep[at] = False
             if z is not None:
                 ok_rows = chunk[out.measured[chunk]]
                 for cl in clusters_here:
@@ -506,7 +618,10 @@ def run_study(
                 continue
             if use_jit:
                 rows_c = np.flatnonzero((cl.row_cluster >= 0) & ok_now)
-                order = np.argsort(cl.row_cluster[rows_c], kind="stable")
+                ids = cl.row_cluster[rows_c]
+                if len(cl.within) <= np.iinfo(np.uint16).max:  # NumPy's radix sort, as stable
+                    ids = ids.astype(np.uint16)
+                order = np.argsort(ids, kind="stable")
                 members = rows_c[order]
                 sizes = np.bincount(cl.row_cluster[members], minlength=len(cl.within))
                 ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
@@ -532,15 +647,76 @@ def run_study(
     # rows are the reference's first rows, so their own codes are ref_event[: len(table)]
     pairs = (pair_rows, ref_event[pair_others], ref_event[: len(table)], pd.Index(ref_event_ids))
     names_index = pd.Index(names)
+    std = None
+    if use_jit:  # what standardizes the ARs: each row's model, fit and benchmark returns
+        width = max((b.shape[1] for b in bench_returns), default=0)
+        bx = np.full((sum(len(b) for b in bench_returns), width), np.nan)
+        first = 0
+        for b in bench_returns:
+            bx[first : first + len(b), : b.shape[1]] = b
+            first += len(b)
+        path_start = positions + max(0, -spec.reach[0]) + spec.path[0]
+        std = _Standardizer(
+            model_codes, out.s2, out.nobs, out.mx, out.sxx, bx, row_bench, path_start
+        )
     result = _assemble(
         table, measured, out, spec, positions, session_of, pairs, group_codes, rbar,
-        dropped_df, n_input, factor_names, timings, workers, tick_code, names_index,
+        dropped_df, n_input, factor_names, timings, workers, tick_code, names_index, std,
     )  # fmt: skip
     # the result holds this very dict: complete it with the last stage and the total
     timings["tests"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - started
     timings["align"] = timings["total"] - timings["measure"] - timings["tests"]
     return result
+
+
+@dataclass(frozen=True)
+class _Standardizer:
+    """Per row: the model (compiled code), the fit's residual variance ``s2``, observations,
+    benchmark mean ``mx`` and centred sum of squares ``sxx``; the benchmarks' padded returns
+    ``bx`` (one row per benchmark), the row's benchmark and the session of its first path
+    day. :func:`backtest.study._numba.ar_moments` divides each AR by the standard deviation
+    of its prediction error from these."""
+
+    models: np.ndarray
+    s2: np.ndarray
+    nobs: np.ndarray
+    mx: np.ndarray
+    sxx: np.ndarray
+    bx: np.ndarray
+    bx_row: np.ndarray
+    bx_start: np.ndarray
+
+    def take(self, take: Callable[[np.ndarray], np.ndarray]) -> _Standardizer:
+        """The per-row arrays of the measured rows (``take``)."""
+        return _Standardizer(
+            take(self.models), take(self.s2), take(self.nobs), take(self.mx), take(self.sxx),
+            self.bx, take(self.bx_row), take(self.bx_start),
+        )  # fmt: skip
+
+
+#: The float columns of the windows table, in the order of ``_Out.windows``.
+WINDOW_COLUMNS = ["car", "car_se", "t", "p", "bhar", "scar"]
+
+#: The models, in the order chunks are measured (a row's model is an index into it).
+_MODELS = ("market", "market_adjusted", "constant_mean", "factor")
+
+
+def _clusters_of(key: np.ndarray, key_range: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose ``key`` (in ``range(key_range)``) is shared by another row, and for those
+    rows the rank of their key among the shared keys (cluster ids 0, 1, ..., in key order).
+
+    Counts keys with ``bincount`` when their range is not much larger than their number
+    (no sort); otherwise with ``np.unique``. Both give the same ids.
+    """
+    if key_range <= 4 * len(key) + 4096:
+        cnt = np.bincount(key, minlength=key_range)
+        multi = cnt[key] >= 2  # only clusters of two or more rows can hold pairs
+        cluster_of_key = np.cumsum(cnt >= 2) - 1
+        return multi, cluster_of_key[key[multi]]
+    _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
+    multi = cnt[inv] >= 2
+    return multi, np.unique(inv[multi], return_inverse=True)[1]
 
 
 @dataclass(frozen=True)
@@ -559,54 +735,86 @@ class _Block:
     bench_col: np.ndarray
     starts: np.ndarray
     need_z: bool
+    group_codes: np.ndarray | None = None
+    group_offsets: np.ndarray | None = None
+    scratch: threading.local = field(default_factory=threading.local)
 
 
 def _run_chunk(
     block: _Block, model: str, chunk: np.ndarray, spec: StudySpec, out: _Out
-) -> tuple[np.ndarray, dict[int, tuple[str, str]], np.ndarray | None, float, float]:
+) -> tuple[np.ndarray, dict[int, tuple[str, str]], np.ndarray | None, None, float, float]:
     """Gather one chunk's windows and measure it; returns timings for gather and fit."""
     tick = time.perf_counter()
     starts = block.starts[chunk]
     zeros = np.zeros(len(chunk), dtype=np.intp)
     y = K.gather(block.view, block.tick_col[chunk], starts)
     x = K.gather(block.view, block.bench_col[chunk], starts)
-    covered = K.gather(block.cover_view, block.tick_col[chunk], starts) > 0
+    covered = (
+        K.gather(block.cover_view, block.tick_col[chunk], starts) > 0
+        if spec.exclude_confounded
+        else None
+    )
     fx = [K.gather(fv[None, :, :], zeros, starts) for fv in block.fviews]
     rf = K.gather(block.rf_view[None, :, :], zeros, starts) if block.rf_view is not None else None
     gathered = time.perf_counter()
     reasons, z = _measure_chunk(model, chunk, y, x, covered, fx, rf, spec, out, block.need_z)
-    return chunk, reasons, z, gathered - tick, time.perf_counter() - gathered
+    return chunk, reasons, z, None, gathered - tick, time.perf_counter() - gathered
 
 
 def _run_chunk_jit(
     block: _Block, model: str, chunk: np.ndarray, spec: StudySpec, out: _Out
-) -> tuple[np.ndarray, dict[int, tuple[str, str]], None, float, float]:
+) -> tuple[
+    np.ndarray, dict[int, tuple[str, str]], None, tuple[np.ndarray, np.ndarray], float, float
+]:
     """Measure one chunk with the compiled kernels: fused fit/AR/CAR pass, SIMD sort of the
-    rank keys (NumPy), rank assignment. Writes into ``out``; returns the drop reasons."""
+    rank keys (NumPy), ranks summed by group and day. Writes into ``out``; returns the drop
+    reasons and the chunk's rank sums and counts (added up in chunk order by the caller).
+
+    The chunk is measured ``_SUB_BLOCK`` rows at a time, so that the rank keys of a sub-block
+    stay in the core's cache from the kernel through the sort to the rank assignment, in a
+    buffer each thread reuses (new memory is zeroed by the kernel page by page, which costs
+    more than the sort on this kind of machine).
+    """
     nbk = jit.module()
     tick = time.perf_counter()
     r0, r1 = spec.reach
     lr = r1 - r0 + 1
     bits = max(1, int(lr - 1).bit_length())
     n = len(chunk)
-    keys = np.empty((n, lr), dtype=np.int64)
+    keys_all: np.ndarray | None = getattr(block.scratch, "keys", None)
+    if keys_all is None or keys_all.shape[1] != lr:
+        keys_all = block.scratch.keys = np.empty((_SUB_BLOCK, lr), dtype=np.int64)
     rcount = np.empty(n, dtype=np.int64)
     status = np.empty(n, dtype=np.int8)
     win_a = np.array([a - r0 for a, _ in spec.windows], dtype=np.int64)
     win_b = np.array([b - r0 + 1 for _, b in spec.windows], dtype=np.int64)
-    nbk.MEASURE[jit.MODEL_CODES[model]](
-        block.R, block.cover, chunk, block.tick_col[chunk], block.bench_col[chunk],
-        block.starts[chunk], spec.estimation[0] - r0,
-        spec.estimation[1] - r0 + 1, -r0, spec.path[0] - r0, spec.path[1] - r0 + 1, win_a,
-        win_b, spec.exclude_confounded, spec.returns == "log", spec.min_estimation, bits, keys,
-        out.alpha, out.beta, out.sigma, out.nobs, out.dof, out.ar_path, out.sar_path, out.car,
-        out.car_var, out.bhar, rcount, out.phat, status,
-    )  # fmt: skip
-    keys.sort(axis=1)  # NumPy's SIMD sort, GIL released
-    nbk.assign_ranks(keys, rcount, status, chunk, bits, out.rank2, out.rank_count)
+    measure = nbk.MEASURE[jit.MODEL_CODES[model]]
+    run = nbk.SORT_RUN
+    rank_sums = np.zeros_like(out.rank_sums)
+    rank_n = np.zeros_like(out.rank_n)
+    for a in range(0, n, _SUB_BLOCK):
+        rows = chunk[a : a + _SUB_BLOCK]
+        keys = keys_all[: len(rows)]
+        rc, st = rcount[a : a + _SUB_BLOCK], status[a : a + _SUB_BLOCK]
+        measure(
+            block.R, block.cover, rows, block.tick_col[rows], block.bench_col[rows],
+            block.starts[rows], spec.estimation[0] - r0,
+            spec.estimation[1] - r0 + 1, -r0, spec.path[0] - r0, spec.path[1] - r0 + 1, win_a,
+            win_b, spec.exclude_confounded, spec.returns == "log", spec.min_estimation, bits,
+            keys, out.alpha, out.beta, out.s2, out.nobs, out.dof, out.mx, out.sxx, out.ar_path,
+            out.car, out.car_var, out.bhar, rc, out.phat, st,
+        )  # fmt: skip
+        # NumPy's SIMD sort (GIL released), in runs short enough for its sorting network
+        keys[:, :run].sort(axis=1)
+        if lr > run:
+            keys[:, run:].sort(axis=1)
+        nbk.rank_sums(
+            keys, run, rc, st, rows, bits, block.group_codes, block.group_offsets, rank_sums,
+            rank_n,
+        )  # fmt: skip
     ok = status == jit.STATUS_OK
     rows_ok = chunk[ok]
-    out.sigma[rows_ok] = np.sqrt(out.sigma[rows_ok])  # the kernel wrote the variance
+    out.sigma[rows_ok] = np.sqrt(out.s2[rows_ok])
     out.measured[rows_ok] = True
     reasons: dict[int, tuple[str, str]] = {}
     for i in np.flatnonzero(~ok):  # only the dropped rows
@@ -619,7 +827,11 @@ def _run_chunk_jit(
             reasons[row] = ("estimation", why)
         else:
             reasons[row] = ("event window" if code == 4 else "estimation", jit.STATUS_REASONS[code])
-    return chunk, reasons, None, 0.0, time.perf_counter() - tick
+    return chunk, reasons, None, (rank_sums, rank_n), 0.0, time.perf_counter() - tick
+
+
+#: Rows measured at once inside a chunk by the compiled path (their rank keys: 2 MB at 1024).
+_SUB_BLOCK = 1024
 
 
 def _pipeline(fn: Callable[..., Any], jobs: list[tuple[Any, ...]], workers: int) -> Iterator[Any]:
@@ -674,14 +886,17 @@ def _confounders(
         return empty
     width = int(max(pos.max(), ref_pos.max())) + abs(span[0]) + abs(span[1]) + 2
     ref_key = ref_cols * width + ref_pos
-    order = np.argsort(ref_key, kind="stable")
-    skey = ref_key[order]
     key = cols * width + pos
     if jit.enabled():
-        rows, refs = jit.module().confounder_pairs(
-            key, events.astype(np.int64), skey, ref_events[order].astype(np.int64), span[0], span[1]
-        )
-        return rows, order[refs]
+        nbk = jit.module()
+        order = nbk.stable_argsort(ref_key)
+        same = len(key) == len(ref_key) and np.array_equal(key, ref_key)  # the usual case
+        return nbk.confounder_pairs(
+            key, order if same else nbk.stable_argsort(key), events.astype(np.int64),
+            ref_key[order], order, ref_events[order].astype(np.int64), span[0], span[1],
+        )  # fmt: skip
+    order = np.argsort(ref_key, kind="stable")
+    skey = ref_key[order]
     lo = np.searchsorted(skey, key + span[0], side="left")
     hi = np.searchsorted(skey, key + span[1], side="right")
     counts = hi - lo
@@ -701,7 +916,7 @@ def _measure_chunk(
     chunk: np.ndarray,
     y: np.ndarray,
     x: np.ndarray,
-    covered: np.ndarray,
+    covered: np.ndarray | None,
     fx: list[np.ndarray],
     rf: np.ndarray | None,
     spec: StudySpec,
@@ -739,7 +954,7 @@ def _measure_chunk(
         yy = y - x
         regs = []
     mask = valid & in_est[None, :]
-    if spec.exclude_confounded:
+    if covered is not None:
         mask &= ~covered
 
     reasons: dict[int, tuple[str, str]] = {}
@@ -892,6 +1107,7 @@ def _assemble(
     workers: int,
     tick_code: np.ndarray,
     names: pd.Index,
+    std: _Standardizer | None,
 ) -> EventStudyResult:
     idx = np.flatnonzero(measured)
     everything = len(idx) == len(table)
@@ -900,102 +1116,61 @@ def _assemble(
         """The measured rows of ``a`` (a view, not a copy, when every row was measured)."""
         return a if everything else a[idx]
 
-    t = table.iloc[idx].reset_index(drop=True)
-    pair_rows, pair_events, row_events, event_ids = pairs
-    n_conf = np.bincount(pair_rows, minlength=len(table))
-    kept = measured[pair_rows]
-    confounders = pd.DataFrame(
-        {
-            "event_id": _categorical(row_events[pair_rows[kept]], event_ids),
-            "ticker": _categorical(tick_code[pair_rows[kept]], names),
-            "other_event_id": _categorical(pair_events[kept], event_ids),
-        }
-    )
-    cluster_size = (
-        t.groupby(["market", "day0"])["event_id"].transform("size").to_numpy() if len(t) else []
-    )
-    est_first = []
-    est_last = []
-    for m, sessions in session_of.items():  # per market, vectorised over its events
-        sel = (t["market"] == m).to_numpy()
-        p = positions[idx][sel]
-        lo = np.clip(p + spec.estimation[0], 0, len(sessions) - 1)
-        hi = np.clip(p + spec.estimation[1], 0, len(sessions) - 1)
-        est_first.append(pd.Series(sessions[lo], index=np.flatnonzero(sel)))
-        est_last.append(pd.Series(sessions[hi], index=np.flatnonzero(sel)))
-    events = t.assign(
-        alpha=take(out.alpha),
-        beta=take(out.beta),
-        sigma=take(out.sigma),
-        n_est=take(out.nobs),
-        dof=take(out.dof),
-        est_first=pd.concat(est_first).sort_index().to_numpy() if est_first else [],
-        est_last=pd.concat(est_last).sort_index().to_numpy() if est_last else [],
-        confounded=n_conf[idx] > 0,
-        n_confounders=n_conf[idx],
-        clustered=np.asarray(cluster_size) > 1,
-        cluster_size=cluster_size,
-        timing_unknown=(t["timing"] == "unknown").to_numpy() if "timing" in t else False,
-    )
-    if factor_names and out.factor_betas is not None:
-        for k, name in enumerate(factor_names):
-            events[f"b_{name}"] = out.factor_betas[idx, k]
-    days = np.arange(spec.path[0], spec.path[1] + 1)
-    # codes from the alignment: one categories Index per id kind, validated once by pandas
-    ev_codes, ev_ids = take(row_events), event_ids
-    tk_codes, tk_ids = take(tick_code), names
-    key = pd.MultiIndex(
-        levels=[ev_ids, tk_ids],
-        codes=[ev_codes, tk_codes],
-        names=["event_id", "ticker"],
-        verify_integrity=False,
-    ).remove_unused_levels()
-    ar_values = take(out.ar_path)
-    ar = pd.DataFrame(ar_values, index=key, columns=days, copy=False)
-    ar.columns.name = "day"
-
-    # windows (long); ids as categoricals: a million events need not make four million strings
-    nw = len(spec.windows)
-    car = take(out.car)
-    var = take(out.car_var)
-    dof_f = take(out.dof).astype(float)
-    per_window = list(
-        _pipeline(
-            lambda w: S.single_event_t(car[:, w], var[:, w], dof_f),
-            [(w,) for w in range(nw)],
-            workers,
-        )
-    )
-    tstat = np.stack([tw for tw, _ in per_window], axis=1)
-    pval = np.stack([pw for _, pw in per_window], axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scar = car / np.sqrt(var)
-    labels = [window_label(w) for w in spec.windows]
-    # the float columns as one block in pandas' own layout (columns x rows): no copies
-    names_f = ["car", "car_se", "t", "p", "bhar", "scar"]
-    block = np.empty((len(names_f), car.size))
-    block[0], block[1], block[2] = car.ravel(), np.sqrt(var).ravel(), tstat.ravel()
-    block[3], block[4], block[5] = pval.ravel(), take(out.bhar).ravel(), scar.ravel()
-    windows = pd.DataFrame(block.T, columns=names_f, copy=False)
-    windows.insert(0, "event_id", _categorical(np.repeat(ev_codes, nw), ev_ids))
-    windows.insert(1, "ticker", _categorical(np.repeat(tk_codes, nw), tk_ids))
-    windows.insert(2, "window", _categorical(np.tile(np.arange(nw), len(t)), pd.Index(labels)))
-    windows.insert(3, "start", np.tile([w[0] for w in spec.windows], len(t)))
-    windows.insert(4, "end", np.tile([w[1] for w in spec.windows], len(t)))
-    windows["complete"] = windows["car"].notna()
-
-    groups, paths, clusters = _group_tables(
-        idx, take, out, ar_values, spec, group_codes, rbar, scar, workers
-    )
+    n, nw = len(idx), len(spec.windows)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # the numbers on the pool, the tables on this thread meanwhile
+        # windows: one block of float columns in pandas' own layout (columns x rows), where
+        # the measurement wrote CAR, Var(CAR) and BHAR
+        if everything:
+            block = out.windows
+        else:
+            block = np.empty((len(WINDOW_COLUMNS), n * nw))
+            block[0], block[1], block[4] = (out.car[idx].ravel(), out.car_var[idx].ravel(),
+                                            out.bhar[idx].ravel())  # fmt: skip
+        car, bhar = block[0].reshape(n, nw), block[4].reshape(n, nw)
+        se, tstat, scar = block[1], block[2], block[5].reshape(n, nw)
+        np.sqrt(se, out=se)  # Var(CAR) to its square root, in place
+        with np.errstate(invalid="ignore", divide="ignore"):
+            np.divide(block[0], se, out=tstat)  # CAR / sqrt(Var(CAR)) (S.single_event_t)
+        block[5] = tstat  # the standardized CAR is the single-event t
+        dof_f = take(out.dof).astype(np.float64)[:, None]
+        pval = block[3].reshape(n, nw)
+        halves = np.linspace(0, n, max(1, workers) + 1).astype(int)
+        p_jobs = [
+            pool.submit(S.two_sided_t, tstat.reshape(n, nw)[a:b], dof_f[a:b], out=pval[a:b])
+            for a, b in itertools.pairwise(halves)
+        ]
+        ar_values = take(out.ar_path)
+        finish_groups = _group_tables(
+            pool, workers, idx, take, out, ar_values, car, scar, bhar, spec, group_codes, rbar,
+            None if std is None else std.take(take),
+        )  # fmt: skip
+        events, ar, confounders, ev_codes, tk_codes = _event_tables(
+            table, idx, measured, out, ar_values, spec, positions, session_of, pairs,
+            factor_names, tick_code, names,
+        )  # fmt: skip
+        for f in p_jobs:
+            f.result()
+        windows = pd.DataFrame(block.T, columns=WINDOW_COLUMNS, copy=False)
+        labels = pd.Index([window_label(w) for w in spec.windows])
+        windows.insert(0, "event_id", _categorical(np.repeat(ev_codes, nw), pairs[3]))
+        windows.insert(1, "ticker", _categorical(np.repeat(tk_codes, nw), names))
+        windows.insert(2, "window", _categorical(np.tile(np.arange(nw), n), labels))
+        starts = np.array([w[0] for w in spec.windows], dtype=np.int64)
+        ends = np.array([w[1] for w in spec.windows], dtype=np.int64)
+        windows.insert(3, "start", np.broadcast_to(starts, (n, nw)).ravel())
+        windows.insert(4, "end", np.broadcast_to(ends, (n, nw)).ravel())
+        windows["complete"] = windows["car"].notna()
+        groups, paths, clusters = finish_groups()
     first_day = min((s[0] for s in session_of.values() if len(s)), default=None)
     last_day = max((s[-1] for s in session_of.values() if len(s)), default=None)
     data = {
         "price_first": None if first_day is None else first_day.date().isoformat(),
         "price_last": None if last_day is None else last_day.date().isoformat(),
         "markets": sorted(session_of),
-        "benchmarks": sorted(t["benchmark"].unique()) if len(t) else [],
+        "benchmarks": sorted(events["benchmark"].unique()) if len(events) else [],
         "n_input": n_input,
-        "n_measured": len(t),
+        "n_measured": len(events),
         "n_dropped": len(dropped),
         "timings": timings,
     }
@@ -1013,148 +1188,311 @@ def _assemble(
     )
 
 
+def _event_tables(
+    table: pd.DataFrame,
+    idx: np.ndarray,
+    measured: np.ndarray,
+    out: _Out,
+    ar_values: np.ndarray,
+    spec: StudySpec,
+    positions: np.ndarray,
+    session_of: dict[str, pd.DatetimeIndex],
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray, pd.Index],
+    factor_names: list[str],
+    tick_code: np.ndarray,
+    names: pd.Index,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+    """The per-event tables of the measured rows ``idx``: ``events``, ``ar`` and
+    ``confounders``; and the rows' event-id and ticker codes."""
+    everything = len(idx) == len(table)
+
+    def take(a: np.ndarray) -> np.ndarray:
+        """The measured rows of ``a`` (a view, not a copy, when every row was measured)."""
+        return a if everything else a[idx]
+
+    t = table if everything else table.iloc[idx].reset_index(drop=True)
+    pair_rows, pair_events, row_events, event_ids = pairs
+    n_conf = np.bincount(pair_rows, minlength=len(table))
+    kept = measured[pair_rows]
+    confounders = pd.DataFrame(
+        {
+            "event_id": _categorical(row_events[pair_rows[kept]], event_ids),
+            "ticker": _categorical(tick_code[pair_rows[kept]], names),
+            "other_event_id": _categorical(pair_events[kept], event_ids),
+        }
+    )
+    # estimation sessions and day-0 clusters, per market, vectorised over its events
+    rows_pos = take(positions)
+    dates = next(iter(session_of.values())).to_numpy()[:0] if session_of else np.zeros(0)
+    est_first = np.empty(len(t), dtype=dates.dtype)
+    est_last = np.empty(len(t), dtype=dates.dtype)
+    cluster_size = np.zeros(len(t), dtype=np.int64)
+    market = t["market"].to_numpy() if len(session_of) > 1 else None
+    for m, sessions in session_of.items():
+        sel = slice(None) if market is None else np.flatnonzero(market == m)
+        p = rows_pos[sel]
+        days = sessions.to_numpy()
+        est_first[sel] = days[np.clip(p + spec.estimation[0], 0, len(sessions) - 1)]
+        est_last[sel] = days[np.clip(p + spec.estimation[1], 0, len(sessions) - 1)]
+        cluster_size[sel] = np.bincount(p, minlength=len(sessions))[p]
+    events = t.assign(
+        alpha=take(out.alpha),
+        beta=take(out.beta),
+        sigma=take(out.sigma),
+        n_est=take(out.nobs),
+        dof=take(out.dof),
+        est_first=est_first if len(t) else [],
+        est_last=est_last if len(t) else [],
+        confounded=n_conf[idx] > 0,
+        n_confounders=n_conf[idx],
+        clustered=cluster_size > 1,
+        cluster_size=cluster_size if len(t) else [],
+        timing_unknown=(t["timing"] == "unknown").to_numpy() if "timing" in t else False,
+    )
+    if factor_names and out.factor_betas is not None:
+        for k, name in enumerate(factor_names):
+            events[f"b_{name}"] = out.factor_betas[idx, k]
+    days = np.arange(spec.path[0], spec.path[1] + 1)
+    # codes from the alignment: one categories Index per id kind, validated once by pandas
+    ev_codes, tk_codes = take(row_events), take(tick_code)
+    key = pd.MultiIndex(
+        levels=[event_ids, names],
+        codes=[ev_codes, tk_codes],
+        names=["event_id", "ticker"],
+        verify_integrity=False,
+    ).remove_unused_levels()
+    ar = pd.DataFrame(ar_values, index=key, columns=days, copy=False)
+    ar.columns.name = "day"
+    return events, ar, confounders, ev_codes, tk_codes
+
+
 def _column_tests(
+    pool: ThreadPoolExecutor,
+    workers: int,
     groups: S.Groups,
     values: np.ndarray,
-    standardized: np.ndarray,
+    standardized: np.ndarray | _Standardizer,
     dof: np.ndarray,
     phat: np.ndarray,
     rbar: np.ndarray,
-    workers: int,
+    scratch: threading.local,
     *,
     moments_only: bool = False,
-) -> dict[str, S.GroupStat]:
-    """Every test but the rank test, for each column of ``values``, computed column by column
-    (contiguous 1-D inputs, bounded temporaries) on ``workers`` threads; also the group
-    ``mean`` and ``sd`` of each column (as GroupStat with p NaN)."""
-    compiled = jit.enabled()
+) -> Callable[[], dict[str, S.GroupStat]]:
+    """Start every test but the rank test, for each column of ``values``, on ``pool``; return
+    a function that waits for them and gives the tests and the group ``mean`` and ``sd`` of
+    each column (as GroupStat with p NaN).
+
+    Compiled path: one pass over the rows for the moments of each of ``workers`` ranges of
+    columns (the columns' updates overlap in the CPU), and one call per column for the signed
+    ranks, each a single call that releases the GIL. NumPy path: column by column
+    (contiguous 1-D inputs, bounded temporaries).
+    """
+    if jit.enabled():
+        nbk = jit.module()
+        k = values.shape[1]
+        dof_f = dof.astype(np.float64)
+        splits = np.linspace(0, k, min(k, max(1, workers)) + 1).astype(int)
+        if isinstance(standardized, _Standardizer):  # the AR path, standardized as it is read
+            std = standardized
+            moments = [
+                pool.submit(nbk.ar_moments, values, std.models, std.s2, std.nobs, std.mx,
+                            std.sxx, std.bx, std.bx_row, std.bx_start, dof_f, phat, groups.codes,
+                            groups.n, int(a), int(b))
+                for a, b in itertools.pairwise(splits)
+            ]  # fmt: skip
+        else:
+            moments = [
+                pool.submit(nbk.column_moments, values, standardized, dof_f, phat, groups.codes,
+                            groups.n, int(a), int(b))
+                for a, b in itertools.pairwise(splits)
+            ]  # fmt: skip
+        order, bounds = groups.row_order, groups.bounds
+        ranks = [] if moments_only else [
+            pool.submit(_signed_rank_column, values, j, order, bounds, scratch) for j in range(k)
+        ]  # fmt: skip
+
+        def finish_compiled() -> dict[str, S.GroupStat]:
+            res = S.moment_stats(np.concatenate([f.result() for f in moments], axis=1))
+            if moments_only:
+                return {"mean": res["mean"], "sd": res["sd"]}
+            res["wilcoxon"] = S.wilcoxon_stats(np.stack([f.result() for f in ranks], axis=1))
+            res["kp"] = S.kolari_pynnonen(res["bmp"], rbar)
+            return res
+
+        return finish_compiled
+
+    assert not isinstance(standardized, _Standardizer)  # the compiled path's alone
 
     def one(k: int) -> dict[str, S.GroupStat]:
         x = np.ascontiguousarray(values[:, k : k + 1])
         sx = np.ascontiguousarray(standardized[:, k : k + 1])
+        mean, sd, n = S.mean_sd(groups, x)
+        nan = np.full_like(mean, np.nan)
         if moments_only:
-            mean, sd, n = S.mean_sd(groups, x)
-            nan = np.full_like(mean, np.nan)
             return {"mean": S.GroupStat(mean, nan, n), "sd": S.GroupStat(sd, nan, n)}
-        if compiled:
-            res = S.moment_tests(groups, x[:, 0], sx[:, 0], dof, phat)
-            res["wilcoxon"] = S.wilcoxon_sorted(groups, x[:, 0])
-        else:
-            mean, sd, n = S.mean_sd(groups, x)
-            res = {
-                "mean": S.GroupStat(mean, np.full_like(mean, np.nan), n),
-                "sd": S.GroupStat(sd, np.full_like(mean, np.nan), n),
-                "t": S.cross_sectional_t(groups, x),
-                "patell": S.patell(groups, sx, dof),
-                "bmp": S.bmp(groups, sx),
-                "sign": S.sign_test(groups, x),
-                "gsign": S.generalized_sign(groups, x, phat),
-                "wilcoxon": S.wilcoxon(groups, x),
-            }
+        res = {
+            "mean": S.GroupStat(mean, nan, n),
+            "sd": S.GroupStat(sd, nan, n),
+            "t": S.cross_sectional_t(groups, x),
+            "patell": S.patell(groups, sx, dof),
+            "bmp": S.bmp(groups, sx),
+            "sign": S.sign_test(groups, x),
+            "gsign": S.generalized_sign(groups, x, phat),
+            "wilcoxon": S.wilcoxon(groups, x),
+        }
         res["kp"] = S.kolari_pynnonen(res["bmp"], rbar)
         return res
 
-    cols = list(_pipeline(one, [(k,) for k in range(values.shape[1])], workers))
-    return {
-        name: S.GroupStat(
-            np.concatenate([c[name].stat for c in cols], axis=1),
-            np.concatenate([c[name].p for c in cols], axis=1),
-            np.concatenate([c[name].n for c in cols], axis=1),
-        )
-        for name in cols[0]
-    }
+    futures = [pool.submit(one, k) for k in range(values.shape[1])]
+
+    def finish() -> dict[str, S.GroupStat]:
+        cols = [f.result() for f in futures]
+        return {
+            name: S.GroupStat(
+                np.concatenate([c[name].stat for c in cols], axis=1),
+                np.concatenate([c[name].p for c in cols], axis=1),
+                np.concatenate([c[name].n for c in cols], axis=1),
+            )
+            for name in cols[0]
+        }
+
+    return finish
+
+
+def _signed_rank_column(
+    values: np.ndarray, k: int, order: np.ndarray, bounds: np.ndarray, scratch: threading.local
+) -> np.ndarray:
+    """The signed-rank statistics (G, 4) of column ``k``, with key buffers the thread reuses."""
+    n = len(values)
+    keys: np.ndarray | None = getattr(scratch, "keys", None)
+    if keys is None or len(keys) < n:
+        keys = scratch.keys = np.empty(n, dtype=np.int64)
+        scratch.tmp = np.empty(n, dtype=np.int64)
+    stats: np.ndarray = jit.module().signed_rank_column(values, k, order, bounds, keys, scratch.tmp)
+    return stats
 
 
 def _group_tables(
+    pool: ThreadPoolExecutor,
+    workers: int,
     idx: np.ndarray,
     take: Callable[[np.ndarray], np.ndarray],
     out: _Out,
     ar: np.ndarray,
+    car: np.ndarray,
+    scar: np.ndarray,
+    bhar: np.ndarray,
     spec: StudySpec,
     group_codes: dict[str, tuple[np.ndarray, list[Any]]],
     rbar: dict[str, np.ndarray],
-    scar: np.ndarray,
-    workers: int,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    std: _Standardizer | None,
+) -> Callable[[], tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]:
+    """Start the group tests of every grouping on ``pool`` (per measured row: ARs, CARs, their
+    standardized values and BHARs; the standardized ARs stored, or from ``std``); return a
+    function that waits for them and builds the tables ``groups``, ``paths`` and
+    ``clusters``."""
     days = list(range(spec.path[0], spec.path[1] + 1))
     r0 = spec.reach[0]
-    sar = take(out.sar_path)
-    car = take(out.car)
-    bhar = take(out.bhar)
+    sar = take(out.sar_path) if std is None else std
     dof = take(out.dof)
     phat = take(out.phat)
-    frames = []
-    path_frames = []
-    cluster_rows = []
     day_cols = [np.array([d - r0]) for d in days]
     win_cols = [np.arange(a - r0, b - r0 + 1) for a, b in spec.windows]
+    scratch = threading.local()
+    started = []
     for g, (codes_all, labels) in group_codes.items():
         # relabel to the groups present
         present, codes = np.unique(codes_all[idx], return_inverse=True)
-        names = [labels[i] for i in present]
-        ng = len(present)
-        groups = S.Groups(codes, ng)
+        groups = S.Groups(codes, len(present))
         rb = rbar[g][present]
-        rank_sums, n_day = S.corrado_sums(groups, out.rank2, out.rank_count, rows=idx)
-        for measure, values, standardized, cols_list, labels_cols in (
-            ("AAR", ar, sar, day_cols, [("day", d) for d in days]),
-            ("CAAR", car, scar, win_cols, [("window", w) for w in spec.windows]),
-        ):
-            tests = _column_tests(groups, values, standardized, dof, phat, rb, workers)
-            tests["rank"] = S.corrado(rank_sums, n_day, cols_list)
-            mean = tests.pop("mean").stat
-            tests.pop("sd")
-            if measure == "AAR":
-                aar_mean = mean
-            frames.append(_test_frame(g, names, measure, labels_cols, mean, tests))
-        # buy-and-hold: mean BHAR with its cross-sectional t
-        bm = _column_tests(groups, bhar, bhar, dof, phat, rb, workers, moments_only=True)
-        bmean, bn = bm["mean"].stat, bm["mean"].n
-        with np.errstate(invalid="ignore", divide="ignore"):
-            bstat = np.where(bn >= 2, bmean / (bm["sd"].stat / np.sqrt(bn)), np.nan)
-        bt = S.GroupStat(bstat, S.two_sided_t(bstat, bn - 1), bn)
-        frames.append(
-            _test_frame(g, names, "ABHAR", [("window", w) for w in spec.windows], bmean, {"t": bt})
+        tests = {
+            measure: _column_tests(pool, workers, groups, values, std, dof, phat, rb, scratch)
+            for measure, values, std in (("AAR", ar, sar), ("CAAR", car, scar))
+        }
+        tests["ABHAR"] = _column_tests(
+            pool, workers, groups, bhar, bhar, dof, phat, rb, scratch, moments_only=True
         )
-        # CAAR path with a 95% band (cross-sectional)
-        if jit.enabled():
-            pm = jit.module().path_moments(ar, groups.codes, ng)
-            cn = pm[:, :, 0].astype(np.int64)
+        pm = pool.submit(jit.module().path_moments, ar, groups.codes, len(present)) if (
+            jit.enabled()
+        ) else None  # fmt: skip
+        started.append((g, labels, present, groups, rb, tests, pm))
+
+    def finish() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        frames = []
+        path_frames = []
+        cluster_rows = []
+        for g, labels, present, groups, rb, tests, pm in started:
+            names = [labels[i] for i in present]
+            ng = len(present)
+            if len(out.rank_sums):  # summed while measuring (compiled path)
+                at = out.rank_offsets[g] + present
+                rank_sums, n_day = out.rank_sums[at], out.rank_n[at]
+            else:
+                rank_sums, n_day = S.corrado_sums(groups, out.rank2, out.rank_count, rows=idx)
+            for measure, cols_list, labels_cols in (
+                ("AAR", day_cols, [("day", d) for d in days]),
+                ("CAAR", win_cols, [("window", w) for w in spec.windows]),
+            ):
+                res = tests[measure]()
+                res["rank"] = S.corrado(rank_sums, n_day, cols_list)
+                mean = res.pop("mean").stat
+                res.pop("sd")
+                if measure == "AAR":
+                    aar_mean = mean
+                frames.append(_test_frame(g, names, measure, labels_cols, mean, res))
+            # buy-and-hold: mean BHAR with its cross-sectional t
+            bm = tests["ABHAR"]()
+            bmean, bn = bm["mean"].stat, bm["mean"].n
             with np.errstate(invalid="ignore", divide="ignore"):
-                cmean = np.where(cn > 0, pm[:, :, 1], np.nan)
-                csd = np.sqrt(pm[:, :, 2] / (cn - 1))
-                amean = np.where(pm[:, :, 3] > 0, pm[:, :, 4], np.nan)
-        else:
-            cmean, csd, cn = S.mean_sd(groups, np.cumsum(ar, axis=1))
-            amean = aar_mean
-        se = csd / np.sqrt(np.maximum(cn, 1))
-        path_frames.append(
-            pd.DataFrame(
-                {
-                    "group_by": g,
-                    "group": np.repeat(names, len(days)),
-                    "day": np.tile(days, ng),
-                    "n": cn.ravel().astype(np.int64),
-                    "aar": amean.ravel(),
-                    "caar": cmean.ravel(),
-                    "caar_se": np.where(cn.ravel() >= 2, se.ravel(), np.nan),
-                }
+                bstat = np.where(bn >= 2, bmean / (bm["sd"].stat / np.sqrt(bn)), np.nan)
+            bt = S.GroupStat(bstat, S.two_sided_t(bstat, bn - 1), bn)
+            frames.append(
+                _test_frame(
+                    g, names, "ABHAR", [("window", w) for w in spec.windows], bmean, {"t": bt}
+                )
             )
-        )
-        cluster_rows.append(
-            pd.DataFrame(
-                {
-                    "group_by": g,
-                    "group": names,
-                    "n": np.bincount(codes, minlength=ng),
-                    "rbar": rb,
-                }
+            # CAAR path with a 95% band (cross-sectional)
+            if pm is not None:
+                moments = pm.result()
+                cn = moments[:, :, 0].astype(np.int64)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    cmean = np.where(cn > 0, moments[:, :, 1], np.nan)
+                    csd = np.sqrt(moments[:, :, 2] / (cn - 1))
+                    amean = np.where(moments[:, :, 3] > 0, moments[:, :, 4], np.nan)
+            else:
+                cmean, csd, cn = S.mean_sd(groups, np.cumsum(ar, axis=1))
+                amean = aar_mean
+            se = csd / np.sqrt(np.maximum(cn, 1))
+            path_frames.append(
+                pd.DataFrame(
+                    {
+                        "group_by": g,
+                        "group": np.repeat(names, len(days)),
+                        "day": np.tile(days, ng),
+                        "n": cn.ravel().astype(np.int64),
+                        "aar": amean.ravel(),
+                        "caar": cmean.ravel(),
+                        "caar_se": np.where(cn.ravel() >= 2, se.ravel(), np.nan),
+                    }
+                )
             )
-        )
-    groups_df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    paths = pd.concat(path_frames, ignore_index=True) if path_frames else pd.DataFrame()
-    clusters = pd.concat(cluster_rows, ignore_index=True) if cluster_rows else pd.DataFrame()
-    return groups_df, paths, clusters
+            cluster_rows.append(
+                pd.DataFrame(
+                    {
+                        "group_by": g,
+                        "group": names,
+                        "n": np.bincount(groups.codes, minlength=ng),
+                        "rbar": rb,
+                    }
+                )
+            )
+        groups_df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        paths = pd.concat(path_frames, ignore_index=True) if path_frames else pd.DataFrame()
+        clusters = pd.concat(cluster_rows, ignore_index=True) if cluster_rows else pd.DataFrame()
+        return groups_df, paths, clusters
+
+    return finish
 
 
 _REASONS = {

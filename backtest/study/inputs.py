@@ -123,14 +123,19 @@ def _add_markets(table: pd.DataFrame, *, stage: str) -> tuple[pd.DataFrame, list
     """Add the ``market`` column; rows whose ticker has no known market are dropped."""
     codes: dict[str, str | None] = {}
     reasons: dict[str, str] = {}
-    for t in table["ticker"].unique():  # once per distinct ticker
+    tick_code, tickers = pd.factorize(table["ticker"], use_na_sentinel=False)
+    for t in tickers:  # once per distinct ticker
         try:
             codes[t] = market_of(t).code
         except (InvalidTickerError, UnknownMarketError) as exc:
             codes[t] = None
             reasons[t] = str(exc)
-    market = table["ticker"].map(codes)
+    # mapped once per distinct ticker, then spread to the rows
+    by_ticker = pd.Series(tickers, dtype=table["ticker"].dtype).map(codes)
+    market = pd.Series(by_ticker.array.take(tick_code), index=table.index)
     bad = market.isna().to_numpy()
+    if not bad.any():  # the usual case: no row to drop, no copy of the table
+        return table.assign(market=market), []
     dropped = [
         Dropped(str(e), str(t), stage, reasons[t])
         for e, t in table.loc[bad, ["event_id", "ticker"]].itertuples(index=False, name=None)
@@ -140,6 +145,15 @@ def _add_markets(table: pd.DataFrame, *, stage: str) -> tuple[pd.DataFrame, list
 
 def normalize_event_table(events: pd.DataFrame) -> tuple[pd.DataFrame, list[Dropped]]:
     """Check an event table (from a catalog or the user) and add missing derived columns."""
+    table, dropped, _, _ = normalize_event_table_codes(events)
+    return table, dropped
+
+
+def normalize_event_table_codes(
+    events: pd.DataFrame,
+) -> tuple[pd.DataFrame, list[Dropped], np.ndarray, pd.Index]:
+    """:func:`normalize_event_table`, and the integer codes of the table's event ids into their
+    distinct values (in order of first appearance, as ``pd.factorize`` gives them)."""
     missing = [c for c in ("event_id", "ticker", "day0") if c not in events.columns]
     if missing:
         raise EventsFileError(
@@ -151,13 +165,18 @@ def normalize_event_table(events: pd.DataFrame) -> tuple[pd.DataFrame, list[Drop
     if "market" not in table.columns:
         table, dropped = _add_markets(table, stage="input")
     table["day0"] = pd.to_datetime(table["day0"]).dt.normalize()
-    ev, _ = pd.factorize(table["event_id"])
+    ev, ev_ids = pd.factorize(table["event_id"])
+    if len(ev_ids) == len(table):  # every event id once: no duplicate (event_id, ticker) row
+        return table.reset_index(drop=True), dropped, ev, ev_ids
     tk, tks = pd.factorize(table["ticker"])
     dup = pd.Series(ev.astype(np.int64) * max(len(tks), 1) + tk).duplicated(keep="first")
+    if not dup.any():
+        return table.reset_index(drop=True), dropped, ev, ev_ids
     dup.index = table.index
     for eid, t in table.loc[dup, ["event_id", "ticker"]].itertuples(index=False, name=None):
         dropped.append(Dropped(str(eid), str(t), "input", "duplicate (event_id, ticker) row"))
-    return table[~dup].reset_index(drop=True), dropped
+    # a duplicate row is never the first of its event id: the codes of the rest are unchanged
+    return table[~dup].reset_index(drop=True), dropped, ev[~dup.to_numpy()], ev_ids
 
 
 # ----------------------------------------------------------------------------- returns
@@ -186,6 +205,47 @@ def session_returns(
         ratio[~np.isfinite(ratio) | (ratio <= 0)] = np.nan
     r = np.log(ratio) if kind == "log" else ratio - 1.0
     return pd.DatetimeIndex(sessions), r
+
+
+def ticker_returns(
+    close: pd.DataFrame, columns: list[str], market: str, kind: str, pad: tuple[int, int]
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """:func:`session_returns` of ``close[columns]``, ticker-major and padded with NaN.
+
+    Returns ``(sessions, RT)`` with ``RT[c, pad[0] + t]`` the return of ``columns[c]`` on
+    ``sessions[t]`` (the same numbers as ``session_returns(close[columns], ...)[1][t, c]``),
+    and ``pad[0]`` and ``pad[1]`` columns of NaN before the first and after the last session.
+    The ratios are written straight into ``RT``, a block of columns at a time: no copy of all
+    the prices is made.
+    """
+    cols = close.columns.get_indexer(columns)
+    valid = close.notna().to_numpy()[:, cols].any(axis=1)
+    if not valid.any():
+        return pd.DatetimeIndex([]), np.full((len(columns), sum(pad)), np.nan)
+    first, last = close.index[valid][[0, -1]]
+    cal = get_calendar(market)
+    sessions = pd.DatetimeIndex(
+        cal.sessions_in_range(max(first, cal.first_session), min(last, cal.last_session))
+    )
+    rows = close.index.get_indexer(sessions)  # -1: no row for the session
+    n = len(sessions)
+    out = np.full((len(columns), pad[0] + n + pad[1]), np.nan)
+    for a in range(0, len(cols), _COLUMN_BLOCK):
+        prices = close.iloc[:, cols[a : a + _COLUMN_BLOCK]].to_numpy(dtype=np.float64)[rows]
+        prices[rows < 0] = np.nan
+        ratio = out[a : a + _COLUMN_BLOCK, pad[0] + 1 : pad[0] + n]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(prices[1:], prices[:-1], out=ratio.T)
+            # not finite or not positive: NaN (NaN fails both tests)
+            ratio[~((ratio > 0) & (ratio < np.inf))] = np.nan
+            if kind == "log":
+                np.log(ratio, out=ratio)
+            else:
+                ratio -= 1.0
+    return sessions, out
+
+
+_COLUMN_BLOCK = 256  # columns of prices copied at a time by ticker_returns
 
 
 # ----------------------------------------------------------------------------- factors

@@ -98,6 +98,16 @@ class Groups:
         self.order = np.argsort(self.codes, kind="stable") if self.n > 1 else None
         self.starts = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.intp)
 
+    @property
+    def bounds(self) -> np.ndarray:
+        """(G + 1,) int64: group g's rows are ``bounds[g]:bounds[g + 1]`` in ``row_order``."""
+        return np.concatenate([self.starts, [len(self.codes)]]).astype(np.int64)
+
+    @property
+    def row_order(self) -> np.ndarray:
+        """The rows sorted by group (stable), as int64; empty for a single group (as they are)."""
+        return np.zeros(0, dtype=np.int64) if self.order is None else self.order.astype(np.int64)
+
     def sum(self, values: FloatArray, *, has_nan: bool = True) -> FloatArray:
         """(G, K) sums of ``values`` (n, K) by group; NaN counts as 0."""
         v = np.where(np.isnan(values), 0.0, values) if has_nan else values
@@ -131,11 +141,13 @@ def group_count(codes: np.ndarray, n_groups: int, valid: np.ndarray) -> np.ndarr
     return Groups(codes, n_groups).count(valid)
 
 
-def two_sided_t(stat: FloatArray, df: FloatArray) -> FloatArray:
-    """2 P(T > |t|) for Student's t with ``df`` degrees of freedom (NaN where df < 1)."""
+def two_sided_t(stat: FloatArray, df: FloatArray, *, out: FloatArray | None = None) -> FloatArray:
+    """2 P(T > |t|) for Student's t with ``df`` degrees of freedom (NaN where df < 1); into
+    ``out`` when given."""
     with np.errstate(invalid="ignore"):
         df = np.asarray(df, dtype=np.float64)
-        p = 2.0 * special.stdtr(np.where(df >= 1, df, np.nan), -np.abs(stat))
+        p = special.stdtr(np.where(df >= 1, df, np.nan), -np.abs(stat), out=out)
+        p *= 2.0
     return np.asarray(p)
 
 
@@ -170,14 +182,14 @@ def mean_sd(groups: Groups, x: FloatArray) -> tuple[FloatArray, FloatArray, np.n
     from backtest.study import jit
 
     if x.shape[1] == 1 and jit.enabled():  # one compiled pass (Welford)
-        col = np.ascontiguousarray(x[:, 0])
+        col = np.ascontiguousarray(x[:, 0])[:, None]
         zeros = np.zeros(len(col))
-        m = jit.module().column_moments(col, zeros, zeros, zeros, groups.codes, groups.n)
-        n = m[:, 0:1]
+        m = jit.module().column_moments(col, col, zeros, zeros, groups.codes, groups.n, 0, 1)
+        n = m[:, :, 0]
         with np.errstate(invalid="ignore", divide="ignore"):
             return (
-                np.where(n > 0, m[:, 1:2], np.nan),
-                np.sqrt(m[:, 2:3] / (n - 1)),
+                np.where(n > 0, m[:, :, 1], np.nan),
+                np.sqrt(m[:, :, 2] / (n - 1)),
                 n.astype(np.int64),
             )
     valid = ~np.isnan(x)
@@ -284,13 +296,11 @@ def corrado_sums(
     (Corrado and Zivney 1992); it comes from ``rank2`` (twice the rank, 0 = missing) of
     :func:`backtest.study.kernels.row_ranks`. ``rows`` selects the rows of ``rank2`` and
     ``count`` that ``groups`` describes (default: all); they are read ``chunk`` at a time.
+    (The compiled path adds the ranks up while it measures, without storing them:
+    :func:`backtest.study._numba.rank_sums`.)
     """
     if rows is None:
         rows = np.arange(len(groups.codes))
-    from backtest.study import jit
-
-    if jit.enabled():  # one compiled pass over the ranks, no float copies
-        return jit.module().rank_sums(rank2, count, rows, groups.codes, groups.n)
     sums = np.zeros((groups.n, rank2.shape[1]))
     counts = np.zeros((groups.n, rank2.shape[1]), dtype=np.int64)
     for a in range(0, len(rows), chunk):
@@ -425,16 +435,26 @@ def wilcoxon(groups: Groups, x: FloatArray, exact_max: int = 50) -> GroupStat:
 def moment_tests(
     groups: Groups, x: FloatArray, sx: FloatArray, dof: np.ndarray, phat: FloatArray
 ) -> dict[str, GroupStat]:
-    """Mean, standard deviation, t, Patell, BMP, sign and generalized sign for one column, from
-    one compiled pass (:func:`backtest.study._numba.column_moments`); the same numbers as the
-    functions above."""
+    """Mean, standard deviation, t, Patell, BMP, sign and generalized sign for the columns of
+    ``x`` and ``sx`` ((n,) or (n, K)), from one compiled pass
+    (:func:`backtest.study._numba.column_moments`); the same numbers as the functions above."""
     from backtest.study import jit
 
-    m = jit.module().column_moments(x, sx, dof.astype(np.float64), phat, groups.codes, groups.n)
+    x2 = np.ascontiguousarray(x.reshape(len(x), -1))
+    sx2 = np.ascontiguousarray(sx.reshape(len(sx), -1))
+    m = jit.module().column_moments(
+        x2, sx2, dof.astype(np.float64), phat, groups.codes, groups.n, 0, x2.shape[1]
+    )
+    return moment_stats(m)
+
+
+def moment_stats(m: FloatArray) -> dict[str, GroupStat]:
+    """The tests of :func:`moment_tests` from the (G, K, 13) moments of
+    :func:`backtest.study._numba.column_moments`."""
 
     def col(j: int) -> FloatArray:
-        """Column j of the moments table, as (G, 1)."""
-        return np.asarray(m[:, j : j + 1], dtype=np.float64)
+        """Moment j of every group and column, as (G, K)."""
+        return np.asarray(m[:, :, j], dtype=np.float64)
 
     n, mean, m2 = col(0), col(1), col(2)
     ns, means, m2s = col(3), col(4), col(5)
@@ -469,21 +489,21 @@ def moment_tests(
 
 
 def wilcoxon_sorted(groups: Groups, x: FloatArray, exact_max: int = 50) -> GroupStat:
-    """:func:`wilcoxon` for one column: compiled keys, NumPy's sort within each group, and a
-    compiled pass for W+ and the ties (same numbers as :func:`wilcoxon`)."""
+    """:func:`wilcoxon` for one column: compiled keys, a compiled radix sort within each group,
+    and a compiled pass for W+ and the ties (same numbers as :func:`wilcoxon`)."""
     from backtest.study import jit
 
-    nbk = jit.module()
-    ordered = x if groups.order is None else x[groups.order]
-    keys = np.empty(len(ordered), dtype=np.int64)
-    nbk.signed_rank_keys(ordered, keys)
-    bounds = np.concatenate([groups.starts, [len(ordered)]]).astype(np.int64)
-    if groups.n == 1:
-        keys.sort()
-    else:
-        for g in np.flatnonzero(groups.sizes > 1):  # a sort per group (groups, not events)
-            keys[bounds[g] : bounds[g + 1]].sort()
-    st = nbk.signed_rank_stats(keys, bounds)
-    w_plus, n = st[:, 0], st[:, 1].astype(np.int64)
-    p = _wilcoxon_pvalues(w_plus, n, st[:, 2], st[:, 3] > 0, exact_max)
-    return GroupStat(np.where(n > 0, w_plus, np.nan)[:, None], p[:, None], n[:, None])
+    n = len(x)
+    keys, tmp = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    st = jit.module().signed_rank_column(
+        np.ascontiguousarray(x)[:, None], 0, groups.row_order, groups.bounds, keys, tmp
+    )
+    return wilcoxon_stats(st[:, None, :], exact_max)
+
+
+def wilcoxon_stats(st: FloatArray, exact_max: int = 50) -> GroupStat:
+    """The Wilcoxon test from the (G, K, 4) signed-rank statistics of
+    :func:`backtest.study._numba.signed_rank_stats` (W+, n, sum of t^3 - t over ties, tied)."""
+    w_plus, n = st[:, :, 0], st[:, :, 1].astype(np.int64)
+    p = _wilcoxon_pvalues(w_plus, n, st[:, :, 2], st[:, :, 3] > 0, exact_max)
+    return GroupStat(np.where(n > 0, w_plus, np.nan), p, n)

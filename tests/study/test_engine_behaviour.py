@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.study import StudySpec, run_study, window_label
+from backtest.study import EventStudyResult, StudySpec, run_study, window_label
 from tests.study.synth import make_market, prices_from_returns
 
 TESTS = ["t", "patell", "bmp", "kp", "sign", "gsign", "rank", "wilcoxon"]
@@ -168,3 +168,40 @@ def test_log_returns_sum_to_the_log_price_change() -> None:
         m = np.log(syn.close["SPY"].iloc[i + 1] / syn.close["SPY"].iloc[i - 2])
         assert w.loc[e.event_id, "car"] == pytest.approx(s - m, abs=1e-12)
     assert window_label((-1, 1)) == "[-1,+1]"
+
+
+@pytest.mark.usefixtures("engine_path")
+def test_a_subset_in_its_catalog_context_is_measured_as_in_the_whole_catalog() -> None:
+    """With ``context``, confounding and the exclusion of other events' windows from the
+    estimation windows consider every catalog event, not only the events studied."""
+    syn = make_market(n_days=700, n_stocks=6, n_events=60, seed=12, min_gap=5)
+    spec = StudySpec(group_by=("all",), max_loss=1.0)
+    whole = run_study(syn.events, syn.close, spec)
+    subset = syn.events.iloc[::3].reset_index(drop=True)
+    part = run_study(subset, syn.close, spec, context=syn.events)
+    alone = run_study(subset, syn.close, spec)
+    ids = set(subset["event_id"])
+
+    def conf(res: EventStudyResult) -> list[tuple[str, str, str]]:
+        c = res.confounders.astype(str)
+        return sorted(t for t in c.itertuples(index=False, name=None) if t[0] in ids)
+
+    assert conf(part) == conf(whole)
+    assert len(conf(part)) > len(conf(alone)) > 0  # the context adds confounders
+    key = ["event_id", "ticker"]
+    cols = ["alpha", "beta", "sigma", "n_est", "confounded", "n_confounders"]
+    w = whole.events[whole.events["event_id"].isin(ids)].set_index(key)[cols]
+    p = part.events.set_index(key)[cols].reindex(w.index)
+    pd.testing.assert_frame_equal(p, w)
+
+
+@pytest.mark.usefixtures("engine_path")
+def test_the_number_of_threads_changes_nothing() -> None:
+    """Chunks are measured and tested on several threads, their sums added up in chunk order:
+    the numbers do not depend on the threads, to the last bit."""
+    syn = make_market(n_days=700, n_stocks=20, n_events=80, seed=13, jump=0.01, n_groups=3)
+    spec = StudySpec(group_by=("all", "grp"), chunk_size=7)
+    one = run_study(syn.events, syn.close, spec, workers=1)
+    three = run_study(syn.events, syn.close, spec, workers=3)
+    for name in ("events", "windows", "groups", "paths", "clusters", "confounders", "ar"):
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(three, name), check_exact=True)

@@ -15,10 +15,12 @@ from backtest.study import (
     SpecError,
     StudyDataLossError,
     StudySpec,
+    inputs,
     read_events_csv,
     read_factors,
     run_study,
 )
+from backtest.study.inputs import session_returns, ticker_returns
 from tests.study.synth import make_market
 
 
@@ -212,3 +214,31 @@ def test_read_factors_ken_french_format(tmp_path: Path) -> None:
     (tmp_path / "junk.csv").write_text("hello\nworld\n", encoding="utf-8")
     with pytest.raises(FactorFileError, match="no daily rows found"):
         read_factors(tmp_path / "junk.csv")
+
+
+@pytest.mark.parametrize("block", [3, 256])
+@pytest.mark.parametrize("kind", ["simple", "log"])
+def test_ticker_returns_are_session_returns_by_ticker(
+    kind: str, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's padded ticker-major returns equal session_returns, transposed (the prices
+    read a block of columns at a time)."""
+    monkeypatch.setattr(inputs, "_COLUMN_BLOCK", block)
+    syn = make_market(n_days=300, n_stocks=6, n_events=1, seed=9)
+    close = syn.close.copy()
+    rng = np.random.default_rng(9)
+    for _ in range(40):  # holes, and prices no return can be computed from
+        close.iloc[rng.integers(0, len(close)), rng.integers(0, close.shape[1])] = np.nan
+    columns = [str(c) for c in close.columns[::-1][:4]]  # not in the frame's order
+    at = close.columns.get_loc
+    close.iloc[5, at(columns[0])], close.iloc[9, at(columns[1])] = 0.0, -1.0
+    close.iloc[12, at(columns[2])] = np.inf
+    close.iloc[:3] = np.nan  # the sessions start at the first price of any column
+    close = close.drop(close.index[[50, 51, 120]])  # sessions without a row
+    sessions, expected = session_returns(close[columns], "XNYS", kind)
+    got_sessions, rt = ticker_returns(close, columns, "XNYS", kind, (7, 2))
+    pd.testing.assert_index_equal(got_sessions, sessions)
+    assert rt.shape == (len(columns), 7 + len(sessions) + 2)
+    assert np.isnan(rt[:, :7]).all()
+    assert np.isnan(rt[:, -2:]).all()
+    np.testing.assert_array_equal(rt[:, 7:-2], expected.T)  # NaN where NaN, else equal
