@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from backtest.errors import UnusablePriceDataError
+from backtest.errors import InvalidDateError, UnusablePriceDataError
 from backtest.markets import check_ticker, get_calendar, market_of
 from backtest.prices.base import (
     FIELDS,
@@ -213,9 +213,9 @@ def load_prices(
         market_of(t)  # fail early, before any download, on tickers without a calendar
     first, last = to_date(start, "start"), to_date(end, "end")
     if first is not None and last is not None and first > last:
-        from backtest.errors import InvalidDateError
-
-        raise InvalidDateError("start", f"{first} (after end {last})")
+        raise InvalidDateError(
+            "start", first.isoformat(), f"is after end {last}: give a start on or before the end"
+        )
     src = resolve_source(source=source, prices_dir=prices_dir, cache=cache)
     with progress_bar(len(names), enabled=progress) as advance:
         result = src.fetch(names, first, last, on_progress=advance)
