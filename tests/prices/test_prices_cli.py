@@ -120,3 +120,22 @@ def test_fetch_reports_what_came_from_where(
     assert code == 0
     assert "covered     2024-01-01 to 2024-01-31" in out
     assert "yahoo (yfinance" in out
+
+
+def test_fetch_refuses_a_reversed_range_before_asking_yahoo(
+    tmp_path: Path,
+    shared_frames: dict,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import backtest.prices.yahoo as yahoo
+
+    fake = FakeYahooDownload(shared_frames)
+    monkeypatch.setattr(yahoo, "_real_download", lambda: fake)
+    args = ["prices", "fetch", "META", "--start", "2024-03-01", "--end", "2024-02-01"]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--cache-dir", str(tmp_path)])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("evbt: error: --start '2024-03-01' is after --end 2024-02-01")
+    assert not fake.calls
