@@ -220,9 +220,23 @@ class CacheCorruptWarning(EvbtWarning):
 
 
 class InvalidDateError(EvbtError, ValueError):
-    """A start or end date cannot be read."""
+    """A start or end date cannot be read, or start and end make an empty range.
 
-    def __init__(self, name: str, value: object) -> None:
+    Attributes
+    ----------
+    name, value:
+        The parameter and what was given.
+    reason:
+        What is wrong with it and what to write instead.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        value: object,
+        reason: str = "is not a date: write it as YYYY-MM-DD, e.g. 2024-01-31",
+    ) -> None:
         self.name = name
         self.value = value
-        super().__init__(f"{name} {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-01-31")
+        self.reason = reason
+        super().__init__(f"{name} {value!r} {reason}")

@@ -45,15 +45,10 @@ def fetch_cmd(
 
     Exits 1 when any ticker could not be fetched; the reasons are listed.
     """
-    from backtest.markets import check_ticker, market_of
     from backtest.prices import CachedSource, PriceCache, YahooSource
-    from backtest.prices.base import to_date
-    from backtest.prices.panel import progress_bar
+    from backtest.prices.panel import check_request, progress_bar
 
-    names = list(dict.fromkeys(check_ticker(t) for t in tickers))
-    for t in names:
-        market_of(t)
-    first, last = to_date(start, "--start"), to_date(end, "--end")
+    names, first, last = check_request(tickers, start, end, labels=("--start", "--end"))
     cache = PriceCache(cache_dir)
     source = CachedSource(YahooSource(), cache)
     with progress_bar(len(names), enabled=progress and sys.stderr.isatty()) as advance:

@@ -306,8 +306,8 @@ def closed_through(calendar: xcals.ExchangeCalendar, now: dt.datetime) -> dt.dat
     """The last date up to which every session of ``calendar`` has closed at instant ``now``.
 
     That is the day before the first session that has not closed yet: on a Saturday it is the
-    Saturday itself (Friday's session has closed and the next one is on Monday); on a weekday
-    during trading hours it is the day before. A bar for a session that has not closed is not a
+    Sunday (Friday's session has closed and the next one is on Monday); on a weekday during
+    trading hours it is the day before. A bar for a session that has not closed is not a
     daily bar yet, so evbt never stores it nor marks it as covered.
     """
     stamp = pd.Timestamp(now)

@@ -538,10 +538,8 @@ class CachedSource:
                 problem = _for_request(
                     g.got or FetchFailure(p.ticker, *g.ask, "error", "the source skipped it"), p
                 )
-        if not frames and (problem is not None or not has_rows):
+        if not frames and (problem is not None or not has_rows or not covered):
             return p.cached, problem  # nothing new worth a file
-        if not frames and not covered:
-            return p.cached, problem
         stored = self.cache.store(
             p.ticker,
             pd.concat(frames) if frames else empty_frame(),

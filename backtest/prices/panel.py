@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from backtest.errors import UnusablePriceDataError
+from backtest.errors import InvalidDateError, UnusablePriceDataError
 from backtest.markets import check_ticker, get_calendar, market_of
 from backtest.prices.base import (
     FIELDS,
@@ -208,18 +208,43 @@ def load_prices(
     ...                     prices_dir="../shared/prices")  # doctest: +SKIP
     >>> panel.close.pct_change()  # doctest: +SKIP
     """
-    names = list(dict.fromkeys(check_ticker(t) for t in tickers))
-    for t in names:
-        market_of(t)  # fail early, before any download, on tickers without a calendar
-    first, last = to_date(start, "start"), to_date(end, "end")
-    if first is not None and last is not None and first > last:
-        from backtest.errors import InvalidDateError
-
-        raise InvalidDateError("start", f"{first} (after end {last})")
+    names, first, last = check_request(tickers, start, end)
     src = resolve_source(source=source, prices_dir=prices_dir, cache=cache)
     with progress_bar(len(names), enabled=progress) as advance:
         result = src.fetch(names, first, last, on_progress=advance)
     return build_panel(names, result, first, last)
+
+
+def check_request(
+    tickers: Sequence[str],
+    start: dt.date | str | None,
+    end: dt.date | str | None,
+    *,
+    labels: tuple[str, str] = ("start", "end"),
+) -> tuple[list[str], dt.date | None, dt.date | None]:
+    """Validate a price request at the boundary, before anything is fetched.
+
+    Returns the tickers without repeats (in the order given) and the parsed dates. ``labels``
+    names the two dates in messages (``("--start", "--end")`` on the command line).
+
+    Raises
+    ------
+    InvalidTickerError, UnknownMarketError
+        A ticker is misspelt or its exchange cannot be inferred.
+    InvalidDateError
+        ``start`` or ``end`` is not a date, or ``start`` is after ``end``.
+    """
+    names = list(dict.fromkeys(check_ticker(t) for t in tickers))
+    for t in names:
+        market_of(t)  # fail early, before any download, on tickers without a calendar
+    first, last = to_date(start, labels[0]), to_date(end, labels[1])
+    if first is not None and last is not None and first > last:
+        raise InvalidDateError(
+            labels[0],
+            first.isoformat(),
+            f"is after {labels[1]} {last}: give a {labels[0]} on or before the {labels[1]}",
+        )
+    return names, first, last
 
 
 def build_panel(

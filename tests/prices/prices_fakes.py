@@ -49,7 +49,8 @@ class FakeYahooDownload:
         ``YFRateLimitError``), ``"rate_limit"`` (every ticker fails with it, as yfinance
         reports it), ``"offline"`` (transport errors, as when yfinance sees them),
         ``"offline_quiet"`` (the outage reads as "no price data found", as when yfinance's
-        timezone cache is warm). Calls beyond the list are ``"ok"``.
+        timezone cache is warm). ``"rate_limit:T1,T2"`` rate-limits only those tickers and
+        answers for the others. Calls beyond the list are ``"ok"``.
     transform:
         Applied to each ticker's rows before answering (e.g. to simulate a re-adjustment).
     """
@@ -81,6 +82,8 @@ class FakeYahooDownload:
         outcome = (
             self.outcomes[len(self.calls) - 1] if len(self.calls) <= len(self.outcomes) else "ok"
         )
+        outcome, _, only = outcome.partition(":")
+        limited = set(only.split(",")) if only else None  # None: every ticker
         if outcome == "raise_rate_limit":
             from yfinance.exceptions import YFRateLimitError
 
@@ -94,7 +97,7 @@ class FakeYahooDownload:
             log.warning("Cookie/crumb fetch failed (DNSError), continuing without crumb")
         for t in tickers:
             rows = self._rows(t, start, end)
-            if outcome == "rate_limit":
+            if outcome == "rate_limit" and (limited is None or t in limited):
                 errors[t] = RATE_LIMIT_REPR
             elif outcome == "offline":
                 log.error(f"Failed to get ticker '{t}' reason: {DNS_REPR[10:-2]}")

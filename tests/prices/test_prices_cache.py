@@ -355,3 +355,16 @@ def test_two_processes_writing_the_same_ticker(tmp_path: Path) -> None:
     # every row of both writers is there: each write re-read the file under the lock
     assert len(final.frame) == 30
     assert final.covered == ((D(2020, 1, 1), D(2020, 1, 30)),)
+
+
+def test_closed_through_follows_the_calendar() -> None:
+    from backtest.markets import get_calendar
+    from backtest.prices.base import closed_through
+
+    xnys = get_calendar("XNYS")
+    # Saturday 2023-06-24: Friday's session has closed, Monday's has not: through Sunday
+    assert closed_through(xnys, dt.datetime(2023, 6, 24, 12, tzinfo=dt.UTC)) == D(2023, 6, 25)
+    # Wednesday 2023-06-28 13:00 in New York (17:00 UTC), session open: through Tuesday
+    assert closed_through(xnys, dt.datetime(2023, 6, 28, 17, tzinfo=dt.UTC)) == D(2023, 6, 27)
+    # the same day at 16:30 in New York (20:30 UTC), after the 16:00 close: through Wednesday
+    assert closed_through(xnys, dt.datetime(2023, 6, 28, 20, 30, tzinfo=dt.UTC)) == D(2023, 6, 28)

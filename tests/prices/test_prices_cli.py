@@ -38,11 +38,22 @@ def test_show_reads_the_env_variable_and_reports_issues(shared_prices_dir: Path)
     assert "missing_session: 2 XHKG sessions (2023-09-01, 2023-09-08)" in out
 
 
-def test_show_never_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_show_never_downloads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import backtest.prices.yahoo as yahoo
+
+    fake = FakeYahooDownload({})
+    monkeypatch.setattr(yahoo, "_real_download", lambda: fake)
     monkeypatch.delenv("EVBT_PRICES_DIR", raising=False)
     with pytest.raises(SystemExit) as exit_info:
         main(["prices", "show", "META", "--cache-dir", str(tmp_path)])
     assert exit_info.value.code == 1
+    # an empty cache is reported as such (exit 1 alone could be any error), and Yahoo is not asked
+    err = capsys.readouterr().err
+    assert err.startswith(f"evbt: error: META: no prices: not in the price cache {tmp_path}")
+    assert "run `evbt prices fetch META` first" in err
+    assert not fake.calls
 
 
 def test_check_the_shared_files(shared_prices_dir: Path) -> None:
@@ -120,3 +131,22 @@ def test_fetch_reports_what_came_from_where(
     assert code == 0
     assert "covered     2024-01-01 to 2024-01-31" in out
     assert "yahoo (yfinance" in out
+
+
+def test_fetch_refuses_a_reversed_range_before_asking_yahoo(
+    tmp_path: Path,
+    shared_frames: dict,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import backtest.prices.yahoo as yahoo
+
+    fake = FakeYahooDownload(shared_frames)
+    monkeypatch.setattr(yahoo, "_real_download", lambda: fake)
+    args = ["prices", "fetch", "META", "--start", "2024-03-01", "--end", "2024-02-01"]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--cache-dir", str(tmp_path)])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("evbt: error: --start '2024-03-01' is after --end 2024-02-01")
+    assert not fake.calls

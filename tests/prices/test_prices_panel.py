@@ -189,8 +189,12 @@ def test_boundary_validation(shared_prices_dir: Path) -> None:
         load_prices(["META.XX"], prices_dir=shared_prices_dir)
     with pytest.raises(InvalidDateError, match="YYYY-MM-DD"):
         load_prices(["META"], "2024-02-30", prices_dir=shared_prices_dir)
-    with pytest.raises(InvalidDateError, match="after end"):
+    with pytest.raises(InvalidDateError) as reversed_range:
         load_prices(["META"], "2024-03-01", "2024-02-01", prices_dir=shared_prices_dir)
+    # both dates are valid: the message must say the range is reversed, not "is not a date"
+    assert str(reversed_range.value) == (
+        "start '2024-03-01' is after end 2024-02-01: give a start on or before the end"
+    )
 
 
 def test_panel_field_access(shared_prices_dir: Path) -> None:

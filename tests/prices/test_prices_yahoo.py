@@ -119,6 +119,14 @@ def test_logged_rate_limit_retries_only_the_limited_tickers(shared_frames: dict)
     assert fake.ranges[1][0] == ("META", "ZZZZ")  # both were rate-limited in the first call
     assert rec.sleeps == [2.0]
 
+    # one call in which META is limited, SPY answers and ZZZZ is unknown: only META is asked again
+    fake = FakeYahooDownload(shared_frames, outcomes=["rate_limit:META"])
+    res = source(fake, Recorder()).fetch(["META", "SPY", "ZZZZ"], START, END)
+    assert [r[0] for r in fake.ranges] == [("META", "SPY", "ZZZZ"), ("META",)]
+    assert set(res.series) == {"META", "SPY"}
+    assert res.failed["ZZZZ"].kind == "unknown_ticker"
+    assert res.failed["ZZZZ"].attempts == 1
+
 
 def test_retries_exhausted(shared_frames: dict) -> None:
     fake = FakeYahooDownload(shared_frames, outcomes=["rate_limit"] * 5)
