@@ -145,3 +145,16 @@ def test_compiled_path_equals_numpy_path_on_a_mixed_study(monkeypatch: pytest.Mo
         got, want = getattr(compiled, name), getattr(reference, name)
         pd.testing.assert_frame_equal(got, want, rtol=1e-9, atol=1e-12, obj=name)
     pd.testing.assert_frame_equal(compiled.ar, reference.ar, rtol=1e-9, atol=1e-12)
+
+
+def test_status_and_model_codes_are_the_kernels_own() -> None:
+    """jit.py (importable without numba) restates the kernels' codes: they must agree."""
+    nbk = jit.module()
+    assert (jit.STATUS_OK, jit.STATUS_FEW, jit.STATUS_SINGULAR, jit.STATUS_FLAT,
+            jit.STATUS_NO_DAY0) == (nbk.STATUS_OK, nbk.STATUS_FEW, nbk.STATUS_SINGULAR,
+                                    nbk.STATUS_FLAT, nbk.STATUS_NO_DAY0)  # fmt: skip
+    assert jit.MODEL_CODES == {
+        "market": nbk.MARKET,
+        "market_adjusted": nbk.MARKET_ADJUSTED,
+        "constant_mean": nbk.CONSTANT_MEAN,
+    }
