@@ -1115,7 +1115,7 @@ def _assemble(
         se, tstat, scar = block[1], block[2], block[5].reshape(n, nw)
         np.sqrt(se, out=se)  # Var(CAR) to its square root, in place
         with np.errstate(invalid="ignore", divide="ignore"):
-            np.divide(block[0], se, out=tstat)  # CAR / sqrt(Var(CAR)) (S.single_event_t)
+            np.divide(block[0], se, out=tstat)  # t = CAR / sqrt(Var(CAR)) (MacKinlay 1997)
         block[5] = tstat  # the standardized CAR is the single-event t
         dof_f = take(out.dof).astype(np.float64)[:, None]
         pval = block[3].reshape(n, nw)

@@ -131,16 +131,6 @@ class Groups:
         return out
 
 
-def group_sum(codes: np.ndarray, n_groups: int, values: FloatArray) -> FloatArray:
-    """(G, K) sums of ``values`` (n, K) by group; NaN counts as 0."""
-    return Groups(codes, n_groups).sum(values)
-
-
-def group_count(codes: np.ndarray, n_groups: int, valid: np.ndarray) -> np.ndarray:
-    """(G, K) number of True in ``valid`` (n, K) by group."""
-    return Groups(codes, n_groups).count(valid)
-
-
 def two_sided_t(stat: FloatArray, df: FloatArray, *, out: FloatArray | None = None) -> FloatArray:
     """2 P(T > |t|) for Student's t with ``df`` degrees of freedom (NaN where df < 1); into
     ``out`` when given."""
@@ -154,15 +144,6 @@ def two_sided_t(stat: FloatArray, df: FloatArray, *, out: FloatArray | None = No
 def _two_sided_normal(z: FloatArray) -> FloatArray:
     """2 P(Z > |z|) for the standard normal."""
     return np.asarray(2.0 * special.ndtr(-np.abs(z)))
-
-
-def single_event_t(
-    car: FloatArray, var: FloatArray, dof: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """t = CAR / sqrt(Var(CAR)) and its two-sided p-value from t(dof) (MacKinlay 1997)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = car / np.sqrt(var)
-    return t, two_sided_t(t, dof)
 
 
 # ----------------------------------------------------------------------------- group tests
