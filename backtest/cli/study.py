@@ -16,6 +16,7 @@ from backtest.cli._options import (
 )
 from backtest.cli._output import emit, format_option, out_option, render_table, to_json
 
+#: spec.MODELS, restated so that building the command does not import the engine
 MODEL_CHOICES = ["market", "market_adjusted", "constant_mean", "factor"]
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--model",
-    type=click.Choice(["market", "market_adjusted", "constant_mean", "factor"]),
+    type=click.Choice(MODEL_CHOICES),
     default="market",
     show_default=True,
     help="Normal-return model.",

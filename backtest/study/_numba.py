@@ -553,11 +553,42 @@ def _signed_rank_key(v):  # type: ignore[no-untyped-def]
     return (_bits(abs(v)) & ~np.int64(1)) | (1 if v > 0 else 0)
 
 
-@nb.njit(cache=True, nogil=True)
-def signed_rank_keys(x, keys):  # type: ignore[no-untyped-def]
-    """:func:`_signed_rank_key` of every value of ``x``."""
-    for i in range(x.shape[0]):
-        keys[i] = _signed_rank_key(x[i])
+@nb.njit(cache=True, inline="always")
+def _radix_digits(keys, n):  # type: ignore[no-untyped-def]
+    """The digits of a least-significant-digit radix sort of the non-negative ``keys[:n]``:
+    the lowest bit in which some keys differ, the number of passes over the bits that vary
+    (0 when every key is the same) and the digit width (at most 11 bits)."""
+    orv = np.int64(0)
+    andv = np.int64(-1)
+    for i in range(n):
+        orv |= keys[i]
+        andv &= keys[i]
+    diff = orv ^ andv  # the bits in which some keys differ
+    if diff == 0:
+        return 0, 0, 1
+    lo = 0
+    while not (diff >> lo) & 1:
+        lo += 1
+    hi = 62
+    while not (diff >> hi) & 1:
+        hi -= 1
+    width = hi - lo + 1
+    passes = (width + 10) // 11
+    return lo, passes, (width + passes - 1) // passes
+
+
+@nb.njit(cache=True, inline="always")
+def _digit_starts(src, n, shift, mask, counts):  # type: ignore[no-untyped-def]
+    """``counts[d]``: where the keys of ``src[:n]`` whose digit ``(key >> shift) & mask`` is
+    ``d`` start in this pass's output (a counting sort's offsets)."""
+    counts[:] = 0
+    for i in range(n):
+        counts[(src[i] >> shift) & mask] += 1
+    total = 0
+    for d in range(counts.shape[0]):
+        c = counts[d]
+        counts[d] = total
+        total += c
 
 
 @nb.njit(cache=True, nogil=True)
@@ -590,37 +621,16 @@ def _radix_sort(keys, tmp):  # type: ignore[no-untyped-def]
                 j -= 1
             keys[j + 1] = v
         return
-    orv = np.int64(0)
-    andv = np.int64(-1)
-    for i in range(m):
-        orv |= keys[i]
-        andv &= keys[i]
-    diff = orv ^ andv  # the bits in which some keys differ
-    if diff == 0:
+    lo, passes, digit = _radix_digits(keys, m)
+    if passes == 0:
         return
-    lo = 0
-    while not (diff >> lo) & 1:
-        lo += 1
-    hi = 62
-    while not (diff >> hi) & 1:
-        hi -= 1
-    width = hi - lo + 1
-    passes = (width + 10) // 11
-    digit = (width + passes - 1) // passes
     mask = np.int64((1 << digit) - 1)
     counts = np.empty(1 << digit, dtype=np.int64)
     src = keys[:m]
     dst = tmp[:m]
     for p in range(passes):
         shift = lo + p * digit
-        counts[:] = 0
-        for i in range(m):
-            counts[(src[i] >> shift) & mask] += 1
-        total = 0
-        for d in range(counts.shape[0]):
-            c = counts[d]
-            counts[d] = total
-            total += c
+        _digit_starts(src, m, shift, mask, counts)
         for i in range(m):  # stable scatter by this digit
             v = src[i]
             d = (v >> shift) & mask
@@ -629,15 +639,6 @@ def _radix_sort(keys, tmp):  # type: ignore[no-untyped-def]
         src, dst = dst, src
     if passes % 2 == 1:
         keys[:m] = tmp[:m]
-
-
-@nb.njit(cache=True, nogil=True)
-def sort_segments(keys, bounds):  # type: ignore[no-untyped-def]
-    """Sort each segment ``keys[bounds[g]:bounds[g+1]]`` of non-negative int64 keys in place
-    (``KEY_UNUSED`` last)."""
-    tmp = np.empty(keys.shape[0], dtype=np.int64)
-    for g in range(bounds.shape[0] - 1):
-        _radix_sort(keys[bounds[g] : bounds[g + 1]], tmp)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -723,23 +724,9 @@ def stable_argsort(keys):  # type: ignore[no-untyped-def]
     order = np.arange(n)
     if n < 2:
         return order
-    orv = np.int64(0)
-    andv = np.int64(-1)
-    for i in range(n):
-        orv |= keys[i]
-        andv &= keys[i]
-    diff = orv ^ andv
-    if diff == 0:
+    lo, passes, digit = _radix_digits(keys, n)
+    if passes == 0:
         return order
-    lo = 0
-    while not (diff >> lo) & 1:
-        lo += 1
-    hi = 62
-    while not (diff >> hi) & 1:
-        hi -= 1
-    width = hi - lo + 1
-    passes = (width + 10) // 11
-    digit = (width + passes - 1) // passes
     mask = np.int64((1 << digit) - 1)
     counts = np.empty(1 << digit, dtype=np.int64)
     src_k = keys.copy()
@@ -748,14 +735,7 @@ def stable_argsort(keys):  # type: ignore[no-untyped-def]
     dst_i = np.empty(n, dtype=np.int64)
     for p in range(passes):
         shift = lo + p * digit
-        counts[:] = 0
-        for i in range(n):
-            counts[(src_k[i] >> shift) & mask] += 1
-        total = 0
-        for d in range(counts.shape[0]):
-            c = counts[d]
-            counts[d] = total
-            total += c
+        _digit_starts(src_k, n, shift, mask, counts)
         for i in range(n):
             v = src_k[i]
             d = (v >> shift) & mask

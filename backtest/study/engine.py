@@ -819,14 +819,11 @@ def _run_chunk_jit(
     reasons: dict[int, tuple[str, str]] = {}
     for i in np.flatnonzero(~ok):  # only the dropped rows
         row, code = int(chunk[i]), int(status[i])
-        if code == jit.STATUS_FEW:
-            why = (
-                f"only {int(out.nobs[row])} valid estimation-window returns, "
-                f"{spec.min_estimation} required"
-            )
-            reasons[row] = ("estimation", why)
-        else:
-            reasons[row] = ("event window" if code == 4 else "estimation", jit.STATUS_REASONS[code])
+        reasons[row] = (
+            jit.too_few(int(out.nobs[row]), spec.min_estimation)
+            if code == jit.STATUS_FEW
+            else jit.STATUS_DROPS[code]
+        )
     return chunk, reasons, None, (rank_sums, rank_n), 0.0, time.perf_counter() - tick
 
 
@@ -995,29 +992,16 @@ def _measure_chunk(
     # ----- drops decided by the estimation
     few = nobs < spec.min_estimation
     for k in np.flatnonzero(few):
-        reasons[int(chunk[k])] = (
-            "estimation",
-            f"only {int(nobs[k])} valid estimation-window returns, {spec.min_estimation} required",
-        )
+        reasons[int(chunk[k])] = jit.too_few(int(nobs[k]), spec.min_estimation)
     for k in np.flatnonzero(~few & singular):
-        reasons[int(chunk[k])] = (
-            "estimation",
-            "the benchmark's (or a factor's) returns do not vary over the estimation window",
-        )
+        reasons[int(chunk[k])] = jit.STATUS_DROPS[jit.STATUS_SINGULAR]
     flat = ~few & ~singular & ~(s2 > 0)
     for k in np.flatnonzero(flat):
-        reasons[int(chunk[k])] = (
-            "estimation",
-            "zero residual variance in the estimation window (the returns are constant or "
-            "track the benchmark exactly)",
-        )
+        reasons[int(chunk[k])] = jit.STATUS_DROPS[jit.STATUS_FLAT]
     d0 = -r0
     no_day0 = ~np.isfinite(ar[:, d0])
     for k in np.flatnonzero(no_day0 & ~few & ~singular & ~flat):
-        reasons[int(chunk[k])] = (
-            "event window",
-            "no return on day 0 (no price on day 0 or on the session before)",
-        )
+        reasons[int(chunk[k])] = jit.STATUS_DROPS[jit.STATUS_NO_DAY0]
     ok = ~(few | singular | flat | no_day0)
 
     # ----- per-event outputs
@@ -1131,7 +1115,7 @@ def _assemble(
         se, tstat, scar = block[1], block[2], block[5].reshape(n, nw)
         np.sqrt(se, out=se)  # Var(CAR) to its square root, in place
         with np.errstate(invalid="ignore", divide="ignore"):
-            np.divide(block[0], se, out=tstat)  # CAR / sqrt(Var(CAR)) (S.single_event_t)
+            np.divide(block[0], se, out=tstat)  # t = CAR / sqrt(Var(CAR)) (MacKinlay 1997)
         block[5] = tstat  # the standardized CAR is the single-event t
         dof_f = take(out.dof).astype(np.float64)[:, None]
         pval = block[3].reshape(n, nw)

@@ -14,14 +14,30 @@ import os
 from types import ModuleType
 
 MODEL_CODES = {"market": 0, "market_adjusted": 1, "constant_mean": 2}
-STATUS_OK = 0
-STATUS_REASONS = {
-    2: "the benchmark's (or a factor's) returns do not vary over the estimation window",
-    3: "zero residual variance in the estimation window (the returns are constant or track "
-    "the benchmark exactly)",
-    4: "no return on day 0 (no price on day 0 or on the session before)",
+#: The compiled measurement's status of a row (the values of ``_numba.STATUS_*``).
+STATUS_OK, STATUS_FEW, STATUS_SINGULAR, STATUS_FLAT, STATUS_NO_DAY0 = 0, 1, 2, 3, 4
+#: Why a row is not measured, as (stage, reason), by status; both kernel paths report these.
+STATUS_DROPS = {
+    STATUS_SINGULAR: (
+        "estimation",
+        "the benchmark's (or a factor's) returns do not vary over the estimation window",
+    ),
+    STATUS_FLAT: (
+        "estimation",
+        "zero residual variance in the estimation window (the returns are constant or track "
+        "the benchmark exactly)",
+    ),
+    STATUS_NO_DAY0: (
+        "event window",
+        "no return on day 0 (no price on day 0 or on the session before)",
+    ),
 }
-STATUS_FEW = 1
+
+
+def too_few(nobs: int, required: int) -> tuple[str, str]:
+    """The (stage, reason) of a row with fewer valid estimation-window returns than required
+    (status ``STATUS_FEW``)."""
+    return "estimation", f"only {nobs} valid estimation-window returns, {required} required"
 
 
 def enabled() -> bool:

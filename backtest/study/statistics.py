@@ -131,16 +131,6 @@ class Groups:
         return out
 
 
-def group_sum(codes: np.ndarray, n_groups: int, values: FloatArray) -> FloatArray:
-    """(G, K) sums of ``values`` (n, K) by group; NaN counts as 0."""
-    return Groups(codes, n_groups).sum(values)
-
-
-def group_count(codes: np.ndarray, n_groups: int, valid: np.ndarray) -> np.ndarray:
-    """(G, K) number of True in ``valid`` (n, K) by group."""
-    return Groups(codes, n_groups).count(valid)
-
-
 def two_sided_t(stat: FloatArray, df: FloatArray, *, out: FloatArray | None = None) -> FloatArray:
     """2 P(T > |t|) for Student's t with ``df`` degrees of freedom (NaN where df < 1); into
     ``out`` when given."""
@@ -154,15 +144,6 @@ def two_sided_t(stat: FloatArray, df: FloatArray, *, out: FloatArray | None = No
 def _two_sided_normal(z: FloatArray) -> FloatArray:
     """2 P(Z > |z|) for the standard normal."""
     return np.asarray(2.0 * special.ndtr(-np.abs(z)))
-
-
-def single_event_t(
-    car: FloatArray, var: FloatArray, dof: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """t = CAR / sqrt(Var(CAR)) and its two-sided p-value from t(dof) (MacKinlay 1997)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = car / np.sqrt(var)
-    return t, two_sided_t(t, dof)
 
 
 # ----------------------------------------------------------------------------- group tests
@@ -255,12 +236,18 @@ def sign_test(groups: Groups, x: FloatArray) -> GroupStat:
     nonzero = ~np.isnan(x) & (x != 0)
     n = groups.count(nonzero)
     pos = groups.count(nonzero & (x > 0))
+    return GroupStat(*_sign_z_p(pos, n), n)
+
+
+def _sign_z_p(pos: FloatArray, n: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The sign test's normal score and exact two-sided binomial p-value of ``pos`` positive
+    values out of ``n`` non-zero ones (NaN where ``n`` is 0)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(n > 0, (pos - n / 2.0) / (np.sqrt(n) / 2.0), np.nan)
         lo = stats.binom.cdf(pos, n, 0.5)
         hi = stats.binom.sf(pos - 1, n, 0.5)
         p = np.where(n > 0, np.minimum(1.0, 2.0 * np.minimum(lo, hi)), np.nan)
-    return GroupStat(z, p, n)
+    return z, p
 
 
 def generalized_sign(groups: Groups, x: FloatArray, p_hat_event: FloatArray) -> GroupStat:
@@ -274,11 +261,17 @@ def generalized_sign(groups: Groups, x: FloatArray, p_hat_event: FloatArray) -> 
     n = groups.count(valid)
     w = groups.count(valid & (x > 0))
     ph_sum = groups.sum(np.where(valid, p_hat_event[:, None], np.nan))
+    z = _generalized_sign_z(w, n, ph_sum)
+    return GroupStat(z, _two_sided_normal(z), n)
+
+
+def _generalized_sign_z(w: FloatArray, n: FloatArray, ph_sum: FloatArray) -> FloatArray:
+    """Cowan's Z of ``w`` positive values out of ``n``, with ``ph_sum`` the sum of the events'
+    shares of positive estimation-window ARs (NaN where ``n`` is 0 or p_hat is 0 or 1)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         ph = ph_sum / n
         z = (w - n * ph) / np.sqrt(n * ph * (1.0 - ph))
-    z = np.where((n > 0) & (ph > 0) & (ph < 1), z, np.nan)
-    return GroupStat(z, _two_sided_normal(z), n)
+    return np.where((n > 0) & (ph > 0) & (ph < 1), z, np.nan)
 
 
 def corrado_sums(
@@ -462,20 +455,10 @@ def moment_stats(m: FloatArray) -> dict[str, GroupStat]:
         t = np.where(n >= 2, mean / np.sqrt(m2 / (n - 1) / n), np.nan)
         tb = np.where(ns >= 2, means / np.sqrt(m2s / (ns - 1) / ns), np.nan)
         zp = np.where(col(6) >= 1, col(7) / np.sqrt(col(8)), np.nan)
-        nz, pos = col(9), col(10)
-        zs = np.where(nz > 0, (pos - nz / 2.0) / (np.sqrt(nz) / 2.0), np.nan)
-        ps = np.where(
-            nz > 0,
-            np.minimum(
-                1.0,
-                2.0 * np.minimum(stats.binom.cdf(pos, nz, 0.5), stats.binom.sf(pos - 1, nz, 0.5)),
-            ),
-            np.nan,
-        )
-        ph = col(12) / n
-        zg = (col(11) - n * ph) / np.sqrt(n * ph * (1.0 - ph))
-        zg = np.where((n > 0) & (ph > 0) & (ph < 1), zg, np.nan)
         sd = np.sqrt(m2 / (n - 1))
+    nz = col(9)
+    zs, ps = _sign_z_p(col(10), nz)
+    zg = _generalized_sign_z(col(11), n, col(12))
     ni, nsi = n.astype(np.int64), ns.astype(np.int64)
     return {
         "mean": GroupStat(np.where(n > 0, mean, np.nan), np.full_like(mean, np.nan), ni),

@@ -98,3 +98,10 @@ def test_factor_model_needs_factors(shared_prices_dir: Path) -> None:
         main(["study", "--ids", "meta-2025q3-results", "--model", "factor",
               "--prices-dir", str(shared_prices_dir)])  # fmt: skip
     assert info.value.code == 1
+
+
+def test_model_choices_are_the_spec_models() -> None:
+    from backtest.cli.study import MODEL_CHOICES
+    from backtest.study.spec import MODELS
+
+    assert tuple(MODEL_CHOICES) == MODELS

@@ -37,24 +37,27 @@ def test_radix_sort_of_segments_equals_numpy_sort(
     keys[rng.random(len(keys)) < unused] = UNUSED
     bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     expected = keys.copy()
+    tmp = np.empty(len(keys), dtype=np.int64)
     for a, b in itertools.pairwise(bounds):
         expected[a:b].sort()
-    jit.module().sort_segments(keys, bounds)
+        jit.module()._radix_sort(keys[a:b], tmp)
     np.testing.assert_array_equal(keys, expected)
 
 
-def test_radix_sort_of_abnormal_return_keys() -> None:
-    """A million-sized column of signed-rank keys, zeros and NaN included (unused keys)."""
+def test_signed_rank_keys_of_a_column_are_sorted() -> None:
+    """A large column of abnormal returns, zeros and NaN included: signed_rank_column leaves
+    in its buffer the column's keys by their definition (the bits of |x|, the sign in the
+    lowest bit; zero and NaN unused), sorted."""
     rng = np.random.default_rng(4)
     x = rng.standard_t(4, 200_000) * 0.02
     x[::97] = 0.0
     x[::101] = np.nan
-    keys = np.empty(len(x), dtype=np.int64)
-    nbk = jit.module()
-    nbk.signed_rank_keys(x, keys)
-    expected = np.sort(keys)
-    nbk.sort_segments(keys, np.array([0, len(keys)], dtype=np.int64))
-    np.testing.assert_array_equal(keys, expected)
+    keys, tmp = np.empty(len(x), dtype=np.int64), np.empty(len(x), dtype=np.int64)
+    bounds = np.array([0, len(x)], dtype=np.int64)
+    jit.module().signed_rank_column(x[:, None], 0, np.zeros(0, dtype=np.int64), bounds, keys, tmp)
+    used = ~np.isnan(x) & (x != 0)
+    expected = np.where(used, (np.abs(x).view(np.int64) & ~np.int64(1)) | (x > 0), UNUSED)
+    np.testing.assert_array_equal(keys, np.sort(expected))
 
 
 @pytest.mark.parametrize("length", [40, 271, 300])
@@ -145,3 +148,16 @@ def test_compiled_path_equals_numpy_path_on_a_mixed_study(monkeypatch: pytest.Mo
         got, want = getattr(compiled, name), getattr(reference, name)
         pd.testing.assert_frame_equal(got, want, rtol=1e-9, atol=1e-12, obj=name)
     pd.testing.assert_frame_equal(compiled.ar, reference.ar, rtol=1e-9, atol=1e-12)
+
+
+def test_status_and_model_codes_are_the_kernels_own() -> None:
+    """jit.py (importable without numba) restates the kernels' codes: they must agree."""
+    nbk = jit.module()
+    assert (jit.STATUS_OK, jit.STATUS_FEW, jit.STATUS_SINGULAR, jit.STATUS_FLAT,
+            jit.STATUS_NO_DAY0) == (nbk.STATUS_OK, nbk.STATUS_FEW, nbk.STATUS_SINGULAR,
+                                    nbk.STATUS_FLAT, nbk.STATUS_NO_DAY0)  # fmt: skip
+    assert jit.MODEL_CODES == {
+        "market": nbk.MARKET,
+        "market_adjusted": nbk.MARKET_ADJUSTED,
+        "constant_mean": nbk.CONSTANT_MEAN,
+    }

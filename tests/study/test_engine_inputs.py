@@ -24,16 +24,19 @@ from backtest.study.inputs import session_returns, ticker_returns
 from tests.study.synth import make_market
 
 
+@pytest.mark.usefixtures("engine_path")
 def test_every_drop_has_a_stage_and_reason() -> None:
     syn = make_market(n_days=600, n_stocks=6, n_events=12, seed=1)
-    close = syn.close.copy()
+    close = syn.close.assign(CONST=10.0)  # a price that never moves: every return is 0
     ev = syn.events.copy()
     extra = pd.DataFrame(
         {
-            "event_id": ["no-prices", "too-early", "short-history", "day0-hole", "bad-ticker"],
-            "ticker": ["ZZZZ", "S0000", "S0001", "S0002", "lower"],
+            "event_id": ["no-prices", "too-early", "short-history", "day0-hole", "bad-ticker",
+                         "flat", "singular"],
+            "ticker": ["ZZZZ", "S0000", "S0001", "S0002", "lower", "CONST", "S0003"],
             "day0": [ev.day0[0], close.index[0] - pd.Timedelta(days=30), close.index[100],
-                     close.index[400], ev.day0[0]],
+                     close.index[400], ev.day0[0], close.index[400], close.index[450]],
+            "benchmark": ["", "", "", "", "", "", "CONST"],
         }
     )  # fmt: skip
     close.iloc[400, close.columns.get_loc("S0002")] = np.nan  # no price on day 0
@@ -49,6 +52,12 @@ def test_every_drop_has_a_stage_and_reason() -> None:
     )
     assert d.loc["day0-hole", "stage"] == "event window"
     assert d.loc["day0-hole", "reason"].startswith("no return on day 0")
+    assert d.loc["flat", "stage"] == "estimation"
+    assert d.loc["flat", "reason"].startswith("zero residual variance in the estimation window")
+    assert d.loc["singular", "stage"] == "estimation"
+    assert d.loc["singular", "reason"] == (
+        "the benchmark's (or a factor's) returns do not vary over the estimation window"
+    )
     assert d.loc["bad-ticker", "stage"] == "input"
     assert "upper case" in d.loc["bad-ticker", "reason"]
     assert len(res.events) == len(ev)  # the good ones are all measured

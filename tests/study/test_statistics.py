@@ -33,6 +33,7 @@ def test_group_tests_match_scipy(seed: int, n: int, g: int, ties: bool) -> None:
     t = S.cross_sectional_t(groups, x)
     sign = S.sign_test(groups, x)
     wil = S.wilcoxon(groups, x)
+    gsign = S.generalized_sign(groups, x, np.full(len(x), 0.5))
     if jit.enabled():  # the compiled kernels must give the same numbers
         for k in range(3):
             mt = S.moment_tests(groups, x[:, k].copy(), x[:, k].copy(), np.full(len(x), 100),
@@ -40,6 +41,7 @@ def test_group_tests_match_scipy(seed: int, n: int, g: int, ties: bool) -> None:
             ws = S.wilcoxon_sorted(groups, x[:, k].copy())
             np.testing.assert_allclose(mt["t"].stat[:, 0], t.stat[:, k], rtol=1e-9, atol=1e-12)
             np.testing.assert_allclose(mt["sign"].p[:, 0], sign.p[:, k], rtol=1e-12)
+            np.testing.assert_allclose(mt["gsign"].stat[:, 0], gsign.stat[:, k], rtol=1e-12)
             np.testing.assert_allclose(ws.stat[:, 0], wil.stat[:, k], rtol=1e-12)
             np.testing.assert_allclose(ws.p[:, 0], wil.p[:, k], rtol=1e-9)
     for gi in range(g):
