@@ -148,7 +148,25 @@ def test_stops_fire_from_the_session_after_entry() -> None:
     t = sim.legs.iloc[0]
     assert t["exit_reason"] == "stop_loss"
     assert t["exit_date"] == IDX[8]
-    assert t["exit_price"] == pytest.approx(104.5) or t["exit_price"] == pytest.approx(104.0)
+    assert t["exit_price"] == pytest.approx(104.0, rel=1e-12)  # not the level 104.5
+    # entry at open 101; take profit 1% at 102.01. The entry session's own high (103.5) is
+    # above it but is not checked; session 2 opens at 102 (below it) and trades up to 103.5:
+    # the stop fills at its level, 102.01
+    tp = legs(
+        [
+            {
+                "underlying": "AAA",
+                "direction": 1,
+                "entry_date": IDX[1],
+                "exit_date": IDX[5],
+                "take_profit": 0.01,
+            }
+        ]
+    ).assign(slippage=0.0)
+    t = simulate(tp, index=IDX, init_cash=100_000.0, **p).legs.iloc[0]
+    assert t["exit_reason"] == "take_profit"
+    assert t["exit_date"] == IDX[2]
+    assert t["exit_price"] == pytest.approx(101 * 1.01, rel=1e-12)
 
 
 @pytest.mark.parametrize(
