@@ -333,14 +333,10 @@ def _simulate_and_measure(
         start_pos = max(dates.searchsorted(pd.Timestamp(legs["entry_date"].min())) - 1, 0)
     last = pd.Timestamp(period.end if period.end is not None else legs["exit_date"].max())
     index = pd.DatetimeIndex(dates[start_pos : dates.searchsorted(last, "right")])
-    runs = {}
-    for grouping in ("ticker", "pooled"):
-        labels = np.where(
-            np.full(len(legs), grouping == "ticker"),
-            legs["combo"].astype(str) + "|" + legs["ticker"],
-            legs["combo"].astype(str) + "|pooled " + legs["market"],
-        )
-        runs[grouping] = simulate(
+    prefix = legs["combo"].astype(str) + "|"
+    groups = {"ticker": prefix + legs["ticker"], "pooled": prefix + "pooled " + legs["market"]}
+    runs = {
+        grouping: simulate(
             legs.assign(group=labels),
             open_=open_,
             high=high,
@@ -349,16 +345,18 @@ def _simulate_and_measure(
             index=index,
             init_cash=init_cash,
         )
+        for grouping, labels in groups.items()
+    }
     sim_legs = runs["ticker"].legs  # per-ticker run: every leg filled with its own capital
     pooled_legs = runs["pooled"].legs
     rows: list[dict[str, Any]] = []
     equity: dict[tuple[Any, ...], pd.Series] = {}
     for grouping, run in runs.items():
-        leg_table = sim_legs if grouping == "ticker" else pooled_legs
+        by_group = dict(list(run.legs.groupby("group", sort=False)))
         for name in run.value.columns:
             combo_s, portfolio = str(name).split("|", 1)
             combo = int(combo_s)
-            members = leg_table[leg_table["group"] == name]
+            members = by_group[name]
             market = members["market"].iloc[0]
             sessions = get_calendar(market).sessions
             on = index[index.isin(sessions)]
