@@ -203,11 +203,7 @@ def run_strategy(
         legs_all.append(legs.assign(combo=k))
         skipped.append(skip.assign(combo=k))
     legs = pd.concat(legs_all, ignore_index=True)
-    skipped_df = (
-        pd.concat([s for s in skipped if len(s)], ignore_index=True)
-        if any(len(s) for s in skipped)
-        else pd.DataFrame(columns=["event_id", "ticker", "reason", "combo"])
-    )
+    skipped_df = _concat(skipped, ["event_id", "ticker", "reason", "combo"])
     combos = pd.DataFrame(
         [{"combo": k, "label": p.label(swept), **dict(p)} for k, p in enumerate(grid)]
     )
@@ -260,52 +256,31 @@ def _legs_for(
     legs = plan.trades
     # a fixed evaluation period: trades must open and close inside it
     lo, hi = strategy.portfolio.start, strategy.portfolio.end
-    if len(legs) and (lo is not None or hi is not None):
-        outside = np.zeros(len(legs), dtype=bool)
-        if lo is not None:
-            outside |= (legs["entry_date"] < pd.Timestamp(lo)).to_numpy()
-        if hi is not None:
-            outside |= (legs["exit_date"] > pd.Timestamp(hi)).to_numpy()
-        if outside.any():
-            key = legs["event_id"] + "|" + legs["ticker"]
-            out_keys = set(key[outside])
-            gone = legs[key.isin(out_keys)].drop_duplicates(["event_id", "ticker"])
-            reason = [
-                f"trade {a.date()} to {b.date()} is outside the portfolio period "
-                f"{lo or 'start'} to {hi or 'end'}"
-                for a, b in zip(gone["entry_date"], gone["exit_date"], strict=True)
-            ]
-            skipped.append(gone[["event_id", "ticker"]].assign(reason=reason))
-            legs = legs[~key.isin(out_keys)]
-    # every fill needs a price: the entry's and the planned exit's, of the right kind;
-    # an event with a leg that cannot fill is skipped whole (a hedge never trades alone)
-    if len(legs):
-        bad = np.zeros(len(legs), dtype=bool)
-        why = np.full(len(legs), "", dtype=object)
-        for which in ("entry_date", "exit_date"):
-            for fill, frame in (("open", open_), ("close", close)):
-                sel = np.flatnonzero((legs["fill"] == fill).to_numpy())
-                if not sel.size:
-                    continue
-                dates = pd.DatetimeIndex(legs[which].to_numpy()[sel])
-                names = legs["underlying"].to_numpy()[sel]
-                missing = sel[~np.isfinite(_lookup(frame, dates, names))]
-                new = missing[~bad[missing]]
-                why[new] = [
-                    f"no {fill} price for {u} on {d.date()} ({which.removesuffix('_date')})"
-                    for u, d in zip(
-                        legs["underlying"].to_numpy()[new],
-                        pd.DatetimeIndex(legs[which].to_numpy()[new]),
-                        strict=True,
-                    )
-                ]
-                bad[missing] = True
-        key = legs["event_id"] + "|" + legs["ticker"]
-        bad_keys = key[bad]
-        if len(bad_keys):
-            first_bad = legs.assign(reason=why)[bad].drop_duplicates(["event_id", "ticker"])
-            skipped.append(first_bad[["event_id", "ticker", "reason"]])
-            legs = legs[~key.isin(set(bad_keys))]
+    why = np.full(len(legs), "", dtype=object)
+    outside = np.zeros(len(legs), dtype=bool)
+    if lo is not None:
+        outside |= (legs["entry_date"] < pd.Timestamp(lo)).to_numpy()
+    if hi is not None:
+        outside |= (legs["exit_date"] > pd.Timestamp(hi)).to_numpy()
+    why[outside] = [
+        f"trade {a.date()} to {b.date()} is outside the portfolio period "
+        f"{lo or 'start'} to {hi or 'end'}"
+        for a, b in zip(legs["entry_date"][outside], legs["exit_date"][outside], strict=True)
+    ]
+    legs = _drop_events(legs, why, skipped)
+    # every fill needs a price: the entry's and the planned exit's, of the entry's kind (the
+    # same for every leg of the plan); a leg missing both is reported for its entry
+    fill = "open" if strategy.entry.fill == "next_open" else "close"
+    names = legs["underlying"].to_numpy()
+    why = np.full(len(legs), "", dtype=object)
+    for which in ("exit", "entry"):
+        dates = pd.DatetimeIndex(legs[f"{which}_date"])
+        miss = ~np.isfinite(_lookup(open_ if fill == "open" else close, dates, names))
+        why[miss] = [
+            f"no {fill} price for {u} on {d.date()} ({which})"
+            for u, d in zip(names[miss], dates[miss], strict=True)
+        ]
+    legs = _drop_events(legs, why, skipped)
     legs = legs.assign(
         size=params["position.size"],
         fees=params["costs.fees"],
@@ -313,12 +288,26 @@ def _legs_for(
         stop_loss=params.get("exit.stop_loss") if params.get("exit.stop_loss") else np.nan,
         take_profit=params.get("exit.take_profit") if params.get("exit.take_profit") else np.nan,
     )
-    skip = (
-        pd.concat([s for s in skipped if len(s)], ignore_index=True)
-        if any(len(s) for s in skipped)
-        else pd.DataFrame(columns=["event_id", "ticker", "reason"])
-    )
-    return legs.reset_index(drop=True), skip
+    return legs.reset_index(drop=True), _concat(skipped, ["event_id", "ticker", "reason"])
+
+
+def _drop_events(legs: pd.DataFrame, why: np.ndarray, skipped: list[pd.DataFrame]) -> pd.DataFrame:
+    """``legs`` without every event (event id and ticker) that has a leg with a reason ``why``
+    (non-empty): a hedge never trades alone. Appends to ``skipped`` one row per such event,
+    with the reason of its first such leg."""
+    flagged = why != ""
+    if not flagged.any():
+        return legs
+    first = legs.assign(reason=why)[flagged].drop_duplicates(["event_id", "ticker"])
+    skipped.append(first[["event_id", "ticker", "reason"]])
+    key = legs["event_id"] + "|" + legs["ticker"]
+    return legs[~key.isin(set(key[flagged]))]
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """The non-empty ``frames`` one after the other; an empty table with ``columns`` if none."""
+    full = [f for f in frames if len(f)]
+    return pd.concat(full, ignore_index=True) if full else pd.DataFrame(columns=columns)
 
 
 def _simulate_and_measure(
@@ -344,14 +333,10 @@ def _simulate_and_measure(
         start_pos = max(dates.searchsorted(pd.Timestamp(legs["entry_date"].min())) - 1, 0)
     last = pd.Timestamp(period.end if period.end is not None else legs["exit_date"].max())
     index = pd.DatetimeIndex(dates[start_pos : dates.searchsorted(last, "right")])
-    runs = {}
-    for grouping in ("ticker", "pooled"):
-        labels = np.where(
-            np.full(len(legs), grouping == "ticker"),
-            legs["combo"].astype(str) + "|" + legs["ticker"],
-            legs["combo"].astype(str) + "|pooled " + legs["market"],
-        )
-        runs[grouping] = simulate(
+    prefix = legs["combo"].astype(str) + "|"
+    groups = {"ticker": prefix + legs["ticker"], "pooled": prefix + "pooled " + legs["market"]}
+    runs = {
+        grouping: simulate(
             legs.assign(group=labels),
             open_=open_,
             high=high,
@@ -360,16 +345,18 @@ def _simulate_and_measure(
             index=index,
             init_cash=init_cash,
         )
+        for grouping, labels in groups.items()
+    }
     sim_legs = runs["ticker"].legs  # per-ticker run: every leg filled with its own capital
     pooled_legs = runs["pooled"].legs
     rows: list[dict[str, Any]] = []
     equity: dict[tuple[Any, ...], pd.Series] = {}
     for grouping, run in runs.items():
-        leg_table = sim_legs if grouping == "ticker" else pooled_legs
+        by_group = dict(list(run.legs.groupby("group", sort=False)))
         for name in run.value.columns:
             combo_s, portfolio = str(name).split("|", 1)
             combo = int(combo_s)
-            members = leg_table[leg_table["group"] == name]
+            members = by_group[name]
             market = members["market"].iloc[0]
             sessions = get_calendar(market).sessions
             on = index[index.isin(sessions)]

@@ -15,7 +15,7 @@ Conventions (vectorbt's, passed explicitly, never from its global settings):
   ``price * (1 - slippage)`` (sells); fees are ``fees`` times the order's value at that price;
 * stops are measured from the entry price (before slippage) and checked from the session after
   the entry, against each session's low and high; a stop fills at its level, or at the open
-  when the price gaps through it;
+  when the price gaps through it, without slippage (vectorbt's ``stoplimit``);
 * the portfolio is valued at each session's close.
 """
 
@@ -174,7 +174,7 @@ def simulate(
     return Simulation(
         value=value,
         exposure=_exposure(rec, lg["group"].to_numpy(), value.columns, index),
-        legs=_legs(lg, rec, index, order),
+        legs=_legs(lg, rec, index, order, price[entry_pos, cols]),
     )
 
 
@@ -196,8 +196,19 @@ def _exposure(
 
 
 def _legs(
-    lg: pd.DataFrame, rec: pd.DataFrame, index: pd.DatetimeIndex, order: np.ndarray
+    lg: pd.DataFrame,
+    rec: pd.DataFrame,
+    index: pd.DatetimeIndex,
+    order: np.ndarray,
+    entry_fill: np.ndarray,
 ) -> pd.DataFrame:
+    """``lg`` with each leg's trade record; ``entry_fill`` is each leg's unslipped entry price.
+
+    An exit before the planned date is a stop. Both stops are measured from the unslipped entry
+    price and fill at their level (or the open beyond it) without slippage, so the side of the
+    entry price the exit filled on tells them apart; the P&L cannot (fees and the entry's
+    slippage can make a take profit lose).
+    """
     out = lg.copy()
     fields: dict[str, Any] = {
         "shares": np.nan,
@@ -222,7 +233,9 @@ def _legs(
         out.loc[col, "exit_date"] = index[rec["exit_idx"].to_numpy()]
         planned = pd.DatetimeIndex(lg["exit_date"].to_numpy()[col])
         early = closed & (index[rec["exit_idx"].to_numpy()] < planned)
-        gain = rec["pnl"].to_numpy() > 0
+        gain = (
+            lg["direction"].to_numpy()[col] * (rec["exit_price"].to_numpy() - entry_fill[col]) > 0
+        )
         out.loc[col, "exit_reason"] = np.where(
             ~closed,
             "open at the end",

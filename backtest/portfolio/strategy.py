@@ -255,29 +255,28 @@ class Strategy(_Section):
     condition: Condition | None = None
     file: str = ""
 
+    def _axes(self) -> dict[str, NumList]:
+        """The sweepable parameters the strategy sets, ``{"exit.hold": (1.0, 5.0), ...}``."""
+        out = {}
+        for sec, fld in SWEEPABLE:
+            section = getattr(self, sec)  # None for an absent optional section ([condition])
+            values = None if section is None else getattr(section, fld)
+            if values is not None:
+                out[f"{sec}.{fld}"] = values
+        return out
+
     def grid(self) -> list[Params]:
         """Every combination of the swept parameters (one when nothing is a list)."""
-        axes = {
-            f"{sec}.{fld}": getattr(getattr(self, sec), fld) if getattr(self, sec) else None
-            for sec, fld in SWEEPABLE
-        }
-        present = {k: v for k, v in axes.items() if v is not None}
-        keys = list(present)
-        out = []
-        for values in itertools.product(*(present[k] for k in keys)):
-            out.append(Params(dict(zip(keys, values, strict=True))))
-        return out
+        axes = self._axes()
+        return [
+            Params(dict(zip(axes, values, strict=True)))
+            for values in itertools.product(*axes.values())
+        ]
 
     @property
     def swept(self) -> tuple[str, ...]:
         """The parameters given as lists of more than one value."""
-        return tuple(
-            f"{sec}.{fld}"
-            for sec, fld in SWEEPABLE
-            if getattr(self, sec) is not None
-            and getattr(getattr(self, sec), fld) is not None
-            and len(getattr(getattr(self, sec), fld)) > 1
-        )
+        return tuple(k for k, values in self._axes().items() if len(values) > 1)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready form (what reports print as the strategy's settings)."""

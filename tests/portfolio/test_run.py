@@ -216,3 +216,36 @@ def test_cli_bad_file_is_reported_and_the_others_run(
     assert "exit.hold" in err
     assert "Traceback" not in err + out
     assert "Strategy buy_on_layoffs" in out
+
+
+def test_an_event_with_a_leg_that_cannot_fill_is_skipped_whole(
+    tmp_path: Path, catalog: Catalog, shared_prices_dir: Path
+) -> None:
+    """Opens blanked out of the price files: the event goes, both its legs (a hedge never
+    trades alone), with the first missing fill of its first leg as the reason."""
+    from types import SimpleNamespace
+
+    from backtest.prices import load_prices
+
+    path = tmp_path / "hedged.toml"
+    text = SWEEP.format(lag=0, hold=1, size=10000, period=PERIOD)
+    path.write_text(text.replace("[position]\n", "[position]\nhedge = true\n"), encoding="utf-8")
+    strategy = load_strategy(path)
+    full = load_prices(["META", "AMZN", "SPY"], prices_dir=str(shared_prices_dir))
+    open_ = full.open.copy()
+    # meta-2022-11-layoffs (before the open of 2022-11-09): in 11-09, out 11-10
+    open_.loc["2022-11-10", "META"] = np.nan
+    # meta-2023-03-layoffs (before the open of 2023-03-14): both fills of the position gone
+    open_.loc[["2023-03-14", "2023-03-15"], "META"] = np.nan
+    # amzn-2025-10-layoffs (before the open of 2025-10-28): the hedge cannot enter
+    open_.loc["2025-10-28", "SPY"] = np.nan
+    panel = SimpleNamespace(open=open_, close=full.close, high=full.high, low=full.low)
+    r = run_strategy(strategy, catalog, prices=panel)
+    reasons = r.skipped.set_index("event_id")["reason"]
+    assert reasons["meta-2022-11-layoffs"] == "no open price for META on 2022-11-10 (exit)"
+    assert reasons["meta-2023-03-layoffs"] == "no open price for META on 2023-03-14 (entry)"
+    assert reasons["amzn-2025-10-layoffs"] == "no open price for SPY on 2025-10-28 (entry)"
+    gone = {"meta-2022-11-layoffs", "meta-2023-03-layoffs", "amzn-2025-10-layoffs"}
+    assert not gone & set(r.trades["event_id"])
+    assert "meta-2025-10-ai-layoffs" in set(r.trades["event_id"])  # the others still trade
+    assert set(r.trades["leg"]) == {"position", "hedge"}

@@ -148,7 +148,72 @@ def test_stops_fire_from_the_session_after_entry() -> None:
     t = sim.legs.iloc[0]
     assert t["exit_reason"] == "stop_loss"
     assert t["exit_date"] == IDX[8]
-    assert t["exit_price"] == pytest.approx(104.5) or t["exit_price"] == pytest.approx(104.0)
+    assert t["exit_price"] == pytest.approx(104.0, rel=1e-12)  # not the level 104.5
+    # entry at open 101; take profit 1% at 102.01. The entry session's own high (103.5) is
+    # above it but is not checked; session 2 opens at 102 (below it) and trades up to 103.5:
+    # the stop fills at its level, 102.01
+    tp = legs(
+        [
+            {
+                "underlying": "AAA",
+                "direction": 1,
+                "entry_date": IDX[1],
+                "exit_date": IDX[5],
+                "take_profit": 0.01,
+            }
+        ]
+    ).assign(slippage=0.0)
+    t = simulate(tp, index=IDX, init_cash=100_000.0, **p).legs.iloc[0]
+    assert t["exit_reason"] == "take_profit"
+    assert t["exit_date"] == IDX[2]
+    assert t["exit_price"] == pytest.approx(101 * 1.01, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("underlying", "direction", "entry", "slippage", "level", "exit_at", "fill_at"),
+    [
+        # long AAA at the open of session 1 (101); take profit 0.5% -> 101.505; session 2
+        # opens at 102, through the level: sold at that open. Bought at 101 * 1.01 = 102.01.
+        ("AAA", 1, 1, 0.01, 101.0, 2, 102.0),
+        # short BBB at the open of session 5 (51); take profit 0.5% -> 50.745; session 6 opens
+        # at 50, through the level: covered at that open. Sold at 51 * 0.97 = 49.47.
+        ("BBB", -1, 5, 0.03, 51.0, 6, 50.0),
+    ],
+    ids=["long", "short"],
+)
+def test_a_take_profit_is_one_even_when_costs_make_the_trade_lose(
+    underlying: str,
+    direction: int,
+    entry: int,
+    slippage: float,
+    level: float,
+    exit_at: int,
+    fill_at: float,
+) -> None:
+    """The price moved the trade's way by more than the take-profit fraction, so the exit is a
+    take profit; the entry's slippage and the fees turn its P&L negative all the same."""
+    p = prices()
+    trade = legs(
+        [
+            {
+                "underlying": underlying,
+                "direction": direction,
+                "entry_date": IDX[entry],
+                "exit_date": IDX[entry + 4],
+                "take_profit": 0.005,
+            }
+        ]
+    ).assign(slippage=slippage)
+    t = simulate(trade, index=IDX, init_cash=100_000.0, **p).legs.iloc[0]
+    shares = 10_000 / level
+    paid = level * (1 + direction * slippage)
+    # a stop exit fills at its level or the open, without slippage (vectorbt's "stoplimit")
+    pnl = direction * shares * (fill_at - paid) - 0.001 * shares * (paid + fill_at)
+    assert pnl < 0  # long: 99.0099 x -0.01 - 20.20; short: 196.08 x -0.53 - 19.51
+    assert t["exit_date"] == IDX[exit_at]
+    assert t["exit_price"] == pytest.approx(fill_at, rel=1e-12)
+    assert t["pnl"] == pytest.approx(pnl, abs=0.005)
+    assert t["exit_reason"] == "take_profit"
 
 
 def _oracle_value(trades: pd.DataFrame, p: dict[str, pd.DataFrame], init: float) -> np.ndarray:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backtest.markets import get_calendar
-from backtest.portfolio.trades import first_tradable, plan_trades
+from backtest.portfolio.trades import plan_trades
 from backtest.sessions import day0_session, event_instant
 
 D = dt.date
@@ -229,7 +229,7 @@ def test_no_fill_before_the_news(
     when: dt.datetime, tz: str, ticker: str, fill: str, lag: int
 ) -> None:
     """Independent check: the fill's timestamp (the session's open or close from the exchange
-    calendar) is after the announcement instant; with lag 0 it is the first such price."""
+    calendar) is ``lag`` sessions after the first such price after the announcement."""
     row = {
         "ticker": ticker,
         "date": when.date(),
@@ -241,8 +241,8 @@ def test_no_fill_before_the_news(
     cal = get_calendar(market)
     instant = event_instant(when.date(), dt.time.fromisoformat(row["time"]), tz)
     stamp = cal.session_open if fill == "next_open" else cal.session_close
-    assert stamp(pd.Timestamp(entry)) > instant
-    if lag == 0:  # and the previous session's price was before it
-        assert stamp(cal.previous_session(pd.Timestamp(entry))) <= instant
-    first_open, _ = first_tradable(table([row]), market)
-    assert first_open[0] >= 0
+    first = pd.Timestamp(entry)
+    for _ in range(lag):  # the entry is lag sessions after the first price after the news
+        first = cal.previous_session(first)
+    assert stamp(first) > instant
+    assert stamp(cal.previous_session(first)) <= instant  # the session before it came before
