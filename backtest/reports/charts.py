@@ -40,6 +40,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from backtest.portfolio.metrics import METRICS, Metric, format_metric
+from backtest.reports import fmt
 from backtest.reports.tables import category_table, t_half_width
 from backtest.study.results import stars
 from backtest.study.spec import Window, window_label
@@ -228,14 +229,6 @@ def _sign_colours(values: npt.ArrayLike) -> list[str]:
     """:data:`UP` for positive, :data:`DOWN` for negative, grey for zero or missing."""
     v = np.asarray(values, dtype=np.float64)
     return np.select([v > 0, v < 0], [UP, DOWN], default=MUTED).tolist()
-
-
-def _pct(value: float, fmt: str = "+.2%") -> str:
-    return "—" if not math.isfinite(value) else format(value, fmt)
-
-
-def _num(value: float, fmt: str = ".2f") -> str:
-    return "—" if not math.isfinite(value) else format(value, fmt)
 
 
 def _date(value: Any) -> str:
@@ -646,7 +639,7 @@ def caar_figure(
                 per_event["ticker"].map(_esc),
                 per_event["title"].fillna(per_event["event_id"]).map(_esc),
                 per_event["day0"].map(_date),
-                per_event["t"].map(lambda v: _num(float(v))),
+                per_event["t"].map(fmt.num),
             ]
         )
         for name, mask, colour in (
