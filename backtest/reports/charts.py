@@ -38,10 +38,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
-from scipy import stats
 
 from backtest.portfolio.metrics import METRICS, Metric, format_metric
-from backtest.reports.tables import group_rows
+from backtest.reports import fmt
+from backtest.reports.tables import category_table, t_half_width
 from backtest.study.results import stars
 from backtest.study.spec import Window, window_label
 
@@ -231,25 +231,9 @@ def _sign_colours(values: npt.ArrayLike) -> list[str]:
     return np.select([v > 0, v < 0], [UP, DOWN], default=MUTED).tolist()
 
 
-def _pct(value: float, fmt: str = "+.2%") -> str:
-    return "—" if not math.isfinite(value) else format(value, fmt)
-
-
-def _num(value: float, fmt: str = ".2f") -> str:
-    return "—" if not math.isfinite(value) else format(value, fmt)
-
-
 def _date(value: Any) -> str:
     stamp = pd.to_datetime(value, errors="coerce")
     return "" if pd.isna(stamp) else stamp.strftime("%Y-%m-%d")
-
-
-def _t_interval(se: npt.ArrayLike, n: npt.ArrayLike, level: float = 0.95) -> FloatArray:
-    """Half-width of a two-sided t interval: ``t_{(1+level)/2, n-1} * se``; NaN where n < 2."""
-    s = np.asarray(se, dtype=np.float64)
-    k = np.asarray(n, dtype=np.float64)
-    q = stats.t.ppf(0.5 + level / 2.0, np.maximum(k - 1.0, 1.0))
-    return np.where((k >= 2) & np.isfinite(s), q * np.abs(s), np.nan)
 
 
 def _style(
@@ -358,12 +342,12 @@ def _day0_line(fig: go.Figure, **where: Any) -> None:
 def category_bars(study: EventStudyResult, window: Window = (-1, 1)) -> go.Figure:
     """The CAAR of each event category over one window, with 95% intervals and stars.
 
-    A forest plot: one horizontal bar per category (``study.groups`` rows with ``group_by ==
-    "category"``, ``measure == "CAAR"`` and the window), green when positive and red when
-    negative, sorted by CAAR (the largest at the top). The whisker is the 95% interval
+    A forest plot: one horizontal bar per row of
+    :func:`backtest.reports.tables.category_table`, green when positive and red when
+    negative, sorted by CAAR (the largest at the top). The whisker is the table's 95% interval
     ``CAAR ± t_{0.975, n-1} * SE`` with the cross-sectional standard error ``SE = CAAR / t``
     (no whisker when ``t`` is 0 or missing, or n < 2). The label beside each bar, e.g.
-    ``+1.23% **  (n=11)``, carries the stars of :func:`backtest.reports.tables.headline_p`.
+    ``+1.23% **  (n=11)``, carries the stars of the table's headline p.
     The labels are a column at the right edge (not at the bars' ends) so that whiskers never
     cross them.
 
@@ -387,32 +371,31 @@ def category_bars(study: EventStudyResult, window: Window = (-1, 1)) -> go.Figur
     needed = {"group_by", "measure", "window", "group", "value", "n", "t"}
     if g.empty or not needed <= set(g.columns):
         return _message_figure(title, "The study has no group statistics.")
-    rows = g[(g["group_by"] == "category") & (g["measure"] == "CAAR") & (g["window"] == label)]
-    rows = rows[np.isfinite(rows["value"].to_numpy(dtype=np.float64))]
+    rows = category_table(study, window)
+    rows = rows[np.isfinite(rows["caar"].to_numpy(dtype=np.float64))]
     if rows.empty:
         return _message_figure(
             title,
             f"No category has a CAAR over {label}: the study was not grouped by category "
             "or did not measure that window.",
         )
-    rows = rows.sort_values("value", kind="stable")
-    value = rows["value"].to_numpy(dtype=np.float64)
+    rows = rows.sort_values("caar", kind="stable")  # plotly draws the first bar at the bottom
+    value = rows["caar"].to_numpy(dtype=np.float64)
+    lo = rows["lo"].to_numpy(dtype=np.float64)
+    hi = rows["hi"].to_numpy(dtype=np.float64)
     n = rows["n"].to_numpy(dtype=np.int64)
     t = rows["t"].to_numpy(dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        se = np.where(np.isfinite(t) & (t != 0), value / t, np.nan)
-    half = _t_interval(se, n)
-    heads = group_rows(study, "category", window).set_index("group")
-    p = heads["p"].reindex(rows["group"]).to_numpy(dtype=np.float64)
-    test = heads["test"].reindex(rows["group"]).fillna("").to_numpy(dtype=object)
-    cats = [_esc(c.replace("_", " ")) for c in rows["group"].astype(str)]
+    p = rows["p"].to_numpy(dtype=np.float64)
+    test = rows["test"].fillna("").to_numpy(dtype=object)
+    cats = [_esc(c.replace("_", " ")) for c in rows["category"].astype(str)]
     text = [
         f"{v:+.2%} {s}  (n={k})" if s else f"{v:+.2%}  (n={k})"
         for v, s, k in zip(value, (stars(x) for x in p), n, strict=True)
     ]
+    half = hi - value
     interval = [
-        f"{v - h:+.2%} to {v + h:+.2%}" if math.isfinite(h) else "not available (n < 2 or no t)"
-        for v, h in zip(value, half, strict=True)
+        f"{a:+.2%} to {b:+.2%}" if math.isfinite(a) else "not available (n < 2 or no t)"
+        for a, b in zip(lo, hi, strict=True)
     ]
     p_text = [
         f"{name} p = {x:.3f}" if math.isfinite(x) else "no test computable"
@@ -574,7 +557,7 @@ def caar_figure(
         day = path["day"].to_numpy(dtype=np.float64)
         caar = path["caar"].to_numpy(dtype=np.float64)
         n = path["n"].to_numpy(dtype=np.float64)
-        half = _t_interval(path["caar_se"].to_numpy(dtype=np.float64), n)
+        half = t_half_width(path["caar_se"].to_numpy(dtype=np.float64), n)
         lo, hi = caar - half, caar + half
         ok = np.isfinite(lo) & np.isfinite(hi)
         runs = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
@@ -656,7 +639,7 @@ def caar_figure(
                 per_event["ticker"].map(_esc),
                 per_event["title"].fillna(per_event["event_id"]).map(_esc),
                 per_event["day0"].map(_date),
-                per_event["t"].map(lambda v: _num(float(v))),
+                per_event["t"].map(fmt.num),
             ]
         )
         for name, mask, colour in (

@@ -14,6 +14,8 @@ import datetime as dt
 import math
 from typing import Any
 
+from backtest.study.results import stars as study_stars
+
 DASH = "—"
 
 
@@ -62,11 +64,9 @@ def pval(v: Any) -> str:
 
 
 def stars(v: Any) -> str:
-    """Significance stars of a p-value."""
+    """Significance stars of a p-value (:func:`backtest.study.results.stars`)."""
     x = _float(v)
-    if x is None:
-        return ""
-    return "***" if x < 0.01 else "**" if x < 0.05 else "*" if x < 0.10 else ""
+    return "" if x is None else study_stars(x)
 
 
 def sign_class(v: Any) -> str:

@@ -64,7 +64,7 @@ class Charts:
         from backtest.reports.charts import figure_json
 
         chart_id = f"chart-{len(self.items) + 1}-{_slug(name)}"
-        self.items.append({"id": chart_id, "json": figure_json(fig), "name": name})
+        self.items.append({"id": chart_id, "json": figure_json(fig)})
         return chart_id
 
 
@@ -175,9 +175,9 @@ def build_context(result: Any, files: Sequence[str] = ()) -> dict[str, Any]:
             category_takeaway=T.category_takeaway(study, win),
         )
         cats = []
+        caar = study.group_table("category", "CAAR")
         for cat in ctx["categories"]:
-            g = study.group_table("category", "CAAR")
-            g = g[g["group"] == cat["category"]]
+            g = caar[caar["group"] == cat["category"]]
             cats.append(
                 {
                     **cat,
@@ -249,8 +249,6 @@ def _strategy(r: Any, charts: Charts, result_base: str) -> dict[str, Any]:
         "file": _display_path(s.file, result_base),
         "description": (s.description or "").strip(),
         "settings": r.rules(),
-        "combos": len(r.combos),
-        "swept": [k.split(".")[-1] for k in s.swept],
         "benchmarks": dict(r.benchmarks),
         "data": dict(r.data),
         "skipped": _records(r.skipped_table()),

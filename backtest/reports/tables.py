@@ -12,10 +12,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+from scipy import stats
 
 from backtest.study.spec import Window, window_label
 from backtest.study.statistics import GROUP_TESTS
+
+FloatArray = npt.NDArray[np.float64]
 
 _NAMES = {key: name for key, name, _ in GROUP_TESTS}
 
@@ -114,20 +118,28 @@ def group_rows(study: Any, group_by: str, window: Window) -> pd.DataFrame:
     return g.reset_index(drop=True)
 
 
+def t_half_width(se: npt.ArrayLike, n: npt.ArrayLike, level: float = 0.95) -> FloatArray:
+    """Half-width of a two-sided t interval: ``t_{(1+level)/2, n-1} * |se|``; NaN where n < 2
+    or the standard error is missing."""
+    s = np.asarray(se, dtype=np.float64)
+    k = np.asarray(n, dtype=np.float64)
+    q = stats.t.ppf(0.5 + level / 2.0, np.maximum(k - 1.0, 1.0))
+    return np.where((k >= 2) & np.isfinite(s), q * np.abs(s), np.nan)
+
+
 def category_table(study: Any, window: Window | None = None) -> pd.DataFrame:
     """Per category: n, CAAR over ``window`` (default :func:`main_window`), its 95% interval
-    from the cross-sectional standard error, the headline p and test; by CAAR."""
+    from the cross-sectional standard error ``CAAR / t``, the headline p and test; by CAAR."""
     window = window or main_window(study)
     g = group_rows(study, "category", window)
-    se = np.where(np.isfinite(g["t"]) & (g["t"] != 0), g["value"] / g["t"], np.nan)
-    from scipy import stats
-
-    q = np.where(g["n"] >= 2, stats.t.ppf(0.975, np.maximum(g["n"] - 1, 1)), np.nan)
-    g["lo"] = g["value"] - q * se
-    g["hi"] = g["value"] + q * se
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.where(np.isfinite(g["t"]) & (g["t"] != 0), g["value"] / g["t"], np.nan)
+    half = t_half_width(se, g["n"])
+    g["lo"] = g["value"] - half
+    g["hi"] = g["value"] + half
     g = g.rename(columns={"group": "category", "value": "caar"})
     cols = ["category", "window", "n", "caar", "lo", "hi", "t", "p", "test"]
-    return g[cols].sort_values("caar", ascending=False).reset_index(drop=True)
+    return g[cols].sort_values("caar", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def ticker_table(study: Any, window: Window | None = None) -> pd.DataFrame:

@@ -7,6 +7,7 @@ show; the numbers are checked against the result objects and against what was pl
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -70,7 +71,9 @@ def test_headline_p_and_single_event_groups(toy_result: RunResult) -> None:
     assert cats.loc["earnings", "p"] == w.loc[("bbb-results", "[-1,+1]"), "p"]
     assert cats.loc["earnings", "test"] == "single-event t"
     assert T.headline_p({"kp_p": float("nan"), "bmp_p": 0.2, "t_p": 0.1}) == (0.2, "BMP t")
-    assert T.headline_p({}) != T.headline_p({"t_p": 0.5})
+    p, name = T.headline_p({})  # no test at all
+    assert math.isnan(p)
+    assert name == ""
 
 
 def test_strategy_overview_shows_the_range_not_the_best(toy_result: RunResult) -> None:
@@ -105,17 +108,31 @@ def test_takeaways() -> None:
 
 
 def test_category_takeaway_names_the_significant_categories(toy_result: RunResult) -> None:
-    cats = T.category_table(toy_result.study)
-    text = T.category_takeaway(toy_result.study)
-    sig = cats[cats["p"] < 0.05]
-    if len(sig):
-        assert text.startswith("At the 5% level, the CAAR[-1,+1] differs from zero for: ")
-        for r in sig.itertuples():
-            assert f"{r.category.replace('_', ' ')} {r.caar * 100:+.2f}% (p {r.p:.3f}" in text
-    else:
-        assert text.startswith("No category's CAAR[-1,+1] differs from zero at the 5% level")
-    # earnings is one event with a planted -6% reaction: significant on its own t-test
-    assert "earnings" in set(sig["category"])
+    study = toy_result.study
+    groups = study.group_table("category").set_index(["group", "window"])
+    caar = groups["value"]
+    own_p = study.windows.set_index(["event_id", "window"])["p"]
+    # earnings is one event with a planted -6% reaction: significant on its own t-test; the
+    # two layoffs (KP test) and the one product launch (its own t-test) are not
+    earnings_p = own_p[("bbb-results", "[-1,+1]")]
+    layoff_p = groups.loc[("layoff", "[-1,+1]"), "kp_p"]
+    assert earnings_p < 0.05
+    assert layoff_p >= 0.05
+    assert own_p[("aaa-launch", "[-1,+1]")] >= 0.05
+    earnings = caar[("earnings", "[-1,+1]")]
+    assert T.category_takeaway(study) == (
+        "At the 5% level, the CAAR[-1,+1] differs from zero for: "
+        f"earnings {earnings * 100:+.2f}% (p {earnings_p:.3f}, n=1)."
+    )
+    # at 1% none does: the two largest average moves are named instead
+    assert earnings_p > 0.01
+    layoff = caar[("layoff", "[-1,+1]")]
+    assert abs(earnings) > abs(layoff) > abs(caar[("product_launch", "[-1,+1]")])
+    assert T.category_takeaway(study, level=0.01).startswith(
+        "No category's CAAR[-1,+1] differs from zero at the 1% level; the largest average "
+        f"moves are earnings ({earnings * 100:+.2f}%, p {earnings_p:.2f}, n=1) and layoff "
+        f"({layoff * 100:+.2f}%, p {layoff_p:.2f}, n=2): "
+    )
 
 
 # ------------------------------------------------------------------------------ files
@@ -226,8 +243,8 @@ def test_page_is_self_contained(page: str) -> None:
 
 
 def test_page_shows_the_numbers(page: str, toy_result: RunResult) -> None:
-    ev = T.event_table(toy_result.study).set_index("event_id")
-    car = ev.loc["bbb-results", "car[-1,+1]"]
+    w = toy_result.study.windows.set_index(["event_id", "window"])
+    car = w.loc[("bbb-results", "[-1,+1]"), "car"]
     assert f"{car * 100:+.2f}%" in page  # in the strongest reactions and the ticker table
     assert "Run <strong>toy</strong>" in page
     for section in (
@@ -267,9 +284,9 @@ def test_markdown_summary(report: Path, toy_result: RunResult) -> None:
     md = (report / "summary.md").read_text(encoding="utf-8")
     assert md == render_markdown(toy_result, sorted(FILES))
     assert md.startswith("# evbt report: toy\n")
-    cats = T.category_table(toy_result.study).set_index("category")
-    layoff = cats.loc["layoff"]
-    assert f"| layoff | 2 | {layoff['caar'] * 100:+.2f}%" in md
+    layoff = toy_result.study.group_table("category").set_index(["group", "window"])
+    caar = layoff.loc[("layoff", "[-1,+1]"), "value"]
+    assert f"| layoff | 2 | {caar * 100:+.2f}%" in md
     assert "| toy_buy_on_layoffs | pooled XNYS | 2 |" in md
     # catalog text cannot inject HTML into a Markdown renderer either
     assert "<script" not in md
