@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -232,7 +232,7 @@ def run_job(
             claims_table = claim_table(catalog)
         with steps.step("strategies (files)"):
             chosen, errors, notes = _strategies(config, catalog)
-            strategies = [strategy for strategy, _ in chosen]
+            strategies = [c.strategy for c in chosen]
         with steps.step("prices"):
             panel = _prices(
                 config, spec, events, chosen, claims_table, prices_dir, cache_dir, source
@@ -302,12 +302,25 @@ def _where(config: RunConfig) -> str:
     return f"{config.file}: " if config.file else ""
 
 
+class _Chosen(NamedTuple):
+    """A strategy that can run, the events it trades and its benchmark per market."""
+
+    strategy: Any
+    events: pd.DataFrame
+    benchmarks: dict[str, str]
+
+
 def _strategies(
     config: RunConfig, catalog: Catalog
-) -> tuple[list[tuple[Any, pd.DataFrame]], list[tuple[str, str]], list[tuple[str, str]]]:
-    """The strategies that can run, each with the events it trades; errors; notes."""
+) -> tuple[list[_Chosen], list[tuple[str, str]], list[tuple[str, str]]]:
+    """The strategies that can run, each with its events and benchmarks; errors; notes.
+
+    A strategy is checked here as far as the catalog allows (its events, its benchmark), so
+    that one that cannot run is a failed part of the report, not the end of the run.
+    """
     from backtest.cli.backtest import default_strategy_dir
     from backtest.portfolio import StrategyError, load_strategy, select_events, strategy_files
+    from backtest.portfolio.run import benchmarks_for
 
     s = config.strategies
     if s.paths is not None:
@@ -338,6 +351,7 @@ def _strategies(
         try:
             strategy = load_strategy(f)
             table = select_events(strategy, catalog)
+            bench = benchmarks_for(strategy, sorted(table["market"].unique()))
         except StrategyError as exc:
             nothing = any(field == "events" for field, _ in exc.problems)
             if filtered and nothing:  # the run's own filters left it nothing to trade
@@ -345,7 +359,7 @@ def _strategies(
             else:
                 errors.append((str(f), str(exc)))
             continue
-        out.append((strategy, table))
+        out.append(_Chosen(strategy, table, bench))
     return out, errors, notes
 
 
@@ -353,22 +367,21 @@ def _prices(
     config: RunConfig,
     spec: Any,
     events: pd.DataFrame,
-    strategies: Sequence[tuple[Any, pd.DataFrame]],
+    strategies: Sequence[_Chosen],
     claims: pd.DataFrame,
     prices_dir: str | Path | None,
     cache_dir: str | Path | None,
     source: Any,
 ) -> Any:
     from backtest.claims import claim_price_needs
-    from backtest.portfolio.run import benchmarks_for, price_range
+    from backtest.portfolio.run import price_range
     from backtest.prices import PriceCache, load_prices
     from backtest.study.inputs import price_needs
 
     tickers, start, end = price_needs(events, reach=spec.reach, benchmarks=dict(spec.benchmarks))
     wanted = list(tickers)
     starts, ends = [start], [end]
-    for strategy, chosen in strategies:
-        bench = benchmarks_for(strategy, sorted(chosen["market"].unique()))
+    for strategy, chosen, bench in strategies:
         wanted += [*chosen["ticker"], *bench.values()]
         a, b = price_range(chosen, strategy)
         starts.append(a)
