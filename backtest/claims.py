@@ -18,8 +18,8 @@ The session a claim is about
 The claim's own ``date`` when it gives one, **as given**: a date that is not a session of the
 ticker's exchange is not moved to a session, it is reported (verdict ``not measured``, with the
 reason in ``note``). Without a date, the event's day 0 for the claim's ticker
-(:func:`backtest.sessions.day0_session` on that ticker's exchange; the ticker need not be one of
-the event's tickers, e.g. an index).
+(:meth:`backtest.catalog.Event.day0`, the rule of :mod:`backtest.sessions` on that ticker's
+exchange; the ticker need not be one of the event's tickers, e.g. an index).
 
 Measures
 --------
@@ -86,7 +86,6 @@ from backtest.catalog.catalog import Catalog
 from backtest.errors import CalendarRangeError
 from backtest.markets import get_calendar, market_of
 from backtest.prices.panel import PricePanel
-from backtest.sessions import day0_session
 
 #: A measured move within this many (fractional) points of the claim agrees with it ...
 ABS_TOLERANCE = 0.01
@@ -203,13 +202,7 @@ def claim_table(catalog: Catalog) -> pd.DataFrame:
             else:
                 date_from = "day 0"
                 try:
-                    date = day0_session(
-                        market,
-                        date=event.date,
-                        timing=event.timing,
-                        time=event.time,
-                        timezone=event.timezone,
-                    )
+                    date = event.day0(claim.ticker)
                 except CalendarRangeError:
                     date = pd.NaT
             rows.append(

@@ -59,11 +59,11 @@ BBB[4][2] = NAN
 BBB[5][0] = NAN
 
 
-def hand_panel(scale: float = 1.0) -> PricePanel:
+def hand_panel() -> PricePanel:
     index = pd.DatetimeIndex(pd.to_datetime(SESSIONS), name="date")
 
     def frame(col: int) -> pd.DataFrame:
-        data = {"AAA": [r[col] * scale for r in AAA], "BBB": [r[col] * scale for r in BBB]}
+        data = {"AAA": [r[col] for r in AAA], "BBB": [r[col] for r in BBB]}
         out = pd.DataFrame(data, index=index, dtype="float64")
         out.columns.name = "ticker"
         return out

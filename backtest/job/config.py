@@ -44,9 +44,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator, model_validator
 
 from backtest._toml import FileProblems, OptionalDate, read_toml, validate
 from backtest.study.spec import DEFAULT_WINDOWS, StudySpec
@@ -77,27 +77,30 @@ def _paths(v: Any) -> tuple[str, ...]:
     raise ValueError(f"expected a path or a list of paths, got {v!r}")
 
 
+#: Files or folders: one path or a list of them.
+Paths = Annotated[tuple[str, ...], BeforeValidator(_paths)]
+#: :data:`Paths`, or absent (``None``: the default place).
+OptionalPaths = Annotated[
+    tuple[str, ...] | None, BeforeValidator(lambda v: None if v is None else _paths(v))
+]
+
+
 class CatalogSection(_Section):
     """Which catalog files, and which of their events."""
 
-    paths: tuple[str, ...] | None = None
+    paths: OptionalPaths = None
     categories: tuple[str, ...] | None = None
     ids: tuple[str, ...] | None = None
     tickers: tuple[str, ...] | None = None
     start: OptionalDate = None
     end: OptionalDate = None
 
-    @field_validator("paths", mode="before")
-    @classmethod
-    def _p(cls, v: Any) -> tuple[str, ...] | None:
-        return None if v is None else _paths(v)
-
 
 class StudySection(_Section):
     """The event study; every field defaults to :class:`~backtest.study.StudySpec`'s."""
 
     model: Literal["market", "market_adjusted", "constant_mean", "factor"] = "market"
-    factors: tuple[str, ...] = ()
+    factors: Paths = ()
     returns: Literal["simple", "log"] = "simple"
     estimation: tuple[int, int] = (-250, -11)
     min_estimation: int = 120
@@ -107,11 +110,6 @@ class StudySection(_Section):
     benchmarks: dict[str, str] | None = None
     exclude_confounded: bool = True
     max_loss: float = 0.35
-
-    @field_validator("factors", mode="before")
-    @classmethod
-    def _f(cls, v: Any) -> tuple[str, ...]:
-        return _paths(v)
 
     @model_validator(mode="after")
     def _factors_need_factor_model(self) -> StudySection:
@@ -123,12 +121,7 @@ class StudySection(_Section):
 class StrategiesSection(_Section):
     """The strategy files to backtest (default: the ``strategies/`` folder)."""
 
-    paths: tuple[str, ...] | None = None
-
-    @field_validator("paths", mode="before")
-    @classmethod
-    def _p(cls, v: Any) -> tuple[str, ...] | None:
-        return None if v is None else _paths(v)
+    paths: OptionalPaths = None
 
 
 class PricesSection(_Section):

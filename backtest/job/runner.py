@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -220,20 +220,25 @@ def run_job(
     JobError
         Nothing can be reported (see the module docstring).
     """
+    from backtest.claims import claim_table, measure_claims
+    from backtest.study.inputs import normalize_event_table
+
     started = dt.datetime.now(dt.UTC)
+    spec = config.study_spec()
     with Steps(enabled=progress) as steps:
         with steps.step("catalog"):
             catalog, problems = _catalog(config)
-            claims_table = _claims_table(catalog)
+            events, dropped = normalize_event_table(catalog.to_frame())
+            claims_table = claim_table(catalog)
         with steps.step("strategies (files)"):
-            strategies, errors, notes = _strategies(config, catalog)
+            chosen, errors, notes = _strategies(config, catalog)
+            strategies = [c.strategy for c in chosen]
         with steps.step("prices"):
             panel = _prices(
-                config, catalog, strategies, claims_table, prices_dir, cache_dir, source
+                config, spec, events, chosen, claims_table, prices_dir, cache_dir, source
             )
-        study, study_error = None, None
         with steps.step("event study") as update:
-            study, study_error = _study(config, catalog, panel, update)
+            study, study_error = _study(config, spec, catalog, events, dropped, panel, update)
         backtests = []
         with steps.step("strategies (backtests)", total=len(strategies)) as update:
             from backtest.portfolio import run_strategy
@@ -245,8 +250,6 @@ def run_job(
                     errors.append((strategy.file, str(exc)))
                 update(i + 1, len(strategies))
         with steps.step("claims"):
-            from backtest.claims import measure_claims
-
             claims = measure_claims(claims_table, panel)
     return RunResult(
         config=config,
@@ -299,17 +302,25 @@ def _where(config: RunConfig) -> str:
     return f"{config.file}: " if config.file else ""
 
 
-def _claims_table(catalog: Catalog) -> pd.DataFrame:
-    from backtest.claims import claim_table
+class _Chosen(NamedTuple):
+    """A strategy that can run, the events it trades and its benchmark per market."""
 
-    return claim_table(catalog)
+    strategy: Any
+    events: pd.DataFrame
+    benchmarks: dict[str, str]
 
 
 def _strategies(
     config: RunConfig, catalog: Catalog
-) -> tuple[list[Any], list[tuple[str, str]], list[tuple[str, str]]]:
+) -> tuple[list[_Chosen], list[tuple[str, str]], list[tuple[str, str]]]:
+    """The strategies that can run, each with its events and benchmarks; errors; notes.
+
+    A strategy is checked here as far as the catalog allows (its events, its benchmark), so
+    that one that cannot run is a failed part of the report, not the end of the run.
+    """
     from backtest.cli.backtest import default_strategy_dir
     from backtest.portfolio import StrategyError, load_strategy, select_events, strategy_files
+    from backtest.portfolio.run import benchmarks_for
 
     s = config.strategies
     if s.paths is not None:
@@ -339,7 +350,8 @@ def _strategies(
     for f in files:
         try:
             strategy = load_strategy(f)
-            select_events(strategy, catalog)
+            table = select_events(strategy, catalog)
+            bench = benchmarks_for(strategy, sorted(table["market"].unique()))
         except StrategyError as exc:
             nothing = any(field == "events" for field, _ in exc.problems)
             if filtered and nothing:  # the run's own filters left it nothing to trade
@@ -347,32 +359,29 @@ def _strategies(
             else:
                 errors.append((str(f), str(exc)))
             continue
-        out.append(strategy)
+        out.append(_Chosen(strategy, table, bench))
     return out, errors, notes
 
 
 def _prices(
     config: RunConfig,
-    catalog: Catalog,
-    strategies: Sequence[Any],
+    spec: Any,
+    events: pd.DataFrame,
+    strategies: Sequence[_Chosen],
     claims: pd.DataFrame,
     prices_dir: str | Path | None,
     cache_dir: str | Path | None,
     source: Any,
 ) -> Any:
     from backtest.claims import claim_price_needs
-    from backtest.portfolio.run import benchmarks_for, price_range, select_events
+    from backtest.portfolio.run import price_range
     from backtest.prices import PriceCache, load_prices
-    from backtest.study.inputs import normalize_event_table, price_needs
+    from backtest.study.inputs import price_needs
 
-    spec = config.study_spec()
-    table, _ = normalize_event_table(catalog.to_frame())
-    tickers, start, end = price_needs(table, reach=spec.reach, benchmarks=dict(spec.benchmarks))
+    tickers, start, end = price_needs(events, reach=spec.reach, benchmarks=dict(spec.benchmarks))
     wanted = list(tickers)
     starts, ends = [start], [end]
-    for strategy in strategies:
-        chosen = select_events(strategy, catalog)
-        bench = benchmarks_for(strategy, sorted(chosen["market"].unique()))
+    for strategy, chosen, bench in strategies:
         wanted += [*chosen["ticker"], *bench.values()]
         a, b = price_range(chosen, strategy)
         starts.append(a)
@@ -422,13 +431,16 @@ def _no_prices_message(panel: Any, directory: Any, cache: Any) -> str:
 
 
 def _study(
-    config: RunConfig, catalog: Catalog, panel: Any, update: Callable[[int, int], None]
+    config: RunConfig,
+    spec: Any,
+    catalog: Catalog,
+    table: pd.DataFrame,
+    dropped: Any,
+    panel: Any,
+    update: Callable[[int, int], None],
 ) -> tuple[Any, str | None]:
     from backtest.study import read_factors, run_study
-    from backtest.study.inputs import normalize_event_table
 
-    spec = config.study_spec()
-    table, dropped = normalize_event_table(catalog.to_frame())
     try:
         factors = (
             read_factors([config.resolve(f) for f in config.study.factors])

@@ -150,7 +150,7 @@ def test_no_network_and_nothing_cached(
     assert not (tmp_path / "r").exists()
 
 
-def test_a_bad_strategy_file_is_reported_and_the_report_still_written(
+def test_bad_strategy_files_are_reported_and_the_report_still_written(
     tmp_path: Path,
     repo_root: Path,
     shared_prices_dir: Path,
@@ -158,6 +158,11 @@ def test_a_bad_strategy_file_is_reported_and_the_report_still_written(
 ) -> None:
     (tmp_path / "strategies").mkdir()
     (tmp_path / "strategies" / "bad.toml").write_text("[exit]\nhold = -1\n", encoding="utf-8")
+    # valid on its own, but its benchmark trades in Hong Kong and the layoff events in New York
+    (tmp_path / "strategies" / "hsi.toml").write_text(
+        'name = "hsi"\n[events]\ncategories = ["layoff"]\n[portfolio]\nbenchmark = "^HSI"\n',
+        encoding="utf-8",
+    )
     (tmp_path / "run.toml").write_text(
         f"""name = "partial"
 [catalog]
@@ -177,9 +182,11 @@ paths = ["strategies"]
     )  # fmt: skip
     assert code == 1
     assert "bad.toml: field exit.hold: must be >= 1" in stderr
+    assert "hsi.toml: field portfolio.benchmark: ^HSI trades on XHKG" in stderr
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "Parts of this run failed" in page
     assert "bad.toml" in page
+    assert "hsi.toml" in page
     record = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert record["counts"]["events"] == 5  # the five layoff events
     assert record["name"] == "partial"
