@@ -161,30 +161,6 @@ class PriceSourceOfflineError(PriceDataError, ConnectionError):
     """The price source could not be reached (no network, DNS failure, timeout)."""
 
 
-class UnusablePriceDataError(EvbtError, ValueError):
-    """A price series has problems that make it unusable.
-
-    Attributes
-    ----------
-    ticker:
-        The ticker whose series is unusable.
-    dates:
-        The dates concerned (ISO text), possibly empty when the whole series is concerned.
-    reason, hint:
-        What is wrong and what to do.
-    """
-
-    def __init__(self, ticker: str, dates: Iterable[object], reason: str, hint: str = "") -> None:
-        self.ticker = ticker
-        self.dates: tuple[str, ...] = tuple(str(d) for d in dates)
-        self.reason = reason
-        self.hint = hint
-        shown = ", ".join(self.dates[:5]) + (", ..." if len(self.dates) > 5 else "")
-        where = f" on {shown}" if shown else ""
-        tail = f" ({hint})" if hint else ""
-        super().__init__(f"{ticker}: unusable prices{where}: {reason}{tail}")
-
-
 class PricesDirError(EvbtError, ValueError):
     """A prices directory (``--prices-dir``, ``EVBT_PRICES_DIR``) cannot be used."""
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from backtest.errors import InvalidDateError, UnusablePriceDataError
+from backtest.errors import InvalidDateError
 from backtest.markets import check_ticker, get_calendar, market_of
 from backtest.prices.base import (
     FIELDS,
@@ -267,12 +267,11 @@ def build_panel(
         reports.append(checked.report)
         frame = between(checked.frame, start, end)
         if not frame["close"].notna().any():
-            err = UnusablePriceDataError(
-                t,
-                [d for i in checked.report.errors for d in i.dates],
-                "no usable close in the range (see the quality report)",
-            )
-            failed[t] = FetchFailure(t, start, end, "unusable", str(err), "fix or replace the data")
+            dates = sorted({d.isoformat() for i in checked.report.errors for d in i.dates})
+            shown = ", ".join(dates[:5]) + (", ..." if len(dates) > 5 else "")
+            reason = f"unusable prices{f' on {shown}' if shown else ''}: no usable close in the "
+            reason += "range (see the quality report)"
+            failed[t] = FetchFailure(t, start, end, "unusable", reason, "fix or replace the data")
             continue
         clean[t] = frame
         provenance[t] = got.info

@@ -165,7 +165,14 @@ def test_unusable_rows_are_masked_and_reported(tmp_path: Path) -> None:
     }
     failure = panel.failed["BBB"]
     assert failure.kind == "unusable"
-    assert "BBB: unusable prices on 2024-03-01" in failure.reason
+    assert failure.reason == (
+        "unusable prices on 2024-03-01: no usable close in the range (see the quality report)"
+    )
+    # the ticker is named once, by the error
+    assert str(failure) == (
+        "BBB: no prices: unusable prices on 2024-03-01: no usable close in the range "
+        "(see the quality report) (fix or replace the data)"
+    )
 
 
 def test_load_prices_with_the_yahoo_source_behind_the_cache(
