@@ -8,7 +8,6 @@ section or field is reported with the closest known name, and pydantic's errors 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import tomllib
 import types
 import typing
@@ -19,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from backtest.errors import EvbtError
+from backtest.text import did_you_mean
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -98,8 +98,7 @@ def parse_date(v: Any) -> dt.date | None:
 
 
 def _did_you_mean(key: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(key, list(known), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return did_you_mean(key, known)
 
 
 def _submodel(model: type[BaseModel], name: str) -> type[BaseModel] | None:

@@ -71,11 +71,10 @@ class UnknownEventError(EvbtError, LookupError):
     """An event id was asked for that the catalog does not hold."""
 
     def __init__(self, event_id: str, known: Iterable[str] = ()) -> None:
-        import difflib
+        from backtest.text import did_you_mean
 
         self.event_id = event_id
-        close = difflib.get_close_matches(event_id, list(known), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        hint = did_you_mean(event_id, known, n=3)
         super().__init__(f"no event with id {event_id!r} in the catalog{hint}")
 
 

@@ -4,6 +4,10 @@ The real daily prices and the source documents live beside the checkout in ``../
 them there too); they are never copied into the project. ``EVBT_SHARED_DIR`` points elsewhere.
 Tests that need them are skipped with a reason when they are absent, unless
 ``EVBT_REQUIRE_SHARED=1`` (set by ``.ci/run``), which turns the skip into a failure.
+
+No test reaches the network: ``no_network`` (autouse, :mod:`netguard`) fails any connection,
+name lookup or HTTP request beyond loopback. ``python -m pytest -m "not slow"`` is the quick
+local run; CI runs everything.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from tests import netguard
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("EVBT_SHARED_DIR", REPO_ROOT.parent / "shared"))
@@ -25,6 +31,19 @@ def _shared(sub: str) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests are slow too: ``-m "not slow"`` leaves them out."""
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any attempt to reach beyond this machine (see :mod:`netguard`)."""
+    netguard.install(monkeypatch)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from backtest.errors import (
     CatalogProblem,
     UnknownEventError,
 )
+from backtest.text import did_you_mean
 
 CATALOG_SUFFIXES = (".yaml", ".yml")
 _TOP_LEVEL_KEYS = ("events", "categories")
@@ -137,8 +137,7 @@ def _message(err: Mapping[str, Any], loc: Sequence[str | int]) -> str:
         known = {"sources": SOURCE_FIELDS, "claims": CLAIM_FIELDS}.get(
             parent[-1] if parent else "", EVENT_FIELDS
         )
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(name, known)
         return f"is not a known field (known: {', '.join(known)}){hint}"
     if kind == "value_error":
         return str(err["ctx"]["error"])
@@ -225,8 +224,7 @@ class Catalog:
         conditions: dict[str, Any] = dict(where or {})
         for name in conditions:
             if name not in EVENT_FIELDS:
-                close = difflib.get_close_matches(name, EVENT_FIELDS, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = did_you_mean(name, EVENT_FIELDS)
                 raise KeyError(f"events have no field {name!r}{hint}")
         if ids is not None:
             ids = list(ids)
@@ -369,8 +367,7 @@ def _validate_file(
         return [], problems
     for key in data:
         if key not in _TOP_LEVEL_KEYS:
-            close = difflib.get_close_matches(str(key), _TOP_LEVEL_KEYS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(str(key), _TOP_LEVEL_KEYS)
             problem(
                 doc.line((str(key),)),
                 "",

@@ -7,8 +7,8 @@ is wrong and how to fix it. :mod:`backtest.catalog.catalog` adds file, line, ent
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from backtest.errors import InvalidTickerError, UnknownMarketError
 from backtest.markets import Market, market_of
 from backtest.sessions import TIMINGS, Timing, day0_session
+from backtest.text import did_you_mean
 
 #: Categories every catalog knows. A catalog file may add its own under ``categories:``.
 KNOWN_CATEGORIES: tuple[str, ...] = (
@@ -55,9 +56,8 @@ def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-def _did_you_mean(value: str, choices: object) -> str:
-    close = difflib.get_close_matches(value, list(choices), n=1)  # type: ignore[call-overload]
-    return f"; did you mean {close[0]!r}?" if close else ""
+def _did_you_mean(value: str, choices: Iterable[Any]) -> str:
+    return did_you_mean(value, choices)
 
 
 def _text(value: Any, what: str) -> str:

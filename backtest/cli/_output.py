@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import Any, Literal
 
 import click
 import pandas as pd
+
+from backtest.atomic import write_text
+from backtest.jsonio import dumps
 
 Format = Literal["table", "json", "csv"]
 FORMATS = ("table", "json", "csv")
@@ -35,56 +37,13 @@ def emit(text: str, out: Path | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
         return
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    tmp.replace(out)
+    write_text(out, text if text.endswith("\n") else text + "\n")
     click.echo(f"wrote {out}", err=True)
 
 
 def to_json(obj: Any) -> str:
-    """JSON with dates as ISO strings and NaN (or infinity) as null."""
-    return json.dumps(
-        _finite(obj), indent=2, ensure_ascii=False, default=_json_default, allow_nan=False
-    )
-
-
-def _finite(obj: Any) -> Any:
-    """``obj`` with every non-finite float replaced by None (json never sees NaN)."""
-    import math
-
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    return obj
-
-
-def _json_default(o: Any) -> Any:
-    import datetime as dt
-
-    import numpy as np
-
-    if isinstance(o, pd.Timestamp | dt.date):
-        return o.isoformat()[:10] if _is_midnight(o) else o.isoformat()
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return None if not np.isfinite(o) else float(o)
-    if isinstance(o, np.bool_):
-        return bool(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-def _is_midnight(o: Any) -> bool:
-    import datetime as dt
-
-    if isinstance(o, pd.Timestamp):
-        return o == o.normalize() and o.tz is None
-    return not isinstance(o, dt.datetime)
+    """JSON with dates as ISO strings and NaN (or infinity) as null (:mod:`backtest.jsonio`)."""
+    return dumps(obj)
 
 
 def render_table(df: pd.DataFrame, title: str | None = None, width: int | None = None) -> str:

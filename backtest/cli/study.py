@@ -15,6 +15,7 @@ from backtest.cli._options import (
     prices_dir_option,
 )
 from backtest.cli._output import emit, format_option, out_option, render_table, to_json
+from backtest.text import num, pct
 
 #: spec.MODELS, restated so that building the command does not import the engine
 MODEL_CHOICES = ["market", "market_adjusted", "constant_mean", "factor"]
@@ -203,23 +204,11 @@ def load_study_prices(
 
 
 def _pct(v: Any, digits: int = 2) -> str:
-    import math
-
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return ""
-    return "" if math.isnan(x) else f"{x * 100:+.{digits}f}%"
+    return pct(v, digits, missing="")
 
 
 def _num(v: Any) -> str:
-    import math
-
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return ""
-    return "" if math.isnan(x) else f"{x:.2f}"
+    return num(v, missing="")
 
 
 def render_study(result: EventStudyResult, panel: Any | None = None) -> str:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from backtest.portfolio.metrics import METRICS, format_metric
 from backtest.portfolio.strategy import Strategy
+from backtest.text import DASH, pct
 
 #: The metrics the text summary shows, in order, with their short column headers.
 SUMMARY_METRICS = {
@@ -299,8 +300,4 @@ def _num(v: Any) -> str:
 
 
 def _pct(v: Any) -> str:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return ""
-    return "—" if not math.isfinite(x) else f"{x:+.2%}"
+    return pct(v, missing="" if v is None or isinstance(v, str) else DASH)

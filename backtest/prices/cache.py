@@ -42,7 +42,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -52,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from backtest.atomic import atomic_writer, remove_stale_temporaries
 from backtest.errors import CacheCorruptWarning, PriceCacheError
 from backtest.prices.base import (
     FIELDS,
@@ -217,7 +217,7 @@ class PriceCache:
         new = _normalise(frame)
         with self._lock(ticker):
             path = self.path_for(ticker)
-            _remove_stale_temporaries(path)
+            remove_stale_temporaries(path)
             try:
                 current = None if replace_all else _read_file(path, ticker)
             except (FileNotFoundError, _Unreadable):
@@ -621,36 +621,8 @@ def _write_file(path: Path, series: CachedSeries) -> None:
     for f in FIELDS:
         arrays[f] = pa.array(frame[f].to_numpy(dtype="float64"), type=pa.float64())
     table = pa.table(arrays).replace_schema_metadata({_META_KEY: json.dumps(meta).encode()})
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        with open(tmp, "wb") as fh:
-            pq.write_table(table, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - Windows cannot open directories
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some file systems refuse
-        pass
-    finally:
-        os.close(fd)
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Temporary files of ``path`` left by killed writers (call under the ticker's lock)."""
-    for tmp in path.parent.glob(f".{path.name}.tmp-*"):
-        tmp.unlink(missing_ok=True)
+    with atomic_writer(path) as fh:
+        pq.write_table(table, fh)
 
 
 def _read_file(path: Path, ticker: str) -> CachedSeries:

@@ -11,7 +11,6 @@ declares it (``adjustment=``), by default :data:`~backtest.prices.base.ADJUSTMEN
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from backtest.prices.base import (
     file_stem,
     ticker_of_stem,
 )
+from backtest.text import did_you_mean
 
 _COLUMNS = ("date", *FIELDS)
 
@@ -119,11 +119,9 @@ class CsvDirSource:
 
         if not path.is_file():
             known = self.tickers()
-            close = difflib.get_close_matches(ticker, known, n=3)
             hint = (
-                f"did you mean {', '.join(close)}?"
-                if close
-                else f"add {path.name} (columns {','.join(_COLUMNS)}); "
+                did_you_mean(ticker, known, n=3, prefix="")
+                or f"add {path.name} (columns {','.join(_COLUMNS)}); "
                 f"{len(known)} ticker file(s) are there"
             )
             return failure("unknown_ticker", f"no file {path.name} in {self.directory}", hint)

@@ -15,32 +15,10 @@ import math
 from typing import Any
 
 from backtest.study.results import stars as study_stars
-
-DASH = "—"
-
-
-def _float(v: Any) -> float | None:
-    if v is None or isinstance(v, bool | str):
-        return None
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
-
-
-def pct(v: Any, digits: int = 2, *, signed: bool = True) -> str:
-    """``0.0123`` as ``+1.23%``."""
-    x = _float(v)
-    if x is None:
-        return DASH
-    return f"{x * 100:+.{digits}f}%" if signed else f"{x * 100:.{digits}f}%"
-
-
-def num(v: Any, digits: int = 2) -> str:
-    """A statistic or ratio with ``digits`` decimals."""
-    x = _float(v)
-    return DASH if x is None else f"{x:.{digits}f}"
+from backtest.text import DASH as DASH  # the one rule for percentages and statistics
+from backtest.text import finite as _float
+from backtest.text import num as num
+from backtest.text import pct as pct
 
 
 def integer(v: Any) -> str:

@@ -7,8 +7,6 @@ reader never sees half a report, and a failed run leaves the previous report as 
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import shutil
 import tempfile
@@ -17,34 +15,13 @@ from typing import Any
 
 import pandas as pd
 
+from backtest.jsonio import dumps, jsonable
 from backtest.reports import tables as T
-
-
-def _jsonable(v: Any) -> Any:
-    if v is None:
-        return None
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, pd.Timestamp):
-        return (
-            None if pd.isna(v) else (v.date().isoformat() if v == v.normalize() else v.isoformat())
-        )
-    if hasattr(v, "isoformat"):
-        return v.isoformat()
-    if hasattr(v, "item"):  # numpy scalars
-        return _jsonable(v.item())
-    if v is pd.NaT or (not isinstance(v, str) and pd.api.types.is_scalar(v) and pd.isna(v)):
-        return None
-    return v
 
 
 def table_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """A table as JSON-ready records: dates as ISO text, NaN as null."""
-    return [_jsonable(r) for r in df.to_dict("records")]
+    return [jsonable(r) for r in df.to_dict("records")]
 
 
 def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
@@ -59,7 +36,7 @@ def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _dump(obj: Any) -> str:
-    return json.dumps(_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return dumps(obj) + "\n"
 
 
 def write_report(result: Any, out_dir: str | os.PathLike[str]) -> list[Path]:

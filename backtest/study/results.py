@@ -12,6 +12,7 @@ import pandas as pd
 
 from backtest.study.spec import StudySpec, Window, window_label
 from backtest.study.statistics import GROUP_TESTS, TestResult
+from backtest.text import num, pct
 
 _NULLS = {
     "AAR": "H0: mean abnormal return on the day = 0",
@@ -292,8 +293,8 @@ def _f(v: Any) -> float | None:
 
 
 def _pct(v: float) -> str:
-    return "" if v is None or not np.isfinite(v) else f"{v * 100:+.2f}%"
+    return pct(v, missing="")
 
 
 def _num(v: float) -> str:
-    return "" if v is None or not np.isfinite(v) else f"{v:.2f}"
+    return num(v, missing="")

@@ -52,6 +52,7 @@ def real_report(
     return out, stdout
 
 
+@pytest.mark.slow
 def test_the_main_job_writes_the_report(real_report: tuple[Path, str]) -> None:
     out, stdout = real_report
     assert stdout.strip() == f"report: {out / 'index.html'}"
@@ -65,6 +66,7 @@ def test_the_main_job_writes_the_report(real_report: tuple[Path, str]) -> None:
     assert counts["measured"] + counts["dropped"] == 64  # every (event, ticker) row accounted for
 
 
+@pytest.mark.slow
 def test_key_numbers(real_report: tuple[Path, str], shared_prices_dir: Path) -> None:
     out, _ = real_report
     events = pd.read_csv(out / "tables" / "events.csv").set_index(["event_id", "ticker"])

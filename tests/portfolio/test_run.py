@@ -54,6 +54,7 @@ KEY = ["portfolio", "kind", "subject"]
 NUMERIC = ["total_return", "sharpe", "max_drawdown", "n_trades", "exposure", "alpha", "beta"]
 
 
+@pytest.mark.slow
 def test_a_sweep_equals_separate_runs(
     tmp_path: Path, catalog: Catalog, shared_prices_dir: Path
 ) -> None:

@@ -129,6 +129,7 @@ def test_hedged_position_returns_stock_minus_benchmark() -> None:
     assert costly.legs["pnl"].sum() == pytest.approx(leg1 + leg2, abs=0.005)
 
 
+@pytest.mark.slow
 def test_stops_fire_from_the_session_after_entry() -> None:
     p = prices()
     trade = legs(

@@ -1,6 +1,6 @@
 """Fakes for the price layer's tests: no test here may reach the network.
 
-* ``no_network`` (autouse): any socket connection, DNS lookup or HTTP request fails the test.
+* the suite's ``no_network`` guard (``tests/conftest.py``) fails any connection beyond loopback.
 * ``prices_fakes.FakeYahooDownload``: a stand-in for ``yfinance.download`` returning frames
   shaped exactly like yfinance 1.x's (checked against the real ``yf.download`` in
   ``test_prices_yahoo_shape.py``) and logging failures the way yfinance does, built from the
@@ -20,35 +20,12 @@ by running the real ``yf.download`` against :class:`EmulatedYahoo` and comparing
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
-from prices_fakes import FakeYahooDownload, NetworkBlocked, read_shared
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail any attempt to open a connection, resolve a name or send an HTTP request."""
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise NetworkBlocked(f"network access attempted in a test: {args[:2]!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    import requests
-
-    monkeypatch.setattr(requests.Session, "send", refuse)
-    try:
-        from curl_cffi.requests import Session as CurlSession
-    except ImportError:  # pragma: no cover
-        return
-    monkeypatch.setattr(CurlSession, "request", refuse)
+from prices_fakes import FakeYahooDownload, read_shared
 
 
 @pytest.fixture(scope="session")

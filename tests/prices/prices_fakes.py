@@ -16,10 +16,6 @@ import pandas as pd
 SHARED_PRICES = Path(__file__).resolve().parents[2].parent / "shared" / "prices"
 
 
-class NetworkBlocked(AssertionError):
-    """A test tried to reach the network."""
-
-
 def read_shared(ticker: str, prices_dir: Path = SHARED_PRICES) -> pd.DataFrame:
     """A file of ``../shared/prices`` as a frame indexed by date (floats)."""
     stem = "_" + ticker[1:] if ticker.startswith("^") else ticker

@@ -7,7 +7,7 @@ import socket
 
 import pandas as pd
 import pytest
-from prices_fakes import FakeYahooDownload, NetworkBlocked
+from prices_fakes import FakeYahooDownload
 
 from backtest.errors import PriceSourceOfflineError, RateLimitedError, UnknownTickerError
 from backtest.prices.base import ADJUSTMENT_YAHOO
@@ -18,6 +18,7 @@ from backtest.prices.yahoo import (
     split_download_frame,
     yahoo_reachable,
 )
+from tests.netguard import NetworkBlocked
 
 START, END = dt.date(2023, 5, 1), dt.date(2023, 5, 31)
 LATER = dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)  # long after every session asked for

@@ -1,0 +1,78 @@
+"""Text shared by every part: numbers as a reader sees them, and did-you-mean hints.
+
+One rule for every page, table and summary:
+
+* returns and abnormal returns: percent with a sign and two decimals (``-9.87%``);
+* test statistics and ratios: two decimals (``-6.80``);
+* a missing or non-finite value is an em dash (``—``) unless the caller asks for another mark.
+
+This module imports nothing heavy (no pandas, no numpy), so the command line can use it at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable
+from typing import Any
+
+DASH = "—"
+
+
+def finite(v: Any) -> float | None:
+    """``v`` as a finite float, or None (missing, text, a bool, NaN or infinite).
+
+    >>> finite(1.5), finite(float("nan")), finite(None), finite(True), finite("1")
+    (1.5, None, None, None, None)
+    """
+    if v is None or isinstance(v, bool | str):
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def pct(v: Any, digits: int = 2, *, signed: bool = True, missing: str = DASH) -> str:
+    """A fraction as a percentage: ``0.0123`` as ``+1.23%`` (``signed=False``: ``1.23%``).
+
+    >>> pct(0.0123), pct(-0.5, 1), pct(0.25, signed=False), pct(None), pct(float("nan"), missing="")
+    ('+1.23%', '-50.0%', '25.00%', '—', '')
+    """
+    x = finite(v)
+    if x is None:
+        return missing
+    return f"{x * 100:+.{digits}f}%" if signed else f"{x * 100:.{digits}f}%"
+
+
+def num(v: Any, digits: int = 2, *, missing: str = DASH) -> str:
+    """A statistic or ratio with ``digits`` decimals.
+
+    >>> num(-6.8012), num(float("inf")), num(None, missing="")
+    ('-6.80', '—', '')
+    """
+    x = finite(v)
+    return missing if x is None else f"{x:.{digits}f}"
+
+
+def close_matches(value: str, choices: Iterable[Any], n: int = 1) -> list[str]:
+    """The closest of ``choices`` to ``value`` (difflib's ratio, cutoff 0.6), best first."""
+    return difflib.get_close_matches(str(value), [str(c) for c in choices], n=n)
+
+
+def did_you_mean(value: str, choices: Iterable[Any], n: int = 1, *, prefix: str = "; ") -> str:
+    """A hint naming the closest choices, or ``""`` when none is close.
+
+    >>> did_you_mean("earning", ["earnings", "layoff"])
+    "; did you mean 'earnings'?"
+    >>> did_you_mean("META1", ["META", "MSFT", "AMZN"], n=3, prefix="")
+    'did you mean META?'
+    >>> did_you_mean("zzz", ["earnings"])
+    ''
+    """
+    close = close_matches(value, choices, n=n)
+    if not close:
+        return ""
+    shown = repr(close[0]) if n == 1 else ", ".join(close)
+    return f"{prefix}did you mean {shown}?"
