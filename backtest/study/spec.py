@@ -81,17 +81,47 @@ class StudySpec:
         Events processed at once (bounds memory; results do not depend on it).
     """
 
-    model: Model = "market"
-    returns: Returns = "simple"
-    estimation: Window = (-250, -11)
-    min_estimation: int = 120
-    windows: tuple[Window, ...] = DEFAULT_WINDOWS
-    path: Window = (-20, 20)
-    benchmarks: Mapping[str, str] = field(default_factory=dict)
-    exclude_confounded: bool = True
-    max_loss: float = 0.35
-    group_by: tuple[str, ...] = DEFAULT_GROUP_BY
-    chunk_size: int = 8192
+    # Each field's ``metadata["help"]`` is the one description of the setting: the command
+    # line's options (``evbt study``) and the run configuration's ``[study]`` section are built
+    # from these fields (name, type, default, help), never retyped.
+    model: Model = field(default="market", metadata={"help": "Normal-return model."})
+    returns: Returns = field(
+        default="simple", metadata={"help": "Daily returns: simple or log (BHAR is always simple)."}
+    )
+    estimation: Window = field(
+        default=(-250, -11),
+        metadata={"help": "Estimation window, trading days relative to day 0 (inclusive)."},
+    )
+    min_estimation: int = field(
+        default=120, metadata={"help": "Minimum valid estimation-window returns."}
+    )
+    windows: tuple[Window, ...] = field(
+        default=DEFAULT_WINDOWS,
+        metadata={"help": "Event windows (inclusive, trading days relative to day 0)."},
+    )
+    path: Window = field(
+        default=(-20, 20), metadata={"help": "Days of the AR path kept per event (for charts)."}
+    )
+    benchmarks: Mapping[str, str] = field(
+        default_factory=dict,
+        metadata={"help": 'Benchmark per market code, e.g. {XNYS = "QQQ"}.'},
+    )
+    exclude_confounded: bool = field(
+        default=True,
+        metadata={"help": "Keep other events' windows out of the estimation window."},
+    )
+    max_loss: float = field(
+        default=0.35,
+        metadata={"help": "Largest fraction of (event, ticker) rows that may be dropped."},
+    )
+    group_by: tuple[str, ...] = field(
+        default=DEFAULT_GROUP_BY,
+        metadata={"help": "Groupings for the group statistics ('all' and event fields)."},
+    )
+    chunk_size: int = field(
+        default=8192,
+        metadata={"help": "Events processed at once (bounds memory; results do not change)."},
+    )
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
