@@ -48,9 +48,13 @@ from backtest.errors import (
     RateLimitedError,
     UnknownTickerError,
 )
+from backtest.markets import CALENDAR_START
 
 if TYPE_CHECKING:
     import exchange_calendars as xcals
+
+#: Start used when none is given: the first day evbt's exchange calendars cover.
+DEFAULT_START = dt.date.fromisoformat(CALENDAR_START)
 
 #: The columns of every price frame, in this order.
 FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
@@ -64,6 +68,12 @@ ADJUSTMENT_YAHOO = (
 )
 #: Default adjustment recorded for CSV files, unless the user declares another.
 ADJUSTMENT_CSV_DEFAULT = "as provided by the file (assumed split- and dividend-adjusted)"
+
+#: What to do when the price source cannot be reached (said once, however many tickers failed).
+OFFLINE_HINT = (
+    "check the network connection, or work offline from CSV files with --prices-dir DIR "
+    "(one file per ticker)"
+)
 
 #: How a fetch can fail. ``unknown_ticker``: the source does not know the ticker;
 #: ``empty``: it knows it but has no rows in the range; ``rate_limited``: it refused because of
@@ -100,7 +110,10 @@ class FetchFailure:
     hint:
         What the user can try.
     attempts:
-        How many times the source was asked.
+        How many times the source was asked (0: never, it could not be reached).
+    detail:
+        The source's own words when ``reason`` rewords them (e.g. a transport error's raw
+        text), for debugging; empty otherwise.
     """
 
     ticker: str
@@ -110,6 +123,7 @@ class FetchFailure:
     reason: str
     hint: str = ""
     attempts: int = 1
+    detail: str = ""
 
     def to_error(self) -> PriceDataError:
         """The exception that describes this failure (for callers who want to raise)."""
@@ -227,6 +241,39 @@ class PriceSource(Protocol):
         the failure of individual tickers.
         """
         ...
+
+
+def summarize_failures(failures: Mapping[str, FetchFailure], *, shown: int = 8) -> str:
+    """One message for many failed tickers: tickers grouped by reason, each hint said once.
+
+    Meant to be shown as it is (by the job, the command line): a machine without a network
+    gets one line naming the tickers and the offline advice once, however many tickers failed.
+
+    >>> from backtest.prices.base import FetchFailure
+    >>> down = "Yahoo Finance cannot be reached"
+    >>> f = {t: FetchFailure(t, None, None, "offline", down, "check the network", 0)
+    ...      for t in ("META", "AAPL", "SPY")}
+    >>> summarize_failures(f)
+    'META, AAPL, SPY: Yahoo Finance cannot be reached. To fix: check the network.'
+    >>> summarize_failures(f, shown=2)
+    'META, AAPL and 1 more: Yahoo Finance cannot be reached. To fix: check the network.'
+    """
+    groups: dict[str, list[str]] = {}
+    hints: dict[str, None] = {}
+    for ticker, failure in failures.items():
+        groups.setdefault(failure.reason, []).append(ticker)
+        if failure.hint:
+            hints[failure.hint] = None
+    parts = []
+    for reason, names in groups.items():
+        head = ", ".join(names[:shown])
+        if len(names) > shown:
+            head += f" and {len(names) - shown} more"
+        parts.append(f"{head}: {reason}")
+    text = "; ".join(parts)
+    if hints:
+        text += ". To fix: " + "; ".join(hints)
+    return text + "." if text and not text.endswith(".") else text
 
 
 # ----------------------------------------------------------------------------- helpers

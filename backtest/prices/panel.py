@@ -8,8 +8,7 @@ unusable rows and aligns everything on the union of the tickers' sessions.
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,15 +26,21 @@ from backtest.prices.base import (
     ProgressCallback,
     SeriesInfo,
     between,
+    summarize_failures,
     to_date,
 )
-from backtest.prices.cache import CachedSource, PriceCache
+from backtest.prices.cached import CachedSource
 from backtest.prices.csvdir import CsvDirSource
 from backtest.prices.quality import QualityReport, check_series
+from backtest.prices.store import PriceCache
 from backtest.prices.yahoo import YahooSource
 
-#: Environment variable naming a prices directory (offline mode).
+#: Environment variable naming a prices directory (offline mode). The library never reads it:
+#: the command line does (``--prices-dir``), and passes the folder to :func:`open_source`.
 PRICES_DIR_ENV = "EVBT_PRICES_DIR"
+
+#: ``progress(done, total)``: told how many tickers of the request are done.
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -135,10 +140,56 @@ class PricePanel:
 
         return f"<pre>{html.escape(self.summary())}</pre>"
 
+    @property
+    def offline(self) -> bool:
+        """True when nothing loaded because the source could not be reached (no network)."""
+        return (
+            not self.tickers
+            and bool(self.failed)
+            and all(f.kind == "offline" for f in self.failed.values())
+        )
+
+    def failure_summary(self) -> str:
+        """The failed tickers in one message, grouped by reason, each hint once (empty when
+        nothing failed); see :func:`~backtest.prices.base.summarize_failures`."""
+        return summarize_failures(self.failed)
+
     def raise_for_failures(self) -> None:
         """Raise the error of the first failed ticker, if any (for callers that need them all)."""
         for f in self.failed.values():
             raise f.to_error()
+
+
+def open_source(
+    *, prices_dir: str | Path | None = None, cache_dir: str | Path | None = None
+) -> PriceSource:
+    """The price source of a run: the one factory the edge (the command line) calls.
+
+    Parameters
+    ----------
+    prices_dir:
+        Read one CSV file per ticker from this folder (offline; see
+        :class:`~backtest.prices.csvdir.CsvDirSource`).
+    cache_dir:
+        Without ``prices_dir``: Yahoo behind the Parquet cache in this folder (default: the user
+        cache directory, :meth:`PriceCache.default_directory`).
+
+    No environment variable is read here: the command line maps ``$EVBT_PRICES_DIR`` and
+    ``$EVBT_CACHE_DIR`` to these arguments.
+
+    Raises
+    ------
+    PricesDirError
+        ``prices_dir`` does not exist or is not a folder.
+
+    Examples
+    --------
+    >>> open_source(prices_dir="../shared/prices")  # doctest: +SKIP
+    CsvDirSource('/work/shared/prices')
+    """
+    if prices_dir is not None and str(prices_dir) != "":
+        return CsvDirSource(prices_dir)
+    return CachedSource(YahooSource(), PriceCache(cache_dir or None))
 
 
 def resolve_source(
@@ -147,16 +198,13 @@ def resolve_source(
     prices_dir: str | Path | None = None,
     cache: PriceCache | None = None,
 ) -> PriceSource:
-    """The source :func:`load_prices` uses.
-
-    Explicit ``source`` > ``prices_dir`` > ``$EVBT_PRICES_DIR`` > Yahoo behind the cache
-    (``cache`` or the default :class:`~backtest.prices.cache.PriceCache`).
-    """
+    """The source :func:`load_prices` uses: ``source``, else ``prices_dir``, else Yahoo behind
+    ``cache`` (default :class:`~backtest.prices.store.PriceCache`). Kept for the older keywords
+    of :func:`load_prices`; new code builds its source with :func:`open_source`."""
     if source is not None:
         return source
-    directory = prices_dir or os.environ.get(PRICES_DIR_ENV) or None
-    if directory:
-        return CsvDirSource(directory)
+    if prices_dir:
+        return CsvDirSource(prices_dir)
     return CachedSource(YahooSource(), cache or PriceCache())
 
 
@@ -166,9 +214,9 @@ def load_prices(
     end: dt.date | str | None = None,
     *,
     source: PriceSource | None = None,
+    progress: bool | Progress | None = None,
     prices_dir: str | Path | None = None,
     cache: PriceCache | None = None,
-    progress: bool = False,
 ) -> PricePanel:
     """Load, check and align daily prices.
 
@@ -179,13 +227,13 @@ def load_prices(
     start, end:
         Inclusive dates (``YYYY-MM-DD`` text or dates); ``None`` for as far as the source goes.
     source:
-        A price source; wins over everything else.
-    prices_dir:
-        Read CSV files from this directory instead of downloading (also ``$EVBT_PRICES_DIR``).
-    cache:
-        The cache used in front of Yahoo (default: the user cache directory).
+        The price source (build it with :func:`open_source`).
     progress:
-        Show a progress bar on standard error.
+        ``True``: a progress bar on standard error; a callable: called as
+        ``progress(done, total)`` with the number of tickers done; ``None``: silent.
+    prices_dir, cache:
+        Deprecated (kept until every caller passes ``source``): without ``source``, read the
+        CSV files of ``prices_dir``, else Yahoo behind ``cache``.
 
     Returns
     -------
@@ -204,15 +252,32 @@ def load_prices(
 
     Examples
     --------
+    >>> source = open_source(prices_dir="../shared/prices")  # doctest: +SKIP
     >>> panel = load_prices(["META", "SPY"], "2024-01-01", "2024-12-31",
-    ...                     prices_dir="../shared/prices")  # doctest: +SKIP
+    ...                     source=source)  # doctest: +SKIP
     >>> panel.close.pct_change()  # doctest: +SKIP
     """
     names, first, last = check_request(tickers, start, end)
     src = resolve_source(source=source, prices_dir=prices_dir, cache=cache)
-    with progress_bar(len(names), enabled=progress) as advance:
-        result = src.fetch(names, first, last, on_progress=advance)
+    if callable(progress):
+        with _counter(len(names), progress) as advance:
+            result = src.fetch(names, first, last, on_progress=advance)
+    else:
+        with progress_bar(len(names), enabled=bool(progress)) as advance:
+            result = src.fetch(names, first, last, on_progress=advance)
     return build_panel(names, result, first, last)
+
+
+@contextmanager
+def _counter(total: int, report: Progress) -> Iterator[ProgressCallback]:
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done = min(total, done + n)
+        report(done, total)
+
+    yield advance
 
 
 def check_request(

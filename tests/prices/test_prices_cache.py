@@ -21,7 +21,8 @@ from prices_fakes import FakeYahooDownload
 from backtest.errors import CacheCorruptWarning
 from backtest.prices import load_prices
 from backtest.prices.base import ADJUSTMENT_YAHOO
-from backtest.prices.cache import CachedSource, PriceCache, merge_ranges, missing_ranges
+from backtest.prices.cached import CachedSource
+from backtest.prices.store import PriceCache, merge_ranges, missing_ranges
 from backtest.prices.yahoo import YahooSource
 
 D = dt.date
@@ -206,13 +207,16 @@ def test_file_round_trip_keeps_data_and_provenance(tmp_path: Path, shared_frames
     assert b'"covered": [["2023-01-01", "2023-03-31"]]' in meta
 
 
-def test_env_variable_sets_the_cache_directory(
+def test_the_library_reads_no_environment_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the command line maps $EVBT_CACHE_DIR to --cache-dir; the library only takes arguments
+    import platformdirs
+
     monkeypatch.setenv("EVBT_CACHE_DIR", str(tmp_path / "c"))
-    assert PriceCache().directory == tmp_path / "c"
-    monkeypatch.delenv("EVBT_CACHE_DIR")
-    assert PriceCache().directory.name == "prices"
+    expected = Path(platformdirs.user_cache_dir("evbt")) / "prices"
+    assert PriceCache().directory == expected
+    assert PriceCache(tmp_path / "d").directory == tmp_path / "d"
 
 
 def test_truncated_file_is_detected_moved_aside_and_fetched_again(
@@ -262,7 +266,7 @@ _WRITER = textwrap.dedent(
     """
     import datetime as dt, os, sys, time
     import numpy as np, pandas as pd
-    from backtest.prices.cache import PriceCache
+    from backtest.prices.store import PriceCache
 
     cache_dir, ready, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 
@@ -326,7 +330,7 @@ _CONCURRENT = textwrap.dedent(
     """
     import datetime as dt, sys
     import numpy as np, pandas as pd
-    from backtest.prices.cache import PriceCache
+    from backtest.prices.store import PriceCache
 
     cache_dir, offset = sys.argv[1], int(sys.argv[2])
     cache = PriceCache(cache_dir)

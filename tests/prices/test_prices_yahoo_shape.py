@@ -78,9 +78,15 @@ def test_real_yfinance_shape_facts(shared_frames: dict[str, pd.DataFrame]) -> No
 
 
 def _source(frames: dict[str, pd.DataFrame], mode: str, reachable: bool) -> YahooSource:
+    probes: list[bool] = []
+
+    def probe() -> bool:  # the first probe gets through, so that yfinance is asked
+        probes.append(reachable)
+        return len(probes) == 1 or reachable
+
     return YahooSource(
         session_factory=lambda: EmulatedYahoo(frames, mode),
-        reachable=lambda: reachable,
+        reachable=probe,
         sleep=lambda s: None,
         threads=2,
         clock=lambda: dt.datetime(2026, 11, 21, tzinfo=dt.UTC),
