@@ -15,12 +15,14 @@ The store itself (file format, locks, atomic writes) is :mod:`backtest.prices.st
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from backtest.errors import PriceCacheError, PriceCacheWarning
 from backtest.prices.base import (
     DEFAULT_START,
     FetchFailure,
@@ -36,7 +38,13 @@ from backtest.prices.base import (
     sessions_between,
     utc_now,
 )
-from backtest.prices.store import CachedSeries, DateRange, PriceCache, missing_ranges
+from backtest.prices.store import (
+    CachedSeries,
+    DateRange,
+    PriceCache,
+    merge_series,
+    missing_ranges,
+)
 
 if TYPE_CHECKING:
     import exchange_calendars as xcals
@@ -116,6 +124,10 @@ class CachedSource:
         """Rows of ``tickers`` from ``start`` to ``end``, from the cache where it has them.
 
         ``start=None`` means 1990-01-01, ``end=None`` the last session that has closed.
+
+        What is downloaded but cannot be stored (a full disk, a read-only folder) is served all
+        the same, listed in ``uncached`` and reported once with
+        :class:`~backtest.errors.PriceCacheWarning`; what was stored before stays stored.
         """
         now = self.clock()
         plans = [self._plan(t, start or DEFAULT_START, end, now) for t in dict.fromkeys(tickers)]
@@ -140,12 +152,13 @@ class CachedSource:
         failed: dict[str, FetchFailure] = {}
         partial: dict[str, FetchFailure] = {}
         downloaded: dict[str, tuple[DateRange, ...]] = {}
+        uncached: dict[str, str] = {}
         for p in plans:
             asked = [g.ask for g in p.asks if g.ask is not None]
             if p.ticker in refetched:
                 asked.append(refetched[p.ticker][0])
             downloaded[p.ticker] = tuple(asked)
-            stored, problem = self._store(p, refetched.get(p.ticker))
+            stored, problem = self._store(p, refetched.get(p.ticker), uncached)
             rows = between(stored.frame, p.first, p.last) if stored else empty_frame()
             if stored is not None and len(rows):
                 series[p.ticker] = PriceSeries(p.ticker, rows, stored.info(rows))
@@ -160,7 +173,15 @@ class CachedSource:
                     _empty_reason(p, stored),
                     "ask for another range",
                 )
-        return FetchResult(series=series, failed=failed, partial=partial, downloaded=downloaded)
+        if uncached:
+            warnings.warn(PriceCacheWarning(self.cache.directory, uncached), stacklevel=2)
+        return FetchResult(
+            series=series,
+            failed=failed,
+            partial=partial,
+            downloaded=downloaded,
+            uncached=uncached,
+        )
 
     # ------------------------------------------------------------------ steps
 
@@ -220,7 +241,10 @@ class CachedSource:
         return out
 
     def _store(
-        self, p: _Plan, refetched: tuple[DateRange, PriceSeries | FetchFailure] | None
+        self,
+        p: _Plan,
+        refetched: tuple[DateRange, PriceSeries | FetchFailure] | None,
+        uncached: dict[str, str],
     ) -> tuple[CachedSeries | None, FetchFailure | None]:
         """Write what ``p`` fetched; return the cached series and a failure to report, if any."""
         if refetched is not None:
@@ -232,8 +256,9 @@ class CachedSource:
                     "the adjustment changed since the prices were cached and fetching them "
                     f"again failed ({got.reason}); only the cached prices are served",
                 )
-            stored = self.cache.store(
-                p.ticker,
+            stored = self._save(
+                p,
+                uncached,
                 between(got.frame, *rng),
                 covered=[rng],
                 source=got.info.source,
@@ -264,8 +289,9 @@ class CachedSource:
                 )
         if not frames and (problem is not None or not has_rows or not covered):
             return p.cached, problem  # nothing new worth a file
-        stored = self.cache.store(
-            p.ticker,
+        stored = self._save(
+            p,
+            uncached,
             pd.concat(frames) if frames else empty_frame(),
             covered=covered,
             source=info.source if info else (p.cached.source if p.cached else self.upstream.name),
@@ -273,6 +299,43 @@ class CachedSource:
             fetched_at=info.fetched_at if info and info.fetched_at else self.clock(),
         )
         return stored, problem
+
+    def _save(
+        self,
+        p: _Plan,
+        uncached: dict[str, str],
+        frame: pd.DataFrame,
+        *,
+        covered: Sequence[DateRange],
+        source: str,
+        adjustment: str,
+        fetched_at: dt.datetime,
+        replace_all: bool = False,
+    ) -> CachedSeries:
+        """Store what was fetched; when the cache cannot take it (a full disk, a read-only
+        folder), keep it in memory for this call and note why in ``uncached`` (never abort
+        the fetch)."""
+        try:
+            return self.cache.store(
+                p.ticker,
+                frame,
+                covered=covered,
+                source=source,
+                adjustment=adjustment,
+                fetched_at=fetched_at,
+                replace_all=replace_all,
+            )
+        except PriceCacheError as exc:
+            uncached[p.ticker] = exc.reason
+            return merge_series(
+                None if replace_all else p.cached,
+                p.ticker,
+                frame,
+                covered=covered,
+                source=source,
+                adjustment=adjustment,
+                fetched_at=fetched_at,
+            )
 
 
 def _for_request(f: FetchFailure, p: _Plan, reason: str | None = None) -> FetchFailure:

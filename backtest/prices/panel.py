@@ -66,6 +66,11 @@ class PricePanel:
         Ticker -> where its rows came from, when, and how they are adjusted.
     quality:
         The quality report of every series loaded.
+    return_flags:
+        Sessions whose return may not be a total return, one row each: ``ticker, date,
+        reason`` (e.g. a spin-off booked as a split, read from a ``Stock Splits`` column);
+        empty when there is none or the source cannot tell. A study flags the events whose
+        window contains one.
     start, end:
         The range asked for (``None`` where open-ended).
     """
@@ -81,6 +86,7 @@ class PricePanel:
     quality: QualityReport = field(default_factory=QualityReport)
     start: dt.date | None = None
     end: dt.date | None = None
+    return_flags: pd.DataFrame = field(default_factory=lambda: return_flags_frame([]))
 
     @property
     def tickers(self) -> tuple[str, ...]:
@@ -321,6 +327,7 @@ def build_panel(
     reports: list[QualityReport] = []
     provenance: dict[str, SeriesInfo] = {}
     markets: dict[str, str] = {}
+    flags: list[tuple[str, dt.date, str]] = []
     for t in tickers:
         got = result.series.get(t)
         if got is None:
@@ -341,14 +348,30 @@ def build_panel(
         clean[t] = frame
         provenance[t] = got.info
         markets[t] = code
+        flags.extend(
+            (t, f.date, f.reason)
+            for f in got.flags
+            if (start is None or f.date >= start) and (end is None or f.date <= end)
+        )
 
     index = _session_index(clean, markets)
     columns = [t for t in tickers if t in clean]
-    fields = {}
-    for f in FIELDS:
-        data = {t: clean[t][f].reindex(index) for t in columns}
-        fields[f] = pd.DataFrame(data, index=index, columns=columns, dtype="float64")
-        fields[f].columns.name = "ticker"
+    # every clean frame is sorted with one row per session of its market: place its rows by
+    # binary search into one (sessions x tickers) block per field (rows outside the index,
+    # e.g. masked rows after the last close, are left out as a reindex would)
+    block = np.full((len(FIELDS), len(index), len(columns)), np.nan)
+    stamps = index.asi8
+    for j, t in enumerate(columns):
+        frame = clean[t]
+        own = frame.index.asi8
+        rows = np.minimum(np.searchsorted(stamps, own), max(len(stamps) - 1, 0))
+        hit = stamps[rows] == own if len(stamps) else np.zeros(len(own), dtype=bool)
+        block[:, rows[hit], j] = frame.to_numpy(dtype="float64")[hit].T
+    labels = pd.Index(columns, name="ticker", dtype=object)
+    fields = {
+        f: pd.DataFrame(block[k], index=index, columns=labels, copy=False)
+        for k, f in enumerate(FIELDS)
+    }
     return PricePanel(
         close=fields["close"],
         open=fields["open"],
@@ -361,19 +384,35 @@ def build_panel(
         quality=QualityReport.combine(reports),
         start=start,
         end=end,
+        return_flags=return_flags_frame(flags),
     )
+
+
+RETURN_FLAG_COLUMNS = ["ticker", "date", "reason"]
+
+
+def return_flags_frame(rows: Sequence[tuple[str, dt.date, str]]) -> pd.DataFrame:
+    """The :attr:`PricePanel.return_flags` table of ``(ticker, date, reason)`` rows."""
+    frame = pd.DataFrame(list(rows), columns=RETURN_FLAG_COLUMNS)
+    frame["ticker"] = frame["ticker"].astype(object)
+    frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]")
+    frame["reason"] = frame["reason"].astype(object)
+    return frame
 
 
 def _session_index(
     frames: Mapping[str, pd.DataFrame], markets: Mapping[str, str]
 ) -> pd.DatetimeIndex:
     """Union of the sessions of the tickers' calendars from the first to the last row loaded."""
-    stamps = [f.index[f["close"].notna().to_numpy()] for f in frames.values()]
-    stamps = [s for s in stamps if len(s)]
-    if not stamps:
+    bounds = []
+    for f in frames.values():
+        has = np.flatnonzero(~np.isnan(f["close"].to_numpy()))
+        if len(has):
+            bounds.append((f.index[has[0]], f.index[has[-1]]))
+    if not bounds:
         return pd.DatetimeIndex([], dtype="datetime64[ns]", name="date")
-    lo = min(s.min() for s in stamps)
-    hi = max(s.max() for s in stamps)
+    lo = min(a for a, _ in bounds)
+    hi = max(b for _, b in bounds)
     parts = []
     for code in dict.fromkeys(markets.values()):
         sessions = get_calendar(code).sessions

@@ -38,6 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -153,25 +154,44 @@ class PriceCache:
         A file that cannot be read is moved aside and reported with
         :class:`~backtest.errors.CacheCorruptWarning`; ``None`` is returned so that the caller
         fetches it again.
+
+        Raises
+        ------
+        PriceCacheError
+            The file is unreadable and cannot be moved aside (a read-only cache folder).
+        InvalidTickerError
+            ``ticker`` is not spelled like a Yahoo ticker.
         """
         path = self.path_for(ticker)
         try:
             return _read_file(path, ticker)
         except FileNotFoundError:
             return None
-        except _Unreadable:
-            pass
-        with self._lock(ticker):  # a writer may have replaced it meanwhile: look again
-            try:
-                return _read_file(path, ticker)
-            except FileNotFoundError:
-                return None
-            except _Unreadable as exc:
+        except _Unreadable as exc:
+            why = str(exc)
+        try:
+            with self._lock(ticker):  # a writer may have replaced it meanwhile: look again
+                try:
+                    return _read_file(path, ticker)
+                except FileNotFoundError:
+                    return None
+                except _Unreadable as exc:
+                    why = str(exc)
                 stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
                 moved = path.with_name(f"{path.name}.corrupt-{stamp}")
-                os.replace(path, moved)
-                warnings.warn(CacheCorruptWarning(ticker, path, str(exc), moved), stacklevel=2)
-                return None
+                try:
+                    os.replace(path, moved)
+                except OSError as exc:
+                    raise PriceCacheError(self.directory, _os_reason(exc)) from exc
+        except PriceCacheError as exc:
+            raise PriceCacheError(
+                self.directory,
+                f"{path.name} is unreadable ({why}) and cannot be moved aside: {exc.reason}",
+                "delete the file or make the folder writable, or choose another cache folder "
+                "with --cache-dir",
+            ) from exc
+        warnings.warn(CacheCorruptWarning(ticker, path, why, moved), stacklevel=2)
+        return None
 
     # ------------------------------------------------------------------ writing
 
@@ -191,8 +211,13 @@ class PriceCache:
         Under the ticker's lock the current file is read again; new rows replace cached rows of
         the same date, and ``covered`` is added to the cached coverage. With ``replace_all`` the
         file's rows and coverage are replaced instead (a re-fetch after an adjustment change).
+
+        Raises
+        ------
+        PriceCacheError
+            The file cannot be written (disk full, read-only folder, lock not obtained); the
+            previous file, if any, is left as it was.
         """
-        new = _normalise(frame)
         with self._lock(ticker):
             path = self.path_for(ticker)
             remove_stale_temporaries(path)
@@ -200,29 +225,25 @@ class PriceCache:
                 current = None if replace_all else _read_file(path, ticker)
             except (FileNotFoundError, _Unreadable):
                 current = None
-            fetches = list(current.fetches) if current else []
-            fetches.extend(
-                {"start": a.isoformat(), "end": b.isoformat(), "at": fetched_at.isoformat()}
-                for a, b in covered
-            )
-            if current is not None:
-                rows = pd.concat([current.frame, new])
-                rows = rows[~rows.index.duplicated(keep="last")].sort_index()
-                cover = merge_ranges([*current.covered, *covered])
-                fetched = max(current.fetched_at, fetched_at)
-            else:
-                rows, cover, fetched = new, merge_ranges(covered), fetched_at
-            result = CachedSeries(
-                ticker=ticker,
-                frame=rows,
+            result = merge_series(
+                current,
+                ticker,
+                frame,
+                covered=covered,
                 source=source,
                 adjustment=adjustment,
-                fetched_at=fetched,
-                covered=cover,
-                fetches=tuple(fetches[-_HISTORY:]),
+                fetched_at=fetched_at,
                 path=path,
             )
-            _write_file(path, result)
+            try:
+                _write_file(path, result)
+            except OSError as exc:
+                raise PriceCacheError(
+                    self.directory,
+                    f"cannot write {path.name}: {_os_reason(exc)}",
+                    "free some space or make the folder writable, or choose another cache "
+                    "folder with --cache-dir",
+                ) from exc
             return result
 
     @contextmanager
@@ -235,7 +256,7 @@ class PriceCache:
             raise PriceCacheError(
                 self.directory,
                 f"cannot create the cache directory ({exc.strerror or exc})",
-                "choose another with --cache-dir or EVBT_CACHE_DIR",
+                "choose another cache folder with --cache-dir",
             ) from exc
         lock = filelock.FileLock(str(self.directory / f".{file_stem(ticker)}.lock"))
         try:
@@ -246,10 +267,59 @@ class PriceCache:
                 f"another process has held the lock of {ticker} for {self.lock_timeout:g} s",
                 "wait for it to finish, or remove the .lock file if no evbt is running",
             ) from exc
+        except OSError as exc:  # a read-only folder, a full disk
+            raise PriceCacheError(
+                self.directory,
+                f"cannot create the lock file of {ticker}: {_os_reason(exc)}",
+                "make the folder writable, or choose another cache folder with --cache-dir",
+            ) from exc
         try:
             yield
         finally:
             lock.release()
+
+
+def merge_series(
+    current: CachedSeries | None,
+    ticker: str,
+    frame: pd.DataFrame,
+    *,
+    covered: Sequence[DateRange],
+    source: str,
+    adjustment: str,
+    fetched_at: dt.datetime,
+    path: Path = Path(),
+) -> CachedSeries:
+    """``current`` with ``frame``'s rows (they win on the same date) and ``covered`` merged in:
+    what :meth:`PriceCache.store` writes, and what is served when it cannot write."""
+    new = _normalise(frame)
+    fetches = list(current.fetches) if current else []
+    fetches.extend(
+        {"start": a.isoformat(), "end": b.isoformat(), "at": fetched_at.isoformat()}
+        for a, b in covered
+    )
+    if current is not None:
+        rows = pd.concat([current.frame, new])
+        rows = rows[~rows.index.duplicated(keep="last")].sort_index()
+        cover = merge_ranges([*current.covered, *covered])
+        fetched = max(current.fetched_at, fetched_at)
+    else:
+        rows, cover, fetched = new, merge_ranges(covered), fetched_at
+    return CachedSeries(
+        ticker=ticker,
+        frame=rows,
+        source=source,
+        adjustment=adjustment,
+        fetched_at=fetched,
+        covered=cover,
+        fetches=tuple(fetches[-_HISTORY:]),
+        path=path,
+    )
+
+
+def _os_reason(exc: OSError) -> str:
+    """An OS error in words, e.g. ``No space left on device``."""
+    return exc.strerror or str(exc) or type(exc).__name__
 
 
 # ----------------------------------------------------------------------------- ranges
@@ -338,7 +408,8 @@ def _read_file(path: Path, ticker: str) -> CachedSeries:
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise _Unreadable(f"not a readable Parquet file: {exc}") from exc
+        why = re.sub(r"^Could not open Parquet input source '[^']*': ", "", str(exc))
+        raise _Unreadable(f"not a readable Parquet file: {why}") from exc
     raw = (table.schema.metadata or {}).get(_META_KEY)
     if raw is None:
         raise _Unreadable("no evbt provenance in the file's metadata")

@@ -62,7 +62,7 @@ def test_csv_source_failures_are_specific(shared_prices_dir: Path, tmp_path: Pat
     write_csv(tmp_path, "COL.csv", "date,open,close\n2024-01-02,1,2\n")
     write_csv(tmp_path, "HDR.csv", header)
     res = CsvDirSource(tmp_path).fetch(["BAD", "NUM", "COL", "HDR"], None, None)
-    assert "line 3: date '2024-13-01' is not YYYY-MM-DD" in res.failed["BAD"].reason
+    assert "line 3: date '2024-13-01' is not a valid date" in res.failed["BAD"].reason
     assert "line 2: close 'abc' is not a number" in res.failed["NUM"].reason
     assert "missing column(s) high, low, volume" in res.failed["COL"].reason
     assert res.failed["HDR"].kind == "empty"
