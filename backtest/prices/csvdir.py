@@ -203,7 +203,7 @@ class CsvDirSource:
                 except ValueError:
                     continue
                 found[ticker] = None
-        return tuple(found)
+        return tuple(sorted(found))
 
     def fetch(
         self,
