@@ -25,13 +25,14 @@ from backtest.prices.base import (
     PriceSource,
     ProgressCallback,
     SeriesInfo,
-    between,
+    session_days,
+    standard_arrays,
     summarize_failures,
     to_date,
 )
 from backtest.prices.cached import CachedSource
 from backtest.prices.csvdir import CsvDirSource
-from backtest.prices.quality import QualityReport, check_series
+from backtest.prices.quality import QualityReport, check_arrays
 from backtest.prices.store import PriceCache
 from backtest.prices.yahoo import YahooSource
 
@@ -323,11 +324,14 @@ def build_panel(
 ) -> PricePanel:
     """Check, mask and align a :class:`~backtest.prices.base.FetchResult` into a panel."""
     failed = dict(result.failed)
-    clean: dict[str, pd.DataFrame] = {}
+    clean: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # ticker -> (days, values)
     reports: list[QualityReport] = []
     provenance: dict[str, SeriesInfo] = {}
     markets: dict[str, str] = {}
     flags: list[tuple[str, dt.date, str]] = []
+    lo = None if start is None else np.datetime64(start, "D")
+    hi = None if end is None else np.datetime64(end, "D")
+    close = FIELDS.index("close")
     for t in tickers:
         got = result.series.get(t)
         if got is None:
@@ -335,17 +339,23 @@ def build_panel(
                 failed[t] = FetchFailure(t, start, end, "error", "the source returned nothing")
             continue
         code = market_of(t).code
-        checked = check_series(t, got.frame, get_calendar(code))
-        reports.append(checked.report)
-        frame = between(checked.frame, start, end)
-        if not frame["close"].notna().any():
-            dates = sorted({d.isoformat() for i in checked.report.errors for d in i.dates})
+        day, values = standard_arrays(got.frame)
+        day, values, report = check_arrays(t, day, values, get_calendar(code))
+        reports.append(report)
+        inside = np.ones(len(day), dtype=bool)
+        if lo is not None:
+            inside &= day >= lo
+        if hi is not None:
+            inside &= day <= hi
+        day, values = day[inside], values[inside]
+        if not (~np.isnan(values[:, close])).any():
+            dates = sorted({d.isoformat() for i in report.errors for d in i.dates})
             shown = ", ".join(dates[:5]) + (", ..." if len(dates) > 5 else "")
             reason = f"unusable prices{f' on {shown}' if shown else ''}: no usable close in the "
             reason += "range (see the quality report)"
             failed[t] = FetchFailure(t, start, end, "unusable", reason, "fix or replace the data")
             continue
-        clean[t] = frame
+        clean[t] = (day, values)
         provenance[t] = got.info
         markets[t] = code
         flags.extend(
@@ -356,20 +366,20 @@ def build_panel(
 
     index = _session_index(clean, markets)
     columns = [t for t in tickers if t in clean]
-    # every clean frame is sorted with one row per session of its market: place its rows by
-    # binary search into one (sessions x tickers) block per field (rows outside the index,
-    # e.g. masked rows after the last close, are left out as a reindex would)
-    block = np.full((len(FIELDS), len(index), len(columns)), np.nan)
-    stamps = index.asi8
+    # every clean series is sorted with one row per session of its market: place its rows by
+    # binary search into one (tickers x sessions) block per field, so that each ticker's column
+    # of the frames is contiguous (rows outside the index, e.g. masked rows after the last
+    # close, are left out as a reindex would)
+    block = np.full((len(FIELDS), len(columns), len(index)), np.nan)
+    stamps = index.to_numpy(dtype="datetime64[D]")
     for j, t in enumerate(columns):
-        frame = clean[t]
-        own = frame.index.asi8
-        rows = np.minimum(np.searchsorted(stamps, own), max(len(stamps) - 1, 0))
-        hit = stamps[rows] == own if len(stamps) else np.zeros(len(own), dtype=bool)
-        block[:, rows[hit], j] = frame.to_numpy(dtype="float64")[hit].T
-    labels = pd.Index(columns, name="ticker", dtype=object)
+        day, values = clean[t]
+        rows = np.minimum(np.searchsorted(stamps, day), max(len(stamps) - 1, 0))
+        hit = stamps[rows] == day if len(stamps) else np.zeros(len(day), dtype=bool)
+        block[:, j, rows[hit]] = values[hit].T
+    labels = pd.Index(columns, name="ticker")
     fields = {
-        f: pd.DataFrame(block[k], index=index, columns=labels, copy=False)
+        f: pd.DataFrame(block[k].T, index=index, columns=labels, copy=False)
         for k, f in enumerate(FIELDS)
     }
     return PricePanel(
@@ -401,24 +411,25 @@ def return_flags_frame(rows: Sequence[tuple[str, dt.date, str]]) -> pd.DataFrame
 
 
 def _session_index(
-    frames: Mapping[str, pd.DataFrame], markets: Mapping[str, str]
+    series: Mapping[str, tuple[np.ndarray, np.ndarray]], markets: Mapping[str, str]
 ) -> pd.DatetimeIndex:
-    """Union of the sessions of the tickers' calendars from the first to the last row loaded."""
+    """Union of the sessions of the tickers' calendars from the first to the last close."""
+    close = FIELDS.index("close")
     bounds = []
-    for f in frames.values():
-        has = np.flatnonzero(~np.isnan(f["close"].to_numpy()))
+    for day, values in series.values():
+        has = np.flatnonzero(~np.isnan(values[:, close]))
         if len(has):
-            bounds.append((f.index[has[0]], f.index[has[-1]]))
+            bounds.append((day[has[0]], day[has[-1]]))
     if not bounds:
         return pd.DatetimeIndex([], dtype="datetime64[ns]", name="date")
     lo = min(a for a, _ in bounds)
     hi = max(b for _, b in bounds)
     parts = []
     for code in dict.fromkeys(markets.values()):
-        sessions = get_calendar(code).sessions
-        parts.append(sessions[(sessions >= lo) & (sessions <= hi)].to_numpy(dtype="datetime64[ns]"))
-    union = np.unique(np.concatenate(parts)) if parts else np.array([], dtype="datetime64[ns]")
-    return pd.DatetimeIndex(union, name="date")
+        sessions = session_days(get_calendar(code))
+        parts.append(sessions[(sessions >= lo) & (sessions <= hi)])
+    union = np.unique(np.concatenate(parts)) if parts else np.array([], dtype="datetime64[D]")
+    return pd.DatetimeIndex(union.astype("datetime64[ns]"), name="date")
 
 
 @contextmanager

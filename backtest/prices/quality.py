@@ -464,6 +464,21 @@ def check_series(
         left out; ``report``: the issues.
     """
     day, values = standard_arrays(frame)
+    day, values, report = check_arrays(ticker, day, values, calendar)
+    index = pd.DatetimeIndex(day.astype("datetime64[ns]"), name="date")
+    clean = pd.DataFrame(values, index=index, columns=list(FIELDS)) if len(day) else empty_frame()
+    return CheckedSeries(clean, report)
+
+
+def check_arrays(
+    ticker: str,
+    day: np.ndarray,
+    values: np.ndarray,
+    calendar: xcals.ExchangeCalendar | None,
+) -> tuple[np.ndarray, np.ndarray, QualityReport]:
+    """:func:`check_series` on arrays: ``day`` (``datetime64[D]``) and ``values`` (rows x
+    :data:`~backtest.prices.base.FIELDS`, float64, changed in place); returns the clean days,
+    the clean values and the report."""
     found: list[QualityIssue] = []
 
     def add(check: str, dates: Sequence[dt.date] | np.ndarray, message: str) -> None:
@@ -577,9 +592,7 @@ def check_series(
         )
 
     found.sort(key=lambda i: _ORDER[i.check])
-    index = pd.DatetimeIndex(day.astype("datetime64[ns]"), name="date")
-    clean = pd.DataFrame(values, index=index, columns=list(FIELDS)) if len(day) else empty_frame()
-    return CheckedSeries(clean, QualityReport(tuple(found), (ticker,)))
+    return day, values, QualityReport(tuple(found), (ticker,))
 
 
 def _members(items: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
