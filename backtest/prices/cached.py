@@ -18,7 +18,7 @@ import datetime as dt
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import pandas as pd
 
@@ -256,16 +256,13 @@ class CachedSource:
                     "the adjustment changed since the prices were cached and fetching them "
                     f"again failed ({got.reason}); only the cached prices are served",
                 )
-            stored = self._save(
-                p,
-                uncached,
-                between(got.frame, *rng),
+            meta = _Meta(
                 covered=[rng],
                 source=got.info.source,
                 adjustment=got.info.adjustment,
                 fetched_at=got.info.fetched_at or self.clock(),
-                replace_all=True,
             )
+            stored = self._save(p, uncached, between(got.frame, *rng), meta, replace_all=True)
             return stored, None
         has_rows = (p.cached is not None and len(p.cached.frame) > 0) or any(
             isinstance(g.got, PriceSeries) for g in p.gaps
@@ -289,15 +286,13 @@ class CachedSource:
                 )
         if not frames and (problem is not None or not has_rows or not covered):
             return p.cached, problem  # nothing new worth a file
-        stored = self._save(
-            p,
-            uncached,
-            pd.concat(frames) if frames else empty_frame(),
+        meta = _Meta(
             covered=covered,
             source=info.source if info else (p.cached.source if p.cached else self.upstream.name),
             adjustment=info.adjustment if info else (p.cached.adjustment if p.cached else ""),
             fetched_at=info.fetched_at if info and info.fetched_at else self.clock(),
         )
+        stored = self._save(p, uncached, pd.concat(frames) if frames else empty_frame(), meta)
         return stored, problem
 
     def _save(
@@ -305,37 +300,27 @@ class CachedSource:
         p: _Plan,
         uncached: dict[str, str],
         frame: pd.DataFrame,
+        meta: _Meta,
         *,
-        covered: Sequence[DateRange],
-        source: str,
-        adjustment: str,
-        fetched_at: dt.datetime,
         replace_all: bool = False,
     ) -> CachedSeries:
         """Store what was fetched; when the cache cannot take it (a full disk, a read-only
         folder), keep it in memory for this call and note why in ``uncached`` (never abort
         the fetch)."""
         try:
-            return self.cache.store(
-                p.ticker,
-                frame,
-                covered=covered,
-                source=source,
-                adjustment=adjustment,
-                fetched_at=fetched_at,
-                replace_all=replace_all,
-            )
+            return self.cache.store(p.ticker, frame, replace_all=replace_all, **meta)
         except PriceCacheError as exc:
             uncached[p.ticker] = exc.reason
-            return merge_series(
-                None if replace_all else p.cached,
-                p.ticker,
-                frame,
-                covered=covered,
-                source=source,
-                adjustment=adjustment,
-                fetched_at=fetched_at,
-            )
+            return merge_series(None if replace_all else p.cached, p.ticker, frame, **meta)
+
+
+class _Meta(TypedDict):
+    """What the store records with rows (see :meth:`PriceCache.store`)."""
+
+    covered: Sequence[DateRange]
+    source: str
+    adjustment: str
+    fetched_at: dt.datetime
 
 
 def _for_request(f: FetchFailure, p: _Plan, reason: str | None = None) -> FetchFailure:

@@ -8,10 +8,10 @@ the folder are made at run time (git keeps neither).
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
+from badinput_helpers import refused_without_hanging
 
 from backtest.errors import UnknownMarketError
 from backtest.markets import get_calendar, market_of
@@ -121,21 +121,9 @@ def test_bad_rows_are_left_out_with_their_line(name: str) -> None:
 def test_a_fifo_is_refused_without_hanging(tmp_path: Path) -> None:
     fifo = tmp_path / "events.csv"
     os.mkfifo(fifo)
-    out: list[BaseException] = []
-
-    def read() -> None:
-        try:
-            read_events_csv(fifo)
-        except EventsFileError as exc:
-            out.append(exc)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(10)
-    assert not reader.is_alive(), "reading a FIFO hung"
-    assert [str(e) for e in out] == [
-        f"{fifo}: is not a regular file (a FIFO or a device?), not an events file"
-    ]
+    assert refused_without_hanging(read_events_csv, fifo) == (
+        f"EventsFileError: {fifo}: is not a regular file (a FIFO or a device?), not an events file"
+    )
 
 
 def test_a_folder_and_a_missing_file(tmp_path: Path) -> None:

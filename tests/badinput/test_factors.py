@@ -8,10 +8,10 @@ the folder are made at run time (git keeps neither).
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
+from badinput_helpers import refused_without_hanging
 
 from backtest.study.inputs import FactorFileError, read_factors
 
@@ -63,21 +63,9 @@ def test_a_well_formed_file_with_crlf_line_ends() -> None:
 def test_a_fifo_is_refused_without_hanging(tmp_path: Path) -> None:
     fifo = tmp_path / "F-F.csv"
     os.mkfifo(fifo)
-    out: list[BaseException] = []
-
-    def read() -> None:
-        try:
-            read_factors(fifo)
-        except FactorFileError as exc:
-            out.append(exc)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(10)
-    assert not reader.is_alive(), "reading a FIFO hung"
-    assert [str(e) for e in out] == [
-        f"{fifo}: is not a regular file (a FIFO or a device?), not a factor file"
-    ]
+    assert refused_without_hanging(read_factors, fifo) == (
+        f"FactorFileError: {fifo}: is not a regular file (a FIFO or a device?), not a factor file"
+    )
 
 
 def test_a_folder_a_missing_file_and_a_factor_given_twice(tmp_path: Path) -> None:
