@@ -25,6 +25,7 @@ from backtest.prices.base import (
     PriceSource,
     ProgressCallback,
     SeriesInfo,
+    file_stem,
     session_days,
     standard_arrays,
     summarize_failures,
@@ -308,6 +309,7 @@ def check_request(
     """
     names = list(dict.fromkeys(check_ticker(t) for t in tickers))
     for t in names:
+        file_stem(t)  # a ticker too long or odd to name a file: refused here, not as OSError
         market_of(t)  # fail early, before any download, on tickers without a calendar
     first, last = to_date(start, labels[0]), to_date(end, labels[1])
     if first is not None and last is not None and first > last:

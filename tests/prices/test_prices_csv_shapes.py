@@ -194,6 +194,11 @@ def test_a_ticker_that_is_no_ticker_names_no_file(tmp_path: Path, ticker: str) -
     assert list(tmp_path.iterdir()) == []
 
 
+def test_load_prices_refuses_a_ticker_too_long_to_name_a_file(tmp_path: Path) -> None:
+    with pytest.raises(InvalidTickerError, match="at most 32"):
+        load_prices(["META", "A" * 252], source=CsvDirSource(tmp_path))
+
+
 def test_the_invalid_ticker_message() -> None:
     with pytest.raises(InvalidTickerError) as caught:
         CsvDirSource(".").read("../../etc/passwd")
