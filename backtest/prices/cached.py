@@ -30,6 +30,7 @@ from backtest.prices.base import (
     PriceSeries,
     PriceSource,
     ProgressCallback,
+    ReturnFlag,
     SeriesInfo,
     between,
     calendar_of,
@@ -161,7 +162,8 @@ class CachedSource:
             stored, problem = self._store(p, refetched.get(p.ticker), uncached)
             rows = between(stored.frame, p.first, p.last) if stored else empty_frame()
             if stored is not None and len(rows):
-                series[p.ticker] = PriceSeries(p.ticker, rows, stored.info(rows))
+                flags = tuple(f for f in stored.flags if p.first <= f.date <= p.last)
+                series[p.ticker] = PriceSeries(p.ticker, rows, stored.info(rows), flags=flags)
                 if problem is not None:
                     partial[p.ticker] = problem
             else:
@@ -261,6 +263,7 @@ class CachedSource:
                 source=got.info.source,
                 adjustment=got.info.adjustment,
                 fetched_at=got.info.fetched_at or self.clock(),
+                flags=_within(got.flags, rng),
             )
             stored = self._save(p, uncached, between(got.frame, *rng), meta, replace_all=True)
             return stored, None
@@ -268,6 +271,7 @@ class CachedSource:
             isinstance(g.got, PriceSeries) for g in p.gaps
         )
         frames: list[pd.DataFrame] = []
+        flags: list[ReturnFlag] = []
         covered: list[DateRange] = []
         problem: FetchFailure | None = None
         info: SeriesInfo | None = None
@@ -276,6 +280,7 @@ class CachedSource:
                 covered.append(g.cover)
             elif isinstance(g.got, PriceSeries):
                 frames.append(between(g.got.frame, *g.ask))
+                flags.extend(_within(g.got.flags, g.ask))
                 covered.append(g.cover)
                 info = g.got.info
             elif isinstance(g.got, FetchFailure) and g.got.kind == "empty" and has_rows:
@@ -291,6 +296,7 @@ class CachedSource:
             source=info.source if info else (p.cached.source if p.cached else self.upstream.name),
             adjustment=info.adjustment if info else (p.cached.adjustment if p.cached else ""),
             fetched_at=info.fetched_at if info and info.fetched_at else self.clock(),
+            flags=tuple(flags),
         )
         stored = self._save(p, uncached, pd.concat(frames) if frames else empty_frame(), meta)
         return stored, problem
@@ -321,6 +327,11 @@ class _Meta(TypedDict):
     source: str
     adjustment: str
     fetched_at: dt.datetime
+    flags: Sequence[ReturnFlag]
+
+
+def _within(flags: Sequence[ReturnFlag], rng: DateRange) -> tuple[ReturnFlag, ...]:
+    return tuple(f for f in flags if rng[0] <= f.date <= rng[1])
 
 
 def _for_request(f: FetchFailure, p: _Plan, reason: str | None = None) -> FetchFailure:

@@ -9,7 +9,8 @@ provenance are always replaced together:
 
 ``version``, ``ticker``, ``source`` (e.g. ``yahoo (yfinance 1.7.0)``), ``adjustment``,
 ``fetched_at`` (UTC, the latest fetch merged in), ``covered`` (the inclusive date ranges the
-file is complete for) and ``fetches`` (the last fetches: range asked and when).
+file is complete for), ``fetches`` (the last fetches: range asked and when) and ``flags`` (the
+sessions whose return may not be a total return, ``[date, reason]``; absent in older files).
 
 The cache directory is the ``directory`` argument, else
 ``platformdirs.user_cache_dir("evbt")/prices``. The library reads no environment variable: the
@@ -52,6 +53,7 @@ from backtest.atomic import atomic_writer, remove_stale_temporaries
 from backtest.errors import CacheCorruptWarning, PriceCacheError
 from backtest.prices.base import (
     FIELDS,
+    ReturnFlag,
     SeriesInfo,
     file_stem,
     standard_frame,
@@ -85,6 +87,9 @@ class CachedSeries:
         The most recent fetches merged in: ``{"start", "end", "at"}`` (ISO text).
     path:
         The file.
+    flags:
+        Sessions whose return may not be a total return, as the source said when the rows
+        were fetched (files written before evbt recorded them have none).
     """
 
     ticker: str
@@ -95,6 +100,7 @@ class CachedSeries:
     covered: tuple[DateRange, ...]
     fetches: tuple[Mapping[str, str], ...] = ()
     path: Path = field(default=Path())
+    flags: tuple[ReturnFlag, ...] = ()
 
     def info(self, frame: pd.DataFrame | None = None) -> SeriesInfo:
         """Provenance of ``frame`` (default: every cached row)."""
@@ -204,6 +210,7 @@ class PriceCache:
         source: str,
         adjustment: str,
         fetched_at: dt.datetime,
+        flags: Sequence[ReturnFlag] = (),
         replace_all: bool = False,
     ) -> CachedSeries:
         """Merge ``frame`` and ``covered`` into the cached file of ``ticker`` (atomically).
@@ -233,6 +240,7 @@ class PriceCache:
                 source=source,
                 adjustment=adjustment,
                 fetched_at=fetched_at,
+                flags=flags,
                 path=path,
             )
             try:
@@ -288,11 +296,15 @@ def merge_series(
     source: str,
     adjustment: str,
     fetched_at: dt.datetime,
+    flags: Sequence[ReturnFlag] = (),
     path: Path = Path(),
 ) -> CachedSeries:
-    """``current`` with ``frame``'s rows (they win on the same date) and ``covered`` merged in:
-    what :meth:`PriceCache.store` writes, and what is served when it cannot write."""
+    """``current`` with ``frame``'s rows and flags (they win on their dates) and ``covered``
+    merged in: what :meth:`PriceCache.store` writes, and what is served when it cannot write."""
     new = _normalise(frame)
+    fresh = set(new.index.date)
+    kept = [f for f in (current.flags if current else ()) if f.date not in fresh]
+    merged = tuple(sorted({f.date: f for f in [*kept, *flags]}.values(), key=lambda f: f.date))
     fetches = list(current.fetches) if current else []
     fetches.extend(
         {"start": a.isoformat(), "end": b.isoformat(), "at": fetched_at.isoformat()}
@@ -314,6 +326,7 @@ def merge_series(
         covered=cover,
         fetches=tuple(fetches[-_HISTORY:]),
         path=path,
+        flags=merged,
     )
 
 
@@ -387,6 +400,7 @@ def _write_file(path: Path, series: CachedSeries) -> None:
         "fetched_at": series.fetched_at.isoformat(),
         "covered": [[a.isoformat(), b.isoformat()] for a, b in series.covered],
         "fetches": list(series.fetches),
+        "flags": [[f.date.isoformat(), f.reason] for f in series.flags],
     }
     arrays: dict[str, Any] = {
         "date": pa.array(frame.index.to_numpy(dtype="datetime64[D]"), type=pa.date32())
@@ -425,6 +439,9 @@ def _read_file(path: Path, ticker: str) -> CachedSeries:
         fetched_at = dt.datetime.fromisoformat(meta["fetched_at"])
         source, adjustment = str(meta["source"]), str(meta["adjustment"])
         fetches = tuple(dict(f) for f in meta.get("fetches", []))
+        flags = tuple(
+            ReturnFlag(dt.date.fromisoformat(d), str(why)) for d, why in meta.get("flags", [])
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise _Unreadable(f"bad provenance metadata: {exc!r}") from exc
     if table.column_names != ["date", *FIELDS]:
@@ -443,4 +460,5 @@ def _read_file(path: Path, ticker: str) -> CachedSeries:
         covered=covered,
         fetches=fetches,
         path=path,
+        flags=flags,
     )

@@ -2,12 +2,15 @@
 
 Adjustment policy
 -----------------
-Every call asks ``yf.download(..., auto_adjust=True, actions=False, repair=False)``: open, high,
+Every call asks ``yf.download(..., auto_adjust=True, actions=True, repair=False)``: open, high,
 low and close are split- **and** dividend-adjusted (each multiplied by Yahoo's adjusted close /
 close of the day), volume is as Yahoo reports it. The policy is recorded with every series
 (:data:`~backtest.prices.base.ADJUSTMENT_YAHOO`). Adjusted prices depend on the day they were
 fetched (a later dividend rescales all earlier prices); the cache checks for that before it
-extends a series (see :mod:`backtest.prices.cached`).
+extends a series (see :mod:`backtest.prices.cached`). ``actions=True`` adds yfinance's
+``Dividends`` and ``Stock Splits`` columns: a ``Stock Splits`` value that is not a plain split
+(a spin-off Yahoo books as a split) becomes a :class:`~backtest.prices.base.ReturnFlag` of the
+series, as for the CSVs users save (see :func:`~backtest.prices.quality.is_plain_split`).
 
 How yfinance 1.x reports failures, and how evbt reads them
 -----------------------------------------------------------
@@ -69,6 +72,7 @@ from backtest.prices.base import (
     FetchResult,
     PriceSeries,
     ProgressCallback,
+    ReturnFlag,
     SeriesInfo,
     between,
     calendar_of,
@@ -76,6 +80,7 @@ from backtest.prices.base import (
     standard_frame,
     utc_now,
 )
+from backtest.prices.quality import split_flags
 
 #: The ``download`` callable's signature: ``yf.download`` or a stand-in with the same keywords.
 Download = Callable[..., Any]
@@ -402,7 +407,7 @@ class YahooSource:
                     interval="1d",
                     auto_adjust=True,
                     back_adjust=False,
-                    actions=False,
+                    actions=True,
                     repair=False,
                     keepna=False,
                     rounding=False,
@@ -426,6 +431,7 @@ class YahooSource:
                 t: fail(t, "error", f"unexpected answer from yfinance: {exc}") for t in tickers
             }
 
+        splits = download_splits(frame, tickers)
         per_ticker, general = parse_log(messages)
         series: dict[str, PriceSeries] = {}
         failed: dict[str, FetchFailure] = {}
@@ -441,7 +447,9 @@ class YahooSource:
                     last=rows.index.max().date(),
                     rows=len(rows),
                 )
-                series[t] = PriceSeries(t, rows, info)
+                lo, hi = rows.index.min().date(), rows.index.max().date()
+                flags = tuple(f for f in splits.get(t, ()) if lo <= f.date <= hi)
+                series[t] = PriceSeries(t, rows, info, flags=flags)
                 continue
             kind, reason = _worst(per_ticker.get(t, []))
             failed[t] = fail(t, kind, reason)
@@ -499,6 +507,25 @@ def split_download_frame(frame: object, tickers: Sequence[str]) -> dict[str, pd.
         std = std[std[["open", "high", "low", "close"]].notna().any(axis=1)]
         if len(std):
             out[t] = std[list(FIELDS)]
+    return out
+
+
+def download_splits(
+    frame: pd.DataFrame, tickers: Sequence[str]
+) -> dict[str, tuple[ReturnFlag, ...]]:
+    """The :class:`~backtest.prices.base.ReturnFlag` of each ticker from the ``Stock Splits``
+    columns of a ``yf.download(..., actions=True)`` answer (none where the column is absent)."""
+    if "Stock Splits" not in frame.columns.get_level_values("Price"):
+        return {}
+    block = frame["Stock Splits"]
+    day = pd.DatetimeIndex(block.index).to_numpy(dtype="datetime64[D]")
+    out: dict[str, tuple[ReturnFlag, ...]] = {}
+    for t in tickers:
+        if t in block.columns:
+            ratios = pd.to_numeric(block[t], errors="coerce").to_numpy(dtype="float64")
+            found = split_flags(day, ratios)
+            if found:
+                out[t] = found
     return out
 
 

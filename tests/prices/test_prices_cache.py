@@ -507,3 +507,36 @@ def test_a_full_disk_keeps_what_was_stored_and_serves_the_rest(
     assert again.downloaded["AAPL"]
     assert again.downloaded["SPY"]
     assert not again.uncached
+
+
+def test_return_flags_are_kept_with_the_cached_rows(tmp_path: Path, shared_frames: dict) -> None:
+    frames = dict(shared_frames)
+    meta = frames["META"].copy()
+    meta["stock splits"] = 0.0
+    meta.loc["2023-03-15", "stock splits"] = 1.196  # a spin-off booked as a split
+    meta.loc["2023-08-15", "stock splits"] = 2.0  # a plain split: no flag
+    frames["META"] = meta
+    fake = FakeYahooDownload(frames)
+    src = cached_source(tmp_path, fake)
+    first = src.fetch(["META"], D(2023, 1, 1), D(2023, 6, 30))
+    assert [f.date for f in first.series["META"].flags] == [D(2023, 3, 15)]
+    # served from the file, by another source object: the flag was stored with the rows
+    never = FakeYahooDownload({}, outcomes=["offline"] * 9)
+    again = cached_source(tmp_path, never).fetch(["META"], D(2023, 3, 1), D(2023, 3, 31))
+    assert not never.calls
+    assert [f.date for f in again.series["META"].flags] == [D(2023, 3, 15)]
+    assert again.series["META"].flags[0].reason.startswith("Stock Splits 1.196 on 2023-03-15")
+    # outside the range asked: not served; extending the file keeps it
+    assert (
+        cached_source(tmp_path, never)
+        .fetch(["META"], D(2023, 4, 1), D(2023, 4, 30))
+        .series["META"]
+        .flags
+        == ()
+    )
+    src.fetch(["META"], D(2023, 1, 1), D(2023, 12, 31))
+    stored = PriceCache(tmp_path).read("META")
+    assert stored is not None
+    assert [f.date for f in stored.flags] == [D(2023, 3, 15)]
+    panel = load_prices(["META"], "2023-01-01", "2023-12-31", source=src)
+    assert panel.return_flags["date"].tolist() == [pd.Timestamp("2023-03-15")]
