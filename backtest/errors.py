@@ -12,7 +12,7 @@ problem, so that callers who do can act on them. Every warning evbt issues deriv
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 
@@ -191,6 +191,29 @@ class CacheCorruptWarning(EvbtWarning):
         super().__init__(
             f"{ticker}: the cached prices in {self.path} are unreadable ({reason}); "
             f"moved aside to {self.moved_to} and fetched again"
+        )
+
+
+class PriceCacheWarning(EvbtWarning):
+    """Prices were fetched but some could not be stored in the cache; they were served anyway.
+
+    Attributes
+    ----------
+    path:
+        The cache folder.
+    failures:
+        Ticker -> why its file could not be written (e.g. ``No space left on device``).
+    """
+
+    def __init__(self, path: object, failures: Mapping[str, str]) -> None:
+        self.path = str(path)
+        self.failures = dict(failures)
+        names = list(self.failures)
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        reasons = "; ".join(dict.fromkeys(self.failures.values()))
+        super().__init__(
+            f"price cache {self.path}: the prices of {shown} could not be stored ({reasons}); "
+            "they were served from this download and will be fetched again next time"
         )
 
 

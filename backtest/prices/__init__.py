@@ -6,9 +6,12 @@ adjusted closes, opens, highs, lows and volumes, with failures, provenance and a
 Sources (all implement :class:`PriceSource`):
 
 * :class:`YahooSource` — yfinance, split- and dividend-adjusted, batched, with bounded retries;
-* :class:`CsvDirSource` — one CSV file per ticker (offline work, ``--prices-dir``,
-  ``$EVBT_PRICES_DIR``);
+* :class:`CsvDirSource` — one CSV file per ticker (offline work, ``--prices-dir``): evbt's
+  own ``date,open,high,low,close,volume`` files and the CSVs yfinance users save;
 * :class:`CachedSource` — any source behind the Parquet :class:`PriceCache`.
+
+:func:`open_source` builds the source of a run (the command line calls it; the library reads no
+environment variable).
 
 Only :mod:`backtest.prices.yahoo` imports yfinance (lazily).
 """
@@ -25,16 +28,18 @@ from backtest.prices.base import (
     PriceSource,
     SeriesInfo,
 )
-from backtest.prices.cache import CachedSeries, CachedSource, PriceCache
+from backtest.prices.cached import CachedSource
 from backtest.prices.csvdir import CsvDirSource
 from backtest.prices.panel import (
     PRICES_DIR_ENV,
     PricePanel,
     build_panel,
     load_prices,
+    open_source,
     resolve_source,
 )
 from backtest.prices.quality import CHECKS, QualityIssue, QualityReport, check_series
+from backtest.prices.store import CachedSeries, PriceCache
 from backtest.prices.yahoo import YahooSource
 
 __all__ = [
@@ -61,5 +66,6 @@ __all__ = [
     "build_panel",
     "check_series",
     "load_prices",
+    "open_source",
     "resolve_source",
 ]

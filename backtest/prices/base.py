@@ -33,6 +33,8 @@ Any object with a ``name`` attribute and a ``fetch`` method of the signature of
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, get_args, runtime_checkable
@@ -43,14 +45,19 @@ import pandas as pd
 from backtest.errors import (
     EmptyPriceDataError,
     InvalidDateError,
+    InvalidTickerError,
     PriceDataError,
     PriceSourceOfflineError,
     RateLimitedError,
     UnknownTickerError,
 )
+from backtest.markets import CALENDAR_START
 
 if TYPE_CHECKING:
     import exchange_calendars as xcals
+
+#: Start used when none is given: the first day evbt's exchange calendars cover.
+DEFAULT_START = dt.date.fromisoformat(CALENDAR_START)
 
 #: The columns of every price frame, in this order.
 FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
@@ -62,8 +69,25 @@ ADJUSTMENT_YAHOO = (
     "split- and dividend-adjusted (yfinance auto_adjust=True: open, high, low and close are "
     "scaled by Yahoo's adjusted close / close of the day; volume as reported)"
 )
-#: Default adjustment recorded for CSV files, unless the user declares another.
+#: Default adjustment recorded for evbt-shaped CSV files, unless the user declares another.
 ADJUSTMENT_CSV_DEFAULT = "as provided by the file (assumed split- and dividend-adjusted)"
+#: Adjustment of a CSV saved from ``yf.Ticker(t).history()`` (``auto_adjust=True``).
+ADJUSTMENT_HISTORY = (
+    "split- and dividend-adjusted by Yahoo (a saved Ticker.history(), auto_adjust=True: open, "
+    "high, low and close as in the file; volume as in the file)"
+)
+#: Adjustment of a CSV with ``Adj Close`` (``auto_adjust=False``).
+ADJUSTMENT_ADJ_CLOSE = (
+    "returns from Adj Close (split- and dividend-adjusted; a saved auto_adjust=False frame): "
+    "close = Adj Close, and open, high and low scaled by Adj Close / Close of the same day; "
+    "volume as in the file"
+)
+
+#: What to do when the price source cannot be reached (said once, however many tickers failed).
+OFFLINE_HINT = (
+    "check the network connection, or work offline from CSV files with --prices-dir DIR "
+    "(one file per ticker)"
+)
 
 #: How a fetch can fail. ``unknown_ticker``: the source does not know the ticker;
 #: ``empty``: it knows it but has no rows in the range; ``rate_limited``: it refused because of
@@ -100,7 +124,10 @@ class FetchFailure:
     hint:
         What the user can try.
     attempts:
-        How many times the source was asked.
+        How many times the source was asked (0: never, it could not be reached).
+    detail:
+        The source's own words when ``reason`` rewords them (e.g. a transport error's raw
+        text), for debugging; empty otherwise.
     """
 
     ticker: str
@@ -110,6 +137,7 @@ class FetchFailure:
     reason: str
     hint: str = ""
     attempts: int = 1
+    detail: str = ""
 
     def to_error(self) -> PriceDataError:
         """The exception that describes this failure (for callers who want to raise)."""
@@ -171,12 +199,33 @@ class SeriesInfo:
 
 
 @dataclass(frozen=True)
+class ReturnFlag:
+    """A session whose return may not be a total return (e.g. a spin-off booked as a split).
+
+    Attributes
+    ----------
+    date:
+        The session (its return runs from the previous session's close to this one's).
+    reason:
+        Why, in words, with the figure behind it.
+    """
+
+    date: dt.date
+    reason: str
+
+
+@dataclass(frozen=True)
 class PriceSeries:
-    """One ticker's rows and their provenance (see the module docstring for the frame)."""
+    """One ticker's rows and their provenance (see the module docstring for the frame).
+
+    ``flags``: sessions whose return may not be a total return, as the source can tell
+    (:class:`ReturnFlag`; empty when it cannot tell or there is none).
+    """
 
     ticker: str
     frame: pd.DataFrame
     info: SeriesInfo
+    flags: tuple[ReturnFlag, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,12 +245,16 @@ class FetchResult:
     downloaded:
         Ticker -> the inclusive ranges asked of a remote source in this call (empty tuple: served
         locally, from the cache or a file).
+    uncached:
+        Ticker -> why what was downloaded for it could not be stored in the cache (a full
+        disk, a read-only folder); its rows were served all the same.
     """
 
     series: Mapping[str, PriceSeries] = field(default_factory=dict)
     failed: Mapping[str, FetchFailure] = field(default_factory=dict)
     partial: Mapping[str, FetchFailure] = field(default_factory=dict)
     downloaded: Mapping[str, tuple[tuple[dt.date, dt.date], ...]] = field(default_factory=dict)
+    uncached: Mapping[str, str] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -229,15 +282,76 @@ class PriceSource(Protocol):
         ...
 
 
+def summarize_failures(failures: Mapping[str, FetchFailure], *, shown: int = 8) -> str:
+    """One message for many failed tickers: tickers grouped by reason, each hint said once.
+
+    Meant to be shown as it is (by the job, the command line): a machine without a network
+    gets one line naming the tickers and the offline advice once, however many tickers failed.
+
+    >>> from backtest.prices.base import FetchFailure
+    >>> down = "Yahoo Finance cannot be reached"
+    >>> f = {t: FetchFailure(t, None, None, "offline", down, "check the network", 0)
+    ...      for t in ("META", "AAPL", "SPY")}
+    >>> summarize_failures(f)
+    'META, AAPL, SPY: Yahoo Finance cannot be reached. To fix: check the network.'
+    >>> summarize_failures(f, shown=2)
+    'META, AAPL and 1 more: Yahoo Finance cannot be reached. To fix: check the network.'
+    """
+    groups: dict[str, list[str]] = {}
+    hints: dict[str, None] = {}
+    for ticker, failure in failures.items():
+        groups.setdefault(failure.reason, []).append(ticker)
+        if failure.hint:
+            hints[failure.hint] = None
+    parts = []
+    for reason, names in groups.items():
+        head = ", ".join(names[:shown])
+        if len(names) > shown:
+            head += f" and {len(names) - shown} more"
+        parts.append(f"{head}: {reason}")
+    text = "; ".join(parts)
+    if hints:
+        text += ". To fix: " + "; ".join(hints)
+    return text + "." if text and not text.endswith(".") else text
+
+
 # ----------------------------------------------------------------------------- helpers
+
+
+#: The longest ticker a file may be named after (Yahoo's are far shorter).
+MAX_TICKER_LENGTH = 32
+_STEM = re.compile(r"\^?[A-Z0-9][A-Z0-9&\-]*(?:\.[A-Z]{1,3})?")
 
 
 def file_stem(ticker: str) -> str:
     """The file name stem of a ticker: Yahoo's ``^`` index prefix is spelled ``_``.
 
+    Every file name of the price layer is made here, so a ticker that is not spelled like a
+    Yahoo ticker can never name a file outside its folder.
+
     >>> file_stem("^GSPC"), file_stem("0700.HK")
     ('_GSPC', '0700.HK')
+    >>> file_stem("../../etc/passwd")
+    Traceback (most recent call last):
+    ...
+    backtest.errors.InvalidTickerError: ticker '../../etc/passwd': not a Yahoo ticker ...
+
+    Raises
+    ------
+    InvalidTickerError
+        ``ticker`` is not spelled like a Yahoo ticker, or is longer than
+        :data:`MAX_TICKER_LENGTH`.
     """
+    from backtest.markets import check_ticker
+
+    check_ticker(ticker)
+    if len(ticker) > MAX_TICKER_LENGTH or not _STEM.fullmatch(ticker):
+        shown = ticker if len(ticker) <= 40 else ticker[:37] + "..."
+        raise InvalidTickerError(
+            shown,
+            f"not a Yahoo ticker (at most {MAX_TICKER_LENGTH} upper case letters, digits, '-' "
+            "or '&', a leading '^' for an index and an exchange suffix such as '.HK')",
+        )
     return "_" + ticker[1:] if ticker.startswith("^") else ticker
 
 
@@ -281,25 +395,37 @@ def empty_frame() -> pd.DataFrame:
     return pd.DataFrame({f: np.array([], dtype="float64") for f in FIELDS}, index=index)
 
 
+def standard_arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """A frame's session dates (``datetime64[D]``) and its :data:`FIELDS` as one float64 array
+    (rows x fields), in the frame's row order; missing columns are NaN, others ignored."""
+    index = pd.DatetimeIndex(frame.index)
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    day = index.to_numpy(dtype="datetime64[D]")  # the date of a stamp (truncates the time)
+    if (
+        len(frame.columns) == len(FIELDS)
+        and tuple(frame.columns) == FIELDS
+        and all(dtype == np.float64 for dtype in frame.dtypes)
+    ):
+        return day, frame.to_numpy(dtype="float64", copy=True)
+    values = np.full((len(frame), len(FIELDS)), np.nan)
+    for j, f in enumerate(FIELDS):
+        if f in frame.columns:
+            values[:, j] = pd.to_numeric(frame[f], errors="coerce").to_numpy(
+                dtype="float64", na_value=np.nan
+            )
+    return day, values
+
+
 def standard_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with the columns :data:`FIELDS` as float64 and a tz-naive ``date`` index.
 
     Row order and duplicates are kept as they are (see the module docstring). Missing columns
     are added as NaN; extra columns are dropped.
     """
-    index = pd.DatetimeIndex(frame.index)
-    if index.tz is not None:
-        index = index.tz_localize(None)
-    index = index.normalize().as_unit("ns").rename("date")
-    data = {
-        f: (
-            pd.to_numeric(frame[f], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-            if f in frame.columns
-            else np.full(len(frame), np.nan)
-        )
-        for f in FIELDS
-    }
-    return pd.DataFrame(data, index=index)
+    day, values = standard_arrays(frame)
+    index = pd.DatetimeIndex(day.astype("datetime64[ns]"), name="date")
+    return pd.DataFrame(values, index=index, columns=list(FIELDS))
 
 
 def closed_through(calendar: xcals.ExchangeCalendar, now: dt.datetime) -> dt.date:
@@ -343,11 +469,19 @@ def calendar_of(ticker: str) -> xcals.ExchangeCalendar | None:
         return None
 
 
+@functools.lru_cache(maxsize=32)
+def session_days(calendar: xcals.ExchangeCalendar) -> np.ndarray:
+    """Every session of ``calendar`` as ``datetime64[D]`` (computed once per calendar)."""
+    days: np.ndarray = calendar.sessions.to_numpy(dtype="datetime64[D]")
+    days.flags.writeable = False
+    return days
+
+
 def sessions_between(
     calendar: xcals.ExchangeCalendar, first: dt.date | np.datetime64, last: dt.date | np.datetime64
 ) -> np.ndarray:
     """Sessions of ``calendar`` from ``first`` to ``last`` (inclusive) as ``datetime64[D]``."""
-    sessions = calendar.sessions.to_numpy(dtype="datetime64[D]")
+    sessions = session_days(calendar)
     bounds = np.array([first, last], dtype="datetime64[D]")
     lo = int(np.searchsorted(sessions, bounds[0], side="left"))
     hi = int(np.searchsorted(sessions, bounds[1], side="right"))

@@ -1,18 +1,63 @@
 """Prices from a directory of CSV files, one per ticker (offline work, data you already have).
 
-Each file is named after the ticker as Yahoo spells it, with ``^`` written ``_`` (``META.csv``,
-``0700.HK.csv``, ``_GSPC.csv`` for ``^GSPC``), and has the header
-``date,open,high,low,close,volume`` (header case does not matter; extra columns are ignored),
-ISO dates and one row per session. Files are read as they are, never cached nor modified. Their
-adjustment for splits and dividends cannot be read from the file: it is recorded as the user
-declares it (``adjustment=``), by default :data:`~backtest.prices.base.ADJUSTMENT_CSV_DEFAULT`.
+File names
+----------
+Each file is named after the ticker as Yahoo spells it: ``META.csv``, ``0700.HK.csv``, and for
+an index either ``^GSPC.csv`` (Yahoo's spelling, what yfinance users save) or ``_GSPC.csv``
+(for file systems and shells that dislike ``^``). A folder holding both spellings of one ticker
+is refused for that ticker (which one is meant cannot be known).
+
+Shapes (detected per file from its header; header case does not matter)
+-----------------------------------------------------------------------
+``evbt``
+    ``date,open,high,low,close,volume`` with ISO dates: evbt's own files. Their adjustment for
+    splits and dividends cannot be read from the file: it is recorded as the user declares it
+    (``adjustment=``), by default :data:`~backtest.prices.base.ADJUSTMENT_CSV_DEFAULT`.
+``history``
+    ``Date,Open,High,Low,Close,Volume,Dividends,Stock Splits``: ``yf.Ticker(t).history()``
+    saved with ``to_csv`` (``auto_adjust=True``: prices already split- and dividend-adjusted,
+    :data:`~backtest.prices.base.ADJUSTMENT_HISTORY`). ``Date`` is the exchange's local
+    midnight with its offset, ``2025-11-21 00:00:00-05:00``: the session is the local date, the
+    first ten characters. A ``Stock Splits`` value that is not a plain split (a ratio of small
+    whole numbers such as 2, 3/2 or 1/8) is a spin-off or another distribution booked as a
+    split: that session's return may not be a total return, and the series carries a
+    :class:`~backtest.prices.base.ReturnFlag` for it (see
+    :func:`~backtest.prices.quality.is_plain_split`).
+``adj_close``
+    A header with ``Adj Close`` (``yf.download(..., auto_adjust=False)`` or
+    ``history(auto_adjust=False)``): ``Open, High, Low, Close`` are as traded (split-adjusted
+    only) and ``Adj Close`` is also dividend-adjusted. evbt takes returns from ``Adj Close``
+    (it becomes the close) and scales ``Open, High, Low`` by ``Adj Close / Close`` of the same
+    day, so that fills and returns are on one basis
+    (:data:`~backtest.prices.base.ADJUSTMENT_ADJ_CLOSE`). ``Stock Splits``, when present, is read
+    as for ``history``.
+
+A ``yf.download`` frame saved as it is has three header lines (``Price,...``, ``Ticker,...``,
+``Date,,,...``): it is read too, in whichever of the shapes above its columns say, and its
+``Ticker`` line must name the file's ticker. Other columns are ignored. Intraday bars (a
+``Datetime`` column, or a time of day other than midnight) are refused: evbt needs daily bars.
+
+Files are read as they are, never cached nor modified, and never opened unless they are regular
+files (a FIFO or a folder named ``META.csv`` is reported, not read).
+
+Speed: a clean file is parsed by Arrow's CSV reader; a file it refuses is read again by a
+careful line-by-line reader that names the first bad line and field.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
-from collections.abc import Sequence
+import io
+import math
+import os
+import re
+import stat
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -20,20 +65,73 @@ import pandas as pd
 from backtest.errors import PricesDirError
 from backtest.markets import check_ticker
 from backtest.prices.base import (
+    ADJUSTMENT_ADJ_CLOSE,
     ADJUSTMENT_CSV_DEFAULT,
+    ADJUSTMENT_HISTORY,
     FIELDS,
     FetchFailure,
     FetchResult,
     PriceSeries,
     ProgressCallback,
+    ReturnFlag,
     SeriesInfo,
     between,
     file_stem,
     ticker_of_stem,
 )
+from backtest.prices.quality import split_flags
 from backtest.text import did_you_mean
 
 _COLUMNS = ("date", *FIELDS)
+_MAX_THREADS = 4  # files parsed at once
+_ADJ = "adj close"
+_SPLITS = "stock splits"
+_DIVIDENDS = "dividends"
+Shape = Literal["evbt", "history", "adj_close"]
+
+#: A date cell: the ISO date, then optionally midnight and an offset (``history()`` output).
+_DATE_CELL = re.compile(
+    r"(?P<day>\d{4}-\d{2}-\d{2})(?:[ T](?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)"
+    r"(?P<tz>Z|[+-]\d{2}:?\d{2})?)?"
+)
+_MIDNIGHT = re.compile(r"00:00(?::00(?:\.0+)?)?")
+_MISSING = frozenset({"", "nan", "-nan", "null", "na", "n/a", "#n/a", "none"})
+
+
+@dataclass(frozen=True)
+class FileLayout:
+    """What a price file's header says.
+
+    Attributes
+    ----------
+    shape:
+        ``evbt``, ``history`` or ``adj_close`` (see the module docstring).
+    header_lines:
+        Lines before the first row (1, or 3 for a saved ``yf.download`` frame).
+    names:
+        The column names as written.
+    position:
+        Our name (``date``, ``open`` ... ``volume``, ``adj close``, ``stock splits``) -> the
+        column's position.
+    ticker:
+        The ticker a ``yf.download`` header names, else ``None``.
+    """
+
+    shape: Shape
+    header_lines: int
+    names: tuple[str, ...]
+    position: Mapping[str, int]
+    ticker: str | None = None
+
+
+@dataclass(frozen=True)
+class PriceFile:
+    """One file read: its rows (the standard frame), how they are adjusted, and the flags."""
+
+    frame: pd.DataFrame
+    layout: FileLayout
+    adjustment: str
+    flags: tuple[ReturnFlag, ...]
 
 
 class CsvDirSource:
@@ -44,7 +142,8 @@ class CsvDirSource:
     directory:
         The folder holding the files.
     adjustment:
-        How the files' prices are adjusted, recorded in every series' provenance.
+        How evbt-shaped files' prices are adjusted, recorded in their series' provenance (files
+        saved from yfinance record their own policy, see the module docstring).
 
     Raises
     ------
@@ -53,9 +152,9 @@ class CsvDirSource:
 
     Examples
     --------
-    >>> src = CsvDirSource("../shared/prices")  # doctest: +SKIP
-    >>> src.fetch(["META", "^GSPC"], None, None).series["META"].info.rows  # doctest: +SKIP
-    1668
+    >>> src = CsvDirSource("../shared/sp500/prices")  # doctest: +SKIP
+    >>> src.fetch(["META", "^GSPC"], None, None).series["META"].info.adjustment  # doctest: +SKIP
+    'split- and dividend-adjusted by Yahoo (Ticker.history(), auto_adjust=True) ...'
     """
 
     def __init__(self, directory: str | Path, *, adjustment: str = ADJUSTMENT_CSV_DEFAULT) -> None:
@@ -71,21 +170,40 @@ class CsvDirSource:
     def __repr__(self) -> str:
         return f"CsvDirSource({str(self.directory)!r})"
 
+    def candidates(self, ticker: str) -> tuple[Path, ...]:
+        """The file names that may hold ``ticker`` (``^GSPC``: ``_GSPC.csv``, ``^GSPC.csv``).
+
+        Raises
+        ------
+        InvalidTickerError
+            ``ticker`` is not spelled like a Yahoo ticker (nothing outside the folder can be
+            named, e.g. ``../../etc/passwd``).
+        """
+        stem = file_stem(ticker)
+        names = [f"{stem}.csv"]
+        if ticker.startswith("^"):
+            names.append(f"{ticker}.csv")
+        return tuple(self.directory / n for n in names)
+
     def path_for(self, ticker: str) -> Path:
-        """The file that holds ``ticker``'s prices."""
-        return self.directory / f"{file_stem(ticker)}.csv"
+        """The file that holds ``ticker``'s prices (the first spelling that exists)."""
+        paths = self.candidates(ticker)
+        return next((p for p in paths if os.path.lexists(p)), paths[0])
 
     def tickers(self) -> tuple[str, ...]:
-        """The tickers that have a file here (files whose name is not a ticker are ignored)."""
-        found = []
-        for p in sorted(self.directory.glob("*.csv")):
-            ticker = ticker_of_stem(p.stem)
-            try:
-                check_ticker(ticker)
-            except ValueError:
-                continue
-            found.append(ticker)
-        return tuple(found)
+        """The tickers that have a regular file here (other names and files are ignored)."""
+        found: dict[str, None] = {}
+        with os.scandir(self.directory) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if not entry.name.endswith(".csv") or not entry.is_file():
+                    continue
+                ticker = ticker_of_stem(entry.name[: -len(".csv")])
+                try:
+                    check_ticker(ticker)
+                except ValueError:
+                    continue
+                found[ticker] = None
+        return tuple(sorted(found))
 
     def fetch(
         self,
@@ -95,42 +213,73 @@ class CsvDirSource:
         *,
         on_progress: ProgressCallback | None = None,
     ) -> FetchResult:
-        """Read the files of ``tickers`` and keep the rows from ``start`` to ``end`` (inclusive)."""
+        """Read the files of ``tickers`` and keep the rows from ``start`` to ``end`` (inclusive).
+
+        Files are parsed by a few threads at once (Arrow's parser releases the GIL); results
+        and progress come in the order asked.
+
+        Raises
+        ------
+        InvalidTickerError
+            A ticker is not spelled like a Yahoo ticker (before any file is read).
+        """
+        names = list(dict.fromkeys(tickers))
+        for ticker in names:
+            file_stem(ticker)  # every ticker is checked before any file is opened
         series: dict[str, PriceSeries] = {}
         failed: dict[str, FetchFailure] = {}
-        for ticker in dict.fromkeys(tickers):
-            got = self.read(ticker, start, end)
-            if isinstance(got, FetchFailure):
-                failed[ticker] = got
-            else:
-                series[ticker] = got
-            if on_progress is not None:
-                on_progress(1)
+        workers = min(len(names), os.cpu_count() or 1, _MAX_THREADS)
+        with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
+            results = pool.map(lambda t: self.read(t, start, end), names)
+            for ticker, got in zip(names, results, strict=True):
+                if isinstance(got, FetchFailure):
+                    failed[ticker] = got
+                else:
+                    series[ticker] = got
+                if on_progress is not None:
+                    on_progress(1)
         return FetchResult(series=series, failed=failed)
 
     def read(
         self, ticker: str, start: dt.date | None = None, end: dt.date | None = None
     ) -> PriceSeries | FetchFailure:
-        """One ticker's rows from ``start`` to ``end``, or why they cannot be had."""
-        path = self.path_for(ticker)
+        """One ticker's rows from ``start`` to ``end``, or why they cannot be had.
+
+        Raises
+        ------
+        InvalidTickerError
+            ``ticker`` is not spelled like a Yahoo ticker.
+        """
 
         def failure(kind: str, reason: str, hint: str) -> FetchFailure:
             return FetchFailure(ticker, start, end, kind, reason, hint)  # type: ignore[arg-type]
 
-        if not path.is_file():
-            known = self.tickers()
-            hint = (
-                did_you_mean(ticker, known, n=3, prefix="")
-                or f"add {path.name} (columns {','.join(_COLUMNS)}); "
-                f"{len(known)} ticker file(s) are there"
+        found = [(p, _stat(p)) for p in self.candidates(ticker)]
+        present = [(p, st) for p, st in found if st is not None]
+        if len(present) > 1:
+            both = " and ".join(p.name for p, _ in present)
+            return failure(
+                "error",
+                f"both {both} are in {self.directory}",
+                "keep one of the two spellings of the ticker's file",
             )
-            return failure("unknown_ticker", f"no file {path.name} in {self.directory}", hint)
+        if not present:
+            return self._missing(ticker, found[0][0], failure)
+        path, st = present[0]
+        if not stat.S_ISREG(st.st_mode):
+            what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a FIFO?)"
+            return failure(
+                "error",
+                f"{path.name} in {self.directory} is {what}, not a price file",
+                f"replace it with the ticker's CSV file (columns {','.join(_COLUMNS)})",
+            )
         try:
-            frame = _read_csv(path)
+            read = read_price_file(path, ticker, adjustment=self.adjustment)
         except ValueError as exc:
             return failure("error", f"{path}: {exc}", "fix the file")
         except OSError as exc:
-            return failure("error", f"{path}: cannot be read ({exc})", "check the file")
+            return failure("error", f"{path}: cannot be read ({exc.strerror or exc})", "check it")
+        frame = read.frame
         info_first = frame.index.min() if len(frame) else None
         info_last = frame.index.max() if len(frame) else None
         frame = between(frame, start, end)
@@ -142,45 +291,281 @@ class CsvDirSource:
                 f"{path.name} has rows from {info_first.date()} to {info_last.date()} only",
                 "ask for a range inside the file's, or add rows",
             )
-        mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)
         info = SeriesInfo(
             ticker=ticker,
             source=f"csv:{path}",
-            fetched_at=mtime,
-            adjustment=self.adjustment,
+            fetched_at=dt.datetime.fromtimestamp(st.st_mtime, tz=dt.UTC),
+            adjustment=read.adjustment,
             first=frame.index.min().date(),
             last=frame.index.max().date(),
             rows=len(frame),
         )
-        return PriceSeries(ticker, frame, info)
+        return PriceSeries(ticker, frame, info, flags=read.flags)
+
+    def _missing(self, ticker: str, path: Path, failure: object) -> FetchFailure:
+        known = self.tickers()
+        hint = (
+            did_you_mean(ticker, known, n=3, prefix="")
+            or f"add {path.name} (columns {','.join(_COLUMNS)}, or a CSV saved from yfinance); "
+            f"{len(known)} ticker file(s) are there"
+        )
+        return FetchFailure(
+            ticker, None, None, "unknown_ticker", f"no file {path.name} in {self.directory}", hint
+        )
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    """Read one price file; ValueError names the line and field of the first bad value."""
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    raw.columns = [str(c).strip().lower() for c in raw.columns]
-    missing = [c for c in _COLUMNS if c not in raw.columns]
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError:  # a dangling link, a name too long...: reported when it is read
+        return None
+
+
+# ----------------------------------------------------------------------------- one file
+
+
+def read_price_file(
+    path: str | os.PathLike[str], ticker: str | None = None, *, adjustment: str = ""
+) -> PriceFile:
+    """Read one price file in any of the shapes of the module docstring.
+
+    Parameters
+    ----------
+    path:
+        The file (a regular file: the caller checks).
+    ticker:
+        The ticker the file is for; a ``yf.download`` header naming another one is an error.
+    adjustment:
+        The adjustment recorded for an evbt-shaped file (default
+        :data:`~backtest.prices.base.ADJUSTMENT_CSV_DEFAULT`).
+
+    Raises
+    ------
+    ValueError
+        The file cannot be used: the message names the line and the field of the first bad
+        value, or what is wrong with the header.
+    OSError
+        The file cannot be read.
+    """
+    p = Path(path)
+    with open(p, "rb") as fh:
+        data = fh.read()
+    layout = read_layout(data, ticker)
+    columns = _parse_fast(data, layout)
+    if columns is None:
+        columns = _parse_careful(data, layout)
+    return _assemble(columns, layout, adjustment or ADJUSTMENT_CSV_DEFAULT)
+
+
+def read_layout(data: bytes, ticker: str | None = None) -> FileLayout:
+    """The :class:`FileLayout` of a file's bytes (only its first lines are looked at).
+
+    Raises
+    ------
+    ValueError
+        No usable header: empty file, missing columns, intraday bars, another ticker's file.
+    """
+    if b"\x00" in data[:4096]:
+        raise ValueError("holds NUL bytes: not a text CSV file")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    head = data[:8192].decode("utf-8", errors="replace").splitlines()
+    if not head or not head[0].strip():
+        raise ValueError(f"is empty; a price file starts with the header {','.join(_COLUMNS)}")
+    rows = list(csv.reader(head[:3]))
+    names = tuple(c.strip() for c in rows[0])
+    header_lines, file_ticker = 1, None
+    if names and names[0].lower() == "price" and len(rows) >= 3:
+        # a yf.download frame saved as it is: Price,... / Ticker,... / Date,,,...
+        second, third = rows[1], rows[2]
+        if second and second[0].strip().lower() == "ticker" and third and third[0].strip():
+            tickers = {c.strip() for c in second[1:] if c.strip()}
+            if len(tickers) > 1:
+                raise ValueError(
+                    f"holds several tickers ({', '.join(sorted(tickers))}); save one file per "
+                    "ticker (e.g. df.xs('META', axis=1, level='Ticker').to_csv('META.csv'))"
+                )
+            file_ticker = next(iter(tickers), None)
+            names = (third[0].strip(), *names[1:])
+            header_lines = 3
+    if ticker is not None and file_ticker is not None and file_ticker != ticker:
+        raise ValueError(f"line 2: the file holds {file_ticker}, not {ticker}")
+    lower = [n.lower() for n in names]
+    if "datetime" in lower and "date" not in lower:
+        raise ValueError(
+            "line 1: column Datetime: intraday bars; evbt needs daily bars (interval='1d')"
+        )
+    position: dict[str, int] = {}
+    for i, name in enumerate(lower):
+        if name in position:
+            raise ValueError(f"line 1: column {names[i]!r} appears twice")
+        position[name] = i
+    missing = [c for c in _COLUMNS if c not in position]
     if missing:
         raise ValueError(
-            f"missing column(s) {', '.join(missing)}; the header must be {','.join(_COLUMNS)}"
+            f"missing column(s) {', '.join(missing)}; the header must be {','.join(_COLUMNS)} "
+            "(or a CSV saved from yfinance: Date,Open,High,Low,Close,[Adj Close,]Volume,...)"
         )
-    text = raw["date"].str.strip()
-    dates = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
-    bad = np.flatnonzero(dates.isna().to_numpy())
-    if len(bad):
-        i = int(bad[0])
-        raise ValueError(f"line {i + 2}: date {text.iloc[i]!r} is not YYYY-MM-DD")
-    data = {}
-    for col in FIELDS:
-        cells = raw[col].str.strip()
-        numbers = pd.to_numeric(cells.replace("", np.nan), errors="coerce")
-        bad = np.flatnonzero(numbers.isna().to_numpy() & (cells != "").to_numpy())
-        bad = bad[
-            ~cells.iloc[bad].str.lower().isin(["nan", "inf", "-inf", "null", "na"]).to_numpy()
-        ]
-        if len(bad):
-            i = int(bad[0])
-            raise ValueError(f"line {i + 2}: {col} {cells.iloc[i]!r} is not a number")
-        data[col] = numbers.to_numpy(dtype="float64", na_value=np.nan)
-    index = pd.DatetimeIndex(dates, name="date").as_unit("ns")
-    return pd.DataFrame(data, index=index)
+    shape: Shape = (
+        "adj_close"
+        if _ADJ in position
+        else "history"
+        if _SPLITS in position or _DIVIDENDS in position
+        else "evbt"
+    )
+    keep = {k: position[k] for k in (*_COLUMNS, _ADJ, _SPLITS) if k in position}
+    return FileLayout(shape, header_lines, names, keep, file_ticker)
+
+
+_Columns = dict[str, np.ndarray]  # "date": datetime64[D]; the others float64
+
+
+def _parse_fast(data: bytes, layout: FileLayout) -> _Columns | None:
+    """Arrow's reader, for clean files; ``None`` when it refuses anything (the careful reader
+    then finds and names the problem)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    names = [f"c{i}" for i in range(len(layout.names))]
+    wanted = {k: f"c{i}" for k, i in layout.position.items()}
+    types = {col: pa.float64() for k, col in wanted.items() if k != "date"}
+    types[wanted["date"]] = pa.string()
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data[start:]),
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=layout.header_lines, use_threads=False
+            ),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types,
+                include_columns=list(wanted.values()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    text = table.column(wanted["date"])
+    if len(text) == 0:
+        return {
+            k: np.array([], dtype="datetime64[D]" if k == "date" else "float64") for k in wanted
+        }
+    tails = pc.unique(pc.utf8_slice_codeunits(text, 10, 64)).to_pylist()
+    if not all(_good_tail(t) for t in tails):
+        return None
+    try:
+        days = pc.cast(pc.utf8_slice_codeunits(text, 0, 10), pa.date32())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if days.null_count:
+        return None
+    out: _Columns = {"date": days.to_numpy(zero_copy_only=False).astype("datetime64[D]")}
+    for k, col in wanted.items():
+        if k != "date":
+            out[k] = table.column(col).to_numpy(zero_copy_only=False).astype("float64")
+    return out
+
+
+def _good_tail(tail: str) -> bool:
+    """Whether what follows the first ten characters of a date cell is a midnight stamp."""
+    if not tail:
+        return True
+    m = _DATE_CELL.fullmatch("2000-01-01" + tail)
+    return m is not None and m["time"] is not None and _MIDNIGHT.fullmatch(m["time"]) is not None
+
+
+def _parse_careful(data: bytes, layout: FileLayout) -> _Columns:
+    """Read every line with the ``csv`` module, naming the line and field of the first problem."""
+    text = data.decode("utf-8-sig", errors="strict") if _utf8(data) else None
+    if text is None:
+        raise ValueError("is not UTF-8 text")
+    reader = csv.reader(io.StringIO(text))
+    for _ in range(layout.header_lines):
+        next(reader, None)
+    width = len(layout.names)
+    pos = layout.position
+    days: list[np.datetime64] = []
+    values: dict[str, list[float]] = {k: [] for k in pos if k != "date"}
+    for row in reader:
+        line = reader.line_num
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue  # a blank line (a trailing newline) is no row
+        if "\x00" in "".join(row):
+            raise ValueError(f"line {line}: holds NUL bytes")
+        if len(row) != width:
+            raise ValueError(f"line {line}: {len(row)} values, but the header has {width} columns")
+        days.append(_parse_day(row[pos["date"]], line))
+        for k, v in values.items():
+            v.append(_parse_number(row[pos[k]], line, k))
+    out: _Columns = {"date": np.array(days, dtype="datetime64[D]")}
+    for k, v in values.items():
+        out[k] = np.array(v, dtype="float64")
+    return out
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _parse_day(cell: str, line: int) -> np.datetime64:
+    text = cell.strip()
+    m = _DATE_CELL.fullmatch(text)
+    if m is None:
+        raise ValueError(f"line {line}: date {text!r} is not YYYY-MM-DD")
+    if m["time"] is not None and not _MIDNIGHT.fullmatch(m["time"]):
+        raise ValueError(
+            f"line {line}: date {text!r} has a time of day: intraday bars; evbt needs daily "
+            "bars stamped with the session's date (or its local midnight)"
+        )
+    try:
+        day = dt.date.fromisoformat(m["day"])
+    except ValueError:
+        raise ValueError(f"line {line}: date {text!r} is not a valid date") from None
+    return np.datetime64(day, "D")
+
+
+def _parse_number(cell: str, line: int, column: str) -> float:
+    text = cell.strip()
+    if text.lower() in _MISSING:
+        return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"line {line}: {column} {text!r} is not a number") from None
+
+
+def _assemble(columns: _Columns, layout: FileLayout, adjustment: str) -> PriceFile:
+    """The standard frame, adjustment policy and return flags of a file's parsed columns."""
+    day = columns["date"]
+    data = {f: columns[f] for f in FIELDS}
+    if layout.shape == "adj_close":
+        adj = columns[_ADJ]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = adj / data["close"]
+        factor[~np.isfinite(factor)] = np.nan  # a close of 0 or NaN: no usable day
+        data = {
+            "open": data["open"] * factor,
+            "high": data["high"] * factor,
+            "low": data["low"] * factor,
+            "close": adj,
+            "volume": data["volume"],
+        }
+        policy = ADJUSTMENT_ADJ_CLOSE
+    elif layout.shape == "history":
+        policy = ADJUSTMENT_HISTORY
+    else:
+        policy = adjustment
+    flags = split_flags(day, columns[_SPLITS]) if _SPLITS in columns else ()
+    index = pd.DatetimeIndex(day.astype("datetime64[ns]"), name="date")
+    values = np.column_stack([data[f] for f in FIELDS]) if len(day) else np.empty((0, 5))
+    frame = pd.DataFrame(values, index=index, columns=list(FIELDS), copy=False)
+    return PriceFile(frame, layout, policy, flags)

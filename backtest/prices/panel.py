@@ -8,8 +8,7 @@ unusable rows and aligns everything on the union of the tickers' sessions.
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,16 +25,24 @@ from backtest.prices.base import (
     PriceSource,
     ProgressCallback,
     SeriesInfo,
-    between,
+    file_stem,
+    session_days,
+    standard_arrays,
+    summarize_failures,
     to_date,
 )
-from backtest.prices.cache import CachedSource, PriceCache
+from backtest.prices.cached import CachedSource
 from backtest.prices.csvdir import CsvDirSource
-from backtest.prices.quality import QualityReport, check_series
+from backtest.prices.quality import QualityReport, check_arrays
+from backtest.prices.store import PriceCache
 from backtest.prices.yahoo import YahooSource
 
-#: Environment variable naming a prices directory (offline mode).
+#: Environment variable naming a prices directory (offline mode). The library never reads it:
+#: the command line does (``--prices-dir``), and passes the folder to :func:`open_source`.
 PRICES_DIR_ENV = "EVBT_PRICES_DIR"
+
+#: ``progress(done, total)``: told how many tickers of the request are done.
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,11 @@ class PricePanel:
         Ticker -> where its rows came from, when, and how they are adjusted.
     quality:
         The quality report of every series loaded.
+    return_flags:
+        Sessions whose return may not be a total return, one row each: ``ticker, date,
+        reason`` (e.g. a spin-off booked as a split, read from a ``Stock Splits`` column);
+        empty when there is none or the source cannot tell. A study flags the events whose
+        window contains one.
     start, end:
         The range asked for (``None`` where open-ended).
     """
@@ -76,6 +88,7 @@ class PricePanel:
     quality: QualityReport = field(default_factory=QualityReport)
     start: dt.date | None = None
     end: dt.date | None = None
+    return_flags: pd.DataFrame = field(default_factory=lambda: return_flags_frame([]))
 
     @property
     def tickers(self) -> tuple[str, ...]:
@@ -135,10 +148,56 @@ class PricePanel:
 
         return f"<pre>{html.escape(self.summary())}</pre>"
 
+    @property
+    def offline(self) -> bool:
+        """True when nothing loaded because the source could not be reached (no network)."""
+        return (
+            not self.tickers
+            and bool(self.failed)
+            and all(f.kind == "offline" for f in self.failed.values())
+        )
+
+    def failure_summary(self) -> str:
+        """The failed tickers in one message, grouped by reason, each hint once (empty when
+        nothing failed); see :func:`~backtest.prices.base.summarize_failures`."""
+        return summarize_failures(self.failed)
+
     def raise_for_failures(self) -> None:
         """Raise the error of the first failed ticker, if any (for callers that need them all)."""
         for f in self.failed.values():
             raise f.to_error()
+
+
+def open_source(
+    *, prices_dir: str | Path | None = None, cache_dir: str | Path | None = None
+) -> PriceSource:
+    """The price source of a run: the one factory the edge (the command line) calls.
+
+    Parameters
+    ----------
+    prices_dir:
+        Read one CSV file per ticker from this folder (offline; see
+        :class:`~backtest.prices.csvdir.CsvDirSource`).
+    cache_dir:
+        Without ``prices_dir``: Yahoo behind the Parquet cache in this folder (default: the user
+        cache directory, :meth:`PriceCache.default_directory`).
+
+    No environment variable is read here: the command line maps ``$EVBT_PRICES_DIR`` and
+    ``$EVBT_CACHE_DIR`` to these arguments.
+
+    Raises
+    ------
+    PricesDirError
+        ``prices_dir`` does not exist or is not a folder.
+
+    Examples
+    --------
+    >>> open_source(prices_dir="../shared/prices")  # doctest: +SKIP
+    CsvDirSource('/work/shared/prices')
+    """
+    if prices_dir is not None and str(prices_dir) != "":
+        return CsvDirSource(prices_dir)
+    return CachedSource(YahooSource(), PriceCache(cache_dir or None))
 
 
 def resolve_source(
@@ -147,16 +206,13 @@ def resolve_source(
     prices_dir: str | Path | None = None,
     cache: PriceCache | None = None,
 ) -> PriceSource:
-    """The source :func:`load_prices` uses.
-
-    Explicit ``source`` > ``prices_dir`` > ``$EVBT_PRICES_DIR`` > Yahoo behind the cache
-    (``cache`` or the default :class:`~backtest.prices.cache.PriceCache`).
-    """
+    """The source :func:`load_prices` uses: ``source``, else ``prices_dir``, else Yahoo behind
+    ``cache`` (default :class:`~backtest.prices.store.PriceCache`). Kept for the older keywords
+    of :func:`load_prices`; new code builds its source with :func:`open_source`."""
     if source is not None:
         return source
-    directory = prices_dir or os.environ.get(PRICES_DIR_ENV) or None
-    if directory:
-        return CsvDirSource(directory)
+    if prices_dir:
+        return CsvDirSource(prices_dir)
     return CachedSource(YahooSource(), cache or PriceCache())
 
 
@@ -166,9 +222,9 @@ def load_prices(
     end: dt.date | str | None = None,
     *,
     source: PriceSource | None = None,
+    progress: bool | Progress | None = None,
     prices_dir: str | Path | None = None,
     cache: PriceCache | None = None,
-    progress: bool = False,
 ) -> PricePanel:
     """Load, check and align daily prices.
 
@@ -179,13 +235,13 @@ def load_prices(
     start, end:
         Inclusive dates (``YYYY-MM-DD`` text or dates); ``None`` for as far as the source goes.
     source:
-        A price source; wins over everything else.
-    prices_dir:
-        Read CSV files from this directory instead of downloading (also ``$EVBT_PRICES_DIR``).
-    cache:
-        The cache used in front of Yahoo (default: the user cache directory).
+        The price source (build it with :func:`open_source`).
     progress:
-        Show a progress bar on standard error.
+        ``True``: a progress bar on standard error; a callable: called as
+        ``progress(done, total)`` with the number of tickers done; ``None``: silent.
+    prices_dir, cache:
+        Deprecated (kept until every caller passes ``source``): without ``source``, read the
+        CSV files of ``prices_dir``, else Yahoo behind ``cache``.
 
     Returns
     -------
@@ -204,15 +260,32 @@ def load_prices(
 
     Examples
     --------
+    >>> source = open_source(prices_dir="../shared/prices")  # doctest: +SKIP
     >>> panel = load_prices(["META", "SPY"], "2024-01-01", "2024-12-31",
-    ...                     prices_dir="../shared/prices")  # doctest: +SKIP
+    ...                     source=source)  # doctest: +SKIP
     >>> panel.close.pct_change()  # doctest: +SKIP
     """
     names, first, last = check_request(tickers, start, end)
     src = resolve_source(source=source, prices_dir=prices_dir, cache=cache)
-    with progress_bar(len(names), enabled=progress) as advance:
-        result = src.fetch(names, first, last, on_progress=advance)
+    if callable(progress):
+        with _counter(len(names), progress) as advance:
+            result = src.fetch(names, first, last, on_progress=advance)
+    else:
+        with progress_bar(len(names), enabled=bool(progress)) as advance:
+            result = src.fetch(names, first, last, on_progress=advance)
     return build_panel(names, result, first, last)
+
+
+@contextmanager
+def _counter(total: int, report: Progress) -> Iterator[ProgressCallback]:
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done = min(total, done + n)
+        report(done, total)
+
+    yield advance
 
 
 def check_request(
@@ -236,6 +309,7 @@ def check_request(
     """
     names = list(dict.fromkeys(check_ticker(t) for t in tickers))
     for t in names:
+        file_stem(t)  # a ticker too long or odd to name a file: refused here, not as OSError
         market_of(t)  # fail early, before any download, on tickers without a calendar
     first, last = to_date(start, labels[0]), to_date(end, labels[1])
     if first is not None and last is not None and first > last:
@@ -252,10 +326,14 @@ def build_panel(
 ) -> PricePanel:
     """Check, mask and align a :class:`~backtest.prices.base.FetchResult` into a panel."""
     failed = dict(result.failed)
-    clean: dict[str, pd.DataFrame] = {}
+    clean: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # ticker -> (days, values)
     reports: list[QualityReport] = []
     provenance: dict[str, SeriesInfo] = {}
     markets: dict[str, str] = {}
+    flags: list[tuple[str, dt.date, str]] = []
+    lo = None if start is None else np.datetime64(start, "D")
+    hi = None if end is None else np.datetime64(end, "D")
+    close = FIELDS.index("close")
     for t in tickers:
         got = result.series.get(t)
         if got is None:
@@ -263,27 +341,49 @@ def build_panel(
                 failed[t] = FetchFailure(t, start, end, "error", "the source returned nothing")
             continue
         code = market_of(t).code
-        checked = check_series(t, got.frame, get_calendar(code))
-        reports.append(checked.report)
-        frame = between(checked.frame, start, end)
-        if not frame["close"].notna().any():
-            dates = sorted({d.isoformat() for i in checked.report.errors for d in i.dates})
+        day, values = standard_arrays(got.frame)
+        day, values, report = check_arrays(t, day, values, get_calendar(code))
+        reports.append(report)
+        inside = np.ones(len(day), dtype=bool)
+        if lo is not None:
+            inside &= day >= lo
+        if hi is not None:
+            inside &= day <= hi
+        day, values = day[inside], values[inside]
+        if not (~np.isnan(values[:, close])).any():
+            dates = sorted({d.isoformat() for i in report.errors for d in i.dates})
             shown = ", ".join(dates[:5]) + (", ..." if len(dates) > 5 else "")
             reason = f"unusable prices{f' on {shown}' if shown else ''}: no usable close in the "
             reason += "range (see the quality report)"
             failed[t] = FetchFailure(t, start, end, "unusable", reason, "fix or replace the data")
             continue
-        clean[t] = frame
+        clean[t] = (day, values)
         provenance[t] = got.info
         markets[t] = code
+        flags.extend(
+            (t, f.date, f.reason)
+            for f in got.flags
+            if (start is None or f.date >= start) and (end is None or f.date <= end)
+        )
 
     index = _session_index(clean, markets)
     columns = [t for t in tickers if t in clean]
-    fields = {}
-    for f in FIELDS:
-        data = {t: clean[t][f].reindex(index) for t in columns}
-        fields[f] = pd.DataFrame(data, index=index, columns=columns, dtype="float64")
-        fields[f].columns.name = "ticker"
+    # every clean series is sorted with one row per session of its market: place its rows by
+    # binary search into one (tickers x sessions) block per field, so that each ticker's column
+    # of the frames is contiguous (rows outside the index, e.g. masked rows after the last
+    # close, are left out as a reindex would)
+    block = np.full((len(FIELDS), len(columns), len(index)), np.nan)
+    stamps = index.to_numpy(dtype="datetime64[D]")
+    for j, t in enumerate(columns):
+        day, values = clean[t]
+        rows = np.minimum(np.searchsorted(stamps, day), max(len(stamps) - 1, 0))
+        hit = stamps[rows] == day if len(stamps) else np.zeros(len(day), dtype=bool)
+        block[:, j, rows[hit]] = values[hit].T
+    labels = pd.Index(columns, name="ticker")
+    fields = {
+        f: pd.DataFrame(block[k].T, index=index, columns=labels, copy=False)
+        for k, f in enumerate(FIELDS)
+    }
     return PricePanel(
         close=fields["close"],
         open=fields["open"],
@@ -296,25 +396,42 @@ def build_panel(
         quality=QualityReport.combine(reports),
         start=start,
         end=end,
+        return_flags=return_flags_frame(flags),
     )
 
 
+RETURN_FLAG_COLUMNS = ["ticker", "date", "reason"]
+
+
+def return_flags_frame(rows: Sequence[tuple[str, dt.date, str]]) -> pd.DataFrame:
+    """The :attr:`PricePanel.return_flags` table of ``(ticker, date, reason)`` rows."""
+    frame = pd.DataFrame(list(rows), columns=RETURN_FLAG_COLUMNS)
+    frame["ticker"] = frame["ticker"].astype(object)
+    frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]")
+    frame["reason"] = frame["reason"].astype(object)
+    return frame
+
+
 def _session_index(
-    frames: Mapping[str, pd.DataFrame], markets: Mapping[str, str]
+    series: Mapping[str, tuple[np.ndarray, np.ndarray]], markets: Mapping[str, str]
 ) -> pd.DatetimeIndex:
-    """Union of the sessions of the tickers' calendars from the first to the last row loaded."""
-    stamps = [f.index[f["close"].notna().to_numpy()] for f in frames.values()]
-    stamps = [s for s in stamps if len(s)]
-    if not stamps:
+    """Union of the sessions of the tickers' calendars from the first to the last close."""
+    close = FIELDS.index("close")
+    bounds = []
+    for day, values in series.values():
+        has = np.flatnonzero(~np.isnan(values[:, close]))
+        if len(has):
+            bounds.append((day[has[0]], day[has[-1]]))
+    if not bounds:
         return pd.DatetimeIndex([], dtype="datetime64[ns]", name="date")
-    lo = min(s.min() for s in stamps)
-    hi = max(s.max() for s in stamps)
+    lo = min(a for a, _ in bounds)
+    hi = max(b for _, b in bounds)
     parts = []
     for code in dict.fromkeys(markets.values()):
-        sessions = get_calendar(code).sessions
-        parts.append(sessions[(sessions >= lo) & (sessions <= hi)].to_numpy(dtype="datetime64[ns]"))
-    union = np.unique(np.concatenate(parts)) if parts else np.array([], dtype="datetime64[ns]")
-    return pd.DatetimeIndex(union, name="date")
+        sessions = session_days(get_calendar(code))
+        parts.append(sessions[(sessions >= lo) & (sessions <= hi)])
+    union = np.unique(np.concatenate(parts)) if parts else np.array([], dtype="datetime64[D]")
+    return pd.DatetimeIndex(union.astype("datetime64[ns]"), name="date")
 
 
 @contextmanager

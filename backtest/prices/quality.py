@@ -15,6 +15,10 @@ check                       severity meaning
 ``conflicting_duplicate``   error    the same date twice with different values (masked)
 ``non_session``             warning  a row on a date that is not a session of the exchange
                                      (weekend, holiday, or outside the calendar): left out
+``placeholder_history``     warning  leading rows before the listing that are not trading: mostly
+                                     flat bars (open = high = low = close), some with zero volume,
+                                     then a series that trades (Yahoo fills the history of some
+                                     new listings so, e.g. SW before 2024-07-08): left out
 ``missing_session``         warning  a session of the exchange between the series' first and
                                      last row that has no row (NaN in the panel)
 ``non_finite_price``        error    open, high, low or close is NaN or infinite (masked)
@@ -39,6 +43,18 @@ more than x2.5 (or loses 60%) in a session is rare enough that a look is always 
 every split ratio of 3 or more lies beyond it; 2-for-1 and 1-for-2 are caught by the 5% band
 (a split plus an ordinary market move). A warning, not an error: a small cap can really do it.
 
+Placeholder history: a prefix of the series ending with a flat bar is placeholder history when
+at least half of its rows are flat, one of them has zero volume, and at most a tenth of the rows
+after it are flat (the longest such prefix is left out). In the 505 files of
+``../shared/sp500/prices`` this finds SW (to 2024-07-05) and AMCR (to 2019-06-10) and nothing
+else; the single placeholder days inside a trading series (BKR, CCI, CHD, DOC, IBKR) stay, as
+``stale_bar`` warnings.
+
+Return flags: a ``Stock Splits`` value that is not a plain split (:func:`is_plain_split`) marks
+its session with a :class:`~backtest.prices.base.ReturnFlag` (:func:`split_flags`): Yahoo books
+spin-offs as fractional splits (MMM 2024-04-01: 1.196), so the adjusted return of that day is
+not a total return.
+
 Adjustment seams (a few hundredths of a percent where an adjusted series was extended without
 re-adjusting, see ``../shared/prices/PROVENANCE.md``) are indistinguishable from ordinary returns
 and are not detected; the cache prevents them in the data it builds (see
@@ -55,7 +71,13 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from backtest.prices.base import FIELDS, empty_frame, sessions_between, standard_frame
+from backtest.prices.base import (
+    FIELDS,
+    ReturnFlag,
+    empty_frame,
+    sessions_between,
+    standard_arrays,
+)
 
 if TYPE_CHECKING:
     import exchange_calendars as xcals
@@ -70,6 +92,15 @@ SPLIT_TOLERANCE = 0.05
 JUMP_LIMIT = 2.5
 #: Relative slack for open/close outside [low, high] (float rounding of adjusted prices).
 RANGE_TOLERANCE = 1e-9
+#: Largest whole number on either side of a plain split ratio (p:q with p, q <= this).
+SPLIT_TERMS = 100
+#: Largest denominator of a plain split ratio p/q or its inverse (3/2, 5/4, 1/8 ...).
+SPLIT_DENOMINATOR = 10
+#: Relative tolerance when matching a ratio to p/q (a ratio written with four decimals matches).
+PLAIN_SPLIT_TOLERANCE = 1e-4
+#: Placeholder history: share of flat bars in the prefix (at least) and after it (at most).
+PLACEHOLDER_FLAT_SHARE = 0.5
+PLACEHOLDER_AFTER_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -87,6 +118,9 @@ CHECKS: tuple[Check, ...] = (
     Check("duplicate_date", "warning", "date repeated with identical values (one kept)"),
     Check("conflicting_duplicate", "error", "date repeated with different values (masked)"),
     Check("non_session", "warning", "row on a date that is not an exchange session (left out)"),
+    Check(
+        "placeholder_history", "warning", "leading placeholder rows before the listing (left out)"
+    ),
     Check("missing_session", "warning", "exchange session with no row (NaN in the panel)"),
     Check("non_finite_price", "error", "open/high/low/close NaN or infinite (masked)"),
     Check("non_positive_price", "error", "open/high/low/close zero or negative (masked)"),
@@ -316,11 +350,90 @@ def split_like_jumps(close: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
         return empty, empty, np.array([], dtype="float64")
     ratio = close[valid[1:]] / close[valid[:-1]]
     log_r = np.abs(np.log(ratio))
-    near = (
-        np.abs(log_r[:, None] - np.log(np.asarray(SPLIT_FACTORS))[None, :]) < SPLIT_TOLERANCE
-    ).any(axis=1)
-    flagged = near | (log_r >= np.log(JUMP_LIMIT))
+    factors = np.log(np.asarray(SPLIT_FACTORS))
+    # only moves beyond the smallest factor's band can be near one: the rest are ordinary
+    candidates = np.flatnonzero(log_r >= factors.min() - SPLIT_TOLERANCE)
+    far = log_r[candidates]
+    near = (np.abs(far[:, None] - factors[None, :]) < SPLIT_TOLERANCE).any(axis=1)
+    flagged = candidates[near | (far >= np.log(JUMP_LIMIT))]
     return valid[1:][flagged], valid[:-1][flagged], ratio[flagged]
+
+
+def placeholder_rows(
+    o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray
+) -> int:
+    """How many leading rows are placeholder history before a listing (0: none).
+
+    The longest prefix ending with a flat bar (open = high = low = close) in which at least
+    :data:`PLACEHOLDER_FLAT_SHARE` of the rows are flat and one flat bar has zero volume,
+    followed by rows of which at most :data:`PLACEHOLDER_AFTER_SHARE` are flat.
+    """
+    n = len(c)
+    if n < 2:
+        return 0
+    flat = (o == h) & (h == lo) & (lo == c)
+    if not flat[0]:
+        return 0
+    stale = flat & (v == 0)
+    flat_cum = np.cumsum(flat)
+    rows = np.arange(1, n + 1)
+    after = n - rows
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_after = (flat_cum[-1] - flat_cum) / after
+    ok = (
+        flat
+        & (flat_cum >= PLACEHOLDER_FLAT_SHARE * rows)
+        & (np.cumsum(stale) > 0)
+        & (after > 0)
+        & (share_after <= PLACEHOLDER_AFTER_SHARE)
+    )
+    hits = np.flatnonzero(ok)
+    return int(hits[-1]) + 1 if len(hits) else 0
+
+
+def is_plain_split(ratio: float) -> bool:
+    """Whether a ``Stock Splits`` ratio is a plain split: p/q or q/p with small whole numbers.
+
+    p and q are at most :data:`SPLIT_TERMS`, the denominator at most :data:`SPLIT_DENOMINATOR`,
+    matched within :data:`PLAIN_SPLIT_TOLERANCE` (relative). A spin-off that Yahoo books as a
+    split has a ratio such as 1.196 (MMM 2024-04-01) or 1.0 + a few hundredths: not plain.
+
+    >>> [is_plain_split(r) for r in (2.0, 1.5, 0.125, 1.25, 50.0, 4 / 3, 1.3333)]
+    [True, True, True, True, True, True, True]
+    >>> [is_plain_split(r) for r in (1.196, 1.01, 3.502, 1.3348, 0.4725, 0.0, -2.0)]
+    [False, False, False, False, False, False, False]
+    """
+    if not np.isfinite(ratio) or ratio <= 0:
+        return False
+    for r in (ratio, 1.0 / ratio):
+        if r > SPLIT_TERMS:
+            continue
+        for q in range(1, SPLIT_DENOMINATOR + 1):
+            p = round(r * q)
+            if 1 <= p <= SPLIT_TERMS and abs(r * q - p) <= PLAIN_SPLIT_TOLERANCE * r * q:
+                return True
+    return False
+
+
+def split_flags(day: np.ndarray, ratios: np.ndarray) -> tuple[ReturnFlag, ...]:
+    """A :class:`~backtest.prices.base.ReturnFlag` for every session whose ``Stock Splits``
+    value is not a plain split (0 and NaN mean no split)."""
+    event = np.flatnonzero(np.isfinite(ratios) & (ratios != 0))
+    flags = []
+    for i in event:
+        ratio = float(ratios[i])
+        if is_plain_split(ratio):
+            continue
+        when = _iso(day[i])
+        flags.append(
+            ReturnFlag(
+                dt.date.fromisoformat(when),
+                f"Stock Splits {ratio:g} on {when} is not a plain split (a spin-off or another "
+                "distribution booked as a split?): the return of that session may not be a "
+                "total return",
+            )
+        )
+    return tuple(flags)
 
 
 # ----------------------------------------------------------------------------- wrapper
@@ -350,7 +463,22 @@ def check_series(
         ``frame``: sorted, one row per date, rows with errors masked to NaN, non-session rows
         left out; ``report``: the issues.
     """
-    raw = standard_frame(frame)
+    day, values = standard_arrays(frame)
+    day, values, report = check_arrays(ticker, day, values, calendar)
+    index = pd.DatetimeIndex(day.astype("datetime64[ns]"), name="date")
+    clean = pd.DataFrame(values, index=index, columns=list(FIELDS)) if len(day) else empty_frame()
+    return CheckedSeries(clean, report)
+
+
+def check_arrays(
+    ticker: str,
+    day: np.ndarray,
+    values: np.ndarray,
+    calendar: xcals.ExchangeCalendar | None,
+) -> tuple[np.ndarray, np.ndarray, QualityReport]:
+    """:func:`check_series` on arrays: ``day`` (``datetime64[D]``) and ``values`` (rows x
+    :data:`~backtest.prices.base.FIELDS`, float64, changed in place); returns the clean days,
+    the clean values and the report."""
     found: list[QualityIssue] = []
 
     def add(check: str, dates: Sequence[dt.date] | np.ndarray, message: str) -> None:
@@ -358,20 +486,17 @@ def check_series(
         found.append(QualityIssue(ticker, check, _CHECK[check].severity, days, message))
 
     # --- order and duplicates (on the raw rows)
-    day = raw.index.to_numpy(dtype="datetime64[D]")
     if len(day) > 1:
         back = np.flatnonzero(day[1:] < day[:-1]) + 1
         if len(back):
             late = np.unique(day[back])
             add("unsorted_dates", late, f"{_count(late, 'date')} before the row above")
-    order = np.argsort(day, kind="stable")
-    ordered = raw.iloc[order]
-    day = day[order]
-    values = ordered.to_numpy(dtype="float64")
+            order = np.argsort(day, kind="stable")
+            day, values = day[order], values[order]
     dup = np.zeros(len(day), dtype=bool)
-    conflict_days = np.array([], dtype="datetime64[D]")
     if len(day) > 1:
         dup[1:] = day[1:] == day[:-1]
+    premasked = np.zeros(len(day), dtype=bool)
     if dup.any():
         first_of = np.flatnonzero(~dup)
         group = np.cumsum(~dup) - 1
@@ -387,15 +512,14 @@ def check_series(
                 conflict_days,
                 f"{_count(conflict_days, 'date')} repeated with different values: masked",
             )
-    keep = ~dup
-    day, values = day[keep], values[keep].copy()
-    premasked = np.isin(day, conflict_days)  # already reported: no other check repeats them
-    values[premasked] = np.nan
+        day, values = day[~dup], values[~dup]
+        premasked = np.isin(day, conflict_days)  # already reported: no other check repeats them
+        values[premasked] = np.nan
 
-    # --- calendar
+    # --- calendar, then the placeholder history before a listing
     if calendar is not None and len(day):
         sessions = sessions_between(calendar, day[0], day[-1])
-        off = ~np.isin(day, sessions)
+        off = ~_members(day, sessions)
         if off.any():
             add(
                 "non_session",
@@ -404,14 +528,26 @@ def check_series(
                 f"{calendar.name} sessions: left out",
             )
             day, values, premasked = day[~off], values[~off], premasked[~off]
-        if len(day):
-            missing = np.setdiff1d(sessions_between(calendar, day[0], day[-1]), day)
-            if len(missing):
-                add(
-                    "missing_session",
-                    missing,
-                    f"{_count(missing, calendar.name + ' session')} with no row",
-                )
+    lead = placeholder_rows(*(values[:, i] for i in range(len(FIELDS))))
+    if lead:
+        add(
+            "placeholder_history",
+            day[:lead],
+            f"{lead} row{'s' if lead != 1 else ''} from {_iso(day[0])} to "
+            f"{_iso(day[lead - 1])}, before trading starts on {_iso(day[lead])}: mostly "
+            "flat bars, some with zero volume (placeholder history before the listing): "
+            "left out",
+        )
+        day, values, premasked = day[lead:], values[lead:], premasked[lead:]
+    if calendar is not None and len(day):
+        sessions = sessions_between(calendar, day[0], day[-1])
+        missing = sessions[~_members(sessions, day)]
+        if len(missing):
+            add(
+                "missing_session",
+                missing,
+                f"{_count(missing, calendar.name + ' session')} with no row",
+            )
 
     # --- rows
     o, h, lo, c, v = (values[:, i] for i in range(len(FIELDS)))
@@ -456,9 +592,16 @@ def check_series(
         )
 
     found.sort(key=lambda i: _ORDER[i.check])
-    index = pd.DatetimeIndex(day.astype("datetime64[ns]"), name="date")
-    clean = pd.DataFrame(values, index=index, columns=list(FIELDS)) if len(day) else empty_frame()
-    return CheckedSeries(clean, QualityReport(tuple(found), (ticker,)))
+    return day, values, QualityReport(tuple(found), (ticker,))
+
+
+def _members(items: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
+    """``np.isin(items, sorted_pool)`` for a sorted ``sorted_pool``, by binary search."""
+    if not len(sorted_pool):
+        return np.zeros(len(items), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_pool, items), len(sorted_pool) - 1)
+    found: np.ndarray = sorted_pool[pos] == items
+    return found
 
 
 def _as_dates(dates: Sequence[dt.date] | np.ndarray) -> tuple[dt.date, ...]:

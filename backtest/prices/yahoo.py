@@ -2,12 +2,15 @@
 
 Adjustment policy
 -----------------
-Every call asks ``yf.download(..., auto_adjust=True, actions=False, repair=False)``: open, high,
+Every call asks ``yf.download(..., auto_adjust=True, actions=True, repair=False)``: open, high,
 low and close are split- **and** dividend-adjusted (each multiplied by Yahoo's adjusted close /
 close of the day), volume is as Yahoo reports it. The policy is recorded with every series
 (:data:`~backtest.prices.base.ADJUSTMENT_YAHOO`). Adjusted prices depend on the day they were
 fetched (a later dividend rescales all earlier prices); the cache checks for that before it
-extends a series (see :mod:`backtest.prices.cache`).
+extends a series (see :mod:`backtest.prices.cached`). ``actions=True`` adds yfinance's
+``Dividends`` and ``Stock Splits`` columns: a ``Stock Splits`` value that is not a plain split
+(a spin-off Yahoo books as a split) becomes a :class:`~backtest.prices.base.ReturnFlag` of the
+series, as for the CSVs users save (see :func:`~backtest.prices.quality.is_plain_split`).
 
 How yfinance 1.x reports failures, and how evbt reads them
 -----------------------------------------------------------
@@ -29,9 +32,14 @@ session; ``EmulatedYahoo`` in ``tests/prices/prices_fakes.py``):
   ``Failed to get ticker 'T' reason: Failed to perform, curl: (6) Could not resolve host``,
   ``Cookie/crumb fetch failed (DNSError)``), **but** once the ticker's timezone is in
   yfinance's own cache the same outage reads ``possibly delisted; no price data found``,
-  exactly like an empty range. So when *every* ticker of a call fails and nothing says why,
-  evbt asks whether Yahoo's host can be reached at all (one TCP connection; injectable as
-  ``reachable=``) and reports ``offline`` when it cannot.
+  exactly like an empty range. So evbt asks first whether Yahoo's host can be reached at all
+  (one TCP connection, bounded by ``probe_timeout`` seconds, DNS included; injectable as
+  ``reachable=``; its answer is remembered for a minute): when it cannot, every ticker fails
+  at once as ``offline`` with one clean reason and nothing is downloaded, so a machine without
+  a network is told so in seconds, not after every retry. When every ticker of a call fails
+  and nothing says why, the probe is asked again.
+* Offline reasons are reworded (``Yahoo Finance cannot be reached: the host name could not be
+  resolved``); yfinance's raw text (curl's) is kept in :attr:`FetchFailure.detail`.
 
 Retries: rate-limited and offline tickers are asked again, up to ``max_attempts`` calls in all,
 after ``backoff * 2**k`` seconds (``sleep`` is injectable so that tests never sleep).
@@ -43,6 +51,7 @@ import datetime as dt
 import logging
 import re
 import socket
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -53,15 +62,17 @@ from typing import Any
 
 import pandas as pd
 
-from backtest.markets import CALENDAR_START
 from backtest.prices.base import (
     ADJUSTMENT_YAHOO,
+    DEFAULT_START,
     FIELDS,
+    OFFLINE_HINT,
     FailureKind,
     FetchFailure,
     FetchResult,
     PriceSeries,
     ProgressCallback,
+    ReturnFlag,
     SeriesInfo,
     between,
     calendar_of,
@@ -69,15 +80,15 @@ from backtest.prices.base import (
     standard_frame,
     utc_now,
 )
+from backtest.prices.quality import split_flags
 
 #: The ``download`` callable's signature: ``yf.download`` or a stand-in with the same keywords.
 Download = Callable[..., Any]
 
+_PROBE_TTL = 60.0  # seconds a probe's answer is remembered
+
 #: Failure kinds worth asking again after a pause.
 RETRYABLE: frozenset[str] = frozenset({"rate_limited", "offline"})
-
-#: Start used when none is given: the first day evbt's exchange calendars cover.
-DEFAULT_START = dt.date.fromisoformat(CALENDAR_START)
 
 HINTS: Mapping[str, str] = {
     "unknown_ticker": (
@@ -89,10 +100,7 @@ HINTS: Mapping[str, str] = {
         "Yahoo is limiting requests from this machine: wait a few minutes and run again "
         "(prices already fetched stay in the cache)"
     ),
-    "offline": (
-        "Yahoo cannot be reached: check the network connection, or work offline with "
-        "--prices-dir DIR or EVBT_PRICES_DIR"
-    ),
+    "offline": OFFLINE_HINT,
     "error": "run again; if it persists, run with EVBT_DEBUG=1 and report it",
 }
 
@@ -164,13 +172,68 @@ def _worst(messages: Sequence[str]) -> tuple[FailureKind, str]:
     return best if best is not None else ("empty", "Yahoo returned no rows")
 
 
+#: The host the offline probe connects to (yfinance's data host).
+YAHOO_HOST = "query2.finance.yahoo.com"
+
+#: The reason of every ticker when the probe finds Yahoo unreachable.
+UNREACHABLE = f"Yahoo Finance cannot be reached (no connection to {YAHOO_HOST})"
+
+_OFFLINE_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"resolve|DNS|getaddrinfo|Name or service", re.I),
+        "the host name could not be resolved",
+    ),
+    (re.compile(r"timed out|Timeout", re.I), "the connection timed out"),
+    (re.compile(r"refused", re.I), "the connection was refused"),
+    (re.compile(r"unreachable", re.I), "the network is unreachable"),
+    (re.compile(r"SSL|certificate", re.I), "the secure connection failed"),
+    (re.compile(r"Proxy", re.I), "the proxy failed"),
+)
+
+
+def offline_reason(message: str) -> str:
+    """A clean reason for an offline failure from yfinance's raw text (no curl jargon).
+
+    >>> offline_reason("Failed to perform, curl: (6) Could not resolve host: query2")
+    'Yahoo Finance cannot be reached: the host name could not be resolved'
+    """
+    for pattern, words in _OFFLINE_WORDS:
+        if pattern.search(message):
+            return f"Yahoo Finance cannot be reached: {words}"
+    return "Yahoo Finance cannot be reached: the connection failed"
+
+
 def yahoo_reachable(timeout: float = 3.0) -> bool:
-    """Whether a TCP connection to Yahoo's data host can be opened (the offline probe)."""
+    """Whether a TCP connection to Yahoo's data host can be opened (the offline probe).
+
+    Only the connection is bounded by ``timeout``; :class:`YahooSource` also bounds the name
+    lookup by running the probe in a thread it waits for at most ``probe_timeout`` seconds.
+    """
     try:
-        with socket.create_connection(("query2.finance.yahoo.com", 443), timeout=timeout):
+        with socket.create_connection((YAHOO_HOST, 443), timeout=timeout):
             return True
     except OSError:
         return False
+
+
+def bounded_probe(probe: Callable[[], bool], timeout: float) -> bool:
+    """``probe()``, or ``False`` when it has not answered within ``timeout`` seconds or raised.
+
+    The probe runs in a daemon thread, so a name lookup that hangs (no resolver reachable)
+    cannot hold the caller longer than ``timeout``.
+    """
+    answer: list[bool] = []
+
+    def run() -> None:
+        try:
+            answer.append(bool(probe()))
+        except Exception:  # a probe that fails says nothing is reachable
+            answer.append(False)
+
+    worker = threading.Thread(target=run, name="evbt-yahoo-probe", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return bool(answer and answer[0])
 
 
 class YahooSource:
@@ -186,6 +249,8 @@ class YahooSource:
         none (yfinance makes its own).
     reachable:
         The offline probe (see the module docstring); default :func:`yahoo_reachable`.
+    probe_timeout:
+        Seconds the probe may take before Yahoo is taken as unreachable.
     sleep:
         The pause between attempts (default ``time.sleep``).
     max_attempts:
@@ -209,6 +274,7 @@ class YahooSource:
         download: Download | None = None,
         session_factory: Callable[[], Any] | None = None,
         reachable: Callable[[], bool] | None = None,
+        probe_timeout: float = 3.0,
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = 3,
         backoff: float = 2.0,
@@ -224,6 +290,8 @@ class YahooSource:
         self._download = download
         self.session_factory = session_factory
         self.reachable = reachable or yahoo_reachable
+        self.probe_timeout = probe_timeout
+        self._probed: tuple[float, bool] | None = None  # (monotonic time, answer)
         self.sleep = sleep
         self.max_attempts = max_attempts
         self.backoff = backoff
@@ -259,6 +327,14 @@ class YahooSource:
         series: dict[str, PriceSeries] = {}
         failed: dict[str, FetchFailure] = {}
         todo = list(dict.fromkeys(tickers))
+        if todo and not self.online():
+            failed = {
+                t: FetchFailure(t, first, last, "offline", UNREACHABLE, OFFLINE_HINT, attempts=0)
+                for t in todo
+            }
+            if on_progress is not None:
+                on_progress(len(todo))
+            return FetchResult(failed=failed, downloaded=dict.fromkeys(todo, ()))
         for i in range(0, len(todo), self.batch_size):
             batch = todo[i : i + self.batch_size]
             got, bad = self._fetch_with_retries(batch, first, last)
@@ -268,6 +344,19 @@ class YahooSource:
                 on_progress(len(batch))
         downloaded = dict.fromkeys(todo, ((first, last),))
         return FetchResult(series=series, failed=failed, downloaded=downloaded)
+
+    def online(self, *, fresh: bool = False) -> bool:
+        """Whether Yahoo's host can be reached: the probe, answered within ``probe_timeout``.
+
+        An answer is remembered for a minute (``fresh`` asks again), so a request split into
+        many calls probes once.
+        """
+        now = time.monotonic()
+        if not fresh and self._probed is not None and now - self._probed[0] < _PROBE_TTL:
+            return self._probed[1]
+        answer = bounded_probe(self.reachable, self.probe_timeout)
+        self._probed = (time.monotonic(), answer)
+        return answer
 
     # ------------------------------------------------------------------ internals
 
@@ -299,10 +388,15 @@ class YahooSource:
         fetched_at = self.clock()
 
         def fail(t: str, kind: FailureKind, reason: str) -> FetchFailure:
-            return FetchFailure(t, start, end, kind, _one_line(reason), HINTS.get(kind, ""))
+            raw = _one_line(reason)
+            if kind == "offline":
+                return FetchFailure(
+                    t, start, end, kind, offline_reason(raw), HINTS[kind], detail=raw
+                )
+            return FetchFailure(t, start, end, kind, raw, HINTS.get(kind, ""))
 
         download = self._download or _real_download()
-        with _yfinance_messages() as messages, warnings.catch_warnings():
+        with _yfinance_messages(tickers) as messages, warnings.catch_warnings():
             # yfinance's own deprecation noise (pandas 3) is not the user's business
             warnings.filterwarnings("ignore", module=r"yfinance(\..*)?$")
             try:
@@ -313,7 +407,7 @@ class YahooSource:
                     interval="1d",
                     auto_adjust=True,
                     back_adjust=False,
-                    actions=False,
+                    actions=True,
                     repair=False,
                     keepna=False,
                     rounding=False,
@@ -337,6 +431,7 @@ class YahooSource:
                 t: fail(t, "error", f"unexpected answer from yfinance: {exc}") for t in tickers
             }
 
+        splits = download_splits(frame, tickers)
         per_ticker, general = parse_log(messages)
         series: dict[str, PriceSeries] = {}
         failed: dict[str, FetchFailure] = {}
@@ -352,16 +447,18 @@ class YahooSource:
                     last=rows.index.max().date(),
                     rows=len(rows),
                 )
-                series[t] = PriceSeries(t, rows, info)
+                lo, hi = rows.index.min().date(), rows.index.max().date()
+                flags = tuple(f for f in splits.get(t, ()) if lo <= f.date <= hi)
+                series[t] = PriceSeries(t, rows, info, flags=flags)
                 continue
             kind, reason = _worst(per_ticker.get(t, []))
             failed[t] = fail(t, kind, reason)
         if not series and failed and not any(f.kind in RETRYABLE for f in failed.values()):
             # Everything failed and nothing says it was the network: ask (see module docstring).
             evidence = [m for m in general if classify(m) == "offline"]
-            if evidence or not self.reachable():
-                why = evidence[0] if evidence else "Yahoo's host cannot be reached"
-                failed = {t: fail(t, "offline", f"offline: {why}") for t in failed}
+            if evidence or not self.online(fresh=True):
+                why = evidence[0] if evidence else UNREACHABLE
+                failed = {t: fail(t, "offline", why) for t in failed}
         return series, failed
 
     def _closed_rows(
@@ -413,20 +510,59 @@ def split_download_frame(frame: object, tickers: Sequence[str]) -> dict[str, pd.
     return out
 
 
+def download_splits(
+    frame: pd.DataFrame, tickers: Sequence[str]
+) -> dict[str, tuple[ReturnFlag, ...]]:
+    """The :class:`~backtest.prices.base.ReturnFlag` of each ticker from the ``Stock Splits``
+    columns of a ``yf.download(..., actions=True)`` answer (none where the column is absent)."""
+    if "Stock Splits" not in frame.columns.get_level_values("Price"):
+        return {}
+    block = frame["Stock Splits"]
+    day = pd.DatetimeIndex(block.index).to_numpy(dtype="datetime64[D]")
+    out: dict[str, tuple[ReturnFlag, ...]] = {}
+    for t in tickers:
+        if t in block.columns:
+            ratios = pd.to_numeric(block[t], errors="coerce").to_numpy(dtype="float64")
+            found = split_flags(day, ratios)
+            if found:
+                out[t] = found
+    return out
+
+
+class _CallMessages(logging.Handler):
+    """Keeps the yfinance records of one ``download`` call (see :func:`_yfinance_messages`)."""
+
+    def __init__(self, tickers: Sequence[str]) -> None:
+        super().__init__(level=logging.WARNING)
+        self.thread = threading.get_ident()
+        self.tickers = tuple(tickers)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.thread == self.thread or any(
+            f"'{t}'" in message or f"${t}:" in message for t in self.tickers
+        ):
+            self.messages.append(message)
+
+
 @contextmanager
-def _yfinance_messages() -> Iterator[list[str]]:
-    """Collect the messages yfinance logs at WARNING and above while the block runs."""
-    collected: list[str] = []
+def _yfinance_messages(tickers: Sequence[str]) -> Iterator[list[str]]:
+    """Collect the messages yfinance logs at WARNING and above for this call only.
 
-    class _Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            collected.append(record.getMessage())
-
-    handler = _Collect(level=logging.WARNING)
+    The handler sits on the yfinance logger only while the block runs (it is removed however
+    the block ends) and keeps only this call's records: those of the calling thread (yfinance
+    logs every per-ticker failure of a ``download`` there, at its end) and those of its worker
+    threads that name one of this call's tickers. Another thread's concurrent call therefore
+    never sees this call's messages, nor this call its. While the handler is there, Python's
+    last-resort handler does not print yfinance's messages on standard error: evbt reports
+    them in its own words.
+    """
+    handler = _CallMessages(tickers)
     logger = logging.getLogger("yfinance")
     logger.addHandler(handler)
     try:
-        yield collected
+        yield handler.messages
     finally:
         logger.removeHandler(handler)
 

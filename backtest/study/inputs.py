@@ -12,9 +12,12 @@ own session). Extra columns are kept and can be grouped by.
 
 from __future__ import annotations
 
-import io
+import csv
+import datetime as dt
+import math
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,13 +57,42 @@ def read_events_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Dr
     Required columns: ``event_id``, ``ticker``, ``date`` (YYYY-MM-DD, local to the exchange).
     Optional: ``timing`` (before_open, during, after_close, unknown; default unknown),
     ``benchmark``, and any other column (kept for ``group_by``).
+
+    A row that cannot be used (a bad date, timing, id or ticker, a date outside its exchange's
+    calendar) is left out and returned as :class:`Dropped`, its reason naming the file, line and
+    column; the other rows are read.
+
+    Raises
+    ------
+    EventsFileError
+        The file cannot be read at all: missing, not a regular file (a FIFO is never opened),
+        empty, only a header, not CSV, a column missing or named twice.
     """
     p = Path(path)
+    _regular_file(p, "an events file", EventsFileError)
+    header = _header_cells(p, EventsFileError)
+    if not header:
+        raise EventsFileError(
+            f"{p}: is empty; an events file needs the header event_id,ticker,date "
+            "and one row per event"
+        )
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise EventsFileError(f"{p}:1: column(s) {', '.join(twice)} appear twice in the header")
     try:
-        raw = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except FileNotFoundError:
-        raise EventsFileError(f"{p}: no such events file") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raw = pd.read_csv(
+            p,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+            skip_blank_lines=False,
+            encoding="utf-8-sig",
+        )
+    except pd.errors.ParserError as exc:
+        raise EventsFileError(f"{p}: {_parser_problem(exc)}") from None
+    except UnicodeDecodeError as exc:
+        raise EventsFileError(f"{p}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    except pd.errors.EmptyDataError as exc:
         raise EventsFileError(f"{p}: not a readable CSV file ({exc})") from None
     raw.columns = [c.strip() for c in raw.columns]
     missing = [c for c in ("event_id", "ticker", "date") if c not in raw.columns]
@@ -69,54 +101,132 @@ def read_events_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Dr
             f"{p}: missing column(s) {', '.join(missing)}; an events file needs "
             "event_id,ticker,date and may add timing,benchmark and columns of your own"
         )
+    line = np.arange(len(raw)) + 2  # the file's line of each row (blank lines kept as rows)
+    blank = (raw == "").to_numpy().all(axis=1)
+    if blank.any():
+        raw, line = raw[~blank].reset_index(drop=True), line[~blank]
+    if not len(raw):
+        raise EventsFileError(
+            f"{p}: no events: the file has a header and no rows (one row per event: "
+            "event_id,ticker,date[,timing,...])"
+        )
     dropped: list[Dropped] = []
     if "timing" not in raw.columns:
         raw["timing"] = "unknown"
     raw["timing"] = raw["timing"].replace("", "unknown")
     keep = np.ones(len(raw), dtype=bool)
+
+    def drop(rows: np.ndarray, column: str, what: str | list[str]) -> None:
+        for k, i in enumerate(rows):
+            keep[i] = False
+            reason = what if isinstance(what, str) else what[k]
+            dropped.append(_bad_row(p, int(line[i]), raw, int(i), column, reason))
+
     dates = pd.to_datetime(raw["date"], format="%Y-%m-%d", errors="coerce")
-    for i in np.flatnonzero(dates.isna().to_numpy()):
-        keep[i] = False
-        dropped.append(
-            _bad_row(p, int(i), raw, "date", f"{raw['date'].iat[i]!r} is not a date YYYY-MM-DD")
-        )
-    bad_timing = ~raw["timing"].isin(TIMINGS).to_numpy()
-    for i in np.flatnonzero(bad_timing & keep):
-        keep[i] = False
-        dropped.append(
-            _bad_row(
-                p,
-                int(i),
-                raw,
-                "timing",
-                f"{raw['timing'].iat[i]!r} is not one of {', '.join(TIMINGS)}",
-            )
-        )
-    empty_id = (raw["event_id"].str.strip() == "").to_numpy()
-    for i in np.flatnonzero(empty_id & keep):
-        keep[i] = False
-        dropped.append(_bad_row(p, int(i), raw, "event_id", "is empty"))
-    table = raw[keep].assign(date=dates[keep])
-    table, more = _add_markets(table, stage="input")
-    dropped.extend(more)
-    pieces = []
-    for market, block in table.groupby("market", sort=False):
+    bad = np.flatnonzero(dates.isna().to_numpy())
+    drop(bad, "date", [f"{raw['date'].iat[i]!r} is not a date YYYY-MM-DD" for i in bad])
+    bad = np.flatnonzero(~raw["timing"].isin(TIMINGS).to_numpy() & keep)
+    drop(
+        bad,
+        "timing",
+        [f"{raw['timing'].iat[i]!r} is not one of {', '.join(TIMINGS)}" for i in bad],
+    )
+    bad = np.flatnonzero((raw["event_id"].str.strip() == "").to_numpy() & keep)
+    drop(bad, "event_id", "is empty")
+    # tickers: once per distinct ticker, then spread to the rows
+    codes, tickers = pd.factorize(raw["ticker"])
+    market_of_code: list[str | None] = []
+    problem: dict[int, str] = {}
+    for k, t in enumerate(tickers):
         try:
-            day0 = day0_sessions(str(market), block["date"], block["timing"].to_numpy())
-        except CalendarRangeError as exc:
+            market_of_code.append(market_of(str(t)).code)
+        except (InvalidTickerError, UnknownMarketError) as exc:
+            market_of_code.append(None)
+            problem[k] = str(exc)
+    if problem:
+        bad = np.flatnonzero(np.isin(codes, list(problem)) & keep)
+        drop(bad, "ticker", [problem[int(codes[i])] for i in bad])
+    market = np.array(market_of_code, dtype=object)[codes]
+    # dates outside the exchange's calendar (1899, 2300): that row only
+    timing = raw["timing"].to_numpy()
+    day = dates.to_numpy(dtype="datetime64[D]", na_value=np.datetime64("NaT"))
+    for code in dict.fromkeys(m for m in market_of_code if m is not None):
+        sessions = get_calendar(code).sessions
+        first, last = sessions[0].to_datetime64(), sessions[-1].to_datetime64()
+        lo, hi = np.datetime64(first, "D"), np.datetime64(last, "D")
+        rows = keep & (market == code)
+        outside = rows & ((day < lo) | (day > hi) | ((day == hi) & (timing == "after_close")))
+        bad = np.flatnonzero(outside)
+        drop(
+            bad,
+            "date",
+            [str(CalendarRangeError(code, day[i], lo, hi)) for i in bad],
+        )
+    table = raw[keep].assign(date=dates[keep], market=market[keep])
+    pieces = []
+    for code, block in table.groupby("market", sort=False):
+        try:
+            day0 = day0_sessions(str(code), block["date"], block["timing"].to_numpy())
+        except CalendarRangeError as exc:  # pragma: no cover - the rows outside were dropped
             raise EventsFileError(f"{p}: {exc}") from None
         pieces.append(block.assign(day0=day0))
     out = pd.concat(pieces) if pieces else table.assign(day0=pd.Series(dtype="datetime64[ns]"))
+    dropped.sort(key=lambda d: _line_of(d.reason))
     return out.sort_index().reset_index(drop=True), dropped
 
 
-def _bad_row(path: Path, i: int, raw: pd.DataFrame, column: str, what: str) -> Dropped:
+def _bad_row(path: Path, line: int, raw: pd.DataFrame, i: int, column: str, what: str) -> Dropped:
     return Dropped(
         str(raw["event_id"].iat[i]),
         str(raw["ticker"].iat[i]),
         "input",
-        f"{path.name} line {i + 2}: column {column}: {what}",
+        f"{path.name} line {line}: column {column}: {what}",
     )
+
+
+def _line_of(reason: str) -> int:
+    m = re.search(r" line (\d+): ", reason)
+    return int(m.group(1)) if m else 0
+
+
+def _regular_file(path: Path, what: str, error: type[Exception]) -> None:
+    """Refuse, before opening it, a path that is not a regular file (a FIFO would hang).
+
+    ``what`` names the file with its article (``"an events file"``).
+    """
+    noun = what.split(" ", 1)[1]
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise error(f"{path}: no such {noun}") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read the {noun} ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"{path}: is a folder, not {what}")
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"{path}: is not a regular file (a FIFO or a device?), not {what}")
+
+
+def _header_cells(path: Path, error: type[Exception]) -> list[str]:
+    """The stripped cells of a CSV file's first line (empty list: an empty file)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not first.strip():
+        return []
+    return [c.strip() for c in next(csv.reader([first]))]
+
+
+def _parser_problem(exc: Exception) -> str:
+    """pandas' tokenizer error in our words, with the line it names."""
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if m:
+        return f"line {m[2]}: {m[3]} values, but the header has {m[1]} columns"
+    return f"not a readable CSV file ({' '.join(str(exc).split())})"
 
 
 def _add_markets(table: pd.DataFrame, *, stage: str) -> tuple[pd.DataFrame, list[Dropped]]:
@@ -251,6 +361,9 @@ _COLUMN_BLOCK = 256  # columns of prices copied at a time by ticker_returns
 # ----------------------------------------------------------------------------- factors
 
 _DATE_ROW = re.compile(r"^\s*(\d{8})\s*,")
+#: Ken French's codes for a missing value (monthly and annual files use them).
+_FRENCH_MISSING = frozenset({-99.99, -999.0})
+_SHOWN_PROBLEMS = 10
 
 
 class FactorFileError(EvbtError, ValueError):
@@ -261,45 +374,119 @@ def read_factors(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
     """Read daily factors in Ken French's CSV format (FF3, FF5, momentum), joined on date.
 
     The format: free text, then a header line such as ``,Mkt-RF,SMB,HML,RF``, then rows
-    ``YYYYMMDD, v1, v2, ...`` in percent, possibly followed by other sections (ignored). Files
-    are joined on date (e.g. FF3 + momentum = Carhart). Returns decimal returns indexed by date;
-    the risk-free rate is the column ``RF`` when present.
+    ``YYYYMMDD, v1, v2, ...`` in percent up to the first blank line (other sections after it are
+    ignored). Files are joined on date (e.g. FF3 + momentum = Carhart). Returns decimal returns
+    indexed by date; the risk-free rate is the column ``RF`` when present.
+
+    Raises
+    ------
+    FactorFileError
+        A file is missing or not a regular file (a FIFO is never opened), has no daily rows, or
+        has malformed rows: every one of them is named as ``file:line`` (an invalid date, a
+        number of values other than the header's, a date twice, a column twice, a value that is
+        not a finite number or is French's missing-value code, a line that is not a row).
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
-    frames = []
+    frames: list[tuple[Path, pd.DataFrame]] = []
     for path in paths:
         p = Path(path)
-        try:
-            lines = p.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError as exc:
-            raise FactorFileError(f"{p}: cannot read factor file ({exc.strerror})") from None
-        first = next((i for i, line in enumerate(lines) if _DATE_ROW.match(line)), None)
-        if first is None or first == 0:
-            raise FactorFileError(
-                f"{p}: no daily rows found; expected Ken French's format (a header line such as "
-                "',Mkt-RF,SMB,HML,RF' followed by rows 'YYYYMMDD, ...' in percent)"
-            )
-        header = [h.strip() for h in lines[first - 1].split(",")]
-        rows = []
-        for line in lines[first:]:
-            if not _DATE_ROW.match(line):
-                break
-            rows.append(line)
-        frame = pd.read_csv(io.StringIO("\n".join(rows)), header=None, names=["date", *header[1:]])
-        frame["date"] = pd.to_datetime(frame["date"].astype(str), format="%Y%m%d")
-        frame = frame.set_index("date").apply(pd.to_numeric, errors="coerce") / 100.0
-        if frame.isna().any().any():
-            bad = frame.index[frame.isna().any(axis=1)][0].date()
-            raise FactorFileError(f"{p}: non-numeric value on {bad}")
-        frames.append(frame)
-    out = frames[0]
-    for f in frames[1:]:
-        dup = [c for c in f.columns if c in out.columns and c != "RF"]
-        if dup:
-            raise FactorFileError(f"factor column(s) {dup} appear in more than one file")
+        frames.append((p, _read_factor_file(p)))
+    out = frames[0][1]
+    for i, (p, f) in enumerate(frames[1:], start=1):
+        for q, earlier in frames[:i]:
+            dup = [c for c in f.columns if c in earlier.columns and c != "RF"]
+            if dup:
+                raise FactorFileError(
+                    f"factor column(s) {', '.join(dup)} appear in both {q} and {p}: give each "
+                    "factor once"
+                )
         out = out.join(f.drop(columns=[c for c in f.columns if c in out.columns]), how="inner")
     return out.sort_index()
+
+
+def _read_factor_file(p: Path) -> pd.DataFrame:
+    _regular_file(p, "a factor file", FactorFileError)
+    try:
+        text = p.read_bytes().decode("utf-8-sig", errors="replace")
+    except OSError as exc:
+        raise FactorFileError(f"{p}: cannot read the factor file ({exc.strerror})") from None
+    lines = text.splitlines()
+    first = next((i for i, line in enumerate(lines) if _DATE_ROW.match(line)), None)
+    if first is None or first == 0:
+        raise FactorFileError(
+            f"{p}: no daily rows found; expected Ken French's format (a header line such as "
+            "',Mkt-RF,SMB,HML,RF' followed by rows 'YYYYMMDD, ...' in percent)"
+        )
+    problems: list[str] = []
+    names = [h.strip() for h in lines[first - 1].split(",")][1:]
+    twice = sorted({n for n in names if names.count(n) > 1 and n})
+    if twice:
+        problems.append(f"{p}:{first}: column(s) {', '.join(twice)} appear twice in the header")
+    if not names or any(not n for n in names):
+        problems.append(
+            f"{p}:{first}: the header {lines[first - 1].strip()!r} leaves a column unnamed"
+        )
+    days: list[np.datetime64] = []
+    values: list[list[float]] = []
+    seen: dict[np.datetime64, int] = {}
+    for i in range(first, len(lines)):
+        line, n = lines[i], i + 1
+        if not line.strip():
+            break  # the end of the daily section
+        problem = _factor_row(line, names, seen, n)
+        if isinstance(problem, str):
+            problems.append(f"{p}:{n}: {problem}")
+            continue
+        day, row = problem
+        seen[day] = n
+        days.append(day)
+        values.append(row)
+    if problems:
+        shown = problems[:_SHOWN_PROBLEMS]
+        more = len(problems) - len(shown)
+        if len(problems) == 1:
+            raise FactorFileError(problems[0])
+        raise FactorFileError(
+            "\n".join(
+                [f"{len(problems)} malformed rows in the factor file {p}:"]
+                + [f"  {s}" for s in shown]
+                + ([f"  ... and {more} more"] if more else [])
+            )
+        )
+    index = pd.DatetimeIndex(np.array(days, dtype="datetime64[ns]"), name="date")
+    return pd.DataFrame(np.array(values, dtype=np.float64) / 100.0, index=index, columns=names)
+
+
+def _factor_row(
+    line: str, names: list[str], seen: dict[np.datetime64, int], n: int
+) -> str | tuple[np.datetime64, list[float]]:
+    """One daily row parsed, or what is wrong with it."""
+    if "\x00" in line:
+        return "holds NUL bytes (a damaged file?)"
+    cells = [c.strip() for c in line.split(",")]
+    if not re.fullmatch(r"\d{8}", cells[0]):
+        return f"{line.strip()[:40]!r} is not a row 'YYYYMMDD, value, ...'"
+    if len(cells) - 1 != len(names):
+        return f"{len(cells) - 1} values, but the header names {len(names)} columns"
+    try:
+        day = np.datetime64(dt.date(int(cells[0][:4]), int(cells[0][4:6]), int(cells[0][6:])), "D")
+    except ValueError:
+        return f"date {cells[0]} is not a valid date (YYYYMMDD)"
+    if day in seen:
+        return f"date {cells[0]} repeats line {seen[day]}"
+    row: list[float] = []
+    for name, cell in zip(names, cells[1:], strict=True):
+        try:
+            x = float(cell)
+        except ValueError:
+            return f"column {name}: {cell!r} is not a number"
+        if not math.isfinite(x):
+            return f"column {name}: {cell!r} is not a finite number"
+        if x in _FRENCH_MISSING:
+            return f"column {name}: {cell} is Ken French's code for a missing value"
+        row.append(x)
+    return day, row
 
 
 # ----------------------------------------------------------------------------- price needs

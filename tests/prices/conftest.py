@@ -27,6 +27,8 @@ import pandas as pd
 import pytest
 from prices_fakes import FakeYahooDownload, read_shared
 
+from tests.conftest import _shared
+
 
 @pytest.fixture(scope="session")
 def shared_frames(shared_prices_dir: Path) -> dict[str, pd.DataFrame]:
@@ -34,6 +36,12 @@ def shared_frames(shared_prices_dir: Path) -> dict[str, pd.DataFrame]:
     return {
         t: read_shared(t, shared_prices_dir) for t in ("META", "AAPL", "SPY", "0700.HK", "^GSPC")
     }
+
+
+@pytest.fixture(scope="session")
+def shared_sp500_dir() -> Path:
+    """``../shared/sp500``: the S&P 500 as yfinance users save it (see its PROVENANCE.md)."""
+    return _shared("sp500")
 
 
 @pytest.fixture

@@ -39,7 +39,8 @@ class FakeYahooDownload:
     Parameters
     ----------
     frames:
-        Ticker -> rows (lower-case columns ``open..volume``, date index), what "Yahoo" has.
+        Ticker -> rows (lower-case columns ``open..volume``, optionally ``stock splits``; date
+        index), what "Yahoo" has.
     outcomes:
         What each successive call does: ``"ok"``, ``"raise_rate_limit"`` (the call raises
         ``YFRateLimitError``), ``"rate_limit"`` (every ticker fails with it, as yfinance
@@ -70,7 +71,7 @@ class FakeYahooDownload:
     def __call__(self, **kwargs: Any) -> pd.DataFrame:
         self.calls.append(kwargs)
         assert kwargs["auto_adjust"] is True
-        assert kwargs["actions"] is False
+        assert kwargs["actions"] is True
         assert kwargs["group_by"] == "column"
         assert kwargs["multi_level_index"] is True
         assert kwargs["ignore_tz"] is True
@@ -125,6 +126,7 @@ class FakeYahooDownload:
         if sel.empty:
             return None
         index = pd.DatetimeIndex(pd.to_datetime(sel.index.date), name="Date")
+        splits = sel["stock splits"] if "stock splits" in sel.columns else 0.0
         return pd.DataFrame(
             {
                 "Open": sel["open"].to_numpy(dtype="float64"),
@@ -132,6 +134,9 @@ class FakeYahooDownload:
                 "Low": sel["low"].to_numpy(dtype="float64"),
                 "Close": sel["close"].to_numpy(dtype="float64"),
                 "Volume": sel["volume"].fillna(0).to_numpy().astype(np.int64),
+                # actions=True: the event columns, 0.0 on days without one
+                "Dividends": np.zeros(len(sel)),
+                "Stock Splits": np.broadcast_to(np.asarray(splits, dtype="float64"), len(sel)),
             },
             index=index,
         )
@@ -266,4 +271,17 @@ class EmulatedYahoo(_yahoo_session_base()):  # type: ignore[misc]
                 "timestamp": [int(s.timestamp()) for s in stamps],
                 "indicators": {"quote": [quote], "adjclose": [{"adjclose": quote["close"]}]},
             }
+            if "stock splits" in sel.columns:  # Yahoo's split events, as ratios of integers
+                events = {}
+                for stamp, ratio in zip(stamps, sel["stock splits"], strict=True):
+                    if ratio:
+                        key = str(int(stamp.timestamp()))
+                        num = round(ratio * 1000)
+                        events[key] = {
+                            "date": int(stamp.timestamp()),
+                            "numerator": num,
+                            "denominator": 1000,
+                            "splitRatio": f"{num}:1000",
+                        }
+                result["events"] = {"splits": events}
         return _Response(200, {"chart": {"result": [result], "error": None}}, url)

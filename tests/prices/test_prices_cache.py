@@ -18,10 +18,11 @@ import pyarrow.parquet as pq
 import pytest
 from prices_fakes import FakeYahooDownload
 
-from backtest.errors import CacheCorruptWarning
+from backtest.errors import CacheCorruptWarning, PriceCacheError, PriceCacheWarning
 from backtest.prices import load_prices
 from backtest.prices.base import ADJUSTMENT_YAHOO
-from backtest.prices.cache import CachedSource, PriceCache, merge_ranges, missing_ranges
+from backtest.prices.cached import CachedSource
+from backtest.prices.store import PriceCache, merge_ranges, missing_ranges
 from backtest.prices.yahoo import YahooSource
 
 D = dt.date
@@ -206,13 +207,16 @@ def test_file_round_trip_keeps_data_and_provenance(tmp_path: Path, shared_frames
     assert b'"covered": [["2023-01-01", "2023-03-31"]]' in meta
 
 
-def test_env_variable_sets_the_cache_directory(
+def test_the_library_reads_no_environment_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the command line maps $EVBT_CACHE_DIR to --cache-dir; the library only takes arguments
+    import platformdirs
+
     monkeypatch.setenv("EVBT_CACHE_DIR", str(tmp_path / "c"))
-    assert PriceCache().directory == tmp_path / "c"
-    monkeypatch.delenv("EVBT_CACHE_DIR")
-    assert PriceCache().directory.name == "prices"
+    expected = Path(platformdirs.user_cache_dir("evbt")) / "prices"
+    assert PriceCache().directory == expected
+    assert PriceCache(tmp_path / "d").directory == tmp_path / "d"
 
 
 def test_truncated_file_is_detected_moved_aside_and_fetched_again(
@@ -262,7 +266,7 @@ _WRITER = textwrap.dedent(
     """
     import datetime as dt, os, sys, time
     import numpy as np, pandas as pd
-    from backtest.prices.cache import PriceCache
+    from backtest.prices.store import PriceCache
 
     cache_dir, ready, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 
@@ -326,7 +330,7 @@ _CONCURRENT = textwrap.dedent(
     """
     import datetime as dt, sys
     import numpy as np, pandas as pd
-    from backtest.prices.cache import PriceCache
+    from backtest.prices.store import PriceCache
 
     cache_dir, offset = sys.argv[1], int(sys.argv[2])
     cache = PriceCache(cache_dir)
@@ -368,3 +372,171 @@ def test_closed_through_follows_the_calendar() -> None:
     assert closed_through(xnys, dt.datetime(2023, 6, 28, 17, tzinfo=dt.UTC)) == D(2023, 6, 27)
     # the same day at 16:30 in New York (20:30 UTC), after the 16:00 close: through Wednesday
     assert closed_through(xnys, dt.datetime(2023, 6, 28, 20, 30, tzinfo=dt.UTC)) == D(2023, 6, 28)
+
+
+# ----------------------------------------------------------------------------- faults
+# The suite runs as root, for whom permission bits do not apply, so the refusals of a read-only
+# folder and of a full disk are injected where the operating system would raise them.
+
+
+def test_a_corrupt_file_in_a_read_only_cache_is_a_cache_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import filelock
+
+    (tmp_path / "META.parquet").write_bytes(b"not parquet at all")
+
+    def refuse(self: object, *args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", refuse)
+    with pytest.raises(PriceCacheError) as caught:
+        PriceCache(tmp_path).read("META")
+    assert str(caught.value) == (
+        f"price cache {tmp_path}: META.parquet is unreadable (not a readable Parquet file: "
+        "Parquet magic bytes not found in footer. Either the file is corrupted or this is "
+        "not a parquet file.) and cannot be moved aside: cannot create the lock file of META: "
+        "Permission denied (delete the file or make the folder writable, or choose another "
+        "cache folder with --cache-dir)"
+    )
+    assert (tmp_path / "META.parquet").exists()  # nothing lost
+
+
+def test_a_corrupt_file_that_cannot_be_moved_is_a_cache_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    (tmp_path / "META.parquet").write_bytes(b"not parquet at all")
+    real = os.replace
+
+    def read_only(src: object, dst: object) -> None:
+        if str(src).endswith("META.parquet"):
+            raise OSError(errno.EROFS, "Read-only file system")
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", read_only)
+    with pytest.raises(PriceCacheError, match="cannot be moved aside: Read-only file system"):
+        PriceCache(tmp_path).read("META")
+
+
+class FullDisk:
+    """Stands in for :func:`backtest.atomic.atomic_writer` on a disk with ``room`` bytes free:
+    a write beyond it fails with ENOSPC, as the real file system's would (and the writer's
+    temporary file is removed, as the real writer does)."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+        self.written = 0
+
+    def __call__(self, path: object) -> object:
+        import contextlib
+        import errno
+
+        from backtest.atomic import atomic_writer
+
+        disk = self
+
+        class Handle:
+            def __init__(self, fh: object) -> None:
+                self.fh = fh
+
+            def write(self, data: bytes) -> int:
+                if disk.written + len(data) > disk.room:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                disk.written += len(data)
+                return self.fh.write(data)  # type: ignore[attr-defined]
+
+            def __getattr__(self, name: str) -> object:
+                return getattr(self.fh, name)
+
+        @contextlib.contextmanager
+        def writer() -> object:
+            with atomic_writer(path) as fh:  # type: ignore[arg-type]
+                yield Handle(fh)
+
+        return writer()
+
+
+def test_a_full_disk_keeps_what_was_stored_and_serves_the_rest(
+    tmp_path: Path, shared_frames: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import backtest.prices.store as store
+
+    fake = FakeYahooDownload(shared_frames)
+    src = cached_source(tmp_path, fake)
+    src.fetch(["META"], D(2023, 1, 1), D(2023, 3, 31))
+    meta_before = (tmp_path / "META.parquet").read_bytes()
+    one_file = len(meta_before)
+
+    # room for one more file of twice the rows: META's extension fits, the others do not
+    disk = FullDisk(room=int(one_file * 2.5))
+    monkeypatch.setattr(store, "atomic_writer", disk)
+    with pytest.warns(PriceCacheWarning) as caught:
+        res = src.fetch(["META", "AAPL", "SPY"], D(2023, 1, 1), D(2023, 6, 30))
+    # never aborted: every ticker is served in full from this download
+    for t in ("META", "AAPL", "SPY"):
+        pd.testing.assert_frame_equal(
+            res.series[t].frame, expected(shared_frames, t, "2023-01-03", "2023-06-30")
+        )
+    assert not res.failed
+    assert set(res.uncached) == {"AAPL", "SPY"}
+    assert set(res.uncached.values()) == {
+        "cannot write AAPL.parquet: No space left on device",
+        "cannot write SPY.parquet: No space left on device",
+    }
+    message = str(caught[0].message)
+    assert message == (
+        f"price cache {tmp_path}: the prices of AAPL, SPY could not be stored (cannot write "
+        "AAPL.parquet: No space left on device; cannot write SPY.parquet: No space left on "
+        "device); they were served from this download and will be fetched again next time"
+    )
+    # what was stored stays stored; nothing half-written is left
+    assert PriceCache(tmp_path).read("META").covered == ((D(2023, 1, 1), D(2023, 6, 30)),)  # type: ignore[union-attr]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
+        "META.parquet"
+    ]
+    assert not list(tmp_path.glob(".*.tmp-*"))
+
+    # space again: the next run fetches only what was not stored
+    monkeypatch.undo()
+    again = src.fetch(["META", "AAPL", "SPY"], D(2023, 1, 1), D(2023, 6, 30))
+    assert again.downloaded["META"] == ()
+    assert again.downloaded["AAPL"]
+    assert again.downloaded["SPY"]
+    assert not again.uncached
+
+
+def test_return_flags_are_kept_with_the_cached_rows(tmp_path: Path, shared_frames: dict) -> None:
+    frames = dict(shared_frames)
+    meta = frames["META"].copy()
+    meta["stock splits"] = 0.0
+    meta.loc["2023-03-15", "stock splits"] = 1.196  # a spin-off booked as a split
+    meta.loc["2023-08-15", "stock splits"] = 2.0  # a plain split: no flag
+    frames["META"] = meta
+    fake = FakeYahooDownload(frames)
+    src = cached_source(tmp_path, fake)
+    first = src.fetch(["META"], D(2023, 1, 1), D(2023, 6, 30))
+    assert [f.date for f in first.series["META"].flags] == [D(2023, 3, 15)]
+    # served from the file, by another source object: the flag was stored with the rows
+    never = FakeYahooDownload({}, outcomes=["offline"] * 9)
+    again = cached_source(tmp_path, never).fetch(["META"], D(2023, 3, 1), D(2023, 3, 31))
+    assert not never.calls
+    assert [f.date for f in again.series["META"].flags] == [D(2023, 3, 15)]
+    assert again.series["META"].flags[0].reason.startswith("Stock Splits 1.196 on 2023-03-15")
+    # outside the range asked: not served; extending the file keeps it
+    assert (
+        cached_source(tmp_path, never)
+        .fetch(["META"], D(2023, 4, 1), D(2023, 4, 30))
+        .series["META"]
+        .flags
+        == ()
+    )
+    src.fetch(["META"], D(2023, 1, 1), D(2023, 12, 31))
+    stored = PriceCache(tmp_path).read("META")
+    assert stored is not None
+    assert [f.date for f in stored.flags] == [D(2023, 3, 15)]
+    panel = load_prices(["META"], "2023-01-01", "2023-12-31", source=src)
+    assert panel.return_flags["date"].tolist() == [pd.Timestamp("2023-03-15")]

@@ -17,6 +17,7 @@ from backtest.prices import (
     CsvDirSource,
     PriceCache,
     load_prices,
+    open_source,
     resolve_source,
 )
 from backtest.prices.yahoo import YahooSource
@@ -61,7 +62,7 @@ def test_csv_source_failures_are_specific(shared_prices_dir: Path, tmp_path: Pat
     write_csv(tmp_path, "COL.csv", "date,open,close\n2024-01-02,1,2\n")
     write_csv(tmp_path, "HDR.csv", header)
     res = CsvDirSource(tmp_path).fetch(["BAD", "NUM", "COL", "HDR"], None, None)
-    assert "line 3: date '2024-13-01' is not YYYY-MM-DD" in res.failed["BAD"].reason
+    assert "line 3: date '2024-13-01' is not a valid date" in res.failed["BAD"].reason
     assert "line 2: close 'abc' is not a number" in res.failed["NUM"].reason
     assert "missing column(s) high, low, volume" in res.failed["COL"].reason
     assert res.failed["HDR"].kind == "empty"
@@ -73,24 +74,48 @@ def test_prices_dir_must_exist(tmp_path: Path) -> None:
         CsvDirSource(tmp_path / "nope")
 
 
-def test_source_resolution_order(
+def test_open_source_and_the_older_keywords(
     tmp_path: Path, shared_prices_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("EVBT_PRICES_DIR", raising=False)
+    # the library never reads $EVBT_PRICES_DIR / $EVBT_CACHE_DIR: the command line does
+    monkeypatch.setenv("EVBT_PRICES_DIR", str(shared_prices_dir))
+    monkeypatch.setenv("EVBT_CACHE_DIR", str(tmp_path / "env-cache"))
+    csv = open_source(prices_dir=shared_prices_dir)
+    assert isinstance(csv, CsvDirSource)
+    assert csv.directory == shared_prices_dir.resolve()
+    online = open_source(cache_dir=tmp_path / "c")
+    assert isinstance(online, CachedSource)
+    assert isinstance(online.upstream, YahooSource)
+    assert online.cache.directory == tmp_path / "c"
+    default = open_source()
+    assert isinstance(default, CachedSource)
+    assert default.cache.directory == PriceCache.default_directory()
+    assert default.cache.directory != tmp_path / "env-cache"
+
     explicit = CsvDirSource(tmp_path)
     assert resolve_source(source=explicit, prices_dir=shared_prices_dir) is explicit
-    by_arg = resolve_source(prices_dir=shared_prices_dir)
-    assert isinstance(by_arg, CsvDirSource)
-    assert by_arg.directory == shared_prices_dir.resolve()
-    default = resolve_source(cache=PriceCache(tmp_path))
-    assert isinstance(default, CachedSource)
-    assert isinstance(default.upstream, YahooSource)
-    assert default.cache.directory == tmp_path
-    monkeypatch.setenv("EVBT_PRICES_DIR", str(shared_prices_dir))
-    from_env = resolve_source()
-    assert isinstance(from_env, CsvDirSource)
-    assert from_env.directory == shared_prices_dir.resolve()
-    assert resolve_source(prices_dir=tmp_path).directory == tmp_path.resolve()  # type: ignore[attr-defined]
+    assert isinstance(resolve_source(prices_dir=shared_prices_dir), CsvDirSource)
+    old = resolve_source(cache=PriceCache(tmp_path))
+    assert isinstance(old, CachedSource)
+    assert old.cache.directory == tmp_path
+    fresh = resolve_source()
+    assert isinstance(fresh, CachedSource)  # the environment names a folder; not read
+    # the deprecated keyword and the source give the same panel
+    a = load_prices(["META"], "2024-01-02", "2024-01-10", prices_dir=shared_prices_dir)
+    b = load_prices(["META"], "2024-01-02", "2024-01-10", source=csv)
+    pd.testing.assert_frame_equal(a.close, b.close)
+
+
+def test_load_prices_reports_progress_to_a_callable(shared_prices_dir: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    load_prices(
+        ["META", "AAPL", "^GSPC"],
+        "2024-01-02",
+        "2024-01-10",
+        source=CsvDirSource(shared_prices_dir),
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert seen == [(1, 3), (2, 3), (3, 3)]
 
 
 # ----------------------------------------------------------------------------- panel

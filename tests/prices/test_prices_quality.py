@@ -87,12 +87,20 @@ def _copied() -> pd.DataFrame:
     return frame
 
 
+def _placeholder() -> pd.DataFrame:
+    frame = clean_series()
+    for i, (price, volume) in enumerate([(90.0, 0.0), (90.0, 100.0), (91.0, 0.0)]):
+        frame.iloc[i] = [price, price, price, price, volume]  # flat bars before the listing
+    return frame
+
+
 CRAFTED = {
     # check: (series, dates expected, rows masked in the clean frame)
     "unsorted_dates": (lambda: _rows(0, 1, 3, 2, 4, 5), [day(2)], []),
     "duplicate_date": (lambda: _rows(0, 1, 1, 2, 3), [day(1)], []),
     "conflicting_duplicate": (_conflicting, [day(1)], [day(1)]),
     "non_session": (_sunday, [D(2024, 3, 3)], []),  # a Sunday
+    "placeholder_history": (_placeholder, [day(0), day(1), day(2)], []),
     "missing_session": (lambda: _rows(0, 1, 2, 5, 6), [day(3), day(4)], []),
     "non_finite_price": (lambda: _with(_set(2, open=np.nan)), [day(2)], [day(2)]),
     "non_positive_price": (lambda: _with(_set(2, low=0.0)), [day(2)], [day(2)]),

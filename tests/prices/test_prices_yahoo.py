@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import socket
+import threading
+import time
 
 import pandas as pd
 import pytest
 from prices_fakes import FakeYahooDownload
 
 from backtest.errors import PriceSourceOfflineError, RateLimitedError, UnknownTickerError
-from backtest.prices.base import ADJUSTMENT_YAHOO
+from backtest.prices.base import ADJUSTMENT_YAHOO, OFFLINE_HINT, summarize_failures
 from backtest.prices.yahoo import (
     YahooSource,
+    _yfinance_messages,
+    bounded_probe,
     classify,
     parse_log,
     split_download_frame,
@@ -25,19 +30,22 @@ LATER = dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)  # long after every session
 
 
 class Recorder:
-    """Stands in for ``time.sleep`` and the offline probe, recording calls."""
+    """Stands in for ``time.sleep`` and the offline probe, recording calls.
 
-    def __init__(self, reachable: bool = True) -> None:
+    ``reachable``: the probe's answer, or its answers in turn (the last one repeats).
+    """
+
+    def __init__(self, reachable: bool | list[bool] = True) -> None:
         self.sleeps: list[float] = []
         self.probes = 0
-        self._reachable = reachable
+        self._answers = reachable if isinstance(reachable, list) else [reachable]
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
 
     def reachable(self) -> bool:
         self.probes += 1
-        return self._reachable
+        return self._answers[min(self.probes, len(self._answers)) - 1]
 
 
 def source(fake: FakeYahooDownload, rec: Recorder, **kw: object) -> YahooSource:
@@ -86,7 +94,7 @@ def test_partial_batch_with_unknown_ticker(fake_download: FakeYahooDownload) -> 
     assert isinstance(failure.to_error(), UnknownTickerError)
     assert isinstance(failure.to_error(), LookupError)
     assert len(fake_download.calls) == 1  # an unknown ticker is not retried
-    assert rec.probes == 0  # some tickers loaded: the network is up
+    assert rec.probes == 1  # the probe before the download; some loaded: not asked again
 
 
 def test_empty_answer(fake_download: FakeYahooDownload) -> None:
@@ -97,7 +105,7 @@ def test_empty_answer(fake_download: FakeYahooDownload) -> None:
     assert not res.series
     assert {f.kind for f in res.failed.values()} == {"empty"}
     assert "no price data found" in res.failed["META"].reason
-    assert rec.probes == 1  # everything failed: asked whether Yahoo is reachable (it is)
+    assert rec.probes == 2  # first, and again when everything failed (it is reachable)
     assert len(fake_download.calls) == 1
 
 
@@ -143,13 +151,19 @@ def test_retries_exhausted(shared_frames: dict) -> None:
 
 
 def test_offline_with_transport_errors(shared_frames: dict) -> None:
+    # the probe got through, then the downloads failed with curl's words (a flaky network)
     fake = FakeYahooDownload(shared_frames, outcomes=["offline"] * 3)
-    rec = Recorder(reachable=False)
+    rec = Recorder(reachable=[True, False])
     res = source(fake, rec, max_attempts=2).fetch(["META", "SPY"], START, END)
     assert not res.series
     assert {f.kind for f in res.failed.values()} == {"offline"}
     assert "--prices-dir" in res.failed["META"].hint
-    assert "Could not resolve host" in res.failed["META"].reason
+    # a clean reason; curl's text only in the detail
+    assert res.failed["META"].reason == (
+        "Yahoo Finance cannot be reached: the host name could not be resolved (after 2 attempts)"
+    )
+    assert "curl" not in res.failed["META"].reason
+    assert "Could not resolve host" in res.failed["META"].detail
     err = res.failed["META"].to_error()
     assert isinstance(err, PriceSourceOfflineError)
     assert isinstance(err, ConnectionError)
@@ -162,18 +176,73 @@ def test_offline_that_yfinance_reports_as_missing_prices(shared_frames: dict) ->
     # With its timezone cache warm, yfinance words an outage "no price data found": only the
     # probe can tell it from an empty range.
     fake = FakeYahooDownload(shared_frames, outcomes=["offline_quiet"] * 3)
-    rec = Recorder(reachable=False)
+    rec = Recorder(reachable=[True, False])  # the network went down after the first probe
     res = source(fake, rec).fetch(["META"], START, END)
     assert res.failed["META"].kind == "offline"
     assert res.failed["META"].attempts == 3
-    assert rec.probes == 3
+    assert rec.probes == 4  # first, then once after each attempt in which everything failed
+
+
+def test_offline_is_told_at_once_without_downloading(shared_frames: dict) -> None:
+    fake = FakeYahooDownload(shared_frames)
+    rec = Recorder(reachable=False)
+    src = source(fake, rec)
+    done: list[int] = []
+    res = src.fetch(["META", "SPY", "AAPL"], START, END, on_progress=done.append)
+    assert not fake.calls  # nothing asked of yfinance: no retries, no waiting
+    assert not rec.sleeps
+    assert done == [3]
+    assert set(res.failed) == {"META", "SPY", "AAPL"}
+    for f in res.failed.values():
+        assert (f.kind, f.attempts) == ("offline", 0)
+        assert (
+            f.reason
+            == "Yahoo Finance cannot be reached (no connection to query2.finance.yahoo.com)"
+        )
+        assert f.hint == OFFLINE_HINT
+    assert res.downloaded == {"META": (), "SPY": (), "AAPL": ()}
+    # one message for all of them, the advice once
+    assert summarize_failures(res.failed) == (
+        "META, SPY, AAPL: Yahoo Finance cannot be reached (no connection to "
+        "query2.finance.yahoo.com). To fix: check the network connection, or work offline "
+        "from CSV files with --prices-dir DIR (one file per ticker)."
+    )
+    # the answer is remembered: a request split into many calls probes once
+    src.fetch(["MSFT"], START, END)
+    assert rec.probes == 1
+
+
+def test_a_probe_that_hangs_is_cut_short() -> None:
+    # no resolver reachable: a name lookup can hang far longer than the connect timeout
+    never = threading.Event()
+    calls: list[object] = []
+    src = YahooSource(
+        download=lambda **kw: calls.append(kw),
+        reachable=lambda: never.wait(30),
+        probe_timeout=0.2,
+        clock=lambda: LATER,
+    )
+    t0 = time.monotonic()
+    res = src.fetch(["META"], START, END)
+    assert time.monotonic() - t0 < 2.0
+    assert res.failed["META"].kind == "offline"
+    assert not calls
+    never.set()
+
+
+def test_a_probe_that_raises_means_unreachable() -> None:
+    def broken() -> bool:
+        raise RuntimeError("boom")
+
+    assert bounded_probe(broken, 1.0) is False
+    assert bounded_probe(lambda: True, 1.0) is True
 
 
 def test_single_unknown_ticker_online(fake_download: FakeYahooDownload) -> None:
     rec = Recorder(reachable=True)
     res = source(fake_download, rec).fetch(["ZZZZ"], START, END)
     assert res.failed["ZZZZ"].kind == "unknown_ticker"
-    assert rec.probes == 1
+    assert rec.probes == 2
 
 
 def test_bar_of_a_session_still_open_is_left_out(fake_download: FakeYahooDownload) -> None:
@@ -253,3 +322,53 @@ def test_the_network_guard_holds() -> None:
     # an AssertionError, so a test that forgot to inject the probe fails loudly
     with pytest.raises(NetworkBlocked):
         yahoo_reachable()
+
+
+def test_yfinance_messages_are_scoped_to_the_call_and_its_thread() -> None:
+    logger = logging.getLogger("yfinance")
+    before = list(logger.handlers)
+    got: dict[str, list[str]] = {}
+    barrier = threading.Barrier(2)
+
+    def call(name: str, ticker: str) -> None:
+        with _yfinance_messages([ticker]) as messages:
+            barrier.wait()  # both calls collect at the same time
+            logger.error(f"['{ticker}']: possibly delisted; no timezone found")
+            logger.error("Cookie/crumb fetch failed (DNSError)")
+            barrier.wait()
+        got[name] = list(messages)
+
+    def worker_of_a() -> None:  # a yfinance worker thread of call a, naming a's ticker
+        logger.error("$AAA: possibly delisted; no price data found")
+
+    threads = [
+        threading.Thread(target=call, args=("a", "AAA")),
+        threading.Thread(target=call, args=("b", "BBB")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got["a"] == [
+        "['AAA']: possibly delisted; no timezone found",
+        "Cookie/crumb fetch failed (DNSError)",
+    ]
+    assert got["b"] == [
+        "['BBB']: possibly delisted; no timezone found",
+        "Cookie/crumb fetch failed (DNSError)",
+    ]
+    with _yfinance_messages(["AAA"]) as messages:
+        helper = threading.Thread(target=worker_of_a)
+        helper.start()
+        helper.join()
+        other = threading.Thread(target=lambda: logger.error("$ZZZ: not ours"))
+        other.start()
+        other.join()
+    assert messages == ["$AAA: possibly delisted; no price data found"]
+    assert logger.handlers == before  # nothing left on the process-wide logger
+    try:
+        with _yfinance_messages(["AAA"]):
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    assert logger.handlers == before

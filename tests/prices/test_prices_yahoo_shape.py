@@ -25,7 +25,7 @@ KWARGS: dict[str, Any] = {
     "interval": "1d",
     "auto_adjust": True,
     "back_adjust": False,
-    "actions": False,
+    "actions": True,
     "repair": False,
     "keepna": False,
     "rounding": False,
@@ -66,9 +66,11 @@ def test_real_yfinance_shape_facts(shared_frames: dict[str, pd.DataFrame]) -> No
     assert list(real.columns.get_level_values("Price").unique()) == [
         "Adj Close",
         "Close",
+        "Dividends",
         "High",
         "Low",
         "Open",
+        "Stock Splits",
         "Volume",
     ]
     assert real.index.name == "Date"
@@ -78,9 +80,15 @@ def test_real_yfinance_shape_facts(shared_frames: dict[str, pd.DataFrame]) -> No
 
 
 def _source(frames: dict[str, pd.DataFrame], mode: str, reachable: bool) -> YahooSource:
+    probes: list[bool] = []
+
+    def probe() -> bool:  # the first probe gets through, so that yfinance is asked
+        probes.append(reachable)
+        return len(probes) == 1 or reachable
+
     return YahooSource(
         session_factory=lambda: EmulatedYahoo(frames, mode),
-        reachable=lambda: reachable,
+        reachable=probe,
         sleep=lambda s: None,
         threads=2,
         clock=lambda: dt.datetime(2026, 11, 21, tzinfo=dt.UTC),
@@ -116,3 +124,43 @@ def test_real_yfinance_rate_limit_is_classified(shared_frames: dict[str, pd.Data
     src = _source(shared_frames, "rate_limited", reachable=True)
     res = src.fetch(["META"], dt.date(2023, 5, 1), dt.date(2023, 5, 9))
     assert res.failed["META"].kind == "rate_limited"
+
+
+def _with_splits(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """META with a spin-off booked as a split (1.196) on 2023-05-03 and a 2:1 split on 05-08."""
+    meta = frames["META"].copy()
+    meta["stock splits"] = 0.0
+    meta.loc["2023-05-03", "stock splits"] = 1.196
+    meta.loc["2023-05-08", "stock splits"] = 2.0
+    return {**frames, "META": meta}
+
+
+def test_split_events_reach_the_frame_as_yfinance_gives_them(
+    shared_frames: dict[str, pd.DataFrame],
+) -> None:
+    frames = _with_splits(shared_frames)
+    real = real_download(frames, ["META", "AAPL"])
+    fake = FakeYahooDownload(frames)(tickers=["META", "AAPL"], **KWARGS)
+    pd.testing.assert_frame_equal(fake, real, check_freq=False)
+    splits = real[("Stock Splits", "META")]
+    assert splits[splits != 0].to_dict() == {
+        pd.Timestamp("2023-05-03"): 1.196,
+        pd.Timestamp("2023-05-08"): 2.0,
+    }
+
+
+def test_a_spin_off_in_yahoos_split_events_is_flagged(
+    shared_frames: dict[str, pd.DataFrame],
+) -> None:
+    src = YahooSource(
+        session_factory=lambda: EmulatedYahoo(_with_splits(shared_frames), "ok"),
+        reachable=lambda: True,
+        sleep=lambda s: None,
+        threads=2,
+        clock=lambda: dt.datetime(2026, 11, 21, tzinfo=dt.UTC),
+    )
+    res = src.fetch(["META", "AAPL"], dt.date(2023, 5, 1), dt.date(2023, 5, 9))
+    (flag,) = res.series["META"].flags
+    assert flag.date == dt.date(2023, 5, 3)
+    assert flag.reason.startswith("Stock Splits 1.196 on 2023-05-03 is not a plain split")
+    assert res.series["AAPL"].flags == ()

@@ -178,7 +178,8 @@ def test_read_events_csv(tmp_path: Path) -> None:
         "d": "events.csv line 5: column date: '2024-02-30' is not a date YYYY-MM-DD",
         "e": "events.csv line 6: column timing: 'soon' is not one of before_open, during, "
         "after_close, unknown",
-        "f": "ticker 'meta': tickers are upper case as Yahoo spells them: write 'META'",
+        "f": "events.csv line 7: column ticker: ticker 'meta': tickers are upper case as Yahoo "
+        "spells them: write 'META'",
     }
     (tmp_path / "bad.csv").write_text("id,symbol\n1,X\n", encoding="utf-8")
     with pytest.raises(EventsFileError, match="missing column\\(s\\) event_id, ticker, date"):

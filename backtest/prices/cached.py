@@ -1,0 +1,375 @@
+"""A price source served from the Parquet store, asking its upstream only for what is missing.
+
+* **Nothing is downloaded twice**: :class:`CachedSource` asks the upstream source only for the
+  parts of a request that no cached range covers. A range is *covered* once it has been fetched,
+  even where it has no rows (weekends, holidays, days before a listing), so it is never asked
+  again; only sessions that have closed (plus a settling margin) are ever marked as covered.
+* **No adjustment seams**: adjusted prices are relative to the day they were fetched (a new
+  dividend rescales the past). Each incremental fetch therefore includes one already-cached
+  session next to the gap; if its close no longer matches, the whole series is fetched again
+  instead of gluing two adjustment bases together.
+
+The store itself (file format, locks, atomic writes) is :mod:`backtest.prices.store`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
+
+import pandas as pd
+
+from backtest.errors import PriceCacheError, PriceCacheWarning
+from backtest.prices.base import (
+    DEFAULT_START,
+    FetchFailure,
+    FetchResult,
+    PriceSeries,
+    PriceSource,
+    ProgressCallback,
+    ReturnFlag,
+    SeriesInfo,
+    between,
+    calendar_of,
+    closed_through,
+    empty_frame,
+    sessions_between,
+    utc_now,
+)
+from backtest.prices.store import (
+    CachedSeries,
+    DateRange,
+    PriceCache,
+    merge_series,
+    missing_ranges,
+)
+
+if TYPE_CHECKING:
+    import exchange_calendars as xcals
+
+_DAY = dt.timedelta(days=1)
+
+
+@dataclass
+class _Gap:
+    """A part of a request the cache does not cover."""
+
+    cover: DateRange  # marked as covered once fetched
+    ask: DateRange | None  # asked upstream: trimmed to sessions, plus the anchor (None: no session)
+    anchor: dt.date | None  # an already-cached session fetched again to check the basis
+    got: PriceSeries | FetchFailure | None = None
+
+
+@dataclass
+class _Plan:
+    ticker: str
+    first: dt.date
+    last: dt.date
+    cached: CachedSeries | None
+    gaps: list[_Gap]
+
+    @property
+    def asks(self) -> list[_Gap]:
+        return [g for g in self.gaps if g.ask is not None]
+
+
+class CachedSource:
+    """A price source served from a :class:`PriceCache`, asking ``upstream`` for what is missing.
+
+    Parameters
+    ----------
+    upstream:
+        The remote source (normally :class:`~backtest.prices.yahoo.YahooSource`).
+    cache:
+        The store.
+    clock:
+        Current UTC time.
+    settle:
+        How long after a session's close its bar is taken as final (Yahoo revises the last
+        bar for a while after the close: final volume, late prints).
+    rebase_tolerance:
+        Relative difference of the anchor close beyond which the adjustment basis is taken to
+        have changed (see the module docstring).
+    """
+
+    def __init__(
+        self,
+        upstream: PriceSource,
+        cache: PriceCache,
+        *,
+        clock: Callable[[], dt.datetime] = utc_now,
+        settle: dt.timedelta = dt.timedelta(hours=2),
+        rebase_tolerance: float = 1e-6,
+    ) -> None:
+        self.upstream = upstream
+        self.cache = cache
+        self.clock = clock
+        self.settle = settle
+        self.rebase_tolerance = rebase_tolerance
+        self.name = f"{upstream.name} via cache {cache.directory}"
+
+    def __repr__(self) -> str:
+        return f"CachedSource({self.upstream!r}, {self.cache!r})"
+
+    def fetch(
+        self,
+        tickers: Sequence[str],
+        start: dt.date | None,
+        end: dt.date | None,
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> FetchResult:
+        """Rows of ``tickers`` from ``start`` to ``end``, from the cache where it has them.
+
+        ``start=None`` means 1990-01-01, ``end=None`` the last session that has closed.
+
+        What is downloaded but cannot be stored (a full disk, a read-only folder) is served all
+        the same, listed in ``uncached`` and reported once with
+        :class:`~backtest.errors.PriceCacheWarning`; what was stored before stays stored.
+        """
+        now = self.clock()
+        plans = [self._plan(t, start or DEFAULT_START, end, now) for t in dict.fromkeys(tickers)]
+        hits = sum(1 for p in plans if not p.asks)
+        if hits and on_progress is not None:
+            on_progress(hits)
+
+        # one upstream call per distinct range, with every ticker that needs it
+        groups: dict[DateRange, list[tuple[str, _Gap]]] = {}
+        for p in plans:
+            for g in p.asks:
+                assert g.ask is not None
+                groups.setdefault(g.ask, []).append((p.ticker, g))
+        for (a, b), members in groups.items():
+            res = self.upstream.fetch([t for t, _ in members], a, b, on_progress=on_progress)
+            for t, g in members:
+                g.got = res.series.get(t) or res.failed.get(t)
+
+        refetched = self._refetch([p for p in plans if self._basis_changed(p)], on_progress)
+
+        series: dict[str, PriceSeries] = {}
+        failed: dict[str, FetchFailure] = {}
+        partial: dict[str, FetchFailure] = {}
+        downloaded: dict[str, tuple[DateRange, ...]] = {}
+        uncached: dict[str, str] = {}
+        for p in plans:
+            asked = [g.ask for g in p.asks if g.ask is not None]
+            if p.ticker in refetched:
+                asked.append(refetched[p.ticker][0])
+            downloaded[p.ticker] = tuple(asked)
+            stored, problem = self._store(p, refetched.get(p.ticker), uncached)
+            rows = between(stored.frame, p.first, p.last) if stored else empty_frame()
+            if stored is not None and len(rows):
+                flags = tuple(f for f in stored.flags if p.first <= f.date <= p.last)
+                series[p.ticker] = PriceSeries(p.ticker, rows, stored.info(rows), flags=flags)
+                if problem is not None:
+                    partial[p.ticker] = problem
+            else:
+                failed[p.ticker] = problem or FetchFailure(
+                    p.ticker,
+                    p.first,
+                    p.last,
+                    "empty",
+                    _empty_reason(p, stored),
+                    "ask for another range",
+                )
+        if uncached:
+            warnings.warn(PriceCacheWarning(self.cache.directory, uncached), stacklevel=2)
+        return FetchResult(
+            series=series,
+            failed=failed,
+            partial=partial,
+            downloaded=downloaded,
+            uncached=uncached,
+        )
+
+    # ------------------------------------------------------------------ steps
+
+    def _plan(self, ticker: str, first: dt.date, end: dt.date | None, now: dt.datetime) -> _Plan:
+        calendar = calendar_of(ticker)
+        settled = now - self.settle
+        last = closed_through(calendar, settled) if calendar is not None else settled.date() - _DAY
+        if end is not None:
+            last = min(last, end)
+        cached = self.cache.read(ticker)
+        gaps: list[_Gap] = []
+        if first <= last:
+            for cover in missing_ranges((first, last), cached.covered if cached else ()):
+                sessions = _sessions_in(calendar, cover)
+                if sessions is None:  # nothing trades there: covered without asking
+                    gaps.append(_Gap(cover, None, None))
+                    continue
+                a, b = sessions
+                anchor = _anchor(cached, a, b)
+                ask = (a, b) if anchor is None else (anchor, b) if anchor < a else (a, anchor)
+                gaps.append(_Gap(cover, ask, anchor))
+        return _Plan(ticker, first, last, cached, gaps)
+
+    def _basis_changed(self, p: _Plan) -> bool:
+        """Whether an anchor session came back with another close (a new adjustment basis)."""
+        if p.cached is None:
+            return False
+        for g in p.asks:
+            if g.anchor is None or not isinstance(g.got, PriceSeries):
+                continue
+            stamp = pd.Timestamp(g.anchor)
+            old = p.cached.frame["close"].get(stamp)
+            new = g.got.frame.loc[g.got.frame.index == stamp, "close"]
+            if old is None or not len(new):
+                return True  # the basis cannot be verified: fetch it all again
+            if abs(float(new.iloc[-1]) / float(old) - 1) > self.rebase_tolerance:
+                return True
+        return False
+
+    def _refetch(
+        self, plans: Sequence[_Plan], on_progress: ProgressCallback | None
+    ) -> dict[str, tuple[DateRange, PriceSeries | FetchFailure]]:
+        """Fetch the whole range of the tickers whose adjustment basis changed."""
+        out: dict[str, tuple[DateRange, PriceSeries | FetchFailure]] = {}
+        groups: dict[DateRange, list[str]] = {}
+        for p in plans:
+            covered = p.cached.covered if p.cached else ()
+            lo = min([p.first, *(a for a, _ in covered)])
+            hi = max([p.last, *(b for _, b in covered)])
+            groups.setdefault((lo, hi), []).append(p.ticker)
+        for rng, names in groups.items():
+            res = self.upstream.fetch(names, rng[0], rng[1], on_progress=on_progress)
+            for t in names:
+                got = res.series.get(t) or res.failed.get(t)
+                if got is not None:
+                    out[t] = (rng, got)
+        return out
+
+    def _store(
+        self,
+        p: _Plan,
+        refetched: tuple[DateRange, PriceSeries | FetchFailure] | None,
+        uncached: dict[str, str],
+    ) -> tuple[CachedSeries | None, FetchFailure | None]:
+        """Write what ``p`` fetched; return the cached series and a failure to report, if any."""
+        if refetched is not None:
+            rng, got = refetched
+            if isinstance(got, FetchFailure):
+                return p.cached, _for_request(
+                    got,
+                    p,
+                    "the adjustment changed since the prices were cached and fetching them "
+                    f"again failed ({got.reason}); only the cached prices are served",
+                )
+            meta = _Meta(
+                covered=[rng],
+                source=got.info.source,
+                adjustment=got.info.adjustment,
+                fetched_at=got.info.fetched_at or self.clock(),
+                flags=_within(got.flags, rng),
+            )
+            stored = self._save(p, uncached, between(got.frame, *rng), meta, replace_all=True)
+            return stored, None
+        has_rows = (p.cached is not None and len(p.cached.frame) > 0) or any(
+            isinstance(g.got, PriceSeries) for g in p.gaps
+        )
+        frames: list[pd.DataFrame] = []
+        flags: list[ReturnFlag] = []
+        covered: list[DateRange] = []
+        problem: FetchFailure | None = None
+        info: SeriesInfo | None = None
+        for g in p.gaps:
+            if g.ask is None:
+                covered.append(g.cover)
+            elif isinstance(g.got, PriceSeries):
+                frames.append(between(g.got.frame, *g.ask))
+                flags.extend(_within(g.got.flags, g.ask))
+                covered.append(g.cover)
+                info = g.got.info
+            elif isinstance(g.got, FetchFailure) and g.got.kind == "empty" and has_rows:
+                covered.append(g.cover)  # the ticker exists; the source has no rows there
+            elif problem is None:
+                problem = _for_request(
+                    g.got or FetchFailure(p.ticker, *g.ask, "error", "the source skipped it"), p
+                )
+        if not frames and (problem is not None or not has_rows or not covered):
+            return p.cached, problem  # nothing new worth a file
+        meta = _Meta(
+            covered=covered,
+            source=info.source if info else (p.cached.source if p.cached else self.upstream.name),
+            adjustment=info.adjustment if info else (p.cached.adjustment if p.cached else ""),
+            fetched_at=info.fetched_at if info and info.fetched_at else self.clock(),
+            flags=tuple(flags),
+        )
+        stored = self._save(p, uncached, pd.concat(frames) if frames else empty_frame(), meta)
+        return stored, problem
+
+    def _save(
+        self,
+        p: _Plan,
+        uncached: dict[str, str],
+        frame: pd.DataFrame,
+        meta: _Meta,
+        *,
+        replace_all: bool = False,
+    ) -> CachedSeries:
+        """Store what was fetched; when the cache cannot take it (a full disk, a read-only
+        folder), keep it in memory for this call and note why in ``uncached`` (never abort
+        the fetch)."""
+        try:
+            return self.cache.store(p.ticker, frame, replace_all=replace_all, **meta)
+        except PriceCacheError as exc:
+            uncached[p.ticker] = exc.reason
+            return merge_series(None if replace_all else p.cached, p.ticker, frame, **meta)
+
+
+class _Meta(TypedDict):
+    """What the store records with rows (see :meth:`PriceCache.store`)."""
+
+    covered: Sequence[DateRange]
+    source: str
+    adjustment: str
+    fetched_at: dt.datetime
+    flags: Sequence[ReturnFlag]
+
+
+def _within(flags: Sequence[ReturnFlag], rng: DateRange) -> tuple[ReturnFlag, ...]:
+    return tuple(f for f in flags if rng[0] <= f.date <= rng[1])
+
+
+def _for_request(f: FetchFailure, p: _Plan, reason: str | None = None) -> FetchFailure:
+    """A gap's failure reported for the whole range the caller asked for."""
+    return FetchFailure(p.ticker, p.first, p.last, f.kind, reason or f.reason, f.hint, f.attempts)
+
+
+def _empty_reason(p: _Plan, stored: CachedSeries | None) -> str:
+    if p.first > p.last:
+        return f"no session from {p.first} to the end asked for has closed yet"
+    if stored is not None and len(stored.frame):
+        return (
+            f"no rows from {p.first} to {p.last} (the source has rows from "
+            f"{stored.frame.index.min().date()} to {stored.frame.index.max().date()})"
+        )
+    return f"no rows from {p.first} to {p.last}"
+
+
+def _anchor(cached: CachedSeries | None, a: dt.date, b: dt.date) -> dt.date | None:
+    """The cached row next to the gap [a, b]: the last before it, else the first after it."""
+    if cached is None or not len(cached.frame):
+        return None
+    day = cached.frame.index
+    before = day[day < pd.Timestamp(a)]
+    after = day[day > pd.Timestamp(b)]
+    nearest: pd.Timestamp | None = (
+        before.max() if len(before) else after.min() if len(after) else None
+    )
+    return None if nearest is None else nearest.date()
+
+
+def _sessions_in(calendar: xcals.ExchangeCalendar | None, rng: DateRange) -> DateRange | None:
+    """First and last session inside ``rng`` (``None`` if none); ``rng`` itself without calendar."""
+    if calendar is None:
+        return rng
+    inside = sessions_between(calendar, *rng)
+    if not len(inside):
+        if rng[0] < calendar.first_session.date() or rng[1] > calendar.last_session.date():
+            return rng  # outside what the calendar knows: ask
+        return None
+    return (inside[0].astype(object), inside[-1].astype(object))

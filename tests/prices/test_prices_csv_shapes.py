@@ -1,0 +1,347 @@
+"""Price folders: the CSV shapes yfinance users save, file names, and files that are not files.
+
+Expectations are written by hand (a few rows each) or are the values the test itself wrote.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backtest.errors import InvalidTickerError
+from backtest.prices import CsvDirSource, PriceCache, load_prices
+from backtest.prices.base import (
+    ADJUSTMENT_ADJ_CLOSE,
+    ADJUSTMENT_CSV_DEFAULT,
+    ADJUSTMENT_HISTORY,
+    FetchFailure,
+    PriceSeries,
+    ReturnFlag,
+)
+from backtest.prices.csvdir import _parse_careful, _parse_fast, read_layout, read_price_file
+
+D = dt.date
+
+HISTORY = """Date,Open,High,Low,Close,Volume,Dividends,Stock Splits
+2024-03-27 00:00:00-04:00,10.0,11.0,9.5,10.5,1000,0.0,0.0
+2024-03-28 00:00:00-04:00,10.5,11.5,10.0,11.0,1200,0.5,0.0
+2024-04-01 00:00:00-04:00,11.0,12.0,10.5,11.5,900,0.0,1.196
+2024-04-02 00:00:00-04:00,11.5,12.5,11.0,12.0,800,0.0,2.0
+"""
+ADJ_CLOSE = """Date,Open,High,Low,Close,Adj Close,Volume
+2024-03-27,100,110,90,100,50,10
+2024-03-28,100,104,96,100,40,20
+"""
+DOWNLOAD = """Price,Adj Close,Close,High,Low,Open,Volume
+Ticker,SPY,SPY,SPY,SPY,SPY,SPY
+Date,,,,,,
+2024-03-27,50,100,110,90,100,10
+2024-03-28,40,100,104,96,100,20
+"""
+
+
+def folder(tmp_path: Path, **files: str) -> CsvDirSource:
+    for name, text in files.items():
+        (tmp_path / f"{name}.csv").write_text(text)
+    return CsvDirSource(tmp_path)
+
+
+def series(src: CsvDirSource, ticker: str) -> PriceSeries:
+    got = src.read(ticker)
+    assert isinstance(got, PriceSeries), got
+    return got
+
+
+def failure(src: CsvDirSource, ticker: str) -> FetchFailure:
+    got = src.read(ticker)
+    assert isinstance(got, FetchFailure), got
+    return got
+
+
+def test_history_output_reads_the_local_date_and_flags_a_spin_off(tmp_path: Path) -> None:
+    got = series(folder(tmp_path, MMM=HISTORY), "MMM")
+    frame = got.frame
+    assert frame.index.strftime("%Y-%m-%d").tolist() == [
+        "2024-03-27",
+        "2024-03-28",
+        "2024-04-01",
+        "2024-04-02",
+    ]
+    assert frame["open"].tolist() == [10.0, 10.5, 11.0, 11.5]
+    assert frame["close"].tolist() == [10.5, 11.0, 11.5, 12.0]
+    assert frame["volume"].tolist() == [1000.0, 1200.0, 900.0, 800.0]
+    assert got.info.adjustment == ADJUSTMENT_HISTORY
+    # 1.196 is no ratio of small whole numbers: a spin-off booked as a split; 2.0 is a split
+    assert got.flags == (
+        ReturnFlag(
+            D(2024, 4, 1),
+            "Stock Splits 1.196 on 2024-04-01 is not a plain split (a spin-off or another "
+            "distribution booked as a split?): the return of that session may not be a total "
+            "return",
+        ),
+    )
+
+
+def test_adj_close_gives_the_returns_and_scales_the_fills(tmp_path: Path) -> None:
+    got = series(folder(tmp_path, SPY=ADJ_CLOSE), "SPY")
+    f = got.frame
+    # Adj Close / Close = 0.5 then 0.4: every price on that basis, volume as written
+    assert f["close"].tolist() == [50.0, 40.0]
+    assert f["open"].tolist() == [50.0, 40.0]
+    assert f["high"].tolist() == pytest.approx([55.0, 41.6], rel=1e-15)
+    assert f["low"].tolist() == pytest.approx([45.0, 38.4], rel=1e-15)
+    assert f["volume"].tolist() == [10.0, 20.0]
+    assert got.info.adjustment == ADJUSTMENT_ADJ_CLOSE
+    assert got.flags == ()
+    # the return is Adj Close's (-20%), not Close's (0%)
+    assert f["close"].iloc[1] / f["close"].iloc[0] - 1 == pytest.approx(-0.2)
+
+
+def test_a_saved_download_frame_reads_like_its_columns_say(tmp_path: Path) -> None:
+    src = folder(tmp_path, SPY=DOWNLOAD, META=DOWNLOAD)
+    spy = series(src, "SPY")
+    pd.testing.assert_frame_equal(
+        spy.frame, series(folder(tmp_path / "..", SPY=ADJ_CLOSE), "SPY").frame
+    )
+    assert spy.info.adjustment == ADJUSTMENT_ADJ_CLOSE
+    assert (
+        failure(src, "META").reason
+        == f"{tmp_path / 'META.csv'}: line 2: the file holds SPY, not META"
+    )
+    several = DOWNLOAD.replace("Ticker,SPY,SPY,SPY,SPY,SPY,SPY", "Ticker,SPY,QQQ,SPY,QQQ,SPY,QQQ")
+    (tmp_path / "SPY.csv").write_text(several)
+    assert failure(src, "SPY").reason == (
+        f"{tmp_path / 'SPY.csv'}: holds several tickers (QQQ, SPY); save one file per ticker "
+        "(e.g. df.xs('META', axis=1, level='Ticker').to_csv('META.csv'))"
+    )
+
+
+def test_our_own_files_keep_the_declared_adjustment(tmp_path: Path) -> None:
+    text = "date,open,high,low,close,volume\n2024-03-27,1,2,0.5,1.5,7\n"
+    (tmp_path / "AAA.csv").write_text(text)
+    assert series(CsvDirSource(tmp_path), "AAA").info.adjustment == ADJUSTMENT_CSV_DEFAULT
+    declared = CsvDirSource(tmp_path, adjustment="raw, unadjusted")
+    assert series(declared, "AAA").info.adjustment == "raw, unadjusted"
+    # yfinance's shapes record their own policy whatever is declared
+    (tmp_path / "BBB.csv").write_text(HISTORY)
+    assert series(declared, "BBB").info.adjustment == ADJUSTMENT_HISTORY
+
+
+def test_index_files_under_both_spellings(tmp_path: Path) -> None:
+    src = folder(tmp_path, **{"^GSPC": HISTORY, "_DJI": HISTORY, "META": HISTORY})
+    assert src.tickers() == ("META", "^DJI", "^GSPC")
+    gspc = series(src, "^GSPC")
+    assert gspc.info.source == f"csv:{tmp_path.resolve() / '^GSPC.csv'}"
+    assert series(src, "^DJI").info.source.endswith("_DJI.csv")
+    # a misspelt index is still told apart, never "did you mean ^GSPC?" for ^GSPC itself
+    missing = failure(src, "^IXIC")
+    assert missing.reason == f"no file _IXIC.csv in {tmp_path.resolve()}"
+    (tmp_path / "_GSPC.csv").write_text(HISTORY)
+    both = failure(src, "^GSPC")
+    assert both.reason == f"both _GSPC.csv and ^GSPC.csv are in {tmp_path.resolve()}"
+    assert both.hint == "keep one of the two spellings of the ticker's file"
+
+
+def test_a_folder_or_fifo_named_like_a_price_file_is_refused_without_hanging(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "META.csv").mkdir()
+    os.mkfifo(tmp_path / "AAPL.csv")
+    (tmp_path / "SPY.csv").write_text(ADJ_CLOSE)
+    src = CsvDirSource(tmp_path)
+    assert src.tickers() == ("SPY",)
+    out: dict[str, object] = {}
+    reader = threading.Thread(
+        target=lambda: out.update(src.fetch(["META", "AAPL"], None, None).failed)
+    )
+    reader.start()
+    reader.join(10)
+    assert not reader.is_alive(), "reading a FIFO hung"
+    where = tmp_path.resolve()
+    meta, aapl = out["META"], out["AAPL"]
+    assert isinstance(meta, FetchFailure)
+    assert isinstance(aapl, FetchFailure)
+    assert meta.reason == f"META.csv in {where} is a folder, not a price file"
+    assert aapl.reason == f"AAPL.csv in {where} is not a regular file (a FIFO?), not a price file"
+    assert meta.hint == (
+        "replace it with the ticker's CSV file (columns date,open,high,low,close,volume)"
+    )
+    assert "did you mean" not in meta.hint
+
+
+@pytest.mark.parametrize(
+    "ticker",
+    ["../../etc/passwd", "META/../../x", "META\n", "A" * 252],
+)
+def test_a_ticker_that_is_no_ticker_names_no_file(tmp_path: Path, ticker: str) -> None:
+    src = CsvDirSource(tmp_path)
+    for call in (
+        lambda: src.read(ticker),
+        lambda: src.fetch(["META", ticker], None, None),
+        lambda: PriceCache(tmp_path).path_for(ticker),
+    ):
+        with pytest.raises(InvalidTickerError) as caught:
+            call()
+        assert str(caught.value).startswith(f"ticker {ticker[:37]!r}"[:-1])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_load_prices_refuses_a_ticker_too_long_to_name_a_file(tmp_path: Path) -> None:
+    with pytest.raises(InvalidTickerError, match="at most 32"):
+        load_prices(["META", "A" * 252], source=CsvDirSource(tmp_path))
+
+
+def test_the_invalid_ticker_message() -> None:
+    with pytest.raises(InvalidTickerError) as caught:
+        CsvDirSource(".").read("../../etc/passwd")
+    assert str(caught.value) == (
+        "ticker '../../etc/passwd': not a Yahoo ticker (expected upper case letters and "
+        "digits, optionally '-', a leading '^' for an index and an exchange suffix such as "
+        "'.HK', e.g. 'META', '0700.HK', '^GSPC')"
+    )
+    with pytest.raises(InvalidTickerError) as caught:
+        CsvDirSource(".").read("A" * 252)
+    assert str(caught.value) == (
+        f"ticker '{'A' * 37}...': not a Yahoo ticker (at most 32 upper case letters, digits, "
+        "'-' or '&', a leading '^' for an index and an exchange suffix such as '.HK')"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "Datetime,Open,High,Low,Close,Volume\n2024-03-27 09:30:00-04:00,1,1,1,1,1\n",
+            "line 1: column Datetime: intraday bars; evbt needs daily bars (interval='1d')",
+        ),
+        (
+            "Date,Open,High,Low,Close,Volume\n2024-03-27 09:30:00-04:00,1,1,1,1,1\n",
+            "line 2: date '2024-03-27 09:30:00-04:00' has a time of day: intraday bars; evbt "
+            "needs daily bars stamped with the session's date (or its local midnight)",
+        ),
+        (
+            "Date,Open,High,Low,Close,Volume\n2024-03-27,1,1,1,1,1\n2024-03-28,1,1,1,1\n",
+            "line 3: 5 values, but the header has 6 columns",
+        ),
+        (
+            "Date,Open,Open,Low,Close,Volume\n2024-03-27,1,1,1,1,1\n",
+            "line 1: column 'Open' appears twice",
+        ),
+        ("", "is empty; a price file starts with the header date,open,high,low,close,volume"),
+        (
+            "Date,Open,High,Low,Close,Volume\n2024-02-30 00:00:00-05:00,1,1,1,1,1\n",
+            "line 2: date '2024-02-30 00:00:00-05:00' is not a valid date",
+        ),
+    ],
+)
+def test_bad_files_name_the_line(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "BAD.csv").write_text(text)
+    got = failure(CsvDirSource(tmp_path), "BAD")
+    assert got.reason == f"{tmp_path.resolve() / 'BAD.csv'}: {message}"
+    assert (got.kind, got.hint) == ("error", "fix the file")
+
+
+def test_a_bom_and_crlf_line_ends_are_read(tmp_path: Path) -> None:
+    (tmp_path / "MMM.csv").write_bytes(b"\xef\xbb\xbf" + HISTORY.replace("\n", "\r\n").encode())
+    got = series(CsvDirSource(tmp_path), "MMM")
+    assert got.frame["close"].tolist() == [10.5, 11.0, 11.5, 12.0]
+    assert len(got.flags) == 1
+
+
+# ----------------------------------------------------------------------------- both readers
+
+
+def _cell(x: float) -> str:
+    return "" if np.isnan(x) else repr(float(x))  # the shortest text that reads back exactly
+
+
+finite = st.floats(min_value=0.01, max_value=1e6, allow_nan=False)
+row = st.tuples(
+    finite,
+    finite,
+    finite,
+    finite,
+    finite,
+    st.floats(0, 1e9),
+    st.sampled_from([0.0, 2.0, 1.196, 0.125]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(row, min_size=1, max_size=12),
+    shape=st.sampled_from(["evbt", "history", "adj_close", "download"]),
+    missing=st.booleans(),
+)
+def test_the_fast_and_the_careful_reader_agree_with_what_was_written(
+    rows: list[tuple[float, ...]], shape: str, missing: bool
+) -> None:
+    days = pd.bdate_range("2024-01-02", periods=len(rows))
+    o, h, lo, c, adj, v, split = (np.array(col, dtype=float) for col in zip(*rows, strict=True))
+    if missing:
+        h[0] = np.nan  # an empty cell reads as missing
+    stamp = " 00:00:00-05:00" if shape == "history" else ""
+    if shape == "evbt":
+        header, cols = "date,open,high,low,close,volume", [o, h, lo, c, v]
+    elif shape == "history":
+        header = "Date,Open,High,Low,Close,Volume,Dividends,Stock Splits"
+        cols = [o, h, lo, c, v, np.zeros(len(c)), split]
+    elif shape == "adj_close":
+        header, cols = "Date,Open,High,Low,Close,Adj Close,Volume", [o, h, lo, c, adj, v]
+    else:
+        header = "Price,Open,High,Low,Close,Adj Close,Volume\nTicker,T,T,T,T,T,T\nDate,,,,,,"
+        cols = [o, h, lo, c, adj, v]
+    lines = [
+        f"{d:%Y-%m-%d}{stamp}," + ",".join(_cell(col[i]) for col in cols)
+        for i, d in enumerate(days)
+    ]
+    data = ("\n".join([header, *lines]) + "\n").encode()
+    layout = read_layout(data, "T")
+    fast = _parse_fast(data, layout)
+    assert fast is not None  # a clean file never needs the careful reader
+    careful = _parse_careful(data, layout)
+    assert fast.keys() == careful.keys()
+    for k in fast:
+        np.testing.assert_array_equal(fast[k], careful[k])
+    # and both are what was written, on the basis the shape says
+    np.testing.assert_array_equal(fast["date"], days.to_numpy().astype("datetime64[D]"))
+    scale = adj / c if shape in ("adj_close", "download") else np.ones(len(c))
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"evbt-shape-{threading.get_ident()}.csv"
+    path.write_bytes(data)
+    try:
+        frame = read_price_file(path, "T").frame
+    finally:
+        path.unlink()
+    np.testing.assert_array_equal(frame["open"].to_numpy(), o * scale)
+    np.testing.assert_array_equal(frame["high"].to_numpy(), h * scale)
+    np.testing.assert_array_equal(
+        frame["close"].to_numpy(), c * scale if shape in ("evbt", "history") else adj
+    )
+    np.testing.assert_array_equal(frame["volume"].to_numpy(), v)
+
+
+# ----------------------------------------------------------------------------- the panel
+
+
+def test_return_flags_reach_the_panel_within_the_range(tmp_path: Path) -> None:
+    src = folder(tmp_path, MMM=HISTORY, SPY=ADJ_CLOSE)
+    panel = load_prices(["MMM", "SPY"], "2024-03-27", "2024-04-02", source=src)
+    flags = panel.return_flags
+    assert list(flags.columns) == ["ticker", "date", "reason"]
+    assert flags[["ticker", "date"]].to_dict("records") == [
+        {"ticker": "MMM", "date": pd.Timestamp("2024-04-01")}
+    ]
+    assert flags["reason"].iloc[0].startswith("Stock Splits 1.196 on 2024-04-01")
+    assert panel.provenance["SPY"].adjustment == ADJUSTMENT_ADJ_CLOSE
+    before = load_prices(["MMM"], "2024-03-27", "2024-03-28", source=src)
+    assert before.return_flags.empty
+    assert list(before.return_flags.columns) == ["ticker", "date", "reason"]
+    assert before.return_flags["date"].dtype == "datetime64[ns]"
