@@ -11,12 +11,12 @@ import pandas as pd
 from backtest.reports import fmt
 from backtest.reports import tables as T
 from backtest.study.spec import window_label
+from backtest.summary import md_escape
 
 
 def _cell(s: Any) -> str:
-    """Text safe inside a Markdown table cell (no table breaks, no raw HTML)."""
-    text = str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text safe inside a Markdown table cell: no table break, link, image or raw HTML."""
+    return md_escape(str(s))
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[int]) -> str:
@@ -40,7 +40,7 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
     ]
     if result.failures:
         parts += ["", "**Parts of this run failed:**", ""]
-        parts += [f"- {f}" for f in result.failures]
+        parts += [f"- {md_escape(f)}" for f in result.failures]
     if study is not None:
         win = T.main_window(study)
         label = window_label(win)
@@ -54,7 +54,7 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
             "",
         ]
         cats = T.category_table(study, win)
-        parts += [T.category_takeaway(study, win), ""]
+        parts += [md_escape(T.category_takeaway(study, win)), ""]
         parts.append(
             _table(
                 ["category", "n", f"CAAR{label}", "95% interval", "p", "test"],
@@ -91,7 +91,7 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
             )
         )
     else:
-        parts += ["", f"The event study could not run: {result.study_error}"]
+        parts += ["", f"The event study could not run: {md_escape(result.study_error)}"]
     ov = T.strategy_overview(result.backtests)
     if len(ov) and "portfolio" in ov.columns:
         parts += ["", "## Strategies against buy-and-hold", "", T.strategy_takeaway(ov), ""]

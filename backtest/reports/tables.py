@@ -368,6 +368,29 @@ def dropped_table(result: Any) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[cols]
 
 
+def counts(result: Any) -> dict[str, Any]:
+    """How many of each thing the run had, the same numbers on every page: catalog events,
+    (event, ticker) rows measured and dropped by the study, events each strategy did not trade
+    (skipped, counted per strategy and event-ticker), strategies run and failed, claims, price
+    findings, catalog entries left out and tickers without prices."""
+    study = result.study
+    skipped = {r.strategy.name: len(r.skipped_table()) for r in result.backtests}
+    prices = result.prices
+    return {
+        "events": len(result.catalog),
+        "measured": len(study.events) if study is not None else 0,
+        "dropped": len(study.dropped) if study is not None else None,
+        "skipped_trades": sum(skipped.values()),
+        "skipped_by_strategy": skipped,
+        "strategies": len(result.backtests),
+        "strategy_errors": len(result.strategy_errors),
+        "claims": len(result.claims),
+        "quality_findings": len(result.quality),
+        "catalog_problems": len(result.catalog_problems),
+        "prices_failed": int((prices["status"] == "failed").sum()) if len(prices) else 0,
+    }
+
+
 def all_tables(result: Any) -> dict[str, pd.DataFrame]:
     """Every table the report writes as CSV and JSON, by file stem."""
     study = result.study
