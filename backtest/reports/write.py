@@ -138,8 +138,10 @@ def write_report(
 
 
 def _build(result: Any, tmp: Path) -> list[str]:
-    from backtest.reports.html import render_html
+    """Write every file of the report into the empty folder ``tmp``; the files' names."""
+    from backtest.reports.html import PLOTLY_ASSET, render_pages
     from backtest.reports.markdown import render_markdown
+    from backtest.reports.xlsx import write_workbook
 
     files: list[str] = []
 
@@ -149,16 +151,34 @@ def _build(result: Any, tmp: Path) -> list[str]:
         path.write_text(text, encoding="utf-8")
         files.append(name)
 
-    for name, df in T.all_tables(result).items():
+    tables = T.all_tables(result)
+    for name, df in tables.items():
         put(f"tables/{name}.csv", csv_ready(df).to_csv(index=False))
         put(f"tables/{name}.json", _dump(table_records(df)))
+    write_workbook(tables, tmp / "tables.xlsx")
+    files.append("tables.xlsx")
+    (tmp / PLOTLY_ASSET).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(plotly_js_path(), tmp / PLOTLY_ASSET)
+    files.append(PLOTLY_ASSET)
     put("config.toml", result.config.to_toml())
     put("provenance.json", _dump(_provenance(result)))
     put("run.json", _dump(_run_record(result)))
-    listed = sorted([*files, "summary.md", "index.html"])
+    pages = render_pages(result, sorted([*files, "summary.md", "index.html"]))
+    listed = sorted([*files, *pages])
     put("summary.md", render_markdown(result, listed))
-    put("index.html", render_html(result, listed))
+    for name, text in pages.items():
+        put(name, text)
     return files
+
+
+def plotly_js_path() -> Path:
+    """plotly.js as the installed plotly package ships it (minified, no network needed)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the report needs the plotly package (pip install plotly)")
+    return Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
 
 
 def _provenance(result: Any) -> dict[str, Any]:
