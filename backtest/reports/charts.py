@@ -277,7 +277,9 @@ def _grid(n: int, cols: int, *, gap_x: float = 0.07, gap_y: float = 0.16) -> lis
         r, c = divmod(k, cols)
         x0 = c * (w + gap_x)
         y1 = 1 - r * (h + gap_y)
-        out.append({"x": [x0, x0 + w], "y": [y1 - h, y1], "row": r, "col": c})
+        x = [round(max(x0, 0.0), 6), round(min(x0 + w, 1.0), 6)]
+        y = [round(max(y1 - h, 0.0), 6), round(min(y1, 1.0), 6)]
+        out.append({"x": x, "y": y, "row": r, "col": c})
     return out
 
 

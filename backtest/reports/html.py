@@ -295,7 +295,9 @@ def render_index(result: Any, site: Site, files: Sequence[str] = ()) -> str:
             caveats=_caveats(result, cats),
         )
     else:
-        ctx.update(study=None, study_error=result.study_error, caveats=[])
+        ctx.update(
+            study=None, study_error=result.study_error, caveats=[], market=None, categories=[]
+        )
     rows = strategy_rows(result.backtests)
     excess = bool(len(rows)) and rows["excess"].any()
     ctx["q3"] = (

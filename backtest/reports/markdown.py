@@ -47,8 +47,8 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
         parts += [
             "",
             f"{len(study.events)} event-ticker reactions measured with the "
-            f"{study.spec.model.replace('_', ' ')} model; {len(study.dropped)} dropped "
-            "(see `tables/dropped.csv`).",
+            f"{study.spec.model.replace('_', ' ')} model; {len(study.dropped)} study rows "
+            "dropped (see `tables/dropped.csv`).",
             "",
             f"## Which kinds of news move prices (CAAR{label})",
             "",
@@ -57,19 +57,20 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
         parts += [md_escape(T.category_takeaway(study, win)), ""]
         parts.append(
             _table(
-                ["category", "n", f"CAAR{label}", "95% interval", "p", "test"],
+                ["kind of news", "n", f"CAAR{label}", "95% interval", "test", "statistic", "p"],
                 [
                     [
                         r.category.replace("_", " "),
                         r.n,
                         fmt.pct(r.caar) + fmt.stars(r.p),
                         f"{fmt.pct(r.lo)} to {fmt.pct(r.hi)}" if pd.notna(r.lo) else fmt.DASH,
-                        fmt.pval(r.p),
                         r.test,
+                        fmt.num(r.stat),
+                        fmt.pval(r.p),
                     ]
                     for r in cats.itertuples(index=False)
                 ],
-                right=[1, 2, 4],
+                right=[1, 2, 3, 5, 6],
             )
         )
         parts += ["", f"## Strongest reactions (CAR{label})", ""]
@@ -158,14 +159,16 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
                 right=[3, 4],
             )
         )  # fmt: skip
-    dropped = T.dropped_table(result)
+    counts = T.counts(result)
     n_warn = int((result.quality["severity"] == "warning").sum()) if len(result.quality) else 0
     parts += [
         "",
         "## Left out and data quality",
         "",
-        f"{len(dropped)} rows left out (`tables/dropped.csv`, with the reason for each); "
-        f"{len(result.quality)} price-data findings, {n_warn} of them warnings "
+        f"{counts['dropped'] or 0} study rows dropped; {counts['skipped_trades']} events not "
+        f"traded by a strategy; {counts['catalog_problems']} catalog entries and "
+        f"{counts['prices_failed']} tickers left out (`tables/dropped.csv`, with the reason for "
+        f"each). {len(result.quality)} price-data findings, {n_warn} of them warnings "
         "(`tables/quality.csv`).",
     ]
     if files:

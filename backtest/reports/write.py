@@ -164,7 +164,7 @@ def _build(result: Any, tmp: Path) -> list[str]:
     put("provenance.json", _dump(_provenance(result)))
     put("run.json", _dump(_run_record(result)))
     pages = render_pages(result, sorted([*files, "summary.md", "index.html"]))
-    listed = sorted([*files, *pages])
+    listed = sorted([*files, *pages, "summary.md"])
     put("summary.md", render_markdown(result, listed))
     for name, text in pages.items():
         put(name, text)
