@@ -718,7 +718,8 @@ def ticker_paths(
                 "x": floats(days),
                 "y": floats(cum[j]),
                 "line": {"color": COLORWAY[rank % len(COLORWAY)], "width": 2.2},
-                "name": esc(f"{day0[j]} · {shorten(titles[j], 44)}"),
+                # two short lines: a phone's width holds them, nothing is cut
+                "name": wrap(esc(f"{day0[j]} · {shorten(titles[j], 60)}"), 36),
                 "legendrank": rank,
                 "customdata": [esc(shorten(titles[j], 70)), day0[j]],
                 "hovertemplate": (
@@ -736,7 +737,7 @@ def ticker_paths(
                 f"Coloured: the {len(top)} strongest reactions by |CAR{label}|"
                 + (f"; grey: the other {n_faint}" if n_faint else "")
             ),
-            height=380 + 20 * entries,
+            height=380 + 36 * entries,
             showlegend=True,
             legend={**LEGEND_TOP, "orientation": "v", "y": -0.16, "yanchor": "top"},
             xaxis=axis("trading days from day 0", zeroline=False),
@@ -1471,6 +1472,10 @@ def caption(fig: Figure) -> tuple[Figure, str, str]:
     title = html.unescape(str(t.get("text", "")))
     subtitle = html.unescape(str((t.get("subtitle") or {}).get("text", "")))
     margin = dict(lay.get("margin", {}))
-    margin["t"] = 8
+    # room above the plot for panel titles (annotations at the top of the paper)
+    tops = [
+        a for a in lay.get("annotations", ()) if a.get("yref") == "paper" and a.get("y", 0) >= 1
+    ]
+    margin["t"] = 30 if tops else 8
     lay["margin"] = margin
     return {"data": fig["data"], "layout": lay}, title, subtitle

@@ -43,8 +43,8 @@ TRADE_STATS: tuple[tuple[str, str, str], ...] = (
     ("excess_trade_return", "Mean trade beyond benchmark", "pct"),
     ("excess_trade_ci", "95% interval", "interval"),
     ("invested_return", "Return while invested", "pct"),
-    ("exposure", "Exposure", "pct"),
-    ("win_rate", "Win rate", "pct"),
+    ("exposure", "Exposure", "share"),
+    ("win_rate", "Win rate", "share"),
     ("profit_factor", "Profit factor", "profit_factor"),
 )
 #: The whole-period figures of a portfolio: (column, header, format).
@@ -174,8 +174,10 @@ def stat_cell(row: dict[str, Any], column: str, kind: str) -> str:
         if x == 0:
             return "none"
         peak, end = row.get("max_drawdown_peak"), row.get("max_drawdown_recovery")
-        until = fmt.day(end) if fmt.day(end) != fmt.DASH else "not recovered"
+        until = "not recovered" if end is None or pd.isna(end) else fmt.day(end)
         return f"{fmt.pct(x)} ({fmt.day(peak)} to {until})"
+    if kind == "share":
+        return fmt.pct(v, signed=False)
     return fmt.pct(v)
 
 

@@ -307,3 +307,23 @@ def test_markdown_summary(report: Path, toy_result: RunResult) -> None:
     assert "| toy_buy_on_layoffs | pooled XNYS | 2 |" in md
     # catalog text cannot inject HTML into a Markdown renderer either: every < is escaped
     assert re.findall(r"(?<!\\)<", md) == []
+
+
+def test_strategy_cells_say_what_a_number_cannot() -> None:
+    from backtest.reports.html import stat_cell
+
+    assert stat_cell({"profit_factor": math.inf}, "profit_factor", "profit_factor") == (
+        "no losing trades"
+    )
+    assert stat_cell({"profit_factor": 1.234}, "profit_factor", "profit_factor") == "1.23"
+    dd = {"max_drawdown": -0.0009, "max_drawdown_peak": pd.Timestamp("2022-03-01")}
+    assert stat_cell({**dd, "max_drawdown_recovery": pd.Timestamp("2025-01-02")},
+                     "max_drawdown", "drawdown") == "-0.09% (2022-03-01 to 2025-01-02)"  # fmt: skip
+    assert stat_cell({**dd, "max_drawdown_recovery": pd.NaT}, "max_drawdown", "drawdown") == (
+        "-0.09% (2022-03-01 to not recovered)"
+    )
+    assert stat_cell({"max_drawdown": 0.0}, "max_drawdown", "drawdown") == "none"
+    assert stat_cell({"exposure": 0.071}, "exposure", "share") == "7.10%"
+    row = {"trade_ci_lo": -0.012, "trade_ci_hi": 0.034}
+    assert stat_cell(row, "trade_ci", "interval") == "-1.20% to +3.40%"
+    assert stat_cell({}, "trade_ci", "interval") == "—"
