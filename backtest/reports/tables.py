@@ -7,9 +7,12 @@ it selects, joins and reshapes what the event study, the backtests and the claim
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +31,39 @@ _NAMES = {key: name for key, name, _ in GROUP_TESTS}
 #: (robust to event-induced variance and to events sharing a session), then plain BMP, then
 #: the cross-sectional t. A group of one event is judged by the event's own t-test.
 HEADLINE_TESTS: tuple[tuple[str, str], ...] = tuple((k, _NAMES[k]) for k in ("kp", "bmp", "t"))
+
+_MEMO: contextvars.ContextVar[dict[tuple[Any, ...], tuple[Any, pd.DataFrame]] | None] = (
+    contextvars.ContextVar("evbt_report_tables", default=None)
+)
+F = TypeVar("F", bound=Callable[..., pd.DataFrame])
+
+
+@contextlib.contextmanager
+def reuse() -> Iterator[None]:
+    """Within the block, each table below is built once per study and arguments (a report
+    asks for the event table of every ticker page; building it once is the saving)."""
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def _once(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(study: Any, *args: Any) -> pd.DataFrame:
+        memo = _MEMO.get()
+        if memo is None:
+            return fn(study, *args)
+        key = (fn.__name__, id(study), *args)
+        hit = memo.get(key)
+        if hit is None or hit[0] is not study:
+            hit = (study, fn(study, *args))
+            memo[key] = hit
+        return hit[1].copy()
+
+    return wrapper  # type: ignore[return-value]
+
 
 #: The window the summary ranks reactions by.
 MAIN_WINDOW: Window = (-1, 1)
@@ -58,6 +94,7 @@ def main_window(study: Any) -> Window:
 # ------------------------------------------------------------------------------ event study
 
 
+@_once
 def event_table(study: Any) -> pd.DataFrame:
     """One row per measured (event, ticker): context, AR(0), and per window CAR, t, p, BHAR.
 
@@ -94,6 +131,7 @@ def event_table(study: Any) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+@_once
 def group_rows(study: Any, group_by: str, window: Window) -> pd.DataFrame:
     """The CAAR rows of one grouping over one window, each with ONE headline test: ``test``
     (its name), ``stat``, ``p`` and the 95% interval ``lo``, ``hi``; ``n`` observations,
@@ -170,6 +208,7 @@ def t_half_width(se: npt.ArrayLike, n: npt.ArrayLike, level: float = 0.95) -> Fl
     return np.where((k >= 2) & np.isfinite(s), q * np.abs(s), np.nan)
 
 
+@_once
 def category_table(study: Any, window: Window | None = None) -> pd.DataFrame:
     """Per category: observations ``n`` (after merging overlaps), catalog rows ``n_rows`` and
     ``merged``, CAAR over ``window`` (default :func:`main_window`), the headline test with its
@@ -181,6 +220,7 @@ def category_table(study: Any, window: Window | None = None) -> pd.DataFrame:
     return g[cols].sort_values("caar", ascending=False, kind="stable").reset_index(drop=True)
 
 
+@_once
 def ticker_table(study: Any, window: Window | None = None) -> pd.DataFrame:
     """Per ticker: events measured, CAAR over ``window``, the share of positive CARs, the
     headline p and test."""

@@ -121,7 +121,8 @@ def write_report(
         tmp = F.make_temporary(out)
         try:
             try:
-                files = _build(result, tmp)
+                with T.reuse():
+                    files = _build(result, tmp)
             except OSError as exc:
                 where = exc.filename or tmp
                 raise ReportFolderError(
