@@ -283,8 +283,10 @@ def _grid(n: int, cols: int, *, gap_x: float = 0.07, gap_y: float = 0.16) -> lis
     return out
 
 
-def _right_labels(ys: list[str], texts: list[str]) -> list[dict[str, Any]]:
-    """One label per category row, in a column right of the plot (never over a bar)."""
+def _right_labels(
+    ys: list[Any], texts: list[str], *, size: int = 12, colours: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """One label per row, in a column right of the plot (never over a bar or a whisker)."""
     return [
         {
             "x": 1.0,
@@ -295,11 +297,24 @@ def _right_labels(ys: list[str], texts: list[str]) -> list[dict[str, Any]]:
             "yref": "y",
             "text": t,
             "showarrow": False,
-            "font": {"size": 12},
+            "font": {"size": size, "color": colours[k] if colours else INK},
             "align": "left",
         }
-        for y, t in zip(ys, texts, strict=True)
+        for k, (y, t) in enumerate(zip(ys, texts, strict=True))
     ]
+
+
+def _whiskers(value: FloatArray, lo: FloatArray, hi: FloatArray) -> dict[str, Any]:
+    """Horizontal error bars from ``value`` to ``lo`` and to ``hi`` (none where missing)."""
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": floats(hi - value),
+        "arrayminus": floats(value - lo),
+        "color": INK,
+        "thickness": 1.2,
+        "width": 4,
+    }
 
 
 # ----------------------------------------------------------------------------- event study
@@ -344,21 +359,7 @@ def category_forest(table: pd.DataFrame, window: Window = (-1, 1)) -> Figure:
         height=int(np.clip(110 + 30 * len(rows), 240, 560)),
         xaxis=axis(f"CAAR{label}, % (sessions {label} around the news)", tickformat=PCT_AXIS),
         yaxis={**_AXIS, "showgrid": False, "zeroline": False, "ticks": "", "showline": False},
-        annotations=[
-            {
-                "x": 1.0,
-                "xref": "paper",
-                "xanchor": "left",
-                "xshift": 8,
-                "y": c,
-                "yref": "y",
-                "text": s,
-                "showarrow": False,
-                "font": {"size": 12},
-                "align": "left",
-            }
-            for c, s in zip(cats, text, strict=True)
-        ],
+        annotations=_right_labels(cats, text),
     )
     fig_layout["margin"]["r"] = int(20 + 7.2 * longest)
     return {
@@ -369,15 +370,7 @@ def category_forest(table: pd.DataFrame, window: Window = (-1, 1)) -> Figure:
                 "x": floats(value),
                 "y": cats,
                 "marker": {"color": _sign_colours(value)},
-                "error_x": {
-                    "type": "data",
-                    "symmetric": False,
-                    "array": floats(hi - value),
-                    "arrayminus": floats(value - lo),
-                    "color": INK,
-                    "thickness": 1.2,
-                    "width": 4,
-                },
+                "error_x": _whiskers(value, lo, hi),
                 "width": 0.6,
                 "name": "CAAR",
                 "customdata": [list(r) for r in zip(hover, tests, n.tolist(), strict=True)],
@@ -864,17 +857,7 @@ def strategy_forest(table: pd.DataFrame, *, excess: bool) -> Figure:
             hi.append(float(r.hi))
             custom.append([esc(name), esc(r.label or "base"), fmt.integer(r.n_trades)])
     v, lo_a, hi_a = np.array(xs), np.array(lo), np.array(hi)
-    error: dict[str, Any] = {"visible": False}
-    if np.isfinite(lo_a).any():
-        error = {
-            "type": "data",
-            "symmetric": False,
-            "array": floats(hi_a - v),
-            "arrayminus": floats(v - lo_a),
-            "color": INK,
-            "thickness": 1.2,
-            "width": 3,
-        }
+    error = _whiskers(v, lo_a, hi_a) if np.isfinite(lo_a).any() else {"visible": False}
     trades = rows.groupby("strategy", sort=False)["n_trades"].max()
     notes = [
         f"n={int(trades[nm])}" + (" too few" if trades[nm] < MIN_TRADES else "") for nm in order
@@ -900,20 +883,12 @@ def strategy_forest(table: pd.DataFrame, *, excess: bool) -> Figure:
             "showline": False,
         },
         shapes=[{**_day0_shape(), "line": {"color": MUTED, "width": 1}}],
-        annotations=[
-            {
-                "x": 1.0,
-                "xref": "paper",
-                "xanchor": "left",
-                "xshift": 6,
-                "y": i,
-                "yref": "y",
-                "text": note,
-                "showarrow": False,
-                "font": {"size": 11, "color": DOWN if "few" in note else MUTED},
-            }
-            for i, note in enumerate(notes)
-        ],
+        annotations=_right_labels(
+            list(range(len(order))),
+            notes,
+            size=11,
+            colours=[DOWN if "few" in note else MUTED for note in notes],
+        ),
     )
     fig_layout["margin"]["r"] = int(16 + 6.6 * max(len(t) for t in notes))
     return {

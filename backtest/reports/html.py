@@ -215,10 +215,12 @@ def _records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Site:
-    """The pages of one report and the links between them (paths relative to the folder)."""
+    """The pages of one report, the links between them (paths relative to the folder) and the
+    run's counts (the same on every page)."""
 
     tickers: dict[str, str]
     strategies: dict[str, str]
+    counts: dict[str, Any]
 
 
 def site_of(result: Any) -> Site:
@@ -229,6 +231,7 @@ def site_of(result: Any) -> Site:
     return Site(
         tickers=page_names(tickers, "tickers"),
         strategies=page_names([r.strategy.name for r in result.backtests], "strategies"),
+        counts=T.counts(result),
     )
 
 
@@ -248,13 +251,13 @@ def render_html(result: Any, files: Sequence[str] = ()) -> str:
     return render_index(result, site_of(result), files)
 
 
-def _common(result: Any, root: str) -> dict[str, Any]:
+def _common(result: Any, site: Site, root: str) -> dict[str, Any]:
     return {
         "config": result.config,
         "meta": result.meta,
         "root": root,
         "plotly_src": root + PLOTLY_ASSET,
-        "counts": T.counts(result),
+        "counts": site.counts,
     }
 
 
@@ -264,7 +267,7 @@ def _common(result: Any, root: str) -> dict[str, Any]:
 def render_index(result: Any, site: Site, files: Sequence[str] = ()) -> str:
     charts = Charts()
     study = result.study
-    ctx = _common(result, "")
+    ctx = _common(result, site, "")
     ctx.update(
         files=list(files),
         failures=result.failures,
@@ -578,7 +581,7 @@ def _left_out(result: Any) -> dict[str, Any]:
 def render_ticker(result: Any, site: Site, ticker: str) -> str:
     charts = Charts()
     study = result.study
-    ctx = _common(result, "../")
+    ctx = _common(result, site, "../")
     ctx.update(ticker=ticker, strategy_pages=site.strategies, study=study)
     if study is not None:
         win = T.main_window(study)
@@ -663,7 +666,7 @@ def _metric_rows(m: pd.DataFrame) -> list[dict[str, Any]]:
 def render_strategy(result: Any, site: Site, r: Any) -> str:
     charts = Charts()
     s = r.strategy
-    ctx = _common(result, "../")
+    ctx = _common(result, site, "../")
     ctx.update(
         name=s.name,
         file=_display_path(s.file, result.config.base),
