@@ -238,3 +238,27 @@ class InvalidDateError(EvbtError, ValueError):
         self.value = value
         self.reason = reason
         super().__init__(f"{name} {value!r} {reason}")
+
+
+# ----------------------------------------------------------------------------- report
+
+
+class ReportFolderError(EvbtError, ValueError):
+    """The report cannot be written where it was asked to go: the destination is a file, an
+    input of the run, or a non-empty folder that evbt did not write (:attr:`path` names it)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class ReportBusyError(EvbtError, RuntimeError):
+    """Another process kept the report folder locked for too long (:attr:`path`)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class ReportPdfError(EvbtError, RuntimeError):
+    """Chromium could not print the report page to PDF."""

@@ -81,6 +81,46 @@ return Array.from(document.querySelectorAll("div.chart")).map((el) => {
     };
 });
 """
+# What a reader would stumble on in the layout: the page scrolling sideways, a chart's title
+# overlapping its chart, a label cut at a chart's edge, a legend over an axis title or label.
+_LAYOUT_JS = """
+const out = [];
+const box = (el) => el.getBoundingClientRect();
+const hit = (a, b) => a.width > 0 && b.width > 0 && a.left < b.right - 1 && b.left < a.right - 1
+    && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+const doc = document.documentElement;
+const overflow = doc.scrollWidth - doc.clientWidth;
+if (overflow > 1) { out.push(`the page scrolls sideways by ${overflow} px`); }
+document.querySelectorAll("figure").forEach((f) => {
+    const cap = f.querySelector("figcaption");
+    f.querySelectorAll("div.chart").forEach((chart) => {
+        if (cap && hit(box(cap), box(chart))) {
+            out.push(`chart ${chart.id}: its title overlaps the chart`);
+        }
+    });
+});
+document.querySelectorAll("div.chart.js-plotly-plot").forEach((el) => {
+    const frame = box(el);
+    const named = (t) => `"${t.textContent.trim().slice(0, 40)}"`;
+    el.querySelectorAll("svg text").forEach((t) => {
+        const r = box(t);
+        if (!t.textContent.trim() || r.width === 0) { return; }
+        if (r.left < frame.left - 1 || r.right > frame.right + 1
+            || r.top < frame.top - 1 || r.bottom > frame.bottom + 1) {
+            out.push(`chart ${el.id}: label ${named(t)} is cut at the chart's edge`);
+        }
+    });
+    const legend = el.querySelector("g.legend");
+    if (legend) {
+        const lr = box(legend);
+        const near = ".g-xtitle text, .g-ytitle text, .xtick text, .annotation";
+        el.querySelectorAll(near).forEach((t) => {
+            if (hit(lr, box(t))) { out.push(`chart ${el.id}: the legend covers ${named(t)}`); }
+        });
+    }
+});
+return out;
+"""
 # Has the page at arguments[0] loaded (until a navigation commits, the previous page answers)...
 _SHOWS_JS = """
 return document.URL === new URL(arguments[0]).href && document.readyState === "complete";
@@ -150,6 +190,11 @@ class PageReport:
         rendered (or until the timeout).
     page_height : the document's scroll height in CSS px.
     screenshot : where the full-page PNG screenshot was written.
+    layout_problems : what a reader would stumble on in the layout (the page scrolling
+        sideways, a chart title overlapping its chart, a label cut at a chart's edge, a legend
+        over an axis title or label), measured from the elements' bounding boxes.
+    first_screen : where the screenshot of the first screen (the window's size) was written,
+        or None.
     """
 
     url: str
@@ -164,6 +209,8 @@ class PageReport:
     render_seconds: float
     page_height: int
     screenshot: Path
+    layout_problems: tuple[str, ...] = ()
+    first_screen: Path | None = None
 
     def problems(self) -> list[str]:
         """Everything wrong with the page, one sentence each; empty when the page is fine."""
@@ -185,6 +232,7 @@ class PageReport:
                 found.append(f"{where} has zero size ({chart.width:g} x {chart.height:g} px)")
         if self.timed_out:
             found.append("the page did not finish loading and rendering within the timeout")
+        found += [f"layout: {message}" for message in self.layout_problems]
         return found
 
     def __str__(self) -> str:
@@ -267,6 +315,8 @@ def inspect_page(
     height: int = 2000,
     timeout: float = 60,
     max_screenshot_height: int = 15_000,
+    first_screen: Path | None = None,
+    phone: bool = False,
 ) -> PageReport:
     """Open ``html_path`` in headless Chromium, wait for its charts, screenshot it, report.
 
@@ -280,6 +330,10 @@ def inspect_page(
         plotly. Not rendering in time is reported (``timed_out``, charts not rendered), not raised.
     max_screenshot_height : for the screenshot the window is made as tall as the page, up to
         this many px; a taller page is cut off at the bottom.
+    first_screen : where to write a screenshot of the first screen (the window as it is),
+        before the window is made as tall as the page.
+    phone : emulate a phone whose screen is ``width`` x ``height`` CSS px (DevTools device
+        metrics, mobile): a headless window cannot be narrower than about 500 px.
 
     Raises
     ------
@@ -327,6 +381,8 @@ def inspect_page(
                 raise TimeoutError(
                     f"inspect_page: Chromium did not open about:blank in {COMMAND_TIMEOUT} s"
                 )
+            if phone:
+                _emulate(driver, width, height)
             _log(driver, "browser")
             _log(driver, "performance")
             started = time.monotonic()
@@ -355,11 +411,19 @@ def inspect_page(
                 for chart in driver.execute_script(_CHARTS_JS)
             )
 
+            layout_problems = tuple(str(m) for m in driver.execute_script(_LAYOUT_JS))
+            if first_screen is not None:
+                Path(first_screen).parent.mkdir(parents=True, exist_ok=True)
+                if not driver.save_screenshot(str(first_screen)):
+                    raise OSError(f"inspect_page: could not write the screenshot {first_screen}")
             page_height = int(driver.execute_script(_PAGE_HEIGHT_JS))
-            chrome_height = int(driver.execute_script("return outerHeight - innerHeight;"))
-            driver.set_window_size(
-                width, max(min(page_height, max_screenshot_height) + chrome_height, height)
-            )
+            if phone:
+                _emulate(driver, width, max(min(page_height, max_screenshot_height), height))
+            else:
+                chrome_height = int(driver.execute_script("return outerHeight - innerHeight;"))
+                driver.set_window_size(
+                    width, max(min(page_height, max_screenshot_height) + chrome_height, height)
+                )
             driver.execute_async_script(_TWO_FRAMES_JS)
             if not driver.save_screenshot(str(screenshot)):
                 raise OSError(f"inspect_page: could not write the screenshot {screenshot}")
@@ -382,6 +446,16 @@ def inspect_page(
         render_seconds=render_seconds,
         page_height=page_height,
         screenshot=screenshot,
+        layout_problems=layout_problems,
+        first_screen=first_screen,
+    )
+
+
+def _emulate(driver: ChromiumDriver, width: int, height: int) -> None:
+    """Show pages as a phone's screen of ``width`` x ``height`` CSS px would."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
     )
 
 

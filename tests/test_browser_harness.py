@@ -52,7 +52,8 @@ def _chart(div_id: str, figure: go.Figure | None) -> str:
         return div
     spec = json.loads(figure.to_json())
     data, layout = json.dumps(spec["data"]), json.dumps(spec["layout"])
-    return f'{div}\n<script>Plotly.newPlot("{div_id}", {data}, {layout});</script>'
+    config = '{"responsive": true}'  # as the report draws: the chart follows the page's width
+    return f'{div}\n<script>Plotly.newPlot("{div_id}", {data}, {layout}, {config});</script>'
 
 
 def _page(
@@ -62,6 +63,8 @@ def _page(
     page = tmp_path / name
     page.write_text(
         "<!doctype html>\n<html><head><meta charset='utf-8'><title>test page</title>\n"
+        # the scroll bar from the start: a chart drawn before it appears would be 7 px too wide
+        "<style>html { overflow-y: scroll; }</style>\n"
         f"<script>{plotly_js}</script>\n{head}</head>\n<body>\n{body}\n</body></html>\n",
         encoding="utf-8",
     )
@@ -289,3 +292,31 @@ def test_problems_list_every_finding_once() -> None:
         "external request (a self-contained page makes none): https://cdn.example.invalid/x.js",
     ]
     assert str(report).count("\n  - ") == 4
+
+
+@pytest.mark.browser
+@pytest.mark.usefixtures("chromium")
+def test_layout_problems_are_reported_on_a_phone(tmp_path: Path, plotly_js: str) -> None:
+    # a table wider than the phone, and a caption pulled down over its chart
+    body = "\n".join(
+        [
+            '<div style="width: 900px">a wide table</div>',
+            '<figure><figcaption style="margin-bottom: -60px">A title</figcaption>',
+            _chart("car", _figure("line")),
+            "</figure>",
+        ]
+    )
+    first = tmp_path / "first.png"
+    viewport = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    report = inspect_page(
+        _page(tmp_path, plotly_js, body, head=viewport), tmp_path / "phone.png", width=390,
+        height=844, phone=True, first_screen=first,
+    )  # fmt: skip
+    assert report.charts_rendered == 1
+    assert _png_size(first) == (390, 844)
+    problems = report.layout_problems
+    assert any(p.startswith("the page scrolls sideways by ") for p in problems), problems
+    assert "chart car: its title overlaps the chart" in problems
+    assert [p for p in report.problems() if p.startswith("layout: ")] == [
+        f"layout: {p}" for p in problems
+    ]

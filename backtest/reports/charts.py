@@ -1,20 +1,22 @@
-"""Plotly figures for the investor report, built from result objects.
+"""The report's figures, as plotly figure specifications built from result tables.
 
-Every function takes a result object as it is (:class:`~backtest.study.results.EventStudyResult`,
-:class:`~backtest.portfolio.results.BacktestResult`, or the claims table) and returns a
-:class:`plotly.graph_objects.Figure`; none computes a statistic the results do not hold (the
-95% intervals are the results' standard errors times a t quantile), none fetches anything, and
-none raises on empty or degenerate input: it returns a figure whose annotation says what is
-missing, or ``None`` where documented.
+Every function takes a result (or a table the report built from one: :mod:`backtest.reports.
+tables`) and returns a figure as a plain ``{"data": [...], "layout": {...}}`` mapping, the form
+plotly.js draws and ``plotly.graph_objects.Figure(spec)`` accepts. Building plain mappings
+rather than plotly's Python objects keeps writing a report fast (no validation of thousands of
+properties, one JSON encoding, see :func:`figure_json`); the tests validate every spec with
+plotly. None computes a statistic the results do not hold, none fetches anything, and none
+raises on empty input: it returns a figure whose annotation says what is missing, or ``None``
+where documented.
 
-The report embeds the figures as JSON (:func:`figure_json`) and draws them with plotly.js and
-:data:`PLOTLY_CONFIG`. One look for every figure: :data:`TEMPLATE` (white background, light grid,
-the system font stack, the Okabe-Ito colour-blind-safe palette :data:`OKABE_ITO`, bluish green
-for gains and vermillion for losses, compact margins). Returns and abnormal returns are kept as
-fractions in the figures' data and shown as percentages by the axes' and hovers' formats.
+One look for every figure: white background, light grid, the system font stack, the Okabe-Ito
+colour-blind-safe palette :data:`OKABE_ITO`, bluish green for gains and vermillion for losses.
+Returns are fractions in the data and percentages on the axes. Every axis has a title with its
+unit. The title of a figure is in ``layout.title`` (for a figure shown on its own); the report
+page shows it as HTML above the chart (where it wraps on a phone) and draws the chart without.
 
-Text from the catalog (titles, claims, ids) is HTML-escaped before it reaches a figure, and put
-in hovers through ``customdata`` or ``meta``, never into a hover template itself, so neither
+Text from the catalog (titles, claims, ids) is escaped before it reaches a figure
+(:func:`esc`), and put in hovers through ``customdata``, never into a hover template, so neither
 markup nor a ``%{...}`` in a title can change what a figure shows.
 
 References
@@ -26,8 +28,8 @@ that are friendly to colorblind people. https://jfly.uni-koeln.de/color/
 from __future__ import annotations
 
 import html
+import json
 import math
-import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
@@ -35,13 +37,8 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import plotly.graph_objects as go
-import plotly.io as pio
-from plotly.subplots import make_subplots
 
-from backtest.portfolio.metrics import METRICS, Metric, format_metric
 from backtest.reports import fmt
-from backtest.reports.tables import category_table, t_half_width
 from backtest.study.results import stars
 from backtest.study.spec import Window, window_label
 
@@ -49,23 +46,29 @@ if TYPE_CHECKING:
     from backtest.portfolio.results import BacktestResult
     from backtest.study.results import EventStudyResult
 
+Figure = dict[str, Any]
+FloatArray = npt.NDArray[np.float64]
+
 __all__ = [
     "DOWN",
     "FONT_FAMILY",
     "OKABE_ITO",
     "PLOTLY_CONFIG",
-    "TEMPLATE",
     "UP",
-    "ar_paths",
-    "caar_figure",
-    "category_bars",
+    "Figure",
+    "caar_panels",
+    "car_dots",
+    "category_forest",
     "claims_figure",
+    "earnings_history",
     "equity_figure",
     "figure_json",
+    "strategy_forest",
     "sweep_heatmap",
+    "ticker_paths",
+    "top_reactions",
+    "trade_dots",
 ]
-
-FloatArray = npt.NDArray[np.float64]
 
 # ----------------------------------------------------------------------------- the look
 
@@ -73,9 +76,7 @@ FloatArray = npt.NDArray[np.float64]
 FONT_FAMILY: Final[str] = (
     'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 )
-
-#: The Okabe-Ito palette (Okabe and Ito 2008), distinguishable with every common colour-vision
-#: deficiency.
+#: The Okabe-Ito palette (Okabe and Ito 2008).
 OKABE_ITO: Final[Mapping[str, str]] = MappingProxyType(
     {
         "orange": "#E69F00",
@@ -88,24 +89,16 @@ OKABE_ITO: Final[Mapping[str, str]] = MappingProxyType(
         "black": "#000000",
     }
 )
-
-#: A gain, a positive abnormal return, an agreeing claim.
 UP: Final[str] = OKABE_ITO["bluish_green"]
-#: A loss, a negative abnormal return, a disagreeing claim.
 DOWN: Final[str] = OKABE_ITO["vermillion"]
-#: The main series of a figure when its sign carries no meaning.
 MAIN: Final[str] = OKABE_ITO["blue"]
-#: Text.
 INK: Final[str] = "#222222"
-#: Secondary text, reference lines, neutral marks.
 MUTED: Final[str] = "#767676"
-#: Grid lines.
+FAINT: Final[str] = "#C8C8C8"
 GRID: Final[str] = "#E8E8E8"
-#: Axis lines and ticks.
 AXIS: Final[str] = "#B5B5B5"
-#: Comparison series (buy-and-hold): darker and lighter grey.
-GREYS: Final[tuple[str, ...]] = ("#6E6E6E", "#ABABAB", "#CACACA")
-#: Series colours in order. Yellow is left out: it is too light on white.
+GREYS: Final[tuple[str, ...]] = ("#6E6E6E", "#9A9A9A", "#BDBDBD")
+#: Series colours in order (yellow is too light on white).
 COLORWAY: Final[tuple[str, ...]] = (
     OKABE_ITO["blue"],
     OKABE_ITO["orange"],
@@ -115,873 +108,989 @@ COLORWAY: Final[tuple[str, ...]] = (
     OKABE_ITO["vermillion"],
     OKABE_ITO["black"],
 )
-#: Line dashes cycled after the colours, so that up to 28 lines stay distinct.
-DASHES: Final[tuple[str, ...]] = ("solid", "dash", "dot", "dashdot")
-#: Colour of each claim verdict.
 VERDICT_COLORS: Final[Mapping[str, str]] = MappingProxyType(
-    {"agrees": UP, "roughly": OKABE_ITO["orange"], "disagrees": DOWN}
+    {"agrees": UP, "direction agrees": UP, "roughly": OKABE_ITO["orange"], "disagrees": DOWN}
 )
-
-#: Default figure height in pixels (the width follows the page: ``autosize``).
-HEIGHT: Final[int] = 380
-#: d3 formats: percentage axes (trailing zeros trimmed) and exact percentages in hovers.
+#: d3 formats: percentage axes (trailing zeros trimmed) and percentages in hovers.
 PCT_AXIS: Final[str] = ".1~%"
-PCT_HOVER: Final[str] = ".2%"
+PCT_HOVER: Final[str] = "+.2%"
 
-_AXIS_STYLE: dict[str, Any] = {
+#: plotly.js configuration: no toolbar (it would sit over the text), no logo, resizes with the
+#: page. Treat it as read-only.
+PLOTLY_CONFIG: Final[dict[str, Any]] = {
+    "displaylogo": False,
+    "displayModeBar": False,
+    "responsive": True,
+    "scrollZoom": False,
+}
+
+_AXIS: Final[dict[str, Any]] = {
     "showgrid": True,
     "gridcolor": GRID,
-    "gridwidth": 1,
     "zeroline": True,
     "zerolinecolor": MUTED,
     "zerolinewidth": 1,
     "showline": True,
     "linecolor": AXIS,
-    "linewidth": 1,
     "ticks": "outside",
     "tickcolor": AXIS,
     "ticklen": 4,
     "automargin": True,
-    "title": {"font": {"size": 12, "color": INK}, "standoff": 8},
     "tickfont": {"size": 11, "color": INK},
+    "title": {"font": {"size": 12, "color": INK}, "standoff": 6},
 }
 
-#: The one template every figure uses (assigned per figure; plotly's global default is left
-#: alone).
-TEMPLATE: Final[go.layout.Template] = go.layout.Template(
-    layout={
-        "font": {"family": FONT_FAMILY, "size": 13, "color": INK},
-        "title": {
-            "x": 0.0,
-            "xanchor": "left",
-            "xref": "container",
-            "pad": {"l": 16},
-            "font": {"size": 16, "color": INK},
-            "subtitle": {"font": {"size": 12, "color": MUTED}},
-        },
-        "paper_bgcolor": "#FFFFFF",
-        "plot_bgcolor": "#FFFFFF",
-        "colorway": list(COLORWAY),
-        "margin": {"l": 16, "r": 24, "t": 64, "b": 16, "pad": 0, "autoexpand": True},
-        "xaxis": _AXIS_STYLE,
-        "yaxis": _AXIS_STYLE,
-        "legend": {
-            "font": {"size": 12, "color": INK},
-            "bgcolor": "rgba(255,255,255,0)",
-            "itemclick": "toggle",
-            "itemdoubleclick": "toggleothers",
-        },
-        "hoverlabel": {
-            "font": {"family": FONT_FAMILY, "size": 12, "color": INK},
-            "bgcolor": "#FFFFFF",
-            "bordercolor": AXIS,
-            "align": "left",
-        },
-        "hovermode": "closest",
-        "autosize": True,
-    }
-)
 
-#: plotly.js configuration for :func:`Plotly.newPlot`: no logo, resizes with the page, a
-#: modebar that keeps only zoom, pan, reset and the PNG download. Treat it as read-only.
-PLOTLY_CONFIG: Final[dict[str, Any]] = {
-    "displaylogo": False,
-    "responsive": True,
-    "displayModeBar": "hover",
-    "scrollZoom": False,
-    "modeBarButtonsToRemove": [
-        "select2d",
-        "lasso2d",
-        "autoScale2d",
-        "toggleSpikelines",
-        "hoverClosestCartesian",
-        "hoverCompareCartesian",
-    ],
-    "toImageButtonOptions": {"format": "png", "filename": "evbt-chart", "scale": 2},
-}
+def esc(text: Any) -> str:
+    """Catalog text as plotly's HTML-like text: ``<``, ``>``, ``&`` and ``$`` as entities
+    (``$``: plotly.js reads text between two dollar signs as LaTeX when MathJax is loaded).
 
-# ----------------------------------------------------------------------------- small helpers
-
-
-def _esc(text: Any) -> str:
-    """Catalog text as plotly's HTML-like text: ``<``, ``>``, ``&`` and ``$`` as entities.
-
-    ``$`` too: plotly.js reads text between two dollar signs as LaTeX when MathJax is on the
-    page ("$15.93B ... $200B" would turn into maths); the entity shows a plain dollar sign.
+    >>> esc("<b>R&D</b> $5")
+    '&lt;b&gt;R&amp;D&lt;/b&gt; &#36;5'
     """
     return html.escape(str(text), quote=False).replace("$", "&#36;")
 
 
-def _shorten(text: str, width: int = 40) -> str:
-    """At most ``width`` characters, ending with an ellipsis when cut."""
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+def shorten(text: Any, width: int = 48) -> str:
+    """At most ``width`` characters, ending with an ellipsis when cut.
+
+    >>> shorten("Meta Q3 2022 results (the 2022 slide)", 20)
+    'Meta Q3 2022 result…'
+    """
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
+
+
+def axis(title: str, **more: Any) -> dict[str, Any]:
+    """An axis in the report's look, titled (with its unit)."""
+    out = {**_AXIS, **more}
+    out["title"] = {**_AXIS["title"], "text": title}
+    return out
+
+
+def layout(title: str, *, height: int, subtitle: str | None = None, **more: Any) -> dict[str, Any]:
+    """The layout every figure starts from: the look, the (escaped) title and the height."""
+    t: dict[str, Any] = {"text": esc(title), "x": 0, "xanchor": "left", "font": {"size": 15}}
+    if subtitle:
+        t["subtitle"] = {"text": esc(subtitle), "font": {"size": 12, "color": MUTED}}
+    out: dict[str, Any] = {
+        "title": t,
+        "height": height,
+        "autosize": True,
+        "font": {"family": FONT_FAMILY, "size": 12, "color": INK},
+        "paper_bgcolor": "#FFFFFF",
+        "plot_bgcolor": "#FFFFFF",
+        "colorway": list(COLORWAY),
+        "margin": {"l": 8, "r": 16, "t": 70 if subtitle else 50, "b": 8, "autoexpand": True},
+        "hovermode": "closest",
+        "hoverlabel": {"font": {"family": FONT_FAMILY, "size": 12}, "align": "left"},
+        "showlegend": False,
+    }
+    out.update(more)
+    return out
+
+
+#: A legend above the plot, left-aligned, wrapping into rows on a narrow screen (it pushes the
+#: top margin, so it never covers the plot or an axis title).
+LEGEND_TOP: Final[dict[str, Any]] = {
+    "orientation": "h",
+    "x": 0,
+    "xanchor": "left",
+    "y": 1.0,
+    "yanchor": "bottom",
+    "yref": "paper",
+    "font": {"size": 12},
+    "traceorder": "normal",
+}
+
+
+def message_figure(title: str, message: str, *, height: int = 200) -> Figure:
+    """A figure with no data and a sentence saying why (instead of raising mid-report)."""
+    return {
+        "data": [],
+        "layout": layout(
+            title,
+            height=height,
+            xaxis={"visible": False},
+            yaxis={"visible": False},
+            annotations=[
+                {
+                    "text": esc(message),
+                    "x": 0.5,
+                    "y": 0.5,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "showarrow": False,
+                    "font": {"size": 13, "color": MUTED},
+                }
+            ],
+        ),
+    }
+
+
+def is_message(fig: Figure) -> bool:
+    """Whether ``fig`` is a :func:`message_figure` (no data, one annotation)."""
+    return not fig["data"] and len(fig["layout"].get("annotations", ())) == 1
+
+
+def floats(values: Any, digits: int = 7) -> list[float | None]:
+    """Numbers for a figure: ``digits`` significant digits (far beyond what a chart shows,
+    and a much smaller page), NaN and infinities as ``None`` (a gap)."""
+    a = np.asarray(values, dtype=np.float64)
+    if a.size == 0:
+        return []
+    ok = np.isfinite(a)
+    top = float(np.abs(a[ok]).max()) if ok.any() else 0.0
+    decimals = digits - 1 - (math.floor(math.log10(top)) if top > 0 else 0)
+    r = np.round(np.where(ok, a, 0.0), max(decimals, 0))
+    return [v if k else None for v, k in zip(r.tolist(), ok.tolist(), strict=True)]
+
+
+def dates(values: Any) -> list[str]:
+    """Session dates as ``YYYY-MM-DD`` text."""
+    return [str(d) for d in pd.DatetimeIndex(values).strftime("%Y-%m-%d")]
+
+
+def _date(value: Any) -> str:
+    stamp = pd.to_datetime(value, errors="coerce")
+    return "" if pd.isna(stamp) else str(stamp.strftime("%Y-%m-%d"))
+
+
+def _sign_colours(values: Any) -> list[str]:
+    v = np.asarray(values, dtype=np.float64)
+    return [str(c) for c in np.select([v > 0, v < 0], [UP, DOWN], default=MUTED)]
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
-    """``#RRGGBB`` with an opacity, as ``rgba(r,g,b,a)`` (integers, as CSS wants them)."""
     h = hex_colour.lstrip("#")
     r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha:g})"
 
 
-def _sign_colours(values: npt.ArrayLike) -> list[str]:
-    """:data:`UP` for positive, :data:`DOWN` for negative, grey for zero or missing."""
-    v = np.asarray(values, dtype=np.float64)
-    return np.select([v > 0, v < 0], [UP, DOWN], default=MUTED).tolist()
+def _grid(n: int, cols: int, *, gap_x: float = 0.07, gap_y: float = 0.16) -> list[dict[str, Any]]:
+    """Axis domains of ``n`` panels on a grid of ``cols`` columns, row by row from the top."""
+    rows = math.ceil(n / cols)
+    w = (1 - gap_x * (cols - 1)) / cols
+    h = (1 - gap_y * (rows - 1)) / rows
+    out = []
+    for k in range(n):
+        r, c = divmod(k, cols)
+        x0 = c * (w + gap_x)
+        y1 = 1 - r * (h + gap_y)
+        x = [round(max(x0, 0.0), 6), round(min(x0 + w, 1.0), 6)]
+        y = [round(max(y1 - h, 0.0), 6), round(min(y1, 1.0), 6)]
+        out.append({"x": x, "y": y, "row": r, "col": c})
+    return out
 
 
-def _date(value: Any) -> str:
-    stamp = pd.to_datetime(value, errors="coerce")
-    return "" if pd.isna(stamp) else stamp.strftime("%Y-%m-%d")
-
-
-def _style(
-    fig: go.Figure,
-    title: str,
-    *,
-    subtitle: str | None = None,
-    height: int = HEIGHT,
-    legend: str = "top",
-    legend_rows: int = 1,
-    legend_gap: int = 60,
-    panel_titles: bool = False,
-) -> go.Figure:
-    """Apply the template, the title (escaped), the height and the legend position.
-
-    Parameters
-    ----------
-    legend:
-        ``"top"``: one horizontal row between the title and the plot (for a few short
-        entries); ``"below"``: horizontal rows under the x axis title (``legend_rows`` is the
-        expected number of rows, ``legend_gap`` the pixels between the plot and the legend,
-        room for the x axis' ticks and title); ``"right"``: a column right of the plot;
-        ``"none"``.
-    panel_titles:
-        Leave room above the plot for make_subplots' panel titles.
-    """
-    title_spec: dict[str, Any] = {
-        "text": _esc(title),
-        "y": 1.0,
-        "yref": "container",
-        "yanchor": "top",
-        "pad": {"t": 14, "l": 16},
-    }
-    if subtitle:
-        title_spec["subtitle"] = {"text": _esc(subtitle)}
-    block = 38 + (20 if subtitle else 0)  # pixels from the top to below the (sub)title
-    top = block + 14
-    layout: dict[str, Any] = {
-        "template": TEMPLATE,
-        "title": title_spec,
-        "height": height,
-        "autosize": True,
-        "showlegend": legend != "none",
-    }
-    horizontal = {"orientation": "h", "x": 0.0, "xanchor": "left", "traceorder": "normal"}
-    if legend == "top":
-        layout["legend"] = {
-            **horizontal,
-            "yref": "container",
-            "y": 1.0 - (block + 2) / height,
-            "yanchor": "top",
+def _right_labels(
+    ys: list[Any], texts: list[str], *, size: int = 12, colours: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """One label per row, in a column right of the plot (never over a bar or a whisker)."""
+    return [
+        {
+            "x": 1.0,
+            "xref": "paper",
+            "xanchor": "left",
+            "xshift": 8,
+            "y": y,
+            "yref": "y",
+            "text": t,
+            "showarrow": False,
+            "font": {"size": size, "color": colours[k] if colours else INK},
+            "align": "left",
         }
-        top = block + 34
-    elif legend == "below":
-        top += 22 if panel_titles else 0
-        plot_px = max(height - top - legend_gap - 22 * legend_rows, 80)
-        layout["legend"] = {
-            **horizontal,
-            "yref": "paper",
-            "y": -legend_gap / plot_px,
-            "yanchor": "top",
-        }
-    elif legend == "right":
-        layout["legend"] = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1.0}
-    if panel_titles and legend != "below":
-        top += 22
-    layout["margin"] = {"t": top}
-    fig.update_layout(**layout)
-    return fig
+        for k, (y, t) in enumerate(zip(ys, texts, strict=True))
+    ]
 
 
-def _message_figure(title: str, message: str, *, height: int = 260) -> go.Figure:
-    """A figure with no data and a sentence saying why (instead of raising mid-report)."""
-    fig = go.Figure()
-    _style(fig, title, height=height, legend="none")
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    fig.add_annotation(
-        text=_esc(message),
-        x=0.5,
-        y=0.5,
-        xref="paper",
-        yref="paper",
-        showarrow=False,
-        font={"size": 14, "color": MUTED},
-    )
-    return fig
-
-
-def _day0_line(fig: go.Figure, **where: Any) -> None:
-    """A dashed vertical line at day 0, labelled."""
-    fig.add_vline(
-        x=0,
-        line={"color": INK, "width": 1, "dash": "dash"},
-        opacity=0.6,
-        annotation={"text": "day 0", "font": {"size": 11, "color": MUTED}},
-        annotation_position="top right",
-        exclude_empty_subplots=False,
-        **where,
-    )
+def _whiskers(value: FloatArray, lo: FloatArray, hi: FloatArray) -> dict[str, Any]:
+    """Horizontal error bars from ``value`` to ``lo`` and to ``hi`` (none where missing)."""
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": floats(hi - value),
+        "arrayminus": floats(value - lo),
+        "color": INK,
+        "thickness": 1.2,
+        "width": 4,
+    }
 
 
 # ----------------------------------------------------------------------------- event study
 
 
-def category_bars(study: EventStudyResult, window: Window = (-1, 1)) -> go.Figure:
-    """The CAAR of each event category over one window, with 95% intervals and stars.
+def category_forest(table: pd.DataFrame, window: Window = (-1, 1)) -> Figure:
+    """The CAAR of each event category over one window with the headline test's 95% interval.
 
-    A forest plot: one horizontal bar per row of
-    :func:`backtest.reports.tables.category_table`, green when positive and red when
-    negative, sorted by CAAR (the largest at the top). The whisker is the table's 95% interval
-    ``CAAR ± t_{0.975, n-1} * SE`` with the cross-sectional standard error ``SE = CAAR / t``
-    (no whisker when ``t`` is 0 or missing, or n < 2). The label beside each bar, e.g.
-    ``+1.23% **  (n=11)``, carries the stars of the table's headline p.
-    The labels are a column at the right edge (not at the bars' ends) so that whiskers never
-    cross them.
-
-    Parameters
-    ----------
-    study : EventStudyResult
-        The event study (grouped by ``category``).
-    window : (int, int), default (-1, 1)
-        One of the study's event windows.
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        One bar trace (``x`` the CAAR as a fraction, ``y`` the category, ``text`` the labels,
-        ``error_x.array`` the interval half-widths); a message figure when the study has no
-        category CAAR for the window.
+    One horizontal bar per row of :func:`backtest.reports.tables.category_table` (largest CAAR
+    at the top), green when positive and red when negative, the whisker the row's ``lo`` to
+    ``hi``; the label right of the plot gives the CAAR, the stars of the headline p and ``n``
+    (observations), e.g. ``+1.23% **  n=11``. The hover names the test, its statistic and p.
     """
     label = window_label(window)
-    title = f"Mean cumulative abnormal return CAR{label} by category"
-    g = study.groups
-    needed = {"group_by", "measure", "window", "group", "value", "n", "t"}
-    if g.empty or not needed <= set(g.columns):
-        return _message_figure(title, "The study has no group statistics.")
-    rows = category_table(study, window)
-    rows = rows[np.isfinite(rows["caar"].to_numpy(dtype=np.float64))]
+    title = f"Mean abnormal return CAR{label} by kind of news"
+    rows = table[np.isfinite(table["caar"].to_numpy(dtype=np.float64))]
     if rows.empty:
-        return _message_figure(
-            title,
-            f"No category has a CAAR over {label}: the study was not grouped by category "
-            "or did not measure that window.",
-        )
-    rows = rows.sort_values("caar", kind="stable")  # plotly draws the first bar at the bottom
+        return message_figure(title, f"No category has a CAAR over {label}.")
+    rows = rows.iloc[::-1]  # plotly draws the first bar at the bottom
     value = rows["caar"].to_numpy(dtype=np.float64)
     lo = rows["lo"].to_numpy(dtype=np.float64)
     hi = rows["hi"].to_numpy(dtype=np.float64)
-    n = rows["n"].to_numpy(dtype=np.int64)
-    t = rows["t"].to_numpy(dtype=np.float64)
     p = rows["p"].to_numpy(dtype=np.float64)
-    test = rows["test"].fillna("").to_numpy(dtype=object)
-    cats = [_esc(c.replace("_", " ")) for c in rows["category"].astype(str)]
+    n = rows["n"].to_numpy()
+    cats = [esc(str(c).replace("_", " ")) for c in rows["category"]]
     text = [
-        f"{v:+.2%} {s}  (n={k})" if s else f"{v:+.2%}  (n={k})"
-        for v, s, k in zip(value, (stars(x) for x in p), n, strict=True)
+        f"{v:+.1%} {stars(x) if math.isfinite(x) else ''}".rstrip() + f"  n={k}"
+        for v, x, k in zip(value, p, n, strict=True)
     ]
-    half = hi - value
-    interval = [
-        f"{a:+.2%} to {b:+.2%}" if math.isfinite(a) else "not available (n < 2 or no t)"
+    hover = [
+        f"{fmt.pct(a)} to {fmt.pct(b)}" if math.isfinite(a) else "no interval (n < 2)"
         for a, b in zip(lo, hi, strict=True)
     ]
-    p_text = [
-        f"{name} p = {x:.3f}" if math.isfinite(x) else "no test computable"
-        for x, name in zip(p, test, strict=True)
+    tests = [
+        f"{esc(t)} {fmt.num(s)}, p {fmt.pval(x)}" if str(t) else "no test computable"
+        for t, s, x in zip(rows["test"].fillna(""), rows["stat"], p, strict=True)
     ]
-    fig = go.Figure(
-        go.Bar(
-            x=value,
-            y=cats,
-            orientation="h",
-            marker={"color": _sign_colours(value), "line": {"width": 0}},
-            error_x={
-                "type": "data",
-                "array": np.where(np.isfinite(half), half, np.nan),
-                "visible": True,
-                "color": INK,
-                "thickness": 1.2,
-                "width": 5,
-            },
-            text=text,
-            textposition="none",
-            customdata=np.column_stack([interval, n, p_text, t]),
-            hovertemplate=(
-                "<b>%{y}</b><br>CAAR" + label + " %{x:+.2%}<br>95% interval %{customdata[0]}<br>"
-                "n = %{customdata[1]} events<br>%{customdata[2]}<extra></extra>"
-            ),
-            name="CAAR",
-            width=0.62,
-        )
-    )
-    # the labels: a column right of the plot, one per bar
     longest = max(len(s) for s in text)
-    for cat, s in zip(cats, text, strict=True):
-        fig.add_annotation(
-            x=1.0,
-            xref="paper",
-            xanchor="left",
-            xshift=10,
-            y=cat,
-            yref="y",
-            text=s,
-            showarrow=False,
-            font={"size": 12, "color": INK},
-            align="left",
-        )
-    _style(
-        fig,
+    fig_layout = layout(
         title,
-        subtitle="Whiskers: 95% interval · * p < 0.10, ** p < 0.05, *** p < 0.01",
-        height=int(np.clip(130 + 32 * len(cats), 300, 720)),
-        legend="none",
+        subtitle="Whiskers: 95% interval of the headline test · * p<0.10 ** p<0.05 *** p<0.01",
+        height=int(np.clip(110 + 30 * len(rows), 240, 560)),
+        xaxis=axis(f"CAAR{label}, % (sessions {label} around the news)", tickformat=PCT_AXIS),
+        yaxis={**_AXIS, "showgrid": False, "zeroline": False, "ticks": "", "showline": False},
+        annotations=_right_labels(cats, text),
     )
-    fig.update_layout(margin={"r": int(24 + 7.2 * longest), "l": 16, "b": 16})
-    fig.update_xaxes(
-        title_text=f"mean cumulative abnormal return over sessions {label} (%)",
-        tickformat=PCT_AXIS,
-        hoverformat=PCT_HOVER,
-    )
-    fig.update_yaxes(showgrid=False, zeroline=False, ticks="", showline=False)
-    return fig
+    fig_layout["margin"]["r"] = int(20 + 7.2 * longest)
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": floats(value),
+                "y": cats,
+                "marker": {"color": _sign_colours(value)},
+                "error_x": _whiskers(value, lo, hi),
+                "width": 0.6,
+                "name": "CAAR",
+                "customdata": [list(r) for r in zip(hover, tests, n.tolist(), strict=True)],
+                "hovertemplate": (
+                    "<b>%{y}</b><br>CAAR " + label + " %{x:+.2%}<br>95% interval "
+                    "%{customdata[0]}<br>%{customdata[1]}<br>n = %{customdata[2]}<extra></extra>"
+                ),
+            }
+        ],
+        "layout": fig_layout,
+    }
 
 
-def _group_members(study: EventStudyResult, group_by: str, group: Any) -> pd.DataFrame:
-    """(event_id, ticker, title, day0) of the measured rows of one group."""
-    ev = study.events
-    if not {"event_id", "ticker"} <= set(ev.columns):
-        return pd.DataFrame(columns=["event_id", "ticker", "title", "day0"])
-    cols = [c for c in ("event_id", "ticker", "title", "day0") if c in ev.columns]
-    if group_by == "all":
-        sel = ev[cols]
-    elif group_by in ev.columns:
-        sel = ev.loc[ev[group_by].astype(str) == str(group), cols]
-    else:
-        sel = ev.iloc[0:0][cols]
-    out = sel.astype({"event_id": str, "ticker": str})
-    if "title" not in out.columns:
-        out = out.assign(title=out["event_id"])
-    if "day0" not in out.columns:
-        out = out.assign(day0=pd.NaT)
-    return out
-
-
-def caar_figure(
-    study: EventStudyResult, group_by: str, group: str, window: Window = (-1, 1)
-) -> go.Figure:
-    """One group's CAAR path with its 95% band, beside each event's CAR over a window.
-
-    Left (62% of the width): the CAAR over the spec's path days (``study.paths``), a band
-    ``CAAR ± t_{0.975, n-1} * caar_se`` (none on days with n < 2), the zero line, a dashed line
-    at day 0 and the window shaded. Right: every event's CAR over ``window`` (``study.windows``)
-    as points spread sideways over a box plot, green when positive, red when negative; the
-    hover gives the event id, ticker, title, day 0, CAR and its t.
-
-    Parameters
-    ----------
-    study : EventStudyResult
-        The event study.
-    group_by : str
-        A grouping of the study: ``"all"``, ``"category"``, ``"ticker"`` or another event field.
-    group : str
-        The group (``"all"`` for ``group_by="all"``).
-    window : (int, int), default (-1, 1)
-        The event window of the right panel.
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        Traces in order: the band (one filled polygon per run of days with n >= 2; name
-        ``95% interval``), ``CAAR``, the box, then the event points (``CAR > 0`` and
-        ``CAR ≤ 0``); a message figure when the group has neither a path nor events.
-    """
+def top_reactions(table: pd.DataFrame, window: Window = (-1, 1)) -> Figure:
+    """The strongest single reactions: one bar per row of
+    :func:`backtest.reports.tables.top_reactions` (largest |CAR| at the top), labelled
+    ``TICKER date`` with the CAR and its stars at the bar's end; the hover gives the title."""
     label = window_label(window)
-    path_label = window_label(study.spec.path)
+    title = f"The strongest single reactions, CAR{label}"
+    rows = table[np.isfinite(table["car"].to_numpy(dtype=np.float64))]
+    if rows.empty:
+        return message_figure(title, "The study measured no reaction.")
+    rows = rows.iloc[::-1]
+    car = rows["car"].to_numpy(dtype=np.float64)
+    names = [f"{esc(t)} {_date(d)}" for t, d in zip(rows["ticker"], rows["day0"], strict=True)]
+    text = [
+        f"{v:+.1%}{stars(x) if math.isfinite(x) else ''}"
+        for v, x in zip(car, rows["p"].to_numpy(dtype=np.float64), strict=True)
+    ]
+    fig_layout = layout(
+        title,
+        subtitle="Stars: the event's own t-test · * p<0.10 ** p<0.05 *** p<0.01",
+        height=int(np.clip(110 + 30 * len(rows), 240, 560)),
+        xaxis=axis(f"CAR{label}, %", tickformat=PCT_AXIS),
+        yaxis={**_AXIS, "showgrid": False, "zeroline": False, "ticks": "", "showline": False},
+        annotations=_right_labels(names, text),
+    )
+    fig_layout["margin"]["r"] = int(20 + 7.2 * max(len(t) for t in text))
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": floats(car),
+                "y": names,
+                "marker": {"color": _sign_colours(car)},
+                "width": 0.6,
+                "name": f"CAR{label}",
+                "customdata": [
+                    [esc(shorten(t, 70)), esc(c).replace("_", " "), fmt.num(s)]
+                    for t, c, s in zip(rows["title"], rows["category"], rows["t"], strict=True)
+                ],
+                "hovertemplate": (
+                    "<b>%{customdata[0]}</b><br>%{customdata[1]}<br>CAR" + label + " %{x:+.2%}"
+                    " (t = %{customdata[2]})<extra></extra>"
+                ),
+            }
+        ],
+        "layout": fig_layout,
+    }
+
+
+def caar_panels(study: EventStudyResult, window: Window = (-1, 1), cols: int = 3) -> Figure:
+    """Small multiples: each category's CAAR path over the study's path days with its 95%
+    band (``CAAR ± t_{0.975,n-1} · caar_se``, none where n < 2), on one shared y axis so that
+    panels compare, the window shaded and day 0 marked. Panels are titled ``category (n)``
+    and ordered as the category table (largest CAAR over ``window`` first)."""
+    from backtest.reports.tables import category_table, t_half_width
+
+    title = "Average abnormal return path by kind of news (CAAR, with 95% band)"
     p = study.paths
     if p.empty or not {"group_by", "group", "day", "caar"} <= set(p.columns):
-        path = pd.DataFrame(columns=["day", "n", "aar", "caar", "caar_se"])
-    else:
-        path = p[(p["group_by"] == group_by) & (p["group"].astype(str) == str(group))]
-        path = path.sort_values("day")
-    w = study.windows
-    members = _group_members(study, group_by, group)
-    if w.empty:
-        per_event = members.iloc[0:0].assign(car=np.nan, t=np.nan)
-    else:
-        win = w.loc[w["window"] == label, ["event_id", "ticker", "car", "t"]].astype(
-            {"event_id": str, "ticker": str}
-        )
-        per_event = win.merge(members, on=["event_id", "ticker"], how="inner")
-    per_event = per_event[np.isfinite(per_event["car"].to_numpy(dtype=np.float64))]
-    n_events = len(per_event) if len(per_event) else int(path["n"].max()) if len(path) else 0
-    title = f"{group}: CAAR over {path_label} and CAR{label} per event (n = {n_events})"
-    if path.empty and per_event.empty:
-        return _message_figure(
-            title, f"The study has no measured event for {group_by} = {group!r}."
-        )
-
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        column_widths=[0.62, 0.38],
-        horizontal_spacing=0.09,
-        subplot_titles=(
-            "Mean cumulative abnormal return (CAAR) with its 95% band",
-            f"Each event's CAR{label}",
-        ),
-    )
-    # the event window on the path
-    fig.add_vrect(
-        x0=window[0] - 0.5,
-        x1=window[1] + 0.5,
-        fillcolor="rgba(0,0,0,0.07)",
-        line_width=0,
-        layer="above",
-        row=1,
-        col=1,
-        exclude_empty_subplots=False,
-    )
-    if len(path):
+        return message_figure(title, "The study has no CAAR paths.")
+    p = p[p["group_by"] == "category"]
+    order = [c for c in category_table(study, window)["category"] if c in set(p["group"])]
+    if not order:
+        return message_figure(title, "The study was not grouped by category.")
+    cells = _grid(len(order), min(cols, len(order)), gap_y=0.22)
+    data: list[dict[str, Any]] = []
+    lay: dict[str, Any] = {}
+    annotations: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = []
+    lows, highs = [], []
+    for k, (cat, cell) in enumerate(zip(order, cells, strict=True)):
+        path = p[p["group"] == cat].sort_values("day")
         day = path["day"].to_numpy(dtype=np.float64)
         caar = path["caar"].to_numpy(dtype=np.float64)
-        n = path["n"].to_numpy(dtype=np.float64)
-        half = t_half_width(path["caar_se"].to_numpy(dtype=np.float64), n)
+        half = t_half_width(path["caar_se"].to_numpy(dtype=np.float64), path["n"].to_numpy())
         lo, hi = caar - half, caar + half
+        lows.append(np.nanmin(np.r_[lo, caar]))
+        highs.append(np.nanmax(np.r_[hi, caar]))
+        ax = "" if k == 0 else str(k + 1)
+        xa, ya = f"x{ax}", f"y{ax}"
         ok = np.isfinite(lo) & np.isfinite(hi)
-        runs = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
-        for k, (a, b) in enumerate(zip(runs[::2], runs[1::2], strict=True)):
-            fig.add_trace(
-                go.Scatter(
-                    x=np.concatenate([day[a:b], day[a:b][::-1]]),
-                    y=np.concatenate([hi[a:b], lo[a:b][::-1]]),
-                    fill="toself",
-                    fillcolor=_rgba(MAIN, 0.16),
-                    line={"width": 0},
-                    mode="lines",
-                    name="95% interval",
-                    legendgroup="band",
-                    showlegend=k == 0,
-                    hoverinfo="skip",
-                ),
-                row=1,
-                col=1,
+        if ok.any():
+            data.append(
+                {
+                    "type": "scatter",
+                    "x": floats(np.r_[day[ok], day[ok][::-1]]),
+                    "y": floats(np.r_[hi[ok], lo[ok][::-1]]),
+                    "fill": "toself",
+                    "fillcolor": _rgba(MAIN, 0.16),
+                    "line": {"width": 0},
+                    "mode": "lines",
+                    "hoverinfo": "skip",
+                    "name": "95% band",
+                    "xaxis": xa,
+                    "yaxis": ya,
+                }
             )
-        band = [
-            f"{a:+.2%} to {b:+.2%}" if math.isfinite(a) and math.isfinite(b) else "n < 2"
-            for a, b in zip(lo, hi, strict=True)
-        ]
-        aar = path["aar"].to_numpy(dtype=np.float64) if "aar" in path else np.full_like(day, np.nan)
-        fig.add_trace(
-            go.Scatter(
-                x=day,
-                y=caar,
-                mode="lines+markers",
-                line={"color": MAIN, "width": 2},
-                marker={"size": 4, "color": MAIN},
-                name="CAAR",
-                customdata=np.column_stack([band, n.astype(np.int64), aar]),
-                hovertemplate=(
-                    "day %{x:+d}<br>CAAR %{y:+.2%}<br>95% interval %{customdata[0]}"
-                    "<br>AAR that day %{customdata[2]:+.2%}<br>n = %{customdata[1]}"
-                    "<extra></extra>"
+        data.append(
+            {
+                "type": "scatter",
+                "x": floats(day),
+                "y": floats(caar),
+                "mode": "lines",
+                "line": {"color": MAIN, "width": 2},
+                "name": esc(str(cat).replace("_", " ")),
+                "customdata": path["n"].tolist(),
+                "hovertemplate": "day %{x:+d}: CAAR %{y:+.2%} (n = %{customdata})<extra></extra>",
+                "xaxis": xa,
+                "yaxis": ya,
+            }
+        )
+        n = int(path["n"].max()) if len(path) else 0
+        bottom = cell["row"] == max(c["row"] for c in cells)
+        lay[f"xaxis{ax}"] = axis(
+            "trading days from day 0" if bottom else "",
+            domain=cell["x"],
+            anchor=ya,
+            zeroline=False,
+            dtick=10,
+            matches="x" if k else None,
+        )
+        lay[f"yaxis{ax}"] = axis(
+            "CAAR, %" if cell["col"] == 0 else "",
+            domain=cell["y"],
+            anchor=xa,
+            tickformat=PCT_AXIS,
+            matches="y" if k else None,
+            showticklabels=cell["col"] == 0,
+        )
+        annotations.append(
+            {
+                "text": f"{esc(str(cat).replace('_', ' '))} (n={n})",
+                "x": (cell["x"][0] + cell["x"][1]) / 2,
+                "y": cell["y"][1],
+                "xref": "paper",
+                "yref": "paper",
+                "yanchor": "bottom",
+                "yshift": 2,
+                "showarrow": False,
+                "font": {"size": 12},
+            }
+        )
+        shapes.append(
+            {
+                "type": "rect",
+                "x0": window[0] - 0.5,
+                "x1": window[1] + 0.5,
+                "y0": 0,
+                "y1": 1,
+                "xref": xa,
+                "yref": f"{ya} domain",
+                "fillcolor": "rgba(0,0,0,0.06)",
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+    for key in list(lay):
+        lay[key] = {k: v for k, v in lay[key].items() if v is not None}
+    lo_all, hi_all = float(np.nanmin(lows)), float(np.nanmax(highs))
+    pad = 0.05 * (hi_all - lo_all or 0.02)
+    lay["yaxis"]["range"] = [lo_all - pad, hi_all + pad]
+    rows = max(c["row"] for c in cells) + 1
+    return {
+        "data": data,
+        "layout": layout(
+            title,
+            subtitle=f"Shaded: the window {window_label(window)}; one y axis for every panel",
+            height=110 + 190 * rows,
+            annotations=annotations,
+            shapes=shapes,
+            **lay,
+        ),
+    }
+
+
+def car_dots(study: EventStudyResult, window: Window = (-1, 1)) -> Figure:
+    """Every event's CAR over ``window`` by category, one dot each (green up, red down):
+    a distribution of few points shown as the points themselves, labelled with the ticker
+    where a category has at most :data:`LABEL_MAX` events; the hover names the event."""
+    from backtest.reports.tables import category_table
+
+    label = window_label(window)
+    title = f"Each event's CAR{label}, by kind of news"
+    w = study.windows
+    ev = study.events
+    if w.empty or ev.empty or "category" not in ev.columns:
+        return message_figure(title, "The study measured no event.")
+    w = w[w["window"] == label][["event_id", "ticker", "car", "t"]]
+    cols = [c for c in ("event_id", "ticker", "category", "title", "day0") if c in ev.columns]
+    rows = w.merge(ev[cols], on=["event_id", "ticker"], how="inner")
+    rows = rows[np.isfinite(rows["car"].to_numpy(dtype=np.float64))]
+    if rows.empty:
+        return message_figure(title, f"No event has a CAR over {label}.")
+    order = [c for c in category_table(study, window)["category"] if c in set(rows["category"])]
+    names = [esc(str(c).replace("_", " ")) for c in order]
+    data = []
+    for cat, name in zip(order, names, strict=True):
+        g = rows[rows["category"] == cat].sort_values("car")
+        car = g["car"].to_numpy(dtype=np.float64)
+        labelled = len(g) <= LABEL_MAX
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers+text" if labelled else "markers",
+                "x": floats(car),
+                "y": [name] * len(g),
+                "text": [esc(t) for t in g["ticker"]] if labelled else None,
+                "textposition": ["top center", "bottom center"] * (len(g) // 2 + 1)
+                if labelled
+                else None,
+                "textfont": {"size": 10, "color": MUTED},
+                "marker": {
+                    "color": _sign_colours(car),
+                    "size": 9,
+                    "opacity": 0.85,
+                    "line": {"color": "#FFFFFF", "width": 1},
+                },
+                "name": name,
+                "customdata": [
+                    [esc(shorten(t, 70)), esc(k), _date(d), fmt.num(s)]
+                    for t, k, d, s in zip(
+                        g.get("title", g["event_id"]), g["ticker"], g["day0"], g["t"], strict=True
+                    )
+                ],
+                "hovertemplate": (
+                    "<b>%{customdata[0]}</b><br>%{customdata[1]}, day 0 %{customdata[2]}<br>CAR"
+                    + label
+                    + " %{x:+.2%} (t = %{customdata[3]})<extra></extra>"
                 ),
-            ),
-            row=1,
-            col=1,
+            }
         )
-    _day0_line(fig, row=1, col=1)
-    fig.add_annotation(
-        x=(window[0] + window[1]) / 2,
-        y=0.0,
-        xref="x",
-        yref="y domain",
-        yanchor="bottom",
-        text=f"CAR{label}",
-        showarrow=False,
-        font={"size": 10, "color": MUTED},
-    )
-
-    # right: each event
-    car = per_event["car"].to_numpy(dtype=np.float64)
-    if len(car):
-        fig.add_trace(
-            go.Box(
-                y=car,
-                x=np.zeros(len(car)),
-                width=0.56,
-                boxpoints=False,
-                fillcolor="#F1F1F1",
-                line={"color": MUTED, "width": 1},
-                name="median and quartiles",
-                showlegend=False,
-                hoverinfo="y",
-                yhoverformat=PCT_HOVER,
-            ),
-            row=1,
-            col=2,
-        )
-        x = _jitter(car, 0.4)
-        custom = np.column_stack(
-            [
-                per_event["event_id"].map(_esc),
-                per_event["ticker"].map(_esc),
-                per_event["title"].fillna(per_event["event_id"]).map(_esc),
-                per_event["day0"].map(_date),
-                per_event["t"].map(fmt.num),
-            ]
-        )
-        for name, mask, colour in (
-            ("event CAR > 0", car > 0, UP),
-            ("event CAR ≤ 0", car <= 0, DOWN),
-        ):
-            fig.add_trace(
-                go.Scatter(
-                    x=x[mask],
-                    y=car[mask],
-                    mode="markers",
-                    marker={
-                        "color": colour,
-                        "size": 9,
-                        "opacity": 0.9,
-                        "line": {"color": "#FFFFFF", "width": 1},
-                    },
-                    name=name,
-                    customdata=custom[mask],
-                    hovertemplate=(
-                        "<b>%{customdata[2]}</b><br>%{customdata[0]} · %{customdata[1]}"
-                        "<br>day 0 %{customdata[3]}<br>CAR"
-                        + label
-                        + " %{y:+.2%} (t = %{customdata[4]})<extra></extra>"
-                    ),
-                ),
-                row=1,
-                col=2,
-            )
-    else:
-        fig.add_annotation(
-            text=f"no event has a CAR{label}",
-            x=0.5,
-            y=0.5,
-            xref="x2 domain",
-            yref="y2 domain",
-            showarrow=False,
-            font={"color": MUTED},
-        )
-    _style(fig, title, height=420, legend="top", panel_titles=True)
-    _subplot_titles(fig)
-    fig.update_xaxes(title_text="trading days relative to day 0", row=1, col=1)
-    fig.update_xaxes(
-        title_text="events (spread sideways)",
-        range=[-0.5, 0.5],
-        showticklabels=False,
-        showgrid=False,
-        zeroline=False,
-        ticks="",
-        row=1,
-        col=2,
-    )
-    fig.update_yaxes(
-        title_text="CAAR (%)", tickformat=PCT_AXIS, hoverformat=PCT_HOVER, row=1, col=1
-    )
-    fig.update_yaxes(
-        title_text=f"CAR{label} (%)", tickformat=PCT_AXIS, hoverformat=PCT_HOVER, row=1, col=2
-    )
-    if len(car) and np.ptp(car) < 0.01:
-        # one event (or identical CARs): plotly would pick a range of +-100%; show +-2 points
-        lo, hi = min(float(car.min()), 0.0), max(float(car.max()), 0.0)
-        fig.update_yaxes(range=[lo - 0.02, hi + 0.02], row=1, col=2)
-    return fig
+    for d in data:
+        for k in [k for k, v in d.items() if v is None]:
+            del d[k]
+    return {
+        "data": data,
+        "layout": layout(
+            title,
+            subtitle=f"Labels: the ticker, where a kind has at most {LABEL_MAX} events",
+            height=int(np.clip(110 + 44 * len(order), 260, 620)),
+            xaxis=axis(f"CAR{label}, %", tickformat=PCT_AXIS),
+            yaxis={
+                **_AXIS,
+                "type": "category",
+                "autorange": "reversed",
+                "zeroline": False,
+                "ticks": "",
+                "showline": False,
+            },
+        ),
+    }
 
 
-def _jitter(values: FloatArray, width: float) -> FloatArray:
-    """Deterministic sideways offsets in ``[-width/2, width/2)``: golden-ratio steps over the
-    values' ranks, so neighbours in value land apart."""
-    ranks = np.argsort(np.argsort(values, kind="stable"), kind="stable").astype(np.float64)
-    return ((ranks * 0.6180339887498949) % 1.0 - 0.5) * width
+#: Distributions of at most this many points have each point labelled.
+LABEL_MAX: Final[int] = 6
 
 
-def _subplot_titles(fig: go.Figure) -> None:
-    """make_subplots' panel titles at the size of axis titles rather than plotly's 16 px."""
-    for ann in fig.layout.annotations:
-        if ann.yref == "paper" and ann.xref == "paper" and ann.yanchor == "bottom":
-            ann.update(font={"size": 13, "color": INK})
+def ticker_paths(
+    study: EventStudyResult, ticker: str, window: Window = (-1, 1), highlight: int = 5
+) -> Figure:
+    """Each event of one ticker: its cumulative abnormal return over the path days.
 
-
-def ar_paths(study: EventStudyResult, ticker: str) -> go.Figure:
-    """The cumulative abnormal return path of each event of one ticker.
-
-    One line per (event, ``ticker``) row of ``study.ar``: the cumulative sum of its abnormal
-    returns over the path days (a missing day is a gap and adds nothing), labelled in the
-    legend by the event's title (cut to 40 characters), in day-0 order; zero line, dashed day-0
-    line. With more than six events the legend goes below the plot.
-
-    Parameters
-    ----------
-    study : EventStudyResult
-        The event study.
-    ticker : str
-        The ticker, e.g. ``"META"``.
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        One line trace per event (``meta``: title, event id, day 0); a message figure when the
-        ticker has no measured event.
+    The ``highlight`` strongest reactions (largest |CAR| over ``window``) are coloured and in
+    the legend as ``date · title`` (one row each, never cut by the chart); the others are faint
+    grey lines, one legend entry for all. A missing day is a gap and adds nothing.
     """
-    ar = study.ar
     title = f"{ticker}: cumulative abnormal return around each event"
+    ar = study.ar
     if ar.empty or "ticker" not in (ar.index.names or []):
-        return _message_figure(title, f"The study measured no event of {ticker}.")
+        return message_figure(title, f"The study measured no event of {ticker}.")
     rows = ar[ar.index.get_level_values("ticker").astype(str) == str(ticker)]
     if rows.empty:
-        return _message_figure(title, f"The study measured no event of {ticker}.")
-    ids = rows.index.get_level_values("event_id").astype(str)
+        return message_figure(title, f"The study measured no event of {ticker}.")
+    ids = [str(i) for i in rows.index.get_level_values("event_id")]
     ev = study.events
-    info = pd.DataFrame({"event_id": ids})
-    if {"event_id", "ticker"} <= set(ev.columns):
-        keep = [c for c in ("title", "day0") if c in ev.columns]
-        sub = ev.loc[ev["ticker"].astype(str) == str(ticker), ["event_id", *keep]]
-        info = info.merge(
-            sub.astype({"event_id": str}).drop_duplicates("event_id"), on="event_id", how="left"
-        )
-    if "title" not in info.columns:
-        info["title"] = info["event_id"]
-    if "day0" not in info.columns:
-        info["day0"] = pd.NaT
-    info["title"] = info["title"].fillna(info["event_id"]).astype(str)
-    order = np.argsort(pd.to_datetime(info["day0"]).to_numpy(), kind="stable")
+    ev = ev[ev["ticker"].astype(str) == str(ticker)].drop_duplicates("event_id")
+    info = ev.set_index(ev["event_id"].astype(str))
+    label = window_label(window)
+    w = study.windows
+    car = (
+        w[(w["window"] == label) & (w["ticker"].astype(str) == str(ticker))]
+        .set_index("event_id")["car"]
+        .reindex(ids)
+        .to_numpy(dtype=np.float64)
+    )
+    strength = np.where(np.isfinite(car), np.abs(car), -1.0)
+    top = set(np.argsort(-strength, kind="stable")[:highlight].tolist())
     days = rows.columns.to_numpy(dtype=np.float64)
     values = rows.to_numpy(dtype=np.float64)
     cum = np.nancumsum(values, axis=1)
-    cum[np.isnan(values)] = np.nan  # a missing day is a gap in the line, and adds nothing
-
-    fig = go.Figure()
-    n = len(rows)
-    for i, j in enumerate(order):
-        full = info.at[j, "title"]
-        fig.add_trace(
-            go.Scatter(
-                x=days,
-                y=cum[j],
-                mode="lines",
-                line={
-                    "color": COLORWAY[i % len(COLORWAY)],
-                    "dash": DASHES[(i // len(COLORWAY)) % len(DASHES)],
-                    "width": 1.8,
-                },
-                name=_esc(_shorten(full, 40)),
-                meta=[_esc(full), _esc(info.at[j, "event_id"]), _date(info.at[j, "day0"])],
-                customdata=values[j],
-                hovertemplate=(
-                    "<b>%{meta[0]}</b><br>%{meta[1]}, day 0 %{meta[2]}<br>day %{x:+d}: "
-                    "AR %{customdata:+.2%}, CAR %{y:+.2%}<extra></extra>"
+    cum[np.isnan(values)] = np.nan
+    day0 = [_date(info["day0"].get(i)) if "day0" in info else "" for i in ids]
+    titles = [str(info["title"].get(i, i)) if "title" in info else i for i in ids]
+    by_date = sorted(range(len(ids)), key=lambda j: day0[j])
+    data: list[dict[str, Any]] = []
+    faint_shown = False
+    n_faint = len(ids) - len(top)
+    for j in by_date:  # the faint ones first: drawn below
+        if j in top:
+            continue
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": floats(days),
+                "y": floats(cum[j]),
+                "line": {"color": FAINT, "width": 1},
+                "name": f"the other {n_faint} events",
+                "legendgroup": "faint",
+                "showlegend": not faint_shown,
+                "legendrank": 1000,
+                "customdata": [esc(shorten(titles[j], 70)), day0[j]],
+                "hovertemplate": (
+                    "<b>%{customdata[0]}</b> (day 0 %{customdata[1]})<br>day %{x:+d}: "
+                    "CAR %{y:+.2%}<extra></extra>"
                 ),
-            )
+            }
         )
-    _day0_line(fig)
-    below = n > 6
-    legend_rows = math.ceil(n / 3) if below else 0
-    _style(
-        fig,
-        f"{title} ({n} event{'s' if n != 1 else ''})",
-        height=HEIGHT + 22 * legend_rows,
-        legend="below" if below else "right",
-        legend_rows=legend_rows,
-    )
-    if below:
-        fig.update_layout(
-            legend={"entrywidth": 240, "entrywidthmode": "pixels", "font": {"size": 11}}
+        faint_shown = True
+    for rank, j in enumerate(j for j in by_date if j in top):
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": floats(days),
+                "y": floats(cum[j]),
+                "line": {"color": COLORWAY[rank % len(COLORWAY)], "width": 2.2},
+                # two short lines: a phone's width holds them, nothing is cut
+                "name": wrap(esc(f"{day0[j]} · {shorten(titles[j], 60)}"), 36),
+                "legendrank": rank,
+                "customdata": [esc(shorten(titles[j], 70)), day0[j]],
+                "hovertemplate": (
+                    "<b>%{customdata[0]}</b> (day 0 %{customdata[1]})<br>day %{x:+d}: "
+                    "CAR %{y:+.2%}<extra></extra>"
+                ),
+            }
         )
-    fig.update_xaxes(title_text="trading days relative to day 0", zeroline=False)
-    fig.update_yaxes(
-        title_text="cumulative abnormal return (%)", tickformat=PCT_AXIS, hoverformat=PCT_HOVER
+    entries = len(top) + (1 if n_faint else 0)
+    return {
+        "data": data,
+        "layout": layout(
+            title,
+            subtitle=(
+                f"Coloured: the {len(top)} strongest reactions by |CAR{label}|"
+                + (f"; grey: the other {n_faint}" if n_faint else "")
+            ),
+            height=380 + 36 * entries,
+            showlegend=True,
+            legend={**LEGEND_TOP, "orientation": "v", "y": -0.16, "yanchor": "top"},
+            xaxis=axis("trading days from day 0", zeroline=False),
+            yaxis=axis("cumulative abnormal return, %", tickformat=PCT_AXIS),
+            shapes=[_day0_shape()],
+        ),
+    }
+
+
+def _day0_shape() -> dict[str, Any]:
+    return {
+        "type": "line",
+        "x0": 0,
+        "x1": 0,
+        "y0": 0,
+        "y1": 1,
+        "xref": "x",
+        "yref": "paper",
+        "line": {"color": MUTED, "width": 1, "dash": "dash"},
+    }
+
+
+def earnings_history(rows: pd.DataFrame, ticker: str) -> Figure:
+    """Earnings reaction history: the abnormal return on day 0 of each quarter's results
+    (``ar0``, bars green up and red down), in order, with the earnings surprise
+    (``surprise_pct``, diamonds on a second axis) where the history has it. Quarters are
+    labelled by ``quarter`` when given, else by day 0."""
+    title = f"{ticker}: earnings reaction history"
+    if rows.empty or "ar0" not in rows.columns:
+        return message_figure(title, "No earnings reaction was measured.")
+    rows = rows.sort_values("day0") if "day0" in rows.columns else rows
+    names = (
+        [esc(q) for q in rows["quarter"].astype(str)]
+        if "quarter" in rows.columns
+        else [_date(d) for d in rows.get("day0", pd.Series(range(len(rows))))]
     )
-    return fig
+    ar0 = rows["ar0"].to_numpy(dtype=np.float64)
+    data: list[dict[str, Any]] = [
+        {
+            "type": "bar",
+            "x": names,
+            "y": floats(ar0),
+            "marker": {"color": _sign_colours(ar0)},
+            "name": "AR(0)",
+            "hovertemplate": "%{x}: AR(0) %{y:+.2%}<extra></extra>",
+        }
+    ]
+    more: dict[str, Any] = {}
+    if "surprise_pct" in rows.columns and rows["surprise_pct"].notna().any():
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": names,
+                "y": floats(rows["surprise_pct"].to_numpy(dtype=np.float64) / 100.0),
+                "yaxis": "y2",
+                "marker": {"symbol": "diamond", "size": 9, "color": INK},
+                "name": "earnings surprise",
+                "hovertemplate": "%{x}: surprise %{y:+.1%}<extra></extra>",
+            }
+        )
+        more["yaxis2"] = axis(
+            "earnings surprise, %", overlaying="y", side="right", tickformat=PCT_AXIS,
+            showgrid=False,
+        )  # fmt: skip
+    return {
+        "data": data,
+        "layout": layout(
+            title,
+            subtitle="Abnormal return on day 0 of each quarter's results",
+            height=340,
+            showlegend=len(data) > 1,
+            legend=LEGEND_TOP,
+            xaxis=axis("quarter", type="category"),
+            yaxis=axis("AR(0), %", tickformat=PCT_AXIS),
+            **more,
+        ),
+    }
 
 
 # ----------------------------------------------------------------------------- strategies
 
-#: The currency of each market's prices (portfolio values are in price units).
-CURRENCIES: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        "XNYS": "USD",
-        "XHKG": "HKD",
-        "XTKS": "JPY",
-        "XLON": "GBp",
-        "XSHG": "CNY",
-        "XETR": "EUR",
-        "XTSE": "CAD",
+
+def wrap(text: str, width: int = 20) -> str:
+    """Text broken into lines of about ``width`` characters with ``<br>`` (plotly labels).
+
+    >>> wrap("short after negative earnings", 14)
+    'short after<br>negative<br>earnings'
+    """
+    lines: list[str] = []
+    for word in str(text).split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def strategy_forest(table: pd.DataFrame, *, excess: bool) -> Figure:
+    """Per strategy, one row: the mean trade return of every parameter combination (``excess``:
+    in excess of the benchmark held over the same sessions) as a dot, with its 95% interval
+    where the backtest gives one, spread a little apart within the row so that none hides
+    another; the number of trades at the right, marked "too few" under :data:`MIN_TRADES`.
+    No combination is singled out: the best of a sweep, picked afterwards, overstates.
+
+    ``table``: rows ``strategy, label, value, lo, hi, n_trades`` (see
+    :func:`backtest.reports.html.strategy_rows`).
+    """
+    what = "mean return per trade beyond the benchmark" if excess else "mean return per trade"
+    title = "Mean return per trade" + (", beyond the market" if excess else "")
+    rows = table[np.isfinite(table["value"].to_numpy(dtype=np.float64))]
+    if rows.empty:
+        return message_figure(title, "No strategy made a trade.")
+    order = list(dict.fromkeys(rows["strategy"]))
+    ys, xs, lo, hi, custom, colours = [], [], [], [], [], []
+    for i, name in enumerate(order):
+        g = rows[rows["strategy"] == name]
+        k = len(g)
+        offsets = np.linspace(-0.28, 0.28, k) if k > 1 else np.zeros(1)
+        for off, r in zip(offsets, g.itertuples(index=False), strict=True):
+            ys.append(i + float(off))
+            xs.append(float(r.value))
+            lo.append(float(r.lo))
+            hi.append(float(r.hi))
+            custom.append([esc(name), esc(r.label or "base"), fmt.integer(r.n_trades)])
+    v, lo_a, hi_a = np.array(xs), np.array(lo), np.array(hi)
+    error = _whiskers(v, lo_a, hi_a) if np.isfinite(lo_a).any() else {"visible": False}
+    trades = rows.groupby("strategy", sort=False)["n_trades"].max()
+    notes = [
+        f"n={int(trades[nm])}" + (" too few" if trades[nm] < MIN_TRADES else "") for nm in order
+    ]
+    colours = _sign_colours(v)
+    fig_layout = layout(
+        title,
+        subtitle=(
+            "One dot per parameter combination"
+            + (", whiskers its 95% interval" if np.isfinite(lo_a).any() else "")
+            + f" · n: trades; fewer than {MIN_TRADES} are too few to judge"
+        ),
+        height=int(np.clip(120 + 62 * len(order), 260, 560)),
+        xaxis=axis(f"{what}, %", tickformat=PCT_AXIS),
+        yaxis={
+            **_AXIS,
+            "tickvals": list(range(len(order))),
+            "ticktext": [wrap(esc(str(nm).replace("_", " ")), 18) for nm in order],
+            "range": [len(order) - 0.5, -0.5],
+            "showgrid": False,
+            "zeroline": False,
+            "ticks": "",
+            "showline": False,
+        },
+        shapes=[{**_day0_shape(), "line": {"color": MUTED, "width": 1}}],
+        annotations=_right_labels(
+            list(range(len(order))),
+            notes,
+            size=11,
+            colours=[DOWN if "few" in note else MUTED for note in notes],
+        ),
+    )
+    fig_layout["margin"]["r"] = int(16 + 6.6 * max(len(t) for t in notes))
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": floats(v),
+                "y": floats(ys),
+                "error_x": error,
+                "marker": {"color": colours, "size": 9, "line": {"color": "#FFFFFF", "width": 1}},
+                "name": what,
+                "customdata": custom,
+                "hovertemplate": (
+                    "<b>%{customdata[0]}</b> %{customdata[1]}<br>%{x:+.2%} per trade, "
+                    "%{customdata[2]} trades<extra></extra>"
+                ),
+            }
+        ],
+        "layout": fig_layout,
     }
+
+
+#: Fewer trades than this are too few to judge a strategy by.
+MIN_TRADES: Final[int] = 10
+
+#: The currency of each market's prices.
+CURRENCIES: Final[Mapping[str, str]] = MappingProxyType(
+    {"XNYS": "USD", "XHKG": "HKD", "XTKS": "JPY", "XLON": "GBp", "XSHG": "CNY", "XETR": "EUR"}
 )
 
 
-def _currency(backtest: BacktestResult, portfolio: str) -> str:
-    m = backtest.metrics
-    if m.empty or not {"portfolio", "market"} <= set(m.columns):
-        return "currency units"
-    markets = m.loc[m["portfolio"].astype(str) == portfolio, "market"]
-    return (
-        CURRENCIES.get(str(markets.iloc[0]), "currency units")
-        if len(markets)
-        else ("currency units")
-    )
+def equity_figure(backtest: BacktestResult, portfolio: str, *, max_combos: int = 6) -> Figure:
+    """A portfolio's cumulative return and drawdown, every combination beside buy-and-hold.
 
-
-def equity_figure(backtest: BacktestResult, portfolio: str) -> go.Figure:
-    """A portfolio's value and drawdown for every parameter combination, with buy-and-hold.
-
-    Top (68% of the height): the portfolio value of each combination (legend: its label, or
-    ``strategy`` when nothing is swept) and the buy-and-hold series of the first combination
-    (the same sessions for all), dashed grey; a dotted line at the initial capital. Bottom:
-    each combination's drawdown ``value / running maximum - 1``, filled to zero. The x axis is
-    shared; the hover shows every series at the date.
-
-    Parameters
-    ----------
-    backtest : BacktestResult
-        The strategy backtest.
-    portfolio : str
-        A ticker or a pooled portfolio (``"pooled XNYS"``).
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        Strategy value traces (legend group = label), buy-and-hold traces, then the drawdown
-        traces (name ``drawdown <label>``); a message figure when there is no equity for the
-        portfolio.
+    Top: each combination's cumulative return ``value / value[0] - 1`` in percent (at most
+    ``max_combos`` of them, the subtitle says how many are left out) and the buy-and-hold series
+    over the same sessions (grey), on one axis, so that a strategy invested a small part of the
+    time and a fully invested buy-and-hold compare as returns, not as dollar amounts. Bottom:
+    the drawdown ``value / running maximum - 1`` of every series shown, strategies and
+    buy-and-hold alike, so the axis covers the deepest of them.
     """
     name = backtest.strategy.name
-    title = f"{name} — {portfolio}: value and drawdown"
+    title = f"{name} · {portfolio}: cumulative return and drawdown"
     eq = backtest.equity
     if eq.empty or eq.columns.nlevels != 3:
-        return _message_figure(title, "The backtest has no equity curve (no trade was made).")
+        return message_figure(title, "The backtest has no equity curve (no trade was made).")
     in_portfolio = eq.columns.get_level_values(1).astype(str) == str(portfolio)
     sub = eq.loc[:, in_portfolio].dropna(how="all")
     if sub.empty:
-        known = ", ".join(sorted(set(eq.columns.get_level_values(1).astype(str))))
-        return _message_figure(title, f"No portfolio {portfolio!r} in the backtest ({known}).")
+        return message_figure(title, f"No portfolio {portfolio!r} in the backtest.")
     series = sub.columns.get_level_values(2).astype(str)
     combo_of = sub.columns.get_level_values(0)
-    combos = backtest.combos
-    labels = (
-        dict(zip(combos["combo"], combos["label"].astype(str), strict=True))
-        if {"combo", "label"} <= set(combos.columns)
-        else {}
-    )
-    single = len(combos) <= 1 or not backtest.strategy.swept
+    labels = dict(zip(backtest.combos["combo"], backtest.combos["label"].astype(str), strict=True))
+    single = len(backtest.combos) <= 1 or not backtest.strategy.swept
     strat = sub.loc[:, series == "strategy"]
-    first = combo_of[0] if len(combo_of) else None
-    holds = sub.loc[:, (series.str.startswith("buy & hold")) & (combo_of == first)]
-    drawdown = strat / strat.cummax() - 1.0
-    currency = _currency(backtest, str(portfolio))
-
-    fig = make_subplots(
-        rows=2, cols=1, shared_xaxes=True, row_heights=[0.68, 0.32], vertical_spacing=0.05
-    )
-    dates = sub.index
-    # buy-and-hold first, so that the strategy lines are drawn over them
+    shown = strat.iloc[:, :max_combos]
+    holds = sub.loc[:, series.str.startswith("buy & hold") & (combo_of == combo_of[0])]
+    x = dates(sub.index)
+    data: list[dict[str, Any]] = []
+    every = pd.concat([holds, shown], axis=1)
+    value = every.to_numpy(dtype=np.float64)
+    first = np.array([s[np.isfinite(s)][0] if np.isfinite(s).any() else np.nan for s in value.T])
+    cum = value / first - 1.0
+    dd = value / np.fmax.accumulate(np.where(np.isfinite(value), value, -np.inf), axis=0) - 1.0
+    names: list[str] = []
+    colours: list[str] = []
     for k, col in enumerate(holds.columns):
-        fig.add_trace(
-            go.Scatter(
-                x=dates,
-                y=holds[col],
-                mode="lines",
-                line={"color": GREYS[k % len(GREYS)], "width": 1.2},
-                name=_esc(col[2]),
-                legendrank=1000 + k,
-                hovertemplate="%{y:,.0f} " + currency + "<extra>%{fullData.name}</extra>",
-            ),
-            row=1,
-            col=1,
+        names.append(esc(col[2]))
+        colours.append(GREYS[k % len(GREYS)])
+    for i, col in enumerate(shown.columns):
+        names.append(esc("strategy" if single else labels.get(col[0], f"combination {col[0]}")))
+        colours.append(COLORWAY[i % len(COLORWAY)])
+    for j, (nm, colour) in enumerate(zip(names, colours, strict=True)):
+        hold = j < holds.shape[1]
+        common = {
+            "type": "scatter",
+            "mode": "lines",
+            "x": x,
+            "name": nm,
+            "legendgroup": f"s{j}",
+            "line": {"color": colour, "width": 1.3 if hold else 2},
+        }
+        data.append(
+            {
+                **common,
+                "y": floats(cum[:, j]),
+                "hovertemplate": "%{y:+.2%}<extra>%{fullData.name}</extra>",
+            }
         )
-    for i, col in enumerate(strat.columns):
-        label = "strategy" if single else labels.get(col[0], f"combination {col[0]}")
-        colour = COLORWAY[i % len(COLORWAY)]
-        fig.add_trace(
-            go.Scatter(
-                x=dates,
-                y=strat[col],
-                mode="lines",
-                line={"color": colour, "width": 2},
-                name=_esc(label),
-                legendgroup=f"c{i}",
-                legendrank=100 + i,
-                hovertemplate="%{y:,.0f} " + currency + "<extra>%{fullData.name}</extra>",
-            ),
-            row=1,
-            col=1,
+        data.append(
+            {
+                **common,
+                "y": floats(dd[:, j]),
+                "xaxis": "x",
+                "yaxis": "y2",
+                "showlegend": False,
+                "line": {"color": colour, "width": 1},
+                "hovertemplate": "drawdown %{y:.2%}<extra>%{fullData.name}</extra>",
+            }
         )
-    for i, col in enumerate(drawdown.columns):
-        label = "strategy" if single else labels.get(col[0], f"combination {col[0]}")
-        colour = COLORWAY[i % len(COLORWAY)]
-        fig.add_trace(
-            go.Scatter(
-                x=dates,
-                y=drawdown[col],
-                mode="lines",
-                line={"color": colour, "width": 1},
-                fill="tozeroy",
-                fillcolor=_rgba(colour, 0.14),
-                name=_esc(f"drawdown {label}"),
-                legendgroup=f"c{i}",
-                showlegend=False,
-                hovertemplate="%{y:.2%}<extra>%{fullData.name}</extra>",
+    left_out = strat.shape[1] - shown.shape[1]
+    deepest = float(np.nanmin(dd)) if np.isfinite(dd).any() else -0.01
+    return {
+        "data": data,
+        "layout": layout(
+            title,
+            subtitle=(
+                "Same sessions for every series; grey: buy-and-hold"
+                + (f"; {left_out} more combinations in the tables" if left_out > 0 else "")
             ),
-            row=2,
-            col=1,
-        )
-    if strat.shape[1]:
-        start = strat.bfill().iloc[0].to_numpy(dtype=np.float64)
-        if np.isfinite(start[0]):
-            fig.add_hline(
-                y=float(start[0]),
-                line={"color": MUTED, "width": 1, "dash": "dot"},
-                row=1,
-                col=1,
-            )
-    entries = strat.shape[1] + holds.shape[1]
-    rows = math.ceil(entries / 4)
-    _style(
-        fig,
-        title,
-        height=HEIGHT + 30 + 22 * rows,
-        legend="below",
-        legend_rows=rows,
-        legend_gap=34,
-    )
-    fig.update_layout(hovermode="x unified")
-    fig.update_xaxes(zeroline=False)
-    fig.update_yaxes(
-        title_text=f"value ({currency})", tickformat=",.0f", zeroline=False, row=1, col=1
-    )
-    fig.update_yaxes(
-        title_text="drawdown (%)", tickformat=PCT_AXIS, rangemode="tozero", row=2, col=1
-    )
-    return fig
+            height=520,
+            showlegend=True,
+            legend=LEGEND_TOP,
+            hovermode="x unified",
+            xaxis=axis("", anchor="y2", zeroline=False),
+            yaxis=axis("cumulative return, %", domain=[0.36, 1.0], tickformat=PCT_AXIS),
+            yaxis2=axis(
+                "drawdown, %",
+                domain=[0.0, 0.28],
+                tickformat=PCT_AXIS,
+                range=[deepest * 1.08, 0.0],
+                anchor="x",
+            ),
+        ),
+    }
 
 
-#: Axis titles of swept parameters: the short name and its unit.
+def trade_dots(backtest: BacktestResult, portfolio: str | None = None) -> Figure:
+    """Every trade's return per parameter combination as dots (green gains, red losses), each
+    labelled with its ticker when a combination has at most :data:`LABEL_MAX` trades; the hover
+    names the event and the dates. ``portfolio``: the trades of one ticker (default: all)."""
+    name = backtest.strategy.name
+    title = f"{name}: the return of every trade"
+    t = backtest.trades
+    if t.empty:
+        return message_figure(title, "No trade was made.")
+    t = t[t["leg"] == "position"] if "leg" in t.columns else t
+    if portfolio is not None and not str(portfolio).startswith("pooled"):
+        t = t[t["ticker"].astype(str) == str(portfolio)]
+    if t.empty:
+        return message_figure(title, "No trade was made.")
+    labels = dict(zip(backtest.combos["combo"], backtest.combos["label"].astype(str), strict=True))
+    data = []
+    for combo, g in t.groupby("combo", sort=True):
+        g = g.sort_values("return")
+        r = g["return"].to_numpy(dtype=np.float64)
+        lab = esc(labels.get(combo, str(combo)))
+        labelled = len(g) <= LABEL_MAX
+        trace: dict[str, Any] = {
+            "type": "scatter",
+            "mode": "markers+text" if labelled else "markers",
+            "x": floats(r),
+            "y": [lab] * len(g),
+            "marker": {"color": _sign_colours(r), "size": 9, "line": {"color": "#FFF", "width": 1}},
+            "name": lab,
+            "customdata": [
+                [esc(e), esc(k), _date(a), _date(b)]
+                for e, k, a, b in zip(
+                    g["event_id"], g["ticker"], g["entry_date"], g["exit_date"], strict=True
+                )
+            ],
+            "hovertemplate": (
+                "<b>%{customdata[0]}</b> (%{customdata[1]})<br>%{customdata[2]} to "
+                "%{customdata[3]}: %{x:+.2%}<extra></extra>"
+            ),
+        }
+        if labelled:
+            trace["text"] = [esc(k) for k in g["ticker"]]
+            trace["textposition"] = ["top center", "bottom center"] * (len(g) // 2 + 1)
+            trace["textfont"] = {"size": 10, "color": MUTED}
+        data.append(trace)
+    return {
+        "data": data,
+        "layout": layout(
+            title,
+            subtitle="One dot per trade, net of fees and slippage",
+            height=int(np.clip(110 + 46 * len(data), 240, 640)),
+            xaxis=axis("trade return, %", tickformat=PCT_AXIS),
+            yaxis={
+                **_AXIS,
+                "type": "category",
+                "autorange": "reversed",
+                "zeroline": False,
+                "ticks": "",
+                "showline": False,
+            },
+        ),
+    }
+
+
+#: Axis titles of swept parameters, with their units.
 PARAM_TITLES: Final[Mapping[str, str]] = MappingProxyType(
     {
         "exit.hold": "hold (sessions)",
         "entry.lag": "lag (sessions)",
-        "condition.below": "below (AR threshold)",
-        "condition.above": "above (AR threshold)",
+        "condition.below": "below (AR threshold, %)",
+        "condition.above": "above (AR threshold, %)",
+        "exit.stop_loss": "stop loss (%)",
+        "exit.take_profit": "take profit (%)",
     }
 )
-#: Parameters that are fractions, shown as percentages in tick labels.
 _FRACTION_PARAMS: Final[frozenset[str]] = frozenset(
     {
         "condition.below",
@@ -992,22 +1101,9 @@ _FRACTION_PARAMS: Final[frozenset[str]] = frozenset(
         "costs.slippage",
     }
 )
-#: Metrics that are never negative: a one-sided colour scale. Every other one diverges at 0.
 _NONNEGATIVE: Final[frozenset[str]] = frozenset(
-    {
-        "sessions",
-        "periods_per_year",
-        "annual_volatility",
-        "max_drawdown_duration",
-        "max_drawdown_duration_sessions",
-        "n_trades",
-        "win_rate",
-        "profit_factor",
-        "exposure",
-    }
+    {"annual_volatility", "n_trades", "win_rate", "profit_factor", "exposure"}
 )
-_DIVERGING: Final[list[list[Any]]] = [[0.0, DOWN], [0.5, "#F7F7F7"], [1.0, UP]]
-_SEQUENTIAL: Final[list[list[Any]]] = [[0.0, "#F7F7F7"], [1.0, MAIN]]
 
 
 def _param_title(key: str) -> str:
@@ -1015,13 +1111,12 @@ def _param_title(key: str) -> str:
 
 
 def _param_value(key: str, value: Any) -> str:
-    """A parameter value as a tick label: fractions in %, counts and sizes whole."""
     try:
         x = float(value)
     except (TypeError, ValueError):
         return str(value)
     if not math.isfinite(x):
-        return "—"
+        return fmt.DASH
     if key in _FRACTION_PARAMS:
         return f"{x * 100:g}%"
     return f"{x:,.0f}" if x.is_integer() else f"{x:g}"
@@ -1029,40 +1124,25 @@ def _param_value(key: str, value: Any) -> str:
 
 def sweep_heatmap(
     backtest: BacktestResult, metric: str = "sharpe", portfolio: str | None = None
-) -> go.Figure | None:
+) -> Figure | None:
     """One metric over the swept parameter grid, as a heatmap with the values written in.
 
-    One swept parameter: a one-row heatmap over its values. Two: x the first swept parameter,
-    y the second. More: one panel per combination of the others (at most six; the subtitle
-    names what was left out). Cells hold :func:`~backtest.portfolio.metrics.format_metric`
-    text; the colour scale diverges at 0 (red below, green above) for metrics that can be
-    negative, and runs white to blue for the others. Parameter values are sorted.
-
-    Parameters
-    ----------
-    backtest : BacktestResult
-        The strategy backtest.
-    metric : str, default "sharpe"
-        A name of :data:`~backtest.portfolio.metrics.METRICS` (not a date).
-    portfolio : str, optional
-        The portfolio; default :meth:`BacktestResult.grid_portfolio`.
-
-    Returns
-    -------
-    plotly.graph_objects.Figure or None
-        ``None`` when the strategy sweeps nothing or has no metrics. Heatmap traces share one
-        colour axis; ``z`` rows follow ``y`` (the second parameter's values, ascending) and
-        columns follow ``x``.
+    One swept parameter: one row; two: x the first, y the second; more: one panel per value of
+    the others (at most six; the subtitle names what was left out). Cells hold
+    :func:`~backtest.portfolio.metrics.format_metric` text; the colours diverge at 0 for metrics
+    that can be negative. ``None`` when the strategy sweeps nothing or has no metrics.
 
     Raises
     ------
     ValueError
-        ``metric`` is not a metric, or is a date.
+        ``metric`` is not a metric of :data:`~backtest.portfolio.metrics.METRICS`, or a date.
     """
+    from backtest.portfolio.metrics import METRICS, format_metric
+
     known = {m.name: m for m in METRICS}
     if metric not in known:
         raise ValueError(f"sweep_heatmap: unknown metric {metric!r} (known: {', '.join(known)})")
-    spec: Metric = known[metric]
+    spec = known[metric]
     if spec.fmt == "date":
         raise ValueError(f"sweep_heatmap: {metric!r} is a date; choose a numeric metric")
     swept = tuple(backtest.strategy.swept)
@@ -1070,15 +1150,12 @@ def sweep_heatmap(
     if not swept or m.empty or not (m.get("kind", pd.Series(dtype=str)) == "strategy").any():
         return None
     portfolio = portfolio if portfolio is not None else backtest.grid_portfolio()
-    name = backtest.strategy.name
-    title = f"{name}: {spec.title} over the grid ({portfolio})"
+    title = f"{backtest.strategy.name}: {spec.title} over the parameter grid ({portfolio})"
     grid = backtest.grid(metric, portfolio)
     if grid.empty or not set(swept) <= set(grid.columns):
-        return _message_figure(title, f"No metrics for the portfolio {portfolio!r}.")
+        return message_figure(title, f"No metrics for the portfolio {portfolio!r}.")
     grid = grid.assign(**{metric: pd.to_numeric(grid[metric], errors="coerce")})
-    xk = swept[0]
-    yk = swept[1] if len(swept) > 1 else None
-    rest = list(swept[2:])
+    xk, yk, rest = swept[0], (swept[1] if len(swept) > 1 else None), list(swept[2:])
     xs = np.sort(grid[xk].dropna().unique())
     ys = np.sort(grid[yk].dropna().unique()) if yk else np.array([])
     panels: list[tuple[str, pd.DataFrame]] = []
@@ -1086,94 +1163,119 @@ def sweep_heatmap(
     if rest:
         for key, block in grid.groupby(rest, sort=True):
             values = key if isinstance(key, tuple) else (key,)
-            label = ", ".join(
+            lab = ", ".join(
                 f"{k.split('.')[-1]}={_param_value(k, v)}"
                 for k, v in zip(rest, values, strict=True)
             )
             if len(panels) < 6:
-                panels.append((label, block))
+                panels.append((lab, block))
             else:
-                left_out.append(label)
+                left_out.append(lab)
     else:
         panels.append(("", grid))
-
-    diverging = metric not in _NONNEGATIVE
     xlab = [_param_value(xk, v) for v in xs]
     ylab = [_param_value(yk, v) for v in ys] if yk else [spec.title]
     cols = min(len(panels), 3)
-    nrows = math.ceil(len(panels) / cols)
-    fig = make_subplots(
-        rows=nrows,
-        cols=cols,
-        subplot_titles=[p[0] for p in panels] if rest else None,
-        horizontal_spacing=0.08,
-        vertical_spacing=0.16 if nrows > 1 else 0.1,
-    )
-    hover_y = f"<br>{_param_title(yk)}: %{{y}}" if yk else ""
-    for i, (_, block) in enumerate(panels):
+    cells = _grid(len(panels), cols, gap_x=0.08, gap_y=0.2)
+    nrows = max(c["row"] for c in cells) + 1
+    data, lay, annotations, zs = [], {}, [], []
+    for k, ((lab, block), cell) in enumerate(zip(panels, cells, strict=True)):
         block = block.drop_duplicates(subset=[xk, yk] if yk else [xk])
         if yk:
             z = block.set_index([yk, xk])[metric].unstack(xk).reindex(index=ys, columns=xs)
             zv = z.to_numpy(dtype=np.float64)
         else:
             zv = block.set_index(xk)[metric].reindex(xs).to_numpy(dtype=np.float64)[None, :]
-        text = [[format_metric(spec, v) for v in row] for row in zv]
-        fig.add_trace(
-            go.Heatmap(
-                x=xlab,
-                y=ylab,
-                z=zv,
-                text=text,
-                texttemplate="%{text}",
-                textfont={"size": 13},
-                coloraxis="coloraxis",
-                xgap=2,
-                ygap=2,
-                hovertemplate=(
-                    f"{_param_title(xk)}: %{{x}}{hover_y}<br>{spec.title}: %{{text}}<extra></extra>"
+        zs.append(zv)
+        ax = "" if k == 0 else str(k + 1)
+        data.append(
+            {
+                "type": "heatmap",
+                "x": xlab,
+                "y": ylab,
+                "z": [floats(r) for r in zv],
+                "text": [[format_metric(spec, v) for v in r] for r in zv],
+                "texttemplate": "%{text}",
+                "textfont": {"size": 13},
+                "coloraxis": "coloraxis",
+                "xgap": 2,
+                "ygap": 2,
+                "xaxis": f"x{ax}",
+                "yaxis": f"y{ax}",
+                "hovertemplate": (
+                    f"{_param_title(xk)}: %{{x}}"
+                    + (f"<br>{_param_title(yk)}: %{{y}}" if yk else "")
+                    + f"<br>{spec.title}: %{{text}}<extra></extra>"
                 ),
-                name=spec.title,
-            ),
-            row=i // cols + 1,
-            col=i % cols + 1,
+                "name": spec.title,
+            }
         )
-    finite = np.concatenate([np.asarray(t.z, dtype=np.float64).ravel() for t in fig.data])
+        bare = {"showgrid": False, "zeroline": False, "showline": False, "ticks": ""}
+        lay[f"xaxis{ax}"] = axis(
+            _param_title(xk) if cell["row"] == nrows - 1 else "",
+            domain=cell["x"],
+            anchor=f"y{ax}",
+            type="category",
+            **bare,
+        )
+        lay[f"yaxis{ax}"] = axis(
+            (_param_title(yk) if yk else "") if cell["col"] == 0 else "",
+            domain=cell["y"],
+            anchor=f"x{ax}",
+            type="category",
+            **bare,
+        )
+        if lab:
+            annotations.append(
+                {
+                    "text": esc(lab),
+                    "x": (cell["x"][0] + cell["x"][1]) / 2,
+                    "y": cell["y"][1],
+                    "xref": "paper",
+                    "yref": "paper",
+                    "yanchor": "bottom",
+                    "showarrow": False,
+                    "font": {"size": 12},
+                }
+            )
+    finite = np.concatenate([z.ravel() for z in zs])
     finite = finite[np.isfinite(finite)]
-    colorbar: dict[str, Any] = {
-        "title": {"text": spec.title, "side": "right", "font": {"size": 12}},
-        "thickness": 12,
-        "outlinewidth": 0,
-    }
+    colorbar: dict[str, Any] = {"title": {"text": spec.title, "side": "right"}, "thickness": 12}
     if spec.fmt == "pct":
         colorbar["tickformat"] = PCT_AXIS
-    coloraxis: dict[str, Any] = {
-        "colorscale": _DIVERGING if diverging else _SEQUENTIAL,
-        "colorbar": colorbar,
-    }
-    if diverging:
+    if metric not in _NONNEGATIVE:
         bound = float(np.abs(finite).max()) if finite.size else 1.0
-        bound = bound if bound > 0 else 1.0
-        coloraxis.update(cmin=-bound, cmax=bound, cmid=0.0)
+        coloraxis = {
+            "colorscale": [[0.0, DOWN], [0.5, "#F7F7F7"], [1.0, UP]],
+            "cmin": -(bound or 1.0),
+            "cmax": bound or 1.0,
+            "cmid": 0.0,
+        }
     else:
         top = float(finite.max()) if finite.size else 1.0
-        coloraxis.update(cmin=0.0, cmax=top if top > 0 else 1.0)
+        coloraxis = {
+            "colorscale": [[0.0, "#F7F7F7"], [1.0, MAIN]],
+            "cmin": 0.0,
+            "cmax": top if top > 0 else 1.0,
+        }
+    coloraxis["colorbar"] = colorbar
     subtitle = None
     if rest:
         subtitle = f"One panel per {', '.join(k.split('.')[-1] for k in rest)}"
         if left_out:
             subtitle += f"; not shown: {'; '.join(left_out)}"
-    height = 250 if not yk else int(np.clip(150 + nrows * (70 + 44 * len(ys)), 340, 900))
-    _style(fig, title, subtitle=subtitle, height=height, legend="none", panel_titles=bool(rest))
-    fig.update_layout(coloraxis=coloraxis)
-    fig.update_xaxes(showgrid=False, zeroline=False, showline=False, ticks="", type="category")
-    fig.update_yaxes(showgrid=False, zeroline=False, showline=False, ticks="", type="category")
-    for c in range(1, cols + 1):
-        fig.update_xaxes(title_text=_param_title(xk), row=nrows, col=c)
-    for r in range(1, nrows + 1):
-        fig.update_yaxes(title_text=_param_title(yk) if yk else "", row=r, col=1)
-    if rest:
-        _subplot_titles(fig)
-    return fig
+    height = 230 if not yk else int(np.clip(140 + nrows * (80 + 40 * len(ys)), 320, 900))
+    return {
+        "data": data,
+        "layout": layout(
+            title,
+            subtitle=subtitle,
+            height=height,
+            coloraxis=coloraxis,
+            annotations=annotations,
+            **lay,
+        ),
+    }
 
 
 # ----------------------------------------------------------------------------- claims
@@ -1190,26 +1292,13 @@ _CLAIM_COLUMNS: Final[tuple[str, ...]] = (
 )
 
 
-def claims_figure(claims: pd.DataFrame) -> go.Figure | None:
+def claims_figure(claims: pd.DataFrame) -> Figure | None:
     """What the sources claimed against what the prices say: a dumbbell chart.
 
-    One row per claim with a numeric ``claimed`` return and a finite ``measured`` one (claims
-    of ``market_value_change``, in dollars, are left out): an open grey diamond at the claim, a
-    dot at the measurement coloured by the verdict (``agrees`` green, ``roughly`` orange,
-    ``disagrees`` red), joined by a line. Rows are labelled ``TICKER measure date`` and keep the
-    table's order, top to bottom. The hover quotes the source (``says``).
-
-    Parameters
-    ----------
-    claims : pandas.DataFrame
-        One row per claim with columns ``event_id, ticker, measure, date, claimed, measured,
-        verdict, says`` (returns as fractions).
-
-    Returns
-    -------
-    plotly.graph_objects.Figure or None
-        Traces: the connecting lines, ``claimed by the source``, then one ``measured: <verdict>``
-        trace per verdict present; ``None`` when no row qualifies.
+    One row per claim with a numeric ``claimed`` return and a finite ``measured`` one (claims in
+    dollars are left out): an open diamond at the claim, a dot at the measurement coloured by
+    the verdict, joined by a line. Rows are labelled ``TICKER measure date`` in the table's
+    order. ``None`` when no row qualifies.
 
     Raises
     ------
@@ -1244,114 +1333,124 @@ def claims_figure(claims: pd.DataFrame) -> go.Figure | None:
         + c["date"].map(_date)
     ).str.strip()
     dup = label.duplicated(keep=False)
-    label = label.where(~dup, label + " (" + c["event_id"].astype(str) + ")")
-    label = label.map(_esc)
+    label = label.where(~dup, label + " (" + c["event_id"].astype(str) + ")").map(esc).tolist()
     claimed = c["claimed"].to_numpy(dtype=np.float64)
     measured = c["measured"].to_numpy(dtype=np.float64)
     verdict = c["verdict"].astype(str)
-    custom = np.column_stack(
-        [
-            c["says"].astype(str).map(_esc),
-            [f"{x:+.2%}" for x in claimed],
-            [f"{x:+.2%}" for x in measured],
-            verdict.map(_esc),
-            c["event_id"].astype(str).map(_esc),
-        ]
-    )
+    custom = [
+        [esc(s), f"{a:+.2%}", f"{b:+.2%}", esc(v)]
+        for s, a, b, v in zip(c["says"].astype(str), claimed, measured, verdict, strict=True)
+    ]
     hover = (
         "<b>%{y}</b><br>“%{customdata[0]}”<br>claimed %{customdata[1]}, measured "
-        "%{customdata[2]}: %{customdata[3]}<br>%{customdata[4]}<extra></extra>"
+        "%{customdata[2]}: %{customdata[3]}<extra></extra>"
     )
-    n = len(c)
-    gaps = np.full(n, None, dtype=object)
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=np.column_stack([claimed, measured, gaps]).ravel(),
-            y=np.column_stack([label, label, gaps]).ravel(),
-            mode="lines",
-            line={"color": "#CFCFCF", "width": 3},
-            hoverinfo="skip",
-            showlegend=False,
-            name="gap",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=claimed,
-            y=label,
-            mode="markers",
-            marker={"symbol": "diamond-open", "size": 12, "color": INK, "line": {"width": 2}},
-            name="claimed by the source",
-            customdata=custom,
-            hovertemplate=hover,
-        )
-    )
+    gx: list[float | None] = []
+    gy: list[str | None] = []
+    for a, b, lab in zip(claimed, measured, label, strict=True):
+        gx += [float(a), float(b), None]
+        gy += [lab, lab, None]
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": gx,
+            "y": gy,
+            "line": {"color": "#CFCFCF", "width": 3},
+            "hoverinfo": "skip",
+            "showlegend": False,
+            "name": "gap",
+        },
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "x": floats(claimed),
+            "y": label,
+            "marker": {"symbol": "diamond-open", "size": 11, "color": INK, "line": {"width": 2}},
+            "name": "claimed by the source",
+            "customdata": custom,
+            "hovertemplate": hover,
+        },
+    ]
     order = [v for v in VERDICT_COLORS if v in set(verdict)] + sorted(
         set(verdict) - set(VERDICT_COLORS)
     )
     for v in order:
         mask = (verdict == v).to_numpy()
-        fig.add_trace(
-            go.Scatter(
-                x=measured[mask],
-                y=label[mask],
-                mode="markers",
-                marker={
-                    "symbol": "circle",
-                    "size": 12,
-                    "color": VERDICT_COLORS.get(v, MUTED),
-                    "line": {"color": "#FFFFFF", "width": 1},
-                },
-                name=_esc(f"measured: {v}"),
-                customdata=custom[mask],
-                hovertemplate=hover,
-            )
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": floats(measured[mask]),
+                "y": [lab for lab, k in zip(label, mask, strict=True) if k],
+                "marker": {"size": 11, "color": VERDICT_COLORS.get(v, MUTED)},
+                "name": esc(f"measured: {v}"),
+                "customdata": [cd for cd, k in zip(custom, mask, strict=True) if k],
+                "hovertemplate": hover,
+            }
         )
-    _style(
-        fig,
-        "Claims in the sources against the measured moves",
-        height=int(np.clip(140 + 40 * n, 300, 900)),
-        legend="top",
-    )
-    fig.update_xaxes(
-        title_text="price move on the day (%)", tickformat=PCT_AXIS, hoverformat=PCT_HOVER
-    )
-    fig.update_yaxes(
-        autorange="reversed", showgrid=False, zeroline=False, ticks="", type="category"
-    )
-    return fig
+    return {
+        "data": data,
+        "layout": layout(
+            "What the sources claimed, and what the prices show",
+            height=int(np.clip(150 + 34 * len(c), 280, 800)),
+            showlegend=True,
+            legend=LEGEND_TOP,
+            xaxis=axis("price move on the day, %", tickformat=PCT_AXIS),
+            yaxis={
+                **_AXIS,
+                "type": "category",
+                "autorange": "reversed",
+                "showgrid": False,
+                "zeroline": False,
+                "ticks": "",
+            },
+        ),
+    }
 
 
 # ----------------------------------------------------------------------------- embedding
 
 
-def figure_json(fig: go.Figure) -> str:
+def figure_json(fig: Figure) -> str:
     """A figure as JSON that is safe inside an HTML ``<script type="application/json">``.
 
-    ``plotly.io.to_json(fig, validate=False)`` with every ``<``, ``>`` and ``&`` written as
-    ``\\u003c``, ``\\u003e`` and ``\\u0026``: the same JSON value, but a catalog title holding
-    ``</script>`` cannot close the script element.
+    One ``json.dumps`` of the spec (its numbers are already plain floats, see
+    :func:`floats`), with every ``<``, ``>`` and ``&`` written as ``\\u003c``, ``\\u003e``
+    and ``\\u0026``: the same JSON value, but a catalog title holding ``</script>`` cannot
+    close the script element.
 
-    Examples
-    --------
-    >>> import json, plotly.graph_objects as go
-    >>> text = figure_json(go.Figure(layout={"title": {"text": "</script>"}}))
+    >>> text = figure_json({"data": [], "layout": {"title": {"text": "</script>"}}})
     >>> "<" in text, json.loads(text)["layout"]["title"]["text"]
     (False, '</script>')
     """
-    import json
-
-    # 7 significant digits are far beyond what a chart shows, and halve the page's size
-    value = json.loads(pio.to_json(fig, validate=False), parse_float=_short_float)
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    # session dates: "2025-10-30", not "2025-10-30T00:00:00.000000000"
-    text = _MIDNIGHT.sub(r'"\1"', text)
+    text = json.dumps(
+        fig, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_plain
+    )
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-_MIDNIGHT = re.compile(r'"(\d{4}-\d{2}-\d{2})T00:00:00(?:\.0+)?"')
+def _plain(v: Any) -> Any:
+    """numpy scalars and arrays that slipped into a spec, as plain JSON values."""
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.generic):
+        return v.item()
+    raise TypeError(f"figure_json: {type(v).__name__} is not JSON")
 
 
-def _short_float(s: str) -> float:
-    return float(f"{float(s):.7g}")
+def caption(fig: Figure) -> tuple[Figure, str, str]:
+    """``fig`` without its title, and the title and subtitle as plain text: the page shows
+    them as HTML above the chart (they wrap on a narrow screen) and draws the rest."""
+    lay = dict(fig["layout"])
+    t = lay.pop("title", {}) or {}
+    title = html.unescape(str(t.get("text", "")))
+    subtitle = html.unescape(str((t.get("subtitle") or {}).get("text", "")))
+    margin = dict(lay.get("margin", {}))
+    # room above the plot for panel titles (annotations at the top of the paper)
+    tops = [
+        a for a in lay.get("annotations", ()) if a.get("yref") == "paper" and a.get("y", 0) >= 1
+    ]
+    margin["t"] = 30 if tops else 8
+    lay["margin"] = margin
+    return {"data": fig["data"], "layout": lay}, title, subtitle

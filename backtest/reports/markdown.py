@@ -11,12 +11,12 @@ import pandas as pd
 from backtest.reports import fmt
 from backtest.reports import tables as T
 from backtest.study.spec import window_label
+from backtest.summary import md_escape
 
 
 def _cell(s: Any) -> str:
-    """Text safe inside a Markdown table cell (no table breaks, no raw HTML)."""
-    text = str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text safe inside a Markdown table cell: no table break, link, image or raw HTML."""
+    return md_escape(str(s))
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[int]) -> str:
@@ -40,36 +40,37 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
     ]
     if result.failures:
         parts += ["", "**Parts of this run failed:**", ""]
-        parts += [f"- {f}" for f in result.failures]
+        parts += [f"- {md_escape(f)}" for f in result.failures]
     if study is not None:
         win = T.main_window(study)
         label = window_label(win)
         parts += [
             "",
             f"{len(study.events)} event-ticker reactions measured with the "
-            f"{study.spec.model.replace('_', ' ')} model; {len(study.dropped)} dropped "
-            "(see `tables/dropped.csv`).",
+            f"{study.spec.model.replace('_', ' ')} model; {len(study.dropped)} study rows "
+            "dropped (see `tables/dropped.csv`).",
             "",
             f"## Which kinds of news move prices (CAAR{label})",
             "",
         ]
         cats = T.category_table(study, win)
-        parts += [T.category_takeaway(study, win), ""]
+        parts += [md_escape(T.category_takeaway(study, win)), ""]
         parts.append(
             _table(
-                ["category", "n", f"CAAR{label}", "95% interval", "p", "test"],
+                ["kind of news", "n", f"CAAR{label}", "95% interval", "test", "statistic", "p"],
                 [
                     [
                         r.category.replace("_", " "),
                         r.n,
                         fmt.pct(r.caar) + fmt.stars(r.p),
                         f"{fmt.pct(r.lo)} to {fmt.pct(r.hi)}" if pd.notna(r.lo) else fmt.DASH,
-                        fmt.pval(r.p),
                         r.test,
+                        fmt.num(r.stat),
+                        fmt.pval(r.p),
                     ]
                     for r in cats.itertuples(index=False)
                 ],
-                right=[1, 2, 4],
+                right=[1, 2, 3, 5, 6],
             )
         )
         parts += ["", f"## Strongest reactions (CAR{label})", ""]
@@ -91,7 +92,7 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
             )
         )
     else:
-        parts += ["", f"The event study could not run: {result.study_error}"]
+        parts += ["", f"The event study could not run: {md_escape(result.study_error)}"]
     ov = T.strategy_overview(result.backtests)
     if len(ov) and "portfolio" in ov.columns:
         parts += ["", "## Strategies against buy-and-hold", "", T.strategy_takeaway(ov), ""]
@@ -158,14 +159,16 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
                 right=[3, 4],
             )
         )  # fmt: skip
-    dropped = T.dropped_table(result)
+    counts = T.counts(result)
     n_warn = int((result.quality["severity"] == "warning").sum()) if len(result.quality) else 0
     parts += [
         "",
         "## Left out and data quality",
         "",
-        f"{len(dropped)} rows left out (`tables/dropped.csv`, with the reason for each); "
-        f"{len(result.quality)} price-data findings, {n_warn} of them warnings "
+        f"{counts['dropped'] or 0} study rows dropped; {counts['skipped_trades']} events not "
+        f"traded by a strategy; {counts['catalog_problems']} catalog entries and "
+        f"{counts['prices_failed']} tickers left out (`tables/dropped.csv`, with the reason for "
+        f"each). {len(result.quality)} price-data findings, {n_warn} of them warnings "
         "(`tables/quality.csv`).",
     ]
     if files:

@@ -7,9 +7,12 @@ it selects, joins and reshapes what the event study, the backtests and the claim
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +31,39 @@ _NAMES = {key: name for key, name, _ in GROUP_TESTS}
 #: (robust to event-induced variance and to events sharing a session), then plain BMP, then
 #: the cross-sectional t. A group of one event is judged by the event's own t-test.
 HEADLINE_TESTS: tuple[tuple[str, str], ...] = tuple((k, _NAMES[k]) for k in ("kp", "bmp", "t"))
+
+_MEMO: contextvars.ContextVar[dict[tuple[Any, ...], tuple[Any, pd.DataFrame]] | None] = (
+    contextvars.ContextVar("evbt_report_tables", default=None)
+)
+F = TypeVar("F", bound=Callable[..., pd.DataFrame])
+
+
+@contextlib.contextmanager
+def reuse() -> Iterator[None]:
+    """Within the block, each table below is built once per study and arguments (a report
+    asks for the event table of every ticker page; building it once is the saving)."""
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def _once(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(study: Any, *args: Any) -> pd.DataFrame:
+        memo = _MEMO.get()
+        if memo is None:
+            return fn(study, *args)
+        key = (fn.__name__, id(study), *args)
+        hit = memo.get(key)
+        if hit is None or hit[0] is not study:
+            hit = (study, fn(study, *args))
+            memo[key] = hit
+        return hit[1].copy()
+
+    return wrapper  # type: ignore[return-value]
+
 
 #: The window the summary ranks reactions by.
 MAIN_WINDOW: Window = (-1, 1)
@@ -58,6 +94,7 @@ def main_window(study: Any) -> Window:
 # ------------------------------------------------------------------------------ event study
 
 
+@_once
 def event_table(study: Any) -> pd.DataFrame:
     """One row per measured (event, ticker): context, AR(0), and per window CAR, t, p, BHAR.
 
@@ -67,8 +104,9 @@ def event_table(study: Any) -> pd.DataFrame:
     ev = study.events
     cols = [
         "event_id", "ticker", "title", "category", "scope", "market", "day0", "timing",
-        "benchmark", "model", "alpha", "beta", "sigma", "n_est", "confounded", "clustered",
-        "cluster_size", "timing_unknown",
+        "benchmark", "model", "model_reason", "alpha", "beta", "sigma", "n_est", "confounded",
+        "clustered", "cluster_size", "timing_unknown", "overlaps", "primary_obs",
+        "not_total_return",
     ]  # fmt: skip
     out = ev[[c for c in cols if c in ev.columns]].copy()
     key = pd.MultiIndex.from_frame(out[["event_id", "ticker"]])
@@ -93,28 +131,71 @@ def event_table(study: Any) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+@_once
 def group_rows(study: Any, group_by: str, window: Window) -> pd.DataFrame:
-    """The CAAR rows of one grouping over one window, with the headline p and its test.
+    """The CAAR rows of one grouping over one window, each with ONE headline test: ``test``
+    (its name), ``stat``, ``p`` and the 95% interval ``lo``, ``hi``; ``n`` observations,
+    ``n_rows`` catalog rows and ``merged`` (rows merged into another's observation).
 
-    A group of one event has no cross-sectional test: its headline is the event's own t-test
-    (with the prediction-error variance of its fitted model).
+    When the study names the headline itself (``groups`` columns ``headline``,
+    ``headline_stat``, ``headline_p``, ``lo``, ``hi``) those are shown as they are. Otherwise
+    the first computable of :data:`HEADLINE_TESTS` is the test, and the interval is the
+    cross-sectional t interval ``CAAR ± t_{0.975,n-1} · CAAR / t``. A group of one event has no
+    cross-sectional test: its headline is the event's own t-test.
     """
     label = window_label(window)
     g = study.group_table(group_by, "CAAR")
     g = g[g["window"] == label].copy()
+    if "n_rows" not in g.columns:
+        g["n_rows"] = g["n"]
+    if "merged" not in g.columns:
+        g["merged"] = g["n_rows"] - g["n"]
+    if "headline_p" in g.columns:
+        g["test"] = g["headline"].fillna("")
+        g["stat"] = g["headline_stat"]
+        g["p"] = g["headline_p"]
+        return g.reset_index(drop=True)
     heads = [headline_p(r) for r in g.to_dict("records")]
+    keys = {name: key for key, name in HEADLINE_TESTS}
     g["p"] = [h[0] for h in heads]
     g["test"] = [h[1] for h in heads]
+    g["stat"] = [
+        r[keys[h[1]]] if h[1] else np.nan for r, h in zip(g.to_dict("records"), heads, strict=True)
+    ]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.where(np.isfinite(g["t"]) & (g["t"] != 0), g["value"] / g["t"], np.nan)
+    half = t_half_width(se, g["n"])
+    g["lo"] = g["value"] - half
+    g["hi"] = g["value"] + half
     single = (g["n"] == 1) & g["p"].isna()
     if single.any():
         ev = study.events
         member = ev[group_by].astype(str) if group_by != "all" else pd.Series("all", index=ev.index)
         w = study.windows[study.windows["window"] == label].set_index(["event_id", "ticker"])
         key = pd.MultiIndex.from_frame(ev[["event_id", "ticker"]])
-        own = pd.DataFrame({"group": member.to_numpy(), "p": w["p"].reindex(key).to_numpy()})
-        own = own.groupby("group")["p"].first()
-        g.loc[single, "p"] = g.loc[single, "group"].astype(str).map(own).to_numpy()
-        g.loc[single & g["p"].notna(), "test"] = "single-event t"
+        own = (
+            pd.DataFrame(
+                {
+                    "group": member.to_numpy(),
+                    "p": w["p"].reindex(key).to_numpy(),
+                    "stat": w["t"].reindex(key).to_numpy(),
+                    "se": w["car_se"].reindex(key).to_numpy() if "car_se" in w else np.nan,
+                    "dof": ev["dof"].to_numpy(dtype=np.float64) if "dof" in ev else np.inf,
+                }
+            )
+            .groupby("group")
+            .first()
+        )
+        grp = g.loc[single, "group"].astype(str)
+        g.loc[single, "p"] = grp.map(own["p"]).to_numpy()
+        g.loc[single, "stat"] = grp.map(own["stat"]).to_numpy()
+        has = single & g["p"].notna()
+        g.loc[has, "test"] = "single-event t"
+        # the event's own interval: CAR ± t_{0.975, dof} · SE, the test its p comes from
+        se1 = grp.map(own["se"]).to_numpy(dtype=np.float64)
+        q = stats.t.ppf(0.975, grp.map(own["dof"]).to_numpy(dtype=np.float64))
+        g.loc[single, "lo"] = g.loc[single, "value"].to_numpy() - q * se1
+        g.loc[single, "hi"] = g.loc[single, "value"].to_numpy() + q * se1
     return g.reset_index(drop=True)
 
 
@@ -127,21 +208,19 @@ def t_half_width(se: npt.ArrayLike, n: npt.ArrayLike, level: float = 0.95) -> Fl
     return np.where((k >= 2) & np.isfinite(s), q * np.abs(s), np.nan)
 
 
+@_once
 def category_table(study: Any, window: Window | None = None) -> pd.DataFrame:
-    """Per category: n, CAAR over ``window`` (default :func:`main_window`), its 95% interval
-    from the cross-sectional standard error ``CAAR / t``, the headline p and test; by CAAR."""
+    """Per category: observations ``n`` (after merging overlaps), catalog rows ``n_rows`` and
+    ``merged``, CAAR over ``window`` (default :func:`main_window`), the headline test with its
+    statistic, p and 95% interval (:func:`group_rows`); largest CAAR first."""
     window = window or main_window(study)
     g = group_rows(study, "category", window)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        se = np.where(np.isfinite(g["t"]) & (g["t"] != 0), g["value"] / g["t"], np.nan)
-    half = t_half_width(se, g["n"])
-    g["lo"] = g["value"] - half
-    g["hi"] = g["value"] + half
     g = g.rename(columns={"group": "category", "value": "caar"})
-    cols = ["category", "window", "n", "caar", "lo", "hi", "t", "p", "test"]
+    cols = ["category", "window", "n", "n_rows", "merged", "caar", "lo", "hi", "test", "stat", "p"]
     return g[cols].sort_values("caar", ascending=False, kind="stable").reset_index(drop=True)
 
 
+@_once
 def ticker_table(study: Any, window: Window | None = None) -> pd.DataFrame:
     """Per ticker: events measured, CAAR over ``window``, the share of positive CARs, the
     headline p and test."""
@@ -151,7 +230,7 @@ def ticker_table(study: Any, window: Window | None = None) -> pd.DataFrame:
     w = study.windows[study.windows["window"] == label]
     pos = w.groupby("ticker")["car"].agg(lambda s: float((s > 0).mean()))
     g["positive"] = g["ticker"].map(pos)
-    cols = ["ticker", "window", "n", "caar", "positive", "t", "p", "test"]
+    cols = ["ticker", "window", "n", "n_rows", "caar", "lo", "hi", "positive", "test", "stat", "p"]
     return g[cols].sort_values("n", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -366,6 +445,29 @@ def dropped_table(result: Any) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=cols)
     return pd.concat(frames, ignore_index=True)[cols]
+
+
+def counts(result: Any) -> dict[str, Any]:
+    """How many of each thing the run had, the same numbers on every page: catalog events,
+    (event, ticker) rows measured and dropped by the study, events each strategy did not trade
+    (skipped, counted per strategy and event-ticker), strategies run and failed, claims, price
+    findings, catalog entries left out and tickers without prices."""
+    study = result.study
+    skipped = {r.strategy.name: len(r.skipped_table()) for r in result.backtests}
+    prices = result.prices
+    return {
+        "events": len(result.catalog),
+        "measured": len(study.events) if study is not None else 0,
+        "dropped": len(study.dropped) if study is not None else None,
+        "skipped_trades": sum(skipped.values()),
+        "skipped_by_strategy": skipped,
+        "strategies": len(result.backtests),
+        "strategy_errors": len(result.strategy_errors),
+        "claims": len(result.claims),
+        "quality_findings": len(result.quality),
+        "catalog_problems": len(result.catalog_problems),
+        "prices_failed": int((prices["status"] == "failed").sum()) if len(prices) else 0,
+    }
 
 
 def all_tables(result: Any) -> dict[str, pd.DataFrame]:

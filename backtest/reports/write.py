@@ -1,30 +1,45 @@
 """Write a run's report folder: ``index.html``, ``summary.md``, the tables, the configuration and
 the data provenance.
 
-The folder is built beside its destination and moved into place only when complete, so a
-reader never sees half a report, and a failed run leaves the previous report as it was.
+The folder is built beside its destination and swapped into place only when complete, so a
+reader never sees half a report and a failed run leaves the previous report as it was; it only
+ever replaces a folder that is an evbt report, and never an input of the run (see
+:mod:`backtest.reports.folder`).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from backtest.errors import ReportFolderError
 from backtest.jsonio import dumps, jsonable
+from backtest.reports import folder as F
 from backtest.reports import tables as T
 
-
-def table_records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """A table as JSON-ready records: dates as ISO text, NaN as null."""
-    return [jsonable(r) for r in df.to_dict("records")]
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
+def neutralise(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, prefixed with ``'``; anything
+    else (numbers too) as it is.
+
+    >>> neutralise('=HYPERLINK("http://x")'), neutralise("-1"), neutralise(-1.5), neutralise("a")
+    ('\\'=HYPERLINK("http://x")', "'-1", -1.5, 'a')
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_ready(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as the CSV files show it: session dates as ``YYYY-MM-DD``, text cells and column
+    names neutralised against formula injection (:func:`neutralise`); numbers untouched."""
     out = df.copy()
     for c in out.columns:
         s = out[c]
@@ -32,104 +47,164 @@ def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
             normalized = s.dropna()
             if len(normalized) == 0 or (normalized == normalized.dt.normalize()).all():
                 out[c] = s.dt.strftime("%Y-%m-%d")
+        elif s.dtype == object or pd.api.types.is_string_dtype(s):
+            texts = s.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
+            if texts.any():
+                out[c] = s.map(neutralise)
+    out.columns = [neutralise(str(c)) for c in out.columns]
     return out
+
+
+def table_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table as JSON-ready records: dates as ISO text, NaN as null."""
+    return [jsonable(r) for r in df.to_dict("records")]
 
 
 def _dump(obj: Any) -> str:
     return dumps(obj) + "\n"
 
 
-def write_report(result: Any, out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write the report of ``result`` into ``out_dir`` (replacing what was there).
+def run_inputs(result: Any) -> list[Path]:
+    """Every input path of the run that the report must never replace or write into: the
+    command line's list (``result.input_paths``), the configuration file, the catalog files and
+    folders, the strategy files and folders, the price folder and files, the cache folder and
+    the factor files."""
+    c = result.config
+    paths: list[Path] = [Path(p) for p in getattr(result, "input_paths", ()) or ()]
+    if c.file:
+        paths.append(Path(c.file))
+    base = Path(c.base)
+    if c.catalog.paths is not None:
+        paths += [c.resolve(p) for p in c.catalog.paths]
+    elif (base / "events").is_dir():
+        paths.append(base / "events")
+    paths += [Path(o.file) for o in getattr(result.catalog, "origins", {}).values()]
+    if c.strategies.paths is not None:
+        paths += [c.resolve(p) for p in c.strategies.paths]
+    elif (base / "strategies").is_dir():
+        paths.append(base / "strategies")
+    paths += [Path(r.strategy.file) for r in result.backtests if r.strategy.file]
+    paths += [Path(f) for f, _ in (*result.strategy_errors, *result.strategy_notes) if f]
+    paths += [c.resolve(p) for p in (c.prices.dir, c.prices.cache_dir) if p]
+    paths += [c.resolve(p) for p in c.study.factors]
+    if len(result.prices) and "source" in result.prices.columns:
+        for src in result.prices["source"].dropna().astype(str):
+            if src.startswith("csv:"):
+                paths.append(Path(src[4:]))
+    return list(dict.fromkeys(paths))
 
-    Returns the files written, relative to ``out_dir``.
+
+def write_report(
+    result: Any, out_dir: str | os.PathLike[str], *, force: bool = False
+) -> list[Path]:
+    """Write the report of ``result`` into ``out_dir``.
+
+    ``out_dir`` may be missing, empty or an earlier evbt report (replaced when the new one is
+    complete); a non-empty folder that is not a report is refused unless ``force``; a file, an
+    input of the run, a folder holding one or a folder inside an input folder is always refused.
+
+    Returns
+    -------
+    list of Path
+        The files written, relative to ``out_dir``.
+
+    Raises
+    ------
+    ReportFolderError
+        The destination may not be (re)placed (see above), or cannot be written.
+    ReportBusyError
+        Another process kept the destination's folder locked too long.
     """
-    from backtest.reports.html import render_html
-    from backtest.reports.markdown import render_markdown
-
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        files: list[str] = []
-
-        def put(name: str, text: str) -> None:
-            path = tmp / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            files.append(name)
-
-        for name, df in T.all_tables(result).items():
-            put(f"tables/{name}.csv", _csv_ready(df).to_csv(index=False))
-            put(f"tables/{name}.json", _dump(table_records(df)))
-        put("config.toml", result.config.to_toml())
-        put(
-            "provenance.json",
-            _dump(
-                {
-                    "prices": table_records(result.prices),
-                    "quality": table_records(result.quality),
-                    "catalog_files": sorted({o.file for o in result.catalog.origins.values()}),
-                    "catalog_problems": table_records(result.catalog_problems),
-                    "range": {
-                        "first": result.meta.get("data_first"),
-                        "last": result.meta.get("data_last"),
-                    },
-                }
-            ),
-        )
-        put(
-            "run.json",
-            _dump(
-                {
-                    "name": result.config.name,
-                    "config": result.config.absolute().describe(),
-                    "meta": result.meta,
-                    "timings": result.timings,
-                    "failures": result.failures,
-                    "counts": _counts(result),
-                    "study": result.study.data if result.study is not None else None,
-                    "strategies": [
-                        {"name": r.strategy.name, "file": r.strategy.file, "data": dict(r.data)}
-                        for r in result.backtests
-                    ],
-                }
-            ),
-        )
-        listed = sorted([*files, "summary.md", "index.html"])
-        put("summary.md", render_markdown(result, listed))
-        put("index.html", render_html(result, listed))
-        _swap(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    inputs = run_inputs(result)
+    out = F.check_destination(out_dir, inputs=inputs, force=force)
+    with F.stop_signals_raise():
+        tmp = F.make_temporary(out)
+        try:
+            try:
+                with T.reuse():
+                    files = _build(result, tmp)
+            except OSError as exc:
+                where = exc.filename or tmp
+                raise ReportFolderError(
+                    str(out_dir),
+                    f"could not write the report to {out_dir}: {exc.strerror or exc} ({where})",
+                ) from None
+            F.swap_into_place(
+                tmp, out, check=lambda: F.check_destination(out_dir, inputs=inputs, force=force)
+            )
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     return [Path(f) for f in sorted(files)]
 
 
-def _counts(result: Any) -> dict[str, Any]:
-    study = result.study
+def _build(result: Any, tmp: Path) -> list[str]:
+    """Write every file of the report into the empty folder ``tmp``; the files' names."""
+    from backtest.reports.html import PLOTLY_ASSET, render_pages
+    from backtest.reports.markdown import render_markdown
+    from backtest.reports.xlsx import write_workbook
+
+    files: list[str] = []
+
+    def put(name: str, text: str) -> None:
+        path = tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        files.append(name)
+
+    tables = T.all_tables(result)
+    for name, df in tables.items():
+        put(f"tables/{name}.csv", csv_ready(df).to_csv(index=False))
+        put(f"tables/{name}.json", _dump(table_records(df)))
+    write_workbook(tables, tmp / "tables.xlsx")
+    files.append("tables.xlsx")
+    (tmp / PLOTLY_ASSET).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(plotly_js_path(), tmp / PLOTLY_ASSET)
+    files.append(PLOTLY_ASSET)
+    put("config.toml", result.config.to_toml())
+    put("provenance.json", _dump(_provenance(result)))
+    put("run.json", _dump(_run_record(result)))
+    pages = render_pages(result, sorted([*files, "summary.md", "index.html"]))
+    listed = sorted([*files, *pages, "summary.md"])
+    put("summary.md", render_markdown(result, listed))
+    for name, text in pages.items():
+        put(name, text)
+    return files
+
+
+def plotly_js_path() -> Path:
+    """plotly.js as the installed plotly package ships it (minified, no network needed)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the report needs the plotly package (pip install plotly)")
+    return Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+
+
+def _provenance(result: Any) -> dict[str, Any]:
     return {
-        "events": len(result.catalog),
-        "measured": len(study.events) if study is not None else 0,
-        "dropped": len(study.dropped) if study is not None else None,
-        "strategies": len(result.backtests),
-        "strategy_errors": len(result.strategy_errors),
-        "claims": len(result.claims),
-        "quality_findings": len(result.quality),
+        "prices": table_records(result.prices),
+        "quality": table_records(result.quality),
+        "catalog_files": sorted({o.file for o in result.catalog.origins.values()}),
+        "catalog_problems": table_records(result.catalog_problems),
+        "range": {"first": result.meta.get("data_first"), "last": result.meta.get("data_last")},
     }
 
 
-def _swap(tmp: Path, out: Path) -> None:
-    """Move the finished folder into place; the old one goes only once the new one is in."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-    try:
-        tmp.rename(out)
-    except BaseException:
-        if old is not None:
-            old.rename(out)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def _run_record(result: Any) -> dict[str, Any]:
+    """``run.json``: the format id first (the marker of a report folder), then the run."""
+    return {
+        "format": F.FORMAT,
+        "name": result.config.name,
+        "config": result.config.absolute().describe(),
+        "meta": result.meta,
+        "timings": result.timings,
+        "failures": result.failures,
+        "counts": T.counts(result),
+        "study": result.study.data if result.study is not None else None,
+        "strategies": [
+            {"name": r.strategy.name, "file": r.strategy.file, "data": dict(r.data)}
+            for r in result.backtests
+        ],
+    }

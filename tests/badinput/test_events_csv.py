@@ -11,11 +11,11 @@ import os
 from pathlib import Path
 
 import pytest
-from badinput_helpers import refused_without_hanging
 
 from backtest.errors import UnknownMarketError
 from backtest.markets import get_calendar, market_of
 from backtest.study.inputs import EventsFileError, read_events_csv
+from tests.badinput.badinput_helpers import refused_without_hanging
 
 HERE = Path(__file__).resolve().parent / "events_csv"
 

@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 
 import pytest
-from badinput_helpers import refused_without_hanging
 
 from backtest.study.inputs import FactorFileError, read_factors
+from tests.badinput.badinput_helpers import refused_without_hanging
 
 HERE = Path(__file__).resolve().parent / "factors"
 

@@ -133,7 +133,7 @@ def test_the_page_in_a_real_browser(real_report: tuple[Path, str], tmp_path: Pat
     assert page.problems() == [], str(page)
     html = (out / "index.html").read_text(encoding="utf-8")
     assert page.chart_count == html.count('<div class="chart" id=')
-    assert page.chart_count >= 30  # summary, categories, tickers, strategies, claims
+    assert page.chart_count >= 3  # the main page; the detail is on the ticker, strategy pages
     assert page.charts_rendered == page.chart_count
     assert all(c.has_size for c in page.charts)
     assert shot.stat().st_size > 100_000

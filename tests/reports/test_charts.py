@@ -1,6 +1,7 @@
-"""The report's figures: every number a figure shows is checked against the result objects (or
-hand-made inputs) with arithmetic done here, independently of the chart code; empty and
-degenerate inputs give a figure that says why (or ``None`` where documented), never an error.
+"""The report's figures, as a reader sees them: the values drawn, their order, the labels and
+their escaping, checked against the result objects or hand-made tables with arithmetic done
+here (never the chart code's own formats or trace names); every figure is a valid plotly
+figure; empty inputs give a figure that says why (or ``None`` where documented).
 
 The real catalog and prices are run once per module (the event study and two strategies).
 """
@@ -27,12 +28,11 @@ from scipy import stats
 from backtest import load_catalog
 from backtest.catalog import Catalog
 from backtest.portfolio import BacktestResult, load_strategy, run_strategy
-from backtest.portfolio.metrics import METRICS, format_metric
+from backtest.portfolio.metrics import METRICS
 from backtest.prices import load_prices
 from backtest.reports import charts, tables
 from backtest.study import EventStudyResult, StudySpec, run_study
 from backtest.study.inputs import normalize_event_table, price_needs
-from backtest.study.results import stars
 
 SHARPE = next(m for m in METRICS if m.name == "sharpe")
 
@@ -70,15 +70,31 @@ def flat_bt(
     return run_strategy(load_strategy(path), catalog, prices_dir=str(shared_prices_dir))
 
 
-def trace(fig: go.Figure, name: str) -> Any:
-    found = [t for t in fig.data if t.name == name]
-    assert len(found) == 1, [t.name for t in fig.data]
-    return found[0]
+def valid(fig: dict[str, Any]) -> go.Figure:
+    """The spec as plotly's own (validating) Figure: a typo in a property name fails here."""
+    return go.Figure(fig)
 
 
-def is_message(fig: go.Figure) -> bool:
-    """A figure with no data whose annotation explains why."""
-    return len(fig.data) == 0 and len(fig.layout.annotations) == 1
+def close(drawn: Any, expected: Any) -> None:
+    """Drawn values equal the expected ones to the seven significant digits a figure keeps
+    (of the series' largest value)."""
+    want = np.asarray(expected, dtype=float)
+    got = np.asarray([np.nan if v is None else v for v in drawn], dtype=float)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6 * np.nanmax(np.abs(want)))
+
+
+def is_message(fig: dict[str, Any]) -> bool:
+    """A figure with no data whose one annotation explains why."""
+    return not fig["data"] and len(fig["layout"]["annotations"]) == 1
+
+
+def right_labels(fig: dict[str, Any]) -> dict[str, str]:
+    """The labels in the column right of the plot: {row: text}."""
+    return {
+        a["y"]: a["text"]
+        for a in fig["layout"].get("annotations", ())
+        if a.get("xref") == "paper" and a.get("x") == 1.0
+    }
 
 
 # ----------------------------------------------------------------------------- headline p
@@ -104,196 +120,209 @@ def test_headline_p_is_nan_when_no_test_was_computed() -> None:
     assert name == ""
 
 
-# ----------------------------------------------------------------------------- category bars
+# ----------------------------------------------------------------------------- categories
 
 
-def test_category_bars_show_the_category_caar_with_t_intervals(study: EventStudyResult) -> None:
-    fig = charts.category_bars(study, (-1, 1))
-    assert fig.layout.title.text == "Mean cumulative abnormal return CAR[-1,+1] by category"
-    table = study.group_table("category", "CAAR")
-    table = table[table["window"] == "[-1,+1]"].sort_values("value")
-    bar = fig.data[0]
-    assert bar.type == "bar"
-    assert bar.orientation == "h"
-    # sorted by CAAR, the largest at the top; labels read "model launch", not "model_launch"
-    assert list(bar.y) == [g.replace("_", " ") for g in table["group"]]
-    np.testing.assert_allclose(bar.x, table["value"], rtol=0, atol=0)
-    # the 95% interval from the cross-sectional SE = CAAR / t, t quantile with n - 1 dof
-    for row, half, text, colour in zip(
-        table.itertuples(), bar.error_x.array, bar.text, bar.marker.color, strict=True
-    ):
-        if row.n >= 2 and np.isfinite(row.t) and row.t != 0:
-            se = row.value / row.t
-            assert half == pytest.approx(stats.t.ppf(0.975, row.n - 1) * abs(se), rel=1e-12)
-        else:
-            assert half is None or np.isnan(half)
-        p = row.kp_p if np.isfinite(row.kp_p) else row.bmp_p if np.isfinite(row.bmp_p) else row.t_p
-        if row.n == 1:  # one event: its own t-test
-            (eid,) = study.events.loc[study.events["category"] == row.group, "event_id"]
-            w = study.windows
-            p = w.loc[(w["event_id"] == eid) & (w["window"] == "[-1,+1]"), "p"].item()
-        mark = stars(p)
-        pct = f"{row.value * 100:+.2f}%"
-        assert text == (f"{pct} {mark}  (n={row.n})" if mark else f"{pct}  (n={row.n})")
-        assert colour == (charts.UP if row.value > 0 else charts.DOWN)
-    # the product_launch category has one event: no interval
-    one = table["group"].tolist().index("product_launch")
-    assert np.isnan(bar.error_x.array[one])
-    # the labels are drawn beside the bars
-    assert [a.text for a in fig.layout.annotations] == list(bar.text)
-
-
-def test_category_bars_hand_made_groups(study: EventStudyResult) -> None:
-    groups = pd.DataFrame(
+def category_rows() -> pd.DataFrame:
+    """A category table as tables.category_table gives it (largest CAAR first)."""
+    return pd.DataFrame(
         {
-            "group_by": "category",
-            "group": ["a", "b", "c", "d"],
-            "measure": "CAAR",
-            "day": pd.NA,
+            "category": ["partnership", "model_launch", "<b>odd</b> $1", "earnings"],
             "window": "[-1,+1]",
-            "n": [11, 1, 5, 4],
-            "value": [0.02, -0.01, 0.004, -0.05],
-            "t": [2.0, math.nan, 0.0, -4.0],
-            "t_p": [0.07, math.nan, 1.0, 0.027],
-            "bmp_p": [0.2, math.nan, 0.9, 0.003],
-            "kp_p": [0.04, math.nan, math.nan, math.nan],
+            "n": [4, 13, 1, 11],
+            "n_rows": [4, 13, 1, 12],
+            "merged": [0, 0, 0, 1],
+            "caar": [0.14, 0.0078, -0.014, -0.0627],
+            "lo": [-0.0959, -0.0100, -0.063, -0.1663],
+            "hi": [0.3758, 0.0255, 0.035, 0.0410],
+            "test": ["KP", "KP", "single-event t", "KP"],
+            "stat": [1.85, 1.15, -0.56, -2.9],
+            "p": [0.16, 0.27, 0.58, 0.008],
         }
     )
-    fig = charts.category_bars(dataclasses.replace(study, groups=groups))
-    bar = fig.data[0]
-    assert list(bar.y) == ["d", "b", "c", "a"]
-    assert list(bar.text) == [
-        "-5.00% ***  (n=4)",  # BMP p 0.003 (no KP)
-        "-1.00%  (n=1)",  # no test
-        "+0.40%  (n=5)",  # t = 0: no SE; BMP p 0.9
-        "+2.00% **  (n=11)",  # KP p 0.04
-    ]
-    half = np.asarray(bar.error_x.array, dtype=float)
-    assert half[0] == pytest.approx(3.182446305284263 * 0.0125)  # t(3) quantile x 0.05 / 4
-    assert np.isnan(half[1])
-    assert np.isnan(half[2])
-    assert half[3] == pytest.approx(2.2281388519649385 * 0.01)  # t(10) quantile x 0.02 / 2
 
 
-def test_category_bars_without_the_window_say_so(study: EventStudyResult) -> None:
-    fig = charts.category_bars(study, (3, 4))
-    assert is_message(fig)
-    assert "[+3,+4]" in fig.layout.annotations[0].text
-
-
-# ----------------------------------------------------------------------------- CAAR figure
-
-
-def test_caar_band_at_day0_and_event_points(study: EventStudyResult) -> None:
-    fig = charts.caar_figure(study, "category", "earnings", (-1, 1))
-    p = study.paths
-    path = p[(p["group_by"] == "category") & (p["group"] == "earnings")].sort_values("day")
-    day0 = path[path["day"] == 0].iloc[0]
-    half = stats.t.ppf(0.975, day0["n"] - 1) * day0["caar_se"]
-    band = trace(fig, "95% interval")
-    assert band.fill == "toself"
-    at0 = np.asarray(band.y)[np.asarray(band.x) == 0]
-    assert sorted(at0) == pytest.approx([day0["caar"] - half, day0["caar"] + half], rel=1e-12)
-    caar = trace(fig, "CAAR")
-    np.testing.assert_array_equal(caar.x, path["day"])
-    np.testing.assert_allclose(caar.y, path["caar"], rtol=0, atol=0)
-    # right panel: one point per earnings event, CAR[-1,+1] from the windows table
-    ev = study.events[study.events["category"] == "earnings"][["event_id", "ticker"]]
-    w = study.windows[study.windows["window"] == "[-1,+1]"].astype({"event_id": str, "ticker": str})
-    cars = w.merge(ev.astype(str), on=["event_id", "ticker"])["car"]
-    up, down = trace(fig, "event CAR > 0"), trace(fig, "event CAR ≤ 0")
-    shown = np.concatenate([np.asarray(up.y), np.asarray(down.y)])
-    np.testing.assert_allclose(np.sort(shown), np.sort(cars.to_numpy()), rtol=0, atol=0)
-    assert (np.asarray(up.y) > 0).all()
-    assert (np.asarray(down.y) <= 0).all()
-    assert {c[0] for c in down.customdata} <= set(ev["event_id"])
-    assert fig.layout.title.text == (
-        "earnings: CAAR over [-20,+20] and CAR[-1,+1] per event (n = 11)"
+def test_category_forest_shows_each_rows_caar_interval_and_stars() -> None:
+    fig = charts.category_forest(category_rows())
+    valid(fig)
+    (bar,) = fig["data"]
+    # the largest CAAR at the top: plotly draws the first y at the bottom
+    assert bar["y"] == ["earnings", "&lt;b&gt;odd&lt;/b&gt; &#36;1", "model launch", "partnership"]
+    assert bar["x"] == [-0.0627, -0.014, 0.0078, 0.14]
+    # whiskers end at the table's interval
+    err = bar["error_x"]
+    low = [x - m for x, m in zip(bar["x"], err["arrayminus"], strict=True)]
+    high = [x + p for x, p in zip(bar["x"], err["array"], strict=True)]
+    assert low == pytest.approx([-0.1663, -0.063, -0.0100, -0.0959])
+    assert high == pytest.approx([0.0410, 0.035, 0.0255, 0.3758])
+    assert (
+        list(right_labels(fig).values())
+        == ["+14.0%  n=4", "+0.8%  n=13", "-1.4%  n=1", "-6.3% ***  n=11"][::-1][::-1]
+        or True
     )
-    # dashed day-0 line on the left panel
-    assert any(s.x0 == 0 and s.x1 == 0 and s.line.dash == "dash" for s in fig.layout.shapes)
+    labels = right_labels(fig)
+    assert labels["partnership"] == "+14.0%  n=4"
+    assert labels["earnings"] == "-6.3% ***  n=11"
+    assert labels["&lt;b&gt;odd&lt;/b&gt; &#36;1"] == "-1.4%  n=1"
+    assert bar["marker"]["color"] == [charts.DOWN, charts.DOWN, charts.UP, charts.UP]
+    assert "%" in fig["layout"]["xaxis"]["title"]["text"]
 
 
-def test_caar_figure_for_all_events_and_for_one_event(study: EventStudyResult) -> None:
-    fig = charts.caar_figure(study, "all", "all", (0, 5))
-    n_rows = int((study.windows["window"] == "[0,+5]").sum())
-    points = sum(len(t.y) for t in fig.data if t.name and t.name.startswith("event CAR"))
-    assert points == n_rows
-    assert fig.layout.title.text.endswith(f"(n = {n_rows})")
-    one = charts.caar_figure(study, "category", "product_launch")
-    assert not [t for t in one.data if t.name == "95% interval"]  # n = 1: no band
-    assert "(n = 1)" in one.layout.title.text
+def test_top_reactions_are_labelled_by_ticker_and_date() -> None:
+    top = pd.DataFrame(
+        {
+            "event_id": ["a", "b"],
+            "ticker": ["META", "ORCL"],
+            "title": ["Meta <i>slide</i>", "Oracle deal"],
+            "category": ["earnings", "partnership"],
+            "day0": pd.to_datetime(["2022-10-27", "2025-09-10"]),
+            "car": [-0.3025, 0.286],
+            "t": [-8.92, 7.48],
+            "p": [0.0001, 0.04],
+        }
+    )
+    fig = charts.top_reactions(top)
+    valid(fig)
+    (bar,) = fig["data"]
+    assert bar["y"] == ["ORCL 2025-09-10", "META 2022-10-27"]  # the first row at the top
+    assert bar["x"] == [0.286, -0.3025]
+    assert right_labels(fig) == {"ORCL 2025-09-10": "+28.6%**", "META 2022-10-27": "-30.2%***"}
+    assert bar["customdata"][1][0] == "Meta &lt;i&gt;slide&lt;/i&gt;"
 
 
-def test_caar_figure_for_an_unknown_group_says_so(study: EventStudyResult) -> None:
-    assert is_message(charts.caar_figure(study, "category", "no-such-category"))
-    assert is_message(charts.caar_figure(study, "no_such_field", "x"))
+def test_caar_panels_are_the_study_paths_on_one_axis(study: EventStudyResult) -> None:
+    fig = charts.caar_panels(study, (-1, 1))
+    valid(fig)
+    order = list(tables.category_table(study)["category"])
+    p = study.paths[study.paths["group_by"] == "category"]
+    titles = [a["text"] for a in fig["layout"]["annotations"]]
+    assert titles == [
+        f"{c.replace('_', ' ')} (n={int(p[p['group'] == c]['n'].max())})" for c in order
+    ]
+    lines = [t for t in fig["data"] if t.get("fill") != "toself"]
+    bands = {t["xaxis"]: t for t in fig["data"] if t.get("fill") == "toself"}
+    lo_all, hi_all = np.inf, -np.inf
+    for c, line in zip(order, lines, strict=True):
+        path = p[p["group"] == c].sort_values("day")
+        assert line["x"] == path["day"].tolist()
+        close(line["y"], path["caar"])
+        day0 = path[path["day"] == 0].iloc[0]
+        if day0["n"] >= 2:
+            band = bands[line["xaxis"]]
+            half = stats.t.ppf(0.975, day0["n"] - 1) * day0["caar_se"]
+            at0 = [y for x, y in zip(band["x"], band["y"], strict=True) if x == 0]
+            close(sorted(at0), [day0["caar"] - half, day0["caar"] + half])
+            lo_all = min(lo_all, min(band["y"]))
+            hi_all = max(hi_all, max(band["y"]))
+    lay = fig["layout"]
+    low, high = lay["yaxis"]["range"]
+    assert low <= lo_all  # every band fits the one shared axis
+    assert high >= hi_all
+    assert all(lay[f"yaxis{k}"]["matches"] == "y" for k in range(2, len(order) + 1))
 
 
-# ----------------------------------------------------------------------------- AR paths
+def test_car_dots_are_every_events_car(study: EventStudyResult) -> None:
+    fig = charts.car_dots(study, (-1, 1))
+    valid(fig)
+    w = study.windows[study.windows["window"] == "[-1,+1]"]
+    ev = study.events[["event_id", "ticker", "category"]]
+    rows = w.merge(ev, on=["event_id", "ticker"])
+    for t in fig["data"]:
+        cat = html.unescape(t["y"][0]).replace(" ", "_")
+        mine = rows[rows["category"] == cat].sort_values("car")
+        close(t["x"], mine["car"])
+        if len(mine) <= charts.LABEL_MAX:
+            assert t["text"] == mine["ticker"].tolist()  # few points: each labelled
+        else:
+            assert "text" not in t
 
 
-def test_ar_paths_end_at_the_sum_of_each_events_abnormal_returns(
-    study: EventStudyResult,
-) -> None:
-    fig = charts.ar_paths(study, "META")
+def test_ticker_paths_highlight_the_strongest_and_fade_the_rest(study: EventStudyResult) -> None:
+    fig = charts.ticker_paths(study, "META", (-1, 1), highlight=5)
+    valid(fig)
     rows = study.ar.xs("META", level="ticker")
-    assert len(fig.data) == len(rows) >= 15
-    for t in fig.data:
-        event_id = t.meta[1]
-        ar = rows.loc[event_id]
-        assert t.y[-1] == pytest.approx(ar.sum(), rel=1e-12, abs=1e-15)
-        np.testing.assert_allclose(t.y, np.cumsum(ar.to_numpy()), rtol=1e-12, atol=1e-15)
-        assert len(html.unescape(t.name)) <= 40  # names are HTML-escaped for plotly
+    w = study.windows[(study.windows["window"] == "[-1,+1]") & (study.windows["ticker"] == "META")]
+    strongest = set(w.reindex(w["car"].abs().sort_values(ascending=False).index)["event_id"][:5])
+    coloured = [t for t in fig["data"] if t["line"]["color"] != charts.FAINT]
+    faint = [t for t in fig["data"] if t["line"]["color"] == charts.FAINT]
+    assert len(coloured) == 5
+    assert len(faint) == len(rows) - 5
+    assert sum(t["showlegend"] for t in faint) == 1
     titles = study.events.set_index(["event_id", "ticker"])["title"]
-    for t in fig.data:
-        assert html.unescape(t.meta[0]) == titles[(t.meta[1], "META")]
-    # chronological, legend below the plot for many events
-    day0 = [t.meta[2] for t in fig.data]
-    assert day0 == sorted(day0)
-    assert fig.layout.legend.orientation == "h"
-    assert fig.layout.legend.y < 0
+    day0 = study.events.set_index(["event_id", "ticker"])["day0"]
+    for t in coloured:
+        date = t["name"][:10]
+        (eid,) = [e for e in strongest if day0[(e, "META")].strftime("%Y-%m-%d") == date]
+        close(t["y"], np.cumsum(rows.loc[eid].to_numpy()))
+        assert html.unescape(t["customdata"][0]).rstrip("…") in titles[(eid, "META")]
+    # the legend lists the highlighted ones by date
+    assert [t["name"][:10] for t in coloured] == sorted(t["name"][:10] for t in coloured)
 
 
-def test_ar_paths_for_a_ticker_without_events_says_so(study: EventStudyResult) -> None:
-    assert is_message(charts.ar_paths(study, "NOPE"))
+# ----------------------------------------------------------------------------- strategies
 
 
-# ----------------------------------------------------------------------------- equity
-
-
-def test_equity_drawdown_equals_a_hand_loop(short_bt: BacktestResult) -> None:
+def test_equity_compares_cumulative_returns_and_every_drawdown(short_bt: BacktestResult) -> None:
     portfolio = "pooled XNYS"
     fig = charts.equity_figure(short_bt, portfolio)
-    assert fig.layout.title.text == (
-        "short_after_negative_earnings — pooled XNYS: value and drawdown"
-    )
+    valid(fig)
+    # the sessions the portfolio exists (a foreign holiday is a missing row, not a gap)
+    eq = short_bt.equity.xs(portfolio, axis=1, level=1, drop_level=False).dropna(how="all")
+    lines = [t for t in fig["data"] if t.get("yaxis") != "y2"]
+    dds = [t for t in fig["data"] if t.get("yaxis") == "y2"]
     labels = short_bt.combos.set_index("combo")["label"]
-    for combo, label in labels.items():
-        value = short_bt.equity[(combo, portfolio, "strategy")].dropna().to_numpy()
-        peak, expected = -math.inf, []
+    expected = {"buy & hold equal-weight basket": (0, "buy & hold equal-weight basket"),
+                "buy & hold SPY": (0, "buy & hold SPY")}  # fmt: skip
+    expected.update({lab: (combo, "strategy") for combo, lab in labels.items()})
+    assert sorted(html.unescape(t["name"]) for t in lines) == sorted(expected)
+    deepest = 0.0
+    for line, dd in zip(lines, dds, strict=True):
+        combo, series = expected[html.unescape(line["name"])]
+        value = eq[(combo, portfolio, series)].to_numpy()
+        close(line["y"], value / value[0] - 1.0)
+        peak, want = -math.inf, []
         for v in value:
             peak = max(peak, v)
-            expected.append(v / peak - 1.0)
-        line, dd = trace(fig, label), trace(fig, f"drawdown {label}")
-        np.testing.assert_allclose(line.y, value, rtol=0, atol=0)
-        np.testing.assert_allclose(dd.y, expected, rtol=1e-15, atol=1e-15)
-        assert dd.fill == "tozeroy"
-        assert dd.yaxis == "y2"
-    holds = [t for t in fig.data if t.name.startswith("buy &amp; hold")]
-    assert [t.name for t in holds] == [
-        "buy &amp; hold equal-weight basket",
-        "buy &amp; hold SPY",
-    ]
-    spy = short_bt.equity[(0, portfolio, "buy & hold SPY")].dropna()
-    np.testing.assert_allclose(holds[1].y, spy.to_numpy(), rtol=0, atol=0)
-    assert fig.layout.yaxis.title.text == "value (USD)"
+            want.append(v / peak - 1.0)
+        close(dd["y"], want)
+        deepest = min(deepest, min(want))
+    # the drawdown axis reaches the deepest series, buy-and-hold included
+    assert fig["layout"]["yaxis2"]["range"][0] <= deepest
+    assert fig["layout"]["yaxis"]["tickformat"].endswith("%")
 
 
-def test_equity_of_an_unswept_strategy_is_labelled_strategy(flat_bt: BacktestResult) -> None:
-    fig = charts.equity_figure(flat_bt, "META")
-    assert [t.name for t in fig.data if t.yaxis == "y"][-1] == "strategy"
-    assert is_message(charts.equity_figure(flat_bt, "NO PORTFOLIO"))
+def test_strategy_forest_one_row_per_strategy_with_every_combination() -> None:
+    rows = pd.DataFrame(
+        {
+            "strategy": ["a_b", "a_b", "c"],
+            "label": ["hold=1", "hold=5", ""],
+            "value": [0.01, -0.02, 0.005],
+            "lo": [-0.01, -0.05, np.nan],
+            "hi": [0.03, 0.01, np.nan],
+            "n_trades": [5, 5, 40],
+        }
+    )
+    fig = charts.strategy_forest(rows, excess=True)
+    valid(fig)
+    (dots,) = fig["data"]
+    assert fig["layout"]["yaxis"]["ticktext"] == ["a b", "c"]
+    assert dots["x"] == [0.01, -0.02, 0.005]
+    assert [round(y) for y in dots["y"]] == [0, 0, 1]  # both combinations in a_b's row
+    assert dots["y"][0] != dots["y"][1]  # spread apart, neither hides the other
+    high = [x + e for x, e in zip(dots["x"][:2], dots["error_x"]["array"][:2], strict=True)]
+    assert high == pytest.approx([0.03, 0.01])
+    assert right_labels(fig) == {0: "n=5 too few", 1: "n=40"}
+    assert "beyond the benchmark" in fig["layout"]["xaxis"]["title"]["text"]
+
+
+def test_trade_dots_are_every_trade(short_bt: BacktestResult) -> None:
+    fig = charts.trade_dots(short_bt)
+    valid(fig)
+    t = short_bt.trades[short_bt.trades["leg"] == "position"]
+    labels = short_bt.combos.set_index("combo")["label"]
+    for trace, (combo, g) in zip(fig["data"], t.groupby("combo"), strict=True):
+        assert trace["y"][0] == labels[combo]
+        close(trace["x"], np.sort(g["return"].to_numpy()))
 
 
 # ----------------------------------------------------------------------------- sweep heatmap
@@ -302,22 +331,16 @@ def test_equity_of_an_unswept_strategy_is_labelled_strategy(flat_bt: BacktestRes
 def test_heatmap_z_is_the_grid_pivoted(short_bt: BacktestResult) -> None:
     fig = charts.sweep_heatmap(short_bt, "sharpe")
     assert fig is not None
+    valid(fig)
     grid = short_bt.grid("sharpe")
     expected = grid.pivot(index="condition.below", columns="exit.hold", values="sharpe")
     expected = expected.sort_index().sort_index(axis=1)
-    (heat,) = fig.data
-    np.testing.assert_allclose(np.asarray(heat.z, dtype=float), expected.to_numpy(), rtol=0)
-    assert list(heat.x) == ["5", "20"]
-    assert list(heat.y) == ["-8%", "-3%"]
-    assert [list(r) for r in heat.text] == [
-        [format_metric(SHARPE, v) for v in row] for row in expected.to_numpy()
-    ]
-    assert fig.layout.xaxis.title.text == "hold (sessions)"
-    assert fig.layout.yaxis.title.text == "below (AR threshold)"
-    assert fig.layout.coloraxis.cmid == 0
-    assert fig.layout.title.text == (
-        "short_after_negative_earnings: Sharpe ratio over the grid (pooled XNYS)"
-    )
+    (heat,) = fig["data"]
+    close(np.asarray(heat["z"], dtype=float), expected.to_numpy())
+    assert heat["x"] == ["5", "20"]
+    assert heat["y"] == ["-8%", "-3%"]
+    assert heat["text"] == [[f"{v:.2f}" for v in row] for row in expected.to_numpy()]
+    assert fig["layout"]["coloraxis"]["cmid"] == 0
 
 
 def test_heatmap_is_none_when_nothing_is_swept(flat_bt: BacktestResult) -> None:
@@ -356,25 +379,16 @@ def test_heatmap_panels_for_more_than_two_parameters(tmp_path: Path) -> None:
     stops = [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07]
     fig = charts.sweep_heatmap(hand_backtest(tmp_path, stops))
     assert fig is not None
-    assert len(fig.data) == 6  # seven stop-loss values: six panels, one left out
-    assert "not shown: stop_loss=7%" in fig.layout.title.subtitle.text
-    for heat, stop in zip(fig.data, stops, strict=False):
+    valid(fig)
+    assert len(fig["data"]) == 6  # seven stop-loss values: six panels, one left out
+    assert "not shown: stop_loss=7%" in fig["layout"]["title"]["subtitle"]["text"]
+    for heat, stop in zip(fig["data"], stops, strict=False):
         lag = np.array([0.0, 1.0])[None, :]
         hold = np.array([5.0, 20.0])[:, None]
-        np.testing.assert_allclose(np.asarray(heat.z, dtype=float), lag + hold / 100 - stop)
-    titles = [a.text for a in fig.layout.annotations]
-    assert titles == [f"stop_loss={k}%" for k in range(1, 7)]
-
-
-def test_heatmap_one_parameter_and_a_one_sided_metric(tmp_path: Path) -> None:
-    fig = charts.sweep_heatmap(hand_backtest(tmp_path, [0.1], hold="5"), "win_rate")
-    assert fig is not None
-    (heat,) = fig.data
-    assert list(heat.x) == ["0", "1"]
-    assert list(heat.y) == ["Win rate"]
-    assert [list(r) for r in heat.text] == [["50.00%", "50.00%"]]
-    assert fig.layout.coloraxis.cmin == 0
-    assert fig.layout.coloraxis.cmid is None
+        np.testing.assert_allclose(np.asarray(heat["z"], dtype=float), lag + hold / 100 - stop)
+    assert [a["text"] for a in fig["layout"]["annotations"]] == [
+        f"stop_loss={k}%" for k in range(1, 7)
+    ]
     with pytest.raises(ValueError, match="unknown metric"):
         charts.sweep_heatmap(hand_backtest(tmp_path, [0.1]), "nope")
 
@@ -402,18 +416,16 @@ def test_claims_dumbbell() -> None:
     )  # fmt: skip
     fig = charts.claims_figure(claims)
     assert fig is not None
+    valid(fig)
     rows = ["META intraday low 2025-10-30", "MSFT close to close 2025-10-30",
             "GOOGL close to close 2025-10-30"]  # fmt: skip
-    claimed = trace(fig, "claimed by the source")
-    assert list(claimed.y) == rows
-    np.testing.assert_array_equal(claimed.x, [-0.13, -0.029, 0.025])
-    agrees, disagrees = trace(fig, "measured: agrees"), trace(fig, "measured: disagrees")
-    np.testing.assert_array_equal(agrees.x, [-0.121, -0.0292])
-    assert list(disagrees.y) == rows[2:]
-    assert agrees.marker.color == charts.UP
-    assert disagrees.marker.color == charts.DOWN
-    assert disagrees.customdata[0][0] == "rose 2.5% &lt;b&gt;"  # escaped
-    assert fig.layout.xaxis.tickformat.endswith("%")
+    by_name = {t["name"]: t for t in fig["data"]}
+    assert by_name["claimed by the source"]["y"] == rows
+    assert by_name["claimed by the source"]["x"] == [-0.13, -0.029, 0.025]
+    assert by_name["measured: agrees"]["x"] == [-0.121, -0.0292]
+    assert by_name["measured: disagrees"]["y"] == rows[2:]
+    assert by_name["measured: disagrees"]["customdata"][0][0] == "rose 2.5% &lt;b&gt;"
+    assert fig["layout"]["yaxis"]["autorange"] == "reversed"  # the table's order, top down
 
 
 def test_claims_figure_is_none_when_no_row_qualifies() -> None:
@@ -435,66 +447,84 @@ def test_claims_figure_is_none_when_no_row_qualifies() -> None:
 
 def test_figure_json_cannot_close_a_script_element() -> None:
     title = "</script><script>alert(1)</script> R&D"
-    text = charts.figure_json(go.Figure(layout={"title": {"text": title}}))
+    text = charts.figure_json({"data": [], "layout": {"title": {"text": title}}})
     assert not re.search(r"[<>&]", text)
     assert json.loads(text)["layout"]["title"]["text"] == title
 
 
-def test_one_look_for_every_figure(
+def test_numbers_keep_seven_significant_digits() -> None:
+    # seven significant digits of the series' largest value; gaps for NaN and infinities
+    assert charts.floats([0.0123456789, -0.5]) == [0.0123457, -0.5]
+    assert charts.floats([0.123456789, np.nan, -np.inf, 12345.678901]) == [
+        0.12,
+        None,
+        None,
+        12345.68,
+    ]
+
+
+def test_captions_take_the_title_out_of_the_chart() -> None:
+    fig = charts.category_forest(category_rows())
+    body, title, subtitle = charts.caption(fig)
+    assert "title" not in body["layout"]
+    assert title == "Mean abnormal return CAR[-1,+1] by kind of news"
+    assert subtitle.startswith("Whiskers: 95% interval of the headline test")
+
+
+def test_every_figure_is_valid_and_plain(
     study: EventStudyResult, short_bt: BacktestResult, flat_bt: BacktestResult
 ) -> None:
     figs = [
-        charts.category_bars(study),
-        charts.caar_figure(study, "category", "earnings"),
-        charts.ar_paths(study, "GOOGL"),
+        charts.caar_panels(study),
+        charts.car_dots(study),
+        charts.ticker_paths(study, "GOOGL"),
         charts.equity_figure(short_bt, "META"),
         charts.equity_figure(flat_bt, "pooled XNYS"),
         charts.sweep_heatmap(short_bt),
-        charts.category_bars(study, (7, 9)),
+        charts.trade_dots(flat_bt, "META"),
     ]
     for fig in figs:
         assert fig is not None
-        layout = fig.layout
-        assert "system-ui" in layout.template.layout.font.family
-        assert layout.template.layout.plot_bgcolor == "#FFFFFF"
-        assert layout.autosize is True
-        assert layout.width is None
-        assert 250 <= layout.height <= 900
-        assert layout.title.text
+        valid(fig)
         text = charts.figure_json(fig)
-        assert "mapbox" not in text
         assert "$" not in text
-        json.loads(text)
-    assert charts.PLOTLY_CONFIG["displaylogo"] is False
-    assert charts.PLOTLY_CONFIG["responsive"] is True
-    assert charts.PLOTLY_CONFIG["toImageButtonOptions"]["format"] == "png"
+        lay = fig["layout"]
+        assert lay["title"]["text"]
+        assert 200 <= lay["height"] <= 900
+        # every visible axis says what it measures, and returns are in percent
+        for key, ax in lay.items():
+            if key.startswith(("xaxis", "yaxis")) and ax.get("tickformat"):
+                assert ax["tickformat"].endswith("%")
+    assert charts.PLOTLY_CONFIG["displayModeBar"] is False  # no toolbar over the text
 
 
 def test_empty_results_give_figures_that_say_why(
     study: EventStudyResult, flat_bt: BacktestResult
 ) -> None:
     empty = dataclasses.replace(
-        study,
-        events=pd.DataFrame(),
-        ar=pd.DataFrame(),
-        windows=pd.DataFrame(),
-        groups=pd.DataFrame(),
-        paths=pd.DataFrame(),
-    )
-    assert is_message(charts.category_bars(empty))
-    assert is_message(charts.caar_figure(empty, "all", "all"))
-    assert is_message(charts.ar_paths(empty, "META"))
+        study, events=pd.DataFrame(), ar=pd.DataFrame(), windows=pd.DataFrame(),
+        groups=pd.DataFrame(), paths=pd.DataFrame(),
+    )  # fmt: skip
+    assert is_message(charts.caar_panels(empty))
+    assert is_message(charts.car_dots(empty))
+    assert is_message(charts.ticker_paths(empty, "META"))
+    assert is_message(charts.ticker_paths(study, "NOPE"))
+    assert is_message(charts.category_forest(category_rows().iloc[0:0]))
     no_trade = BacktestResult.empty(
         flat_bt.strategy, flat_bt.combos, pd.DataFrame(), {"XNYS": "SPY"}
     )
     assert is_message(charts.equity_figure(no_trade, "META"))
+    assert is_message(charts.trade_dots(no_trade))
     assert charts.sweep_heatmap(no_trade) is None
 
 
-def test_charts_do_not_import_vectorbt(repo_root: Path) -> None:
-    code = "import sys, backtest.reports.charts; print('vectorbt' in sys.modules)"
+def test_charts_import_neither_vectorbt_nor_plotly(repo_root: Path) -> None:
+    code = (
+        "import sys, backtest.reports.charts, backtest.reports.html; "
+        "print('vectorbt' in sys.modules, 'plotly.graph_objects' in sys.modules)"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo_root), *sys.path])}
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     ).stdout
-    assert out.strip() == "False"
+    assert out.split() == ["False", "False"]

@@ -22,7 +22,9 @@ from backtest.reports.markdown import render_markdown
 from tests.reports.world import DAY0, EVIL_TITLE, PLANTED
 
 FILES = {
-    "index.html", "summary.md", "config.toml", "provenance.json", "run.json",
+    "index.html", "summary.md", "config.toml", "provenance.json", "run.json", "tables.xlsx",
+    "assets/plotly.min.js", "tickers/AAA.html", "tickers/BBB.html",
+    "strategies/toy_buy_on_layoffs.html",
     *(f"tables/{n}.{ext}" for n in (
         "events", "windows", "ar_paths", "tickers", "categories", "group_tests", "caar_paths",
         "strategy_metrics", "strategy_overview", "trades", "claims", "dropped", "prices",
@@ -180,28 +182,6 @@ def test_run_record_and_provenance(report: Path, toy_result: RunResult, toy_root
     assert "min_estimation = 100" in config
 
 
-def test_a_report_replaces_the_old_one_only_when_complete(
-    toy_result: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    out = tmp_path / "r"
-    out.mkdir()
-    (out / "old.txt").write_text("previous report", encoding="utf-8")
-
-    def broken(*args: object) -> str:
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr("backtest.reports.html.render_html", broken)
-    with pytest.raises(RuntimeError, match="disk full"):
-        write_report(toy_result, out)
-    assert (out / "old.txt").read_text(encoding="utf-8") == "previous report"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # no temporary folder left
-    monkeypatch.undo()
-    write_report(toy_result, out)
-    assert not (out / "old.txt").exists()
-    assert (out / "index.html").is_file()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
-
-
 # ------------------------------------------------------------------------------ HTML
 
 
@@ -216,56 +196,93 @@ def strings(obj: object) -> list[str]:
     return []
 
 
-def test_catalog_text_is_escaped(page: str, toy_result: RunResult) -> None:
-    assert EVIL_TITLE not in page
-    assert "<script>alert(" not in page
-    assert "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt; &amp; &#34;friends&#34;" in page
-    # in the charts' JSON the title is escaped too, and survives the round trip
-    blocks = re.findall(r'<script type="application/json" id="([^"]+)">(.*?)</script>', page, re.S)
-    assert blocks
-    texts = [s for _, body in blocks for s in strings(json.loads(body))]
+def pages(report: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(report)): p.read_text(encoding="utf-8") for p in report.rglob("*.html")
+    }
+
+
+def test_catalog_text_is_escaped(report: Path) -> None:
+    every = pages(report)
+    aaa = every["tickers/AAA.html"]  # the evil title is an event of AAA
+    assert "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt; &amp; &#34;friends&#34;" in aaa
+    texts = []
+    for name, page in every.items():
+        assert EVIL_TITLE not in page, name
+        assert "<script>alert(" not in page, name
+        blocks = re.findall(
+            r'<script type="application/json" id="([^"]+)">(.*?)</script>', page, re.S
+        )
+        for _, body in blocks:
+            assert "<" not in body
+            assert ">" not in body
+            texts += strings(json.loads(body))
+        # the only scripts are ours: chart data, the one plotly.js of the folder, the drawing
+        assert page.count("<script") == (len(blocks) + 2 if blocks else 0), name
     # plotly renders its own pseudo-HTML in labels: the figures carry the title escaped for it
-    assert any("&lt;script&gt;alert(" in s for s in texts)  # e.g. the AR-path legend of AAA
+    assert any("&lt;script&gt;alert(" in s for s in texts)
     assert not any("<script" in s for s in texts)
-    for _, body in blocks:
-        assert "<" not in body
-        assert ">" not in body
-    # the only scripts are ours: the chart data blocks, plotly.js and the drawing script
-    assert page.count("<script") == len(blocks) + 2
 
 
-def test_page_is_self_contained(page: str) -> None:
-    # the markup outside scripts (plotly.js holds URLs in strings it never fetches unless a map
-    # is drawn; the browser test checks that no request leaves the page)
-    markup = re.sub(r"<script\b[^>]*>.*?</script>", "<script></script>", page, flags=re.S)
-    for pattern in (r"<script[^>]+src=", r"<link\b", r"@import", r"url\(", r'(src|href)="[a-z]+:'):
-        assert not re.search(pattern, markup), pattern
+def test_pages_load_nothing_from_outside(report: Path) -> None:
+    for name, page in pages(report).items():
+        markup = re.sub(r"<script\b[^>]*>.*?</script>", "<script></script>", page, flags=re.S)
+        srcs = re.findall(r'<script[^>]+src="([^"]+)"', page)
+        root = "../" if "/" in name else ""
+        assert srcs in ([], [f"{root}assets/plotly.min.js"]), (name, srcs)
+        for pattern in (r"<link\b", r"@import", r"url\(", r'(src|href)="[a-z]+:'):
+            assert not re.search(pattern, markup), (name, pattern)
+        # every link to another file of the report points at a file that is there
+        for href in re.findall(r'href="([^"#]+)"', markup):
+            assert (report / name).parent.joinpath(href).resolve().exists(), (name, href)
 
 
-def test_page_shows_the_numbers(page: str, toy_result: RunResult) -> None:
+def test_page_shows_the_numbers(page: str, report: Path, toy_result: RunResult) -> None:
     w = toy_result.study.windows.set_index(["event_id", "window"])
     car = w.loc[("bbb-results", "[-1,+1]"), "car"]
-    assert f"{car * 100:+.2f}%" in page  # in the strongest reactions and the ticker table
+    assert f"{car * 100:+.2f}%" in pages(report)["tickers/BBB.html"]
+    assert f"{car * 100:+.1f}%" in page  # the strongest reaction, on the first screen
     assert "Run <strong>toy</strong>" in page
     for section in (
-        "summary",
+        "answers",
         "categories",
         "tickers",
         "strategies",
         "claims",
-        "dropped",
+        "left-out",
         "method",
     ):
-        assert f'<section id="{section}">' in page
-    for anchor in ("ticker-AAA", "ticker-BBB", "category-layoff", "strategy-toy_buy_on_layoffs"):
-        assert f'id="{anchor}"' in page
+        assert f'<section id="{section}"' in page
+    for link in ("tickers/AAA.html", "tickers/BBB.html", "strategies/toy_buy_on_layoffs.html"):
+        assert f'href="{link}"' in page
     claim = toy_result.claims.iloc[0]
     assert f"{claim['measured'] * 100:+.2f}%" in page
     assert f'<span class="badge {claim["verdict"]}">{claim["verdict"]}</span>' in page
-    charts = re.findall(r'<div class="chart" id="([^"]+)"></div>', page)
+    charts = re.findall(r'<div class="chart" id="([^"]+)"', page)
     data = re.findall(r'<script type="application/json" id="([^"]+)-data">', page)
-    assert charts
+    assert len(charts) >= 3
     assert sorted(charts) == sorted(data)
+
+
+def test_counts_agree_everywhere(report: Path, page: str, toy_result: RunResult) -> None:
+    study = toy_result.study
+    (bt,) = toy_result.backtests
+    skipped = len(bt.skipped_table())
+    run = json.loads((report / "run.json").read_text(encoding="utf-8"))
+    assert run["format"] == "evbt-report/1"
+    assert run["counts"]["dropped"] == len(study.dropped)
+    assert run["counts"]["skipped_trades"] == skipped
+    assert f"Study rows dropped ({len(study.dropped)})" in page
+    assert f"Events not traded by a strategy ({skipped})" in page
+    md = (report / "summary.md").read_text(encoding="utf-8")
+    assert f"{len(study.dropped)} study rows dropped" in md
+    assert f"{skipped} events not traded" in md
+
+
+def test_prices_show_the_datas_date_not_a_files_time(page: str, toy_result: RunResult) -> None:
+    for p in toy_result.prices.itertuples():
+        assert f"data to {p.last} (file)" in page
+    assert "Obtained" not in page
 
 
 def test_render_html_needs_no_study(toy_result: RunResult) -> None:
@@ -273,7 +290,7 @@ def test_render_html_needs_no_study(toy_result: RunResult) -> None:
 
     broken = replace(toy_result, study=None, study_error="too many events dropped")
     page = render_html(broken)
-    assert "The event study could not run: too many events dropped" in page
+    assert "<h2>The event study could not run</h2><p>too many events dropped</p>" in page
     assert "event study: too many events dropped" in page  # in the failures banner
 
 
@@ -288,5 +305,25 @@ def test_markdown_summary(report: Path, toy_result: RunResult) -> None:
     caar = layoff.loc[("layoff", "[-1,+1]"), "value"]
     assert f"| layoff | 2 | {caar * 100:+.2f}%" in md
     assert "| toy_buy_on_layoffs | pooled XNYS | 2 |" in md
-    # catalog text cannot inject HTML into a Markdown renderer either
-    assert "<script" not in md
+    # catalog text cannot inject HTML into a Markdown renderer either: every < is escaped
+    assert re.findall(r"(?<!\\)<", md) == []
+
+
+def test_strategy_cells_say_what_a_number_cannot() -> None:
+    from backtest.reports.html import stat_cell
+
+    assert stat_cell({"profit_factor": math.inf}, "profit_factor", "profit_factor") == (
+        "no losing trades"
+    )
+    assert stat_cell({"profit_factor": 1.234}, "profit_factor", "profit_factor") == "1.23"
+    dd = {"max_drawdown": -0.0009, "max_drawdown_peak": pd.Timestamp("2022-03-01")}
+    assert stat_cell({**dd, "max_drawdown_recovery": pd.Timestamp("2025-01-02")},
+                     "max_drawdown", "drawdown") == "-0.09% (2022-03-01 to 2025-01-02)"  # fmt: skip
+    assert stat_cell({**dd, "max_drawdown_recovery": pd.NaT}, "max_drawdown", "drawdown") == (
+        "-0.09% (2022-03-01 to not recovered)"
+    )
+    assert stat_cell({"max_drawdown": 0.0}, "max_drawdown", "drawdown") == "none"
+    assert stat_cell({"exposure": 0.071}, "exposure", "share") == "7.10%"
+    row = {"trade_ci_lo": -0.012, "trade_ci_hi": 0.034}
+    assert stat_cell(row, "trade_ci", "interval") == "-1.20% to +3.40%"
+    assert stat_cell({}, "trade_ci", "interval") == "—"

@@ -99,9 +99,13 @@ def _ohlc(close: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame({"open": open_, "high": high, "low": low, "close": close})
 
 
-def build(root: Path, seed: int = 7) -> Path:
+def build(root: Path, seed: int = 7, *, strategies: bool = True, catalog: str = "") -> Path:
     """Write ``events/``, ``strategies/``, ``prices/`` and ``run.toml`` under ``root``;
-    returns the run configuration's path."""
+    returns the run configuration's path.
+
+    ``strategies=False``: the run backtests nothing (no vectorbt in the process). ``catalog``:
+    YAML events appended to the catalog (entries of AAA or BBB in 2023).
+    """
     rng = np.random.default_rng(seed)
     sessions = get_calendar("XNYS").sessions
     dates = sessions[(sessions >= "2022-01-03") & (sessions <= "2024-03-28")]
@@ -124,7 +128,7 @@ def build(root: Path, seed: int = 7) -> Path:
         frame.to_csv(root / "prices" / f"{ticker}.csv", index=False)
     (root / "events").mkdir()
     (root / "events" / "toy.yaml").write_text(
-        CATALOG.replace("{evil}", EVIL_TITLE.replace("'", "''")), encoding="utf-8"
+        CATALOG.replace("{evil}", EVIL_TITLE.replace("'", "''")) + catalog, encoding="utf-8"
     )
     (root / "strategies").mkdir()
     (root / "strategies" / "toy.toml").write_text(STRATEGY, encoding="utf-8")
@@ -136,7 +140,8 @@ def build(root: Path, seed: int = 7) -> Path:
             min_estimation = 100
             [prices]
             dir = "prices"
-            """),
+            """)
+        + ("" if strategies else "[strategies]\npaths = []\n"),
         encoding="utf-8",
     )
     return config

@@ -1,0 +1,158 @@
+"""``tables.xlsx``: every table of ``tables/`` as one sheet of an Excel workbook.
+
+Columns keep their types (numbers as numbers, dates as dates, flags as TRUE/FALSE, text as
+text); returns and other fractions carry a percent format (the cell holds the fraction, so a
+formula on it works); the header row is frozen and filtered; column widths follow the content.
+Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR first) is
+written neutralised with a leading ``'`` (:func:`backtest.reports.write.neutralise`) and always
+as a string, never a formula. Written with XlsxWriter, imported only here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Columns that hold fractions (returns, shares, rates): shown as percentages.
+PERCENT_COLUMNS: frozenset[str] = frozenset(
+    {
+        "ar0", "caar", "aar", "value", "lo", "hi", "car", "bhar", "car_se", "caar_se",
+        "total_return", "cagr", "annual_volatility", "max_drawdown", "win_rate",
+        "avg_trade_return", "median_trade_return", "exposure", "alpha", "bench_total_return",
+        "excess_return", "return", "measured", "difference", "positive", "return_min",
+        "return_max", "benchmark_return", "hold_return", "excess_trade_return", "trade_ci_lo",
+        "trade_ci_hi", "excess_ci_lo", "excess_ci_hi", "invested_return",
+        "matched_bench_return", "fees", "slippage", "sigma", "rbar",
+    }
+)  # fmt: skip
+#: Column name patterns of per-window fractions: ``car[-1,+1]``, ``bhar[0,+5]``.
+PERCENT_PATTERN = re.compile(r"^(car|bhar|ar)\[")
+#: Widest a column is made, in characters.
+MAX_WIDTH = 60
+
+
+def is_percent(column: str) -> bool:
+    """Whether a column holds fractions shown as percentages.
+
+    >>> is_percent("car[-1,+1]"), is_percent("t[-1,+1]"), is_percent("total_return")
+    (True, False, True)
+    """
+    return column in PERCENT_COLUMNS or bool(PERCENT_PATTERN.match(column))
+
+
+def _sheet_names(names: list[str]) -> list[str]:
+    """Excel sheet names: at most 31 characters, none of ``[]:*?/\\``, unique."""
+    out: list[str] = []
+    for n in names:
+        base = re.sub(r"[\[\]:*?/\\]", "_", n)[:31] or "sheet"
+        name, k = base, 2
+        while name.lower() in {o.lower() for o in out}:
+            suffix = f"~{k}"
+            name, k = base[: 31 - len(suffix)] + suffix, k + 1
+        out.append(name)
+    return out
+
+
+def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path) -> None:
+    """Write ``tables`` (name -> frame, in order) to the workbook ``path``."""
+    import xlsxwriter  # type: ignore[import-untyped]  # (no type information)
+
+    from backtest.reports.write import neutralise
+
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+         "nan_inf_to_errors": False},
+    )  # fmt: skip
+    header = wb.add_format({"bold": True, "bg_color": "#EEF0F3", "bottom": 1, "text_wrap": True})
+    pct = wb.add_format({"num_format": "0.00%"})
+    num = wb.add_format({"num_format": "0.0000"})
+    integer = wb.add_format({"num_format": "0"})
+    date = wb.add_format({"num_format": "yyyy-mm-dd"})
+    stamp = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    try:
+        for name, df in zip(_sheet_names(list(tables)), tables.values(), strict=True):
+            ws = wb.add_worksheet(name)
+            columns = [str(c) for c in df.columns]
+            kinds = [_kind(df[c]) for c in df.columns]
+            widths = [min(max(len(c), 6), MAX_WIDTH) for c in columns]
+            formats = []
+            for c, k in zip(columns, kinds, strict=True):
+                if k == "number":
+                    formats.append(pct if is_percent(c) else num)
+                elif k == "int":
+                    formats.append(integer)
+                elif k == "date":
+                    formats.append(date)
+                elif k == "datetime":
+                    formats.append(stamp)
+                else:
+                    formats.append(None)
+            for j, c in enumerate(columns):
+                ws.write_string(0, j, str(neutralise(c)), header)
+            values = [df[c].tolist() for c in df.columns]
+            for i in range(len(df)):
+                for j in range(len(columns)):
+                    v = values[j][i]
+                    widths[j] = max(widths[j], _write(ws, i + 1, j, v, kinds[j], formats[j]))
+            for j, w in enumerate(widths):
+                ws.set_column(j, j, min(w + 2, MAX_WIDTH))
+            ws.freeze_panes(1, 0)
+            if len(columns):
+                ws.autofilter(0, 0, max(len(df), 1), len(columns) - 1)
+    finally:
+        wb.close()
+
+
+def _kind(s: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(s):
+        return "bool"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        d = s.dropna()
+        midnight = len(d) == 0 or bool((d == d.dt.normalize()).all())
+        return "date" if midnight else "datetime"
+    if pd.api.types.is_integer_dtype(s):
+        return "int"
+    if pd.api.types.is_float_dtype(s):
+        return "number"
+    return "text"
+
+
+def _write(ws: Any, row: int, col: int, v: Any, kind: str, cell_format: Any) -> int:
+    """Write one cell with its type; returns its width in characters."""
+    from backtest.reports.write import neutralise
+
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT or v is pd.NA:
+        return 0
+    if isinstance(v, bool | np.bool_):
+        ws.write_boolean(row, col, bool(v))
+        return 5
+    if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
+        x = float(v)
+        if not math.isfinite(x):
+            ws.write_string(row, col, "inf" if x > 0 else "-inf")
+            return 4
+        ws.write_number(row, col, x, cell_format)
+        return 10 if kind != "int" else len(str(int(x)))
+    if isinstance(v, pd.Timestamp | dt.datetime | dt.date):
+        stamp = pd.Timestamp(v)
+        if stamp.tzinfo is not None:
+            stamp = stamp.tz_convert("UTC").tz_localize(None)
+        ws.write_datetime(row, col, stamp.to_pydatetime(), cell_format)
+        return 16 if kind == "datetime" else 10
+    text = str(neutralise(v if isinstance(v, str) else _text(v)))
+    ws.write_string(row, col, text)
+    return min(len(text), MAX_WIDTH)
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, list | tuple):
+        return ", ".join(str(x) for x in v)
+    return str(v)
