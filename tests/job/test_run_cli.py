@@ -145,15 +145,20 @@ def test_no_network_and_nothing_cached(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from backtest.prices import panel
+    from backtest.cli import _env
+    from backtest.prices import CachedSource, PriceCache
     from backtest.prices.yahoo import YahooSource
 
     offline = FakeYahooDownload({}, outcomes=["offline"] * 50)
-    monkeypatch.setattr(
-        panel,
-        "YahooSource",
-        lambda: YahooSource(download=offline, reachable=lambda: False, sleep=lambda s: None),
-    )
+    opened: list[Path | None] = []
+
+    def offline_source(*, prices_dir: Path | None, cache_dir: Path | None) -> CachedSource:
+        opened.append(cache_dir)
+        yahoo = YahooSource(download=offline, reachable=lambda: False, sleep=lambda s: None)
+        return CachedSource(yahoo, PriceCache(cache_dir))
+
+    # the command line builds the one price source of the run: give it one that is offline
+    monkeypatch.setattr(_env, "open_price_source", offline_source)
     monkeypatch.delenv("EVBT_PRICES_DIR", raising=False)
     cache = tmp_path / "cache"
     monkeypatch.chdir(repo_root)
@@ -161,10 +166,12 @@ def test_no_network_and_nothing_cached(
         capsys, "run", "--cache-dir", str(cache), "--out", str(tmp_path / "r"), "--quiet"
     )
     assert code == 1
-    assert "Traceback" not in stderr
-    assert "no prices for any ticker" in stderr
-    assert f"nothing usable is cached in {cache}" in stderr
-    assert "evbt run --prices-dir DIR" in stderr
+    assert opened == [cache.resolve()]
+    assert stderr == (
+        "evbt: error: Yahoo Finance cannot be reached (no network?) and nothing usable is cached "
+        f"in {cache.resolve()}. Run offline from CSV files: evbt run --prices-dir DIR (one CSV "
+        "per ticker, e.g. ../shared/prices).\n"
+    )
     assert not (tmp_path / "r").exists()
 
 
