@@ -124,11 +124,13 @@ class CatalogSection(_Section):
     earnings_confounders: bool = True
 
 
-def _study_section() -> type[_Section]:
+def study_section(spec_class: type | None = None) -> type[_Section]:
     """The ``[study]`` model: one field per StudySpec field (its type, default and help),
-    plus ``factors`` (files) and ``benchmark`` (one ticker; its market's benchmark)."""
+    plus ``factors`` (files) and ``benchmark`` (one ticker; its market's benchmark).
+    ``spec_class``: another dataclass declared the same way (tests)."""
     fields: dict[str, Any] = {
-        f.name: (f.annotation, Field(default=f.default, description=f.help)) for f in spec_fields()
+        f.name: (f.annotation, Field(default=f.default, description=f.help))
+        for f in spec_fields(spec_class)
     }
     fields["factors"] = (
         Paths,
@@ -154,7 +156,7 @@ if TYPE_CHECKING:  # generated at run time; type checkers see a section with any
         def __getattr__(self, name: str) -> Any: ...
 
 else:
-    StudySection = _study_section()
+    StudySection = study_section()
 
 
 class StrategiesSection(_Section):

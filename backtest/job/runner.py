@@ -487,15 +487,7 @@ def _confounders(
     frames = []
     files = [config.resolve(p) for p in config.catalog.confounders]
     if files:
-        import backtest.catalog as catalog_module
-
-        load = getattr(catalog_module, "load_confounders", None)
-        if load is None:  # the catalog part adds it (CONTRACTS); until then, say so
-            raise JobError(
-                f"{_where(config)}[catalog] confounders: this evbt cannot read confounder "
-                "files yet (backtest.catalog.load_confounders is missing)"
-            )
-        frames.append(load(files))
+        frames.append(load_confounder_events(files))
     if config.catalog.earnings_confounders:
         if config.prices.dir:
             notes.append(
@@ -515,6 +507,21 @@ def _confounders(
     if not frames:
         return None
     return pd.concat(frames, ignore_index=True)
+
+
+def load_confounder_events(paths: Sequence[Path]) -> pd.DataFrame:
+    """The events of ``paths`` (catalogs, or earnings CSVs saved from yfinance) that count as
+    confounders without being studied (:func:`backtest.catalog.load_confounders`)."""
+    import backtest.catalog as catalog_module
+
+    load = getattr(catalog_module, "load_confounders", None)
+    if load is None:  # the catalog part adds it (CONTRACTS); until then, say so
+        raise JobError(
+            "confounders: this evbt cannot read confounder files yet "
+            "(backtest.catalog.load_confounders is missing)"
+        )
+    frame: pd.DataFrame = load(list(paths))
+    return frame
 
 
 def _earnings_calendars(config: RunConfig, full: Catalog, notes: list[str]) -> Any:

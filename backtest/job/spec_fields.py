@@ -80,13 +80,16 @@ def _kind(annotation: Any) -> tuple[Kind, tuple[str, ...], bool]:
 
 
 @cache
-def spec_fields() -> tuple[SpecField, ...]:
-    """Every field of :class:`~backtest.study.StudySpec`, in declaration order."""
-    from backtest.study.spec import StudySpec
+def spec_fields(spec_class: type | None = None) -> tuple[SpecField, ...]:
+    """Every field of :class:`~backtest.study.StudySpec` (or of ``spec_class``, a dataclass
+    declared the same way), in declaration order."""
+    if spec_class is None:
+        from backtest.study.spec import StudySpec
 
-    hints = typing.get_type_hints(StudySpec)
+        spec_class = StudySpec
+    hints = typing.get_type_hints(spec_class)
     out = []
-    for f in dataclasses.fields(StudySpec):
+    for f in dataclasses.fields(spec_class):
         if not f.init:
             continue
         if f.default is not dataclasses.MISSING:
@@ -97,7 +100,7 @@ def spec_fields() -> tuple[SpecField, ...]:
             default = None
         help_ = f.metadata.get("help")
         if not help_:
-            raise TypeError(f"StudySpec field {f.name!r} has no metadata['help']")
+            raise TypeError(f"{spec_class.__name__} field {f.name!r} has no metadata['help']")
         kind, choices, optional = _kind(hints[f.name])
         out.append(
             SpecField(
