@@ -67,7 +67,7 @@ def default_catalog_paths() -> list[Path]:
     """Where the catalog is looked for when no path is given.
 
     ``$EVBT_CATALOG`` (paths separated by the OS path separator) if set; else ``./events`` if it
-    exists; else the ``events/`` folder of the evbt checkout this package was imported from.
+    exists; else the catalog shipped with evbt (:func:`backtest.resources.shipped_dir`).
     """
     env = os.environ.get("EVBT_CATALOG")
     if env:
@@ -75,9 +75,12 @@ def default_catalog_paths() -> list[Path]:
     here = Path.cwd() / "events"
     if here.is_dir():
         return [here]
-    repo = Path(__file__).resolve().parents[2] / "events"
-    if repo.is_dir():
-        return [repo]
+    from backtest.resources import shipped_dir  # the catalog shipped with evbt
+
+    try:
+        return [shipped_dir("events")]
+    except FileNotFoundError:
+        pass
     raise CatalogNotFoundError(
         "no events catalog found: there is no ./events folder; pass catalog paths "
         "(--catalog PATH) or set EVBT_CATALOG"
