@@ -82,10 +82,11 @@ def read_toml(path: Path, error: type[FileProblems], what: str) -> dict[str, Any
     except tomllib.TOMLDecodeError as exc:
         raise fail(f"not valid TOML: {exc}") from None
     except RecursionError:
-        raise fail(f"values are nested too deeply (at most {MAX_DEPTH} levels)") from None
-    deepest = _depth(data)
-    if deepest > MAX_DEPTH:
-        raise fail(f"values are nested {deepest} levels deep; at most {MAX_DEPTH} are allowed")
+        raise fail(
+            f"values are nested more than {MAX_DEPTH} levels deep (arrays in arrays)"
+        ) from None
+    if _depth(data) > MAX_DEPTH:
+        raise fail(f"values are nested more than {MAX_DEPTH} levels deep (arrays in arrays)")
     return data
 
 

@@ -97,10 +97,22 @@ class _Section(BaseModel):
 
 def _paths(v: Any) -> tuple[str, ...]:
     if isinstance(v, str):
-        return (v,)
+        v = [v]
     if isinstance(v, list | tuple) and all(isinstance(x, str) for x in v):
+        for x in v:
+            _check_path(x)
         return tuple(v)
     raise ValueError(f"expected a path or a list of paths, got {v!r}")
+
+
+def _check_path(v: Any) -> Any:
+    if isinstance(v, str) and ("\x00" in v or not v.strip()):
+        raise ValueError(f"{v!r} is not a path")
+    return v
+
+
+#: One file or folder, or absent.
+OptionalPath = Annotated[str | None, BeforeValidator(_check_path)]
 
 
 #: Files or folders: one path or a list of them.
@@ -168,14 +180,14 @@ class StrategiesSection(_Section):
 class PricesSection(_Section):
     """Where prices come from: a CSV folder (offline), else the cache in front of Yahoo."""
 
-    dir: str | None = None
-    cache_dir: str | None = None
+    dir: OptionalPath = None
+    cache_dir: OptionalPath = None
 
 
 class OutputSection(_Section):
     """Where reports go: ``<dir>/<name>/``."""
 
-    dir: str = "reports"
+    dir: Annotated[str, BeforeValidator(_check_path)] = "reports"
 
 
 class LimitsSection(_Section):
@@ -302,6 +314,8 @@ def toml_value(v: Any) -> str:
     if isinstance(v, list | tuple):
         return "[" + ", ".join(toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
+        if not v:
+            return "{}"
         return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(x)}" for k, x in v.items()) + " }"
     raise TypeError(f"cannot write {v!r} as TOML")
 
@@ -364,6 +378,13 @@ def check_config(config: RunConfig) -> list[tuple[str, str]]:
     """The problems of a configuration beyond its types: the study settings as
     :class:`~backtest.study.StudySpec` checks them, and the limits."""
     problems: list[tuple[str, str]] = []
+    if config.study.benchmark:
+        from backtest.markets import market_of
+
+        try:
+            market_of(config.study.benchmark)
+        except ValueError as exc:
+            return [("study.benchmark", str(exc))]
     try:  # the study settings are checked where they are defined, with the same messages
         spec = config.study_spec()
     except ValueError as exc:
