@@ -160,7 +160,7 @@ class RunResult:
                     ["strategy", "portfolio", "combinations", "trade legs", "Sharpe",
                      "total return"],
                     rows,
-                    title="Strategies (ranges over each sweep, never its best point)",
+                    title="Strategies (each a range over its whole sweep)",
                     numeric=(2, 3, 4, 5),
                 )
             )  # fmt: skip
