@@ -252,7 +252,9 @@ def run_job(
             claims_table = claim_table(catalog)
         with steps.step("strategies (files)"):
             chosen, errors, strategy_notes = _strategies(config, full, catalog)
-        if source is None:
+        if source is not None:
+            config = _record_source(config, source)
+        else:
             source = open_source(
                 prices_dir=config.resolve(config.prices.dir) if config.prices.dir else None,
                 cache_dir=config.resolve(config.prices.cache_dir)
@@ -326,6 +328,19 @@ def resolve_inputs(config: RunConfig) -> RunConfig:
     if not (catalog or strategies or prices):
         return config
     return config.with_updates(catalog=catalog, strategies=strategies, prices=prices)
+
+
+def _record_source(config: RunConfig, source: Any) -> RunConfig:
+    """``config`` naming the folder of a CSV ``source`` it was not told about, so that the
+    recorded configuration repeats the run (a source of another kind cannot be written down)."""
+    directory = getattr(source, "directory", None)
+    if (
+        config.prices.dir
+        or directory is None
+        or not str(getattr(source, "name", "")).startswith("csv:")
+    ):
+        return config
+    return config.with_updates(prices={"dir": str(directory)})
 
 
 def default_cache_dir() -> Path:
