@@ -106,8 +106,13 @@ def _paths(v: Any) -> tuple[str, ...]:
 
 
 def _check_path(v: Any) -> Any:
-    if isinstance(v, str) and ("\x00" in v or not v.strip()):
-        raise ValueError(f"{v!r} is not a path")
+    if isinstance(v, str):
+        if "\x00" in v or not v.strip():
+            raise ValueError(f"{v!r} is not a path")
+        try:
+            Path(v).expanduser()
+        except RuntimeError:  # "~name" of a user this machine does not have
+            raise ValueError(f"{v!r}: no such user's home folder") from None
     return v
 
 
