@@ -69,10 +69,21 @@ def strategy_paths(
     return [shipped_dir("strategies")]
 
 
+def expand(path: str | os.PathLike[str], option: str) -> Path:
+    """``path`` with ``~`` expanded; a usage error naming ``option`` for an unknown user."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        import click
+
+        message = f"{str(path)!r}: no such user's home folder"
+        raise click.BadParameter(message, param_hint=option) from None
+
+
 def cache_dir(given: str | os.PathLike[str] | None) -> Path:
     """The price cache folder: ``given`` (the option or ``$EVBT_CACHE_DIR``), else the user's."""
     if given:
-        return Path(given).expanduser()
+        return expand(given, "'--cache-dir'")
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("evbt")) / "prices"

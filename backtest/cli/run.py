@@ -77,7 +77,7 @@ def run(
     Exit code 0 when everything ran; 1 when a part failed (the report is still written and
     says which) or nothing could be reported.
     """
-    from backtest.cli._env import catalog_from_env, open_price_source
+    from backtest.cli._env import catalog_from_env, expand, open_price_source
     from backtest.cli._outdir import check_report_dir, describe_os_error
     from backtest.job import load_config, run_job
     from backtest.job._compat import call_write_report
@@ -100,7 +100,7 @@ def run(
     if prices_dir is not None:
         prices["dir"] = str(prices_dir.resolve())
     if cache_dir is not None:
-        prices["cache_dir"] = str(cache_dir.expanduser().resolve())
+        prices["cache_dir"] = str(expand(cache_dir, "'--cache-dir'").resolve())
     updates: dict[str, dict[str, object]] = {"catalog": catalog, "prices": prices}
     try:
         if name is not None:
