@@ -169,17 +169,18 @@ def measured(doc: dict[str, Any], event_id: str, ticker: str) -> dict[str, Any]:
     }
 
 
+def meta_q3(repo_root: Path, prices: Path, *selection: str) -> dict[str, Any]:
+    """What a study of ``selection`` (default: the whole catalog) measures for META's Q3 2025
+    results."""
+    return measured(study_json(repo_root, prices, *selection), "meta-2025q3-results", "META")
+
+
 @pytest.mark.slow
 def test_what_is_filtered_does_not_change_how_an_event_is_measured(
     repo_root: Path, shared_prices_dir: Path
 ) -> None:
-    full = measured(study_json(repo_root, shared_prices_dir), "meta-2025q3-results", "META")
-    category = measured(
-        study_json(repo_root, shared_prices_dir, "--category", "earnings"),
-        "meta-2025q3-results",
-        "META",
-    )
-    assert category == full
+    full = meta_q3(repo_root, shared_prices_dir)
+    assert meta_q3(repo_root, shared_prices_dir, "--category", "earnings") == full
     # the Busan summit (not an earnings event) still confounds it, and its window stays out of
     # the estimation window: 240 days less the summit's other windows
     assert full["confounded_by"] == ["busan-trump-xi-summit"]
@@ -196,13 +197,8 @@ def test_what_is_filtered_does_not_change_how_an_event_is_measured(
 def test_an_event_studied_alone_is_measured_as_in_the_whole_catalog(
     repo_root: Path, shared_prices_dir: Path
 ) -> None:
-    full = measured(study_json(repo_root, shared_prices_dir), "meta-2025q3-results", "META")
-    alone = measured(
-        study_json(repo_root, shared_prices_dir, "--ids", "meta-2025q3-results"),
-        "meta-2025q3-results",
-        "META",
-    )
-    assert alone == full
+    alone = meta_q3(repo_root, shared_prices_dir, "--ids", "meta-2025q3-results")
+    assert alone == meta_q3(repo_root, shared_prices_dir)
 
 
 @pytest.mark.slow
