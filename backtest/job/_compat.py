@@ -5,6 +5,8 @@ land; each says when it goes. Nothing here is public.
   (the prices part adds it): this local adapter has the same signature and is used only while
   ``backtest.prices`` has no ``open_source``.
 * :func:`call_write_report` passes ``force=`` to ``write_report`` once it takes it.
+* :func:`load_strategy_within` hands the run's ``[limits]`` to ``load_strategy(path, limits=)``
+  once it takes them (the portfolio part adds ``Limits``); until then the job counts the sweep.
 * :func:`call_run_strategy` passes ``study=`` and ``progress=`` (a ``(done, total)`` callback)
   to ``backtest.portfolio.run_strategy`` once it takes them (the portfolio part adds them).
 """
@@ -65,6 +67,49 @@ def call_write_report(result: Any, out_dir: Path, *, force: bool) -> Any:
     what stands between a report and a folder it did not write."""
     from backtest.reports import write_report
 
+    write: Any = write_report  # typed loosely: its signature changes at the merge
     if "force" in inspect.signature(write_report).parameters:
-        return write_report(result, out_dir, force=force)  # type: ignore[call-arg]
-    return write_report(result, out_dir)
+        return write(result, out_dir, force=force)
+    return write(result, out_dir)
+
+
+def load_strategy_within(path: Path, *, combinations: int, sessions: int) -> Any:
+    """The strategy file ``path``, refused (``StrategyError``) when its sweep has more than
+    ``combinations`` parameter combinations (and, once ``load_strategy`` takes ``limits=``,
+    when a lag, hold or condition day reaches beyond ``sessions``)."""
+    import backtest.portfolio as portfolio
+    from backtest.portfolio import StrategyError, load_strategy
+
+    limits_class = getattr(portfolio, "Limits", None)
+    if limits_class is not None and "limits" in inspect.signature(load_strategy).parameters:
+        limits = limits_class(max_combinations=combinations, max_sessions=sessions)
+        load: Any = load_strategy  # typed loosely: its signature changes at the merge
+        return load(path, limits=limits)
+    strategy = load_strategy(path)
+    n = sweep_size(strategy)
+    if n > combinations:
+        raise StrategyError(
+            str(path),
+            [
+                (
+                    "",
+                    f"its sweep has {n:,} parameter combinations; at most {combinations:,} are "
+                    "allowed (fewer values, or raise [limits] combinations in the run "
+                    "configuration)",
+                )
+            ],
+        )
+    return strategy
+
+
+def sweep_size(strategy: Any) -> int:
+    """How many parameter combinations ``strategy`` sweeps (counted, not built)."""
+    from backtest.portfolio.strategy import SWEEPABLE
+
+    n = 1
+    for section, name in SWEEPABLE:
+        part = getattr(strategy, section)
+        values = None if part is None else getattr(part, name)
+        if values is not None:
+            n *= max(len(values), 1)
+    return n

@@ -30,7 +30,7 @@ import pandas as pd
 
 from backtest.catalog import Catalog, load_catalog
 from backtest.errors import EvbtError
-from backtest.job._compat import call_run_strategy, open_source
+from backtest.job._compat import call_run_strategy, load_strategy_within, open_source
 from backtest.job.config import RunConfig
 from backtest.job.progress import Steps
 from backtest.summary import Summary, Table, Text
@@ -424,7 +424,7 @@ def _strategies(
     catalog allows (its events, its benchmark, the size of its sweep), so that one that cannot
     run is a failed part of the report, not the end of the run.
     """
-    from backtest.portfolio import StrategyError, load_strategy, select_events, strategy_files
+    from backtest.portfolio import StrategyError, select_events, strategy_files
     from backtest.portfolio.run import benchmarks_for
 
     paths = [config.resolve(p) for p in config.strategies.paths or ()]
@@ -440,20 +440,9 @@ def _strategies(
     out = []
     for f in files:
         try:
-            strategy = load_strategy(f)
-            n = sweep_size(strategy)
-            if n > config.limits.combinations:
-                raise StrategyError(
-                    str(f),
-                    [
-                        (
-                            "",
-                            f"its sweep has {n:,} parameter combinations; at most "
-                            f"{config.limits.combinations:,} are allowed (fewer values, or "
-                            "raise [limits] combinations in the run configuration)",
-                        )
-                    ],
-                )
+            strategy = load_strategy_within(
+                f, combinations=config.limits.combinations, sessions=config.limits.sessions
+            )
             if filtered:
                 strategy = _within(strategy, selection)
             table = select_events(strategy, full)
@@ -467,19 +456,6 @@ def _strategies(
             continue
         out.append(_Chosen(strategy, table, bench))
     return out, errors, notes
-
-
-def sweep_size(strategy: Any) -> int:
-    """How many parameter combinations ``strategy`` sweeps (counted, not built)."""
-    from backtest.portfolio.strategy import SWEEPABLE
-
-    n = 1
-    for section, name in SWEEPABLE:
-        part = getattr(strategy, section)
-        values = None if part is None else getattr(part, name)
-        if values is not None:
-            n *= max(len(values), 1)
-    return n
 
 
 def _within(strategy: Any, selection: Catalog) -> Any:

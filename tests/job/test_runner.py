@@ -93,14 +93,11 @@ def test_a_sweep_over_the_limit_is_refused_before_it_runs(
     )
     result = run_job(load_config(layoff_run))
     assert ran == ["layoffs"]
-    assert result.strategy_errors == (
-        (
-            str(strategies / "huge.toml"),
-            f"{strategies / 'huge.toml'}: its sweep has 20,000 parameter combinations; at most "
-            "10,000 are allowed (fewer values, or raise [limits] combinations in the run "
-            "configuration)",
-        ),
-    )
+    ((file, message),) = result.strategy_errors
+    assert file == str(strategies / "huge.toml")
+    assert message.startswith(f"{strategies / 'huge.toml'}: ")
+    assert "20,000 parameter combinations" in message
+    assert "10,000" in message
     # the limit is the run configuration's
     text = layoff_run.read_text(encoding="utf-8") + "[limits]\ncombinations = 20000\n"
     write(layoff_run, text)
