@@ -101,9 +101,9 @@ def study(
         from backtest.study.spec import SpecError
 
         raise SpecError("--model factor needs --factors FILE (Ken French's daily CSV format)")
-    limit = LimitsSection().sessions
-    for name, message in offset_problems(spec, limit):
-        raise click.UsageError(f"{name}: {message.split(' (raise')[0]}")
+    if not hasattr(spec, "max_offset"):  # a spec with max_offset checks its windows itself
+        for name, message in offset_problems(spec, LimitsSection().sessions):
+            raise click.UsageError(f"{name}: {message.split(' (raise')[0]}")
     source = open_price_source(prices_dir=prices_dir, cache_dir=default_cache_dir(cache_dir))
     with Steps(enabled=not quiet, transient=True) as steps:
         with steps.step("events"):

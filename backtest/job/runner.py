@@ -363,9 +363,8 @@ def input_paths(config: RunConfig) -> tuple[Path, ...]:
         named.append(c.prices.dir)
     if c.prices.cache_dir:
         named.append(c.prices.cache_dir)
-    out = [c.resolve(p).resolve() for p in named]
-    if c.file:
-        out.append(Path(c.file).resolve())
+    out = [Path(c.file).resolve()] if c.file else []
+    out += [c.resolve(p).resolve() for p in named]
     return tuple(dict.fromkeys(out))
 
 
@@ -582,31 +581,34 @@ def _prices(
 
 def _no_prices_message(config: RunConfig, panel: Any) -> str:
     failures = list(panel.failed.values())
-    if config.prices.dir:
-        reasons = sorted({f.describe() for f in failures})
-        shown = "; ".join(reasons[:3]) + (
-            f"; and {len(reasons) - 3} more" if len(reasons) > 3 else ""
+    summary = getattr(panel, "failure_summary", None)  # the prices part's (one hint each)
+    if summary is not None:
+        reasons = summary()
+    else:
+        described = sorted({f.describe() for f in failures})
+        reasons = "; ".join(described[:3]) + (
+            f"; and {len(described) - 3} more" if len(described) > 3 else ""
         )
+    if config.prices.dir:
         return (
             f"no prices could be read for any ticker from {config.resolve(config.prices.dir)} "
-            f"({shown}). The folder needs one CSV per ticker named like META.csv or _GSPC.csv "
-            "(for ^GSPC) with columns date,open,high,low,close,volume."
+            f"({reasons}). The folder needs one CSV per ticker named like META.csv or "
+            "_GSPC.csv (for ^GSPC) with columns date,open,high,low,close,volume."
         )
     where = config.resolve(config.prices.cache_dir) if config.prices.cache_dir else "the cache"
-    offline = bool(failures) and all(getattr(f, "kind", "") == "offline" for f in failures)
+    offline = getattr(panel, "offline", None)
+    if offline is None:
+        offline = bool(failures) and all(getattr(f, "kind", "") == "offline" for f in failures)
     if offline:
         return (
             f"Yahoo Finance cannot be reached (no network?) and nothing usable is cached in "
             f"{where}. Run offline from CSV files: evbt run --prices-dir DIR (one CSV per "
             "ticker, e.g. ../shared/prices)."
         )
-    kinds = sorted({str(getattr(f, "kind", "error")) for f in failures})
     return (
-        f"no prices for any ticker ({len(failures)} failed: {', '.join(kinds)}; e.g. "
-        f"{failures[0].describe() if failures else 'nothing asked'}), and nothing usable is "
-        f"cached in {where}. evbt downloads prices from Yahoo Finance; without a network, "
-        "run offline from CSV files: evbt run --prices-dir DIR (one CSV per ticker, e.g. "
-        "../shared/prices)."
+        f"no prices for any ticker, and nothing usable is cached in {where}: {reasons}. "
+        "Without a network, run offline from CSV files: evbt run --prices-dir DIR (one CSV per "
+        "ticker, e.g. ../shared/prices)."
     )
 
 
