@@ -19,13 +19,15 @@ from hypothesis import strategies as st
 
 from backtest.job import ConfigError, RunConfig, load_config
 from backtest.job.config import toml_key, toml_value
-from backtest.study.spec import StudySpec
+from backtest.study.spec import MODELS, StudySpec
 
 CASES = Path(__file__).parent / "config"
 
 KNOWN_TOP = "name, catalog, study, strategies, prices, output, limits"
 #: the [study] section is StudySpec's fields (one declaration) plus factors and benchmark
 KNOWN_STUDY = ", ".join([f.name for f in dataclasses.fields(StudySpec)] + ["factors", "benchmark"])
+#: pydantic's list of the allowed models, as the message words it
+USE_MODELS = ", ".join(repr(m) for m in MODELS[:-1]) + f" or {MODELS[-1]!r}"
 #: once StudySpec has max_offset, the study checks its windows itself (tests/study)
 SPEC_LIMITS = hasattr(StudySpec(), "max_offset")
 NESTED = "{file}: values are nested more than 32 levels deep (arrays in arrays)"
@@ -85,10 +87,7 @@ EXPECTED: dict[str, str] = {
     "unknown-home.toml": (
         "{file}: field output.dir: '~nosuchuser0/reports': no such user's home folder"
     ),
-    "unknown-model.toml": (
-        "{file}: field study.model: 'capm' is not allowed (use 'market', 'market_adjusted', "
-        "'constant_mean' or 'factor')"
-    ),
+    "unknown-model.toml": f"{{file}}: field study.model: 'capm' is not allowed (use {USE_MODELS})",
     "unknown-section.toml": (
         f"{{file}}: field stdy: unknown section or field (known: {KNOWN_TOP}); did you mean "
         "'study'?"
