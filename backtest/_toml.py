@@ -8,6 +8,7 @@ section or field is reported with the closest known name, and pydantic's errors 
 from __future__ import annotations
 
 import datetime as dt
+import stat
 import tomllib
 import types
 import typing
@@ -33,19 +34,71 @@ class FileProblems(EvbtError, ValueError):
         super().__init__("\n".join(lines))
 
 
+#: largest declarative file read (a run configuration or strategy is a few hundred bytes)
+MAX_BYTES = 1 << 20
+#: deepest nesting of arrays and tables accepted (the deepest legitimate value is 3 levels)
+MAX_DEPTH = 32
+
+
 def read_toml(path: Path, error: type[FileProblems], what: str) -> dict[str, Any]:
-    """The parsed file; ``error`` (naming the file) when it is missing, not text or not TOML."""
+    """The parsed file; ``error`` (naming the file) when it cannot be a ``what`` file.
+
+    Refused with a message: a missing file, a folder, a FIFO or device (which would block or
+    never end), a file over :data:`MAX_BYTES`, text that is not UTF-8 or not TOML, and values
+    nested deeper than :data:`MAX_DEPTH`. A UTF-8 byte-order mark is accepted (Windows editors
+    write one), as the catalog's YAML reader accepts it.
+    """
     display = str(path)
+
+    def fail(message: str) -> FileProblems:
+        return error(display, [("", message)])
+
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        info = path.stat()
     except FileNotFoundError:
-        raise error(display, [("", f"no such {what} file")]) from None
-    except IsADirectoryError:
-        raise error(display, [("", f"is a folder, not a {what} file")]) from None
-    except UnicodeDecodeError:
-        raise error(display, [("", "not UTF-8 text")]) from None
+        raise fail(f"no such {what} file") from None
+    except OSError as exc:
+        raise fail(f"cannot be read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise fail(f"is a folder, not a {what} file")
+    if not stat.S_ISREG(info.st_mode):
+        raise fail(f"is not a regular file (a pipe, device or socket): give a {what} file")
+    if info.st_size > MAX_BYTES:
+        raise fail(
+            f"is {info.st_size:,} bytes, more than a {what} file can be "
+            f"(at most {MAX_BYTES:,}); is it the right file?"
+        )
+    try:
+        raw = path.read_bytes()[: MAX_BYTES + 1]
+    except OSError as exc:
+        raise fail(f"cannot be read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise fail(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+    text = text.removeprefix("\ufeff")
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise error(display, [("", f"not valid TOML: {exc}")]) from None
+        raise fail(f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise fail(
+            f"values are nested more than {MAX_DEPTH} levels deep (arrays in arrays)"
+        ) from None
+    if _depth(data) > MAX_DEPTH:
+        raise fail(f"values are nested more than {MAX_DEPTH} levels deep (arrays in arrays)")
+    return data
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    """How deeply ``value`` nests lists and tables (stops counting past :data:`MAX_DEPTH`)."""
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
 
 
 def validate(
@@ -56,29 +109,15 @@ def validate(
     *,
     hidden: Sequence[str] = (),
 ) -> M:
-    """``model`` validated from ``data``; ``error`` lists every problem.
+    """``model`` validated from ``data``; ``error`` lists every problem of the file.
 
     ``hidden`` fields are set by the loader (e.g. the file name), not by users, and are left
     out of the "known fields" hints.
     """
-    problems: list[tuple[str, str]] = []
-    known_top = [k for k in model.model_fields if k not in hidden]
-    sections = {k for k in known_top if _submodel(model, k) is not None}
-    for key, value in data.items():
-        if key in hidden:
-            continue
-        if key not in model.model_fields:
-            hint = _did_you_mean(key, known_top)
-            problems.append(
-                (key, f"unknown section or field (known: {', '.join(known_top)}){hint}")
-            )
-        elif key in sections and not isinstance(value, dict):
-            problems.append((key, f"expected a [{key}] table, got {value!r}"))
-    if problems:
-        raise error(display, problems)
     try:
         return model.model_validate(dict(data))
     except ValidationError as exc:
+        problems = []
         for err in exc.errors(include_url=False):
             loc = [str(x) for x in err["loc"] if not isinstance(x, int)]
             problems.append((".".join(loc), _message(model, err, loc, hidden)))
@@ -118,12 +157,16 @@ def _message(
     model: type[BaseModel], err: Mapping[str, Any], loc: Sequence[str], hidden: Sequence[str]
 ) -> str:
     kind = err["type"]
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        owner_field = loc[-1] if loc else ""
+        return f"expected a [{'.'.join(loc) or owner_field}] table, got {err.get('input')!r}"
     if kind == "extra_forbidden":
         owner: type[BaseModel] = model
         for name in loc[:-1]:
             owner = _submodel(owner, name) or owner
         known = [k for k in owner.model_fields if k not in hidden]
-        return f"unknown field (known: {', '.join(known)})" + _did_you_mean(loc[-1], known)
+        what = "section or field" if owner is model else "field"
+        return f"unknown {what} (known: {', '.join(known)})" + _did_you_mean(loc[-1], known)
     if kind == "value_error":
         return str(err["ctx"]["error"])
     if kind == "literal_error":

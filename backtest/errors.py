@@ -262,3 +262,22 @@ class ReportBusyError(EvbtError, RuntimeError):
 
 class ReportPdfError(EvbtError, RuntimeError):
     """Chromium could not print the report page to PDF."""
+
+
+# ----------------------------------------------------------------------------- installation
+
+
+class ShippedDataMissingError(EvbtError, FileNotFoundError):
+    """The catalog or strategies shipped with evbt are missing from this installation."""
+
+
+# ----------------------------------------------------------------------------- output
+
+
+class OutputPathError(EvbtError, ValueError):
+    """A report or output destination cannot be used; the message names the path and why."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")

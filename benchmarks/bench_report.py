@@ -44,9 +44,11 @@ def main_job(prices_dir: Path, cache: Path) -> Any:
         with cache.open("rb") as f:
             return pickle.load(f)
     from backtest.job import load_config, run_job
+    from backtest.prices import open_source
 
-    os.chdir(ROOT)
-    result = run_job(load_config(None), prices_dir=prices_dir, progress=False)
+    result = run_job(
+        load_config(None, base=ROOT), source=open_source(prices_dir=prices_dir), progress=False
+    )
     cache.parent.mkdir(parents=True, exist_ok=True)
     with cache.open("wb") as f:
         pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)

@@ -64,24 +64,16 @@ _MISSING_HELP = {
 
 
 def default_catalog_paths() -> list[Path]:
-    """Where the catalog is looked for when no path is given.
+    """The catalog read when no path is given: the one shipped with evbt
+    (:func:`backtest.resources.shipped_dir`).
 
-    ``$EVBT_CATALOG`` (paths separated by the OS path separator) if set; else ``./events`` if it
-    exists; else the ``events/`` folder of the evbt checkout this package was imported from.
+    The library reads no environment variable and looks in no working folder; the command
+    line resolves ``--catalog``, ``$EVBT_CATALOG`` and ``./events`` before it gets here
+    (:func:`backtest.cli._env.catalog_paths`).
     """
-    env = os.environ.get("EVBT_CATALOG")
-    if env:
-        return [Path(p) for p in env.split(os.pathsep) if p]
-    here = Path.cwd() / "events"
-    if here.is_dir():
-        return [here]
-    repo = Path(__file__).resolve().parents[2] / "events"
-    if repo.is_dir():
-        return [repo]
-    raise CatalogNotFoundError(
-        "no events catalog found: there is no ./events folder; pass catalog paths "
-        "(--catalog PATH) or set EVBT_CATALOG"
-    )
+    from backtest.resources import shipped_dir
+
+    return [shipped_dir("events")]
 
 
 def catalog_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:

@@ -4,34 +4,91 @@ Every command turns evbt's own errors into a one-paragraph message on stderr and
 code; a traceback is shown only for internal errors when ``EVBT_DEBUG=1`` is set.
 Exit codes: 0 success, 1 the command ran and found problems (or failed for a reason it
 explains), 2 bad usage, 3 internal error.
+
+The commands are imported only when one runs (or its ``--help`` is asked for), so ``evbt
+--help`` starts fast and loads neither pandas nor numpy. The environment (``EVBT_CATALOG``,
+``EVBT_PRICES_DIR``, ``EVBT_CACHE_DIR``, the working folder) is read here, at the edge, and
+passed down as explicit arguments (:mod:`backtest.cli._env`).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Any
 
 import click
 
-from backtest.cli.backtest import backtest
-from backtest.cli.events import events
-from backtest.cli.prices import prices
-from backtest.cli.run import run
-from backtest.cli.study import study
+#: command name -> (module, attribute, one-line help shown by ``evbt --help``). The one-line
+#: help is the first line of the command's docstring (a test keeps them equal), restated here
+#: so that listing the commands imports none of them.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "events": (
+        "backtest.cli.events",
+        "events",
+        "The events catalog: list events and their day-0 sessions, validate catalog files.",
+    ),
+    "prices": (
+        "backtest.cli.prices",
+        "prices",
+        "Daily prices: fetch them into the cache, show a ticker's series, check their quality.",
+    ),
+    "study": (
+        "backtest.cli.study",
+        "study",
+        "Abnormal returns around events, with CAR/BHAR per window and the group test battery.",
+    ),
+    "backtest": (
+        "backtest.cli.backtest",
+        "backtest",
+        "Backtest event-driven strategies (default: every file in strategies/).",
+    ),
+    "run": (
+        "backtest.cli.run",
+        "run",
+        "Run the whole job and write the report.",
+    ),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported when first used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module, attr, _ = entry
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_) for name, (_, _, help_) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and name not in COMMANDS and not name.startswith("-"):
+            from backtest.text import did_you_mean
+
+            ctx.fail(f"no such command {name!r}{did_you_mean(name, list(COMMANDS))}")
+        return super().resolve_command(ctx, args)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="evbt", prog_name="evbt")
 def cli() -> None:
     """evbt: how did the market react to this kind of news, and could we have traded it?"""
-
-
-cli.add_command(events)
-cli.add_command(prices)
-cli.add_command(study)
-cli.add_command(backtest)
-cli.add_command(run)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,16 @@ catalog_option = click.option(
     "catalog_paths",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="Catalog file or folder (repeatable). Default: ./events, or $EVBT_CATALOG.",
+    help="Catalog file or folder, YAML or CSV (repeatable). Default: $EVBT_CATALOG, else "
+    "./events, else the catalog shipped with evbt.",
+)
+confounders_option = click.option(
+    "--confounders",
+    "confounder_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Events that are not studied but count as confounders: catalog files or folders, or "
+    "earnings CSVs saved from yfinance's get_earnings_dates (repeatable).",
 )
 prices_dir_option = click.option(
     "--prices-dir",
@@ -30,6 +40,29 @@ cache_dir_option = click.option(
     default=None,
     help="Price cache directory. Default: $EVBT_CACHE_DIR, else the user cache directory.",
 )
+quiet_option = click.option(
+    "--quiet", "-q", is_flag=True, help="No progress bars or status lines on standard error."
+)
+
+
+class FiniteFloat(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
+    """A float that is finite: ``nan`` and ``inf`` are refused like any other bad number."""
+
+    name = "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, float) and math.isfinite(value):
+            return value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+FINITE_FLOAT = FiniteFloat()
 
 
 def warn_catalog_problems(n: int) -> None:
@@ -43,9 +76,28 @@ def warn_catalog_problems(n: int) -> None:
 
 
 def load_catalog_or_warn(paths: Sequence[Path]) -> Any:
-    """The catalog of ``paths`` (default: ./events), warning about entries left out."""
+    """The catalog of ``paths`` (default: see :func:`backtest.cli._env.catalog_paths`),
+    warning about entries left out."""
     from backtest.catalog import load_catalog
+    from backtest.cli._env import catalog_paths
 
-    catalog = load_catalog(paths or None)
+    catalog = load_catalog(catalog_paths(paths))
     warn_catalog_problems(len(catalog.problems))
     return catalog
+
+
+def check_categories(catalog: Any, categories: Sequence[str], option: str = "--category") -> None:
+    """A usage error naming the closest category when one of ``categories`` is not known to
+    the catalog (its events' categories and the standard ones), as ``evbt events validate``
+    words it."""
+    from backtest.catalog import KNOWN_CATEGORIES
+    from backtest.text import did_you_mean
+
+    known = sorted({*KNOWN_CATEGORIES, *(e.category for e in catalog)})
+    for c in categories:
+        if c not in known:
+            hint = did_you_mean(c, known)
+            raise click.BadParameter(
+                f"{c!r} is not a known category (known: {', '.join(known)}){hint}",
+                param_hint=f"'{option}'",
+            )

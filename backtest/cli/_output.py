@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
-import pandas as pd
 
-from backtest.atomic import write_text
-from backtest.jsonio import dumps
+if TYPE_CHECKING:
+    import pandas as pd
 
 Format = Literal["table", "json", "csv"]
 FORMATS = ("table", "json", "csv")
@@ -33,6 +32,8 @@ out_option = click.option(
 
 def emit(text: str, out: Path | None) -> None:
     """Write ``text`` to ``out`` (atomically) or standard output."""
+    from backtest.atomic import write_text
+
     if out is None:
         click.echo(text, nl=not text.endswith("\n"))
         return
@@ -43,11 +44,14 @@ def emit(text: str, out: Path | None) -> None:
 
 def to_json(obj: Any) -> str:
     """JSON with dates as ISO strings and NaN (or infinity) as null (:mod:`backtest.jsonio`)."""
+    from backtest.jsonio import dumps
+
     return dumps(obj)
 
 
 def render_table(df: pd.DataFrame, title: str | None = None, width: int | None = None) -> str:
     """A DataFrame as a plain-text table (rich, no colour codes)."""
+    import pandas as pd
     from rich.console import Console
     from rich.table import Table
 
@@ -70,6 +74,8 @@ def render_table(df: pd.DataFrame, title: str | None = None, width: int | None =
 
 
 def _isna(v: Any) -> bool:
+    import pandas as pd
+
     try:
         return bool(pd.isna(v))
     except (TypeError, ValueError):

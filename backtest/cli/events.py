@@ -93,10 +93,11 @@ def validate(paths: tuple[Path, ...], documents_dir: Path | None) -> None:
     the catalog is clean, 1 otherwise.
     """
     from backtest.catalog import load_catalog
+    from backtest.cli._env import catalog_paths
     from backtest.errors import CatalogNotFoundError
 
     try:
-        catalog = load_catalog(paths or None, documents_dir=documents_dir)
+        catalog = load_catalog(catalog_paths(paths), documents_dir=documents_dir)
     except CatalogNotFoundError as exc:
         click.echo(f"evbt: error: {exc}", err=True)
         raise SystemExit(1) from None

@@ -45,11 +45,12 @@ def fetch_cmd(
 
     Exits 1 when any ticker could not be fetched; the reasons are listed.
     """
+    from backtest.cli._env import cache_dir as resolve_cache_dir
     from backtest.prices import CachedSource, PriceCache, YahooSource
     from backtest.prices.panel import check_request, progress_bar
 
     names, first, last = check_request(tickers, start, end, labels=("--start", "--end"))
-    cache = PriceCache(cache_dir)
+    cache = PriceCache(resolve_cache_dir(cache_dir))
     source = CachedSource(YahooSource(), cache)
     with progress_bar(len(names), enabled=progress and sys.stderr.isatty()) as advance:
         result = source.fetch(names, first, last, on_progress=advance)
@@ -223,12 +224,13 @@ def _read_local(
     ticker: str, prices_dir: Path | None, cache_dir: Path | None
 ) -> PriceSeries | FetchFailure:
     """A ticker's whole series from the CSV directory or, without one, the cache."""
+    from backtest.cli._env import cache_dir as resolve_cache_dir
     from backtest.prices import CsvDirSource, PriceCache
     from backtest.prices.base import FetchFailure, PriceSeries
 
     if prices_dir is not None:
         return CsvDirSource(prices_dir).read(ticker)
-    cache = PriceCache(cache_dir)
+    cache = PriceCache(resolve_cache_dir(cache_dir))
     cached = cache.read(ticker)
     if cached is None:
         return FetchFailure(
@@ -243,8 +245,9 @@ def _read_local(
 
 
 def _local_tickers(prices_dir: Path | None, cache_dir: Path | None) -> tuple[str, ...]:
+    from backtest.cli._env import cache_dir as resolve_cache_dir
     from backtest.prices import CsvDirSource, PriceCache
 
     if prices_dir is not None:
         return CsvDirSource(prices_dir).tickers()
-    return PriceCache(cache_dir).tickers()
+    return PriceCache(resolve_cache_dir(cache_dir)).tickers()

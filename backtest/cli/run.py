@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from backtest.cli._options import cache_dir_option, prices_dir_option, warn_catalog_problems
+from backtest.cli._options import (
+    cache_dir_option,
+    catalog_option,
+    confounders_option,
+    prices_dir_option,
+    quiet_option,
+    warn_catalog_problems,
+)
 
 
 @click.command("run")
@@ -16,52 +23,125 @@ from backtest.cli._options import cache_dir_option, prices_dir_option, warn_cata
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Run configuration (TOML). Default: every event in ./events, every strategy in "
-    "./strategies, the default event study.",
+    "./strategies (else the ones shipped with evbt), the default event study.",
+)
+@catalog_option
+@confounders_option
+@click.option(
+    "--no-earnings-confounders",
+    is_flag=True,
+    help="Do not fetch the earnings calendars of the catalog's tickers as confounders "
+    "(online runs fetch them by default).",
 )
 @prices_dir_option
 @cache_dir_option
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Report folder. Default: reports/<run name>/.",
 )
 @click.option("--name", default=None, help="Run name (the report folder's name).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars; only errors and the path.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace the report folder even when it is not an evbt report.",
+)
+@click.option(
+    "--show-config",
+    is_flag=True,
+    help="Print the configuration the run would use (every default and input written out) "
+    "and stop.",
+)
+@quiet_option
 def run(
     config_path: Path | None,
+    catalog_paths: tuple[Path, ...],
+    confounder_paths: tuple[Path, ...],
+    no_earnings_confounders: bool,
     prices_dir: Path | None,
     cache_dir: Path | None,
     out: Path | None,
     name: str | None,
+    force: bool,
+    show_config: bool,
     quiet: bool,
 ) -> None:
-    """Run the whole job and write the report: catalog, prices (cache first, then Yahoo;
-    --prices-dir for CSV files), event study, every strategy, claims against the data.
+    """Run the whole job and write the report.
 
-    The report folder holds index.html (self-contained, opens offline), summary.md, the
-    tables as CSV and JSON, the configuration and the data provenance. Exit code 0 when
-    everything ran; 1 when a part failed (the report is still written and says which) or
-    nothing could be reported.
+    The job: catalog, prices (cache first, then Yahoo; --prices-dir for CSV files), event
+    study, every strategy, claims against the data. The report folder holds index.html
+    (self-contained, opens offline), summary.md, the tables as CSV and JSON, the configuration
+    (config.toml: `evbt run --config` on it repeats the run) and the data provenance.
+
+    Exit code 0 when everything ran; 1 when a part failed (the report is still written and
+    says which) or nothing could be reported.
     """
+    from backtest.cli._env import catalog_from_env, expand, open_price_source
+    from backtest.cli._outdir import check_report_dir, describe_os_error
     from backtest.job import load_config, run_job
-    from backtest.job.config import ConfigError, check_run_name
-    from backtest.reports import write_report
+    from backtest.job._compat import call_write_report
+    from backtest.job.config import ConfigError
+    from backtest.job.runner import input_paths, resolve_inputs
 
-    config = load_config(config_path)
-    if name is not None:
-        try:
-            config = config.model_copy(update={"name": check_run_name(name)})
-        except ValueError as exc:
-            raise ConfigError("--name", [("", str(exc))]) from None
-    result = run_job(config, prices_dir=prices_dir, cache_dir=cache_dir, progress=not quiet)
-    warn_catalog_problems(len(result.catalog_problems))
+    config = load_config(config_path, base=Path.cwd())
+    where = str(config_path) if config_path else "command line"
+    catalog: dict[str, object] = {}
+    if catalog_paths:
+        catalog["paths"] = tuple(str(p.resolve()) for p in catalog_paths)
+    elif config.catalog.paths is None and catalog_from_env():
+        # else <config folder, or ./>events, else the shipped catalog (resolve_inputs)
+        catalog["paths"] = tuple(str(p.resolve()) for p in catalog_from_env())
+    if confounder_paths:
+        catalog["confounders"] = tuple(str(p.resolve()) for p in confounder_paths)
+    if no_earnings_confounders:
+        catalog["earnings_confounders"] = False
+    prices: dict[str, object] = {}
+    if prices_dir is not None:
+        prices["dir"] = str(prices_dir.resolve())
+    if cache_dir is not None:
+        prices["cache_dir"] = str(expand(cache_dir, "'--cache-dir'").resolve())
+    updates: dict[str, dict[str, object]] = {"catalog": catalog, "prices": prices}
+    try:
+        if name is not None:
+            updates["name"] = name  # type: ignore[assignment]
+        config = resolve_inputs(config.with_updates(**updates))
+    except ValueError as exc:
+        raise ConfigError(where, [("--name" if name else "", _first_line(exc))]) from None
+    if show_config:
+        click.echo(config.to_toml(), nl=False)
+        return
     folder = out if out is not None else config.resolve(config.output.dir) / config.name
-    write_report(result, folder)
+    folder = check_report_dir(folder, inputs=input_paths(config), force=force)
+    source = open_price_source(
+        prices_dir=config.resolve(config.prices.dir) if config.prices.dir else None,
+        cache_dir=config.resolve(config.prices.cache_dir) if config.prices.cache_dir else None,
+    )
+    result = run_job(config, source=source, progress=not quiet)
+    warn_catalog_problems(len(result.catalog_problems))
+    from backtest.job.progress import Steps
+
+    try:
+        with Steps(enabled=not quiet) as steps, steps.step("writing the report"):
+            call_write_report(result, folder, force=force)
+    except OSError as exc:
+        raise describe_os_error(folder, exc) from None
     if not quiet:
-        click.echo(result.summary(), nl=False)
+        click.echo(str(result.summary()))
     click.echo(f"report: {folder / 'index.html'}")
     if result.failures:
         for f in result.failures:
             click.echo(f"evbt: error: {f.splitlines()[0]}", err=True)
         raise SystemExit(1)
+
+
+def _first_line(exc: Exception) -> str:
+    """A pydantic validation error's message, as the configuration's own messages read."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        errors = exc.errors(include_url=False)
+        if errors:
+            err = errors[0]
+            return str(err.get("ctx", {}).get("error", err["msg"]))
+    return str(exc).splitlines()[0]

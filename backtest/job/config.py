@@ -5,24 +5,20 @@
     name = "earnings-2025"          # the report folder: <output.dir>/<name>
 
     [catalog]
-    paths = ["events"]              # files or folders (default: ./events)
+    paths = ["events"]              # files or folders, YAML or CSV (default: ./events, else
+                                    # the catalog shipped with evbt)
     categories = ["earnings"]       # filters; every given one must match
     ids = []
     tickers = []
     start = 2022-01-01
     end = 2025-12-31
+    confounders = ["earnings.csv"]  # events not studied that still count as confounders
+    earnings_confounders = true     # online runs also fetch the tickers' earnings calendars
 
-    [study]                         # the event study (defaults: evbt study's)
-    model = "market"                # market, market_adjusted, constant_mean, factor
+    [study]                         # every field of StudySpec, with its defaults (as
+    model = "market"                # `evbt study`), plus:
     factors = []                    # Ken French daily CSV files (model = "factor")
-    returns = "simple"
-    estimation = [-250, -11]
-    min_estimation = 120
-    windows = [[0, 0], [-1, 1], [0, 5], [-5, 20]]
-    path = [-20, 20]                # the AR/CAAR path the charts show
     benchmark = "SPY"               # per market: benchmarks = { XNYS = "QQQ", XHKG = "^HSI" }
-    exclude_confounded = true
-    max_loss = 0.35
 
     [strategies]
     paths = ["strategies"]          # files or folders; [] runs none
@@ -34,30 +30,59 @@
     [output]
     dir = "reports"
 
+    [limits]                        # what a run may ask for before it is refused
+    combinations = 10000            # parameter combinations of one strategy's sweep
+    sessions = 1000                 # |offset| of any study window, path or estimation day
+
 Relative paths are read relative to the configuration file's folder (without a file, the
-current folder). Command-line options (``--prices-dir``, ``--out``, ``--name``) win over the
-file.
+folder given as ``base``; the command line passes the current folder). Command-line options
+(``--catalog``, ``--prices-dir``, ``--cache-dir``, ``--out``, ``--name``, ``--confounders``)
+win over the file. The ``[study]`` section is generated from the fields of
+:class:`~backtest.study.StudySpec` (:mod:`backtest.job.spec_fields`): its names, types,
+defaults and descriptions are the dataclass's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator
 
 from backtest._toml import FileProblems, OptionalDate, read_toml, validate
-from backtest.study.spec import DEFAULT_WINDOWS, StudySpec
+from backtest.job.spec_fields import spec_fields
+from backtest.study.spec import StudySpec
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: letters, digits, '.', '_' and '-', not starting with '.' or '-'; matched in full
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+#: longest run name (a folder name must fit the file system's 255 bytes, with room for the
+#: temporary ``.<name>.<random>.tmp`` folder the report is built in)
+MAX_NAME = 200
 
 
 def check_run_name(v: str) -> str:
-    """``v`` if it can name a report folder, else ValueError saying what can."""
-    if not _NAME_RE.match(v) or v in (".", ".."):
-        raise ValueError(f"{v!r} cannot name a report folder: use letters, digits, '.', '_', '-'")
+    """``v`` if it can name a report folder, else ValueError saying what can.
+
+    >>> check_run_name("earnings-2025")
+    'earnings-2025'
+    >>> check_run_name("abc\\n")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: 'abc\\n' cannot name a report folder: use letters, digits, '.', '_', '-' ...
+    """
+    if not isinstance(v, str) or not _NAME_RE.fullmatch(v):
+        raise ValueError(
+            f"{v!r} cannot name a report folder: use letters, digits, '.', '_', '-' "
+            "(starting with a letter or digit)"
+        )
+    if len(v) > MAX_NAME:
+        raise ValueError(
+            f"a run name of {len(v)} characters is too long for a folder name: "
+            f"use at most {MAX_NAME}"
+        )
     return v
 
 
@@ -66,15 +91,33 @@ class ConfigError(FileProblems):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # every number must be finite: nan and inf are refused wherever a number is read
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _paths(v: Any) -> tuple[str, ...]:
     if isinstance(v, str):
-        return (v,)
+        v = [v]
     if isinstance(v, list | tuple) and all(isinstance(x, str) for x in v):
+        for x in v:
+            _check_path(x)
         return tuple(v)
     raise ValueError(f"expected a path or a list of paths, got {v!r}")
+
+
+def _check_path(v: Any) -> Any:
+    if isinstance(v, str):
+        if "\x00" in v or not v.strip():
+            raise ValueError(f"{v!r} is not a path")
+        try:
+            Path(v).expanduser()
+        except RuntimeError:  # "~name" of a user this machine does not have
+            raise ValueError(f"{v!r}: no such user's home folder") from None
+    return v
+
+
+#: One file or folder, or absent.
+OptionalPath = Annotated[str | None, BeforeValidator(_check_path)]
 
 
 #: Files or folders: one path or a list of them.
@@ -86,7 +129,7 @@ OptionalPaths = Annotated[
 
 
 class CatalogSection(_Section):
-    """Which catalog files, and which of their events."""
+    """Which catalog files, which of their events, and which events count as confounders."""
 
     paths: OptionalPaths = None
     categories: tuple[str, ...] | None = None
@@ -94,28 +137,43 @@ class CatalogSection(_Section):
     tickers: tuple[str, ...] | None = None
     start: OptionalDate = None
     end: OptionalDate = None
+    confounders: Paths = ()
+    earnings_confounders: bool = True
 
 
-class StudySection(_Section):
-    """The event study; every field defaults to :class:`~backtest.study.StudySpec`'s."""
+def study_section(spec_class: type | None = None) -> type[_Section]:
+    """The ``[study]`` model: one field per StudySpec field (its type, default and help),
+    plus ``factors`` (files) and ``benchmark`` (one ticker; its market's benchmark).
+    ``spec_class``: another dataclass declared the same way (tests)."""
+    fields: dict[str, Any] = {
+        f.name: (f.annotation, Field(default=f.default, description=f.help))
+        for f in spec_fields(spec_class)
+    }
+    fields["factors"] = (
+        Paths,
+        Field(default=(), description="Ken French daily factor CSV files (model = factor)."),
+    )
+    fields["benchmark"] = (
+        str | None,
+        Field(default=None, description="Benchmark ticker for its market (e.g. QQQ)."),
+    )
+    return create_model(
+        "StudySection",
+        __base__=_Section,
+        __doc__="The event study; every field defaults to StudySpec's.",
+        **fields,
+    )
 
-    model: Literal["market", "market_adjusted", "constant_mean", "factor"] = "market"
-    factors: Paths = ()
-    returns: Literal["simple", "log"] = "simple"
-    estimation: tuple[int, int] = (-250, -11)
-    min_estimation: int = 120
-    windows: tuple[tuple[int, int], ...] = DEFAULT_WINDOWS
-    path: tuple[int, int] = (-20, 20)
-    benchmark: str | None = None
-    benchmarks: dict[str, str] | None = None
-    exclude_confounded: bool = True
-    max_loss: float = 0.35
 
-    @model_validator(mode="after")
-    def _factors_need_factor_model(self) -> StudySection:
-        if self.model == "factor" and not self.factors:
-            raise ValueError('model = "factor" needs factors = ["file.CSV", ...]')
-        return self
+if TYPE_CHECKING:  # generated at run time; type checkers see a section with any field
+
+    class StudySection(_Section):
+        """The event study; every field defaults to StudySpec's."""
+
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    StudySection = study_section()
 
 
 class StrategiesSection(_Section):
@@ -127,14 +185,21 @@ class StrategiesSection(_Section):
 class PricesSection(_Section):
     """Where prices come from: a CSV folder (offline), else the cache in front of Yahoo."""
 
-    dir: str | None = None
-    cache_dir: str | None = None
+    dir: OptionalPath = None
+    cache_dir: OptionalPath = None
 
 
 class OutputSection(_Section):
     """Where reports go: ``<dir>/<name>/``."""
 
-    dir: str = "reports"
+    dir: Annotated[str, BeforeValidator(_check_path)] = "reports"
+
+
+class LimitsSection(_Section):
+    """What a run may ask for; a larger request is refused before anything is computed."""
+
+    combinations: int = Field(default=10_000, ge=1)
+    sessions: int = Field(default=1_000, ge=1)
 
 
 class RunConfig(_Section):
@@ -146,6 +211,7 @@ class RunConfig(_Section):
     strategies: StrategiesSection = StrategiesSection()
     prices: PricesSection = PricesSection()
     output: OutputSection = OutputSection()
+    limits: LimitsSection = LimitsSection()
     #: the folder relative paths are read from (the file's; the current folder without one)
     base: str = "."
     #: the configuration file ("" when the defaults are used)
@@ -167,24 +233,27 @@ class RunConfig(_Section):
         from backtest.markets import market_of
 
         s = self.study
-        benchmarks = dict(s.benchmarks or {})
+        values = {f.name: getattr(s, f.name) for f in spec_fields()}
+        benchmarks = dict(values.get("benchmarks") or {})
         if s.benchmark:
             benchmarks[market_of(s.benchmark).code] = s.benchmark
-        return StudySpec(
-            model=s.model,
-            returns=s.returns,
-            estimation=s.estimation,
-            min_estimation=s.min_estimation,
-            windows=s.windows,
-            path=s.path,
-            benchmarks=benchmarks,
-            exclude_confounded=s.exclude_confounded,
-            max_loss=s.max_loss,
-        )
+        values["benchmarks"] = benchmarks
+        return StudySpec(**values)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready settings (what the report records as the run's configuration)."""
         return self.model_dump(mode="json")
+
+    def with_updates(self, **sections: dict[str, Any]) -> RunConfig:
+        """A copy with fields of some sections replaced and validated again, e.g.
+        ``with_updates(prices={"dir": "..."})``; ``name=`` replaces the name."""
+        data = self.model_dump()
+        for section, values in sections.items():
+            if isinstance(data.get(section), dict):
+                data[section] = {**data[section], **values}
+            else:
+                data[section] = values
+        return type(self).model_validate(data)
 
     def absolute(self) -> RunConfig:
         """The same configuration with every path made absolute (valid from any folder)."""
@@ -198,7 +267,9 @@ class RunConfig(_Section):
         c, st, pr = self.catalog, self.strategies, self.prices
         return self.model_copy(
             update={
-                "catalog": c.model_copy(update={"paths": many(c.paths)}),
+                "catalog": c.model_copy(
+                    update={"paths": many(c.paths), "confounders": many(c.confounders) or ()}
+                ),
                 "study": self.study.model_copy(update={"factors": many(self.study.factors)}),
                 "strategies": st.model_copy(update={"paths": many(st.paths)}),
                 "prices": pr.model_copy(
@@ -212,37 +283,80 @@ class RunConfig(_Section):
         """The configuration as TOML, every setting written out (defaults included) with
         absolute paths: ``evbt run --config`` on it repeats the run from any folder."""
         full = self.absolute()
-        lines = [f"name = {_toml_value(full.name)}"]
-        for section in ("catalog", "study", "strategies", "prices", "output"):
+        lines = [f"name = {toml_value(full.name)}"]
+        for section in ("catalog", "study", "strategies", "prices", "output", "limits"):
             values = getattr(full, section).model_dump()
-            body = [f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None]
+            body = [f"{toml_key(k)} = {toml_value(v)}" for k, v in values.items() if v is not None]
             lines += ["", f"[{section}]", *body]
         return "\n".join(lines) + "\n"
 
 
-def _toml_value(v: Any) -> str:
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def toml_value(v: Any) -> str:
+    """``v`` as a TOML value; strings are escaped so that any text reads back the same.
+
+    >>> toml_value('a "b"\\n')
+    '"a \\\\"b\\\\"\\\\n"'
+    >>> toml_value({"XNYS": "QQQ"})
+    '{ XNYS = "QQQ" }'
+    """
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, int | float):
+    if isinstance(v, int):
         return repr(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise ValueError(f"cannot write the non-finite number {v!r} as a setting")
+        return repr(v)
+    if isinstance(v, dt.datetime):
+        raise TypeError(f"cannot write the date-time {v!r} as TOML (dates only)")
     if isinstance(v, dt.date):
         return v.isoformat()
     if isinstance(v, str):
-        escaped = v.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}"'
+        return _toml_string(v)
     if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+        if not v:
+            return "{}"
+        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(x)}" for k, x in v.items()) + " }"
     raise TypeError(f"cannot write {v!r} as TOML")
 
 
-def _toml_key(k: str) -> str:
-    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else _toml_value(k)
+def toml_key(k: str) -> str:
+    """``k`` as a TOML key: bare when it can be, else a quoted (escaped) string."""
+    return k if _BARE_KEY.fullmatch(k) else _toml_string(k)
 
 
-def load_config(path: str | Path | None = None) -> RunConfig:
-    """The run configuration in ``path``, or the defaults (relative to the current folder).
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f"}
+_ESCAPES["\r"] = "\\r"
+
+
+def _toml_string(s: str) -> str:
+    """A TOML basic string: backslash, quote and every control character escaped."""
+    out = []
+    for ch in s:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def load_config(path: str | Path | None = None, *, base: str | Path = ".") -> RunConfig:
+    """The run configuration in ``path``, or the defaults.
+
+    Parameters
+    ----------
+    path:
+        A TOML file; ``None`` for the defaults.
+    base:
+        Without a file, the folder relative paths are read from (the command line passes the
+        current folder). With a file, its own folder.
 
     Raises
     ------
@@ -250,15 +364,57 @@ def load_config(path: str | Path | None = None) -> RunConfig:
         Listing every problem, each as ``file: field x: message``.
     """
     if path is None:
-        return RunConfig(base=str(Path.cwd()))
+        return RunConfig(base=str(Path(base).resolve()))
     p = Path(path)
     data = read_toml(p, ConfigError, "run configuration")
-    data.setdefault("name", p.stem)
+    if "name" not in data:  # the file's name, when it can name a folder
+        stem = p.stem
+        data["name"] = stem if _NAME_RE.fullmatch(stem) and len(stem) <= MAX_NAME else "evbt-run"
     data["base"] = str(p.resolve().parent)
     data["file"] = str(p)
     config = validate(RunConfig, data, str(p), ConfigError, hidden=("base", "file"))
-    try:  # the study settings are checked where they are defined, with the same messages
-        config.study_spec()
-    except ValueError as exc:
-        raise ConfigError(str(p), [("study", str(exc))]) from None
+    problems = check_config(config)
+    if problems:
+        raise ConfigError(str(p), problems)
     return config
+
+
+def check_config(config: RunConfig) -> list[tuple[str, str]]:
+    """The problems of a configuration beyond its types: the study settings as
+    :class:`~backtest.study.StudySpec` checks them, and the limits."""
+    problems: list[tuple[str, str]] = []
+    if config.study.benchmark:
+        from backtest.markets import market_of
+
+        try:
+            market_of(config.study.benchmark)
+        except ValueError as exc:
+            return [("study.benchmark", str(exc))]
+    try:  # the study settings are checked where they are defined, with the same messages
+        spec = config.study_spec()
+    except ValueError as exc:
+        return [("study", str(exc))]
+    if spec.model == "factor" and not config.study.factors:
+        problems.append(("study", 'model = "factor" needs factors = ["file.CSV", ...]'))
+    if not hasattr(spec, "max_offset"):  # a spec with max_offset checks its windows itself
+        problems += [("study." + f, m) for f, m in offset_problems(spec, config.limits.sessions)]
+    return problems
+
+
+def offset_problems(spec: StudySpec, limit: int) -> list[tuple[str, str]]:
+    """``(field, message)`` for each window of ``spec`` reaching beyond ``limit`` sessions
+    from day 0 (``[limits] sessions`` of the run configuration)."""
+    out = []
+    named = [("estimation", spec.estimation), ("path", spec.path)]
+    named += [(f"windows[{i}]", w) for i, w in enumerate(spec.windows)]
+    for name, (a, b) in named:
+        far = max(abs(a), abs(b))
+        if far > limit:
+            out.append(
+                (
+                    name,
+                    f"({a}, {b}) reaches {far} sessions from day 0; at most {limit} are allowed "
+                    "(raise [limits] sessions in the run configuration to allow more)",
+                )
+            )
+    return out

@@ -18,20 +18,23 @@ Failures are kept apart by how much they spoil:
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import importlib.metadata
 import platform
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import pandas as pd
 
 from backtest.catalog import Catalog, load_catalog
 from backtest.errors import EvbtError
+from backtest.job._compat import call_run_strategy, load_strategy_within, open_source
 from backtest.job.config import RunConfig
+from backtest.job.progress import Steps
+from backtest.summary import Summary, Table, Text
+from backtest.text import DASH, num, pct
 
 #: Packages whose versions every report records.
 VERSIONED = (
@@ -44,16 +47,25 @@ class JobError(EvbtError, RuntimeError):
     """The run cannot produce a report; the message says why and what to do."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RunResult:
     """Everything one run measured, and everything it left out, with the reasons.
 
     Attributes
     ----------
     config:
-        The run's configuration (defaults filled in).
+        The run's configuration, as it ran: defaults filled in and every input written out
+        (catalog and strategy paths, price folder or cache folder, confounder files), so that
+        ``config.to_toml()`` repeats the run.
     catalog:
-        The catalog the run selected events from (after the ``[catalog]`` filters).
+        The events the run selected (after the ``[catalog]`` filters).
+    context:
+        Every event the run knows: the whole catalog loaded (before the filters). The study's
+        confounding rules and the strategies see all of it (issue 10: what is filtered does
+        not change how an event is measured).
+    confounders:
+        Events that are not studied but count as confounders (``[catalog] confounders``, the
+        earnings calendars): ``event_id, ticker, market, day0, category``; empty when none.
     study:
         The event study (:class:`~backtest.study.EventStudyResult`), or ``None`` when it could
         not run (:attr:`study_error` says why).
@@ -72,6 +84,13 @@ class RunResult:
         The price quality findings: ``ticker, check, severity, n, first, last, message``.
     catalog_problems:
         Catalog entries left out, with file, entry, field and message.
+    input_paths:
+        Every input path of the run, resolved: catalog files and folders, confounder files,
+        strategy files, factor files, the configuration file, the price folder, the cache
+        folder. A report is never written into or over one of them.
+    notes:
+        What the run did that a reader should know (e.g. whether earnings calendars were
+        fetched as confounders), one sentence each.
     timings:
         Seconds per step.
     meta:
@@ -89,6 +108,10 @@ class RunResult:
     prices: pd.DataFrame
     quality: pd.DataFrame
     catalog_problems: pd.DataFrame
+    context: Catalog | None = None
+    confounders: pd.DataFrame | None = None
+    input_paths: tuple[Path, ...] = ()
+    notes: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -104,91 +127,85 @@ class RunResult:
         """The event study's tidy table: one row per (event, ticker, window)."""
         return self.study.to_frame() if self.study is not None else pd.DataFrame()
 
-    def summary(self) -> str:
-        """A few lines: what ran, on what data, what was left out, and what failed."""
+    def summary(self) -> Summary:
+        """What ran, on what data, each strategy's range over its sweep, what was left out and
+        what failed (a :class:`~backtest.summary.Summary`; ``str()`` is its text).
+
+        A sweep is shown as the range of its pooled portfolio's Sharpe ratio and total return
+        over every combination, never its best point (choosing the best of a sweep after the
+        fact overstates what could have been earned).
+        """
         c = self.config
-        lines = [
-            f"evbt run {c.name}: {len(self.catalog)} events"
-            + (f", {len(self.study.events)} (event, ticker) rows measured" if self.study else ""),
+        facts = [
+            f"{len(self.catalog)} events"
+            + (f" of {len(self.context)} loaded" if self.context is not None else "")
+            + (f"; {len(self.study.events)} (event, ticker) rows measured" if self.study else ""),
         ]
         if self.meta.get("data_first"):
-            lines.append(f"prices {self.meta['data_first']} to {self.meta['data_last']}")
+            facts.append(f"prices {self.meta['data_first']} to {self.meta['data_last']}")
         if self.study is not None:
-            lines.append(f"dropped from the study: {len(self.study.dropped)}")
-        for r in self.backtests:
-            best = r.grid("sharpe") if len(r.metrics) else None
-            n = len(r.trades)
-            lines.append(
-                f"strategy {r.strategy.name}: {n} trade legs"
-                + (f", best pooled Sharpe {best['sharpe'].max():.2f}" if best is not None else "")
-            )
+            facts.append(f"dropped from the study: {len(self.study.dropped)}")
+        if self.confounders is not None and len(self.confounders):
+            facts.append(f"confounder events (not studied): {len(self.confounders)}")
         if len(self.claims):
             counts = self.claims["verdict"].value_counts()
-            lines.append("claims: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            facts.append("claims: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         n_warn = int((self.quality["severity"] == "warning").sum()) if len(self.quality) else 0
-        lines.append(f"price quality warnings: {n_warn}")
-        lines += [f"FAILED: {f}" for f in self.failures]
-        return "\n".join(lines) + "\n"
+        facts.append(f"price quality warnings: {n_warn}")
+        blocks: list[Table | Text] = [Text(facts, bullets=True)]
+        rows = [_strategy_row(r) for r in self.backtests]
+        if rows:
+            blocks.append(
+                Table(
+                    ["strategy", "portfolio", "combinations", "trade legs", "Sharpe",
+                     "total return"],
+                    rows,
+                    title="Strategies (each a range over its whole sweep)",
+                    numeric=(2, 3, 4, 5),
+                )
+            )  # fmt: skip
+        if self.notes:
+            blocks.append(Text(list(self.notes), title="Notes", bullets=True))
+        if self.failures:
+            blocks.append(Text(self.failures, title="FAILED", bullets=True))
+        return Summary(f"evbt run {c.name}", blocks)
 
     def __str__(self) -> str:
-        return self.summary()
+        return str(self.summary())
+
+    def _repr_html_(self) -> str:
+        return self.summary().as_html()
+
+    def __repr__(self) -> str:
+        study = (
+            f"{len(self.study.events)} rows measured, {len(self.study.dropped)} dropped"
+            if self.study is not None
+            else f"failed: {self.study_error}"
+        )
+        return (
+            f"<RunResult {self.config.name!r}: {len(self.catalog)} events; study {study}; "
+            f"{len(self.backtests)} strategies; {len(self.failures)} failures>"
+        )
 
 
-# ---------------------------------------------------------------------------------- progress
+def _strategy_row(r: Any) -> list[str]:
+    """A strategy's summary row: its pooled portfolio's Sharpe and total return as ranges."""
+    if not len(r.metrics):
+        return [r.strategy.name, DASH, str(len(r.combos)), "0", DASH, DASH]
 
+    def span(metric: str, fmt: Callable[[Any], str]) -> str:
+        values = r.grid(metric)[metric]
+        lo, hi = values.min(), values.max()
+        return fmt(hi) if len(values) == 1 or lo == hi else f"{fmt(lo)} to {fmt(hi)}"
 
-class Steps:
-    """Progress of the job's steps on standard error (a no-op when quiet)."""
-
-    def __init__(self, *, enabled: bool) -> None:
-        self.enabled = enabled
-        self.timings: dict[str, float] = {}
-        self._progress: Any = None
-
-    def __enter__(self) -> Steps:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("{task.description:<28}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-            )
-            self._progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
-
-    @contextmanager
-    def step(self, name: str, total: int | None = None) -> Iterator[Callable[[int, int], None]]:
-        """Time a step; the callback ``(done, total)`` advances its bar."""
-        t0 = time.perf_counter()
-        task = None
-        if self._progress is not None:
-            task = self._progress.add_task(name, total=total)
-
-        def update(done: int, total_: int) -> None:
-            if task is not None:
-                self._progress.update(task, completed=done, total=total_)
-
-        try:
-            yield update
-        finally:
-            self.timings[name] = round(time.perf_counter() - t0, 3)
-            if task is not None:
-                t = self._progress.tasks[task]
-                self._progress.update(task, completed=t.total or 1, total=t.total or 1)
+    return [
+        r.strategy.name,
+        r.grid_portfolio(),
+        str(len(r.combos)),
+        str(len(r.trades)),
+        span("sharpe", num),
+        span("total_return", pct),
+    ]
 
 
 # ---------------------------------------------------------------------------------- the job
@@ -197,23 +214,24 @@ class Steps:
 def run_job(
     config: RunConfig,
     *,
-    prices_dir: str | Path | None = None,
-    cache_dir: str | Path | None = None,
     source: Any = None,
     progress: bool = False,
 ) -> RunResult:
     """Run the whole job described by ``config``.
 
+    Reads no environment variable and looks in no folder other than those ``config`` names
+    (its ``base`` folder for the defaults ``events/`` and ``strategies/``, else the ones shipped
+    with evbt): the command line resolves the environment first (:mod:`backtest.cli._env`).
+
     Parameters
     ----------
     config:
         From :func:`~backtest.job.config.load_config` (``load_config()`` gives the defaults).
-    prices_dir, cache_dir:
-        Override the configuration's ``[prices]`` (the command line's ``--prices-dir``).
     source:
-        A :class:`~backtest.prices.PriceSource` that wins over both (tests, custom data).
+        The :class:`~backtest.prices.PriceSource` every step reads (tests inject one). Default:
+        the one ``config.prices`` describes (the CSV folder, else Yahoo behind the cache).
     progress:
-        Show progress bars on standard error.
+        Show progress bars and status lines on standard error.
 
     Raises
     ------
@@ -224,56 +242,136 @@ def run_job(
     from backtest.study.inputs import normalize_event_table
 
     started = dt.datetime.now(dt.UTC)
+    config = resolve_inputs(config)
     spec = config.study_spec()
+    notes: list[str] = []
     with Steps(enabled=progress) as steps:
         with steps.step("catalog"):
-            catalog, problems = _catalog(config)
+            full, catalog, problems = _catalog(config)
             events, dropped = normalize_event_table(catalog.to_frame())
             claims_table = claim_table(catalog)
         with steps.step("strategies (files)"):
-            chosen, errors, notes = _strategies(config, catalog)
-            strategies = [c.strategy for c in chosen]
-        with steps.step("prices"):
-            panel = _prices(
-                config, spec, events, chosen, claims_table, prices_dir, cache_dir, source
+            chosen, errors, strategy_notes = _strategies(config, full, catalog)
+        if source is not None:
+            config = _record_source(config, source)
+        else:
+            source = open_source(
+                prices_dir=config.resolve(config.prices.dir) if config.prices.dir else None,
+                cache_dir=config.resolve(config.prices.cache_dir)
+                if config.prices.cache_dir
+                else None,
             )
+        with steps.step("prices"):
+            panel = _prices(config, spec, events, chosen, claims_table, source)
+        with steps.step("confounders"):
+            confounders = _confounders(config, full, panel, notes)
+        context = _context(full, confounders)
         with steps.step("event study") as update:
-            study, study_error = _study(config, spec, catalog, events, dropped, panel, update)
+            study, study_error = _study(config, spec, context, events, dropped, panel, update)
         backtests = []
-        with steps.step("strategies (backtests)", total=len(strategies)) as update:
-            from backtest.portfolio import run_strategy
-
-            for i, strategy in enumerate(strategies):
+        for c in chosen:
+            with steps.step(f"backtest {c.strategy.name}") as update:
                 try:
-                    backtests.append(run_strategy(strategy, catalog, prices=panel))
+                    backtests.append(
+                        call_run_strategy(
+                            c.strategy, full, prices=panel, study=study, progress=update
+                        )
+                    )
                 except EvbtError as exc:
-                    errors.append((strategy.file, str(exc)))
-                update(i + 1, len(strategies))
+                    errors.append((c.strategy.file, str(exc)))
+        backtest_steps = [f"backtest {c.strategy.name}" for c in chosen]
+        steps.timings["strategies (backtests)"] = round(
+            sum(steps.timings.get(k, 0.0) for k in backtest_steps), 3
+        )
         with steps.step("claims"):
             claims = measure_claims(claims_table, panel)
     return RunResult(
         config=config,
         catalog=catalog,
+        context=full,
+        confounders=confounders,
         study=study,
         study_error=study_error,
         backtests=tuple(backtests),
         strategy_errors=tuple(errors),
-        strategy_notes=tuple(notes),
+        strategy_notes=tuple(strategy_notes),
         claims=claims,
         prices=_price_table(panel),
         quality=_quality_table(panel),
         catalog_problems=problems,
+        input_paths=input_paths(config),
+        notes=tuple(notes),
         timings=dict(steps.timings),
         meta=_meta(started, panel),
     )
 
 
-def _catalog(config: RunConfig) -> tuple[Catalog, pd.DataFrame]:
+def resolve_inputs(config: RunConfig) -> RunConfig:
+    """``config`` with its default places written out, as absolute paths: the catalog
+    (``<base>/events`` when it exists, else the shipped one), the strategies (likewise), and
+    the cache folder when prices do not come from a CSV folder."""
+    from backtest.resources import shipped_dir
+
+    def default(kind: Literal["events", "strategies"]) -> tuple[str, ...]:
+        here = Path(config.base) / kind
+        return (str((here if here.is_dir() else shipped_dir(kind)).resolve()),)
+
+    catalog: dict[str, Any] = {}
+    if config.catalog.paths is None:
+        catalog["paths"] = default("events")
+    strategies: dict[str, Any] = {}
+    if config.strategies.paths is None:
+        strategies["paths"] = default("strategies")
+    prices: dict[str, Any] = {}
+    if not config.prices.dir and not config.prices.cache_dir:
+        prices["cache_dir"] = str(default_cache_dir())
+    if not (catalog or strategies or prices):
+        return config
+    return config.with_updates(catalog=catalog, strategies=strategies, prices=prices)
+
+
+def _record_source(config: RunConfig, source: Any) -> RunConfig:
+    """``config`` naming the folder of a CSV ``source`` it was not told about, so that the
+    recorded configuration repeats the run (a source of another kind cannot be written down)."""
+    directory = getattr(source, "directory", None)
+    if (
+        config.prices.dir
+        or directory is None
+        or not str(getattr(source, "name", "")).startswith("csv:")
+    ):
+        return config
+    return config.with_updates(prices={"dir": str(directory)})
+
+
+def default_cache_dir() -> Path:
+    """The user's price cache folder (``platformdirs``), where prices are cached by default."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("evbt")) / "prices"
+
+
+def input_paths(config: RunConfig) -> tuple[Path, ...]:
+    """Every input path ``config`` names, resolved (see :attr:`RunResult.input_paths`)."""
+    c = config
+    named: list[str] = [
+        *(c.catalog.paths or ()),
+        *c.catalog.confounders,
+        *(c.strategies.paths or ()),
+        *c.study.factors,
+    ]
+    if c.prices.dir:
+        named.append(c.prices.dir)
+    if c.prices.cache_dir:
+        named.append(c.prices.cache_dir)
+    out = [Path(c.file).resolve()] if c.file else []
+    out += [c.resolve(p).resolve() for p in named]
+    return tuple(dict.fromkeys(out))
+
+
+def _catalog(config: RunConfig) -> tuple[Catalog, Catalog, pd.DataFrame]:
+    """The whole catalog loaded, the selection of the ``[catalog]`` filters, and the problems."""
     c = config.catalog
-    paths = [config.resolve(p) for p in c.paths] if c.paths is not None else None
-    if paths is None and (Path(config.base) / "events").is_dir():
-        paths = [Path(config.base) / "events"]
-    full = load_catalog(paths)
+    full = load_catalog([config.resolve(p) for p in c.paths or ()])
     problems = pd.DataFrame(
         [
             {
@@ -295,7 +393,12 @@ def _catalog(config: RunConfig) -> tuple[Catalog, pd.DataFrame]:
         raise JobError(f"{_where(config)}[catalog]: {str(exc).strip(chr(39))}") from None
     if not len(chosen):
         raise JobError(f"{_where(config)}[catalog]: the filters select no event")
-    return chosen, problems
+    return full, chosen, problems
+
+
+def _filtered(config: RunConfig) -> bool:
+    c = config.catalog
+    return any(v is not None for v in (c.ids, c.categories, c.tickers, c.start, c.end))
 
 
 def _where(config: RunConfig) -> str:
@@ -311,23 +414,19 @@ class _Chosen(NamedTuple):
 
 
 def _strategies(
-    config: RunConfig, catalog: Catalog
+    config: RunConfig, full: Catalog, selection: Catalog
 ) -> tuple[list[_Chosen], list[tuple[str, str]], list[tuple[str, str]]]:
     """The strategies that can run, each with its events and benchmarks; errors; notes.
 
-    A strategy is checked here as far as the catalog allows (its events, its benchmark), so
-    that one that cannot run is a failed part of the report, not the end of the run.
+    A strategy trades the events of this run's selection that its own ``[events]`` filter
+    picks; it sees the whole catalog (``full``) as context. It is checked here as far as the
+    catalog allows (its events, its benchmark, the size of its sweep), so that one that cannot
+    run is a failed part of the report, not the end of the run.
     """
-    from backtest.cli.backtest import default_strategy_dir
-    from backtest.portfolio import StrategyError, load_strategy, select_events, strategy_files
+    from backtest.portfolio import StrategyError, select_events, strategy_files
     from backtest.portfolio.run import benchmarks_for
 
-    s = config.strategies
-    if s.paths is not None:
-        paths: list[Path] = [config.resolve(p) for p in s.paths]
-    else:
-        here = Path(config.base) / "strategies"
-        paths = [here if here.is_dir() else default_strategy_dir()]
+    paths = [config.resolve(p) for p in config.strategies.paths or ()]
     if not paths:
         return [], [], []
     errors: list[tuple[str, str]] = []
@@ -336,21 +435,16 @@ def _strategies(
         files = strategy_files(paths)
     except StrategyError as exc:
         return [], [(exc.file, str(exc))], []
-    filtered = any(
-        v is not None
-        for v in (
-            config.catalog.ids,
-            config.catalog.categories,
-            config.catalog.tickers,
-            config.catalog.start,
-            config.catalog.end,
-        )
-    )
+    filtered = _filtered(config)
     out = []
     for f in files:
         try:
-            strategy = load_strategy(f)
-            table = select_events(strategy, catalog)
+            strategy = load_strategy_within(
+                f, combinations=config.limits.combinations, sessions=config.limits.sessions
+            )
+            if filtered:
+                strategy = _within(strategy, selection)
+            table = select_events(strategy, full)
             bench = benchmarks_for(strategy, sorted(table["market"].unique()))
         except StrategyError as exc:
             nothing = any(field == "events" for field, _ in exc.problems)
@@ -363,19 +457,105 @@ def _strategies(
     return out, errors, notes
 
 
+def _within(strategy: Any, selection: Catalog) -> Any:
+    """``strategy`` restricted to the events of the run's ``selection`` (its own filter still
+    applies on top)."""
+    ids = selection.ids
+    own = strategy.events.ids
+    if own is not None:
+        keep = set(own)
+        ids = tuple(i for i in ids if i in keep)
+    events = strategy.events.model_copy(update={"ids": tuple(ids)})
+    return strategy.model_copy(update={"events": events})
+
+
+def _confounders(
+    config: RunConfig, full: Catalog, panel: Any, notes: list[str]
+) -> pd.DataFrame | None:
+    """Events that count as confounders without being studied: ``[catalog] confounders``
+    files, and (online runs) the earnings calendars of the catalog's tickers."""
+    frames = []
+    files = [config.resolve(p) for p in config.catalog.confounders]
+    if files:
+        frames.append(load_confounder_events(files))
+    if config.catalog.earnings_confounders:
+        if config.prices.dir:
+            notes.append(
+                "Earnings calendars were not fetched as confounders: the run read prices "
+                "offline from a CSV folder (give them with [catalog] confounders or "
+                "--confounders)."
+            )
+        elif panel.failed and all(f.kind == "offline" for f in panel.failed.values()):
+            notes.append(
+                "Earnings calendars were not fetched as confounders: Yahoo Finance could not "
+                "be reached."
+            )
+        else:
+            fetched = _earnings_calendars(config, full, notes)
+            if fetched is not None:
+                frames.append(fetched)
+    if not frames:
+        return None
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_confounder_events(paths: Sequence[Path]) -> pd.DataFrame:
+    """The events of ``paths`` (catalogs, or earnings CSVs saved from yfinance) that count as
+    confounders without being studied (:func:`backtest.catalog.load_confounders`)."""
+    import backtest.catalog as catalog_module
+
+    load = getattr(catalog_module, "load_confounders", None)
+    if load is None:  # the catalog part adds it (CONTRACTS); until then, say so
+        raise JobError(
+            "confounders: this evbt cannot read confounder files yet "
+            "(backtest.catalog.load_confounders is missing)"
+        )
+    frame: pd.DataFrame = load(list(paths))
+    return frame
+
+
+def _earnings_calendars(config: RunConfig, full: Catalog, notes: list[str]) -> Any:
+    """The earnings dates of the catalog's tickers from Yahoo (cached), as confounder events;
+    ``None`` (with a note saying why) when they cannot be had."""
+    try:  # the catalog part's earnings import (issue 12); the interface asked for in the notes
+        earnings_confounders = importlib.import_module("backtest.earnings").earnings_confounders
+    except (ImportError, AttributeError):
+        notes.append(
+            "Earnings calendars were not fetched as confounders: this evbt has no earnings "
+            "import (backtest.earnings.earnings_confounders)."
+        )
+        return None
+    tickers = sorted({t for e in full for t in e.tickers})
+    cache = config.resolve(config.prices.cache_dir) if config.prices.cache_dir else None
+    table, failed = earnings_confounders(tickers, cache_dir=cache)
+    notes.append(
+        f"Earnings calendars of {len(tickers) - len(failed)} of {len(tickers)} tickers were "
+        f"fetched from Yahoo as confounders ({len(table)} announcements)"
+        + (f"; not available for {', '.join(sorted(failed))}" if failed else "")
+        + "."
+    )
+    return table
+
+
+def _context(full: Catalog, confounders: pd.DataFrame | None) -> Any:
+    """Every event the run knows, for the study's confounding rules: the whole catalog, plus
+    the confounder events when there are any (as one event table)."""
+    if confounders is None or not len(confounders):
+        return full
+    return pd.concat([full.to_frame(), confounders], ignore_index=True)
+
+
 def _prices(
     config: RunConfig,
     spec: Any,
     events: pd.DataFrame,
     strategies: Sequence[_Chosen],
     claims: pd.DataFrame,
-    prices_dir: str | Path | None,
-    cache_dir: str | Path | None,
     source: Any,
 ) -> Any:
     from backtest.claims import claim_price_needs
     from backtest.portfolio.run import price_range
-    from backtest.prices import PriceCache, load_prices
+    from backtest.prices import load_prices
     from backtest.study.inputs import price_needs
 
     tickers, start, end = price_needs(events, reach=spec.reach, benchmarks=dict(spec.benchmarks))
@@ -393,47 +573,49 @@ def _prices(
         ends.append(c_end)
     first = min(pd.Timestamp(s) for s in starts if s is not None)
     last = max(pd.Timestamp(e) for e in ends if e is not None)
-    directory = prices_dir or (config.resolve(config.prices.dir) if config.prices.dir else None)
-    cdir = cache_dir or (
-        config.resolve(config.prices.cache_dir) if config.prices.cache_dir else None
-    )
-    cache = PriceCache(cdir) if cdir else None
-    panel = load_prices(
-        list(dict.fromkeys(wanted)),
-        first.date(),
-        last.date(),
-        source=source,
-        prices_dir=directory,
-        cache=cache,
-    )
+    panel = load_prices(list(dict.fromkeys(wanted)), first.date(), last.date(), source=source)
     if not len(panel.tickers) or not panel.close.notna().any().any():
-        raise JobError(_no_prices_message(panel, directory, cache))
+        raise JobError(_no_prices_message(config, panel))
     return panel
 
 
-def _no_prices_message(panel: Any, directory: Any, cache: Any) -> str:
-    reasons = sorted({f.describe() for f in panel.failed.values()})
-    shown = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more" if len(reasons) > 3 else "")
-    if directory:
-        return (
-            f"no prices could be read for any ticker from {directory} ({shown}). The folder "
-            "needs one CSV per ticker named like META.csv or _GSPC.csv (for ^GSPC) with columns "
-            "date,open,high,low,close,volume."
+def _no_prices_message(config: RunConfig, panel: Any) -> str:
+    failures = list(panel.failed.values())
+    summary = getattr(panel, "failure_summary", None)  # the prices part's (one hint each)
+    if summary is not None:
+        reasons = summary()
+    else:
+        described = sorted({f.describe() for f in failures})
+        reasons = "; ".join(described[:3]) + (
+            f"; and {len(described) - 3} more" if len(described) > 3 else ""
         )
-    from backtest.prices import PriceCache
-
-    where = (cache or PriceCache()).directory
+    if config.prices.dir:
+        return (
+            f"no prices could be read for any ticker from {config.resolve(config.prices.dir)} "
+            f"({reasons}). The folder needs one CSV per ticker named like META.csv or "
+            "_GSPC.csv (for ^GSPC) with columns date,open,high,low,close,volume."
+        )
+    where = config.resolve(config.prices.cache_dir) if config.prices.cache_dir else "the cache"
+    offline = getattr(panel, "offline", None)
+    if offline is None:
+        offline = bool(failures) and all(getattr(f, "kind", "") == "offline" for f in failures)
+    if offline:
+        return (
+            f"Yahoo Finance cannot be reached (no network?) and nothing usable is cached in "
+            f"{where}. Run offline from CSV files: evbt run --prices-dir DIR (one CSV per "
+            "ticker, e.g. ../shared/prices)."
+        )
     return (
-        f"no prices for any ticker ({shown}), and nothing usable is cached in {where}. "
-        "evbt downloads prices from Yahoo Finance; without a network, run offline from CSV "
-        "files: evbt run --prices-dir DIR (one CSV per ticker, e.g. ../shared/prices)."
+        f"no prices for any ticker, and nothing usable is cached in {where}: {reasons}. "
+        "Without a network, run offline from CSV files: evbt run --prices-dir DIR (one CSV per "
+        "ticker, e.g. ../shared/prices)."
     )
 
 
 def _study(
     config: RunConfig,
     spec: Any,
-    catalog: Catalog,
+    context: Any,
     table: pd.DataFrame,
     dropped: Any,
     panel: Any,
@@ -448,7 +630,7 @@ def _study(
             else None
         )
         result = run_study(
-            table, panel, spec, factors=factors, dropped=dropped, context=catalog, progress=update
+            table, panel, spec, factors=factors, dropped=dropped, context=context, progress=update
         )
     except EvbtError as exc:
         return None, str(exc)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from backtest.job import ConfigError, load_config
-from backtest.study import StudySpec
+from backtest.study import MODELS, StudySpec
 
 
 def write(tmp_path: Path, text: str, name: str = "run.toml") -> Path:
@@ -75,15 +75,16 @@ def test_the_name_defaults_to_the_file_name(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         ("nmae = 'x'\n", "field nmae: unknown section or field (known: name, catalog, study, "
-         "strategies, prices, output); did you mean 'name'?"),
-        ("[study]\nmodel = 'capm'\n", "field study.model: 'capm' is not allowed (use 'market', "
-         "'market_adjusted', 'constant_mean' or 'factor')"),
+         "strategies, prices, output, limits); did you mean 'name'?"),
+        ("[study]\nmodel = 'capm'\n", "field study.model: 'capm' is not allowed (use "
+         + ", ".join(repr(m) for m in MODELS[:-1]) + f" or {MODELS[-1]!r})"),
         ("[study]\nmodel = 'factor'\n", "field study: Value error, model = \"factor\" needs "
          "factors = [\"file.CSV\", ...]"),
         ("[study]\nwindows = [[2, -2]]\n", "field study: windows[0] (2, -2) starts after it "
          "ends: write (-2, 2)"),
         ("[catalog]\ncategory = ['earnings']\n", "field catalog.category: unknown field (known: "
-         "paths, categories, ids, tickers, start, end); did you mean 'categories'?"),
+         "paths, categories, ids, tickers, start, end, confounders, earnings_confounders); did you "
+         "mean 'categories'?"),
         ("name = 'a/b'\n", "field name: Value error, 'a/b' cannot name a report folder"),
         ("[catalog]\nstart = 'soon'\n", "field catalog.start: Value error, expected a date such "
          "as 2024-01-31, got 'soon'"),

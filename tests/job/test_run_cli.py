@@ -145,15 +145,20 @@ def test_no_network_and_nothing_cached(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from backtest.prices import panel
+    from backtest.cli import _env
+    from backtest.prices import CachedSource, PriceCache
     from backtest.prices.yahoo import YahooSource
 
     offline = FakeYahooDownload({}, outcomes=["offline"] * 50)
-    monkeypatch.setattr(
-        panel,
-        "YahooSource",
-        lambda: YahooSource(download=offline, reachable=lambda: False, sleep=lambda s: None),
-    )
+    opened: list[Path | None] = []
+
+    def offline_source(*, prices_dir: Path | None, cache_dir: Path | None) -> CachedSource:
+        opened.append(cache_dir)
+        yahoo = YahooSource(download=offline, reachable=lambda: False, sleep=lambda s: None)
+        return CachedSource(yahoo, PriceCache(cache_dir))
+
+    # the command line builds the one price source of the run: give it one that is offline
+    monkeypatch.setattr(_env, "open_price_source", offline_source)
     monkeypatch.delenv("EVBT_PRICES_DIR", raising=False)
     cache = tmp_path / "cache"
     monkeypatch.chdir(repo_root)
@@ -161,10 +166,12 @@ def test_no_network_and_nothing_cached(
         capsys, "run", "--cache-dir", str(cache), "--out", str(tmp_path / "r"), "--quiet"
     )
     assert code == 1
-    assert "Traceback" not in stderr
-    assert "no prices for any ticker" in stderr
-    assert f"nothing usable is cached in {cache}" in stderr
-    assert "evbt run --prices-dir DIR" in stderr
+    assert opened == [cache.resolve()]
+    assert stderr == (
+        "evbt: error: Yahoo Finance cannot be reached (no network?) and nothing usable is cached "
+        f"in {cache.resolve()}. Run offline from CSV files: evbt run --prices-dir DIR (one CSV "
+        "per ticker, e.g. ../shared/prices).\n"
+    )
     assert not (tmp_path / "r").exists()
 
 
@@ -218,3 +225,40 @@ def test_a_bad_configuration_names_file_and_field(
     assert code == 1
     assert stderr.startswith(f"evbt: error: {tmp_path / 'run.toml'}: field study.modle: unknown")
     assert "did you mean 'model'?" in stderr
+
+
+@pytest.mark.slow
+def test_the_recorded_configuration_repeats_the_run_offline(
+    real_report: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, _ = real_report
+    recorded = out / "config.toml"
+    text = recorded.read_text(encoding="utf-8")
+    # every input is written out: the price folder, the catalog and strategy files
+    assert 'dir = "' in text.split("[prices]")[1]
+    for k in ("EVBT_PRICES_DIR", "EVBT_CACHE_DIR", "EVBT_CATALOG"):
+        monkeypatch.delenv(k, raising=False)
+    again = tmp_path / "again"
+    # from another folder, with nothing but the recorded file (no --prices-dir: offline only
+    # because the file says where the prices are), and without --quiet: the printed summary
+    code, stdout, stderr = run("run", "--config", str(recorded), "--out", str(again), cwd=tmp_path)
+    assert code == 0, stderr
+    for table in ("events", "windows", "group_tests", "strategy_metrics", "trades", "claims"):
+        first = pd.read_csv(out / "tables" / f"{table}.csv")
+        second = pd.read_csv(again / "tables" / f"{table}.csv")
+        pd.testing.assert_frame_equal(first, second, obj=table)
+    assert (again / "config.toml").read_text(encoding="utf-8") == text
+    # the summary quotes each strategy's range over its sweep, never its best point
+    metrics = pd.read_csv(out / "tables" / "strategy_metrics.csv")
+    strat = metrics[metrics["kind"] == "strategy"]
+    rows = {line.split()[0]: line for line in stdout.splitlines() if "pooled" in line}
+    assert set(rows) == set(strat["strategy"])
+    for name, line in rows.items():
+        portfolio = " ".join(line.split()[1:3])  # e.g. "pooled XNYS", as the table names it
+        sweep = strat[(strat["strategy"] == name) & (strat["portfolio"] == portfolio)]
+        assert len(sweep) > 1, name
+        sharpe = f"{sweep['sharpe'].min():.2f} to {sweep['sharpe'].max():.2f}"
+        ret = f"{sweep['total_return'].min():+.2%} to {sweep['total_return'].max():+.2%}"
+        assert sharpe in line, (name, sharpe, line)
+        assert ret in line, (name, ret, line)
+    assert "best" not in stdout.lower()

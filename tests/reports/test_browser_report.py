@@ -26,12 +26,11 @@ SCREENS = {"desktop": (1400, 900), "phone": (390, 844)}
 def real_report(
     tmp_path_factory: pytest.TempPathFactory, repo_root: Path, shared_prices_dir: Path
 ) -> Path:
-    old = Path.cwd()
-    os.chdir(repo_root)
-    try:
-        result = run_job(load_config(None), prices_dir=shared_prices_dir)
-    finally:
-        os.chdir(old)
+    from backtest.prices import open_source
+
+    result = run_job(
+        load_config(None, base=repo_root), source=open_source(prices_dir=shared_prices_dir)
+    )
     out = tmp_path_factory.mktemp("real") / "report"
     write_report(result, out)
     return out

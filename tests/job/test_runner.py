@@ -1,0 +1,139 @@
+"""The job's plumbing on the real catalog and prices: the study and the strategies see the whole
+catalog whatever is selected, the run's study is handed to the strategies, every input is
+recorded, limits are enforced before anything runs, and the result reads well."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backtest.job import load_config, run_job
+from backtest.summary import Summary
+
+pytestmark = pytest.mark.slow  # each runs the job on the real catalog (2-3 s)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def layoff_run(tmp_path: Path, repo_root: Path, shared_prices_dir: Path) -> Path:
+    (tmp_path / "strategies").mkdir()
+    write(
+        tmp_path / "strategies" / "layoffs.toml",
+        'name = "layoffs"\n[events]\ncategories = ["layoff"]\n[exit]\nhold = [1, 5]\n',
+    )
+    return write(
+        tmp_path / "run.toml",
+        f'name = "layoffs"\n[catalog]\npaths = ["{repo_root / "events"}"]\n'
+        'categories = ["layoff"]\n[study]\nmax_loss = 0.5\n[strategies]\npaths = ["strategies"]\n'
+        f'[prices]\ndir = "{shared_prices_dir}"\n',
+    )
+
+
+def test_the_study_and_the_strategies_see_the_whole_catalog(
+    layoff_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import backtest.portfolio
+    import backtest.study
+
+    seen: dict[str, Any] = {}
+    real_study, real_strategy = backtest.study.run_study, backtest.portfolio.run_strategy
+
+    def spy_study(events: Any, prices: Any, spec: Any, **kw: Any) -> Any:
+        seen["studied"] = set(events["event_id"])
+        seen["context"] = kw["context"]
+        seen["study"] = real_study(events, prices, spec, **kw)
+        return seen["study"]
+
+    def spy_strategy(
+        strategy: Any, catalog: Any, *, prices: Any = None, study: Any = None, progress: Any = None
+    ) -> Any:
+        seen["strategy_catalog"] = catalog
+        seen["strategy_study"] = study
+        seen["traded_ids"] = strategy.events.ids
+        return real_strategy(strategy, catalog, prices=prices)
+
+    monkeypatch.setattr(backtest.study, "run_study", spy_study)
+    monkeypatch.setattr(backtest.portfolio, "run_strategy", spy_strategy)
+    result = run_job(load_config(layoff_run))
+    assert len(result.catalog) == 5  # the selection: the five layoff events
+    layoff_ids = {e.id for e in result.catalog}
+    assert seen["studied"] == layoff_ids
+    # the whole catalog as the study's context and the strategies' catalog, never the selection
+    assert len(seen["context"]) == 46
+    assert len(seen["strategy_catalog"]) == 46
+    assert result.context is not None
+    assert len(result.context) == 46
+    # the strategy trades only the run's selection, and gets the run's own study
+    assert set(seen["traded_ids"]) == layoff_ids
+    assert seen["strategy_study"] is seen["study"] is result.study
+
+
+def test_a_sweep_over_the_limit_is_refused_before_it_runs(
+    layoff_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import backtest.portfolio
+
+    strategies = layoff_run.parent / "strategies"
+    holds = ", ".join(str(h) for h in range(1, 201))
+    lags = ", ".join(str(x) for x in range(100))
+    write(strategies / "huge.toml", f'name = "huge"\n[exit]\nhold = [{holds}]\n'
+          f"[entry]\nlag = [{lags}]\n")  # fmt: skip
+    ran: list[str] = []
+    real = backtest.portfolio.run_strategy
+    monkeypatch.setattr(
+        backtest.portfolio,
+        "run_strategy",
+        lambda s, c, **kw: ran.append(s.name) or real(s, c, prices=kw["prices"]),
+    )
+    result = run_job(load_config(layoff_run))
+    assert ran == ["layoffs"]
+    ((file, message),) = result.strategy_errors
+    assert file == str(strategies / "huge.toml")
+    assert message.startswith(f"{strategies / 'huge.toml'}: ")
+    assert "20,000 parameter combinations" in message
+    assert "10,000" in message
+    # the limit is the run configuration's
+    text = layoff_run.read_text(encoding="utf-8") + "[limits]\ncombinations = 20000\n"
+    write(layoff_run, text)
+    assert load_config(layoff_run).limits.combinations == 20_000
+
+
+def test_inputs_are_recorded_and_the_result_reads_well(
+    layoff_run: Path, repo_root: Path, shared_prices_dir: Path
+) -> None:
+    result = run_job(load_config(layoff_run))
+    assert set(result.input_paths) == {
+        (repo_root / "events").resolve(),
+        (layoff_run.parent / "strategies").resolve(),
+        shared_prices_dir.resolve(),
+        layoff_run.resolve(),
+    }
+    text = repr(result)
+    assert len(text) < 200  # fits a screen (it was 94 kB)
+    assert text.startswith("<RunResult 'layoffs': 5 events; study ")
+    summary = result.summary()
+    assert isinstance(summary, Summary)
+    assert str(result) == summary.as_text()
+    assert "<table" in result._repr_html_()
+    (strategy_row,) = list(summary.blocks[1].rows)  # type: ignore[union-attr]
+    assert strategy_row[0] == "layoffs"
+    assert strategy_row[2] == "2"  # two combinations: hold 1 and 5
+    assert " to " in strategy_row[4]  # a range, not a best point
+    # offline from a CSV folder: the earnings calendars are not fetched, and the notes say so
+    assert any("not fetched" in n for n in result.notes)
+
+
+def test_the_source_given_is_recorded(layoff_run: Path, shared_prices_dir: Path) -> None:
+    from backtest.prices import CsvDirSource
+
+    text = layoff_run.read_text(encoding="utf-8").replace(f'dir = "{shared_prices_dir}"\n', "")
+    write(layoff_run, text)
+    result = run_job(load_config(layoff_run), source=CsvDirSource(shared_prices_dir))
+    assert result.config.prices.dir == str(shared_prices_dir.resolve())
+    assert f'dir = "{shared_prices_dir.resolve()}"' in result.config.to_toml()

@@ -1,0 +1,80 @@
+"""Startup: `import backtest` and `evbt --help` load neither pandas nor numpy (nor the engine),
+and the command list `evbt --help` shows without importing the commands is theirs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("pandas", "numpy", "scipy", "numba", "vectorbt", "pydantic", "yfinance", "plotly")
+
+
+def _modules_after(code: str) -> dict[str, bool]:
+    """Which heavy modules a fresh interpreter has loaded after running ``code``."""
+    probe = (
+        f"{code}\nimport json, sys\nprint(json.dumps({{m: m in sys.modules for m in {HEAVY!r}}}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+    loaded: dict[str, bool] = json.loads(out.strip().splitlines()[-1])
+    return loaded
+
+
+def test_import_backtest_loads_no_heavy_module() -> None:
+    loaded = _modules_after("import backtest")
+    assert not any(loaded.values()), loaded
+
+
+def test_evbt_help_loads_no_heavy_module() -> None:
+    code = (
+        "import contextlib, io\n"
+        "from backtest.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main(['--help'])\n"
+    )
+    loaded = _modules_after(code)
+    assert not any(loaded.values()), loaded
+
+
+def test_a_lazy_name_loads_its_module_on_first_use() -> None:
+    loaded = _modules_after("import backtest\nbacktest.load_catalog")
+    assert loaded["pandas"]  # the catalog needs it: loaded then, not before
+
+
+def test_the_lazy_names_are_the_public_api() -> None:
+    import backtest
+
+    for name in backtest.__all__:
+        assert getattr(backtest, name) is not None
+    assert set(backtest.__all__) <= set(dir(backtest))
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        backtest.nope  # noqa: B018
+
+
+def test_the_command_list_is_each_commands_own_help() -> None:
+    from click.testing import CliRunner
+
+    from backtest.cli import COMMANDS, cli
+
+    out = CliRunner().invoke(cli, ["--help"]).output
+    for name, (_, _, short) in COMMANDS.items():
+        command = cli.get_command(None, name)  # type: ignore[arg-type]
+        assert command is not None
+        assert command.name == name
+        first = " ".join((command.help or "").split())
+        assert first.startswith(short), (name, short, first[:100])
+        assert name in out
+
+
+def test_a_misspelt_command_is_named_with_the_closest() -> None:
+    from click.testing import CliRunner
+
+    from backtest.cli import cli
+
+    r = CliRunner().invoke(cli, ["sutdy"])
+    assert r.exit_code == 2
+    assert "Error: no such command 'sutdy'; did you mean 'study'?" in r.output
