@@ -176,7 +176,8 @@ def _infer_market(ticker: str) -> Market:
 
 @cache
 def get_calendar(code: str) -> xcals.ExchangeCalendar:
-    """The exchange calendar for a market code, covering 1990 to a year from today.
+    """The exchange calendar for a market code, covering 1990 (or the first day
+    exchange_calendars can evaluate it, e.g. 1997 for Tokyo) to a year from today.
 
     Calendars are immutable once built, so one instance per code is shared (built lazily).
     """
@@ -184,4 +185,10 @@ def get_calendar(code: str) -> xcals.ExchangeCalendar:
 
     if code not in MARKETS:
         raise UnknownMarketError(code, f"unknown market code (known: {', '.join(MARKETS)})")
-    return xcals.get_calendar(code, start=CALENDAR_START)
+    try:
+        return xcals.get_calendar(code, start=CALENDAR_START)
+    except ValueError:  # some calendars can be evaluated only from a later day (Tokyo: 1997)
+        bound = xcals.get_calendar(code).bound_min()
+        if bound is None:  # pragma: no cover - the error was about something else
+            raise
+        return xcals.get_calendar(code, start=bound)

@@ -143,8 +143,9 @@ def read_yaml(text: str, display: str, file_index: int) -> FileRead:
         if len(key_path) == 1:
             out.problem(line, "", "", f"top-level key {key_path[0]!r} appears twice")
     for path, line, message in doc.bad_values:
-        if len(path) <= 1 or path[0] != "events" or not isinstance(path[1], int):
-            out.problem(line, "", _field_name(path), message)
+        under_entry = len(path) > 1 and path[0] == "events" and isinstance(path[1], int)
+        if not under_entry and (not path or path[0] in TOP_LEVEL_KEYS):
+            out.problem(line, "", _field_name(path), message)  # (unknown keys: see below)
     data = doc.data
     if data is None:
         out.problem(1, "", "", "file is empty: expected a mapping with an 'events:' list")
@@ -363,10 +364,11 @@ def read_csv(text: str, display: str, file_index: int) -> FileRead:
             _read_row(cells, start, n_rows, n_cells, columns, column_of, out, file_index)
     except csv.Error as exc:
         out.problem(
-            reader.line_num,
+            previous + 1,
             "",
             "",
-            f"not a readable CSV file from here on ({exc}); check the quotes of this row",
+            f"not a readable CSV row ({exc}): check its quotes (a quoted cell must be closed "
+            "with a quote); this row and the rows after it are not read",
         )
     if header is None:
         out.problem(1, "", "", f"file is empty: {CSV_FORMAT}")

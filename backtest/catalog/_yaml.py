@@ -391,14 +391,19 @@ def load_yaml_with_lines(text: str, *, max_depth: int = MAX_DEPTH) -> LinedData:
     except yaml.reader.ReaderError as exc:
         raise YamlSyntaxError(
             _reader_line(text, exc.position),
-            f"YAML error: character {exc.character!r} is not allowed in a YAML file "
-            "(control characters other than tab and newline)",
+            f"YAML error: the character {_char(exc.character)} is not allowed in a YAML file "
+            "(control characters other than tab and newline): remove it",
         ) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(1, f"YAML error: {exc}") from None
     finally:
         parser.dispose()
     return out
+
+
+def _char(character: object) -> str:
+    code = character if isinstance(character, int) else ord(str(character)[:1] or "?")
+    return f"{chr(code)!r} (code {code})"
 
 
 def _reader_line(text: str, position: int) -> int:

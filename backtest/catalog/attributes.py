@@ -183,16 +183,16 @@ def coerce(name: str, value: Any, kind: Kind) -> tuple[float | str | None, str |
         return None, None
     if isinstance(value, bool):
         return None, (
-            f"{value!r} is a yes/no value; attributes are numbers or text: write it as text "
-            "(e.g. 'yes') or as 1/0"
+            f"{str(value).lower()!r} is a yes/no value; attributes are numbers or text: write "
+            "it as text (e.g. 'yes') or as 1/0"
         )
     if kind == "number":
         if isinstance(value, int | float):
             number = float(value)
             if not math.isfinite(number):
                 return None, (
-                    f"{value!r} is not a finite number: write a number, or leave the value out "
-                    "when it is not known"
+                    f"{value!r} is not a finite number (NaN or infinite): write a number, or "
+                    "leave the value out when it is not known"
                 )
             return number, None
         if isinstance(value, str):

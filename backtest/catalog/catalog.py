@@ -393,12 +393,10 @@ class Catalog:
                     [np.nan if v is None else v for v in values], dtype=np.float64
                 )
             else:
-                columns[name] = pd.array(values, dtype=object)
+                columns[name] = values
         frame = pd.DataFrame(columns)
         frame["n_tickers"] = frame["n_tickers"].astype(np.int64)
         frame["is_primary"] = frame["is_primary"].astype(bool)
-        for text in ("time", "timezone", "same_news_as", "model", "file"):
-            frame[text] = frame[text].astype(object)
         return frame
 
     def to_records(self) -> list[dict[str, Any]]:
@@ -604,6 +602,15 @@ def _validate_entry(
 ) -> Event | None:
     """The entry as an Event, or None when it has problems (each one added to ``problems``)."""
     n_before = len(problems)
+    if "<<" in raw.data or any(p[:1] == ("<<",) for p, _, _ in raw.refused):
+        problems.entry(
+            raw,
+            raw.locate(("<<",)),
+            "<<",
+            "YAML merge keys (<<) are not supported in a catalog: write the entry's fields out "
+            "in full",
+        )
+        return None
     for path, line, message in raw.refused:
         problems.entry(raw, line, _field_name(path, raw.column_of), message)
     for path, line in raw.duplicates:
@@ -747,7 +754,13 @@ def _load(files: Sequence[Path], documents_dir: str | os.PathLike[str] | None) -
             candidates.append(_Candidate(event, raw))
 
     candidates = _within_calendars(candidates, problems)
-    candidates = _check_same_news(candidates, first_seen, problems)
+    every_id = {
+        raw.data["id"]: raw
+        for read in reversed(reads)
+        for raw in reversed(read.entries)
+        if isinstance(raw.data.get("id"), str)
+    }  # each id at its first definition
+    candidates = _check_same_news(candidates, every_id, problems)
     events = tuple(c.event for c in candidates)
     return Catalog(
         events=events,
@@ -825,7 +838,7 @@ def _same_news_problem(
             )
         return (
             f"{target_id!r} is not an id in the loaded catalog"
-            + did_you_mean(target_id, by_id)
+            + did_you_mean(target_id, [i for i in by_id if i != event.id])
             + "; name the earlier entry this one repeats (load its file too)"
         )
     other = target.event

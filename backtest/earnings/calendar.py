@@ -182,6 +182,7 @@ def read_calendar_text(text: str, display: str, *, default_ticker: str | None) -
         return out
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
+    names: list[str] = []
     cols: dict[str, int | None] = {}
     previous = 0
     try:
@@ -190,7 +191,8 @@ def read_calendar_text(text: str, display: str, *, default_ticker: str | None) -
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
             if header is None:
-                header = [c.strip().lower() for c in cells]
+                names = [c.strip() for c in cells]
+                header = [n.lower() for n in names]
                 cols = {
                     "date": _column(header, DATE_COLUMNS),
                     "estimate": _column(header, ESTIMATE_COLUMNS),
@@ -218,7 +220,7 @@ def read_calendar_text(text: str, display: str, *, default_ticker: str | None) -
                     )
                     return out
                 continue
-            _read_row(cells, start, header, cols, display, default_ticker, out)
+            _read_row(cells, start, names, cols, display, default_ticker, out)
     except csv.Error as exc:
         out.problem(display, reader.line_num, f"not a readable CSV file from here on ({exc})")
     if header is None:
