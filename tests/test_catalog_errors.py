@@ -379,7 +379,7 @@ def test_paths_that_do_not_exist(tmp_path: Path) -> None:
     with pytest.raises(CatalogNotFoundError, match="no such catalog file or folder"):
         load_catalog([tmp_path / "nope.yaml"])
     (tmp_path / "empty").mkdir()
-    with pytest.raises(CatalogNotFoundError, match=r"holds no \.yaml, \.yml or \.csv catalog files"):
+    with pytest.raises(CatalogNotFoundError, match=r"holds no \.yaml, \.yml or \.csv catalog"):
         load_catalog([tmp_path / "empty"])
 
 

@@ -224,9 +224,10 @@ def import_earnings_command(
             f"{out}: the catalog is written as .csv or .yaml/.yml, by the file's extension",
             param_hint="'--out'",
         )
-    if out is not None and any(_same_file(out, p) for p in from_paths):
+    if out is not None and any(_inside(out, p) for p in from_paths):
         raise click.BadParameter(
-            f"{out} is a calendar being read: write the catalog to another file",
+            f"{out} is a calendar being read, or in a folder of them: write the catalog "
+            "somewhere else",
             param_hint="'--out'",
         )
     source = None
@@ -268,11 +269,13 @@ def import_earnings_command(
         raise SystemExit(1)
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def _inside(out: Path, read: Path) -> bool:
+    """Whether ``out`` is the file ``read``, or inside the folder ``read``."""
     try:
-        return a.exists() and a.resolve() == b.resolve()
+        target, source = out.resolve(), read.resolve()
     except OSError:
         return False
+    return target == source or (source.is_dir() and target.is_relative_to(source))
 
 
 def _summary(result: Any, from_paths: tuple[Path, ...]) -> str:

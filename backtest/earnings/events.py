@@ -293,7 +293,17 @@ def build_events(
         by_market.setdefault(market_of(r.ticker).code, []).append(r)
     candidates: list[tuple[EarningsEvent, int]] = []
     order = 0
-    for code, group in by_market.items():
+    for code, all_rows in by_market.items():
+        sessions = get_calendar(code).sessions
+        first, last = sessions[0].year - 1, sessions[-1].year + 1
+        group = []
+        for r in all_rows:  # far outside the calendar (and maybe beyond pandas' nanoseconds)
+            if first <= r.stamp.year <= last:
+                group.append(r)
+            else:
+                out.problems.append(_outside(r, r.stamp.date(), code))
+        if not group:
+            continue
         tz = market_of(group[0].ticker).timezone
         local = _local(group, tz)
         has_time = np.array([r.has_time for r in group], dtype=bool)
@@ -309,17 +319,7 @@ def build_events(
                 out.scheduled += 1
                 continue
             if pd.isna(day0[i]):
-                sessions = get_calendar(code).sessions
-                out.problems.append(
-                    CatalogProblem(
-                        r.file,
-                        r.line,
-                        "",
-                        "",
-                        f"{date} is outside the {code} calendar, which covers "
-                        f"{sessions[0].date()} to {sessions[-1].date()}",
-                    )
-                )
+                out.problems.append(_outside(r, date, code))
                 continue
             event = EarningsEvent(
                 id=f"{ticker_slug(r.ticker)}-{date.isoformat()}-earnings",
@@ -338,6 +338,18 @@ def build_events(
             candidates.append((event, order))
     _merge_duplicates(candidates, out)
     return out
+
+
+def _outside(row: EarningsRow, date: dt.date, code: str) -> CatalogProblem:
+    sessions = get_calendar(code).sessions
+    return CatalogProblem(
+        row.file,
+        row.line,
+        "",
+        "",
+        f"{date} is outside the {code} calendar, which covers {sessions[0].date()} to "
+        f"{sessions[-1].date()}",
+    )
 
 
 def _merge_duplicates(candidates: list[tuple[EarningsEvent, int]], out: EarningsImport) -> None:
