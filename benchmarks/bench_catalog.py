@@ -32,6 +32,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -101,8 +102,12 @@ def write_catalog(path: Path, n: int, *, attributes: bool = True, seed: int = 0)
             fh.write(text)
 
 
-def run_once(path: Path) -> dict[str, float]:
-    """One ``evbt events validate`` process: wall, user+sys CPU seconds, peak RSS (MB)."""
+def run_once(path: Path, code: Path = ROOT) -> dict[str, Any]:
+    """One ``evbt events validate`` process: wall, user+sys CPU seconds, peak RSS (MB).
+
+    ``code`` is the evbt tree whose ``backtest`` package runs (an export of an older commit,
+    for a before/after comparison in the same conditions).
+    """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(
@@ -116,7 +121,8 @@ def run_once(path: Path) -> dict[str, float]:
         ],
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=code,
+        env={**os.environ, "PYTHONPATH": str(code)},
         check=False,
     )
     wall = time.perf_counter() - t0
@@ -158,6 +164,13 @@ def main() -> None:
         help="entries without attributes (a catalog the pre-attribute code reads)",
     )
     ap.add_argument("--profile", action="store_true", help="cProfile one in-process load")
+    ap.add_argument(
+        "--code",
+        type=Path,
+        default=ROOT,
+        help="run the backtest package of this tree (e.g. `git archive OLD backtest | tar -x "
+        "-C DIR`) instead of this checkout's",
+    )
     args = ap.parse_args()
 
     results_dir = HERE / "results"
@@ -171,7 +184,7 @@ def main() -> None:
     if args.profile:
         profile(path)
         return
-    runs = [run_once(path) for _ in range(args.runs)]
+    runs = [run_once(path.resolve(), args.code.resolve()) for _ in range(args.runs)]
     for r in runs:
         print(f"  wall {r['wall_s']:7.2f} s  user {r['user_s']:7.2f} s  "
               f"peak RSS {r['max_rss_mb']:7.1f} MB  ({r['stdout']})")  # fmt: skip
@@ -184,6 +197,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "entries": args.entries,
         "attributes": not args.no_attributes,
+        "code": str(args.code),
         "runs": runs,
         "median_wall_s": med,
     }
