@@ -13,7 +13,7 @@ import io
 import os
 import re
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,10 +82,15 @@ class RawEntry:
 
 @dataclass(frozen=True)
 class Declaration:
-    """An attribute declared under a YAML file's top-level ``attributes:``."""
+    """An attribute declared under a YAML file's top-level ``attributes:``.
+
+    ``kind_given`` is False when the declaration names no kind: the kind is then the standard
+    attribute's, or inferred from the values.
+    """
 
     info: attrs.AttributeInfo
     line: int
+    kind_given: bool
 
 
 @dataclass
@@ -145,7 +150,7 @@ def read_yaml(text: str, display: str, file_index: int) -> FileRead:
     for path, line, message in doc.bad_values:
         under_entry = len(path) > 1 and path[0] == "events" and isinstance(path[1], int)
         if not under_entry and (not path or path[0] in TOP_LEVEL_KEYS):
-            out.problem(line, "", _field_name(path), message)  # (unknown keys: see below)
+            out.problem(line, "", field_name(path), message)  # (unknown keys: see below)
     data = doc.data
     if data is None:
         out.problem(1, "", "", "file is empty: expected a mapping with an 'events:' list")
@@ -279,25 +284,20 @@ def _read_declarations(value: Any, doc: LinedData, out: FileRead) -> None:
                 )
                 ok = False
         kind = spec.get("kind")
-        if kind is not None and kind not in attrs.KINDS:
-            out.problem(
-                doc.line(("attributes", name, "kind")),
-                "",
-                f"{field_}.kind",
-                f"{kind!r} is not a kind (use number or text)"
-                + did_you_mean(str(kind), attrs.KINDS),
-            )
-            ok = False
-        known = spec.get("known", "at_event")
-        if known not in attrs.KNOWN_WHEN:
-            out.problem(
-                doc.line(("attributes", name, "known")),
-                "",
-                f"{field_}.known",
-                f"{known!r} is not when the value is known (use before, at_event or after)"
-                + did_you_mean(str(known), attrs.KNOWN_WHEN),
-            )
-            ok = False
+        known = spec.get("known") or "at_event"
+        for key, value, choices, what in (
+            ("kind", kind, attrs.KINDS, "a kind (use number or text)"),
+            ("known", known, attrs.KNOWN_WHEN, "when the value is known (use before, at_event "
+             "or after)"),
+        ):  # fmt: skip
+            if value is not None and value not in choices:
+                out.problem(
+                    doc.line(("attributes", name, key)),
+                    "",
+                    f"{field_}.{key}",
+                    f"{value!r} is not {what}" + did_you_mean(str(value), choices),
+                )
+                ok = False
         description = spec.get("description", "")
         if not isinstance(description, str):
             out.problem(
@@ -311,14 +311,15 @@ def _read_declarations(value: Any, doc: LinedData, out: FileRead) -> None:
             standard = attrs.STANDARD_ATTRIBUTES.get(name)
             info = attrs.AttributeInfo(
                 name,
-                kind or (standard.kind if standard else "number"),
-                known,
+                kind or (standard.kind if standard else "text"),
+                known,  # type: ignore[arg-type]  # checked against KNOWN_WHEN above
                 description.strip() or (standard.description if standard else ""),
             )
-            out.declarations.append(Declaration(info, where))
+            out.declarations.append(Declaration(info, where, kind is not None))
 
 
-def _field_name(loc: Path_) -> str:
+def field_name(loc: Sequence[str | int]) -> str:
+    """A path inside an entry as a field name: ``sources[0].document``."""
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -331,6 +332,32 @@ def _field_name(loc: Path_) -> str:
 # ------------------------------------------------------------------------------------- CSV
 
 
+def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a CSV text with the line each starts on; blank lines are passed over.
+
+    Raises :class:`CsvRowError` (with that line) where the text stops being CSV (a quote never
+    closed); the rows before it have been given.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    previous = 0
+    try:
+        for cells in reader:
+            start, previous = previous + 1, reader.line_num
+            if cells and (len(cells) > 1 or cells[0].strip()):
+                yield start, cells
+    except csv.Error as exc:
+        raise CsvRowError(previous + 1, str(exc)) from None
+
+
+class CsvRowError(ValueError):
+    """A CSV text stops being CSV at ``line``."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
 def read_csv(text: str, display: str, file_index: int) -> FileRead:
     """A CSV catalog file: a header row, then one event per row (see :data:`CSV_FORMAT`)."""
     out = FileRead(display)
@@ -339,22 +366,16 @@ def read_csv(text: str, display: str, file_index: int) -> FileRead:
         line = text.count("\n", 0, nul) + 1
         out.problem(line, "", "", "contains a NUL character: this is not a text CSV file")
         return out
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
-    header_line = 1
-    previous = 0
     n_rows = 0
     columns: list[tuple[int, str, str]] = []  # (cell index, field or "attr", name)
     column_of: dict[str, str] = {}
     n_cells = 0
     try:
-        for cells in reader:
-            start, previous = previous + 1, reader.line_num
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue
+        for start, cells in csv_rows(text):
             if header is None:
-                header, header_line = [c.strip() for c in cells], start
-                parsed = _read_header(header, header_line, out)
+                header = [c.strip() for c in cells]
+                parsed = _read_header(header, start, out)
                 if parsed is None:
                     return out
                 columns, column_of = parsed
@@ -362,13 +383,13 @@ def read_csv(text: str, display: str, file_index: int) -> FileRead:
                 continue
             n_rows += 1
             _read_row(cells, start, n_rows, n_cells, columns, column_of, out, file_index)
-    except csv.Error as exc:
+    except CsvRowError as exc:
         out.problem(
-            previous + 1,
+            exc.line,
             "",
             "",
-            f"not a readable CSV row ({exc}): check its quotes (a quoted cell must be closed "
-            "with a quote); this row and the rows after it are not read",
+            f"not a readable CSV row ({exc.reason}): check its quotes (a quoted cell must be "
+            "closed with a quote); this row and the rows after it are not read",
         )
     if header is None:
         out.problem(1, "", "", f"file is empty: {CSV_FORMAT}")

@@ -140,11 +140,12 @@ def is_number(value: object, *, from_text: bool) -> bool:
     if isinstance(value, int | float):
         return True
     if from_text and isinstance(value, str):
-        return _parse_number(value) is not None
+        return parse_number(value) is not None
     return False
 
 
-def _parse_number(text: str) -> float | None:
+def parse_number(text: str) -> float | None:
+    """A table cell as a finite number, or ``None`` (``1_000``, ``nan`` and ``inf`` are not)."""
     if "_" in text:  # Python reads 1_000 as a number; a table cell should not
         return None
     try:
@@ -196,7 +197,7 @@ def coerce(name: str, value: Any, kind: Kind) -> tuple[float | str | None, str |
                 )
             return number, None
         if isinstance(value, str):
-            parsed = _parse_number(value)
+            parsed = parse_number(value)
             if parsed is not None:
                 return parsed, None
             return None, (

@@ -24,7 +24,7 @@ import datetime as dt
 import gc
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,10 @@ from pydantic import ValidationError
 from backtest.catalog import attributes as attrs
 from backtest.catalog._read import (
     CSV_COLUMNS,
+    Declaration,
     FileRead,
     RawEntry,
+    field_name,
     read_csv,
     read_text,
     read_yaml,
@@ -164,12 +166,7 @@ def _display(path: Path) -> str:
 
 
 def _field_name(loc: Sequence[str | int], column_of: Mapping[str, str] | None = None) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
+    out = field_name(loc)
     if column_of:  # a CSV row: name the column the value came from
         for name in (out, out.split("[")[0], out.split(".")[0]):
             if name in column_of:
@@ -537,54 +534,54 @@ def _read_file(path: Path, file_index: int) -> FileRead:
     return read_yaml(text, display, file_index)
 
 
-def _merge_declarations(reads: Sequence[FileRead], problems: _Problems) -> dict[str, AttributeInfo]:
-    declared: dict[str, tuple[AttributeInfo, str]] = {}
+def _merge_declarations(reads: Sequence[FileRead], problems: _Problems) -> dict[str, Declaration]:
+    """The attributes declared by the files, each once (a different second one is a problem)."""
+    declared: dict[str, tuple[Declaration, str]] = {}
     for index, read in enumerate(reads):
         for decl in read.declarations:
-            info = decl.info
-            if info.name in declared and declared[info.name][0] != info:
-                first, where = declared[info.name]
+            name = decl.info.name
+            if name not in declared:
+                declared[name] = (decl, f"{read.display}:{decl.line}")
+                continue
+            first, where = declared[name]
+            if (first.info, first.kind_given) != (decl.info, decl.kind_given):
                 problems.add(
                     index,
                     CatalogProblem(
                         read.display,
                         decl.line,
                         "",
-                        f"attributes.{info.name}",
-                        f"is declared differently at {where} (kind {first.kind}, known "
-                        f"{first.known}): declare each attribute once",
+                        f"attributes.{name}",
+                        f"is declared differently at {where} (kind {first.info.kind}, known "
+                        f"{first.info.known}): declare each attribute once",
                     ),
                 )
-                continue
-            declared.setdefault(info.name, (info, f"{read.display}:{decl.line}"))
-    return {name: info for name, (info, _) in declared.items()}
+    return {name: decl for name, (decl, _) in declared.items()}
 
 
-def _kinds(
-    reads: Sequence[FileRead], declared: Mapping[str, AttributeInfo]
-) -> dict[str, attrs.Kind]:
+def _kinds(reads: Sequence[FileRead], declared: Mapping[str, Declaration]) -> dict[str, attrs.Kind]:
     """The kind of every attribute: declared, standard, or inferred from its raw values."""
+    fixed: dict[str, attrs.Kind] = {n: a.kind for n, a in attrs.STANDARD_ATTRIBUTES.items()}
+    fixed.update({n: d.info.kind for n, d in declared.items() if d.kind_given})
     values = (
         (name, value, raw.table)
         for read in reads
         for raw in read.entries
         if isinstance(raw.data.get("attributes"), dict)
         for name, value in raw.data["attributes"].items()
-        if isinstance(name, str) and name not in declared and name not in attrs.STANDARD_ATTRIBUTES
+        if isinstance(name, str) and name not in fixed
     )
-    kinds: dict[str, attrs.Kind] = attrs.infer_kinds(values)
-    for name, a in attrs.STANDARD_ATTRIBUTES.items():
-        kinds[name] = a.kind
-    for name, a in declared.items():
-        kinds[name] = a.kind
-    return kinds
+    return {**attrs.infer_kinds(values), **fixed}
 
 
 def _infer_info(
-    events: Iterable[Event], declared: Mapping[str, AttributeInfo]
+    events: Iterable[Event],
+    declared: Mapping[str, AttributeInfo],
+    kinds: Mapping[str, attrs.Kind] | None = None,
 ) -> dict[str, AttributeInfo]:
-    """Declared attributes, then those the events carry (standard or at_event), in order."""
-    info = dict(declared)
+    """Declared attributes, then those the events carry (standard or at_event), in order; a
+    declaration that gave no kind takes the kind of the values (``kinds``)."""
+    info = {n: replace(a, kind=(kinds or {}).get(n, a.kind)) for n, a in declared.items()}
     for e in events:
         for name, value in e.attributes.items():
             if name not in info:
@@ -767,7 +764,7 @@ def _load(files: Sequence[Path], documents_dir: str | os.PathLike[str] | None) -
         problems=problems.sorted(),
         files=tuple(r.display for r in reads),
         origins={c.event.id: Origin(c.raw.display, c.raw.line) for c in candidates},
-        attribute_info=_infer_info(events, declared),
+        attribute_info=_infer_info(events, {n: d.info for n, d in declared.items()}, kinds),
     )
 
 

@@ -21,8 +21,6 @@ Saved with ``frame.reset_index().to_csv(path, index=False)`` this gives
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 import re
@@ -33,7 +31,8 @@ from typing import Any
 
 import pandas as pd
 
-from backtest.catalog._read import read_text
+from backtest.catalog._read import CsvRowError, csv_rows, read_text
+from backtest.catalog.attributes import parse_number
 from backtest.errors import CatalogProblem, InvalidTickerError, UnknownMarketError
 from backtest.markets import market_of
 from backtest.prices.base import ticker_of_stem
@@ -157,13 +156,8 @@ def _number(text: str) -> float | str | None:
     t = text.strip()
     if not t or t == "-" or t.lower() == "nan":
         return None
-    if "_" in t:  # Python would read 1_000 as a number; a table cell should not
-        return t
-    try:
-        value = float(t)
-    except ValueError:
-        return t
-    return value if math.isfinite(value) else t
+    value = parse_number(t)
+    return t if value is None else value
 
 
 def _column(header: list[str], names: tuple[str, ...]) -> int | None:
@@ -180,16 +174,11 @@ def read_calendar_text(text: str, display: str, *, default_ticker: str | None) -
         line = text.count("\n", 0, text.index("\x00")) + 1
         out.problem(display, line, "contains a NUL character: not a text CSV file")
         return out
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
     names: list[str] = []
     cols: dict[str, int | None] = {}
-    previous = 0
     try:
-        for cells in reader:
-            start, previous = previous + 1, reader.line_num
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue
+        for start, cells in csv_rows(text):
             if header is None:
                 names = [c.strip() for c in cells]
                 header = [n.lower() for n in names]
@@ -221,8 +210,13 @@ def read_calendar_text(text: str, display: str, *, default_ticker: str | None) -
                     return out
                 continue
             _read_row(cells, start, names, cols, display, default_ticker, out)
-    except csv.Error as exc:
-        out.problem(display, reader.line_num, f"not a readable CSV file from here on ({exc})")
+    except CsvRowError as exc:
+        out.problem(
+            display,
+            exc.line,
+            f"not a readable CSV row ({exc.reason}): check its quotes; "
+            "this row and the rows after it are not read",
+        )
     if header is None:
         out.problem(display, 1, f"file is empty: {FILE_FORMAT}")
     return out

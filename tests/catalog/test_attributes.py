@@ -138,3 +138,13 @@ def test_a_catalog_built_by_hand_infers_its_attributes() -> None:
     cat = Catalog(events=(e,))
     assert cat.attributes()["mood"] == AttributeInfo("mood", "text", "at_event", "")
     assert cat.to_frame()["surprise_pct"].tolist() == [2.0]
+
+
+def test_a_declaration_without_a_kind_takes_the_kind_of_the_values() -> None:
+    cat = load(
+        "attributes:\n  analyst_count: {known: before}\n  mood: {known: after}\nevents:\n"
+        + entry(0, "{analyst_count: 12, mood: happy}")
+    )
+    assert cat.problems == ()
+    assert cat.attributes()["analyst_count"] == AttributeInfo("analyst_count", "number", "before")
+    assert cat.attributes()["mood"] == AttributeInfo("mood", "text", "after")

@@ -20,26 +20,13 @@ from hypothesis import strategies as st
 from backtest.catalog import Catalog, load_catalog
 from backtest.earnings import read_calendar_text
 from backtest.errors import CatalogProblem
+from tests.test_catalog_errors import GOOD
 
 FUZZ = settings(
     max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-GOOD = """\
-  - id: good-one
-    title: A good event
-    description: Nothing wrong here.
-    category: earnings
-    scope: company
-    date: 2024-04-24
-    timing: after_close
-    tickers: [META]
-    sources:
-      - document: doc.txt
-        says: Something specific.
-"""
 
 # pieces of YAML that make parsers stumble: tags, anchors, aliases, flow brackets, quotes,
 # directives, document markers, tabs, a BOM, control characters, merge keys, odd scalars
