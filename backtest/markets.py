@@ -87,6 +87,10 @@ INDEX_MARKETS: dict[str, str] = {
 }
 
 _SUFFIX_MARKET = {s: m.code for m in MARKETS.values() for s in m.suffixes}
+
+#: The longest ticker evbt accepts. Yahoo's symbols are short (``BRK-B``, ``0700.HK``,
+#: ``^SP500TR``, ``000001.SS``); the limit keeps a ticker usable as a file name everywhere.
+MAX_TICKER_LENGTH = 20
 _TICKER_RE = re.compile(r"^\^?[A-Z0-9][A-Z0-9&\-]*(\.[A-Z]{1,3})?$")
 
 
@@ -94,7 +98,15 @@ def check_ticker(ticker: object) -> str:
     """Return ``ticker`` if it is spelled like a Yahoo ticker, else raise InvalidTickerError.
 
     Yahoo tickers are upper case letters and digits, optionally with ``-`` or ``&``
-    (``BRK-B``), a ``^`` prefix for indices and a ``.XX`` exchange suffix (``0700.HK``).
+    (``BRK-B``), a ``^`` prefix for indices and a ``.XX`` exchange suffix (``0700.HK``), at
+    most :data:`MAX_TICKER_LENGTH` characters in all.
+
+    >>> check_ticker("BRK-B")
+    'BRK-B'
+    >>> check_ticker("X" * 252)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    backtest.errors.InvalidTickerError: ticker 'XXXXXXXXXXXXXXXXXXXX...': is 252 characters ...
     """
     if not isinstance(ticker, str):
         raise InvalidTickerError(str(ticker), "a ticker must be a text such as 'META' or '0700.HK'")
@@ -102,6 +114,12 @@ def check_ticker(ticker: object) -> str:
         raise InvalidTickerError(ticker, "remove the surrounding spaces")
     if not ticker:
         raise InvalidTickerError(ticker, "a ticker cannot be empty")
+    if len(ticker) > MAX_TICKER_LENGTH:
+        raise InvalidTickerError(
+            f"{ticker[:MAX_TICKER_LENGTH]}...",
+            f"is {len(ticker)} characters long; Yahoo tickers have at most "
+            f"{MAX_TICKER_LENGTH} (e.g. 'META', 'BRK-B', '0700.HK', '^GSPC')",
+        )
     if ticker != ticker.upper() and _TICKER_RE.match(ticker.upper()):
         raise InvalidTickerError(
             ticker, f"tickers are upper case as Yahoo spells them: write {ticker.upper()!r}"
@@ -126,7 +144,20 @@ def market_of(ticker: str) -> Market:
     UnknownMarketError
         The suffix or index is not one evbt knows.
     """
+    known = _MARKET_OF.get(ticker) if isinstance(ticker, str) else None
+    if known is not None:
+        return known
     check_ticker(ticker)
+    market = _infer_market(ticker)
+    if len(_MARKET_OF) < 100_000:  # a bound, not a working set: tickers are few
+        _MARKET_OF[ticker] = market
+    return market
+
+
+_MARKET_OF: dict[str, Market] = {}  # valid tickers seen, and their market (markets never change)
+
+
+def _infer_market(ticker: str) -> Market:
     if ticker.startswith("^"):
         code = INDEX_MARKETS.get(ticker)
         if code is None:
@@ -145,7 +176,8 @@ def market_of(ticker: str) -> Market:
 
 @cache
 def get_calendar(code: str) -> xcals.ExchangeCalendar:
-    """The exchange calendar for a market code, covering 1990 to a year from today.
+    """The exchange calendar for a market code, covering 1990 (or the first day
+    exchange_calendars can evaluate it, e.g. 1997 for Tokyo) to a year from today.
 
     Calendars are immutable once built, so one instance per code is shared (built lazily).
     """
@@ -153,4 +185,10 @@ def get_calendar(code: str) -> xcals.ExchangeCalendar:
 
     if code not in MARKETS:
         raise UnknownMarketError(code, f"unknown market code (known: {', '.join(MARKETS)})")
-    return xcals.get_calendar(code, start=CALENDAR_START)
+    try:
+        return xcals.get_calendar(code, start=CALENDAR_START)
+    except ValueError:  # some calendars can be evaluated only from a later day (Tokyo: 1997)
+        bound = xcals.get_calendar(code).bound_min()
+        if bound is None:  # pragma: no cover - the error was about something else
+            raise
+        return xcals.get_calendar(code, start=bound)

@@ -99,31 +99,38 @@ def day0_session(
     ValueError
         Neither or both of ``timing`` and ``time``/``timezone`` were given.
     """
-    cal = get_calendar(market)
-    sessions = cal.sessions
     if time is not None or timezone is not None:
         if time is None or timezone is None or timing is not None:
             raise ValueError("give either timing, or both time and timezone")
         instant = event_instant(date, time, timezone)
-        closes = cal.closes.to_numpy(dtype="datetime64[ns]")  # UTC, naive
-        pos = int(np.searchsorted(closes, instant.tz_localize(None).to_datetime64(), "right"))
-        local_date = pd.Timestamp(instant.tz_convert(cal.tz).date())
-        if local_date < sessions[0] or pos >= len(sessions):
+        found = day0_sessions_at(market, np.array([instant.tz_localize(None).to_datetime64()]))
+        if pd.isna(found[0]):
+            sessions = get_calendar(market).sessions
             raise CalendarRangeError(market, instant, sessions[0].date(), sessions[-1].date())
-        return pd.Timestamp(sessions[pos])
+        return pd.Timestamp(found[0])
     if timing is None:
         raise ValueError("give either timing, or both time and timezone")
     return pd.Timestamp(day0_sessions(market, pd.DatetimeIndex([date]), np.array([timing]))[0])
 
 
 def day0_sessions(
-    market: str, dates: pd.DatetimeIndex | pd.Series, timings: pd.Series | np.ndarray
+    market: str,
+    dates: pd.DatetimeIndex | pd.Series,
+    timings: pd.Series | np.ndarray,
+    *,
+    errors: Literal["raise", "coerce"] = "raise",
 ) -> pd.DatetimeIndex:
-    """Vectorised :func:`day0_session` for date + timing inputs (ad-hoc events files).
+    """Vectorised :func:`day0_session` for date + timing inputs (catalogs, events files).
 
     ``dates`` are tz-naive dates local to the exchange; ``timings`` holds one of
-    :data:`TIMINGS` per date. Raises :class:`CalendarRangeError` naming the first date outside
-    the calendar.
+    :data:`TIMINGS` per date. A date whose day 0 falls outside the calendar raises
+    :class:`CalendarRangeError` naming the first such date, or with ``errors="coerce"`` gives
+    ``NaT`` in its place.
+
+    >>> found = day0_sessions("XNYS", pd.DatetimeIndex(["2025-07-03", "2025-07-04", "1900-01-02"]),
+    ...                       np.array(["after_close", "during", "unknown"]), errors="coerce")
+    >>> [str(d)[:10] for d in found]
+    ['2025-07-07', '2025-07-07', 'NaT']
     """
     cal = get_calendar(market)
     sessions = cal.sessions
@@ -137,9 +144,43 @@ def day0_sessions(
     on_session = np.zeros(len(labels), dtype=bool)
     on_session[in_range] = sessions[pos[in_range]] == labels[in_range]
     pos = pos + (on_session & (timing_arr == "after_close"))
-    early = labels < sessions[0]
-    late = pos >= len(sessions)
-    if early.any() or late.any():
-        first_bad = labels[early | late][0]
+    outside = (labels < sessions[0]) | (pos >= len(sessions))
+    return _sessions_or_nat(market, sessions, pos, outside, labels, errors)
+
+
+def day0_sessions_at(market: str, instants: np.ndarray) -> pd.DatetimeIndex:
+    """Vectorised day 0 of events given as instants: the first session closing strictly after.
+
+    ``instants`` are ``datetime64`` UTC instants (tz-naive); day 0 of an instant outside the
+    calendar's range is ``NaT``.
+
+    >>> day0_sessions_at("XNYS", np.array(["2023-07-05T23:00", "2023-07-06T15:00"],
+    ...                                   dtype="datetime64[ns]"))
+    DatetimeIndex(['2023-07-06', '2023-07-06'], dtype='datetime64[ns]', freq=None)
+    """
+    cal = get_calendar(market)
+    sessions = cal.sessions
+    when = np.asarray(instants, dtype="datetime64[ns]")
+    closes = cal.closes.to_numpy(dtype="datetime64[ns]")  # UTC, naive
+    pos = np.searchsorted(closes, when, "right")
+    local = pd.DatetimeIndex(when).tz_localize("UTC").tz_convert(cal.tz).tz_localize(None)
+    outside = (local.normalize() < sessions[0]) | (pos >= len(sessions))
+    return _sessions_or_nat(market, sessions, pos, np.asarray(outside), local, "coerce")
+
+
+def _sessions_or_nat(
+    market: str,
+    sessions: pd.DatetimeIndex,
+    pos: np.ndarray,
+    outside: np.ndarray,
+    labels: pd.DatetimeIndex,
+    errors: str,
+) -> pd.DatetimeIndex:
+    if not outside.any():
+        return pd.DatetimeIndex(sessions[pos])
+    if errors == "raise":
+        first_bad = labels[outside][0]
         raise CalendarRangeError(market, first_bad.date(), sessions[0].date(), sessions[-1].date())
-    return pd.DatetimeIndex(sessions[pos])
+    values = sessions.to_numpy()[np.where(outside, 0, pos)]
+    values[outside] = np.datetime64("NaT")
+    return pd.DatetimeIndex(values)

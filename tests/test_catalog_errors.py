@@ -204,7 +204,7 @@ def test_unknown_field_suggests_the_known_one(tmp_path: Path) -> None:
     assert found == [
         "bad.yaml:7: entry x-1: field tikers: is not a known field (known: id, title, "
         "description, category, scope, date, timing, time, timezone, tickers, sources, claims, "
-        "tags); did you mean 'tickers'?"
+        "tags, same_news_as, model, attributes); did you mean 'tickers'?"
     ]
 
 
@@ -314,7 +314,7 @@ def test_category_extension(tmp_path: Path) -> None:
         ("", "bad.yaml:1: file is empty: expected a mapping with an 'events:' list"),
         ("- id: a\n", "bad.yaml:1: top level must be a mapping with an 'events:' list"),
         ("event:\n  - id: a\n", "bad.yaml:1: field event: unknown top-level key (allowed: "
-         "events, categories); did you mean 'events'?"),
+         "events, categories, attributes); did you mean 'events'?"),
         ("events: 3\n", "bad.yaml:1: field events: expected a list of entries (- id: ...)"),
         ("events:\n  - just text\n", "bad.yaml:2: entry #1: expected a mapping of fields, got "
          "'just text'"),
@@ -379,7 +379,7 @@ def test_paths_that_do_not_exist(tmp_path: Path) -> None:
     with pytest.raises(CatalogNotFoundError, match="no such catalog file or folder"):
         load_catalog([tmp_path / "nope.yaml"])
     (tmp_path / "empty").mkdir()
-    with pytest.raises(CatalogNotFoundError, match=r"holds no \.yaml or \.yml catalog files"):
+    with pytest.raises(CatalogNotFoundError, match=r"holds no \.yaml, \.yml or \.csv catalog"):
         load_catalog([tmp_path / "empty"])
 
 

@@ -113,3 +113,152 @@ def test_events_command_does_not_import_vectorbt(repo_root: Path) -> None:
         [sys.executable, "-c", code], cwd=repo_root, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+# ------------------------------------------------------------------ events list in a terminal
+
+
+def test_list_at_100_columns_shows_id_date_category_and_title(
+    repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    code, out, _ = run("events", "list", "--catalog", str(repo_root / "events"))
+    assert code == 0
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    header = next(line for line in lines if "┃" in line)
+    names = [h.strip() for h in header.strip("┃").split("┃")]
+    assert names[:2] == ["id", "date"]
+    assert "category" in names
+    assert names[-1] == "title"
+    row = next(line for line in lines if "busan-trump-xi-summit" in line)
+    assert "2025-10-30" in row
+    assert "trade_summit" in row
+    assert "Trump" in out  # the title (wrapped within its column)
+
+
+def test_a_long_ticker_list_is_shortened(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = run("events", "list", "--catalog", str(repo_root / "events"), "--id",
+                       "busan-trump-xi-summit")  # fmt: skip
+    assert code == 0
+    from backtest.catalog import load_catalog
+
+    tickers = load_catalog([repo_root / "events"]).get("busan-trump-xi-summit").tickers
+    assert len(tickers) == 13
+    assert f"{tickers[0]}, {tickers[1]} +11" in out
+    assert "busan-trump-xi-summit" in out
+    assert "2025-10-30" in out
+
+
+def test_short_tickers() -> None:
+    from backtest.cli.events import short_tickers
+
+    assert short_tickers(("META", "MSFT", "AMZN")) == "META, MSFT, AMZN"
+    assert short_tickers(tuple(f"T{i}" for i in range(13))) == "T0, T1 +11"
+
+
+def test_list_and_validate_read_csv_catalogs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("c.csv").write_text(
+        "id,ticker,date,timing,category,surprise_pct\n"
+        "meta-2025-10-29-earnings,META,2025-10-29,after_close,earnings,8.66\n"
+    )
+    code, out, _ = run("events", "validate", "c.csv")
+    assert (code, out.strip()) == (0, "ok: 1 events in 1 file(s), no problems")
+    code, out, _ = run("events", "list", "--catalog", "c.csv", "--format", "csv")
+    assert code == 0
+    assert out.splitlines()[0].endswith(",same_news_as,model,surprise_pct")
+    assert out.splitlines()[1].startswith("meta-2025-10-29-earnings,META,True,XNYS,2025-10-30,")
+    assert out.splitlines()[1].endswith(",8.66")
+
+
+# ------------------------------------------------------------------ events import earnings
+
+CALENDAR = (
+    "EarningsDate,EPS Estimate,Reported EPS,Surprise(%)\n"
+    "2026-01-28 16:00:00-05:00,8.17,,\n"
+    "2025-10-29 16:00:00-04:00,6.67,7.25,8.66\n"
+    "2025-07-30 16:00:00-04:00,5.9,seven,20.96\n"
+    "2024-08-01 12:00:00-04:00,4.2,4.4,4.8\n"
+)
+
+
+@pytest.fixture
+def calendars(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    Path("cal").mkdir()
+    Path("cal/META.csv").write_text(CALENDAR)
+    Path("cal/AMZN.csv").write_text(
+        CALENDAR.splitlines()[0] + "\n2025-10-30 16:00:00-04:00,1.56,1.95,25.3\n"
+    )
+    return tmp_path
+
+
+def test_import_writes_a_csv_catalog_and_names_the_malformed_row(calendars: Path) -> None:
+    code, _, err = run("events", "import", "earnings", "META", "--from", "cal", "--out",
+                       "meta.csv")  # fmt: skip
+    assert code == 1  # a malformed row is an error; the other rows are still imported
+    assert "evbt: cal/META.csv:4: column Reported EPS: 'seven' is not a number" in err
+    assert "imported 2 earnings events of 1 ticker(s) from cal; rows left out: 1 scheduled " \
+           "(use --include-scheduled), 1 malformed" in err  # fmt: skip
+    from backtest.catalog import load_catalog
+
+    catalog = load_catalog(["meta.csv"], strict=True)
+    assert catalog.ids == ("meta-2024-08-01-earnings", "meta-2025-10-29-earnings")
+    assert [e.timing for e in catalog] == ["unknown", "after_close"]
+    assert catalog.get("meta-2025-10-29-earnings").attributes["surprise_pct"] == 8.66
+
+
+def test_import_to_standard_output_and_to_yaml(calendars: Path) -> None:
+    code, out, _ = run("events", "import", "earnings", "AMZN", "--from", "cal")
+    assert code == 0
+    assert out.splitlines()[0] == (
+        "id,ticker,date,timing,category,scope,title,description,source,eps_estimate,"
+        "eps_reported,surprise_pct"
+    )
+    assert out.splitlines()[1].startswith("amzn-2025-10-30-earnings,AMZN,2025-10-30,after_close,")
+    code, _, _ = run("events", "import", "earnings", "--from", "cal", "--since", "2025-01-01",
+                     "--include-scheduled", "--out", "all.yaml", "-q")  # fmt: skip
+    assert code == 1  # META's malformed row
+    from backtest.catalog import load_catalog
+
+    catalog = load_catalog(["all.yaml"], strict=True)
+    assert catalog.ids == (
+        "amzn-2025-10-30-earnings", "meta-2025-10-29-earnings", "meta-2026-01-28-earnings",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "name the tickers to fetch, or read saved calendars with --from"),
+        (["--from", "cal", "--out", "x.json"], "the catalog is written as .csv or .yaml/.yml"),
+        (["--from", "cal", "--out", "cal/META.csv"], "is a calendar being read"),
+        (["--from", "cal", "--out", "cal/new.csv"], "in a folder of them"),
+        (["--from", "cal", "--since", "2025-02-01", "--until", "2025-01-01"], "is after --until"),
+        (["--from", "cal", "--since", "2025-13-01"], "'2025-13-01' does not match the format"),
+        (["--from", "nowhere"], "'nowhere' does not exist"),
+    ],
+)
+def test_import_usage_errors(calendars: Path, args: list[str], message: str) -> None:
+    code, _, err = run("events", "import", "earnings", *args)
+    assert code == 2
+    assert message in err
+    assert Path("cal/META.csv").read_text() == CALENDAR  # an input is never overwritten
+
+
+def test_import_does_not_import_yfinance_when_reading_files(calendars: Path) -> None:
+    code = (
+        "import sys; from backtest.cli import main\n"
+        "try:\n    main(['events', 'import', 'earnings', 'AMZN', '--from', 'cal', '-q'])\n"
+        "except SystemExit:\n    pass\n"
+        "assert not {'vectorbt', 'yfinance', 'numba'} & set(sys.modules), 'heavy import'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=calendars, capture_output=True, text=True, check=False,
+        env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr

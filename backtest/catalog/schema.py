@@ -2,19 +2,35 @@
 
 Validators raise ``ValueError`` with the complete sentence a user sees: what was found, why it
 is wrong and how to fix it. :mod:`backtest.catalog.catalog` adds file, line, entry and field.
+
+Simple field checks are ``Annotated`` types (:data:`Slug`, :data:`Text` ...), declared once and
+used wherever the field occurs. A YAML entry is a hand-written record and must give its title,
+description, scope and sources (with what each says); a CSV row (validation context
+``{"table": True}``) is a table line, where those are optional: scope defaults to ``company``,
+the description to empty, the sources to the ``source`` cell.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
-from functools import lru_cache
-from typing import Any, Literal
+from collections.abc import Callable
+from functools import lru_cache, partial
+from typing import Annotated, Any, Literal, get_args
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from backtest.catalog import attributes as attrs
 from backtest.errors import InvalidTickerError, UnknownMarketError
 from backtest.markets import Market, market_of
 from backtest.sessions import TIMINGS, Timing, day0_session
@@ -36,16 +52,13 @@ Scope = Literal["company", "market"]
 Measure = Literal[
     "close_to_close", "open_to_close", "intraday_low", "intraday_high", "market_value_change"
 ]
-MEASURES: tuple[str, ...] = (
-    "close_to_close",
-    "open_to_close",
-    "intraday_low",
-    "intraday_high",
-    "market_value_change",
-)
+MEASURES: tuple[str, ...] = get_args(Measure)
+
+#: Normal-return models an event may ask for (the study's names).
+ModelName = Literal["market", "market_adjusted", "constant_mean", "raw", "factor"]
+MODELS: tuple[str, ...] = get_args(ModelName)
 
 _SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_CATEGORY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?$")
 
 
@@ -56,8 +69,9 @@ def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-def _did_you_mean(value: str, choices: Iterable[Any]) -> str:
-    return did_you_mean(value, choices)
+def _table(info: ValidationInfo) -> bool:
+    """Whether the record being validated is a CSV row (lenient about descriptive fields)."""
+    return bool((info.context or {}).get("table"))
 
 
 def _text(value: Any, what: str) -> str:
@@ -66,6 +80,26 @@ def _text(value: Any, what: str) -> str:
     if not value.strip():
         raise ValueError(f"is empty: write {what}")
     return value.strip()
+
+
+def _optional_text(value: Any, what: str) -> str | None:
+    return None if value is None else _text(value, what)
+
+
+def _required(help_: str, table_default: Any, check: Callable[[Any], Any]) -> BeforeValidator:
+    """A field a YAML entry must give (``is missing: <help_>``) and a CSV row may leave out.
+
+    The field's default is ``None`` (validated, so that its absence reaches this check).
+    """
+
+    def validate(value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            if _table(info):
+                return table_default
+            raise ValueError(f"is missing: {help_}")
+        return check(value)
+
+    return BeforeValidator(validate)
 
 
 def parse_date(value: Any) -> dt.date:
@@ -82,6 +116,120 @@ def parse_date(value: Any) -> dt.date:
         raise ValueError(f"{value!r} is not a valid date (expected YYYY-MM-DD)") from None
 
 
+def _optional_date(value: Any) -> dt.date | None:
+    return None if value is None else parse_date(value)
+
+
+def _slug(value: Any, what: str = "a unique id") -> str:
+    text = _text(value, what)
+    if not _SLUG_RE.match(text):
+        suggestion = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+        raise ValueError(
+            f"{text!r} is not a slug (lower-case letters, digits and single hyphens, "
+            f"e.g. {suggestion!r})"
+        )
+    return text
+
+
+def _choice(value: Any, choices: tuple[str, ...], what: str, tail: str = "") -> str:
+    if value not in choices:
+        raise ValueError(
+            f"{value!r} is not {what} (use one of {', '.join(choices)}{tail})"
+            + did_you_mean(str(value), choices)
+        )
+    return str(value)
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number (e.g. -0.13 for -13%), got {value!r}")
+    return float(value)
+
+
+def _scope(value: Any) -> str:
+    if value not in ("company", "market"):
+        raise ValueError(
+            f"{value!r} is not a scope: use 'company' for an announcement by or about a "
+            "company, 'market' for a market-wide event such as a summit"
+        )
+    return str(value)
+
+
+def _check_ticker_market(v: Any) -> str:
+    """``v`` if it is a Yahoo ticker of a known market; a ValueError saying why not otherwise."""
+    try:
+        market_of(v)
+    except (InvalidTickerError, UnknownMarketError) as exc:
+        raise ValueError(exc.reason) from None
+    return str(v)
+
+
+def _as_list(value: Any, what: str, example: str) -> Any:
+    """A single text as a one-item list (``tickers: META``, ``tags: ai``); a text that holds
+    several items separated by commas is refused with the list to write instead."""
+    if isinstance(value, str):
+        if "," in value:
+            items = ", ".join(p.strip() for p in value.split(",") if p.strip())
+            raise ValueError(
+                f"{value!r} holds several {what} in one text: write them as a list, "
+                f"e.g. [{items or example}]"
+            )
+        return [value]
+    return value
+
+
+def _short(value: object, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 5]}...' ({len(str(value))} chars)"
+
+
+# ---------------------------------------------------------------------- the field types
+#: A unique id: lower-case letters, digits and single hyphens.
+Slug = Annotated[str, BeforeValidator(_slug)]
+#: A required text; the argument of ``_text`` says what the text is, in the error message.
+Title = Annotated[str, BeforeValidator(partial(_text, what="a short English title"))]
+Document = Annotated[
+    str, BeforeValidator(partial(_text, what="the source document's file name or URL"))
+]
+ClaimSource = Annotated[
+    str, BeforeValidator(partial(_text, what="the document that makes the claim"))
+]
+ClaimSays = Annotated[
+    str, BeforeValidator(partial(_text, what="what the source claims (English paraphrase)"))
+]
+Note = Annotated[str | None, BeforeValidator(partial(_optional_text, what="a note on the source"))]
+RequiredDate = Annotated[dt.date, BeforeValidator(parse_date)]
+OptionalDate = Annotated[dt.date | None, BeforeValidator(_optional_date)]
+OptionalNumber = Annotated[float | None, BeforeValidator(_number)]
+Ticker = Annotated[str, BeforeValidator(_check_ticker_market)]
+MeasureName = Annotated[
+    Measure, BeforeValidator(partial(_choice, choices=MEASURES, what="a known measure"))
+]
+Direction = Annotated[
+    Literal["up", "down"] | None,
+    BeforeValidator(lambda v: v if v is None else _choice(v, ("up", "down"), "a direction", "")),
+]
+Says = Annotated[
+    str | None,
+    _required(
+        "add what the source says (English paraphrase)",
+        None,
+        partial(_text, what="what the source says about the moment (English paraphrase)"),
+    ),
+]
+Description = Annotated[
+    str,
+    _required(
+        "add an English description in your own words",
+        "",
+        partial(_text, what="an English description in your own words"),
+    ),
+]
+EventScope = Annotated[Scope, _required("add company or market", "company", _scope)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -93,32 +241,18 @@ class Source(_Model):
     ----------
     document:
         File name of the source document (for the shipped catalog, a file in ``shared/seeds``),
-        or a URL.
+        or a URL, or (in a CSV catalog's ``source`` column) a short description of the source.
     says:
-        What the document says about the moment, paraphrased in English.
+        What the document says about the moment, paraphrased in English (required in YAML
+        catalogs; ``None`` for a CSV row's source).
     note:
         Where the document disagrees with the record (e.g. it gives another date), and which
         version the catalog keeps.
     """
 
-    document: str
-    says: str
-    note: str | None = None
-
-    @field_validator("document", mode="before")
-    @classmethod
-    def _document(cls, v: Any) -> str:
-        return _text(v, "the source document's file name or URL")
-
-    @field_validator("says", mode="before")
-    @classmethod
-    def _says(cls, v: Any) -> str:
-        return _text(v, "what the source says about the moment (English paraphrase)")
-
-    @field_validator("note", mode="before")
-    @classmethod
-    def _note(cls, v: Any) -> str | None:
-        return None if v is None else _text(v, "a note on the source")
+    document: Document
+    says: Says = Field(default=None, validate_default=True)
+    note: Note = None
 
 
 class Claim(_Model):
@@ -144,59 +278,13 @@ class Claim(_Model):
         The claim in the source's words, paraphrased in English.
     """
 
-    ticker: str
-    measure: Measure
-    value: float | None = None
-    direction: Literal["up", "down"] | None = None
-    date: dt.date | None = None
-    source: str
-    says: str
-
-    @field_validator("ticker", mode="before")
-    @classmethod
-    def _ticker(cls, v: Any) -> str:
-        return _check_ticker_market(v)
-
-    @field_validator("measure", mode="before")
-    @classmethod
-    def _measure(cls, v: Any) -> str:
-        if v not in MEASURES:
-            raise ValueError(
-                f"{v!r} is not a known measure (use one of {', '.join(MEASURES)})"
-                + _did_you_mean(str(v), MEASURES)
-            )
-        return str(v)
-
-    @field_validator("value", mode="before")
-    @classmethod
-    def _value(cls, v: Any) -> float | None:
-        if v is None:
-            return None
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise ValueError(f"expected a number (e.g. -0.13 for -13%), got {v!r}")
-        return float(v)
-
-    @field_validator("direction", mode="before")
-    @classmethod
-    def _direction(cls, v: Any) -> str | None:
-        if v is not None and v not in ("up", "down"):
-            raise ValueError(f"{v!r} is not a direction (use up or down)")
-        return v
-
-    @field_validator("date", mode="before")
-    @classmethod
-    def _date(cls, v: Any) -> dt.date | None:
-        return None if v is None else parse_date(v)
-
-    @field_validator("source", mode="before")
-    @classmethod
-    def _source(cls, v: Any) -> str:
-        return _text(v, "the document that makes the claim")
-
-    @field_validator("says", mode="before")
-    @classmethod
-    def _says(cls, v: Any) -> str:
-        return _text(v, "what the source claims (English paraphrase)")
+    ticker: Ticker
+    measure: MeasureName
+    value: OptionalNumber = None
+    direction: Direction = None
+    date: OptionalDate = None
+    source: ClaimSource
+    says: ClaimSays
 
     @model_validator(mode="after")
     def _value_or_direction(self) -> Claim:
@@ -221,107 +309,82 @@ class Claim(_Model):
         return "up" if self.value > 0 else "down"
 
 
-def _check_ticker_market(v: Any) -> str:
-    """``v`` if it is a Yahoo ticker of a known market; a ValueError saying why not otherwise."""
-    try:
-        market_of(v)
-    except (InvalidTickerError, UnknownMarketError) as exc:
-        raise ValueError(exc.reason) from None
-    return str(v)
-
-
 class Event(_Model):
     """One dated, sourced moment in the catalog.
 
     See the README (section "The events catalog") for the file format. Day-0 sessions come
     from :meth:`day0`, which applies the rule in :mod:`backtest.sessions`.
+
+    Attributes
+    ----------
+    same_news_as:
+        The id of an earlier entry that is the same piece of news (a press report and the
+        announcement that confirms it): the study counts the two as one observation. Written
+        ``same_news_as:`` or ``follows:`` in files.
+    model:
+        The normal-return model this event asks to be measured with (``market``,
+        ``market_adjusted``, ``constant_mean``, ``raw``, ``factor``), or ``None`` for the run's.
+    attributes:
+        The event's attributes (name -> number or text); see :mod:`backtest.catalog.attributes`.
     """
 
-    id: str
-    title: str
-    description: str
+    id: Slug
+    title: Title
+    description: Description = Field(default=None, validate_default=True)
     category: str
-    scope: Scope
-    date: dt.date
+    scope: EventScope = Field(default=None, validate_default=True)
+    date: RequiredDate
     timing: Timing | None = None
     time: dt.time | None = None
     timezone: str | None = None
-    tickers: tuple[str, ...] = Field(min_length=1)
-    sources: tuple[Source, ...] = Field(min_length=1)
+    tickers: tuple[str, ...]
+    sources: tuple[Source, ...] = Field(default=None, validate_default=True)
     claims: tuple[Claim, ...] = ()
     tags: tuple[str, ...] = ()
+    same_news_as: str | None = Field(
+        default=None, validation_alias=AliasChoices("same_news_as", "follows")
+    )
+    model: ModelName | None = None
+    attributes: dict[str, float | str] = Field(default_factory=dict)
+
+    def __hash__(self) -> int:  # ids are unique within a catalog; attributes are a dict
+        return hash((type(self), self.id))
 
     # ------------------------------------------------------------------ field checks
-    @field_validator("id", mode="before")
-    @classmethod
-    def _id(cls, v: Any) -> str:
-        text = _text(v, "a unique id")
-        if not _SLUG_RE.match(text):
-            suggestion = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-            raise ValueError(
-                f"{text!r} is not a slug (lower-case letters, digits and single hyphens, "
-                f"e.g. {suggestion!r})"
-            )
-        return text
-
-    @field_validator("title", mode="before")
-    @classmethod
-    def _title(cls, v: Any) -> str:
-        return _text(v, "a short English title")
-
-    @field_validator("description", mode="before")
-    @classmethod
-    def _description(cls, v: Any) -> str:
-        return _text(v, "an English description in your own words")
-
     @field_validator("category", mode="before")
     @classmethod
     def _category(cls, v: Any, info: ValidationInfo) -> str:
         text = _text(v, "a category")
         extra = tuple((info.context or {}).get("categories", ()))
-        known = (*KNOWN_CATEGORIES, *extra)
+        known = (*KNOWN_CATEGORIES, *(c for c in extra if c not in KNOWN_CATEGORIES))
         if text not in known:
             raise ValueError(
                 f"{text!r} is not a known category (known: {', '.join(known)})"
-                + _did_you_mean(text, known)
-                + "; to add a category, list it under 'categories:' at the top of the file"
+                + did_you_mean(text, known)
+                + (
+                    "; to add a category, list it under 'categories:' in a YAML catalog file "
+                    "loaded with this one"
+                    if _table(info)
+                    else "; to add a category, list it under 'categories:' at the top of the file"
+                )
             )
         return text
-
-    @field_validator("scope", mode="before")
-    @classmethod
-    def _scope(cls, v: Any) -> str:
-        if v not in ("company", "market"):
-            raise ValueError(
-                f"{v!r} is not a scope: use 'company' for an announcement by or about a "
-                "company, 'market' for a market-wide event such as a summit"
-            )
-        return str(v)
-
-    @field_validator("date", mode="before")
-    @classmethod
-    def _date(cls, v: Any) -> dt.date:
-        return parse_date(v)
 
     @field_validator("timing", mode="before")
     @classmethod
     def _timing(cls, v: Any) -> str | None:
-        if v is not None and v not in TIMINGS:
-            raise ValueError(
-                f"{v!r} is not a timing (use one of {', '.join(TIMINGS)}, or give an exact "
-                "time: and timezone:)" + _did_you_mean(str(v), TIMINGS)
-            )
-        return v
+        if v is None:
+            return None
+        return _choice(v, TIMINGS, "a timing", ", or give an exact time: and timezone:")
 
     @field_validator("time", mode="before")
     @classmethod
     def _time(cls, v: Any) -> dt.time | None:
         if v is None:
             return None
-        if not isinstance(v, str) or not _TIME_RE.match(v):
+        m = _TIME_RE.match(v) if isinstance(v, str) else None
+        if m is None:
             raise ValueError(f"{v!r} is not a time of day (expected HH:MM, 24-hour, e.g. '19:00')")
-        m = _TIME_RE.match(v)
-        assert m is not None
         return dt.time(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
 
     @field_validator("timezone", mode="before")
@@ -333,15 +396,14 @@ class Event(_Model):
         if text not in _timezones():
             raise ValueError(
                 f"{text!r} is not a known IANA timezone (e.g. 'America/New_York', 'Asia/Seoul')"
-                + _did_you_mean(text, _timezones())
+                + did_you_mean(text, _timezones())
             )
         return text
 
     @field_validator("tickers", mode="before")
     @classmethod
     def _tickers(cls, v: Any) -> tuple[str, ...]:
-        if isinstance(v, str):
-            v = [v]
+        v = _as_list(v, "tickers", "META, MSFT")
         if not isinstance(v, list | tuple):
             raise ValueError(f"expected a list of tickers such as [META, MSFT], got {v!r}")
         if not v:
@@ -351,7 +413,7 @@ class Event(_Model):
             try:
                 _check_ticker_market(t)
             except ValueError as exc:
-                raise ValueError(f"tickers[{i}] {t!r}: {exc}") from None
+                raise ValueError(f"tickers[{i}] {_short(t)}: {exc}") from None
             if t in seen:
                 raise ValueError(f"ticker {t!r} is listed twice")
             seen.add(t)
@@ -359,8 +421,10 @@ class Event(_Model):
 
     @field_validator("sources", mode="before")
     @classmethod
-    def _sources(cls, v: Any) -> Any:
-        if not isinstance(v, list) or not v:
+    def _sources(cls, v: Any, info: ValidationInfo) -> Any:
+        if v is None and _table(info):
+            return ()
+        if not isinstance(v, list | tuple) or not v:
             raise ValueError("list at least one source (document and what it says)")
         return v
 
@@ -369,9 +433,37 @@ class Event(_Model):
     def _tags(cls, v: Any) -> tuple[str, ...]:
         if v is None:
             return ()
+        v = _as_list(v, "tags", "ai, chips")
         if not isinstance(v, list) or not all(isinstance(t, str) and t.strip() for t in v):
             raise ValueError(f"expected a list of short texts, got {v!r}")
         return tuple(t.strip() for t in v)
+
+    @field_validator("same_news_as", mode="before")
+    @classmethod
+    def _same_news_as(cls, v: Any) -> str | None:
+        return None if v is None else _slug(v, "the id of the entry this one repeats")
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model(cls, v: Any) -> str | None:
+        return None if v is None else _choice(v, MODELS, "a normal-return model")
+
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _attributes(cls, v: Any, info: ValidationInfo) -> dict[str, float | str]:
+        if v is None:
+            return {}
+        if not isinstance(v, dict):
+            raise ValueError(
+                f"expected a mapping of attribute names to values (e.g. {{surprise_pct: 8.66}}), "
+                f"got {v!r}"
+            )
+        kinds = (info.context or {}).get("attribute_kinds", {})
+        clean, problems = check_attributes(v, kinds)
+        if problems:
+            name, message = problems[0]
+            raise ValueError(f"{name}: {message}")
+        return clean
 
     @model_validator(mode="after")
     def _timing_or_time(self) -> Event:
@@ -389,6 +481,11 @@ class Event(_Model):
         if has_time and (self.time is None or self.timezone is None):
             missing = "timezone" if self.timezone is None else "time"
             raise ValueError(f"an exact time needs both time and timezone: add {missing}")
+        if self.same_news_as == self.id:
+            raise ValueError(
+                f"same_news_as names this entry itself ({self.id!r}): name the earlier entry "
+                "that is the same piece of news"
+            )
         return self
 
     # ------------------------------------------------------------------ derived
@@ -426,6 +523,30 @@ class Event(_Model):
             return self.timing
         assert self.time is not None
         return f"{self.time.strftime('%H:%M')} {self.timezone}"
+
+
+def check_attributes(
+    values: dict[Any, Any], kinds: dict[str, attrs.Kind]
+) -> tuple[dict[str, float | str], list[tuple[str, str]]]:
+    """Attribute values checked and coerced to their kinds: ``(clean, [(name, problem)])``.
+
+    ``kinds`` gives the catalog's kind of each attribute; an attribute it lacks takes the kind
+    of its own value. ``None`` values (not known) are left out of ``clean``.
+    """
+    clean: dict[str, float | str] = {}
+    problems: list[tuple[str, str]] = []
+    for name, value in values.items():
+        bad_name = attrs.name_problem(name)
+        if bad_name is not None:
+            problems.append((str(name), bad_name))
+            continue
+        kind = kinds.get(name) or ("number" if attrs.is_number(value, from_text=False) else "text")
+        coerced, problem = attrs.coerce(name, value, kind)
+        if problem is not None:
+            problems.append((name, problem))
+        elif coerced is not None:
+            clean[name] = coerced
+    return clean, problems
 
 
 EVENT_FIELDS: tuple[str, ...] = tuple(Event.model_fields)

@@ -27,7 +27,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "events": (
         "backtest.cli.events",
         "events",
-        "The events catalog: list events and their day-0 sessions, validate catalog files.",
+        "The events catalog: list events and their day-0 sessions, validate catalog files, "
+        "import events from other sources.",
     ),
     "prices": (
         "backtest.cli.prices",

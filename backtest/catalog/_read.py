@@ -1,0 +1,544 @@
+"""Read catalog files (YAML and CSV) into raw entries, before any validation.
+
+Both readers give the same thing: every entry as plain data with the means to find the line of
+any of its fields, the problems found while reading (YAML syntax, refused values, duplicate
+keys, a bad CSV header or row), and the file's declarations (categories, attributes).
+:mod:`backtest.catalog.catalog` validates the entries and checks the catalog as a whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import stat
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from backtest.catalog import attributes as attrs
+from backtest.catalog._yaml import (
+    BadValue,
+    LinedData,
+    Path_,
+    YamlSyntaxError,
+    load_yaml_with_lines,
+)
+from backtest.errors import CatalogProblem
+from backtest.text import close_matches, did_you_mean
+
+TOP_LEVEL_KEYS = ("events", "categories", "attributes")
+_DECLARATION_KEYS = ("kind", "known", "description")
+
+#: CSV header names of the standard fields (lower case), and the entry field each fills.
+CSV_COLUMNS: Mapping[str, str] = {
+    "id": "id",
+    "event_id": "id",
+    "ticker": "tickers",
+    "tickers": "tickers",
+    "date": "date",
+    "timing": "timing",
+    "time": "time",
+    "timezone": "timezone",
+    "category": "category",
+    "title": "title",
+    "description": "description",
+    "scope": "scope",
+    "source": "sources",
+    "tags": "tags",
+    "same_news_as": "same_news_as",
+    "follows": "same_news_as",
+    "model": "model",
+}
+_CSV_REQUIRED = ("id", "tickers", "date", "category")
+CSV_FORMAT = (
+    "a CSV catalog needs the columns id, ticker (or tickers), date, timing (or time and "
+    "timezone) and category, and may add title, description, scope, source, tags, "
+    "same_news_as, model and attribute columns"
+)
+_COMPUTED = ("is_primary", "market", "day0", "n_tickers", "file")
+_LIST_SPLIT = {"tickers": re.compile(r"[,;\s]+"), "tags": re.compile(r"\s*[,;]\s*")}
+_EARNINGS_HEADER = re.compile(r"^(earnings ?date|date)$", re.I)
+
+
+@dataclass
+class RawEntry:
+    """One entry as read from its file, before validation."""
+
+    file_index: int
+    display: str
+    index: int  # 0-based position in its file
+    line: int
+    label: str
+    data: dict[str, Any]
+    locate: Callable[[Path_], int]
+    table: bool = False
+    column_of: Mapping[str, str] = field(default_factory=dict)
+    refused: list[tuple[Path_, int, str]] = field(default_factory=list)
+    duplicates: list[tuple[Path_, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """An attribute declared under a YAML file's top-level ``attributes:``.
+
+    ``kind_given`` is False when the declaration names no kind: the kind is then the standard
+    attribute's, or inferred from the values.
+    """
+
+    info: attrs.AttributeInfo
+    line: int
+    kind_given: bool
+
+
+@dataclass
+class FileRead:
+    """Everything read from one catalog file."""
+
+    display: str
+    entries: list[RawEntry] = field(default_factory=list)
+    problems: list[CatalogProblem] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    declarations: list[Declaration] = field(default_factory=list)
+
+    def problem(self, line: int, entry: str, field_: str, message: str) -> None:
+        self.problems.append(CatalogProblem(self.display, line, entry, field_, message))
+
+
+def read_text(path: Path) -> tuple[str | None, str | None]:
+    """The UTF-8 text of a regular file (a leading BOM dropped): ``(text, None)`` or
+    ``(None, why not)``. A FIFO, device or socket is refused without being opened for reading
+    in a way that could block."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        return None, f"cannot be read: {exc.strerror}"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None, (
+                "is not a regular file (a FIFO, device, socket or folder): a catalog must be a file"
+            )
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        return None, f"cannot be read: {exc.strerror}"
+    finally:
+        os.close(fd)
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save as UTF-8"
+
+
+# ------------------------------------------------------------------------------------- YAML
+
+
+def read_yaml(text: str, display: str, file_index: int) -> FileRead:
+    """A YAML catalog file: a mapping with ``events:`` (and ``categories:``, ``attributes:``)."""
+    out = FileRead(display)
+    try:
+        doc: LinedData = load_yaml_with_lines(text)
+    except YamlSyntaxError as exc:
+        out.problem(exc.line, "", "", exc.message)
+        return out
+    for key_path, line in doc.duplicate_keys:
+        if len(key_path) == 1:
+            out.problem(line, "", "", f"top-level key {key_path[0]!r} appears twice")
+    for path, line, message in doc.bad_values:
+        under_entry = len(path) > 1 and path[0] == "events" and isinstance(path[1], int)
+        if not under_entry and (not path or path[0] in TOP_LEVEL_KEYS):
+            out.problem(line, "", field_name(path), message)  # (unknown keys: see below)
+    data = doc.data
+    if data is None:
+        out.problem(1, "", "", "file is empty: expected a mapping with an 'events:' list")
+        return out
+    if not isinstance(data, dict):
+        out.problem(doc.line(()), "", "", "top level must be a mapping with an 'events:' list")
+        return out
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            hint = did_you_mean(str(key), TOP_LEVEL_KEYS)
+            out.problem(
+                doc.line((str(key),)),
+                "",
+                str(key),
+                f"unknown top-level key (allowed: {', '.join(TOP_LEVEL_KEYS)}){hint}",
+            )
+    categories = data.get("categories") or []
+    if isinstance(categories, BadValue):
+        pass  # reported above
+    elif not isinstance(categories, list) or not all(
+        isinstance(c, str) and c.strip() for c in categories
+    ):
+        out.problem(
+            doc.line(("categories",)), "", "categories", "expected a list of category names"
+        )
+    else:
+        out.categories = [c.strip() for c in categories]
+    if "attributes" in data and not isinstance(data["attributes"], BadValue):
+        _read_declarations(data["attributes"], doc, out)
+    entries = data.get("events")
+    if entries is None:
+        if "events" not in data and ("categories" in data or "attributes" in data):
+            return out  # a file of declarations only
+        out.problem(doc.line(()), "", "events", "is missing: add an 'events:' list of entries")
+        return out
+    if isinstance(entries, BadValue):
+        return out  # reported above
+    if not isinstance(entries, list):
+        out.problem(doc.line(("events",)), "", "events", "expected a list of entries (- id: ...)")
+        return out
+    refused = _by_entry(doc.bad_values)
+    duplicates = _by_entry([(p, line, "") for p, line in doc.duplicate_keys])
+    for i, raw in enumerate(entries):
+        entry_path: Path_ = ("events", i)
+        line = doc.line(entry_path)
+        if not isinstance(raw, dict):
+            message = (
+                raw.message
+                if isinstance(raw, BadValue)
+                else f"expected a mapping of fields, got {raw!r}"
+            )
+            out.problem(line, f"#{i + 1}", "", message)
+            continue
+        raw_id = raw.get("id")
+        label = raw_id if isinstance(raw_id, str) and raw_id.strip() else f"#{i + 1}"
+
+        def locate(loc: Path_, _base: Path_ = entry_path) -> int:
+            return doc.line((*_base, *loc))
+
+        out.entries.append(
+            RawEntry(
+                file_index=file_index,
+                display=display,
+                index=i,
+                line=line,
+                label=label,
+                data=raw,
+                locate=locate,
+                refused=[(p, ln, m) for p, ln, m in refused.get(i, [])],
+                duplicates=[(p, ln) for p, ln, _ in duplicates.get(i, [])],
+            )
+        )
+    return out
+
+
+def _by_entry(items: list[tuple[Path_, int, str]]) -> dict[int, list[tuple[Path_, int, str]]]:
+    """Items under ``events[i]``, by ``i``, with paths relative to the entry."""
+    out: dict[int, list[tuple[Path_, int, str]]] = {}
+    for path, line, message in items:
+        if len(path) > 2 and path[0] == "events" and isinstance(path[1], int):
+            out.setdefault(path[1], []).append((path[2:], line, message))
+        elif len(path) == 2 and path[0] == "events" and isinstance(path[1], int):
+            out.setdefault(path[1], []).append(((), line, message))
+    return out
+
+
+def _read_declarations(value: Any, doc: LinedData, out: FileRead) -> None:
+    """The file's ``attributes:`` mapping (name -> kind, known, description)."""
+    line = doc.line(("attributes",))
+    if not isinstance(value, dict):
+        out.problem(
+            line,
+            "",
+            "attributes",
+            "expected a mapping of attribute names to their declarations, e.g. "
+            "{sector: {kind: text, known: before}}",
+        )
+        return
+    for name, spec in value.items():
+        if isinstance(spec, BadValue):
+            continue  # reported with the file's refused values
+        spec = (
+            {k: v for k, v in spec.items() if not isinstance(v, BadValue)}
+            if isinstance(spec, dict)
+            else spec
+        )
+        where = doc.line(("attributes", str(name)))
+        field_ = f"attributes.{name}"
+        bad_name = attrs.name_problem(name)
+        if bad_name is not None:
+            out.problem(where, "", field_, bad_name)
+            continue
+        spec = {} if spec is None else spec
+        if not isinstance(spec, dict):
+            out.problem(
+                where,
+                "",
+                field_,
+                f"expected a mapping with kind, known and description, got {spec!r}",
+            )
+            continue
+        ok = True
+        for key in spec:
+            if key not in _DECLARATION_KEYS:
+                hint = did_you_mean(str(key), _DECLARATION_KEYS)
+                out.problem(
+                    doc.line(("attributes", name, str(key))),
+                    "",
+                    f"{field_}.{key}",
+                    f"is not a known field (known: {', '.join(_DECLARATION_KEYS)}){hint}",
+                )
+                ok = False
+        kind = spec.get("kind")
+        known = spec.get("known") or "at_event"
+        for key, value, choices, what in (
+            ("kind", kind, attrs.KINDS, "a kind (use number or text)"),
+            ("known", known, attrs.KNOWN_WHEN, "when the value is known (use before, at_event "
+             "or after)"),
+        ):  # fmt: skip
+            if value is not None and value not in choices:
+                out.problem(
+                    doc.line(("attributes", name, key)),
+                    "",
+                    f"{field_}.{key}",
+                    f"{value!r} is not {what}" + did_you_mean(str(value), choices),
+                )
+                ok = False
+        description = spec.get("description", "")
+        if not isinstance(description, str):
+            out.problem(
+                doc.line(("attributes", name, "description")),
+                "",
+                f"{field_}.description",
+                f"expected a text, got {description!r}",
+            )
+            ok = False
+        if ok:
+            standard = attrs.STANDARD_ATTRIBUTES.get(name)
+            info = attrs.AttributeInfo(
+                name,
+                kind or (standard.kind if standard else "text"),
+                known,  # type: ignore[arg-type]  # checked against KNOWN_WHEN above
+                description.strip() or (standard.description if standard else ""),
+            )
+            out.declarations.append(Declaration(info, where, kind is not None))
+
+
+def field_name(loc: Sequence[str | int]) -> str:
+    """A path inside an entry as a field name: ``sources[0].document``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+# ------------------------------------------------------------------------------------- CSV
+
+
+def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a CSV text with the line each starts on; blank lines are passed over.
+
+    Raises :class:`CsvRowError` (with that line) where the text stops being CSV (a quote never
+    closed); the rows before it have been given.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    previous = 0
+    try:
+        for cells in reader:
+            start, previous = previous + 1, reader.line_num
+            if cells and (len(cells) > 1 or cells[0].strip()):
+                yield start, cells
+    except csv.Error as exc:
+        raise CsvRowError(previous + 1, str(exc)) from None
+
+
+class CsvRowError(ValueError):
+    """A CSV text stops being CSV at ``line``."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
+def read_csv(text: str, display: str, file_index: int) -> FileRead:
+    """A CSV catalog file: a header row, then one event per row (see :data:`CSV_FORMAT`)."""
+    out = FileRead(display)
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        out.problem(line, "", "", "contains a NUL character: this is not a text CSV file")
+        return out
+    header: list[str] | None = None
+    n_rows = 0
+    columns: list[tuple[int, str, str]] = []  # (cell index, field or "attr", name)
+    column_of: dict[str, str] = {}
+    n_cells = 0
+    try:
+        for start, cells in csv_rows(text):
+            if header is None:
+                header = [c.strip() for c in cells]
+                parsed = _read_header(header, start, out)
+                if parsed is None:
+                    return out
+                columns, column_of = parsed
+                n_cells = len(header)
+                continue
+            n_rows += 1
+            _read_row(cells, start, n_rows, n_cells, columns, column_of, out, file_index)
+    except CsvRowError as exc:
+        out.problem(
+            exc.line,
+            "",
+            "",
+            f"not a readable CSV row ({exc.reason}): check its quotes (a quoted cell must be "
+            "closed with a quote); this row and the rows after it are not read",
+        )
+    if header is None:
+        out.problem(1, "", "", f"file is empty: {CSV_FORMAT}")
+    return out
+
+
+def _read_header(
+    header: list[str], line: int, out: FileRead
+) -> tuple[list[tuple[int, str, str]], dict[str, str]] | None:
+    """The columns of a CSV catalog's header, or ``None`` (with the problem) if it is unusable."""
+    lowered = [h.lower() for h in header]
+    if any(_EARNINGS_HEADER.match(h) for h in lowered) and "reported eps" in lowered:
+        out.problem(
+            line,
+            "",
+            "",
+            "this is an earnings calendar saved from yfinance (get_earnings_dates), not a "
+            "catalog: import it with `evbt events import earnings --from FILE --out "
+            "earnings.csv`, or pass it as confounders",
+        )
+        return None
+    seen: dict[str, int] = {}
+    for h in lowered:
+        if h:
+            seen[CSV_COLUMNS.get(h, h)] = seen.get(CSV_COLUMNS.get(h, h), 0) + 1
+    twice = [h for h, n in seen.items() if n > 1]
+    if twice:
+        out.problem(
+            line,
+            "",
+            "",
+            f"column(s) {', '.join(twice)} appear twice in the header (an alias such as "
+            "ticker/tickers or id/event_id counts as the same column): keep one",
+        )
+        return None
+    missing = [f for f in _CSV_REQUIRED if f not in seen]
+    if "timing" not in seen and "time" not in seen:
+        missing.insert(3, "timing")
+    if missing:
+        names = ["ticker" if m == "tickers" else m for m in missing]
+        out.problem(line, "", "", f"missing column(s) {', '.join(names)}: {CSV_FORMAT}")
+        return None
+    columns: list[tuple[int, str, str]] = []
+    column_of: dict[str, str] = {}
+    for i, (name, low) in enumerate(zip(header, lowered, strict=True)):
+        if low in CSV_COLUMNS:
+            columns.append((i, CSV_COLUMNS[low], name))
+            column_of[CSV_COLUMNS[low]] = name
+            continue
+        if not name:
+            out.problem(
+                line, "", "", f"column {i + 1} of the header has no name: name it or remove it"
+            )
+            continue
+        if low in _COMPUTED:
+            out.problem(
+                line,
+                "",
+                name,
+                "is computed by evbt (from the date, timing and tickers), not read: remove "
+                "the column",
+            )
+            continue
+        near = close_matches(low, CSV_COLUMNS, n=1)
+        if near and _ratio(low, near[0]) >= 0.84:
+            out.problem(
+                line,
+                "",
+                name,
+                f"is not a catalog column; did you mean {near[0]!r}? (every other column is "
+                "an attribute, but this one looks like a misspelt field: rename it)",
+            )
+            continue
+        bad = attrs.name_problem(name)
+        if bad is not None:
+            out.problem(line, "", name, f"{bad}; the column is left out")
+            continue
+        columns.append((i, "attr", name))
+        column_of[f"attributes.{name}"] = name
+    return columns, column_of
+
+
+def _ratio(a: str, b: str) -> float:
+    import difflib
+
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def _read_row(
+    cells: list[str],
+    line: int,
+    n: int,
+    n_cells: int,
+    columns: list[tuple[int, str, str]],
+    column_of: dict[str, str],
+    out: FileRead,
+    file_index: int,
+) -> None:
+    values = [c.strip() for c in cells]
+    id_cell = next((values[i] for i, f, _ in columns if f == "id" and i < len(values)), "")
+    label = id_cell or f"#{n}"
+    if len(values) != n_cells:
+        out.problem(
+            line,
+            label,
+            "",
+            f"has {len(values)} cells, but the header has {n_cells} columns: check for a "
+            "missing or extra comma (quote a cell that holds a comma)",
+        )
+        return
+    data: dict[str, Any] = {}
+    attributes: dict[str, str] = {}
+    for i, field_, name in columns:
+        cell = values[i]
+        if not cell:
+            continue
+        if field_ == "attr":
+            attributes[name] = cell
+        elif field_ in _LIST_SPLIT:
+            data[field_] = [p for p in _LIST_SPLIT[field_].split(cell) if p]
+        elif field_ == "sources":
+            data["sources"] = [{"document": cell}]
+        else:
+            data[field_] = cell
+    if attributes:
+        data["attributes"] = attributes
+    if "title" not in data:
+        tickers = data.get("tickers") or ["?"]
+        category = str(data.get("category", "event")).replace("_", " ")
+        data["title"] = f"{tickers[0]} {category}"
+    out.entries.append(
+        RawEntry(
+            file_index=file_index,
+            display=out.display,
+            index=n - 1,
+            line=line,
+            label=label,
+            data=data,
+            locate=_row_locator(line),
+            table=True,
+            column_of=column_of,
+        )
+    )
+
+
+def _row_locator(line: int) -> Callable[[Path_], int]:
+    """Every field of a CSV row is on the row's (first) line."""
+
+    def locate(loc: Path_) -> int:
+        return line
+
+    return locate
