@@ -318,8 +318,13 @@ def _strategies(
     A strategy is checked here as far as the catalog allows (its events, its benchmark), so
     that one that cannot run is a failed part of the report, not the end of the run.
     """
-    from backtest.cli.backtest import default_strategy_dir
-    from backtest.portfolio import StrategyError, load_strategy, select_events, strategy_files
+    from backtest.portfolio import (
+        StrategyError,
+        default_strategy_dir,
+        load_strategy,
+        select_events,
+        strategy_files,
+    )
     from backtest.portfolio.run import benchmarks_for
 
     s = config.strategies
