@@ -614,7 +614,6 @@ def bootstrap_mean_interval(
     level: float = 0.95,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = BOOTSTRAP_SEED,
-    draws: npt.NDArray[np.int64] | None = None,
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean (Efron and Tibshirani 1993, ch. 13).
 
@@ -626,8 +625,6 @@ def bootstrap_mean_interval(
         ``resamples`` samples of ``n`` values drawn with replacement by
         ``numpy.random.default_rng(seed)``; the interval is the ``(1 - level) / 2`` and
         ``(1 + level) / 2`` quantiles of their means (NumPy's default, linear interpolation).
-    draws : (resamples, n) int array, optional
-        The resampled positions to use instead of drawing (to resample two series in pairs).
 
     Returns
     -------
@@ -637,15 +634,24 @@ def bootstrap_mean_interval(
     r = np.asarray(x, dtype=np.float64)
     if r.size < 2:
         return math.nan, math.nan
-    idx = draws if draws is not None else _draws(r.size, resamples, seed)
-    means = r[idx].mean(axis=1)
+    means = _resampled_means(r[None, :], r.size, resamples, seed)[0]
     lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
 
 
-def _draws(n: int, resamples: int, seed: int) -> npt.NDArray[np.int64]:
+def _resampled_means(x: FloatArray, n: int, resamples: int, seed: int) -> FloatArray:
+    """(m, resamples) means of the rows of ``x`` (m, n) over the same bootstrap samples:
+    ``resamples`` draws of ``n`` positions with replacement from ``default_rng(seed)``, made
+    in blocks of at most ~4M positions."""
     rng = np.random.default_rng(seed)
-    return rng.integers(0, n, size=(resamples, n))
+    out = np.empty((x.shape[0], resamples))
+    block = max(1, min(resamples, 4_000_000 // max(n, 1)))
+    for a in range(0, resamples, block):
+        b = min(resamples, a + block)
+        idx = rng.integers(0, n, size=(b - a, n), dtype=np.int64)
+        for i in range(x.shape[0]):
+            out[i, a:b] = x[i][idx].mean(axis=1)
+    return out
 
 
 def trade_statistics(
@@ -710,9 +716,12 @@ def trade_statistics(
     held = np.asarray(sessions, dtype=np.float64)
     n = int(r.size)
     excess = r - d * b
-    draws = _draws(n, resamples, seed) if n >= 2 else None
-    lo, hi = bootstrap_mean_interval(r, draws=draws)
-    elo, ehi = bootstrap_mean_interval(excess, draws=draws)
+    lo = hi = elo = ehi = math.nan
+    if n >= 2:  # both means over the same samples: a trade stays with its benchmark
+        means = _resampled_means(np.vstack([r, excess]), n, resamples, seed)
+        q = [0.025, 0.975]
+        lo, hi = (float(v) for v in np.quantile(means[0], q))
+        elo, ehi = (float(v) for v in np.quantile(means[1], q))
     capital = float(np.sum(size * held))
     per_year = periods_per_year / capital if capital > 0 else math.nan
     return {

@@ -31,7 +31,18 @@ import numpy as np
 import pandas as pd
 
 from backtest.markets import MARKETS, get_calendar, market_of
-from backtest.portfolio.metrics import compute_metrics, sessions_per_year, trade_statistics
+from backtest.portfolio.metrics import (
+    annual_volatility,
+    cagr,
+    compute_metrics,
+    max_drawdown,
+    sessions_per_year,
+    sharpe,
+    simple_returns,
+    total_return,
+    trade_statistics,
+    years_spanned,
+)
 from backtest.portfolio.results import BacktestResult
 from backtest.portfolio.simulate import simulate
 from backtest.portfolio.strategy import Params, Strategy, StrategyError, Where
@@ -87,16 +98,10 @@ def _mask(
     for name, ops in where.items():
         at = f"{field}.{name}"
         if name not in table.columns:
-            listed = ", ".join(attrs) if attrs else "none"
+            listed = f"attributes: {', '.join(attrs)}" if attrs else "the events have none"
             raise StrategyError(
                 strategy.file,
-                [
-                    (
-                        at,
-                        f"no event attribute {name!r} (attributes: {listed})"
-                        f"{did_you_mean(name, attrs)}",
-                    )
-                ],
+                [(at, f"no event attribute {name!r} ({listed}){did_you_mean(name, attrs)}")],
             )
         if known.get(name) == "after":
             raise StrategyError(
@@ -624,8 +629,14 @@ def _simulate_and_measure(
     blocks: dict[str, list[tuple[tuple[Any, ...], np.ndarray]]] = {}
     stats: list[dict[str, Any]] = []
     held_cache: dict[tuple[str, str], tuple[dict[str, Any], np.ndarray]] = {}
+    bench_arrays = {
+        b: (on_index["open"][b].to_numpy(np.float64), on_index["close"][b].to_numpy(np.float64))
+        for b in set(benchmarks.values())
+    }
     for grouping, run in runs.items():
         trades = _event_trades(run.legs, index, on_index, benchmarks)
+        trade_cols = _Columns(trades, ["return", "pnl", "capital", "fill", "entry_pos", "exit_pos"])
+        no_trades = np.zeros(0, dtype=np.int64)
         members = run.legs.groupby("group", sort=False)
         by_group = members.indices
         first = run.legs.iloc[[ix[0] for ix in by_group.values()]].set_index("group")
@@ -637,6 +648,7 @@ def _simulate_and_measure(
             sessions = get_calendar(str(market)).sessions
             on_mask = index.isin(sessions)
             on = index[on_mask]
+            on_dates = on.to_numpy()
             bench = benchmarks[market]
             bench_px = on_index["close"][bench].to_numpy()[on_mask]
             bench_held, bench_value = _held(
@@ -646,26 +658,25 @@ def _simulate_and_measure(
                 combo_s, portfolio = str(name).split("|", 1)
                 combo = int(combo_s)
                 value = value_all[on_mask, col_of[name]]
-                t = trades.iloc[trade_groups[name]] if name in trade_groups else trades.iloc[:0]
+                t = trade_cols.take(trade_groups.get(name, no_trades))
                 m = compute_metrics(
                     value,
-                    on.to_numpy(),
-                    trade_returns=t["return"].to_numpy(),
-                    trade_pnl=t["pnl"].to_numpy(),
+                    on_dates,
+                    trade_returns=t["return"],
+                    trade_pnl=t["pnl"],
                     exposure=exposure_all[on_mask, col_of[name]],
                     bench_value=bench_px,
                 )
                 base = {"combo": combo, "portfolio": portfolio, "market": market}
                 # the benchmark held over the same sessions as the trades, with their capital
-                matched = _matched_value(t, index, on_index, bench, init_cash)[on_mask]
-                mm = compute_metrics(matched, on.to_numpy(), bench_value=bench_px)
+                matched = _matched_value(t, bench_arrays[bench], init_cash)[on_mask]
                 rows.append(
                     {
                         **base,
                         "kind": "strategy",
                         "subject": portfolio,
                         **m,
-                        **{f"matched_{k}": mm[k] for k in MATCHED_METRICS},
+                        **_matched_metrics(matched, on_dates),
                     }
                 )
                 out = blocks.setdefault(str(market), [])
@@ -827,42 +838,59 @@ def trades_of(
 
 
 def _matched_value(
-    trades: pd.DataFrame,
-    index: pd.DatetimeIndex,
-    prices: Mapping[str, pd.DataFrame],
-    bench: str,
-    init_cash: float,
+    trades: Mapping[str, np.ndarray], bench: tuple[np.ndarray, np.ndarray], init_cash: float
 ) -> np.ndarray:
     """Value of ``init_cash`` holding the benchmark long over each trade's sessions with the
     trade's capital, without costs: the benchmark at the strategy's exposure.
 
-    Each trade buys ``capital / P_in`` units at the benchmark's price of the trade's entry (its
-    open or close, as the trade) and sells at that price on its exit session; in between the
-    units are valued at the close, as the strategy's positions are.
+    ``bench`` is the benchmark's (open, close) on the simulation index. Each trade buys
+    ``capital / P_in`` units at the benchmark's price of the trade's entry (its open or close,
+    as the trade) and sells at that price on its exit session; in between the units are valued
+    at the close, as the strategy's positions are.
     """
-    n = len(index)
+    opens, close = bench
+    n = len(close)
     value = np.full(n, float(init_cash))
-    if trades.empty:
+    entry = np.asarray(trades["entry_pos"], dtype=np.int64)
+    if not entry.size:
         return value
-    close = prices["close"][bench].to_numpy(dtype=np.float64)
-    opens = prices["open"][bench].to_numpy(dtype=np.float64)
-    fill = trades["fill"].to_numpy() == "open"
-    entry = trades["entry_pos"].to_numpy(dtype=np.int64)
-    exit_ = trades["exit_pos"].to_numpy(dtype=np.int64)
+    exit_ = np.asarray(trades["exit_pos"], dtype=np.int64)
+    fill = np.asarray(trades["fill"]) == "open"
     p_in = np.where(fill, opens[entry], close[entry])
     p_out = np.where(fill, opens[exit_], close[exit_])
-    units = trades["capital"].to_numpy(dtype=np.float64) / p_in
-    held = exit_ > entry
-    rows_start, rows_stop = entry[held], exit_[held] - 1
-    lengths = rows_stop - rows_start + 1
-    which = np.repeat(np.flatnonzero(held), lengths)
-    rows = rows_start.repeat(lengths) + (
+    units = np.asarray(trades["capital"], dtype=np.float64) / p_in
+    lengths = exit_ - entry  # held at the closes of [entry, exit)
+    which = np.repeat(np.arange(entry.size), lengths)
+    rows = entry[which] + (
         np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     )
     np.add.at(value, rows, units[which] * (close[rows] - p_in[which]))
     realised = np.zeros(n + 1)
     np.add.at(realised, exit_, units * (p_out - p_in))
     return value + np.cumsum(realised)[:n]
+
+
+def _matched_metrics(value: np.ndarray, dates: np.ndarray) -> dict[str, float]:
+    """:data:`MATCHED_METRICS` of a value path, as ``matched_<name>``."""
+    r = simple_returns(value)
+    ppy = sessions_per_year(dates)
+    return {
+        "matched_total_return": total_return(value),
+        "matched_cagr": cagr(value, years_spanned(dates)),
+        "matched_annual_volatility": annual_volatility(r, ppy),
+        "matched_sharpe": sharpe(r, ppy),
+        "matched_max_drawdown": max_drawdown(value, dates).depth,
+    }
+
+
+class _Columns:
+    """Columns of a frame as arrays, to take rows from cheaply."""
+
+    def __init__(self, frame: pd.DataFrame, names: Sequence[str]) -> None:
+        self.arrays = {c: frame[c].to_numpy() for c in names}
+
+    def take(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        return {c: a[rows] for c, a in self.arrays.items()}
 
 
 def _lookup_pos(frame: pd.DataFrame, rows: np.ndarray, names: np.ndarray) -> np.ndarray:

@@ -122,6 +122,20 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _finite(x: float) -> bool:
+    """Whether ``x`` is a finite float (TOML integers may be too large for one)."""
+    try:
+        return math.isfinite(float(x))
+    except OverflowError:
+        return False
+
+
+def _show(x: Any) -> str:
+    """``repr(x)``, shortened for a number of hundreds of digits."""
+    text = repr(x)
+    return text if len(text) <= 24 else f"{text[:12]}... ({len(text)} digits)"
+
+
 def _numbers(
     v: Any,
     what: str,
@@ -140,8 +154,8 @@ def _numbers(
     for x in values:
         if isinstance(x, bool) or not isinstance(x, int | float):
             raise ValueError(f"expected {what} (a number or a list of numbers), got {x!r}")
-        if not math.isfinite(x):
-            raise ValueError(f"must be a finite number ({what}), got {x!r}")
+        if not _finite(x):
+            raise ValueError(f"must be a finite number ({what}), got {_show(x)}")
         if integer and float(x) != int(x):
             raise ValueError(f"expected a whole number of sessions, got {x!r}")
         if minimum is not None and (x < minimum or (strict_min and x == minimum)):
@@ -161,8 +175,8 @@ def _scalar(x: Any, what: str) -> Any:
     if isinstance(x, (bool, str)):
         return x
     if isinstance(x, int | float):
-        if not math.isfinite(x):
-            raise ValueError(f"{what} must be a finite number, got {x!r}")
+        if not _finite(x):
+            raise ValueError(f"{what} must be a finite number, got {_show(x)}")
         return float(x)
     raise ValueError(f"{what} must be a number, a string or true/false, got {x!r}")
 
@@ -384,6 +398,13 @@ class Condition(_Section):
     above: NumList | None = None
     model: Literal["market", "market_adjusted", "constant_mean"] = "market"
 
+    @field_validator("day", mode="before")
+    @classmethod
+    def _day(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10**9:
+            raise ValueError(f"{_show(v)} sessions is out of any range; give a day such as 0")
+        return v
+
     @field_validator("below", "above", mode="before")
     @classmethod
     def _threshold(cls, v: Any) -> NumList | None:
@@ -410,20 +431,20 @@ class Strategy(_Section):
     condition: Condition | None = None
     file: str = ""
 
-    @model_validator(mode="after")
-    def _size_fits_the_capital(self) -> Strategy:
+    def limit_problems(self, limits: Limits) -> list[tuple[str, str]]:
+        """The fields that break ``limits`` or each other (empty when none), as
+        ``(field, message)``."""
+        out = []
         too_big = [v for v in self.position.size if v > self.portfolio.init_cash]
         if too_big:
-            raise ValueError(
-                f"position.size {_fmt(max(too_big))} is more than portfolio.init_cash "
-                f"{_fmt(self.portfolio.init_cash)}: such a position could never be bought "
-                "in full; lower the size or raise the capital"
+            out.append(
+                (
+                    "position.size",
+                    f"{_fmt(max(too_big))} is more than portfolio.init_cash "
+                    f"{_fmt(self.portfolio.init_cash)}: such a position could never be bought "
+                    "in full; lower the size or raise the capital",
+                )
             )
-        return self
-
-    def limit_problems(self, limits: Limits) -> list[tuple[str, str]]:
-        """The fields that break ``limits`` (empty when none), as ``(field, message)``."""
-        out = []
         most = limits.max_sessions
         for name, values in (("entry.lag", self.entry.lag), ("exit.hold", self.exit.hold)):
             big = [v for v in values if v > most]
@@ -451,7 +472,7 @@ class Strategy(_Section):
                 (
                     "",
                     f"{product} make {n:,} parameter combinations; the limit is "
-                    f"{limits.max_combinations:,} (limits.max_combinations)",
+                    f"{limits.max_combinations:,} (limits.max_combinations): sweep fewer values",
                 )
             )
         return out
@@ -516,7 +537,12 @@ def load_strategy(path: str | Path, *, limits: Limits | None = None) -> Strategy
     ``limits`` (default :class:`Limits`) bound its sessions and the size of its grid.
     """
     p = Path(path)
-    data = read_toml(p, StrategyError, "strategy")
+    try:
+        data = read_toml(p, StrategyError, "strategy")
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise StrategyError(
+            str(p), [("", "not valid TOML: arrays or tables nested too deeply")]
+        ) from None
     data.setdefault("name", p.stem)
     data["file"] = str(p)
     strategy = validate(Strategy, data, str(p), StrategyError, hidden=("file",))
