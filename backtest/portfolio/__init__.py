@@ -14,6 +14,7 @@ from backtest.portfolio.results import BacktestResult
 from backtest.portfolio.run import run_strategy, select_events
 from backtest.portfolio.strategy import (
     Limits,
+    MissingAttributeError,
     Params,
     Strategy,
     StrategyError,
@@ -25,6 +26,7 @@ from backtest.portfolio.strategy import (
 __all__ = [
     "BacktestResult",
     "Limits",
+    "MissingAttributeError",
     "Params",
     "Strategy",
     "StrategyError",

@@ -45,7 +45,13 @@ from backtest.portfolio.metrics import (
 )
 from backtest.portfolio.results import BacktestResult
 from backtest.portfolio.simulate import simulate
-from backtest.portfolio.strategy import Params, Strategy, StrategyError, Where
+from backtest.portfolio.strategy import (
+    MissingAttributeError,
+    Params,
+    Strategy,
+    StrategyError,
+    Where,
+)
 from backtest.portfolio.trades import plan_trades
 from backtest.text import did_you_mean
 
@@ -99,7 +105,7 @@ def _mask(
         at = f"{field}.{name}"
         if name not in table.columns:
             listed = f"attributes: {', '.join(attrs)}" if attrs else "the events have none"
-            raise StrategyError(
+            raise MissingAttributeError(
                 strategy.file,
                 [(at, f"no event attribute {name!r} ({listed}){did_you_mean(name, attrs)}")],
             )

@@ -102,6 +102,11 @@ class StrategyError(FileProblems):
     """A strategy file has problems; every one is listed as ``file: field x: message``."""
 
 
+class MissingAttributeError(StrategyError):
+    """A strategy's condition names an event attribute the events do not have (e.g. the
+    ``surprise_pct`` of an earnings import, on a catalog without one)."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """Resource limits a strategy file must keep (checked before anything is computed).
