@@ -47,6 +47,7 @@ Conventions (vectorbt's, passed explicitly, never from its global settings):
 from __future__ import annotations
 
 import functools
+import gc
 import heapq
 import warnings
 from dataclasses import dataclass
@@ -68,6 +69,9 @@ LEG_COLUMNS = [
     "take_profit",
     "group",
 ]
+
+#: Simulations with lanes drawn again before every leg gets a column (see :func:`simulate`).
+MAX_REPACKS = 8
 
 #: Columns of a leg that must be equal for two legs to share a lane (besides the group).
 _LANE_KEY = [
@@ -198,12 +202,21 @@ def simulate(
     group_codes, group_names = pd.factorize(lg["group"], sort=False)
     keys = lg[_LANE_KEY].assign(group=group_codes)
     key = keys.groupby(["group", *_LANE_KEY], sort=False, dropna=False).ngroup().to_numpy()
-    lane = _assign_lanes(key, entry_pos, exit_pos) if pack else np.arange(n)
-    run = _run(lg, key, lane, entry_pos, exit_pos, group_codes, group_names, open_, high, low,
-               close, index, init_cash)  # fmt: skip
-    if pack and run.leftover:
-        # a lane still held a position when its next leg entered (a short that cash could not
-        # fully cover): legs sharing a column would then differ from legs apart, so run apart
+    # A leg whose exit leaves part of its position open (a short that the group's cash cannot
+    # fully cover) keeps its lane to itself from then on, as a column of its own would: such
+    # legs are found by simulating, and the lanes drawn again until none is left behind
+    # (every such leg found in a run is kept apart in the next; the run before the first one
+    # is exact, so the set only grows). After MAX_REPACKS, every leg gets a column.
+    sticky = np.zeros(n, dtype=bool)
+    never = np.full(n, len(index) + 1)
+    for _ in range(MAX_REPACKS if pack else 0):
+        lane = _assign_lanes(key, entry_pos, np.where(sticky, never, exit_pos))
+        run = _run(lg, key, lane, entry_pos, exit_pos, group_codes, group_names, open_, high,
+                   low, close, index, init_cash)  # fmt: skip
+        if not run.leftover.any():
+            break
+        sticky |= run.leftover
+    else:
         run = _run(lg, key, np.arange(n), entry_pos, exit_pos, group_codes, group_names,
                    open_, high, low, close, index, init_cash)  # fmt: skip
     return Simulation(
@@ -219,7 +232,7 @@ class _Run:
     rec: np.ndarray  # vectorbt's exit trade records
     rec_leg: np.ndarray  # the leg of each record
     entry_fill: np.ndarray  # each leg's unslipped entry price
-    leftover: bool  # some column held a position when its next leg entered
+    leftover: np.ndarray  # legs whose exit left a position that a later leg of its column met
 
 
 def _run(
@@ -364,22 +377,30 @@ def _run(
     by_key = np.argsort(leg_key)
     rec_key = rec["col"].astype(np.int64) * (n_rows + 1) + rec["entry_idx"]
     rec_leg = by_key[np.searchsorted(leg_key[by_key], rec_key)]
+    leftover = _leftover(pf, entry_pos, exit_pos, col)
+    del pf, wrapper
+    # vectorbt's objects refer to each other in cycles that hold the (sessions x columns)
+    # arrays; collect them now rather than after the next simulation has allocated its own
+    gc.collect()
     return _Run(
         value=value,
-        rec=rec,
+        rec=np.asarray(rec).copy(),
         rec_leg=rec_leg,
         entry_fill=price[entry_pos, col],
-        leftover=_leftover(pf, entry_pos, col),
+        leftover=leftover,
     )
 
 
-def _leftover(pf: Any, entry_pos: np.ndarray, col: np.ndarray) -> bool:
-    """Whether a column held a position at the close before one of its legs entered."""
-    later = entry_pos > 0
-    if not later.any():
-        return False
+def _leftover(pf: Any, entry_pos: np.ndarray, exit_pos: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """Legs still holding part of their position after their exit session while a later leg
+    of the same column follows (which would meet that position)."""
+    order = np.lexsort((entry_pos, col))
+    followed = np.zeros(len(col), dtype=bool)
+    followed[order[:-1]] = col[order[:-1]] == col[order[1:]]
+    if not followed.any():
+        return followed
     assets = np.asarray(pf.assets())  # per column (assets are never grouped)
-    return bool((assets[entry_pos[later] - 1, col[later]] != 0).any())
+    return followed & (assets[exit_pos, col] != 0)
 
 
 def _call_seq(
