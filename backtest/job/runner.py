@@ -319,6 +319,7 @@ def _strategies(
     that one that cannot run is a failed part of the report, not the end of the run.
     """
     from backtest.portfolio import (
+        MissingAttributeError,
         StrategyError,
         default_strategy_dir,
         load_strategy,
@@ -357,6 +358,9 @@ def _strategies(
             strategy = load_strategy(f)
             table = select_events(strategy, catalog)
             bench = benchmarks_for(strategy, sorted(table["market"].unique()))
+        except MissingAttributeError as exc:  # e.g. surprise_pct on a catalog without one
+            notes.append((str(f), f"not run: {exc.problems[0][1]}"))
+            continue
         except StrategyError as exc:
             nothing = any(field == "events" for field, _ in exc.problems)
             if filtered and nothing:  # the run's own filters left it nothing to trade

@@ -321,3 +321,31 @@ def test_many_overlapping_legs_share_few_columns() -> None:
 
     lanes = _assign_lanes(np.zeros(9, dtype=np.int64), np.arange(9), np.arange(9) + 2)
     assert lanes.tolist() == [0, 1, 2, 0, 1, 2, 0, 1, 2]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_accounting_equals_vectorbts_portfolio(data: st.DataObject) -> None:
+    """Values, positions and exit trades computed from order records the way simulate does
+    equal what vectorbt's own Portfolio object gives for the same orders."""
+    import vectorbt as vbt
+
+    from backtest.portfolio.simulate import _accounting
+
+    n_rows, n_cols = 12, data.draw(st.integers(1, 5))
+    groups = sorted(data.draw(st.lists(st.integers(0, 2), min_size=n_cols, max_size=n_cols)))
+    rng = np.random.default_rng(data.draw(st.integers(0, 1000)))
+    close = 100 * np.cumprod(1 + rng.normal(0, 0.02, (n_rows, n_cols)), axis=0)
+    size = np.where(rng.random((n_rows, n_cols)) < 0.3, rng.normal(0, 5, (n_rows, n_cols)), np.nan)
+    pf = vbt.Portfolio.from_orders(
+        close, size, fees=0.001, init_cash=10_000.0, cash_sharing=True, group_by=groups,
+        freq="1D",
+    )  # fmt: skip
+    group_lens = np.bincount(np.unique(groups, return_inverse=True)[1]).astype(np.int64)
+    value, assets, trades = _accounting(pf.order_records, close, group_lens, 10_000.0)
+    np.testing.assert_allclose(value, np.asarray(pf.value()).reshape(n_rows, -1), rtol=1e-12)
+    np.testing.assert_allclose(assets, np.asarray(pf.assets()).reshape(n_rows, -1), rtol=1e-12)
+    theirs = pf.trades.values
+    assert len(trades) == len(theirs)
+    for field in ("col", "entry_idx", "exit_idx", "size", "entry_price", "exit_price", "pnl"):
+        np.testing.assert_allclose(trades[field], theirs[field], rtol=1e-12)
