@@ -44,7 +44,7 @@ from backtest.portfolio.metrics import (
     years_spanned,
 )
 from backtest.portfolio.results import BacktestResult
-from backtest.portfolio.simulate import simulate
+from backtest.portfolio.simulate import _spans, simulate
 from backtest.portfolio.strategy import (
     MissingAttributeError,
     Params,
@@ -162,34 +162,14 @@ def select_events(strategy: Strategy, catalog: Any) -> pd.DataFrame:
     table, known = _event_table(catalog)
     ok = np.ones(len(table), dtype=bool)
     if f.ids is not None:
-        have = list(dict.fromkeys(table["event_id"]))
-        missing = [i for i in f.ids if i not in set(have)]
-        if missing:
-            raise StrategyError(
-                strategy.file,
-                [
-                    (
-                        "events",
-                        f"no event with id {missing[0]!r} in the catalog"
-                        f"{did_you_mean(missing[0], have, n=3)}",
-                    )
-                ],
-            )
+        _all_known(
+            strategy, "events", f.ids, table["event_id"], "no event with id {!r} in the catalog"
+        )
         ok &= table["event_id"].isin(f.ids).to_numpy()
     if f.tickers is not None:
-        have = sorted(set(table["ticker"]))
-        missing = [t for t in f.tickers if t not in set(have)]
-        if missing:
-            raise StrategyError(
-                strategy.file,
-                [
-                    (
-                        "events.tickers",
-                        f"no catalog event concerns {missing[0]}"
-                        f"{did_you_mean(missing[0], have, n=3)}",
-                    )
-                ],
-            )
+        _all_known(
+            strategy, "events.tickers", f.tickers, table["ticker"], "no catalog event concerns {}"
+        )
         ok &= table["ticker"].isin(f.tickers).to_numpy()
     if f.categories is not None:
         ok &= table["category"].isin(f.categories).to_numpy()
@@ -235,6 +215,18 @@ def select_events(strategy: Strategy, catalog: Any) -> pd.DataFrame:
             ],
         )
     return chosen.reset_index(drop=True)
+
+
+def _all_known(
+    strategy: Strategy, field: str, wanted: Sequence[str], column: pd.Series, message: str
+) -> None:
+    """A :class:`StrategyError` on ``field`` for the first of ``wanted`` not in ``column``."""
+    have = list(dict.fromkeys(column))
+    known = set(have)
+    missing = [w for w in wanted if w not in known]
+    if missing:
+        hint = did_you_mean(missing[0], have, n=3)
+        raise StrategyError(strategy.file, [(field, message.format(missing[0]) + hint)])
 
 
 def benchmarks_for(strategy: Strategy, markets: Sequence[str]) -> dict[str, str]:
@@ -865,11 +857,7 @@ def _matched_value(
     p_in = np.where(fill, opens[entry], close[entry])
     p_out = np.where(fill, opens[exit_], close[exit_])
     units = np.asarray(trades["capital"], dtype=np.float64) / p_in
-    lengths = exit_ - entry  # held at the closes of [entry, exit)
-    which = np.repeat(np.arange(entry.size), lengths)
-    rows = entry[which] + (
-        np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    )
+    rows, which = _spans(entry, exit_ - 1)  # held at the closes of [entry, exit)
     np.add.at(value, rows, units[which] * (close[rows] - p_in[which]))
     realised = np.zeros(n + 1)
     np.add.at(realised, exit_, units * (p_out - p_in))
