@@ -17,14 +17,6 @@ from backtest.cli._options import (
 from backtest.cli._output import emit, format_option, out_option, to_json
 
 
-def default_strategy_dir() -> Path:
-    """``./strategies`` if it exists, else the ``strategies/`` folder of the evbt checkout."""
-    here = Path.cwd() / "strategies"
-    if here.is_dir():
-        return here
-    return Path(__file__).resolve().parents[2] / "strategies"
-
-
 @click.command("backtest")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @catalog_option
@@ -47,14 +39,22 @@ def backtest(
     the others still run; the exit code is then 1.
     """
     from backtest.errors import EvbtError
-    from backtest.portfolio import load_strategy, run_strategy, strategy_files
-    from backtest.prices import PriceCache
+    from backtest.portfolio import (
+        default_strategy_dir,
+        load_strategy,
+        run_strategy,
+        strategy_files,
+    )
+    from backtest.prices import PriceCache, resolve_source
 
     paths = strategy_files(list(files) or [default_strategy_dir()])
     catalog = load_catalog_or_warn(catalog_paths)
     cache = PriceCache(cache_dir) if cache_dir else None
+    # one price source, built here at the edge
+    source = resolve_source(prices_dir=str(prices_dir) if prices_dir else None, cache=cache)
     results: list[Any] = []
     failures = 0
+    show = fmt == "table" and out is None
     for path in paths:
         try:
             strategy = load_strategy(path)
@@ -62,9 +62,8 @@ def backtest(
                 run_strategy(
                     strategy,
                     catalog,
-                    prices_dir=str(prices_dir) if prices_dir else None,
-                    cache=cache,
-                    progress=fmt == "table" and out is None,
+                    source=source,
+                    progress=_status(strategy.name) if show else None,
                 )
             )
         except EvbtError as exc:
@@ -81,6 +80,18 @@ def backtest(
             pd.concat(frames, ignore_index=True).to_csv(buf, index=False)
         emit(buf.getvalue(), out)
     else:
-        emit("\n".join(r.summary() for r in results), out)
+        emit("\n".join(str(r.summary()) for r in results), out)
     if failures:
         raise SystemExit(1)
+
+
+def _status(name: str) -> Any:
+    """A ``progress(done, total)`` callback writing one status line to standard error."""
+
+    def update(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        click.echo(f"\rbacktest {name}: step {done}/{total}", err=True, nl=False)
+        if end:
+            click.echo("", err=True)
+
+    return update

@@ -423,7 +423,12 @@ def _strategies(
     catalog allows (its events, its benchmark, the size of its sweep), so that one that cannot
     run is a failed part of the report, not the end of the run.
     """
-    from backtest.portfolio import StrategyError, select_events, strategy_files
+    from backtest.portfolio import (
+        MissingAttributeError,
+        StrategyError,
+        select_events,
+        strategy_files,
+    )
     from backtest.portfolio.run import benchmarks_for
 
     paths = [config.resolve(p) for p in config.strategies.paths or ()]
@@ -446,6 +451,9 @@ def _strategies(
                 strategy = _within(strategy, selection)
             table = select_events(strategy, full)
             bench = benchmarks_for(strategy, sorted(table["market"].unique()))
+        except MissingAttributeError as exc:  # e.g. surprise_pct on a catalog without one
+            notes.append((str(f), f"not run: {exc.problems[0][1]}"))
+            continue
         except StrategyError as exc:
             nothing = any(field == "events" for field, _ in exc.problems)
             if filtered and nothing:  # the run's own filters left it nothing to trade

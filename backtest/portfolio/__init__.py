@@ -2,8 +2,9 @@
 
 >>> from backtest import load_catalog                                  # doctest: +SKIP
 >>> from backtest.portfolio import load_strategy, run_strategy         # doctest: +SKIP
+>>> from backtest.prices import CsvDirSource                          # doctest: +SKIP
 >>> result = run_strategy(load_strategy("strategies/buy_on_layoffs.toml"), load_catalog(),
-...                       prices_dir="../shared/prices")                # doctest: +SKIP
+...                       source=CsvDirSource("../shared/prices"))      # doctest: +SKIP
 >>> print(result.summary())                                            # doctest: +SKIP
 
 vectorbt is imported only when a simulation runs (:mod:`backtest.portfolio.simulate`).
@@ -12,18 +13,24 @@ vectorbt is imported only when a simulation runs (:mod:`backtest.portfolio.simul
 from backtest.portfolio.results import BacktestResult
 from backtest.portfolio.run import run_strategy, select_events
 from backtest.portfolio.strategy import (
+    Limits,
+    MissingAttributeError,
     Params,
     Strategy,
     StrategyError,
+    default_strategy_dir,
     load_strategy,
     strategy_files,
 )
 
 __all__ = [
     "BacktestResult",
+    "Limits",
+    "MissingAttributeError",
     "Params",
     "Strategy",
     "StrategyError",
+    "default_strategy_dir",
     "load_strategy",
     "run_strategy",
     "select_events",

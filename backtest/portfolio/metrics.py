@@ -51,8 +51,8 @@ from backtest.errors import EvbtError
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 DateArray = npt.NDArray[np.datetime64]
-MetricValue = float | int | np.datetime64 | None
-Format = Literal["pct", "ratio", "int", "days", "date"]
+MetricValue = float | int | str | np.datetime64 | None
+Format = Literal["pct", "ratio", "int", "days", "date", "text"]
 
 __all__ = [
     "METRICS",
@@ -77,8 +77,10 @@ __all__ = [
     "sharpe",
     "simple_returns",
     "sortino",
+    "t_statistic",
     "time_in_market",
     "total_return",
+    "trade_statistics",
     "win_rate",
     "years_spanned",
 ]
@@ -87,6 +89,13 @@ __all__ = [
 DAYS_PER_YEAR = 365.25
 #: Sessions per year assumed when the dates span no time at all.
 FALLBACK_PERIODS_PER_YEAR = 252.0
+#: Fewer closed trades than this earn the warning :data:`FEW_TRADES`.
+MIN_TRADES = 10
+#: The warning of a portfolio with fewer than :data:`MIN_TRADES` closed trades.
+FEW_TRADES = "too few trades to judge"
+#: Bootstrap resamples of the mean trade return, and the seed of their generator.
+BOOTSTRAP_RESAMPLES = 2_000
+BOOTSTRAP_SEED = 0
 #: A dispersion at most this many machine epsilons times the data's scale (at least 1) is
 #: rounding noise: returns computed from a path with a constant growth rate are equal only up
 #: to about one epsilon, and a ratio over such noise would be meaningless and huge.
@@ -382,6 +391,9 @@ class Drawdown:
     longest_start, longest_end:
         Session indices of that spell's high and of its recovery (or of the last session), or
         ``None`` when never under water.
+    longest_depth:
+        The deepest drawdown within that spell (<= 0), so that a long spell is read with how
+        deep it went; 0.0 when never under water.
     """
 
     depth: float
@@ -395,6 +407,7 @@ class Drawdown:
     longest_days: int
     longest_start: int | None
     longest_end: int | None
+    longest_depth: float = 0.0
 
 
 def max_drawdown(value: FloatArray, dates: DateArray) -> Drawdown:
@@ -461,6 +474,7 @@ def max_drawdown(value: FloatArray, dates: DateArray) -> Drawdown:
         longest_days=int(spell_days[longest]),
         longest_start=int(spell_peak[longest]),
         longest_end=int(spell_end[longest]),
+        longest_depth=float(np.min(path[spell_peak[longest] : spell_end[longest] + 1])),
     )
 
 
@@ -515,7 +529,7 @@ def win_rate(trade_returns: FloatArray) -> float:
     return float(np.mean(r > 0.0))
 
 
-def profit_factor(trade_pnl: FloatArray) -> float:
+def profit_factor(trade_pnl: FloatArray) -> float | str:
     """Gross profit over gross loss: ``sum(pnl[pnl > 0]) / abs(sum(pnl[pnl < 0]))``.
 
     Parameters
@@ -525,15 +539,17 @@ def profit_factor(trade_pnl: FloatArray) -> float:
 
     Returns
     -------
-    float
-        ``inf`` with gains and no losses; NaN without trades or when every trade broke even.
+    float or str
+        The ratio; ``"no losing trades"`` when there are gains and no losses, or losses within
+        rounding noise of zero next to the gains (empyrical gives ``inf``, which no reader can
+        use); NaN without trades or when every trade broke even.
     """
     p = np.asarray(trade_pnl, dtype=np.float64)
     gains = float(p[p > 0.0].sum())
     losses = -float(p[p < 0.0].sum())
-    if losses > 0.0:
+    if losses > _NOISE_EPS * gains:
         return gains / losses
-    return math.inf if gains > 0.0 else math.nan
+    return "no losing trades" if gains > 0.0 else (gains / losses if losses > 0 else math.nan)
 
 
 def time_in_market(exposure: BoolArray) -> float:
@@ -562,6 +578,167 @@ def _mean_or_nan(x: FloatArray | None) -> float:
 
 def _median_or_nan(x: FloatArray | None) -> float:
     return math.nan if x is None or x.size == 0 else float(np.median(x))
+
+
+def t_statistic(x: FloatArray) -> float:
+    """One-sample t-statistic of the mean: ``mean(x) / (std(x, ddof=1) / sqrt(n))``.
+
+    Parameters
+    ----------
+    x : (n,) float64 array
+        E.g. the returns of closed trades.
+
+    Returns
+    -------
+    float
+        NaN with fewer than two values or when they do not vary (within rounding).
+
+    Notes
+    -----
+    Under H0: mean = 0 with independent, normally distributed values it has Student's t
+    distribution with ``n - 1`` degrees of freedom. Trades of one strategy are rarely
+    independent (overlapping holds, common market moves), so read it as a scale, not a test.
+    """
+    r = np.asarray(x, dtype=np.float64)
+    if r.size < 2:
+        return math.nan
+    sd = float(np.std(r, ddof=1))
+    if _is_noise(sd, r):
+        return math.nan
+    return float(np.mean(r) / (sd / math.sqrt(r.size)))
+
+
+def bootstrap_mean_interval(
+    x: FloatArray,
+    *,
+    level: float = 0.95,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean (Efron and Tibshirani 1993, ch. 13).
+
+    Parameters
+    ----------
+    x : (n,) float64 array
+    level : float, default 0.95
+    resamples, seed : int
+        ``resamples`` samples of ``n`` values drawn with replacement by
+        ``numpy.random.default_rng(seed)``; the interval is the ``(1 - level) / 2`` and
+        ``(1 + level) / 2`` quantiles of their means (NumPy's default, linear interpolation).
+
+    Returns
+    -------
+    (float, float)
+        NaN, NaN with fewer than two values.
+    """
+    r = np.asarray(x, dtype=np.float64)
+    if r.size < 2:
+        return math.nan, math.nan
+    means = _resampled_means(r[None, :], r.size, resamples, seed)[0]
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def _resampled_means(x: FloatArray, n: int, resamples: int, seed: int) -> FloatArray:
+    """(m, resamples) means of the rows of ``x`` (m, n) over the same bootstrap samples:
+    ``resamples`` draws of ``n`` positions with replacement from ``default_rng(seed)``, made
+    in blocks of at most ~4M positions."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((x.shape[0], resamples))
+    block = max(1, min(resamples, 4_000_000 // max(n, 1)))
+    for a in range(0, resamples, block):
+        b = min(resamples, a + block)
+        idx = rng.integers(0, n, size=(b - a, n), dtype=np.int64)
+        for i in range(x.shape[0]):
+            out[i, a:b] = x[i][idx].mean(axis=1)
+    return out
+
+
+def trade_statistics(
+    trade_returns: npt.ArrayLike,
+    *,
+    bench_returns: npt.ArrayLike,
+    directions: npt.ArrayLike,
+    sizes: npt.ArrayLike,
+    sessions: npt.ArrayLike,
+    periods_per_year: float,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> dict[str, float | int | str]:
+    """Trade-level statistics of one strategy and combination.
+
+    Parameters
+    ----------
+    trade_returns : (k,) array-like
+        Return of each closed trade on its capital (P&L / size), net of costs.
+    bench_returns : (k,) array-like
+        The benchmark's return over the same sessions as each trade (entry to exit, at the
+        same kind of price), before costs.
+    directions : (k,) array-like
+        +1 (long) or -1 (short) per trade.
+    sizes : (k,) array-like
+        Capital of each trade (the value bought or sold short at entry).
+    sessions : (k,) array-like
+        Sessions each trade was held (exit session minus entry session).
+    periods_per_year : float
+        Sessions per year, to annualise the returns while invested.
+    resamples, seed : int
+        Of the bootstrap (see :func:`bootstrap_mean_interval`); both means are resampled with
+        the same draws (a trade and its benchmark stay together).
+
+    Returns
+    -------
+    dict
+        ``n_trades``; ``mean_trade_return``, ``median_trade_return``, ``trade_t`` (see
+        :func:`t_statistic`), ``trade_lo`` / ``trade_hi`` (bootstrap 95% interval of the mean);
+        the same for the excess return ``r - direction * r_bench`` (the trade beyond the same
+        position in the benchmark): ``mean_excess_return``, ``excess_t``, ``excess_lo``,
+        ``excess_hi``; ``return_while_invested`` = ``sum(size * r) / sum(size * sessions) *
+        ppy`` (profit per unit of capital in positions per session, annualised
+        arithmetically) and ``bench_while_invested``, the same for holding the benchmark long
+        over the same sessions with the same capital (costs left out); ``warning``:
+        :data:`FEW_TRADES` below :data:`MIN_TRADES` trades, else "".
+
+    Examples
+    --------
+    >>> s = trade_statistics([0.02, -0.01, 0.03], bench_returns=[0.01, 0.0, 0.01],
+    ...                      directions=[1, 1, 1], sizes=[10_000.0] * 3, sessions=[5, 5, 10],
+    ...                      periods_per_year=252.0)
+    >>> round(s["mean_trade_return"], 4), round(s["mean_excess_return"], 4), s["warning"]
+    (0.0133, 0.0067, 'too few trades to judge')
+    >>> round(s["return_while_invested"], 4)  # 400 / (10,000 x 20) x 252
+    0.504
+    """
+    r = np.asarray(trade_returns, dtype=np.float64)
+    b = np.asarray(bench_returns, dtype=np.float64)
+    d = np.asarray(directions, dtype=np.float64)
+    size = np.asarray(sizes, dtype=np.float64)
+    held = np.asarray(sessions, dtype=np.float64)
+    n = int(r.size)
+    excess = r - d * b
+    lo = hi = elo = ehi = math.nan
+    if n >= 2:  # both means over the same samples: a trade stays with its benchmark
+        means = _resampled_means(np.vstack([r, excess]), n, resamples, seed)
+        q = [0.025, 0.975]
+        lo, hi = (float(v) for v in np.quantile(means[0], q))
+        elo, ehi = (float(v) for v in np.quantile(means[1], q))
+    capital = float(np.sum(size * held))
+    per_year = periods_per_year / capital if capital > 0 else math.nan
+    return {
+        "n_trades": n,
+        "mean_trade_return": _mean_or_nan(r),
+        "median_trade_return": _median_or_nan(r),
+        "trade_t": t_statistic(r),
+        "trade_lo": lo,
+        "trade_hi": hi,
+        "mean_excess_return": _mean_or_nan(excess),
+        "excess_t": t_statistic(excess),
+        "excess_lo": elo,
+        "excess_hi": ehi,
+        "return_while_invested": float(np.sum(size * r)) * per_year,
+        "bench_while_invested": float(np.sum(size * b)) * per_year,
+        "warning": FEW_TRADES if n < MIN_TRADES else "",
+    }
 
 
 # ----------------------------------------------------------------------------- benchmark
@@ -875,7 +1052,8 @@ class Metric:
     title:
         Display title, e.g. ``"Sharpe ratio"``.
     fmt:
-        How reports format it: ``"pct"``, ``"ratio"``, ``"int"``, ``"days"`` or ``"date"``
+        How reports format it: ``"pct"``, ``"ratio"``, ``"int"``, ``"days"``, ``"date"`` or
+        ``"text"``
         (see :func:`format_metric`).
     description:
         One sentence for reports' tooltips.
@@ -888,6 +1066,10 @@ class Metric:
     fmt: Format
     description: str
     compute: Callable[[MetricInputs], MetricValue] = field(repr=False, compare=False)
+
+
+def _date_at(m: MetricInputs, i: int | None) -> np.datetime64 | None:
+    return None if i is None else m.dates[i]
 
 
 def _bench_total_return(m: MetricInputs) -> float:
@@ -1001,6 +1183,27 @@ METRICS: tuple[Metric, ...] = (
         "The longest time under water counted in sessions.",
         lambda m: m.drawdown.longest_sessions,
     ),
+    Metric(
+        "max_drawdown_duration_start",
+        "Longest drawdown from",
+        "date",
+        "Session of the high the longest time under water started from; empty if never under.",
+        lambda m: _date_at(m, m.drawdown.longest_start),
+    ),
+    Metric(
+        "max_drawdown_duration_end",
+        "Longest drawdown to",
+        "date",
+        "Session it recovered (or the last session, if not recovered); empty if never under.",
+        lambda m: _date_at(m, m.drawdown.longest_end),
+    ),
+    Metric(
+        "max_drawdown_duration_depth",
+        "Longest drawdown depth",
+        "pct",
+        "The deepest fall within the longest time under water.",
+        lambda m: m.drawdown.longest_depth,
+    ),
     Metric("n_trades", "Trades", "int", "Number of closed trades.", lambda m: m.n_trades),
     Metric(
         "win_rate",
@@ -1024,10 +1227,18 @@ METRICS: tuple[Metric, ...] = (
         lambda m: _median_or_nan(m.trade_returns),
     ),
     Metric(
+        "trade_t",
+        "Trade t",
+        "ratio",
+        "t-statistic of the mean trade return (mean over its standard error).",
+        lambda m: math.nan if m.trade_returns is None else t_statistic(m.trade_returns),
+    ),
+    Metric(
         "profit_factor",
         "Profit factor",
         "ratio",
-        "Gross profit of winning trades over gross loss of losing trades.",
+        "Gross profit of winning trades over gross loss of losing trades "
+        "('no losing trades' when there is none).",
         lambda m: math.nan if m.trade_pnl is None else profit_factor(m.trade_pnl),
     ),
     Metric(
@@ -1064,6 +1275,13 @@ METRICS: tuple[Metric, ...] = (
         "pct",
         "Total return minus the benchmark's total return.",
         _excess_return,
+    ),
+    Metric(
+        "warning",
+        "Warning",
+        "text",
+        f"'{FEW_TRADES}' with fewer than {MIN_TRADES} closed trades.",
+        lambda m: "" if m.n_trades is None else (FEW_TRADES if m.n_trades < MIN_TRADES else ""),
     ),
 )
 
@@ -1158,8 +1376,9 @@ def format_metric(metric: Metric, value: Any) -> str:
     -------
     str
         ``"pct"``: ``"12.34%"``; ``"ratio"``: ``"1.23"``; ``"int"``: ``"17"``; ``"days"``:
-        ``"45 d"``; ``"date"``: ``"2024-01-05"``. Missing values (None, NaN, NaT, NA) give
-        ``"—"``; infinite ones ``"∞"`` or ``"-∞"``.
+        ``"45 d"``; ``"date"``: ``"2024-01-05"``; text as it is (a metric that is a word,
+        such as ``"no losing trades"``, shows as that word). Missing values (None, NaN, NaT,
+        NA) give ``"—"``; infinite ones ``"∞"`` or ``"-∞"``.
 
     Examples
     --------
@@ -1169,6 +1388,8 @@ def format_metric(metric: Metric, value: Any) -> str:
     """
     if metric.fmt not in _FORMATS:
         raise ValueError(f"metric {metric.name!r}: unknown format {metric.fmt!r}")
+    if isinstance(value, str):  # a word instead of a number (e.g. "no losing trades")
+        return value
     if value is None or bool(pd.isna(value)):
         return "—"
     if metric.fmt == "date":
@@ -1222,6 +1443,12 @@ def metrics_frame(rows: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
                 [None if gone else c for c, gone in zip(cells, missing, strict=True)],
                 dtype="datetime64[ns]",
             )
+        elif m.fmt == "text" or any(isinstance(c, str) for c in cells):
+            columns[m.name] = np.array(
+                [None if (gone and not isinstance(c, str)) else c
+                 for c, gone in zip(cells, missing, strict=True)],
+                dtype=object,
+            )  # fmt: skip
         elif m.fmt in ("int", "days"):
             columns[m.name] = pd.array(
                 [None if gone else int(c) for c, gone in zip(cells, missing, strict=True)],

@@ -11,7 +11,8 @@ import pandas as pd
 
 from backtest.portfolio.metrics import METRICS, format_metric
 from backtest.portfolio.strategy import Strategy
-from backtest.text import DASH, pct
+from backtest.summary import Summary, Table, Text
+from backtest.text import DASH, num, pct
 
 #: The metrics the text summary shows, in order, with their short column headers.
 SUMMARY_METRICS = {
@@ -52,6 +53,13 @@ class BacktestResult:
         Events not traded, with the reason (and the combo, for parameter-dependent reasons).
     benchmarks:
         Benchmark per market.
+    trade_stats:
+        One row per combination and pooled portfolio (market): the trade-level statistics of
+        :func:`~backtest.portfolio.metrics.trade_statistics` over every trade of the
+        per-ticker run (each filled with its own capital) -- mean and median trade return, its
+        t-statistic and bootstrap 95% interval, the same for the return in excess of the
+        benchmark over the same sessions, the return while invested against the benchmark's
+        over the same sessions, the warning -- and the pooled portfolio's ``exposure``.
     data:
         Date range and price sources.
     """
@@ -64,6 +72,7 @@ class BacktestResult:
     equity: pd.DataFrame
     skipped: pd.DataFrame
     benchmarks: Mapping[str, str]
+    trade_stats: pd.DataFrame = field(default_factory=pd.DataFrame)
     data: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -76,15 +85,15 @@ class BacktestResult:
     ) -> BacktestResult:
         """A result with no trade (every event skipped); ``skipped`` says why."""
         return cls(
-            strategy,
-            combos,
-            pd.DataFrame(),
-            pd.DataFrame(),
-            pd.DataFrame(),
-            pd.DataFrame(),
-            skipped,
-            benchmarks,
-            {"first": None, "last": None, "sessions": 0},
+            strategy=strategy,
+            combos=combos,
+            metrics=pd.DataFrame(),
+            trades=pd.DataFrame(),
+            pooled_trades=pd.DataFrame(),
+            equity=pd.DataFrame(),
+            skipped=skipped,
+            benchmarks=benchmarks,
+            data={"first": None, "last": None, "sessions": 0},
         )
 
     # ------------------------------------------------------------------ tables
@@ -107,38 +116,42 @@ class BacktestResult:
         return strat[strat["portfolio"] == portfolio][[*cols, metric]].reset_index(drop=True)
 
     # ------------------------------------------------------------------ rendering
-    def summary(self, *, max_combos: int = 4, max_skipped: int = 12) -> str:
-        """Text summary: settings, per-ticker and pooled results against buy-and-hold, the
-        sweep grid, and the skipped events."""
+    def summary(self, *, max_combos: int = 4, max_skipped: int = 12) -> Summary:
+        """Summary: settings, the sweep (every combination, never only the best), the trade
+        statistics, per-ticker and pooled results against buy-and-hold of the first
+        ``max_combos`` combinations in grid order, and the skipped events."""
         s = self.strategy
-        lines = [
-            f"Strategy {s.name}" + (f" ({s.file})" if s.file else ""),
-            "=" * len(f"Strategy {s.name}" + (f" ({s.file})" if s.file else "")),
-            s.description.strip() if s.description else "",
+        title = f"Strategy {s.name}" + (f" ({s.file})" if s.file else "")
+        head = [s.description.strip()] if s.description else []
+        head += [
             self.rules(),
             f"benchmarks: {', '.join(f'{m} {b}' for m, b in self.benchmarks.items())}; "
             f"sessions {self.data.get('first')} to {self.data.get('last')}",
-            "",
         ]
+        blocks: list[Table | Text] = [Text(head)]
         if self.metrics.empty:
-            lines.append("No trade: every event was skipped.")
+            blocks.append(Text("No trade: every event was skipped."))
         else:
             table = self.to_frame()
-            shown = self.combos["combo"].tolist()
-            if len(shown) > max_combos:
-                best = self.grid("sharpe").join(self.combos["combo"])
-                shown = [int(self.combos.loc[best["sharpe"].idxmax(), "combo"])]
-                lines.append(self._grid_text())
-            elif self.strategy.swept:
-                lines.append(self._grid_text())
+            if self.strategy.swept:
+                blocks.append(self._grid_table())
+            if len(self.trade_stats):
+                blocks.append(self._stats_table())
+            shown = self.combos["combo"].tolist()[:max_combos]
             for combo in shown:
                 label = self.combos.loc[self.combos["combo"] == combo, "label"].iloc[0]
-                lines.append(f"Results ({label}):" if label != "base" else "Results:")
-                lines.append(self._metrics_text(table[table["combo"] == combo]))
-                lines.append("")
+                name = f"Results ({label}):" if label != "base" else "Results:"
+                blocks.append(self._metrics_table(table[table["combo"] == combo], name))
+            if len(self.combos) > len(shown):
+                blocks.append(
+                    Text(
+                        f"{len(self.combos) - len(shown)} more combinations in .metrics "
+                        "(shown: the first in grid order)"
+                    )
+                )
         if len(self.skipped):
-            lines.extend(self._skipped_text(max_rows=max_skipped))
-        return "\n".join(lines).rstrip() + "\n"
+            blocks.append(self._skipped_block(max_rows=max_skipped))
+        return Summary(title, blocks)
 
     def rules(self) -> str:
         """The strategy's rules and costs in one line (lists are the swept values)."""
@@ -182,24 +195,21 @@ class BacktestResult:
         g = sk.assign(combo=combo).groupby(["event_id", "ticker", "reason"], sort=False)["combo"]
         return g.agg(which).rename("combinations").reset_index()[cols]
 
-    def _skipped_text(self, max_rows: int) -> list[str]:
+    def _skipped_block(self, max_rows: int) -> Text:
         """One line per skipped (event, ticker, reason), with the combinations it concerns
         when the reason depends on the parameters."""
         table = self.skipped_table()
-        lines = [f"Skipped ({len(table)} event-ticker reasons):"]
+        lines = []
         for r in table.head(max_rows).itertuples(index=False):
             where = "" if r.combinations == "all" else f" [{r.combinations}]"
-            lines.append(f"  {r.event_id} {r.ticker}: {r.reason}{where}")
+            lines.append(f"{r.event_id} {r.ticker}: {r.reason}{where}")
         if len(table) > max_rows:
-            lines.append(f"  ... and {len(table) - max_rows} more (see .skipped)")
-        return lines
+            lines.append(f"... and {len(table) - max_rows} more (see .skipped)")
+        return Text(lines, title=f"Skipped ({len(table)} event-ticker reasons):", bullets=True)
 
-    def _metrics_text(self, rows: pd.DataFrame) -> str:
+    def _metrics_table(self, rows: pd.DataFrame, title: str) -> Table:
         metric = {m.name: m for m in METRICS}
-        head = f"  {'portfolio':<14} {'':<20}" + "".join(
-            f"{h:>10}" for h in SUMMARY_METRICS.values()
-        )
-        out = [head]
+        out = []
         for r in rows.to_dict("records"):
             who = r["portfolio"] if r["kind"] == "strategy" else ""
             if r["kind"] == "strategy":
@@ -208,25 +218,70 @@ class BacktestResult:
                 vs = "buy & hold basket"
             else:
                 vs = f"buy & hold {r['subject']}"
-            cells = "".join(f"{format_metric(metric[k], r.get(k)):>10}" for k in SUMMARY_METRICS)
-            out.append(f"  {who:<14} {vs:<20}{cells}")
-        return "\n".join(out)
+            cells = [format_metric(metric[k], r.get(k)) for k in SUMMARY_METRICS]
+            out.append([who, vs, *cells])
+        header = ["portfolio", "", *SUMMARY_METRICS.values()]
+        return Table(header, out, title=title, numeric=tuple(range(2, len(header))))
 
-    def _grid_text(self) -> str:
+    def _grid_table(self) -> Table:
         swept = list(self.strategy.swept)
         metric = {m.name: m for m in METRICS}
+        portfolio = self.grid_portfolio()
         g = self.grid("sharpe")
         t = self.grid("total_return")
-        lines = [
-            f"Sweep over {', '.join(k.split('.')[-1] for k in swept)} ({self.grid_portfolio()}):"
-        ]
-        for (_, a), (_, b) in zip(g.iterrows(), t.iterrows(), strict=True):
-            params = ", ".join(f"{k.split('.')[-1]}={_num(a[k])}" for k in swept)
-            sharpe = format_metric(metric["sharpe"], a["sharpe"])
-            lines.append(
-                f"  {params:<28} Sharpe {sharpe:>6}   total return {_pct(b['total_return']):>8}"
+        n = self.grid("n_trades")
+        rows = []
+        for (_, a), (_, b), (_, c) in zip(g.iterrows(), t.iterrows(), n.iterrows(), strict=True):
+            params = [_num(a[k]) for k in swept]
+            rows.append(
+                [
+                    *params,
+                    format_metric(metric["sharpe"], a["sharpe"]),
+                    _pct(b["total_return"]),
+                    format_metric(metric["n_trades"], c["n_trades"]),
+                ]
             )
-        return "\n".join(lines) + "\n"
+        header = [*(k.split(".")[-1] for k in swept), "Sharpe", "Return", "Trades"]
+        names = ", ".join(k.split(".")[-1] for k in swept)
+        return Table(
+            header,
+            rows,
+            title=f"Sweep over {names} ({portfolio}):",
+            numeric=tuple(range(len(header))),
+        )
+
+    def _stats_table(self) -> Table:
+        """Trade statistics per combination: the mean trade return with its t and bootstrap
+        interval, beyond the benchmark over the same sessions, and while invested."""
+        labels = self.combos.set_index("combo")["label"]
+        rows = []
+        for r in self.trade_stats.to_dict("records"):
+            rows.append(
+                [
+                    str(labels[int(r["combo"])]),
+                    str(r["portfolio"]),
+                    str(r["n_trades"]),
+                    _pct(r["mean_trade_return"]),
+                    f"[{_pct(r['trade_lo'])}, {_pct(r['trade_hi'])}]",
+                    num(r["trade_t"]),
+                    _pct(r["mean_excess_return"]),
+                    f"[{_pct(r['excess_lo'])}, {_pct(r['excess_hi'])}]",
+                    _pct(r["return_while_invested"]),
+                    _pct(r["bench_while_invested"]),
+                    _pct(r["exposure"]),
+                    str(r["warning"]),
+                ]
+            )
+        header = ["combination", "portfolio", "trades", "mean trade", "95% CI", "t",
+                  "vs benchmark", "95% CI", "invested p.a.", "benchmark p.a.", "exposure",
+                  "warning"]  # fmt: skip
+        return Table(
+            header,
+            rows,
+            title="Trades (mean trade return with its bootstrap 95% interval; vs benchmark: "
+            "beyond the same position in the benchmark over the same sessions):",
+            numeric=(2, 3, 5, 6, 8, 9, 10),
+        )
 
     def grid_portfolio(self) -> str:
         """The portfolio :meth:`grid` reports by default: the pooled one with the most trades
@@ -238,12 +293,10 @@ class BacktestResult:
         return str(trades.idxmax())
 
     def __str__(self) -> str:
-        return self.summary()
+        return str(self.summary())
 
     def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
+        return self.summary().as_html()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: strategy, data range, combinations, metrics, trades, skipped."""
@@ -264,6 +317,7 @@ class BacktestResult:
             "combos": records(self.combos),
             "metrics": records(self.to_frame()),
             "trades": records(self.trades),
+            "trade_stats": records(self.trade_stats),
             "skipped": records(self.skipped),
         }
 

@@ -5,63 +5,228 @@ grid: once with one portfolio per ticker (each with ``init_cash``), once pooled 
 a market share ``init_cash``; tickers of different markets trade in different currencies, so
 they are pooled per market). Every portfolio is compared with buy-and-hold of its ticker (or,
 pooled, an equal-weight basket of the traded tickers) and of the benchmark over the same
-sessions.
+sessions, and with the benchmark held only over the sessions of its trades, with the same
+capital (buy-and-hold at the strategy's exposure).
+
+Counting rules
+--------------
+* One position per (ticker, entry session): a second event of a ticker whose position would
+  enter on the same session as an earlier one (two catalog entries of one piece of news, e.g. a
+  press report and the announcement) is skipped with the reason, unless the strategy sets
+  ``position.stack = true``. The one kept is the one the other repeats (``same_news_as``),
+  otherwise the earlier.
+* A ``[condition]`` uses the run's own event study of each event when one is given and its
+  model is the condition's: an event that study dropped cannot be traded on a measured
+  condition and is skipped with the study's reason. Without a study (or for another model), the
+  condition is measured here, with every event of the catalog passed in as the context
+  (confounding and estimation windows never depend on which events the strategy selects).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from backtest.catalog import Catalog
 from backtest.markets import MARKETS, get_calendar, market_of
-from backtest.portfolio.metrics import compute_metrics
+from backtest.portfolio.metrics import (
+    annual_volatility,
+    cagr,
+    compute_metrics,
+    max_drawdown,
+    sessions_per_year,
+    sharpe,
+    simple_returns,
+    total_return,
+    trade_statistics,
+    years_spanned,
+)
 from backtest.portfolio.results import BacktestResult
-from backtest.portfolio.simulate import simulate
-from backtest.portfolio.strategy import Params, Strategy, StrategyError
+from backtest.portfolio.simulate import _spans, simulate
+from backtest.portfolio.strategy import (
+    MissingAttributeError,
+    Params,
+    Strategy,
+    StrategyError,
+    Where,
+)
 from backtest.portfolio.trades import plan_trades
+from backtest.text import did_you_mean
 
 #: Sessions of history loaded before the first event (for a condition's estimation window).
 HISTORY = 300
 
+#: Columns of the event table that are not event attributes (known before the event).
+STANDARD_COLUMNS = frozenset(
+    {
+        "event_id", "ticker", "is_primary", "market", "day0", "date", "timing", "time",
+        "timezone", "category", "scope", "title", "n_tickers", "tags", "file", "same_news_as",
+        "model", "description", "source", "direction",
+    }
+)  # fmt: skip
 
-def select_events(strategy: Strategy, catalog: Catalog) -> pd.DataFrame:
-    """The event table rows the strategy trades; a filter matching nothing is an error."""
+Progress = Callable[[int, int], None]
+
+#: Metrics of the benchmark held at the strategy's exposure, added to each strategy row as
+#: ``matched_<name>`` (the same capital in the benchmark over the sessions of its trades).
+MATCHED_METRICS = ("total_return", "cagr", "annual_volatility", "sharpe", "max_drawdown")
+
+
+# ----------------------------------------------------------------------------- selection
+
+
+def _event_table(catalog: Any) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The event table of ``catalog`` and when each attribute is known (``before``,
+    ``at_event`` or ``after``; undeclared attributes are ``at_event``)."""
+    if isinstance(catalog, pd.DataFrame):
+        table = catalog.reset_index(drop=True)
+        declared: Mapping[str, Any] = table.attrs.get("attributes", {})
+    else:
+        table = catalog.to_frame()
+        attributes = getattr(catalog, "attributes", None)
+        declared = attributes() if callable(attributes) else {}
+    known = {str(k): str(getattr(v, "known", v)) for k, v in declared.items()}
+    return table, known
+
+
+def _mask(
+    strategy: Strategy,
+    table: pd.DataFrame,
+    where: Where,
+    field: str,
+    known: Mapping[str, str],
+) -> np.ndarray:
+    """Rows of ``table`` meeting every condition of ``where`` (a strategy field)."""
+    ok = np.ones(len(table), dtype=bool)
+    attrs = sorted(c for c in table.columns if c not in STANDARD_COLUMNS)
+    for name, ops in where.items():
+        at = f"{field}.{name}"
+        if name not in table.columns:
+            listed = f"attributes: {', '.join(attrs)}" if attrs else "the events have none"
+            raise MissingAttributeError(
+                strategy.file,
+                [(at, f"no event attribute {name!r} ({listed}){did_you_mean(name, attrs)}")],
+            )
+        if known.get(name) == "after":
+            raise StrategyError(
+                strategy.file,
+                [
+                    (
+                        at,
+                        f"{name!r} is known only after the event (the catalog declares it "
+                        "known = after): a strategy entering on the news cannot use it "
+                        "(look-ahead)",
+                    )
+                ],
+            )
+        col = table[name]
+        numeric = pd.to_numeric(col, errors="coerce")
+        for op, value in ops.items():
+            if op in ("above", "below"):
+                if numeric.isna().all() and col.notna().any():
+                    raise StrategyError(
+                        strategy.file, [(f"{at}.{op}", f"{name!r} is not a number attribute")]
+                    )
+                v = numeric.to_numpy(dtype=np.float64)
+                ok &= (v > value) if op == "above" else (v < value)
+            else:
+                wanted = value if op == "in" else (value,)
+                ok &= _isin(col, numeric, wanted)
+    return ok
+
+
+def _isin(col: pd.Series, numeric: pd.Series, wanted: Sequence[Any]) -> np.ndarray:
+    """Whether each value of ``col`` is one of ``wanted`` (numbers compared as numbers)."""
+    numbers = [w for w in wanted if isinstance(w, float) and not isinstance(w, bool)]
+    others = [w for w in wanted if not (isinstance(w, float) and not isinstance(w, bool))]
+    out = np.zeros(len(col), dtype=bool)
+    if numbers:
+        out |= numeric.isin(numbers).to_numpy()
+    if others:
+        out |= col.isin(others).to_numpy()
+    return out
+
+
+def select_events(strategy: Strategy, catalog: Any) -> pd.DataFrame:
+    """The event table rows the strategy trades, with their ``direction`` (+1 long, -1 short;
+    0 when the event meets both ``long_when`` and ``short_when``).
+
+    ``catalog`` is a :class:`~backtest.catalog.Catalog` or an event table (the columns of
+    :meth:`Catalog.to_frame`, attributes as further columns; ``table.attrs["attributes"]`` may
+    say when each is known). A filter matching nothing, an unknown id, ticker or attribute, or
+    an attribute known only after the event is a :class:`StrategyError` naming the field.
+    """
     f = strategy.events
-    try:
-        chosen = catalog.filter(
-            ids=f.ids,
-            categories=f.categories,
-            tickers=f.tickers,
-            tags=f.tags,
-            scope=f.scope,
-            start=f.start,
-            end=f.end,
-            where=f.where,
+    table, known = _event_table(catalog)
+    ok = np.ones(len(table), dtype=bool)
+    if f.ids is not None:
+        _all_known(
+            strategy, "events", f.ids, table["event_id"], "no event with id {!r} in the catalog"
         )
-    except (LookupError, KeyError) as exc:
-        raise StrategyError(strategy.file, [("events", str(exc).strip("'\""))]) from None
-    table = chosen.to_frame()
+        ok &= table["event_id"].isin(f.ids).to_numpy()
+    if f.tickers is not None:
+        _all_known(
+            strategy, "events.tickers", f.tickers, table["ticker"], "no catalog event concerns {}"
+        )
+        ok &= table["ticker"].isin(f.tickers).to_numpy()
+    if f.categories is not None:
+        ok &= table["category"].isin(f.categories).to_numpy()
+    if f.scope is not None:
+        ok &= (table["scope"] == f.scope).to_numpy()
+    if f.tags is not None:
+        tags = table["tags"].fillna("").astype(str).str.split(",")
+        wanted = set(f.tags)
+        ok &= np.array([bool(wanted & set(t)) for t in tags], dtype=bool)
+    if f.start is not None:
+        ok &= (pd.DatetimeIndex(table["date"]) >= pd.Timestamp(f.start)).to_numpy()
+    if f.end is not None:
+        ok &= (pd.DatetimeIndex(table["date"]) <= pd.Timestamp(f.end)).to_numpy()
+    if f.where:
+        ok &= _mask(strategy, table, f.where, "events.where", known)
     if f.primary_only:
-        table = table[table["is_primary"]]
-    if f.tickers:
-        table = table[table["ticker"].isin(f.tickers)]
-    if table.empty:
+        ok &= table["is_primary"].to_numpy(dtype=bool)
+    direction = np.zeros(len(table), dtype=np.int64)
+    matched = np.zeros(len(table), dtype=bool)
+    for side, cond in strategy.position.directions().items():
+        sign = 1 if side == "long" else -1
+        hit = np.ones(len(table), dtype=bool)
+        if cond is not None:
+            hit = _mask(strategy, table, cond, f"position.{side}_when", known)
+        direction = np.where(hit & matched, 0, np.where(hit, sign, direction))
+        matched |= hit
+    ok &= matched
+    chosen = table[ok].assign(direction=direction[ok])
+    if chosen.empty:
         given = {k: v for k, v in f.model_dump(exclude_none=True).items() if k != "primary_only"}
-        known = sorted({e.category for e in catalog})
+        for side, cond in strategy.position.directions().items():
+            if cond is not None:
+                given[f"{side}_when"] = cond
+        known_cats = sorted(set(table["category"]))
         raise StrategyError(
             strategy.file,
             [
                 (
                     "events",
-                    f"matches no catalog event ({given}; catalog categories: {', '.join(known)})",
+                    f"matches no catalog event ({given}; catalog categories: "
+                    f"{', '.join(known_cats)})",
                 )
             ],
         )
-    return table.reset_index(drop=True)
+    return chosen.reset_index(drop=True)
+
+
+def _all_known(
+    strategy: Strategy, field: str, wanted: Sequence[str], column: pd.Series, message: str
+) -> None:
+    """A :class:`StrategyError` on ``field`` for the first of ``wanted`` not in ``column``."""
+    have = list(dict.fromkeys(column))
+    known = set(have)
+    missing = [w for w in wanted if w not in known]
+    if missing:
+        hint = did_you_mean(missing[0], have, n=3)
+        raise StrategyError(strategy.file, [(field, message.format(missing[0]) + hint)])
 
 
 def benchmarks_for(strategy: Strategy, markets: Sequence[str]) -> dict[str, str]:
@@ -104,37 +269,78 @@ def price_range(table: pd.DataFrame, strategy: Strategy) -> tuple[pd.Timestamp, 
     return min(starts), max(ends)
 
 
-def _condition_values(
-    strategy: Strategy, table: pd.DataFrame, panel: Any, catalog: Catalog
-) -> tuple[pd.Series, pd.DataFrame]:
-    """AR of the condition day per (event_id, ticker), and the events it could not measure."""
-    from backtest.study import StudySpec, run_study
+# ----------------------------------------------------------------------------- condition
 
+
+def _condition_values(
+    strategy: Strategy, table: pd.DataFrame, panel: Any, catalog: Any, study: Any
+) -> tuple[pd.Series, pd.DataFrame]:
+    """AR of the condition day per (event_id, ticker), and the events it cannot be known for.
+
+    From ``study`` where its model is the condition's (its dropped rows are skipped with its
+    reason); the other rows are measured here with the whole ``catalog`` as the context.
+    """
     cond = strategy.condition
     assert cond is not None
-    spec = StudySpec(
-        model=cond.model,
-        windows=((cond.day, cond.day),),
-        path=(min(-1, cond.day), max(1, cond.day)),
-        group_by=("all",),
-        max_loss=1.0,
-    )
-    result = run_study(table, panel, spec, context=catalog)
-    ar = result.ar[cond.day]
-    dropped = result.dropped.assign(
-        reason="condition not measurable: " + result.dropped["reason"].astype(str)
-    )[["event_id", "ticker", "reason"]]
-    return ar, dropped
+    keys = pd.MultiIndex.from_frame(table[["event_id", "ticker"]])
+    ar = pd.Series(np.nan, index=keys, dtype=np.float64)
+    skipped: list[pd.DataFrame] = []
+    todo = np.ones(len(table), dtype=bool)
+    if study is not None and cond.model == study.spec.model:
+        ev = study.events
+        rows = pd.MultiIndex.from_frame(ev[["event_id", "ticker"]])
+        model = ev["model"] if "model" in ev.columns else pd.Series(cond.model, index=ev.index)
+        same = rows[(model.astype(str) == cond.model).to_numpy()]
+        if cond.day in study.ar.columns:
+            take = keys.isin(same)
+            ar[take] = study.ar[cond.day].reindex(keys[take]).to_numpy()
+            todo &= ~take
+        drop = study.dropped
+        gone = pd.MultiIndex.from_frame(drop[["event_id", "ticker"]])
+        hit = keys.isin(gone) & todo
+        if hit.any():
+            why = drop.drop_duplicates(["event_id", "ticker"]).set_index(["event_id", "ticker"])
+            reasons = why["reason"].reindex(keys[hit]).astype(str).to_numpy()
+            skipped.append(
+                table.loc[hit, ["event_id", "ticker"]].assign(
+                    reason=[
+                        "condition not measurable (the run's event study): " + r for r in reasons
+                    ]
+                )
+            )
+            todo &= ~hit
+    if todo.any():
+        from backtest.study import StudySpec, run_study
+
+        spec = StudySpec(
+            model=cond.model,
+            windows=((cond.day, cond.day),),
+            path=(min(-1, cond.day), max(1, cond.day)),
+            group_by=("all",),
+            max_loss=1.0,
+        )
+        result = run_study(table[todo], panel, spec, context=catalog)
+        mine = keys[todo]
+        ar[mine] = result.ar[cond.day].reindex(mine).to_numpy()
+        skipped.append(
+            result.dropped.assign(
+                reason="condition not measurable: " + result.dropped["reason"].astype(str)
+            )[["event_id", "ticker", "reason"]]
+        )
+    return ar, _concat(skipped, ["event_id", "ticker", "reason"])
+
+
+# ----------------------------------------------------------------------------- the run
 
 
 def run_strategy(
     strategy: Strategy,
-    catalog: Catalog,
+    catalog: Any,
     *,
     prices: Any = None,
-    prices_dir: str | None = None,
-    cache: Any = None,
-    progress: bool = False,
+    source: Any = None,
+    study: Any = None,
+    progress: Progress | None = None,
 ) -> BacktestResult:
     """Backtest ``strategy`` on ``catalog`` events.
 
@@ -143,10 +349,21 @@ def run_strategy(
     strategy:
         A validated :class:`~backtest.portfolio.strategy.Strategy`.
     catalog:
-        The events catalog (also the context for the condition's event study).
+        The whole catalog the run knows (a :class:`~backtest.catalog.Catalog` or an event
+        table): the strategy selects its events from it, and it is the context of the
+        condition's event study.
     prices:
-        A :class:`~backtest.prices.PricePanel` with open, high, low and close; loaded with
-        :func:`~backtest.prices.load_prices` (``prices_dir``, ``cache``) when not given.
+        A :class:`~backtest.prices.PricePanel` (or any object with ``open``, ``high``, ``low``
+        and ``close`` frames); loaded from ``source`` when not given.
+    source:
+        A :class:`~backtest.prices.PriceSource` (e.g. ``backtest.prices.CsvDirSource(folder)``)
+        to load the prices from when ``prices`` is not given; default: Yahoo behind the cache.
+    study:
+        The run's :class:`~backtest.study.EventStudyResult`; a ``[condition]`` of the same
+        model reads its abnormal returns (and skips the events it dropped, with its reason).
+    progress:
+        Called as ``progress(done, total)`` as the run goes (planning each combination, the
+        two simulations, the measurement).
 
     Raises
     ------
@@ -161,19 +378,19 @@ def run_strategy(
 
         start, end = price_range(table, strategy)
         tickers = list(dict.fromkeys([*table["ticker"], *(benchmarks[m] for m in markets)]))
-        prices = load_prices(
-            tickers,
-            start.date(),
-            end.date(),
-            prices_dir=prices_dir,
-            cache=cache,
-            progress=progress,
-        )
+        prices = load_prices(tickers, start.date(), end.date(), source=source)
     close, open_ = prices.close, prices.open
-    high, low = prices.high, prices.low
     failed = getattr(prices, "failed", {}) or {}
 
     skipped: list[pd.DataFrame] = []
+    both = table["direction"] == 0
+    if both.any():
+        skipped.append(
+            table.loc[both, ["event_id", "ticker"]].assign(
+                reason="meets both position.long_when and position.short_when"
+            )
+        )
+        table = table[~both]
     have = [t for t in close.columns if close[t].notna().any()]
     no_prices = ~table["ticker"].isin(have)
     if no_prices.any():
@@ -192,24 +409,37 @@ def run_strategy(
 
     ar: pd.Series | None = None
     if strategy.condition is not None and len(table):
-        ar, cond_dropped = _condition_values(strategy, table, prices, catalog)
+        ar, cond_dropped = _condition_values(strategy, table, prices, catalog, study)
         skipped.append(cond_dropped)
 
     grid = strategy.grid()
-    swept = strategy.swept
+    total = len(grid) + 3
     legs_all = []
     for k, params in enumerate(grid):  # a loop over parameter combinations, not events
         legs, skip = _legs_for(strategy, params, table, benchmarks, ar, last_dates, open_, close)
         legs_all.append(legs.assign(combo=k))
         skipped.append(skip.assign(combo=k))
+        if progress is not None:
+            progress(k + 1, total)
     legs = pd.concat(legs_all, ignore_index=True)
     skipped_df = _concat(skipped, ["event_id", "ticker", "reason", "combo"])
     combos = pd.DataFrame(
-        [{"combo": k, "label": p.label(swept), **dict(p)} for k, p in enumerate(grid)]
+        [{"combo": k, "label": p.label(strategy.swept), **dict(p)} for k, p in enumerate(grid)]
     )
-    return _simulate_and_measure(
-        strategy, legs, combos, skipped_df, benchmarks, prices, close, open_, high, low
-    )
+    done = len(grid)
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    if legs.empty:
+        result = BacktestResult.empty(strategy, combos, skipped_df, benchmarks)
+        while done < total:
+            step()
+        return result
+    return _simulate_and_measure(strategy, legs, combos, skipped_df, benchmarks, prices, step)
 
 
 def _legs_for(
@@ -246,7 +476,7 @@ def _legs_for(
         fill=strategy.entry.fill,
         lag=int(params["entry.lag"]),
         hold=int(params["exit.hold"]),
-        direction=1 if strategy.position.direction == "long" else -1,
+        direction=events["direction"].to_numpy(),
         hedge=strategy.position.hedge,
         benchmarks=benchmarks,
         condition_day=cond.day if cond is not None else None,
@@ -254,6 +484,8 @@ def _legs_for(
     )
     skipped.append(plan.skipped)
     legs = plan.trades
+    if not strategy.position.stack:
+        legs = _one_position_per_session(legs, events, skipped)
     # a fixed evaluation period: trades must open and close inside it
     lo, hi = strategy.portfolio.start, strategy.portfolio.end
     why = np.full(len(legs), "", dtype=object)
@@ -291,6 +523,46 @@ def _legs_for(
     return legs.reset_index(drop=True), _concat(skipped, ["event_id", "ticker", "reason"])
 
 
+def _one_position_per_session(
+    legs: pd.DataFrame, events: pd.DataFrame, skipped: list[pd.DataFrame]
+) -> pd.DataFrame:
+    """``legs`` with one position per (ticker, entry session): of several events whose
+    positions enter together, the one another repeats (``same_news_as``), else the earliest
+    (by date, then catalog order), is kept; the others are skipped with the reason."""
+    pos = legs[legs["leg"] == "position"]
+    if pos.empty:
+        return legs
+    info = events.drop_duplicates(["event_id", "ticker"]).set_index(["event_id", "ticker"])
+    key = pd.MultiIndex.from_frame(pos[["event_id", "ticker"]])
+    order = pd.Series(np.arange(len(info)), index=info.index).reindex(key).to_numpy()
+    repeats = np.zeros(len(pos), dtype=bool)
+    if "same_news_as" in info.columns:
+        repeats = info["same_news_as"].reindex(key).notna().to_numpy()
+    ranked = pos.assign(
+        _repeats=repeats, _date=info["date"].reindex(key).to_numpy(), _order=order
+    ).sort_values(["_repeats", "_date", "_order"], kind="stable")
+    dup = ranked.duplicated(["ticker", "entry_date"], keep="first")
+    if not dup.any():
+        return legs
+    first = ranked[~dup].set_index(["ticker", "entry_date"])["event_id"]
+    later = ranked[dup]
+    kept = first.reindex(pd.MultiIndex.from_frame(later[["ticker", "entry_date"]])).to_numpy()
+    skipped.append(
+        later[["event_id", "ticker"]].assign(
+            reason=[
+                f"{t} already enters on {d.date()} for {k} (one position per ticker and entry "
+                "session; set position.stack = true to trade both)"
+                for t, d, k in zip(later["ticker"], later["entry_date"], kept, strict=True)
+            ]
+        )
+    )
+    gone = set(zip(later["event_id"], later["ticker"], strict=True))
+    keep = [
+        (e, t) not in gone for e, t in zip(legs["event_id"], legs["ticker"], strict=True)
+    ]  # fmt: skip
+    return legs[np.asarray(keep, dtype=bool)]
+
+
 def _drop_events(legs: pd.DataFrame, why: np.ndarray, skipped: list[pd.DataFrame]) -> pd.DataFrame:
     """``legs`` without every event (event id and ticker) that has a leg with a reason ``why``
     (non-empty): a hedge never trades alone. Appends to ``skipped`` one row per such event,
@@ -310,6 +582,9 @@ def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     return pd.concat(full, ignore_index=True) if full else pd.DataFrame(columns=columns)
 
 
+# ----------------------------------------------------------------------------- measurement
+
+
 def _simulate_and_measure(
     strategy: Strategy,
     legs: pd.DataFrame,
@@ -317,14 +592,10 @@ def _simulate_and_measure(
     skipped: pd.DataFrame,
     benchmarks: dict[str, str],
     prices: Any,
-    close: pd.DataFrame,
-    open_: pd.DataFrame,
-    high: pd.DataFrame,
-    low: pd.DataFrame,
+    step: Callable[[], None],
 ) -> BacktestResult:
+    close, open_ = prices.close, prices.open
     init_cash = strategy.portfolio.init_cash
-    if legs.empty:
-        return BacktestResult.empty(strategy, combos, skipped, benchmarks)
     dates = close.index
     period = strategy.portfolio
     if period.start is not None:
@@ -335,95 +606,144 @@ def _simulate_and_measure(
     index = pd.DatetimeIndex(dates[start_pos : dates.searchsorted(last, "right")])
     prefix = legs["combo"].astype(str) + "|"
     groups = {"ticker": prefix + legs["ticker"], "pooled": prefix + "pooled " + legs["market"]}
-    runs = {
-        grouping: simulate(
+    runs = {}
+    for grouping, labels in groups.items():
+        runs[grouping] = simulate(
             legs.assign(group=labels),
             open_=open_,
-            high=high,
-            low=low,
+            high=prices.high,
+            low=prices.low,
             close=close,
             index=index,
             init_cash=init_cash,
         )
-        for grouping, labels in groups.items()
+        step()
+    # valuation series on the simulation index, filled as the simulation fills them
+    on_index = {
+        "close": close.reindex(index).ffill().bfill(),
+        "open": open_.reindex(index).ffill().bfill(),
     }
-    sim_legs = runs["ticker"].legs  # per-ticker run: every leg filled with its own capital
-    pooled_legs = runs["pooled"].legs
     rows: list[dict[str, Any]] = []
-    equity: dict[tuple[Any, ...], pd.Series] = {}
+    blocks: dict[str, list[tuple[tuple[Any, ...], np.ndarray]]] = {}
+    stats: list[dict[str, Any]] = []
+    held_cache: dict[tuple[str, str], tuple[dict[str, Any], np.ndarray]] = {}
+    bench_arrays = {
+        b: (on_index["open"][b].to_numpy(np.float64), on_index["close"][b].to_numpy(np.float64))
+        for b in set(benchmarks.values())
+    }
     for grouping, run in runs.items():
-        by_group = dict(list(run.legs.groupby("group", sort=False)))
-        for name in run.value.columns:
-            combo_s, portfolio = str(name).split("|", 1)
-            combo = int(combo_s)
-            members = by_group[name]
-            market = members["market"].iloc[0]
-            sessions = get_calendar(market).sessions
-            on = index[index.isin(sessions)]
-            value = run.value[name].reindex(on)
-            trades = _event_trades(members)
+        trades = _event_trades(run.legs, index, on_index, benchmarks)
+        trade_cols = _Columns(trades, ["return", "pnl", "capital", "fill", "entry_pos", "exit_pos"])
+        no_trades = np.zeros(0, dtype=np.int64)
+        members = run.legs.groupby("group", sort=False)
+        by_group = members.indices
+        first = run.legs.iloc[[ix[0] for ix in by_group.values()]].set_index("group")
+        trade_groups = trades.groupby("group", sort=False).indices
+        value_all = run.value.to_numpy(dtype=np.float64)
+        exposure_all = run.exposure.to_numpy(dtype=bool)
+        col_of = {name: i for i, name in enumerate(run.value.columns)}
+        for market in sorted(first["market"].unique()):
+            sessions = get_calendar(str(market)).sessions
+            on_mask = index.isin(sessions)
+            on = index[on_mask]
+            on_dates = on.to_numpy()
             bench = benchmarks[market]
-            bench_px = close[bench].reindex(on).ffill().bfill()
-            m = compute_metrics(
-                value.to_numpy(),
-                on.to_numpy(),
-                trade_returns=trades["return"].to_numpy(),
-                trade_pnl=trades["pnl"].to_numpy(),
-                exposure=run.exposure[name].reindex(on).to_numpy(),
-                bench_value=bench_px.to_numpy(),
+            bench_px = on_index["close"][bench].to_numpy()[on_mask]
+            bench_held, bench_value = _held(
+                held_cache, ("bench", bench), bench_px, on, bench_px, init_cash
             )
-            rows.append(
-                {
-                    "combo": combo,
-                    "portfolio": portfolio,
-                    "kind": "strategy",
-                    "subject": portfolio,
-                    "market": market,
-                    **m,
-                }
-            )
-            equity[(combo, portfolio, "strategy")] = value
-            # buy-and-hold comparisons over the same sessions, scaled to the same capital
-            if grouping == "ticker":
-                holds = {f"buy & hold {portfolio}": close[portfolio].reindex(on).ffill().bfill()}
-            else:
-                basket = close[sorted(members["ticker"].unique())].reindex(on).ffill().bfill()
-                holds = {"buy & hold equal-weight basket": (basket / basket.iloc[0]).mean(axis=1)}
-            holds[f"buy & hold {bench}"] = bench_px
-            for label, px in holds.items():
-                bh_value = init_cash * px / px.iloc[0]
-                mb = compute_metrics(
-                    bh_value.to_numpy(),
-                    on.to_numpy(),
-                    exposure=np.ones(len(on), dtype=bool),
-                    bench_value=bench_px.to_numpy(),
+            for name in first.index[first["market"] == market]:
+                combo_s, portfolio = str(name).split("|", 1)
+                combo = int(combo_s)
+                value = value_all[on_mask, col_of[name]]
+                t = trade_cols.take(trade_groups.get(name, no_trades))
+                m = compute_metrics(
+                    value,
+                    on_dates,
+                    trade_returns=t["return"],
+                    trade_pnl=t["pnl"],
+                    exposure=exposure_all[on_mask, col_of[name]],
+                    bench_value=bench_px,
                 )
+                base = {"combo": combo, "portfolio": portfolio, "market": market}
+                # the benchmark held over the same sessions as the trades, with their capital
+                matched = _matched_value(t, bench_arrays[bench], init_cash)[on_mask]
                 rows.append(
                     {
-                        "combo": combo,
-                        "portfolio": portfolio,
-                        "kind": "buy_and_hold",
-                        "subject": label.removeprefix("buy & hold "),
-                        "market": market,
-                        **mb,
+                        **base,
+                        "kind": "strategy",
+                        "subject": portfolio,
+                        **m,
+                        **_matched_metrics(matched, on_dates),
                     }
                 )
-                equity[(combo, portfolio, label)] = bh_value
+                out = blocks.setdefault(str(market), [])
+                out.append(((combo, portfolio, "strategy"), value))
+                out.append(((combo, portfolio, f"{bench} at the strategy's exposure"), matched))
+                # buy-and-hold comparisons over the same sessions, scaled to the same capital
+                if grouping == "ticker":
+                    px = on_index["close"][portfolio].to_numpy()[on_mask]
+                    held = {f"buy & hold {portfolio}": _held(
+                        held_cache, ("ticker", portfolio), px, on, bench_px, init_cash
+                    )}  # fmt: skip
+                else:
+                    tickers = sorted(run.legs["ticker"].iloc[by_group[name]].unique())
+                    basket = on_index["close"][tickers].to_numpy()[on_mask]
+                    px = (basket / basket[0]).mean(axis=1)
+                    held = {"buy & hold equal-weight basket": _held(
+                        held_cache, ("basket", ",".join(tickers)), px, on, bench_px, init_cash
+                    )}  # fmt: skip
+                held[f"buy & hold {bench}"] = (bench_held, bench_value)
+                for label, (mb, bh_value) in held.items():
+                    subject = label.removeprefix("buy & hold ")
+                    rows.append({**base, "kind": "buy_and_hold", "subject": subject, **mb})
+                    out.append(((combo, portfolio, label), bh_value))
+                if grouping == "pooled":
+                    ppy = sessions_per_year(on.to_numpy())
+                    every = trades_of(runs["ticker"], combo, market, index, on_index, benchmarks)
+                    stats.append(
+                        {
+                            "combo": combo,
+                            "portfolio": portfolio,
+                            "market": market,
+                            **trade_statistics(
+                                every["return"].to_numpy(),
+                                bench_returns=every["bench_return"].to_numpy(),
+                                directions=every["direction"].to_numpy(),
+                                sizes=every["capital"].to_numpy(),
+                                sessions=every["sessions"].to_numpy(),
+                                periods_per_year=ppy,
+                            ),
+                            "exposure": m["exposure"],
+                        }
+                    )
+    step()
     metrics = pd.DataFrame(rows)
-    trades = sim_legs.merge(combos[["combo", "label"]], on="combo", how="left")
-    equity_df = pd.DataFrame(equity)
-    equity_df.columns = pd.MultiIndex.from_tuples(
-        list(equity), names=["combo", "portfolio", "series"]
-    )
+    sim_legs = runs["ticker"].legs  # per-ticker run: every leg filled with its own capital
+    trades_out = sim_legs.merge(combos[["combo", "label"]], on="combo", how="left")
+    frames = []
+    for market, items in blocks.items():
+        on = index[index.isin(get_calendar(market).sessions)]
+        frames.append(
+            pd.DataFrame(
+                np.column_stack([v for _, v in items]),
+                index=on,
+                columns=pd.MultiIndex.from_tuples(
+                    [k for k, _ in items], names=["combo", "portfolio", "series"]
+                ),
+            )
+        )
+    equity = pd.concat(frames, axis=1, sort=True) if len(frames) > 1 else frames[0]
     return BacktestResult(
         strategy=strategy,
         combos=combos,
         metrics=metrics,
-        trades=trades.drop(columns=["group"], errors="ignore"),
-        pooled_trades=pooled_legs.drop(columns=["group"], errors="ignore"),
-        equity=equity_df,
+        trades=trades_out.drop(columns=["group"], errors="ignore"),
+        pooled_trades=runs["pooled"].legs.drop(columns=["group"], errors="ignore"),
+        equity=equity,
         skipped=skipped,
         benchmarks=benchmarks,
+        trade_stats=pd.DataFrame(stats),
         data={
             "first": index[0].date().isoformat(),
             "last": index[-1].date().isoformat(),
@@ -435,6 +755,144 @@ def _simulate_and_measure(
     )
 
 
+def _held(
+    cache: dict[tuple[str, str], tuple[dict[str, Any], np.ndarray]],
+    key: tuple[str, str],
+    px: np.ndarray,
+    on: pd.DatetimeIndex,
+    bench_px: np.ndarray,
+    init_cash: float,
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Metrics and value of holding ``px`` with ``init_cash`` over ``on`` (computed once per
+    instrument: every combination of a run shares the sessions)."""
+    if key not in cache:
+        value = init_cash * px / px[0]
+        cache[key] = (
+            compute_metrics(
+                value, on.to_numpy(), exposure=np.ones(len(on), dtype=bool), bench_value=bench_px
+            ),
+            value,
+        )
+    return cache[key]
+
+
+def _event_trades(
+    legs: pd.DataFrame,
+    index: pd.DatetimeIndex,
+    prices: Mapping[str, pd.DataFrame],
+    benchmarks: Mapping[str, str],
+) -> pd.DataFrame:
+    """One row per closed traded event: the P&L of its legs summed, as a return on the
+    position's capital (a hedged trade is one trade), with the position leg's direction,
+    capital, sessions held and the benchmark's return over the same sessions."""
+    cols = ["group", "combo", "event_id", "ticker", "market", "pnl", "return", "direction",
+            "capital", "sessions", "bench_return", "fill", "entry_pos", "exit_pos"]  # fmt: skip
+    filled = legs[legs["status"] != "not filled"]
+    if filled.empty:
+        return pd.DataFrame(columns=cols)
+    key = ["group", "combo", "event_id", "ticker"]
+    agg = filled.groupby(key, sort=False).agg(pnl=("pnl", "sum"), status=("status", "min"))
+    pos = filled[filled["leg"] == "position"].set_index(key)
+    pos = pos.reindex(agg.index)
+    closed = (agg["status"] == "closed").to_numpy()
+    agg, pos = agg[closed], pos[closed]
+    d = pos["direction"].to_numpy(dtype=np.float64)
+    # the capital the position took: its shares at the unslipped entry price
+    capital = (pos["shares"] * pos["entry_price"] / (1.0 + d * pos["slippage"])).to_numpy()
+    entry = index.get_indexer(pd.DatetimeIndex(pos["entry_date"]))
+    exit_ = index.get_indexer(pd.DatetimeIndex(pos["exit_date"]))
+    bench = pos["market"].map(benchmarks).to_numpy()
+    at_open = (pos["fill"] == "open").to_numpy()
+    b_in = np.where(at_open, _lookup_pos(prices["open"], entry, bench),
+                    _lookup_pos(prices["close"], entry, bench))  # fmt: skip
+    b_out = np.where(at_open, _lookup_pos(prices["open"], exit_, bench),
+                     _lookup_pos(prices["close"], exit_, bench))  # fmt: skip
+    out = agg.reset_index()
+    return out.assign(
+        market=pos["market"].to_numpy(),
+        direction=d,
+        capital=capital,
+        sessions=exit_ - entry,
+        bench_return=b_out / b_in - 1.0,
+        fill=pos["fill"].to_numpy(),
+        entry_pos=entry,
+        exit_pos=exit_,
+        **{"return": out["pnl"].to_numpy() / capital},
+    )[cols]
+
+
+def trades_of(
+    run: Any,
+    combo: int,
+    market: str,
+    index: pd.DatetimeIndex,
+    prices: Mapping[str, pd.DataFrame],
+    benchmarks: Mapping[str, str],
+) -> pd.DataFrame:
+    """The closed trades of one combination and market in a run (one per event and ticker)."""
+    legs = run.legs
+    sel = legs[(legs["combo"] == combo) & (legs["market"] == market)]
+    return _event_trades(sel, index, prices, benchmarks)
+
+
+def _matched_value(
+    trades: Mapping[str, np.ndarray], bench: tuple[np.ndarray, np.ndarray], init_cash: float
+) -> np.ndarray:
+    """Value of ``init_cash`` holding the benchmark long over each trade's sessions with the
+    trade's capital, without costs: the benchmark at the strategy's exposure.
+
+    ``bench`` is the benchmark's (open, close) on the simulation index. Each trade buys
+    ``capital / P_in`` units at the benchmark's price of the trade's entry (its open or close,
+    as the trade) and sells at that price on its exit session; in between the units are valued
+    at the close, as the strategy's positions are.
+    """
+    opens, close = bench
+    n = len(close)
+    value = np.full(n, float(init_cash))
+    entry = np.asarray(trades["entry_pos"], dtype=np.int64)
+    if not entry.size:
+        return value
+    exit_ = np.asarray(trades["exit_pos"], dtype=np.int64)
+    fill = np.asarray(trades["fill"]) == "open"
+    p_in = np.where(fill, opens[entry], close[entry])
+    p_out = np.where(fill, opens[exit_], close[exit_])
+    units = np.asarray(trades["capital"], dtype=np.float64) / p_in
+    rows, which = _spans(entry, exit_ - 1)  # held at the closes of [entry, exit)
+    np.add.at(value, rows, units[which] * (close[rows] - p_in[which]))
+    realised = np.zeros(n + 1)
+    np.add.at(realised, exit_, units * (p_out - p_in))
+    return value + np.cumsum(realised)[:n]
+
+
+def _matched_metrics(value: np.ndarray, dates: np.ndarray) -> dict[str, float]:
+    """:data:`MATCHED_METRICS` of a value path, as ``matched_<name>``."""
+    r = simple_returns(value)
+    ppy = sessions_per_year(dates)
+    return {
+        "matched_total_return": total_return(value),
+        "matched_cagr": cagr(value, years_spanned(dates)),
+        "matched_annual_volatility": annual_volatility(r, ppy),
+        "matched_sharpe": sharpe(r, ppy),
+        "matched_max_drawdown": max_drawdown(value, dates).depth,
+    }
+
+
+class _Columns:
+    """Columns of a frame as arrays, to take rows from cheaply."""
+
+    def __init__(self, frame: pd.DataFrame, names: Sequence[str]) -> None:
+        self.arrays = {c: frame[c].to_numpy() for c in names}
+
+    def take(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        return {c: a[rows] for c, a in self.arrays.items()}
+
+
+def _lookup_pos(frame: pd.DataFrame, rows: np.ndarray, names: np.ndarray) -> np.ndarray:
+    """``frame.iloc[row, column named name]`` for each pair (rows are positions)."""
+    c = frame.columns.get_indexer(names)
+    return frame.to_numpy(dtype=np.float64)[rows, c]
+
+
 def _lookup(frame: pd.DataFrame, dates: pd.DatetimeIndex, names: np.ndarray) -> np.ndarray:
     """``frame.loc[date, name]`` for each pair; NaN where the date or name is absent."""
     r = frame.index.get_indexer(dates)
@@ -443,16 +901,3 @@ def _lookup(frame: pd.DataFrame, dates: pd.DatetimeIndex, names: np.ndarray) -> 
     ok = (r >= 0) & (c >= 0)
     out[ok] = frame.to_numpy(dtype=np.float64)[r[ok], c[ok]]
     return out
-
-
-def _event_trades(legs: pd.DataFrame) -> pd.DataFrame:
-    """One row per traded event: the P&L of its legs summed, as a return on the position's
-    size (a hedged trade is one trade)."""
-    filled = legs[legs["status"] != "not filled"]
-    if filled.empty:
-        return pd.DataFrame({"pnl": [], "return": []})
-    closed = filled.groupby(["combo", "event_id", "ticker"], sort=False).agg(
-        pnl=("pnl", "sum"), size=("size", "first"), status=("status", "min")
-    )
-    closed = closed[closed["status"] == "closed"]
-    return pd.DataFrame({"pnl": closed["pnl"], "return": closed["pnl"] / closed["size"]})

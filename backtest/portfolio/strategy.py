@@ -7,6 +7,7 @@ A strategy is a TOML file in ``strategies/``::
 
     [events]                 # which catalog events (every given criterion must match)
     categories = ["layoff"]
+    where = { surprise_pct = { above = 5 } }   # optional, on event attributes (see below)
 
     [entry]
     fill = "next_open"       # "next_open" or "close"
@@ -21,6 +22,9 @@ A strategy is a TOML file in ``strategies/``::
     direction = "long"       # "long" or "short"
     size = 10000             # per trade, in the ticker's currency
     hedge = false            # take the opposite position in the benchmark
+    stack = false            # true: a second event of a ticker entering on the same session
+                             # opens a second position (default: one position per ticker
+                             # and entry session; the later event is skipped with the reason)
 
     [costs]
     fees = 0.0005            # 5 bps of the traded value, each side
@@ -38,12 +42,28 @@ A strategy is a TOML file in ``strategies/``::
     model = "market"         # event-study model measuring it
 
 Every numeric parameter may be a list: the run sweeps the grid of all combinations in one
-vectorbt call. Files are validated once, with messages naming the file and the field.
+vectorbt call. Files are validated once, with messages naming the file and the field: every
+number must be finite (``inf`` and ``nan`` are refused), sessions (``lag``, ``hold``,
+``condition.day``) lie within +-1,000 and a grid has at most 10,000 combinations
+(:class:`Limits`, configurable); a limit is refused before anything is computed.
+
+Conditions on event attributes
+------------------------------
+``where`` (in ``[events]``) and ``long_when`` / ``short_when`` (in ``[position]``, instead of
+``direction``: long the events matching one, short those matching the other) take
+``{attribute = {above = x, below = y, equals = v, in = [...]}}`` (every given operator must
+hold; ``above`` and ``below`` are strict) or ``{attribute = value}`` / ``{attribute = [values]}``.
+An attribute is a column of the event table (e.g. ``surprise_pct`` of an earnings import). A
+strategy may only use what is known when it enters: an attribute the catalog declares known
+``after`` the event is refused (:func:`~backtest.portfolio.run.select_events`); ``before`` and
+``at_event`` attributes (published with the news, like an earnings surprise) are fine, since every
+entry is after the announcement. An event lacking the attribute does not match.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +72,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from backtest._toml import FileProblems, OptionalDate, read_toml, validate
+from backtest.markets import check_ticker
+from backtest.text import did_you_mean
 
 Number = float | int
 NumList = tuple[float, ...]
@@ -70,12 +92,53 @@ SWEEPABLE: tuple[tuple[str, str], ...] = (
 )
 
 
+#: Operators of a condition on an event attribute.
+OPERATORS = ("above", "below", "equals", "in")
+#: The smallest position (in the ticker's currency): below it a trade rounds to nothing.
+MIN_SIZE = 0.01
+
+
 class StrategyError(FileProblems):
     """A strategy file has problems; every one is listed as ``file: field x: message``."""
 
 
+class MissingAttributeError(StrategyError):
+    """A strategy's condition names an event attribute the events do not have (e.g. the
+    ``surprise_pct`` of an earnings import, on a catalog without one)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits a strategy file must keep (checked before anything is computed).
+
+    Attributes
+    ----------
+    max_combinations:
+        Parameter combinations of the grid (the product of the swept lists' lengths).
+    max_sessions:
+        Largest ``entry.lag``, ``exit.hold`` and ``|condition.day|``, in sessions.
+    """
+
+    max_combinations: int = 10_000
+    max_sessions: int = 1_000
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _finite(x: float) -> bool:
+    """Whether ``x`` is a finite float (TOML integers may be too large for one)."""
+    try:
+        return math.isfinite(float(x))
+    except OverflowError:
+        return False
+
+
+def _show(x: Any) -> str:
+    """``repr(x)``, shortened for a number of hundreds of digits."""
+    text = repr(x)
+    return text if len(text) <= 24 else f"{text[:12]}... ({len(text)} digits)"
 
 
 def _numbers(
@@ -96,6 +159,8 @@ def _numbers(
     for x in values:
         if isinstance(x, bool) or not isinstance(x, int | float):
             raise ValueError(f"expected {what} (a number or a list of numbers), got {x!r}")
+        if not _finite(x):
+            raise ValueError(f"must be a finite number ({what}), got {_show(x)}")
         if integer and float(x) != int(x):
             raise ValueError(f"expected a whole number of sessions, got {x!r}")
         if minimum is not None and (x < minimum or (strict_min and x == minimum)):
@@ -110,6 +175,65 @@ def _numbers(
     return tuple(out)
 
 
+def _scalar(x: Any, what: str) -> Any:
+    """A number (finite), a string or a boolean, as a condition's value."""
+    if isinstance(x, (bool, str)):
+        return x
+    if isinstance(x, int | float):
+        if not _finite(x):
+            raise ValueError(f"{what} must be a finite number, got {_show(x)}")
+        return float(x)
+    raise ValueError(f"{what} must be a number, a string or true/false, got {x!r}")
+
+
+def parse_where(v: Any) -> dict[str, dict[str, Any]]:
+    """``{attribute: {operator: value}}`` from a ``where`` table (see the module docstring).
+
+    ``{a = 5}`` is ``{a = {equals = 5}}`` and ``{a = [1, 2]}`` is ``{a = {in = [1, 2]}}``.
+    """
+    if not isinstance(v, dict) or not v:
+        raise ValueError(
+            f"expected a table such as {{ surprise_pct = {{ above = 5 }} }}, got {v!r}"
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for name, cond in v.items():
+        if isinstance(cond, dict):
+            if not cond:
+                raise ValueError(f"{name}: give at least one of {', '.join(OPERATORS)}")
+            ops: dict[str, Any] = {}
+            for op, value in cond.items():
+                if op not in OPERATORS:
+                    hint = did_you_mean(op, OPERATORS)
+                    raise ValueError(
+                        f"{name}: unknown operator {op!r} (use {', '.join(OPERATORS)}){hint}"
+                    )
+                if op in ("above", "below"):
+                    if isinstance(value, bool) or not isinstance(value, int | float):
+                        raise ValueError(f"{name}.{op} must be a number, got {value!r}")
+                    ops[op] = _scalar(value, f"{name}.{op}")
+                elif op == "in":
+                    if not isinstance(value, list) or not value:
+                        raise ValueError(f"{name}.in must be a non-empty list, got {value!r}")
+                    ops[op] = tuple(_scalar(x, f"{name}.in") for x in value)
+                else:
+                    ops[op] = _scalar(value, f"{name}.equals")
+            if "above" in ops and "below" in ops and not ops["above"] < ops["below"]:
+                raise ValueError(
+                    f"{name}: above {ops['above']:g} and below {ops['below']:g} match nothing"
+                )
+            out[str(name)] = ops
+        elif isinstance(cond, list):
+            if not cond:
+                raise ValueError(f"{name}: an empty list matches nothing")
+            out[str(name)] = {"in": tuple(_scalar(x, name) for x in cond)}
+        else:
+            out[str(name)] = {"equals": _scalar(cond, name)}
+    return out
+
+
+Where = dict[str, dict[str, Any]]
+
+
 class EventsFilter(_Section):
     """Which catalog events the strategy trades; every given criterion must match."""
 
@@ -118,10 +242,23 @@ class EventsFilter(_Section):
     tickers: tuple[str, ...] | None = None
     tags: tuple[str, ...] | None = None
     scope: Literal["company", "market"] | None = None
-    where: dict[str, Any] | None = None
+    where: Where | None = None
     primary_only: bool = True
     start: OptionalDate = None
     end: OptionalDate = None
+
+    @field_validator("where", mode="before")
+    @classmethod
+    def _where(cls, v: Any) -> Where | None:
+        return None if v is None else parse_where(v)
+
+    @field_validator("tickers", mode="before")
+    @classmethod
+    def _tickers(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            for t in v:
+                check_ticker(t)
+        return v
 
 
 class Entry(_Section):
@@ -173,16 +310,46 @@ class Exit(_Section):
 
 
 class Position(_Section):
-    """What to hold: direction, value per trade, and an optional benchmark hedge."""
+    """What to hold: direction (or ``long_when``/``short_when`` conditions on event attributes),
+    value per trade, an optional benchmark hedge, and whether positions stack."""
 
     direction: Literal["long", "short"] = "long"
+    long_when: Where | None = None
+    short_when: Where | None = None
     size: NumList = (10_000.0,)
     hedge: bool = False
+    stack: bool = False
 
     @field_validator("size", mode="before")
     @classmethod
     def _size(cls, v: Any) -> NumList:
-        return _numbers(v, "the value traded per position", minimum=0, strict_min=True)
+        return _numbers(v, "the value traded per position", minimum=MIN_SIZE)
+
+    @field_validator("long_when", "short_when", mode="before")
+    @classmethod
+    def _when(cls, v: Any) -> Where | None:
+        return None if v is None else parse_where(v)
+
+    @model_validator(mode="after")
+    def _direction_or_conditions(self) -> Position:
+        if (self.long_when or self.short_when) and "direction" in self.model_fields_set:
+            raise ValueError(
+                "give direction or long_when/short_when, not both (the conditions choose the "
+                "direction of each event)"
+            )
+        return self
+
+    def directions(self) -> dict[str, Where | None]:
+        """``{"long": condition, "short": condition}`` of the directions traded (``None``: every
+        selected event)."""
+        if self.long_when is None and self.short_when is None:
+            return {self.direction: None}
+        out: dict[str, Where | None] = {}
+        if self.long_when is not None:
+            out["long"] = self.long_when
+        if self.short_when is not None:
+            out["short"] = self.short_when
+        return out
 
 
 class Costs(_Section):
@@ -217,7 +384,14 @@ class PortfolioSection(_Section):
     @field_validator("init_cash", mode="before")
     @classmethod
     def _cash(cls, v: Any) -> float:
+        if isinstance(v, list):
+            raise ValueError(f"expected one number (the starting capital), got {v!r}")
         return _numbers(v, "the starting capital", minimum=0, strict_min=True)[0]
+
+    @field_validator("benchmark", mode="before")
+    @classmethod
+    def _benchmark(cls, v: Any) -> Any:
+        return None if v is None else check_ticker(v)
 
 
 class Condition(_Section):
@@ -228,6 +402,13 @@ class Condition(_Section):
     below: NumList | None = None
     above: NumList | None = None
     model: Literal["market", "market_adjusted", "constant_mean"] = "market"
+
+    @field_validator("day", mode="before")
+    @classmethod
+    def _day(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10**9:
+            raise ValueError(f"{_show(v)} sessions is out of any range; give a day such as 0")
+        return v
 
     @field_validator("below", "above", mode="before")
     @classmethod
@@ -254,6 +435,52 @@ class Strategy(_Section):
     portfolio: PortfolioSection = PortfolioSection()
     condition: Condition | None = None
     file: str = ""
+
+    def limit_problems(self, limits: Limits) -> list[tuple[str, str]]:
+        """The fields that break ``limits`` or each other (empty when none), as
+        ``(field, message)``."""
+        out = []
+        too_big = [v for v in self.position.size if v > self.portfolio.init_cash]
+        if too_big:
+            out.append(
+                (
+                    "position.size",
+                    f"{_fmt(max(too_big))} is more than portfolio.init_cash "
+                    f"{_fmt(self.portfolio.init_cash)}: such a position could never be bought "
+                    "in full; lower the size or raise the capital",
+                )
+            )
+        most = limits.max_sessions
+        for name, values in (("entry.lag", self.entry.lag), ("exit.hold", self.exit.hold)):
+            big = [v for v in values if v > most]
+            if big:
+                out.append(
+                    (
+                        name,
+                        f"{_fmt(max(big))} sessions is more than the limit of {most:,} "
+                        "sessions (limits.max_sessions)",
+                    )
+                )
+        if self.condition is not None and abs(self.condition.day) > most:
+            out.append(
+                (
+                    "condition.day",
+                    f"{self.condition.day} is beyond the limit of +-{most:,} "
+                    "sessions (limits.max_sessions)",
+                )
+            )
+        sizes = {k: len(v) for k, v in self._axes().items() if len(v) > 1}
+        n = math.prod(sizes.values())
+        if n > limits.max_combinations:
+            product = " x ".join(f"{len_:,} {k}" for k, len_ in sizes.items())
+            out.append(
+                (
+                    "",
+                    f"{product} make {n:,} parameter combinations; the limit is "
+                    f"{limits.max_combinations:,} (limits.max_combinations): sweep fewer values",
+                )
+            )
+        return out
 
     def _axes(self) -> dict[str, NumList]:
         """The sweepable parameters the strategy sets, ``{"exit.hold": (1.0, 5.0), ...}``."""
@@ -309,13 +536,33 @@ def _fmt(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
 
-def load_strategy(path: str | Path) -> Strategy:
-    """Read and validate one strategy file; :class:`StrategyError` lists every problem."""
+def load_strategy(path: str | Path, *, limits: Limits | None = None) -> Strategy:
+    """Read and validate one strategy file; :class:`StrategyError` lists every problem.
+
+    ``limits`` (default :class:`Limits`) bound its sessions and the size of its grid.
+    """
     p = Path(path)
-    data = read_toml(p, StrategyError, "strategy")
+    try:
+        data = read_toml(p, StrategyError, "strategy")
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise StrategyError(
+            str(p), [("", "not valid TOML: arrays or tables nested too deeply")]
+        ) from None
     data.setdefault("name", p.stem)
     data["file"] = str(p)
-    return validate(Strategy, data, str(p), StrategyError, hidden=("file",))
+    strategy = validate(Strategy, data, str(p), StrategyError, hidden=("file",))
+    problems = strategy.limit_problems(limits or Limits())
+    if problems:
+        raise StrategyError(str(p), problems)
+    return strategy
+
+
+def default_strategy_dir() -> Path:
+    """``./strategies`` if it exists, else the ``strategies/`` folder beside the package."""
+    here = Path.cwd() / "strategies"
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[2] / "strategies"
 
 
 def strategy_files(paths: Sequence[str | Path]) -> list[Path]:

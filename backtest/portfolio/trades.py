@@ -111,7 +111,7 @@ def plan_trades(
     fill: str,
     lag: int,
     hold: int,
-    direction: int,
+    direction: int | np.ndarray,
     hedge: bool,
     benchmarks: dict[str, str],
     condition_day: int | None = None,
@@ -127,7 +127,7 @@ def plan_trades(
     fill, lag, hold:
         Entry price kind (``next_open`` or ``close``), extra sessions, sessions held.
     direction:
-        +1 long, -1 short.
+        +1 long, -1 short: one for every event, or one per row of ``events``.
     hedge:
         Add an opposite leg in the market's benchmark.
     benchmarks:
@@ -137,9 +137,11 @@ def plan_trades(
     last_dates:
         Ticker -> last date with prices; trades that would exit after it are skipped.
     """
-    rows = []
+    signs = np.broadcast_to(np.asarray(direction, dtype=np.int64), (len(events),))
+    frames = []
     skipped = []
-    for market, block in events.groupby("market", sort=True):  # per market, vectorised inside
+    ev_all = events.reset_index(drop=True).assign(_sign=signs, _row=np.arange(len(events)))
+    for m, (market, block) in enumerate(ev_all.groupby("market", sort=True)):  # vectorised inside
         market = str(market)
         sessions = get_calendar(market).sessions
         if condition_day is None:
@@ -153,58 +155,50 @@ def plan_trades(
         entry_dates = sessions[np.minimum(entry, len(sessions) - 1)]
         exit_dates = sessions[np.minimum(exit_, len(sessions) - 1)]
         bench = benchmarks[market]
-        for k, ev in enumerate(block.itertuples(index=False)):  # building rows of the plan
-            last = (last_dates or {}).get(ev.ticker)
-            if beyond[k] or (last is not None and exit_dates[k] > last):
-                ends = last.date() if last is not None else "earlier"
-                skipped.append(
-                    (
-                        ev.event_id,
-                        ev.ticker,
-                        f"needs prices to {exit_dates[k].date()} for a "
-                        f"{hold}-session hold; the data ends {ends}",
-                    )
+        tickers = block["ticker"].to_numpy()
+        last = pd.DatetimeIndex(pd.Series(tickers).map(last_dates or {}).to_numpy())
+        late = np.asarray(exit_dates > last)  # NaT (no last date known) compares False
+        no_data = beyond | late
+        own = np.zeros(len(block), dtype=bool) if not hedge else tickers == bench
+        ids = block["event_id"].to_numpy()
+        for k in np.flatnonzero(no_data | own):  # the few events that cannot trade
+            if no_data[k]:
+                ends = last[k].date() if not pd.isna(last[k]) else "earlier"
+                reason = (
+                    f"needs prices to {exit_dates[k].date()} for a {hold}-session hold; the "
+                    f"data ends {ends}"
                 )
-                continue
-            common = {
-                "event_id": ev.event_id,
+            else:
+                reason = "the ticker is its own benchmark: a hedged position would be flat"
+            skipped.append((m, int(block["_row"].iloc[k]), ids[k], tickers[k], reason))
+        ok = ~(no_data | own)
+        common = pd.DataFrame(
+            {
+                "event_id": ids[ok],
+                "ticker": tickers[ok],
                 "market": market,
-                "day0": ev.day0,
+                "day0": block["day0"].to_numpy()[ok],
                 "fill": "open" if fill == "next_open" else "close",
-                "entry_date": entry_dates[k],
-                "exit_date": exit_dates[k],
-                "planned_exit_date": exit_dates[k],
+                "entry_date": entry_dates[ok],
+                "exit_date": exit_dates[ok],
+                "planned_exit_date": exit_dates[ok],
+                "_row": block["_row"].to_numpy()[ok],
+                "_market": m,
             }
-            if hedge and bench == ev.ticker:
-                skipped.append(
-                    (
-                        ev.event_id,
-                        ev.ticker,
-                        "the ticker is its own benchmark: a hedged position would be flat",
-                    )
-                )
-                continue
-            rows.append(
-                {
-                    **common,
-                    "ticker": ev.ticker,
-                    "leg": "position",
-                    "direction": direction,
-                    "underlying": ev.ticker,
-                }
-            )
-            if hedge:
-                rows.append(
-                    {
-                        **common,
-                        "ticker": ev.ticker,
-                        "leg": "hedge",
-                        "direction": -direction,
-                        "underlying": bench,
-                    }
-                )
-    trades = pd.DataFrame(rows, columns=TRADE_COLUMNS)
+        )
+        sign = block["_sign"].to_numpy()[ok]
+        frames.append(common.assign(leg="position", direction=sign, underlying=tickers[ok], _leg=0))
+        if hedge:
+            frames.append(common.assign(leg="hedge", direction=-sign, underlying=bench, _leg=1))
+    if frames:
+        trades = pd.concat(frames, ignore_index=True)
+        # market by market, event by event, the position before its hedge
+        trades = trades.sort_values(["_market", "_row", "_leg"], kind="stable")
+        trades = trades.reset_index(drop=True)[TRADE_COLUMNS]
+    else:
+        trades = pd.DataFrame(columns=TRADE_COLUMNS)
+    skipped.sort(key=lambda r: (r[0], r[1]))
     return TradePlan(
         trades=trades,
-        skipped=pd.DataFrame(skipped, columns=["event_id", "ticker", "reason"]),
+        skipped=pd.DataFrame([r[2:] for r in skipped], columns=["event_id", "ticker", "reason"]),
     )

@@ -545,11 +545,23 @@ def _overview(backtests: Sequence[Any], site: Site) -> list[dict[str, Any]]:
         m = _strategy_metrics(r)
         row["page"] = site.strategies[r.strategy.name]
         row["ranges"] = {
-            c: (m[c].min(), m[c].max()) for c, _, _ in (*TRADE_STATS, *PERIOD_STATS) if c in m
+            c: (v.min(), v.max())
+            for c, _, _ in (*TRADE_STATS, *PERIOD_STATS)
+            if c in m
+            for v in (_as_numbers(m[c]),)
         }
         row["few"] = (not len(m)) or float(m["n_trades"].max()) < MIN_TRADES
         out.append(row)
     return out
+
+
+def _as_numbers(values: pd.Series) -> pd.Series:
+    """A metric column as numbers: a profit factor's "no losing trades" is +inf (shown in
+    words again by :func:`stat_cell`), any other word is missing."""
+    if values.dtype != object and not pd.api.types.is_string_dtype(values):
+        return values
+    words = values.map(lambda v: math.inf if v == "no losing trades" else v)
+    return pd.to_numeric(words, errors="coerce")
 
 
 def _left_out(result: Any) -> dict[str, Any]:

@@ -360,7 +360,12 @@ def test_fuzz_bounds_and_drawdown_oracle(
         assert min(trades) - slack <= m["avg_trade_return"] <= max(trades) + slack
     else:
         assert math.isnan(m["win_rate"])
-    assert math.isnan(m["profit_factor"]) or m["profit_factor"] >= 0.0
+    pf = m["profit_factor"]
+    if (trades > 0).any() and not (trades < 0).any():
+        assert pf == "no losing trades"
+    else:  # a number (never inf), or the words when the losses are rounding noise
+        assert pf == "no losing trades" or math.isnan(pf) or 0.0 <= pf < math.inf
+    assert not any(isinstance(v, float) and math.isinf(v) for k, v in m.items() if k != "cagr")
     if not math.isnan(m["annual_volatility"]):
         assert m["annual_volatility"] >= 0.0
 
@@ -510,7 +515,7 @@ def test_trades_win_rate_averages_and_profit_factor() -> None:
 
 
 def test_profit_factor_without_losses_and_all_flat() -> None:
-    assert profit_factor(np.array([10.0, 0.0, 5.0])) == math.inf
+    assert profit_factor(np.array([10.0, 0.0, 5.0])) == "no losing trades"  # never inf
     assert math.isnan(profit_factor(np.array([0.0, 0.0])))
     assert math.isnan(profit_factor(np.array([])))
     assert profit_factor(np.array([-3.0])) == 0.0
@@ -693,7 +698,7 @@ def test_declared_list_is_well_formed() -> None:
     names = [m.name for m in METRICS]
     assert len(names) == len(set(names))
     for m in METRICS:
-        assert m.fmt in {"pct", "ratio", "int", "days", "date"}, m.name
+        assert m.fmt in {"pct", "ratio", "int", "days", "date", "text"}, m.name
         assert m.title, m.name
         assert m.description.endswith("."), m.name
 
@@ -716,6 +721,10 @@ def test_compute_metrics_returns_exactly_the_declared_metrics_with_their_types(f
             assert v is None or isinstance(v, np.datetime64), x.name
         elif x.fmt in ("int", "days"):
             assert v is None or type(v) is int, x.name
+        elif x.fmt == "text":
+            assert type(v) is str, x.name
+        elif x.name == "profit_factor" and full:  # one winning trade, no loss
+            assert v == "no losing trades"
         else:
             assert type(v) is float, x.name
 

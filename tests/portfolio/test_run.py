@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from backtest.catalog import Catalog, load_catalog
 from backtest.cli import cli
 from backtest.portfolio import BacktestResult, load_strategy, run_strategy
+from backtest.prices import CsvDirSource
 
 SWEEP = """\
 name = "sweep"
@@ -47,7 +48,7 @@ def backtest(
 ) -> BacktestResult:
     path = tmp_path / f"{name}.toml"
     path.write_text(SWEEP.format(**kw), encoding="utf-8")
-    return run_strategy(load_strategy(path), catalog, prices_dir=str(prices))
+    return run_strategy(load_strategy(path), catalog, source=CsvDirSource(prices))
 
 
 KEY = ["portfolio", "kind", "subject"]
@@ -95,12 +96,17 @@ def test_a_fixed_period_skips_trades_outside_it(
     assert reasons["meta-2022-11-layoffs"] == (
         "trade 2022-11-09 to 2022-11-10 is outside the portfolio period 2023-01-01 to 2025-10-24"
     )
-    assert "outside the portfolio period" in reasons["amzn-2025-10-layoffs"]
+    assert "outside the portfolio period" in reasons["amzn-2025-10-layoffs-report"]
+    # the announcement of the next morning enters on the same open as the press report
+    assert reasons["amzn-2025-10-layoffs"] == (
+        "AMZN already enters on 2025-10-28 for amzn-2025-10-layoffs-report (one position per "
+        "ticker and entry session; set position.stack = true to trade both)"
+    )
 
 
 def test_layoff_trades_match_the_price_files(catalog: Catalog, shared_prices_dir: Path) -> None:
     strategy = load_strategy(Path(__file__).parents[2] / "strategies" / "buy_on_layoffs.toml")
-    result = run_strategy(strategy, catalog, prices_dir=str(shared_prices_dir))
+    result = run_strategy(strategy, catalog, source=CsvDirSource(shared_prices_dir))
     meta = csv(shared_prices_dir, "META")
     t = result.trades.set_index(["combo", "event_id"])
     # Meta announced 11,000 layoffs before the open of 2022-11-09: bought at that open
@@ -134,7 +140,7 @@ def test_short_after_negative_earnings_enters_on_day_plus_one(
     catalog: Catalog, shared_prices_dir: Path, repo_root: Path
 ) -> None:
     strategy = load_strategy(repo_root / "strategies" / "short_after_negative_earnings.toml")
-    result = run_strategy(strategy, catalog, prices_dir=str(shared_prices_dir))
+    result = run_strategy(strategy, catalog, source=CsvDirSource(shared_prices_dir))
     t = result.trades
     # Meta's Q4 2021 results (2022-02-02 after the close): day 0 is 2022-02-03, AR about -24%;
     # the short opens at the open of day +1, 2022-02-04, at the open less 5 bps slippage.
@@ -238,15 +244,23 @@ def test_an_event_with_a_leg_that_cannot_fill_is_skipped_whole(
     open_.loc["2022-11-10", "META"] = np.nan
     # meta-2023-03-layoffs (before the open of 2023-03-14): both fills of the position gone
     open_.loc[["2023-03-14", "2023-03-15"], "META"] = np.nan
-    # amzn-2025-10-layoffs (before the open of 2025-10-28): the hedge cannot enter
+    # amzn-2025-10-layoffs-report (during the session of 2025-10-27): the hedge cannot enter at
+    # the open of 2025-10-28 (the announcement of that morning would enter on the same open:
+    # one position per ticker and session, so it is skipped for the report)
     open_.loc["2025-10-28", "SPY"] = np.nan
     panel = SimpleNamespace(open=open_, close=full.close, high=full.high, low=full.low)
     r = run_strategy(strategy, catalog, prices=panel)
     reasons = r.skipped.set_index("event_id")["reason"]
     assert reasons["meta-2022-11-layoffs"] == "no open price for META on 2022-11-10 (exit)"
     assert reasons["meta-2023-03-layoffs"] == "no open price for META on 2023-03-14 (entry)"
-    assert reasons["amzn-2025-10-layoffs"] == "no open price for SPY on 2025-10-28 (entry)"
-    gone = {"meta-2022-11-layoffs", "meta-2023-03-layoffs", "amzn-2025-10-layoffs"}
+    assert reasons["amzn-2025-10-layoffs-report"] == "no open price for SPY on 2025-10-28 (entry)"
+    assert reasons["amzn-2025-10-layoffs"].startswith("AMZN already enters on 2025-10-28 for")
+    gone = {
+        "meta-2022-11-layoffs",
+        "meta-2023-03-layoffs",
+        "amzn-2025-10-layoffs",
+        "amzn-2025-10-layoffs-report",
+    }
     assert not gone & set(r.trades["event_id"])
     assert "meta-2025-10-ai-layoffs" in set(r.trades["event_id"])  # the others still trade
     assert set(r.trades["leg"]) == {"position", "hedge"}

@@ -262,3 +262,90 @@ def test_vectorbt_agrees_with_a_plain_loop(data: st.DataObject) -> None:
     np.testing.assert_allclose(
         sim.value["g"].to_numpy(), _oracle_value(trades, p, 1_000_000.0), rtol=0, atol=1e-6
     )
+
+
+def _random_legs(data: st.DataObject, n_max: int) -> pd.DataFrame:
+    rows = []
+    for _ in range(data.draw(st.integers(1, n_max))):
+        e = data.draw(st.integers(0, 9))
+        x = data.draw(st.integers(e + 1, 11))
+        rows.append(
+            {
+                "underlying": data.draw(st.sampled_from(["AAA", "BBB"])),
+                "direction": data.draw(st.sampled_from([1, -1])),
+                "fill": data.draw(st.sampled_from(["open", "close"])),
+                "entry_date": IDX[e],
+                "exit_date": IDX[x],
+                "size": data.draw(st.sampled_from([2_000.0, 5_000.0])),
+                "fees": data.draw(st.sampled_from([0.0, 0.002])),
+                "slippage": data.draw(st.sampled_from([0.0, 0.003])),
+                "stop_loss": data.draw(st.sampled_from([np.nan, 0.02])),
+                "take_profit": data.draw(st.sampled_from([np.nan, 0.03])),
+                "group": data.draw(st.sampled_from(["g1", "g2"])),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_legs_sharing_a_column_equal_legs_apart(data: st.DataObject) -> None:
+    """Packing legs that do not overlap into one column changes nothing: values, fills, exits
+    and the orders refused for want of cash (capital of 1 to 3 legs' worth per group), against
+    the same legs with a column each (the one-column-per-leg simulation as the oracle)."""
+    p = prices()
+    trades = _random_legs(data, 12)
+    cash = data.draw(st.sampled_from([3_000.0, 8_000.0, 1_000_000.0]))
+    packed = simulate(trades, index=IDX, init_cash=cash, **p)
+    apart = simulate(trades, index=IDX, init_cash=cash, pack=False, **p)
+    pd.testing.assert_frame_equal(packed.value, apart.value, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(packed.exposure, apart.exposure)
+    pd.testing.assert_frame_equal(packed.legs, apart.legs, check_exact=False, rtol=1e-12)
+
+
+def test_many_overlapping_legs_share_few_columns() -> None:
+    """Ten legs of one ticker, each held two sessions, entering every session: at most two
+    are open at once... but an exit and an entry on one session cannot share a column, so
+    three columns hold them; the result equals one column per leg."""
+    p = prices()
+    rows = [
+        {"underlying": "AAA", "direction": 1, "entry_date": IDX[i], "exit_date": IDX[i + 2]}
+        for i in range(9)
+    ]
+    trades = legs(rows)
+    packed = simulate(trades, index=IDX, init_cash=1e6, **p)
+    apart = simulate(trades, index=IDX, init_cash=1e6, pack=False, **p)
+    pd.testing.assert_frame_equal(packed.legs, apart.legs, check_exact=False, rtol=1e-12)
+    assert list(packed.legs["exit_date"]) == [IDX[i + 2] for i in range(9)]
+    from backtest.portfolio.simulate import _assign_lanes
+
+    lanes = _assign_lanes(np.zeros(9, dtype=np.int64), np.arange(9), np.arange(9) + 2)
+    assert lanes.tolist() == [0, 1, 2, 0, 1, 2, 0, 1, 2]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_accounting_equals_vectorbts_portfolio(data: st.DataObject) -> None:
+    """Values, positions and exit trades computed from order records the way simulate does
+    equal what vectorbt's own Portfolio object gives for the same orders."""
+    import vectorbt as vbt
+
+    from backtest.portfolio.simulate import _accounting
+
+    n_rows, n_cols = 12, data.draw(st.integers(1, 5))
+    groups = sorted(data.draw(st.lists(st.integers(0, 2), min_size=n_cols, max_size=n_cols)))
+    rng = np.random.default_rng(data.draw(st.integers(0, 1000)))
+    close = 100 * np.cumprod(1 + rng.normal(0, 0.02, (n_rows, n_cols)), axis=0)
+    size = np.where(rng.random((n_rows, n_cols)) < 0.3, rng.normal(0, 5, (n_rows, n_cols)), np.nan)
+    pf = vbt.Portfolio.from_orders(
+        close, size, fees=0.001, init_cash=10_000.0, cash_sharing=True, group_by=groups,
+        freq="1D",
+    )  # fmt: skip
+    group_lens = np.bincount(np.unique(groups, return_inverse=True)[1]).astype(np.int64)
+    value, assets, trades = _accounting(pf.order_records, close, group_lens, 10_000.0)
+    np.testing.assert_allclose(value, np.asarray(pf.value()).reshape(n_rows, -1), rtol=1e-12)
+    np.testing.assert_allclose(assets, np.asarray(pf.assets()).reshape(n_rows, -1), rtol=1e-12)
+    theirs = pf.trades.values
+    assert len(trades) == len(theirs)
+    for field in ("col", "entry_idx", "exit_idx", "size", "entry_price", "exit_price", "pnl"):
+        np.testing.assert_allclose(trades[field], theirs[field], rtol=1e-12)

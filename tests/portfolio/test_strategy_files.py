@@ -39,6 +39,7 @@ def test_shipped_strategies_load(repo_root: Path) -> None:
         "buy_on_model_launches",
         "short_after_negative_earnings",
         "hedged_buy_on_layoffs",
+        "post_earnings_drift",
     }
     s = load_strategy(repo_root / "strategies" / "buy_on_layoffs.toml")
     assert s.exit.hold == (1.0, 5.0, 20.0, 60.0)

@@ -29,7 +29,7 @@ from backtest import load_catalog
 from backtest.catalog import Catalog
 from backtest.portfolio import BacktestResult, load_strategy, run_strategy
 from backtest.portfolio.metrics import METRICS
-from backtest.prices import load_prices
+from backtest.prices import CsvDirSource, load_prices
 from backtest.reports import charts, tables
 from backtest.study import EventStudyResult, StudySpec, run_study
 from backtest.study.inputs import normalize_event_table, price_needs
@@ -57,7 +57,7 @@ def study(catalog: Catalog, shared_prices_dir: Path) -> EventStudyResult:
 def short_bt(repo_root: Path, catalog: Catalog, shared_prices_dir: Path) -> BacktestResult:
     """Sweeps hold [5, 20] x below [-0.03, -0.08]."""
     path = repo_root / "strategies" / "short_after_negative_earnings.toml"
-    return run_strategy(load_strategy(path), catalog, prices_dir=str(shared_prices_dir))
+    return run_strategy(load_strategy(path), catalog, source=CsvDirSource(shared_prices_dir))
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def flat_bt(
     """A strategy file with no list: nothing is swept."""
     path = tmp_path_factory.mktemp("strategies") / "flat.toml"
     path.write_text('name = "flat"\n[events]\ncategories = ["layoff"]\n[exit]\nhold = 5\n')
-    return run_strategy(load_strategy(path), catalog, prices_dir=str(shared_prices_dir))
+    return run_strategy(load_strategy(path), catalog, source=CsvDirSource(shared_prices_dir))
 
 
 def valid(fig: dict[str, Any]) -> go.Figure:
