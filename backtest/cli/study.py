@@ -18,7 +18,7 @@ from backtest.cli._output import emit, format_option, out_option, render_table, 
 from backtest.text import num, pct
 
 #: spec.MODELS, restated so that building the command does not import the engine
-MODEL_CHOICES = ["market", "market_adjusted", "constant_mean", "factor"]
+MODEL_CHOICES = ["market", "market_adjusted", "constant_mean", "raw", "factor"]
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -234,7 +234,7 @@ def render_study(result: EventStudyResult, panel: Any | None = None) -> str:
             ("C", e.confounded),
             ("K", e.clustered),
             ("?", e.timing_unknown),
-            ("M", bool(e.model_note)),
+            ("M", e.model != spec.model),
         )
         flags = "".join(f for f, on in marks if on)
         row: dict[str, Any] = {"event": e.event_id, "ticker": e.ticker, "day 0": str(e.day0.date())}
@@ -276,6 +276,6 @@ def render_study(result: EventStudyResult, panel: Any | None = None) -> str:
         "Stars: * p<0.10, ** p<0.05, *** p<0.01 (single events: t with the residual degrees of "
         "freedom; groups: Kolari-Pynnönen, or Patell for one event).\n"
         "Flags: C confounded (another event of the ticker in its window), K clustered (shares "
-        "day 0 with other events), ? timing unknown, M benchmark measured by constant mean."
+        "day 0 with other events), ? timing unknown, M not the study's model (model_reason)."
     )
     return "\n".join(parts) + "\n"

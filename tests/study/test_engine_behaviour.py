@@ -170,7 +170,6 @@ def test_log_returns_sum_to_the_log_price_change() -> None:
     assert window_label((-1, 1)) == "[-1,+1]"
 
 
-@pytest.mark.usefixtures("engine_path")
 def test_a_subset_in_its_catalog_context_is_measured_as_in_the_whole_catalog() -> None:
     """With ``context``, confounding and the exclusion of other events' windows from the
     estimation windows consider every catalog event, not only the events studied."""
@@ -195,7 +194,6 @@ def test_a_subset_in_its_catalog_context_is_measured_as_in_the_whole_catalog() -
     pd.testing.assert_frame_equal(p, w)
 
 
-@pytest.mark.usefixtures("engine_path")
 def test_the_number_of_threads_changes_nothing() -> None:
     """Chunks are measured and tested on several threads, their sums added up in chunk order:
     the numbers do not depend on the threads, to the last bit."""

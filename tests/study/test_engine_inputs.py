@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,6 @@ from backtest.study.inputs import session_returns, ticker_returns
 from tests.study.synth import make_market
 
 
-@pytest.mark.usefixtures("engine_path")
 def test_every_drop_has_a_stage_and_reason() -> None:
     syn = make_market(n_days=600, n_stocks=6, n_events=12, seed=1)
     close = syn.close.assign(CONST=10.0)  # a price that never moves: every return is 0
@@ -106,7 +106,8 @@ def test_benchmark_rules() -> None:
     assert e.loc["ev00000", "benchmark"] == "QQQ"  # per-event override
     assert e.loc["ev00001", "benchmark"] == "SPY"  # market default
     assert e.loc["spy", "model"] == "constant_mean"  # not measured against itself
-    assert e.loc["spy", "model_note"].startswith("benchmark ticker: constant-mean model")
+    assert e.loc["spy", "model_reason"].startswith("benchmark ticker: constant-mean model")
+    assert e.loc["ev00001", "model_reason"] == "the study's model (model)"
     d = res.dropped.set_index("event_id")
     assert d.loc["ev00002", "stage"] == "benchmark"
     assert d.loc["ev00002", "reason"].startswith("benchmark 0700.HK does not trade on XNYS")
@@ -121,12 +122,18 @@ def test_tests_that_cannot_be_computed_say_why() -> None:
     tests = {t.name: t for t in res.tests(window=(-1, 1))}
     t = tests["cross-sectional t"]
     assert not t.computed
-    assert t.reason == "needs at least 2 events; n = 1"
-    assert str(t) == "cross-sectional t: not computed (needs at least 2 events; n = 1)"
+    assert t.reason == "needs at least 2 observations; n = 1"
+    assert str(t) == "cross-sectional t: not computed (needs at least 2 observations; n = 1)"
     assert tests["Patell Z"].computed  # one event is enough for Patell
     assert tests["sign test"].computed
     row = res.group_table("all", "CAAR").iloc[0]
-    assert "bmp: not computed (needs at least 2 events; n = 1)" in row["notes"].split(" | ")
+    assert "bmp: not computed (needs at least 2 observations; n = 1)" in row["notes"].split(" | ")
+    # the reason is data on the row (the typed tests read it, never the notes text)
+    assert row["bmp_reason"] == "needs at least 2 observations; n = 1"
+    assert row["patell_reason"] is None
+    altered = res.groups.assign(notes="")
+    again = {t.name: t for t in replace(res, groups=altered).tests(window=(-1, 1))}
+    assert again["cross-sectional t"].reason == "needs at least 2 observations; n = 1"
 
 
 def test_spec_errors() -> None:

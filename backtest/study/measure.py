@@ -1,0 +1,520 @@
+"""Stage 2 of an event study: fit and measure every aligned row, with the compiled kernels.
+
+:func:`measure` works in two passes over the rows of each market block, both in chunks on a
+thread pool. The first fits every row's model (:data:`~backtest.study.kernels.FIT`) and
+drops the rows that cannot be measured (too few estimation returns, a singular design, no
+residual variance, no return on day 0). The observations of each statistic are then decided
+from the rows measured (:func:`observations`: rows of one ticker whose measured days overlap
+are one observation). The second pass (:data:`~backtest.study.kernels.MEASURE`) computes the
+AR paths, CARs with their variances, BHARs and the rank keys, which are sorted and summed by
+group, day and statistic as they are made (nothing stored per row beyond the result tables).
+Finally the Kolari-Pynnönen cross-correlations of each cluster are summed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from backtest.study import kernels as K
+from backtest.study.align import Aligned, MarketBlock
+from backtest.study.offsets import Offsets
+from backtest.study.spec import StudySpec
+
+ProgressFn = Callable[[int, int], None]
+
+#: Why a row is not measured, as (stage, reason), by the status of its fit.
+STATUS_DROPS = {
+    K.STATUS_SINGULAR: (
+        "estimation",
+        "the benchmark's (or a factor's) returns do not vary over the estimation window",
+    ),
+    K.STATUS_FLAT: (
+        "estimation",
+        "zero residual variance in the estimation window (the returns are constant or track "
+        "the benchmark exactly)",
+    ),
+    K.STATUS_NO_DAY0: (
+        "event window",
+        "no return on day 0 (no price on day 0 or on the session before)",
+    ),
+}
+
+
+def too_few(nobs: int, required: int) -> tuple[str, str]:
+    """The (stage, reason) of a row with fewer valid estimation-window returns than required."""
+    return "estimation", f"only {nobs} valid estimation-window returns, {required} required"
+
+
+#: The float columns of the windows table, in the order of :attr:`Outputs.windows`.
+WINDOW_COLUMNS = ["car", "car_se", "t", "p", "bhar", "scar"]
+
+#: Rows measured at once inside a chunk (their rank keys: 2 MB at 1024).
+_SUB_BLOCK = 1024
+
+
+class Outputs:
+    """The large per-row outputs, allocated before the inputs are aligned.
+
+    ``ar_path`` (rows x path days) and ``windows``: the float columns of the windows table
+    in pandas' layout (car, car_se, t, p, bhar, scar; rows x windows each), so that the table
+    needs no copy of them when every row is measured; ``car``, ``car_var`` and ``bhar`` are
+    views into it. Only measured rows are ever read, and those are all written: no fill.
+
+    New memory is mapped in on its first write, page by page, which on a virtual machine can
+    cost more than the measurement that fills it: :meth:`page_in` writes to every page on a
+    thread while the caller aligns the inputs (mostly on one core).
+    """
+
+    def __init__(self, n: int, off: Offsets) -> None:
+        nw = len(off.windows)
+        self.ar_path = np.empty((n, off.path[1] - off.path[0]))
+        self.windows = np.empty((len(WINDOW_COLUMNS), n * nw))
+        self.car = self.windows[0].reshape(n, nw)
+        self.car_var = self.windows[1].reshape(n, nw)
+        self.bhar = self.windows[4].reshape(n, nw)
+        self._paging: threading.Thread | None = None
+
+    def page_in(self) -> None:
+        arrays = [self.ar_path, self.windows]
+
+        def touch() -> None:
+            for a in arrays:
+                if a.size:
+                    a.reshape(-1).view(np.uint8)[::4096] = 0  # one byte in each 4 KiB page
+
+        self._paging = threading.Thread(target=touch, name="evbt-page-in", daemon=True)
+        self._paging.start()
+
+    def ready(self) -> None:
+        """Wait for :meth:`page_in` (before anything writes results)."""
+        if self._paging is not None:
+            self._paging.join()
+            self._paging = None
+
+
+@dataclass(eq=False)
+class Fits:
+    """Each row's fit (rows of the table; only measured rows are meaningful): intercept,
+    market beta, residual variance, observations, degrees of freedom, the benchmark's mean and
+    centred sum of squares (market model), the factor model's slopes, factor means and the
+    inverse of their centred cross products, and the share of positive estimation residuals."""
+
+    alpha: np.ndarray
+    beta: np.ndarray
+    s2: np.ndarray
+    nobs: np.ndarray
+    dof: np.ndarray
+    mx: np.ndarray
+    sxx: np.ndarray
+    fbeta: np.ndarray
+    fmean: np.ndarray
+    fcinv: np.ndarray
+    phat: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int, k: int) -> Fits:
+        return cls(
+            alpha=np.empty(n),
+            beta=np.empty(n),
+            s2=np.empty(n),
+            nobs=np.zeros(n, dtype=np.int64),
+            dof=np.zeros(n, dtype=np.int64),
+            mx=np.zeros(n),
+            sxx=np.zeros(n),
+            fbeta=np.zeros((n, k)),
+            fmean=np.zeros((n, k)),
+            fcinv=np.zeros((n, k, k)),
+            phat=np.empty(n),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Standardizer:
+    """What :func:`~backtest.study.kernels.ar_moments` needs to divide each measured row's ARs
+    by the standard deviation of their prediction errors: the row's model, fit, and the
+    returns of its regressors (``bx``, one row per benchmark or factor series of every market;
+    a row's regressors start at ``bx_row``, and its first path day is column ``bx_start``)."""
+
+    models: np.ndarray
+    s2: np.ndarray
+    nobs: np.ndarray
+    mx: np.ndarray
+    sxx: np.ndarray
+    bx: np.ndarray
+    bx_row: np.ndarray
+    bx_start: np.ndarray
+    fmean: np.ndarray
+    fcinv: np.ndarray
+
+
+@dataclass(eq=False)
+class Measured:
+    """What :func:`measure` gives :func:`~backtest.study.battery.battery`.
+
+    ``idx``: the measured rows (sorted table rows). ``kept[j, row, s]``: the row is an
+    observation of statistic ``s`` (0: the days, ``1 + w``: window w) in grouping ``j``;
+    ``primary``: per row, the row measuring its observation over the widest window, all
+    groups together (the per-event flags). ``rank_sums`` and ``rank_n``: Corrado rank
+    deviations and their counts per group (groupings one after the other, grouping j's
+    from ``rank_offsets[j]``), slot (0 for rows observed in every statistic, ``1 + s`` for
+    the others) and column of the reach. ``within[j]``: per Kolari-Pynnönen cluster of
+    grouping j and statistic, the sum of the pairwise residual correlations.
+    """
+
+    aligned: Aligned
+    out: Outputs
+    fits: Fits
+    idx: np.ndarray
+    kept: np.ndarray
+    primary: Primaries
+    rank_sums: np.ndarray
+    rank_n: np.ndarray
+    rank_offsets: np.ndarray
+    within: list[np.ndarray]
+    standardizer: Standardizer
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def measure(
+    aligned: Aligned,
+    out: Outputs,
+    spec: StudySpec,
+    off: Offsets,
+    *,
+    workers: int,
+    progress: ProgressFn | None = None,
+) -> Measured:
+    """Fit and measure every row of ``aligned`` still kept (see the module docstring)."""
+    n = len(aligned.table)
+    k = len(aligned.factor_names)
+    fits = Fits.empty(n, k)
+    out.ready()
+    keep = aligned.drops.keep
+    total = 2 * int(sum(keep[b.rows].sum() for b in aligned.blocks))
+    done = 0
+    timings = {"fit": 0.0}
+    measured = np.zeros(n, dtype=bool)
+
+    # ------------------------------------------------------------------ first pass: fits
+    jobs = [
+        (_fit_chunk, blk, code, rows)
+        for blk in aligned.blocks
+        for code, rows in _chunks(blk.rows[keep[blk.rows]], aligned.model, spec.chunk_size)
+    ]
+    ctx = _Context(aligned, fits, out, spec, off)
+    for rows, status, seconds in _pipeline(ctx, jobs, workers):
+        timings["fit"] += seconds
+        ok = status == K.STATUS_OK
+        measured[rows[ok]] = True
+        bad = np.flatnonzero(~ok)
+        if len(bad):
+            whys = [
+                too_few(int(fits.nobs[rows[i]]), spec.min_estimation)
+                if status[i] == K.STATUS_FEW
+                else STATUS_DROPS[int(status[i])]
+                for i in bad
+            ]
+            aligned.drops.record(rows[bad], [w[0] for w in whys], [w[1] for w in whys])
+        done += len(rows)
+        if progress is not None:
+            progress(done, total)
+    idx = np.flatnonzero(measured)
+
+    # ------------------------------------------------------------------ observations
+    kept, primary = observations(aligned, idx, off)
+
+    # ------------------------------------------------------------------ second pass
+    sizes = [len(g.labels) for g in aligned.groupings]
+    rank_offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    rank_sums = np.zeros((int(sum(sizes)), 1 + off.n_stats, off.length))
+    rank_n = np.zeros((int(sum(sizes)), 1 + off.n_stats, off.length), dtype=np.int64)
+    ctx.kept = kept
+    ctx.codes = np.stack([g.codes for g in aligned.groupings])
+    ctx.rank_offsets = rank_offsets
+    ctx.rank_shape = rank_sums.shape
+    second = [
+        (_measure_chunk, blk, code, rows)
+        for blk in aligned.blocks
+        for code, rows in _chunks(blk.rows[measured[blk.rows]], aligned.model, spec.chunk_size)
+    ]
+    for rows, (sums, counts), seconds in _pipeline(ctx, second, workers):
+        timings["fit"] += seconds
+        rank_sums += sums  # in job order: the sums do not depend on the threads
+        rank_n += counts
+        done += len(rows)
+        if progress is not None:
+            progress(done, total)
+
+    # ------------------------------------------------------------------ cross-correlations
+    within = [
+        _cluster_sums(aligned, fits, measured, kept, j, spec, off)
+        for j in range(len(aligned.groupings))
+    ]
+    return Measured(
+        aligned=aligned,
+        out=out,
+        fits=fits,
+        idx=idx,
+        kept=kept,
+        primary=primary,
+        rank_sums=rank_sums,
+        rank_n=rank_n,
+        rank_offsets=rank_offsets,
+        within=within,
+        standardizer=_standardizer(aligned, fits, idx, off),
+        timings=timings,
+    )
+
+
+def _chunks(rows: np.ndarray, model: np.ndarray, size: int) -> Iterator[tuple[int, np.ndarray]]:
+    """The rows by model, ``size`` at a time."""
+    for code in K.MODEL_CODES.values():
+        sel = rows[model[rows] == code]
+        for c in range(0, len(sel), size):
+            yield code, sel[c : c + size]
+
+
+@dataclass(eq=False)
+class _Context:
+    """What every chunk reads (and the outputs it writes: chunks touch disjoint rows)."""
+
+    aligned: Aligned
+    fits: Fits
+    out: Outputs
+    spec: StudySpec
+    off: Offsets
+    kept: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), dtype=np.uint8))
+    codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    rank_offsets: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    rank_shape: tuple[int, ...] = (0, 0, 0)
+    scratch: threading.local = field(default_factory=threading.local)
+
+
+def _fit_chunk(
+    ctx: _Context, blk: MarketBlock, code: int, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """The first pass over one chunk: fits into ``ctx.fits``; the rows' statuses."""
+    tick = time.perf_counter()
+    a, f, off, spec = ctx.aligned, ctx.fits, ctx.off, ctx.spec
+    status = np.empty(len(rows), dtype=np.int8)
+    K.FIT[code](
+        blk.R, blk.cover, rows, a.col[rows], a.bench[rows], a.fbase[rows], a.start[rows],
+        off.est[0], off.est[1], off.day0, spec.exclude_confounded, spec.min_estimation,
+        f.alpha, f.beta, f.s2, f.nobs, f.dof, f.mx, f.sxx, f.fbeta, f.fmean, f.fcinv, status,
+    )  # fmt: skip
+    return rows, status, time.perf_counter() - tick
+
+
+def _measure_chunk(
+    ctx: _Context, blk: MarketBlock, code: int, rows: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], float]:
+    """The second pass over one chunk: the fused measurement, NumPy's SIMD sort of the rank
+    keys and the ranks summed by group, day and statistic. Writes into ``ctx.out`` and
+    ``ctx.fits.phat``; returns the chunk's rank sums and counts (added up in chunk order by
+    the caller).
+
+    The chunk is measured ``_SUB_BLOCK`` rows at a time, so that the rank keys of a sub-block
+    stay in the core's cache from the kernel through the sort to the rank assignment, in a
+    buffer each thread reuses (new memory is zeroed by the kernel page by page, which costs
+    more than the sort on this kind of machine).
+    """
+    tick = time.perf_counter()
+    a, f, out, off, spec = ctx.aligned, ctx.fits, ctx.out, ctx.off, ctx.spec
+    lr = off.length
+    bits = max(1, int(lr - 1).bit_length())
+    keys_all: np.ndarray | None = getattr(ctx.scratch, "keys", None)
+    if keys_all is None or keys_all.shape[1] != lr:
+        keys_all = ctx.scratch.keys = np.empty((_SUB_BLOCK, lr), dtype=np.int64)
+    rcount = np.empty(len(rows), dtype=np.int64)
+    sums = np.zeros(ctx.rank_shape)
+    counts = np.zeros(ctx.rank_shape, dtype=np.int64)
+    run = K.SORT_RUN
+    for s in range(0, len(rows), _SUB_BLOCK):
+        sub = rows[s : s + _SUB_BLOCK]
+        keys = keys_all[: len(sub)]
+        rc = rcount[s : s + _SUB_BLOCK]
+        K.MEASURE[code](
+            blk.R, blk.cover, sub, a.col[sub], a.bench[sub], a.fbase[sub], a.start[sub],
+            off.est[0], off.est[1], off.path[0], off.path[1], off.win_a, off.win_b,
+            off.in_window, spec.exclude_confounded, spec.returns == "log", bits, keys, f.alpha,
+            f.beta, f.s2, f.nobs, f.mx, f.sxx, f.fbeta, f.fmean, f.fcinv, out.ar_path, out.car,
+            out.car_var, out.bhar, rc, f.phat,
+        )  # fmt: skip
+        # NumPy's SIMD sort (GIL released), in runs short enough for its sorting network
+        keys[:, :run].sort(axis=1)
+        if lr > run:
+            keys[:, run:].sort(axis=1)
+        K.rank_sums(keys, run, rc, sub, bits, ctx.codes, ctx.rank_offsets, ctx.kept, sums,
+                    counts)  # fmt: skip
+    return rows, (sums, counts), time.perf_counter() - tick
+
+
+def _pipeline(
+    ctx: _Context, jobs: list[tuple[Callable[..., Any], MarketBlock, int, np.ndarray]],
+    workers: int,
+) -> Iterator[Any]:  # fmt: skip
+    """Run ``fn(ctx, block, model, rows)`` for every job on ``workers`` threads; yield results
+    in job order. The kernels release the GIL, so chunks run in parallel; at most
+    ``2 * workers`` results wait to be consumed, which bounds memory."""
+    if workers <= 1 or len(jobs) <= 1:
+        for fn, *args in jobs:
+            yield fn(ctx, *args)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future[Any]] = deque()
+        for fn, *args in jobs:
+            pending.append(pool.submit(fn, ctx, *args))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def observations(aligned: Aligned, idx: np.ndarray, off: Offsets) -> tuple[np.ndarray, Primaries]:
+    """Which measured rows are observations of each statistic, per grouping.
+
+    Within a group and for each statistic, measured rows of the same ticker whose measured
+    days overlap are one observation: for a day's AAR, rows on the same session (the same
+    day 0); for the CAAR (and ABHAR) of window [a, b], rows whose day-0 sessions are at most
+    ``b - a`` apart; rows chained by such overlaps are one observation too. It is measured by
+    its primary row: the earliest row that another row of the observation names in
+    ``same_news_as``, else its earliest row (:func:`backtest.study.kernels.primaries`).
+
+    Returns ``kept`` (groupings x rows x statistics, uint8) and the observations over the
+    widest window with all groups together (for the per-event flags).
+    """
+    n = len(aligned.table)
+    kept = np.zeros((len(aligned.groupings), n, off.n_stats), dtype=np.uint8)
+    if not len(idx):
+        return kept, Primaries(idx, np.zeros(0, dtype=np.int64))
+    tick = aligned.tick_code[idx]
+    pos = aligned.position[idx]
+    # the named row as an index into idx (-1: none, or not measured: an unmeasured primary
+    # leaves its news to the others)
+    at = np.full(n, -1, dtype=np.int64)
+    at[idx] = np.arange(len(idx))
+    target = np.where(aligned.target[idx] >= 0, at[np.maximum(aligned.target[idx], 0)], -1)
+    named = np.empty(len(idx), dtype=np.uint8)
+    best = np.empty(len(idx), dtype=np.int64)
+    pos_range = int(pos.max()) + 1
+    tick_range = int(tick.max()) + 1
+
+    def sort_by(group: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The order (into idx) and the sorted group, ticker and position; the named rows as
+        positions in that order."""
+        order = K.stable_argsort((group * tick_range + tick) * pos_range + pos)
+        where = np.empty(len(idx), dtype=np.int64)
+        where[order] = np.arange(len(idx))
+        t = target[order]
+        return order, group[order], np.where(t >= 0, where[np.maximum(t, 0)], -1), where
+
+    for j, g in enumerate(aligned.groupings):
+        codes = g.codes[idx].astype(np.int64)
+        order, grp, tgt, _ = sort_by(codes)
+        ts, ps = tick[order], pos[order]
+        for s, length in enumerate(off.lengths):
+            K.primaries(grp, ts, ps, tgt, int(length), best, named)
+            kept[j, idx[order], s] = best == np.arange(len(idx))
+    order, grp, tgt, where = sort_by(np.zeros(len(idx), dtype=np.int64))
+    K.primaries(grp, tick[order], pos[order], tgt, int(off.lengths.max()), best, named)
+    return kept, Primaries(order, best.copy(), where)
+
+
+@dataclass(frozen=True, eq=False)
+class Primaries:
+    """The observations over the widest window, all groups together (the per-event flags):
+    the measured rows in an order that keeps each observation's rows together (``order``:
+    indexes into the measured rows), each one's primary (``primary[q]``: a position in that
+    order) and where each measured row is in it (``where``)."""
+
+    order: np.ndarray
+    primary: np.ndarray
+    where: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def is_primary(self) -> np.ndarray:
+        """Per measured row: is it its observation's primary?"""
+        return self.primary[self.where] == self.where
+
+
+def _cluster_sums(
+    aligned: Aligned,
+    fits: Fits,
+    measured: np.ndarray,
+    kept: np.ndarray,
+    j: int,
+    spec: StudySpec,
+    off: Offsets,
+) -> np.ndarray:
+    """Per cluster of grouping ``j`` and statistic: the sum of the pairwise correlations of
+    the estimation residuals of the measured rows that are the statistic's observations."""
+    cl = aligned.clusters[j]
+    within = np.zeros((len(cl.group), off.n_stats))
+    if not len(cl.group):
+        return within
+    rows = np.flatnonzero((cl.row_cluster >= 0) & measured)
+    members = rows[K.stable_argsort(cl.row_cluster[rows])]
+    sizes = np.bincount(cl.row_cluster[members], minlength=len(cl.group))
+    ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    for b, blk in enumerate(aligned.blocks):
+        sel = np.flatnonzero(cl.block == b)
+        if not len(sel):
+            continue
+        lo, hi = int(sel[0]), int(sel[-1]) + 1  # a block's clusters are numbered together
+        part = ptr[lo : hi + 1] - ptr[lo]
+        mem = members[ptr[lo] : ptr[hi]]
+        within[lo:hi] = K.cluster_pairs(
+            blk.R, blk.cover, part, mem, aligned.col, aligned.bench, aligned.fbase,
+            aligned.start, aligned.model, off.est[0], off.est[1], spec.exclude_confounded,
+            fits.alpha, fits.beta, fits.fbeta, j, kept,
+        )  # fmt: skip
+    return within
+
+
+def _standardizer(aligned: Aligned, fits: Fits, idx: np.ndarray, off: Offsets) -> Standardizer:
+    """The measured rows' models, fits and regressor returns, for standardizing ARs where
+    they are tested: every block's benchmark series used by the market model and its factor
+    series, stacked into one array."""
+    k = len(aligned.factor_names)
+    models = aligned.model[idx]
+    bx_row = np.zeros(len(idx), dtype=np.int64)
+    series: list[np.ndarray] = []
+    first = 0
+    for b, blk in enumerate(aligned.blocks):
+        here = np.flatnonzero(aligned.block[idx] == b)
+        market = here[models[here] == K.MARKET]
+        bcols = np.unique(aligned.bench[idx[market]])
+        parts = [blk.R[bcols]]
+        bx_row[market] = first + np.searchsorted(bcols, aligned.bench[idx[market]])
+        if k:
+            factor = here[models[here] == K.FACTOR]
+            parts.append(blk.R[blk.n_tickers + 1 : blk.n_tickers + 1 + k])
+            bx_row[factor] = first + len(bcols)
+        block_series = np.concatenate(parts)
+        series.append(block_series)
+        first += len(block_series)
+    width = max((s.shape[1] for s in series), default=0)
+    bx = np.full((max(first, 1), max(width, 1)), np.nan)
+    at = 0
+    for s in series:
+        bx[at : at + len(s), : s.shape[1]] = s
+        at += len(s)
+    return Standardizer(
+        models=models,
+        s2=fits.s2[idx],
+        nobs=fits.nobs[idx],
+        mx=fits.mx[idx],
+        sxx=fits.sxx[idx],
+        bx=bx,
+        bx_row=bx_row,
+        bx_start=aligned.start[idx] + off.path[0],
+        fmean=fits.fmean[idx],
+        fcinv=fits.fcinv[idx],
+    )
