@@ -84,7 +84,10 @@ def _listed(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int) -> L
     lengths = np.zeros(n, dtype=np.int64)
     for rows, counts, _ in parts:
         lengths[rows] = counts
-    ptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=ptr[1:])
+    if len(parts) == 1:  # one market: its rows are in table order, and so are their lists
+        return Listed(ptr, parts[0][2])
     values = np.empty(int(ptr[-1]), dtype=np.int64)
     for rows, counts, listed in parts:
         at = np.repeat(ptr[rows], counts) + (
@@ -351,10 +354,13 @@ def align(
         # tickers and day-0 positions on the exchange's calendar (an event before or after
         # the price data can still reach into it)
         ext = np.flatnonzero(extra_market == m_code)
-        rpos = _calendar_positions(
+        rpos = np.full(len(all_rows) + len(ext), -1, dtype=np.int64)
+        rpos[np.searchsorted(all_rows, rows)] = pos  # the rows measured: their sessions
+        elsewhere = np.flatnonzero(rpos < 0)  # dropped rows and the context's other events
+        rpos[elsewhere] = _calendar_positions(
             market,
             sessions,
-            pd.concat([table["day0"].iloc[all_rows], ref.extra["day0"].iloc[ext]]),
+            pd.concat([table["day0"].iloc[all_rows], ref.extra["day0"].iloc[ext]]).iloc[elsewhere],
         )
         rcol = np.concatenate([name_col[tick_code[all_rows]], name_col[extra_tick[ext]]])
         revent = np.concatenate([ref.event[all_rows], ref.event[n + ext]])

@@ -74,8 +74,10 @@ def battery(
             for lo, hi in itertools.pairwise(halves)
         ]
         ar_values = take(out.ar_path)
+        with np.errstate(divide="ignore"):
+            inv_se = 1.0 / se.reshape(n, nw)  # the CARs' standardization weights
         finish_groups = _group_tables(
-            pool, workers, measured, take, ar_values, car, scar, bhar, spec, off
+            pool, workers, measured, take, ar_values, car, scar, inv_se, bhar, spec, off
         )
         dtypes = _Dtypes(a.event_ids, a.names)
         events, ar, confounders, ev_codes, tk_codes = _event_tables(
@@ -150,12 +152,15 @@ def _column_tests(
     stat_of: np.ndarray,
     scratch: threading.local,
     *,
+    weights: np.ndarray | None = None,
     moments_only: bool = False,
-) -> Callable[[], dict[str, S.GroupStat]]:
+) -> Callable[[], tuple[dict[str, S.GroupStat], S.Inversion]]:
     """Start every test but the rank test and Kolari-Pynnönen, for each column of ``values``
-    (over the rows that are observations of the column's statistic ``stat_of``), on
-    ``pool``; return a function that waits for them and gives the tests with the group
-    ``mean``, ``sd``, ``single`` (a group of one observation's own t) and ``rows``.
+    (over the rows that are observations of the column's statistic ``stat_of``; the
+    standardized values and their ``weights``, or a Standardizer), on ``pool``; return a
+    function that waits for them and gives the tests with the group ``mean``, ``sd``,
+    ``single`` (a group of one observation's own t) and ``rows``, and what inverting BMP
+    needs.
 
     One compiled pass over the rows for the moments of each of ``workers`` ranges of columns
     (the columns' updates overlap in the CPU), and one call per column for the signed ranks,
@@ -173,8 +178,9 @@ def _column_tests(
             for lo, hi in itertools.pairwise(splits)
         ]  # fmt: skip
     else:
+        w = standardized if weights is None else weights
         moments = [
-            pool.submit(K.column_moments, values, standardized, dof_f, phat, groups.codes,
+            pool.submit(K.column_moments, values, standardized, w, dof_f, phat, groups.codes,
                         groups.n, int(lo), int(hi), kept, stat_of)
             for lo, hi in itertools.pairwise(splits)
         ]  # fmt: skip
@@ -184,11 +190,12 @@ def _column_tests(
         for j in range(k)
     ]  # fmt: skip
 
-    def finish() -> dict[str, S.GroupStat]:
-        res = S.moment_stats(np.concatenate([f.result() for f in moments], axis=1))
+    def finish() -> tuple[dict[str, S.GroupStat], S.Inversion]:
+        m = np.concatenate([f.result() for f in moments], axis=1)
+        res = S.moment_stats(m)
         if not moments_only:
             res["wilcoxon"] = S.wilcoxon_stats(np.stack([f.result() for f in ranks], axis=1))
-        return res
+        return res, S.Inversion.of(m)
 
     return finish
 
@@ -262,6 +269,7 @@ def _group_tables(
     ar: np.ndarray,
     car: np.ndarray,
     scar: np.ndarray,
+    inv_se: np.ndarray,
     bhar: np.ndarray,
     spec: StudySpec,
     off: Offsets,
@@ -277,8 +285,12 @@ def _group_tables(
     std = measured.standardizer
     day_stat = np.zeros(len(days), dtype=np.int64)  # statistic 0: the days
     win_stat = np.arange(1, 1 + nw, dtype=np.int64)  # statistic 1 + w: window w
-    day_cols = [np.array([c]) for c in range(off.path[0], off.path[1])]
-    win_cols = [np.arange(lo, hi) for lo, hi in zip(off.win_a, off.win_b, strict=True)]
+    # the rank sample's columns only, and one empty column for the days not in it: the path
+    # changes nothing the rank test reads
+    rank_at = off.rank_position
+    day_cols = [rank_at[[c]] for c in range(off.path[0], off.path[1])]
+    win_cols = [rank_at[lo:hi] for lo, hi in zip(off.win_a, off.win_b, strict=True)]
+    sample = np.append(off.rank_columns, 0)
     ranked_day = off.in_window[off.path[0] : off.path[1]] > 0
     scratch = threading.local()
     started = []
@@ -292,7 +304,7 @@ def _group_tables(
             "AAR": _column_tests(pool, workers, groups, ar, std, dof, phat, kept, day_stat,
                                  scratch),
             "CAAR": _column_tests(pool, workers, groups, car, scar, dof, phat, kept, win_stat,
-                                  scratch),
+                                  scratch, weights=inv_se),
             "ABHAR": _column_tests(pool, workers, groups, bhar, bhar, dof, phat, kept, win_stat,
                                    scratch, moments_only=True),
         }  # fmt: skip
@@ -306,7 +318,8 @@ def _group_tables(
             names = [g.labels[i] for i in present]
             ng = len(present)
             at = measured.rank_offsets[j] + present
-            sums, counts = measured.rank_sums[at], measured.rank_n[at]
+            sums, counts = measured.rank_sums[at][:, :, sample], measured.rank_n[at][:, :, sample]
+            sums[:, :, -1], counts[:, :, -1] = 0.0, 0
 
             def rank_of(
                 stat: int, cols: list[np.ndarray], sums: np.ndarray = sums,
@@ -321,7 +334,7 @@ def _group_tables(
                 ("AAR", day_stat, [("day", d) for d in days]),
                 ("CAAR", win_stat, [("window", w) for w in spec.windows]),
             ):
-                res = tests[measure]()
+                res, inversion = tests[measure]()
                 res["kp"] = S.kolari_pynnonen(res["bmp"], rb[:, stat_of])
                 if measure == "AAR":
                     res["rank"] = rank_of(0, day_cols)
@@ -341,11 +354,13 @@ def _group_tables(
                         columns,
                         res,
                         single=res["single"],
+                        inversion=inversion,
+                        rbar=rb[:, stat_of],
                         not_ranked=not_ranked,
                     )
                 )
             # buy-and-hold: mean BHAR with its cross-sectional t
-            bm = tests["ABHAR"]()
+            bm, _ = tests["ABHAR"]()
             frames.append(
                 _test_frame(
                     g.name,
@@ -409,6 +424,8 @@ def _test_frame(
     tests: dict[str, S.GroupStat],
     *,
     single: S.GroupStat | None,
+    inversion: S.Inversion | None = None,
+    rbar: np.ndarray | None = None,
     not_ranked: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The group rows of one measure: counts, value, headline test, every test's statistic,
@@ -419,7 +436,9 @@ def _test_frame(
     n_rows = tests["rows"].n.ravel()
     value = np.where(n_obs > 0, mean.ravel(), np.nan)
     present = {key: tests[key] for key, _, _ in S.GROUP_TESTS if key in tests}
-    head, hstat, hp, lo, hi = S.headline(value.reshape(ng, k), present, single=single)
+    head, hstat, hp, lo, hi = S.headline(
+        value.reshape(ng, k), present, single=single, inversion=inversion, rbar=rbar
+    )
     data: dict[str, Any] = {
         "group_by": group_by,
         "group": np.repeat(names, k),
@@ -554,7 +573,7 @@ def _id_lists(ptr: np.ndarray, codes: np.ndarray, event_ids: pd.Index) -> pd.Ser
     column of lists (Arrow-backed: no Python object per row)."""
     import pyarrow as pa
 
-    dictionary = pa.array(np.asarray(event_ids, dtype=object), type=pa.string())
+    dictionary = pa.array(event_ids, type=pa.string())  # Arrow-backed ids: no conversion
     values = pa.DictionaryArray.from_arrays(pa.array(codes), dictionary)
     lists = pa.ListArray.from_arrays(pa.array(ptr), values)
     return pd.Series(pd.arrays.ArrowExtensionArray(lists))

@@ -723,8 +723,9 @@ def cluster_pairs(  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, nogil=True)
-def column_moments(x, sx, dof, phat, codes, n_groups, k0, k1, kept, stat_of):  # type: ignore[no-untyped-def]
-    """One pass over the rows of columns ``k0 .. k1-1`` of ``x`` and ``sx`` (rows x columns):
+def column_moments(x, sx, w, dof, phat, codes, n_groups, k0, k1, kept, stat_of):  # type: ignore[no-untyped-def]
+    """One pass over the rows of columns ``k0 .. k1-1`` of ``x``, ``sx`` and ``w`` (rows x
+    columns: values, standardized values ``sx = x w`` and standardization weights ``w``):
     per group and column, the moments of the t, Patell, BMP, sign and generalized sign tests
     over the rows that are observations of the column's statistic (``kept[row,
     stat_of[k]]``). Means and variances use Welford's updates (stable in one pass).
@@ -732,32 +733,60 @@ def column_moments(x, sx, dof, phat, codes, n_groups, k0, k1, kept, stat_of):  #
     Returns a (n_groups, k1 - k0, N_MOMENTS) array with, per column: 0 n, 1 mean x, 2 M2 x,
     3 n sx, 4 mean sx, 5 M2 sx, 6 n Patell, 7 sum sx Patell, 8 sum dof/(dof-2), 9 n non-zero,
     10 n positive (non-zero), 11 n positive (valid), 12 sum phat (valid), 13 sum of the
-    degrees of freedom of the valid sx (a group of one: its t's), 14 valid x of every row
-    (observation or not: the rows before merging). A column's numbers do not depend on the
-    other columns; the columns' updates, independent of each other, overlap in the CPU.
+    degrees of freedom of the valid sx (a group of one: its t's), 14 valid x of the rows that
+    are not observations (merged: moment 0 plus this is the rows before merging), 15 mean w,
+    16 M2 w, 17 co-moment of sx and w (over the valid sx: what inverting the BMP test into an
+    interval needs, see :func:`backtest.study.statistics.headline`). A column's
+    numbers do not depend on the other columns; the columns' updates, independent of each
+    other, overlap in the CPU.
     """
     out = np.zeros((n_groups, k1 - k0, N_MOMENTS))
+    one = _one_stat(stat_of, k0, k1)
     for i in range(x.shape[0]):
         g = codes[i]
         patell = dof[i] > 2
         var_t = dof[i] / (dof[i] - 2.0) if patell else 0.0  # variance of a t(dof) (Patell)
+        if one >= 0:  # the columns share one statistic: one flag for the row
+            if kept[i, one]:
+                for k in range(k0, k1):
+                    _moments_add(out, g, k - k0, x[i, k], sx[i, k], w[i, k], phat[i], patell,
+                                 var_t, dof[i])  # fmt: skip
+            else:
+                for k in range(k0, k1):
+                    _merged_add(out, g, k - k0, x[i, k])
+            continue
         for k in range(k0, k1):
-            _moments_add(out, g, k - k0, x[i, k], sx[i, k], phat[i], patell, var_t, dof[i],
-                         kept[i, stat_of[k]] != 0)  # fmt: skip
+            if kept[i, stat_of[k]]:
+                _moments_add(out, g, k - k0, x[i, k], sx[i, k], w[i, k], phat[i], patell, var_t,
+                             dof[i])  # fmt: skip
+            else:
+                _merged_add(out, g, k - k0, x[i, k])
     return out
 
 
-N_MOMENTS = 15
+N_MOMENTS = 18
 
 
 @nb.njit(cache=True, inline="always")
-def _moments_add(out, g, k, v, s, ph, patell, var_t, dof, kept):  # type: ignore[no-untyped-def]
-    """Add one row's value ``v`` and standardized value ``s`` to ``out[g, k]`` (the moments
-    of :func:`column_moments`); a row that is not an observation counts only in moment 14."""
+def _one_stat(stat_of, k0, k1):  # type: ignore[no-untyped-def]
+    """The statistic of columns ``k0 .. k1-1`` when they share one, else -1."""
+    for k in range(k0 + 1, k1):
+        if stat_of[k] != stat_of[k0]:
+            return -1
+    return stat_of[k0] if k1 > k0 else -1
+
+
+@nb.njit(cache=True, inline="always")
+def _merged_add(out, g, k, v):  # type: ignore[no-untyped-def]
+    """Count a row that is not an observation (its value, when it has one, was merged)."""
     if not np.isnan(v):
         out[g, k, 14] += 1.0
-    if not kept:
-        return
+
+
+@nb.njit(cache=True, inline="always")
+def _moments_add(out, g, k, v, s, w, ph, patell, var_t, dof):  # type: ignore[no-untyped-def]
+    """Add one observation's value ``v`` and standardized value ``s`` to ``out[g, k]`` (the
+    moments of :func:`column_moments`)."""
     if not np.isnan(v):
         n = out[g, k, 0] + 1.0
         dv = v - out[g, k, 1]
@@ -774,6 +803,10 @@ def _moments_add(out, g, k, v, s, ph, patell, var_t, dof, kept):  # type: ignore
         ds = s - out[g, k, 4]
         out[g, k, 4] += ds / n
         out[g, k, 5] += ds * (s - out[g, k, 4])
+        dw = w - out[g, k, 15]
+        out[g, k, 15] += dw / n
+        out[g, k, 16] += dw * (w - out[g, k, 15])
+        out[g, k, 17] += dw * (s - out[g, k, 4])
         out[g, k, 3] = n
         out[g, k, 13] += dof
         if patell:
@@ -783,8 +816,8 @@ def _moments_add(out, g, k, v, s, ph, patell, var_t, dof, kept):  # type: ignore
 
 
 @nb.njit(cache=True, inline="always")
-def _standardized(ar, i, kk, model, s2, inv_n, mx, sxx, bx, xrow, st, fmean, fcinv):  # type: ignore[no-untyped-def]
-    """An abnormal return divided by the standard deviation of its prediction error,
+def _prediction_sd(i, kk, model, s2, inv_n, mx, sxx, bx, xrow, st, fmean, fcinv):  # type: ignore[no-untyped-def]
+    """The standard deviation of an abnormal return's prediction error: the square root of
     ``s2 (1 + x' (X'X)^-1 x)`` (Patell 1976): for X = [1, x] ``s2 (1 + 1/n + (x - mean x)^2 /
     Sxx)`` with x the benchmark's return ``bx[xrow, st + kk]``; for the factor model ``s2 (1 +
     1/n + d' C^-1 d)`` with d the factors' deviations from their means (``bx[xrow + j]``);
@@ -804,7 +837,7 @@ def _standardized(ar, i, kk, model, s2, inv_n, mx, sxx, bx, xrow, st, fmean, fci
         v = s2 * (1.0 + inv_n + quad)
     else:
         v = s2
-    return ar / np.sqrt(v)
+    return np.sqrt(v)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -813,12 +846,17 @@ def ar_moments(  # type: ignore[no-untyped-def]
     n_groups, k0, k1, kept, stat_of,
 ):  # fmt: skip
     """:func:`column_moments` of the AR path ``ar`` (rows x days) and its standardized values,
-    computed here instead of stored (:func:`_standardized`, with each row's model and fit, and
+    computed here instead of stored (:func:`_prediction_sd`, with each row's model and fit, and
     its regressors' returns from ``bx[bx_row[i]]`` at session ``bx_start[i] + k`` on day k of
     the path): the same numbers, without a second array as large as the AR path."""
     out = np.zeros((n_groups, k1 - k0, N_MOMENTS))
+    one = _one_stat(stat_of, k0, k1)
     for i in range(ar.shape[0]):
         g = codes[i]
+        if one >= 0 and not kept[i, one]:
+            for k in range(k0, k1):
+                _merged_add(out, g, k - k0, ar[i, k])
+            continue
         patell = dof[i] > 2
         var_t = dof[i] / (dof[i] - 2.0) if patell else 0.0
         model = models[i]
@@ -827,10 +865,12 @@ def ar_moments(  # type: ignore[no-untyped-def]
         st = bx_start[i]
         for k in range(k0, k1):
             v = ar[i, k]
-            s = _standardized(v, i, k, model, s2[i], inv_n, mx[i], sxx[i], bx, xrow, st, fmean,
-                              fcinv)  # fmt: skip
-            _moments_add(out, g, k - k0, v, s, phat[i], patell, var_t, dof[i],
-                         kept[i, stat_of[k]] != 0)  # fmt: skip
+            if one < 0 and not kept[i, stat_of[k]]:
+                _merged_add(out, g, k - k0, v)
+                continue
+            sd = _prediction_sd(i, k, model, s2[i], inv_n, mx[i], sxx[i], bx, xrow, st, fmean,
+                               fcinv)  # fmt: skip
+            _moments_add(out, g, k - k0, v, v / sd, 1.0 / sd, phat[i], patell, var_t, dof[i])
     return out
 
 
@@ -974,9 +1014,13 @@ def signed_rank_column(x, k, order, bounds, keys, tmp, kept, stat):  # type: ign
     least the number of rows."""
     n = x.shape[0]
     kk = keys[:n]
-    for i in range(n):
-        r = order[i] if order.shape[0] else i
-        kk[i] = _signed_rank_key(x[r, k]) if kept[r, stat] else KEY_UNUSED
+    if order.shape[0]:
+        for i in range(n):
+            r = order[i]
+            kk[i] = _signed_rank_key(x[r, k]) if kept[r, stat] else KEY_UNUSED
+    else:
+        for i in range(n):
+            kk[i] = _signed_rank_key(x[i, k]) if kept[i, stat] else KEY_UNUSED
     for g in range(bounds.shape[0] - 1):
         radix_sort(kk[bounds[g] : bounds[g + 1]], tmp)
     return signed_rank_stats(kk, bounds)

@@ -329,7 +329,7 @@ def _measure_chunk(
     tick = time.perf_counter()
     a, f, out, off, spec = ctx.aligned, ctx.fits, ctx.out, ctx.off, ctx.spec
     lr = off.length
-    bits = max(1, int(lr - 1).bit_length())
+    bits = off.rank_bits
     keys_all: np.ndarray | None = getattr(ctx.scratch, "keys", None)
     if keys_all is None or keys_all.shape[1] != lr:
         keys_all = ctx.scratch.keys = np.empty((_SUB_BLOCK, lr), dtype=np.int64)
@@ -416,16 +416,22 @@ def observations(aligned: Aligned, idx: np.ndarray, off: Offsets) -> tuple[np.nd
         t = target[order]
         return order, group[order], np.where(t >= 0, where[np.maximum(t, 0)], -1), where
 
+    widest = int(np.argmax(off.lengths))
+    flags: Primaries | None = None
     for j, g in enumerate(aligned.groupings):
         codes = g.codes[idx].astype(np.int64)
-        order, grp, tgt, _ = sort_by(codes)
+        order, grp, tgt, where = sort_by(codes)
         ts, ps = tick[order], pos[order]
         for s, length in enumerate(off.lengths):
             K.primaries(grp, ts, ps, tgt, int(length), best, named)
             kept[j, idx[order], s] = best == np.arange(len(idx))
-    order, grp, tgt, where = sort_by(np.zeros(len(idx), dtype=np.int64))
-    K.primaries(grp, tick[order], pos[order], tgt, int(off.lengths.max()), best, named)
-    return kept, Primaries(order, best.copy(), where)
+            if g.name == "all" and s == widest:  # the per-event flags' own partition
+                flags = Primaries(order, best.copy(), where)
+    if flags is None:
+        order, grp, tgt, where = sort_by(np.zeros(len(idx), dtype=np.int64))
+        K.primaries(grp, tick[order], pos[order], tgt, int(off.lengths[widest]), best, named)
+        flags = Primaries(order, best.copy(), where)
+    return kept, flags
 
 
 @dataclass(frozen=True, eq=False)

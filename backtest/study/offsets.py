@@ -43,6 +43,14 @@ class Offsets:
         Per statistic, the largest distance between the day 0 of two rows of one ticker whose
         measured days overlap: 0 for a day's AAR (the same session), ``b - a`` for the CAAR of
         window ``[a, b]``. Statistic 0 is the days', statistic ``1 + w`` window ``w``'s.
+    rank_columns, rank_position:
+        The columns of the rank sample (the estimation window's and the event windows'), and
+        each column's position among them (``len(rank_columns)`` for the others): the rank
+        test reads only these, so that the path does not change it.
+    rank_bits:
+        Low bits of a rank key holding its column: from the largest reach the spec allows
+        (``max_offset``), not the reach itself, so that ties are decided the same way
+        whatever the path.
     """
 
     first: int
@@ -57,6 +65,9 @@ class Offsets:
     span: Window
     in_window: np.ndarray
     lengths: np.ndarray
+    rank_columns: np.ndarray
+    rank_position: np.ndarray
+    rank_bits: int
 
     @classmethod
     def of(cls, spec: StudySpec) -> Offsets:
@@ -65,6 +76,11 @@ class Offsets:
         in_window = np.zeros(length, dtype=np.uint8)
         for a, b in spec.windows:
             in_window[a - r0 : b - r0 + 1] = 1
+        ranked = in_window.astype(bool)
+        ranked[spec.estimation[0] - r0 : spec.estimation[1] - r0 + 1] = True
+        rank_columns = np.flatnonzero(ranked)
+        rank_position = np.full(length, len(rank_columns), dtype=np.int64)
+        rank_position[rank_columns] = np.arange(len(rank_columns))
         return cls(
             first=r0,
             length=length,
@@ -78,6 +94,9 @@ class Offsets:
             span=spec.span,
             in_window=in_window,
             lengths=np.array([0, *(b - a for a, b in spec.windows)], dtype=np.int64),
+            rank_columns=rank_columns,
+            rank_position=rank_position,
+            rank_bits=max(1, int(2 * spec.max_offset).bit_length()),
         )
 
     @property

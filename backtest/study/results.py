@@ -193,8 +193,8 @@ class EventStudyResult:
 
     # ------------------------------------------------------------------ rendering
     def summary(self, *, width: int = 100) -> str:
-        """A text summary: spec, data, the CAAR table of the 'all' group, the strongest
-        single-event reactions, and the dropped rows."""
+        """A text summary: spec, data, the CAAR table of the 'all' group (one headline test per
+        window), the strongest single-event reactions, and the dropped rows."""
         spec = self.spec
         lines = [
             "Event study",
@@ -213,16 +213,17 @@ class EventStudyResult:
             else None
         )
         if caar is not None and len(caar):
-            lines.append("All events: CAAR by window")
+            lines.append("All events: CAAR by window (headline test and its 95% interval)")
             lines.append(
-                f"  {'window':<9} {'n':>5} {'CAAR':>9} {'t':>7} {'BMP':>7} {'KP':>7} "
-                f"{'rank':>7} {'sign p':>7}"
+                f"  {'window':<9} {'rows':>5} {'n':>5} {'CAAR':>9} {'95% interval':>21} "
+                f"{'stat':>7} {'p':>7}  test"
             )
             for r in caar.itertuples():
+                interval = f"[{_pct(r.lo)}, {_pct(r.hi)}]" if np.isfinite(r.lo) else ""
                 lines.append(
-                    f"  {r.window:<9} {r.n:>5} {_pct(r.value):>9} {_num(r.t):>7} "
-                    f"{_num(r.bmp):>6}{stars(r.bmp_p):<1} {_num(r.kp):>7} {_num(r.rank):>7} "
-                    f"{_num(r.sign_p):>7}"
+                    f"  {r.window:<9} {r.n_rows:>5} {r.n:>5} {_pct(r.value):>9} {interval:>21} "
+                    f"{_num(r.headline_stat):>7} {_num(r.headline_p):>7}{stars(r.headline_p):<3}"
+                    f" {r.headline}"
                 )
             lines.append("")
         first = window_label(spec.windows[0])

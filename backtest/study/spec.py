@@ -178,11 +178,11 @@ class StudySpec:
             if isinstance(value, bool) or not isinstance(value, numbers.Integral):
                 raise SpecError(f"{name} must be a whole number, not {value!r}")
             object.__setattr__(self, name, int(value))
-        if self.max_offset < 1 or self.max_windows < 1 or self.max_listed < 0:
-            raise SpecError(
-                "max_offset and max_windows must be positive and max_listed not negative, not "
-                f"{self.max_offset!r}, {self.max_windows!r}, {self.max_listed!r}"
-            )
+        for name, least in (("max_offset", 1), ("max_windows", 1), ("max_listed", 0)):
+            if getattr(self, name) < least:
+                raise SpecError(
+                    f"{name} must be a whole number >= {least}, not {getattr(self, name)!r}"
+                )
         if len(self.windows) > self.max_windows:
             raise SpecError(
                 f"{len(self.windows)} event windows asked for, more than the limit of "

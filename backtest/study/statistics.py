@@ -341,7 +341,7 @@ def moment_stats(m: FloatArray) -> dict[str, GroupStat]:
         "sign": GroupStat(zs, ps, nz.astype(np.int64)),
         "gsign": GroupStat(zg, _two_sided_normal(zg), ni),
         "single": GroupStat(single, two_sided_t(single, single_df), single_df),
-        "rows": GroupStat(nan, nan, col(14).astype(np.int64)),
+        "rows": GroupStat(nan, nan, (n + col(14)).astype(np.int64)),
     }
 
 
@@ -356,36 +356,101 @@ HEADLINE_ORDER: tuple[str, ...] = ("kp", "bmp", "t")
 SINGLE_EVENT_T = "single-event t"
 
 
+@dataclass(frozen=True)
+class Inversion:
+    """Per cell (G, K), what inverting the BMP test into an interval needs: over the valid
+    standardized values ``s_i = x_i w_i`` (``w_i`` one over the standard deviation of the
+    prediction error), their count, the means of s and w, and the sample (co)variances."""
+
+    n: FloatArray
+    mean_s: FloatArray
+    mean_w: FloatArray
+    var_s: FloatArray
+    var_w: FloatArray
+    cov_sw: FloatArray
+
+    @classmethod
+    def of(cls, m: FloatArray) -> Inversion:
+        """From the moments of :func:`backtest.study.kernels.column_moments`."""
+        n = np.asarray(m[:, :, 3], dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return cls(n, m[:, :, 4], m[:, :, 15], m[:, :, 5] / (n - 1), m[:, :, 16] / (n - 1),
+                       m[:, :, 17] / (n - 1))  # fmt: skip
+
+
+def bmp_interval(
+    inv: Inversion, q: FloatArray, factor: FloatArray | float = 1.0
+) -> tuple[FloatArray, FloatArray]:
+    """The shifts ``mu`` of every observation's value that the BMP test (times ``factor``:
+    the Kolari-Pynnönen adjustment) does not reject at the two-sided quantile ``q``.
+
+    The test of ``mu`` standardizes the shifted values, ``(x_i - mu) w_i = s_i - mu w_i``,
+    whose cross-sectional t is ``t(mu) = (A - mu B) / sqrt(V(mu) / n)`` with ``A``, ``B``
+    the means of s and w and ``V(mu) = Vss - 2 mu Vsw + mu^2 Vww``. ``|factor t(mu)| <= q``
+    is the quadratic inequality ``a mu^2 - 2 b mu + c <= 0`` with ``a = n B^2 - q'^2 Vww``,
+    ``b = n A B - q'^2 Vsw``, ``c = n A^2 - q'^2 Vss``, ``q' = q / factor``: an interval
+    when ``a > 0`` (it contains ``A / B``, where t is 0), else unbounded (-inf, inf). At
+    ``mu = 0`` the statistic is the reported one, so the interval contains 0 exactly when the
+    test does not reject.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        qq = (q / factor) ** 2
+        a = inv.n * inv.mean_w**2 - qq * inv.var_w
+        b = inv.n * inv.mean_s * inv.mean_w - qq * inv.cov_sw
+        c = inv.n * inv.mean_s**2 - qq * inv.var_s
+        root = np.sqrt(np.maximum(b * b - a * c, 0.0))
+        bounded = a > 0
+        lo = np.where(bounded, (b - root) / a, -np.inf)
+        hi = np.where(bounded, (b + root) / a, np.inf)
+    return lo, hi
+
+
 def headline(
     value: FloatArray,
     tests: dict[str, GroupStat],
     *,
     single: GroupStat | None,
+    inversion: Inversion | None = None,
+    rbar: FloatArray | None = None,
     level: float = 0.95,
 ) -> tuple[np.ndarray, FloatArray, FloatArray, FloatArray, FloatArray]:
-    """One named test per cell (G, K) and the interval it implies for ``value``.
+    """One named test per cell (G, K) and the ``level`` interval that same test implies.
 
-    Returns the test's display name ("" where none), statistic, p-value and the ``level``
-    interval ``value -/+ q |value / stat|`` with ``q`` the quantile of the test's own t
-    distribution (n - 1 degrees of freedom; a single event's residual degrees of freedom):
-    the interval is the set of means the same test would not reject, so it excludes 0
-    exactly when the test rejects at ``1 - level``. NaN where the statistic is missing or 0.
+    Returns the test's display name ("" where none), statistic, p-value and interval: the
+    values the test would not reject, so that the interval excludes 0 exactly when the test
+    rejects at ``1 - level``. For the cross-sectional t (and a single event's own t) that is
+    ``value -/+ q se`` with ``q`` the quantile of the test's t distribution; for BMP and
+    Kolari-Pynnönen the inversion of :func:`bmp_interval` (``inversion`` and ``rbar``
+    given). NaN where no test was computed.
     """
     names = {k: name for k, name, _ in GROUP_TESTS}
-    name = np.full(value.shape, "", dtype=object)
-    stat = np.full(value.shape, np.nan)
-    p = np.full(value.shape, np.nan)
-    df = np.full(value.shape, np.nan)
-    candidates = [(names[k], tests[k], tests[k].n - 1.0) for k in HEADLINE_ORDER if k in tests]
+    shape = value.shape
+    name = np.full(shape, "", dtype=object)
+    stat = np.full(shape, np.nan)
+    p = np.full(shape, np.nan)
+    lo = np.full(shape, np.nan)
+    hi = np.full(shape, np.nan)
+    candidates = [(k, names[k], tests[k], tests[k].n - 1.0) for k in HEADLINE_ORDER if k in tests]
     if single is not None:
-        candidates.append((SINGLE_EVENT_T, single, single.n.astype(np.float64)))
-    for label, res, dof in candidates:
+        candidates.append(("single", SINGLE_EVENT_T, single, single.n.astype(np.float64)))
+    for key, label, res, dof in candidates:
         take = np.isnan(stat) & np.isfinite(res.stat)
+        if not take.any():
+            continue
+        df = np.broadcast_to(dof, shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q = stats.t.ppf(0.5 + level / 2.0, np.where(df >= 1, df, np.nan))
+            if key in ("bmp", "kp") and inversion is not None:
+                factor: FloatArray | float = 1.0
+                if key == "kp" and rbar is not None:
+                    factor = np.sqrt((1.0 - rbar) / (1.0 + (res.n - 1) * rbar))
+                a, b = bmp_interval(inversion, q, factor)
+            else:  # a t interval: se = value / stat
+                half = np.where(res.stat != 0, q * np.abs(value / res.stat), np.nan)
+                a, b = value - half, value + half
         name[take] = label
         stat[take] = res.stat[take]
         p[take] = res.p[take]
-        df[take] = np.broadcast_to(dof, value.shape)[take]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        q = stats.t.ppf(0.5 + level / 2.0, np.where(df >= 1, df, np.nan))
-        half = np.where((stat != 0) & np.isfinite(stat), q * np.abs(value / stat), np.nan)
-    return name, stat, p, value - half, value + half
+        lo[take] = np.broadcast_to(a, shape)[take]
+        hi[take] = np.broadcast_to(b, shape)[take]
+    return name, stat, p, lo, hi

@@ -36,6 +36,7 @@ class OracleEvent:
     dof: int = 0
     ar: dict[int, float] = field(default_factory=dict)
     sar: dict[int, float] = field(default_factory=dict)
+    sd: dict[int, float] = field(default_factory=dict)  # prediction-error sd by day
     car: dict[tuple[int, int], float] = field(default_factory=dict)
     car_var: dict[tuple[int, int], float] = field(default_factory=dict)
     bhar: dict[tuple[int, int], float] = field(default_factory=dict)
@@ -204,6 +205,7 @@ def oracle(
                 xd = np.array(design(d))
                 v = s2 * (1.0 + xd @ inv @ xd)
             res.sar[d] = a / math.sqrt(v)
+            res.sd[d] = math.sqrt(v)
         for w in windows:
             days = list(range(w[0], w[1] + 1))
             ars = [ar(d) for d in days]
@@ -294,11 +296,13 @@ def group_tests(
     if isinstance(key, tuple):
         x = np.array([e.car[key] for e in kept])
         sx = np.array([e.car[key] / math.sqrt(e.car_var[key]) for e in kept])
+        weight = np.array([1 / math.sqrt(e.car_var[key]) for e in kept])
         days = list(range(key[0], key[1] + 1))
         n_rows = sum(math.isfinite(e.car[key]) for e in rows)
     else:
         x = np.array([e.ar[key] for e in kept])
         sx = np.array([e.sar[key] for e in kept])
+        weight = np.array([1 / e.sd[key] for e in kept])
         days = [key]
         n_rows = sum(math.isfinite(e.ar[key]) for e in rows)
     n = len(x)
@@ -353,18 +357,42 @@ def group_tests(
     ranks = stats.rankdata(np.abs(nonzero))
     out["wilcoxon"] = float(ranks[nonzero > 0].sum())
     # the headline: KP, else BMP, else t, else the single observation's own t; the interval
-    # is the set of means the same test does not reject at 5%
+    # is the set of common shifts of the values that the same test does not reject at 5%
+    factor = 1.0
     if n >= 2 and math.isfinite(out["kp"]):
-        stat, df = out["kp"], n - 1
+        stat, df, standardized = out["kp"], n - 1, True
+        factor = math.sqrt((1 - rbar) / (1 + (n - 1) * rbar))
     elif n >= 2 and math.isfinite(out["bmp"]):
-        stat, df = out["bmp"], n - 1
+        stat, df, standardized = out["bmp"], n - 1, True
     elif n >= 2:
-        stat, df = out["t"], n - 1
+        stat, df, standardized = out["t"], n - 1, False
     else:
-        stat, df = float(sx[0]), float(dof[0])
-    se = out["value"] / stat
-    half = stats.t.ppf(0.975, df) * abs(se)
+        stat, df, standardized = float(sx[0]), float(dof[0]), False
+    q = stats.t.ppf(0.975, df)
     out["headline_stat"] = stat
     out["headline_p"] = float(2 * stats.t.sf(abs(stat), df))
-    out["lo"], out["hi"] = out["value"] - half, out["value"] + half
+    if standardized:
+        out["lo"], out["hi"] = _inverted(x, weight, factor, q)
+    else:
+        half = q * abs(out["value"] / stat)
+        out["lo"], out["hi"] = out["value"] - half, out["value"] + half
     return out
+
+
+def _inverted(x: np.ndarray, w: np.ndarray, factor: float, q: float) -> tuple[float, float]:
+    """The shifts mu with |factor * t((x - mu) w)| <= q (t the one-sample t-test), by a root
+    finder on each side of the shift where t is 0; infinite where none is rejected."""
+    from scipy import optimize
+
+    def excess(mu: float) -> float:
+        return abs(factor * stats.ttest_1samp((x - mu) * w, 0.0).statistic) - q
+
+    center = float((x * w).sum() / w.sum())
+    ends = []
+    for sign in (-1.0, 1.0):
+        far = center + sign * 0.01
+        while excess(far) <= 0 and abs(far - center) < 1e3:
+            far = center + 2 * (far - center)
+        ends.append(optimize.brentq(excess, center, far, xtol=1e-15) if excess(far) > 0
+                    else sign * math.inf)  # fmt: skip
+    return ends[0], ends[1]

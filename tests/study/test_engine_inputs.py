@@ -84,6 +84,45 @@ def test_failed_price_loads_give_their_reason() -> None:
     ]
 
 
+def test_a_failed_load_names_the_ticker_once() -> None:
+    """The prices' failure (which names the ticker itself when printed) is reported by its
+    description: "no prices for JUNK: <kind>: <reason>", the ticker said once."""
+    from backtest.prices.base import FetchFailure
+
+    class Panel:
+        def __init__(self, close: pd.DataFrame) -> None:
+            self.close = close
+            self.failed = {"JUNK": FetchFailure("JUNK", None, None, "unknown", "no such ticker")}
+
+    syn = make_market(n_days=400, n_stocks=3, n_events=3, seed=1)
+    junk = pd.DataFrame({"event_id": ["x"], "ticker": ["JUNK"], "day0": [syn.events.day0[0]]})
+    res = run_study(pd.concat([syn.events, junk]), Panel(syn.close), StudySpec(max_loss=1.0))
+    (reason,) = res.dropped["reason"]
+    assert reason == f"no prices for JUNK: {Panel(syn.close).failed['JUNK'].describe()}"
+    assert reason.count("JUNK") == 1
+
+
+def test_unknown_groups_windows_and_days_name_the_known_ones() -> None:
+    from backtest.errors import UnknownGroupError
+
+    syn = make_market(n_days=500, n_stocks=3, n_events=6, seed=1, n_groups=2)
+    res = run_study(syn.events, syn.close, StudySpec(group_by=("all", "grp")))
+    with pytest.raises(UnknownGroupError) as info:
+        res.tests("grp", "g000x", window=(0, 0))
+    assert str(info.value) == (
+        "no group grp='g000x' in the result; did you mean 'g000'? (known groups of grp: g000, g001)"
+    )
+    assert isinstance(info.value, LookupError) and info.value.group == "g000x"
+    with pytest.raises(UnknownGroupError, match=r"no grouping 'sector' in the result \(known: "
+                       r"all, grp\)"):  # fmt: skip
+        res.tests("sector", "tech", window=(0, 0))
+    with pytest.raises(UnknownGroupError, match=r"no window \[0,\+2\] for all='all'.*known "
+                       r"windows: \[0,0\], \[-1,\+1\], \[0,\+5\], \[-5,\+20\]"):  # fmt: skip
+        res.tests(window=(0, 2))
+    with pytest.raises(UnknownGroupError, match="no day 30 for all='all'"):
+        res.tests(day=30)
+
+
 def test_max_loss_stops_the_run_with_the_reasons() -> None:
     syn = make_market(n_days=400, n_stocks=3, n_events=3, seed=1)
     ev = syn.events.assign(ticker="NOPE")

@@ -27,11 +27,17 @@ def _groups(
 def _moments(groups: S.Groups, x: np.ndarray, sx: np.ndarray, dof: np.ndarray,
              phat: np.ndarray, kept: np.ndarray) -> dict[str, S.GroupStat]:  # fmt: skip
     """The engine's moment tests of every column (one statistic per column)."""
+    return S.moment_stats(_raw_moments(groups, x, sx, dof, phat, kept))
+
+
+def _raw_moments(groups: S.Groups, x: np.ndarray, sx: np.ndarray, dof: np.ndarray,
+                 phat: np.ndarray, kept: np.ndarray) -> np.ndarray:  # fmt: skip
     stat_of = np.arange(x.shape[1], dtype=np.int64)
-    m = K.column_moments(np.ascontiguousarray(x), np.ascontiguousarray(sx),
-                         dof.astype(np.float64), phat, groups.codes, groups.n, 0, x.shape[1],
-                         kept, stat_of)  # fmt: skip
-    return S.moment_stats(m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.ascontiguousarray(sx / x)
+    return K.column_moments(np.ascontiguousarray(x), np.ascontiguousarray(sx), w,
+                            dof.astype(np.float64), phat, groups.codes, groups.n, 0, x.shape[1],
+                            kept, stat_of)  # fmt: skip
 
 
 def _wilcoxon(groups: S.Groups, x: np.ndarray, kept: np.ndarray) -> S.GroupStat:
@@ -130,8 +136,51 @@ def test_patell_and_kp_formulas() -> None:
     assert np.isnan(S.kolari_pynnonen(b, np.array([1.0])).stat[0, 0])
 
 
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 1000), n=st.integers(3, 60), r=st.floats(-0.02, 0.5),
+       spread=st.floats(0.0, 1.0))  # fmt: skip
+def test_the_bmp_interval_is_the_set_of_shifts_the_test_does_not_reject(
+    seed: int, n: int, r: float, spread: float
+) -> None:
+    """Each end of the interval is a shift mu of every value at which the (KP-adjusted) BMP t
+    of the shifted standardized values, ``(x_i - mu) w_i``, reaches the 5% critical value
+    (found by a root finder on scipy's t-test), and 0 is inside exactly when p >= 0.05."""
+    from scipy import optimize
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.01, 0.03, (n, 1))
+    w = 1.0 / (0.02 * np.exp(spread * rng.normal(size=(n, 1))))
+    groups = S.Groups(np.zeros(n, dtype=np.int64), 1)
+    m = _raw_moments(groups, x, x * w, np.full(n, 100), np.full(n, 0.5),
+                     np.ones((n, 1), dtype=np.uint8))  # fmt: skip
+    res = S.moment_stats(m)
+    rbar = np.array([[r]])
+    res["kp"] = S.kolari_pynnonen(res["bmp"], rbar)
+    factor = np.sqrt((1 - r) / (1 + (n - 1) * r))
+    q = stats.t.ppf(0.975, n - 1)
+    name, stat, p, lo, hi = S.headline(
+        res["mean"].stat, {k: res[k] for k in ("kp", "bmp", "t")}, single=None,
+        inversion=S.Inversion.of(m), rbar=rbar,
+    )  # fmt: skip
+    assert name[0, 0] == "Kolari-Pynnönen adjusted BMP t"
+
+    def excess(mu: float) -> float:
+        t = stats.ttest_1samp(((x - mu) * w)[:, 0], 0.0).statistic
+        return abs(factor * t) - q
+
+    center = float((x * w).mean() / w.mean())
+    for end, sign in ((lo[0, 0], -1), (hi[0, 0], 1)):
+        if np.isfinite(end):
+            far = center + sign * 10.0
+            assert excess(far) > 0
+            assert end == pytest.approx(optimize.brentq(excess, center, far), rel=1e-7, abs=1e-12)
+        else:  # unbounded: the test never rejects far away on this side
+            assert excess(center + sign * 1e6) < 0
+    assert (lo[0, 0] <= 0 <= hi[0, 0]) == (p[0, 0] >= 0.05)
+
+
 def test_headline_takes_the_first_computed_test_and_its_interval() -> None:
-    """KP, else BMP, else t, else a single event's t; the interval is value -/+ q |value /
+    """KP, else BMP, else t, else a single event's t; a t interval is value -/+ q |value /
     stat| with the test's own t quantile, so it excludes 0 exactly when p < 0.05."""
     value = np.array([[0.02, 0.03, 0.04, 0.05]])
     nan = np.nan
@@ -148,7 +197,8 @@ def test_headline_takes_the_first_computed_test_and_its_interval() -> None:
                              "single-event t"]  # fmt: skip
     assert list(stat[0]) == [2.5, 1.9, 2.1, 3.0]
     assert list(p[0]) == [0.03, 0.09, 0.07, 0.004]
-    for k, (s, df) in enumerate([(2.5, 9), (1.9, 9), (2.1, 9), (3.0, 120)]):
+    # the t intervals (BMP's and KP's are inverted from their moments: the test above)
+    for k, (s, df) in [(2, (2.1, 9)), (3, (3.0, 120))]:
         half = stats.t.ppf(0.975, df) * value[0, k] / s
         assert lo[0, k] == pytest.approx(value[0, k] - half)
         assert hi[0, k] == pytest.approx(value[0, k] + half)
