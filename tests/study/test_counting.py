@@ -93,7 +93,7 @@ def test_two_entries_of_one_news_are_one_observation_in_their_group() -> None:
         assert row["n"] == (1 if overlap else 2)
         assert row["merged"] == (1 if overlap else 0)
         if overlap:
-            assert np.isnan(row["t"]) and np.isnan(row["bmp"]) and np.isnan(row["kp"])
+            assert np.isnan(row[["t", "bmp", "kp"]].astype(float)).all()
             assert "1 row merged" in row["notes"]
             own = w.loc[("amzn-report", label)]
             dof = res.events.set_index("event_id").loc["amzn-report", "dof"]
@@ -110,7 +110,8 @@ def test_two_entries_of_one_news_are_one_observation_in_their_group() -> None:
             assert row["t"] == pytest.approx(stats.ttest_1samp(both, 0.0).statistic)
     # a day's AAR: the two are on different sessions, both count
     aar = res.group_table("tags", "AAR").query("group == 'amazon'").set_index("day")
-    assert aar.loc[0, "n"] == 2 and aar.loc[0, "merged"] == 0
+    assert aar.loc[0, "n"] == 2
+    assert aar.loc[0, "merged"] == 0
     # the per-event table still shows both rows, the announcement merged into the report
     ev = res.events.set_index("event_id")
     assert ev.loc["amzn-report", "primary_obs"]
@@ -144,7 +145,8 @@ def test_an_unmeasured_primary_leaves_its_news_to_the_other_entry() -> None:
     ev = res.events.set_index("event_id")
     assert ev.loc["amzn-announcement", "primary_obs"]
     row = res.group_table("tags", "CAAR").query("group == 'amazon'").set_index("window")
-    assert row.loc["[0,+5]", "n"] == 1 and row.loc["[0,+5]", "n_rows"] == 1
+    assert row.loc["[0,+5]", "n"] == 1
+    assert row.loc["[0,+5]", "n_rows"] == 1
 
 
 def test_rows_of_one_ticker_and_session_in_different_groups_count_in_each_group() -> None:
@@ -157,13 +159,15 @@ def test_rows_of_one_ticker_and_session_in_different_groups_count_in_each_group(
     spec = StudySpec(group_by=("all", "category"), max_loss=1.0)
     res = run_study(events, syn.close, spec)
     cat = res.group_table("category", "AAR").set_index(["group", "day"])
-    assert cat.loc[("a", 0), "n"] == 10 and cat.loc[("b", 0), "n"] == 1
+    assert cat.loc[("a", 0), "n"] == 10
+    assert cat.loc[("b", 0), "n"] == 1
     allg = res.group_table("all", "AAR").set_index("day")
-    assert allg.loc[0, "n_rows"] == 11 and allg.loc[0, "n"] == 10
+    assert allg.loc[0, "n_rows"] == 11
+    assert allg.loc[0, "n"] == 10
     # the twin's AR is its original's (same ticker, same session, same model): counting
     # both would give a copy a weight of its own
-    assert res.ar.loc[("twin", e.loc[0, "ticker"])].equals(res.ar.loc[(e.loc[0, "event_id"],
-                                                                          e.loc[0, "ticker"])])  # fmt: skip
+    original = (e.loc[0, "event_id"], e.loc[0, "ticker"])
+    assert res.ar.loc[("twin", e.loc[0, "ticker"])].equals(res.ar.loc[original])
 
 
 # ----------------------------------------------------------------------------- 3. context
@@ -197,7 +201,8 @@ def test_context_rows_that_are_not_studied_count_as_confounders() -> None:
     orc = {o.event_id: o for o in oracle(syn.close, studied, context=context)}
     assert ev.loc["s1", "n_est"] == orc["s1"].nobs == 240 - 11 - 26
     assert ev.loc["s2", "n_est"] == orc["s2"].nobs == 240
-    assert ev.loc["s2", "confounded"] and not ev.loc["s1", "confounded"]
+    assert ev.loc["s2", "confounded"]
+    assert not ev.loc["s1", "confounded"]
     assert res.confounded_by("s2", "S0001") == ["c-window"]
     assert ev.loc["s1", "alpha"] == pytest.approx(orc["s1"].alpha, rel=1e-9)
 

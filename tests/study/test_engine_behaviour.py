@@ -244,4 +244,5 @@ def test_each_test_states_its_hypotheses() -> None:
     day = {t.name: t for t in res.tests(day=0)}
     assert day["sign test"].null.startswith("H0: median abnormal return on the day = 0")
     for t in [*tests.values(), *day.values()]:
-        assert t.null.startswith("H0: ") and t.alternative.startswith("H1: ")
+        assert t.null.startswith("H0: ")
+        assert t.alternative.startswith("H1: ")

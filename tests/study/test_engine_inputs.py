@@ -112,7 +112,8 @@ def test_unknown_groups_windows_and_days_name_the_known_ones() -> None:
     assert str(info.value) == (
         "no group grp='g000x' in the result; did you mean 'g000'? (known groups of grp: g000, g001)"
     )
-    assert isinstance(info.value, LookupError) and info.value.group == "g000x"
+    assert isinstance(info.value, LookupError)
+    assert info.value.group == "g000x"
     with pytest.raises(UnknownGroupError, match=r"no grouping 'sector' in the result \(known: "
                        r"all, grp\)"):  # fmt: skip
         res.tests("sector", "tech", window=(0, 0))

@@ -60,7 +60,8 @@ def test_the_raw_model_takes_the_return_itself() -> None:
     i = close.index.get_loc(close.index[500])
     for t in ("S0000", "SPY"):
         est = r[t].iloc[i - 250 : i - 10]
-        assert ev.loc[t, "alpha"] == 0.0 and np.isnan(ev.loc[t, "beta"])
+        assert ev.loc[t, "alpha"] == 0.0
+        assert np.isnan(ev.loc[t, "beta"])
         assert ev.loc[t, "sigma"] ** 2 == pytest.approx(est.var(ddof=1), rel=1e-10)
         assert ev.loc[t, "dof"] == 239
         path = res.ar.loc[("summit", t)]
@@ -97,7 +98,8 @@ def test_market_events_give_the_benchmark_s_own_return_over_each_window() -> Non
     events, close = _market_wide()
     res = run_study(events, close, StudySpec(max_loss=1.0))
     m = res.market_events.set_index("window")
-    assert set(m["event_id"]) == {"summit"} and set(m["benchmark"]) == {"SPY"}
+    assert set(m["event_id"]) == {"summit"}
+    assert set(m["benchmark"]) == {"SPY"}
     i = close.index.get_loc(close.index[500])
     spy = close["SPY"]
     for label, (a, b) in zip(m.index, StudySpec().windows, strict=True):

@@ -158,7 +158,7 @@ def test_the_bmp_interval_is_the_set_of_shifts_the_test_does_not_reject(
     res["kp"] = S.kolari_pynnonen(res["bmp"], rbar)
     factor = np.sqrt((1 - r) / (1 + (n - 1) * r))
     q = stats.t.ppf(0.975, n - 1)
-    name, stat, p, lo, hi = S.headline(
+    name, _, p, lo, hi = S.headline(
         res["mean"].stat, {k: res[k] for k in ("kp", "bmp", "t")}, single=None,
         inversion=S.Inversion.of(m), rbar=rbar,
     )  # fmt: skip
