@@ -318,17 +318,19 @@ def _group_tables(
             names = [g.labels[i] for i in present]
             ng = len(present)
             at = measured.rank_offsets[j] + present
-            sums, counts = measured.rank_sums[at][:, :, sample], measured.rank_n[at][:, :, sample]
+            table = measured.patterns[j].patterns
+            sums = measured.rank_sums[at][:, : len(table)][:, :, sample]
+            counts = measured.rank_n[at][:, : len(table)][:, :, sample]
             sums[:, :, -1], counts[:, :, -1] = 0.0, 0
 
             def rank_of(
                 stat: int, cols: list[np.ndarray], sums: np.ndarray = sums,
-                counts: np.ndarray = counts,
+                counts: np.ndarray = counts, table: np.ndarray = table,
             ) -> S.GroupStat:  # fmt: skip
-                """Corrado's test of statistic ``stat`` (slot 0 plus the statistic's own)."""
-                return S.corrado(
-                    sums[:, 0] + sums[:, 1 + stat], counts[:, 0] + counts[:, 1 + stat], cols
-                )
+                """Corrado's test of statistic ``stat``: the sums of the observation patterns
+                that hold it."""
+                holds = table[:, stat]
+                return S.corrado(sums[:, holds].sum(axis=1), counts[:, holds].sum(axis=1), cols)
 
             for measure, stat_of, columns in (
                 ("AAR", day_stat, [("day", d) for d in days]),

@@ -524,7 +524,7 @@ SORT_RUN = 256
 
 
 @nb.njit(cache=True, nogil=True)
-def rank_sums(keys, run, rcount, rows, bits, codes, offsets, kept, sums, counts):  # type: ignore[no-untyped-def]
+def rank_sums(keys, run, rcount, bits, local, pattern, sums, counts):  # type: ignore[no-untyped-def]
     """Add each row's rank deviations ``U - 1/2`` to its groups' sums, by column.
 
     Each row of ``keys`` holds the row's rank keys sorted in two runs, ``keys[i, :run]`` and
@@ -533,23 +533,19 @@ def rank_sums(keys, run, rcount, rows, bits, codes, offsets, kept, sums, counts)
     values in order. Ties (keys equal above the low ``bits``) get their average rank; with
     ``m`` ranked values, ``U = rank / (m + 1)`` (Corrado and Zivney 1992).
 
-    For every grouping ``j``, the row's group is ``codes[j, rows[i]]`` and its sums are row
-    ``offsets[j] + group`` of ``sums`` and ``counts`` (groups x (1 + S) x columns): slot 0
-    holds the rows that are observations of every statistic, slot ``1 + s`` the rows that are
-    observations of statistic ``s`` only among others (``kept[j, row, s]``); statistic s's
-    sums are slot 0 plus slot 1 + s.
+    For every grouping ``j``, row i's deviations go to row ``local[j, i]`` of ``sums`` and
+    ``counts`` (groups x patterns x columns), in the slot of its observation pattern
+    ``pattern[j, i]`` (which statistics it is an observation of; -1: none): each row is
+    added once per grouping, and a statistic's sums are those of the patterns that hold it.
     """
     low = np.int64((1 << bits) - 1)
     high = ~low
     lr = keys.shape[1]
     run = min(run, lr)
-    n_groupings = codes.shape[0]
-    n_stats = kept.shape[2]
+    n_groupings = local.shape[0]
     merged = np.empty(lr + 1, dtype=np.int64)
     devs = np.empty(lr)
-    n_kept = np.empty(n_groupings, dtype=np.int64)
-    for i in range(rows.shape[0]):
-        row = rows[i]
+    for i in range(keys.shape[0]):
         m = rcount[i]
         ia = 0
         ib = run
@@ -561,29 +557,17 @@ def rank_sums(keys, run, rcount, rows, bits, codes, offsets, kept, sums, counts)
                 merged[o] = keys[i, ib]
                 ib += 1
         merged[m] = -1  # ends the last run of ties (no key is negative)
-        # the rows that are observations of every statistic of the first grouping, the
-        # usual case, are added as their ranks are found; the others from ``devs``
-        first = -1
-        others = False
-        for gj in range(n_groupings):
-            c = 0
-            for s in range(n_stats):
-                c += kept[gj, row, s]
-            n_kept[gj] = c
-            if c == n_stats and first < 0:
-                first = gj
-            elif c > 0:
-                others = True
-        g0 = offsets[first] + codes[first, row] if first >= 0 else 0
-        sums0 = sums[g0, 0]
-        counts0 = counts[g0, 0]
+        # the first grouping's sums are added as the ranks are found, the others' from devs
+        p0 = pattern[0, i]
+        sums0 = sums[local[0, i], max(p0, 0)]
+        counts0 = counts[local[0, i], max(p0, 0)]
         w = 0.5 / (m + 1.0)
         j = 0
         while j < m:
             tie = merged[j] & high
             if (merged[j + 1] & high) != tie:  # no tie, the usual case: rank j + 1
                 dev = (2 * j + 2) * w - 0.5
-                if first >= 0:
+                if p0 >= 0:
                     col = merged[j] & low
                     sums0[col] += dev
                     counts0[col] += 1
@@ -595,28 +579,22 @@ def rank_sums(keys, run, rcount, rows, bits, codes, offsets, kept, sums, counts)
                 h += 1
             dev = (j + h + 2) * w - 0.5  # (j + h + 2) / 2: the average of the ranks j+1 .. h+1
             for q in range(j, h + 1):
-                if first >= 0:
+                if p0 >= 0:
                     col = merged[q] & low
                     sums0[col] += dev
                     counts0[col] += 1
                 devs[q] = dev
             j = h + 1
-        if not others:
-            continue
-        for gj in range(n_groupings):
-            if gj == first or n_kept[gj] == 0:
+        for gj in range(1, n_groupings):
+            p = pattern[gj, i]
+            if p < 0:
                 continue
-            g = offsets[gj] + codes[gj, row]
-            for s in range(n_stats if n_kept[gj] < n_stats else 1):
-                if n_kept[gj] < n_stats and kept[gj, row, s] == 0:
-                    continue
-                slot = 0 if n_kept[gj] == n_stats else 1 + s
-                sums_g = sums[g, slot]
-                counts_g = counts[g, slot]
-                for q in range(m):
-                    col = merged[q] & low
-                    sums_g[col] += devs[q]
-                    counts_g[col] += 1
+            sums_g = sums[local[gj, i], p]
+            counts_g = counts[local[gj, i], p]
+            for q in range(m):
+                col = merged[q] & low
+                sums_g[col] += devs[q]
+                counts_g[col] += 1
 
 
 @nb.njit(cache=True, inline="always")
@@ -639,28 +617,27 @@ def _residuals(R, ys, xs, cover, c, t0, model, exclude, a, b, fb, bv, k, z):  # 
 @nb.njit(parallel=True, cache=True, nogil=True)
 def cluster_pairs(  # type: ignore[no-untyped-def]
     R, cover, ptr, members, col, bench, fbase, starts, models, e0, e1, exclude, alpha, beta,
-    fbeta, group_of, kept,
+    fbeta, pattern, patterns,
 ):  # fmt: skip
     """Per cluster of rows (``members[ptr[g]:ptr[g+1]]``) and statistic s: ``|sum z|^2 -
-    sum |z|^2`` over the members that are observations of s (``kept[group_of, row, s]``),
-    with ``z`` each row's estimation residuals demeaned and scaled to unit length; that is
-    the sum of the pairwise residual correlations within the cluster (Kolari-Pynnönen)."""
+    sum |z|^2`` over the members that are observations of s, with ``z`` each row's
+    estimation residuals demeaned and scaled to unit length; that is the sum of the pairwise
+    residual correlations within the cluster (Kolari-Pynnönen). A row's observation pattern
+    is ``pattern[row]`` (-1: none), the statistics of pattern p ``patterns[p]``: each row's
+    residuals are added once, to its pattern's sum."""
     n_clusters = ptr.shape[0] - 1
-    n_stats = kept.shape[2]
+    n_patterns, n_stats = patterns.shape
     out = np.zeros((n_clusters, n_stats))
     le = e1 - e0
     k = fbeta.shape[1]
     for g in nb.prange(n_clusters):
-        total = np.zeros((1 + n_stats, le))  # row 0: members kept in every statistic
-        norms = np.zeros(1 + n_stats)
-        partial = False
+        total = np.zeros((n_patterns, le))
+        norms = np.zeros(n_patterns)
         z = np.empty(le)
         for q in range(ptr[g], ptr[g + 1]):
             r = members[q]
-            n_kept = 0
-            for s in range(n_stats):
-                n_kept += kept[group_of, r, s]
-            if n_kept == 0:
+            pat = pattern[r]
+            if pat < 0:
                 continue
             model = models[r]
             c = col[r]
@@ -698,24 +675,22 @@ def cluster_pairs(  # type: ignore[no-untyped-def]
             if not nn > 0:
                 continue
             scale = 1.0 / np.sqrt(nn)
-            if n_kept == n_stats:
-                slots = 1
-            else:
-                slots = n_stats
-                partial = True
-            for s in range(slots):
-                if n_kept < n_stats and kept[group_of, r, s] == 0:
-                    continue
-                slot = 0 if n_kept == n_stats else 1 + s
-                for kk in range(le):
-                    total[slot, kk] += z[kk] * scale
-                norms[slot] += 1.0
+            for kk in range(le):
+                total[pat, kk] += z[kk] * scale
+            norms[pat] += 1.0
+        v = np.empty(le)
         for s in range(n_stats):
+            v[:] = 0.0
+            nrm = 0.0
+            for pat in range(n_patterns):
+                if patterns[pat, s] and norms[pat] > 0:
+                    for kk in range(le):
+                        v[kk] += total[pat, kk]
+                    nrm += norms[pat]
             sq = 0.0
             for kk in range(le):
-                v = total[0, kk] + (total[1 + s, kk] if partial else 0.0)
-                sq += v * v
-            out[g, s] = sq - norms[0] - norms[1 + s]
+                sq += v[kk] * v[kk]
+            out[g, s] = sq - nrm
     return out
 
 
@@ -1174,10 +1149,11 @@ def primaries(group, tick, pos, target, length, primary, named):  # type: ignore
 @nb.njit(cache=True, nogil=True)
 def observation_lists(primary, codes, where, n_list):  # type: ignore[no-untyped-def]
     """For rows in the order of :func:`primaries` (each observation's rows together, its
-    primary at ``primary[q]``): the number of other rows of each row's observation, and the
-    ``codes`` (in that order) of the first ``n_list`` of them, its primary first, listed for
-    the rows in the order ``where`` gives (row i of the output is row ``where[i]`` of the
-    input): row i's are ``listed[ptr[i]:ptr[i + 1]]`` (int32, as Arrow lists take them)."""
+    primary at ``primary[q]``): the number of other rows of each row's observation, and
+    ``codes`` (in that order) of the rows its list names: for a primary, the first
+    ``n_list`` rows merged into it; for a merged row, its primary. Listed for the rows in the
+    order ``where`` gives (output row i is input row ``where[i]``): row i's are
+    ``listed[ptr[i]:ptr[i + 1]]`` (int32, as Arrow lists take them)."""
     n = primary.shape[0]
     start = np.empty(n, dtype=np.int64)
     counts = np.empty(n, dtype=np.int64)
@@ -1193,18 +1169,21 @@ def observation_lists(primary, codes, where, n_list):  # type: ignore[no-untyped
     m = where.shape[0]
     ptr = np.zeros(m + 1, dtype=np.int32)
     for i in range(m):
-        ptr[i + 1] = ptr[i] + min(counts[where[i]], n_list)
+        r = where[i]
+        size = counts[r] if primary[r] == r else min(counts[r], 1)
+        ptr[i + 1] = ptr[i] + min(size, n_list)
     listed = np.empty(ptr[m], dtype=np.int32)
     for i in range(m):
         r = where[i]
-        p = primary[r]
         o = ptr[i]
-        if o < ptr[i + 1] and r != p:
-            listed[o] = codes[p]
-            o += 1
+        if o == ptr[i + 1]:
+            continue
+        if primary[r] != r:
+            listed[o] = codes[primary[r]]
+            continue
         y = start[r]
         while o < ptr[i + 1]:
-            if y != r and y != p:
+            if y != r:
                 listed[o] = codes[y]
                 o += 1
             y += 1

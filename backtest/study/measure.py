@@ -175,6 +175,7 @@ class Measured:
     idx: np.ndarray
     kept: np.ndarray
     primary: Primaries
+    patterns: list[Patterns]
     rank_sums: np.ndarray
     rank_n: np.ndarray
     rank_offsets: np.ndarray
@@ -204,58 +205,56 @@ def measure(
     measured = np.zeros(n, dtype=bool)
 
     # ------------------------------------------------------------------ first pass: fits
+    # rows in ticker order: a chunk reads few tickers' returns and touches few groups
+    block_rows = [_by_ticker(aligned, blk.rows[keep[blk.rows]]) for blk in aligned.blocks]
     jobs = [
         (_fit_chunk, blk, code, rows)
-        for blk in aligned.blocks
-        for code, rows in _chunks(blk.rows[keep[blk.rows]], aligned.model, spec.chunk_size)
+        for blk, todo in zip(aligned.blocks, block_rows, strict=True)
+        for code, rows in _chunks(todo, aligned.model, spec.chunk_size)
     ]
     ctx = _Context(aligned, fits, out, spec, off)
+    failed: list[tuple[np.ndarray, np.ndarray]] = []
     for rows, status, seconds in _pipeline(ctx, jobs, workers):
         timings["fit"] += seconds
         ok = status == K.STATUS_OK
         measured[rows[ok]] = True
-        bad = np.flatnonzero(~ok)
-        if len(bad):
-            whys = [
-                too_few(int(fits.nobs[rows[i]]), spec.min_estimation)
-                if status[i] == K.STATUS_FEW
-                else STATUS_DROPS[int(status[i])]
-                for i in bad
-            ]
-            aligned.drops.record(rows[bad], [w[0] for w in whys], [w[1] for w in whys])
+        failed.append((rows[~ok], status[~ok]))
         done += len(rows)
         if progress is not None:
             progress(done, total)
+    _record_failed(aligned, fits, failed, spec)
     idx = np.flatnonzero(measured)
 
     # ------------------------------------------------------------------ observations
     kept, primary = observations(aligned, idx, off)
+    patterns = [_patterns(kept[j], idx) for j in range(len(aligned.groupings))]
 
     # ------------------------------------------------------------------ second pass
     sizes = [len(g.labels) for g in aligned.groupings]
     rank_offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    rank_sums = np.zeros((int(sum(sizes)), 1 + off.n_stats, off.length))
-    rank_n = np.zeros((int(sum(sizes)), 1 + off.n_stats, off.length), dtype=np.int64)
-    ctx.kept = kept
+    n_patterns = max([len(p.patterns) for p in patterns], default=1)
+    rank_sums = np.zeros((int(sum(sizes)), n_patterns, off.length))
+    rank_n = np.zeros((int(sum(sizes)), n_patterns, off.length), dtype=np.int64)
     ctx.codes = np.stack([g.codes for g in aligned.groupings])
+    ctx.pattern = np.stack([p.pattern for p in patterns])
     ctx.rank_offsets = rank_offsets
-    ctx.rank_shape = rank_sums.shape
+    ctx.n_patterns = n_patterns
     second = [
         (_measure_chunk, blk, code, rows)
-        for blk in aligned.blocks
-        for code, rows in _chunks(blk.rows[measured[blk.rows]], aligned.model, spec.chunk_size)
+        for blk, todo in zip(aligned.blocks, block_rows, strict=True)
+        for code, rows in _chunks(todo[measured[todo]], aligned.model, spec.chunk_size)
     ]
-    for rows, (sums, counts), seconds in _pipeline(ctx, second, workers):
+    for rows, (at, sums, counts), seconds in _pipeline(ctx, second, workers):
         timings["fit"] += seconds
-        rank_sums += sums  # in job order: the sums do not depend on the threads
-        rank_n += counts
+        rank_sums[at] += sums  # in job order: the sums do not depend on the threads
+        rank_n[at] += counts
         done += len(rows)
         if progress is not None:
             progress(done, total)
 
     # ------------------------------------------------------------------ cross-correlations
     within = [
-        _cluster_sums(aligned, fits, measured, kept, j, spec, off)
+        _cluster_sums(aligned, fits, measured, patterns[j], j, spec, off)
         for j in range(len(aligned.groupings))
     ]
     return Measured(
@@ -265,6 +264,7 @@ def measure(
         idx=idx,
         kept=kept,
         primary=primary,
+        patterns=patterns,
         rank_sums=rank_sums,
         rank_n=rank_n,
         rank_offsets=rank_offsets,
@@ -272,6 +272,70 @@ def measure(
         standardizer=_standardizer(aligned, fits, idx, off),
         timings=timings,
     )
+
+
+def _by_ticker(aligned: Aligned, rows: np.ndarray) -> np.ndarray:
+    """``rows`` sorted by ticker and day 0 (ties in table order)."""
+    if not len(rows):
+        return rows
+    start = aligned.start[rows]
+    key = aligned.col[rows] * (int(start.max()) + 1) + start
+    return rows[K.stable_argsort(key.astype(np.int64))]
+
+
+def _record_failed(
+    aligned: Aligned, fits: Fits, failed: list[tuple[np.ndarray, np.ndarray]], spec: StudySpec
+) -> None:
+    """Drop the rows whose fit failed, in table order, with their reasons."""
+    if not failed:
+        return
+    rows = np.concatenate([r for r, _ in failed])
+    status = np.concatenate([st for _, st in failed])
+    order = np.argsort(rows, kind="stable")
+    whys = [
+        too_few(int(fits.nobs[r]), spec.min_estimation)
+        if st == K.STATUS_FEW
+        else STATUS_DROPS[int(st)]
+        for r, st in zip(rows[order], status[order], strict=True)
+    ]
+    aligned.drops.record(rows[order], [w[0] for w in whys], [w[1] for w in whys])
+
+
+@dataclass(frozen=True, eq=False)
+class Patterns:
+    """Which statistics each measured row is an observation of, in one grouping, as a code:
+    ``pattern[row]`` indexes ``patterns`` (patterns x statistics, bool); -1 for rows that are
+    an observation of none (and rows not measured). Rows are summed once per grouping, into
+    their pattern's slot."""
+
+    pattern: np.ndarray
+    patterns: np.ndarray
+
+
+def _patterns(kept: np.ndarray, idx: np.ndarray) -> Patterns:
+    n, n_stats = kept.shape
+    pattern = np.full(n, -1, dtype=np.int64)
+    if not len(idx):
+        return Patterns(pattern, np.ones((1, n_stats), dtype=bool))
+    rows = kept[idx]
+    if n_stats <= 16:  # the patterns' bits as a small integer: counted, not sorted
+        bits = rows.astype(np.int64) @ (np.int64(1) << np.arange(n_stats, dtype=np.int64))
+        present = np.bincount(bits, minlength=1 << n_stats) > 0
+        codes = np.flatnonzero(present)
+        inverse = (np.cumsum(present) - 1)[bits]
+        table = ((codes[:, None] >> np.arange(n_stats)) & 1).astype(bool)
+    elif n_stats <= 62:
+        bits = rows.astype(np.int64) @ (np.int64(1) << np.arange(n_stats, dtype=np.int64))
+        codes, inverse = np.unique(bits, return_inverse=True)
+        table = ((codes[:, None] >> np.arange(n_stats)) & 1).astype(bool)
+    else:
+        table, inverse = np.unique(rows.astype(bool), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    none = ~table.any(axis=1)
+    remap = np.cumsum(~none) - 1
+    pattern[idx] = np.where(none[inverse], -1, remap[inverse])
+    patterns = table[~none]
+    return Patterns(pattern, patterns if len(patterns) else np.ones((1, n_stats), dtype=bool))
 
 
 def _chunks(rows: np.ndarray, model: np.ndarray, size: int) -> Iterator[tuple[int, np.ndarray]]:
@@ -291,10 +355,10 @@ class _Context:
     out: Outputs
     spec: StudySpec
     off: Offsets
-    kept: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), dtype=np.uint8))
     codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    pattern: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
     rank_offsets: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    rank_shape: tuple[int, ...] = (0, 0, 0)
+    n_patterns: int = 1
     scratch: threading.local = field(default_factory=threading.local)
 
 
@@ -315,11 +379,11 @@ def _fit_chunk(
 
 def _measure_chunk(
     ctx: _Context, blk: MarketBlock, code: int, rows: np.ndarray
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], float]:
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray], float]:
     """The second pass over one chunk: the fused measurement, NumPy's SIMD sort of the rank
-    keys and the ranks summed by group, day and statistic. Writes into ``ctx.out`` and
-    ``ctx.fits.phat``; returns the chunk's rank sums and counts (added up in chunk order by
-    the caller).
+    keys and the ranks summed by group, pattern and column. Writes into ``ctx.out`` and
+    ``ctx.fits.phat``; returns the groups the chunk touches (rows of the study's rank sums),
+    and its sums and counts for them (added up in chunk order by the caller).
 
     The chunk is measured ``_SUB_BLOCK`` rows at a time, so that the rank keys of a sub-block
     stay in the core's cache from the kernel through the sort to the rank assignment, in a
@@ -333,14 +397,24 @@ def _measure_chunk(
     keys_all: np.ndarray | None = getattr(ctx.scratch, "keys", None)
     if keys_all is None or keys_all.shape[1] != lr:
         keys_all = ctx.scratch.keys = np.empty((_SUB_BLOCK, lr), dtype=np.int64)
-    rcount = np.empty(len(rows), dtype=np.int64)
-    sums = np.zeros(ctx.rank_shape)
-    counts = np.zeros(ctx.rank_shape, dtype=np.int64)
+    rcount = np.empty(_SUB_BLOCK, dtype=np.int64)
+    # the groups of the chunk's rows, numbered locally (rows are in ticker order: few groups)
+    local = np.empty((len(ctx.codes), len(rows)), dtype=np.int64)
+    touched = []
+    first = 0
+    for j, codes in enumerate(ctx.codes):
+        present, inverse = np.unique(codes[rows], return_inverse=True)
+        local[j] = first + inverse
+        touched.append(ctx.rank_offsets[j] + present)
+        first += len(present)
+    sums = np.zeros((first, ctx.n_patterns, lr))
+    counts = np.zeros((first, ctx.n_patterns, lr), dtype=np.int64)
+    pattern = ctx.pattern[:, rows]
     run = K.SORT_RUN
     for s in range(0, len(rows), _SUB_BLOCK):
         sub = rows[s : s + _SUB_BLOCK]
         keys = keys_all[: len(sub)]
-        rc = rcount[s : s + _SUB_BLOCK]
+        rc = rcount[: len(sub)]
         K.MEASURE[code](
             blk.R, blk.cover, sub, a.col[sub], a.bench[sub], a.fbase[sub], a.start[sub],
             off.est[0], off.est[1], off.path[0], off.path[1], off.win_a, off.win_b,
@@ -352,9 +426,9 @@ def _measure_chunk(
         keys[:, :run].sort(axis=1)
         if lr > run:
             keys[:, run:].sort(axis=1)
-        K.rank_sums(keys, run, rc, sub, bits, ctx.codes, ctx.rank_offsets, ctx.kept, sums,
-                    counts)  # fmt: skip
-    return rows, (sums, counts), time.perf_counter() - tick
+        K.rank_sums(keys, run, rc, bits, local[:, s : s + _SUB_BLOCK],
+                    pattern[:, s : s + _SUB_BLOCK], sums, counts)  # fmt: skip
+    return rows, (np.concatenate(touched), sums, counts), time.perf_counter() - tick
 
 
 def _pipeline(
@@ -418,13 +492,15 @@ def observations(aligned: Aligned, idx: np.ndarray, off: Offsets) -> tuple[np.nd
 
     widest = int(np.argmax(off.lengths))
     flags: Primaries | None = None
+    positions = np.arange(len(idx))
     for j, g in enumerate(aligned.groupings):
         codes = g.codes[idx].astype(np.int64)
         order, grp, tgt, where = sort_by(codes)
         ts, ps = tick[order], pos[order]
+        rows = idx[order]
         for s, length in enumerate(off.lengths):
             K.primaries(grp, ts, ps, tgt, int(length), best, named)
-            kept[j, idx[order], s] = best == np.arange(len(idx))
+            kept[j, rows, s] = best == positions
             if g.name == "all" and s == widest:  # the per-event flags' own partition
                 flags = Primaries(order, best.copy(), where)
     if flags is None:
@@ -454,7 +530,7 @@ def _cluster_sums(
     aligned: Aligned,
     fits: Fits,
     measured: np.ndarray,
-    kept: np.ndarray,
+    patterns: Patterns,
     j: int,
     spec: StudySpec,
     off: Offsets,
@@ -479,7 +555,7 @@ def _cluster_sums(
         within[lo:hi] = K.cluster_pairs(
             blk.R, blk.cover, part, mem, aligned.col, aligned.bench, aligned.fbase,
             aligned.start, aligned.model, off.est[0], off.est[1], spec.exclude_confounded,
-            fits.alpha, fits.beta, fits.fbeta, j, kept,
+            fits.alpha, fits.beta, fits.fbeta, patterns.pattern, patterns.patterns,
         )  # fmt: skip
     return within
 

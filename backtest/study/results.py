@@ -47,9 +47,10 @@ class EventStudyResult:
         (estimation sessions), ``confounded``/``n_confounders``, ``clustered``/
         ``cluster_size``, ``timing_unknown``, ``not_total_return`` (a session it reads has a
         return the prices flag), and the counting of news: ``primary_obs`` (the row is the
-        observation its overlapping rows are merged into), ``overlaps`` (ids of the other
-        same-ticker rows of its observation over the widest window, the primary first;
-        at most ``spec.max_listed``) and ``n_overlaps`` (their number).
+        observation its overlapping rows are merged into, over the widest window),
+        ``overlaps`` (for a primary, the ids of the rows merged into it, at most
+        ``spec.max_listed``; for a merged row, the id of its primary) and ``n_overlaps`` (the
+        number of other rows in its observation).
     ar:
         Abnormal-return path: index (event_id, ticker), columns the relative days.
     windows:

@@ -64,12 +64,12 @@ def test_signed_rank_keys_of_a_column_are_sorted() -> None:
 
 
 @pytest.mark.parametrize("length", [40, 271, 300])
-def test_rank_sums_equal_ranks_summed_by_group_and_statistic(length: int) -> None:
+def test_rank_sums_equal_ranks_summed_by_group_and_pattern(length: int) -> None:
     """Ranks from keys sorted in two runs (merged on the fly) and summed by group and
-    statistic equal scipy's ranks (ties averaged) of each row, ``rank / (m + 1) - 1/2``,
-    summed over the rows that are the statistic's observations."""
+    observation pattern equal scipy's ranks (ties averaged) of each row, ``rank / (m + 1) -
+    1/2``, summed over the rows of the group and pattern (pattern -1: none)."""
     rng = np.random.default_rng(length)
-    n, n_stats = 500, 3
+    n = 500
     values = np.round(rng.normal(0.0, 0.02, (n, length)), 3)  # many ties, across the runs
     values[rng.random((n, length)) < 0.1] = np.nan
     valid = ~np.isnan(values)
@@ -84,28 +84,23 @@ def test_rank_sums_equal_ranks_summed_by_group_and_statistic(length: int) -> Non
     keys[:, :run].sort(axis=1)
     keys[:, run:].sort(axis=1)
 
-    groupings = np.stack([np.zeros(n, dtype=np.int64), rng.integers(0, 4, n)])
-    offsets = np.array([0, 1], dtype=np.int64)
-    kept = np.ones((2, n, n_stats), dtype=np.uint8)
-    kept[:, rng.random(n) < 0.2, 1] = 0  # some rows are not observations of statistic 1
-    kept[1, rng.random(n) < 0.1, :] = 0  # nor of any statistic of the second grouping
-    sums = np.zeros((5, 1 + n_stats, length))
-    counts = np.zeros((5, 1 + n_stats, length), dtype=np.int64)
-    rows = np.arange(n, dtype=np.int64)
-    K.rank_sums(keys, run, count, rows, bits, groupings, offsets, kept, sums, counts)
+    # two groupings: one group, and four (local rows 1 to 4); observation patterns per row
+    local = np.stack([np.zeros(n, dtype=np.int64), 1 + rng.integers(0, 4, n)])
+    pattern = np.stack([rng.integers(-1, 3, n), rng.integers(-1, 2, n)]).astype(np.int64)
+    sums = np.zeros((5, 3, length))
+    counts = np.zeros((5, 3, length), dtype=np.int64)
+    K.rank_sums(keys, run, count, bits, local, pattern, sums, counts)
     u = np.full((n, length), np.nan)
     for i in range(n):
         r = stats.rankdata(values[i][valid[i]])
         u[i, valid[i]] = r / (count[i] + 1.0) - 0.5
-    for j, (a, b) in enumerate([(0, 1), (1, 5)]):
-        for s in range(n_stats):
-            for g in range(b - a):
-                sel = (groupings[j] == g) & (kept[j, :, s] == 1)
-                got = sums[a + g, 0] + sums[a + g, 1 + s]
-                got_n = counts[a + g, 0] + counts[a + g, 1 + s]
-                np.testing.assert_array_equal(got_n, valid[sel].sum(axis=0))
-                np.testing.assert_allclose(got, np.nansum(u[sel], axis=0), rtol=1e-12,
-                                           atol=1e-12)  # fmt: skip
+    for g in range(5):  # grouping 0 owns row 0 of the sums, grouping 1 rows 1 to 4
+        j = 0 if g == 0 else 1
+        for p in range(3):
+            sel = (local[j] == g) & (pattern[j] == p)
+            np.testing.assert_array_equal(counts[g, p], valid[sel].sum(axis=0))
+            np.testing.assert_allclose(sums[g, p], np.nansum(u[sel], axis=0), rtol=1e-12,
+                                       atol=1e-12)  # fmt: skip
 
 
 @settings(max_examples=40, deadline=None)

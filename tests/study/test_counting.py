@@ -122,6 +122,25 @@ def test_two_entries_of_one_news_are_one_observation_in_their_group() -> None:
     assert ev.drop(index=["amzn-report", "amzn-announcement"])["primary_obs"].all()
 
 
+def test_a_primary_lists_the_rows_merged_into_it_and_they_list_it() -> None:
+    """Three entries of one ticker on consecutive sessions, none naming another: the earliest
+    is the observation; over the widest window the other two are merged into it."""
+    syn = make_market(n_days=700, n_stocks=4, n_events=1, seed=36)
+    idx = syn.close.index
+    events = pd.DataFrame(
+        {"event_id": ["a", "b", "c"], "ticker": "S0001", "day0": [idx[500], idx[501], idx[502]]}
+    )
+    res = run_study(events, syn.close, StudySpec(group_by=("all",)))
+    ev = res.events.set_index("event_id")
+    assert list(ev["primary_obs"]) == [True, False, False]
+    assert list(ev.loc["a", "overlaps"]) == ["b", "c"]
+    assert list(ev.loc["b", "overlaps"]) == ["a"]
+    assert list(ev.loc["c", "overlaps"]) == ["a"]
+    assert list(ev["n_overlaps"]) == [2, 2, 2]
+    caar = res.group_table("all", "CAAR").set_index("window")
+    assert list(caar["n"]) == [3, 1, 1, 1]  # [0,0]: three sessions; the others overlap
+
+
 def test_the_named_entry_is_the_primary_even_when_it_is_the_later() -> None:
     events, close, spec = _news_case(named="earlier")
     res = run_study(events, close, spec)
