@@ -331,7 +331,7 @@ def _patterns(kept: np.ndarray, idx: np.ndarray) -> Patterns:
     else:
         table, inverse = np.unique(rows.astype(bool), axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    none = ~table.any(axis=1)
+    none: np.ndarray = ~np.asarray(table.any(axis=1), dtype=bool)
     remap = np.cumsum(~none) - 1
     pattern[idx] = np.where(none[inverse], -1, remap[inverse])
     patterns = table[~none]
