@@ -226,22 +226,89 @@ def align(
     events studied); confounding and the exclusion of other events' windows from estimation
     windows consider all of them.
     """
-    table = events.table
-    n = len(table)
-    drops = DropLog(table, events.dropped)
+    n = len(events.table)
+    drops = DropLog(events.table, events.dropped)
     close, failed = close_frame(prices)
-    ref = _reference(table, events, context)
-
+    ref = _reference(events.table, events, context)
     # markets as codes into their sorted names (-1: no market)
-    market_code, market_names = pd.factorize(table["market"], sort=True)
-    table = table.assign(benchmark=_benchmarks(table, spec, market_code, market_names))
-    # one factorization of every ticker and benchmark name: checks per name, not per row
-    name_code, names = pd.factorize(
+    market_code, market_names = pd.factorize(events.table["market"], sort=True)
+    table = events.table.assign(
+        benchmark=_benchmarks(events.table, spec, market_code, market_names)
+    )
+    names = _names(table, ref, close, failed, market_code, market_names, drops)
+    model, reason = _models(table, spec, names.tick == names.bench, factors, drops)
+    table["model"] = pd.Categorical.from_codes(model, categories=list(MODELS))
+    table["model_reason"] = pd.Categorical.from_codes(reason, categories=list(MODEL_REASONS))
+    factor_names = (
+        [c for c in factors.columns if c != "RF"]
+        if factors is not None and (model == K.FACTOR).any()
+        else []
+    )
+    a = _Assembly(table, ref, names, model, drops, _groupings(table, spec), factors,
+                  factor_names, _return_flags(prices), spec, off)  # fmt: skip
+    for m_code, market in enumerate(market_names):
+        a.market(close, m_code, str(market), market_code)
+    return Aligned(
+        table=table,
+        n_input=n + len(events.dropped),
+        drops=drops,
+        blocks=a.blocks,
+        block=a.block,
+        model=model,
+        col=a.col,
+        bench=a.bench,
+        fbase=a.fbase,
+        start=a.start,
+        position=a.position,
+        tick_code=names.tick.astype(np.int64),
+        names=names.names,
+        event_code=ref.event[:n],
+        event_ids=ref.event_ids,
+        n_confounders=a.n_conf,
+        confounders=_listed(a.conf_parts, n),
+        target=_targets(table, events),
+        not_total_return=a.not_total,
+        groupings=a.groupings,
+        clusters=[_merge_clusters(parts, n) for parts in a.cluster_parts],
+        factor_names=factor_names,
+        market_events=(
+            pd.concat(a.market_events, ignore_index=True)
+            if a.market_events
+            else pd.DataFrame(columns=MARKET_EVENT_COLUMNS)
+        ),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Names:
+    """Every ticker and benchmark name once (``names``; the rows' tickers ``tick``, their
+    benchmarks ``bench`` and the context's tickers ``extra`` as codes into it) and the names
+    with prices (``have``)."""
+
+    names: pd.Index
+    tick: np.ndarray
+    bench: np.ndarray
+    extra: np.ndarray
+    have: set[str]
+
+
+def _names(
+    table: pd.DataFrame,
+    ref: _Reference,
+    close: pd.DataFrame,
+    failed: Mapping[str, Any],
+    market_code: np.ndarray,
+    market_names: pd.Index,
+    drops: DropLog,
+) -> _Names:
+    """One factorization of every ticker and benchmark name (checks per name, not per row),
+    and the rows dropped for a benchmark of another market or for missing prices."""
+    n = len(table)
+    name_code, uniques = pd.factorize(
         pd.concat([table["ticker"], table["benchmark"], ref.extra["ticker"]], ignore_index=True)
     )
-    tick_code, bench_code = name_code[:n], name_code[n : 2 * n]
-    extra_tick = name_code[2 * n :]
-    names = pd.Index(names)
+    names = pd.Index(uniques)
+    tick, bench = name_code[:n], name_code[n : 2 * n]
     market_index = {str(m): i for i, m in enumerate(market_names)}
 
     def market_code_of(name: str) -> int:
@@ -253,15 +320,15 @@ def align(
 
     name_market = np.array([market_code_of(t) for t in names], dtype=np.int64)
     drops.drop(
-        name_market[bench_code] != market_code,
+        name_market[bench] != market_code,
         "benchmark",
         lambda i: (
-            f"benchmark {names[bench_code[i]]} does not trade on {table['market'].iat[i]} (the "
+            f"benchmark {names[bench[i]]} does not trade on {table['market'].iat[i]} (the "
             "ticker's exchange); choose a benchmark of the same market"
         ),
     )
     have = set(close.columns[close.notna().any(axis=0).to_numpy()])
-    name_has_prices = np.array([t in have for t in names], dtype=bool)
+    has_prices = np.array([t in have for t in names], dtype=bool)
 
     def no_price_reason(t: str) -> str:
         if t in failed:
@@ -269,164 +336,170 @@ def align(
             return f"no prices for {t}: {f.describe() if hasattr(f, 'describe') else f}"
         return f"no prices for {t} in the price data"
 
+    drops.drop(~has_prices[tick], "prices", lambda i: no_price_reason(names[tick[i]]))
     drops.drop(
-        ~name_has_prices[tick_code], "prices", lambda i: no_price_reason(names[tick_code[i]])
+        ~has_prices[bench], "prices", lambda i: "benchmark " + no_price_reason(names[bench[i]])
     )
-    drops.drop(
-        ~name_has_prices[bench_code],
-        "prices",
-        lambda i: "benchmark " + no_price_reason(names[bench_code[i]]),
-    )
-    model, reason = _models(table, spec, tick_code == bench_code, factors, drops)
-    table["model"] = pd.Categorical.from_codes(model, categories=list(MODELS))
-    table["model_reason"] = pd.Categorical.from_codes(reason, categories=list(MODEL_REASONS))
-    factor_names = (
-        [c for c in factors.columns if c != "RF"]
-        if factors is not None and (model == K.FACTOR).any()
-        else []
-    )
-    groupings = _groupings(table, spec)
+    return _Names(names, tick, bench, name_code[2 * n :], have)
 
-    block = np.full(n, -1, dtype=np.int64)
-    col = np.full(n, -1, dtype=np.int64)
-    bench = np.full(n, -1, dtype=np.int64)
-    fbase = np.zeros(n, dtype=np.int64)
-    start = np.zeros(n, dtype=np.int64)
-    position = np.full(n, -1, dtype=np.int64)
-    n_conf = np.zeros(n, dtype=np.int64)
-    conf_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    cluster_parts: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in groupings]
-    blocks: list[MarketBlock] = []
-    market_events: list[pd.DataFrame] = []
-    flags = _return_flags(prices)
-    not_total = np.zeros(n, dtype=bool)
-    extra_market = market_names.get_indexer(ref.extra["market"])
-    s0, s1 = off.span
-    pad_l = off.pad[0]
 
-    for m_code, market_name in enumerate(market_names):
-        market = str(market_name)
+class _Assembly:
+    """The per-row arrays and per-market parts :func:`align` fills, market by market."""
+
+    def __init__(
+        self,
+        table: pd.DataFrame,
+        ref: _Reference,
+        names: _Names,
+        model: np.ndarray,
+        drops: DropLog,
+        groupings: list[Grouping],
+        factors: pd.DataFrame | None,
+        factor_names: list[str],
+        flags: pd.DataFrame | None,
+        spec: StudySpec,
+        off: Offsets,
+    ) -> None:
+        n = len(table)
+        self.table, self.ref, self.names, self.model, self.drops = table, ref, names, model, drops
+        self.groupings, self.factors, self.factor_names = groupings, factors, factor_names
+        self.flags, self.spec, self.off = flags, spec, off
+        self.block = np.full(n, -1, dtype=np.int64)
+        self.col = np.full(n, -1, dtype=np.int64)
+        self.bench = np.full(n, -1, dtype=np.int64)
+        self.fbase = np.zeros(n, dtype=np.int64)
+        self.start = np.zeros(n, dtype=np.int64)
+        self.position = np.full(n, -1, dtype=np.int64)
+        self.n_conf = np.zeros(n, dtype=np.int64)
+        self.not_total = np.zeros(n, dtype=bool)
+        self.conf_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.cluster_parts: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [
+            [] for _ in groupings
+        ]
+        self.blocks: list[MarketBlock] = []
+        self.market_events: list[pd.DataFrame] = []
+
+    def market(
+        self, close: pd.DataFrame, m_code: int, market: str, market_code: np.ndarray
+    ) -> None:
+        """Align the rows of one market: its return matrix, the rows' places in it, their
+        confounders, the exclusion cover, the Kolari-Pynnönen clusters and market events."""
+        table, nm, off, spec, drops = self.table, self.names, self.off, self.spec, self.drops
+        n = len(table)
         all_rows = np.flatnonzero(market_code == m_code)
         rows = all_rows[drops.keep[all_rows]]
         if not len(rows):
-            continue
+            return
         used = np.flatnonzero(
-            np.bincount(tick_code[rows], minlength=len(names))
-            + np.bincount(bench_code[rows], minlength=len(names))
+            np.bincount(nm.tick[rows], minlength=len(nm.names))
+            + np.bincount(nm.bench[rows], minlength=len(nm.names))
         )
-        cols = sorted(str(c) for c in names[used] if c in have)
+        cols = sorted(str(c) for c in nm.names[used] if c in nm.have)
         sessions, R = ticker_returns(close, cols, market, spec.returns, off.pad)
-        t_total = R.shape[1]
-        name_col = pd.Index(cols).get_indexer(names)  # per name: its row of R, -1: no prices
+        name_col = pd.Index(cols).get_indexer(nm.names)  # per name: its row of R, -1: none
         pos = sessions.get_indexer(pd.DatetimeIndex(table["day0"].iloc[rows]))
         span_txt = f"{sessions[0].date()} to {sessions[-1].date()}" if len(sessions) else "none"
 
-        def outside_reason(i: int, m: str = market, txt: str = span_txt) -> str:
-            return f"day 0 {table['day0'].iat[i].date()} is outside the {m} price data ({txt})"
+        def outside_reason(i: int) -> str:
+            day = table["day0"].iat[i].date()
+            return f"day 0 {day} is outside the {market} price data ({span_txt})"
 
         outside = np.zeros(n, dtype=bool)
         outside[rows[pos < 0]] = True
         drops.drop(outside, "calendar", outside_reason)
         rows, pos = rows[pos >= 0], pos[pos >= 0]
-        if factor_names and factors is not None:
-            R = _with_factors(R, sessions, factors, factor_names, pad_l)
-            coverage = float(np.isfinite(R[len(cols), pad_l : pad_l + len(sessions)]).mean())
-            if coverage < 0.5:
-                mask = np.zeros(n, dtype=bool)
-                mask[rows[model[rows] == K.FACTOR]] = True
-                drops.drop(
-                    mask,
-                    "factors",
-                    f"the factor file covers only {coverage:.0%} of the {market} sessions; "
-                    "give factors for this market",
-                )
-        b = len(blocks)
-        block[rows] = b
-        position[rows] = pos
-        col[rows] = name_col[tick_code[rows]]
-        bench[rows] = np.where(
-            model[rows] == K.FACTOR, len(cols), name_col[bench_code[rows]]
-        )  # the factor model's "benchmark" is the risk-free rate
-        fbase[rows] = len(cols) + 1
-        start[rows] = pos + pad_l + off.first
+        if self.factor_names and self.factors is not None:
+            R = self._factor_rows(R, sessions, rows, len(cols), market)
+        self.block[rows] = len(self.blocks)
+        self.position[rows] = pos
+        self.col[rows] = name_col[nm.tick[rows]]
+        # the factor model's "benchmark" is the risk-free rate, its factors the next rows
+        factor = self.model[rows] == K.FACTOR
+        self.bench[rows] = np.where(factor, len(cols), name_col[nm.bench[rows]])
+        self.fbase[rows] = len(cols) + 1
+        self.start[rows] = pos + off.pad[0] + off.first
+        rcol, rpos, revent = self._reference_rows(all_rows, rows, pos, name_col, sessions, market)
+        cover = (
+            _cover(rcol, rpos, len(cols), R.shape[1], off)
+            if spec.exclude_confounded
+            else np.zeros((1, 1), dtype=np.int32)  # not read
+        )
+        counts, ptr, listed = _confounders(
+            self.ref.event[rows], self.col[rows], pos, revent, rcol, rpos, len(sessions),
+            off.span, spec.max_listed,
+        )  # fmt: skip
+        self.n_conf[rows] = counts
+        self.conf_parts.append((rows, np.diff(ptr), revent[listed]))
+        # Kolari-Pynnönen clusters: rows sharing (group, day 0) in this market
+        for j, g in enumerate(self.groupings):
+            key = g.codes[rows] * (len(sessions) + 1) + pos
+            multi, dense = _clusters_of(key, len(g.labels) * (len(sessions) + 1))
+            self.cluster_parts[j].append((rows[multi], dense, g.codes[rows[multi]]))
+        self.blocks.append(MarketBlock(market, sessions, R, cover, rows, len(cols)))
+        if self.flags is not None:
+            self.not_total[rows] = _flagged(self.flags, cols, sessions, self.col[rows], pos, off)
+        if "scope" in table.columns:
+            self.market_events.append(
+                _market_events(table, rows, nm.bench, nm.names, name_col, self.start, R, spec, off)
+            )
 
-        # the reference events of this market (every table row, then the context's), their
-        # tickers and day-0 positions on the exchange's calendar (an event before or after
-        # the price data can still reach into it)
-        ext = np.flatnonzero(extra_market == m_code)
+    def _factor_rows(
+        self, R: np.ndarray, sessions: pd.DatetimeIndex, rows: np.ndarray, n_cols: int,
+        market: str,
+    ) -> np.ndarray:  # fmt: skip
+        """``R`` with the risk-free rate and the factors; the factor model's rows dropped when
+        the factors cover too little of the market's sessions."""
+        assert self.factors is not None
+        pad_l = self.off.pad[0]
+        R = _with_factors(R, sessions, self.factors, self.factor_names, pad_l)
+        coverage = float(np.isfinite(R[n_cols, pad_l : pad_l + len(sessions)]).mean())
+        if coverage < 0.5:
+            mask = np.zeros(len(self.table), dtype=bool)
+            mask[rows[self.model[rows] == K.FACTOR]] = True
+            self.drops.drop(
+                mask,
+                "factors",
+                f"the factor file covers only {coverage:.0%} of the {market} sessions; "
+                "give factors for this market",
+            )
+        return R
+
+    def _reference_rows(
+        self, all_rows: np.ndarray, rows: np.ndarray, pos: np.ndarray, name_col: np.ndarray,
+        sessions: pd.DatetimeIndex, market: str,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+        """The reference events of the market (every table row, then the context's) with
+        prices: their tickers' rows of R, their day-0 positions on the exchange's calendar
+        (an event before or after the price data can still reach into it) and event codes."""
+        ref, n = self.ref, len(self.table)
+        ext = np.flatnonzero((ref.extra["market"].astype(str) == market).to_numpy())
         rpos = np.full(len(all_rows) + len(ext), -1, dtype=np.int64)
         rpos[np.searchsorted(all_rows, rows)] = pos  # the rows measured: their sessions
         elsewhere = np.flatnonzero(rpos < 0)  # dropped rows and the context's other events
-        rpos[elsewhere] = _calendar_positions(
-            market,
-            sessions,
-            pd.concat([table["day0"].iloc[all_rows], ref.extra["day0"].iloc[ext]]).iloc[elsewhere],
+        day0 = pd.concat([self.table["day0"].iloc[all_rows], ref.extra["day0"].iloc[ext]])
+        rpos[elsewhere] = _calendar_positions(market, sessions, day0.iloc[elsewhere])
+        rcol = np.concatenate(
+            [name_col[self.names.tick[all_rows]], name_col[self.names.extra[ext]]]
         )
-        rcol = np.concatenate([name_col[tick_code[all_rows]], name_col[extra_tick[ext]]])
         revent = np.concatenate([ref.event[all_rows], ref.event[n + ext]])
         ok = rcol >= 0
-        rpos, rcol, revent = rpos[ok], rcol[ok].astype(np.int64), revent[ok]
-        # coverage of each ticker's sessions by the reference events' spans (padded columns)
-        if spec.exclude_confounded:
-            width = t_total + 1
-            flat_start = rcol * width + np.clip(rpos + pad_l + s0, 0, t_total)
-            flat_end = rcol * width + np.clip(rpos + pad_l + s1 + 1, 0, t_total)
-            diff = np.bincount(flat_start, minlength=len(cols) * width) - np.bincount(
-                flat_end, minlength=len(cols) * width
-            )
-            cover = np.cumsum(diff.reshape(len(cols), width), axis=1)[:, :t_total]
-            cover = cover.astype(np.int32)
-        else:  # not read
-            cover = np.zeros((1, 1), dtype=np.int32)
-        counts, ptr, listed = _confounders(
-            ref.event[rows], col[rows], pos, revent, rcol, rpos, len(sessions), (s0, s1),
-            spec.max_listed,
-        )  # fmt: skip
-        n_conf[rows] = counts
-        conf_parts.append((rows, np.diff(ptr), revent[listed]))
-        # Kolari-Pynnönen clusters: rows sharing (group, day 0) in this market
-        for j, g in enumerate(groupings):
-            key = g.codes[rows] * (len(sessions) + 1) + pos
-            multi, dense = _clusters_of(key, len(g.labels) * (len(sessions) + 1))
-            cluster_parts[j].append((rows[multi], dense, g.codes[rows[multi]]))
-        blocks.append(MarketBlock(market, sessions, R, cover, rows, len(cols)))
-        if flags is not None:
-            not_total[rows] = _flagged(flags, cols, sessions, col[rows], pos, off)
-        if "scope" in table.columns:
-            market_events.append(
-                _market_events(table, rows, bench_code, names, name_col, start, R, spec, off)
-            )
+        return rcol[ok].astype(np.int64), rpos[ok], revent[ok]
 
-    clusters = [_merge_clusters(parts, n) for parts in cluster_parts]
-    return Aligned(
-        table=table,
-        n_input=n + len(events.dropped),
-        drops=drops,
-        blocks=blocks,
-        block=block,
-        model=model,
-        col=col,
-        bench=bench,
-        fbase=fbase,
-        start=start,
-        position=position,
-        tick_code=tick_code.astype(np.int64),
-        names=names,
-        event_code=ref.event[:n],
-        event_ids=ref.event_ids,
-        n_confounders=n_conf,
-        confounders=_listed(conf_parts, n),
-        target=_targets(table, events),
-        not_total_return=not_total,
-        groupings=groupings,
-        clusters=clusters,
-        factor_names=factor_names,
-        market_events=(
-            pd.concat(market_events, ignore_index=True)
-            if market_events
-            else pd.DataFrame(columns=MARKET_EVENT_COLUMNS)
-        ),
+
+def _cover(
+    rcol: np.ndarray, rpos: np.ndarray, n_cols: int, t_total: int, off: Offsets
+) -> np.ndarray:
+    """Per ticker row of R and padded session: how many reference events' window spans cover
+    it (those sessions are kept out of estimation windows)."""
+    s0, s1 = off.span
+    pad_l = off.pad[0]
+    width = t_total + 1
+    flat_start = rcol * width + np.clip(rpos + pad_l + s0, 0, t_total)
+    flat_end = rcol * width + np.clip(rpos + pad_l + s1 + 1, 0, t_total)
+    diff = np.bincount(flat_start, minlength=n_cols * width) - np.bincount(
+        flat_end, minlength=n_cols * width
     )
+    return np.cumsum(diff.reshape(n_cols, width), axis=1)[:, :t_total].astype(np.int32)
 
 
 @dataclass(frozen=True, eq=False)

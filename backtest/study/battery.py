@@ -285,12 +285,6 @@ def _group_tables(
     std = measured.standardizer
     day_stat = np.zeros(len(days), dtype=np.int64)  # statistic 0: the days
     win_stat = np.arange(1, 1 + nw, dtype=np.int64)  # statistic 1 + w: window w
-    # the rank sample's columns only, and one empty column for the days not in it: the path
-    # changes nothing the rank test reads
-    rank_at = off.rank_position
-    day_cols = [rank_at[[c]] for c in range(off.path[0], off.path[1])]
-    win_cols = [rank_at[lo:hi] for lo, hi in zip(off.win_a, off.win_b, strict=True)]
-    sample = np.append(off.rank_columns, 0)
     ranked_day = off.in_window[off.path[0] : off.path[1]] > 0
     scratch = threading.local()
     started = []
@@ -317,36 +311,14 @@ def _group_tables(
         for j, g, present, groups, rb, tests, pm in started:
             names = [g.labels[i] for i in present]
             ng = len(present)
-            at = measured.rank_offsets[j] + present
-            table = measured.patterns[j].patterns
-            sums = measured.rank_sums[at][:, : len(table)][:, :, sample]
-            counts = measured.rank_n[at][:, : len(table)][:, :, sample]
-            sums[:, :, -1], counts[:, :, -1] = 0.0, 0
-
-            def rank_of(
-                stat: int, cols: list[np.ndarray], sums: np.ndarray = sums,
-                counts: np.ndarray = counts, table: np.ndarray = table,
-            ) -> S.GroupStat:  # fmt: skip
-                """Corrado's test of statistic ``stat``: the sums of the observation patterns
-                that hold it."""
-                holds = table[:, stat]
-                return S.corrado(sums[:, holds].sum(axis=1), counts[:, holds].sum(axis=1), cols)
-
+            ranks = _rank_tests(measured, j, present, off)
             for measure, stat_of, columns in (
                 ("AAR", day_stat, [("day", d) for d in days]),
                 ("CAAR", win_stat, [("window", w) for w in spec.windows]),
             ):
                 res, inversion = tests[measure]()
                 res["kp"] = S.kolari_pynnonen(res["bmp"], rb[:, stat_of])
-                if measure == "AAR":
-                    res["rank"] = rank_of(0, day_cols)
-                else:
-                    ranks = [rank_of(1 + w, [win_cols[w]]) for w in range(nw)]
-                    res["rank"] = S.GroupStat(
-                        np.concatenate([r.stat for r in ranks], axis=1),
-                        np.concatenate([r.p for r in ranks], axis=1),
-                        np.concatenate([r.n for r in ranks], axis=1),
-                    )
+                res["rank"] = ranks[measure]
                 not_ranked = ~ranked_day if measure == "AAR" else np.zeros(nw, dtype=bool)
                 frames.append(
                     _test_frame(
@@ -373,27 +345,7 @@ def _group_tables(
                     single=None,
                 )
             )
-            # the CAAR path with a 95% band (cross-sectional), over the days' observations
-            moments = pm.result()
-            cn = moments[:, :, 0].astype(np.int64)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cmean = np.where(cn > 0, moments[:, :, 1], np.nan)
-                csd = np.sqrt(moments[:, :, 2] / (cn - 1))
-                amean = np.where(moments[:, :, 3] > 0, moments[:, :, 4], np.nan)
-            se = csd / np.sqrt(np.maximum(cn, 1))
-            path_frames.append(
-                pd.DataFrame(
-                    {
-                        "group_by": g.name,
-                        "group": np.repeat(names, len(days)),
-                        "day": np.tile(days, ng),
-                        "n": cn.ravel().astype(np.int64),
-                        "aar": amean.ravel(),
-                        "caar": cmean.ravel(),
-                        "caar_se": np.where(cn.ravel() >= 2, se.ravel(), np.nan),
-                    }
-                )
-            )
+            path_frames.append(_path_frame(g.name, names, days, pm.result()))
             cluster_rows.append(
                 pd.DataFrame(
                     {
@@ -415,7 +367,61 @@ def _group_tables(
     return finish
 
 
-_MEASURED = {"AAR": "abnormal return on the day", "CAAR": "cumulative abnormal return"}
+def _rank_tests(
+    measured: Measured, j: int, present: np.ndarray, off: Offsets
+) -> dict[str, S.GroupStat]:
+    """Corrado's tests of grouping ``j``'s groups ``present``: per path day (AAR) and per
+    window (CAAR), each from the rank sums of the observation patterns that hold its
+    statistic, over the rank sample's columns only (and one empty column for the days not
+    in it), so that the path changes nothing the test reads."""
+    rank_at = off.rank_position
+    sample = np.append(off.rank_columns, 0)
+    at = measured.rank_offsets[j] + present
+    table = measured.patterns[j].patterns
+    sums = measured.rank_sums[at][:, : len(table)][:, :, sample]
+    counts = measured.rank_n[at][:, : len(table)][:, :, sample]
+    sums[:, :, -1], counts[:, :, -1] = 0.0, 0
+
+    def rank_of(stat: int, cols: list[np.ndarray]) -> S.GroupStat:
+        holds = table[:, stat]
+        return S.corrado(sums[:, holds].sum(axis=1), counts[:, holds].sum(axis=1), cols)
+
+    windows = [
+        rank_of(1 + w, [rank_at[lo:hi]])
+        for w, (lo, hi) in enumerate(zip(off.win_a, off.win_b, strict=True))
+    ]
+    return {
+        "AAR": rank_of(0, [rank_at[[c]] for c in range(off.path[0], off.path[1])]),
+        "CAAR": S.GroupStat(
+            np.concatenate([r.stat for r in windows], axis=1),
+            np.concatenate([r.p for r in windows], axis=1),
+            np.concatenate([r.n for r in windows], axis=1),
+        ),
+    }
+
+
+def _path_frame(
+    group_by: str, names: list[Any], days: list[int], moments: np.ndarray
+) -> pd.DataFrame:
+    """The CAAR path with its cross-sectional standard error (95% band), from the moments of
+    :func:`backtest.study.kernels.path_moments`."""
+    cn = moments[:, :, 0].astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cmean = np.where(cn > 0, moments[:, :, 1], np.nan)
+        csd = np.sqrt(moments[:, :, 2] / (cn - 1))
+        amean = np.where(moments[:, :, 3] > 0, moments[:, :, 4], np.nan)
+    se = csd / np.sqrt(np.maximum(cn, 1))
+    return pd.DataFrame(
+        {
+            "group_by": group_by,
+            "group": np.repeat(names, len(days)),
+            "day": np.tile(days, len(names)),
+            "n": cn.ravel().astype(np.int64),
+            "aar": amean.ravel(),
+            "caar": cmean.ravel(),
+            "caar_se": np.where(cn.ravel() >= 2, se.ravel(), np.nan),
+        }
+    )
 
 
 def _test_frame(
