@@ -142,7 +142,8 @@ def run_study(
     off = Offsets.of(spec)
     table = EventTable.of(events, dropped)
     spec = check_spec(spec, table.table, factors)
-    out = Outputs(len(table.table), off)
+    n_factors = 0 if factors is None else sum(c != "RF" for c in factors.columns)
+    out = Outputs(len(table.table), off, n_factors)
     out.page_in()  # while the inputs are aligned
     aligned = align(table, prices, spec, off, factors=factors, context=context)
     aligned_at = time.perf_counter()
@@ -151,11 +152,12 @@ def run_study(
     drops = aligned.drops.frame()
     if aligned.n_input and len(drops) / aligned.n_input > spec.max_loss:
         raise StudyDataLossError(drops, aligned.n_input, spec.max_loss)
-    # wall seconds of align, measure and tests; fit is thread-seconds inside measure
+    # wall seconds of align, measure (its steps: fit_pass, observations, measure_pass,
+    # clusters) and tests; fit is the chunks' thread-seconds inside measure
     timings = {
         "align": aligned_at - started,
         "measure": measured_at - aligned_at,
-        "fit": measured.timings["fit"],
+        **measured.timings,
         "tests": 0.0,
     }
     result = battery(measured, spec, off, dropped=drops, workers=workers, timings=timings)

@@ -63,41 +63,60 @@ _SUB_BLOCK = 1024
 class Outputs:
     """The large per-row outputs, allocated before the inputs are aligned.
 
-    ``ar_path`` (rows x path days) and ``windows``: the float columns of the windows table
+    ``ar_path`` (rows x path days), ``fits`` (:class:`Fits`, with room for ``n_factors``)
+    and ``windows``: the float columns of the windows table
     in pandas' layout (car, car_se, t, p, bhar, scar; rows x windows each), so that the table
     needs no copy of them when every row is measured; ``car``, ``car_var`` and ``bhar`` are
     views into it. Only measured rows are ever read, and those are all written: no fill.
 
     New memory is mapped in on its first write, page by page, which on a virtual machine can
     cost more than the measurement that fills it: :meth:`page_in` writes to every page on a
-    thread while the caller aligns the inputs (mostly on one core).
+    thread while the caller aligns the inputs (mostly on one core), the fits first (the first
+    pass waits for them, :meth:`fits_ready`), then the rest (the second pass waits for it,
+    :meth:`ready`).
     """
 
-    def __init__(self, n: int, off: Offsets) -> None:
+    def __init__(self, n: int, off: Offsets, n_factors: int = 0) -> None:
         nw = len(off.windows)
         self.ar_path = np.empty((n, off.path[1] - off.path[0]))
         self.windows = np.empty((len(WINDOW_COLUMNS), n * nw))
         self.car = self.windows[0].reshape(n, nw)
         self.car_var = self.windows[1].reshape(n, nw)
         self.bhar = self.windows[4].reshape(n, nw)
+        self.fits = Fits.empty(n, n_factors)
         self._paging: threading.Thread | None = None
+        self._fits_paged = threading.Event()
 
     def page_in(self) -> None:
-        arrays = [self.ar_path, self.windows]
+        f = self.fits
+        fits = [f.alpha, f.beta, f.s2, f.nobs, f.dof, f.mx, f.sxx, f.phat]
 
         def touch() -> None:
-            for a in arrays:
-                if a.size:
-                    a.reshape(-1).view(np.uint8)[::4096] = 0  # one byte in each 4 KiB page
+            for a in fits:
+                _touch(a)
+            self._fits_paged.set()
+            for a in (self.ar_path, self.windows):
+                _touch(a)
 
         self._paging = threading.Thread(target=touch, name="evbt-page-in", daemon=True)
         self._paging.start()
 
+    def fits_ready(self) -> None:
+        """Wait until the fits are paged in (before the first pass writes them)."""
+        if self._paging is not None:
+            self._fits_paged.wait()
+
     def ready(self) -> None:
-        """Wait for :meth:`page_in` (before anything writes results)."""
+        """Wait for :meth:`page_in` (before anything else writes results)."""
         if self._paging is not None:
             self._paging.join()
             self._paging = None
+
+
+def _touch(a: np.ndarray) -> None:
+    """Write one byte in each 4 KiB page of ``a`` (its pages are mapped in)."""
+    if a.size:
+        a.reshape(-1).view(np.uint8)[::4096] = 0
 
 
 @dataclass(eq=False)
@@ -196,17 +215,17 @@ def measure(
     """Fit and measure every row of ``aligned`` still kept (see the module docstring)."""
     n = len(aligned.table)
     k = len(aligned.factor_names)
-    fits = Fits.empty(n, k)
-    out.ready()
+    fits = out.fits if out.fits.fbeta.shape[1] == k else Fits.empty(n, k)
+    out.fits_ready()
     keep = aligned.drops.keep
     total = 2 * int(sum(keep[b.rows].sum() for b in aligned.blocks))
     done = 0
-    timings = {"fit": 0.0}
+    timings = {"fit": 0.0}  # thread-seconds of the chunks; the rest wall seconds of each step
+    clock = time.perf_counter()
     measured = np.zeros(n, dtype=bool)
 
     # ------------------------------------------------------------------ first pass: fits
-    # rows in ticker order: a chunk reads few tickers' returns and touches few groups
-    block_rows = [_by_ticker(aligned, blk.rows[keep[blk.rows]]) for blk in aligned.blocks]
+    block_rows = [_chunk_order(aligned, blk.rows[keep[blk.rows]]) for blk in aligned.blocks]
     jobs = [
         (_fit_chunk, blk, code, rows)
         for blk, todo in zip(aligned.blocks, block_rows, strict=True)
@@ -225,10 +244,15 @@ def measure(
     _record_failed(aligned, fits, failed, spec)
     idx = np.flatnonzero(measured)
 
+    timings["fit_pass"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     # ------------------------------------------------------------------ observations
     kept, primary = observations(aligned, idx, off)
     patterns = [_patterns(kept[j], idx) for j in range(len(aligned.groupings))]
 
+    out.ready()  # the second pass writes the AR paths and windows
+    timings["observations"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     # ------------------------------------------------------------------ second pass
     sizes = [len(g.labels) for g in aligned.groupings]
     rank_offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
@@ -252,11 +276,14 @@ def measure(
         if progress is not None:
             progress(done, total)
 
+    timings["measure_pass"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     # ------------------------------------------------------------------ cross-correlations
     within = [
         _cluster_sums(aligned, fits, measured, patterns[j], j, spec, off)
         for j in range(len(aligned.groupings))
     ]
+    timings["clusters"] = time.perf_counter() - clock
     return Measured(
         aligned=aligned,
         out=out,
@@ -274,13 +301,19 @@ def measure(
     )
 
 
-def _by_ticker(aligned: Aligned, rows: np.ndarray) -> np.ndarray:
-    """``rows`` sorted by ticker and day 0 (ties in table order)."""
-    if not len(rows):
+#: Groups of a grouping above which chunks take its rows together (see :func:`_chunk_order`).
+_MANY_GROUPS = 64
+
+
+def _chunk_order(aligned: Aligned, rows: np.ndarray) -> np.ndarray:
+    """The order in which ``rows`` are chunked: table order (the outputs are written in
+    order, which is fastest), unless a grouping has many groups (e.g. by ticker): then by its
+    groups, so that a chunk's rank sums cover few of them (each chunk sums into a buffer of
+    the groups it touches)."""
+    many = max(aligned.groupings, key=lambda g: len(g.labels), default=None)
+    if many is None or len(many.labels) <= _MANY_GROUPS or not len(rows):
         return rows
-    start = aligned.start[rows]
-    key = aligned.col[rows] * (int(start.max()) + 1) + start
-    return rows[K.stable_argsort(key.astype(np.int64))]
+    return rows[K.stable_argsort(many.codes[rows].astype(np.int64))]
 
 
 def _record_failed(
