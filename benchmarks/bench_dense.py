@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -29,35 +27,25 @@ sys.path.insert(0, str(HERE))
 
 
 def one(n_events: int, n_tickers: int, n_days: int, exclude: bool) -> dict[str, object]:
-    from bench_study import events, universe
+    from bench_study import events, timed_study, universe
 
-    from backtest.study import StudySpec, run_study
+    from backtest.study import StudySpec
 
     close = universe(n_tickers, n_days)
     ev = events(close, n_events)
     spec = StudySpec(group_by=("all", "ticker"), exclude_confounded=exclude, max_loss=1.0)
-    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-    t0 = time.perf_counter()
-    res = run_study(ev, close, spec)
-    wall = time.perf_counter() - t0
-    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    res, measured = timed_study(ev, close, spec)
     caar = res.group_table("all", "CAAR")
+    window = caar[caar["window"] == "[0,+5]"]
     return {
         "events": n_events,
         "tickers": n_tickers,
         "days": n_days,
         "exclude_confounded": exclude,
-        "measured": len(res.events),
-        "dropped": len(res.dropped),
+        **measured,
         "confounders_listed": len(res.confounders),
         "mean_confounders": float(res.events["n_confounders"].mean()) if len(res.events) else 0,
-        "observations_0_5": int(caar.loc[caar["window"] == "[0,+5]", "n"].iloc[0])
-        if len(caar)
-        else 0,
-        "seconds": round(wall, 3),
-        "user_cpu_seconds": round(cpu1.ru_utime - cpu0.ru_utime, 3),
-        "timings": {k: round(v, 3) for k, v in res.data["timings"].items()},
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "observations_0_5": int(window["n"].iloc[0]) if len(window) else 0,
     }
 
 

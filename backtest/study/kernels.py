@@ -269,6 +269,14 @@ def _solve_factors(cc, cxy, m, cnt, k, lo, cinv, bv):  # type: ignore[no-untyped
     return True
 
 
+@nb.njit(cache=True, inline="always")
+def _row(R, rows, col, bench, fbase, starts, i):  # type: ignore[no-untyped-def]
+    """Row i of a chunk: its table row, its ticker's row of R, first session, first factor,
+    and its returns and its benchmark's (or risk-free rate's)."""
+    c = col[i]
+    return rows[i], c, starts[i], fbase[i], R[c], R[bench[i]]
+
+
 MODEL = MARKET  # replaced by a constant in each compiled variant of _fit and _measure
 
 
@@ -298,12 +306,7 @@ def _fit(  # type: ignore[no-untyped-def]
     dx = np.empty(k)
     for i in range(0, n_rows, 1 if model == FACTOR else 2):
         if model == FACTOR:
-            row = rows[i]
-            c = col[i]
-            st = starts[i]
-            fb = fbase[i]
-            ys = R[c]
-            xs = R[bench[i]]
+            row, c, st, fb, ys, xs = _row(R, rows, col, bench, fbase, starts, i)
             m = fmean[row]
             cnt, my = _fit_factors(R, ys, xs, fb, k, cover, c, st, e0, e1, exclude, m, cc,
                                         cxy, dx)  # fmt: skip
@@ -429,12 +432,7 @@ def _measure(  # type: ignore[no-untyped-def]
     k = fbeta.shape[1]
     sd = np.empty(k)
     for i in range(rows.shape[0]):
-        row = rows[i]
-        c = col[i]
-        st = starts[i]
-        fb = fbase[i]
-        ys = R[c]
-        xs = R[bench[i]]
+        row, c, st, fb, ys, xs = _row(R, rows, col, bench, fbase, starts, i)
         bv = fbeta[row]
         for kk in range(lr):
             keys[i, kk] = KEY_UNUSED
