@@ -281,3 +281,19 @@ class OutputPathError(EvbtError, ValueError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+
+# ----------------------------------------------------------------------------- study
+
+
+class UnknownGroupError(EvbtError, LookupError):
+    """An event study's result has no such group (or window, or day); the message names the
+    unknown one and the known ones."""
+
+    def __init__(self, message: str, *, group_by: str, group: str) -> None:
+        super().__init__(message)
+        self.group_by = group_by
+        self.group = group
+
+    def __str__(self) -> str:
+        return str(self.args[0])

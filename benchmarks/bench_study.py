@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,29 +64,43 @@ def events(close: pd.DataFrame, n: int, seed: int = 1) -> pd.DataFrame:
     )
 
 
+def timed_study(ev: pd.DataFrame, close: pd.DataFrame, spec: Any) -> tuple[Any, dict[str, object]]:
+    """Run the study; its result and what was measured (rows, wall and CPU seconds of
+    ``run_study``, stage timings, peak RSS of the process)."""
+    from backtest.study import run_study
+
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    t1 = time.perf_counter()
+    res = run_study(ev, close, spec)
+    wall = time.perf_counter() - t1
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    return res, {
+        "measured": len(res.events),
+        "dropped": len(res.dropped),
+        "seconds": round(wall, 3),
+        "user_cpu_seconds": round(cpu1.ru_utime - cpu0.ru_utime, 3),
+        "system_cpu_seconds": round(cpu1.ru_stime - cpu0.ru_stime, 3),
+        "timings": {k: round(v, 3) for k, v in res.data["timings"].items()},
+        "peak_rss_mb": round(cpu1.ru_maxrss / 1024),
+    }
+
+
 def one(n_events: int, n_tickers: int, n_days: int, exclude: bool) -> dict[str, object]:
-    from backtest.study import StudySpec, run_study
+    from backtest.study import StudySpec
 
     t0 = time.perf_counter()
     close = universe(n_tickers, n_days)
     ev = events(close, n_events)
     setup = time.perf_counter() - t0
     spec = StudySpec(group_by=("all",), exclude_confounded=exclude, max_loss=1.0)
-    t1 = time.perf_counter()
-    res = run_study(ev, close, spec)
-    wall = time.perf_counter() - t1
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    _, measured = timed_study(ev, close, spec)
     return {
         "events": n_events,
         "tickers": n_tickers,
         "days": n_days,
         "exclude_confounded": exclude,
-        "measured": len(res.events),
-        "dropped": len(res.dropped),
-        "seconds": round(wall, 3),
-        "timings": {k: round(v, 3) for k, v in res.data["timings"].items()},
+        **measured,
         "setup_seconds": round(setup, 3),
-        "peak_rss_mb": round(peak_mb),
     }
 
 
@@ -123,9 +138,9 @@ def main() -> None:
         t = rec["timings"]
         print(
             f"{n:>9,} events: {rec['seconds']:6.2f} s (align {t['align']:.2f}, measure "
-            f"{t['measure']:.2f} [gather {t['gather']:.2f} + fit {t['fit']:.2f} thread-s], "
-            f"tests {t['tests']:.2f}), peak RSS {rec['peak_rss_mb']:,} MB, "
-            f"measured {rec['measured']:,}"
+            f"{t['measure']:.2f} [fit {t['fit']:.2f} thread-s], "
+            f"tests {t['tests']:.2f}), user CPU {rec['user_cpu_seconds']:.2f} s, "
+            f"peak RSS {rec['peak_rss_mb']:,} MB, measured {rec['measured']:,}"
         )
         with open(results_dir / "study.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps(rec) + "\n")

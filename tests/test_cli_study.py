@@ -109,27 +109,50 @@ def test_a_field_without_help_or_with_an_unknown_type_is_refused() -> None:
     [
         (["--max-loss", "nan"], "Invalid value for '--max-loss': 'nan' is not a finite number"),
         (["--max-loss", "inf"], "Invalid value for '--max-loss': 'inf' is not a finite number"),
-        (["--window", "0", "5000"],
-         "windows[0]: (0, 5000) reaches 5000 sessions from day 0; at most 1000 are allowed"),
-        (["--path", "-100000", "100000"],
-         "path: (-100000, 100000) reaches 100000 sessions from day 0; at most 1000 are allowed"),
         (["--category", "earnigs"],
          "Invalid value for '--category': 'earnigs' is not a known category (known: corporate, "
          "earnings, layoff, model_launch, partnership, policy, product_launch, trade_summit); "
          "did you mean 'earnings'?"),
     ],
-    ids=["nan", "inf", "window", "path", "category"],
+    ids=["nan", "inf", "category"],
 )  # fmt: skip
 def test_bad_options_are_refused_with_the_reason(
     args: list[str], message: str, repo_root: Path, tmp_path: Path
 ) -> None:
-    if args[0] in ("--window", "--path") and hasattr(StudySpec(), "max_offset"):
-        pytest.skip("StudySpec.max_offset checks the windows (tested in tests/study)")
     # an empty prices folder: nothing could be measured, so the refusal must come first
     code, _, err = run("study", "--catalog", str(repo_root / "events"), *args,
                          "--prices-dir", str(tmp_path), "-q")  # fmt: skip
     assert code == 2
     assert err.strip().splitlines()[-1] == f"Error: {message}"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--window", "0", "5000"],
+         "windows[0] (0, 5000) reaches 5000 sessions from day 0, more than the limit of 1000 "
+         "(max_offset); use a shorter window or raise max_offset"),
+        (["--path", "-100000", "100000"],
+         "path (-100000, 100000) reaches 100000 sessions from day 0, more than the limit of "
+         "1000 (max_offset); use a shorter window or raise max_offset"),
+    ],
+    ids=["window", "path"],
+)  # fmt: skip
+def test_windows_beyond_the_session_limit_are_refused_before_prices_are_read(
+    args: list[str],
+    message: str,
+    repo_root: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from backtest.cli import main
+
+    # an empty prices folder: nothing could be measured, so the refusal must come first
+    with pytest.raises(SystemExit) as info:
+        main(["study", "--catalog", str(repo_root / "events"), *args,
+              "--prices-dir", str(tmp_path), "-q"])  # fmt: skip
+    assert info.value.code == 1
+    assert capsys.readouterr().err == f"evbt: error: {message}\n"
 
 
 def test_the_factor_model_without_factors_is_refused_before_prices_are_read(
@@ -189,12 +212,6 @@ def test_what_is_filtered_does_not_change_how_an_event_is_measured(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 point 1 (study part): the earliest event of a study loses the first return "
-    "of its estimation window (price_needs loads from the window's first session); "
-    "alone, meta-2025q3-results has n=193 instead of 194",
-)
 def test_an_event_studied_alone_is_measured_as_in_the_whole_catalog(
     repo_root: Path, shared_prices_dir: Path
 ) -> None:

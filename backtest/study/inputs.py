@@ -497,8 +497,11 @@ def price_needs(
 ) -> tuple[list[str], pd.Timestamp | None, pd.Timestamp | None]:
     """Tickers (events' and benchmarks') and the date range a study of ``table`` reads.
 
-    The range runs from the session ``reach[0]`` sessions before the earliest day 0 to the
-    session ``reach[1]`` after the latest, on each market's own calendar.
+    The range runs from the session before the first day of the earliest reach (``reach[0]``
+    sessions from the earliest day 0: the return of that day needs the close of the session
+    before it) to the session ``reach[1]`` after the latest day 0, on each market's own
+    calendar. So a window [a, b] on complete prices has b - a + 1 returns for every event,
+    whatever else is studied.
     """
     from backtest.markets import MARKETS
 
@@ -510,7 +513,7 @@ def price_needs(
         if "benchmark" in block.columns:
             tickers += [b for b in block["benchmark"].dropna() if b]
         sessions = get_calendar(str(market)).sessions
-        lo = sessions.searchsorted(block["day0"].min()) + reach[0]
+        lo = sessions.searchsorted(block["day0"].min()) + reach[0] - 1
         hi = sessions.searchsorted(block["day0"].max()) + reach[1]
         starts.append(sessions[max(lo, 0)])
         ends.append(sessions[min(hi, len(sessions) - 1)])

@@ -1,271 +1,1188 @@
-"""Event-study kernels: pure functions on float64 arrays, vectorised over events.
+"""The event-study kernels: compiled (numba) functions on arrays, no pandas, no dates.
 
-No dates, no pandas, no I/O. Rows are events, columns are trading days relative to day 0 (or
-the estimation-window days). Missing values are NaN; boolean masks say which observations a
-model may use. The engine (:mod:`backtest.study.engine`) aligns labelled data, calls these, and
-labels the results.
+Rows are (event, ticker) rows of the event table; a row reads a market's padded return matrix
+``R`` (series x sessions: tickers, benchmarks, then the factors) from session ``starts[row]``,
+the first day of its reach (see :class:`backtest.study.offsets.Offsets`). Column offsets are
+half-open ranges relative to that session.
 
-References
-----------
-MacKinlay, A. C. (1997). Event studies in economics and finance. *Journal of Economic
-Literature* 35(1), 13-39.
-Campbell, J. Y., Lo, A. W., MacKinlay, A. C. (1997). *The Econometrics of Financial Markets*,
-ch. 4. Princeton University Press.
+Models (codes :data:`MODEL_CODES`): the market model ``R = a + b R_m``, market-adjusted
+``R_m``, constant mean ``a``, raw (normal return 0) and the factor model
+``R - RF = a + B F`` with k factors. Every fit is OLS over the estimation days used, with
+means and centred cross products updated as each day arrives (Welford), which is as stable
+as two passes; the factor model's ``k x k`` system is solved by Cholesky. CAR variances and
+standardized ARs use the full prediction-error covariance ``s2 (I + X* (X'X)^-1 X*')``
+(MacKinlay 1997; Campbell, Lo and MacKinlay 1997, 4.4.2; Patell 1976).
+
+The kernels are single-threaded and ``nogil``: the engine runs chunks of rows on a thread
+pool, so they must not start threads of their own (but :func:`cluster_pairs`, run alone).
+Compiled code is cached on disk by numba (``NUMBA_CACHE_DIR`` or ``__pycache__``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import types
+from typing import Any
 
+import numba as nb
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numba.core import types as nbtypes
+from numba.extending import intrinsic
 
-FloatArray = np.ndarray
+MARKET, MARKET_ADJUSTED, CONSTANT_MEAN, RAW, FACTOR = 0, 1, 2, 3, 4
+#: Model names to the kernels' codes.
+MODEL_CODES = {
+    "market": MARKET,
+    "market_adjusted": MARKET_ADJUSTED,
+    "constant_mean": CONSTANT_MEAN,
+    "raw": RAW,
+    "factor": FACTOR,
+}
+#: A row's status after its fit; every status but OK drops the row (see engine.STATUS_DROPS).
+STATUS_OK, STATUS_FEW, STATUS_SINGULAR, STATUS_FLAT, STATUS_NO_DAY0 = 0, 1, 2, 3, 4
+KEY_UNUSED = np.iinfo(np.int64).max
+#: The relative determinant of X'X below which a fit is singular (a regressor that does not
+#: vary, or regressors that move together).
+SINGULAR_TOL = 1e-10
 
 
-# ----------------------------------------------------------------------------- gathering
+def _float_bits(typingctx, x):  # type: ignore[no-untyped-def]
+    """The bits of a float64 as an int64 (a bit cast: no conversion, no memory round trip)."""
+    sig = nbtypes.int64(nbtypes.float64)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], context.get_value_type(nbtypes.int64))
+
+    return sig, codegen
 
 
-def window_view(series_by_time: FloatArray, length: int) -> FloatArray:
-    """A read-only view of every run of ``length`` consecutive values of each series.
+_bits: Any = intrinsic(_float_bits)  # called as _bits(x) in compiled code
 
-    ``series_by_time`` is (n_series, n_times), C-contiguous; the view is
-    (n_series, n_times - length + 1, length). Gathering windows from this view copies contiguous
-    runs, which is an order of magnitude faster than fancy indexing element by element.
+
+# ----------------------------------------------------------------------------- one session
+
+
+@nb.njit(cache=True, inline="always")
+def _own(model):  # type: ignore[no-untyped-def]
+    """Does the model read only the stock's own return (no benchmark or risk-free series)?"""
+    # comparisons, not ``in``: numba folds them when the model is a constant
+    return (model == CONSTANT_MEAN) | (model == RAW)
+
+
+@nb.njit(cache=True, inline="always")
+def _used(ys, xs, cover, c, t, model, exclude):  # type: ignore[no-untyped-def]
+    """Is session t an estimation observation of a row: has it an abnormal return (the stock's
+    return and, for models that read one, the benchmark's or the risk-free rate, NaN where a
+    factor is missing), and no other event's window when those are excluded?"""
+    if np.isnan(ys[t]):
+        return False
+    if not _own(model) and np.isnan(xs[t]):
+        return False
+    return not (exclude and cover[c, t] > 0)
+
+
+@nb.njit(cache=True, inline="always")
+def _used_flat(ys, xs, cover, c, t, model, exclude):  # type: ignore[no-untyped-def]
+    """:func:`_used` without branches (NaN != NaN), for loops that vectorize (``exclude`` a
+    constant); where a loop cannot vectorize, the branches of :func:`_used` are faster."""
+    ok = (ys[t] == ys[t]) & (_own(model) | (xs[t] == xs[t]))
+    if exclude:
+        return ok & (cover[c, t] <= 0)
+    return ok
+
+
+@nb.njit(cache=True, inline="always")
+def _factor_fit(R, fb, bv, k, t):  # type: ignore[no-untyped-def]
+    """``B' F_t``: the factors' part of the factor model's normal return on session t."""
+    v = 0.0
+    for j in range(k):
+        v += bv[j] * R[fb + j, t]
+    return v
+
+
+@nb.njit(cache=True, inline="always")
+def _normal(R, ys, xs, t, model, a, b, fb, bv, k):  # type: ignore[no-untyped-def]
+    """The normal return of session t on the scale of ``ys`` (total, not excess)."""
+    if model == MARKET:
+        return a + b * xs[t]
+    if model == CONSTANT_MEAN:
+        return a
+    if model == RAW:
+        return 0.0
+    if model == FACTOR:
+        return xs[t] + a + _factor_fit(R, fb, bv, k, t)
+    return xs[t]
+
+
+@nb.njit(cache=True, inline="always")
+def _abnormal(R, ys, xs, t, model, a, b, fb, bv, k):  # type: ignore[no-untyped-def]
+    if model == RAW:
+        return ys[t]
+    return ys[t] - _normal(R, ys, xs, t, model, a, b, fb, bv, k)
+
+
+@nb.njit(cache=True, inline="always")
+def _rank_key(e, k, high):  # type: ignore[no-untyped-def]
+    """An order-preserving int64 key of ``e`` (negative floats' bits flipped but the sign;
+    ``e + 0.0`` makes -0.0 0.0) with its column ``k`` in the low bits (``~high``)."""
+    v = _bits(e + 0.0)
+    return ((v ^ ((v >> 63) & np.int64(0x7FFFFFFFFFFFFFFF))) & high) | k
+
+
+# ----------------------------------------------------------------------------- fits
+
+
+@nb.njit(cache=True, inline="always")
+def _fit_step(ys, xs, t, model, cnt, mx, my, sxx, sxy, syy):  # type: ignore[no-untyped-def]
+    """Add session t to the running means and centred (co)moments of an estimation (Welford)."""
+    cnt += 1
+    yv = ys[t] - xs[t] if model == MARKET_ADJUSTED else ys[t]
+    dy = yv - my
+    my += dy / cnt
+    if model == MARKET:
+        xv = xs[t]
+        dx = xv - mx
+        mx += dx / cnt
+        sxx += dx * (xv - mx)
+        sxy += dx * (yv - my)
+    syy += dy * (yv - my)
+    return cnt, mx, my, sxx, sxy, syy
+
+
+@nb.njit(cache=True, inline="always")
+def _fit_result(cnt, mx, my, sxx, sxy, syy, model):  # type: ignore[no-untyped-def]
+    """(n, a, b, mean of x, centred Sxx, residual SS) from the moments of :func:`_fit_step`.
+
+    The residual sum of squares is Syy - Sxy^2 / Sxx for the market model (Syy for the other
+    models, whose residuals are deviations from a mean).
     """
-    return sliding_window_view(series_by_time, length, axis=1)
+    if cnt == 0:
+        return 0, 0.0, 0.0, 0.0, 0.0, 0.0
+    a = my
+    b = 0.0
+    ss = syy
+    if model == MARKET and sxx > 0:
+        b = sxy / sxx
+        a = my - b * mx
+        ss = max(syy - sxy * b, 0.0)
+    return cnt, a, b, mx, sxx, ss
 
 
-def gather(view: FloatArray, series: np.ndarray, starts: np.ndarray) -> FloatArray:
-    """Rows ``view[series[i], starts[i], :]``: one window per event, as an (n, length) copy."""
-    return np.ascontiguousarray(view[series, starts])
+@nb.njit(cache=True, nogil=True)
+def _fit_pair(ys, xs, c, st, ys2, xs2, c2, st2, cover, model, e0, e1, exclude):  # type: ignore[no-untyped-def]
+    """Fit two rows in one pass over their estimation days: for each, (n, a, b, mean of x,
+    centred Sxx, residual SS).
 
-
-# ----------------------------------------------------------------------------- OLS
-
-
-@dataclass(frozen=True)
-class OLSFit:
-    """Per-event OLS fits ``y = X beta + e`` over the masked estimation observations.
-
-    Attributes
-    ----------
-    beta: (n, p) coefficients.
-    xtx_inv: (n, p, p) inverse of X'X (for prediction-error variances).
-    s2: (n,) residual variance, SSR / (nobs - p).
-    nobs: (n,) observations used.
-    dof: (n,) nobs - p.
-    resid: (n, L) residuals on used observations, NaN elsewhere.
-    singular: (n,) X'X could not be inverted (e.g. a regressor without variation).
+    Each row's running mean waits on a division every day; the two rows' chains of divisions
+    are independent and overlap in the CPU (twice as fast as one row at a time, the same
+    numbers).
     """
+    cnt, mx, my, sxx, sxy, syy = 0, 0.0, 0.0, 0.0, 0.0, 0.0
+    cnt2, mx2, my2, sxx2, sxy2, syy2 = 0, 0.0, 0.0, 0.0, 0.0, 0.0
+    for k in range(e0, e1):
+        t = st + k
+        if _used(ys, xs, cover, c, t, model, exclude):
+            cnt, mx, my, sxx, sxy, syy = _fit_step(ys, xs, t, model, cnt, mx, my, sxx, sxy, syy)
+        t2 = st2 + k
+        if _used(ys2, xs2, cover, c2, t2, model, exclude):
+            cnt2, mx2, my2, sxx2, sxy2, syy2 = _fit_step(
+                ys2, xs2, t2, model, cnt2, mx2, my2, sxx2, sxy2, syy2
+            )
+    return (
+        _fit_result(cnt, mx, my, sxx, sxy, syy, model),
+        _fit_result(cnt2, mx2, my2, sxx2, sxy2, syy2, model),
+    )
 
-    beta: FloatArray
-    xtx_inv: FloatArray
-    s2: FloatArray
-    nobs: np.ndarray
-    dof: np.ndarray
-    resid: FloatArray
-    singular: np.ndarray
+
+@nb.njit(cache=True, inline="always")
+def _fit_factors(R, ys, xs, fb, k, cover, c, st, e0, e1, exclude, m, cc, cxy, dx):  # type: ignore[no-untyped-def]
+    """The factor model's moments over the estimation days used: their number and the mean
+    of the excess return; the factors' means ``m``, centred cross products ``cc`` (k x k) and
+    cross products with the excess return ``cxy`` (multivariate Welford updates)."""
+    cnt = 0
+    my = 0.0
+    for j in range(k):
+        m[j] = 0.0
+        cxy[j] = 0.0
+        for q in range(k):
+            cc[j, q] = 0.0
+    for kk in range(e0, e1):
+        t = st + kk
+        if not _used(ys, xs, cover, c, t, FACTOR, exclude):
+            continue
+        cnt += 1
+        yv = ys[t] - xs[t]
+        dy = yv - my
+        my += dy / cnt
+        for j in range(k):
+            dx[j] = R[fb + j, t] - m[j]
+            m[j] += dx[j] / cnt
+        ey = yv - my
+        for j in range(k):
+            cxy[j] += dx[j] * ey
+            for q in range(k):
+                cc[j, q] += dx[j] * (R[fb + q, t] - m[q])
+    return cnt, my
 
 
-def ols_fit(y: FloatArray, regressors: Sequence[FloatArray | None], mask: np.ndarray) -> OLSFit:
-    """Batched OLS of ``y`` on ``regressors`` for every row, using only ``mask``-ed columns.
+@nb.njit(cache=True, inline="always")
+def _solve_factors(cc, cxy, m, cnt, k, lo, cinv, bv):  # type: ignore[no-untyped-def]
+    """Solve the centred normal equations ``cc b = cxy`` by Cholesky (``lo`` the factor),
+    writing ``cc``'s inverse into ``cinv`` and the slopes into ``bv``. Returns False when the
+    design is singular: a pivot not positive, or the relative determinant of the uncentred
+    X'X, ``det(cc) / prod_j (cc_jj + n m_j^2)``, below :data:`SINGULAR_TOL`."""
+    rel = 1.0
+    for j in range(k):
+        s = cc[j, j]
+        for q in range(j):
+            s -= lo[j, q] * lo[j, q]
+        if not (s > 0):
+            return False
+        lo[j, j] = np.sqrt(s)
+        rel *= s / (cc[j, j] + cnt * m[j] * m[j])
+        for i in range(j + 1, k):
+            s = cc[i, j]
+            for q in range(j):
+                s -= lo[i, q] * lo[j, q]
+            lo[i, j] = s / lo[j, j]
+    if not (rel > SINGULAR_TOL):
+        return False
+    # inv = lo^-1 (lower triangular), then cinv = inv' inv
+    inv = np.zeros((k, k))
+    for j in range(k):
+        inv[j, j] = 1.0 / lo[j, j]
+        for i in range(j + 1, k):
+            s = 0.0
+            for q in range(j, i):
+                s -= lo[i, q] * inv[q, j]
+            inv[i, j] = s / lo[i, i]
+    for i in range(k):
+        for j in range(k):
+            s = 0.0
+            for q in range(max(i, j), k):
+                s += inv[q, i] * inv[q, j]
+            cinv[i, j] = s
+    for i in range(k):
+        s = 0.0
+        for j in range(k):
+            s += cinv[i, j] * cxy[j]
+        bv[i] = s
+    return True
 
-    Parameters
-    ----------
-    y:
-        (n, L) dependent variable (the stock's returns, excess returns for factor models).
-    regressors:
-        p arrays of shape (n, L); ``None`` stands for the intercept (a column of ones).
-    mask:
-        (n, L) boolean, True where an observation may be used (all inputs finite there).
 
-    Notes
-    -----
-    X'X and X'y are accumulated from masked cross products, so rows with different missing
-    days are handled without a loop. Residuals are recomputed explicitly (not as y'y - b'X'y)
-    for accuracy.
+@nb.njit(cache=True, inline="always")
+def _row(R, rows, col, bench, fbase, starts, i):  # type: ignore[no-untyped-def]
+    """Row i of a chunk: its table row, its ticker's row of R, first session, first factor,
+    and its returns and its benchmark's (or risk-free rate's)."""
+    c = col[i]
+    return rows[i], c, starts[i], fbase[i], R[c], R[bench[i]]
+
+
+MODEL = MARKET  # replaced by a constant in each compiled variant of _fit and _measure
+
+
+def _fit(  # type: ignore[no-untyped-def]
+    R, cover, rows, col, bench, fbase, starts, e0, e1, d0, exclude, min_est, alpha, beta, s2o,
+    nobs_o, dof_o, mx_o, sxx_o, fbeta, fmean, fcinv, status,
+):  # fmt: skip
+    """Fit the rows ``rows`` and decide their status (the first pass of a measurement).
+
+    Per row: ``alpha``, ``beta``, the residual variance ``s2o``, observations and degrees of
+    freedom, and what the prediction-error variances need: for the market model the mean and
+    centred sum of squares of the benchmark's returns (``mx_o``, ``sxx_o``), for the factor
+    model the slopes ``fbeta``, the factors' means ``fmean`` and the inverse of their centred
+    cross products ``fcinv``. A row is dropped (``status`` not OK) with fewer than
+    ``min_est`` observations, a singular design, no residual variance, or no abnormal return
+    on day 0 (column ``d0``).
+
+    The compiled entry points ``fit_market`` ... ``fit_factor`` (:data:`FIT`) are this
+    template with ``MODEL`` a constant, which lets the compiler drop the model branches.
     """
-    n, _ = y.shape
-    p = len(regressors)
-    m = mask.astype(np.float64)
-    # masked regressors; the intercept's masked column is the mask itself
-    xs = [m if x is None else np.where(mask, x, 0.0) for x in regressors]
-    ym = np.where(mask, y, 0.0)
-    xtx = np.empty((n, p, p))
-    xty = np.empty((n, p))
-    for a in range(p):
-        xty[:, a] = np.einsum("nl,nl->n", xs[a], ym)
-        for b in range(a, p):
-            xtx[:, a, b] = xtx[:, b, a] = np.einsum("nl,nl->n", xs[a], xs[b])
-    nobs = mask.sum(axis=1)
-    # Singular or near-singular X'X: relative determinant below a tolerance.
-    diag = np.prod(np.diagonal(xtx, axis1=1, axis2=2), axis=1)
-    det = np.linalg.det(xtx) if p > 1 else xtx[:, 0, 0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(diag > 0, det / diag, 0.0)
-    singular = ~(rel > 1e-10) | (nobs <= p)
-    safe = np.where(singular[:, None, None], np.eye(p)[None, :, :], xtx)
-    xtx_inv = np.linalg.inv(safe)
-    beta = np.einsum("npq,nq->np", xtx_inv, xty)
-    resid = y - ols_predict(beta, regressors, y)
-    resid[~mask] = np.nan
-    dof = nobs - p
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s2 = np.where(dof > 0, np.nansum(resid * resid, axis=1) / dof, np.nan)
-    beta[singular] = np.nan
-    s2[singular] = np.nan
-    return OLSFit(beta, xtx_inv, s2, nobs, dof, resid, singular)
+    model = MODEL
+    n_rows = rows.shape[0]
+    k = fbeta.shape[1]
+    cc = np.empty((k, k))
+    lo = np.zeros((k, k))
+    cxy = np.empty(k)
+    dx = np.empty(k)
+    for i in range(0, n_rows, 1 if model == FACTOR else 2):
+        if model == FACTOR:
+            row, c, st, fb, ys, xs = _row(R, rows, col, bench, fbase, starts, i)
+            m = fmean[row]
+            cnt, my = _fit_factors(R, ys, xs, fb, k, cover, c, st, e0, e1, exclude, m, cc,
+                                        cxy, dx)  # fmt: skip
+            nobs_o[row] = cnt
+            if cnt < min_est:
+                status[i] = STATUS_FEW
+                continue
+            bv = fbeta[row]
+            if cnt <= k + 1 or not _solve_factors(cc, cxy, m, cnt, k, lo, fcinv[row], bv):
+                status[i] = STATUS_SINGULAR
+                continue
+            a = my
+            for j in range(k):
+                a -= bv[j] * m[j]
+            # the residual sum of squares recomputed from the residuals (not Syy - b'Sxy)
+            ss = 0.0
+            for kk in range(e0, e1):
+                t = st + kk
+                if _used(ys, xs, cover, c, t, FACTOR, exclude):
+                    e = ys[t] - xs[t] - a - _factor_fit(R, fb, bv, k, t)
+                    ss += e * e
+            _finish_fit(R, ys, xs, i, row, st, d0, model, cnt, a, np.nan, 0.0, 0.0, ss, fb, bv,
+                        k, alpha, beta, s2o, dof_o, mx_o, sxx_o, status)  # fmt: skip
+            continue
+        j2 = min(i + 1, n_rows - 1)  # an odd last row is fitted twice
+        f1, f2 = _fit_pair(
+            R[col[i]], R[bench[i]], col[i], starts[i], R[col[j2]], R[bench[j2]], col[j2],
+            starts[j2], cover, model, e0, e1, exclude,
+        )  # fmt: skip
+        for q, f in ((i, f1), (j2, f2)):
+            row = rows[q]
+            cnt, a, b, mx, sxx, ss = f
+            nobs_o[row] = cnt
+            if cnt < min_est:
+                status[q] = STATUS_FEW
+                continue
+            if model == MARKET and not (sxx > SINGULAR_TOL * (sxx + cnt * mx * mx)):
+                status[q] = STATUS_SINGULAR
+                continue
+            _finish_fit(R, R[col[q]], R[bench[q]], q, row, starts[q], d0, model, cnt, a, b, mx,
+                        sxx, ss, 0, fbeta[row], 0, alpha, beta, s2o, dof_o, mx_o, sxx_o,
+                        status)  # fmt: skip
 
 
-def ols_predict(
-    beta: FloatArray, regressors: Sequence[FloatArray | None], like: FloatArray
-) -> FloatArray:
-    """Fitted values ``X* beta`` for every row over the columns of ``like``."""
-    out = np.empty_like(like)
-    out[...] = 0.0
-    for k, x in enumerate(regressors):
-        if x is None:
-            out += beta[:, [k]]
+@nb.njit(cache=True, inline="always")
+def _finish_fit(  # type: ignore[no-untyped-def]
+    R, ys, xs, i, row, st, d0, model, cnt, a, b, mx, sxx, ss, fb, bv, k, alpha, beta, s2o, dof_o,
+    mx_o, sxx_o, status,
+):  # fmt: skip
+    """Store a fit that has enough observations and a regular design, or drop it (no residual
+    variance, no abnormal return on day 0)."""
+    p = 2 if model == MARKET else (1 + k if model == FACTOR else 1)
+    dof = cnt - p
+    s2 = ss / dof
+    if not (s2 > 0):
+        status[i] = STATUS_FLAT
+        return
+    if np.isnan(_abnormal(R, ys, xs, st + d0, model, a, b, fb, bv, k)):
+        status[i] = STATUS_NO_DAY0
+        return
+    status[i] = STATUS_OK
+    alpha[row] = 0.0 if (model == MARKET_ADJUSTED) | (model == RAW) else a
+    if model == MARKET:
+        beta[row] = b
+    elif model == MARKET_ADJUSTED:
+        beta[row] = 1.0
+    else:
+        beta[row] = np.nan
+    s2o[row] = s2
+    dof_o[row] = dof
+    mx_o[row] = mx
+    sxx_o[row] = sxx
+
+
+# ----------------------------------------------------------------------------- measurement
+
+
+@nb.njit(cache=True, inline="always")
+def _rank_sample(R, ys, xs, cover, c, st, model, exclude, a, b, fb, bv, k, e0, e1, in_window,  # type: ignore[no-untyped-def]
+                 high, keys, i):  # fmt: skip
+    """Write the rank-sample keys of row i: the abnormal returns of the estimation days used
+    and of the event windows' days with one, each in its day's slot ``keys[i, kk]``
+    (``KEY_UNUSED`` in the others; sorting moves those last). Returns the number of keys and
+    the number of positive estimation-window abnormal returns (generalized sign test)."""
+    n = 0
+    pos = 0
+    for kk in range(e0, e1):
+        t = st + kk
+        e = _abnormal(R, ys, xs, t, model, a, b, fb, bv, k)
+        used = _used_flat(ys, xs, cover, c, t, model, exclude)
+        n += 1 if used else 0
+        pos += 1 if used and e > 0 else 0
+        keys[i, kk] = _rank_key(e, kk, high) if used else KEY_UNUSED
+    for kk in range(e1, keys.shape[1]):
+        t = st + kk
+        used = (in_window[kk] != 0) & _used_flat(ys, xs, cover, c, t, model, False)
+        n += 1 if used else 0
+        e = _abnormal(R, ys, xs, t, model, a, b, fb, bv, k)
+        keys[i, kk] = _rank_key(e, kk, high) if used else KEY_UNUSED
+    return n, pos
+
+
+def _measure(  # type: ignore[no-untyped-def]
+    R, cover, rows, col, bench, fbase, starts, e0, e1, p0, p1, win_a, win_b, in_window, exclude,
+    log_returns, bits, keys, alpha, beta, s2o, nobs_o, mx_o, sxx_o, fbeta, fmean, fcinv,
+    ar_path, car, car_var, bhar, rcount, phat,
+):  # fmt: skip
+    """Measure the fitted rows ``rows`` (the second pass; every row's status is OK).
+
+    Per row: the AR path (columns ``p0:p1``), per window the CAR, its variance with the
+    estimation error of the fit, ``s2 (L + s' (X'X)^-1 s)`` with ``s`` the window's column
+    sums of the design, and the BHAR (in simple returns); the share of positive estimation
+    residuals ``phat``; and in ``keys[i]`` the rank-sample keys (order-preserving integers
+    with the column in the low ``bits``; unused slots ``KEY_UNUSED``), to be sorted and turned
+    into rank sums by :func:`rank_sums`.
+
+    The compiled entry points (:data:`MEASURE`) are this template with ``MODEL`` a constant.
+    """
+    model = MODEL
+    low = np.int64((1 << bits) - 1)
+    high = ~low
+    lr = keys.shape[1]
+    k = fbeta.shape[1]
+    sd = np.empty(k)
+    for i in range(rows.shape[0]):
+        row, c, st, fb, ys, xs = _row(R, rows, col, bench, fbase, starts, i)
+        bv = fbeta[row]
+        for kk in range(lr):
+            keys[i, kk] = KEY_UNUSED
+        a, b, s2, cnt = alpha[row], beta[row], s2o[row], nobs_o[row]
+        mx, sxx = mx_o[row], sxx_o[row]
+        inv_n = 1.0 / cnt
+        for kk in range(p0, p1):
+            ar_path[row, kk - p0] = _abnormal(R, ys, xs, st + kk, model, a, b, fb, bv, k)
+        for w in range(win_a.shape[0]):
+            total = 0.0
+            sum_dx = 0.0
+            for j in range(k):
+                sd[j] = 0.0
+            growth_s = 1.0
+            growth_e = 1.0
+            length = win_b[w] - win_a[w]
+            for kk in range(win_a[w], win_b[w]):
+                t = st + kk
+                total += _abnormal(R, ys, xs, t, model, a, b, fb, bv, k)
+                yv = ys[t]
+                ev = _normal(R, ys, xs, t, model, a, b, fb, bv, k)
+                if model == MARKET:
+                    sum_dx += xs[t] - mx
+                if model == FACTOR:
+                    for j in range(k):
+                        sd[j] += R[fb + j, t] - fmean[row, j]
+                if log_returns:
+                    growth_s *= np.exp(yv)
+                    growth_e *= np.exp(ev)
+                else:
+                    growth_s *= 1.0 + yv
+                    growth_e *= 1.0 + ev
+            car[row, w] = total
+            # Var(CAR) = s2 (L + s' (X'X)^-1 s), s = X*' 1 the design's window sums; for
+            # X = [1, x]: s2 (L + L^2/n + (sum (x - mean x))^2 / Sxx)  (MacKinlay 1997)
+            if model == MARKET:
+                car_var[row, w] = s2 * (length + length * length * inv_n + sum_dx * sum_dx / sxx)
+            elif model == CONSTANT_MEAN:
+                car_var[row, w] = s2 * (length + length * length * inv_n)
+            elif model == FACTOR:
+                quad = 0.0
+                for j in range(k):
+                    for q in range(k):
+                        quad += sd[j] * fcinv[row, j, q] * sd[q]
+                car_var[row, w] = s2 * (length + length * length * inv_n + quad)
+            else:
+                car_var[row, w] = s2 * length
+            bhar[row, w] = growth_s - growth_e
+        # the rank sample: the estimation days used and the event windows' days with an AR
+        if exclude:  # the flag a constant in each call: the loops have no branches
+            m, pos = _rank_sample(R, ys, xs, cover, c, st, model, True, a, b, fb, bv, k, e0, e1,
+                                  in_window, high, keys, i)  # fmt: skip
         else:
-            out += beta[:, [k]] * x
+            m, pos = _rank_sample(R, ys, xs, cover, c, st, model, False, a, b, fb, bv, k, e0,
+                                  e1, in_window, high, keys, i)  # fmt: skip
+        rcount[i] = m
+        phat[row] = pos / cnt
+
+
+def _specialize(template: Any, name: str, **constants: Any) -> Any:
+    """Compile ``template`` with some module globals replaced by constants.
+
+    numba treats global numbers as compile-time constants and passes them to the functions it
+    calls as literal types, so every branch on them folds away. The code object is renamed so
+    that each variant has its own entry in numba's on-disk cache.
+    """
+    code = template.__code__.replace(co_name=name, co_qualname=name)
+    glb = dict(template.__globals__)
+    glb.update(constants)
+    fn = types.FunctionType(code, glb, name, template.__defaults__, template.__closure__)
+    fn.__doc__ = template.__doc__
+    return nb.njit(cache=True, nogil=True)(fn)
+
+
+#: The first pass (fit and status) of each model, by model code.
+FIT = {code: _specialize(_fit, f"fit_{name}", MODEL=code) for name, code in MODEL_CODES.items()}
+#: The second pass (ARs, CARs, BHARs, rank keys) of each model, by model code.
+MEASURE = {
+    code: _specialize(_measure, f"measure_{name}", MODEL=code) for name, code in MODEL_CODES.items()
+}
+
+
+#: Rank keys are sorted in runs of at most this many (NumPy's x86-simd-sort sorts up to 256
+#: int64 with a sorting network; a 271-key row falls back to quicksort and takes 3x longer
+#: than a 256-key run plus a 15-key run); :func:`rank_sums` merges the runs.
+SORT_RUN = 256
+
+
+@nb.njit(cache=True, nogil=True)
+def rank_sums(keys, run, rcount, bits, local, pattern, sums, counts):  # type: ignore[no-untyped-def]
+    """Add each row's rank deviations ``U - 1/2`` to its groups' sums, by column.
+
+    Each row of ``keys`` holds the row's rank keys sorted in two runs, ``keys[i, :run]`` and
+    ``keys[i, run:]`` (``run >= keys.shape[1]``: one run); unused slots (``KEY_UNUSED``) sort
+    last in each run, so the first ``rcount[i]`` keys of the merged runs are the row's ranked
+    values in order. Ties (keys equal above the low ``bits``) get their average rank; with
+    ``m`` ranked values, ``U = rank / (m + 1)`` (Corrado and Zivney 1992).
+
+    For every grouping ``j``, row i's deviations go to row ``local[j, i]`` of ``sums`` and
+    ``counts`` (groups x patterns x columns), in the slot of its observation pattern
+    ``pattern[j, i]`` (which statistics it is an observation of; -1: none): each row is
+    added once per grouping, and a statistic's sums are those of the patterns that hold it.
+    """
+    low = np.int64((1 << bits) - 1)
+    high = ~low
+    lr = keys.shape[1]
+    run = min(run, lr)
+    n_groupings = local.shape[0]
+    merged = np.empty(lr + 1, dtype=np.int64)
+    devs = np.empty(lr)
+    for i in range(keys.shape[0]):
+        m = rcount[i]
+        ia = 0
+        ib = run
+        for o in range(m):  # merge the runs; the short second run rarely wins a comparison
+            if ib >= lr or (ia < run and keys[i, ia] < keys[i, ib]):
+                merged[o] = keys[i, ia]
+                ia += 1
+            else:
+                merged[o] = keys[i, ib]
+                ib += 1
+        merged[m] = -1  # ends the last run of ties (no key is negative)
+        # the first grouping's sums are added as the ranks are found, the others' from devs
+        p0 = pattern[0, i]
+        sums0 = sums[local[0, i], max(p0, 0)]
+        counts0 = counts[local[0, i], max(p0, 0)]
+        w = 0.5 / (m + 1.0)
+        j = 0
+        while j < m:
+            tie = merged[j] & high
+            if (merged[j + 1] & high) != tie:  # no tie, the usual case: rank j + 1
+                dev = (2 * j + 2) * w - 0.5
+                if p0 >= 0:
+                    col = merged[j] & low
+                    sums0[col] += dev
+                    counts0[col] += 1
+                devs[j] = dev
+                j += 1
+                continue
+            h = j + 1
+            while (merged[h + 1] & high) == tie:
+                h += 1
+            dev = (j + h + 2) * w - 0.5  # (j + h + 2) / 2: the average of the ranks j+1 .. h+1
+            for q in range(j, h + 1):
+                if p0 >= 0:
+                    col = merged[q] & low
+                    sums0[col] += dev
+                    counts0[col] += 1
+                devs[q] = dev
+            j = h + 1
+        for gj in range(1, n_groupings):
+            p = pattern[gj, i]
+            if p < 0:
+                continue
+            sums_g = sums[local[gj, i], p]
+            counts_g = counts[local[gj, i], p]
+            for q in range(m):
+                col = merged[q] & low
+                sums_g[col] += devs[q]
+                counts_g[col] += 1
+
+
+@nb.njit(cache=True, inline="always")
+def _residuals(R, ys, xs, cover, c, t0, model, exclude, a, b, fb, bv, k, z):  # type: ignore[no-untyped-def]
+    """The abnormal returns of the sessions ``t0 ..`` into ``z`` (NaN where not used), with
+    their number and sum."""
+    cnt = 0
+    s = 0.0
+    for kk in range(z.shape[0]):
+        t = t0 + kk
+        if _used(ys, xs, cover, c, t, model, exclude):
+            z[kk] = _abnormal(R, ys, xs, t, model, a, b, fb, bv, k)
+            s += z[kk]
+            cnt += 1
+        else:
+            z[kk] = np.nan
+    return cnt, s
+
+
+@nb.njit(parallel=True, cache=True, nogil=True)
+def cluster_pairs(  # type: ignore[no-untyped-def]
+    R, cover, ptr, members, col, bench, fbase, starts, models, e0, e1, exclude, alpha, beta,
+    fbeta, pattern, patterns,
+):  # fmt: skip
+    """Per cluster of rows (``members[ptr[g]:ptr[g+1]]``) and statistic s: ``|sum z|^2 -
+    sum |z|^2`` over the members that are observations of s, with ``z`` each row's
+    estimation residuals demeaned and scaled to unit length; that is the sum of the pairwise
+    residual correlations within the cluster (Kolari-Pynnönen). A row's observation pattern
+    is ``pattern[row]`` (-1: none), the statistics of pattern p ``patterns[p]``: each row's
+    residuals are added once, to its pattern's sum."""
+    n_clusters = ptr.shape[0] - 1
+    n_patterns, n_stats = patterns.shape
+    out = np.zeros((n_clusters, n_stats))
+    le = e1 - e0
+    k = fbeta.shape[1]
+    for g in nb.prange(n_clusters):
+        total = np.zeros((n_patterns, le))
+        norms = np.zeros(n_patterns)
+        z = np.empty(le)
+        for q in range(ptr[g], ptr[g + 1]):
+            r = members[q]
+            pat = pattern[r]
+            if pat < 0:
+                continue
+            model = models[r]
+            c = col[r]
+            st = starts[r]
+            ys = R[c]
+            xs = R[bench[r]]
+            fb = fbase[r]
+            bv = fbeta[r]
+            a = alpha[r]
+            b = beta[r] if model == MARKET else 0.0
+            # the model a constant in each branch: loops without model branches
+            t0 = st + e0
+            if model == MARKET:
+                cnt, sm = _residuals(R, ys, xs, cover, c, t0, MARKET, exclude, a, b, fb, bv, k, z)
+            elif model == CONSTANT_MEAN:
+                cnt, sm = _residuals(R, ys, xs, cover, c, t0, CONSTANT_MEAN, exclude, a, b, fb,
+                                     bv, k, z)  # fmt: skip
+            elif model == RAW:
+                cnt, sm = _residuals(R, ys, xs, cover, c, t0, RAW, exclude, a, b, fb, bv, k, z)
+            elif model == FACTOR:
+                cnt, sm = _residuals(R, ys, xs, cover, c, t0, FACTOR, exclude, a, b, fb, bv, k, z)
+            else:
+                cnt, sm = _residuals(R, ys, xs, cover, c, t0, MARKET_ADJUSTED, exclude, a, b, fb,
+                                     bv, k, z)  # fmt: skip
+            if cnt == 0:
+                continue
+            mean = sm / cnt
+            nn = 0.0
+            for kk in range(le):
+                if np.isnan(z[kk]):
+                    z[kk] = 0.0
+                else:
+                    z[kk] -= mean
+                    nn += z[kk] * z[kk]
+            if not nn > 0:
+                continue
+            scale = 1.0 / np.sqrt(nn)
+            for kk in range(le):
+                total[pat, kk] += z[kk] * scale
+            norms[pat] += 1.0
+        v = np.empty(le)
+        for s in range(n_stats):
+            v[:] = 0.0
+            nrm = 0.0
+            for pat in range(n_patterns):
+                if patterns[pat, s] and norms[pat] > 0:
+                    for kk in range(le):
+                        v[kk] += total[pat, kk]
+                    nrm += norms[pat]
+            sq = 0.0
+            for kk in range(le):
+                sq += v[kk] * v[kk]
+            out[g, s] = sq - nrm
     return out
 
 
-def ols_window_sums(
-    regressors: Sequence[FloatArray | None], cols: slice, like: FloatArray
-) -> FloatArray:
-    """(n, p) sums of each regressor over the event-window columns ``cols``."""
-    width = len(range(*cols.indices(like.shape[1])))
-    return np.stack(
-        [
-            np.full(like.shape[0], float(width)) if x is None else x[:, cols].sum(axis=1)
-            for x in regressors
-        ],
-        axis=1,
-    )
+# ----------------------------------------------------------------------------- group moments
 
 
-def ols_car_variance(
-    s2: FloatArray, xtx_inv: FloatArray, window_sums: FloatArray, length: int
-) -> FloatArray:
-    """Variance of CAR over an L-day window, estimation error included.
+@nb.njit(cache=True, nogil=True)
+def column_moments(x, sx, w, dof, phat, codes, n_groups, k0, k1, kept, stat_of):  # type: ignore[no-untyped-def]
+    """One pass over the rows of columns ``k0 .. k1-1`` of ``x``, ``sx`` and ``w`` (rows x
+    columns: values, standardized values ``sx = x w`` and standardization weights ``w``):
+    per group and column, the moments of the t, Patell, BMP, sign and generalized sign tests
+    over the rows that are observations of the column's statistic (``kept[row,
+    stat_of[k]]``). Means and variances use Welford's updates (stable in one pass).
 
-    With prediction errors ``e* = y* - X* b`` over the window, ``Var(e*) = s2 (I + X* V X*')``
-    where ``V = (X'X)^-1`` (MacKinlay 1997, eq. 9-10; Campbell, Lo, MacKinlay 1997, 4.4.2).
-    The CAR is ``1' e*``, so ``Var(CAR) = s2 (L + s' V s)`` with ``s = X*' 1``, the column sums
-    of the window's regressors. The off-diagonal terms of ``X* V X*'`` are kept: dropping them
-    understates the variance (11 instead of 15 in the worked example of the tests).
+    Returns a (n_groups, k1 - k0, N_MOMENTS) array with, per column: 0 n, 1 mean x, 2 M2 x,
+    3 n sx, 4 mean sx, 5 M2 sx, 6 n Patell, 7 sum sx Patell, 8 sum dof/(dof-2), 9 n non-zero,
+    10 n positive (non-zero), 11 n positive (valid), 12 sum phat (valid), 13 sum of the
+    degrees of freedom of the valid sx (a group of one: its t's), 14 valid x of the rows that
+    are not observations (merged: moment 0 plus this is the rows before merging), 15 mean w,
+    16 M2 w, 17 co-moment of sx and w (over the valid sx: what inverting the BMP test into an
+    interval needs, see :func:`backtest.study.statistics.headline`). A column's
+    numbers do not depend on the other columns; the columns' updates, independent of each
+    other, overlap in the CPU.
     """
-    quad = np.einsum("np,npq,nq->n", window_sums, xtx_inv, window_sums)
-    return s2 * (length + quad)
+    out = np.zeros((n_groups, k1 - k0, N_MOMENTS))
+    one = _one_stat(stat_of, k0, k1)
+    for i in range(x.shape[0]):
+        g = codes[i]
+        patell = dof[i] > 2
+        var_t = dof[i] / (dof[i] - 2.0) if patell else 0.0  # variance of a t(dof) (Patell)
+        if one >= 0:  # the columns share one statistic: one flag for the row
+            if kept[i, one]:
+                for k in range(k0, k1):
+                    _moments_add(out, g, k - k0, x[i, k], sx[i, k], w[i, k], phat[i], patell,
+                                 var_t, dof[i])  # fmt: skip
+            else:
+                for k in range(k0, k1):
+                    _merged_add(out, g, k - k0, x[i, k])
+            continue
+        for k in range(k0, k1):
+            if kept[i, stat_of[k]]:
+                _moments_add(out, g, k - k0, x[i, k], sx[i, k], w[i, k], phat[i], patell, var_t,
+                             dof[i])  # fmt: skip
+            else:
+                _merged_add(out, g, k - k0, x[i, k])
+    return out
 
 
-def ols_day_variance(
-    s2: FloatArray,
-    xtx_inv: FloatArray,
-    regressors: Sequence[FloatArray | None],
-    cols: slice,
-    like: FloatArray,
-) -> FloatArray:
-    """(n, L) variance of each day's prediction error over ``cols``: ``s2 (1 + x_t' V x_t)``.
+N_MOMENTS = 18
 
-    (Patell 1976.) Only the requested columns are computed.
+
+@nb.njit(cache=True, inline="always")
+def _one_stat(stat_of, k0, k1):  # type: ignore[no-untyped-def]
+    """The statistic of columns ``k0 .. k1-1`` when they share one, else -1."""
+    for k in range(k0 + 1, k1):
+        if stat_of[k] != stat_of[k0]:
+            return -1
+    return stat_of[k0] if k1 > k0 else -1
+
+
+@nb.njit(cache=True, inline="always")
+def _merged_add(out, g, k, v):  # type: ignore[no-untyped-def]
+    """Count a row that is not an observation (its value, when it has one, was merged)."""
+    if not np.isnan(v):
+        out[g, k, 14] += 1.0
+
+
+@nb.njit(cache=True, inline="always")
+def _moments_add(out, g, k, v, s, w, ph, patell, var_t, dof):  # type: ignore[no-untyped-def]
+    """Add one observation's value ``v`` and standardized value ``s`` to ``out[g, k]`` (the
+    moments of :func:`column_moments`)."""
+    if not np.isnan(v):
+        n = out[g, k, 0] + 1.0
+        dv = v - out[g, k, 1]
+        out[g, k, 1] += dv / n
+        out[g, k, 2] += dv * (v - out[g, k, 1])
+        out[g, k, 0] = n
+        positive = 1.0 if v > 0.0 else 0.0  # counts without branches on the sign
+        out[g, k, 9] += 1.0 if v != 0.0 else 0.0
+        out[g, k, 10] += positive
+        out[g, k, 11] += positive
+        out[g, k, 12] += ph
+    if not np.isnan(s):
+        n = out[g, k, 3] + 1.0
+        ds = s - out[g, k, 4]
+        out[g, k, 4] += ds / n
+        out[g, k, 5] += ds * (s - out[g, k, 4])
+        dw = w - out[g, k, 15]
+        out[g, k, 15] += dw / n
+        out[g, k, 16] += dw * (w - out[g, k, 15])
+        out[g, k, 17] += dw * (s - out[g, k, 4])
+        out[g, k, 3] = n
+        out[g, k, 13] += dof
+        if patell:
+            out[g, k, 6] += 1.0
+            out[g, k, 7] += s
+            out[g, k, 8] += var_t
+
+
+@nb.njit(cache=True, inline="always")
+def _prediction_sd(i, kk, model, s2, inv_n, mx, sxx, bx, xrow, st, fmean, fcinv):  # type: ignore[no-untyped-def]
+    """The standard deviation of an abnormal return's prediction error: the square root of
+    ``s2 (1 + x' (X'X)^-1 x)`` (Patell 1976): for X = [1, x] ``s2 (1 + 1/n + (x - mean x)^2 /
+    Sxx)`` with x the benchmark's return ``bx[xrow, st + kk]``; for the factor model ``s2 (1 +
+    1/n + d' C^-1 d)`` with d the factors' deviations from their means (``bx[xrow + j]``);
+    for the constant-mean model ``s2 (1 + 1/n)``; market-adjusted and raw ``s2``."""
+    if model == MARKET:
+        dx = bx[xrow, st + kk] - mx
+        v = s2 * (1.0 + inv_n + dx * dx / sxx)
+    elif model == CONSTANT_MEAN:
+        v = s2 * (1.0 + inv_n)
+    elif model == FACTOR:
+        k = fmean.shape[1]
+        quad = 0.0
+        for j in range(k):
+            dj = bx[xrow + j, st + kk] - fmean[i, j]
+            for q in range(k):
+                quad += dj * fcinv[i, j, q] * (bx[xrow + q, st + kk] - fmean[i, q])
+        v = s2 * (1.0 + inv_n + quad)
+    else:
+        v = s2
+    return np.sqrt(v)
+
+
+@nb.njit(cache=True, nogil=True)
+def ar_moments(  # type: ignore[no-untyped-def]
+    ar, models, s2, nobs, mx, sxx, bx, bx_row, bx_start, fmean, fcinv, dof, phat, codes,
+    n_groups, k0, k1, kept, stat_of,
+):  # fmt: skip
+    """:func:`column_moments` of the AR path ``ar`` (rows x days) and its standardized values,
+    computed here instead of stored (:func:`_prediction_sd`, with each row's model and fit, and
+    its regressors' returns from ``bx[bx_row[i]]`` at session ``bx_start[i] + k`` on day k of
+    the path): the same numbers, without a second array as large as the AR path."""
+    out = np.zeros((n_groups, k1 - k0, N_MOMENTS))
+    one = _one_stat(stat_of, k0, k1)
+    for i in range(ar.shape[0]):
+        g = codes[i]
+        if one >= 0 and not kept[i, one]:
+            for k in range(k0, k1):
+                _merged_add(out, g, k - k0, ar[i, k])
+            continue
+        patell = dof[i] > 2
+        var_t = dof[i] / (dof[i] - 2.0) if patell else 0.0
+        model = models[i]
+        inv_n = 1.0 / nobs[i]
+        xrow = bx_row[i]
+        st = bx_start[i]
+        for k in range(k0, k1):
+            v = ar[i, k]
+            if one < 0 and not kept[i, stat_of[k]]:
+                _merged_add(out, g, k - k0, v)
+                continue
+            sd = _prediction_sd(i, k, model, s2[i], inv_n, mx[i], sxx[i], bx, xrow, st, fmean,
+                               fcinv)  # fmt: skip
+            _moments_add(out, g, k - k0, v, v / sd, 1.0 / sd, phat[i], patell, var_t, dof[i])
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def path_moments(ar, codes, n_groups, kept):  # type: ignore[no-untyped-def]
+    """Per group and day: count, mean and M2 (Welford) of the cumulative AR from the first day
+    of the path (NaN once a day is missing), and count and mean of the AR itself, over the
+    rows that are observations of the days' statistics (``kept[row]``).
+
+    Returns a (n_groups, L, 5) array: cum n, cum mean, cum M2, AR n, AR mean.
     """
-    n = like.shape[0]
-    width = len(range(*cols.indices(like.shape[1])))
-    quad = np.zeros((n, width))
-    for a, xa in enumerate(regressors):
-        va = np.ones((n, width)) if xa is None else xa[:, cols]
-        for b, xb in enumerate(regressors):
-            vb = np.ones((n, width)) if xb is None else xb[:, cols]
-            quad += xtx_inv[:, a, b][:, None] * va * vb
-    return s2[:, None] * (1.0 + quad)
+    n, length = ar.shape
+    out = np.zeros((n_groups, length, 5))
+    for i in range(n):
+        if kept[i] == 0:
+            continue
+        g = codes[i]
+        cum = 0.0
+        for k in range(length):
+            v = ar[i, k]
+            cum += v  # NaN propagates: the cumulative AR is missing after a missing day
+            if not np.isnan(v):
+                m = out[g, k, 3] + 1.0
+                out[g, k, 4] += (v - out[g, k, 4]) / m
+                out[g, k, 3] = m
+            if not np.isnan(cum):
+                m = out[g, k, 0] + 1.0
+                d = cum - out[g, k, 1]
+                out[g, k, 1] += d / m
+                out[g, k, 2] += d * (cum - out[g, k, 1])
+                out[g, k, 0] = m
+    return out
 
 
-# ----------------------------------------------------------------------------- ranks
+# ----------------------------------------------------------------------------- sorting
 
 
-def row_ranks(values: FloatArray, valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Ranks within each row, ties averaged, as doubled integers; invalid values are not ranked.
+@nb.njit(cache=True, inline="always")
+def _signed_rank_key(v):  # type: ignore[no-untyped-def]
+    """Order-preserving key of |v| with the sign in the lowest bit; NaN and 0: KEY_UNUSED.
+    Values equal to within one unit in the last place share a key (they count as ties)."""
+    if np.isnan(v) or v == 0.0:
+        return KEY_UNUSED
+    return (_bits(abs(v)) & ~np.int64(1)) | (1 if v > 0 else 0)
 
-    Returns ``(rank2, count)``: ``rank2`` is (n, L) uint16 holding twice the average rank
-    (1-based, so 2..2L; 0 where the value is NaN or not ``valid``) and ``count`` the number of
-    ranked values per row. Doubling keeps average ranks of ties (x.5) exact in integers.
 
-    Each float is mapped to an order-preserving 64-bit integer key whose lowest bits are
-    replaced by the column number, so one plain ``sort`` per row gives the permutation (faster
-    than ``argsort``). Values that agree to about 13 significant digits are treated as ties.
+@nb.njit(cache=True, inline="always")
+def _radix_digits(keys, n):  # type: ignore[no-untyped-def]
+    """The digits of a least-significant-digit radix sort of the non-negative ``keys[:n]``:
+    the lowest bit in which some keys differ, the number of passes over the bits that vary
+    (0 when every key is the same) and the digit width (at most 11 bits)."""
+    orv = np.int64(0)
+    andv = np.int64(-1)
+    for i in range(n):
+        orv |= keys[i]
+        andv &= keys[i]
+    diff = orv ^ andv  # the bits in which some keys differ
+    if diff == 0:
+        return 0, 0, 1
+    lo = 0
+    while not (diff >> lo) & 1:
+        lo += 1
+    hi = 62
+    while not (diff >> hi) & 1:
+        hi -= 1
+    width = hi - lo + 1
+    passes = (width + 10) // 11
+    return lo, passes, (width + passes - 1) // passes
+
+
+@nb.njit(cache=True, inline="always")
+def _digit_starts(src, n, shift, mask, counts):  # type: ignore[no-untyped-def]
+    """``counts[d]``: where the keys of ``src[:n]`` whose digit ``(key >> shift) & mask`` is
+    ``d`` start in this pass's output (a counting sort's offsets)."""
+    counts[:] = 0
+    for i in range(n):
+        counts[(src[i] >> shift) & mask] += 1
+    total = 0
+    for d in range(counts.shape[0]):
+        c = counts[d]
+        counts[d] = total
+        total += c
+
+
+@nb.njit(cache=True, nogil=True)
+def radix_sort(keys, tmp):  # type: ignore[no-untyped-def]
+    """Sort int64 keys in place: ``KEY_UNUSED`` (the largest) moved to the end, the others
+    (non-negative) by a least-significant-digit radix sort over the bits that vary, with the
+    buffer ``tmp`` (at least as long as ``keys``).
+
+    The passes cover only the bits in which the keys differ, in digits of at most 11 bits
+    (2,048 counters, which stay in the L1 cache): about 6 passes for the keys of a million
+    abnormal returns, 5 times faster than a comparison sort. Any sort gives the same result.
     """
-    n, length = values.shape
-    if length >= 2**15:
-        raise ValueError("rows longer than 32767 cannot be ranked into uint16")
-    if valid is None:
-        valid = ~np.isnan(values)
-    bits = max(1, int(length - 1).bit_length())
-    low = np.int64((1 << bits) - 1)
-    # +0.0 turns -0.0 into 0.0; then negative floats' bit patterns are flipped (except the
-    # sign) so that the int64 order is the float order
-    key = (values + 0.0).view(np.int64)
-    key ^= (key >> 63) & np.int64(0x7FFFFFFFFFFFFFFF)
-    key[~valid] = np.iinfo(np.int64).max  # unranked values sort last
-    key &= ~low
-    key |= np.arange(length, dtype=np.int64)[None, :]
-    key.sort(axis=1)
-    count = valid.sum(axis=1)
-    pos = np.arange(length, dtype=np.int64)
-    same = ((key[:, 1:] ^ key[:, :-1]) & ~low) == 0  # equal once the low bits are gone
-    tied_rows = np.flatnonzero(same.any(axis=1))
-    key &= low  # now the column of each sorted value
-    key += (np.arange(n, dtype=np.int64) * length)[:, None]
-    out = np.empty((n, length), dtype=np.uint16)
-    flat = out.reshape(-1)
-    flat[key.reshape(-1)] = np.broadcast_to((2 * pos + 2).astype(np.uint16), (n, length)).reshape(
-        -1
-    )
-    if tied_rows.size:  # average the ranks of ties, only in the rows that have ties
-        eq = same[tied_rows]
-        new_run = np.ones((len(tied_rows), length), dtype=bool)
-        new_run[:, 1:] = ~eq
-        run_start = np.maximum.accumulate(np.where(new_run, pos, 0), axis=1)
-        end_run = np.ones_like(new_run)
-        end_run[:, :-1] = ~eq
-        run_end = np.minimum.accumulate(np.where(end_run, pos, length)[:, ::-1], axis=1)[:, ::-1]
-        flat[key[tied_rows].reshape(-1)] = (run_start + run_end + 2).astype(np.uint16).reshape(-1)
-    out[~valid] = 0
-    return out, count
+    n = keys.shape[0]
+    m = 0
+    for i in range(n):
+        v = keys[i]
+        if v != KEY_UNUSED:
+            keys[m] = v
+            m += 1
+    for i in range(m, n):
+        keys[i] = KEY_UNUSED
+    if m < 2:
+        return
+    if m <= 32:  # insertion sort
+        for i in range(1, m):
+            v = keys[i]
+            j = i - 1
+            while j >= 0 and keys[j] > v:
+                keys[j + 1] = keys[j]
+                j -= 1
+            keys[j + 1] = v
+        return
+    lo, passes, digit = _radix_digits(keys, m)
+    if passes == 0:
+        return
+    mask = np.int64((1 << digit) - 1)
+    counts = np.empty(1 << digit, dtype=np.int64)
+    src = keys[:m]
+    dst = tmp[:m]
+    for p in range(passes):
+        shift = lo + p * digit
+        _digit_starts(src, m, shift, mask, counts)
+        for i in range(m):  # stable scatter by this digit
+            v = src[i]
+            d = (v >> shift) & mask
+            dst[counts[d]] = v
+            counts[d] += 1
+        src, dst = dst, src
+    if passes % 2 == 1:
+        keys[:m] = tmp[:m]
 
 
-# ----------------------------------------------------------------------------- windows
+@nb.njit(cache=True, nogil=True)
+def signed_rank_column(x, k, order, bounds, keys, tmp, kept, stat):  # type: ignore[no-untyped-def]
+    """:func:`signed_rank_stats` of column ``k`` of ``x`` (rows x columns) over the rows that
+    are observations of statistic ``stat`` (``kept[row, stat]``): the rows in group order
+    (``x[order[i], k]``; as they are when ``order`` is empty), keyed, sorted within each
+    group segment ``bounds[g]:bounds[g+1]``, ranked. ``keys`` and ``tmp`` are buffers of at
+    least the number of rows."""
+    n = x.shape[0]
+    kk = keys[:n]
+    if order.shape[0]:
+        for i in range(n):
+            r = order[i]
+            kk[i] = _signed_rank_key(x[r, k]) if kept[r, stat] else KEY_UNUSED
+    else:
+        for i in range(n):
+            kk[i] = _signed_rank_key(x[i, k]) if kept[i, stat] else KEY_UNUSED
+    for g in range(bounds.shape[0] - 1):
+        radix_sort(kk[bounds[g] : bounds[g + 1]], tmp)
+    return signed_rank_stats(kk, bounds)
 
 
-def window_sum(values: FloatArray, cols: slice) -> FloatArray:
-    """Row sums over ``cols``; NaN if any value in the window is missing."""
-    return values[:, cols].sum(axis=1)
+@nb.njit(cache=True, nogil=True)
+def signed_rank_stats(keys, bounds):  # type: ignore[no-untyped-def]
+    """W+, n, sum of (t^3 - t) over ties and a tie flag per group, from keys sorted within
+    each group segment ``keys[bounds[g]:bounds[g+1]]`` (unused keys last)."""
+    n_groups = bounds.shape[0] - 1
+    out = np.zeros((n_groups, 4))
+    for g in range(n_groups):
+        a = bounds[g]
+        b = bounds[g + 1]
+        j = a
+        while j < b and keys[j] != KEY_UNUSED:
+            h = j
+            while h + 1 < b and keys[h + 1] != KEY_UNUSED and (keys[h + 1] >> 1) == (keys[j] >> 1):
+                h += 1
+            rank = (j + h) / 2.0 - a + 1.0  # average rank of the run within the group
+            for q in range(j, h + 1):
+                if keys[q] & 1:
+                    out[g, 0] += rank
+            t = h - j + 1.0
+            out[g, 1] += t
+            if t > 1:
+                out[g, 2] += t * t * t - t
+                out[g, 3] = 1.0
+            j = h + 1
+    return out
 
 
-def buy_and_hold(simple: FloatArray, cols: slice) -> FloatArray:
-    """Compounded return over ``cols``: prod(1 + r) - 1 (NaN if any day is missing)."""
-    return np.prod(1.0 + simple[:, cols], axis=1) - 1.0
+@nb.njit(cache=True, nogil=True)
+def stable_argsort(keys):  # type: ignore[no-untyped-def]
+    """``np.argsort(keys, kind="stable")`` for non-negative int64 keys, by a least-significant
+    digit radix sort over the bits that vary (digits of at most 11 bits). A stable sort's
+    permutation is unique, so this is the same permutation, found without comparisons."""
+    n = keys.shape[0]
+    order = np.arange(n)
+    if n < 2:
+        return order
+    lo, passes, digit = _radix_digits(keys, n)
+    if passes == 0:
+        return order
+    mask = np.int64((1 << digit) - 1)
+    counts = np.empty(1 << digit, dtype=np.int64)
+    src_k = keys.copy()
+    src_i = order
+    dst_k = np.empty(n, dtype=np.int64)
+    dst_i = np.empty(n, dtype=np.int64)
+    for p in range(passes):
+        shift = lo + p * digit
+        _digit_starts(src_k, n, shift, mask, counts)
+        for i in range(n):
+            v = src_k[i]
+            d = (v >> shift) & mask
+            dst_k[counts[d]] = v
+            dst_i[counts[d]] = src_i[i]
+            counts[d] += 1
+        src_k, dst_k = dst_k, src_k
+        src_i, dst_i = dst_i, src_i
+    return src_i
 
 
-def standardized_residuals(resid: FloatArray, mask: np.ndarray | None = None) -> FloatArray:
-    """Each row's residuals demeaned and scaled to unit length over its valid days (0 elsewhere).
+# ----------------------------------------------------------------------------- events
 
-    ``mask`` marks the valid days (default: not NaN). The inner product of two such rows over
-    common days is their sample correlation when both rows cover the same days; used for the
-    Kolari-Pynnönen cross-correlation.
+
+@nb.njit(cache=True, nogil=True)
+def confounders(key, qorder, events, skey, sorder, sevents, lo_off, hi_off, n_list):  # type: ignore[no-untyped-def]
+    """For each query i: how many reference rows j have ``key[i] + lo_off <= skey[j] <=
+    key[i] + hi_off`` (the sorted reference keys) and a different event code, and the first
+    ``n_list`` of them (reference indexes ``sorder[j]``), listed query by query: query i's
+    are ``listed[ptr[i]:ptr[i + 1]]``.
+
+    ``qorder`` sorts the query keys: taken in that order, both ends of each query's range
+    only move forward (one sweep, no pairs stored: memory is O(queries + listed) however
+    dense the events are).
     """
-    if mask is None:
-        mask = ~np.isnan(resid)
-    dev = np.where(mask, resid, 0.0)
-    cnt = mask.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = dev.sum(axis=1) / cnt
-    dev -= np.where(cnt > 0, mean, 0.0)[:, None]
-    dev[~mask] = 0.0
-    norm = np.sqrt(np.einsum("nl,nl->n", dev, dev))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dev *= np.where(norm > 0, 1.0 / norm, 0.0)[:, None]
-    return dev
+    n = key.shape[0]
+    m = skey.shape[0]
+    counts = np.zeros(n, dtype=np.int64)
+    lo = np.empty(n, dtype=np.int64)
+    a = 0
+    b = 0
+    for q in range(n):
+        i = qorder[q]
+        while a < m and skey[a] < key[i] + lo_off:
+            a += 1
+        while b < m and skey[b] <= key[i] + hi_off:
+            b += 1
+        lo[i] = a
+        c = 0
+        for j in range(a, b):
+            if sevents[j] != events[i]:
+                c += 1
+        counts[i] = c
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        ptr[i + 1] = ptr[i] + min(counts[i], n_list)
+    listed = np.empty(ptr[n], dtype=np.int64)
+    for i in range(n):
+        j = lo[i]
+        for o in range(ptr[i], ptr[i + 1]):
+            while sevents[j] == events[i]:
+                j += 1
+            listed[o] = sorder[j]
+            j += 1
+    return counts, ptr, listed
+
+
+@nb.njit(cache=True, nogil=True)
+def primaries(group, tick, pos, target, length, primary, named):  # type: ignore[no-untyped-def]
+    """Each row's observation for one statistic of one grouping, for rows sorted by (group,
+    ticker, day 0 position; ties in table order): ``primary[q]`` is the position (in that
+    order) of the row that measures row q's observation (q itself when row q is one).
+
+    Rows of one group and ticker whose day-0 positions are at most ``length`` apart have
+    overlapping measured days; such rows, directly or through a chain, are one observation.
+    Its primary is the earliest row that another row of the observation names (``target[q]``:
+    the position of the row of the event in row q's ``same_news_as``, or -1), else its
+    earliest row. ``named`` is a scratch array as long as the rows.
+    """
+    n = group.shape[0]
+    q = 0
+    while q < n:
+        h = q + 1  # the observation's rows: q .. h - 1
+        while (
+            h < n
+            and group[h] == group[h - 1]
+            and tick[h] == tick[h - 1]
+            and pos[h] - pos[h - 1] <= length
+        ):
+            h += 1
+        best = q
+        if h - q > 1:
+            for z in range(q, h):
+                named[z] = 0
+            for z in range(q, h):
+                t = target[z]
+                if q <= t < h and t != z:
+                    named[t] = 1
+            for z in range(q, h):
+                if named[z]:
+                    best = z
+                    break
+        for z in range(q, h):
+            primary[z] = best
+        q = h
+
+
+@nb.njit(cache=True, nogil=True)
+def observation_lists(primary, codes, where, n_list):  # type: ignore[no-untyped-def]
+    """For rows in the order of :func:`primaries` (each observation's rows together, its
+    primary at ``primary[q]``): the number of other rows of each row's observation, and
+    ``codes`` (in that order) of the rows its list names: for a primary, the first
+    ``n_list`` rows merged into it; for a merged row, its primary. Listed for the rows in the
+    order ``where`` gives (output row i is input row ``where[i]``): row i's are
+    ``listed[ptr[i]:ptr[i + 1]]`` (int32, as Arrow lists take them)."""
+    n = primary.shape[0]
+    start = np.empty(n, dtype=np.int64)
+    counts = np.empty(n, dtype=np.int64)
+    q = 0
+    while q < n:
+        h = q + 1
+        while h < n and primary[h] == primary[q]:
+            h += 1
+        for z in range(q, h):
+            start[z] = q
+            counts[z] = h - q - 1
+        q = h
+    m = where.shape[0]
+    ptr = np.zeros(m + 1, dtype=np.int32)
+    for i in range(m):
+        r = where[i]
+        size = counts[r] if primary[r] == r else min(counts[r], 1)
+        ptr[i + 1] = ptr[i] + min(size, n_list)
+    listed = np.empty(ptr[m], dtype=np.int32)
+    for i in range(m):
+        r = where[i]
+        o = ptr[i]
+        if o == ptr[i + 1]:
+            continue
+        if primary[r] != r:
+            listed[o] = codes[primary[r]]
+            continue
+        y = start[r]
+        while o < ptr[i + 1]:
+            if y != r:
+                listed[o] = codes[y]
+                o += 1
+            y += 1
+    return counts, ptr, listed

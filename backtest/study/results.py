@@ -10,14 +10,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backtest.errors import UnknownGroupError
 from backtest.study.spec import StudySpec, Window, window_label
-from backtest.study.statistics import GROUP_TESTS, TestResult
-from backtest.text import num, pct
+from backtest.study.statistics import GROUP_TESTS, HYPOTHESES, TestResult
+from backtest.text import did_you_mean, num, pct
 
-_NULLS = {
-    "AAR": "H0: mean abnormal return on the day = 0",
-    "CAAR": "H0: mean cumulative abnormal return over the window = 0",
-    "ABHAR": "H0: mean buy-and-hold abnormal return over the window = 0",
+#: What a test of each measure is about (``{x}`` of :data:`~statistics.HYPOTHESES`).
+_TESTED = {
+    "AAR": "abnormal return on the day",
+    "CAAR": "cumulative abnormal return over the window",
 }
 _DIST = {key: dist for key, _, dist in GROUP_TESTS}
 _NAMES = {key: name for key, name, _ in GROUP_TESTS}
@@ -39,10 +40,17 @@ class EventStudyResult:
     spec:
         The :class:`~backtest.study.spec.StudySpec` that produced the result.
     events:
-        One row per measured (event, ticker): the event table's columns plus ``benchmark``,
-        ``model`` (and ``model_note``), ``alpha``, ``beta``, ``sigma`` (residual standard
-        deviation), ``n_est``, ``dof``, ``est_first``/``est_last`` (estimation sessions),
-        ``confounded``/``n_confounders``, ``clustered``/``cluster_size``, ``timing_unknown``.
+        One row per measured (event, ticker): the event table's columns (its attributes
+        too) plus ``benchmark``, ``model`` and ``model_reason`` (which model measured the row
+        and why), ``alpha``, ``beta`` (NaN for models without a market term), ``sigma``
+        (residual standard deviation), ``n_est``, ``dof``, ``est_first``/``est_last``
+        (estimation sessions), ``confounded``/``n_confounders``, ``clustered``/
+        ``cluster_size``, ``timing_unknown``, ``not_total_return`` (a session it reads has a
+        return the prices flag), and the counting of news: ``primary_obs`` (the row is the
+        observation its overlapping rows are merged into, over the widest window),
+        ``overlaps`` (for a primary, the ids of the rows merged into it, at most
+        ``spec.max_listed``; for a merged row, the id of its primary) and ``n_overlaps`` (the
+        number of other rows in its observation).
     ar:
         Abnormal-return path: index (event_id, ticker), columns the relative days.
     windows:
@@ -50,21 +58,30 @@ class EventStudyResult:
         ``t``, ``p`` (t with the residual degrees of freedom), ``bhar``, ``scar``.
     groups:
         Long table: per grouping (``group_by``) and group, AAR per day, CAAR and ABHAR per
-        window, with ``n``, ``value`` and every test's statistic and p-value (columns
-        ``t, patell, bmp, kp, sign, gsign, rank, wilcoxon`` and ``*_p``); ``notes`` says why a
-        test could not be computed (one note per test, separated by " | ").
+        window, with ``n_rows`` (rows with a value), ``n`` (observations: rows of one ticker
+        whose measured days overlap count once), ``merged`` (``n_rows - n``), ``value`` (the
+        mean over the observations), one headline test (``headline``, ``headline_stat``,
+        ``headline_p``, and ``lo``/``hi``: the 95% interval that same test implies), and every
+        test's statistic, p-value and, when it could not be computed, the reason (columns
+        ``t, patell, bmp, kp, sign, gsign, rank, wilcoxon``, ``*_p`` and ``*_reason``);
+        ``notes`` says it in words (rows merged, tests not computed; separated by " | ").
     paths:
         CAAR path per group and day with its cross-sectional standard error.
     clusters:
-        Per group: ``n`` and ``rbar``, the average cross-correlation used by the
-        Kolari-Pynnönen adjustment.
+        Per group: ``n`` (rows), ``n_obs`` (the days' observations) and ``rbar``, the average
+        cross-correlation of the days' observations used by the Kolari-Pynnönen adjustment.
     confounders:
-        ``event_id, ticker, other_event_id``: the catalog events of the same ticker whose day 0
-        falls inside a measured event's window span.
+        ``event_id, ticker, other_event_id``: the events of the same ticker (every event the
+        run knows) whose day 0 falls inside a measured event's window span; at most
+        ``spec.max_listed`` per row (``events.n_confounders`` counts them all).
     dropped:
         Every (event, ticker) row left out: ``event_id, ticker, stage, reason``.
     data:
         Data range and counts.
+    market_events:
+        Per market-wide event (``scope == "market"``), benchmark and window: the
+        benchmark's own compounded return over the window (``return``, NaN when a session is
+        missing; ``n_days`` returns found): what the market did.
     """
 
     spec: StudySpec
@@ -77,6 +94,7 @@ class EventStudyResult:
     confounders: pd.DataFrame
     dropped: pd.DataFrame
     data: Mapping[str, Any] = field(default_factory=dict)
+    market_events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
 
     # ------------------------------------------------------------------ tables
     def to_frame(self) -> pd.DataFrame:
@@ -85,7 +103,7 @@ class EventStudyResult:
             c
             for c in (
                 "event_id", "ticker", "day0", "category", "scope", "benchmark", "model",
-                "confounded", "clustered", "timing_unknown",
+                "primary_obs", "confounded", "clustered", "timing_unknown",
             )
             if c in self.events.columns
         ]  # fmt: skip
@@ -113,43 +131,71 @@ class EventStudyResult:
         """Every test for one group and one window (or one day), as typed objects.
 
         A test that could not be computed carries the reason instead of a number.
+
+        Raises
+        ------
+        UnknownGroupError
+            When the result has no such grouping, group, window or day; the message names
+            the known ones.
         """
         if (window is None) == (day is None):
             raise ValueError("give either window=(a, b) or day=d")
         g = self.groups
-        sel = (g["group_by"] == group_by) & (g["group"].astype(str) == str(group))
+        known_by = list(dict.fromkeys(g["group_by"])) if len(g) else []
+        if group_by not in known_by:
+            raise UnknownGroupError(
+                f"no grouping {group_by!r} in the result{did_you_mean(group_by, known_by)} "
+                f"(known: {', '.join(known_by) or 'none'})",
+                group_by=group_by,
+                group=str(group),
+            )
+        of = g[g["group_by"] == group_by]
+        labels = [str(x) for x in dict.fromkeys(of["group"].astype(str))]
+        if str(group) not in labels:
+            shown = ", ".join(labels[:20]) + (
+                f" and {len(labels) - 20} more" if len(labels) > 20 else ""
+            )
+            raise UnknownGroupError(
+                f"no group {group_by}={group!r} in the result"
+                f"{did_you_mean(str(group), labels)} (known groups of {group_by}: {shown})",
+                group_by=group_by,
+                group=str(group),
+            )
+        of = of[of["group"].astype(str) == str(group)]
         if window is not None:
-            sel &= (g["measure"] == "CAAR") & (g["window"] == window_label(window))
-            null = _NULLS["CAAR"]
+            measure, label = "CAAR", window_label(window)
+            rows = of[(of["measure"] == measure) & (of["window"] == label)]
+            known = list(dict.fromkeys(of.loc[of["measure"] == measure, "window"]))
         else:
-            sel &= (g["measure"] == "AAR") & (g["day"] == day)
-            null = _NULLS["AAR"]
-        rows = g[sel]
+            measure, label = "AAR", str(day)
+            rows = of[(of["measure"] == measure) & (of["day"] == day)]
+            known = [str(d) for d in dict.fromkeys(of.loc[of["measure"] == measure, "day"])]
         if rows.empty:
-            raise KeyError(f"no group {group_by}={group!r} with that window/day in the result")
+            what = "window" if window is not None else "day"
+            raise UnknownGroupError(
+                f"no {what} {label} for {group_by}={group!r} in the result (known {what}s: "
+                f"{', '.join(known[:50])})",
+                group_by=group_by,
+                group=str(group),
+            )
         row = rows.iloc[0]
         out = []
         for key, name, _ in GROUP_TESTS:
+            h0, h1 = (h.format(x=_TESTED[measure]) for h in HYPOTHESES[key])
             stat, p, n = float(row[key]), float(row[f"{key}_p"]), int(row["n"])
+            reason = row.get(f"{key}_reason")
             if math.isnan(stat):
-                reason = next(
-                    (
-                        part.split("(", 1)[1].rstrip(")")
-                        for part in str(row["notes"]).split(" | ")
-                        if part.startswith(f"{key}:")
-                    ),
-                    "not computed for this group",
-                )
-                out.append(TestResult.not_computed(name, reason, null=null, nobs=n))
+                why = str(reason) if isinstance(reason, str) and reason else "not computed"
+                out.append(TestResult.not_computed(name, why, null=h0, nobs=n, alternative=h1))
             else:
                 dist = _DIST[key].replace("n-1", str(n - 1)).replace("(n,", f"({n},")
-                out.append(TestResult(name, stat, p, dist, null, n))
+                out.append(TestResult(name, stat, p, dist, h0, n, h1))
         return out
 
     # ------------------------------------------------------------------ rendering
     def summary(self, *, width: int = 100) -> str:
-        """A text summary: spec, data, the CAAR table of the 'all' group, the strongest
-        single-event reactions, and the dropped rows."""
+        """A text summary: spec, data, the CAAR table of the 'all' group (one headline test per
+        window), the strongest single-event reactions, and the dropped rows."""
         spec = self.spec
         lines = [
             "Event study",
@@ -168,16 +214,17 @@ class EventStudyResult:
             else None
         )
         if caar is not None and len(caar):
-            lines.append("All events: CAAR by window")
+            lines.append("All events: CAAR by window (headline test and its 95% interval)")
             lines.append(
-                f"  {'window':<9} {'n':>5} {'CAAR':>9} {'t':>7} {'BMP':>7} {'KP':>7} "
-                f"{'rank':>7} {'sign p':>7}"
+                f"  {'window':<9} {'rows':>5} {'n':>5} {'CAAR':>9} {'95% interval':>21} "
+                f"{'stat':>7} {'p':>7}  test"
             )
             for r in caar.itertuples():
+                interval = f"[{_pct(r.lo)}, {_pct(r.hi)}]" if np.isfinite(r.lo) else ""
                 lines.append(
-                    f"  {r.window:<9} {r.n:>5} {_pct(r.value):>9} {_num(r.t):>7} "
-                    f"{_num(r.bmp):>6}{stars(r.bmp_p):<1} {_num(r.kp):>7} {_num(r.rank):>7} "
-                    f"{_num(r.sign_p):>7}"
+                    f"  {r.window:<9} {r.n_rows:>5} {r.n:>5} {_pct(r.value):>9} {interval:>21} "
+                    f"{_num(r.headline_stat):>7} {_num(r.headline_p):>7}{stars(r.headline_p):<3}"
+                    f" {r.headline}"
                 )
             lines.append("")
         first = window_label(spec.windows[0])
@@ -227,7 +274,7 @@ class EventStudyResult:
                     "day0": row.day0.date().isoformat(),
                     "benchmark": row.benchmark,
                     "model": row.model,
-                    "model_note": row.model_note or None,
+                    "model_reason": row.model_reason,
                     "params": {
                         "alpha": _f(row.alpha),
                         "beta": _f(row.beta),
@@ -246,12 +293,18 @@ class EventStudyResult:
                         }
                         for label in w.index
                     },
+                    "observation": {
+                        "primary": bool(row.primary_obs),
+                        "overlaps": list(row.overlaps),
+                        "n_overlaps": int(row.n_overlaps),
+                    },
                     "flags": {
                         "confounded": bool(row.confounded),
                         "confounded_by": conf.get(key, []),
                         "clustered": bool(row.clustered),
                         "cluster_size": int(row.cluster_size),
                         "timing_unknown": bool(row.timing_unknown),
+                        "not_total_return": bool(row.not_total_return),
                     },
                 }
             )
@@ -263,8 +316,15 @@ class EventStudyResult:
                 for r in sub.to_dict("records"):
                     label = str(int(r["day"])) if measure == "AAR" else r["window"]
                     items[label] = {
+                        "n_rows": int(r["n_rows"]),
                         "n": int(r["n"]),
+                        "merged": int(r["merged"]),
                         "value": _f(r["value"]),
+                        "headline": r["headline"] or None,
+                        "headline_stat": _f(r["headline_stat"]),
+                        "headline_p": _f(r["headline_p"]),
+                        "lo": _f(r["lo"]),
+                        "hi": _f(r["hi"]),
                         **{k: _f(r[k]) for k, _, _ in GROUP_TESTS if k in r},
                         **{f"{k}_p": _f(r[f"{k}_p"]) for k, _, _ in GROUP_TESTS if f"{k}_p" in r},
                         "notes": r["notes"] or None,
@@ -278,6 +338,10 @@ class EventStudyResult:
             "groups": groups,
             "clusters": self.clusters.to_dict("records"),
             "dropped": self.dropped.to_dict("records"),
+            "market_events": [
+                {**r, "day0": pd.Timestamp(r["day0"]).date().isoformat(), "return": _f(r["return"])}
+                for r in self.market_events.to_dict("records")
+            ],
         }
 
 

@@ -6,15 +6,19 @@ the value and what to do. Results carry the spec that produced them.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
 
 from backtest.errors import EvbtError
 
-Model = Literal["market", "market_adjusted", "constant_mean", "factor"]
+Model = Literal["market", "market_adjusted", "constant_mean", "raw", "factor"]
+#: The models that do not use the market (for the tickers of market-wide events).
+MarketEventModel = Literal["constant_mean", "raw"]
 Returns = Literal["simple", "log"]
 MODELS: tuple[str, ...] = get_args(Model)
+MARKET_EVENT_MODELS: tuple[str, ...] = get_args(MarketEventModel)
 RETURNS: tuple[str, ...] = get_args(Returns)
 
 Window = tuple[int, int]
@@ -53,8 +57,15 @@ class StudySpec:
     ----------
     model:
         ``market`` (OLS market model, the default), ``market_adjusted`` (AR = R - R_m),
-        ``constant_mean`` (AR = R - mean R over the estimation window) or ``factor`` (OLS on
-        user-supplied factors in Ken French's format, see :func:`backtest.study.read_factors`).
+        ``constant_mean`` (AR = R - mean R over the estimation window), ``raw`` (AR = R:
+        nothing is estimated; the estimation window gives the variance for the tests) or
+        ``factor`` (OLS on user-supplied factors in Ken French's format, see
+        :func:`backtest.study.read_factors`). An event table's ``model`` column chooses the
+        model of single events.
+    market_event_model:
+        The model of every ticker of a market-wide event (``scope == "market"``): one that
+        does not use the market, since the market's move is the reaction asked about;
+        ``constant_mean`` (default) or ``raw``.
     returns:
         ``simple`` (default) or ``log`` daily returns. BHAR is always in simple returns.
     estimation:
@@ -79,12 +90,28 @@ class StudySpec:
         ``ticker``, ``scope``, ...).
     chunk_size:
         Events processed at once (bounds memory; results do not depend on it).
+    max_offset:
+        Largest distance from day 0, in sessions, of any day the study reads (estimation
+        window, event windows, path); a larger spec is refused before anything is computed.
+    max_windows:
+        Largest number of event windows; more are refused before anything is computed.
+    max_listed:
+        Most ids listed per row in ``result.confounders`` and in the events' ``overlaps``
+        (the counts ``n_confounders`` and ``n_overlaps`` are always exact); bounds memory
+        when events are dense.
     """
 
     # Each field's ``metadata["help"]`` is the one description of the setting: the command
     # line's options (``evbt study``) and the run configuration's ``[study]`` section are built
     # from these fields (name, type, default, help), never retyped.
     model: Model = field(default="market", metadata={"help": "Normal-return model."})
+    market_event_model: MarketEventModel = field(
+        default="constant_mean",
+        metadata={
+            "help": "Model of the tickers of market-wide events (scope market): one that does "
+            "not use the market (constant_mean or raw)."
+        },
+    )
     returns: Returns = field(
         default="simple", metadata={"help": "Daily returns: simple or log (BHAR is always simple)."}
     )
@@ -122,10 +149,45 @@ class StudySpec:
         default=8192,
         metadata={"help": "Events processed at once (bounds memory; results do not change)."},
     )
+    max_offset: int = field(
+        default=1000,
+        metadata={
+            "help": "Largest distance from day 0 (sessions) of the estimation window, the "
+            "event windows and the path."
+        },
+    )
+    max_windows: int = field(default=50, metadata={"help": "Largest number of event windows."})
+    max_listed: int = field(
+        default=10,
+        metadata={
+            "help": "Most ids listed per row for confounders and overlapping rows (the counts "
+            "are exact)."
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
             raise SpecError(f"model must be one of {', '.join(MODELS)}, not {self.model!r}")
+        if self.market_event_model not in MARKET_EVENT_MODELS:
+            raise SpecError(
+                f"market_event_model must be one of {', '.join(MARKET_EVENT_MODELS)} (models "
+                f"that do not use the market), not {self.market_event_model!r}"
+            )
+        for name in ("max_offset", "max_windows", "max_listed", "min_estimation", "chunk_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise SpecError(f"{name} must be a whole number, not {value!r}")
+            object.__setattr__(self, name, int(value))
+        for name, least in (("max_offset", 1), ("max_windows", 1), ("max_listed", 0)):
+            if getattr(self, name) < least:
+                raise SpecError(
+                    f"{name} must be a whole number >= {least}, not {getattr(self, name)!r}"
+                )
+        if len(self.windows) > self.max_windows:
+            raise SpecError(
+                f"{len(self.windows)} event windows asked for, more than the limit of "
+                f"{self.max_windows} (max_windows); give fewer windows or raise max_windows"
+            )
         if self.returns not in RETURNS:
             raise SpecError(f"returns must be simple or log, not {self.returns!r}")
         est = _window(self.estimation, "estimation")
@@ -135,6 +197,15 @@ class StudySpec:
         if len(set(windows)) != len(windows):
             raise SpecError(f"windows has duplicates: {windows}")
         path = _window(self.path, "path")
+        for name, w in (("estimation", est), ("path", path), *(
+            (f"windows[{i}]", w) for i, w in enumerate(windows)
+        )):  # fmt: skip
+            far = max(abs(w[0]), abs(w[1]))
+            if far > self.max_offset:
+                raise SpecError(
+                    f"{name} {w} reaches {far} sessions from day 0, more than the limit of "
+                    f"{self.max_offset} (max_offset); use a shorter window or raise max_offset"
+                )
         first = min(w[0] for w in windows)
         if est[1] >= first:
             raise SpecError(
@@ -143,7 +214,7 @@ class StudySpec:
             )
         if est[1] - est[0] + 1 < 3:
             raise SpecError(f"the estimation window {est} is too short for any model")
-        if not isinstance(self.min_estimation, int) or self.min_estimation < 3:
+        if self.min_estimation < 3:
             raise SpecError(
                 f"min_estimation must be a whole number >= 3, not {self.min_estimation!r}"
             )
@@ -187,6 +258,7 @@ class StudySpec:
         """JSON-ready form."""
         return {
             "model": self.model,
+            "market_event_model": self.market_event_model,
             "returns": self.returns,
             "estimation": list(self.estimation),
             "min_estimation": self.min_estimation,
@@ -196,6 +268,9 @@ class StudySpec:
             "exclude_confounded": self.exclude_confounded,
             "max_loss": self.max_loss,
             "group_by": list(self.group_by),
+            "max_offset": self.max_offset,
+            "max_windows": self.max_windows,
+            "max_listed": self.max_listed,
         }
 
     @classmethod

@@ -48,11 +48,67 @@ GROUP_TESTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+#: Each group test's hypotheses, H0 and H1, with ``{x}`` for what is tested ("abnormal
+#: return on the day", "cumulative abnormal return over the window"). Every test is
+#: two-sided.
+HYPOTHESES: dict[str, tuple[str, str]] = {
+    "t": ("H0: mean {x} = 0", "H1: mean {x} != 0"),
+    "patell": (
+        "H0: mean standardized {x} = 0 (variance as in the estimation window)",
+        "H1: mean standardized {x} != 0",
+    ),
+    "bmp": (
+        "H0: mean standardized {x} = 0 (event-induced variance allowed)",
+        "H1: mean standardized {x} != 0",
+    ),
+    "kp": (
+        "H0: mean standardized {x} = 0 (event-induced variance and cross-correlation of "
+        "events on one session allowed)",
+        "H1: mean standardized {x} != 0",
+    ),
+    "sign": (
+        "H0: median {x} = 0 (share of positive values 1/2)",
+        "H1: share of positive values != 1/2",
+    ),
+    "gsign": (
+        "H0: share of positive {x}s = the share of positive abnormal returns in the "
+        "estimation windows",
+        "H1: the shares differ",
+    ),
+    "rank": (
+        "H0: the ranks of the {x} among each event's estimation-window abnormal returns are "
+        "those of any day (expected rank deviation 0)",
+        "H1: expected rank deviation != 0",
+    ),
+    "wilcoxon": (
+        "H0: the distribution of the {x} is symmetric about 0 (median 0)",
+        "H1: it is not symmetric about 0",
+    ),
+}
+
+#: Why a test could not be computed, by test (the group's observation count follows).
+REASONS: dict[str, str] = {
+    "t": "needs at least 2 observations",
+    "bmp": "needs at least 2 observations",
+    "kp": "needs at least 2 observations and a cross-correlation below 1",
+    "patell": "needs an observation with more than 2 residual degrees of freedom",
+    "sign": "needs a non-zero abnormal return",
+    "gsign": "needs estimation-window ARs of both signs",
+    "rank": "needs ranked abnormal returns",
+    "wilcoxon": "needs a non-zero abnormal return",
+}
+#: The rank test's reason on a day outside the estimation window and the event windows.
+NOT_RANKED = (
+    "the day is in no event window: only the estimation window and the event windows are ranked"
+)
+
+
 @dataclass(frozen=True)
 class TestResult:
     """One test: statistic, two-sided p-value, null distribution and hypotheses.
 
-    A test that cannot be computed has ``statistic`` and ``pvalue`` NaN and a ``reason``.
+    A test that cannot be computed has ``statistic`` and ``pvalue`` NaN and a ``reason``
+    (a null object, not an exception: a report can show it).
     """
 
     name: str
@@ -61,7 +117,7 @@ class TestResult:
     distribution: str
     null: str
     nobs: int
-    alternative: str = "two-sided"
+    alternative: str = "H1: two-sided"
     reason: str | None = None
 
     @property
@@ -69,15 +125,17 @@ class TestResult:
         return self.reason is None
 
     @classmethod
-    def not_computed(cls, name: str, reason: str, *, null: str, nobs: int) -> TestResult:
-        return cls(name, math.nan, math.nan, "", null, nobs, reason=reason)
+    def not_computed(
+        cls, name: str, reason: str, *, null: str, nobs: int, alternative: str = "H1: two-sided"
+    ) -> TestResult:
+        return cls(name, math.nan, math.nan, "", null, nobs, alternative, reason=reason)
 
     def __str__(self) -> str:
         if not self.computed:
             return f"{self.name}: not computed ({self.reason})"
         return (
             f"{self.name} = {self.statistic:.3f}, p = {self.pvalue:.4f} "
-            f"({self.distribution}, n = {self.nobs}, {self.alternative})"
+            f"({self.distribution}, n = {self.nobs}, two-sided)"
         )
 
 
@@ -85,10 +143,10 @@ class TestResult:
 
 
 class Groups:
-    """Integer group codes (n,) in ``range(n_groups)``, sorted once for fast group sums.
+    """Integer group codes (n,) in ``range(n_groups)``, with the rows in group order.
 
-    Sums by group use ``np.add.reduceat`` over the rows in code order (one pass), or a plain
-    column sum when there is a single group.
+    ``row_order`` and ``bounds`` feed the compiled signed-rank kernel, which sorts each
+    group's segment of a column.
     """
 
     def __init__(self, codes: np.ndarray, n_groups: int) -> None:
@@ -107,28 +165,6 @@ class Groups:
     def row_order(self) -> np.ndarray:
         """The rows sorted by group (stable), as int64; empty for a single group (as they are)."""
         return np.zeros(0, dtype=np.int64) if self.order is None else self.order.astype(np.int64)
-
-    def sum(self, values: FloatArray, *, has_nan: bool = True) -> FloatArray:
-        """(G, K) sums of ``values`` (n, K) by group; NaN counts as 0."""
-        v = np.where(np.isnan(values), 0.0, values) if has_nan else values
-        if self.n == 1:
-            return v.sum(axis=0, keepdims=True)
-        out = np.zeros((self.n, v.shape[1]))
-        nonempty = self.sizes > 0
-        if v.shape[0]:
-            out[nonempty] = np.add.reduceat(v[self.order], self.starts[nonempty], axis=0)
-        return out
-
-    def count(self, valid: np.ndarray) -> np.ndarray:
-        """(G, K) number of True values of ``valid`` (n, K) by group."""
-        if self.n == 1:
-            return np.count_nonzero(valid, axis=0).reshape(1, -1).astype(np.int64)
-        v = valid.astype(np.int64)
-        out = np.zeros((self.n, v.shape[1]), dtype=np.int64)
-        nonempty = self.sizes > 0
-        if v.shape[0]:
-            out[nonempty] = np.add.reduceat(v[self.order], self.starts[nonempty], axis=0)
-        return out
 
 
 def two_sided_t(stat: FloatArray, df: FloatArray, *, out: FloatArray | None = None) -> FloatArray:
@@ -158,90 +194,22 @@ class GroupStat:
     n: np.ndarray
 
 
-def mean_sd(groups: Groups, x: FloatArray) -> tuple[FloatArray, FloatArray, np.ndarray]:
-    """(G, K) group means, standard deviations (ddof 1) and counts of the non-NaN values."""
-    from backtest.study import jit
-
-    if x.shape[1] == 1 and jit.enabled():  # one compiled pass (Welford)
-        col = np.ascontiguousarray(x[:, 0])[:, None]
-        zeros = np.zeros(len(col))
-        m = jit.module().column_moments(col, col, zeros, zeros, groups.codes, groups.n, 0, 1)
-        n = m[:, :, 0]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return (
-                np.where(n > 0, m[:, :, 1], np.nan),
-                np.sqrt(m[:, :, 2] / (n - 1)),
-                n.astype(np.int64),
-            )
-    valid = ~np.isnan(x)
-    n = groups.count(valid)
-    s1 = groups.sum(x)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = s1 / n
-        dev = x - mean[groups.codes]
-        ss = groups.sum(dev * dev)
-        sd = np.sqrt(ss / (n - 1))
-    return mean, sd, n
-
-
-def cross_sectional_t(groups: Groups, x: FloatArray) -> GroupStat:
-    """Mean over events divided by its cross-sectional standard error; t(n-1)."""
-    mean, sd, n = mean_sd(groups, x)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = mean / (sd / np.sqrt(n))
-    t = np.where(n >= 2, t, np.nan)
-    return GroupStat(t, two_sided_t(t, n - 1), n)
-
-
-def patell(groups: Groups, standardized: FloatArray, dof: np.ndarray) -> GroupStat:
-    """Patell Z: sum of standardized ARs / sqrt(sum of their variances dof/(dof-2)); N(0,1).
-
-    A standardized AR with ``dof`` degrees of freedom is t-distributed with variance
-    dof/(dof-2); events with dof <= 2 are left out.
-    """
-    ok = (dof > 2)[:, None] & ~np.isnan(standardized)
-    x = np.where(ok, standardized, np.nan)
-    var_t = np.where(dof > 2, dof / np.maximum(dof - 2, 1), np.nan)
-    n = groups.count(ok)
-    s = groups.sum(x)
-    v = groups.sum(np.where(ok, var_t[:, None], np.nan))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.where(n >= 1, s / np.sqrt(v), np.nan)
-    return GroupStat(z, _two_sided_normal(z), n)
-
-
-def bmp(groups: Groups, standardized: FloatArray) -> GroupStat:
-    """Boehmer-Musumeci-Poulsen: cross-sectional t of the standardized ARs/CARs; t(n-1)."""
-    return cross_sectional_t(groups, standardized)
-
-
 def kolari_pynnonen(b: GroupStat, rbar: FloatArray) -> GroupStat:
     """BMP t adjusted for cross-correlation: t * sqrt((1 - r) / (1 + (n - 1) r)); t(n-1).
 
-    ``rbar`` (G,) is the average pairwise correlation of the events' abnormal returns in the
-    group (Kolari and Pynnönen 2010, eq. 9).
+    ``rbar`` ((G,) or (G, K)) is the average pairwise correlation of the events' abnormal
+    returns in the group (Kolari and Pynnönen 2010, eq. 9).
     """
-    r = rbar[:, None]
+    r = rbar[:, None] if rbar.ndim == 1 else rbar
     with np.errstate(invalid="ignore", divide="ignore"):
         factor = np.sqrt((1.0 - r) / (1.0 + (b.n - 1) * r))
         t = np.where((1.0 + (b.n - 1) * r > 0) & (r < 1), b.stat * factor, np.nan)
     return GroupStat(t, two_sided_t(t, b.n - 1), b.n)
 
 
-def sign_test(groups: Groups, x: FloatArray) -> GroupStat:
-    """Sign test: are positive and negative values equally likely? Exact binomial p-value.
-
-    Zeros are left out. The statistic is the normal score (N+ - n/2) / (sqrt(n)/2).
-    """
-    nonzero = ~np.isnan(x) & (x != 0)
-    n = groups.count(nonzero)
-    pos = groups.count(nonzero & (x > 0))
-    return GroupStat(*_sign_z_p(pos, n), n)
-
-
 def _sign_z_p(pos: FloatArray, n: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """The sign test's normal score and exact two-sided binomial p-value of ``pos`` positive
-    values out of ``n`` non-zero ones (NaN where ``n`` is 0)."""
+    """The sign test's normal score (N+ - n/2) / (sqrt(n)/2) and exact two-sided binomial
+    p-value of ``pos`` positive values out of ``n`` non-zero ones (NaN where ``n`` is 0)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(n > 0, (pos - n / 2.0) / (np.sqrt(n) / 2.0), np.nan)
         lo = stats.binom.cdf(pos, n, 0.5)
@@ -250,72 +218,29 @@ def _sign_z_p(pos: FloatArray, n: FloatArray) -> tuple[FloatArray, FloatArray]:
     return z, p
 
 
-def generalized_sign(groups: Groups, x: FloatArray, p_hat_event: FloatArray) -> GroupStat:
-    """Cowan's (1992) generalized sign test; N(0,1).
-
-    The share of positive values expected under the null is the share of positive abnormal
-    returns in the estimation windows, ``p_hat = mean_i(positive_i / valid_i)`` over the group.
-    Z = (w - n p_hat) / sqrt(n p_hat (1 - p_hat)), w the number of positive values.
-    """
-    valid = ~np.isnan(x)
-    n = groups.count(valid)
-    w = groups.count(valid & (x > 0))
-    ph_sum = groups.sum(np.where(valid, p_hat_event[:, None], np.nan))
-    z = _generalized_sign_z(w, n, ph_sum)
-    return GroupStat(z, _two_sided_normal(z), n)
-
-
 def _generalized_sign_z(w: FloatArray, n: FloatArray, ph_sum: FloatArray) -> FloatArray:
-    """Cowan's Z of ``w`` positive values out of ``n``, with ``ph_sum`` the sum of the events'
-    shares of positive estimation-window ARs (NaN where ``n`` is 0 or p_hat is 0 or 1)."""
+    """Cowan's (1992) generalized sign Z of ``w`` positive values out of ``n``, ``(w - n
+    p_hat) / sqrt(n p_hat (1 - p_hat))``, with ``ph_sum`` the sum of the events' shares of
+    positive estimation-window ARs (``p_hat = ph_sum / n``; NaN where ``n`` is 0 or p_hat is
+    0 or 1)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         ph = ph_sum / n
         z = (w - n * ph) / np.sqrt(n * ph * (1.0 - ph))
     return np.where((n > 0) & (ph > 0) & (ph < 1), z, np.nan)
 
 
-def corrado_sums(
-    groups: Groups,
-    rank2: np.ndarray,
-    count: np.ndarray,
-    *,
-    rows: np.ndarray | None = None,
-    chunk: int = 65_536,
-) -> tuple[FloatArray, np.ndarray]:
-    """(G, L) group sums of the rank deviations ``U - 1/2`` per day, and their counts.
-
-    ``U = rank / (count + 1)`` is each abnormal return's rank within its own event's sample
-    (estimation days used and the days after the estimation window), scaled to (0, 1)
-    (Corrado and Zivney 1992); it comes from ``rank2`` (twice the rank, 0 = missing) of
-    :func:`backtest.study.kernels.row_ranks`. ``rows`` selects the rows of ``rank2`` and
-    ``count`` that ``groups`` describes (default: all); they are read ``chunk`` at a time.
-    (The compiled path adds the ranks up while it measures, without storing them:
-    :func:`backtest.study._numba.rank_sums`.)
-    """
-    if rows is None:
-        rows = np.arange(len(groups.codes))
-    sums = np.zeros((groups.n, rank2.shape[1]))
-    counts = np.zeros((groups.n, rank2.shape[1]), dtype=np.int64)
-    for a in range(0, len(rows), chunk):
-        part = Groups(groups.codes[a : a + chunk], groups.n)
-        take = rows[a : a + chunk]
-        r = rank2[take]
-        # sum_i (U - 1/2) over ranked days = sum_i rank2_i w_i - n_t / 2 (rank2 = 0 if unranked)
-        weighted = r * (0.5 / (count[take, None] + 1.0))
-        n_t = part.count(r > 0)
-        sums += part.sum(weighted, has_nan=False) - 0.5 * n_t
-        counts += n_t
-    return sums, counts
-
-
 def corrado(sums: FloatArray, n_day: np.ndarray, columns: list[np.ndarray]) -> GroupStat:
     """Corrado rank statistics for days or multi-day windows; N(0,1).
 
-    With ``Q_t = sum_i (U_it - 1/2) / sqrt(N_t)`` over the N_t events with a rank on day t
-    (Corrado and Zivney 1992: scaling each day by its own count keeps the statistic valid when
-    events miss days), ``S = sqrt(mean_t Q_t^2)`` over every day of the combined estimation and
-    event sample, and a window W of L days, the statistic is ``sum_{t in W} Q_t / (sqrt(L) S)``
-    (Campbell and Wasley 1993). For a single day it is Corrado's (1989) test.
+    ``sums`` and ``n_day`` (G, L) are the group sums of the rank deviations ``U - 1/2`` per
+    day of the rank sample and their counts, where ``U = rank / (m + 1)`` is each abnormal
+    return's rank within its own event's sample of m returns (the estimation days used and
+    the event windows' days), scaled to (0, 1) (Corrado and Zivney 1992). With ``Q_t =
+    sum_i (U_it - 1/2) / sqrt(N_t)`` over the N_t events with a rank on day t (scaling each
+    day by its own count keeps the statistic valid when events miss days), ``S = sqrt(mean_t
+    Q_t^2)`` over every day of the sample, and a window W of L days, the statistic is
+    ``sum_{t in W} Q_t / (sqrt(L) S)`` (Campbell and Wasley 1993). For a single day it is
+    Corrado's (1989) test. A column with a day that no event ranks is NaN.
     """
     has = n_day > 0
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -345,7 +270,8 @@ def _wilcoxon_null_cdf(n: int) -> np.ndarray:
 def _wilcoxon_pvalues(
     w_plus: FloatArray, n: np.ndarray, t3: FloatArray, tied: np.ndarray, exact_max: int
 ) -> FloatArray:
-    """Two-sided p-values of W+ for groups of sizes ``n`` (exact when small and tie-free)."""
+    """Two-sided p-values of W+ for groups of sizes ``n`` (exact when small and tie-free,
+    else the normal approximation with the tie-corrected variance, as R's ``wilcox.test``)."""
     mean = n * (n + 1) / 4.0
     var = n * (n + 1) * (2 * n + 1) / 24.0 - t3 / 48.0
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -361,89 +287,32 @@ def _wilcoxon_pvalues(
     return np.where(n > 0, p, np.nan)
 
 
-def wilcoxon(groups: Groups, x: FloatArray, exact_max: int = 50) -> GroupStat:
-    """Wilcoxon signed-rank test of a zero median, per group and column.
-
-    Zeros are dropped; |x| is ranked within the group (ties averaged); W+ is the sum of the
-    ranks of positive values. p-value: exact for n <= ``exact_max`` without ties, else the
-    normal approximation with the tie-corrected variance (as R's ``wilcox.test``). The
-    statistic reported is W+.
-
-    All columns are ranked at once by sorting order-preserving integer keys: the bits of |x|
-    with the sign in the lowest bit (so values equal to within one unit in the last place
-    count as ties).
-    """
-    n_rows, k_cols = x.shape
-    g = groups.n
-    keep = ~np.isnan(x) & (x != 0)
-    key = np.abs(np.where(keep, x, 0.0)).view(np.uint64) & ~np.uint64(1)
-    key |= (x > 0).astype(np.uint64)
-    last = np.uint64(0xFFFFFFFFFFFFFFFF)
-    key[~keep] = last  # dropped values sort last in their group
-    if g == 1:
-        sk = np.sort(key, axis=0)
-    else:
-        idx = np.argsort(key, axis=0)
-        perm = np.argsort(groups.codes[idx], axis=0, kind="stable")
-        sk = np.take_along_axis(key, np.take_along_axis(idx, perm, axis=0), axis=0)
-    code_of_row = np.repeat(np.arange(g), groups.sizes)
-    gstart = groups.starts[code_of_row][:, None]
-    valid = sk != last
-    value = sk >> np.uint64(1)
-    pos = np.arange(n_rows)[:, None]
-    positive = valid & (sk & np.uint64(1)).astype(bool)
-    nonempty = groups.sizes > 0
-    starts = groups.starts[nonempty]
-    w_plus = np.zeros((g, k_cols))
-    n_g = np.zeros((g, k_cols), dtype=np.int64)
-    t3 = np.zeros((g, k_cols))
-    tied = np.zeros((g, k_cols))
-    same_group = (code_of_row[1:] == code_of_row[:-1])[:, None]
-    equal_next = (value[1:] == value[:-1]) & same_group & valid[1:] & valid[:-1]
-    if n_rows and not equal_next.any():  # no ties (the usual case): rank = position
-        rank = (pos - gstart + 1).astype(np.float64)
-        w_plus[nonempty] = np.add.reduceat(np.where(positive, rank, 0.0), starts, axis=0)
-        n_g[nonempty] = np.add.reduceat(valid.astype(np.int64), starts, axis=0)
-    elif n_rows:
-        new = np.ones((n_rows, k_cols), dtype=bool)  # a new run of equal |x| starts here
-        new[1:] = ~equal_next
-        start = np.maximum.accumulate(np.where(new, pos, 0), axis=0)
-        end_flag = np.ones_like(new)
-        end_flag[:-1] = new[1:]
-        end = np.minimum.accumulate(np.where(end_flag, pos, n_rows)[::-1], axis=0)[::-1]
-        rank = (start + end) / 2.0 - gstart + 1.0  # average rank within the group
-        run_len = (end - start + 1).astype(np.float64)
-        first = new & valid
-        w_plus[nonempty] = np.add.reduceat(np.where(positive, rank, 0.0), starts, axis=0)
-        n_g[nonempty] = np.add.reduceat(valid.astype(np.int64), starts, axis=0)
-        t3[nonempty] = np.add.reduceat(np.where(first, run_len**3 - run_len, 0.0), starts, axis=0)
-        tied[nonempty] = np.add.reduceat((first & (run_len > 1)).astype(float), starts, axis=0)
-    pval = _wilcoxon_pvalues(w_plus, n_g, t3, tied > 0, exact_max)
-    return GroupStat(np.where(n_g > 0, w_plus, np.nan), pval, n_g)
-
-
-# ----------------------------------------------------------------------------- compiled path
-
-
-def moment_tests(
-    groups: Groups, x: FloatArray, sx: FloatArray, dof: np.ndarray, phat: FloatArray
-) -> dict[str, GroupStat]:
-    """Mean, standard deviation, t, Patell, BMP, sign and generalized sign for the columns of
-    ``x`` and ``sx`` ((n,) or (n, K)), from one compiled pass
-    (:func:`backtest.study._numba.column_moments`); the same numbers as the functions above."""
-    from backtest.study import jit
-
-    x2 = np.ascontiguousarray(x.reshape(len(x), -1))
-    sx2 = np.ascontiguousarray(sx.reshape(len(sx), -1))
-    m = jit.module().column_moments(
-        x2, sx2, dof.astype(np.float64), phat, groups.codes, groups.n, 0, x2.shape[1]
-    )
-    return moment_stats(m)
+def wilcoxon_stats(st: FloatArray, exact_max: int = 50) -> GroupStat:
+    """The Wilcoxon signed-rank test of a zero median from the (G, K, 4) signed-rank
+    statistics of :func:`backtest.study.kernels.signed_rank_stats` (W+, n, sum of t^3 - t
+    over ties, tied): zeros dropped, |x| ranked within the group with ties averaged, W+ the
+    sum of the ranks of positive values (the statistic reported); p-value exact for n <=
+    ``exact_max`` without ties, else normal."""
+    w_plus, n = st[:, :, 0], st[:, :, 1].astype(np.int64)
+    p = _wilcoxon_pvalues(w_plus, n, st[:, :, 2], st[:, :, 3] > 0, exact_max)
+    return GroupStat(np.where(n > 0, w_plus, np.nan), p, n)
 
 
 def moment_stats(m: FloatArray) -> dict[str, GroupStat]:
-    """The tests of :func:`moment_tests` from the (G, K, 13) moments of
-    :func:`backtest.study._numba.column_moments`."""
+    """Mean, standard deviation, cross-sectional t, Patell, BMP, sign, generalized sign, the
+    t of a group of one observation (``single``: its own standardized value with its degrees
+    of freedom) and the rows before merging (``rows``, in ``n``) from the (G, K, N_MOMENTS)
+    moments of :func:`backtest.study.kernels.column_moments`.
+
+    - cross-sectional t: mean / (sd / sqrt(n)); t(n-1).
+    - Patell Z: sum of the standardized values / sqrt(sum of their variances dof/(dof-2))
+      (a standardized AR with ``dof`` degrees of freedom is t-distributed; events with
+      dof <= 2 are left out); N(0,1).
+    - BMP (Boehmer-Musumeci-Poulsen): the cross-sectional t of the standardized values.
+    - sign test: positive against negative values, zeros left out; exact binomial p-value.
+    - generalized sign (Cowan 1992): positive values against the share expected from the
+      estimation windows.
+    """
 
     def col(j: int) -> FloatArray:
         """Moment j of every group and column, as (G, K)."""
@@ -460,33 +329,128 @@ def moment_stats(m: FloatArray) -> dict[str, GroupStat]:
     zs, ps = _sign_z_p(col(10), nz)
     zg = _generalized_sign_z(col(11), n, col(12))
     ni, nsi = n.astype(np.int64), ns.astype(np.int64)
+    single = np.where(ns == 1, means, np.nan)
+    single_df = np.where(ns == 1, col(13), np.nan)
+    nan = np.full_like(mean, np.nan)
     return {
-        "mean": GroupStat(np.where(n > 0, mean, np.nan), np.full_like(mean, np.nan), ni),
-        "sd": GroupStat(sd, np.full_like(mean, np.nan), ni),
+        "mean": GroupStat(np.where(n > 0, mean, np.nan), nan, ni),
+        "sd": GroupStat(sd, nan, ni),
         "t": GroupStat(t, two_sided_t(t, n - 1), ni),
         "patell": GroupStat(zp, _two_sided_normal(zp), col(6).astype(np.int64)),
         "bmp": GroupStat(tb, two_sided_t(tb, ns - 1), nsi),
         "sign": GroupStat(zs, ps, nz.astype(np.int64)),
         "gsign": GroupStat(zg, _two_sided_normal(zg), ni),
+        "single": GroupStat(single, two_sided_t(single, single_df), single_df),
+        "rows": GroupStat(nan, nan, (n + col(14)).astype(np.int64)),
     }
 
 
-def wilcoxon_sorted(groups: Groups, x: FloatArray, exact_max: int = 50) -> GroupStat:
-    """:func:`wilcoxon` for one column: compiled keys, a compiled radix sort within each group,
-    and a compiled pass for W+ and the ties (same numbers as :func:`wilcoxon`)."""
-    from backtest.study import jit
+# ----------------------------------------------------------------------------- headline
 
-    n = len(x)
-    keys, tmp = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    st = jit.module().signed_rank_column(
-        np.ascontiguousarray(x)[:, None], 0, groups.row_order, groups.bounds, keys, tmp
-    )
-    return wilcoxon_stats(st[:, None, :], exact_max)
+#: The headline test of a group row, in order of preference: the Boehmer-Musumeci-Poulsen
+#: test with the Kolari-Pynnönen adjustment for cross-correlation (robust to event-induced
+#: variance and to events sharing a session), then plain BMP, then the cross-sectional t. A
+#: group of one observation is judged by the event's own t (its AR or CAR over the standard
+#: deviation of its prediction error, t with the fit's residual degrees of freedom).
+HEADLINE_ORDER: tuple[str, ...] = ("kp", "bmp", "t")
+SINGLE_EVENT_T = "single-event t"
 
 
-def wilcoxon_stats(st: FloatArray, exact_max: int = 50) -> GroupStat:
-    """The Wilcoxon test from the (G, K, 4) signed-rank statistics of
-    :func:`backtest.study._numba.signed_rank_stats` (W+, n, sum of t^3 - t over ties, tied)."""
-    w_plus, n = st[:, :, 0], st[:, :, 1].astype(np.int64)
-    p = _wilcoxon_pvalues(w_plus, n, st[:, :, 2], st[:, :, 3] > 0, exact_max)
-    return GroupStat(np.where(n > 0, w_plus, np.nan), p, n)
+@dataclass(frozen=True)
+class Inversion:
+    """Per cell (G, K), what inverting the BMP test into an interval needs: over the valid
+    standardized values ``s_i = x_i w_i`` (``w_i`` one over the standard deviation of the
+    prediction error), their count, the means of s and w, and the sample (co)variances."""
+
+    n: FloatArray
+    mean_s: FloatArray
+    mean_w: FloatArray
+    var_s: FloatArray
+    var_w: FloatArray
+    cov_sw: FloatArray
+
+    @classmethod
+    def of(cls, m: FloatArray) -> Inversion:
+        """From the moments of :func:`backtest.study.kernels.column_moments`."""
+        n = np.asarray(m[:, :, 3], dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return cls(n, m[:, :, 4], m[:, :, 15], m[:, :, 5] / (n - 1), m[:, :, 16] / (n - 1),
+                       m[:, :, 17] / (n - 1))  # fmt: skip
+
+
+def bmp_interval(
+    inv: Inversion, q: FloatArray, factor: FloatArray | float = 1.0
+) -> tuple[FloatArray, FloatArray]:
+    """The shifts ``mu`` of every observation's value that the BMP test (times ``factor``:
+    the Kolari-Pynnönen adjustment) does not reject at the two-sided quantile ``q``.
+
+    The test of ``mu`` standardizes the shifted values, ``(x_i - mu) w_i = s_i - mu w_i``,
+    whose cross-sectional t is ``t(mu) = (A - mu B) / sqrt(V(mu) / n)`` with ``A``, ``B``
+    the means of s and w and ``V(mu) = Vss - 2 mu Vsw + mu^2 Vww``. ``|factor t(mu)| <= q``
+    is the quadratic inequality ``a mu^2 - 2 b mu + c <= 0`` with ``a = n B^2 - q'^2 Vww``,
+    ``b = n A B - q'^2 Vsw``, ``c = n A^2 - q'^2 Vss``, ``q' = q / factor``: an interval
+    when ``a > 0`` (it contains ``A / B``, where t is 0), else unbounded (-inf, inf). At
+    ``mu = 0`` the statistic is the reported one, so the interval contains 0 exactly when the
+    test does not reject.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        qq = (q / factor) ** 2
+        a = inv.n * inv.mean_w**2 - qq * inv.var_w
+        b = inv.n * inv.mean_s * inv.mean_w - qq * inv.cov_sw
+        c = inv.n * inv.mean_s**2 - qq * inv.var_s
+        root = np.sqrt(np.maximum(b * b - a * c, 0.0))
+        bounded = a > 0
+        lo = np.where(bounded, (b - root) / a, -np.inf)
+        hi = np.where(bounded, (b + root) / a, np.inf)
+    return lo, hi
+
+
+def headline(
+    value: FloatArray,
+    tests: dict[str, GroupStat],
+    *,
+    single: GroupStat | None,
+    inversion: Inversion | None = None,
+    rbar: FloatArray | None = None,
+    level: float = 0.95,
+) -> tuple[np.ndarray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """One named test per cell (G, K) and the ``level`` interval that same test implies.
+
+    Returns the test's display name ("" where none), statistic, p-value and interval: the
+    values the test would not reject, so that the interval excludes 0 exactly when the test
+    rejects at ``1 - level``. For the cross-sectional t (and a single event's own t) that is
+    ``value -/+ q se`` with ``q`` the quantile of the test's t distribution; for BMP and
+    Kolari-Pynnönen the inversion of :func:`bmp_interval` (``inversion`` and ``rbar``
+    given). NaN where no test was computed.
+    """
+    names = {k: name for k, name, _ in GROUP_TESTS}
+    shape = value.shape
+    name = np.full(shape, "", dtype=object)
+    stat = np.full(shape, np.nan)
+    p = np.full(shape, np.nan)
+    lo = np.full(shape, np.nan)
+    hi = np.full(shape, np.nan)
+    candidates = [(k, names[k], tests[k], tests[k].n - 1.0) for k in HEADLINE_ORDER if k in tests]
+    if single is not None:
+        candidates.append(("single", SINGLE_EVENT_T, single, single.n.astype(np.float64)))
+    for key, label, res, dof in candidates:
+        take = np.isnan(stat) & np.isfinite(res.stat)
+        if not take.any():
+            continue
+        df = np.broadcast_to(dof, shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q = stats.t.ppf(0.5 + level / 2.0, np.where(df >= 1, df, np.nan))
+            if key in ("bmp", "kp") and inversion is not None:
+                factor: FloatArray | float = 1.0
+                if key == "kp" and rbar is not None:
+                    factor = np.sqrt((1.0 - rbar) / (1.0 + (res.n - 1) * rbar))
+                a, b = bmp_interval(inversion, q, factor)
+            else:  # a t interval: se = value / stat
+                half = np.where(res.stat != 0, q * np.abs(value / res.stat), np.nan)
+                a, b = value - half, value + half
+        name[take] = label
+        stat[take] = res.stat[take]
+        p[take] = res.p[take]
+        lo[take] = np.broadcast_to(a, shape)[take]
+        hi[take] = np.broadcast_to(b, shape)[take]
+    return name, stat, p, lo, hi

@@ -170,7 +170,6 @@ def test_log_returns_sum_to_the_log_price_change() -> None:
     assert window_label((-1, 1)) == "[-1,+1]"
 
 
-@pytest.mark.usefixtures("engine_path")
 def test_a_subset_in_its_catalog_context_is_measured_as_in_the_whole_catalog() -> None:
     """With ``context``, confounding and the exclusion of other events' windows from the
     estimation windows consider every catalog event, not only the events studied."""
@@ -195,7 +194,6 @@ def test_a_subset_in_its_catalog_context_is_measured_as_in_the_whole_catalog() -
     pd.testing.assert_frame_equal(p, w)
 
 
-@pytest.mark.usefixtures("engine_path")
 def test_the_number_of_threads_changes_nothing() -> None:
     """Chunks are measured and tested on several threads, their sums added up in chunk order:
     the numbers do not depend on the threads, to the last bit."""
@@ -205,3 +203,46 @@ def test_the_number_of_threads_changes_nothing() -> None:
     three = run_study(syn.events, syn.close, spec, workers=3)
     for name in ("events", "windows", "groups", "paths", "clusters", "confounders", "ar"):
         pd.testing.assert_frame_equal(getattr(one, name), getattr(three, name), check_exact=True)
+
+
+def test_the_ar_path_changes_no_statistic() -> None:
+    """The rank test ranks the estimation window and the event windows, never the rest of the
+    AR path (for the charts): a longer or shorter path changes no event's CAR, t, p, BHAR
+    and no group statistic of the windows or of the days both paths show."""
+    syn = make_market(n_days=800, n_stocks=12, n_events=60, seed=14, jump=0.01, n_groups=3)
+    spec = StudySpec(group_by=("all", "grp"), windows=((0, 0), (-1, 1), (0, 4)))
+    short = run_study(syn.events, syn.close, spec.replace(path=(0, 4)))
+    long = run_study(syn.events, syn.close, spec.replace(path=(-20, 20)))
+    pd.testing.assert_frame_equal(short.windows, long.windows, check_exact=True)
+    key = ["group_by", "group", "measure", "window"]
+    for measure in ("CAAR", "ABHAR"):
+        a = short.groups[short.groups["measure"] == measure].set_index(key)
+        b = long.groups[long.groups["measure"] == measure].set_index(key)
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    a = short.groups[short.groups["measure"] == "AAR"].set_index(["group_by", "group", "day"])
+    b = long.groups[long.groups["measure"] == "AAR"].set_index(["group_by", "group", "day"])
+    pd.testing.assert_frame_equal(a, b.loc[a.index], check_exact=True)
+    # a day of the long path in no window and not in the estimation window: no rank test
+    day = long.group_table("all", "AAR").set_index("day").loc[-8]
+    assert np.isnan(day["rank"])
+    assert day["rank_reason"].startswith("the day is in no event window")
+
+
+def test_each_test_states_its_hypotheses() -> None:
+    syn = make_market(n_days=600, n_stocks=8, n_events=20, seed=15)
+    res = run_study(syn.events, syn.close, StudySpec(group_by=("all",)))
+    tests = {t.name: t for t in res.tests(window=(0, 5))}
+    sign = tests["sign test"]
+    assert sign.null == (
+        "H0: median cumulative abnormal return over the window = 0 (share of positive values 1/2)"
+    )
+    assert "mean" not in sign.null
+    assert tests["cross-sectional t"].null == (
+        "H0: mean cumulative abnormal return over the window = 0"
+    )
+    assert tests["Wilcoxon signed-rank"].null.startswith("H0: the distribution of the")
+    day = {t.name: t for t in res.tests(day=0)}
+    assert day["sign test"].null.startswith("H0: median abnormal return on the day = 0")
+    for t in [*tests.values(), *day.values()]:
+        assert t.null.startswith("H0: ")
+        assert t.alternative.startswith("H1: ")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,6 @@ from backtest.study.inputs import session_returns, ticker_returns
 from tests.study.synth import make_market
 
 
-@pytest.mark.usefixtures("engine_path")
 def test_every_drop_has_a_stage_and_reason() -> None:
     syn = make_market(n_days=600, n_stocks=6, n_events=12, seed=1)
     close = syn.close.assign(CONST=10.0)  # a price that never moves: every return is 0
@@ -84,6 +84,46 @@ def test_failed_price_loads_give_their_reason() -> None:
     ]
 
 
+def test_a_failed_load_names_the_ticker_once() -> None:
+    """The prices' failure (which names the ticker itself when printed) is reported by its
+    description: "no prices for JUNK: <kind>: <reason>", the ticker said once."""
+    from backtest.prices.base import FetchFailure
+
+    class Panel:
+        def __init__(self, close: pd.DataFrame) -> None:
+            self.close = close
+            self.failed = {"JUNK": FetchFailure("JUNK", None, None, "unknown", "no such ticker")}
+
+    syn = make_market(n_days=400, n_stocks=3, n_events=3, seed=1)
+    junk = pd.DataFrame({"event_id": ["x"], "ticker": ["JUNK"], "day0": [syn.events.day0[0]]})
+    res = run_study(pd.concat([syn.events, junk]), Panel(syn.close), StudySpec(max_loss=1.0))
+    (reason,) = res.dropped["reason"]
+    assert reason == f"no prices for JUNK: {Panel(syn.close).failed['JUNK'].describe()}"
+    assert reason.count("JUNK") == 1
+
+
+def test_unknown_groups_windows_and_days_name_the_known_ones() -> None:
+    from backtest.errors import UnknownGroupError
+
+    syn = make_market(n_days=500, n_stocks=3, n_events=6, seed=1, n_groups=2)
+    res = run_study(syn.events, syn.close, StudySpec(group_by=("all", "grp")))
+    with pytest.raises(UnknownGroupError) as info:
+        res.tests("grp", "g000x", window=(0, 0))
+    assert str(info.value) == (
+        "no group grp='g000x' in the result; did you mean 'g000'? (known groups of grp: g000, g001)"
+    )
+    assert isinstance(info.value, LookupError)
+    assert info.value.group == "g000x"
+    with pytest.raises(UnknownGroupError, match=r"no grouping 'sector' in the result \(known: "
+                       r"all, grp\)"):  # fmt: skip
+        res.tests("sector", "tech", window=(0, 0))
+    with pytest.raises(UnknownGroupError, match=r"no window \[0,\+2\] for all='all'.*known "
+                       r"windows: \[0,0\], \[-1,\+1\], \[0,\+5\], \[-5,\+20\]"):  # fmt: skip
+        res.tests(window=(0, 2))
+    with pytest.raises(UnknownGroupError, match="no day 30 for all='all'"):
+        res.tests(day=30)
+
+
 def test_max_loss_stops_the_run_with_the_reasons() -> None:
     syn = make_market(n_days=400, n_stocks=3, n_events=3, seed=1)
     ev = syn.events.assign(ticker="NOPE")
@@ -106,7 +146,8 @@ def test_benchmark_rules() -> None:
     assert e.loc["ev00000", "benchmark"] == "QQQ"  # per-event override
     assert e.loc["ev00001", "benchmark"] == "SPY"  # market default
     assert e.loc["spy", "model"] == "constant_mean"  # not measured against itself
-    assert e.loc["spy", "model_note"].startswith("benchmark ticker: constant-mean model")
+    assert e.loc["spy", "model_reason"].startswith("benchmark ticker: constant-mean model")
+    assert e.loc["ev00001", "model_reason"] == "the study's model (model)"
     d = res.dropped.set_index("event_id")
     assert d.loc["ev00002", "stage"] == "benchmark"
     assert d.loc["ev00002", "reason"].startswith("benchmark 0700.HK does not trade on XNYS")
@@ -121,12 +162,18 @@ def test_tests_that_cannot_be_computed_say_why() -> None:
     tests = {t.name: t for t in res.tests(window=(-1, 1))}
     t = tests["cross-sectional t"]
     assert not t.computed
-    assert t.reason == "needs at least 2 events; n = 1"
-    assert str(t) == "cross-sectional t: not computed (needs at least 2 events; n = 1)"
+    assert t.reason == "needs at least 2 observations; n = 1"
+    assert str(t) == "cross-sectional t: not computed (needs at least 2 observations; n = 1)"
     assert tests["Patell Z"].computed  # one event is enough for Patell
     assert tests["sign test"].computed
     row = res.group_table("all", "CAAR").iloc[0]
-    assert "bmp: not computed (needs at least 2 events; n = 1)" in row["notes"].split(" | ")
+    assert "bmp: not computed (needs at least 2 observations; n = 1)" in row["notes"].split(" | ")
+    # the reason is data on the row (the typed tests read it, never the notes text)
+    assert row["bmp_reason"] == "needs at least 2 observations; n = 1"
+    assert row["patell_reason"] is None
+    altered = res.groups.assign(notes="")
+    again = {t.name: t for t in replace(res, groups=altered).tests(window=(-1, 1))}
+    assert again["cross-sectional t"].reason == "needs at least 2 observations; n = 1"
 
 
 def test_spec_errors() -> None:

@@ -1,5 +1,8 @@
 """The engine against references that do not come from it: a hand-computed case and a
-per-event loop oracle (tests/study/oracle.py), on fixed and on random (hypothesis) inputs."""
+per-event loop oracle (tests/study/oracle.py), on fixed and on random (hypothesis) inputs.
+
+The engine is given the prices a caller loads for the study (``price_needs``'s range); the
+oracle is given the whole price history, so an edge the loading misses shows."""
 
 from __future__ import annotations
 
@@ -12,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backtest.study import StudySpec, run_study
+from tests.study.helpers import loaded
 from tests.study.oracle import group_tests, oracle
 from tests.study.synth import make_market, prices_from_returns, sessions
 
-# every test here runs twice: on the compiled kernels and on the NumPy kernels
-pytestmark = pytest.mark.usefixtures("engine_path")
+MODELS = ["market", "market_adjusted", "constant_mean", "raw", "factor"]
 
 
 def test_hand_case_through_the_engine() -> None:
@@ -59,6 +62,7 @@ def _compare(res, orc, spec: StudySpec) -> None:  # type: ignore[no-untyped-def]
     ev = res.events.set_index(["event_id", "ticker"])
     for key, o in kept.items():
         row = ev.loc[key]
+        assert row["model"] == o.model
         assert row["n_est"] == o.nobs
         assert row["alpha"] == pytest.approx(o.alpha, rel=1e-9, abs=1e-12)
         if not math.isnan(o.beta):
@@ -84,15 +88,16 @@ def _compare(res, orc, spec: StudySpec) -> None:  # type: ignore[no-untyped-def]
             ref = group_tests(list(kept.values()), day0, w)
             row = g[(g["measure"] == "CAAR") & (g["window"] == _label(w))].iloc[0]
             _check_tests(row, ref)
-        d = 0
-        ref = group_tests(list(kept.values()), day0, d)
-        row = g[(g["measure"] == "AAR") & (g["day"] == d)].iloc[0]
-        _check_tests(row, ref)
+        for d in (0, *[d for d in (-1, 1) if spec.path[0] <= d <= spec.path[1]]):
+            ref = group_tests(list(kept.values()), day0, d)
+            row = g[(g["measure"] == "AAR") & (g["day"] == d)].iloc[0]
+            _check_tests(row, ref)
         rb = res.clusters.query("group_by == 'all'")["rbar"].iloc[0]
-        assert rb == pytest.approx(ref["rbar"], abs=1e-10)
+        assert rb == pytest.approx(group_tests(list(kept.values()), day0, 0)["rbar"], abs=1e-10)
         # the CAAR path and its band: mean and standard error of the cumulative ARs
         paths = res.paths[res.paths["group_by"] == "all"].set_index("day")
-        cum = np.array([np.cumsum([o.ar[d] for d in sorted(o.ar)]) for o in kept.values()])
+        obs = [o for o in kept.values() if o in _observed(kept, 0)]
+        cum = np.array([np.cumsum([o.ar[d] for d in sorted(o.ar)]) for o in obs])
         days = sorted(next(iter(kept.values())).ar)
         for k, d in enumerate(days):
             col = cum[:, k][~np.isnan(cum[:, k])]
@@ -103,6 +108,12 @@ def _compare(res, orc, spec: StudySpec) -> None:  # type: ignore[no-untyped-def]
                 assert paths.loc[d, "caar_se"] == pytest.approx(se, rel=1e-9, abs=1e-12)
 
 
+def _observed(kept, key):  # type: ignore[no-untyped-def]
+    from tests.study.oracle import observations
+
+    return observations(list(kept.values()), key)
+
+
 def _label(w: tuple[int, int]) -> str:
     from backtest.study import window_label
 
@@ -111,13 +122,32 @@ def _label(w: tuple[int, int]) -> str:
 
 def _check_tests(row: pd.Series, ref: dict[str, float]) -> None:
     assert row["n"] == ref["n"]
+    assert row["n_rows"] == ref["n_rows"]
+    assert row["merged"] == ref["n_rows"] - ref["n"]
     assert row["value"] == pytest.approx(ref["value"], rel=1e-9, abs=1e-12)
-    for k in ("t", "t_p", "patell", "bmp", "bmp_p", "kp", "sign", "sign_p", "gsign", "rank",
-              "wilcoxon", "wilcoxon_p"):  # fmt: skip
-        assert row[k] == pytest.approx(ref[k], rel=1e-7, abs=1e-10), k
+    for k in ("t", "t_p", "patell", "bmp", "bmp_p", "kp", "kp_p", "sign", "sign_p", "gsign",
+              "rank", "wilcoxon", "wilcoxon_p", "headline_stat", "headline_p", "lo",
+              "hi"):  # fmt: skip
+        assert row[k] == pytest.approx(ref[k], rel=1e-7, abs=1e-10, nan_ok=True), k
 
 
-@pytest.mark.parametrize("model", ["market", "market_adjusted", "constant_mean"])
+def _factors(returns: pd.DataFrame, seed: int = 1) -> pd.DataFrame:
+    """Three factors and a risk-free rate on the synthetic sessions (the market's excess
+    return among them), as read_factors gives them."""
+    rng = np.random.default_rng(seed)
+    idx = returns.index
+    return pd.DataFrame(
+        {
+            "Mkt-RF": returns["SPY"].fillna(0.0) - 0.0001,
+            "SMB": rng.normal(0, 0.005, len(idx)),
+            "HML": rng.normal(0, 0.005, len(idx)),
+            "RF": 0.0001 + rng.normal(0, 0.00001, len(idx)),
+        },
+        index=idx,
+    )
+
+
+@pytest.mark.parametrize("model", MODELS)
 def test_engine_equals_loop_oracle(model: str) -> None:
     syn = make_market(n_days=700, n_stocks=8, n_events=30, seed=3, jump=0.01, min_gap=30)
     close = syn.close.copy()
@@ -128,20 +158,27 @@ def test_engine_equals_loop_oracle(model: str) -> None:
     ev1 = syn.events.iloc[1]
     loc1 = close.index.get_loc(ev1["day0"])
     close.iloc[loc1 + 3, close.columns.get_loc(ev1["ticker"])] = np.nan
+    factors = _factors(syn.returns) if model == "factor" else None
+    if factors is not None:
+        factors = factors.drop(factors.index[loc1 - 40])  # a session without factors
     spec = StudySpec(model=model, group_by=("all",), max_loss=1.0)  # type: ignore[arg-type]
-    res = run_study(syn.events, close, spec)
-    orc = oracle(close, syn.events, model=model)
+    res = run_study(syn.events, loaded(close, syn.events, spec), spec, factors=factors)
+    orc = oracle(close, syn.events, model=model, factors=factors)
     _compare(res, orc, spec)
+    if model == "factor":
+        assert {"b_Mkt-RF", "b_SMB", "b_HML"} <= set(res.events.columns)
+        assert res.events["beta"].isna().all()
 
 
 def test_engine_equals_oracle_with_confounded_events_and_clusters() -> None:
     syn = make_market(n_days=600, n_stocks=6, n_events=24, seed=5, min_gap=5)
     events = syn.events.copy()
-    # two events of the same ticker on the same day 0 (a cluster), others close together
+    # two events of the same ticker on the same day 0 (one observation), others close
+    # together (a cluster of different tickers on one session)
     events.loc[1, ["ticker", "day0"]] = events.loc[0, ["ticker", "day0"]].to_numpy()
     events.loc[2, "day0"] = events.loc[0, "day0"]
     spec = StudySpec(group_by=("all",), max_loss=1.0, min_estimation=60)
-    res = run_study(events, syn.close, spec)
+    res = run_study(events, loaded(syn.close, events, spec), spec)
     orc = oracle(syn.close, events, min_estimation=60)
     _compare(res, orc, spec)
     flagged = res.events.set_index("event_id")
@@ -150,30 +187,10 @@ def test_engine_equals_oracle_with_confounded_events_and_clusters() -> None:
     assert flagged.loc["ev00002", "cluster_size"] >= 3
 
 
-def test_engine_equals_oracle_factor_model() -> None:
-    syn = make_market(n_days=600, n_stocks=5, n_events=15, seed=9)
-    rng = np.random.default_rng(1)
-    idx = syn.close.index
-    factors = pd.DataFrame(
-        {
-            "Mkt-RF": syn.returns["SPY"].fillna(0.0) - 0.0001,
-            "SMB": rng.normal(0, 0.005, len(idx)),
-            "HML": rng.normal(0, 0.005, len(idx)),
-            "RF": 0.0001,
-        },
-        index=idx,
-    )
-    spec = StudySpec(model="factor", group_by=("all",), max_loss=1.0)
-    res = run_study(syn.events, syn.close, spec, factors=factors)
-    orc = oracle(syn.close, syn.events, model="factor", factors=factors)
-    _compare(res, orc, spec)
-    assert {"b_Mkt-RF", "b_SMB", "b_HML"} <= set(res.events.columns)
-
-
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 10_000),
-    model=st.sampled_from(["market", "market_adjusted", "constant_mean"]),
+    model=st.sampled_from(MODELS),
     est_len=st.integers(30, 120),
     gap=st.integers(1, 10),
     windows=st.lists(
@@ -185,18 +202,32 @@ def test_engine_equals_oracle_factor_model() -> None:
     holes=st.integers(0, 20),
     log=st.booleans(),
     exclude=st.booleans(),
+    min_gap=st.sampled_from([0, 3, 20]),
+    repeats=st.integers(0, 3),
 )
 def test_engine_equals_oracle_random(
     seed: int, model: str, est_len: int, gap: int, windows: list[tuple[int, int]],
-    holes: int, log: bool, exclude: bool,
+    holes: int, log: bool, exclude: bool, min_gap: int, repeats: int,
 ) -> None:  # fmt: skip
-    syn = make_market(n_days=420, n_stocks=5, n_events=12, seed=seed, min_gap=20)
+    """Random specs, holes in the prices, events of one ticker close together (rows merged
+    into one observation), some naming the event they repeat (``same_news_as``), and
+    market-wide events measured without the market."""
+    syn = make_market(n_days=420, n_stocks=5, n_events=12, seed=seed, min_gap=min_gap)
     close = syn.close.copy()
     rng = np.random.default_rng(seed)
     for _ in range(holes):  # missing prices anywhere, the benchmark included
         close.iloc[rng.integers(1, len(close)), rng.integers(0, close.shape[1])] = np.nan
+    events = syn.events.assign(same_news_as="", scope="company")
+    for r in range(repeats):  # a later row of the same ticker that repeats an earlier one
+        src = events.iloc[r]
+        later = close.index[close.index.get_loc(src["day0"]) + int(rng.integers(0, 3))]
+        named = src["event_id"] if r % 2 == 0 else ""
+        events.loc[len(events)] = {**src.to_dict(), "event_id": f"rep{r}", "day0": later,
+                                   "same_news_as": named}  # fmt: skip
+    events.loc[events.index[-1], "scope"] = "market"
     first = min(w[0] for w in windows)
     est = (first - gap - est_len + 1, first - gap)
+    log = log and model != "factor"
     spec = StudySpec(
         model=model,  # type: ignore[arg-type]
         returns="log" if log else "simple",
@@ -208,10 +239,13 @@ def test_engine_equals_oracle_random(
         group_by=("all",),
         max_loss=1.0,
         chunk_size=int(rng.integers(1, 8)),  # results must not depend on the chunking
+        market_event_model="raw" if seed % 2 else "constant_mean",
     )
-    res = run_study(syn.events, close, spec)
+    factors = _factors(syn.returns, seed) if model == "factor" else None
+    res = run_study(events, loaded(close, events, spec), spec, factors=factors)
     orc = oracle(
-        close, syn.events, model=model, estimation=est, windows=tuple(windows), path=(-3, 3),
+        close, events, model=model, estimation=est, windows=tuple(windows), path=(-3, 3),
         min_estimation=spec.min_estimation, exclude_confounded=exclude, log=log,
+        factors=factors, market_event_model=spec.market_event_model,
     )  # fmt: skip
     _compare(res, orc, spec)

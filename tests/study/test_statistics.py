@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from backtest.study import jit
+from backtest.study import kernels as K
 from backtest.study import statistics as S
 
 
@@ -24,39 +24,72 @@ def _groups(
     return codes, x
 
 
+def _moments(groups: S.Groups, x: np.ndarray, sx: np.ndarray, dof: np.ndarray,
+             phat: np.ndarray, kept: np.ndarray) -> dict[str, S.GroupStat]:  # fmt: skip
+    """The engine's moment tests of every column (one statistic per column)."""
+    return S.moment_stats(_raw_moments(groups, x, sx, dof, phat, kept))
+
+
+def _raw_moments(groups: S.Groups, x: np.ndarray, sx: np.ndarray, dof: np.ndarray,
+                 phat: np.ndarray, kept: np.ndarray) -> np.ndarray:  # fmt: skip
+    stat_of = np.arange(x.shape[1], dtype=np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.ascontiguousarray(sx / x)
+    return K.column_moments(np.ascontiguousarray(x), np.ascontiguousarray(sx), w,
+                            dof.astype(np.float64), phat, groups.codes, groups.n, 0, x.shape[1],
+                            kept, stat_of)  # fmt: skip
+
+
+def _wilcoxon(groups: S.Groups, x: np.ndarray, kept: np.ndarray) -> S.GroupStat:
+    n = len(x)
+    keys, tmp = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    cols = [K.signed_rank_column(np.ascontiguousarray(x), k, groups.row_order, groups.bounds,
+                                 keys, tmp, kept, k) for k in range(x.shape[1])]  # fmt: skip
+    return S.wilcoxon_stats(np.stack(cols, axis=1))
+
+
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 1000), n=st.integers(5, 200), g=st.integers(1, 6),
-       ties=st.booleans())  # fmt: skip
-def test_group_tests_match_scipy(seed: int, n: int, g: int, ties: bool) -> None:
+       ties=st.booleans(), merged=st.floats(0.0, 0.5))  # fmt: skip
+def test_group_tests_match_scipy(seed: int, n: int, g: int, ties: bool, merged: float) -> None:
+    """Every moment test and Wilcoxon, group by group and column by column, over the rows
+    that are observations of the column's statistic (the others merged away)."""
     codes, x = _groups(seed, n, g, 3, ties=ties)
+    rng = np.random.default_rng(seed + 1)
+    kept = (rng.random((n, 3)) >= merged).astype(np.uint8)
     groups = S.Groups(codes, g)
-    t = S.cross_sectional_t(groups, x)
-    sign = S.sign_test(groups, x)
-    wil = S.wilcoxon(groups, x)
-    gsign = S.generalized_sign(groups, x, np.full(len(x), 0.5))
-    if jit.enabled():  # the compiled kernels must give the same numbers
-        for k in range(3):
-            mt = S.moment_tests(groups, x[:, k].copy(), x[:, k].copy(), np.full(len(x), 100),
-                                np.full(len(x), 0.5))  # fmt: skip
-            ws = S.wilcoxon_sorted(groups, x[:, k].copy())
-            np.testing.assert_allclose(mt["t"].stat[:, 0], t.stat[:, k], rtol=1e-9, atol=1e-12)
-            np.testing.assert_allclose(mt["sign"].p[:, 0], sign.p[:, k], rtol=1e-12)
-            np.testing.assert_allclose(mt["gsign"].stat[:, 0], gsign.stat[:, k], rtol=1e-12)
-            np.testing.assert_allclose(ws.stat[:, 0], wil.stat[:, k], rtol=1e-12)
-            np.testing.assert_allclose(ws.p[:, 0], wil.p[:, k], rtol=1e-9)
+    dof = rng.integers(3, 200, n)
+    phat = rng.uniform(0.3, 0.7, n)
+    sx = x * rng.uniform(20, 80, (n, 1))
+    res = _moments(groups, x, sx, dof, phat, kept)
+    wil = _wilcoxon(groups, x, kept)
     for gi in range(g):
         for k in range(3):
-            v = x[codes == gi, k]
-            v = v[~np.isnan(v)]
+            sel = (codes == gi) & (kept[:, k] == 1) & ~np.isnan(x[:, k])
+            v, sv, d = x[sel, k], sx[sel, k], dof[sel]
+            assert res["t"].n[gi, k] == len(v)
+            assert res["rows"].n[gi, k] == ((codes == gi) & ~np.isnan(x[:, k])).sum()
             if len(v) >= 2 and np.std(v) > 0:
                 ref = stats.ttest_1samp(v, 0.0)
-                assert t.stat[gi, k] == pytest.approx(ref.statistic, rel=1e-9)
-                assert t.p[gi, k] == pytest.approx(ref.pvalue, rel=1e-9)
+                assert res["t"].stat[gi, k] == pytest.approx(ref.statistic, rel=1e-9)
+                assert res["t"].p[gi, k] == pytest.approx(ref.pvalue, rel=1e-9)
+                ref = stats.ttest_1samp(sv, 0.0)
+                assert res["bmp"].stat[gi, k] == pytest.approx(ref.statistic, rel=1e-9)
+            if len(v) == 1:  # a group of one: its own t with its degrees of freedom
+                assert res["single"].stat[gi, k] == sv[0]
+                assert res["single"].p[gi, k] == pytest.approx(2 * stats.t.sf(abs(sv[0]), d[0]))
+            if len(v):
+                zp = sv.sum() / np.sqrt(np.sum(d / (d - 2.0)))
+                assert res["patell"].stat[gi, k] == pytest.approx(zp, rel=1e-9)
+                ph = phat[sel].mean()
+                w = (v > 0).sum()
+                zg = (w - len(v) * ph) / np.sqrt(len(v) * ph * (1 - ph))
+                assert res["gsign"].stat[gi, k] == pytest.approx(zg, rel=1e-9)
             nz = v[v != 0]
             if len(nz):
                 ref_sign = stats.binomtest(int((nz > 0).sum()), len(nz), 0.5).pvalue
-                assert sign.p[gi, k] == pytest.approx(ref_sign, rel=1e-9)
-                assert sign.n[gi, k] == len(nz)
+                assert res["sign"].p[gi, k] == pytest.approx(ref_sign, rel=1e-9)
+                assert res["sign"].n[gi, k] == len(nz)
                 # exact without ties (n <= 50), else the normal approximation with the
                 # tie-corrected variance (R's wilcox.test; scipy would use the no-ties exact
                 # distribution even with ties)
@@ -74,30 +107,99 @@ def test_wilcoxon_exact_distribution_small_n() -> None:
     assert list(cdf * 8) == [1, 2, 3, 5, 6, 7, 8]
     # all positive, n = 6: two-sided exact p = 2/64
     codes = np.zeros(6, dtype=np.int64)
-    res = S.wilcoxon(S.Groups(codes, 1), np.array([[1.0], [2.0], [3.0], [4.0], [5.0], [6.0]]))
+    x = np.array([[1.0], [2.0], [3.0], [4.0], [5.0], [6.0]])
+    res = _wilcoxon(S.Groups(codes, 1), x, np.ones((6, 1), dtype=np.uint8))
     assert res.p[0, 0] == pytest.approx(2 / 64)
 
 
 def test_generalized_sign_formula() -> None:
     codes = np.zeros(10, dtype=np.int64)
     x = np.array([[0.01]] * 7 + [[-0.01]] * 3)
-    phat = np.full(10, 0.48)
-    res = S.generalized_sign(S.Groups(codes, 1), x, phat)
+    res = _moments(S.Groups(codes, 1), x, x, np.full(10, 100), np.full(10, 0.48),
+                   np.ones((10, 1), dtype=np.uint8))  # fmt: skip
     z = (7 - 10 * 0.48) / np.sqrt(10 * 0.48 * 0.52)
-    assert res.stat[0, 0] == pytest.approx(z)
-    assert res.p[0, 0] == pytest.approx(2 * stats.norm.sf(abs(z)))
+    assert res["gsign"].stat[0, 0] == pytest.approx(z)
+    assert res["gsign"].p[0, 0] == pytest.approx(2 * stats.norm.sf(abs(z)))
 
 
 def test_patell_and_kp_formulas() -> None:
     codes = np.zeros(4, dtype=np.int64)
     sx = np.array([[1.0], [2.0], [0.5], [1.5]])
     dof = np.array([100, 100, 50, 50])
-    p = S.patell(S.Groups(codes, 1), sx, dof)
-    assert p.stat[0, 0] == pytest.approx(5.0 / np.sqrt(2 * 100 / 98 + 2 * 50 / 48))
-    b = S.bmp(S.Groups(codes, 1), sx)
+    res = _moments(S.Groups(codes, 1), sx, sx, dof, np.full(4, 0.5),
+                   np.ones((4, 1), dtype=np.uint8))  # fmt: skip
+    assert res["patell"].stat[0, 0] == pytest.approx(5.0 / np.sqrt(2 * 100 / 98 + 2 * 50 / 48))
+    b = res["bmp"]
     kp = S.kolari_pynnonen(b, np.array([0.1]))
     assert kp.stat[0, 0] == pytest.approx(b.stat[0, 0] * np.sqrt(0.9 / 1.3))
-    assert (
-        S.kolari_pynnonen(b, np.array([1.0])).stat[0, 0]
-        != S.kolari_pynnonen(b, np.array([1.0])).stat[0, 0]
-    )  # NaN: not computable when every pair is perfectly correlated
+    # NaN: not computable when every pair is perfectly correlated
+    assert np.isnan(S.kolari_pynnonen(b, np.array([1.0])).stat[0, 0])
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 1000), n=st.integers(3, 60), r=st.floats(-0.02, 0.5),
+       spread=st.floats(0.0, 1.0))  # fmt: skip
+def test_the_bmp_interval_is_the_set_of_shifts_the_test_does_not_reject(
+    seed: int, n: int, r: float, spread: float
+) -> None:
+    """Each end of the interval is a shift mu of every value at which the (KP-adjusted) BMP t
+    of the shifted standardized values, ``(x_i - mu) w_i``, reaches the 5% critical value
+    (found by a root finder on scipy's t-test), and 0 is inside exactly when p >= 0.05."""
+    from scipy import optimize
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.01, 0.03, (n, 1))
+    w = 1.0 / (0.02 * np.exp(spread * rng.normal(size=(n, 1))))
+    groups = S.Groups(np.zeros(n, dtype=np.int64), 1)
+    m = _raw_moments(groups, x, x * w, np.full(n, 100), np.full(n, 0.5),
+                     np.ones((n, 1), dtype=np.uint8))  # fmt: skip
+    res = S.moment_stats(m)
+    rbar = np.array([[r]])
+    res["kp"] = S.kolari_pynnonen(res["bmp"], rbar)
+    factor = np.sqrt((1 - r) / (1 + (n - 1) * r))
+    q = stats.t.ppf(0.975, n - 1)
+    name, _, p, lo, hi = S.headline(
+        res["mean"].stat, {k: res[k] for k in ("kp", "bmp", "t")}, single=None,
+        inversion=S.Inversion.of(m), rbar=rbar,
+    )  # fmt: skip
+    assert name[0, 0] == "Kolari-Pynnönen adjusted BMP t"
+
+    def excess(mu: float) -> float:
+        t = stats.ttest_1samp(((x - mu) * w)[:, 0], 0.0).statistic
+        return abs(factor * t) - q
+
+    center = float((x * w).mean() / w.mean())
+    for end, sign in ((lo[0, 0], -1), (hi[0, 0], 1)):
+        if np.isfinite(end):
+            far = center + sign * 10.0
+            assert excess(far) > 0
+            assert end == pytest.approx(optimize.brentq(excess, center, far), rel=1e-7, abs=1e-12)
+        else:  # unbounded: the test never rejects far away on this side
+            assert excess(center + sign * 1e6) < 0
+    assert (lo[0, 0] <= 0 <= hi[0, 0]) == (p[0, 0] >= 0.05)
+
+
+def test_headline_takes_the_first_computed_test_and_its_interval() -> None:
+    """KP, else BMP, else t, else a single event's t; a t interval is value -/+ q |value /
+    stat| with the test's own t quantile, so it excludes 0 exactly when p < 0.05."""
+    value = np.array([[0.02, 0.03, 0.04, 0.05]])
+    nan = np.nan
+    n = np.array([[10, 10, 10, 1]])
+    tests = {
+        "kp": S.GroupStat(np.array([[2.5, nan, nan, nan]]), np.array([[0.03, nan, nan, nan]]), n),
+        "bmp": S.GroupStat(np.array([[2.6, 1.9, nan, nan]]), np.array([[0.02, 0.09, nan, nan]]), n),
+        "t": S.GroupStat(np.array([[2.7, 2.0, 2.1, nan]]), np.array([[0.02, 0.08, 0.07, nan]]), n),
+    }
+    single = S.GroupStat(np.array([[nan, nan, nan, 3.0]]), np.array([[nan, nan, nan, 0.004]]),
+                         np.array([[nan, nan, nan, 120]]))  # fmt: skip
+    name, stat, p, lo, hi = S.headline(value, tests, single=single)
+    assert list(name[0]) == ["Kolari-Pynnönen adjusted BMP t", "BMP t", "cross-sectional t",
+                             "single-event t"]  # fmt: skip
+    assert list(stat[0]) == [2.5, 1.9, 2.1, 3.0]
+    assert list(p[0]) == [0.03, 0.09, 0.07, 0.004]
+    # the t intervals (BMP's and KP's are inverted from their moments: the test above)
+    for k, (s, df) in [(2, (2.1, 9)), (3, (3.0, 120))]:
+        half = stats.t.ppf(0.975, df) * value[0, k] / s
+        assert lo[0, k] == pytest.approx(value[0, k] - half)
+        assert hi[0, k] == pytest.approx(value[0, k] + half)
+        assert (lo[0, k] > 0) == (2 * stats.t.sf(s, df) < 0.05)

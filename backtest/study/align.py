@@ -1,0 +1,803 @@
+"""Stage 1 of an event study: the event table checked and aligned with the prices.
+
+:func:`align` decides, per (event, ticker) row, its benchmark and model (and why), drops the
+rows that cannot be measured at all (no prices, a benchmark of another market, day 0 outside
+the price data, ...) and builds one :class:`MarketBlock` per market: the padded return matrix
+of the tickers, benchmarks and factors the market's rows read, with every row's place in it.
+It also counts each row's confounders (other events of its ticker inside its window span)
+over every event the run knows (``context``), forms the Kolari-Pynnönen clusters (rows of one
+group on one session) and the index returns of market-wide events. Nothing here fits a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backtest.errors import InvalidTickerError, UnknownMarketError
+from backtest.markets import MARKETS, get_calendar, market_of
+from backtest.study import kernels as K
+from backtest.study.drops import DropLog
+from backtest.study.inputs import Dropped, normalize_event_table_codes, ticker_returns
+from backtest.study.offsets import Offsets
+from backtest.study.spec import MODELS, SpecError, StudySpec, window_label
+
+#: Why a row is measured with its model, by code (``Aligned.model_reason``).
+MODEL_REASONS = (
+    "the study's model (model)",
+    "the event's own model (event table column model)",
+    "market-wide event (scope market): measured without the market (market_event_model)",
+    "benchmark ticker: constant-mean model (not measured against itself)",
+)
+RUN_MODEL, OWN_MODEL, MARKET_EVENT, SELF_BENCHMARK = range(4)
+
+
+@dataclass(frozen=True, eq=False)
+class EventTable:
+    """The checked event table, the rows dropped before it (given and duplicates), and its
+    event ids as integer codes into their distinct values."""
+
+    table: pd.DataFrame
+    dropped: list[Dropped]
+    event_code: np.ndarray
+    event_ids: pd.Index
+
+    @classmethod
+    def of(cls, events: Any, dropped: list[Dropped] | None = None) -> EventTable:
+        """From a :class:`~backtest.catalog.Catalog` or an event table (DataFrame)."""
+        table, more, codes, ids = _normalized(events)
+        return cls(table, [*(dropped or []), *more], codes, ids)
+
+
+def _normalized(events: Any) -> tuple[pd.DataFrame, list[Dropped], np.ndarray, pd.Index]:
+    if hasattr(events, "to_frame") and hasattr(events, "events"):  # a Catalog
+        return normalize_event_table_codes(events.to_frame())
+    if isinstance(events, pd.DataFrame):
+        return normalize_event_table_codes(events)
+    raise TypeError(
+        "events must be a Catalog or an event table (DataFrame with event_id, ticker, day0)"
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Listed:
+    """Per table row, a short list of codes: row r's are ``values[ptr[r]:ptr[r + 1]]``."""
+
+    ptr: np.ndarray
+    values: np.ndarray
+
+    def of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The lists of ``rows``, one after the other: their lengths and their values."""
+        lengths = self.ptr[rows + 1] - self.ptr[rows]
+        if len(rows) == len(self.ptr) - 1:  # every row, in order
+            return lengths, self.values
+        starts = np.repeat(self.ptr[rows] - np.cumsum(lengths) + lengths, lengths)
+        return lengths, self.values[starts + np.arange(int(lengths.sum()))]
+
+
+def _listed(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int) -> Listed:
+    """Per-row lists from the blocks' (rows, list lengths, values)."""
+    lengths = np.zeros(n, dtype=np.int64)
+    for rows, counts, _ in parts:
+        lengths[rows] = counts
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=ptr[1:])
+    if len(parts) == 1:  # one market: its rows are in table order, and so are their lists
+        return Listed(ptr, parts[0][2])
+    values = np.empty(int(ptr[-1]), dtype=np.int64)
+    for rows, counts, listed in parts:
+        at = np.repeat(ptr[rows], counts) + (
+            np.arange(len(listed)) - np.repeat(np.cumsum(counts) - counts, counts)
+        )
+        values[at] = listed
+    return Listed(ptr, values)
+
+
+@dataclass(frozen=True, eq=False)
+class Grouping:
+    """One grouping of the rows (``group_by``): each row's group as a code into ``labels``."""
+
+    name: str
+    codes: np.ndarray
+    labels: list[Any]
+
+
+@dataclass(frozen=True, eq=False)
+class Clusters:
+    """The Kolari-Pynnönen clusters of one grouping: rows of one group on one session of one
+    market. ``row_cluster`` is each row's cluster (-1 alone), ``group`` and ``block`` each
+    cluster's group code and market block."""
+
+    row_cluster: np.ndarray
+    group: np.ndarray
+    block: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class MarketBlock:
+    """One market's inputs: its sessions, the padded return matrix ``R`` of the series its
+    rows read (tickers and benchmarks first, then, for the factor model, the risk-free rate
+    masked where a factor is missing and the factors), the count of other events' spans over
+    each ticker's sessions (``cover``, for their exclusion from estimation windows) and the
+    table rows to measure."""
+
+    market: str
+    sessions: pd.DatetimeIndex
+    R: np.ndarray
+    cover: np.ndarray
+    rows: np.ndarray
+    n_tickers: int
+
+
+@dataclass(frozen=True, eq=False)
+class Aligned:
+    """What :func:`align` gives :func:`~backtest.study.measure.measure`.
+
+    Per row of ``table`` (the event table plus ``benchmark``, ``model`` and
+    ``model_reason``): its market block (``block``, -1 when dropped), model code, the rows of
+    ``R`` holding its returns (``col``), its benchmark's or risk-free rate's (``bench``) and
+    its first factor's (``fbase``), the column of ``R`` where its reach starts (``start``),
+    its day 0 as a session of its block (``position``), its ticker as a code into ``names``,
+    its event as a code into ``event_ids`` (every event the run knows), its confounders'
+    count and first ids (codes into ``event_ids``, -1), and ``target``: the row of the event
+    its ``same_news_as`` names (-1).
+    """
+
+    table: pd.DataFrame
+    n_input: int
+    drops: DropLog
+    blocks: list[MarketBlock]
+    block: np.ndarray
+    model: np.ndarray
+    col: np.ndarray
+    bench: np.ndarray
+    fbase: np.ndarray
+    start: np.ndarray
+    position: np.ndarray
+    tick_code: np.ndarray
+    names: pd.Index
+    event_code: np.ndarray
+    event_ids: pd.Index
+    n_confounders: np.ndarray
+    confounders: Listed
+    target: np.ndarray
+    not_total_return: np.ndarray
+    groupings: list[Grouping]
+    clusters: list[Clusters]
+    factor_names: list[str]
+    market_events: pd.DataFrame
+
+
+def check_spec(spec: StudySpec, table: pd.DataFrame, factors: pd.DataFrame | None) -> StudySpec:
+    """The spec as it applies to ``table``: the default groupings the table supports; errors
+    for a factor model without factors, and for groupings that are not columns."""
+    if spec.model == "factor":
+        if factors is None or factors.empty:
+            raise SpecError("model 'factor' needs daily factors: pass factors= (--factors FILE)")
+        if spec.returns == "log":
+            raise SpecError(
+                "the factor model uses simple returns (factors are simple long-short returns): "
+                "use returns='simple'"
+            )
+    from backtest.study.spec import DEFAULT_GROUP_BY
+
+    if spec.group_by == DEFAULT_GROUP_BY:  # the defaults that the table supports
+        spec = spec.replace(group_by=tuple(g for g in spec.group_by if g == "all" or g in table))
+    for g in spec.group_by:
+        if g != "all" and g not in table.columns:
+            raise SpecError(
+                f"group_by {g!r} is not a column of the event table (columns: "
+                f"{', '.join(map(str, table.columns))})"
+            )
+    return spec
+
+
+def close_frame(prices: Any) -> tuple[pd.DataFrame, Mapping[str, Any]]:
+    """The closes (dates x tickers, dates normalized and sorted) and the failed loads."""
+    close = getattr(prices, "close", prices)
+    if not isinstance(close, pd.DataFrame):
+        raise TypeError("prices must be a PricePanel or a DataFrame of closes (dates x tickers)")
+    index = pd.DatetimeIndex(close.index)
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    close = close.set_axis(index.normalize(), axis=0)  # copy-on-write: the data is not copied
+    if not close.index.is_monotonic_increasing:
+        close = close.sort_index()
+    failed = getattr(prices, "failed", {}) or {}
+    return close, failed
+
+
+def align(
+    events: EventTable,
+    prices: Any,
+    spec: StudySpec,
+    off: Offsets,
+    *,
+    factors: pd.DataFrame | None = None,
+    context: Any = None,
+) -> Aligned:
+    """Align the rows of ``events`` with ``prices`` (see the module docstring).
+
+    ``context`` is every event the run knows (a Catalog or an event table; default: the
+    events studied); confounding and the exclusion of other events' windows from estimation
+    windows consider all of them.
+    """
+    n = len(events.table)
+    drops = DropLog(events.table, events.dropped)
+    close, failed = close_frame(prices)
+    ref = _reference(events.table, events, context)
+    # markets as codes into their sorted names (-1: no market)
+    market_code, market_names = pd.factorize(events.table["market"], sort=True)
+    table = events.table.assign(
+        benchmark=_benchmarks(events.table, spec, market_code, market_names)
+    )
+    names = _names(table, ref, close, failed, market_code, market_names, drops)
+    model, reason = _models(table, spec, names.tick == names.bench, factors, drops)
+    table["model"] = pd.Categorical.from_codes(model, categories=list(MODELS))
+    table["model_reason"] = pd.Categorical.from_codes(reason, categories=list(MODEL_REASONS))
+    factor_names = (
+        [c for c in factors.columns if c != "RF"]
+        if factors is not None and (model == K.FACTOR).any()
+        else []
+    )
+    a = _Assembly(table, ref, names, model, drops, _groupings(table, spec), factors,
+                  factor_names, _return_flags(prices), spec, off)  # fmt: skip
+    for m_code, market in enumerate(market_names):
+        a.market(close, m_code, str(market), market_code)
+    return Aligned(
+        table=table,
+        n_input=n + len(events.dropped),
+        drops=drops,
+        blocks=a.blocks,
+        block=a.block,
+        model=model,
+        col=a.col,
+        bench=a.bench,
+        fbase=a.fbase,
+        start=a.start,
+        position=a.position,
+        tick_code=names.tick.astype(np.int64),
+        names=names.names,
+        event_code=ref.event[:n],
+        event_ids=ref.event_ids,
+        n_confounders=a.n_conf,
+        confounders=_listed(a.conf_parts, n),
+        target=_targets(table, events),
+        not_total_return=a.not_total,
+        groupings=a.groupings,
+        clusters=[_merge_clusters(parts, n) for parts in a.cluster_parts],
+        factor_names=factor_names,
+        market_events=(
+            pd.concat(a.market_events, ignore_index=True)
+            if a.market_events
+            else pd.DataFrame(columns=MARKET_EVENT_COLUMNS)
+        ),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Names:
+    """Every ticker and benchmark name once (``names``; the rows' tickers ``tick``, their
+    benchmarks ``bench`` and the context's tickers ``extra`` as codes into it) and the names
+    with prices (``have``)."""
+
+    names: pd.Index
+    tick: np.ndarray
+    bench: np.ndarray
+    extra: np.ndarray
+    have: set[str]
+
+
+def _names(
+    table: pd.DataFrame,
+    ref: _Reference,
+    close: pd.DataFrame,
+    failed: Mapping[str, Any],
+    market_code: np.ndarray,
+    market_names: pd.Index,
+    drops: DropLog,
+) -> _Names:
+    """One factorization of every ticker and benchmark name (checks per name, not per row),
+    and the rows dropped for a benchmark of another market or for missing prices."""
+    n = len(table)
+    name_code, uniques = pd.factorize(
+        pd.concat([table["ticker"], table["benchmark"], ref.extra["ticker"]], ignore_index=True)
+    )
+    names = pd.Index(uniques)
+    tick, bench = name_code[:n], name_code[n : 2 * n]
+    market_index = {str(m): i for i, m in enumerate(market_names)}
+
+    def market_code_of(name: str) -> int:
+        """The name's market as a code into ``market_names`` (-2: none, or none of them)."""
+        try:
+            return market_index.get(market_of(name).code, -2)
+        except (InvalidTickerError, UnknownMarketError):
+            return -2
+
+    name_market = np.array([market_code_of(t) for t in names], dtype=np.int64)
+    drops.drop(
+        name_market[bench] != market_code,
+        "benchmark",
+        lambda i: (
+            f"benchmark {names[bench[i]]} does not trade on {table['market'].iat[i]} (the "
+            "ticker's exchange); choose a benchmark of the same market"
+        ),
+    )
+    have = set(close.columns[close.notna().any(axis=0).to_numpy()])
+    has_prices = np.array([t in have for t in names], dtype=bool)
+
+    def no_price_reason(t: str) -> str:
+        if t in failed:
+            f = failed[t]  # a FetchFailure's description does not repeat the ticker
+            return f"no prices for {t}: {f.describe() if hasattr(f, 'describe') else f}"
+        return f"no prices for {t} in the price data"
+
+    drops.drop(~has_prices[tick], "prices", lambda i: no_price_reason(names[tick[i]]))
+    drops.drop(
+        ~has_prices[bench], "prices", lambda i: "benchmark " + no_price_reason(names[bench[i]])
+    )
+    return _Names(names, tick, bench, name_code[2 * n :], have)
+
+
+class _Assembly:
+    """The per-row arrays and per-market parts :func:`align` fills, market by market."""
+
+    def __init__(
+        self,
+        table: pd.DataFrame,
+        ref: _Reference,
+        names: _Names,
+        model: np.ndarray,
+        drops: DropLog,
+        groupings: list[Grouping],
+        factors: pd.DataFrame | None,
+        factor_names: list[str],
+        flags: pd.DataFrame | None,
+        spec: StudySpec,
+        off: Offsets,
+    ) -> None:
+        n = len(table)
+        self.table, self.ref, self.names, self.model, self.drops = table, ref, names, model, drops
+        self.groupings, self.factors, self.factor_names = groupings, factors, factor_names
+        self.flags, self.spec, self.off = flags, spec, off
+        self.block = np.full(n, -1, dtype=np.int64)
+        self.col = np.full(n, -1, dtype=np.int64)
+        self.bench = np.full(n, -1, dtype=np.int64)
+        self.fbase = np.zeros(n, dtype=np.int64)
+        self.start = np.zeros(n, dtype=np.int64)
+        self.position = np.full(n, -1, dtype=np.int64)
+        self.n_conf = np.zeros(n, dtype=np.int64)
+        self.not_total = np.zeros(n, dtype=bool)
+        self.conf_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.cluster_parts: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [
+            [] for _ in groupings
+        ]
+        self.blocks: list[MarketBlock] = []
+        self.market_events: list[pd.DataFrame] = []
+
+    def market(
+        self, close: pd.DataFrame, m_code: int, market: str, market_code: np.ndarray
+    ) -> None:
+        """Align the rows of one market: its return matrix, the rows' places in it, their
+        confounders, the exclusion cover, the Kolari-Pynnönen clusters and market events."""
+        table, nm, off, spec, drops = self.table, self.names, self.off, self.spec, self.drops
+        n = len(table)
+        all_rows = np.flatnonzero(market_code == m_code)
+        rows = all_rows[drops.keep[all_rows]]
+        if not len(rows):
+            return
+        used = np.flatnonzero(
+            np.bincount(nm.tick[rows], minlength=len(nm.names))
+            + np.bincount(nm.bench[rows], minlength=len(nm.names))
+        )
+        cols = sorted(str(c) for c in nm.names[used] if c in nm.have)
+        sessions, R = ticker_returns(close, cols, market, spec.returns, off.pad)
+        name_col = pd.Index(cols).get_indexer(nm.names)  # per name: its row of R, -1: none
+        pos = sessions.get_indexer(pd.DatetimeIndex(table["day0"].iloc[rows]))
+        span_txt = f"{sessions[0].date()} to {sessions[-1].date()}" if len(sessions) else "none"
+
+        def outside_reason(i: int) -> str:
+            day = table["day0"].iat[i].date()
+            return f"day 0 {day} is outside the {market} price data ({span_txt})"
+
+        outside = np.zeros(n, dtype=bool)
+        outside[rows[pos < 0]] = True
+        drops.drop(outside, "calendar", outside_reason)
+        rows, pos = rows[pos >= 0], pos[pos >= 0]
+        if self.factor_names and self.factors is not None:
+            R = self._factor_rows(R, sessions, rows, len(cols), market)
+        self.block[rows] = len(self.blocks)
+        self.position[rows] = pos
+        self.col[rows] = name_col[nm.tick[rows]]
+        # the factor model's "benchmark" is the risk-free rate, its factors the next rows
+        factor = self.model[rows] == K.FACTOR
+        self.bench[rows] = np.where(factor, len(cols), name_col[nm.bench[rows]])
+        self.fbase[rows] = len(cols) + 1
+        self.start[rows] = pos + off.pad[0] + off.first
+        rcol, rpos, revent = self._reference_rows(all_rows, rows, pos, name_col, sessions, market)
+        cover = (
+            _cover(rcol, rpos, len(cols), R.shape[1], off)
+            if spec.exclude_confounded
+            else np.zeros((1, 1), dtype=np.int32)  # not read
+        )
+        counts, ptr, listed = _confounders(
+            self.ref.event[rows], self.col[rows], pos, revent, rcol, rpos, len(sessions),
+            off.span, spec.max_listed,
+        )  # fmt: skip
+        self.n_conf[rows] = counts
+        self.conf_parts.append((rows, np.diff(ptr), revent[listed]))
+        # Kolari-Pynnönen clusters: rows sharing (group, day 0) in this market
+        for j, g in enumerate(self.groupings):
+            key = g.codes[rows] * (len(sessions) + 1) + pos
+            multi, dense = _clusters_of(key, len(g.labels) * (len(sessions) + 1))
+            self.cluster_parts[j].append((rows[multi], dense, g.codes[rows[multi]]))
+        self.blocks.append(MarketBlock(market, sessions, R, cover, rows, len(cols)))
+        if self.flags is not None:
+            self.not_total[rows] = _flagged(self.flags, cols, sessions, self.col[rows], pos, off)
+        if "scope" in table.columns:
+            self.market_events.append(
+                _market_events(table, rows, nm.bench, nm.names, name_col, self.start, R, spec, off)
+            )
+
+    def _factor_rows(
+        self, R: np.ndarray, sessions: pd.DatetimeIndex, rows: np.ndarray, n_cols: int,
+        market: str,
+    ) -> np.ndarray:  # fmt: skip
+        """``R`` with the risk-free rate and the factors; the factor model's rows dropped when
+        the factors cover too little of the market's sessions."""
+        assert self.factors is not None
+        pad_l = self.off.pad[0]
+        R = _with_factors(R, sessions, self.factors, self.factor_names, pad_l)
+        coverage = float(np.isfinite(R[n_cols, pad_l : pad_l + len(sessions)]).mean())
+        if coverage < 0.5:
+            mask = np.zeros(len(self.table), dtype=bool)
+            mask[rows[self.model[rows] == K.FACTOR]] = True
+            self.drops.drop(
+                mask,
+                "factors",
+                f"the factor file covers only {coverage:.0%} of the {market} sessions; "
+                "give factors for this market",
+            )
+        return R
+
+    def _reference_rows(
+        self, all_rows: np.ndarray, rows: np.ndarray, pos: np.ndarray, name_col: np.ndarray,
+        sessions: pd.DatetimeIndex, market: str,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+        """The reference events of the market (every table row, then the context's) with
+        prices: their tickers' rows of R, their day-0 positions on the exchange's calendar
+        (an event before or after the price data can still reach into it) and event codes."""
+        ref, n = self.ref, len(self.table)
+        ext = np.flatnonzero((ref.extra["market"].astype(str) == market).to_numpy())
+        rpos = np.full(len(all_rows) + len(ext), -1, dtype=np.int64)
+        rpos[np.searchsorted(all_rows, rows)] = pos  # the rows measured: their sessions
+        elsewhere = np.flatnonzero(rpos < 0)  # dropped rows and the context's other events
+        day0 = pd.concat([self.table["day0"].iloc[all_rows], ref.extra["day0"].iloc[ext]])
+        rpos[elsewhere] = _calendar_positions(market, sessions, day0.iloc[elsewhere])
+        rcol = np.concatenate(
+            [name_col[self.names.tick[all_rows]], name_col[self.names.extra[ext]]]
+        )
+        revent = np.concatenate([ref.event[all_rows], ref.event[n + ext]])
+        ok = rcol >= 0
+        return rcol[ok].astype(np.int64), rpos[ok], revent[ok]
+
+
+def _cover(
+    rcol: np.ndarray, rpos: np.ndarray, n_cols: int, t_total: int, off: Offsets
+) -> np.ndarray:
+    """Per ticker row of R and padded session: how many reference events' window spans cover
+    it (those sessions are kept out of estimation windows)."""
+    s0, s1 = off.span
+    pad_l = off.pad[0]
+    width = t_total + 1
+    flat_start = rcol * width + np.clip(rpos + pad_l + s0, 0, t_total)
+    flat_end = rcol * width + np.clip(rpos + pad_l + s1 + 1, 0, t_total)
+    diff = np.bincount(flat_start, minlength=n_cols * width) - np.bincount(
+        flat_end, minlength=n_cols * width
+    )
+    return np.cumsum(diff.reshape(n_cols, width), axis=1)[:, :t_total].astype(np.int32)
+
+
+@dataclass(frozen=True, eq=False)
+class _Reference:
+    """Every event the run knows: the table's rows, then the context's other rows
+    (``extra``); ``event`` their event ids as codes into ``event_ids``."""
+
+    extra: pd.DataFrame
+    event: np.ndarray
+    event_ids: pd.Index
+
+
+def _reference(table: pd.DataFrame, events: EventTable, context: Any) -> _Reference:
+    columns = ["event_id", "ticker", "market", "day0"]
+    if context is None:
+        return _Reference(table.iloc[:0][columns], events.event_code, events.event_ids)
+    other = _normalized(context)[0][columns]
+    other = other[other["day0"].notna()]
+    reference = pd.concat([table[columns], other], ignore_index=True)
+    reference = reference.drop_duplicates(["event_id", "ticker"]).reset_index(drop=True)
+    event, ids = pd.factorize(reference["event_id"])  # the table's rows come first
+    return _Reference(reference.iloc[len(table) :], event.astype(np.int64), pd.Index(ids))
+
+
+def _benchmarks(
+    table: pd.DataFrame, spec: StudySpec, market_code: np.ndarray, market_names: pd.Index
+) -> pd.Series:
+    """Each row's benchmark: its own, or its market's (the spec's, or the default)."""
+    by_market = pd.Series(market_names, dtype=table["market"].dtype).map(
+        {m: spec.benchmarks.get(m) or MARKETS[m].default_benchmark for m in market_names}
+    )
+    default = pd.Series(by_market.array.take(market_code, allow_fill=True), index=table.index)
+    if "benchmark" in table.columns:
+        own = table["benchmark"].where(table["benchmark"].notna() & (table["benchmark"] != ""))
+        return own.fillna(default)
+    return default
+
+
+def _models(
+    table: pd.DataFrame,
+    spec: StudySpec,
+    self_bench: np.ndarray,
+    factors: pd.DataFrame | None,
+    drops: DropLog,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's model (a kernel code) and the reason for it (an index into
+    :data:`MODEL_REASONS`).
+
+    An event's own ``model`` (event table column) comes first; else the tickers of a
+    market-wide event (``scope == "market"``) get ``spec.market_event_model``; else the
+    study's model. A model that uses the market is never fitted on the benchmark itself:
+    that row gets the constant-mean model. Rows whose model cannot be used are dropped.
+    """
+    n = len(table)
+    model = np.full(n, K.MODEL_CODES[spec.model], dtype=np.int64)
+    reason = np.full(n, RUN_MODEL, dtype=np.int8)
+    if "scope" in table.columns:
+        market_wide = (table["scope"] == "market").fillna(False).to_numpy(dtype=bool)
+        model[market_wide] = K.MODEL_CODES[spec.market_event_model]
+        reason[market_wide] = MARKET_EVENT
+    if "model" in table.columns:
+        own = table["model"].astype(object)
+        given = (own.notna() & (own.astype(str).str.strip() != "")).to_numpy(dtype=bool)
+        names = own.astype(str).str.strip()
+        code = names.map(K.MODEL_CODES).to_numpy(dtype=np.float64)
+        known = given & ~np.isnan(code)
+        drops.drop(
+            given & ~known,
+            "model",
+            lambda i: (
+                f"model {names.iat[i]!r} (event table column model) is not one of "
+                f"{', '.join(MODELS)}"
+            ),
+        )
+        model[known] = code[known].astype(np.int64)
+        reason[known] = OWN_MODEL
+    uses_market = (model == K.MARKET) | (model == K.MARKET_ADJUSTED)
+    model[self_bench & uses_market] = K.CONSTANT_MEAN
+    reason[self_bench & uses_market] = SELF_BENCHMARK
+    factor = model == K.FACTOR
+    if factors is None or factors.empty:
+        drops.drop(
+            factor, "model", "model 'factor' needs daily factors: pass factors= (--factors FILE)"
+        )
+    elif spec.returns == "log":
+        drops.drop(
+            factor,
+            "model",
+            "the factor model uses simple returns (factors are simple long-short returns): "
+            "use returns='simple'",
+        )
+    return model, reason
+
+
+def _groupings(table: pd.DataFrame, spec: StudySpec) -> list[Grouping]:
+    out = []
+    for g in spec.group_by:
+        if g == "all":
+            out.append(Grouping(g, np.zeros(len(table), dtype=np.int64), ["all"]))
+        else:
+            codes, uniques = pd.factorize(table[g].astype(str), sort=True)
+            out.append(Grouping(g, codes.astype(np.int64), list(uniques)))
+    return out
+
+
+def _targets(table: pd.DataFrame, events: EventTable) -> np.ndarray:
+    """Per row, the row of the event its ``same_news_as`` names on the same ticker (-1)."""
+    target = np.full(len(table), -1, dtype=np.int64)
+    if "same_news_as" not in table.columns:
+        return target
+    named = table["same_news_as"].astype(object)
+    given = (named.notna() & (named.astype(str).str.strip() != "")).to_numpy(dtype=bool)
+    if not given.any():
+        return target
+    tick, _ = pd.factorize(table["ticker"])
+    width = int(tick.max()) + 1
+    key = pd.Index(events.event_code.astype(np.int64) * width + tick)
+    named_code = events.event_ids.get_indexer(named[given].astype(str).str.strip())
+    at = key.get_indexer(named_code.astype(np.int64) * width + tick[given])
+    target[np.flatnonzero(given)] = np.where(named_code >= 0, at, -1)
+    return target
+
+
+def _return_flags(prices: Any) -> pd.DataFrame | None:
+    """The prices' flags of sessions whose return may not be a total return (``ticker,
+    date``), or None."""
+    flags = getattr(prices, "return_flags", None)
+    if not isinstance(flags, pd.DataFrame) or flags.empty:
+        return None
+    if not {"ticker", "date"} <= set(flags.columns):
+        return None
+    return flags
+
+
+def _flagged(
+    flags: pd.DataFrame,
+    cols: list[str],
+    sessions: pd.DatetimeIndex,
+    col: np.ndarray,
+    pos: np.ndarray,
+    off: Offsets,
+) -> np.ndarray:
+    """Per row (ticker ``col``, day 0 ``pos``): is a flagged session of its ticker in its
+    reach?"""
+    fcol = pd.Index(cols).get_indexer(flags["ticker"].astype(str))
+    fpos = sessions.get_indexer(pd.DatetimeIndex(flags["date"]).normalize())
+    ok = (fcol >= 0) & (fpos >= 0)
+    width = len(sessions) + 1
+    key = np.sort(fcol[ok].astype(np.int64) * width + fpos[ok])
+    first = col * width + np.maximum(pos + off.first, 0)
+    last = col * width + np.minimum(pos + off.first + off.length - 1, len(sessions) - 1)
+    return np.searchsorted(key, last, side="right") > np.searchsorted(key, first, side="left")
+
+
+def _with_factors(
+    R: np.ndarray,
+    sessions: pd.DatetimeIndex,
+    factors: pd.DataFrame,
+    factor_names: list[str],
+    pad_l: int,
+) -> np.ndarray:
+    """``R`` with the risk-free rate (NaN on sessions where a factor is missing) and the
+    factors appended as rows, aligned to the market's sessions."""
+    fal = factors.reindex(sessions)
+    f = fal[factor_names].to_numpy(dtype=np.float64).T
+    rf = fal["RF"].to_numpy(dtype=np.float64) if "RF" in fal.columns else np.zeros(len(sessions))
+    rf = np.where(np.isfinite(f).all(axis=0), rf, np.nan)
+    extra = np.full((1 + len(factor_names), R.shape[1]), np.nan)
+    extra[0, pad_l : pad_l + len(sessions)] = rf
+    extra[1:, pad_l : pad_l + len(sessions)] = f
+    return np.ascontiguousarray(np.concatenate([R, extra]))
+
+
+def _calendar_positions(market: str, sessions: pd.DatetimeIndex, day0: pd.Series) -> np.ndarray:
+    """Day-0 sessions as positions relative to ``sessions[0]`` on the market's calendar
+    (negative before it, past the end after it)."""
+    cal = get_calendar(market).sessions
+    values = pd.DatetimeIndex(day0)
+    if not len(sessions):
+        return np.full(len(values), -(10**9), dtype=np.int64)
+    return (cal.searchsorted(values) - cal.searchsorted(sessions[0])).astype(np.int64)
+
+
+def _confounders(
+    events: np.ndarray,
+    cols: np.ndarray,
+    pos: np.ndarray,
+    ref_events: np.ndarray,
+    ref_cols: np.ndarray,
+    ref_pos: np.ndarray,
+    n_sessions: int,
+    span: tuple[int, int],
+    n_list: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per queried row (ticker ``cols``, day 0 ``pos``): the number of other reference events
+    of the same ticker whose day 0 is in the row's span, and the first ``n_list`` of them (as
+    positions into the reference arrays, row i's ``listed[ptr[i]:ptr[i + 1]]``). One sweep
+    over sorted keys: memory O(rows + listed), never the pairs."""
+    n = len(events)
+    if n == 0 or len(ref_events) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return np.zeros(n, dtype=np.int64), np.zeros(n + 1, dtype=np.int64), empty
+    s0, s1 = span
+    # reference days far outside every queried span are clipped to just outside all of them
+    lo = s0 - 1
+    rp = np.clip(ref_pos, lo, n_sessions + s1) - lo
+    width = n_sessions + 2 * (s1 - s0) + 4
+    ref_key = ref_cols * width + rp
+    key = cols * width + (pos - lo)
+    order = K.stable_argsort(ref_key)
+    return K.confounders(
+        key, K.stable_argsort(key), events.astype(np.int64), ref_key[order], order,
+        ref_events[order].astype(np.int64), s0, s1, n_list,
+    )  # fmt: skip
+
+
+def _clusters_of(key: np.ndarray, key_range: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose ``key`` (in ``range(key_range)``) is shared by another row, and for those
+    rows the rank of their key among the shared keys (cluster ids 0, 1, ..., in key order).
+
+    Counts keys with ``bincount`` when their range is not much larger than their number
+    (no sort); otherwise with ``np.unique``. Both give the same ids.
+    """
+    if key_range <= 4 * len(key) + 4096:
+        cnt = np.bincount(key, minlength=key_range)
+        multi = cnt[key] >= 2  # only clusters of two or more rows can hold pairs
+        cluster_of_key = np.cumsum(cnt >= 2) - 1
+        return multi, cluster_of_key[key[multi]]
+    _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
+    multi = cnt[inv] >= 2
+    return multi, np.unique(inv[multi], return_inverse=True)[1]
+
+
+def _merge_clusters(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int) -> Clusters:
+    """One grouping's clusters of every market block, numbered across the blocks."""
+    row_cluster = np.full(n, -1, dtype=np.int64)
+    groups, blocks = [], []
+    first = 0
+    for b, (rows, dense, codes) in enumerate(parts):
+        count = int(dense.max()) + 1 if dense.size else 0
+        row_cluster[rows] = first + dense
+        group = np.zeros(count, dtype=np.int64)
+        group[dense] = codes
+        groups.append(group)
+        blocks.append(np.full(count, b, dtype=np.int64))
+        first += count
+    empty = np.zeros(0, dtype=np.int64)
+    return Clusters(
+        row_cluster,
+        np.concatenate(groups) if groups else empty,
+        np.concatenate(blocks) if blocks else empty,
+    )
+
+
+#: The columns of ``result.market_events``.
+MARKET_EVENT_COLUMNS = [
+    "event_id", "market", "benchmark", "day0", "window", "start", "end", "n_days", "return",
+]  # fmt: skip
+
+
+def _market_events(
+    table: pd.DataFrame,
+    rows: np.ndarray,
+    bench_code: np.ndarray,
+    names: pd.Index,
+    name_col: np.ndarray,
+    start: np.ndarray,
+    R: np.ndarray,
+    spec: StudySpec,
+    off: Offsets,
+) -> pd.DataFrame:
+    """The benchmarks' own returns over each window around market-wide events (one row per
+    event, benchmark and window): what the market did, compounded in simple returns (NaN when
+    a session's return is missing)."""
+    wide = rows[(table["scope"].iloc[rows] == "market").fillna(False).to_numpy(dtype=bool)]
+    if not len(wide):
+        return pd.DataFrame(columns=MARKET_EVENT_COLUMNS)
+    key = pd.DataFrame({"event_id": table["event_id"].iloc[wide].to_numpy(),
+                        "bench": bench_code[wide], "row": wide})  # fmt: skip
+    first = key.drop_duplicates(["event_id", "bench"])["row"].to_numpy()
+    out = []
+    for w, (a, b) in enumerate(spec.windows):
+        cols = np.arange(off.win_a[w], off.win_b[w])
+        r = R[name_col[bench_code[first]][:, None], start[first][:, None] + cols[None, :]]
+        simple = np.expm1(r) if spec.returns == "log" else r
+        out.append(
+            pd.DataFrame(
+                {
+                    "event_id": table["event_id"].iloc[first].to_numpy(),
+                    "market": table["market"].iloc[first].to_numpy(),
+                    "benchmark": names[bench_code[first]],
+                    "day0": table["day0"].iloc[first].to_numpy(),
+                    "window": window_label((a, b)),
+                    "start": a,
+                    "end": b,
+                    "n_days": np.isfinite(simple).sum(axis=1),
+                    "return": np.prod(1.0 + simple, axis=1) - 1.0,
+                }
+            )
+        )
+    return pd.concat(out, ignore_index=True)[MARKET_EVENT_COLUMNS]

@@ -1,0 +1,133 @@
+"""Which model measures a row, and why: market-wide events measured without the market,
+the raw model, an event's own model, and what the market did (issue 10, point 4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backtest.study import StudySpec, run_study
+from tests.study.synth import make_market
+
+
+def _market_wide() -> tuple[pd.DataFrame, pd.DataFrame]:
+    syn = make_market(n_days=700, n_stocks=6, n_events=8, seed=41, min_gap=60)
+    idx = syn.close.index
+    summit = pd.DataFrame(
+        {
+            "event_id": "summit",
+            "ticker": ["S0000", "S0001", "S0002", "SPY"],
+            "day0": idx[500],
+            "scope": "market",
+        }
+    )
+    events = pd.concat([syn.events.assign(scope="company"), summit], ignore_index=True)
+    return events, syn.close
+
+
+def test_market_wide_events_are_measured_without_the_market() -> None:
+    events, close = _market_wide()
+    res = run_study(events, close, StudySpec(max_loss=1.0, exclude_confounded=False))
+    ev = res.events.set_index(["event_id", "ticker"])
+    summit = ev.loc["summit"]
+    assert set(summit["model"]) == {"constant_mean"}
+    assert set(summit["model_reason"]) == {
+        "market-wide event (scope market): measured without the market (market_event_model)"
+    }
+    company = ev.drop(index="summit", level=0)
+    assert set(company["model"]) == {"market"}
+    # constant mean: AR = R - mean R over the estimation window (what the market did stays in)
+    r = close.pct_change()
+    i = close.index.get_loc(close.index[500])
+    est = r["S0001"].iloc[i - 250 : i - 10]
+    assert summit.loc["S0001", "alpha"] == pytest.approx(est.mean(), rel=1e-10)
+    assert res.ar.loc[("summit", "S0001"), 0] == pytest.approx(r["S0001"].iloc[i] - est.mean())
+
+
+def test_the_raw_model_takes_the_return_itself() -> None:
+    """raw: AR = R; nothing is estimated, and the estimation window gives the variance of the
+    return for the tests (s2 = its sample variance, n - 1 degrees of freedom; Var(CAR) =
+    L s2)."""
+    events, close = _market_wide()
+    spec = StudySpec(max_loss=1.0, market_event_model="raw", exclude_confounded=False)
+    res = run_study(events, close, spec)
+    ev = res.events.set_index(["event_id", "ticker"]).loc["summit"]
+    assert set(ev["model"]) == {"raw"}
+    r = close.pct_change()
+    i = close.index.get_loc(close.index[500])
+    for t in ("S0000", "SPY"):
+        est = r[t].iloc[i - 250 : i - 10]
+        assert ev.loc[t, "alpha"] == 0.0
+        assert np.isnan(ev.loc[t, "beta"])
+        assert ev.loc[t, "sigma"] ** 2 == pytest.approx(est.var(ddof=1), rel=1e-10)
+        assert ev.loc[t, "dof"] == 239
+        path = res.ar.loc[("summit", t)]
+        np.testing.assert_allclose(path.to_numpy(), r[t].iloc[i - 20 : i + 21].to_numpy(),
+                                   rtol=0, atol=0)  # fmt: skip
+        w = res.windows.set_index(["event_id", "ticker", "window"]).loc[("summit", t, "[-1,+1]")]
+        assert w["car_se"] ** 2 == pytest.approx(3 * est.var(ddof=1), rel=1e-10)
+        growth = close[t].iloc[i + 1] / close[t].iloc[i - 2] - 1
+        assert w["bhar"] == pytest.approx(growth, rel=1e-10)
+
+
+def test_an_event_s_own_model_comes_first() -> None:
+    events, close = _market_wide()
+    events["model"] = ""
+    events.loc[0, "model"] = "market_adjusted"
+    events.loc[1, "model"] = "capm"
+    events.loc[events["event_id"] == "summit", "model"] = "raw"
+    res = run_study(events, close, StudySpec(max_loss=1.0))
+    ev = res.events.set_index("event_id")
+    assert ev.loc[events.loc[0, "event_id"], "model"] == "market_adjusted"
+    assert ev.loc[events.loc[0, "event_id"], "model_reason"] == (
+        "the event's own model (event table column model)"
+    )
+    assert set(ev.loc["summit", "model"]) == {"raw"}
+    d = res.dropped.set_index("event_id").loc[events.loc[1, "event_id"]]
+    assert d["stage"] == "model"
+    assert d["reason"] == (
+        "model 'capm' (event table column model) is not one of market, market_adjusted, "
+        "constant_mean, raw, factor"
+    )
+
+
+def test_market_events_give_the_benchmark_s_own_return_over_each_window() -> None:
+    events, close = _market_wide()
+    res = run_study(events, close, StudySpec(max_loss=1.0))
+    m = res.market_events.set_index("window")
+    assert set(m["event_id"]) == {"summit"}
+    assert set(m["benchmark"]) == {"SPY"}
+    i = close.index.get_loc(close.index[500])
+    spy = close["SPY"]
+    for label, (a, b) in zip(m.index, StudySpec().windows, strict=True):
+        assert m.loc[label, "return"] == pytest.approx(spy.iloc[i + b] / spy.iloc[i + a - 1] - 1)
+        assert m.loc[label, "n_days"] == b - a + 1
+        assert (m.loc[label, "start"], m.loc[label, "end"]) == (a, b)
+    assert res.to_dict()["market_events"][0]["day0"] == close.index[500].date().isoformat()
+
+
+@pytest.mark.slow
+def test_the_busan_summit_on_real_prices(shared_prices_dir: Path) -> None:
+    """The shipped catalog's market-wide event: every ticker measured without the market,
+    and the index moves of that day as the price files give them."""
+    from backtest import load_catalog
+    from backtest.prices import load_prices
+    from backtest.study.inputs import normalize_event_table, price_needs
+
+    catalog = load_catalog()
+    table, dropped = normalize_event_table(catalog.filter(ids=["busan-trump-xi-summit"]).to_frame())
+    spec = StudySpec()
+    tickers, start, end = price_needs(table, reach=spec.reach, benchmarks=spec.benchmarks)
+    panel = load_prices(tickers, start, end, prices_dir=shared_prices_dir)
+    res = run_study(table, panel, spec, dropped=dropped, context=catalog)
+    assert set(res.events["model"]) == {"constant_mean"}
+    day0 = res.market_events[res.market_events["window"] == "[0,0]"].set_index("benchmark")
+    spy = pd.read_csv(shared_prices_dir / "SPY.csv", index_col=0, parse_dates=True)["close"]
+    hsi = pd.read_csv(shared_prices_dir / "_HSI.csv", index_col=0, parse_dates=True)["close"]
+    for name, series in (("SPY", spy), ("^HSI", hsi)):
+        i = series.index.get_loc(pd.Timestamp("2025-10-30"))
+        assert day0.loc[name, "return"] == pytest.approx(series.iloc[i] / series.iloc[i - 1] - 1)
+    assert -0.02 < day0.loc["SPY", "return"] < 0  # SPY fell ~1.1% (PROVENANCE.md)
