@@ -29,6 +29,7 @@ MacKinlay 1997).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -39,6 +40,8 @@ import pandas as pd
 from backtest.errors import EvbtError
 from backtest.study.align import EventTable, align, check_spec
 from backtest.study.battery import battery
+from backtest.study.earnings import earnings_rows
+from backtest.study.earnings import history as earnings_history
 from backtest.study.inputs import Dropped
 from backtest.study.measure import Outputs, measure
 from backtest.study.offsets import Offsets
@@ -161,7 +164,18 @@ def run_study(
         "tests": 0.0,
     }
     result = battery(measured, spec, off, dropped=drops, workers=workers, timings=timings)
+    if len(earnings_rows(result.events)):
+        hist = earnings_history(
+            result.events, result.ar, result.windows, spec.windows, _volume(prices)
+        )
+        result = dataclasses.replace(result, earnings_history=hist)
     # the result holds this very dict: complete it with the last stage and the total
     timings["total"] = time.perf_counter() - started
     timings["tests"] = timings["total"] - timings["align"] - timings["measure"]
     return result
+
+
+def _volume(prices: Any) -> pd.DataFrame | None:
+    """The prices' volumes (dates x tickers), or None (a frame of closes has none)."""
+    volume = getattr(prices, "volume", None)
+    return volume if isinstance(volume, pd.DataFrame) and not volume.empty else None

@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from backtest.errors import UnknownGroupError
+from backtest.study import earnings as E
 from backtest.study.spec import StudySpec, Window, window_label
 from backtest.study.statistics import GROUP_TESTS, HYPOTHESES, TestResult
 from backtest.text import did_you_mean, num, pct
@@ -82,6 +84,14 @@ class EventStudyResult:
         Per market-wide event (``scope == "market"``), benchmark and window: the
         benchmark's own compounded return over the window (``return``, NaN when a session is
         missing; ``n_days`` returns found): what the market did.
+    earnings_history:
+        One row per ticker and earnings announcement (the rows of category ``earnings``):
+        ``ticker, event_id, quarter`` (the calendar quarter that ended before the
+        announcement: 2025-10-29 is ``2025Q3``), ``date, timing, eps_estimate, eps_reported,
+        surprise_pct, ar0`` (AR of day 0), ``car_m1_p1`` (CAR[-1,+1]), ``drift_p2_p20``
+        (CAR[+2,+20]) and ``abnormal_volume`` (day-0 volume / mean estimation-window volume
+        - 1; NaN without volume). See :mod:`backtest.study.earnings`. Empty (with these
+        columns) without earnings events.
     """
 
     spec: StudySpec
@@ -95,6 +105,15 @@ class EventStudyResult:
     dropped: pd.DataFrame
     data: Mapping[str, Any] = field(default_factory=dict)
     market_events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
+    earnings_history: pd.DataFrame = field(default_factory=E.empty_history)
+
+    @cached_property
+    def earnings_profile(self) -> pd.DataFrame:
+        """One row per ticker of :attr:`earnings_history`: ``ticker, n, mean_abs_ar0,
+        share_up`` (share of announcements with AR(0) > 0), ``mean_drift_pos``,
+        ``mean_drift_neg`` (mean CAR[+2,+20] after a positive / negative surprise),
+        ``n_pos, n_neg`` (their sample sizes). Empty without earnings events."""
+        return E.profile(self.earnings_history)
 
     # ------------------------------------------------------------------ tables
     def to_frame(self) -> pd.DataFrame:
@@ -342,10 +361,34 @@ class EventStudyResult:
                 {**r, "day0": pd.Timestamp(r["day0"]).date().isoformat(), "return": _f(r["return"])}
                 for r in self.market_events.to_dict("records")
             ],
+            "earnings_history": _records(self.earnings_history),
+            "earnings_profile": _records(self.earnings_profile),
         }
 
 
 _NO_WINDOWS = pd.DataFrame(columns=["car", "car_se", "t", "p", "bhar"])
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready rows: dates as ISO days, floats finite or None, whole numbers as int."""
+    out = []
+    for r in frame.to_dict("records"):
+        row: dict[str, Any] = {}
+        for k, v in r.items():
+            if isinstance(v, pd.Timestamp):
+                row[k] = v.date().isoformat()
+            elif isinstance(v, (bool, np.bool_)):
+                row[k] = bool(v)
+            elif isinstance(v, (int, np.integer)):
+                row[k] = int(v)
+            elif isinstance(v, (float, np.floating)):
+                row[k] = _f(v)
+            elif v is None or (not isinstance(v, str) and pd.isna(v)):
+                row[k] = None
+            else:
+                row[k] = v if isinstance(v, str) else str(v)
+        out.append(row)
+    return out
 
 
 def _f(v: Any) -> float | None:
