@@ -39,6 +39,7 @@ import pandas as pd
 
 from backtest.errors import EvbtError
 from backtest.study.align import EventTable, align, check_spec
+from backtest.study.attributes import BinningError, with_labels
 from backtest.study.battery import battery
 from backtest.study.earnings import earnings_rows
 from backtest.study.earnings import history as earnings_history
@@ -46,7 +47,7 @@ from backtest.study.inputs import Dropped
 from backtest.study.measure import Outputs, measure
 from backtest.study.offsets import Offsets
 from backtest.study.results import EventStudyResult
-from backtest.study.spec import StudySpec
+from backtest.study.spec import SpecError, StudySpec
 
 ProgressFn = Callable[[int, int], None]
 
@@ -144,6 +145,7 @@ def run_study(
     spec = spec or StudySpec()
     off = Offsets.of(spec)
     table = EventTable.of(events, dropped)
+    table, bin_notes = _binned(table, spec)
     spec = check_spec(spec, table.table, factors)
     n_factors = 0 if factors is None else sum(c != "RF" for c in factors.columns)
     out = Outputs(len(table.table), off, n_factors)
@@ -164,6 +166,8 @@ def run_study(
         "tests": 0.0,
     }
     result = battery(measured, spec, off, dropped=drops, workers=workers, timings=timings)
+    if bin_notes:
+        result = dataclasses.replace(result, groups=_with_notes(result.groups, bin_notes))
     if len(earnings_rows(result.events)):
         hist = earnings_history(
             result.events, result.ar, result.windows, spec.windows, _volume(prices)
@@ -179,3 +183,27 @@ def _volume(prices: Any) -> pd.DataFrame | None:
     """The prices' volumes (dates x tickers), or None (a frame of closes has none)."""
     volume = getattr(prices, "volume", None)
     return volume if isinstance(volume, pd.DataFrame) and not volume.empty else None
+
+
+def _binned(table: EventTable, spec: StudySpec) -> tuple[EventTable, dict[str, str]]:
+    """The event table with a label column per binned grouping (``surprise_pct:quintile``;
+    see :mod:`backtest.study.attributes`), and the notes of the groupings that need one."""
+    try:
+        labelled, notes = with_labels(table.table, spec.group_by)
+    except BinningError as exc:
+        raise SpecError(str(exc)) from None
+    if labelled is table.table:
+        return table, notes
+    return EventTable(labelled, table.dropped, table.event_code, table.event_ids), notes
+
+
+def _with_notes(groups: pd.DataFrame, notes: dict[str, str]) -> pd.DataFrame:
+    """The group table with each binned grouping's note added to its rows' ``notes``."""
+    groups = groups.copy()
+    for g, text in notes.items():
+        if not text:
+            continue
+        sel = (groups["group_by"] == g).to_numpy()
+        old = groups.loc[sel, "notes"].fillna("").astype(str)
+        groups.loc[sel, "notes"] = [f"{o} | {text}" if o else text for o in old]
+    return groups

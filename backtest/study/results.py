@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import UnknownGroupError
+from backtest.study import attributes as A
 from backtest.study import earnings as E
 from backtest.study.spec import StudySpec, Window, window_label
 from backtest.study.statistics import GROUP_TESTS, HYPOTHESES, TestResult
@@ -24,6 +25,20 @@ _TESTED = {
 }
 _DIST = {key: dist for key, _, dist in GROUP_TESTS}
 _NAMES = {key: name for key, name, _ in GROUP_TESTS}
+
+#: The event table's columns that are not attributes: the catalog's and an events file's own
+#: fields, and what the study adds per row. Every other column is an event attribute
+#: (``surprise_pct``, ``sector``, a user's own), carried into ``to_frame`` and the JSON.
+EVENT_FIELDS = frozenset(
+    {
+        "event_id", "ticker", "is_primary", "market", "day0", "date", "timing", "time",
+        "timezone", "category", "scope", "title", "description", "source", "n_tickers", "tags",
+        "file", "same_news_as", "model", "benchmark", "model_reason", "alpha", "beta", "sigma",
+        "n_est", "dof", "est_first", "est_last", "confounded", "n_confounders", "clustered",
+        "cluster_size", "timing_unknown", "primary_obs", "n_overlaps", "overlaps",
+        "not_total_return", "tickers",
+    }
+)  # fmt: skip
 
 
 def stars(p: float) -> str:
@@ -116,16 +131,28 @@ class EventStudyResult:
         return E.profile(self.earnings_history)
 
     # ------------------------------------------------------------------ tables
+    @property
+    def attributes(self) -> list[str]:
+        """The events' attribute columns (every column of ``events`` that is not one of
+        :data:`EVENT_FIELDS`, a factor beta ``b_<factor>`` or a binned grouping's labels)."""
+        return [
+            c for c in A.attribute_columns(self.events.columns, EVENT_FIELDS)
+            if not c.startswith("b_")
+        ]  # fmt: skip
+
     def to_frame(self) -> pd.DataFrame:
-        """Tidy long table: one row per (event, ticker, window) with the event's context."""
+        """Tidy long table: one row per (event, ticker, window) with the event's context,
+        its attributes and its bin of each binned grouping (``surprise_pct:quintile``)."""
         context = [
             c
             for c in (
                 "event_id", "ticker", "day0", "category", "scope", "benchmark", "model",
-                "primary_obs", "confounded", "clustered", "timing_unknown",
+                "primary_obs", "confounded", "clustered", "timing_unknown", "not_total_return",
             )
             if c in self.events.columns
         ]  # fmt: skip
+        binned = [g for g in self.spec.group_by if ":" in g and g in self.events.columns]
+        context += [c for c in (*self.attributes, *binned) if c not in context]
         return self.windows.merge(self.events[context], on=["event_id", "ticker"], how="left")
 
     def confounded_by(self, event_id: str, ticker: str) -> list[str]:
@@ -283,6 +310,8 @@ class EventStudyResult:
         per_window = {
             key: g.set_index("window") for key, g in win.groupby(["event_id", "ticker"], sort=False)
         }
+        attrs = [*self.attributes, *(g for g in self.spec.group_by if ":" in g and g in ev)]
+        attr_rows = _records(ev[attrs]) if attrs else [{}] * len(ev)
         for i, row in enumerate(ev.itertuples(index=False)):  # serialising, not computing
             key = (row.event_id, row.ticker)
             w = per_window.get(key, _NO_WINDOWS)
@@ -325,6 +354,7 @@ class EventStudyResult:
                         "timing_unknown": bool(row.timing_unknown),
                         "not_total_return": bool(row.not_total_return),
                     },
+                    "attributes": attr_rows[i],
                 }
             )
         groups = []
@@ -375,8 +405,12 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     for r in frame.to_dict("records"):
         row: dict[str, Any] = {}
         for k, v in r.items():
-            if isinstance(v, pd.Timestamp):
+            if isinstance(v, str):
+                row[k] = v
+            elif isinstance(v, pd.Timestamp):
                 row[k] = v.date().isoformat()
+            elif isinstance(v, (list, tuple, np.ndarray)):
+                row[k] = [x if isinstance(x, (str, int, float, bool)) else str(x) for x in v]
             elif isinstance(v, (bool, np.bool_)):
                 row[k] = bool(v)
             elif isinstance(v, (int, np.integer)):
@@ -386,7 +420,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             elif v is None or (not isinstance(v, str) and pd.isna(v)):
                 row[k] = None
             else:
-                row[k] = v if isinstance(v, str) else str(v)
+                row[k] = str(v)
         out.append(row)
     return out
 

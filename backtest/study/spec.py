@@ -87,7 +87,10 @@ class StudySpec:
         :class:`~backtest.study.StudyDataLossError` (alphalens's ``max_loss``).
     group_by:
         Groupings for the group statistics: ``all`` and any event-table column (``category``,
-        ``ticker``, ``scope``, ...).
+        ``ticker``, ``scope``, an attribute such as ``sector``), or bins of a numeric
+        attribute: ``surprise_pct:quintile`` (also ``:tertile``, ``:quartile``, ``:decile``,
+        ``:sign``, or increasing edges ``surprise_pct:-5,0,5``); see
+        :mod:`backtest.study.attributes`.
     chunk_size:
         Events processed at once (bounds memory; results do not depend on it).
     max_offset:
@@ -143,7 +146,11 @@ class StudySpec:
     )
     group_by: tuple[str, ...] = field(
         default=DEFAULT_GROUP_BY,
-        metadata={"help": "Groupings for the group statistics ('all' and event fields)."},
+        metadata={
+            "help": "Groupings for the group statistics: 'all', event fields and attributes, "
+            "bins of a number (surprise_pct:quintile, :quartile, :decile, :tertile, :sign, or "
+            "edges surprise_pct:-5,0,5)."
+        },
     )
     chunk_size: int = field(
         default=8192,
@@ -230,6 +237,13 @@ class StudySpec:
         group_by = tuple(self.group_by)
         if not group_by:
             raise SpecError("group_by is empty: use ('all',) at least")
+        from backtest.study.attributes import BinningError, parse
+
+        for g in group_by:
+            try:
+                parse(str(g))
+            except BinningError as exc:
+                raise SpecError(str(exc)) from None
         object.__setattr__(self, "estimation", est)
         object.__setattr__(self, "windows", windows)
         object.__setattr__(self, "path", path)
