@@ -114,6 +114,9 @@ def run_study(
         Catalog or an event table): confounding flags and the exclusion of other events'
         windows from estimation windows consider all of them, not only the events studied,
         so an event is measured the same way whatever else is studied. Default: ``events``.
+        A confounder row with the ticker and day 0 of a known event is that event: pass
+        confounder files through :func:`~backtest.study.inputs.without_known_news` first
+        (the command line does).
     progress:
         Called as ``progress(done, total)`` as chunks of rows are fitted and measured.
     workers:
