@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -16,6 +16,7 @@ from backtest.study import attributes as A
 from backtest.study import earnings as E
 from backtest.study.spec import StudySpec, Window, window_label
 from backtest.study.statistics import GROUP_TESTS, HYPOTHESES, TestResult
+from backtest.summary import Summary, Table, Text
 from backtest.text import did_you_mean, num, pct
 
 #: What a test of each measure is about (``{x}`` of :data:`~statistics.HYPOTHESES`).
@@ -239,65 +240,117 @@ class EventStudyResult:
         return out
 
     # ------------------------------------------------------------------ rendering
-    def summary(self, *, width: int = 100) -> str:
-        """A text summary: spec, data, the CAAR table of the 'all' group (one headline test per
-        window), the strongest single-event reactions, and the dropped rows."""
+    def summary(self, *, top: int = 8, max_dropped: int = 6) -> Summary:
+        """The study at a glance (a :class:`~backtest.summary.Summary`; ``str()`` is its text,
+        ``as_html()`` real tables): the spec and data, the CAAR of every window for all
+        events (one headline test each, with its 95% interval), the ``top`` strongest
+        single-event reactions over the first window, the earnings profile when there are
+        earnings events, and the most common reasons rows were dropped."""
         spec = self.spec
-        lines = [
-            "Event study",
-            "=" * 11,
+        head = [
             f"model {spec.model}, {spec.returns} returns, estimation {list(spec.estimation)} "
             f"(min {spec.min_estimation} obs), windows "
             + ", ".join(window_label(w) for w in spec.windows),
             f"prices {self.data.get('price_first')} to {self.data.get('price_last')}; "
             f"{self.data.get('n_measured', len(self.events))} (event, ticker) rows measured, "
             f"{len(self.dropped)} dropped",
-            "",
         ]
+        blocks: list[Table | Text] = [Text(head)]
         caar = (
             self.group_table("all", "CAAR")
             if "all" in set(self.groups.get("group_by", []))
             else None
         )
         if caar is not None and len(caar):
-            lines.append("All events: CAAR by window (headline test and its 95% interval)")
-            lines.append(
-                f"  {'window':<9} {'rows':>5} {'n':>5} {'CAAR':>9} {'95% interval':>21} "
-                f"{'stat':>7} {'p':>7}  test"
-            )
-            for r in caar.itertuples():
-                interval = f"[{_pct(r.lo)}, {_pct(r.hi)}]" if np.isfinite(r.lo) else ""
-                lines.append(
-                    f"  {r.window:<9} {r.n_rows:>5} {r.n:>5} {_pct(r.value):>9} {interval:>21} "
-                    f"{_num(r.headline_stat):>7} {_num(r.headline_p):>7}{stars(r.headline_p):<3}"
-                    f" {r.headline}"
+            rows = [
+                [
+                    r.window, str(r.n_rows), str(r.n), _pct(r.value),
+                    f"[{_pct(r.lo)}, {_pct(r.hi)}]" if np.isfinite(r.lo) else "",
+                    _num(r.headline_stat), _num(r.headline_p) + stars(r.headline_p),
+                    r.headline or "",
+                ]
+                for r in caar.itertuples()
+            ]  # fmt: skip
+            blocks.append(
+                Table(
+                    ["window", "rows", "n", "CAAR", "95% interval", "stat", "p", "test"],
+                    rows,
+                    title="All events: CAAR by window (headline test and its 95% interval)",
+                    numeric=(1, 2, 3, 4, 5, 6),
                 )
-            lines.append("")
+            )
         first = window_label(spec.windows[0])
         w0 = self.windows[self.windows["window"] == first].dropna(subset=["t"])
         if len(w0):
-            top = w0.reindex(w0["t"].abs().sort_values(ascending=False).index).head(8)
-            lines.append(f"Strongest single-event reactions, CAR{first}")
-            for r in top.itertuples():
-                lines.append(
-                    f"  {r.event_id:<34} {r.ticker:<8} {_pct(r.car):>9}  t {_num(r.t):>7}"
-                    f"{stars(r.p)}"
+            strongest = w0.reindex(w0["t"].abs().sort_values(ascending=False).index).head(top)
+            blocks.append(
+                Table(
+                    ["event", "ticker", f"CAR{first}", "t"],
+                    [
+                        [str(r.event_id), str(r.ticker), _pct(r.car), _num(r.t) + stars(r.p)]
+                        for r in strongest.itertuples()
+                    ],
+                    title=f"Strongest single-event reactions, CAR{first}",
+                    numeric=(2, 3),
                 )
-            lines.append("")
+            )
+        prof = self.earnings_profile
+        if len(prof):
+            blocks.append(
+                Table(
+                    ["ticker", "n", "mean |AR(0)|", "up", "drift +surprise", "drift -surprise"],
+                    [
+                        [
+                            str(r.ticker),
+                            str(r.n),
+                            _pct(r.mean_abs_ar0, signed=False),
+                            _pct(r.share_up, 0, signed=False),
+                            f"{_pct(r.mean_drift_pos)} ({r.n_pos})",
+                            f"{_pct(r.mean_drift_neg)} ({r.n_neg})",
+                        ]
+                        for r in prof.head(top).itertuples()
+                    ],
+                    title="Earnings reactions (drift: CAR[+2,+20] after a positive / negative "
+                    "surprise)"
+                    + (f", first {top} of {len(prof)} tickers" if len(prof) > top else ""),
+                    numeric=(1, 2, 3, 4, 5),
+                )
+            )
         if len(self.dropped):
-            lines.append(f"Dropped ({len(self.dropped)}):")
             counts = self.dropped.groupby(["stage", "reason"]).size().sort_values(ascending=False)
-            for (stage, reason), n in counts.head(6).items():
-                lines.append(f"  {n} x {stage}: {reason}")
-        return "\n".join(line[: width + 40] for line in lines).rstrip() + "\n"
+            blocks.append(
+                Text(
+                    [f"{n} x {stage}: {reason}" for (stage, reason), n in
+                     counts.head(max_dropped).items()]
+                    + ([f"... and {len(counts) - max_dropped} more reasons"]
+                       if len(counts) > max_dropped else []),
+                    title=f"Dropped ({len(self.dropped)})",
+                    bullets=True,
+                )
+            )  # fmt: skip
+        return Summary("Event study", blocks)
 
     def __str__(self) -> str:
-        return self.summary()
+        return str(self.summary())
+
+    def __repr__(self) -> str:
+        spec = self.spec
+        caar = ""
+        g = self.groups
+        if len(g) and "all" in set(g["group_by"]):
+            row = self.group_table("all", "CAAR").head(1)
+            if len(row):
+                r = row.iloc[0]
+                caar = f"; CAAR{r['window']} {_pct(r['value'])} (p {_num(r['headline_p'])})"
+        return (
+            f"<EventStudyResult: {len(self.events)} rows measured, {len(self.dropped)} "
+            f"dropped; model {spec.model}, windows "
+            f"{', '.join(window_label(w) for w in spec.windows[:6])}"
+            f"{' ...' if len(spec.windows) > 6 else ''}{caar}>"
+        )
 
     def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
+        return self.summary().as_html()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: spec, data, per-event parameters/ARs/windows/flags, groups, dropped."""
@@ -396,6 +449,157 @@ class EventStudyResult:
         }
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """Studies side by side (:func:`compare`): per study and window the CAAR of one group,
+    its headline test (statistic and p-value) and the number of observations.
+
+    ``frame`` is the long table (``study, window, n_rows, n, caar, headline, stat, p, lo,
+    hi``); :meth:`summary` the side-by-side table (windows down, studies across).
+    """
+
+    names: tuple[str, ...]
+    frame: pd.DataFrame
+    specs: tuple[StudySpec, ...]
+    info: tuple[Mapping[str, Any], ...]
+    group: tuple[str, str] = ("all", "all")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The long table: one row per study and window."""
+        return self.frame.copy()
+
+    def summary(self) -> Summary:
+        """Windows down, studies across: CAAR (with stars), the headline statistic, p and n
+        of every window; above it each study's model, estimation window and rows."""
+        f = self.frame
+        windows = list(dict.fromkeys(f["window"]))
+        head = [
+            ["model", *(s.model for s in self.specs)],
+            ["estimation", *(window_label(s.estimation) for s in self.specs)],
+            ["rows measured", *(str(i.get("n_measured", "")) for i in self.info)],
+            ["dropped", *(str(i.get("n_dropped", "")) for i in self.info)],
+        ]
+        rows = []
+        by = {(r.study, r.window): r for r in f.itertuples()}
+        for w in windows:
+            cells = [by.get((n, w)) for n in self.names]
+            rows.append(
+                [f"CAAR{w}", *(_pct(r.caar) + stars(r.p) if r is not None else "" for r in cells)]
+            )
+            rows.append(
+                [
+                    "  stat",
+                    *(
+                        f"{_num(r.stat)} ({r.headline})" if r is not None and r.headline else ""
+                        for r in cells
+                    ),
+                ]
+            )
+            rows.append(["  p", *(_num(r.p, 4) if r is not None else "" for r in cells)])
+            rows.append(["  n", *(str(r.n) if r is not None else "" for r in cells)])
+        numeric = tuple(range(1, len(self.names) + 1))
+        by_name, group = self.group
+        title = "" if self.group == ("all", "all") else f" ({by_name} = {group})"
+        return Summary(
+            "Event studies compared" + title,
+            [
+                Table(["", *self.names], head, numeric=numeric),
+                Table(["", *self.names], rows, numeric=numeric,
+                      title="CAAR by window: headline test, p-value and observations"),
+                Text("*** p < 0.01, ** p < 0.05, * p < 0.10 (the headline test's p-value)"),
+            ],
+        )  # fmt: skip
+
+    def __str__(self) -> str:
+        return str(self.summary())
+
+    def __repr__(self) -> str:
+        return f"<Comparison of {len(self.names)} studies: {', '.join(self.names)}>"
+
+    def _repr_html_(self) -> str:
+        return self.summary().as_html()
+
+
+def compare(
+    *studies: EventStudyResult | Mapping[str, EventStudyResult],
+    names: Sequence[str] | None = None,
+    group_by: str = "all",
+    group: str = "all",
+) -> Comparison:
+    """Set event studies side by side, as linearmodels' ``compare`` does for models.
+
+    Parameters
+    ----------
+    studies:
+        The results, or one mapping of names to results.
+    names:
+        Column names (default: the mapping's keys, else ``study 1``, ``study 2``, ...).
+    group_by, group:
+        The group compared (default: all events).
+
+    Returns
+    -------
+    Comparison
+        ``str()`` the side-by-side text, ``summary()`` a :class:`~backtest.summary.Summary`,
+        ``to_frame()`` the long table.
+
+    Raises
+    ------
+    UnknownGroupError
+        When a study has no such group.
+    """
+    if len(studies) == 1 and isinstance(studies[0], Mapping):
+        given = dict(studies[0])
+        results = list(given.values())
+        names = list(names) if names is not None else [str(k) for k in given]
+    else:
+        results = [s for s in studies if isinstance(s, EventStudyResult)]
+        if len(results) != len(studies):
+            raise TypeError("compare() takes EventStudyResult objects or one mapping of them")
+        names = (
+            list(names) if names is not None else [f"study {i + 1}" for i in range(len(results))]
+        )
+    if len(names) != len(results):
+        raise ValueError(f"{len(names)} names for {len(results)} studies")
+    if len(set(names)) != len(names):
+        raise ValueError(f"names must differ: {names}")
+    parts = []
+    for name, res in zip(names, results, strict=True):
+        g = res.groups
+        sel = (g["group_by"] == group_by) & (g["group"].astype(str) == str(group)) if len(g) else []
+        rows = g[sel & (g["measure"] == "CAAR")] if len(g) else g
+        if not len(rows):
+            known = sorted(set(g["group_by"])) if len(g) else []
+            raise UnknownGroupError(
+                f"{name} has no group {group_by}={group!r} (groupings: {', '.join(known)})",
+                group_by=group_by,
+                group=str(group),
+            )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "study": name,
+                    "window": rows["window"].astype(str).to_numpy(),
+                    "n_rows": rows["n_rows"].to_numpy(),
+                    "n": rows["n"].to_numpy(),
+                    "caar": rows["value"].to_numpy(),
+                    "headline": rows["headline"].to_numpy(),
+                    "stat": rows["headline_stat"].to_numpy(),
+                    "p": rows["headline_p"].to_numpy(),
+                    "lo": rows["lo"].to_numpy(),
+                    "hi": rows["hi"].to_numpy(),
+                }
+            )
+        )
+    return Comparison(
+        tuple(names),
+        pd.concat(parts, ignore_index=True),
+        tuple(r.spec for r in results),
+        tuple(r.data for r in results),
+        (group_by, str(group)),
+    )
+
+
 _NO_WINDOWS = pd.DataFrame(columns=["car", "car_se", "t", "p", "bhar"])
 
 
@@ -433,9 +637,9 @@ def _f(v: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _pct(v: float) -> str:
-    return pct(v, missing="")
+def _pct(v: float, digits: int = 2, *, signed: bool = True) -> str:
+    return pct(v, digits, signed=signed, missing="")
 
 
-def _num(v: float) -> str:
-    return num(v, missing="")
+def _num(v: float, digits: int = 2) -> str:
+    return num(v, digits, missing="")

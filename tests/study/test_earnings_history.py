@@ -169,6 +169,9 @@ def test_profile_sums_up_the_history(
     assert p.loc["BBB", "mean_drift_neg"] < 0
     assert (p.loc["BBB", "n_pos"], p.loc["BBB", "n_neg"]) == (0, 1)
     assert math.isnan(p.loc["BBB", "mean_drift_pos"])
+    text = str(res.summary())
+    assert "Earnings reactions" in text
+    assert f"{p.loc['AAA', 'mean_drift_pos'] * 100:+.2f}% (2)" in text
 
 
 def test_history_in_the_json(planted: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]) -> None:
