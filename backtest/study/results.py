@@ -358,16 +358,20 @@ class EventStudyResult:
         win = self.windows
         ar = self.ar
         events = []
-        by_event = self.confounders.groupby(["event_id", "ticker"])["other_event_id"]
-        conf = {k: sorted(v) for k, v in by_event}
-        per_window = {
-            key: g.set_index("window") for key, g in win.groupby(["event_id", "ticker"], sort=False)
-        }
+        conf: dict[tuple[str, str], list[str]] = {}
+        c = self.confounders
+        for e_id, tk, other in zip(c["event_id"].astype(str), c["ticker"].astype(str),
+                                   c["other_event_id"].astype(str), strict=True):  # fmt: skip
+            conf.setdefault((e_id, tk), []).append(other)
+        for v in conf.values():
+            v.sort()
+        windows_of = _windows_of(ev, win)
+        days = [int(d) for d in ar.columns]
+        ar_rows = [dict(zip(days, r, strict=True)) for r in _json_floats(ar.to_numpy())]
         attrs = [*self.attributes, *(g for g in self.spec.group_by if ":" in g and g in ev)]
         attr_rows = _records(ev[attrs]) if attrs else [{}] * len(ev)
         for i, row in enumerate(ev.itertuples(index=False)):  # serialising, not computing
-            key = (row.event_id, row.ticker)
-            w = per_window.get(key, _NO_WINDOWS)
+            key = (str(row.event_id), str(row.ticker))
             events.append(
                 {
                     "event_id": row.event_id,
@@ -383,17 +387,8 @@ class EventStudyResult:
                         "n": int(row.n_est),
                         "dof": int(row.dof),
                     },
-                    "ar": {int(d): _f(v) for d, v in zip(ar.columns, ar.iloc[i], strict=True)},
-                    "windows": {
-                        label: {
-                            "car": _f(w.at[label, "car"]),
-                            "car_se": _f(w.at[label, "car_se"]),
-                            "t": _f(w.at[label, "t"]),
-                            "p": _f(w.at[label, "p"]),
-                            "bhar": _f(w.at[label, "bhar"]),
-                        }
-                        for label in w.index
-                    },
+                    "ar": ar_rows[i],
+                    "windows": windows_of(i),
                     "observation": {
                         "primary": bool(row.primary_obs),
                         "overlaps": list(row.overlaps),
@@ -601,6 +596,54 @@ def compare(
 
 
 _NO_WINDOWS = pd.DataFrame(columns=["car", "car_se", "t", "p", "bhar"])
+_WINDOW_FIELDS = ("car", "car_se", "t", "p", "bhar")
+
+
+def _json_floats(a: np.ndarray) -> list[Any]:
+    """An array as (nested) lists of floats, None where not finite."""
+    a = np.asarray(a, dtype=np.float64)
+    obj = a.astype(object)
+    obj[~np.isfinite(a)] = None
+    return obj.tolist()
+
+
+def _windows_of(ev: pd.DataFrame, win: pd.DataFrame) -> Any:
+    """Per event row i, its windows as ``{label: {car, car_se, t, p, bhar}}`` (in the window
+    table's order). The window table holds each row's windows one after the other, in the
+    events' order (as the study builds it); another order is grouped by (event, ticker)."""
+    n = len(ev)
+    nw = len(win) // n if n else 0
+    ordered = (
+        n > 0
+        and nw * n == len(win)
+        and (
+            win["event_id"].astype(str).to_numpy()[::nw] == ev["event_id"].astype(str).to_numpy()
+        ).all()
+        and (
+            win["ticker"].astype(str).to_numpy()[::nw] == ev["ticker"].astype(str).to_numpy()
+        ).all()
+    )
+    if ordered:
+        labels = [str(x) for x in win["window"].to_numpy()[:nw]]
+        cols = {f: _json_floats(win[f].to_numpy().reshape(n, nw)) for f in _WINDOW_FIELDS}
+
+        def of(i: int) -> dict[str, Any]:
+            return {
+                label: {f: cols[f][i][k] for f in _WINDOW_FIELDS} for k, label in enumerate(labels)
+            }
+
+        return of
+    per_window = {
+        (str(k[0]), str(k[1])): g.set_index("window")
+        for k, g in win.groupby(["event_id", "ticker"], sort=False, observed=True)
+    }
+    keys = list(zip(ev["event_id"].astype(str), ev["ticker"].astype(str), strict=True))
+
+    def grouped(i: int) -> dict[str, Any]:
+        w = per_window.get(keys[i], _NO_WINDOWS)
+        return {str(label): {f: _f(w.at[label, f]) for f in _WINDOW_FIELDS} for label in w.index}
+
+    return grouped
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
