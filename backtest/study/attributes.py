@@ -82,7 +82,9 @@ def parse(entry: str) -> Binning | None:
 
 
 def _num(x: float) -> str:
-    return f"{x:.4g}"
+    """A bound as a reader writes it: 4 significant digits, whole numbers from 10,000 on
+    (``-42930``, not ``-4.293e+04``)."""
+    return f"{x:.0f}" if abs(x) >= 1e4 else f"{x:.4g}"
 
 
 def labels(table: pd.DataFrame, b: Binning) -> pd.Series:

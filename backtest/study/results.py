@@ -317,17 +317,13 @@ class EventStudyResult:
                 )
             )
         if len(self.dropped):
-            counts = self.dropped.groupby(["stage", "reason"]).size().sort_values(ascending=False)
             blocks.append(
                 Text(
-                    [f"{n} x {stage}: {reason}" for (stage, reason), n in
-                     counts.head(max_dropped).items()]
-                    + ([f"... and {len(counts) - max_dropped} more reasons"]
-                       if len(counts) > max_dropped else []),
+                    _drop_lines(self.dropped, max_dropped),
                     title=f"Dropped ({len(self.dropped)})",
                     bullets=True,
                 )
-            )  # fmt: skip
+            )
         return Summary("Event study", blocks)
 
     def __str__(self) -> str:
@@ -597,6 +593,23 @@ def compare(
 
 _NO_WINDOWS = pd.DataFrame(columns=["car", "car_se", "t", "p", "bhar"])
 _WINDOW_FIELDS = ("car", "car_se", "t", "p", "bhar")
+
+
+def _drop_lines(dropped: pd.DataFrame, most: int) -> list[str]:
+    """The dropped rows by stage (most first): the count, and the stage's reason when it has
+    one, else its most common reason and how many different ones there are."""
+    out = []
+    by_stage = dropped.groupby("stage", sort=False)["reason"]
+    for stage, n in by_stage.size().sort_values(ascending=False).head(most).items():
+        reasons = dropped.loc[dropped["stage"] == stage, "reason"].value_counts()
+        if len(reasons) == 1:
+            out.append(f"{n} x {stage}: {reasons.index[0]}")
+        else:
+            out.append(
+                f"{n} x {stage}: {len(reasons)} different reasons, the most common "
+                f"({reasons.iloc[0]} x): {reasons.index[0]}"
+            )
+    return out
 
 
 def _json_floats(a: np.ndarray) -> list[Any]:
