@@ -112,6 +112,7 @@ def study(
                 ids=ids, categories=categories, tickers=tickers, start=start, end=end,
             )  # fmt: skip
             factors = read_factors(factor_files) if factor_files else None
+            _check_bins(spec.group_by, table)
         with steps.step("prices"):
             panel = load_study_prices(table, spec, source=source)
         with steps.step("event study") as update:
@@ -146,6 +147,19 @@ def _text(result: Any, panel: Any) -> str:
     if len(panel.failed):
         parts.append("Price failures: " + "; ".join(f.describe() for f in panel.failed.values()))
     return "\n\n".join(parts) + "\n"
+
+
+def _check_bins(group_by: tuple[str, ...], table: pd.DataFrame) -> None:
+    """Refuse a binned grouping that cannot be read before any price is loaded."""
+    from backtest.study.attributes import BinningError, parse
+    from backtest.study.spec import SpecError
+
+    for g in group_by:
+        if ":" in g and g not in table.columns:
+            try:
+                parse(g)
+            except BinningError as exc:
+                raise SpecError(str(exc)) from None
 
 
 def _info(info: Any) -> dict[str, Any]:

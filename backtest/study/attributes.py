@@ -15,7 +15,9 @@ column as it is (one group per value) or, for a number, a binning written ``colu
     Bins closed on the left: ``surprise_pct B1 [-inf, -5)``, ``B2 [-5, 0)``, ``B3 [0, 5)``,
     ``B4 [5, +inf]``.
 
-Rows without a value are in the group ``<column> missing``. The binned labels are added to
+Rows without a value are in the group ``<column> missing``. A binning that cannot be read
+(``surprise_pct:quintiles``) is refused when the study starts, before anything is computed; a
+column whose own name holds a ``:`` is grouped by as it is. The binned labels are added to
 the event table as a column named after the grouping (``surprise_pct:quintile``), so the
 per-event table shows each row's bin. This module imports pandas only when it bins.
 """
@@ -156,7 +158,8 @@ def with_labels(
     table: pd.DataFrame, group_by: tuple[str, ...]
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """``table`` with a label column per binned grouping, and each binned grouping's note."""
-    binned = [b for b in (parse(g) for g in group_by) if b is not None]
+    # a column whose name has a ':' is grouped by as it is
+    binned = [b for b in (parse(g) for g in group_by if g not in table.columns) if b is not None]
     if not binned:
         return table, {}
     columns = {b.entry: labels(table, b) for b in binned}

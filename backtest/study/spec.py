@@ -237,13 +237,6 @@ class StudySpec:
         group_by = tuple(self.group_by)
         if not group_by:
             raise SpecError("group_by is empty: use ('all',) at least")
-        from backtest.study.attributes import BinningError, parse
-
-        for g in group_by:
-            try:
-                parse(str(g))
-            except BinningError as exc:
-                raise SpecError(str(exc)) from None
         object.__setattr__(self, "estimation", est)
         object.__setattr__(self, "windows", windows)
         object.__setattr__(self, "path", path)

@@ -129,9 +129,14 @@ def test_attributes_are_carried_into_the_tables_and_the_json(market: tuple) -> N
         (":sign", "no column before ':'"),
     ],
 )
-def test_bad_binnings_are_refused_by_the_spec(group_by: str, message: str) -> None:
+def test_bad_binnings_are_refused_before_anything_is_computed(
+    market: tuple,  # type: ignore[type-arg]
+    group_by: str,
+    message: str,
+) -> None:
+    _, events, close = market
     with pytest.raises(SpecError, match=message):
-        StudySpec(group_by=("all", group_by))
+        run_study(events, close.iloc[:0], StudySpec(group_by=("all", group_by)))
 
 
 def test_binning_a_missing_or_text_column_names_it(market: tuple) -> None:  # type: ignore[type-arg]
