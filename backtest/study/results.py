@@ -240,10 +240,11 @@ class EventStudyResult:
         return out
 
     # ------------------------------------------------------------------ rendering
-    def summary(self, *, top: int = 8, max_dropped: int = 6) -> Summary:
+    def summary(self, *, top: int = 8, max_dropped: int = 6, max_groups: int = 12) -> Summary:
         """The study at a glance (a :class:`~backtest.summary.Summary`; ``str()`` is its text,
         ``as_html()`` real tables): the spec and data, the CAAR of every window for all
-        events (one headline test each, with its 95% interval), the ``top`` strongest
+        events (one headline test each, with its 95% interval), the CAAR of the first window
+        per group of every other grouping of at most ``max_groups`` groups, the ``top`` strongest
         single-event reactions over the first window, the earnings profile when there are
         earnings events, and the most common reasons rows were dropped."""
         spec = self.spec
@@ -266,7 +267,7 @@ class EventStudyResult:
                 [
                     r.window, str(r.n_rows), str(r.n), _pct(r.value),
                     f"[{_pct(r.lo)}, {_pct(r.hi)}]" if np.isfinite(r.lo) else "",
-                    _num(r.headline_stat), _num(r.headline_p) + stars(r.headline_p),
+                    _num(r.headline_stat), _p(r.headline_p) + stars(r.headline_p),
                     r.headline or "",
                 ]
                 for r in caar.itertuples()
@@ -280,6 +281,7 @@ class EventStudyResult:
                 )
             )
         first = window_label(spec.windows[0])
+        blocks += self._group_blocks(first, max_groups)
         w0 = self.windows[self.windows["window"] == first].dropna(subset=["t"])
         if len(w0):
             strongest = w0.reindex(w0["t"].abs().sort_values(ascending=False).index).head(top)
@@ -325,6 +327,51 @@ class EventStudyResult:
                 )
             )
         return Summary("Event study", blocks)
+
+    def _group_blocks(self, window: str, max_groups: int) -> list[Table | Text]:
+        """Per grouping other than ``all`` with at most ``max_groups`` groups: the CAAR of
+        ``window`` per group with its headline test (larger groupings are only named)."""
+        g = self.groups
+        if not len(g):
+            return []
+        out: list[Table | Text] = []
+        larger = []
+        caar = g[(g["measure"] == "CAAR") & (g["window"] == window)]
+        for by in dict.fromkeys(caar["group_by"]):
+            if by == "all":
+                continue
+            rows = caar[caar["group_by"] == by]
+            if len(rows) > max_groups:
+                larger.append(f"{by} ({len(rows)} groups)")
+                continue
+            out.append(
+                Table(
+                    ["group", "n", f"CAAR{window}", "stat", "p"],
+                    [
+                        [
+                            str(r.group),
+                            str(r.n),
+                            _pct(r.value),
+                            _num(r.headline_stat),
+                            _p(r.headline_p) + stars(r.headline_p),
+                        ]
+                        for r in rows.itertuples()
+                    ],
+                    title=f"By {by}: CAAR{window} (headline test)",
+                    numeric=(1, 2, 3, 4),
+                )
+            )
+            notes = [n for n in dict.fromkeys(rows["notes"].fillna("")) if "describe" in n]
+            if notes:
+                out.append(Text(notes[0].split(" | ")[-1]))
+        if larger:
+            out.append(
+                Text(
+                    f"Groupings with more than {max_groups} groups (in result.group_table): "
+                    + ", ".join(larger)
+                )
+            )
+        return out
 
     def __str__(self) -> str:
         return str(self.summary())
@@ -486,7 +533,7 @@ class Comparison:
                     ),
                 ]
             )
-            rows.append(["  p", *(_num(r.p, 4) if r is not None else "" for r in cells)])
+            rows.append(["  p", *(_p(r.p) if r is not None else "" for r in cells)])
             rows.append(["  n", *(str(r.n) if r is not None else "" for r in cells)])
         numeric = tuple(range(1, len(self.names) + 1))
         by_name, group = self.group
@@ -695,6 +742,14 @@ def _f(v: Any) -> float | None:
 
 def _pct(v: float, digits: int = 2, *, signed: bool = True) -> str:
     return pct(v, digits, signed=signed, missing="")
+
+
+def _p(v: float) -> str:
+    """A p-value with three decimals, ``<0.001`` below."""
+    x = _f(v)
+    if x is None:
+        return ""
+    return "<0.001" if x < 0.001 else f"{x:.3f}"
 
 
 def _num(v: float, digits: int = 2) -> str:

@@ -40,6 +40,13 @@ def test_summary_is_a_summary_whose_text_is_str(two: tuple) -> None:  # type: ig
     assert [r[2] for r in caar.rows] == [str(n) for n in g["n"]]
     assert caar.rows[0][3] == f"{g['value'].iloc[0] * 100:+.2f}%"
     assert "Strongest single-event reactions" in text
+    by = next(b for b in s.blocks if isinstance(b, Table) and b.title.startswith("By grp"))
+    gg = res.group_table("grp", "CAAR")
+    gg = gg[gg["window"] == "[0,0]"]
+    assert [r[:3] for r in by.rows] == [
+        [str(x.group), str(x.n), f"{x.value * 100:+.2f}%"] for x in gg.itertuples()
+    ]
+    assert by.rows[0][4].startswith("<0.001")  # the planted +1% jump: a p below 0.001
     html = res._repr_html_()
     assert html.count("<table") >= 2
     assert "<pre>" not in html
