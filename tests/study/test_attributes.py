@@ -185,3 +185,16 @@ def test_the_command_line_groups_by_bins(market: tuple, tmp_path: Path) -> None:
     ]  # fmt: skip
     e = doc["events"][0]
     assert e["attributes"]["surprise_pct:tertile"].startswith("surprise_pct Q")
+
+
+def test_a_run_configuration_groups_by_bins(market: tuple, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    from backtest.job import load_config
+
+    _, events, close = market
+    path = tmp_path / "run.toml"
+    path.write_text('[study]\ngroup_by = ["all", "surprise_pct:sign"]\n', encoding="utf-8")
+    spec = load_config(path).study_spec()
+    assert spec.group_by == ("all", "surprise_pct:sign")
+    res = run_study(events, close, spec)
+    groups = set(res.group_table("surprise_pct:sign", "CAAR")["group"])
+    assert groups == {"surprise_pct < 0", "surprise_pct > 0", "surprise_pct missing"}
