@@ -112,6 +112,7 @@ def study(
                 ids=ids, categories=categories, tickers=tickers, start=start, end=end,
             )  # fmt: skip
             factors = read_factors(factor_files) if factor_files else None
+            _check_bins(spec.group_by, table)
         with steps.step("prices"):
             panel = load_study_prices(table, spec, source=source)
         with steps.step("event study") as update:
@@ -148,6 +149,19 @@ def _text(result: Any, panel: Any) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def _check_bins(group_by: tuple[str, ...], table: pd.DataFrame) -> None:
+    """Refuse a binned grouping that cannot be read before any price is loaded."""
+    from backtest.study.attributes import BinningError, parse
+    from backtest.study.spec import SpecError
+
+    for g in group_by:
+        if ":" in g and g not in table.columns:
+            try:
+                parse(g)
+            except BinningError as exc:
+                raise SpecError(str(exc)) from None
+
+
 def _info(info: Any) -> dict[str, Any]:
     return {k: str(v) if v is not None else None for k, v in vars(info).items()}
 
@@ -168,7 +182,7 @@ def _events(
     import pandas as pd
 
     from backtest.cli._options import load_catalog_or_warn
-    from backtest.study.inputs import normalize_event_table, read_events_csv
+    from backtest.study.inputs import normalize_event_table, read_events_csv, without_known_news
 
     confounders = _confounders(confounder_paths)
     if events_csv is not None:
@@ -178,8 +192,9 @@ def _events(
                 "--start/--end"
             )
         table, dropped = read_events_csv(events_csv)
-        context = table if confounders is None else pd.concat([table, confounders])
-        return table, dropped, context
+        if confounders is None:
+            return table, dropped, table
+        return table, dropped, pd.concat([table, without_known_news(confounders, table)])
     full = load_catalog_or_warn(catalog_paths)
     check_categories(full, categories)
     catalog = full.filter(
@@ -192,8 +207,12 @@ def _events(
     if not len(catalog):
         raise click.UsageError("no event matches the filters")
     table, dropped = normalize_event_table(catalog.to_frame())
-    context = full if confounders is None else pd.concat([full.to_frame(), confounders])
-    return table, dropped, context
+    if confounders is None:
+        return table, dropped, full
+    # a confounder with the ticker and day 0 of a catalog event is that event (whatever the
+    # filters select: an event is measured the same way whatever else is studied)
+    known = full.to_frame()
+    return table, dropped, pd.concat([known, without_known_news(confounders, known)])
 
 
 def _confounders(paths: tuple[Path, ...]) -> pd.DataFrame | None:

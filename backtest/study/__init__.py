@@ -3,24 +3,55 @@
 >>> from backtest.study import StudySpec, run_study     # doctest: +SKIP
 >>> result = run_study(catalog, prices, StudySpec(model="market"))  # doctest: +SKIP
 >>> print(result.summary())                              # doctest: +SKIP
+
+The names below are loaded on first use (PEP 562), so that importing
+``backtest.study.spec`` (what ``evbt study --help`` needs) imports neither pandas nor NumPy.
 """
 
-from backtest.study.engine import StudyDataLossError, run_study
-from backtest.study.inputs import (
-    Dropped,
-    EventsFileError,
-    FactorFileError,
-    read_events_csv,
-    read_factors,
-    session_returns,
-)
-from backtest.study.results import EventStudyResult
-from backtest.study.spec import MODELS, SpecError, StudySpec, window_label
-from backtest.study.statistics import GROUP_TESTS, TestResult
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from backtest.study.engine import StudyDataLossError, run_study
+    from backtest.study.inputs import (
+        Dropped,
+        EventsFileError,
+        FactorFileError,
+        read_events_csv,
+        read_factors,
+        session_returns,
+    )
+    from backtest.study.results import Comparison, EventStudyResult, compare
+    from backtest.study.spec import MODELS, SpecError, StudySpec, window_label
+    from backtest.study.statistics import GROUP_TESTS, TestResult
+
+#: Where each public name lives.
+_WHERE = {
+    "StudyDataLossError": "engine",
+    "run_study": "engine",
+    "Dropped": "inputs",
+    "EventsFileError": "inputs",
+    "FactorFileError": "inputs",
+    "read_events_csv": "inputs",
+    "read_factors": "inputs",
+    "session_returns": "inputs",
+    "Comparison": "results",
+    "EventStudyResult": "results",
+    "compare": "results",
+    "MODELS": "spec",
+    "SpecError": "spec",
+    "StudySpec": "spec",
+    "window_label": "spec",
+    "GROUP_TESTS": "statistics",
+    "TestResult": "statistics",
+}
 
 __all__ = [
     "GROUP_TESTS",
     "MODELS",
+    "Comparison",
     "Dropped",
     "EventStudyResult",
     "EventsFileError",
@@ -29,9 +60,23 @@ __all__ = [
     "StudyDataLossError",
     "StudySpec",
     "TestResult",
+    "compare",
     "read_events_csv",
     "read_factors",
     "run_study",
     "session_returns",
     "window_label",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'backtest.study' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"backtest.study.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

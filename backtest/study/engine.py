@@ -29,6 +29,7 @@ MacKinlay 1997).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -38,12 +39,15 @@ import pandas as pd
 
 from backtest.errors import EvbtError
 from backtest.study.align import EventTable, align, check_spec
+from backtest.study.attributes import BinningError, with_labels
 from backtest.study.battery import battery
+from backtest.study.earnings import earnings_rows
+from backtest.study.earnings import history as earnings_history
 from backtest.study.inputs import Dropped
 from backtest.study.measure import Outputs, measure
 from backtest.study.offsets import Offsets
 from backtest.study.results import EventStudyResult
-from backtest.study.spec import StudySpec
+from backtest.study.spec import SpecError, StudySpec
 
 ProgressFn = Callable[[int, int], None]
 
@@ -110,6 +114,9 @@ def run_study(
         Catalog or an event table): confounding flags and the exclusion of other events'
         windows from estimation windows consider all of them, not only the events studied,
         so an event is measured the same way whatever else is studied. Default: ``events``.
+        A confounder row with the ticker and day 0 of a known event is that event: pass
+        confounder files through :func:`~backtest.study.inputs.without_known_news` first
+        (the command line does).
     progress:
         Called as ``progress(done, total)`` as chunks of rows are fitted and measured.
     workers:
@@ -141,6 +148,7 @@ def run_study(
     spec = spec or StudySpec()
     off = Offsets.of(spec)
     table = EventTable.of(events, dropped)
+    table, bin_notes = _binned(table, spec)
     spec = check_spec(spec, table.table, factors)
     n_factors = 0 if factors is None else sum(c != "RF" for c in factors.columns)
     out = Outputs(len(table.table), off, n_factors)
@@ -161,7 +169,44 @@ def run_study(
         "tests": 0.0,
     }
     result = battery(measured, spec, off, dropped=drops, workers=workers, timings=timings)
+    if bin_notes:
+        result = dataclasses.replace(result, groups=_with_notes(result.groups, bin_notes))
+    if len(earnings_rows(result.events)):
+        hist = earnings_history(
+            result.events, result.ar, result.windows, spec.windows, _volume(prices)
+        )
+        result = dataclasses.replace(result, earnings_history=hist)
     # the result holds this very dict: complete it with the last stage and the total
     timings["total"] = time.perf_counter() - started
     timings["tests"] = timings["total"] - timings["align"] - timings["measure"]
     return result
+
+
+def _volume(prices: Any) -> pd.DataFrame | None:
+    """The prices' volumes (dates x tickers), or None (a frame of closes has none)."""
+    volume = getattr(prices, "volume", None)
+    return volume if isinstance(volume, pd.DataFrame) and not volume.empty else None
+
+
+def _binned(table: EventTable, spec: StudySpec) -> tuple[EventTable, dict[str, str]]:
+    """The event table with a label column per binned grouping (``surprise_pct:quintile``;
+    see :mod:`backtest.study.attributes`), and the notes of the groupings that need one."""
+    try:
+        labelled, notes = with_labels(table.table, spec.group_by)
+    except BinningError as exc:
+        raise SpecError(str(exc)) from None
+    if labelled is table.table:
+        return table, notes
+    return EventTable(labelled, table.dropped, table.event_code, table.event_ids), notes
+
+
+def _with_notes(groups: pd.DataFrame, notes: dict[str, str]) -> pd.DataFrame:
+    """The group table with each binned grouping's note added to its rows' ``notes``."""
+    groups = groups.copy()
+    for g, text in notes.items():
+        if not text:
+            continue
+        sel = (groups["group_by"] == g).to_numpy()
+        old = groups.loc[sel, "notes"].fillna("").astype(str)
+        groups.loc[sel, "notes"] = [f"{o} | {text}" if o else text for o in old]
+    return groups

@@ -289,6 +289,31 @@ def normalize_event_table_codes(
     return table[~dup].reset_index(drop=True), dropped, ev[~dup.to_numpy()], ev_ids
 
 
+def without_known_news(confounders: pd.DataFrame, known: object) -> pd.DataFrame:
+    """The confounder events that are not one of the ``known`` events (a Catalog or an event
+    table): a confounder row with the same ticker and the same day 0 as a known event is that
+    event (the same announcement, e.g. an earnings calendar's row for a catalog's earnings
+    event) and is left out, so that it neither flags the event as confounded nor keeps its
+    window out of other estimation windows a second time.
+
+    ``confounders`` and ``known`` need ``ticker`` and ``day0`` (a Catalog gives them).
+    """
+    frame = known.to_frame() if hasattr(known, "to_frame") and hasattr(known, "events") else known
+    if not isinstance(frame, pd.DataFrame) or not len(confounders) or not len(frame):
+        return confounders
+    need = {"ticker", "day0"}
+    if not need <= set(frame.columns) or not need <= set(confounders.columns):
+        return confounders
+    key = pd.MultiIndex.from_arrays(
+        [frame["ticker"].astype(str), pd.to_datetime(frame["day0"]).dt.normalize()]
+    )
+    mine = pd.MultiIndex.from_arrays(
+        [confounders["ticker"].astype(str), pd.to_datetime(confounders["day0"]).dt.normalize()]
+    )
+    same = mine.isin(key)
+    return confounders[~same] if same.any() else confounders
+
+
 # ----------------------------------------------------------------------------- returns
 
 

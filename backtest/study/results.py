@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from backtest.errors import UnknownGroupError
+from backtest.study import attributes as A
+from backtest.study import earnings as E
 from backtest.study.spec import StudySpec, Window, window_label
 from backtest.study.statistics import GROUP_TESTS, HYPOTHESES, TestResult
+from backtest.summary import Summary, Table, Text
 from backtest.text import did_you_mean, num, pct
 
 #: What a test of each measure is about (``{x}`` of :data:`~statistics.HYPOTHESES`).
@@ -22,6 +26,20 @@ _TESTED = {
 }
 _DIST = {key: dist for key, _, dist in GROUP_TESTS}
 _NAMES = {key: name for key, name, _ in GROUP_TESTS}
+
+#: The event table's columns that are not attributes: the catalog's and an events file's own
+#: fields, and what the study adds per row. Every other column is an event attribute
+#: (``surprise_pct``, ``sector``, a user's own), carried into ``to_frame`` and the JSON.
+EVENT_FIELDS = frozenset(
+    {
+        "event_id", "ticker", "is_primary", "market", "day0", "date", "timing", "time",
+        "timezone", "category", "scope", "title", "description", "source", "n_tickers", "tags",
+        "file", "same_news_as", "model", "benchmark", "model_reason", "alpha", "beta", "sigma",
+        "n_est", "dof", "est_first", "est_last", "confounded", "n_confounders", "clustered",
+        "cluster_size", "timing_unknown", "primary_obs", "n_overlaps", "overlaps",
+        "not_total_return", "tickers",
+    }
+)  # fmt: skip
 
 
 def stars(p: float) -> str:
@@ -82,6 +100,14 @@ class EventStudyResult:
         Per market-wide event (``scope == "market"``), benchmark and window: the
         benchmark's own compounded return over the window (``return``, NaN when a session is
         missing; ``n_days`` returns found): what the market did.
+    earnings_history:
+        One row per ticker and earnings announcement (the rows of category ``earnings``):
+        ``ticker, event_id, quarter`` (the calendar quarter that ended before the
+        announcement: 2025-10-29 is ``2025Q3``), ``date, timing, eps_estimate, eps_reported,
+        surprise_pct, ar0`` (AR of day 0), ``car_m1_p1`` (CAR[-1,+1]), ``drift_p2_p20``
+        (CAR[+2,+20]) and ``abnormal_volume`` (day-0 volume / mean estimation-window volume
+        - 1; NaN without volume). See :mod:`backtest.study.earnings`. Empty (with these
+        columns) without earnings events.
     """
 
     spec: StudySpec
@@ -95,18 +121,39 @@ class EventStudyResult:
     dropped: pd.DataFrame
     data: Mapping[str, Any] = field(default_factory=dict)
     market_events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())
+    earnings_history: pd.DataFrame = field(default_factory=E.empty_history)
+
+    @cached_property
+    def earnings_profile(self) -> pd.DataFrame:
+        """One row per ticker of :attr:`earnings_history`: ``ticker, n, mean_abs_ar0,
+        share_up`` (share of announcements with AR(0) > 0), ``mean_drift_pos``,
+        ``mean_drift_neg`` (mean CAR[+2,+20] after a positive / negative surprise),
+        ``n_pos, n_neg`` (their sample sizes). Empty without earnings events."""
+        return E.profile(self.earnings_history)
 
     # ------------------------------------------------------------------ tables
+    @property
+    def attributes(self) -> list[str]:
+        """The events' attribute columns (every column of ``events`` that is not one of
+        :data:`EVENT_FIELDS`, a factor beta ``b_<factor>`` or a binned grouping's labels)."""
+        return [
+            c for c in A.attribute_columns(self.events.columns, EVENT_FIELDS)
+            if not c.startswith("b_")
+        ]  # fmt: skip
+
     def to_frame(self) -> pd.DataFrame:
-        """Tidy long table: one row per (event, ticker, window) with the event's context."""
+        """Tidy long table: one row per (event, ticker, window) with the event's context,
+        its attributes and its bin of each binned grouping (``surprise_pct:quintile``)."""
         context = [
             c
             for c in (
                 "event_id", "ticker", "day0", "category", "scope", "benchmark", "model",
-                "primary_obs", "confounded", "clustered", "timing_unknown",
+                "primary_obs", "confounded", "clustered", "timing_unknown", "not_total_return",
             )
             if c in self.events.columns
         ]  # fmt: skip
+        binned = [g for g in self.spec.group_by if ":" in g and g in self.events.columns]
+        context += [c for c in (*self.attributes, *binned) if c not in context]
         return self.windows.merge(self.events[context], on=["event_id", "ticker"], how="left")
 
     def confounded_by(self, event_id: str, ticker: str) -> list[str]:
@@ -193,65 +240,160 @@ class EventStudyResult:
         return out
 
     # ------------------------------------------------------------------ rendering
-    def summary(self, *, width: int = 100) -> str:
-        """A text summary: spec, data, the CAAR table of the 'all' group (one headline test per
-        window), the strongest single-event reactions, and the dropped rows."""
+    def summary(self, *, top: int = 8, max_dropped: int = 6, max_groups: int = 12) -> Summary:
+        """The study at a glance (a :class:`~backtest.summary.Summary`; ``str()`` is its text,
+        ``as_html()`` real tables): the spec and data, the CAAR of every window for all
+        events (one headline test each, with its 95% interval), the CAAR of the first window
+        per group of every other grouping of at most ``max_groups`` groups, the ``top`` strongest
+        single-event reactions over the first window, the earnings profile when there are
+        earnings events, and the most common reasons rows were dropped."""
         spec = self.spec
-        lines = [
-            "Event study",
-            "=" * 11,
+        head = [
             f"model {spec.model}, {spec.returns} returns, estimation {list(spec.estimation)} "
             f"(min {spec.min_estimation} obs), windows "
             + ", ".join(window_label(w) for w in spec.windows),
             f"prices {self.data.get('price_first')} to {self.data.get('price_last')}; "
             f"{self.data.get('n_measured', len(self.events))} (event, ticker) rows measured, "
             f"{len(self.dropped)} dropped",
-            "",
         ]
+        blocks: list[Table | Text] = [Text(head)]
         caar = (
             self.group_table("all", "CAAR")
             if "all" in set(self.groups.get("group_by", []))
             else None
         )
         if caar is not None and len(caar):
-            lines.append("All events: CAAR by window (headline test and its 95% interval)")
-            lines.append(
-                f"  {'window':<9} {'rows':>5} {'n':>5} {'CAAR':>9} {'95% interval':>21} "
-                f"{'stat':>7} {'p':>7}  test"
-            )
-            for r in caar.itertuples():
-                interval = f"[{_pct(r.lo)}, {_pct(r.hi)}]" if np.isfinite(r.lo) else ""
-                lines.append(
-                    f"  {r.window:<9} {r.n_rows:>5} {r.n:>5} {_pct(r.value):>9} {interval:>21} "
-                    f"{_num(r.headline_stat):>7} {_num(r.headline_p):>7}{stars(r.headline_p):<3}"
-                    f" {r.headline}"
+            rows = [
+                [
+                    r.window, str(r.n_rows), str(r.n), _pct(r.value),
+                    f"[{_pct(r.lo)}, {_pct(r.hi)}]" if np.isfinite(r.lo) else "",
+                    _num(r.headline_stat), _p(r.headline_p) + stars(r.headline_p),
+                    r.headline or "",
+                ]
+                for r in caar.itertuples()
+            ]  # fmt: skip
+            blocks.append(
+                Table(
+                    ["window", "rows", "n", "CAAR", "95% interval", "stat", "p", "test"],
+                    rows,
+                    title="All events: CAAR by window (headline test and its 95% interval)",
+                    numeric=(1, 2, 3, 4, 5, 6),
                 )
-            lines.append("")
+            )
         first = window_label(spec.windows[0])
+        blocks += self._group_blocks(first, max_groups)
         w0 = self.windows[self.windows["window"] == first].dropna(subset=["t"])
         if len(w0):
-            top = w0.reindex(w0["t"].abs().sort_values(ascending=False).index).head(8)
-            lines.append(f"Strongest single-event reactions, CAR{first}")
-            for r in top.itertuples():
-                lines.append(
-                    f"  {r.event_id:<34} {r.ticker:<8} {_pct(r.car):>9}  t {_num(r.t):>7}"
-                    f"{stars(r.p)}"
+            strongest = w0.reindex(w0["t"].abs().sort_values(ascending=False).index).head(top)
+            blocks.append(
+                Table(
+                    ["event", "ticker", f"CAR{first}", "t"],
+                    [
+                        [str(r.event_id), str(r.ticker), _pct(r.car), _num(r.t) + stars(r.p)]
+                        for r in strongest.itertuples()
+                    ],
+                    title=f"Strongest single-event reactions, CAR{first}",
+                    numeric=(2, 3),
                 )
-            lines.append("")
+            )
+        prof = self.earnings_profile
+        if len(prof):
+            blocks.append(
+                Table(
+                    ["ticker", "n", "mean |AR(0)|", "up", "drift +surprise", "drift -surprise"],
+                    [
+                        [
+                            str(r.ticker),
+                            str(r.n),
+                            _pct(r.mean_abs_ar0, signed=False),
+                            _pct(r.share_up, 0, signed=False),
+                            f"{_pct(r.mean_drift_pos)} ({r.n_pos})",
+                            f"{_pct(r.mean_drift_neg)} ({r.n_neg})",
+                        ]
+                        for r in prof.head(top).itertuples()
+                    ],
+                    title="Earnings reactions (drift: CAR[+2,+20] after a positive / negative "
+                    "surprise)"
+                    + (f", first {top} of {len(prof)} tickers" if len(prof) > top else ""),
+                    numeric=(1, 2, 3, 4, 5),
+                )
+            )
         if len(self.dropped):
-            lines.append(f"Dropped ({len(self.dropped)}):")
-            counts = self.dropped.groupby(["stage", "reason"]).size().sort_values(ascending=False)
-            for (stage, reason), n in counts.head(6).items():
-                lines.append(f"  {n} x {stage}: {reason}")
-        return "\n".join(line[: width + 40] for line in lines).rstrip() + "\n"
+            blocks.append(
+                Text(
+                    _drop_lines(self.dropped, max_dropped),
+                    title=f"Dropped ({len(self.dropped)})",
+                    bullets=True,
+                )
+            )
+        return Summary("Event study", blocks)
+
+    def _group_blocks(self, window: str, max_groups: int) -> list[Table | Text]:
+        """Per grouping other than ``all`` with at most ``max_groups`` groups: the CAAR of
+        ``window`` per group with its headline test (larger groupings are only named)."""
+        g = self.groups
+        if not len(g):
+            return []
+        out: list[Table | Text] = []
+        larger = []
+        caar = g[(g["measure"] == "CAAR") & (g["window"] == window)]
+        for by in dict.fromkeys(caar["group_by"]):
+            if by == "all":
+                continue
+            rows = caar[caar["group_by"] == by]
+            if len(rows) > max_groups:
+                larger.append(f"{by} ({len(rows)} groups)")
+                continue
+            out.append(
+                Table(
+                    ["group", "n", f"CAAR{window}", "stat", "p"],
+                    [
+                        [
+                            str(r.group),
+                            str(r.n),
+                            _pct(r.value),
+                            _num(r.headline_stat),
+                            _p(r.headline_p) + stars(r.headline_p),
+                        ]
+                        for r in rows.itertuples()
+                    ],
+                    title=f"By {by}: CAAR{window} (headline test)",
+                    numeric=(1, 2, 3, 4),
+                )
+            )
+            notes = [n for n in dict.fromkeys(rows["notes"].fillna("")) if "describe" in n]
+            if notes:
+                out.append(Text(notes[0].split(" | ")[-1]))
+        if larger:
+            out.append(
+                Text(
+                    f"Groupings with more than {max_groups} groups (in result.group_table): "
+                    + ", ".join(larger)
+                )
+            )
+        return out
 
     def __str__(self) -> str:
-        return self.summary()
+        return str(self.summary())
+
+    def __repr__(self) -> str:
+        spec = self.spec
+        caar = ""
+        g = self.groups
+        if len(g) and "all" in set(g["group_by"]):
+            row = self.group_table("all", "CAAR").head(1)
+            if len(row):
+                r = row.iloc[0]
+                caar = f"; CAAR{r['window']} {_pct(r['value'])} (p {_num(r['headline_p'])})"
+        return (
+            f"<EventStudyResult: {len(self.events)} rows measured, {len(self.dropped)} "
+            f"dropped; model {spec.model}, windows "
+            f"{', '.join(window_label(w) for w in spec.windows[:6])}"
+            f"{' ...' if len(spec.windows) > 6 else ''}{caar}>"
+        )
 
     def _repr_html_(self) -> str:
-        import html
-
-        return f"<pre>{html.escape(self.summary())}</pre>"
+        return self.summary().as_html()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: spec, data, per-event parameters/ARs/windows/flags, groups, dropped."""
@@ -259,14 +401,20 @@ class EventStudyResult:
         win = self.windows
         ar = self.ar
         events = []
-        by_event = self.confounders.groupby(["event_id", "ticker"])["other_event_id"]
-        conf = {k: sorted(v) for k, v in by_event}
-        per_window = {
-            key: g.set_index("window") for key, g in win.groupby(["event_id", "ticker"], sort=False)
-        }
+        conf: dict[tuple[str, str], list[str]] = {}
+        c = self.confounders
+        for e_id, tk, other in zip(c["event_id"].astype(str), c["ticker"].astype(str),
+                                   c["other_event_id"].astype(str), strict=True):  # fmt: skip
+            conf.setdefault((e_id, tk), []).append(other)
+        for v in conf.values():
+            v.sort()
+        windows_of = _windows_of(ev, win)
+        days = [int(d) for d in ar.columns]
+        ar_rows = [dict(zip(days, r, strict=True)) for r in _json_floats(ar.to_numpy())]
+        attrs = [*self.attributes, *(g for g in self.spec.group_by if ":" in g and g in ev)]
+        attr_rows = _records(ev[attrs]) if attrs else [{}] * len(ev)
         for i, row in enumerate(ev.itertuples(index=False)):  # serialising, not computing
-            key = (row.event_id, row.ticker)
-            w = per_window.get(key, _NO_WINDOWS)
+            key = (str(row.event_id), str(row.ticker))
             events.append(
                 {
                     "event_id": row.event_id,
@@ -282,17 +430,8 @@ class EventStudyResult:
                         "n": int(row.n_est),
                         "dof": int(row.dof),
                     },
-                    "ar": {int(d): _f(v) for d, v in zip(ar.columns, ar.iloc[i], strict=True)},
-                    "windows": {
-                        label: {
-                            "car": _f(w.at[label, "car"]),
-                            "car_se": _f(w.at[label, "car_se"]),
-                            "t": _f(w.at[label, "t"]),
-                            "p": _f(w.at[label, "p"]),
-                            "bhar": _f(w.at[label, "bhar"]),
-                        }
-                        for label in w.index
-                    },
+                    "ar": ar_rows[i],
+                    "windows": windows_of(i),
                     "observation": {
                         "primary": bool(row.primary_obs),
                         "overlaps": list(row.overlaps),
@@ -306,6 +445,7 @@ class EventStudyResult:
                         "timing_unknown": bool(row.timing_unknown),
                         "not_total_return": bool(row.not_total_return),
                     },
+                    "attributes": attr_rows[i],
                 }
             )
         groups = []
@@ -342,10 +482,254 @@ class EventStudyResult:
                 {**r, "day0": pd.Timestamp(r["day0"]).date().isoformat(), "return": _f(r["return"])}
                 for r in self.market_events.to_dict("records")
             ],
+            "earnings_history": _records(self.earnings_history),
+            "earnings_profile": _records(self.earnings_profile),
         }
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """Studies side by side (:func:`compare`): per study and window the CAAR of one group,
+    its headline test (statistic and p-value) and the number of observations.
+
+    ``frame`` is the long table (``study, window, n_rows, n, caar, headline, stat, p, lo,
+    hi``); :meth:`summary` the side-by-side table (windows down, studies across).
+    """
+
+    names: tuple[str, ...]
+    frame: pd.DataFrame
+    specs: tuple[StudySpec, ...]
+    info: tuple[Mapping[str, Any], ...]
+    group: tuple[str, str] = ("all", "all")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The long table: one row per study and window."""
+        return self.frame.copy()
+
+    def summary(self) -> Summary:
+        """Windows down, studies across: CAAR (with stars), the headline statistic, p and n
+        of every window; above it each study's model, estimation window and rows."""
+        f = self.frame
+        windows = list(dict.fromkeys(f["window"]))
+        head = [
+            ["model", *(s.model for s in self.specs)],
+            ["estimation", *(window_label(s.estimation) for s in self.specs)],
+            ["rows measured", *(str(i.get("n_measured", "")) for i in self.info)],
+            ["dropped", *(str(i.get("n_dropped", "")) for i in self.info)],
+        ]
+        rows = []
+        by = {(r.study, r.window): r for r in f.itertuples()}
+        for w in windows:
+            cells = [by.get((n, w)) for n in self.names]
+            rows.append(
+                [f"CAAR{w}", *(_pct(r.caar) + stars(r.p) if r is not None else "" for r in cells)]
+            )
+            rows.append(
+                [
+                    "  stat",
+                    *(
+                        f"{_num(r.stat)} ({r.headline})" if r is not None and r.headline else ""
+                        for r in cells
+                    ),
+                ]
+            )
+            rows.append(["  p", *(_p(r.p) if r is not None else "" for r in cells)])
+            rows.append(["  n", *(str(r.n) if r is not None else "" for r in cells)])
+        numeric = tuple(range(1, len(self.names) + 1))
+        by_name, group = self.group
+        title = "" if self.group == ("all", "all") else f" ({by_name} = {group})"
+        return Summary(
+            "Event studies compared" + title,
+            [
+                Table(["", *self.names], head, numeric=numeric),
+                Table(["", *self.names], rows, numeric=numeric,
+                      title="CAAR by window: headline test, p-value and observations"),
+                Text("*** p < 0.01, ** p < 0.05, * p < 0.10 (the headline test's p-value)"),
+            ],
+        )  # fmt: skip
+
+    def __str__(self) -> str:
+        return str(self.summary())
+
+    def __repr__(self) -> str:
+        return f"<Comparison of {len(self.names)} studies: {', '.join(self.names)}>"
+
+    def _repr_html_(self) -> str:
+        return self.summary().as_html()
+
+
+def compare(
+    *studies: EventStudyResult | Mapping[str, EventStudyResult],
+    names: Sequence[str] | None = None,
+    group_by: str = "all",
+    group: str = "all",
+) -> Comparison:
+    """Set event studies side by side, as linearmodels' ``compare`` does for models.
+
+    Parameters
+    ----------
+    studies:
+        The results, or one mapping of names to results.
+    names:
+        Column names (default: the mapping's keys, else ``study 1``, ``study 2``, ...).
+    group_by, group:
+        The group compared (default: all events).
+
+    Returns
+    -------
+    Comparison
+        ``str()`` the side-by-side text, ``summary()`` a :class:`~backtest.summary.Summary`,
+        ``to_frame()`` the long table.
+
+    Raises
+    ------
+    UnknownGroupError
+        When a study has no such group.
+    """
+    if len(studies) == 1 and isinstance(studies[0], Mapping):
+        given = dict(studies[0])
+        results = list(given.values())
+        names = list(names) if names is not None else [str(k) for k in given]
+    else:
+        results = [s for s in studies if isinstance(s, EventStudyResult)]
+        if len(results) != len(studies):
+            raise TypeError("compare() takes EventStudyResult objects or one mapping of them")
+        names = (
+            list(names) if names is not None else [f"study {i + 1}" for i in range(len(results))]
+        )
+    if len(names) != len(results):
+        raise ValueError(f"{len(names)} names for {len(results)} studies")
+    if len(set(names)) != len(names):
+        raise ValueError(f"names must differ: {names}")
+    parts = []
+    for name, res in zip(names, results, strict=True):
+        g = res.groups
+        sel = (g["group_by"] == group_by) & (g["group"].astype(str) == str(group)) if len(g) else []
+        rows = g[sel & (g["measure"] == "CAAR")] if len(g) else g
+        if not len(rows):
+            known = sorted(set(g["group_by"])) if len(g) else []
+            raise UnknownGroupError(
+                f"{name} has no group {group_by}={group!r} (groupings: {', '.join(known)})",
+                group_by=group_by,
+                group=str(group),
+            )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "study": name,
+                    "window": rows["window"].astype(str).to_numpy(),
+                    "n_rows": rows["n_rows"].to_numpy(),
+                    "n": rows["n"].to_numpy(),
+                    "caar": rows["value"].to_numpy(),
+                    "headline": rows["headline"].to_numpy(),
+                    "stat": rows["headline_stat"].to_numpy(),
+                    "p": rows["headline_p"].to_numpy(),
+                    "lo": rows["lo"].to_numpy(),
+                    "hi": rows["hi"].to_numpy(),
+                }
+            )
+        )
+    return Comparison(
+        tuple(names),
+        pd.concat(parts, ignore_index=True),
+        tuple(r.spec for r in results),
+        tuple(r.data for r in results),
+        (group_by, str(group)),
+    )
+
+
 _NO_WINDOWS = pd.DataFrame(columns=["car", "car_se", "t", "p", "bhar"])
+_WINDOW_FIELDS = ("car", "car_se", "t", "p", "bhar")
+
+
+def _drop_lines(dropped: pd.DataFrame, most: int) -> list[str]:
+    """The dropped rows by stage (most first): the count, and the stage's reason when it has
+    one, else its most common reason and how many different ones there are."""
+    out = []
+    by_stage = dropped.groupby("stage", sort=False)["reason"]
+    for stage, n in by_stage.size().sort_values(ascending=False).head(most).items():
+        reasons = dropped.loc[dropped["stage"] == stage, "reason"].value_counts()
+        if len(reasons) == 1:
+            out.append(f"{n} x {stage}: {reasons.index[0]}")
+        else:
+            out.append(
+                f"{n} x {stage}: {len(reasons)} different reasons, the most common "
+                f"({reasons.iloc[0]} x): {reasons.index[0]}"
+            )
+    return out
+
+
+def _json_floats(a: np.ndarray) -> list[Any]:
+    """An array as (nested) lists of floats, None where not finite."""
+    a = np.asarray(a, dtype=np.float64)
+    obj = a.astype(object)
+    obj[~np.isfinite(a)] = None
+    return obj.tolist()
+
+
+def _windows_of(ev: pd.DataFrame, win: pd.DataFrame) -> Any:
+    """Per event row i, its windows as ``{label: {car, car_se, t, p, bhar}}`` (in the window
+    table's order). The window table holds each row's windows one after the other, in the
+    events' order (as the study builds it); another order is grouped by (event, ticker)."""
+    n = len(ev)
+    nw = len(win) // n if n else 0
+    ordered = (
+        n > 0
+        and nw * n == len(win)
+        and (
+            win["event_id"].astype(str).to_numpy()[::nw] == ev["event_id"].astype(str).to_numpy()
+        ).all()
+        and (
+            win["ticker"].astype(str).to_numpy()[::nw] == ev["ticker"].astype(str).to_numpy()
+        ).all()
+    )
+    if ordered:
+        labels = [str(x) for x in win["window"].to_numpy()[:nw]]
+        cols = {f: _json_floats(win[f].to_numpy().reshape(n, nw)) for f in _WINDOW_FIELDS}
+
+        def of(i: int) -> dict[str, Any]:
+            return {
+                label: {f: cols[f][i][k] for f in _WINDOW_FIELDS} for k, label in enumerate(labels)
+            }
+
+        return of
+    per_window = {
+        (str(k[0]), str(k[1])): g.set_index("window")
+        for k, g in win.groupby(["event_id", "ticker"], sort=False, observed=True)
+    }
+    keys = list(zip(ev["event_id"].astype(str), ev["ticker"].astype(str), strict=True))
+
+    def grouped(i: int) -> dict[str, Any]:
+        w = per_window.get(keys[i], _NO_WINDOWS)
+        return {str(label): {f: _f(w.at[label, f]) for f in _WINDOW_FIELDS} for label in w.index}
+
+    return grouped
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready rows: dates as ISO days, floats finite or None, whole numbers as int."""
+    out = []
+    for r in frame.to_dict("records"):
+        row: dict[str, Any] = {}
+        for k, v in r.items():
+            if isinstance(v, str):
+                row[k] = v
+            elif isinstance(v, pd.Timestamp):
+                row[k] = v.date().isoformat()
+            elif isinstance(v, (list, tuple, np.ndarray)):
+                row[k] = [x if isinstance(x, (str, int, float, bool)) else str(x) for x in v]
+            elif isinstance(v, (bool, np.bool_)):
+                row[k] = bool(v)
+            elif isinstance(v, (int, np.integer)):
+                row[k] = int(v)
+            elif isinstance(v, (float, np.floating)):
+                row[k] = _f(v)
+            elif v is None or (not isinstance(v, str) and pd.isna(v)):
+                row[k] = None
+            else:
+                row[k] = str(v)
+        out.append(row)
+    return out
 
 
 def _f(v: Any) -> float | None:
@@ -356,9 +740,17 @@ def _f(v: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _pct(v: float) -> str:
-    return pct(v, missing="")
+def _pct(v: float, digits: int = 2, *, signed: bool = True) -> str:
+    return pct(v, digits, signed=signed, missing="")
 
 
-def _num(v: float) -> str:
-    return num(v, missing="")
+def _p(v: float) -> str:
+    """A p-value with three decimals, ``<0.001`` below."""
+    x = _f(v)
+    if x is None:
+        return ""
+    return "<0.001" if x < 0.001 else f"{x:.3f}"
+
+
+def _num(v: float, digits: int = 2) -> str:
+    return num(v, digits, missing="")

@@ -87,7 +87,10 @@ class StudySpec:
         :class:`~backtest.study.StudyDataLossError` (alphalens's ``max_loss``).
     group_by:
         Groupings for the group statistics: ``all`` and any event-table column (``category``,
-        ``ticker``, ``scope``, ...).
+        ``ticker``, ``scope``, an attribute such as ``sector``), or bins of a numeric
+        attribute: ``surprise_pct:quintile`` (also ``:tertile``, ``:quartile``, ``:decile``,
+        ``:sign``, or increasing edges ``surprise_pct:-5,0,5``); see
+        :mod:`backtest.study.attributes`.
     chunk_size:
         Events processed at once (bounds memory; results do not depend on it).
     max_offset:
@@ -143,7 +146,11 @@ class StudySpec:
     )
     group_by: tuple[str, ...] = field(
         default=DEFAULT_GROUP_BY,
-        metadata={"help": "Groupings for the group statistics ('all' and event fields)."},
+        metadata={
+            "help": "Groupings for the group statistics: 'all', event fields and attributes, "
+            "bins of a number (surprise_pct:quintile, :quartile, :decile, :tertile, :sign, or "
+            "edges surprise_pct:-5,0,5)."
+        },
     )
     chunk_size: int = field(
         default=8192,

@@ -389,8 +389,11 @@ def bmp_interval(
     the means of s and w and ``V(mu) = Vss - 2 mu Vsw + mu^2 Vww``. ``|factor t(mu)| <= q``
     is the quadratic inequality ``a mu^2 - 2 b mu + c <= 0`` with ``a = n B^2 - q'^2 Vww``,
     ``b = n A B - q'^2 Vsw``, ``c = n A^2 - q'^2 Vss``, ``q' = q / factor``: an interval
-    when ``a > 0`` (it contains ``A / B``, where t is 0), else unbounded (-inf, inf). At
-    ``mu = 0`` the statistic is the reported one, so the interval contains 0 exactly when the
+    when ``a > 0`` (it contains ``A / B``, where t is 0). When ``a <= 0`` (few observations
+    with very unequal weights) the shifts not rejected are unbounded: the whole line, or two
+    rays around a rejected stretch. Then the ray that holds ``A / B`` is given, or the whole
+    line (-inf, inf) when that ray does not hold 0 and the test does not reject 0. At
+    ``mu = 0`` the statistic is the reported one, so the result contains 0 exactly when the
     test does not reject.
     """
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -398,10 +401,23 @@ def bmp_interval(
         a = inv.n * inv.mean_w**2 - qq * inv.var_w
         b = inv.n * inv.mean_s * inv.mean_w - qq * inv.cov_sw
         c = inv.n * inv.mean_s**2 - qq * inv.var_s
-        root = np.sqrt(np.maximum(b * b - a * c, 0.0))
+        disc = b * b - a * c
+        root = np.sqrt(np.maximum(disc, 0.0))
         bounded = a > 0
         lo = np.where(bounded, (b - root) / a, -np.inf)
         hi = np.where(bounded, (b + root) / a, np.inf)
+        # a <= 0: rejected between the roots r1 < r2 (when there are two), accepted outside
+        rays = ~bounded & (a < 0) & (disc > 0)
+        if rays.any():
+            r1 = np.where(rays, (b + root) / a, np.nan)  # a < 0: (b + root) / a is the lower
+            r2 = np.where(rays, (b - root) / a, np.nan)
+            center = inv.mean_s / inv.mean_w
+            upper = center >= r2  # the estimate's ray: [r2, inf) or (-inf, r1]
+            accepted0 = c <= 0
+            holds0 = np.where(upper, r2 <= 0, r1 >= 0)
+            whole = accepted0 & ~holds0
+            lo = np.where(rays & upper & ~whole, r2, lo)
+            hi = np.where(rays & ~upper & ~whole, r1, hi)
     return lo, hi
 
 

@@ -1,0 +1,137 @@
+"""Results that read well: summary() is a Summary with real tables, repr() fits a screen,
+compare() sets studies side by side; importing the study's spec loads no heavy module."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from backtest.errors import UnknownGroupError
+from backtest.study import EventStudyResult, StudySpec, compare, run_study
+from backtest.summary import Summary, Table
+from tests.study.synth import make_market
+
+
+@pytest.fixture(scope="module")
+def two() -> tuple[EventStudyResult, EventStudyResult]:
+    m = make_market(n_days=900, n_stocks=30, n_events=150, seed=21, jump=0.01)
+    market = run_study(m.events, m.close, StudySpec(group_by=("all", "grp")))
+    adjusted = run_study(
+        m.events, m.close, StudySpec(model="market_adjusted", windows=((0, 0), (0, 5)))
+    )
+    return market, adjusted
+
+
+def test_summary_is_a_summary_whose_text_is_str(two: tuple) -> None:  # type: ignore[type-arg]
+    res, _ = two
+    s = res.summary()
+    assert isinstance(s, Summary)
+    assert str(res) == str(s) == s.as_text()
+    text = str(s)
+    assert text.startswith("Event study\n===========\n")
+    caar = next(b for b in s.blocks if isinstance(b, Table) and "CAAR" in b.title)
+    # the table's cells are the group table's numbers, formatted
+    g = res.group_table("all", "CAAR")
+    assert [r[0] for r in caar.rows] == list(g["window"])
+    assert [r[2] for r in caar.rows] == [str(n) for n in g["n"]]
+    assert caar.rows[0][3] == f"{g['value'].iloc[0] * 100:+.2f}%"
+    assert "Strongest single-event reactions" in text
+    by = next(b for b in s.blocks if isinstance(b, Table) and b.title.startswith("By grp"))
+    gg = res.group_table("grp", "CAAR")
+    gg = gg[gg["window"] == "[0,0]"]
+    assert [r[:3] for r in by.rows] == [
+        [str(x.group), str(x.n), f"{x.value * 100:+.2f}%"] for x in gg.itertuples()
+    ]
+    assert by.rows[0][4].startswith("<0.001")  # the planted +1% jump: a p below 0.001
+    html = res._repr_html_()
+    assert html.count("<table") >= 2
+    assert "<pre>" not in html
+    assert "| window |" in s.as_markdown()
+
+
+def test_repr_fits_a_screen(two: tuple) -> None:  # type: ignore[type-arg]
+    res, _ = two
+    text = repr(res)
+    assert len(text) < 2000
+    assert text.startswith("<EventStudyResult: 150 rows measured, 0 dropped; model market")
+    g = res.group_table("all", "CAAR").iloc[0]
+    assert f"CAAR{g['window']} {g['value'] * 100:+.2f}%" in text
+
+
+def test_compare_sets_studies_side_by_side(two: tuple) -> None:  # type: ignore[type-arg]
+    a, b = two
+    c = compare(a, b, names=["market model", "market-adjusted"])
+    f = c.to_frame()
+    assert list(f.columns) == [
+        "study", "window", "n_rows", "n", "caar", "headline", "stat", "p", "lo", "hi",
+    ]  # fmt: skip
+    for name, res in (("market model", a), ("market-adjusted", b)):
+        mine = f[f["study"] == name].set_index("window")
+        g = res.group_table("all", "CAAR").set_index("window")
+        assert list(mine.index) == [str(w) for w in g.index]
+        pd.testing.assert_series_equal(mine["caar"], g["value"], check_names=False)
+        pd.testing.assert_series_equal(mine["p"], g["headline_p"], check_names=False)
+        assert (mine["n"] == g["n"]).all()
+    s = c.summary()
+    assert isinstance(s, Summary)
+    table = s.blocks[1]
+    assert isinstance(table, Table)
+    assert list(table.header) == ["", "market model", "market-adjusted"]
+    labels = [r[0] for r in table.rows]
+    # windows of both, in order: [0,0] and [0,+5] in both, [-1,+1] and [-5,+20] only in one
+    assert labels[0::4] == ["CAAR[0,0]", "CAAR[-1,+1]", "CAAR[0,+5]", "CAAR[-5,+20]"]
+    row = dict(zip(labels, table.rows, strict=True))
+    assert row["CAAR[-1,+1]"][2] == ""  # the market-adjusted study has no [-1,+1]
+    assert str(c).startswith("Event studies compared")
+    assert "<table" in c._repr_html_()
+    # a mapping names the columns; a group of a grouping
+    by = compare({"A": a, "B": a}, group_by="grp", group="g000")
+    assert by.names == ("A", "B")
+    with pytest.raises(UnknownGroupError, match="no group grp='g000'"):
+        compare(a, b, group_by="grp", group="g000")
+
+
+def test_every_caller_of_summary_still_gets_text(two: tuple) -> None:  # type: ignore[type-arg]
+    res, _ = two
+    assert "Event study" in f"{res.summary()}"
+    assert isinstance(res.to_dict()["groups"], list)
+    json.dumps(res.to_dict())
+
+
+def _loaded(code: str) -> dict[str, bool]:
+    probe = (
+        f"{code}\nimport json, sys\n"
+        "print(json.dumps({m: m in sys.modules for m in ('pandas', 'numpy', 'scipy')}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_the_study_package_and_its_spec_import_no_heavy_module() -> None:
+    assert not any(_loaded("import backtest.study").values())
+    loaded = _loaded("from backtest.study import StudySpec\nStudySpec(group_by=('all', 'x:sign'))")
+    assert not any(loaded.values()), loaded
+    assert _loaded("from backtest.study import run_study")["pandas"]  # loaded on first use
+
+
+@pytest.mark.xfail(
+    reason="backtest/job/__init__.py (cli2's) imports the runner, hence pandas: REQUEST in "
+    "/work/coord/notes/study2.md to make it lazy",
+    strict=False,
+)
+def test_evbt_study_help_imports_no_pandas() -> None:
+    code = (
+        "import contextlib, io\n"
+        "from backtest.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main(['study', '--help'])\n"
+    )
+    loaded = _loaded(code)
+    assert not loaded["pandas"], loaded
+    assert not loaded["numpy"], loaded
