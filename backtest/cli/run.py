@@ -80,9 +80,9 @@ def run(
     from backtest.cli._env import catalog_from_env, expand, open_price_source
     from backtest.cli._outdir import check_report_dir, describe_os_error
     from backtest.job import load_config, run_job
-    from backtest.job._compat import call_write_report
     from backtest.job.config import ConfigError
     from backtest.job.runner import input_paths, resolve_inputs
+    from backtest.reports import write_report
 
     config = load_config(config_path, base=Path.cwd())
     where = str(config_path) if config_path else "command line"
@@ -123,7 +123,7 @@ def run(
 
     try:
         with Steps(enabled=not quiet) as steps, steps.step("writing the report"):
-            call_write_report(result, folder, force=force)
+            write_report(result, folder, force=force)
     except OSError as exc:
         raise describe_os_error(folder, exc) from None
     if not quiet:

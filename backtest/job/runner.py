@@ -30,7 +30,6 @@ import pandas as pd
 
 from backtest.catalog import Catalog, load_catalog
 from backtest.errors import EvbtError
-from backtest.job._compat import call_run_strategy, load_strategy_within, open_source
 from backtest.job.config import RunConfig
 from backtest.job.progress import Steps
 from backtest.summary import Summary, Table, Text
@@ -239,6 +238,7 @@ def run_job(
         Nothing can be reported (see the module docstring).
     """
     from backtest.claims import claim_table, measure_claims
+    from backtest.portfolio import run_strategy
     from backtest.study.inputs import normalize_event_table
 
     started = dt.datetime.now(dt.UTC)
@@ -255,6 +255,8 @@ def run_job(
         if source is not None:
             config = _record_source(config, source)
         else:
+            from backtest.prices import open_source
+
             source = open_source(
                 prices_dir=config.resolve(config.prices.dir) if config.prices.dir else None,
                 cache_dir=config.resolve(config.prices.cache_dir)
@@ -273,8 +275,13 @@ def run_job(
             with steps.step(f"backtest {c.strategy.name}") as update:
                 try:
                     backtests.append(
-                        call_run_strategy(
-                            c.strategy, full, prices=panel, study=study, progress=update
+                        run_strategy(
+                            c.strategy,
+                            full,
+                            prices=panel,
+                            study=study,
+                            context=context,
+                            progress=update,
                         )
                     )
                 except EvbtError as exc:
@@ -426,6 +433,7 @@ def _strategies(
     from backtest.portfolio import (
         MissingAttributeError,
         StrategyError,
+        load_strategy,
         select_events,
         strategy_files,
     )
@@ -444,9 +452,7 @@ def _strategies(
     out = []
     for f in files:
         try:
-            strategy = load_strategy_within(
-                f, combinations=config.limits.combinations, sessions=config.limits.sessions
-            )
+            strategy = load_strategy(f, limits=config.strategy_limits())
             if filtered:
                 strategy = _within(strategy, selection)
             table = select_events(strategy, full)
@@ -510,29 +516,16 @@ def _confounders(
 def load_confounder_events(paths: Sequence[Path]) -> pd.DataFrame:
     """The events of ``paths`` (catalogs, or earnings CSVs saved from yfinance) that count as
     confounders without being studied (:func:`backtest.catalog.load_confounders`)."""
-    import backtest.catalog as catalog_module
+    from backtest.catalog import load_confounders
 
-    load = getattr(catalog_module, "load_confounders", None)
-    if load is None:  # the catalog part adds it (CONTRACTS); until then, say so
-        raise JobError(
-            "confounders: this evbt cannot read confounder files yet "
-            "(backtest.catalog.load_confounders is missing)"
-        )
-    frame: pd.DataFrame = load(list(paths))
-    return frame
+    return load_confounders(list(paths))
 
 
 def _earnings_calendars(config: RunConfig, full: Catalog, notes: list[str]) -> Any:
     """The earnings dates of the catalog's tickers from Yahoo (cached), as confounder events;
     ``None`` (with a note saying why) when they cannot be had."""
-    try:  # the catalog part's earnings import (issue 12); the interface asked for in the notes
-        earnings_confounders = importlib.import_module("backtest.earnings").earnings_confounders
-    except (ImportError, AttributeError):
-        notes.append(
-            "Earnings calendars were not fetched as confounders: this evbt has no earnings "
-            "import (backtest.earnings.earnings_confounders)."
-        )
-        return None
+    from backtest.earnings import earnings_confounders
+
     tickers = sorted({t for e in full for t in e.tickers})
     cache = config.resolve(config.prices.cache_dir) if config.prices.cache_dir else None
     table, failed = earnings_confounders(tickers, cache_dir=cache)

@@ -340,6 +340,7 @@ def run_strategy(
     prices: Any = None,
     source: Any = None,
     study: Any = None,
+    context: Any = None,
     progress: Progress | None = None,
 ) -> BacktestResult:
     """Backtest ``strategy`` on ``catalog`` events.
@@ -361,6 +362,10 @@ def run_strategy(
     study:
         The run's :class:`~backtest.study.EventStudyResult`; a ``[condition]`` of the same
         model reads its abnormal returns (and skips the events it dropped, with its reason).
+    context:
+        Every event the run knows, for the confounding rules of a condition measured here
+        (rows the run's ``study`` does not have): the whole catalog plus any confounder events
+        (a catalog or an event table). Default: ``catalog``.
     progress:
         Called as ``progress(done, total)`` as the run goes (planning each combination, the
         two simulations, the measurement).
@@ -409,7 +414,9 @@ def run_strategy(
 
     ar: pd.Series | None = None
     if strategy.condition is not None and len(table):
-        ar, cond_dropped = _condition_values(strategy, table, prices, catalog, study)
+        ar, cond_dropped = _condition_values(
+            strategy, table, prices, catalog if context is None else context, study
+        )
         skipped.append(cond_dropped)
 
     grid = strategy.grid()

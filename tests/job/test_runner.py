@@ -51,9 +51,10 @@ def test_the_study_and_the_strategies_see_the_whole_catalog(
         return seen["study"]
 
     def spy_strategy(
-        strategy: Any, catalog: Any, *, prices: Any = None, study: Any = None, progress: Any = None
+        strategy: Any, catalog: Any, *, prices: Any = None, study: Any = None, **kw: Any
     ) -> Any:
         seen["strategy_catalog"] = catalog
+        seen["strategy_context"] = kw.get("context")
         seen["strategy_study"] = study
         seen["traded_ids"] = strategy.events.ids
         return real_strategy(strategy, catalog, prices=prices)
@@ -67,6 +68,7 @@ def test_the_study_and_the_strategies_see_the_whole_catalog(
     # the whole catalog as the study's context and the strategies' catalog, never the selection
     assert len(seen["context"]) == 46
     assert len(seen["strategy_catalog"]) == 46
+    assert seen["strategy_context"] is seen["context"]  # the study's context, confounders and all
     assert result.context is not None
     assert len(result.context) == 46
     # the strategy trades only the run's selection, and gets the run's own study
