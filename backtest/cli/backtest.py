@@ -123,10 +123,11 @@ def _context(catalog: Any, confounder_paths: tuple[Path, ...]) -> Any:
         return catalog
     import pandas as pd
 
-    from backtest.job.runner import load_confounder_events
+    from backtest.job.runner import known_news_removed, load_confounder_events
 
-    confounders = load_confounder_events(list(confounder_paths))
-    return pd.concat([catalog.to_frame(), confounders], ignore_index=True)
+    known = catalog.to_frame()
+    confounders = known_news_removed(load_confounder_events(list(confounder_paths)), known)
+    return pd.concat([known, confounders], ignore_index=True)
 
 
 def _study(strategies: list[Any], catalog: Any, context: Any, source: Any, update: Any) -> Any:

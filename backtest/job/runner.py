@@ -93,7 +93,8 @@ class RunResult:
     timings:
         Seconds per step.
     meta:
-        When and where the run happened: start time, versions, machine.
+        When and where the run happened: start time, versions, machine; and ``notes`` (the
+        same sentences as :attr:`notes`, so that ``run.json`` records them).
     """
 
     config: RunConfig
@@ -309,7 +310,7 @@ def run_job(
         input_paths=input_paths(config),
         notes=tuple(notes),
         timings=dict(steps.timings),
-        meta=_meta(started, panel),
+        meta={**_meta(started, panel), "notes": list(notes)},
     )
 
 
@@ -492,7 +493,12 @@ def _confounders(
     files = [config.resolve(p) for p in config.catalog.confounders]
     if files:
         frames.append(load_confounder_events(files))
-    if config.catalog.earnings_confounders:
+    if not config.catalog.earnings_confounders:
+        notes.append(
+            "Earnings calendars were not fetched as confounders: turned off "
+            "(--no-earnings-confounders or [catalog] earnings_confounders = false)."
+        )
+    else:
         if config.prices.dir:
             notes.append(
                 "Earnings calendars were not fetched as confounders: the run read prices "
@@ -540,10 +546,29 @@ def _earnings_calendars(config: RunConfig, full: Catalog, notes: list[str]) -> A
 
 def _context(full: Catalog, confounders: pd.DataFrame | None) -> Any:
     """Every event the run knows, for the study's confounding rules: the whole catalog, plus
-    the confounder events when there are any (as one event table)."""
+    the confounder events that are not catalog events (as one event table)."""
     if confounders is None or not len(confounders):
         return full
-    return pd.concat([full.to_frame(), confounders], ignore_index=True)
+    known = full.to_frame()
+    return pd.concat([known, known_news_removed(confounders, known)], ignore_index=True)
+
+
+def known_news_removed(confounders: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
+    """``confounders`` without the rows that are a known event again: a confounder with the
+    ticker and day 0 of a row of ``known`` is that event (e.g. the calendar's
+    ``meta-2025-10-29-earnings`` is the catalog's ``meta-2025q3-results``), not another one.
+
+    >>> import pandas as pd
+    >>> known = pd.DataFrame({"ticker": ["META"], "day0": pd.to_datetime(["2025-10-30"])})
+    >>> cal = pd.DataFrame({"event_id": ["a", "b"], "ticker": ["META", "META"],
+    ...                     "day0": pd.to_datetime(["2025-10-30", "2025-07-31"])})
+    >>> list(known_news_removed(cal, known)["event_id"])
+    ['b']
+    """
+    keys = set(zip(known["ticker"], pd.to_datetime(known["day0"]), strict=True))
+    pairs = zip(confounders["ticker"], pd.to_datetime(confounders["day0"]), strict=True)
+    same = [k in keys for k in pairs]
+    return confounders[[not s for s in same]].reset_index(drop=True)
 
 
 def _prices(
