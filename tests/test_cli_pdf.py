@@ -80,7 +80,7 @@ def test_a_chromium_that_fails_is_an_error_and_the_report_stays(
     monkeypatch.setenv("PATH", f"{bin_}{os.pathsep}/usr/bin{os.pathsep}/bin")
     out = tmp_path / "report"
     config = small_run(tmp_path, repo_root, shared_prices_dir)
-    code, stdout, stderr = run(
+    code, _, stderr = run(
         ["run", "--config", str(config), "--out", str(out), "--pdf", "-q"], capsys
     )
     assert code == 1
