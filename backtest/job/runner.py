@@ -246,8 +246,6 @@ def run_job(
     config = resolve_inputs(config)
     spec = config.study_spec()
     notes: list[str] = []
-    # a first run compiles the simulation in a child process while this one does the rest
-    warm = _start_warm_up(config)
     with Steps(enabled=progress) as steps:
         with steps.step("catalog"):
             full, catalog, problems = _catalog(config)
@@ -274,9 +272,6 @@ def run_job(
         with steps.step("event study") as update:
             study, study_error = _study(config, spec, context, events, dropped, panel, update)
         backtests = []
-        if chosen and warm.process is not None:
-            with steps.step("compiling the simulation (first run)"):
-                warm.wait()
         for c in chosen:
             with steps.step(f"backtest {c.strategy.name}") as update:
                 try:
@@ -317,19 +312,6 @@ def run_job(
         timings=dict(steps.timings),
         meta={**_meta(started, panel), "notes": list(notes)},
     )
-
-
-def _start_warm_up(config: RunConfig) -> Any:
-    """The warm-up of the simulation's compiled code (:mod:`backtest.portfolio.warm`) when
-    the run has strategies and the code is not known to be compiled yet; a no-op otherwise."""
-    from backtest.portfolio import warm
-
-    if config.strategies.paths == ():
-        return warm.WarmUp(None)
-    import numba
-
-    mark = warm.marker(default_cache_dir().parent, str(getattr(numba.config, "CACHE_DIR", "")))
-    return warm.start(mark)
 
 
 def resolve_inputs(config: RunConfig) -> RunConfig:

@@ -638,8 +638,11 @@ def _simulate_and_measure(
         b: (on_index["open"][b].to_numpy(np.float64), on_index["close"][b].to_numpy(np.float64))
         for b in set(benchmarks.values())
     }
+    per_ticker: pd.DataFrame | None = None  # the closed trades of the per-ticker run
     for grouping, run in runs.items():
         trades = _event_trades(run.legs, index, on_index, benchmarks)
+        if grouping == "ticker":
+            per_ticker = trades
         trade_cols = _Columns(trades, ["return", "pnl", "capital", "fill", "entry_pos", "exit_pos"])
         no_trades = np.zeros(0, dtype=np.int64)
         members = run.legs.groupby("group", sort=False)
@@ -707,7 +710,9 @@ def _simulate_and_measure(
                     out.append(((combo, portfolio, label), bh_value))
                 if grouping == "pooled":
                     ppy = sessions_per_year(on.to_numpy())
-                    every = trades_of(runs["ticker"], combo, market, index, on_index, benchmarks)
+                    every = _trades_within(
+                        per_ticker, runs["ticker"], combo, market, index, on_index, benchmarks
+                    )
                     stats.append(
                         {
                             "combo": combo,
@@ -840,6 +845,27 @@ def trades_of(
     legs = run.legs
     sel = legs[(legs["combo"] == combo) & (legs["market"] == market)]
     return _event_trades(sel, index, prices, benchmarks)
+
+
+def _trades_within(
+    trades: pd.DataFrame | None,
+    run: Any,
+    combo: int,
+    market: str,
+    index: pd.DatetimeIndex,
+    prices: Mapping[str, pd.DataFrame],
+    benchmarks: Mapping[str, str],
+) -> pd.DataFrame:
+    """:func:`trades_of` ``run``, taken from ``trades`` (the run's trades, all combinations
+    and markets, as :func:`_event_trades` gave them) instead of being computed again: each row
+    depends on its own legs only and the order is that of first appearance, so the rows of one
+    combination and market are the same, in the same order."""
+    if trades is None:
+        return trades_of(run, combo, market, index, prices, benchmarks)
+    mine = trades[(trades["combo"] == combo) & (trades["market"] == market)]
+    if not len(mine):
+        return trades_of(run, combo, market, index, prices, benchmarks)
+    return mine.reset_index(drop=True)
 
 
 def _matched_value(
