@@ -76,3 +76,19 @@ def did_you_mean(value: str, choices: Iterable[Any], n: int = 1, *, prefix: str 
         return ""
     shown = repr(close[0]) if n == 1 else ", ".join(close)
     return f"{prefix}did you mean {shown}?"
+
+
+def limit_message(limit: int, what: str, asked: int | str, name: str) -> str:
+    """The one wording of a request beyond a run's ``[limits]``: the limit, what was asked,
+    and how to raise it (``name`` is the field of ``[limits]``).
+
+    >>> print(limit_message(1000, "sessions from day 0", 2520, "sessions"))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    at most 1,000 sessions from day 0, asked for 2,520; raise [limits] sessions in the run
+    configuration
+    """
+    asked_ = f"{asked:,}" if isinstance(asked, int) else asked
+    return (
+        f"at most {limit:,} {what}, asked for {asked_}; raise [limits] {name} in the run "
+        "configuration"
+    )

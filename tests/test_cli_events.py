@@ -262,3 +262,34 @@ def test_import_does_not_import_yfinance_when_reading_files(calendars: Path) -> 
         env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def test_at_100_columns_every_event_has_its_whole_id_date_category_and_title(
+    repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    monkeypatch.setenv("COLUMNS", "100")
+    code, out, _ = run("events", "list", "--catalog", str(repo_root / "events"))
+    assert code == 0
+    assert "…" not in out  # nothing cut off
+    lines = out.splitlines()
+    cells = [[c.strip() for c in line.strip("│").split("│")] for line in lines if "│" in line]
+    # the expectations come from the YAML files themselves, read with PyYAML
+    entries = [
+        e
+        for f in sorted((repo_root / "events").glob("*.yaml"))
+        for e in (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get("events", [])
+    ]
+    assert len(entries) == 46
+    for e in entries:
+        (i,) = [k for k, row in enumerate(cells) if row[0] == e["id"]]
+        assert cells[i][1] == str(e["date"])
+        assert cells[i][2] == e["category"]
+        # the title, wrapped within its column over the row's lines
+        title_lines = [cells[i][3]]
+        for row in cells[i + 1 :]:
+            if row[0]:
+                break
+            title_lines.append(row[3])
+        assert " ".join(t for t in title_lines if t) == " ".join(e["title"].split())

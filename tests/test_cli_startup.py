@@ -78,3 +78,36 @@ def test_a_misspelt_command_is_named_with_the_closest() -> None:
     r = CliRunner().invoke(cli, ["sutdy"])
     assert r.exit_code == 2
     assert "Error: no such command 'sutdy'; did you mean 'study'?" in r.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["events", "list"],
+        ["study", "--ids", "meta-2025q3-results", "-q", "--prices-dir", "{prices}"],
+        ["run", "--show-config", "--prices-dir", "{prices}"],
+        ["backtest", "{bad}", "-q", "--prices-dir", "{prices}"],
+    ],
+    ids=["events-list", "study", "run-show-config", "backtest-refused-file"],
+)
+def test_commands_that_do_not_simulate_never_import_vectorbt(
+    args: list[str], repo_root: object, shared_prices_dir: object, tmp_path: object
+) -> None:
+    """vectorbt (about 2 s to import) is loaded only by a process that simulates; a strategy
+    file refused before anything runs does not load it either."""
+    from pathlib import Path
+
+    bad = Path(str(tmp_path)) / "bad.toml"
+    bad.write_text("[exit]\nhold = 5000\n", encoding="utf-8")
+    filled = [a.format(prices=shared_prices_dir, bad=bad) for a in args]
+    code = (
+        "import contextlib, io, os\n"
+        f"os.chdir({str(repo_root)!r})\n"
+        "from backtest.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()),"
+        " contextlib.suppress(SystemExit):\n"
+        f"    main({filled!r})\n"
+    )
+    loaded = _modules_after(code)
+    assert loaded["pandas"]  # the command did run
+    assert not loaded["vectorbt"]

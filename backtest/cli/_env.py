@@ -94,7 +94,7 @@ def open_price_source(
 ) -> Any:
     """The one :class:`~backtest.prices.PriceSource` of a command: the CSV folder when one is
     given, else Yahoo behind the cache (:func:`backtest.prices.open_source`)."""
-    from backtest.job._compat import open_source  # backtest.prices.open_source once it lands
+    from backtest.prices import open_source
 
     return open_source(
         prices_dir=Path(prices_dir) if prices_dir else None,

@@ -11,8 +11,10 @@ import click
 from backtest.cli._options import (
     cache_dir_option,
     catalog_option,
+    confounders_option,
     load_catalog_or_warn,
     prices_dir_option,
+    quiet_option,
 )
 from backtest.cli._output import emit, format_option, out_option, to_json
 
@@ -20,55 +22,84 @@ from backtest.cli._output import emit, format_option, out_option, to_json
 @click.command("backtest")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @catalog_option
+@confounders_option
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A run configuration (TOML) whose [limits] apply (combinations, sessions); the "
+    "rest of it is not used here.",
+)
 @prices_dir_option
 @cache_dir_option
 @format_option
 @out_option
+@quiet_option
 def backtest(
     files: tuple[Path, ...],
     catalog_paths: tuple[Path, ...],
+    confounder_paths: tuple[Path, ...],
+    config_path: Path | None,
     prices_dir: Path | None,
     cache_dir: Path | None,
     fmt: str,
     out: Path | None,
+    quiet: bool,
 ) -> None:
     """Backtest event-driven strategies (default: every file in strategies/).
 
     Each strategy runs per ticker and pooled (shared cash), against buy-and-hold of the ticker
-    and of the benchmark, over its whole parameter grid. A bad strategy file is reported and
-    the others still run; the exit code is then 1.
+    and of the benchmark, over its whole parameter grid. A strategy's [condition] reads the
+    command's own event study of the events the strategies trade, with `evbt study`'s
+    default settings and every event of the catalog loaded (and --confounders) as its
+    context, so a condition's abnormal return is the one `evbt study` reports. A bad strategy
+    file is reported and the others still run; the exit code is then 1.
     """
+    from backtest.cli._env import cache_dir as default_cache_dir
+    from backtest.cli._env import open_price_source, strategy_paths
     from backtest.errors import EvbtError
-    from backtest.portfolio import (
-        default_strategy_dir,
-        load_strategy,
-        run_strategy,
-        strategy_files,
-    )
-    from backtest.prices import PriceCache, resolve_source
+    from backtest.job import load_config
+    from backtest.job.progress import Steps
+    from backtest.portfolio import load_strategy, run_strategy, strategy_files
 
-    paths = strategy_files(list(files) or [default_strategy_dir()])
-    catalog = load_catalog_or_warn(catalog_paths)
-    cache = PriceCache(cache_dir) if cache_dir else None
-    # one price source, built here at the edge
-    source = resolve_source(prices_dir=str(prices_dir) if prices_dir else None, cache=cache)
-    results: list[Any] = []
+    limits = load_config(config_path, base=Path.cwd()).strategy_limits()
+    paths = strategy_files(strategy_paths(files))
+    strategies: list[Any] = []
     failures = 0
-    show = fmt == "table" and out is None
-    for path in paths:
+    for path in paths:  # every file checked before anything is loaded or computed
         try:
-            strategy = load_strategy(path)
-            results.append(
-                run_strategy(
-                    strategy,
-                    catalog,
-                    source=source,
-                    progress=_status(strategy.name) if show else None,
-                )
-            )
+            strategies.append(load_strategy(path, limits=limits))
         except EvbtError as exc:
             failures += 1
             click.echo(f"evbt: error: {exc}", err=True)
+    source = open_price_source(prices_dir=prices_dir, cache_dir=default_cache_dir(cache_dir))
+    results: list[Any] = []
+    with Steps(enabled=not quiet, transient=fmt == "table" and out is None) as steps:
+        with steps.step("catalog"):
+            catalog = load_catalog_or_warn(catalog_paths)
+            context = _context(catalog, confounder_paths)
+        conditioned = [s for s in strategies if s.condition is not None]
+        study = None
+        if conditioned:
+            with steps.step("event study (conditions)") as update:
+                study = _study(conditioned, catalog, context, source, update)
+        for strategy in strategies:
+            with steps.step(f"backtest {strategy.name}") as update:
+                try:
+                    results.append(
+                        run_strategy(
+                            strategy,
+                            catalog,
+                            source=source,
+                            study=study,
+                            context=context,
+                            progress=update,
+                        )
+                    )
+                except EvbtError as exc:
+                    failures += 1
+                    click.echo(f"evbt: error: {exc}", err=True)
     if fmt == "json":
         emit(to_json([r.to_dict() for r in results]), out)
     elif fmt == "csv":
@@ -79,19 +110,49 @@ def backtest(
         if frames:
             pd.concat(frames, ignore_index=True).to_csv(buf, index=False)
         emit(buf.getvalue(), out)
-    else:
+    elif results or out is not None:
         emit("\n".join(str(r.summary()) for r in results), out)
     if failures:
         raise SystemExit(1)
 
 
-def _status(name: str) -> Any:
-    """A ``progress(done, total)`` callback writing one status line to standard error."""
+def _context(catalog: Any, confounder_paths: tuple[Path, ...]) -> Any:
+    """Every event the command knows: the whole catalog loaded, plus the ``--confounders``
+    events (one event table), for the confounding rules of the conditions' event studies."""
+    if not confounder_paths:
+        return catalog
+    import pandas as pd
 
-    def update(done: int, total: int) -> None:
-        end = "\n" if done >= total else ""
-        click.echo(f"\rbacktest {name}: step {done}/{total}", err=True, nl=False)
-        if end:
-            click.echo("", err=True)
+    from backtest.job.runner import known_news_removed, load_confounder_events
 
-    return update
+    known = catalog.to_frame()
+    confounders = known_news_removed(load_confounder_events(list(confounder_paths)), known)
+    return pd.concat([known, confounders], ignore_index=True)
+
+
+def _study(strategies: list[Any], catalog: Any, context: Any, source: Any, update: Any) -> Any:
+    """The event study (``evbt study``'s defaults) of the events the conditioned
+    ``strategies`` trade, with ``context`` as every event known; ``None`` when it cannot run
+    (each strategy then measures its condition itself, with the same context)."""
+    from backtest.cli.study import load_study_prices
+    from backtest.errors import EvbtError
+    from backtest.portfolio import select_events
+    from backtest.study import StudySpec, run_study
+    from backtest.study.inputs import normalize_event_table
+
+    chosen = []
+    for strategy in strategies:
+        try:
+            chosen.append(set(select_events(strategy, catalog)["event_id"]))
+        except EvbtError:  # reported when the strategy runs
+            continue
+    ids = set().union(*chosen)
+    if not ids:
+        return None
+    table, dropped = normalize_event_table(catalog.filter(ids=sorted(ids)).to_frame())
+    spec = StudySpec(max_loss=1.0)  # a row it cannot measure is a skipped trade, not a stop
+    try:
+        panel = load_study_prices(table, spec, source=source)
+        return run_study(table, panel, spec, dropped=dropped, context=context, progress=update)
+    except EvbtError:
+        return None

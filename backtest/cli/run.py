@@ -48,6 +48,12 @@ from backtest.cli._options import (
     help="Replace the report folder even when it is not an evbt report.",
 )
 @click.option(
+    "--pdf",
+    is_flag=True,
+    help="Also print the main page to index.pdf with headless Chromium (optional: without "
+    "Chromium the report is written without it, and a warning says so).",
+)
+@click.option(
     "--show-config",
     is_flag=True,
     help="Print the configuration the run would use (every default and input written out) "
@@ -64,6 +70,7 @@ def run(
     out: Path | None,
     name: str | None,
     force: bool,
+    pdf: bool,
     show_config: bool,
     quiet: bool,
 ) -> None:
@@ -80,9 +87,9 @@ def run(
     from backtest.cli._env import catalog_from_env, expand, open_price_source
     from backtest.cli._outdir import check_report_dir, describe_os_error
     from backtest.job import load_config, run_job
-    from backtest.job._compat import call_write_report
     from backtest.job.config import ConfigError
     from backtest.job.runner import input_paths, resolve_inputs
+    from backtest.reports import write_report
 
     config = load_config(config_path, base=Path.cwd())
     where = str(config_path) if config_path else "command line"
@@ -123,16 +130,43 @@ def run(
 
     try:
         with Steps(enabled=not quiet) as steps, steps.step("writing the report"):
-            call_write_report(result, folder, force=force)
+            write_report(result, folder, force=force)
     except OSError as exc:
         raise describe_os_error(folder, exc) from None
     if not quiet:
         click.echo(str(result.summary()))
     click.echo(f"report: {folder / 'index.html'}")
-    if result.failures:
-        for f in result.failures:
-            click.echo(f"evbt: error: {f.splitlines()[0]}", err=True)
+    failures = [f.splitlines()[0] for f in result.failures]
+    if pdf:
+        failures += _pdf(folder, quiet=quiet)
+    if failures:
+        for f in failures:
+            click.echo(f"evbt: error: {f}", err=True)
         raise SystemExit(1)
+
+
+def _pdf(folder: Path, *, quiet: bool) -> list[str]:
+    """Print the report's main page to ``index.pdf``; the failures (Chromium failed). No
+    Chromium is not a failure of the run (the PDF is optional): a warning says so."""
+    from backtest.errors import ReportPdfError
+    from backtest.job.progress import Steps
+    from backtest.reports.pdf import CHROMIUM_NAMES, write_pdf
+
+    try:
+        with Steps(enabled=not quiet) as steps, steps.step("printing the PDF"):
+            written = write_pdf(folder)
+    except ReportPdfError as exc:
+        return [f"--pdf: {exc}; the report was written without index.pdf"]
+    if written is None:
+        click.echo(
+            "evbt: warning: --pdf: no Chromium found on PATH (looked for "
+            f"{', '.join(CHROMIUM_NAMES)}); the report was written without index.pdf. "
+            "Install Chromium (e.g. `apt-get install chromium`) to get the PDF.",
+            err=True,
+        )
+        return []
+    click.echo(f"pdf: {written}")
+    return []
 
 
 def _first_line(exc: Exception) -> str:

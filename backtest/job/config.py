@@ -32,7 +32,15 @@
 
     [limits]                        # what a run may ask for before it is refused
     combinations = 10000            # parameter combinations of one strategy's sweep
-    sessions = 1000                 # |offset| of any study window, path or estimation day
+    sessions = 1000                 # |offset| from day 0 of any study window, path or
+                                    # estimation day, and a strategy's lag, hold, condition day
+    windows = 50                    # event windows of the study
+
+The ``[limits]`` are the run's one set of limits: ``sessions`` and ``windows`` are the study's
+``max_offset`` and ``max_windows`` (so ``[study]`` does not take those two), ``combinations``
+and ``sessions`` the strategies' :class:`~backtest.portfolio.Limits`. A request beyond one is
+refused before anything is computed, in one style: "at most N ..., asked for M; raise [limits]
+X in the run configuration".
 
 Relative paths are read relative to the configuration file's folder (without a file, the
 folder given as ``base``; the command line passes the current folder). Command-line options
@@ -55,12 +63,16 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from backtest._toml import FileProblems, OptionalDate, read_toml, validate
 from backtest.job.spec_fields import spec_fields
 from backtest.study.spec import StudySpec
+from backtest.text import limit_message
 
 #: letters, digits, '.', '_' and '-', not starting with '.' or '-'; matched in full
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 #: longest run name (a folder name must fit the file system's 255 bytes, with room for the
 #: temporary ``.<name>.<random>.tmp`` folder the report is built in)
 MAX_NAME = 200
+
+#: StudySpec fields set by ``[limits]`` (not by ``[study]``): spec field -> limits field
+LIMIT_FIELDS = {"max_offset": "sessions", "max_windows": "windows"}
 
 
 def check_run_name(v: str) -> str:
@@ -148,6 +160,7 @@ def study_section(spec_class: type | None = None) -> type[_Section]:
     fields: dict[str, Any] = {
         f.name: (f.annotation, Field(default=f.default, description=f.help))
         for f in spec_fields(spec_class)
+        if f.name not in LIMIT_FIELDS
     }
     fields["factors"] = (
         Paths,
@@ -200,6 +213,7 @@ class LimitsSection(_Section):
 
     combinations: int = Field(default=10_000, ge=1)
     sessions: int = Field(default=1_000, ge=1)
+    windows: int = Field(default=50, ge=1)
 
 
 class RunConfig(_Section):
@@ -233,12 +247,20 @@ class RunConfig(_Section):
         from backtest.markets import market_of
 
         s = self.study
-        values = {f.name: getattr(s, f.name) for f in spec_fields()}
+        values = {f.name: getattr(s, f.name) for f in spec_fields() if f.name not in LIMIT_FIELDS}
+        for spec_name, limit_name in LIMIT_FIELDS.items():
+            values[spec_name] = getattr(self.limits, limit_name)
         benchmarks = dict(values.get("benchmarks") or {})
         if s.benchmark:
             benchmarks[market_of(s.benchmark).code] = s.benchmark
         values["benchmarks"] = benchmarks
         return StudySpec(**values)
+
+    def strategy_limits(self) -> Any:
+        """The strategies' :class:`~backtest.portfolio.Limits` of the ``[limits]`` section."""
+        from backtest.portfolio import Limits
+
+        return Limits(max_combinations=self.limits.combinations, max_sessions=self.limits.sessions)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready settings (what the report records as the run's configuration)."""
@@ -370,6 +392,13 @@ def load_config(path: str | Path | None = None, *, base: str | Path = ".") -> Ru
     if "name" not in data:  # the file's name, when it can name a folder
         stem = p.stem
         data["name"] = stem if _NAME_RE.fullmatch(stem) and len(stem) <= MAX_NAME else "evbt-run"
+    study = data.get("study")
+    moved = [k for k in LIMIT_FIELDS if isinstance(study, dict) and k in study]
+    if moved:
+        raise ConfigError(
+            str(p),
+            [(f"study.{k}", f"set in [limits] {LIMIT_FIELDS[k]}, not in [study]") for k in moved],
+        )
     data["base"] = str(p.resolve().parent)
     data["file"] = str(p)
     config = validate(RunConfig, data, str(p), ConfigError, hidden=("base", "file"))
@@ -381,8 +410,8 @@ def load_config(path: str | Path | None = None, *, base: str | Path = ".") -> Ru
 
 def check_config(config: RunConfig) -> list[tuple[str, str]]:
     """The problems of a configuration beyond its types: the study settings as
-    :class:`~backtest.study.StudySpec` checks them, and the limits."""
-    problems: list[tuple[str, str]] = []
+    :class:`~backtest.study.StudySpec` checks them, and the limits (checked first, so that
+    a request beyond ``[limits]`` gets the limits' own message)."""
     if config.study.benchmark:
         from backtest.markets import market_of
 
@@ -390,31 +419,47 @@ def check_config(config: RunConfig) -> list[tuple[str, str]]:
             market_of(config.study.benchmark)
         except ValueError as exc:
             return [("study.benchmark", str(exc))]
+    problems = study_limit_problems(config)
+    if problems:
+        return problems
     try:  # the study settings are checked where they are defined, with the same messages
         spec = config.study_spec()
     except ValueError as exc:
         return [("study", str(exc))]
     if spec.model == "factor" and not config.study.factors:
         problems.append(("study", 'model = "factor" needs factors = ["file.CSV", ...]'))
-    if not hasattr(spec, "max_offset"):  # a spec with max_offset checks its windows itself
-        problems += [("study." + f, m) for f, m in offset_problems(spec, config.limits.sessions)]
     return problems
 
 
-def offset_problems(spec: StudySpec, limit: int) -> list[tuple[str, str]]:
-    """``(field, message)`` for each window of ``spec`` reaching beyond ``limit`` sessions
-    from day 0 (``[limits] sessions`` of the run configuration)."""
+def study_limit_problems(config: RunConfig) -> list[tuple[str, str]]:
+    """``(field, message)`` for each study setting beyond ``[limits]``: a window, the path or
+    the estimation window reaching beyond ``sessions`` from day 0, more than ``windows``
+    event windows."""
+    s, limits = config.study, config.limits
+    out = [("study." + f, m) for f, m in offset_problems(s, limits.sessions)]
+    windows = s.windows or ()
+    if len(windows) > limits.windows:
+        out.append(
+            ("study.windows", limit_message(limits.windows, "event windows", len(windows),
+                                            "windows"))
+        )  # fmt: skip
+    return out
+
+
+def offset_problems(spec: Any, limit: int) -> list[tuple[str, str]]:
+    """``(field, message)`` for each window of ``spec`` (a StudySpec or the ``[study]``
+    section) reaching beyond ``limit`` sessions from day 0 (``[limits] sessions``)."""
     out = []
     named = [("estimation", spec.estimation), ("path", spec.path)]
-    named += [(f"windows[{i}]", w) for i, w in enumerate(spec.windows)]
-    for name, (a, b) in named:
+    named += [(f"windows[{i}]", w) for i, w in enumerate(spec.windows or ())]
+    for name, window in named:
+        if window is None:
+            continue
+        a, b = window
         far = max(abs(a), abs(b))
         if far > limit:
             out.append(
-                (
-                    name,
-                    f"({a}, {b}) reaches {far} sessions from day 0; at most {limit} are allowed "
-                    "(raise [limits] sessions in the run configuration to allow more)",
-                )
-            )
+                (name, limit_message(limit, "sessions from day 0", f"{far:,} ({a}, {b})",
+                                     "sessions"))
+            )  # fmt: skip
     return out

@@ -30,7 +30,6 @@ import pandas as pd
 
 from backtest.catalog import Catalog, load_catalog
 from backtest.errors import EvbtError
-from backtest.job._compat import call_run_strategy, load_strategy_within, open_source
 from backtest.job.config import RunConfig
 from backtest.job.progress import Steps
 from backtest.summary import Summary, Table, Text
@@ -94,7 +93,8 @@ class RunResult:
     timings:
         Seconds per step.
     meta:
-        When and where the run happened: start time, versions, machine.
+        When and where the run happened: start time, versions, machine; and ``notes`` (the
+        same sentences as :attr:`notes`, so that ``run.json`` records them).
     """
 
     config: RunConfig
@@ -239,6 +239,7 @@ def run_job(
         Nothing can be reported (see the module docstring).
     """
     from backtest.claims import claim_table, measure_claims
+    from backtest.portfolio import run_strategy
     from backtest.study.inputs import normalize_event_table
 
     started = dt.datetime.now(dt.UTC)
@@ -255,6 +256,8 @@ def run_job(
         if source is not None:
             config = _record_source(config, source)
         else:
+            from backtest.prices import open_source
+
             source = open_source(
                 prices_dir=config.resolve(config.prices.dir) if config.prices.dir else None,
                 cache_dir=config.resolve(config.prices.cache_dir)
@@ -273,8 +276,13 @@ def run_job(
             with steps.step(f"backtest {c.strategy.name}") as update:
                 try:
                     backtests.append(
-                        call_run_strategy(
-                            c.strategy, full, prices=panel, study=study, progress=update
+                        run_strategy(
+                            c.strategy,
+                            full,
+                            prices=panel,
+                            study=study,
+                            context=context,
+                            progress=update,
                         )
                     )
                 except EvbtError as exc:
@@ -302,7 +310,7 @@ def run_job(
         input_paths=input_paths(config),
         notes=tuple(notes),
         timings=dict(steps.timings),
-        meta=_meta(started, panel),
+        meta={**_meta(started, panel), "notes": list(notes)},
     )
 
 
@@ -426,6 +434,7 @@ def _strategies(
     from backtest.portfolio import (
         MissingAttributeError,
         StrategyError,
+        load_strategy,
         select_events,
         strategy_files,
     )
@@ -444,9 +453,7 @@ def _strategies(
     out = []
     for f in files:
         try:
-            strategy = load_strategy_within(
-                f, combinations=config.limits.combinations, sessions=config.limits.sessions
-            )
+            strategy = load_strategy(f, limits=config.strategy_limits())
             if filtered:
                 strategy = _within(strategy, selection)
             table = select_events(strategy, full)
@@ -486,7 +493,12 @@ def _confounders(
     files = [config.resolve(p) for p in config.catalog.confounders]
     if files:
         frames.append(load_confounder_events(files))
-    if config.catalog.earnings_confounders:
+    if not config.catalog.earnings_confounders:
+        notes.append(
+            "Earnings calendars were not fetched as confounders: turned off "
+            "(--no-earnings-confounders or [catalog] earnings_confounders = false)."
+        )
+    else:
         if config.prices.dir:
             notes.append(
                 "Earnings calendars were not fetched as confounders: the run read prices "
@@ -510,29 +522,16 @@ def _confounders(
 def load_confounder_events(paths: Sequence[Path]) -> pd.DataFrame:
     """The events of ``paths`` (catalogs, or earnings CSVs saved from yfinance) that count as
     confounders without being studied (:func:`backtest.catalog.load_confounders`)."""
-    import backtest.catalog as catalog_module
+    from backtest.catalog import load_confounders
 
-    load = getattr(catalog_module, "load_confounders", None)
-    if load is None:  # the catalog part adds it (CONTRACTS); until then, say so
-        raise JobError(
-            "confounders: this evbt cannot read confounder files yet "
-            "(backtest.catalog.load_confounders is missing)"
-        )
-    frame: pd.DataFrame = load(list(paths))
-    return frame
+    return load_confounders(list(paths))
 
 
 def _earnings_calendars(config: RunConfig, full: Catalog, notes: list[str]) -> Any:
     """The earnings dates of the catalog's tickers from Yahoo (cached), as confounder events;
     ``None`` (with a note saying why) when they cannot be had."""
-    try:  # the catalog part's earnings import (issue 12); the interface asked for in the notes
-        earnings_confounders = importlib.import_module("backtest.earnings").earnings_confounders
-    except (ImportError, AttributeError):
-        notes.append(
-            "Earnings calendars were not fetched as confounders: this evbt has no earnings "
-            "import (backtest.earnings.earnings_confounders)."
-        )
-        return None
+    from backtest.earnings import earnings_confounders
+
     tickers = sorted({t for e in full for t in e.tickers})
     cache = config.resolve(config.prices.cache_dir) if config.prices.cache_dir else None
     table, failed = earnings_confounders(tickers, cache_dir=cache)
@@ -547,10 +546,29 @@ def _earnings_calendars(config: RunConfig, full: Catalog, notes: list[str]) -> A
 
 def _context(full: Catalog, confounders: pd.DataFrame | None) -> Any:
     """Every event the run knows, for the study's confounding rules: the whole catalog, plus
-    the confounder events when there are any (as one event table)."""
+    the confounder events that are not catalog events (as one event table)."""
     if confounders is None or not len(confounders):
         return full
-    return pd.concat([full.to_frame(), confounders], ignore_index=True)
+    known = full.to_frame()
+    return pd.concat([known, known_news_removed(confounders, known)], ignore_index=True)
+
+
+def known_news_removed(confounders: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
+    """``confounders`` without the rows that are a known event again: a confounder with the
+    ticker and day 0 of a row of ``known`` is that event (e.g. the calendar's
+    ``meta-2025-10-29-earnings`` is the catalog's ``meta-2025q3-results``), not another one.
+
+    >>> import pandas as pd
+    >>> known = pd.DataFrame({"ticker": ["META"], "day0": pd.to_datetime(["2025-10-30"])})
+    >>> cal = pd.DataFrame({"event_id": ["a", "b"], "ticker": ["META", "META"],
+    ...                     "day0": pd.to_datetime(["2025-10-30", "2025-07-31"])})
+    >>> list(known_news_removed(cal, known)["event_id"])
+    ['b']
+    """
+    keys = set(zip(known["ticker"], pd.to_datetime(known["day0"]), strict=True))
+    pairs = zip(confounders["ticker"], pd.to_datetime(confounders["day0"]), strict=True)
+    same = [k in keys for k in pairs]
+    return confounders[[not s for s in same]].reset_index(drop=True)
 
 
 def _prices(

@@ -340,6 +340,7 @@ def run_strategy(
     prices: Any = None,
     source: Any = None,
     study: Any = None,
+    context: Any = None,
     progress: Progress | None = None,
 ) -> BacktestResult:
     """Backtest ``strategy`` on ``catalog`` events.
@@ -361,6 +362,10 @@ def run_strategy(
     study:
         The run's :class:`~backtest.study.EventStudyResult`; a ``[condition]`` of the same
         model reads its abnormal returns (and skips the events it dropped, with its reason).
+    context:
+        Every event the run knows, for the confounding rules of a condition measured here
+        (rows the run's ``study`` does not have): the whole catalog plus any confounder events
+        (a catalog or an event table). Default: ``catalog``.
     progress:
         Called as ``progress(done, total)`` as the run goes (planning each combination, the
         two simulations, the measurement).
@@ -409,7 +414,9 @@ def run_strategy(
 
     ar: pd.Series | None = None
     if strategy.condition is not None and len(table):
-        ar, cond_dropped = _condition_values(strategy, table, prices, catalog, study)
+        ar, cond_dropped = _condition_values(
+            strategy, table, prices, catalog if context is None else context, study
+        )
         skipped.append(cond_dropped)
 
     grid = strategy.grid()
@@ -631,8 +638,11 @@ def _simulate_and_measure(
         b: (on_index["open"][b].to_numpy(np.float64), on_index["close"][b].to_numpy(np.float64))
         for b in set(benchmarks.values())
     }
+    per_ticker: pd.DataFrame | None = None  # the closed trades of the per-ticker run
     for grouping, run in runs.items():
         trades = _event_trades(run.legs, index, on_index, benchmarks)
+        if grouping == "ticker":
+            per_ticker = trades
         trade_cols = _Columns(trades, ["return", "pnl", "capital", "fill", "entry_pos", "exit_pos"])
         no_trades = np.zeros(0, dtype=np.int64)
         members = run.legs.groupby("group", sort=False)
@@ -700,7 +710,9 @@ def _simulate_and_measure(
                     out.append(((combo, portfolio, label), bh_value))
                 if grouping == "pooled":
                     ppy = sessions_per_year(on.to_numpy())
-                    every = trades_of(runs["ticker"], combo, market, index, on_index, benchmarks)
+                    every = _trades_within(
+                        per_ticker, runs["ticker"], combo, market, index, on_index, benchmarks
+                    )
                     stats.append(
                         {
                             "combo": combo,
@@ -833,6 +845,27 @@ def trades_of(
     legs = run.legs
     sel = legs[(legs["combo"] == combo) & (legs["market"] == market)]
     return _event_trades(sel, index, prices, benchmarks)
+
+
+def _trades_within(
+    trades: pd.DataFrame | None,
+    run: Any,
+    combo: int,
+    market: str,
+    index: pd.DatetimeIndex,
+    prices: Mapping[str, pd.DataFrame],
+    benchmarks: Mapping[str, str],
+) -> pd.DataFrame:
+    """:func:`trades_of` ``run``, taken from ``trades`` (the run's trades, all combinations
+    and markets, as :func:`_event_trades` gave them) instead of being computed again: each row
+    depends on its own legs only and the order is that of first appearance, so the rows of one
+    combination and market are the same, in the same order."""
+    if trades is None:
+        return trades_of(run, combo, market, index, prices, benchmarks)
+    mine = trades[(trades["combo"] == combo) & (trades["market"] == market)]
+    if not len(mine):
+        return trades_of(run, combo, market, index, prices, benchmarks)
+    return mine.reset_index(drop=True)
 
 
 def _matched_value(

@@ -73,7 +73,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from backtest._toml import FileProblems, OptionalDate, read_toml, validate
 from backtest.markets import check_ticker
-from backtest.text import did_you_mean
+from backtest.text import did_you_mean, limit_message
 
 Number = float | int
 NumList = tuple[float, ...]
@@ -117,6 +117,10 @@ class Limits:
         Parameter combinations of the grid (the product of the swept lists' lengths).
     max_sessions:
         Largest ``entry.lag``, ``exit.hold`` and ``|condition.day|``, in sessions.
+
+    A run takes them from its configuration's ``[limits]`` (``combinations``, ``sessions``:
+    :meth:`backtest.job.RunConfig.strategy_limits`), the run's one set of limits; the
+    messages say which of those to raise.
     """
 
     max_combinations: int = 10_000
@@ -454,32 +458,21 @@ class Strategy(_Section):
         for name, values in (("entry.lag", self.entry.lag), ("exit.hold", self.exit.hold)):
             big = [v for v in values if v > most]
             if big:
-                out.append(
-                    (
-                        name,
-                        f"{_fmt(max(big))} sessions is more than the limit of {most:,} "
-                        "sessions (limits.max_sessions)",
-                    )
-                )
+                out.append((name, limit_message(most, "sessions", int(max(big)), "sessions")))
         if self.condition is not None and abs(self.condition.day) > most:
+            day = self.condition.day
             out.append(
-                (
-                    "condition.day",
-                    f"{self.condition.day} is beyond the limit of +-{most:,} "
-                    "sessions (limits.max_sessions)",
-                )
+                ("condition.day", limit_message(most, "sessions from day 0", abs(day), "sessions"))
             )
         sizes = {k: len(v) for k, v in self._axes().items() if len(v) > 1}
         n = math.prod(sizes.values())
         if n > limits.max_combinations:
             product = " x ".join(f"{len_:,} {k}" for k, len_ in sizes.items())
+            asked = f"{n:,} ({product})"
             out.append(
-                (
-                    "",
-                    f"{product} make {n:,} parameter combinations; the limit is "
-                    f"{limits.max_combinations:,} (limits.max_combinations): sweep fewer values",
-                )
-            )
+                ("", limit_message(limits.max_combinations, "parameter combinations of a "
+                                   "sweep", asked, "combinations"))
+            )  # fmt: skip
         return out
 
     def _axes(self) -> dict[str, NumList]:

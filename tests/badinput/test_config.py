@@ -25,7 +25,11 @@ CASES = Path(__file__).parent / "config"
 
 KNOWN_TOP = "name, catalog, study, strategies, prices, output, limits"
 #: the [study] section is StudySpec's fields (one declaration) plus factors and benchmark
-KNOWN_STUDY = ", ".join([f.name for f in dataclasses.fields(StudySpec)] + ["factors", "benchmark"])
+#: max_offset and max_windows are set by [limits] (sessions, windows), not by [study]
+KNOWN_STUDY = ", ".join(
+    [f.name for f in dataclasses.fields(StudySpec) if f.name not in ("max_offset", "max_windows")]
+    + ["factors", "benchmark"]
+)
 #: pydantic's list of the allowed models, as the message words it
 USE_MODELS = ", ".join(repr(m) for m in MODELS[:-1]) + f" or {MODELS[-1]!r}"
 NESTED = "{file}: values are nested more than 32 levels deep (arrays in arrays)"
@@ -67,8 +71,8 @@ EXPECTED: dict[str, str] = {
     "not-utf8.toml": "{file}: not UTF-8 text (byte 11); save the file as UTF-8",
     "nul-in-path.toml": "{file}: field prices.dir: 'a\\x00b' is not a path",
     "path-beyond-limit.toml": (
-        "{file}: field study: path (-100000, 100000) reaches 100000 sessions from day 0, more "
-        "than the limit of 1000 (max_offset); use a shorter window or raise max_offset"
+        "{file}: field study.path: at most 1,000 sessions from day 0, asked for 100,000 "
+        "(-100000, 100000); raise [limits] sessions in the run configuration"
     ),
     "paths-not-list.toml": (
         "{file}: field catalog.paths: expected a path or a list of paths, got 3"
@@ -147,7 +151,7 @@ FIELDS = {
     "strategies": ["paths", "x"],
     "prices": ["dir", "cache_dir", "x"],
     "output": ["dir", "x"],
-    "limits": ["combinations", "sessions", "x"],
+    "limits": ["combinations", "sessions", "windows", "x"],
 }  # fmt: skip
 
 scalars = st.one_of(
@@ -267,7 +271,8 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
         "prices": {"dir": draw(maybe(texts)), "cache_dir": draw(maybe(texts))},
         "output": {"dir": draw(texts)},
         "limits": {"combinations": draw(st.integers(1, 10**6)),
-                   "sessions": draw(st.integers(600, 10**5))},
+                   "sessions": draw(st.integers(600, 10**5)),
+                   "windows": draw(st.integers(4, 500))},
     }  # fmt: skip
 
 

@@ -144,12 +144,12 @@ def test_a_disk_that_fills_while_writing_gives_one_line(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from backtest.job import _compat
+    import backtest.reports
 
     def full(result: object, out_dir: Path, *, force: bool) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(out_dir / "index.html"))
 
-    monkeypatch.setattr(_compat, "call_write_report", full)
+    monkeypatch.setattr(backtest.reports, "write_report", full)
     (workplace / "run.toml").write_text(
         '[catalog]\npaths = ["events"]\n[strategies]\npaths = []\n', encoding="utf-8"
     )

@@ -27,22 +27,22 @@ CASES = [
      "and an exchange suffix such as '.HK', e.g. 'META', '0700.HK', '^GSPC')"),
     ("condition_below_nan.toml", "field condition.below: must be a finite number (an abnormal "
      "return such as -0.03), got nan"),
-    ("condition_day_huge.toml", "field condition.day: 100000 is beyond the limit of +-1,000 "
-     "sessions (limits.max_sessions)"),
+    ("condition_day_huge.toml", "field condition.day: at most 1,000 sessions from day 0, asked "
+     "for 100,000; raise [limits] sessions in the run configuration"),
     ("deeply_nested.toml", "values are nested more than 32 levels deep (arrays in arrays)"),
     ("direction_and_long_when.toml", "field position: give direction or long_when/short_when, "
      "not both (the conditions choose the direction of each event)"),
     ("fees_nan.toml", "field costs.fees: must be a finite number (a fraction such as 0.0005 "
      "(5 bps)), got nan"),
     ("hold_inf.toml", "field exit.hold: must be a finite number (sessions to hold), got inf"),
-    ("hold_too_long.toml", "field exit.hold: 5000 sessions is more than the limit of 1,000 "
-     "sessions (limits.max_sessions)"),
+    ("hold_too_long.toml", "field exit.hold: at most 1,000 sessions, asked for 5,000; raise "
+     "[limits] sessions in the run configuration"),
     ("init_cash_nan.toml", "field portfolio.init_cash: must be a finite number (the starting "
      "capital), got nan"),
     ("lag_inf.toml", "field entry.lag: must be a finite number (sessions after the first "
      "tradable price), got inf"),
-    ("lag_too_long.toml", "field entry.lag: 1500 sessions is more than the limit of 1,000 "
-     "sessions (limits.max_sessions)"),
+    ("lag_too_long.toml", "field entry.lag: at most 1,000 sessions, asked for 1,500; raise "
+     "[limits] sessions in the run configuration"),
     ("size_above_capital.toml", "field position.size: 500000 is more than portfolio.init_cash "
      "100000: such a position could never be bought in full; lower the size or raise the "
      "capital"),
@@ -63,8 +63,9 @@ CASES = [
     ("take_profit_nan.toml", "field exit.take_profit: must be a finite number (a fraction of "
      "the entry price such as 0.2), got nan"),
     ("tickers_unknown.toml", "field events.tickers: no catalog event concerns ZZZZ"),
-    ("too_many_combinations.toml", "100 entry.lag x 101 exit.hold make 10,100 parameter "
-     "combinations; the limit is 10,000 (limits.max_combinations): sweep fewer values"),
+    ("too_many_combinations.toml", "at most 10,000 parameter combinations of a sweep, asked for "
+     "10,100 (100 entry.lag x 101 exit.hold); raise [limits] combinations in the run "
+     "configuration"),
     ("where_look_ahead.toml", "field events.where.later_revision: 'later_revision' is known only "
      "after the event (the catalog declares it known = after): a strategy entering on the news "
      "cannot use it (look-ahead)"),
@@ -101,10 +102,10 @@ def test_bad_strategy_file(name: str, message: str, events: pd.DataFrame) -> Non
 def test_limits_are_configurable(tmp_path: Path) -> None:
     path = tmp_path / "s.toml"
     path.write_text('name = "s"\n[exit]\nhold = [1, 2, 3]\n[entry]\nlag = [0, 1]\n')
-    with pytest.raises(StrategyError, match=r"3 exit.hold make 6 parameter combinations; the "
-                       r"limit is 5 \(limits.max_combinations\)"):  # fmt: skip
+    with pytest.raises(StrategyError, match=r"at most 5 parameter combinations of a sweep, asked "
+                       r"for 6 \(2 entry.lag x 3 exit.hold\)"):  # fmt: skip
         load_strategy(path, limits=Limits(max_combinations=5))
-    with pytest.raises(StrategyError, match=r"field exit\.hold: 3 sessions is more than the lim"):
+    with pytest.raises(StrategyError, match=r"field exit\.hold: at most 2 sessions, asked for 3;"):
         load_strategy(path, limits=Limits(max_sessions=2))
     assert len(load_strategy(path).grid()) == 6
 

@@ -51,9 +51,10 @@ def test_the_study_and_the_strategies_see_the_whole_catalog(
         return seen["study"]
 
     def spy_strategy(
-        strategy: Any, catalog: Any, *, prices: Any = None, study: Any = None, progress: Any = None
+        strategy: Any, catalog: Any, *, prices: Any = None, study: Any = None, **kw: Any
     ) -> Any:
         seen["strategy_catalog"] = catalog
+        seen["strategy_context"] = kw.get("context")
         seen["strategy_study"] = study
         seen["traded_ids"] = strategy.events.ids
         return real_strategy(strategy, catalog, prices=prices)
@@ -67,6 +68,7 @@ def test_the_study_and_the_strategies_see_the_whole_catalog(
     # the whole catalog as the study's context and the strategies' catalog, never the selection
     assert len(seen["context"]) == 46
     assert len(seen["strategy_catalog"]) == 46
+    assert seen["strategy_context"] is seen["context"]  # the study's context, confounders and all
     assert result.context is not None
     assert len(result.context) == 46
     # the strategy trades only the run's selection, and gets the run's own study
@@ -96,12 +98,16 @@ def test_a_sweep_over_the_limit_is_refused_before_it_runs(
     ((file, message),) = result.strategy_errors
     assert file == str(strategies / "huge.toml")
     assert message.startswith(f"{strategies / 'huge.toml'}: ")
-    assert "20,000 parameter combinations" in message
-    assert "10,000" in message
+    assert message == (
+        f"{strategies / 'huge.toml'}: at most 10,000 parameter combinations of a sweep, asked "
+        "for 20,000 (100 entry.lag x 200 exit.hold); raise [limits] combinations in the run "
+        "configuration"
+    )
     # the limit is the run configuration's
     text = layoff_run.read_text(encoding="utf-8") + "[limits]\ncombinations = 20000\n"
     write(layoff_run, text)
     assert load_config(layoff_run).limits.combinations == 20_000
+    assert load_config(layoff_run).strategy_limits().max_combinations == 20_000
 
 
 def test_inputs_are_recorded_and_the_result_reads_well(
