@@ -13,6 +13,7 @@ Finally the Kolari-Pynnönen cross-correlations of each cluster are summed.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -78,12 +79,13 @@ class Outputs:
 
     def __init__(self, n: int, off: Offsets, n_factors: int = 0) -> None:
         nw = len(off.windows)
-        self.ar_path = np.empty((n, off.path[1] - off.path[0]))
-        self.windows = np.empty((len(WINDOW_COLUMNS), n * nw))
+        with small_pages():
+            self.ar_path = np.empty((n, off.path[1] - off.path[0]))
+            self.windows = np.empty((len(WINDOW_COLUMNS), n * nw))
+            self.fits = Fits.empty(n, n_factors)
         self.car = self.windows[0].reshape(n, nw)
         self.car_var = self.windows[1].reshape(n, nw)
         self.bhar = self.windows[4].reshape(n, nw)
-        self.fits = Fits.empty(n, n_factors)
         self._paging: threading.Thread | None = None
         self._fits_paged = threading.Event()
 
@@ -111,6 +113,29 @@ class Outputs:
         if self._paging is not None:
             self._paging.join()
             self._paging = None
+
+
+@contextlib.contextmanager
+def small_pages() -> Iterator[None]:
+    """Allocate without asking Linux for transparent huge pages (NumPy's ``madvise`` of large
+    arrays), then restore NumPy's setting.
+
+    The outputs are written once, in order, so huge pages save little on address translation,
+    and on a virtual machine whose memory is fragmented each 2 MiB page can make the kernel
+    compact memory while it faults it in: on the 2-core VM of BENCHMARKS.md a million-event
+    study spent 2.7-2.9 s of system CPU time with huge pages and 1.5 s with small ones (the
+    same user time). The values computed do not depend on it.
+    """
+    multiarray = getattr(getattr(np, "_core", None), "multiarray", None)
+    set_ = getattr(multiarray, "_set_madvise_hugepage", None)
+    if set_ is None:  # another NumPy: nothing to change
+        yield
+        return
+    prior = set_(False)  # returns the previous setting
+    try:
+        yield
+    finally:
+        set_(prior)
 
 
 def _touch(a: np.ndarray) -> None:
