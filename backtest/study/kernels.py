@@ -14,13 +14,16 @@ standardized ARs use the full prediction-error covariance ``s2 (I + X* (X'X)^-1 
 (MacKinlay 1997; Campbell, Lo and MacKinlay 1997, 4.4.2; Patell 1976).
 
 The kernels are single-threaded and ``nogil``: the engine runs chunks of rows on a thread
-pool, so they must not start threads of their own (but :func:`cluster_pairs`, run alone).
+pool, so they must not start threads of their own (:func:`cluster_pairs`, run alone, runs
+ranges of its clusters on threads of its own).
 Compiled code is cached on disk by numba (``NUMBA_CACHE_DIR`` or ``__pycache__``).
 """
 
 from __future__ import annotations
 
+import itertools
 import types
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numba as nb
@@ -612,23 +615,54 @@ def _residuals(R, ys, xs, cover, c, t0, model, exclude, a, b, fb, bv, k, z):  # 
     return cnt, s
 
 
-@nb.njit(parallel=True, cache=True, nogil=True)
 def cluster_pairs(  # type: ignore[no-untyped-def]
     R, cover, ptr, members, col, bench, fbase, starts, models, e0, e1, exclude, alpha, beta,
-    fbeta, pattern, patterns,
+    fbeta, pattern, patterns, workers=2,
 ):  # fmt: skip
     """Per cluster of rows (``members[ptr[g]:ptr[g+1]]``) and statistic s: ``|sum z|^2 -
     sum |z|^2`` over the members that are observations of s, with ``z`` each row's
     estimation residuals demeaned and scaled to unit length; that is the sum of the pairwise
     residual correlations within the cluster (Kolari-Pynnönen). A row's observation pattern
     is ``pattern[row]`` (-1: none), the statistics of pattern p ``patterns[p]``: each row's
-    residuals are added once, to its pattern's sum."""
+    residuals are added once, to its pattern's sum.
+
+    Clusters are independent: ranges of them holding about as many members each are summed
+    on ``workers`` threads (:func:`_cluster_range` releases the GIL). A numba ``prange``
+    did this before; its OpenMP launch cost 13-36 ms a call on a loaded 2-core machine,
+    whatever the size, and loading its threading layer more in every process."""
     n_clusters = ptr.shape[0] - 1
+    out = np.zeros((n_clusters, patterns.shape[1]))
+    args = (R, cover, ptr, members, col, bench, fbase, starts, models, e0, e1, exclude, alpha,
+            beta, fbeta, pattern, patterns, out)  # fmt: skip
+    total = int(ptr[-1] - ptr[0]) if n_clusters else 0
+    parts = max(1, min(int(workers), n_clusters, total // _CLUSTER_ROWS_PER_THREAD))
+    if parts == 1:
+        _cluster_range(*args, 0, n_clusters)
+        return out
+    # cluster bounds splitting the members into ``parts`` shares
+    cuts = np.searchsorted(ptr, ptr[0] + np.arange(1, parts) * (total / parts))
+    edges = [0, *sorted({int(min(max(c, 0), n_clusters)) for c in cuts}), n_clusters]
+    with ThreadPoolExecutor(max_workers=parts) as pool:
+        jobs = [pool.submit(_cluster_range, *args, lo, hi) for lo, hi in itertools.pairwise(edges)]
+        for job in jobs:
+            job.result()
+    return out
+
+
+#: Members below which :func:`cluster_pairs` sums on one thread (starting one costs more).
+_CLUSTER_ROWS_PER_THREAD = 2000
+
+
+@nb.njit(cache=True, nogil=True)
+def _cluster_range(  # type: ignore[no-untyped-def]
+    R, cover, ptr, members, col, bench, fbase, starts, models, e0, e1, exclude, alpha, beta,
+    fbeta, pattern, patterns, out, g0, g1,
+):  # fmt: skip
+    """:func:`cluster_pairs` of the clusters ``g0 .. g1-1`` into ``out``."""
     n_patterns, n_stats = patterns.shape
-    out = np.zeros((n_clusters, n_stats))
     le = e1 - e0
     k = fbeta.shape[1]
-    for g in nb.prange(n_clusters):
+    for g in range(g0, g1):
         total = np.zeros((n_patterns, le))
         norms = np.zeros(n_patterns)
         z = np.empty(le)
@@ -689,7 +723,6 @@ def cluster_pairs(  # type: ignore[no-untyped-def]
             for kk in range(le):
                 sq += v[kk] * v[kk]
             out[g, s] = sq - nrm
-    return out
 
 
 # ----------------------------------------------------------------------------- group moments

@@ -305,7 +305,7 @@ def measure(
     clock = time.perf_counter()
     # ------------------------------------------------------------------ cross-correlations
     within = [
-        _cluster_sums(aligned, fits, measured, patterns[j], j, spec, off)
+        _cluster_sums(aligned, fits, measured, patterns[j], j, spec, off, workers)
         for j in range(len(aligned.groupings))
     ]
     timings["clusters"] = time.perf_counter() - clock
@@ -592,6 +592,7 @@ def _cluster_sums(
     j: int,
     spec: StudySpec,
     off: Offsets,
+    workers: int = 1,
 ) -> np.ndarray:
     """Per cluster of grouping ``j`` and statistic: the sum of the pairwise correlations of
     the estimation residuals of the measured rows that are the statistic's observations."""
@@ -613,7 +614,7 @@ def _cluster_sums(
         within[lo:hi] = K.cluster_pairs(
             blk.R, blk.cover, part, mem, aligned.col, aligned.bench, aligned.fbase,
             aligned.start, aligned.model, off.est[0], off.est[1], spec.exclude_confounded,
-            fits.alpha, fits.beta, fits.fbeta, patterns.pattern, patterns.patterns,
+            fits.alpha, fits.beta, fits.fbeta, patterns.pattern, patterns.patterns, workers,
         )  # fmt: skip
     return within
 
