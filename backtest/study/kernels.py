@@ -431,13 +431,12 @@ def _measure(  # type: ignore[no-untyped-def]
     model = MODEL
     low = np.int64((1 << bits) - 1)
     high = ~low
-    lr = keys.shape[1]
     k = fbeta.shape[1]
     sd = np.empty(k)
     for i in range(rows.shape[0]):
         row, c, st, fb, ys, xs = _row(R, rows, col, bench, fbase, starts, i)
         bv = fbeta[row]
-        for kk in range(lr):
+        for kk in range(e0):  # _rank_sample writes every slot from e0 on
             keys[i, kk] = KEY_UNUSED
         a, b, s2, cnt = alpha[row], beta[row], s2o[row], nobs_o[row]
         mx, sxx = mx_o[row], sxx_o[row]
