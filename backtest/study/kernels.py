@@ -21,8 +21,10 @@ Compiled code is cached on disk by numba (``NUMBA_CACHE_DIR`` or ``__pycache__``
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import types
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -59,6 +61,32 @@ def _float_bits(typingctx, x):  # type: ignore[no-untyped-def]
 
 
 _bits: Any = intrinsic(_float_bits)  # called as _bits(x) in compiled code
+
+
+# ----------------------------------------------------------------------------- memory
+
+
+@contextlib.contextmanager
+def small_pages() -> Iterator[None]:
+    """Allocate without asking Linux for transparent huge pages (NumPy's ``madvise`` of large
+    arrays), then restore NumPy's setting.
+
+    The outputs are written once, in order, so huge pages save little on address translation,
+    and on a virtual machine whose memory is fragmented each 2 MiB page can make the kernel
+    compact memory while it faults it in: on the 2-core VM of BENCHMARKS.md a million-event
+    study spent 2.7-2.9 s of system CPU time with huge pages and 1.5 s with small ones (the
+    same user time). The values computed do not depend on it.
+    """
+    multiarray = getattr(getattr(np, "_core", None), "multiarray", None)
+    set_ = getattr(multiarray, "_set_madvise_hugepage", None)
+    if set_ is None:  # another NumPy: nothing to change
+        yield
+        return
+    prior = set_(False)  # returns the previous setting
+    try:
+        yield
+    finally:
+        set_(prior)
 
 
 # ----------------------------------------------------------------------------- one session

@@ -13,7 +13,6 @@ Finally the Kolari-Pynnönen cross-correlations of each cluster are summed.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections import deque
@@ -79,7 +78,7 @@ class Outputs:
 
     def __init__(self, n: int, off: Offsets, n_factors: int = 0) -> None:
         nw = len(off.windows)
-        with small_pages():
+        with K.small_pages():
             self.ar_path = np.empty((n, off.path[1] - off.path[0]))
             self.windows = np.empty((len(WINDOW_COLUMNS), n * nw))
             self.fits = Fits.empty(n, n_factors)
@@ -113,29 +112,6 @@ class Outputs:
         if self._paging is not None:
             self._paging.join()
             self._paging = None
-
-
-@contextlib.contextmanager
-def small_pages() -> Iterator[None]:
-    """Allocate without asking Linux for transparent huge pages (NumPy's ``madvise`` of large
-    arrays), then restore NumPy's setting.
-
-    The outputs are written once, in order, so huge pages save little on address translation,
-    and on a virtual machine whose memory is fragmented each 2 MiB page can make the kernel
-    compact memory while it faults it in: on the 2-core VM of BENCHMARKS.md a million-event
-    study spent 2.7-2.9 s of system CPU time with huge pages and 1.5 s with small ones (the
-    same user time). The values computed do not depend on it.
-    """
-    multiarray = getattr(getattr(np, "_core", None), "multiarray", None)
-    set_ = getattr(multiarray, "_set_madvise_hugepage", None)
-    if set_ is None:  # another NumPy: nothing to change
-        yield
-        return
-    prior = set_(False)  # returns the previous setting
-    try:
-        yield
-    finally:
-        set_(prior)
 
 
 def _touch(a: np.ndarray) -> None:
