@@ -642,10 +642,12 @@ def _residuals(R, ys, xs, cover, c, t0, model, exclude, a, b, fb, bv, k, z):  # 
     return cnt, s
 
 
-def cluster_pairs(  # type: ignore[no-untyped-def]
-    R, cover, ptr, members, col, bench, fbase, starts, models, e0, e1, exclude, alpha, beta,
-    fbeta, pattern, patterns, workers=2,
-):  # fmt: skip
+def cluster_pairs(
+    R: np.ndarray, cover: np.ndarray, ptr: np.ndarray, members: np.ndarray, col: np.ndarray,
+    bench: np.ndarray, fbase: np.ndarray, starts: np.ndarray, models: np.ndarray, e0: int,
+    e1: int, exclude: bool, alpha: np.ndarray, beta: np.ndarray, fbeta: np.ndarray,
+    pattern: np.ndarray, patterns: np.ndarray, workers: int = 2,
+) -> np.ndarray:  # fmt: skip
     """Per cluster of rows (``members[ptr[g]:ptr[g+1]]``) and statistic s: ``|sum z|^2 -
     sum |z|^2`` over the members that are observations of s, with ``z`` each row's
     estimation residuals demeaned and scaled to unit length; that is the sum of the pairwise
@@ -1044,7 +1046,10 @@ def radix_sort(keys, tmp):  # type: ignore[no-untyped-def]
 NUMPY_SORT_MIN = 4096
 
 
-def signed_rank_column(x, k, order, bounds, keys, tmp, kept, stat):  # type: ignore[no-untyped-def]
+def signed_rank_column(
+    x: np.ndarray, k: int, order: np.ndarray, bounds: np.ndarray, keys: np.ndarray,
+    tmp: np.ndarray, kept: np.ndarray, stat: int,
+) -> np.ndarray:  # fmt: skip
     """:func:`signed_rank_stats` of column ``k`` of ``x`` (rows x columns) over the rows that
     are observations of statistic ``stat`` (``kept[row, stat]``): the rows in group order
     (``x[order[i], k]``; as they are when ``order`` is empty), keyed, sorted within each
