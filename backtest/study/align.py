@@ -244,11 +244,10 @@ def align(
         if factors is not None and (model == K.FACTOR).any()
         else []
     )
-    with K.small_pages():  # the per-row arrays and return matrices (see small_pages)
-        a = _Assembly(table, ref, names, model, drops, _groupings(table, spec), factors,
-                      factor_names, _return_flags(prices), spec, off)  # fmt: skip
-        for m_code, market in enumerate(market_names):
-            a.market(close, m_code, str(market), market_code)
+    a = _Assembly(table, ref, names, model, drops, _groupings(table, spec), factors,
+                  factor_names, _return_flags(prices), spec, off)  # fmt: skip
+    for m_code, market in enumerate(market_names):
+        a.market(close, m_code, str(market), market_code)
     return Aligned(
         table=table,
         n_input=n + len(events.dropped),
