@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 import types
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -74,19 +75,35 @@ def small_pages() -> Iterator[None]:
     The outputs are written once, in order, so huge pages save little on address translation,
     and on a virtual machine whose memory is fragmented each 2 MiB page can make the kernel
     compact memory while it faults it in: on the 2-core VM of BENCHMARKS.md a million-event
-    study spent 2.7-2.9 s of system CPU time with huge pages and 1.5 s with small ones (the
-    same user time). The values computed do not depend on it.
+    study spent 2.3-2.9 s of system CPU time with huge pages and 1.4-1.5 s with small ones
+    (the same user time). The values computed do not depend on it.
+
+    NumPy's setting is process-wide: studies run at once on several threads share one
+    switch (the setting is restored when the last of them leaves), and allocations of other
+    threads meanwhile get small pages too (which changes nothing but their page size).
     """
+    global _small_depth, _small_prior
     multiarray = getattr(getattr(np, "_core", None), "multiarray", None)
     set_ = getattr(multiarray, "_set_madvise_hugepage", None)
     if set_ is None:  # another NumPy: nothing to change
         yield
         return
-    prior = set_(False)  # returns the previous setting
+    with _small_lock:
+        if _small_depth == 0:
+            _small_prior = bool(set_(False))  # returns the previous setting
+        _small_depth += 1
     try:
         yield
     finally:
-        set_(prior)
+        with _small_lock:
+            _small_depth -= 1
+            if _small_depth == 0:
+                set_(_small_prior)
+
+
+_small_lock = threading.Lock()
+_small_depth = 0
+_small_prior = True
 
 
 # ----------------------------------------------------------------------------- one session
