@@ -4,9 +4,16 @@ Run on demand (not a test)::
 
     python benchmarks/bench_study.py                      # 10k, 100k and 1M events
     python benchmarks/bench_study.py --events 1000000     # one size
+    python benchmarks/bench_study.py --runs 3 --compare /tmp/old   # medians, alternated
+
+``--compare DIR`` runs the same sizes from another source tree as well (``DIR`` holding
+``backtest/`` and ``benchmarks/``, e.g. ``git archive <commit> backtest benchmarks | tar -x
+-C DIR``), the two alternating run by run so that both see the same load on a shared machine.
 
 Each size runs in its own process so that the peak memory (max RSS) of each is measured
-alone. The market model is fitted with every test (cross-sectional t, Patell, BMP,
+alone; sizes up to 100k are run a second time in the same process (``again_seconds``: the
+study without the process's one-time costs, numba's initialization and the loading of the
+cached kernels). The market model is fitted with every test (cross-sectional t, Patell, BMP,
 Kolari-Pynnönen, sign, generalized sign, Corrado rank, Wilcoxon) for the AAR of every day of
 the [-20, +20] path and the CAAR of the four default windows, grouped over all events.
 Results are printed and appended to ``benchmarks/results/study.jsonl``.
@@ -19,6 +26,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -94,12 +102,17 @@ def one(n_events: int, n_tickers: int, n_days: int, exclude: bool) -> dict[str, 
     setup = time.perf_counter() - t0
     spec = StudySpec(group_by=("all",), exclude_confounded=exclude, max_loss=1.0)
     _, measured = timed_study(ev, close, spec)
+    again: dict[str, object] = {}
+    if n_events <= 100_000:  # the same study again: the process's one-time costs paid
+        _, second = timed_study(ev, close, spec)
+        again = {"again_seconds": second["seconds"], "again_timings": second["timings"]}
     return {
         "events": n_events,
         "tickers": n_tickers,
         "days": n_days,
         "exclude_confounded": exclude,
         **measured,
+        **again,
         "setup_seconds": round(setup, 3),
     }
 
@@ -113,6 +126,13 @@ def main() -> None:
                     help="keep other events' windows out of estimation windows (the default of "
                     "the tool; with 1M events in 3,000 x 10 years nearly every day is in some "
                     "event's window, so it is off here by default)")  # fmt: skip
+    ap.add_argument("--runs", type=int, default=1, help="runs of each size (medians printed)")
+    ap.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        help="another source tree (with backtest/ and benchmarks/), alternated",
+    )
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -128,22 +148,57 @@ def main() -> None:
     }
     results_dir = HERE / "results"
     results_dir.mkdir(exist_ok=True)
+    trees = [("this", Path(__file__))]
+    if args.compare is not None:
+        trees.append(("compare", args.compare.resolve() / "benchmarks" / "bench_study.py"))
     for n in args.events:
-        cmd = [sys.executable, __file__, "--child", "--events", str(n), "--tickers",
-               str(args.tickers), "--days", str(args.days)]  # fmt: skip
-        if args.exclude_confounded:
-            cmd.append("--exclude-confounded")
-        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        rec = json.loads(done.stdout.strip().splitlines()[-1]) | {"machine": machine}
-        t = rec["timings"]
-        print(
-            f"{n:>9,} events: {rec['seconds']:6.2f} s (align {t['align']:.2f}, measure "
-            f"{t['measure']:.2f} [fit {t['fit']:.2f} thread-s], "
-            f"tests {t['tests']:.2f}), user CPU {rec['user_cpu_seconds']:.2f} s, "
-            f"peak RSS {rec['peak_rss_mb']:,} MB, measured {rec['measured']:,}"
-        )
-        with open(results_dir / "study.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(rec) + "\n")
+        recs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in trees}
+        for r in range(args.runs):
+            for name, script in trees if r % 2 == 0 else trees[::-1]:
+                cmd = [sys.executable, str(script), "--child", "--events", str(n), "--tickers",
+                       str(args.tickers), "--days", str(args.days)]  # fmt: skip
+                if args.exclude_confounded:
+                    cmd.append("--exclude-confounded")
+                done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+                rec = json.loads(done.stdout.strip().splitlines()[-1])
+                rec |= {"machine": machine, "tree": name, "script": str(script)}
+                recs[name].append(rec)
+                t = rec["timings"]
+                print(
+                    f"{name:>8} {n:>9,} events: {rec['seconds']:6.2f} s (align {t['align']:.2f}, "
+                    f"measure {t['measure']:.2f} [fit {t['fit']:.2f} thread-s], "
+                    f"tests {t['tests']:.2f}), user CPU {rec['user_cpu_seconds']:.2f} s, "
+                    f"system {rec['system_cpu_seconds']:.2f} s, "
+                    f"peak RSS {rec['peak_rss_mb']:,} MB, measured {rec['measured']:,}"
+                    + (
+                        f"; again in the process {rec['again_seconds']:.2f} s"
+                        if "again_seconds" in rec
+                        else ""
+                    )
+                )
+                with open(results_dir / "study.jsonl", "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(rec) + "\n")
+        if args.runs > 1:
+            for name, rs in recs.items():
+                med = {
+                    k: statistics.median(float(x[k]) for x in rs)
+                    for k in (
+                        "seconds",
+                        "user_cpu_seconds",
+                        "system_cpu_seconds",
+                        "peak_rss_mb",
+                        "again_seconds",
+                    )
+                    if all(k in x for x in rs)
+                }
+                print(
+                    f"{name:>8} {n:>9,} events, median of {len(rs)}: {med['seconds']:.2f} s "
+                    f"({', '.join(str(x['seconds']) for x in rs)}), "
+                    f"user {med['user_cpu_seconds']:.2f} s, "
+                    f"system {med['system_cpu_seconds']:.2f} s, "
+                    f"peak RSS {med['peak_rss_mb']:,.0f} MB"
+                    + (f"; again {med['again_seconds']:.3f} s" if "again_seconds" in med else "")
+                )
 
 
 if __name__ == "__main__":

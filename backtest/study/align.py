@@ -318,7 +318,8 @@ def _names(
         except (InvalidTickerError, UnknownMarketError):
             return -2
 
-    name_market = np.array([market_code_of(t) for t in names], dtype=np.int64)
+    listed = names.tolist()  # Python strings once (iterating an Arrow-backed Index is slow)
+    name_market = np.array([market_code_of(t) for t in listed], dtype=np.int64)
     drops.drop(
         name_market[bench] != market_code,
         "benchmark",
@@ -327,8 +328,8 @@ def _names(
             "ticker's exchange); choose a benchmark of the same market"
         ),
     )
-    have = set(close.columns[close.notna().any(axis=0).to_numpy()])
-    has_prices = np.array([t in have for t in names], dtype=bool)
+    have = set(close.columns[close.notna().any(axis=0).to_numpy()].tolist())
+    has_prices = np.array([t in have for t in listed], dtype=bool)
 
     def no_price_reason(t: str) -> str:
         if t in failed:
@@ -394,7 +395,7 @@ class _Assembly:
             np.bincount(nm.tick[rows], minlength=len(nm.names))
             + np.bincount(nm.bench[rows], minlength=len(nm.names))
         )
-        cols = sorted(str(c) for c in nm.names[used] if c in nm.have)
+        cols = sorted(str(c) for c in nm.names[used].tolist() if c in nm.have)
         sessions, R = ticker_returns(close, cols, market, spec.returns, off.pad)
         name_col = pd.Index(cols).get_indexer(nm.names)  # per name: its row of R, -1: none
         pos = sessions.get_indexer(pd.DatetimeIndex(table["day0"].iloc[rows]))

@@ -14,13 +14,19 @@ standardized ARs use the full prediction-error covariance ``s2 (I + X* (X'X)^-1 
 (MacKinlay 1997; Campbell, Lo and MacKinlay 1997, 4.4.2; Patell 1976).
 
 The kernels are single-threaded and ``nogil``: the engine runs chunks of rows on a thread
-pool, so they must not start threads of their own (but :func:`cluster_pairs`, run alone).
+pool, so they must not start threads of their own (:func:`cluster_pairs`, run alone, runs
+ranges of its clusters on threads of its own).
 Compiled code is cached on disk by numba (``NUMBA_CACHE_DIR`` or ``__pycache__``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import threading
 import types
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numba as nb
@@ -56,6 +62,48 @@ def _float_bits(typingctx, x):  # type: ignore[no-untyped-def]
 
 
 _bits: Any = intrinsic(_float_bits)  # called as _bits(x) in compiled code
+
+
+# ----------------------------------------------------------------------------- memory
+
+
+@contextlib.contextmanager
+def small_pages() -> Iterator[None]:
+    """Allocate without asking Linux for transparent huge pages (NumPy's ``madvise`` of large
+    arrays), then restore NumPy's setting.
+
+    The outputs are written once, in order, so huge pages save little on address translation,
+    and on a virtual machine whose memory is fragmented each 2 MiB page can make the kernel
+    compact memory while it faults it in: on the 2-core VM of BENCHMARKS.md a million-event
+    study spent 2.3-2.9 s of system CPU time with huge pages and 1.4-1.5 s with small ones
+    (the same user time). The values computed do not depend on it.
+
+    NumPy's setting is process-wide: studies run at once on several threads share one
+    switch (the setting is restored when the last of them leaves), and allocations of other
+    threads meanwhile get small pages too (which changes nothing but their page size).
+    """
+    global _small_depth, _small_prior
+    multiarray = getattr(getattr(np, "_core", None), "multiarray", None)
+    set_ = getattr(multiarray, "_set_madvise_hugepage", None)
+    if set_ is None:  # another NumPy: nothing to change
+        yield
+        return
+    with _small_lock:
+        if _small_depth == 0:
+            _small_prior = bool(set_(False))  # returns the previous setting
+        _small_depth += 1
+    try:
+        yield
+    finally:
+        with _small_lock:
+            _small_depth -= 1
+            if _small_depth == 0:
+                set_(_small_prior)
+
+
+_small_lock = threading.Lock()
+_small_depth = 0
+_small_prior = True
 
 
 # ----------------------------------------------------------------------------- one session
@@ -428,13 +476,12 @@ def _measure(  # type: ignore[no-untyped-def]
     model = MODEL
     low = np.int64((1 << bits) - 1)
     high = ~low
-    lr = keys.shape[1]
     k = fbeta.shape[1]
     sd = np.empty(k)
     for i in range(rows.shape[0]):
         row, c, st, fb, ys, xs = _row(R, rows, col, bench, fbase, starts, i)
         bv = fbeta[row]
-        for kk in range(lr):
+        for kk in range(e0):  # _rank_sample writes every slot from e0 on
             keys[i, kk] = KEY_UNUSED
         a, b, s2, cnt = alpha[row], beta[row], s2o[row], nobs_o[row]
         mx, sxx = mx_o[row], sxx_o[row]
@@ -612,23 +659,56 @@ def _residuals(R, ys, xs, cover, c, t0, model, exclude, a, b, fb, bv, k, z):  # 
     return cnt, s
 
 
-@nb.njit(parallel=True, cache=True, nogil=True)
-def cluster_pairs(  # type: ignore[no-untyped-def]
-    R, cover, ptr, members, col, bench, fbase, starts, models, e0, e1, exclude, alpha, beta,
-    fbeta, pattern, patterns,
-):  # fmt: skip
+def cluster_pairs(
+    R: np.ndarray, cover: np.ndarray, ptr: np.ndarray, members: np.ndarray, col: np.ndarray,
+    bench: np.ndarray, fbase: np.ndarray, starts: np.ndarray, models: np.ndarray, e0: int,
+    e1: int, exclude: bool, alpha: np.ndarray, beta: np.ndarray, fbeta: np.ndarray,
+    pattern: np.ndarray, patterns: np.ndarray, workers: int = 2,
+) -> np.ndarray:  # fmt: skip
     """Per cluster of rows (``members[ptr[g]:ptr[g+1]]``) and statistic s: ``|sum z|^2 -
     sum |z|^2`` over the members that are observations of s, with ``z`` each row's
     estimation residuals demeaned and scaled to unit length; that is the sum of the pairwise
     residual correlations within the cluster (Kolari-Pynnönen). A row's observation pattern
     is ``pattern[row]`` (-1: none), the statistics of pattern p ``patterns[p]``: each row's
-    residuals are added once, to its pattern's sum."""
+    residuals are added once, to its pattern's sum.
+
+    Clusters are independent: ranges of them holding about as many members each are summed
+    on ``workers`` threads (:func:`_cluster_range` releases the GIL). A numba ``prange``
+    did this before; its OpenMP launch cost 13-36 ms a call on a loaded 2-core machine,
+    whatever the size, and loading its threading layer more in every process."""
     n_clusters = ptr.shape[0] - 1
+    out = np.zeros((n_clusters, patterns.shape[1]))
+    args = (R, cover, ptr, members, col, bench, fbase, starts, models, e0, e1, exclude, alpha,
+            beta, fbeta, pattern, patterns, out)  # fmt: skip
+    total = int(ptr[-1] - ptr[0]) if n_clusters else 0
+    parts = max(1, min(int(workers), n_clusters, total // _CLUSTER_ROWS_PER_THREAD))
+    if parts == 1:
+        _cluster_range(*args, 0, n_clusters)
+        return out
+    # cluster bounds splitting the members into ``parts`` shares
+    cuts = np.searchsorted(ptr, ptr[0] + np.arange(1, parts) * (total / parts))
+    edges = [0, *sorted({int(min(max(c, 0), n_clusters)) for c in cuts}), n_clusters]
+    with ThreadPoolExecutor(max_workers=parts) as pool:
+        jobs = [pool.submit(_cluster_range, *args, lo, hi) for lo, hi in itertools.pairwise(edges)]
+        for job in jobs:
+            job.result()
+    return out
+
+
+#: Members below which :func:`cluster_pairs` sums on one thread (starting one costs more).
+_CLUSTER_ROWS_PER_THREAD = 2000
+
+
+@nb.njit(cache=True, nogil=True)
+def _cluster_range(  # type: ignore[no-untyped-def]
+    R, cover, ptr, members, col, bench, fbase, starts, models, e0, e1, exclude, alpha, beta,
+    fbeta, pattern, patterns, out, g0, g1,
+):  # fmt: skip
+    """:func:`cluster_pairs` of the clusters ``g0 .. g1-1`` into ``out``."""
     n_patterns, n_stats = patterns.shape
-    out = np.zeros((n_clusters, n_stats))
     le = e1 - e0
     k = fbeta.shape[1]
-    for g in nb.prange(n_clusters):
+    for g in range(g0, g1):
         total = np.zeros((n_patterns, le))
         norms = np.zeros(n_patterns)
         z = np.empty(le)
@@ -689,7 +769,6 @@ def cluster_pairs(  # type: ignore[no-untyped-def]
             for kk in range(le):
                 sq += v[kk] * v[kk]
             out[g, s] = sq - nrm
-    return out
 
 
 # ----------------------------------------------------------------------------- group moments
@@ -978,15 +1057,40 @@ def radix_sort(keys, tmp):  # type: ignore[no-untyped-def]
         keys[:m] = tmp[:m]
 
 
-@nb.njit(cache=True, nogil=True)
-def signed_rank_column(x, k, order, bounds, keys, tmp, kept, stat):  # type: ignore[no-untyped-def]
+#: Group segments at least this long are sorted by NumPy (its SIMD sort: about 5 ms for a
+#: million int64 keys, a third of the radix sort's time); shorter ones, which stay in the
+#: core's cache, by :func:`radix_sort` in one compiled call.
+NUMPY_SORT_MIN = 4096
+
+
+def signed_rank_column(
+    x: np.ndarray, k: int, order: np.ndarray, bounds: np.ndarray, keys: np.ndarray,
+    tmp: np.ndarray, kept: np.ndarray, stat: int,
+) -> np.ndarray:  # fmt: skip
     """:func:`signed_rank_stats` of column ``k`` of ``x`` (rows x columns) over the rows that
     are observations of statistic ``stat`` (``kept[row, stat]``): the rows in group order
     (``x[order[i], k]``; as they are when ``order`` is empty), keyed, sorted within each
     group segment ``bounds[g]:bounds[g+1]``, ranked. ``keys`` and ``tmp`` are buffers of at
-    least the number of rows."""
+    least the number of rows.
+
+    The keys are integers, so every sort gives the same sorted segments: long segments are
+    sorted by NumPy (which releases the GIL), the others by :func:`radix_sort`.
+    """
     n = x.shape[0]
     kk = keys[:n]
+    _signed_rank_keys(x, k, order, kept, stat, kk)
+    sizes = np.diff(bounds)
+    for g in np.flatnonzero(sizes >= NUMPY_SORT_MIN):
+        kk[bounds[g] : bounds[g + 1]].sort()
+    if (sizes < NUMPY_SORT_MIN).any():
+        _sort_segments(kk, bounds, tmp, NUMPY_SORT_MIN)
+    return signed_rank_stats(kk, bounds)
+
+
+@nb.njit(cache=True, nogil=True)
+def _signed_rank_keys(x, k, order, kept, stat, kk):  # type: ignore[no-untyped-def]
+    """The signed-rank keys of column ``k`` in group order (see :func:`signed_rank_column`)."""
+    n = x.shape[0]
     if order.shape[0]:
         for i in range(n):
             r = order[i]
@@ -994,35 +1098,58 @@ def signed_rank_column(x, k, order, bounds, keys, tmp, kept, stat):  # type: ign
     else:
         for i in range(n):
             kk[i] = _signed_rank_key(x[i, k]) if kept[i, stat] else KEY_UNUSED
+
+
+@nb.njit(cache=True, nogil=True)
+def _sort_segments(kk, bounds, tmp, below):  # type: ignore[no-untyped-def]
+    """Radix-sort the segments ``kk[bounds[g]:bounds[g+1]]`` shorter than ``below``."""
     for g in range(bounds.shape[0] - 1):
-        radix_sort(kk[bounds[g] : bounds[g + 1]], tmp)
-    return signed_rank_stats(kk, bounds)
+        if bounds[g + 1] - bounds[g] < below:
+            radix_sort(kk[bounds[g] : bounds[g + 1]], tmp)
 
 
 @nb.njit(cache=True, nogil=True)
 def signed_rank_stats(keys, bounds):  # type: ignore[no-untyped-def]
     """W+, n, sum of (t^3 - t) over ties and a tie flag per group, from keys sorted within
-    each group segment ``keys[bounds[g]:bounds[g+1]]`` (unused keys last)."""
+    each group segment ``keys[bounds[g]:bounds[g+1]]`` (unused keys last).
+
+    The sums are kept in locals and stored once per group (the same additions in the same
+    order as adding into ``out``), and a key unlike the next one is ranked without the tie
+    loop (rank ``j - a + 1``, what the tie formula gives for a run of one) nor a branch."""
     n_groups = bounds.shape[0] - 1
     out = np.zeros((n_groups, 4))
     for g in range(n_groups):
         a = bounds[g]
         b = bounds[g + 1]
+        w_plus = 0.0
+        count = 0.0
+        cubes = 0.0
+        tied = 0.0
         j = a
         while j < b and keys[j] != KEY_UNUSED:
-            h = j
-            while h + 1 < b and keys[h + 1] != KEY_UNUSED and (keys[h + 1] >> 1) == (keys[j] >> 1):
+            kj = keys[j]
+            if j + 1 >= b or keys[j + 1] == KEY_UNUSED or (keys[j + 1] >> 1) != (kj >> 1):
+                # without a branch on the sign (adding 0.0 to a sum >= 0 changes nothing)
+                w_plus += (kj & 1) * ((j + j) / 2.0 - a + 1.0)
+                count += 1.0
+                j += 1
+                continue
+            h = j + 1
+            while h + 1 < b and keys[h + 1] != KEY_UNUSED and (keys[h + 1] >> 1) == (kj >> 1):
                 h += 1
             rank = (j + h) / 2.0 - a + 1.0  # average rank of the run within the group
             for q in range(j, h + 1):
                 if keys[q] & 1:
-                    out[g, 0] += rank
+                    w_plus += rank
             t = h - j + 1.0
-            out[g, 1] += t
-            if t > 1:
-                out[g, 2] += t * t * t - t
-                out[g, 3] = 1.0
+            count += t
+            cubes += t * t * t - t
+            tied = 1.0
             j = h + 1
+        out[g, 0] = w_plus
+        out[g, 1] = count
+        out[g, 2] = cubes
+        out[g, 3] = tied
     return out
 
 

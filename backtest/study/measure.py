@@ -78,12 +78,13 @@ class Outputs:
 
     def __init__(self, n: int, off: Offsets, n_factors: int = 0) -> None:
         nw = len(off.windows)
-        self.ar_path = np.empty((n, off.path[1] - off.path[0]))
-        self.windows = np.empty((len(WINDOW_COLUMNS), n * nw))
+        with K.small_pages():
+            self.ar_path = np.empty((n, off.path[1] - off.path[0]))
+            self.windows = np.empty((len(WINDOW_COLUMNS), n * nw))
+            self.fits = Fits.empty(n, n_factors)
         self.car = self.windows[0].reshape(n, nw)
         self.car_var = self.windows[1].reshape(n, nw)
         self.bhar = self.windows[4].reshape(n, nw)
-        self.fits = Fits.empty(n, n_factors)
         self._paging: threading.Thread | None = None
         self._fits_paged = threading.Event()
 
@@ -280,7 +281,7 @@ def measure(
     clock = time.perf_counter()
     # ------------------------------------------------------------------ cross-correlations
     within = [
-        _cluster_sums(aligned, fits, measured, patterns[j], j, spec, off)
+        _cluster_sums(aligned, fits, measured, patterns[j], j, spec, off, workers)
         for j in range(len(aligned.groupings))
     ]
     timings["clusters"] = time.perf_counter() - clock
@@ -567,6 +568,7 @@ def _cluster_sums(
     j: int,
     spec: StudySpec,
     off: Offsets,
+    workers: int = 1,
 ) -> np.ndarray:
     """Per cluster of grouping ``j`` and statistic: the sum of the pairwise correlations of
     the estimation residuals of the measured rows that are the statistic's observations."""
@@ -588,7 +590,7 @@ def _cluster_sums(
         within[lo:hi] = K.cluster_pairs(
             blk.R, blk.cover, part, mem, aligned.col, aligned.bench, aligned.fbase,
             aligned.start, aligned.model, off.est[0], off.est[1], spec.exclude_confounded,
-            fits.alpha, fits.beta, fits.fbeta, patterns.pattern, patterns.patterns,
+            fits.alpha, fits.beta, fits.fbeta, patterns.pattern, patterns.patterns, workers,
         )  # fmt: skip
     return within
 
