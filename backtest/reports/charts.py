@@ -761,12 +761,22 @@ def earnings_history(rows: pd.DataFrame, ticker: str) -> Figure:
     title = f"{ticker}: earnings reaction history"
     if rows.empty or "ar0" not in rows.columns:
         return message_figure(title, "No earnings reaction was measured.")
-    rows = rows.sort_values("day0") if "day0" in rows.columns else rows
+    when = "date" if "date" in rows.columns else "day0" if "day0" in rows.columns else None
+    rows = rows.sort_values(when, kind="stable") if when else rows
     names = (
         [esc(q) for q in rows["quarter"].astype(str)]
         if "quarter" in rows.columns
-        else [_date(d) for d in rows.get("day0", pd.Series(range(len(rows))))]
+        else [_date(d) for d in rows[when]]
+        if when
+        else [str(k + 1) for k in range(len(rows))]
     )
+    if len(set(names)) < len(names):  # two announcements in one quarter: tell them apart
+        seen: dict[str, int] = {}
+        unique = []
+        for nm in names:
+            seen[nm] = seen.get(nm, 0) + 1
+            unique.append(nm if seen[nm] == 1 else f"{nm} ({seen[nm]})")
+        names = unique
     ar0 = rows["ar0"].to_numpy(dtype=np.float64)
     data: list[dict[str, Any]] = [
         {
@@ -800,7 +810,8 @@ def earnings_history(rows: pd.DataFrame, ticker: str) -> Figure:
         "data": data,
         "layout": layout(
             title,
-            subtitle="Abnormal return on day 0 of each quarter's results",
+            subtitle="Bars: abnormal return on day 0 of each quarter's results"
+            + ("; diamonds: the earnings surprise (right axis)" if more else ""),
             height=340,
             showlegend=len(data) > 1,
             legend=LEGEND_TOP,

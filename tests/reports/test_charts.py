@@ -99,29 +99,6 @@ def right_labels(fig: dict[str, Any]) -> dict[str, str]:
     }
 
 
-# ----------------------------------------------------------------------------- headline p
-
-
-@pytest.mark.parametrize(
-    ("row", "expected"),
-    [
-        ({"kp_p": 0.04, "bmp_p": 0.2, "t_p": 0.5}, (0.04, "Kolari-Pynnönen adjusted BMP t")),
-        ({"kp_p": math.nan, "bmp_p": 0.2, "t_p": 0.5}, (0.2, "BMP t")),
-        ({"kp_p": math.nan, "bmp_p": math.inf, "t_p": 0.5}, (0.5, "cross-sectional t")),
-        ({"t_p": 0.07}, (0.07, "cross-sectional t")),
-        (pd.Series({"kp_p": None, "bmp_p": 0.01, "t_p": 0.3}), (0.01, "BMP t")),
-    ],
-)
-def test_headline_p_prefers_kp_then_bmp_then_t(row: Any, expected: tuple[float, str]) -> None:
-    assert tables.headline_p(row) == expected
-
-
-def test_headline_p_is_nan_when_no_test_was_computed() -> None:
-    p, name = tables.headline_p({"kp_p": math.nan, "bmp_p": math.nan, "t_p": math.nan})
-    assert math.isnan(p)
-    assert name == ""
-
-
 # ----------------------------------------------------------------------------- categories
 
 
