@@ -341,11 +341,13 @@ def category_forest(table: pd.DataFrame, window: Window = (-1, 1)) -> Figure:
     n = rows["n"].to_numpy()
     cats = [esc(str(c).replace("_", " ")) for c in rows["category"]]
     text = [
-        f"{v:+.1%} {stars(x) if math.isfinite(x) else ''}".rstrip() + f"  n={k}"
-        for v, x, k in zip(value, p, n, strict=True)
+        f"{v:+.1%} {stars(x) if math.isfinite(x) else ''}".rstrip()
+        + f"  n={k}"
+        + (" †" if fmt.unbounded(a, b) else "")
+        for v, x, k, a, b in zip(value, p, n, lo, hi, strict=True)
     ]
     hover = [
-        f"{fmt.pct(a)} to {fmt.pct(b)}" if math.isfinite(a) else "no interval (n < 2)"
+        fmt.interval(a, b) if fmt.interval(a, b) != fmt.DASH else "no interval (no test)"
         for a, b in zip(lo, hi, strict=True)
     ]
     tests = [
@@ -355,9 +357,10 @@ def category_forest(table: pd.DataFrame, window: Window = (-1, 1)) -> Figure:
     longest = max(len(s) for s in text)
     fig_layout = layout(
         title,
-        subtitle="Whiskers: 95% interval of the headline test · * p<0.10 ** p<0.05 *** p<0.01",
+        subtitle="Whiskers: 95% interval of the headline test · * p<0.10 ** p<0.05 *** p<0.01"
+        + (" · † interval not bounded" if any(t.endswith("†") for t in text) else ""),
         height=int(np.clip(110 + 30 * len(rows), 240, 560)),
-        xaxis=axis(f"CAAR{label}, % (sessions {label} around the news)", tickformat=PCT_AXIS),
+        xaxis=axis(f"CAAR{label}, %", tickformat=PCT_AXIS),
         yaxis={**_AXIS, "showgrid": False, "zeroline": False, "ticks": "", "showline": False},
         annotations=_right_labels(cats, text),
     )
@@ -932,7 +935,13 @@ CURRENCIES: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 
-def equity_figure(backtest: BacktestResult, portfolio: str, *, max_combos: int = 6) -> Figure:
+def equity_figure(
+    backtest: BacktestResult,
+    portfolio: str,
+    *,
+    max_combos: int = 6,
+    equity: pd.DataFrame | None = None,
+) -> Figure:
     """A portfolio's cumulative return and drawdown, every combination beside buy-and-hold.
 
     Top: each combination's cumulative return ``value / value[0] - 1`` in percent (at most
@@ -940,15 +949,17 @@ def equity_figure(backtest: BacktestResult, portfolio: str, *, max_combos: int =
     over the same sessions (grey), on one axis, so that a strategy invested a small part of the
     time and a fully invested buy-and-hold compare as returns, not as dollar amounts. Bottom:
     the drawdown ``value / running maximum - 1`` of every series shown, strategies and
-    buy-and-hold alike, so the axis covers the deepest of them.
+    buy-and-hold alike, so the axis covers the deepest of them. ``equity``: the portfolio's
+    columns of ``backtest.equity`` when the caller has them (a report of 500 ticker pages).
     """
     name = backtest.strategy.name
     title = f"{name} · {portfolio}: cumulative return and drawdown"
     eq = backtest.equity
     if eq.empty or eq.columns.nlevels != 3:
         return message_figure(title, "The backtest has no equity curve (no trade was made).")
-    in_portfolio = eq.columns.get_level_values(1).astype(str) == str(portfolio)
-    sub = eq.loc[:, in_portfolio].dropna(how="all")
+    if equity is None:  # else: the caller picked the portfolio's columns (many pages)
+        equity = eq.loc[:, eq.columns.get_level_values(1).astype(str) == str(portfolio)]
+    sub = equity.dropna(how="all")
     if sub.empty:
         return message_figure(title, f"No portfolio {portfolio!r} in the backtest.")
     series = sub.columns.get_level_values(2).astype(str)

@@ -243,9 +243,13 @@ def _render(template: str, **ctx: Any) -> str:
 
 
 def _records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """The rows of ``df`` as dicts (column -> value; NumPy scalars and Timestamps as they are),
+    built column by column: ``to_dict("records")`` boxes every cell and is ~10x slower on the
+    wide metrics tables of 500 ticker pages."""
     if df is None or not len(df):
         return []
-    return [dict(r) for r in df.to_dict("records")]
+    cols = [str(c) if not isinstance(c, str) else c for c in df.columns]
+    return [dict(zip(cols, row, strict=True)) for row in df.to_numpy(dtype=object)]
 
 
 # ---------------------------------------------------------------------------------- pages
@@ -259,6 +263,38 @@ class Site:
     tickers: dict[str, str]
     strategies: dict[str, str]
     counts: dict[str, Any]
+    #: Per backtest (by position), built once for all ticker pages: its joined metrics rows
+    #: and its trades, each split by ticker (the portfolio of a per-ticker run).
+    by_ticker: list[tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]] = field(
+        default_factory=list, compare=False, repr=False
+    )
+    #: (id of a backtest, portfolio) -> the equity columns of that portfolio.
+    equity: dict[tuple[int, str], pd.DataFrame] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def per_ticker(self, backtests: Sequence[Any]) -> list[Any]:
+        """:attr:`by_ticker`, built on the first call."""
+        if not self.by_ticker and backtests:
+            for r in backtests:
+                if not len(r.metrics):
+                    self.by_ticker.append(({}, {}))
+                    continue
+                m = metrics_with_trade_stats(r)
+                rows = {str(k): g for k, g in m.groupby(m["portfolio"].astype(str), sort=False)}
+                eq = r.equity
+                if len(eq) and eq.columns.nlevels == 3:
+                    level = pd.Series(eq.columns.get_level_values(1).astype(str))
+                    for k, ix in level.groupby(level, sort=False).indices.items():
+                        self.equity[(id(r), str(k))] = eq.iloc[:, ix]
+                t = r.trades
+                trades = (
+                    {str(k): g for k, g in t.groupby(t["ticker"].astype(str), sort=False)}
+                    if len(t)
+                    else {}
+                )
+                self.by_ticker.append((rows, trades))
+        return self.by_ticker
 
 
 def site_of(result: Any) -> Site:
@@ -341,7 +377,7 @@ def render_index(result: Any, site: Site, files: Sequence[str] = ()) -> str:
         ctx["categories_unbounded"] = any(
             fmt.unbounded(c["lo"], c["hi"]) for c in ctx["categories"]
         )
-        ctx["tickers_unbounded"] = any(fmt.unbounded(t["lo"], t["hi"]) for t in ctx["tickers"])
+        ctx["tickers_unbounded"] = any(fmt.unbounded(t["lo"], t["hi"]) for t in ctx["tickers"].rows)
     else:
         ctx.update(
             study=None, study_error=result.study_error, caveats=[], market=None, categories=[]
@@ -367,11 +403,16 @@ def render_index(result: Any, site: Site, files: Sequence[str] = ()) -> str:
     ctx["claims_chart"] = charts.add(C.claims_figure(claims), "claims") if len(claims) else None
     ctx["claim_counts"] = claims["verdict"].value_counts().to_dict() if len(claims) else {}
     ctx["left_out"] = _left_out(result)
-    ctx["quality"] = _records(result.quality)
+    quality = result.quality
+    if len(quality) and "severity" in quality.columns:  # errors first
+        quality = quality.sort_values("severity", key=lambda v: v != "error", kind="stable")
+    ctx["quality"] = listing(_records(quality), "check")
     ctx["n_warnings"] = (
         int((result.quality["severity"] == "warning").sum()) if len(result.quality) else 0
     )
-    ctx["prices"] = [{**p, "as_of": data_as_of(p)} for p in _records(result.prices)]
+    ctx["prices"] = listing(
+        [{**p, "as_of": data_as_of(p)} for p in _records(result.prices)], "status"
+    )
     ctx["charts"] = charts.items
     return _render("index.html.j2", **ctx)
 
@@ -430,11 +471,13 @@ TESTS = (
 )
 
 
-def _ticker_rows(study: Any, win: Any, site: Site) -> list[dict[str, Any]]:
-    return [
-        {**r, "page": site.tickers.get(str(r["ticker"]))}
-        for r in _records(T.ticker_table(study, win))
-    ]
+def _ticker_rows(study: Any, win: Any, site: Site) -> Listing:
+    """Per ticker (most events first, then the largest |CAAR|), each linked to its page; a
+    long list shows the first :data:`MAX_ROWS` (every ticker has its page)."""
+    t = T.ticker_table(study, win)
+    t = t.assign(_abs=t["caar"].abs()).sort_values(["n", "_abs"], ascending=False, kind="stable")
+    rows = [{**r, "page": site.tickers.get(str(r["ticker"]))} for r in _records(t)]
+    return listing(rows)
 
 
 #: Models whose abnormal return is the return less a constant (``alpha``; 0 for ``raw``): the
@@ -735,8 +778,57 @@ def _as_numbers(values: pd.Series) -> pd.Series:
     return pd.to_numeric(words, errors="coerce")
 
 
+#: Rows a table on the main page lists at most; the rest are counted by reason and are in
+#: ``tables/`` and ``tables.xlsx`` (a run over the S&P 500 skips thousands of trades).
+MAX_ROWS = 25
+#: Trade legs a strategy page lists at most (every leg is in ``tables/trades.csv``).
+MAX_TRADES = 200
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A long list on the main page: ``n`` in all, the first ``rows`` of them, and when some
+    are left out, ``reasons``: how many rows of each reason there are (numbers in a reason
+    read as N, so "AR(+0) = +13.75%" and "AR(+0) = -1.90%" count as one reason)."""
+
+    n: int
+    rows: list[dict[str, Any]]
+    reasons: list[tuple[str, int]]
+
+    @property
+    def more(self) -> int:
+        return self.n - len(self.rows)
+
+
+def reason_kind(reason: Any) -> str:
+    """A reason with its numbers as N (to count reasons of one kind together).
+
+    >>> reason_kind("condition not met: AR(+0) = +13.75%")
+    'condition not met: AR(N) = N'
+    >>> reason_kind("only 111 valid estimation-window returns, 120 required")
+    'only N valid estimation-window returns, N required'
+    """
+    return re.sub(r"[-+]?\d[\d.,]*%?", "N", str(reason))
+
+
+def listing(rows: list[dict[str, Any]], *by: str, limit: int = MAX_ROWS) -> Listing:
+    """The first ``limit`` of ``rows``, with the counts of every (``by`` fields, reason kind)
+    when some are left out."""
+    reasons: list[tuple[str, int]] = []
+    if len(rows) > limit:
+        counts: dict[str, int] = {}
+        for r in rows:
+            head = " · ".join(str(r.get(k, "")) for k in by if k != "reason")
+            kind = reason_kind(r.get("reason", "")) if "reason" in by else ""
+            label = f"{head}: {kind}" if head and kind else head or kind
+            counts[label] = counts.get(label, 0) + 1
+        reasons = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return Listing(n=len(rows), rows=rows[:limit], reasons=reasons)
+
+
 def _left_out(result: Any) -> dict[str, Any]:
-    """What the run left out, by kind, each counted on its own."""
+    """What the run left out, by kind, each counted on its own (long lists: the first
+    :data:`MAX_ROWS` and the counts by reason)."""
     study = result.study
     dropped = _records(study.dropped) if study is not None else []
     skipped = []
@@ -748,10 +840,10 @@ def _left_out(result: Any) -> dict[str, Any]:
         result.prices[result.prices["status"] == "failed"] if len(result.prices) else result.prices
     )
     return {
-        "dropped": dropped,
-        "skipped": skipped,
-        "catalog": _records(cp),
-        "prices": _records(failed),
+        "dropped": listing(dropped, "stage", "reason"),
+        "skipped": listing(skipped, "strategy", "reason"),
+        "catalog": listing(_records(cp), "field"),
+        "prices": listing(_records(failed), "reason"),
         "files": [
             {"file": f, "message": m} for f, m in (*result.strategy_errors, *result.strategy_notes)
         ],
@@ -784,7 +876,7 @@ def render_ticker(result: Any, site: Site, ticker: str) -> str:
             else None,
             earnings=_earnings(study, ticker, charts),
         )
-    ctx["strategies"] = _ticker_strategies(result, ticker, charts)
+    ctx["strategies"] = _ticker_strategies(result, ticker, charts, site)
     ctx["trade_stats"] = [c for c in TRADE_STATS if _any_column(result.backtests, c)]
     ctx["period_stats"] = [c for c in PERIOD_STATS if _any_column(result.backtests, c)]
     ctx["charts"] = charts.items
@@ -866,16 +958,20 @@ def _earnings(study: Any, ticker: str, charts: Charts) -> dict[str, Any] | None:
     }
 
 
-def _ticker_strategies(result: Any, ticker: str, charts: Charts) -> list[dict[str, Any]]:
+def _ticker_strategies(
+    result: Any, ticker: str, charts: Charts, site: Site | None = None
+) -> list[dict[str, Any]]:
     out = []
-    for r in result.backtests:
-        if not len(r.metrics) or ticker not in set(r.metrics["portfolio"].astype(str)):
+    site = site or site_of(result)
+    for r, (by_portfolio, by_trades) in zip(
+        result.backtests, site.per_ticker(result.backtests), strict=True
+    ):
+        rows = by_portfolio.get(ticker)
+        if rows is None:
             continue
-        m = metrics_with_trade_stats(r)
-        rows = m[(m["portfolio"].astype(str) == ticker)]
-        trades = r.trades[r.trades["ticker"].astype(str) == ticker].sort_values(
-            ["entry_date", "combo"]
-        )
+        trades = by_trades.get(ticker, r.trades.iloc[:0])
+        if len(trades):
+            trades = trades.sort_values(["entry_date", "combo"])
         shown = _metric_rows(rows)
         out.append(
             {
@@ -883,7 +979,10 @@ def _ticker_strategies(result: Any, ticker: str, charts: Charts) -> list[dict[st
                 "rows": shown,
                 "trade_stats": _with_values(shown, TRADE_STATS),
                 "period_stats": _with_values(shown, PERIOD_STATS),
-                "chart": charts.add(C.equity_figure(r, ticker), f"eq-{r.strategy.name}-{ticker}"),
+                "chart": charts.add(
+                    C.equity_figure(r, ticker, equity=site.equity.get((id(r), ticker))),
+                    f"eq-{r.strategy.name}-{ticker}",
+                ),
                 "trades": _records(trades),
             }
         )
@@ -905,10 +1004,11 @@ def _with_values(
 def _metric_rows(m: pd.DataFrame) -> list[dict[str, Any]]:
     """A portfolio's strategy rows (one per combination), then its buy-and-hold rows once
     (the same sessions and capital for every combination)."""
-    strat = m[m["kind"] == "strategy"].sort_values("combo")
-    hold = m[m["kind"] != "strategy"]
-    hold = hold[hold["combo"] == hold["combo"].min()]
-    return _records(pd.concat([strat, hold]))
+    rows = _records(m)  # (plain Python: this runs once per ticker page and strategy)
+    strat = sorted((r for r in rows if r["kind"] == "strategy"), key=lambda r: r["combo"])
+    hold = [r for r in rows if r["kind"] != "strategy"]
+    first = min((r["combo"] for r in hold), default=None)
+    return strat + [r for r in hold if r["combo"] == first]
 
 
 # ------------------------------------------------------------------------------ strategy pages
@@ -925,13 +1025,20 @@ def render_strategy(result: Any, site: Site, r: Any) -> str:
         settings=r.rules(),
         benchmarks=dict(r.benchmarks),
         data=dict(r.data),
-        skipped=_records(r.skipped_table()),
+        skipped=listing(_records(r.skipped_table()), "reason"),
         ticker_pages=site.tickers,
         trade_stats=[c for c in TRADE_STATS if _any_column([r], c)],
         period_stats=[c for c in PERIOD_STATS if _any_column([r], c)],
     )
     if not len(r.metrics):
-        ctx.update(empty=True, pooled=[], per_ticker=[], heatmap=None, dots=None, trades=[])
+        ctx.update(
+            empty=True,
+            pooled=[],
+            per_ticker=listing([]),
+            heatmap=None,
+            dots=None,
+            trades=listing([]),
+        )
     else:
         m = metrics_with_trade_stats(r)
         main = r.grid_portfolio()
@@ -951,12 +1058,19 @@ def render_strategy(result: Any, site: Site, r: Any) -> str:
                 for p in names
             ],
             dots=charts.add(C.trade_dots(r), "trades"),
-            per_ticker=_records(
-                m[
-                    (m["kind"] == "strategy") & ~m["portfolio"].astype(str).str.startswith("pooled")
-                ].sort_values(["portfolio", "combo"])
+            per_ticker=listing(
+                _records(
+                    m[
+                        (m["kind"] == "strategy")
+                        & ~m["portfolio"].astype(str).str.startswith("pooled")
+                    ].sort_values(["portfolio", "combo"])
+                ),
+                limit=MAX_TRADES,
             ),
-            trades=_records(r.trades.sort_values(["entry_date", "ticker", "combo"])),
+            trades=listing(
+                _records(r.trades.sort_values(["entry_date", "ticker", "combo"])),
+                limit=MAX_TRADES,
+            ),
         )
     ctx["charts"] = charts.items
     return _render("strategy.html.j2", **ctx)
