@@ -807,7 +807,7 @@ def earnings_history(rows: pd.DataFrame, ticker: str) -> Figure:
         )
         more["yaxis2"] = axis(
             "earnings surprise, %", overlaying="y", side="right", tickformat=PCT_AXIS,
-            showgrid=False,
+            showgrid=False, rangemode="tozero",
         )  # fmt: skip
     return {
         "data": data,
@@ -935,6 +935,10 @@ CURRENCIES: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 
+#: How the backtest names the benchmark held at a strategy's exposure (``<bench>`` + this).
+MATCHED_SUFFIX = " at the strategy's exposure"
+
+
 def equity_figure(
     backtest: BacktestResult,
     portfolio: str,
@@ -969,9 +973,14 @@ def equity_figure(
     strat = sub.loc[:, series == "strategy"]
     shown = strat.iloc[:, :max_combos]
     holds = sub.loc[:, series.str.startswith("buy & hold") & (combo_of == combo_of[0])]
+    # the benchmark held over the same sessions as each shown combination's trades (dotted)
+    shown_combos = set(shown.columns.get_level_values(0))
+    matched = sub.loc[
+        :, series.str.endswith(MATCHED_SUFFIX) & np.isin(combo_of, list(shown_combos))
+    ]
     x = dates(sub.index)
     data: list[dict[str, Any]] = []
-    every = pd.concat([holds, shown], axis=1)
+    every = pd.concat([holds, shown, matched], axis=1)
     value = every.to_numpy(dtype=np.float64)
     first = np.array([s[np.isfinite(s)][0] if np.isfinite(s).any() else np.nan for s in value.T])
     cum = value / first - 1.0
@@ -981,18 +990,29 @@ def equity_figure(
     for k, col in enumerate(holds.columns):
         names.append(esc(col[2]))
         colours.append(GREYS[k % len(GREYS)])
+    colour_of: dict[Any, str] = {}
     for i, col in enumerate(shown.columns):
         names.append(esc("strategy" if single else labels.get(col[0], f"combination {col[0]}")))
         colours.append(COLORWAY[i % len(COLORWAY)])
+        colour_of[col[0]] = colours[-1]
+    for col in matched.columns:
+        bench = str(col[2]).removesuffix(MATCHED_SUFFIX).strip()
+        who = "" if single else f"{labels.get(col[0], col[0])}: "
+        names.append(esc(f"{who}{bench}, same sessions"))
+        colours.append(colour_of.get(col[0], INK))
+    n_solid = holds.shape[1] + shown.shape[1]
     for j, (nm, colour) in enumerate(zip(names, colours, strict=True)):
         hold = j < holds.shape[1]
+        line: dict[str, Any] = {"color": colour, "width": 1.3 if hold or j >= n_solid else 2}
+        if j >= n_solid:
+            line["dash"] = "dot"
         common = {
             "type": "scatter",
             "mode": "lines",
             "x": x,
             "name": nm,
             "legendgroup": f"s{j}",
-            "line": {"color": colour, "width": 1.3 if hold else 2},
+            "line": line,
         }
         data.append(
             {
@@ -1008,7 +1028,7 @@ def equity_figure(
                 "xaxis": "x",
                 "yaxis": "y2",
                 "showlegend": False,
-                "line": {"color": colour, "width": 1},
+                "line": {**line, "width": 1},
                 "hovertemplate": "drawdown %{y:.2%}<extra>%{fullData.name}</extra>",
             }
         )
@@ -1019,7 +1039,12 @@ def equity_figure(
         "layout": layout(
             title,
             subtitle=(
-                "Same sessions for every series; grey: buy-and-hold"
+                "Same sessions for every series; grey: buy-and-hold, fully invested"
+                + (
+                    "; dotted: the benchmark held over the trades' sessions"
+                    if matched.shape[1]
+                    else ""
+                )
                 + (f"; {left_out} more combinations in the tables" if left_out > 0 else "")
             ),
             height=520,

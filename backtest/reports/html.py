@@ -191,8 +191,9 @@ def stat_cell(row: dict[str, Any], column: str, kind: str) -> str:
         if x == 0:
             return "none"
         peak, end = row.get("max_drawdown_peak"), row.get("max_drawdown_recovery")
-        until = "not recovered" if _missing(end) else fmt.day(end)
-        return f"{fmt.pct(x)} ({fmt.day(peak)} to {until})"
+        if _missing(end):
+            return f"{fmt.pct(x)} (from {fmt.day(peak)}, not recovered)"
+        return f"{fmt.pct(x)} ({fmt.day(peak)} to {fmt.day(end)})"
     if kind == "duration":
         x = finite(v)
         if x is None:

@@ -254,7 +254,17 @@ def test_equity_compares_cumulative_returns_and_every_drawdown(short_bt: Backtes
     expected = {"buy & hold equal-weight basket": (0, "buy & hold equal-weight basket"),
                 "buy & hold SPY": (0, "buy & hold SPY")}  # fmt: skip
     expected.update({lab: (combo, "strategy") for combo, lab in labels.items()})
+    # dotted: the benchmark held over each combination's trade sessions, in its colour
+    expected.update(
+        {f"{lab}: SPY, same sessions": (combo, "SPY at the strategy's exposure")
+         for combo, lab in labels.items()}
+    )  # fmt: skip
     assert sorted(html.unescape(t["name"]) for t in lines) == sorted(expected)
+    dotted = [t for t in lines if t["line"].get("dash") == "dot"]
+    assert len(dotted) == len(labels)
+    colour = {html.unescape(t["name"]): t["line"]["color"] for t in lines}
+    for lab in labels:
+        assert colour[f"{lab}: SPY, same sessions"] == colour[lab]
     deepest = 0.0
     for line, dd in zip(lines, dds, strict=True):
         combo, series = expected[html.unescape(line["name"])]

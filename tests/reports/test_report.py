@@ -357,7 +357,7 @@ def test_strategy_cells_say_what_a_number_cannot() -> None:
     assert stat_cell({**dd, "max_drawdown_recovery": pd.Timestamp("2025-01-02")},
                      "max_drawdown", "drawdown") == "-0.09% (2022-03-01 to 2025-01-02)"  # fmt: skip
     assert stat_cell({**dd, "max_drawdown_recovery": pd.NaT}, "max_drawdown", "drawdown") == (
-        "-0.09% (2022-03-01 to not recovered)"
+        "-0.09% (from 2022-03-01, not recovered)"
     )
     assert stat_cell({"max_drawdown": 0.0}, "max_drawdown", "drawdown") == "none"
     assert stat_cell({"exposure": 0.071}, "exposure", "share") == "7.10%"
