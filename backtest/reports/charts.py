@@ -436,7 +436,7 @@ def top_reactions(table: pd.DataFrame, window: Window = (-1, 1)) -> Figure:
     }
 
 
-def caar_panels(study: EventStudyResult, window: Window = (-1, 1), cols: int = 3) -> Figure:
+def caar_panels(study: EventStudyResult, window: Window = (-1, 1), cols: int = 2) -> Figure:
     """Small multiples: each category's CAAR path over the study's path days with its 95%
     band (``CAAR ± t_{0.975,n-1} · caar_se``, none where n < 2), on one shared y axis so that
     panels compare, the window shaded and day 0 marked. Panels are titled ``category (n)``
@@ -451,7 +451,8 @@ def caar_panels(study: EventStudyResult, window: Window = (-1, 1), cols: int = 3
     order = [c for c in category_table(study, window)["category"] if c in set(p["group"])]
     if not order:
         return message_figure(title, "The study was not grouped by category.")
-    cells = _grid(len(order), min(cols, len(order)), gap_y=0.22)
+    n_rows = math.ceil(len(order) / min(cols, len(order)))
+    cells = _grid(len(order), min(cols, len(order)), gap_y=min(0.22, 0.35 / n_rows))
     data: list[dict[str, Any]] = []
     lay: dict[str, Any] = {}
     annotations: list[dict[str, Any]] = []
@@ -501,7 +502,7 @@ def caar_panels(study: EventStudyResult, window: Window = (-1, 1), cols: int = 3
         n = int(path["n"].max()) if len(path) else 0
         bottom = cell["row"] == max(c["row"] for c in cells)
         lay[f"xaxis{ax}"] = axis(
-            "trading days from day 0" if bottom else "",
+            "trading days from day 0" if bottom and cell["col"] == 0 else "",
             domain=cell["x"],
             anchor=ya,
             zeroline=False,
@@ -523,6 +524,7 @@ def caar_panels(study: EventStudyResult, window: Window = (-1, 1), cols: int = 3
                 "y": cell["y"][1],
                 "xref": "paper",
                 "yref": "paper",
+                "xanchor": "center",
                 "yanchor": "bottom",
                 "yshift": 2,
                 "showarrow": False,
