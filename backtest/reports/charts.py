@@ -1003,23 +1003,35 @@ def equity_figure(
         names.append(esc(f"{who}{bench}, same sessions"))
         colours.append(colour_of.get(col[0], INK))
     n_solid = holds.shape[1] + shown.shape[1]
+    groups = (
+        [f"h{k}" for k in range(holds.shape[1])]
+        + [f"c{col[0]}" for col in shown.columns]
+        + [f"c{col[0]}" for col in matched.columns]
+    )
+    # like with like: with the benchmark at each combination's exposure drawn, the fully
+    # invested buy-and-hold lines start hidden (a click on the legend shows them), so the
+    # axis fits the strategies and what the same sessions in the benchmark earned
+    hide_holds = matched.shape[1] > 0
     for j, (nm, colour) in enumerate(zip(names, colours, strict=True)):
         hold = j < holds.shape[1]
         line: dict[str, Any] = {"color": colour, "width": 1.3 if hold or j >= n_solid else 2}
         if j >= n_solid:
             line["dash"] = "dot"
-        common = {
+        common: dict[str, Any] = {
             "type": "scatter",
             "mode": "lines",
             "x": x,
             "name": nm,
-            "legendgroup": f"s{j}",
+            "legendgroup": groups[j],
             "line": line,
         }
+        if hold and hide_holds:
+            common["visible"] = "legendonly"
         data.append(
             {
                 **common,
                 "y": floats(cum[:, j]),
+                "showlegend": j < n_solid,
                 "hovertemplate": "%{y:+.2%}<extra>%{fullData.name}</extra>",
             }
         )
@@ -1041,11 +1053,12 @@ def equity_figure(
         "layout": layout(
             title,
             subtitle=(
-                "Same sessions for every series; grey: buy-and-hold, fully invested"
+                "Same sessions for every series; "
                 + (
-                    "; dotted: the benchmark held over the trades' sessions"
-                    if matched.shape[1]
-                    else ""
+                    "dotted: the benchmark held over each combination's trade sessions; "
+                    "grey (click to show): buy-and-hold, fully invested"
+                    if hide_holds
+                    else "grey: buy-and-hold, fully invested"
                 )
                 + (f"; {left_out} more combinations in the tables" if left_out > 0 else "")
             ),
