@@ -937,6 +937,10 @@ CURRENCIES: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 
+#: Significant digits of the cumulative-return and drawdown paths: 0.01 percentage points on a
+#: path that reaches +250%, finer than any screen shows (a run over 500 tickers draws
+#: thousands of these paths).
+EQUITY_DIGITS = 5
 #: How the backtest names the benchmark held at a strategy's exposure (``<bench>`` + this).
 MATCHED_SUFFIX = " at the strategy's exposure"
 
@@ -1030,7 +1034,7 @@ def equity_figure(
         data.append(
             {
                 **common,
-                "y": floats(cum[:, j]),
+                "y": floats(cum[:, j], EQUITY_DIGITS),
                 "showlegend": j < n_solid,
                 "hovertemplate": "%{y:+.2%}<extra>%{fullData.name}</extra>",
             }
@@ -1038,7 +1042,7 @@ def equity_figure(
         data.append(
             {
                 **common,
-                "y": floats(dd[:, j]),
+                "y": floats(dd[:, j], EQUITY_DIGITS),
                 "xaxis": "x",
                 "yaxis": "y2",
                 "showlegend": False,

@@ -256,6 +256,25 @@ def strategy_metrics(backtests: Sequence[Any]) -> pd.DataFrame:
     return out[[*first, *[c for c in out.columns if c not in first]]]
 
 
+def trade_stats_table(backtests: Sequence[Any]) -> pd.DataFrame:
+    """Every strategy's trade statistics (``BacktestResult.trade_stats``: per combination and
+    pooled portfolio, the mean and median trade return with its t and bootstrap interval, the
+    same beyond the benchmark over the same sessions, the return while invested, the exposure),
+    with the strategy and the combination's label."""
+    frames = []
+    for r in backtests:
+        ts = getattr(r, "trade_stats", None)
+        if not isinstance(ts, pd.DataFrame) or not len(ts):
+            continue
+        labels = r.combos.set_index("combo")["label"]
+        frames.append(ts.assign(strategy=r.strategy.name, label=ts["combo"].map(labels)))
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    first = ["strategy", "label", "portfolio"]
+    return out[[*first, *[c for c in out.columns if c not in first]]]
+
+
 def trades_table(backtests: Sequence[Any]) -> pd.DataFrame:
     """Every leg of every trade of the per-ticker portfolios, with the strategy."""
     frames = [r.trades.assign(strategy=r.strategy.name) for r in backtests if len(r.trades)]
@@ -422,8 +441,15 @@ def all_tables(result: Any) -> dict[str, pd.DataFrame]:
         tables["categories"] = category_table(study)
         tables["group_tests"] = test_table(study)
         tables["caar_paths"] = study.paths
+        if study.market_events is not None and len(study.market_events):
+            tables["market_events"] = study.market_events
+        for name in ("earnings_history", "earnings_profile"):
+            frame = getattr(study, name, None)
+            if isinstance(frame, pd.DataFrame) and len(frame):
+                tables[name] = frame
     tables["strategy_metrics"] = strategy_metrics(result.backtests)
     tables["strategy_overview"] = strategy_overview(result.backtests)
+    tables["trade_stats"] = trade_stats_table(result.backtests)
     tables["trades"] = trades_table(result.backtests)
     tables["claims"] = result.claims
     tables["dropped"] = dropped_table(result)

@@ -75,14 +75,14 @@ def valid(fig: dict[str, Any]) -> go.Figure:
     return go.Figure(fig)
 
 
-def close(drawn: Any, expected: Any, *, scale: float | None = None) -> None:
-    """Drawn values equal the expected ones to the seven significant digits a figure keeps
-    of its series' largest value (``scale``: that value, when only part of a series is
+def close(drawn: Any, expected: Any, *, scale: float | None = None, digits: int = 7) -> None:
+    """Drawn values equal the expected ones to the ``digits`` significant digits a figure
+    keeps of its series' largest value (``scale``: that value, when only part of a series is
     compared; default the largest expected value)."""
     want = np.asarray(expected, dtype=float)
     got = np.asarray([np.nan if v is None else v for v in drawn], dtype=float)
     top = np.nanmax(np.abs(want)) if scale is None else scale
-    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6 * top)
+    np.testing.assert_allclose(got, want, rtol=0, atol=10.0 ** (1 - digits) * top)
 
 
 def is_message(fig: dict[str, Any]) -> bool:
@@ -269,12 +269,12 @@ def test_equity_compares_cumulative_returns_and_every_drawdown(short_bt: Backtes
     for line, dd in zip(lines, dds, strict=True):
         combo, series = expected[html.unescape(line["name"])]
         value = eq[(combo, portfolio, series)].to_numpy()
-        close(line["y"], value / value[0] - 1.0)
+        close(line["y"], value / value[0] - 1.0, digits=charts.EQUITY_DIGITS)
         peak, want = -math.inf, []
         for v in value:
             peak = max(peak, v)
             want.append(v / peak - 1.0)
-        close(dd["y"], want)
+        close(dd["y"], want, digits=charts.EQUITY_DIGITS)
         deepest = min(deepest, min(want))
     # the drawdown axis reaches the deepest series, buy-and-hold included
     assert fig["layout"]["yaxis2"]["range"][0] <= deepest

@@ -27,7 +27,8 @@ FILES = {
     "strategies/toy_buy_on_layoffs.html",
     *(f"tables/{n}.{ext}" for n in (
         "events", "windows", "ar_paths", "tickers", "categories", "group_tests", "caar_paths",
-        "strategy_metrics", "strategy_overview", "trades", "claims", "dropped", "prices",
+        "strategy_metrics", "strategy_overview", "trade_stats", "trades", "claims", "dropped",
+        "prices",
         "quality") for ext in ("csv", "json")),
 }  # fmt: skip
 
