@@ -273,7 +273,14 @@ def test_an_unbounded_headline_interval_reads_not_bounded(toy_result: RunResult)
     sel = (g["group_by"] == "category") & (g["group"] == "layoff") & (g["measure"] == "CAAR")
     g.loc[sel, "lo"] = -math.inf
     g.loc[sel, "hi"] = math.inf
-    text = _text(H.render_pages(_with(toy_result, groups=g))["index.html"])
+    result = _with(toy_result, groups=g)
+    text = _text(H.render_pages(result)["index.html"])
     assert "not bounded †" in text
     assert "— to —" not in text
     assert "rejects no shift of the mean" in text
+    from backtest.reports.markdown import render_markdown
+
+    md = render_markdown(result, [])
+    assert "| not bounded † |" in md
+    assert "— to —" not in md
+    assert "rejects no shift of the mean" in md
