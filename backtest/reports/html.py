@@ -604,14 +604,22 @@ def metrics_with_trade_stats(r: Any) -> pd.DataFrame:
     (:data:`TRADE_STAT_COLUMNS`) are the trade statistics' own; rows without trade statistics
     (per-ticker portfolios, buy-and-hold) keep NaN there."""
     m = r.to_frame()
+    if len(m) and "avg_trade_return" in m.columns and "mean_trade_return" not in m.columns:
+        # a portfolio without trade statistics (one ticker's) keeps its own mean trade
+        m = m.assign(mean_trade_return=m["avg_trade_return"])
     ts = getattr(r, "trade_stats", None)
     if not len(m) or not isinstance(ts, pd.DataFrame) or not len(ts):
         return m
     keys = ["combo", "portfolio"]
     take = [c for c in TRADE_STAT_COLUMNS if c in ts.columns]
     ts = ts[[*keys, *take]].assign(kind="strategy")
-    m = m.drop(columns=[c for c in take if c in m.columns])
-    return m.merge(ts, on=[*keys, "kind"], how="left")
+    out = m.merge(ts, on=[*keys, "kind"], how="left", suffixes=("_own", ""))
+    for c in take:  # the trade statistics' figure where there is one, else the row's own
+        own = f"{c}_own"
+        if own in out.columns:
+            out[c] = out[c].where(out[c].notna(), out[own])
+            out = out.drop(columns=own)
+    return out
 
 
 def _strategy_metrics(r: Any) -> pd.DataFrame:

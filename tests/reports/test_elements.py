@@ -284,3 +284,23 @@ def test_an_unbounded_headline_interval_reads_not_bounded(toy_result: RunResult)
     assert "| not bounded † |" in md
     assert "— to —" not in md
     assert "rejects no shift of the mean" in md
+
+
+def test_a_ticker_portfolio_keeps_its_own_per_trade_figures(toy_result: RunResult) -> None:
+    """Trade statistics exist for the pooled portfolios only: a ticker's own portfolio still
+    shows its mean, median and t of the trade returns from its metrics."""
+    result = _stats_result(toy_result)
+    (bt,) = result.backtests
+    m = H.metrics_with_trade_stats(bt)
+    own = m[(m["kind"] == "strategy") & (m["portfolio"] == "AAA")]
+    base = bt.metrics[(bt.metrics["kind"] == "strategy") & (bt.metrics["portfolio"] == "AAA")]
+    for mine, theirs in (
+        ("mean_trade_return", "avg_trade_return"),
+        ("median_trade_return", "median_trade_return"),
+        ("trade_t", "trade_t"),
+    ):
+        np.testing.assert_array_equal(own[mine].to_numpy(float), base[theirs].to_numpy(float))
+    pooled = m[(m["kind"] == "strategy") & (m["portfolio"] == "pooled XNYS")]
+    assert pooled["mean_trade_return"].tolist() == [0.021, 0.034]  # the trade statistics'
+    text = _text(H.render_pages(result)["tickers/AAA.html"])
+    assert "Mean trade" in text
