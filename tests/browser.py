@@ -82,7 +82,8 @@ return Array.from(document.querySelectorAll("div.chart")).map((el) => {
 });
 """
 # What a reader would stumble on in the layout: the page scrolling sideways, a chart's title
-# overlapping its chart, a label cut at a chart's edge, a legend over an axis title or label.
+# overlapping its chart, any element drawn over a chart's title (a toolbar, a banner, a
+# neighbour), a label cut at a chart's edge, a legend over an axis title or label.
 _LAYOUT_JS = """
 const out = [];
 const box = (el) => el.getBoundingClientRect();
@@ -99,6 +100,34 @@ document.querySelectorAll("figure").forEach((f) => {
         }
     });
 });
+// an element drawn over a chart's title: scroll each caption into view and ask the page
+// which element is on top at points across its title and subtitle (elementFromPoint sees
+// the viewport only)
+document.querySelectorAll("figure").forEach((f) => {
+    const cap = f.querySelector("figcaption");
+    const chart = f.querySelector("div.chart");
+    if (!cap || !chart) { return; }
+    cap.scrollIntoView({block: "center"});
+    const spans = cap.querySelectorAll("span");
+    const parts = spans.length ? Array.from(spans) : [cap];
+    let covered = null;
+    parts.forEach((part) => {
+        const r = box(part);
+        if (r.width === 0 || r.height === 0) { return; }
+        const y = r.top + r.height / 2;
+        [r.left + 3, r.left + r.width / 2, r.right - 3].forEach((x) => {
+            const top = document.elementFromPoint(x, y);
+            if (top && !cap.contains(top) && covered === null) { covered = top; }
+        });
+    });
+    if (covered) {
+        const what = covered.tagName.toLowerCase()
+            + (covered.className && covered.className.baseVal === undefined
+                ? "." + String(covered.className).trim().split(/\\s+/).join(".") : "");
+        out.push(`chart ${chart.id}: ${what} covers its title`);
+    }
+});
+window.scrollTo(0, 0);
 document.querySelectorAll("div.chart.js-plotly-plot").forEach((el) => {
     const frame = box(el);
     const named = (t) => `"${t.textContent.trim().slice(0, 40)}"`;
@@ -191,10 +220,13 @@ class PageReport:
     page_height : the document's scroll height in CSS px.
     screenshot : where the full-page PNG screenshot was written.
     layout_problems : what a reader would stumble on in the layout (the page scrolling
-        sideways, a chart title overlapping its chart, a label cut at a chart's edge, a legend
-        over an axis title or label), measured from the elements' bounding boxes.
+        sideways, a chart title overlapping its chart, an element drawn over a chart's title,
+        a label cut at a chart's edge, a legend over an axis title or label), measured from
+        the elements' bounding boxes and, for what covers a title, the element on top at
+        points across it (``document.elementFromPoint``).
     first_screen : where the screenshot of the first screen (the window's size) was written,
         or None.
+    probe : what the ``probe`` script returned (None without one).
     """
 
     url: str
@@ -211,6 +243,7 @@ class PageReport:
     screenshot: Path
     layout_problems: tuple[str, ...] = ()
     first_screen: Path | None = None
+    probe: Any = None
 
     def problems(self) -> list[str]:
         """Everything wrong with the page, one sentence each; empty when the page is fine."""
@@ -317,6 +350,7 @@ def inspect_page(
     max_screenshot_height: int = 15_000,
     first_screen: Path | None = None,
     phone: bool = False,
+    probe: str | None = None,
 ) -> PageReport:
     """Open ``html_path`` in headless Chromium, wait for its charts, screenshot it, report.
 
@@ -334,6 +368,9 @@ def inspect_page(
         before the window is made as tall as the page.
     phone : emulate a phone whose screen is ``width`` x ``height`` CSS px (DevTools device
         metrics, mobile): a headless window cannot be narrower than about 500 px.
+    probe : JavaScript (a function body that returns a JSON-able value) run on the first
+        screen once every chart is drawn, before the window grows; its value is
+        ``PageReport.probe`` (e.g. where the first screen's elements are).
 
     Raises
     ------
@@ -412,6 +449,7 @@ def inspect_page(
             )
 
             layout_problems = tuple(str(m) for m in driver.execute_script(_LAYOUT_JS))
+            probed = driver.execute_script(probe) if probe else None
             if first_screen is not None:
                 Path(first_screen).parent.mkdir(parents=True, exist_ok=True)
                 if not driver.save_screenshot(str(first_screen)):
@@ -448,6 +486,7 @@ def inspect_page(
         screenshot=screenshot,
         layout_problems=layout_problems,
         first_screen=first_screen,
+        probe=probed,
     )
 
 

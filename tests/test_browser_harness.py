@@ -320,3 +320,27 @@ def test_layout_problems_are_reported_on_a_phone(tmp_path: Path, plotly_js: str)
     assert [p for p in report.problems() if p.startswith("layout: ")] == [
         f"layout: {p}" for p in problems
     ]
+
+
+@pytest.mark.browser
+@pytest.mark.usefixtures("chromium")
+def test_an_element_over_a_chart_title_is_reported(tmp_path: Path, plotly_js: str) -> None:
+    """A toolbar-like box drawn over the second chart's title (far down the page, out of the
+    first screen) is found; the first chart's title is free."""
+    body = "\n".join(
+        [
+            '<figure><figcaption><span class="ftitle">Free title</span></figcaption>',
+            _chart("free", _figure("line")),
+            "</figure>",
+            '<div style="height: 1500px"></div>',
+            '<figure style="position: relative"><figcaption><span class="ftitle">'
+            "A title under a toolbar</span></figcaption>",
+            '<div class="modebar" style="position: absolute; top: 0; left: 0; width: 100%;'
+            ' height: 40px; background: #eee"></div>',
+            _chart("covered", _figure("bar")),
+            "</figure>",
+        ]
+    )
+    report = inspect_page(_page(tmp_path, plotly_js, body), tmp_path / "page.png")
+    assert report.charts_rendered == 2
+    assert report.layout_problems == ("chart covered: div.modebar covers its title",)

@@ -341,11 +341,13 @@ def category_forest(table: pd.DataFrame, window: Window = (-1, 1)) -> Figure:
     n = rows["n"].to_numpy()
     cats = [esc(str(c).replace("_", " ")) for c in rows["category"]]
     text = [
-        f"{v:+.1%} {stars(x) if math.isfinite(x) else ''}".rstrip() + f"  n={k}"
-        for v, x, k in zip(value, p, n, strict=True)
+        f"{v:+.1%} {stars(x) if math.isfinite(x) else ''}".rstrip()
+        + f"  n={k}"
+        + (" †" if fmt.unbounded(a, b) else "")
+        for v, x, k, a, b in zip(value, p, n, lo, hi, strict=True)
     ]
     hover = [
-        f"{fmt.pct(a)} to {fmt.pct(b)}" if math.isfinite(a) else "no interval (n < 2)"
+        fmt.interval(a, b) if fmt.interval(a, b) != fmt.DASH else "no interval (no test)"
         for a, b in zip(lo, hi, strict=True)
     ]
     tests = [
@@ -355,9 +357,10 @@ def category_forest(table: pd.DataFrame, window: Window = (-1, 1)) -> Figure:
     longest = max(len(s) for s in text)
     fig_layout = layout(
         title,
-        subtitle="Whiskers: 95% interval of the headline test · * p<0.10 ** p<0.05 *** p<0.01",
+        subtitle="Whiskers: 95% interval of the headline test · * p<0.10 ** p<0.05 *** p<0.01"
+        + (" · † interval not bounded" if any(t.endswith("†") for t in text) else ""),
         height=int(np.clip(110 + 30 * len(rows), 240, 560)),
-        xaxis=axis(f"CAAR{label}, % (sessions {label} around the news)", tickformat=PCT_AXIS),
+        xaxis=axis(f"CAAR{label}, %", tickformat=PCT_AXIS),
         yaxis={**_AXIS, "showgrid": False, "zeroline": False, "ticks": "", "showline": False},
         annotations=_right_labels(cats, text),
     )
@@ -433,7 +436,7 @@ def top_reactions(table: pd.DataFrame, window: Window = (-1, 1)) -> Figure:
     }
 
 
-def caar_panels(study: EventStudyResult, window: Window = (-1, 1), cols: int = 3) -> Figure:
+def caar_panels(study: EventStudyResult, window: Window = (-1, 1), cols: int = 2) -> Figure:
     """Small multiples: each category's CAAR path over the study's path days with its 95%
     band (``CAAR ± t_{0.975,n-1} · caar_se``, none where n < 2), on one shared y axis so that
     panels compare, the window shaded and day 0 marked. Panels are titled ``category (n)``
@@ -448,7 +451,8 @@ def caar_panels(study: EventStudyResult, window: Window = (-1, 1), cols: int = 3
     order = [c for c in category_table(study, window)["category"] if c in set(p["group"])]
     if not order:
         return message_figure(title, "The study was not grouped by category.")
-    cells = _grid(len(order), min(cols, len(order)), gap_y=0.22)
+    n_rows = math.ceil(len(order) / min(cols, len(order)))
+    cells = _grid(len(order), min(cols, len(order)), gap_y=min(0.22, 0.35 / n_rows))
     data: list[dict[str, Any]] = []
     lay: dict[str, Any] = {}
     annotations: list[dict[str, Any]] = []
@@ -498,7 +502,7 @@ def caar_panels(study: EventStudyResult, window: Window = (-1, 1), cols: int = 3
         n = int(path["n"].max()) if len(path) else 0
         bottom = cell["row"] == max(c["row"] for c in cells)
         lay[f"xaxis{ax}"] = axis(
-            "trading days from day 0" if bottom else "",
+            "trading days from day 0" if bottom and cell["col"] == 0 else "",
             domain=cell["x"],
             anchor=ya,
             zeroline=False,
@@ -520,6 +524,7 @@ def caar_panels(study: EventStudyResult, window: Window = (-1, 1), cols: int = 3
                 "y": cell["y"][1],
                 "xref": "paper",
                 "yref": "paper",
+                "xanchor": "center",
                 "yanchor": "bottom",
                 "yshift": 2,
                 "showarrow": False,
@@ -761,12 +766,22 @@ def earnings_history(rows: pd.DataFrame, ticker: str) -> Figure:
     title = f"{ticker}: earnings reaction history"
     if rows.empty or "ar0" not in rows.columns:
         return message_figure(title, "No earnings reaction was measured.")
-    rows = rows.sort_values("day0") if "day0" in rows.columns else rows
+    when = "date" if "date" in rows.columns else "day0" if "day0" in rows.columns else None
+    rows = rows.sort_values(when, kind="stable") if when else rows
     names = (
         [esc(q) for q in rows["quarter"].astype(str)]
         if "quarter" in rows.columns
-        else [_date(d) for d in rows.get("day0", pd.Series(range(len(rows))))]
+        else [_date(d) for d in rows[when]]
+        if when
+        else [str(k + 1) for k in range(len(rows))]
     )
+    if len(set(names)) < len(names):  # two announcements in one quarter: tell them apart
+        seen: dict[str, int] = {}
+        unique = []
+        for nm in names:
+            seen[nm] = seen.get(nm, 0) + 1
+            unique.append(nm if seen[nm] == 1 else f"{nm} ({seen[nm]})")
+        names = unique
     ar0 = rows["ar0"].to_numpy(dtype=np.float64)
     data: list[dict[str, Any]] = [
         {
@@ -794,13 +809,14 @@ def earnings_history(rows: pd.DataFrame, ticker: str) -> Figure:
         )
         more["yaxis2"] = axis(
             "earnings surprise, %", overlaying="y", side="right", tickformat=PCT_AXIS,
-            showgrid=False,
+            showgrid=False, rangemode="tozero",
         )  # fmt: skip
     return {
         "data": data,
         "layout": layout(
             title,
-            subtitle="Abnormal return on day 0 of each quarter's results",
+            subtitle="Bars: abnormal return on day 0 of each quarter's results"
+            + ("; diamonds: the earnings surprise (right axis)" if more else ""),
             height=340,
             showlegend=len(data) > 1,
             legend=LEGEND_TOP,
@@ -921,7 +937,21 @@ CURRENCIES: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 
-def equity_figure(backtest: BacktestResult, portfolio: str, *, max_combos: int = 6) -> Figure:
+#: Significant digits of the cumulative-return and drawdown paths: 0.01 percentage points on a
+#: path that reaches +250%, finer than any screen shows (a run over 500 tickers draws
+#: thousands of these paths).
+EQUITY_DIGITS = 5
+#: How the backtest names the benchmark held at a strategy's exposure (``<bench>`` + this).
+MATCHED_SUFFIX = " at the strategy's exposure"
+
+
+def equity_figure(
+    backtest: BacktestResult,
+    portfolio: str,
+    *,
+    max_combos: int = 6,
+    equity: pd.DataFrame | None = None,
+) -> Figure:
     """A portfolio's cumulative return and drawdown, every combination beside buy-and-hold.
 
     Top: each combination's cumulative return ``value / value[0] - 1`` in percent (at most
@@ -929,15 +959,17 @@ def equity_figure(backtest: BacktestResult, portfolio: str, *, max_combos: int =
     over the same sessions (grey), on one axis, so that a strategy invested a small part of the
     time and a fully invested buy-and-hold compare as returns, not as dollar amounts. Bottom:
     the drawdown ``value / running maximum - 1`` of every series shown, strategies and
-    buy-and-hold alike, so the axis covers the deepest of them.
+    buy-and-hold alike, so the axis covers the deepest of them. ``equity``: the portfolio's
+    columns of ``backtest.equity`` when the caller has them (a report of 500 ticker pages).
     """
     name = backtest.strategy.name
     title = f"{name} · {portfolio}: cumulative return and drawdown"
     eq = backtest.equity
     if eq.empty or eq.columns.nlevels != 3:
         return message_figure(title, "The backtest has no equity curve (no trade was made).")
-    in_portfolio = eq.columns.get_level_values(1).astype(str) == str(portfolio)
-    sub = eq.loc[:, in_portfolio].dropna(how="all")
+    if equity is None:  # else: the caller picked the portfolio's columns (many pages)
+        equity = eq.loc[:, eq.columns.get_level_values(1).astype(str) == str(portfolio)]
+    sub = equity.dropna(how="all")
     if sub.empty:
         return message_figure(title, f"No portfolio {portfolio!r} in the backtest.")
     series = sub.columns.get_level_values(2).astype(str)
@@ -947,9 +979,14 @@ def equity_figure(backtest: BacktestResult, portfolio: str, *, max_combos: int =
     strat = sub.loc[:, series == "strategy"]
     shown = strat.iloc[:, :max_combos]
     holds = sub.loc[:, series.str.startswith("buy & hold") & (combo_of == combo_of[0])]
+    # the benchmark held over the same sessions as each shown combination's trades (dotted)
+    shown_combos = set(shown.columns.get_level_values(0))
+    matched = sub.loc[
+        :, series.str.endswith(MATCHED_SUFFIX) & np.isin(combo_of, list(shown_combos))
+    ]
     x = dates(sub.index)
     data: list[dict[str, Any]] = []
-    every = pd.concat([holds, shown], axis=1)
+    every = pd.concat([holds, shown, matched], axis=1)
     value = every.to_numpy(dtype=np.float64)
     first = np.array([s[np.isfinite(s)][0] if np.isfinite(s).any() else np.nan for s in value.T])
     cum = value / first - 1.0
@@ -959,34 +996,57 @@ def equity_figure(backtest: BacktestResult, portfolio: str, *, max_combos: int =
     for k, col in enumerate(holds.columns):
         names.append(esc(col[2]))
         colours.append(GREYS[k % len(GREYS)])
+    colour_of: dict[Any, str] = {}
     for i, col in enumerate(shown.columns):
         names.append(esc("strategy" if single else labels.get(col[0], f"combination {col[0]}")))
         colours.append(COLORWAY[i % len(COLORWAY)])
+        colour_of[col[0]] = colours[-1]
+    for col in matched.columns:
+        bench = str(col[2]).removesuffix(MATCHED_SUFFIX).strip()
+        who = "" if single else f"{labels.get(col[0], col[0])}: "
+        names.append(esc(f"{who}{bench}, same sessions"))
+        colours.append(colour_of.get(col[0], INK))
+    n_solid = holds.shape[1] + shown.shape[1]
+    groups = (
+        [f"h{k}" for k in range(holds.shape[1])]
+        + [f"c{col[0]}" for col in shown.columns]
+        + [f"c{col[0]}" for col in matched.columns]
+    )
+    # like with like: with the benchmark at each combination's exposure drawn, the fully
+    # invested buy-and-hold lines start hidden (a click on the legend shows them), so the
+    # axis fits the strategies and what the same sessions in the benchmark earned
+    hide_holds = matched.shape[1] > 0
     for j, (nm, colour) in enumerate(zip(names, colours, strict=True)):
         hold = j < holds.shape[1]
-        common = {
+        line: dict[str, Any] = {"color": colour, "width": 1.3 if hold or j >= n_solid else 2}
+        if j >= n_solid:
+            line["dash"] = "dot"
+        common: dict[str, Any] = {
             "type": "scatter",
             "mode": "lines",
             "x": x,
             "name": nm,
-            "legendgroup": f"s{j}",
-            "line": {"color": colour, "width": 1.3 if hold else 2},
+            "legendgroup": groups[j],
+            "line": line,
         }
+        if hold and hide_holds:
+            common["visible"] = "legendonly"
         data.append(
             {
                 **common,
-                "y": floats(cum[:, j]),
+                "y": floats(cum[:, j], EQUITY_DIGITS),
+                "showlegend": j < n_solid,
                 "hovertemplate": "%{y:+.2%}<extra>%{fullData.name}</extra>",
             }
         )
         data.append(
             {
                 **common,
-                "y": floats(dd[:, j]),
+                "y": floats(dd[:, j], EQUITY_DIGITS),
                 "xaxis": "x",
                 "yaxis": "y2",
                 "showlegend": False,
-                "line": {"color": colour, "width": 1},
+                "line": {**line, "width": 1},
                 "hovertemplate": "drawdown %{y:.2%}<extra>%{fullData.name}</extra>",
             }
         )
@@ -997,7 +1057,13 @@ def equity_figure(backtest: BacktestResult, portfolio: str, *, max_combos: int =
         "layout": layout(
             title,
             subtitle=(
-                "Same sessions for every series; grey: buy-and-hold"
+                "Same sessions for every series; "
+                + (
+                    "dotted: the benchmark held over each combination's trade sessions; "
+                    "grey (click to show): buy-and-hold, fully invested"
+                    if hide_holds
+                    else "grey: buy-and-hold, fully invested"
+                )
                 + (f"; {left_out} more combinations in the tables" if left_out > 0 else "")
             ),
             height=520,

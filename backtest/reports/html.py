@@ -32,17 +32,21 @@ from backtest.text import finite
 #: Where the page's one copy of plotly.js lives, relative to the report folder.
 PLOTLY_ASSET = "assets/plotly.min.js"
 
-#: Honest per-trade statistics of a strategy, rendered when the backtest's metrics hold them
-#: (the portfolio's wave-1 columns): (column, header, format).
+#: Honest per-trade statistics of a strategy: (column, header, format). The per-trade figures
+#: come from the backtest's ``trade_stats`` (every trade of the per-ticker run, each with its
+#: own capital: mean and median trade return, its t and bootstrap 95% interval, the same beyond
+#: the benchmark held over the same sessions, the return while invested against the
+#: benchmark's over the same sessions), joined onto the pooled portfolio's metrics rows.
 TRADE_STATS: tuple[tuple[str, str, str], ...] = (
     ("n_trades", "Trades", "int"),
-    ("avg_trade_return", "Mean trade", "pct"),
+    ("mean_trade_return", "Mean trade", "pct"),
     ("median_trade_return", "Median trade", "pct"),
     ("trade_t", "t (mean trade)", "num"),
-    ("trade_ci", "95% interval (bootstrap)", "interval"),
-    ("excess_trade_return", "Mean trade beyond benchmark", "pct"),
-    ("excess_trade_ci", "95% interval", "interval"),
-    ("invested_return", "Return while invested", "pct"),
+    ("trade_ci", "95% interval, mean trade (bootstrap)", "interval"),
+    ("mean_excess_return", "Mean trade beyond the benchmark (same sessions)", "pct"),
+    ("excess_ci", "95% interval, beyond the benchmark", "interval"),
+    ("return_while_invested", "Return while invested (annual)", "pct"),
+    ("bench_while_invested", "Benchmark over the same sessions (annual)", "pct"),
     ("exposure", "Exposure", "share"),
     ("win_rate", "Win rate", "share"),
     ("profit_factor", "Profit factor", "profit_factor"),
@@ -50,17 +54,25 @@ TRADE_STATS: tuple[tuple[str, str, str], ...] = (
 #: The whole-period figures of a portfolio: (column, header, format).
 PERIOD_STATS: tuple[tuple[str, str, str], ...] = (
     ("total_return", "Total return", "pct"),
-    ("matched_bench_return", "Benchmark at the same exposure", "pct"),
+    ("matched_total_return", "Benchmark at the strategy's exposure", "pct"),
     ("sharpe", "Sharpe", "num"),
+    ("matched_sharpe", "Benchmark Sharpe at the same exposure", "num"),
     ("max_drawdown", "Max drawdown", "drawdown"),
+    ("max_drawdown_duration", "Longest under water", "duration"),
     ("alpha", "Alpha (annual)", "pct"),
     ("beta", "Beta", "num"),
 )
 #: Intervals: column -> its (low, high) columns.
 INTERVALS = {
-    "trade_ci": ("trade_ci_lo", "trade_ci_hi"),
-    "excess_trade_ci": ("excess_ci_lo", "excess_ci_hi"),
+    "trade_ci": ("trade_lo", "trade_hi"),
+    "excess_ci": ("excess_lo", "excess_hi"),
 }
+#: Columns of ``trade_stats`` that replace the pooled metrics' own per-trade figures.
+TRADE_STAT_COLUMNS = (
+    "mean_trade_return", "median_trade_return", "trade_t", "trade_lo", "trade_hi",
+    "mean_excess_return", "excess_t", "excess_lo", "excess_hi", "return_while_invested",
+    "bench_while_invested",
+)  # fmt: skip
 #: Fewer trades than this are too few to judge (the same rule as the charts).
 MIN_TRADES = C.MIN_TRADES
 #: Fewer observations than this make a category's average noisy (a caveat on the first screen).
@@ -147,25 +159,30 @@ def _environment() -> Any:
         measure=fmt.measure_label,
         label=lambda s: str(s).replace("_", " "),
         stat=stat_cell,
+        interval=fmt.interval,
+        unbounded=fmt.unbounded,
     )
     return env
 
 
 def stat_cell(row: dict[str, Any], column: str, kind: str) -> str:
     """One strategy statistic as text: percent, number, count, an interval ``lo to hi``, a
-    drawdown with its dates, or a profit factor ("no losing trades" rather than infinity)."""
+    drawdown with its dates, the longest spell under water with its start and end, or a profit
+    factor ("no losing trades" rather than infinity)."""
     if kind == "interval":
         lo, hi = (row.get(c) for c in INTERVALS[column])
-        return fmt.DASH if finite(lo) is None else f"{fmt.pct(lo)} to {fmt.pct(hi)}"
+        return fmt.interval(lo, hi)
     v = row.get(column)
     if kind == "int":
         return fmt.integer(v)
     if kind == "num":
         return fmt.num(v)
     if kind == "profit_factor":
+        if isinstance(v, str):
+            return v
         x = _num(v)
         if x is not None and math.isinf(x):
-            return "no losing trades" if x > 0 else fmt.DASH
+            return NO_LOSSES if x > 0 else fmt.DASH
         return fmt.num(v)
     if kind == "drawdown":
         x = finite(v)
@@ -174,11 +191,33 @@ def stat_cell(row: dict[str, Any], column: str, kind: str) -> str:
         if x == 0:
             return "none"
         peak, end = row.get("max_drawdown_peak"), row.get("max_drawdown_recovery")
-        until = "not recovered" if end is None or pd.isna(end) else fmt.day(end)
-        return f"{fmt.pct(x)} ({fmt.day(peak)} to {until})"
+        if _missing(end):
+            return f"{fmt.pct(x)} (from {fmt.day(peak)}, not recovered)"
+        return f"{fmt.pct(x)} ({fmt.day(peak)} to {fmt.day(end)})"
+    if kind == "duration":
+        x = finite(v)
+        if x is None:
+            return fmt.DASH
+        if x == 0:
+            return "none"
+        start, end = row.get("max_drawdown_duration_start"), row.get("max_drawdown_duration_end")
+        depth = finite(row.get("max_drawdown_duration_depth"))
+        deep = f", at most {fmt.pct(depth)}" if depth is not None else ""
+        return f"{int(x):,d} d ({fmt.day(start)} to {fmt.day(end)}{deep})"
     if kind == "share":
         return fmt.pct(v, signed=False)
     return fmt.pct(v)
+
+
+#: What a profit factor without a losing trade is called (never infinity).
+NO_LOSSES = "no losing trades"
+
+
+def _missing(v: Any) -> bool:
+    try:
+        return v is None or bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
 
 
 def _num(v: Any) -> float | None:
@@ -205,9 +244,13 @@ def _render(template: str, **ctx: Any) -> str:
 
 
 def _records(df: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """The rows of ``df`` as dicts (column -> value; NumPy scalars and Timestamps as they are),
+    built column by column: ``to_dict("records")`` boxes every cell and is ~10x slower on the
+    wide metrics tables of 500 ticker pages."""
     if df is None or not len(df):
         return []
-    return [dict(r) for r in df.to_dict("records")]
+    cols = [str(c) if not isinstance(c, str) else c for c in df.columns]
+    return [dict(zip(cols, row, strict=True)) for row in df.to_numpy(dtype=object)]
 
 
 # ---------------------------------------------------------------------------------- pages
@@ -221,6 +264,38 @@ class Site:
     tickers: dict[str, str]
     strategies: dict[str, str]
     counts: dict[str, Any]
+    #: Per backtest (by position), built once for all ticker pages: its joined metrics rows
+    #: and its trades, each split by ticker (the portfolio of a per-ticker run).
+    by_ticker: list[tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]] = field(
+        default_factory=list, compare=False, repr=False
+    )
+    #: (id of a backtest, portfolio) -> the equity columns of that portfolio.
+    equity: dict[tuple[int, str], pd.DataFrame] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def per_ticker(self, backtests: Sequence[Any]) -> list[Any]:
+        """:attr:`by_ticker`, built on the first call."""
+        if not self.by_ticker and backtests:
+            for r in backtests:
+                if not len(r.metrics):
+                    self.by_ticker.append(({}, {}))
+                    continue
+                m = metrics_with_trade_stats(r)
+                rows = {str(k): g for k, g in m.groupby(m["portfolio"].astype(str), sort=False)}
+                eq = r.equity
+                if len(eq) and eq.columns.nlevels == 3:
+                    level = pd.Series(eq.columns.get_level_values(1).astype(str))
+                    for k, ix in level.groupby(level, sort=False).indices.items():
+                        self.equity[(id(r), str(k))] = eq.iloc[:, ix]
+                t = r.trades
+                trades = (
+                    {str(k): g for k, g in t.groupby(t["ticker"].astype(str), sort=False)}
+                    if len(t)
+                    else {}
+                )
+                self.by_ticker.append((rows, trades))
+        return self.by_ticker
 
 
 def site_of(result: Any) -> Site:
@@ -296,9 +371,14 @@ def render_index(result: Any, site: Site, files: Sequence[str] = ()) -> str:
             dots_chart=charts.add(C.car_dots(study, win), "car-dots"),
             tests=_test_battery(study, cats),
             tickers=_ticker_rows(study, win, site),
+            not_bounded_note=fmt.NOT_BOUNDED_NOTE,
             market=_market_events(study, win),
             caveats=_caveats(result, cats),
         )
+        ctx["categories_unbounded"] = any(
+            fmt.unbounded(c["lo"], c["hi"]) for c in ctx["categories"]
+        )
+        ctx["tickers_unbounded"] = any(fmt.unbounded(t["lo"], t["hi"]) for t in ctx["tickers"].rows)
     else:
         ctx.update(
             study=None, study_error=result.study_error, caveats=[], market=None, categories=[]
@@ -309,7 +389,12 @@ def render_index(result: Any, site: Site, files: Sequence[str] = ()) -> str:
         charts.add(C.strategy_forest(rows, excess=excess), "strategies") if len(rows) else None
     )
     ctx["strategy_takeaway"] = _strategy_takeaway(rows, excess)
+    ctx["min_trades"] = MIN_TRADES
     ctx["overview"] = _overview(result.backtests, site)
+    heads = {c: h for c, h, _ in (*TRADE_STATS, *PERIOD_STATS)}
+    ctx["overview_stats"] = [
+        (c, heads[c]) for c in OVERVIEW_STATS if any(c in o["cells"] for o in ctx["overview"])
+    ]
     ctx["trade_stats"] = [c for c in TRADE_STATS if _any_column(result.backtests, c)]
     ctx["period_stats"] = [c for c in PERIOD_STATS if _any_column(result.backtests, c)]
     ctx["strategy_errors"] = list(result.strategy_errors)
@@ -319,11 +404,16 @@ def render_index(result: Any, site: Site, files: Sequence[str] = ()) -> str:
     ctx["claims_chart"] = charts.add(C.claims_figure(claims), "claims") if len(claims) else None
     ctx["claim_counts"] = claims["verdict"].value_counts().to_dict() if len(claims) else {}
     ctx["left_out"] = _left_out(result)
-    ctx["quality"] = _records(result.quality)
+    quality = result.quality
+    if len(quality) and "severity" in quality.columns:  # errors first
+        quality = quality.sort_values("severity", key=lambda v: v != "error", kind="stable")
+    ctx["quality"] = listing(_records(quality), "check")
     ctx["n_warnings"] = (
         int((result.quality["severity"] == "warning").sum()) if len(result.quality) else 0
     )
-    ctx["prices"] = [{**p, "as_of": data_as_of(p)} for p in _records(result.prices)]
+    ctx["prices"] = listing(
+        [{**p, "as_of": data_as_of(p)} for p in _records(result.prices)], "status"
+    )
     ctx["charts"] = charts.items
     return _render("index.html.j2", **ctx)
 
@@ -382,30 +472,77 @@ TESTS = (
 )
 
 
-def _ticker_rows(study: Any, win: Any, site: Site) -> list[dict[str, Any]]:
-    return [
-        {**r, "page": site.tickers.get(str(r["ticker"]))}
-        for r in _records(T.ticker_table(study, win))
-    ]
+def _ticker_rows(study: Any, win: Any, site: Site) -> Listing:
+    """Per ticker (most events first, then the largest |CAAR|), each linked to its page; a
+    long list shows the first :data:`MAX_ROWS` (every ticker has its page)."""
+    t = T.ticker_table(study, win)
+    t = t.assign(_abs=t["caar"].abs()).sort_values(["n", "_abs"], ascending=False, kind="stable")
+    rows = [{**r, "page": site.tickers.get(str(r["ticker"]))} for r in _records(t)]
+    return listing(rows)
+
+
+#: Models whose abnormal return is the return less a constant (``alpha``; 0 for ``raw``): the
+#: row's raw move over a window is then its CAR plus the window's sessions times ``alpha``.
+CONSTANT_MODELS = frozenset({"constant_mean", "raw"})
 
 
 def _market_events(study: Any, win: Any) -> dict[str, Any] | None:
-    """Market-wide (scope market) events: each ticker's reaction and the model it was measured
-    with, and the index's own moves when the study measured them (``market_events``)."""
+    """Market-wide (scope market) events: what the index did (the study's ``market_events``,
+    one row per event and benchmark, the windows side by side) and each ticker's reaction:
+    its raw move over the main window (the study's ``raw`` column of ``windows`` when it has
+    one; else, for the models without a market term, CAR + sessions × alpha, exactly the sum
+    of its daily returns), the benchmark's move, the abnormal return and the model the row
+    was measured with and why (``model``, ``model_reason``)."""
     ev = T.event_table(study)
     if "scope" not in ev.columns:
         return None
-    rows = ev[ev["scope"] == "market"]
+    rows = ev[ev["scope"] == "market"].sort_values(["day0", "event_id", "ticker"])
     if not len(rows):
         return None
     label = window_label(win)
-    index_moves = getattr(study, "market_events", None)
+    labels = [window_label(w) for w in study.spec.windows]
+    moves = getattr(study, "market_events", None)
+    index: list[dict[str, Any]] = []
+    bench_move: dict[tuple[str, str], float] = {}
+    if isinstance(moves, pd.DataFrame) and len(moves) and "return" in moves.columns:
+        for (eid, bench), g in moves.groupby(["event_id", "benchmark"], sort=False):
+            by = dict(zip(g["window"].astype(str), g["return"], strict=True))
+            first = g.iloc[0]
+            index.append(
+                {
+                    "event_id": eid,
+                    "market": first.get("market", ""),
+                    "benchmark": bench,
+                    "day0": first.get("day0"),
+                    "returns": [by.get(w, math.nan) for w in labels],
+                }
+            )
+            bench_move[(str(eid), str(bench))] = by.get(label, math.nan)
+        index.sort(key=lambda r: (str(r["day0"]), str(r["event_id"]), str(r["benchmark"])))
+    w = study.windows[study.windows["window"] == label].set_index(["event_id", "ticker"])
+    key = pd.MultiIndex.from_frame(rows[["event_id", "ticker"]])
+    car = w["car"].reindex(key).to_numpy(dtype=np.float64)
+    if "raw" in w.columns:
+        raw = w["raw"].reindex(key).to_numpy(dtype=np.float64)
+    else:
+        sessions = (w["end"] - w["start"] + 1).reindex(key).to_numpy(dtype=np.float64)
+        alpha = pd.to_numeric(rows.get("alpha"), errors="coerce").to_numpy(dtype=np.float64)
+        model = rows.get("model", pd.Series("", index=rows.index)).astype(str).to_numpy()
+        alpha = np.where(model == "raw", 0.0, alpha)
+        raw = np.where(np.isin(model, list(CONSTANT_MODELS)), car + sessions * alpha, np.nan)
+    out = []
+    for r, x in zip(_records(rows), raw, strict=True):
+        r["raw"] = x
+        r["index_move"] = bench_move.get((str(r["event_id"]), str(r.get("benchmark"))), math.nan)
+        out.append(r)
+    reasons = {str(r.get("model_reason") or "") for r in out}
     return {
-        "rows": _records(rows.sort_values(["day0", "event_id", "ticker"])),
-        "index": _records(index_moves) if isinstance(index_moves, pd.DataFrame) else [],
-        "index_columns": list(index_moves.columns) if isinstance(index_moves, pd.DataFrame) else [],
+        "rows": out,
+        "index": index,
+        "windows": labels,
         "window": label,
         "models": sorted({str(m) for m in rows.get("model", pd.Series(dtype=str)).dropna()}),
+        "one_reason": reasons.pop() if len(reasons) == 1 else None,
     }
 
 
@@ -423,8 +560,10 @@ def _caveats(result: Any, cats: pd.DataFrame) -> list[str]:
     ev = study.events
     if merged:
         out.append(
-            f"Overlapping events: {merged} catalog rows repeat news already counted for the "
-            "same ticker (their windows overlap) and are counted once."
+            f"Overlapping events: {merged} catalog "
+            f"{'row repeats' if merged == 1 else 'rows repeat'} news already counted for the "
+            "same ticker (their windows overlap) and "
+            f"{'is' if merged == 1 else 'are'} counted once."
         )
     elif "confounded" in ev.columns and ev["confounded"].any():
         k = int(ev["confounded"].sum())
@@ -459,11 +598,35 @@ def _caveats(result: Any, cats: pd.DataFrame) -> list[str]:
 # ------------------------------------------------------------------------------ strategies
 
 
+def metrics_with_trade_stats(r: Any) -> pd.DataFrame:
+    """The backtest's metrics table (:meth:`to_frame`) with its ``trade_stats`` joined onto
+    the strategy rows of the same combination and portfolio: the per-trade figures
+    (:data:`TRADE_STAT_COLUMNS`) are the trade statistics' own; rows without trade statistics
+    (per-ticker portfolios, buy-and-hold) keep NaN there."""
+    m = r.to_frame()
+    if len(m) and "avg_trade_return" in m.columns and "mean_trade_return" not in m.columns:
+        # a portfolio without trade statistics (one ticker's) keeps its own mean trade
+        m = m.assign(mean_trade_return=m["avg_trade_return"])
+    ts = getattr(r, "trade_stats", None)
+    if not len(m) or not isinstance(ts, pd.DataFrame) or not len(ts):
+        return m
+    keys = ["combo", "portfolio"]
+    take = [c for c in TRADE_STAT_COLUMNS if c in ts.columns]
+    ts = ts[[*keys, *take]].assign(kind="strategy")
+    out = m.merge(ts, on=[*keys, "kind"], how="left", suffixes=("_own", ""))
+    for c in take:  # the trade statistics' figure where there is one, else the row's own
+        own = f"{c}_own"
+        if own in out.columns:
+            out[c] = out[c].where(out[c].notna(), out[own])
+            out = out.drop(columns=own)
+    return out
+
+
 def _strategy_metrics(r: Any) -> pd.DataFrame:
     """The strategy rows of the main pooled portfolio, one per combination, with labels."""
     if not len(r.metrics):
         return pd.DataFrame()
-    m = r.to_frame()
+    m = metrics_with_trade_stats(r)
     return m[(m["portfolio"] == r.grid_portfolio()) & (m["kind"] == "strategy")].sort_values(
         "combo"
     )
@@ -483,12 +646,14 @@ def strategy_rows(backtests: Sequence[Any]) -> pd.DataFrame:
         m = _strategy_metrics(r)
         if not len(m):
             continue
-        excess = "excess_trade_return" in m.columns and m["excess_trade_return"].notna().any()
+        excess = "mean_excess_return" in m.columns and m["mean_excess_return"].notna().any()
         value, (lo, hi) = (
-            ("excess_trade_return", INTERVALS["excess_trade_ci"])
+            ("mean_excess_return", INTERVALS["excess_ci"])
             if excess
-            else ("avg_trade_return", INTERVALS["trade_ci"])
+            else ("mean_trade_return", INTERVALS["trade_ci"])
         )
+        if value not in m.columns:  # a backtest without trade statistics
+            value = "avg_trade_return"
         frames.append(
             pd.DataFrame(
                 {
@@ -533,26 +698,84 @@ def _strategy_takeaway(rows: pd.DataFrame, excess: bool) -> str:
 def _any_column(backtests: Sequence[Any], column: tuple[str, str, str]) -> bool:
     name = column[0]
     names = INTERVALS.get(name, (name,))
-    return any(len(r.metrics) and set(names) <= set(r.metrics.columns) for r in backtests)
+    return any(len(r.metrics) and set(names) <= _columns(r) for r in backtests)
+
+
+def _columns(r: Any) -> set[str]:
+    """The columns of :func:`metrics_with_trade_stats` (without building it)."""
+    ts = getattr(r, "trade_stats", None)
+    extra = set(ts.columns) if isinstance(ts, pd.DataFrame) and len(ts) else set()
+    return set(r.metrics.columns) | set(r.combos.columns) | extra
+
+
+#: The strategy columns of the main page (the strategy pages show every statistic).
+OVERVIEW_STATS: tuple[str, ...] = (
+    "n_trades", "mean_trade_return", "trade_ci", "mean_excess_return", "excess_ci",
+    "return_while_invested", "bench_while_invested", "exposure", "total_return",
+    "matched_total_return", "sharpe", "matched_sharpe", "max_drawdown", "profit_factor",
+)  # fmt: skip
 
 
 def _overview(backtests: Sequence[Any], site: Site) -> list[dict[str, Any]]:
-    """One row per strategy (its main pooled portfolio over the whole grid): the range over
-    the combinations (never the best one alone), and buy-and-hold over the same sessions."""
+    """One row per strategy (its main pooled portfolio over the whole grid): each statistic
+    over the combinations as a range (never the best one alone), intervals counted by where
+    they lie, and the benchmark held over the same sessions."""
     ov = T.strategy_overview(backtests)
+    kinds = {c: (h, k) for c, h, k in (*TRADE_STATS, *PERIOD_STATS)}
     out = []
     for row, r in zip(_records(ov), backtests, strict=True):
         m = _strategy_metrics(r)
         row["page"] = site.strategies[r.strategy.name]
-        row["ranges"] = {
-            c: (v.min(), v.max())
-            for c, _, _ in (*TRADE_STATS, *PERIOD_STATS)
-            if c in m
-            for v in (_as_numbers(m[c]),)
+        cols = _columns(r)
+        row["cells"] = {
+            c: overview_cell(m, c, kinds[c][1])
+            for c in OVERVIEW_STATS
+            if set(INTERVALS.get(c, (c,))) <= cols
         }
         row["few"] = (not len(m)) or float(m["n_trades"].max()) < MIN_TRADES
         out.append(row)
     return out
+
+
+def overview_cell(m: pd.DataFrame, column: str, kind: str) -> str:
+    """One statistic of a strategy over its combinations (rows of ``m``) as text: the value
+    when there is one combination (or all agree), else ``low to high``; intervals as the
+    interval (one combination) or how many of the combinations' intervals lie above / below
+    zero; drawdowns by their depth.
+
+    >>> m = pd.DataFrame({"mean_trade_return": [0.01, 0.03], "trade_lo": [-0.01, 0.002],
+    ...                   "trade_hi": [0.02, 0.05]})
+    >>> overview_cell(m, "mean_trade_return", "pct"), overview_cell(m, "trade_ci", "interval")
+    ('+1.00% to +3.00%', '1 of 2 above zero')
+    """
+    if not len(m):
+        return fmt.DASH
+    if kind == "interval":
+        lo_c, hi_c = INTERVALS[column]
+        if len(m) == 1:
+            return stat_cell(_records(m)[0], column, kind)
+        lo = m[lo_c].to_numpy(dtype=np.float64)
+        hi = m[hi_c].to_numpy(dtype=np.float64)
+        known = np.isfinite(lo) | np.isfinite(hi)
+        if not known.any():
+            return fmt.DASH
+        above, below = int((lo > 0).sum()), int((hi < 0).sum())
+        parts = [f"{above} of {int(known.sum())} above zero"]
+        if below:
+            parts.append(f"{below} below")
+        return ", ".join(parts)
+    if kind in ("drawdown", "duration"):
+        kind = "pct" if kind == "drawdown" else "int"
+        if kind == "int":
+            v = _as_numbers(m[column])
+            a, b = v.min(), v.max()
+            if pd.isna(a):
+                return fmt.DASH
+            return f"{a:,.0f} d" if a == b else f"{a:,.0f} to {b:,.0f} d"
+    v = _as_numbers(m[column])
+    a, b = v.min(), v.max()
+    one, two = stat_cell({column: a}, column, kind), stat_cell({column: b}, column, kind)
+    return one if one == two else f"{one} to {two}"
 
 
 def _as_numbers(values: pd.Series) -> pd.Series:
@@ -560,12 +783,61 @@ def _as_numbers(values: pd.Series) -> pd.Series:
     words again by :func:`stat_cell`), any other word is missing."""
     if values.dtype != object and not pd.api.types.is_string_dtype(values):
         return values
-    words = values.map(lambda v: math.inf if v == "no losing trades" else v)
+    words = values.map(lambda v: math.inf if v == NO_LOSSES else v)
     return pd.to_numeric(words, errors="coerce")
 
 
+#: Rows a table on the main page lists at most; the rest are counted by reason and are in
+#: ``tables/`` and ``tables.xlsx`` (a run over the S&P 500 skips thousands of trades).
+MAX_ROWS = 25
+#: Trade legs a strategy page lists at most (every leg is in ``tables/trades.csv``).
+MAX_TRADES = 200
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A long list on the main page: ``n`` in all, the first ``rows`` of them, and when some
+    are left out, ``reasons``: how many rows of each reason there are (numbers in a reason
+    read as N, so "AR(+0) = +13.75%" and "AR(+0) = -1.90%" count as one reason)."""
+
+    n: int
+    rows: list[dict[str, Any]]
+    reasons: list[tuple[str, int]]
+
+    @property
+    def more(self) -> int:
+        return self.n - len(self.rows)
+
+
+def reason_kind(reason: Any) -> str:
+    """A reason with its numbers as N (to count reasons of one kind together).
+
+    >>> reason_kind("condition not met: AR(+0) = +13.75%")
+    'condition not met: AR(N) = N'
+    >>> reason_kind("only 111 valid estimation-window returns, 120 required")
+    'only N valid estimation-window returns, N required'
+    """
+    return re.sub(r"[-+]?\d[\d.,]*%?", "N", str(reason))
+
+
+def listing(rows: list[dict[str, Any]], *by: str, limit: int = MAX_ROWS) -> Listing:
+    """The first ``limit`` of ``rows``, with the counts of every (``by`` fields, reason kind)
+    when some are left out."""
+    reasons: list[tuple[str, int]] = []
+    if len(rows) > limit:
+        counts: dict[str, int] = {}
+        for r in rows:
+            head = " · ".join(str(r.get(k, "")) for k in by if k != "reason")
+            kind = reason_kind(r.get("reason", "")) if "reason" in by else ""
+            label = f"{head}: {kind}" if head and kind else head or kind
+            counts[label] = counts.get(label, 0) + 1
+        reasons = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return Listing(n=len(rows), rows=rows[:limit], reasons=reasons)
+
+
 def _left_out(result: Any) -> dict[str, Any]:
-    """What the run left out, by kind, each counted on its own."""
+    """What the run left out, by kind, each counted on its own (long lists: the first
+    :data:`MAX_ROWS` and the counts by reason)."""
     study = result.study
     dropped = _records(study.dropped) if study is not None else []
     skipped = []
@@ -577,10 +849,10 @@ def _left_out(result: Any) -> dict[str, Any]:
         result.prices[result.prices["status"] == "failed"] if len(result.prices) else result.prices
     )
     return {
-        "dropped": dropped,
-        "skipped": skipped,
-        "catalog": _records(cp),
-        "prices": _records(failed),
+        "dropped": listing(dropped, "stage", "reason"),
+        "skipped": listing(skipped, "strategy", "reason"),
+        "catalog": listing(_records(cp), "field"),
+        "prices": listing(_records(failed), "reason"),
         "files": [
             {"file": f, "message": m} for f, m in (*result.strategy_errors, *result.strategy_notes)
         ],
@@ -613,63 +885,139 @@ def render_ticker(result: Any, site: Site, ticker: str) -> str:
             else None,
             earnings=_earnings(study, ticker, charts),
         )
-    ctx["strategies"] = _ticker_strategies(result, ticker, charts)
+    ctx["strategies"] = _ticker_strategies(result, ticker, charts, site)
     ctx["trade_stats"] = [c for c in TRADE_STATS if _any_column(result.backtests, c)]
     ctx["period_stats"] = [c for c in PERIOD_STATS if _any_column(result.backtests, c)]
     ctx["charts"] = charts.items
     return _render("ticker.html.j2", **ctx)
 
 
+#: The earnings reaction history's columns (CONTRACTS.md: ``EventStudyResult.earnings_history``)
+#: as the ticker page shows them: (column, header, format).
+EARNINGS_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("quarter", "Quarter", "text"),
+    ("date", "Date", "day"),
+    ("timing", "Timing", "label"),
+    ("eps_estimate", "EPS estimate", "num"),
+    ("eps_reported", "EPS reported", "num"),
+    ("surprise_pct", "Surprise", "surprise"),
+    ("ar0", "AR(0)", "pct"),
+    ("car_m1_p1", "CAR[-1,+1]", "pct"),
+    ("drift_p2_p20", "Drift CAR[+2,+20]", "pct"),
+    ("abnormal_volume", "Abnormal volume", "num"),
+)
+
+
+def earnings_cell(row: dict[str, Any], column: str, kind: str) -> str:
+    """One cell of the earnings reaction history: a surprise in percent as given
+    (``surprise_pct`` 8.66 is +8.66%), returns in percent, dates, EPS with two decimals.
+
+    >>> earnings_cell({"surprise_pct": 8.66}, "surprise_pct", "surprise")
+    '+8.66%'
+    >>> earnings_cell({"ar0": -0.1133}, "ar0", "pct")
+    '-11.33%'
+    >>> earnings_cell({"timing": "after_close"}, "timing", "label")
+    'after close'
+    """
+    v = row.get(column)
+    if kind == "surprise":
+        x = finite(v)
+        return fmt.DASH if x is None else fmt.pct(x / 100.0)
+    if kind == "pct":
+        return fmt.pct(v)
+    if kind == "num":
+        return fmt.num(v)
+    if kind == "day":
+        return fmt.day(v)
+    if kind == "label":
+        return fmt.text(v).replace("_", " ")
+    return fmt.text(v)
+
+
 def _earnings(study: Any, ticker: str, charts: Charts) -> dict[str, Any] | None:
-    """The ticker's earnings reaction history when the study holds one (``earnings_history``:
-    one row per ticker and quarter)."""
+    """The ticker's earnings reaction history when the study holds one
+    (``study.earnings_history``: one row per ticker and announcement; ``earnings_profile``:
+    one row per ticker), quarter by quarter in date order, with its chart and summary."""
     hist = getattr(study, "earnings_history", None)
-    if not isinstance(hist, pd.DataFrame) or "ticker" not in hist.columns:
+    if not isinstance(hist, pd.DataFrame) or "ticker" not in hist.columns or not len(hist):
         return None
     rows = hist[hist["ticker"].astype(str) == ticker]
     if not len(rows):
         return None
+    if "date" in rows.columns:
+        rows = rows.sort_values("date", kind="stable")
     profile = getattr(study, "earnings_profile", None)
     prof = None
     if isinstance(profile, pd.DataFrame) and "ticker" in profile.columns:
         p = profile[profile["ticker"].astype(str) == ticker]
         prof = _records(p)[0] if len(p) else None
+    columns = [
+        c for c in EARNINGS_COLUMNS
+        if c[0] in rows.columns and (c[0] != "abnormal_volume" or rows[c[0]].notna().any())
+    ]  # fmt: skip
     return {
-        "columns": [c for c in rows.columns if c != "ticker"],
-        "rows": _records(rows),
+        "columns": columns,
+        "rows": [
+            {c: earnings_cell(r, c, kind) for c, _, kind in columns}
+            | {"_ar0": r.get("ar0"), "_car": r.get("car_m1_p1"), "_drift": r.get("drift_p2_p20")}
+            for r in _records(rows)
+        ],
         "profile": prof,
         "chart": charts.add(C.earnings_history(rows, ticker), f"earnings-{ticker}"),
     }
 
 
-def _ticker_strategies(result: Any, ticker: str, charts: Charts) -> list[dict[str, Any]]:
+def _ticker_strategies(
+    result: Any, ticker: str, charts: Charts, site: Site | None = None
+) -> list[dict[str, Any]]:
     out = []
-    for r in result.backtests:
-        if not len(r.metrics) or ticker not in set(r.metrics["portfolio"].astype(str)):
+    site = site or site_of(result)
+    for r, (by_portfolio, by_trades) in zip(
+        result.backtests, site.per_ticker(result.backtests), strict=True
+    ):
+        rows = by_portfolio.get(ticker)
+        if rows is None:
             continue
-        m = r.to_frame()
-        rows = m[(m["portfolio"].astype(str) == ticker)]
-        trades = r.trades[r.trades["ticker"].astype(str) == ticker].sort_values(
-            ["entry_date", "combo"]
-        )
+        trades = by_trades.get(ticker, r.trades.iloc[:0])
+        if len(trades):
+            trades = trades.sort_values(["entry_date", "combo"])
+        shown = _metric_rows(rows)
         out.append(
             {
                 "name": r.strategy.name,
-                "rows": _metric_rows(rows),
-                "chart": charts.add(C.equity_figure(r, ticker), f"eq-{r.strategy.name}-{ticker}"),
+                "rows": shown,
+                "trade_stats": _with_values(shown, TRADE_STATS),
+                "period_stats": _with_values(shown, PERIOD_STATS),
+                "chart": charts.add(
+                    C.equity_figure(r, ticker, equity=site.equity.get((id(r), ticker))),
+                    f"eq-{r.strategy.name}-{ticker}",
+                ),
                 "trades": _records(trades),
             }
         )
     return out
 
 
+def _with_values(
+    rows: list[dict[str, Any]], stats: Sequence[tuple[str, str, str]]
+) -> list[tuple[str, str, str]]:
+    """The statistics of ``stats`` some strategy row of ``rows`` has a value for."""
+    strat = [r for r in rows if r.get("kind") == "strategy"]
+
+    def has(r: dict[str, Any], c: str) -> bool:
+        return any(not _missing(r.get(k)) for k in INTERVALS.get(c, (c,)))
+
+    return [st for st in stats if any(has(r, st[0]) for r in strat)]
+
+
 def _metric_rows(m: pd.DataFrame) -> list[dict[str, Any]]:
     """A portfolio's strategy rows (one per combination), then its buy-and-hold rows once
     (the same sessions and capital for every combination)."""
-    strat = m[m["kind"] == "strategy"].sort_values("combo")
-    hold = m[m["kind"] != "strategy"]
-    hold = hold[hold["combo"] == hold["combo"].min()]
-    return _records(pd.concat([strat, hold]))
+    rows = _records(m)  # (plain Python: this runs once per ticker page and strategy)
+    strat = sorted((r for r in rows if r["kind"] == "strategy"), key=lambda r: r["combo"])
+    hold = [r for r in rows if r["kind"] != "strategy"]
+    first = min((r["combo"] for r in hold), default=None)
+    return strat + [r for r in hold if r["combo"] == first]
 
 
 # ------------------------------------------------------------------------------ strategy pages
@@ -686,15 +1034,22 @@ def render_strategy(result: Any, site: Site, r: Any) -> str:
         settings=r.rules(),
         benchmarks=dict(r.benchmarks),
         data=dict(r.data),
-        skipped=_records(r.skipped_table()),
+        skipped=listing(_records(r.skipped_table()), "reason"),
         ticker_pages=site.tickers,
         trade_stats=[c for c in TRADE_STATS if _any_column([r], c)],
         period_stats=[c for c in PERIOD_STATS if _any_column([r], c)],
     )
     if not len(r.metrics):
-        ctx.update(empty=True, pooled=[], per_ticker=[], heatmap=None, dots=None, trades=[])
+        ctx.update(
+            empty=True,
+            pooled=[],
+            per_ticker=listing([]),
+            heatmap=None,
+            dots=None,
+            trades=listing([]),
+        )
     else:
-        m = r.to_frame()
+        m = metrics_with_trade_stats(r)
         main = r.grid_portfolio()
         names = sorted(
             (p for p in m["portfolio"].unique() if str(p).startswith("pooled")),
@@ -712,12 +1067,19 @@ def render_strategy(result: Any, site: Site, r: Any) -> str:
                 for p in names
             ],
             dots=charts.add(C.trade_dots(r), "trades"),
-            per_ticker=_records(
-                m[
-                    (m["kind"] == "strategy") & ~m["portfolio"].astype(str).str.startswith("pooled")
-                ].sort_values(["portfolio", "combo"])
+            per_ticker=listing(
+                _records(
+                    m[
+                        (m["kind"] == "strategy")
+                        & ~m["portfolio"].astype(str).str.startswith("pooled")
+                    ].sort_values(["portfolio", "combo"])
+                ),
+                limit=MAX_TRADES,
             ),
-            trades=_records(r.trades.sort_values(["entry_date", "ticker", "combo"])),
+            trades=listing(
+                _records(r.trades.sort_values(["entry_date", "ticker", "combo"])),
+                limit=MAX_TRADES,
+            ),
         )
     ctx["charts"] = charts.items
     return _render("strategy.html.j2", **ctx)

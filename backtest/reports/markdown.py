@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import pandas as pd
-
 from backtest.reports import fmt
 from backtest.reports import tables as T
 from backtest.study.spec import window_label
@@ -63,7 +61,7 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
                         r.category.replace("_", " "),
                         r.n,
                         fmt.pct(r.caar) + fmt.stars(r.p),
-                        f"{fmt.pct(r.lo)} to {fmt.pct(r.hi)}" if pd.notna(r.lo) else fmt.DASH,
+                        fmt.interval(r.lo, r.hi) + (" †" if fmt.unbounded(r.lo, r.hi) else ""),
                         r.test,
                         fmt.num(r.stat),
                         fmt.pval(r.p),
@@ -73,6 +71,8 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
                 right=[1, 2, 3, 5, 6],
             )
         )
+        if any(fmt.unbounded(r.lo, r.hi) for r in cats.itertuples(index=False)):
+            parts += ["", f"† {md_escape(fmt.NOT_BOUNDED_NOTE)}"]
         parts += ["", f"## Strongest reactions (CAR{label})", ""]
         top = T.top_reactions(study, 6, win)
         parts.append(

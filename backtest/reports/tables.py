@@ -10,8 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -20,17 +19,9 @@ import pandas as pd
 from scipy import stats
 
 from backtest.study.spec import Window, window_label
-from backtest.study.statistics import GROUP_TESTS
 
 FloatArray = npt.NDArray[np.float64]
 
-_NAMES = {key: name for key, name, _ in GROUP_TESTS}
-
-#: The headline test of a group's CAAR, in order of preference, as (key, name): the
-#: Boehmer-Musumeci-Poulsen test with the Kolari-Pynnönen adjustment for cross-correlation
-#: (robust to event-induced variance and to events sharing a session), then plain BMP, then
-#: the cross-sectional t. A group of one event is judged by the event's own t-test.
-HEADLINE_TESTS: tuple[tuple[str, str], ...] = tuple((k, _NAMES[k]) for k in ("kp", "bmp", "t"))
 
 _MEMO: contextvars.ContextVar[dict[tuple[Any, ...], tuple[Any, pd.DataFrame]] | None] = (
     contextvars.ContextVar("evbt_report_tables", default=None)
@@ -67,22 +58,6 @@ def _once(fn: F) -> F:
 
 #: The window the summary ranks reactions by.
 MAIN_WINDOW: Window = (-1, 1)
-
-
-def headline_p(row: Mapping[str, Any]) -> tuple[float, str]:
-    """The p-value of a group row's headline test, and the test's name (NaN, "" if none).
-
-    >>> headline_p({"kp_p": float("nan"), "bmp_p": 0.03, "t_p": 0.2})
-    (0.03, 'BMP t')
-    """
-    for key, name in HEADLINE_TESTS:
-        try:
-            p = float(row.get(f"{key}_p", math.nan))
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(p):
-            return p, name
-    return math.nan, ""
 
 
 def main_window(study: Any) -> Window:
@@ -133,69 +108,21 @@ def event_table(study: Any) -> pd.DataFrame:
 
 @_once
 def group_rows(study: Any, group_by: str, window: Window) -> pd.DataFrame:
-    """The CAAR rows of one grouping over one window, each with ONE headline test: ``test``
-    (its name), ``stat``, ``p`` and the 95% interval ``lo``, ``hi``; ``n`` observations,
-    ``n_rows`` catalog rows and ``merged`` (rows merged into another's observation).
-
-    When the study names the headline itself (``groups`` columns ``headline``,
-    ``headline_stat``, ``headline_p``, ``lo``, ``hi``) those are shown as they are. Otherwise
-    the first computable of :data:`HEADLINE_TESTS` is the test, and the interval is the
-    cross-sectional t interval ``CAAR ± t_{0.975,n-1} · CAAR / t``. A group of one event has no
-    cross-sectional test: its headline is the event's own t-test.
-    """
+    """The CAAR rows of one grouping over one window, each with the study's ONE headline test
+    as it is: ``test`` (its name, the study's ``headline``), ``stat`` (``headline_stat``),
+    ``p`` (``headline_p``) and the 95% interval that same test implies (``lo``, ``hi``;
+    infinite when the test rejects no value: see :func:`backtest.reports.fmt.interval`);
+    ``n`` observations, ``n_rows`` catalog rows, ``merged`` (rows merged into another's
+    observation) and the study's ``notes``. The report computes no test of its own."""
     label = window_label(window)
     g = study.group_table(group_by, "CAAR")
     g = g[g["window"] == label].copy()
-    if "n_rows" not in g.columns:
-        g["n_rows"] = g["n"]
-    if "merged" not in g.columns:
-        g["merged"] = g["n_rows"] - g["n"]
-    if "headline_p" in g.columns:
-        g["test"] = g["headline"].fillna("")
-        g["stat"] = g["headline_stat"]
-        g["p"] = g["headline_p"]
-        return g.reset_index(drop=True)
-    heads = [headline_p(r) for r in g.to_dict("records")]
-    keys = {name: key for key, name in HEADLINE_TESTS}
-    g["p"] = [h[0] for h in heads]
-    g["test"] = [h[1] for h in heads]
-    g["stat"] = [
-        r[keys[h[1]]] if h[1] else np.nan for r, h in zip(g.to_dict("records"), heads, strict=True)
-    ]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        se = np.where(np.isfinite(g["t"]) & (g["t"] != 0), g["value"] / g["t"], np.nan)
-    half = t_half_width(se, g["n"])
-    g["lo"] = g["value"] - half
-    g["hi"] = g["value"] + half
-    single = (g["n"] == 1) & g["p"].isna()
-    if single.any():
-        ev = study.events
-        member = ev[group_by].astype(str) if group_by != "all" else pd.Series("all", index=ev.index)
-        w = study.windows[study.windows["window"] == label].set_index(["event_id", "ticker"])
-        key = pd.MultiIndex.from_frame(ev[["event_id", "ticker"]])
-        own = (
-            pd.DataFrame(
-                {
-                    "group": member.to_numpy(),
-                    "p": w["p"].reindex(key).to_numpy(),
-                    "stat": w["t"].reindex(key).to_numpy(),
-                    "se": w["car_se"].reindex(key).to_numpy() if "car_se" in w else np.nan,
-                    "dof": ev["dof"].to_numpy(dtype=np.float64) if "dof" in ev else np.inf,
-                }
-            )
-            .groupby("group")
-            .first()
-        )
-        grp = g.loc[single, "group"].astype(str)
-        g.loc[single, "p"] = grp.map(own["p"]).to_numpy()
-        g.loc[single, "stat"] = grp.map(own["stat"]).to_numpy()
-        has = single & g["p"].notna()
-        g.loc[has, "test"] = "single-event t"
-        # the event's own interval: CAR ± t_{0.975, dof} · SE, the test its p comes from
-        se1 = grp.map(own["se"]).to_numpy(dtype=np.float64)
-        q = stats.t.ppf(0.975, grp.map(own["dof"]).to_numpy(dtype=np.float64))
-        g.loc[single, "lo"] = g.loc[single, "value"].to_numpy() - q * se1
-        g.loc[single, "hi"] = g.loc[single, "value"].to_numpy() + q * se1
+    g["test"] = g["headline"].fillna("").astype(str)
+    g["stat"] = g["headline_stat"]
+    g["p"] = g["headline_p"]
+    if "notes" not in g.columns:
+        g["notes"] = ""
+    g["notes"] = g["notes"].fillna("").astype(str)
     return g.reset_index(drop=True)
 
 
@@ -216,7 +143,20 @@ def category_table(study: Any, window: Window | None = None) -> pd.DataFrame:
     window = window or main_window(study)
     g = group_rows(study, "category", window)
     g = g.rename(columns={"group": "category", "value": "caar"})
-    cols = ["category", "window", "n", "n_rows", "merged", "caar", "lo", "hi", "test", "stat", "p"]
+    cols = [
+        "category",
+        "window",
+        "n",
+        "n_rows",
+        "merged",
+        "caar",
+        "lo",
+        "hi",
+        "test",
+        "stat",
+        "p",
+        "notes",
+    ]
     return g[cols].sort_values("caar", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -313,6 +253,25 @@ def strategy_metrics(backtests: Sequence[Any]) -> pd.DataFrame:
         return pd.DataFrame()
     out = pd.concat(frames, ignore_index=True)
     first = ["strategy", "label", "portfolio", "kind", "subject"]
+    return out[[*first, *[c for c in out.columns if c not in first]]]
+
+
+def trade_stats_table(backtests: Sequence[Any]) -> pd.DataFrame:
+    """Every strategy's trade statistics (``BacktestResult.trade_stats``: per combination and
+    pooled portfolio, the mean and median trade return with its t and bootstrap interval, the
+    same beyond the benchmark over the same sessions, the return while invested, the exposure),
+    with the strategy and the combination's label."""
+    frames = []
+    for r in backtests:
+        ts = getattr(r, "trade_stats", None)
+        if not isinstance(ts, pd.DataFrame) or not len(ts):
+            continue
+        labels = r.combos.set_index("combo")["label"]
+        frames.append(ts.assign(strategy=r.strategy.name, label=ts["combo"].map(labels)))
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    first = ["strategy", "label", "portfolio"]
     return out[[*first, *[c for c in out.columns if c not in first]]]
 
 
@@ -482,8 +441,15 @@ def all_tables(result: Any) -> dict[str, pd.DataFrame]:
         tables["categories"] = category_table(study)
         tables["group_tests"] = test_table(study)
         tables["caar_paths"] = study.paths
+        if study.market_events is not None and len(study.market_events):
+            tables["market_events"] = study.market_events
+        for name in ("earnings_history", "earnings_profile"):
+            frame = getattr(study, name, None)
+            if isinstance(frame, pd.DataFrame) and len(frame):
+                tables[name] = frame
     tables["strategy_metrics"] = strategy_metrics(result.backtests)
     tables["strategy_overview"] = strategy_overview(result.backtests)
+    tables["trade_stats"] = trade_stats_table(result.backtests)
     tables["trades"] = trades_table(result.backtests)
     tables["claims"] = result.claims
     tables["dropped"] = dropped_table(result)

@@ -27,9 +27,12 @@ PERCENT_COLUMNS: frozenset[str] = frozenset(
         "total_return", "cagr", "annual_volatility", "max_drawdown", "win_rate",
         "avg_trade_return", "median_trade_return", "exposure", "alpha", "bench_total_return",
         "excess_return", "return", "measured", "difference", "positive", "return_min",
-        "return_max", "benchmark_return", "hold_return", "excess_trade_return", "trade_ci_lo",
-        "trade_ci_hi", "excess_ci_lo", "excess_ci_hi", "invested_return",
-        "matched_bench_return", "fees", "slippage", "sigma", "rbar",
+        "return_max", "benchmark_return", "hold_return", "mean_trade_return", "trade_lo",
+        "trade_hi", "mean_excess_return", "excess_lo", "excess_hi", "return_while_invested",
+        "bench_while_invested", "matched_total_return", "matched_cagr",
+        "matched_annual_volatility", "matched_max_drawdown", "max_drawdown_duration_depth",
+        "surprise", "car_m1_p1", "drift_p2_p20", "mean_abs_ar0", "share_up",
+        "mean_drift_pos", "mean_drift_neg", "fees", "slippage", "sigma", "rbar",
     }
 )  # fmt: skip
 #: Column name patterns of per-window fractions: ``car[-1,+1]``, ``bhar[0,+5]``.

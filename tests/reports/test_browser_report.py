@@ -11,6 +11,7 @@ targets live in benchmarks/bench_report.py.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,51 @@ def test_pages_in_a_real_browser(
     assert report.chart_count == html.count('<div class="chart" id=') >= 1
     assert report.charts_rendered == report.chart_count
     assert report.screenshot.stat().st_size > 20_000
+
+
+# where the first screen's answers are: each answer card's question, its number and its
+# chart's title, and the caveats, as bounding boxes in CSS px of the window
+_FIRST_SCREEN_JS = """
+const box = (el) => { const r = el.getBoundingClientRect();
+    return {top: r.top, bottom: r.bottom, text: el.textContent.trim().slice(0, 60)}; };
+return {
+    height: innerHeight,
+    cards: Array.from(document.querySelectorAll("article.answer")).map((a) => ({
+        question: box(a.querySelector("h2")),
+        number: a.querySelector(".big") ? box(a.querySelector(".big")) : null,
+        chart: a.querySelector("figcaption") ? box(a.querySelector("figcaption")) : null,
+    })),
+    caveats: document.querySelector("aside.caveats")
+        ? box(document.querySelector("aside.caveats")) : null,
+};
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_first_screen_answers_the_three_questions(
+    real_report: Path, tmp_path: Path, record_property: pytest.RecordProperty
+) -> None:
+    """At 1400 x 900 the caveats, the three questions, their numbers and their charts'
+    titles are on the first screen, with no scrolling."""
+    require_chromium()
+    report = inspect_page(
+        real_report / "index.html", tmp_path / "index.png", width=1400, height=900,
+        timeout=120, probe=_FIRST_SCREEN_JS,
+    )  # fmt: skip
+    record_property("render_seconds", round(report.render_seconds, 2))
+    record_property("index_bytes", (real_report / "index.html").stat().st_size)
+    assert report.problems() == [], str(report)
+    seen = report.probe
+    assert [c["question"]["text"] for c in seen["cards"]] == [
+        "Which kinds of news moved prices?",
+        "The strongest reactions",
+        "Did the strategies earn anything beyond the market?",
+    ]
+    assert seen["caveats"] is not None
+    assert seen["caveats"]["bottom"] <= seen["height"]
+    for card in seen["cards"]:
+        for part in ("question", "number", "chart"):
+            assert card[part] is not None, card
+            assert card[part]["bottom"] <= seen["height"], (part, card)
+        assert re.search(r"\d", card["number"]["text"]), card["number"]

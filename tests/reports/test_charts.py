@@ -75,14 +75,14 @@ def valid(fig: dict[str, Any]) -> go.Figure:
     return go.Figure(fig)
 
 
-def close(drawn: Any, expected: Any, *, scale: float | None = None) -> None:
-    """Drawn values equal the expected ones to the seven significant digits a figure keeps
-    of its series' largest value (``scale``: that value, when only part of a series is
+def close(drawn: Any, expected: Any, *, scale: float | None = None, digits: int = 7) -> None:
+    """Drawn values equal the expected ones to the ``digits`` significant digits a figure
+    keeps of its series' largest value (``scale``: that value, when only part of a series is
     compared; default the largest expected value)."""
     want = np.asarray(expected, dtype=float)
     got = np.asarray([np.nan if v is None else v for v in drawn], dtype=float)
     top = np.nanmax(np.abs(want)) if scale is None else scale
-    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6 * top)
+    np.testing.assert_allclose(got, want, rtol=0, atol=10.0 ** (1 - digits) * top)
 
 
 def is_message(fig: dict[str, Any]) -> bool:
@@ -97,29 +97,6 @@ def right_labels(fig: dict[str, Any]) -> dict[str, str]:
         for a in fig["layout"].get("annotations", ())
         if a.get("xref") == "paper" and a.get("x") == 1.0
     }
-
-
-# ----------------------------------------------------------------------------- headline p
-
-
-@pytest.mark.parametrize(
-    ("row", "expected"),
-    [
-        ({"kp_p": 0.04, "bmp_p": 0.2, "t_p": 0.5}, (0.04, "Kolari-Pynnönen adjusted BMP t")),
-        ({"kp_p": math.nan, "bmp_p": 0.2, "t_p": 0.5}, (0.2, "BMP t")),
-        ({"kp_p": math.nan, "bmp_p": math.inf, "t_p": 0.5}, (0.5, "cross-sectional t")),
-        ({"t_p": 0.07}, (0.07, "cross-sectional t")),
-        (pd.Series({"kp_p": None, "bmp_p": 0.01, "t_p": 0.3}), (0.01, "BMP t")),
-    ],
-)
-def test_headline_p_prefers_kp_then_bmp_then_t(row: Any, expected: tuple[float, str]) -> None:
-    assert tables.headline_p(row) == expected
-
-
-def test_headline_p_is_nan_when_no_test_was_computed() -> None:
-    p, name = tables.headline_p({"kp_p": math.nan, "bmp_p": math.nan, "t_p": math.nan})
-    assert math.isnan(p)
-    assert name == ""
 
 
 # ----------------------------------------------------------------------------- categories
@@ -277,17 +254,27 @@ def test_equity_compares_cumulative_returns_and_every_drawdown(short_bt: Backtes
     expected = {"buy & hold equal-weight basket": (0, "buy & hold equal-weight basket"),
                 "buy & hold SPY": (0, "buy & hold SPY")}  # fmt: skip
     expected.update({lab: (combo, "strategy") for combo, lab in labels.items()})
+    # dotted: the benchmark held over each combination's trade sessions, in its colour
+    expected.update(
+        {f"{lab}: SPY, same sessions": (combo, "SPY at the strategy's exposure")
+         for combo, lab in labels.items()}
+    )  # fmt: skip
     assert sorted(html.unescape(t["name"]) for t in lines) == sorted(expected)
+    dotted = [t for t in lines if t["line"].get("dash") == "dot"]
+    assert len(dotted) == len(labels)
+    colour = {html.unescape(t["name"]): t["line"]["color"] for t in lines}
+    for lab in labels:
+        assert colour[f"{lab}: SPY, same sessions"] == colour[lab]
     deepest = 0.0
     for line, dd in zip(lines, dds, strict=True):
         combo, series = expected[html.unescape(line["name"])]
         value = eq[(combo, portfolio, series)].to_numpy()
-        close(line["y"], value / value[0] - 1.0)
+        close(line["y"], value / value[0] - 1.0, digits=charts.EQUITY_DIGITS)
         peak, want = -math.inf, []
         for v in value:
             peak = max(peak, v)
             want.append(v / peak - 1.0)
-        close(dd["y"], want)
+        close(dd["y"], want, digits=charts.EQUITY_DIGITS)
         deepest = min(deepest, min(want))
     # the drawdown axis reaches the deepest series, buy-and-hold included
     assert fig["layout"]["yaxis2"]["range"][0] <= deepest

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from backtest.job import RunResult
+from backtest.reports import fmt, write_report
 from backtest.reports import tables as T
-from backtest.reports import write_report
 from backtest.reports.html import render_html
 from backtest.reports.markdown import render_markdown
 from tests.reports.world import DAY0, EVIL_TITLE, PLANTED
@@ -27,7 +27,8 @@ FILES = {
     "strategies/toy_buy_on_layoffs.html",
     *(f"tables/{n}.{ext}" for n in (
         "events", "windows", "ar_paths", "tickers", "categories", "group_tests", "caar_paths",
-        "strategy_metrics", "strategy_overview", "trades", "claims", "dropped", "prices",
+        "strategy_metrics", "strategy_overview", "trade_stats", "trades", "claims", "dropped",
+        "prices",
         "quality") for ext in ("csv", "json")),
 }  # fmt: skip
 
@@ -61,21 +62,58 @@ def test_event_table_carries_the_planted_reactions(toy_result: RunResult) -> Non
         assert row["p[-1,+1]"] == w.loc[(eid, tic, "[-1,+1]"), "p"]
 
 
-def test_headline_p_and_single_event_groups(toy_result: RunResult) -> None:
+def test_the_category_table_shows_the_study_headline_as_it_is(toy_result: RunResult) -> None:
+    """One row, one named test: the report takes the study's own headline fields (name,
+    statistic, p, interval, counts, notes) and computes none of its own."""
     cats = T.category_table(toy_result.study).set_index("category")
     groups = toy_result.study.group_table("category").set_index(["group", "window"])
-    layoff = groups.loc[("layoff", "[-1,+1]")]
-    assert cats.loc["layoff", "p"] == layoff["kp_p"]
-    assert cats.loc["layoff", "test"] == "Kolari-Pynnönen adjusted BMP t"
-    assert cats.loc["layoff", "caar"] == layoff["value"]
-    # earnings has one event: its own t-test is the headline
+    for cat in cats.index:
+        g = groups.loc[(cat, "[-1,+1]")]
+        c = cats.loc[cat]
+        assert c["test"] == g["headline"]
+        assert c["stat"] == g["headline_stat"]
+        assert c["p"] == g["headline_p"]
+        assert (c["lo"], c["hi"]) == (g["lo"], g["hi"])
+        assert (c["n"], c["n_rows"], c["merged"]) == (g["n"], g["n_rows"], g["merged"])
+        assert c["caar"] == g["value"]
+    # earnings has one event: the study names its own t-test, with the event's p
     w = toy_result.study.windows.set_index(["event_id", "window"])
     assert cats.loc["earnings", "p"] == w.loc[("bbb-results", "[-1,+1]"), "p"]
     assert cats.loc["earnings", "test"] == "single-event t"
-    assert T.headline_p({"kp_p": float("nan"), "bmp_p": 0.2, "t_p": 0.1}) == (0.2, "BMP t")
-    p, name = T.headline_p({})  # no test at all
-    assert math.isnan(p)
-    assert name == ""
+
+
+def test_group_rows_take_unbounded_intervals_and_notes_from_the_study() -> None:
+    """A hand-built group table (an inverted Kolari-Pynnonen test that rejects no value):
+    the interval stays infinite in the table and reads "not bounded" on the page."""
+    groups = pd.DataFrame(
+        {
+            "group_by": "category", "group": ["a", "b"], "measure": "CAAR", "window": "[-1,+1]",
+            "n_rows": [3, 2], "n": [2, 2], "merged": [1, 0], "value": [0.01, -0.02],
+            "headline": ["Kolari-Pynnönen adjusted BMP t", "BMP t"],
+            "headline_stat": [0.3, -2.5], "headline_p": [0.8, 0.04],
+            "lo": [-math.inf, -0.035], "hi": [math.inf, -0.005],
+            "notes": ["1 row merged into an overlapping observation", ""],
+        }
+    )  # fmt: skip
+
+    class Study:
+        def group_table(self, group_by: str, measure: str) -> pd.DataFrame:
+            g = groups
+            return g[(g["group_by"] == group_by) & (g["measure"] == measure)]
+
+    rows = T.group_rows(Study(), "category", (-1, 1)).set_index("group")
+    assert rows.loc["a", "test"] == "Kolari-Pynnönen adjusted BMP t"
+    assert math.isinf(rows.loc["a", "lo"])
+    assert math.isinf(rows.loc["a", "hi"])
+    assert rows.loc["a", "notes"] == "1 row merged into an overlapping observation"
+    assert (rows.loc["b", "stat"], rows.loc["b", "p"]) == (-2.5, 0.04)
+    assert fmt.interval(rows.loc["a", "lo"], rows.loc["a", "hi"]) == "not bounded"
+    assert fmt.interval(rows.loc["b", "lo"], rows.loc["b", "hi"]) == "-3.50% to -0.50%"
+    assert fmt.interval(0.002, math.inf) == "above +0.20%"
+    assert fmt.interval(math.nan, math.nan) == "—"
+    assert fmt.unbounded(-math.inf, math.inf)
+    assert not fmt.unbounded(0.1, 0.2)
+    assert not fmt.unbounded(math.nan, math.nan)
 
 
 def test_strategy_overview_shows_the_range_not_the_best(toy_result: RunResult) -> None:
@@ -320,10 +358,26 @@ def test_strategy_cells_say_what_a_number_cannot() -> None:
     assert stat_cell({**dd, "max_drawdown_recovery": pd.Timestamp("2025-01-02")},
                      "max_drawdown", "drawdown") == "-0.09% (2022-03-01 to 2025-01-02)"  # fmt: skip
     assert stat_cell({**dd, "max_drawdown_recovery": pd.NaT}, "max_drawdown", "drawdown") == (
-        "-0.09% (2022-03-01 to not recovered)"
+        "-0.09% (from 2022-03-01, not recovered)"
     )
     assert stat_cell({"max_drawdown": 0.0}, "max_drawdown", "drawdown") == "none"
     assert stat_cell({"exposure": 0.071}, "exposure", "share") == "7.10%"
-    row = {"trade_ci_lo": -0.012, "trade_ci_hi": 0.034}
+    assert stat_cell({"profit_factor": "no losing trades"}, "profit_factor", "profit_factor") == (
+        "no losing trades"  # the metrics' own word, never a dash or infinity
+    )
+    row = {"trade_lo": -0.012, "trade_hi": 0.034}
     assert stat_cell(row, "trade_ci", "interval") == "-1.20% to +3.40%"
+    assert stat_cell({"excess_lo": 0.001, "excess_hi": 0.02}, "excess_ci", "interval") == (
+        "+0.10% to +2.00%"
+    )
     assert stat_cell({}, "trade_ci", "interval") == "—"
+    spell = {
+        "max_drawdown_duration": 1049,
+        "max_drawdown_duration_start": pd.Timestamp("2023-03-14"),
+        "max_drawdown_duration_end": pd.Timestamp("2026-01-26"),
+        "max_drawdown_duration_depth": -0.0009,
+    }
+    assert stat_cell(spell, "max_drawdown_duration", "duration") == (
+        "1,049 d (2023-03-14 to 2026-01-26, at most -0.09%)"
+    )
+    assert stat_cell({"max_drawdown_duration": 0}, "max_drawdown_duration", "duration") == "none"

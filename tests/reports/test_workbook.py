@@ -66,3 +66,26 @@ def test_the_report_workbook_holds_every_table(toy_result: RunResult, tmp_path: 
     assert header == list(events.columns)
     col = header.index("car[-1,+1]")
     assert [r[col] for r in rows[1:]] == pytest.approx(list(events["car[-1,+1]"]))
+
+
+@pytest.mark.slow
+def test_the_trade_statistics_sheet_has_percent_formats(
+    toy_result: RunResult, tmp_path: Path
+) -> None:
+    """The strategies' trade statistics are a sheet of their own: one row per strategy,
+    combination and pooled portfolio; returns and intervals as percentages, t as a number."""
+    out = tmp_path / "r"
+    write_report(toy_result, out)
+    wb = openpyxl.load_workbook(out / "tables.xlsx")
+    ws = wb["trade_stats"]
+    header = [c.value for c in ws[1]]
+    (bt,) = toy_result.backtests
+    assert ws.max_row - 1 == len(bt.trade_stats)
+    assert header[:3] == ["strategy", "label", "portfolio"]
+    for name in ("mean_trade_return", "trade_lo", "trade_hi", "mean_excess_return", "exposure"):
+        assert ws.cell(row=2, column=header.index(name) + 1).number_format == "0.00%", name
+    assert ws.cell(row=2, column=header.index("trade_t") + 1).number_format != "0.00%"
+    col = header.index("mean_trade_return") + 1
+    assert [ws.cell(row=k + 2, column=col).value for k in range(len(bt.trade_stats))] == (
+        pytest.approx(list(bt.trade_stats["mean_trade_return"]))
+    )

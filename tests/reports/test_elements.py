@@ -1,0 +1,306 @@
+"""The report's newer elements on small hand-built results: the earnings reaction history
+(the columns of CONTRACTS.md, as study2's ``earnings_history``/``earnings_profile`` carry
+them), market-wide events (the index's moves, each stock's raw move, the model of each row),
+the honest strategy statistics (from ``trade_stats``, the matched benchmark, the longest time
+under water), long lists capped with their counts, and the counts agreeing across the page.
+
+Expectations are written out by hand from the frames built here, never from the code under
+test.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import html as htmllib
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backtest.job import RunResult
+from backtest.reports import charts as C
+from backtest.reports import html as H
+
+HISTORY_COLUMNS = [
+    "ticker", "event_id", "quarter", "date", "timing", "eps_estimate", "eps_reported",
+    "surprise_pct", "ar0", "car_m1_p1", "drift_p2_p20", "abnormal_volume",
+]  # fmt: skip
+PROFILE_COLUMNS = [
+    "ticker", "n", "mean_abs_ar0", "share_up", "mean_drift_pos", "mean_drift_neg", "n_pos",
+    "n_neg",
+]  # fmt: skip
+
+
+def _history() -> pd.DataFrame:
+    """Three BBB quarters (out of date order on purpose) and one of another ticker."""
+    rows = [
+        ("BBB", "bbb-2023-08-10-earnings", "2023Q2", "2023-08-10", "after_close", 1.10, 1.00,
+         -9.09, -0.06, -0.071, 0.012, np.nan),
+        ("BBB", "bbb-2023-02-09-earnings", "2022Q4", "2023-02-09", "before_open", 0.90, 1.05,
+         16.67, 0.031, 0.044, -0.02, np.nan),
+        ("BBB", "bbb-2023-05-11-earnings", "2023Q1", "2023-05-11", "unknown", 1.00, 1.02,
+         2.0, 0.004, 0.01, 0.0, np.nan),
+        ("AAA", "aaa-2023-08-01-earnings", "2023Q2", "2023-08-01", "after_close", 2.0, 2.5,
+         25.0, 0.05, 0.06, 0.01, np.nan),
+    ]  # fmt: skip
+    df = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    df["date"] = pd.to_datetime(df["date"])
+    return df
+
+
+def _profile() -> pd.DataFrame:
+    return pd.DataFrame(
+        [("BBB", 3, 0.0317, 2 / 3, -0.01, 0.012, 2, 1), ("AAA", 1, 0.05, 1.0, 0.01, np.nan, 1, 0)],
+        columns=PROFILE_COLUMNS,
+    )
+
+
+def _with(result: RunResult, **study_fields: Any) -> RunResult:
+    """A copy of ``result`` whose study carries ``study_fields`` (study2 adds them as fields;
+    the report reads them by name)."""
+    study = copy.copy(result.study)
+    for name, value in study_fields.items():
+        object.__setattr__(study, name, value)
+    return dataclasses.replace(result, study=study)
+
+
+def _text(page: str) -> str:
+    """The page's visible text, tags removed and entities decoded, whitespace collapsed."""
+    body = re.sub(r"<script.*?</script>|<style.*?</style>", " ", page, flags=re.S)
+    return re.sub(r"\s+", " ", htmllib.unescape(re.sub(r"<[^>]+>", " ", body)))
+
+
+# ------------------------------------------------------------------ earnings reaction history
+
+
+def test_the_ticker_page_shows_the_earnings_reaction_history(toy_result: RunResult) -> None:
+    result = _with(toy_result, earnings_history=_history(), earnings_profile=_profile())
+    pages = H.render_pages(result)
+    text = _text(pages["tickers/BBB.html"])
+    assert "Earnings reaction history" in text
+    # quarter by quarter in date order, the contract's columns formatted by hand
+    rows = re.findall(r"(20\d\dQ\d) (20\d\d-\d\d-\d\d) (after close|before open|unknown)", text)
+    assert rows == [
+        ("2022Q4", "2023-02-09", "before open"),
+        ("2023Q1", "2023-05-11", "unknown"),
+        ("2023Q2", "2023-08-10", "after close"),
+    ]
+    assert "2022Q4 2023-02-09 before open 0.90 1.05 +16.67% +3.10% +4.40% -2.00%" in text
+    assert "2023Q2 2023-08-10 after close 1.10 1.00 -9.09% -6.00% -7.10% +1.20%" in text
+    assert "Abnormal volume" not in text  # no volume: no column of dashes
+    # the summary: mean |AR(0)|, share up, drift after positive / negative surprises
+    assert "3 results measured" in text
+    assert "3.17% on the day on average" in text
+    assert "up on 67% of them" in text
+    assert "-1.00% on average after a positive surprise (n=2)" in text
+    assert "+1.20% after a negative one (n=1)" in text
+    # the other ticker's quarter is not on BBB's page
+    assert "2023-08-01" not in text
+
+
+def test_the_earnings_chart_is_ar0_by_quarter_with_the_surprise() -> None:
+    fig = C.earnings_history(_history()[lambda d: d["ticker"] == "BBB"], "BBB")
+    bars, surprise = fig["data"]
+    assert bars["type"] == "bar"
+    assert bars["x"] == ["2022Q4", "2023Q1", "2023Q2"]  # date order
+    assert bars["y"] == pytest.approx([0.031, 0.004, -0.06])
+    assert surprise["yaxis"] == "y2"
+    assert surprise["y"] == pytest.approx([0.1667, 0.02, -0.0909])  # percent -> fraction
+    assert fig["layout"]["yaxis"]["title"]["text"] == "AR(0), %"
+    assert fig["layout"]["yaxis2"]["title"]["text"] == "earnings surprise, %"
+    # two announcements in one quarter stay two bars
+    first = _history().iloc[:1]
+    two = pd.concat([first, first.assign(date=pd.Timestamp("2023-09-01"))])
+    assert C.earnings_history(two, "BBB")["data"][0]["x"] == ["2023Q2", "2023Q2 (2)"]
+
+
+def test_no_earnings_history_no_section(toy_result: RunResult) -> None:
+    empty = _with(
+        toy_result,
+        earnings_history=pd.DataFrame(columns=HISTORY_COLUMNS),
+        earnings_profile=pd.DataFrame(columns=PROFILE_COLUMNS),
+    )
+    for result in (toy_result, empty):
+        assert "Earnings reaction history" not in H.render_pages(result)["tickers/BBB.html"]
+
+
+# ------------------------------------------------------------------ market-wide events
+
+
+def test_market_events_show_the_index_moves_and_each_raw_move(toy_result: RunResult) -> None:
+    study = toy_result.study
+    ev = study.events.copy()
+    pick = ev["event_id"] == "bbb-layoff"
+    ev["scope"] = np.where(pick, "market", ev["scope"])
+    ev["model"] = np.where(pick, "constant_mean", ev["model"])
+    ev["model_reason"] = np.where(pick, "market-wide event: measured without the market", "")
+    ev.loc[pick, "alpha"] = 0.001
+    moves = pd.DataFrame(
+        {
+            "event_id": "bbb-layoff", "market": "XNYS", "benchmark": "SPY",
+            "day0": pd.Timestamp("2023-10-04"),
+            "window": ["[0,0]", "[-1,+1]", "[0,+5]", "[-5,+20]"],
+            "start": [0, -1, 0, -5], "end": [0, 1, 5, 20], "n_days": [1, 3, 6, 26],
+            "return": [-0.011, -0.0073, 0.02, 0.031],
+        }
+    )  # fmt: skip
+    result = _with(toy_result, events=ev, market_events=moves)
+    from backtest.reports import tables as T
+
+    car = T.event_table(result.study).set_index("event_id").loc["bbb-layoff", "car[-1,+1]"]
+    text = _text(H.render_pages(result)["index.html"])
+    assert "What the index did" in text
+    assert "bbb-layoff XNYS SPY 2023-10-04 -1.10% -0.73% +2.00% +3.10%" in text
+    # raw move over [-1,+1] of a constant-mean row: its CAR plus 3 sessions x alpha
+    raw = f"{(car + 3 * 0.001) * 100:+.2f}%"
+    assert f"{raw} SPY -0.73%" in text
+    assert "constant mean" in text
+    assert "Every row's model: market-wide event: measured without the market." in text
+
+
+# ------------------------------------------------------------------ strategy statistics
+
+
+def _stats_result(toy_result: RunResult) -> RunResult:
+    """The toy backtest with trade statistics and matched-benchmark figures planted."""
+    (bt,) = toy_result.backtests
+    m = bt.metrics.copy()
+    strat = (m["kind"] == "strategy") & (m["portfolio"] == "pooled XNYS")
+    m.loc[strat, "matched_total_return"] = [0.0123, 0.0456]
+    m.loc[strat, "matched_sharpe"] = [0.5, 0.6]
+    m.loc[strat, "profit_factor"] = ["no losing trades", 2.5]
+    m["profit_factor"] = m["profit_factor"].astype(object)
+    m.loc[strat, "max_drawdown_duration"] = [120, 0]
+    m.loc[strat, "max_drawdown_duration_start"] = [pd.Timestamp("2023-06-07"), pd.NaT]
+    m.loc[strat, "max_drawdown_duration_end"] = [pd.Timestamp("2023-10-05"), pd.NaT]
+    m.loc[strat, "max_drawdown_duration_depth"] = [-0.004, 0.0]
+    ts = pd.DataFrame(
+        {
+            "combo": [0, 1], "portfolio": "pooled XNYS", "market": "XNYS", "n_trades": [2, 2],
+            "mean_trade_return": [0.021, 0.034], "median_trade_return": [0.021, 0.034],
+            "trade_t": [1.5, 2.5], "trade_lo": [-0.01, 0.004], "trade_hi": [0.05, 0.06],
+            "mean_excess_return": [0.011, 0.02], "excess_t": [0.9, 1.2],
+            "excess_lo": [-0.02, -0.003], "excess_hi": [0.04, 0.05],
+            "return_while_invested": [1.25, 0.8], "bench_while_invested": [0.1, 0.12],
+            "warning": "too few trades to judge", "exposure": [0.004, 0.02],
+        }
+    )  # fmt: skip
+    return dataclasses.replace(
+        toy_result, backtests=[dataclasses.replace(bt, metrics=m, trade_stats=ts)]
+    )
+
+
+def test_the_main_page_shows_honest_strategy_numbers(toy_result: RunResult) -> None:
+    result = _stats_result(toy_result)
+    text = _text(H.render_pages(result)["index.html"])
+    for header in (
+        "95% interval, mean trade (bootstrap)",
+        "Mean trade beyond the benchmark (same sessions)",
+        "Return while invested (annual)",
+        "Benchmark at the strategy's exposure",
+        "Benchmark Sharpe at the same exposure",
+    ):
+        assert header in text
+    assert "Mean trade +2.10% to +3.40%" in text  # the range over the two combinations
+    assert "95% interval, mean trade (bootstrap) 1 of 2 above zero" in text
+    assert "95% interval, beyond the benchmark 0 of 2 above zero" in text
+    assert "Return while invested (annual) +80.00% to +125.00%" in text
+    assert "Benchmark at the strategy's exposure +1.23% to +4.56%" in text
+    assert "2.50 to no losing trades" in text
+    assert "∞" not in text
+    assert "inf" not in text.replace("infinit", "")
+    assert "too few trades to judge" in text
+
+
+def test_the_strategy_page_gives_each_combination_its_statistics(toy_result: RunResult) -> None:
+    result = _stats_result(toy_result)
+    (bt,) = result.backtests
+    text = _text(H.render_pages(result)[f"strategies/{bt.strategy.name}.html"])
+    # one column per combination, then buy-and-hold
+    assert "95% interval, mean trade (bootstrap) -1.00% to +5.00% +0.40% to +6.00%" in text
+    assert "95% interval, beyond the benchmark -2.00% to +4.00% -0.30% to +5.00%" in text
+    assert "t (mean trade) 1.50 2.50" in text
+    assert "Longest under water 120 d (2023-06-07 to 2023-10-05, at most -0.40%) none" in text
+    assert "Profit factor no losing trades 2.50" in text
+
+
+def test_the_forest_of_strategies_uses_the_excess_interval(toy_result: RunResult) -> None:
+    rows = H.strategy_rows(_stats_result(toy_result).backtests)
+    assert rows["excess"].all()
+    assert rows["value"].tolist() == [0.011, 0.02]
+    assert rows["lo"].tolist() == [-0.02, -0.003]
+    assert rows["hi"].tolist() == [0.04, 0.05]
+
+
+# ------------------------------------------------------------------ long lists and counts
+
+
+def test_long_lists_show_the_first_rows_and_count_the_rest_by_reason() -> None:
+    rows = [
+        {"strategy": "s", "reason": f"condition not met: AR(+0) = {x:+.2%}"}
+        for x in np.linspace(-0.05, 0.05, 30)
+    ] + [{"strategy": "s", "reason": "no open price"}] * 3
+    got = H.listing(rows, "strategy", "reason", limit=25)
+    assert got.n == 33
+    assert len(got.rows) == 25
+    assert got.more == 8
+    assert got.reasons == [("s: condition not met: AR(N) = N", 30), ("s: no open price", 3)]
+    short = H.listing(rows[:3], "reason")
+    assert (short.n, len(short.rows), short.more, short.reasons) == (3, 3, 0, [])
+
+
+def test_counts_agree_across_the_page(toy_result: RunResult) -> None:
+    """The header, the tiles and the section titles give the same counts, study rows dropped
+    and trades skipped each on their own."""
+    study = toy_result.study
+    dropped = len(study.dropped)
+    skipped = sum(len(r.skipped_table()) for r in toy_result.backtests)
+    text = _text(H.render_pages(toy_result)["index.html"])
+    assert f"{len(study.events)} reactions measured" in text
+    assert f"Study rows dropped ({dropped})" in text
+    assert f"Events not traded by a strategy ({skipped})" in text
+    assert f"{dropped} study rows dropped" in text
+    assert f"{skipped} events not traded by a strategy" in text
+
+
+def test_an_unbounded_headline_interval_reads_not_bounded(toy_result: RunResult) -> None:
+    study = toy_result.study
+    g = study.groups.copy()
+    sel = (g["group_by"] == "category") & (g["group"] == "layoff") & (g["measure"] == "CAAR")
+    g.loc[sel, "lo"] = -math.inf
+    g.loc[sel, "hi"] = math.inf
+    result = _with(toy_result, groups=g)
+    text = _text(H.render_pages(result)["index.html"])
+    assert "not bounded †" in text
+    assert "— to —" not in text
+    assert "rejects no shift of the mean" in text
+    from backtest.reports.markdown import render_markdown
+
+    md = render_markdown(result, [])
+    assert "| not bounded † |" in md
+    assert "— to —" not in md
+    assert "rejects no shift of the mean" in md
+
+
+def test_a_ticker_portfolio_keeps_its_own_per_trade_figures(toy_result: RunResult) -> None:
+    """Trade statistics exist for the pooled portfolios only: a ticker's own portfolio still
+    shows its mean, median and t of the trade returns from its metrics."""
+    result = _stats_result(toy_result)
+    (bt,) = result.backtests
+    m = H.metrics_with_trade_stats(bt)
+    own = m[(m["kind"] == "strategy") & (m["portfolio"] == "AAA")]
+    base = bt.metrics[(bt.metrics["kind"] == "strategy") & (bt.metrics["portfolio"] == "AAA")]
+    for mine, theirs in (
+        ("mean_trade_return", "avg_trade_return"),
+        ("median_trade_return", "median_trade_return"),
+        ("trade_t", "trade_t"),
+    ):
+        np.testing.assert_array_equal(own[mine].to_numpy(float), base[theirs].to_numpy(float))
+    pooled = m[(m["kind"] == "strategy") & (m["portfolio"] == "pooled XNYS")]
+    assert pooled["mean_trade_return"].tolist() == [0.021, 0.034]  # the trade statistics'
+    text = _text(H.render_pages(result)["tickers/AAA.html"])
+    assert "Mean trade" in text
