@@ -30,6 +30,9 @@ FILES = {
         "strategy_metrics", "strategy_overview", "trade_stats", "trades", "claims", "dropped",
         "prices",
         "quality") for ext in ("csv", "json")),
+    # the toy study holds earnings events, so its reaction history is written too
+    *(f"tables/{n}.{ext}" for n in ("earnings_history", "earnings_profile")
+      for ext in ("csv", "json")),
 }  # fmt: skip
 
 
