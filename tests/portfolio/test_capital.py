@@ -46,7 +46,7 @@ def table(dates: list[str], tickers: list[str]) -> pd.DataFrame:
 def flat_panel() -> SimpleNamespace:
     sessions = get_calendar("XNYS").sessions
     idx = sessions[(sessions >= "2024-01-02") & (sessions <= "2024-06-28")]
-    px = pd.DataFrame({t: 10.0 for t in [*TICKERS, "SPY"]}, index=idx)
+    px = pd.DataFrame(dict.fromkeys([*TICKERS, "SPY"], 10.0), index=idx)
     return SimpleNamespace(open=px, close=px, high=px, low=px)
 
 
@@ -97,11 +97,13 @@ def test_leverage_two_holds_twice_the_value(tmp_path: Path) -> None:
 
 
 def test_a_size_beyond_leverage_times_capital_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(StrategyError, match="more than portfolio.leverage x init_cash"):
+    with pytest.raises(StrategyError, match=r"more than portfolio\.leverage x init_cash"):
         strategy(tmp_path, "leverage = 0.2\n")
 
 
-def test_the_shipped_strategies_never_reach_the_cap(repo_root: Path, shared_prices_dir: Path) -> None:
+def test_the_shipped_strategies_never_reach_the_cap(
+    repo_root: Path, shared_prices_dir: Path
+) -> None:
     """Their hand-computed trades stay what they were: no entry is skipped for capital."""
     catalog = load_catalog([repo_root / "events"])
     source = CsvDirSource(shared_prices_dir)
@@ -142,14 +144,17 @@ def test_every_pooled_market_has_its_own_lane(tmp_path: Path) -> None:
     idx = us[(us >= "2024-01-02") & (us <= "2024-06-28")].union(
         hk[(hk >= "2024-01-02") & (hk <= "2024-06-28")]
     )
-    px = pd.DataFrame({t: 10.0 for t in ["AAA", "BBB", "0700.HK", "SPY", "^HSI"]}, index=idx)
+    px = pd.DataFrame(dict.fromkeys(["AAA", "BBB", "0700.HK", "SPY", "^HSI"], 10.0), index=idx)
     panel = SimpleNamespace(open=px, close=px, high=px, low=px)
     events = table(["2024-03-05", "2024-03-12", "2024-03-05"], ["AAA", "BBB", "0700.HK"])
     events.loc[2, "market"] = "XHKG"
     r = run_strategy(strategy(tmp_path), events, prices=panel)
     assert r.pooled_portfolios() == ["pooled XHKG", "pooled XNYS"]
     ov = r.pooled_overview().set_index("portfolio")
-    assert ov.loc["pooled XNYS", "trades"] == 2 and ov.loc["pooled XNYS", "legs"] == 2
-    assert ov.loc["pooled XHKG", "trades"] == 1 and ov.loc["pooled XHKG", "legs"] == 1
+    assert ov.loc["pooled XNYS", "trades"] == 2
+    assert ov.loc["pooled XNYS", "legs"] == 2
+    assert ov.loc["pooled XHKG", "trades"] == 1
+    assert ov.loc["pooled XHKG", "legs"] == 1
     text = str(r.summary())
-    assert "pooled XHKG" in text and "pooled XNYS" in text
+    assert "pooled XHKG" in text
+    assert "pooled XNYS" in text
