@@ -174,6 +174,7 @@ class BacktestResult:
             + (f"; take profit {_list(s.exit.take_profit)}" if s.exit.take_profit else "")
             + cond
             + f"; {costs}; capital {s.portfolio.init_cash:,.0f} per portfolio"
+            + f", at most {s.portfolio.leverage:g}x its value in positions"
         )
 
     def skipped_table(self) -> pd.DataFrame:
@@ -209,6 +210,7 @@ class BacktestResult:
 
     def _metrics_table(self, rows: pd.DataFrame, title: str) -> Table:
         metric = {m.name: m for m in METRICS}
+        ruined = self.ruined()
         out = []
         for r in rows.to_dict("records"):
             who = r["portfolio"] if r["kind"] == "strategy" else ""
@@ -219,35 +221,105 @@ class BacktestResult:
             else:
                 vs = f"buy & hold {r['subject']}"
             cells = [format_metric(metric[k], r.get(k)) for k in SUMMARY_METRICS]
+            ruin = ruined.get((int(r["combo"]), str(r["portfolio"])))
+            if r["kind"] == "strategy" and ruin:
+                cells[0] = f"ruined on {ruin}"
             out.append([who, vs, *cells])
         header = ["portfolio", "", *SUMMARY_METRICS.values()]
         return Table(header, out, title=title, numeric=tuple(range(2, len(header))))
 
+    def pooled_portfolios(self) -> list[str]:
+        """Every pooled portfolio (one per market: ``pooled XNYS``, ``pooled XHKG``), by name."""
+        if self.metrics.empty:
+            return []
+        strat = self.metrics[self.metrics["kind"] == "strategy"]
+        names = strat["portfolio"].astype(str)
+        return sorted(set(names[names.str.startswith("pooled")]))
+
+    def ruined(self) -> dict[tuple[int, str], str]:
+        """``{(combo, portfolio): date}`` of every strategy portfolio whose value reached zero
+        or less (a short can lose more than the capital): the first such session."""
+        out: dict[tuple[int, str], str] = {}
+        eq = self.equity
+        if eq.empty or not isinstance(eq.columns, pd.MultiIndex):
+            return out
+        strat = eq.loc[:, eq.columns.get_level_values("series") == "strategy"]
+        hit = (strat <= 0).to_numpy()
+        for j in map(int, hit.any(axis=0).nonzero()[0]):
+            combo, portfolio, _ = strat.columns[j]
+            first = strat.index[int(hit[:, j].argmax())]
+            out[(int(combo), str(portfolio))] = pd.Timestamp(first).date().isoformat()
+        return out
+
+    def pooled_overview(self) -> pd.DataFrame:
+        """One row per pooled portfolio (market) and combination: its own trades, legs,
+        Sharpe, total return, and the date it was ruined (empty if never)."""
+        cols = ["portfolio", "market", "combo", "label", "trades", "legs", "sharpe",
+                "total_return", "ruined_on"]  # fmt: skip
+        if self.metrics.empty:
+            return pd.DataFrame(columns=cols)
+        strat = self.metrics[self.metrics["kind"] == "strategy"]
+        labels = self.combos.set_index("combo")["label"]
+        ruined = self.ruined()
+        pt = self.pooled_trades
+        rows = []
+        for name in self.pooled_portfolios():
+            market = name.removeprefix("pooled ").strip()
+            for r in strat[strat["portfolio"] == name].to_dict("records"):
+                combo = int(r["combo"])
+                legs = 0
+                if len(pt) and "market" in pt.columns:
+                    legs = int(
+                        ((pt["combo"] == combo) & (pt["market"] == market)
+                         & (pt["status"] != "not filled")).sum()
+                    )  # fmt: skip
+                rows.append(
+                    {
+                        "portfolio": name,
+                        "market": market,
+                        "combo": combo,
+                        "label": str(labels[combo]),
+                        "trades": r["n_trades"],
+                        "legs": legs,
+                        "sharpe": r["sharpe"],
+                        "total_return": r["total_return"],
+                        "ruined_on": ruined.get((combo, name), ""),
+                    }
+                )
+        return pd.DataFrame(rows, columns=cols)
+
     def _grid_table(self) -> Table:
         swept = list(self.strategy.swept)
         metric = {m.name: m for m in METRICS}
-        portfolio = self.grid_portfolio()
-        g = self.grid("sharpe")
-        t = self.grid("total_return")
-        n = self.grid("n_trades")
+        ruined = self.ruined()
         rows = []
-        for (_, a), (_, b), (_, c) in zip(g.iterrows(), t.iterrows(), n.iterrows(), strict=True):
-            params = [_num(a[k]) for k in swept]
-            rows.append(
-                [
-                    *params,
-                    format_metric(metric["sharpe"], a["sharpe"]),
-                    _pct(b["total_return"]),
-                    format_metric(metric["n_trades"], c["n_trades"]),
-                ]
-            )
-        header = [*(k.split(".")[-1] for k in swept), "Sharpe", "Return", "Trades"]
+        portfolios = self.pooled_portfolios() or [self.grid_portfolio()]
+        for portfolio in portfolios:
+            g = self.grid("sharpe", portfolio)
+            t = self.grid("total_return", portfolio)
+            n = self.grid("n_trades", portfolio)
+            combos = self.combos["combo"].tolist()
+            for k, ((_, a), (_, b), (_, c)) in enumerate(
+                zip(g.iterrows(), t.iterrows(), n.iterrows(), strict=True)
+            ):
+                params = [_num(a[key]) for key in swept]
+                ruin = ruined.get((int(combos[k]), portfolio)) if k < len(combos) else None
+                rows.append(
+                    [
+                        portfolio,
+                        *params,
+                        format_metric(metric["sharpe"], a["sharpe"]),
+                        f"ruined on {ruin}" if ruin else _pct(b["total_return"]),
+                        format_metric(metric["n_trades"], c["n_trades"]),
+                    ]
+                )
+        header = ["portfolio", *(k.split(".")[-1] for k in swept), "Sharpe", "Return", "Trades"]
         names = ", ".join(k.split(".")[-1] for k in swept)
         return Table(
             header,
             rows,
-            title=f"Sweep over {names} ({portfolio}):",
-            numeric=tuple(range(len(header))),
+            title=f"Sweep over {names} (pooled portfolios, each with its own capital):",
+            numeric=tuple(range(1, len(header))),
         )
 
     def _stats_table(self) -> Table:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.markets import MARKETS, get_calendar, market_of
+from backtest.portfolio import capital
 from backtest.portfolio.metrics import (
     annual_volatility,
     cagr,
@@ -399,9 +400,7 @@ def run_strategy(
     have = [t for t in close.columns if close[t].notna().any()]
     no_prices = ~table["ticker"].isin(have)
     if no_prices.any():
-        why = table.loc[no_prices, "ticker"].map(
-            lambda t: f"no prices for {t}" + (f": {failed[t]}" if t in failed else "")
-        )
+        why = table.loc[no_prices, "ticker"].map(lambda t: _no_prices_reason(t, failed.get(t)))
         skipped.append(table.loc[no_prices, ["event_id", "ticker"]].assign(reason=why.to_numpy()))
         table = table[~no_prices]
     missing_bench = [b for b in benchmarks.values() if b not in have]
@@ -447,6 +446,26 @@ def run_strategy(
             step()
         return result
     return _simulate_and_measure(strategy, legs, combos, skipped_df, benchmarks, prices, step)
+
+
+def _no_prices_reason(ticker: str, failure: Any) -> str:
+    """``no prices for T: why (hint)``: the source's reason once, without the ticker and
+    the "no prices" its own message starts with."""
+    head = f"no prices for {ticker}"
+    if failure is None:
+        return head
+    reason = getattr(failure, "reason", None)
+    if reason is not None:
+        hint = getattr(failure, "hint", "")
+        text = str(reason) + (f" ({hint})" if hint else "")
+    else:
+        text = str(failure)
+    for prefix in (f"{ticker}:", "no prices for", "no prices:", "no prices"):
+        text = text.strip()
+        if text.lower().startswith(prefix.lower()):
+            text = text[len(prefix) :]
+    text = text.strip(" :")
+    return f"{head}: {text}" if text else head
 
 
 def _legs_for(
@@ -613,18 +632,14 @@ def _simulate_and_measure(
     index = pd.DatetimeIndex(dates[start_pos : dates.searchsorted(last, "right")])
     prefix = legs["combo"].astype(str) + "|"
     groups = {"ticker": prefix + legs["ticker"], "pooled": prefix + "pooled " + legs["market"]}
-    runs = {}
-    for grouping, labels in groups.items():
-        runs[grouping] = simulate(
-            legs.assign(group=labels),
-            open_=open_,
-            high=prices.high,
-            low=prices.low,
-            close=close,
-            index=index,
-            init_cash=init_cash,
+    runs, capital_skips = _capped_runs(
+        legs, groups, prices, index, init_cash, strategy.portfolio.leverage, step
+    )
+    if len(capital_skips):
+        skipped = _concat(
+            [skipped, capital_skips.drop(columns=["entry_date"])],
+            ["event_id", "ticker", "reason", "combo"],
         )
-        step()
     # valuation series on the simulation index, filled as the simulation fills them
     on_index = {
         "close": close.reindex(index).ffill().bfill(),
@@ -765,6 +780,69 @@ def _simulate_and_measure(
             ),
         },
     )
+
+
+def _capped_runs(
+    legs: pd.DataFrame,
+    groups: Mapping[str, pd.Series],
+    prices: Any,
+    index: pd.DatetimeIndex,
+    init_cash: float,
+    leverage: float,
+    step: Callable[[], None],
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The per-ticker and pooled simulations of the legs each portfolio's capital admits
+    (:mod:`backtest.portfolio.capital`), and the trades skipped for want of capital.
+
+    Every leg's course filled in full comes from the per-ticker simulation when it filled
+    every leg in full (the usual case), else from one with cash enough for every leg; a
+    grouping whose capital admits every leg keeps that simulation."""
+
+    def run(frame: pd.DataFrame, labels: pd.Series, cash: float) -> Any:
+        return simulate(
+            frame.assign(group=labels),
+            open_=prices.open,
+            high=prices.high,
+            low=prices.low,
+            close=prices.close,
+            index=index,
+            init_cash=cash,
+        )
+
+    first = run(legs, groups["ticker"], init_cash)
+    full = capital.filled_in_full(first.legs)
+    if full.all():
+        course_run = first
+    else:  # cash for every leg at once: no order is filled partly
+        costs = legs["size"].to_numpy(dtype=np.float64) * (
+            1.0 + legs["fees"].to_numpy(dtype=np.float64)
+            + legs["slippage"].to_numpy(dtype=np.float64)
+        )  # fmt: skip
+        course_run = run(legs, groups["ticker"], init_cash + 2.0 * float(costs.sum()))
+    course = capital.outcomes(course_run.legs, index)
+    names = list(dict.fromkeys(legs["underlying"]))
+    close = prices.close.reindex(index)[names].ffill().bfill().to_numpy(dtype=np.float64)
+    col = pd.Index(names).get_indexer(legs["underlying"])
+    runs: dict[str, Any] = {}
+    skips = []
+    for grouping, labels in groups.items():
+        shown = labels.str.split("|", n=1).str[1]
+        if grouping == "ticker":
+            shown = shown + "'s portfolio"
+        keep, skip = capital.admit(
+            legs, labels.to_numpy(), course, close, col, index,
+            init_cash=init_cash, leverage=leverage, names=shown.to_numpy(),
+        )  # fmt: skip
+        skips.append(skip)
+        if keep.all() and grouping == "ticker":
+            runs[grouping] = first
+        else:
+            runs[grouping] = run(legs[keep], labels[keep], init_cash)
+        step()
+    every = _concat(skips, ["event_id", "ticker", "reason", "combo", "entry_date"])
+    if len(every):
+        every = every.sort_values("entry_date", kind="stable").reset_index(drop=True)
+    return runs, every
 
 
 def _held(

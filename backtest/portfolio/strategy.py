@@ -32,6 +32,9 @@ A strategy is a TOML file in ``strategies/``::
 
     [portfolio]
     init_cash = 100000
+    leverage = 1.0           # the most the open positions may hold (longs plus shorts, at
+                             # the last close), as a multiple of the portfolio's value at the
+                             # close before the entry; an entry beyond it is skipped
     benchmark = "SPY"        # optional; default: the market's (SPY, ^HSI)
     start = 2023-01-01       # optional evaluation period; default: the session before the
     end = 2025-12-31         # first entry to the last exit of the whole grid
@@ -373,6 +376,9 @@ class PortfolioSection(_Section):
     """Capital per portfolio (each ticker's, and the pooled one) and the benchmark."""
 
     init_cash: float = 100_000.0
+    #: the most capital the open positions may hold, as a multiple of the portfolio's value
+    #: (gross: longs plus shorts); an entry that would exceed it is skipped with the reason
+    leverage: float = 1.0
     benchmark: str | None = None
     #: the evaluation period (default: from the session before the first entry to the last
     #: exit of the whole grid); trades that do not fit in it are skipped with the reason
@@ -396,6 +402,16 @@ class PortfolioSection(_Section):
     @classmethod
     def _benchmark(cls, v: Any) -> Any:
         return None if v is None else check_ticker(v)
+
+    @field_validator("leverage", mode="before")
+    @classmethod
+    def _leverage(cls, v: Any) -> float:
+        if isinstance(v, list):
+            raise ValueError(f"expected one number (the most gross exposure), got {v!r}")
+        return _numbers(
+            v, "the most gross exposure as a multiple of the value, such as 1", minimum=0.01,
+            maximum=100,
+        )[0]  # fmt: skip
 
 
 class Condition(_Section):
@@ -452,6 +468,17 @@ class Strategy(_Section):
                     f"{_fmt(max(too_big))} is more than portfolio.init_cash "
                     f"{_fmt(self.portfolio.init_cash)}: such a position could never be bought "
                     "in full; lower the size or raise the capital",
+                )
+            )
+        cap = self.portfolio.leverage * self.portfolio.init_cash
+        over = [v for v in self.position.size if v > cap]
+        if over and not too_big:
+            out.append(
+                (
+                    "position.size",
+                    f"{_fmt(max(over))} is more than portfolio.leverage x init_cash "
+                    f"({_fmt(cap)}): no such position could ever be entered; lower the size "
+                    "or raise the leverage or the capital",
                 )
             )
         most = limits.max_sessions
@@ -551,11 +578,14 @@ def load_strategy(path: str | Path, *, limits: Limits | None = None) -> Strategy
 
 
 def default_strategy_dir() -> Path:
-    """``./strategies`` if it exists, else the ``strategies/`` folder beside the package."""
+    """``./strategies`` if it exists, else the shipped strategies
+    (:func:`backtest.resources.shipped_dir`: inside an installed wheel, or the checkout's)."""
     here = Path.cwd() / "strategies"
     if here.is_dir():
         return here
-    return Path(__file__).resolve().parents[2] / "strategies"
+    from backtest.resources import shipped_dir
+
+    return shipped_dir("strategies")
 
 
 def strategy_files(paths: Sequence[str | Path]) -> list[Path]:
@@ -570,6 +600,10 @@ def strategy_files(paths: Sequence[str | Path]) -> list[Path]:
             out.extend(found)
         elif p.is_file():
             out.append(p)
+        elif p.exists():
+            raise StrategyError(
+                str(p), [("", "not a regular file (a FIFO, socket or device): give a .toml file")]
+            )
         else:
             raise StrategyError(str(p), [("", "no such strategy file or folder")])
     return out

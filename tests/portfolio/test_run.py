@@ -171,7 +171,7 @@ def test_cli_prints_per_ticker_and_pooled_results(repo_root: Path, shared_prices
     assert code == 0, err
     assert "Strategy buy_on_layoffs" in out
     assert "fees 5 bps, slippage 5 bps per side" in out
-    assert "Sweep over hold (pooled XNYS):" in out
+    assert "Sweep over hold (pooled portfolios, each with its own capital):" in out
     for label in ("hold=1", "hold=5", "hold=20", "hold=60"):
         assert f"Results ({label}):" in out
     lines = out.splitlines()
