@@ -867,6 +867,8 @@ def render_ticker(result: Any, site: Site, ticker: str) -> str:
     study = result.study
     ctx = _common(result, site, "../")
     ctx.update(ticker=ticker, strategy_pages=site.strategies, study=study)
+    # a run whose study failed still has strategies: the page then shows only those
+    ctx.update(summary=None, events=[], paths=None, earnings=None)
     if study is not None:
         win = T.main_window(study)
         ev = T.event_table(study)

@@ -305,3 +305,14 @@ def test_a_ticker_portfolio_keeps_its_own_per_trade_figures(toy_result: RunResul
     assert pooled["mean_trade_return"].tolist() == [0.021, 0.034]  # the trade statistics'
     text = _text(H.render_pages(result)["tickers/AAA.html"])
     assert "Mean trade" in text
+
+
+def test_a_run_whose_study_failed_still_renders_its_ticker_pages(toy_result: RunResult) -> None:
+    """The study can fail (e.g. too many rows dropped) while the strategies run: the ticker
+    pages then show the strategies only, never a template error."""
+    failed = dataclasses.replace(toy_result, study=None)
+    pages = H.render_pages(failed)
+    page = pages["tickers/BBB.html"]
+    assert "<h1>BBB</h1>" in page
+    assert "Every event" not in page
+    assert "Earnings reaction history" not in page
