@@ -74,7 +74,8 @@ def event_table(study: Any) -> pd.DataFrame:
     """One row per measured (event, ticker): context, AR(0), and per window CAR, t, p, BHAR.
 
     Window columns are named ``car[-1,+1]``, ``t[-1,+1]``, ``p[-1,+1]``, ``bhar[-1,+1]``.
-    ``confounded_by`` lists the catalog events inside the row's window span.
+    ``confounded_by`` lists the catalog events inside the row's window span. The events'
+    attributes (:attr:`~backtest.study.EventStudyResult.attributes`) follow the context columns.
     """
     ev = study.events
     cols = [
@@ -83,7 +84,9 @@ def event_table(study: Any) -> pd.DataFrame:
         "clustered", "cluster_size", "timing_unknown", "overlaps", "primary_obs",
         "not_total_return",
     ]  # fmt: skip
-    out = ev[[c for c in cols if c in ev.columns]].copy()
+    # the events' attributes (surprise_pct, sector, a user's own fields) follow the context
+    attrs = [c for c in getattr(study, "attributes", []) if c in ev.columns and c not in cols]
+    out = ev[[c for c in cols if c in ev.columns] + attrs].copy()
     key = pd.MultiIndex.from_frame(out[["event_id", "ticker"]])
     out["ar0"] = study.ar[0].reindex(key).to_numpy() if 0 in study.ar.columns else np.nan
     w = study.windows.pivot_table(

@@ -384,3 +384,20 @@ def test_strategy_cells_say_what_a_number_cannot() -> None:
         "1,049 d (2023-03-14 to 2026-01-26, at most -0.09%)"
     )
     assert stat_cell({"max_drawdown_duration": 0}, "max_drawdown_duration", "duration") == "none"
+
+
+def test_the_events_table_carries_the_events_attributes(report: Path) -> None:
+    """An event's attributes (here the toy catalog's surprise_pct of bbb-results) are columns
+    of the report's events table, empty for events without them."""
+    ev = pd.read_csv(report / "tables" / "events.csv").set_index("event_id")
+    assert ev.loc["bbb-results", "surprise_pct"] == -9.09
+    assert pd.isna(ev.loc["aaa-layoff", "surprise_pct"])
+
+
+def test_the_summary_counts_the_rows_of_each_model(report: Path) -> None:
+    """The Markdown summary says how many rows each model measured (market-wide events are
+    measured without the market), counted here from the events table."""
+    md = (report / "summary.md").read_text(encoding="utf-8")
+    models = pd.read_csv(report / "tables" / "events.csv")["model"].value_counts()
+    for model, n in models.items():
+        assert f"{n} with the {model.replace('_', ' ')} model" in md

@@ -52,6 +52,7 @@ events:
     date: 2023-08-10
     timing: after_close
     tickers: [BBB]
+    attributes: {surprise_pct: -9.09}
     sources:
       - document: toy.txt
         says: BBB missed expectations.
