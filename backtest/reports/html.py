@@ -720,10 +720,22 @@ def _overview(backtests: Sequence[Any], site: Site) -> list[dict[str, Any]]:
     """One row per strategy (its main pooled portfolio over the whole grid): each statistic
     over the combinations as a range (never the best one alone), intervals counted by where
     they lie, and the benchmark held over the same sessions."""
-    ov = T.strategy_overview(backtests)
+    full = T.strategy_overview(backtests)
+    ov = full[full["main"].astype(bool)] if "main" in full.columns else full
     kinds = {c: (h, k) for c, h, k in (*TRADE_STATS, *PERIOD_STATS)}
     out = []
     for row, r in zip(_records(ov), backtests, strict=True):
+        # the strategy's other pooled portfolios (another market), each with its own trades
+        rest = full[(full["strategy"] == r.strategy.name) & ~full["main"].astype(bool)]
+        row["others"] = [
+            f"{o['portfolio']}: {int(o['trades'])} trade{'s' if int(o['trades']) != 1 else ''}, "
+            + (
+                fmt.pct(o["return_max"])
+                if o["return_min"] == o["return_max"]
+                else f"{fmt.pct(o['return_min'])} to {fmt.pct(o['return_max'])}"
+            )
+            for o in _records(rest)
+        ]
         m = _strategy_metrics(r)
         row["page"] = site.strategies[r.strategy.name]
         cols = _columns(r)

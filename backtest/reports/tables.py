@@ -225,7 +225,10 @@ def category_takeaway(study: Any, window: Window | None = None, level: float = 0
 
 
 def strategy_takeaway(overview: pd.DataFrame) -> str:
-    """One sentence: how many strategies beat buy-and-hold of the benchmark on Sharpe."""
+    """One sentence: how many strategies beat buy-and-hold of the benchmark on Sharpe (each on
+    its main portfolio)."""
+    if "main" in overview.columns:
+        overview = overview[overview["main"].astype(bool)]
     ov = overview.dropna(subset=["sharpe_max", "benchmark_sharpe"]) if len(overview) else overview
     if not len(ov):
         return ""
@@ -289,46 +292,50 @@ def trades_table(backtests: Sequence[Any]) -> pd.DataFrame:
 
 
 def strategy_overview(backtests: Sequence[Any]) -> pd.DataFrame:
-    """Per strategy, its main pooled portfolio over the whole grid: the range of total return
-    and Sharpe across the combinations (no single best one is picked: choosing the best of a
-    sweep after the fact overstates it), the trades, and buy-and-hold of the benchmark and of
-    the traded tickers over the same sessions."""
+    """Per strategy and pooled portfolio (one per market: ``pooled XNYS``, ``pooled XHKG``),
+    over the whole grid: the range of total return and Sharpe across the combinations (no
+    single best one is picked: choosing the best of a sweep after the fact overstates it), the
+    trades, and buy-and-hold of the benchmark and of the traded tickers over the same
+    sessions. ``main`` marks the strategy's main portfolio (the pooled one with the most
+    trades), listed first; every other pooled portfolio follows with its own counts."""
     rows = []
     for r in backtests:
         if not len(r.metrics):
-            rows.append({"strategy": r.strategy.name, "combinations": len(r.combos)})
+            rows.append({"strategy": r.strategy.name, "combinations": len(r.combos), "main": True})
             continue
-        portfolio = r.grid_portfolio()
-        m = r.to_frame()
-        m = m[m["portfolio"] == portfolio]
-        strat = m[m["kind"] == "strategy"]
-        bh = m[m["kind"] == "buy_and_hold"]
-        market = strat["market"].iloc[0]
-        bench_name = r.benchmarks.get(market, "")
-        bench = (
-            bh[bh["subject"] == bench_name].iloc[0] if (bh["subject"] == bench_name).any() else None
-        )
-        basket = bh[bh["subject"] != bench_name]
-        rows.append(
-            {
-                "strategy": r.strategy.name,
-                "portfolio": portfolio,
-                "combinations": len(r.combos),
-                "trades": int(strat["n_trades"].max()),
-                "return_min": strat["total_return"].min(),
-                "return_max": strat["total_return"].max(),
-                "sharpe_min": strat["sharpe"].min(),
-                "sharpe_max": strat["sharpe"].max(),
-                "benchmark": bench_name,
-                "benchmark_return": bench["total_return"] if bench is not None else np.nan,
-                "benchmark_sharpe": bench["sharpe"] if bench is not None else np.nan,
-                "hold_return": basket["total_return"].iloc[0] if len(basket) else np.nan,
-                "hold_sharpe": basket["sharpe"].iloc[0] if len(basket) else np.nan,
-                "first": strat["start"].min(),
-                "last": strat["end"].max(),
-            }
-        )
+        main = r.grid_portfolio()
+        others = [p for p in getattr(r, "pooled_portfolios", lambda: [])() if p != main]
+        for portfolio in (main, *others):
+            rows.append(_overview_row(r, portfolio) | {"main": portfolio == main})
     return pd.DataFrame(rows)
+
+
+def _overview_row(r: Any, portfolio: str) -> dict[str, Any]:
+    m = r.to_frame()
+    m = m[m["portfolio"] == portfolio]
+    strat = m[m["kind"] == "strategy"]
+    bh = m[m["kind"] == "buy_and_hold"]
+    market = strat["market"].iloc[0]
+    bench_name = r.benchmarks.get(market, "")
+    bench = bh[bh["subject"] == bench_name].iloc[0] if (bh["subject"] == bench_name).any() else None
+    basket = bh[bh["subject"] != bench_name]
+    return {
+        "strategy": r.strategy.name,
+        "portfolio": portfolio,
+        "combinations": len(r.combos),
+        "trades": int(strat["n_trades"].max()),
+        "return_min": strat["total_return"].min(),
+        "return_max": strat["total_return"].max(),
+        "sharpe_min": strat["sharpe"].min(),
+        "sharpe_max": strat["sharpe"].max(),
+        "benchmark": bench_name,
+        "benchmark_return": bench["total_return"] if bench is not None else np.nan,
+        "benchmark_sharpe": bench["sharpe"] if bench is not None else np.nan,
+        "hold_return": basket["total_return"].iloc[0] if len(basket) else np.nan,
+        "hold_sharpe": basket["sharpe"].iloc[0] if len(basket) else np.nan,
+        "first": strat["start"].min(),
+        "last": strat["end"].max(),
+    }
 
 
 # ------------------------------------------------------------------------------ left out

@@ -316,3 +316,47 @@ def test_a_run_whose_study_failed_still_renders_its_ticker_pages(toy_result: Run
     assert "<h1>BBB</h1>" in page
     assert "Every event" not in page
     assert "Earnings reaction history" not in page
+
+
+def test_every_pooled_portfolio_has_its_own_overview_row() -> None:
+    """A strategy that traded in New York and Hong Kong has one overview row per pooled
+    portfolio, each with its own trades; the main one (most trades) first."""
+    from types import SimpleNamespace
+
+    from backtest.reports import tables as T
+
+    metrics = pd.DataFrame(
+        [
+            # portfolio, market, kind, subject, n_trades, total_return, sharpe
+            ("pooled XNYS", "XNYS", "strategy", "s", 7, 0.05, 0.9),
+            ("pooled XHKG", "XHKG", "strategy", "s", 2, -0.01, -0.2),
+            ("pooled XNYS", "XNYS", "buy_and_hold", "SPY", 0, 0.20, 1.1),
+            ("pooled XHKG", "XHKG", "buy_and_hold", "^HSI", 0, 0.03, 0.2),
+        ],
+        columns=["portfolio", "market", "kind", "subject", "n_trades", "total_return", "sharpe"],
+    ).assign(start="2024-01-02", end="2024-12-31")
+
+    class Fake(SimpleNamespace):
+        def to_frame(self) -> pd.DataFrame:
+            return metrics
+
+        def grid_portfolio(self) -> str:
+            return "pooled XNYS"
+
+        def pooled_portfolios(self) -> list[str]:
+            return ["pooled XHKG", "pooled XNYS"]
+
+    r = Fake(
+        metrics=metrics,
+        strategy=SimpleNamespace(name="s"),
+        combos=pd.DataFrame({"combo": [0]}),
+        benchmarks={"XNYS": "SPY", "XHKG": "^HSI"},
+    )
+    ov = T.strategy_overview([r])
+    assert ov[["portfolio", "trades", "main"]].values.tolist() == [
+        ["pooled XNYS", 7, True],
+        ["pooled XHKG", 2, False],
+    ]
+    assert ov.set_index("portfolio").loc["pooled XHKG", "benchmark"] == "^HSI"
+    assert ov.set_index("portfolio").loc["pooled XHKG", "benchmark_return"] == 0.03
+    assert T.strategy_takeaway(ov).startswith("None of the 1 strategies")
