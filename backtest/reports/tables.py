@@ -304,7 +304,7 @@ def strategy_overview(backtests: Sequence[Any]) -> pd.DataFrame:
             rows.append({"strategy": r.strategy.name, "combinations": len(r.combos), "main": True})
             continue
         main = r.grid_portfolio()
-        others = [p for p in getattr(r, "pooled_portfolios", lambda: [])() if p != main]
+        others = [p for p in r.pooled_portfolios() if p != main]
         for portfolio in (main, *others):
             rows.append(_overview_row(r, portfolio) | {"main": portfolio == main})
     return pd.DataFrame(rows)
