@@ -412,13 +412,9 @@ def check_config(config: RunConfig) -> list[tuple[str, str]]:
     """The problems of a configuration beyond its types: the study settings as
     :class:`~backtest.study.StudySpec` checks them, and the limits (checked first, so that
     a request beyond ``[limits]`` gets the limits' own message)."""
-    if config.study.benchmark:
-        from backtest.markets import market_of
-
-        try:
-            market_of(config.study.benchmark)
-        except ValueError as exc:
-            return [("study.benchmark", str(exc))]
+    problems = benchmark_problems(config)
+    if problems:
+        return problems
     problems = study_limit_problems(config)
     if problems:
         return problems
@@ -429,6 +425,34 @@ def check_config(config: RunConfig) -> list[tuple[str, str]]:
     if spec.model == "factor" and not config.study.factors:
         problems.append(("study", 'model = "factor" needs factors = ["file.CSV", ...]'))
     return problems
+
+
+def benchmark_problems(config: RunConfig) -> list[tuple[str, str]]:
+    """``(field, message)`` for each benchmark of ``[study]`` that is not a Yahoo ticker, or
+    that ``benchmarks`` gives for a market it does not trade on (``benchmarks.XNYS`` names
+    the market's key)."""
+    from backtest.markets import MARKETS, market_of
+
+    out: list[tuple[str, str]] = []
+    if config.study.benchmark:
+        try:
+            market_of(config.study.benchmark)
+        except ValueError as exc:
+            out.append(("study.benchmark", str(exc)))
+    for market, ticker in dict(config.study.benchmarks or {}).items():
+        field = f"study.benchmarks.{market}"
+        if market not in MARKETS:
+            known = ", ".join(sorted(MARKETS))
+            out.append((field, f"unknown market {market!r}; the markets are {known}"))
+            continue
+        try:
+            trades_on = market_of(ticker).code
+        except ValueError as exc:
+            out.append((field, str(exc)))
+            continue
+        if trades_on != market:
+            out.append((field, f"{ticker} trades on {trades_on}, not {market}"))
+    return out
 
 
 def study_limit_problems(config: RunConfig) -> list[tuple[str, str]]:
