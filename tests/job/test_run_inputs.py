@@ -102,3 +102,82 @@ def test_a_strategys_bad_benchmark_names_its_file_once(
     err = capsys.readouterr().err
     assert f"evbt: error: strategy {strategy}: field portfolio.benchmark: ticker " in err
     assert err.count(str(strategy)) == 1
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_the_recorded_configuration_writes_where_the_run_wrote(
+    tmp_path: Path, repo_root: Path, shared_prices_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--out`` is recorded as the report folder: ``evbt run --config <report>/config.toml``
+    from another folder, offline, repeats the run into that same folder (it replaces its own
+    report, as any rerun does); a folder that is not an evbt report still needs --force."""
+    for k in ("EVBT_PRICES_DIR", "EVBT_CACHE_DIR", "EVBT_CATALOG"):
+        monkeypatch.delenv(k, raising=False)
+    first, elsewhere = tmp_path / "first", tmp_path / "elsewhere"
+    first.mkdir()
+    elsewhere.mkdir()
+    config = first / "one.toml"
+    config.write_text(ONE_EVENT, encoding="utf-8")
+    monkeypatch.chdir(first)
+    code, _, err = _cli(
+        "run", "--config", "one.toml", "--catalog", str(repo_root / "events"),
+        "--prices-dir", str(shared_prices_dir), "--out", "out/X", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    report = first / "out" / "X"
+    recorded = report / "config.toml"
+    text = recorded.read_text(encoding="utf-8")
+    output = text.split("[output]")[1].split("[")[0]
+    assert f'folder = "{report}"' in output  # the destination used, absolute
+    before = pd.read_csv(report / "tables" / "events.csv")
+    (report / "tables" / "stale.csv").write_text("from the first run", encoding="utf-8")
+
+    monkeypatch.chdir(elsewhere)  # no --out, no --prices-dir: the file says everything
+    code, stdout, err = _cli("run", "--config", str(recorded), "--quiet")
+    assert code == 0, err
+    assert stdout.strip() == f"report: {report / 'index.html'}"
+    assert list(elsewhere.iterdir()) == []  # nothing written where the command ran
+    assert not (first / "reports").exists()
+    assert not (report / "tables" / "stale.csv").exists()  # the report was replaced whole
+    pd.testing.assert_frame_equal(pd.read_csv(report / "tables" / "events.csv"), before)
+    assert recorded.read_text(encoding="utf-8") == text  # and records the same run again
+
+    # the same --force semantics as before: a folder that is not an evbt report is refused
+    copy = elsewhere / "copy.toml"
+    copy.write_text(text, encoding="utf-8")
+    (report / "run.json").unlink()
+    (report / "notes.txt").write_text("precious", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--config", str(copy), "--quiet"])
+    assert exit_.value.code == 1
+    assert (report / "notes.txt").read_text(encoding="utf-8") == "precious"
+    code, _, err = _cli("run", "--config", str(copy), "--quiet", "--force")
+    assert code == 0, err
+    assert not (report / "notes.txt").exists()
+    assert (report / "run.json").is_file()
+    # its own record is the one input a report may replace, and only when it is a report
+    (report / "run.json").unlink()
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--config", str(recorded), "--quiet", "--force"])
+    assert exit_.value.code == 1
+    assert recorded.read_text(encoding="utf-8") == text
+
+
+def test_a_new_name_writes_to_the_output_dir(
+    tmp_path: Path, repo_root: Path, shared_prices_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "one.toml").write_text(ONE_EVENT, encoding="utf-8")
+    common = ["--catalog", str(repo_root / "events"), "--prices-dir", str(shared_prices_dir)]
+    code, _, err = _cli("run", "--config", "one.toml", *common, "--out", "a/b", "-q")
+    assert code == 0, err
+    recorded = tmp_path / "a" / "b" / "config.toml"
+    code, stdout, err = _cli("run", "--config", str(recorded), "--name", "other", "-q")
+    assert code == 0, err
+    assert stdout.strip() == f"report: {tmp_path / 'reports' / 'other' / 'index.html'}"
+    text = (tmp_path / "reports" / "other" / "config.toml").read_text(encoding="utf-8")
+    assert "folder =" not in text.split("[output]")[1].split("[")[0]
