@@ -293,3 +293,26 @@ def test_at_100_columns_every_event_has_its_whole_id_date_category_and_title(
                 break
             title_lines.append(row[3])
         assert " ".join(t for t in title_lines if t) == " ".join(e["title"].split())
+
+
+def test_list_says_which_command_shows_the_catalog_problems(
+    repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list's title names the command that shows the problems (not the API's
+    ``.problems``), and that command does show them."""
+    monkeypatch.setenv("COLUMNS", "200")
+    bad = tmp_path / "my events" / "bad.yaml"
+    bad.parent.mkdir()
+    bad.write_text("events:\n  - id: x\n    date: 2025-02-30\n    title: t\n", encoding="utf-8")
+    code, out, err = run(
+        "events", "list", "--catalog", str(repo_root / "events"), "--catalog", str(bad.parent)
+    )
+    assert code == 0
+    flat = " ".join(out.split())
+    command = f"evbt events validate '{bad}'"  # quoted: the folder has a space
+    assert f"problem(s), see `{command}`" in flat
+    assert ".problems" not in out
+    assert "left out (see `evbt events validate`)" in err
+    code, shown, _ = run("events", "validate", str(bad))
+    assert code == 1
+    assert f"{bad}:3: entry x: field date: '2025-02-30' is not a valid date" in shown

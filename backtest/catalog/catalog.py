@@ -405,8 +405,9 @@ class Catalog:
             out.append(rec)
         return out
 
-    def summary(self) -> str:
-        """Counts of events by category and of problems, as text."""
+    def summary(self, see: str = ".problems") -> str:
+        """Counts of events by category and of problems, as text; ``see``: where the
+        problems are shown (the command line says which command shows them)."""
         if not self.events:
             head = "empty catalog"
         else:
@@ -419,7 +420,7 @@ class Catalog:
                 f"file(s): {by_cat}"
             )
         if self.problems:
-            head += f"; {len(self.problems)} problem(s), see .problems"
+            head += f"; {len(self.problems)} problem(s), see {see}"
         return head
 
     def __str__(self) -> str:

@@ -21,6 +21,7 @@ import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from backtest.errors import OutputPathError
 
@@ -97,6 +98,25 @@ def check_report_dir(
             f"{MIN_FREE_BYTES // 2**20} MB",
         )
     return resolved
+
+
+def own_record_read(config: Any, folder: Path) -> Any:
+    """``config`` without its file when that file is the ``config.toml`` an evbt report in
+    ``folder`` recorded (``evbt run --config reports/X/config.toml``): read whole before
+    anything runs, it is the report's record of itself, not an input the new report could
+    destroy, so repeating the run replaces that report as any rerun replaces its own report
+    (a folder that is not an evbt report still needs ``--force``). Any other configuration
+    file stays an input that a report may never replace."""
+    if not config.file:
+        return config
+    try:
+        target = Path(os.path.abspath(folder.expanduser())).resolve()
+        own = Path(config.file).resolve() == target / "config.toml"
+    except (OSError, RuntimeError):
+        return config
+    if own and (target / REPORT_MARKER).is_file():
+        return config.model_copy(update={"file": ""})
+    return config
 
 
 def describe_os_error(folder: Path, exc: OSError) -> OutputPathError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import shlex
 import shutil
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,17 @@ def list_events(
     width = 160 if out is not None else shutil.get_terminal_size((160, 24)).columns
     columns = _fit(rows, width)
     table = pd.DataFrame(rows, columns=list(_LIST_COLUMNS))[columns]
-    emit(render_table(table, title=catalog.summary(), width=width), out)
+    title = catalog.summary(see=validate_command(catalog, catalog_paths))
+    emit(render_table(table, title=title, width=width), out)
+
+
+def validate_command(catalog: Any, paths: tuple[Path, ...] = ()) -> str:
+    """The command that shows ``catalog``'s problems: ``evbt events validate`` on the files
+    that have them (on the catalog ``paths`` given, when more than three files have some)."""
+    files = list(dict.fromkeys(str(p.file) for p in catalog.problems))
+    if len(files) > 3:
+        files = [str(p) for p in paths]
+    return "`" + " ".join(["evbt events validate", *(shlex.quote(f) for f in files)]) + "`"
 
 
 @events.command("validate")

@@ -108,7 +108,7 @@ def show_cmd(ticker: str, prices_dir: Path | None, cache_dir: Path | None, fmt: 
     got = _read_local(ticker, prices_dir, cache_dir)
     if isinstance(got, FetchFailure):
         raise got.to_error()
-    report = check_series(ticker, got.frame, get_calendar(market.code)).report
+    report = check_series(ticker, got.frame, get_calendar(market.code), got.flags).report
     info = got.info
     frame = got.frame.sort_index()
     last_close = frame["close"].dropna()
@@ -178,7 +178,8 @@ def check_cmd(
         if isinstance(got, FetchFailure):
             failures[t] = got
             continue
-        reports.append(check_series(t, got.frame, get_calendar(market_of(t).code)).report)
+        calendar = get_calendar(market_of(t).code)
+        reports.append(check_series(t, got.frame, calendar, got.flags).report)
     report = QualityReport.combine(reports)
 
     if fmt == "json":

@@ -85,7 +85,7 @@ def run(
     says which) or nothing could be reported.
     """
     from backtest.cli._env import catalog_from_env, expand, open_price_source
-    from backtest.cli._outdir import check_report_dir, describe_os_error
+    from backtest.cli._outdir import check_report_dir, describe_os_error, own_record_read
     from backtest.job import load_config, run_job
     from backtest.job.config import ConfigError
     from backtest.job.runner import input_paths, resolve_inputs
@@ -108,7 +108,16 @@ def run(
         prices["dir"] = str(prices_dir.resolve())
     if cache_dir is not None:
         prices["cache_dir"] = str(expand(cache_dir, "'--cache-dir'").resolve())
-    updates: dict[str, dict[str, object]] = {"catalog": catalog, "prices": prices}
+    output: dict[str, object] = {}
+    if out is not None:  # recorded as given, so that the recorded configuration writes there
+        output["folder"] = str(expand(out, "'--out'").absolute())
+    elif name is not None:  # a new name: the report goes to <dir>/<name>
+        output["folder"] = None
+    updates: dict[str, dict[str, object]] = {
+        "catalog": catalog,
+        "prices": prices,
+        "output": output,
+    }
     try:
         if name is not None:
             updates["name"] = name  # type: ignore[assignment]
@@ -118,7 +127,8 @@ def run(
     if show_config:
         click.echo(config.to_toml(), nl=False)
         return
-    folder = out if out is not None else config.resolve(config.output.dir) / config.name
+    folder = out if out is not None else config.report_folder()  # (as given, for messages)
+    config = own_record_read(config, folder)
     folder = check_report_dir(folder, inputs=input_paths(config), force=force)
     source = open_price_source(
         prices_dir=config.resolve(config.prices.dir) if config.prices.dir else None,

@@ -17,7 +17,38 @@ What runs without data: the configuration, its defaults and its TOML form.
 name = "evbt-run"
 """
 
-from backtest.job.config import ConfigError, RunConfig, load_config
-from backtest.job.runner import JobError, RunResult, run_job
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from backtest.job.config import ConfigError, RunConfig, load_config
+    from backtest.job.runner import JobError, RunResult, run_job
+
+#: Where each public name lives. They are loaded on first use (PEP 562), so that importing
+#: ``backtest.job.spec_fields`` (what ``evbt study --help`` needs) imports neither pandas,
+#: NumPy nor pydantic.
+_WHERE = {
+    "ConfigError": "config",
+    "RunConfig": "config",
+    "load_config": "config",
+    "JobError": "runner",
+    "RunResult": "runner",
+    "run_job": "runner",
+}
 
 __all__ = ["ConfigError", "JobError", "RunConfig", "RunResult", "load_config", "run_job"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'backtest.job' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"backtest.job.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

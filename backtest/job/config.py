@@ -28,7 +28,8 @@
     cache_dir = "~/.cache/evbt"
 
     [output]
-    dir = "reports"
+    dir = "reports"                 # the report folder is <dir>/<name>, unless
+    folder = "reports/my-run"       # the report folder itself (what --out gives; recorded so)
 
     [limits]                        # what a run may ask for before it is refused
     combinations = 10000            # parameter combinations of one strategy's sweep
@@ -203,9 +204,10 @@ class PricesSection(_Section):
 
 
 class OutputSection(_Section):
-    """Where reports go: ``<dir>/<name>/``."""
+    """Where reports go: ``<dir>/<name>/``, or ``folder`` itself when given (``--out``)."""
 
     dir: Annotated[str, BeforeValidator(_check_path)] = "reports"
+    folder: OptionalPath = None
 
 
 class LimitsSection(_Section):
@@ -241,6 +243,13 @@ class RunConfig(_Section):
         """``path`` (``~`` expanded) relative to :attr:`base` unless absolute."""
         p = Path(path).expanduser()
         return p if p.is_absolute() else Path(self.base) / p
+
+    def report_folder(self) -> Path:
+        """Where the report goes: ``[output] folder`` when given, else ``<dir>/<name>``
+        (relative paths read as :meth:`resolve` reads them)."""
+        if self.output.folder:
+            return self.resolve(self.output.folder)
+        return self.resolve(self.output.dir) / self.name
 
     def study_spec(self) -> StudySpec:
         """The :class:`~backtest.study.StudySpec` of the ``[study]`` section."""
@@ -297,7 +306,9 @@ class RunConfig(_Section):
                 "prices": pr.model_copy(
                     update={"dir": one(pr.dir), "cache_dir": one(pr.cache_dir)}
                 ),
-                "output": self.output.model_copy(update={"dir": one(self.output.dir)}),
+                "output": self.output.model_copy(
+                    update={"dir": one(self.output.dir), "folder": one(self.output.folder)}
+                ),
             }
         )
 
@@ -429,6 +440,30 @@ def check_config(config: RunConfig) -> list[tuple[str, str]]:
     if spec.model == "factor" and not config.study.factors:
         problems.append(("study", 'model = "factor" needs factors = ["file.CSV", ...]'))
     return problems
+
+
+def benchmark_problems(config: RunConfig) -> list[tuple[str, str]]:
+    """``(field, message)`` for each ``[study] benchmarks`` entry that is not a Yahoo ticker,
+    names no known market, or gives a ticker for a market it does not trade on (the field
+    names the market's key: ``study.benchmarks.XNYS``). Checked when a run starts
+    (:func:`~backtest.job.run_job`), before anything is loaded."""
+    from backtest.markets import MARKETS, market_of
+
+    out: list[tuple[str, str]] = []
+    for market, ticker in dict(config.study.benchmarks or {}).items():
+        field = f"study.benchmarks.{market}"
+        if market not in MARKETS:
+            known = ", ".join(sorted(MARKETS))
+            out.append((field, f"unknown market {market!r}; the markets are {known}"))
+            continue
+        try:
+            trades_on = market_of(ticker).code
+        except ValueError as exc:
+            out.append((field, str(exc)))
+            continue
+        if trades_on != market:
+            out.append((field, f"{ticker} trades on {trades_on}, not {market}"))
+    return out
 
 
 def study_limit_problems(config: RunConfig) -> list[tuple[str, str]]:

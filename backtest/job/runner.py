@@ -118,7 +118,10 @@ class RunResult:
     @property
     def failures(self) -> list[str]:
         """What went wrong that the report cannot make up for (empty: a clean run)."""
-        out = [f"strategy {f}: {m}" for f, m in self.strategy_errors]
+        out = [  # a message naming its file already is not prefixed with it twice
+            f"strategy {m}" if m.startswith(f"{f}:") else f"strategy {f}: {m}"
+            for f, m in self.strategy_errors
+        ]
         if self.study_error:
             out.insert(0, f"event study: {self.study_error}")
         return out
@@ -237,11 +240,17 @@ def run_job(
     ------
     JobError
         Nothing can be reported (see the module docstring).
+    ConfigError
+        A ``[study] benchmarks`` entry is not a ticker of its market (checked first).
     """
     from backtest.claims import claim_table, measure_claims
+    from backtest.job.config import ConfigError, benchmark_problems
     from backtest.portfolio import run_strategy
     from backtest.study.inputs import normalize_event_table
 
+    problems = benchmark_problems(config)
+    if problems:
+        raise ConfigError(config.file or "run configuration", problems)
     started = dt.datetime.now(dt.UTC)
     config = resolve_inputs(config)
     spec = config.study_spec()
@@ -549,26 +558,18 @@ def _context(full: Catalog, confounders: pd.DataFrame | None) -> Any:
     the confounder events that are not catalog events (as one event table)."""
     if confounders is None or not len(confounders):
         return full
+    from backtest.study.inputs import without_known_news
+
     known = full.to_frame()
-    return pd.concat([known, known_news_removed(confounders, known)], ignore_index=True)
+    return pd.concat([known, without_known_news(confounders, known)], ignore_index=True)
 
 
 def known_news_removed(confounders: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
-    """``confounders`` without the rows that are a known event again: a confounder with the
-    ticker and day 0 of a row of ``known`` is that event (e.g. the calendar's
-    ``meta-2025-10-29-earnings`` is the catalog's ``meta-2025q3-results``), not another one.
+    """:func:`backtest.study.inputs.without_known_news` (the study's one rule), under the
+    name ``evbt backtest`` (``backtest/cli/backtest.py``) still imports; no rule of its own."""
+    from backtest.study.inputs import without_known_news
 
-    >>> import pandas as pd
-    >>> known = pd.DataFrame({"ticker": ["META"], "day0": pd.to_datetime(["2025-10-30"])})
-    >>> cal = pd.DataFrame({"event_id": ["a", "b"], "ticker": ["META", "META"],
-    ...                     "day0": pd.to_datetime(["2025-10-30", "2025-07-31"])})
-    >>> list(known_news_removed(cal, known)["event_id"])
-    ['b']
-    """
-    keys = set(zip(known["ticker"], pd.to_datetime(known["day0"]), strict=True))
-    pairs = zip(confounders["ticker"], pd.to_datetime(confounders["day0"]), strict=True)
-    same = [k in keys for k in pairs]
-    return confounders[[not s for s in same]].reset_index(drop=True)
+    return without_known_news(confounders, known)
 
 
 def _prices(

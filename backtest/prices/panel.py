@@ -342,7 +342,7 @@ def build_panel(
             continue
         code = market_of(t).code
         day, values = standard_arrays(got.frame)
-        day, values, report = check_arrays(t, day, values, get_calendar(code))
+        day, values, report = check_arrays(t, day, values, get_calendar(code), got.flags)
         reports.append(report)
         inside = np.ones(len(day), dtype=bool)
         if lo is not None:

@@ -35,6 +35,10 @@ check                       severity meaning
 ``split_like_jump``         warning  a close-to-close ratio within 5% of 2, 3, 4, 5, 10 or 20 (or
                                      their inverses), or beyond x2.5 either way: an unadjusted
                                      split or a unit change rather than a market move
+``not_total_return``        warning  a session whose return may not be a total return, as the
+                                     source flags it (a :class:`~backtest.prices.base.ReturnFlag`,
+                                     e.g. a spin-off booked as a split): one issue per session,
+                                     with the source's reason
 =========================== ======== =============================================================
 
 Why x2.5: in the twenty real series in ``../shared/prices`` (2020-2026, US and Hong Kong large
@@ -53,7 +57,8 @@ else; the single placeholder days inside a trading series (BKR, CCI, CHD, DOC, I
 Return flags: a ``Stock Splits`` value that is not a plain split (:func:`is_plain_split`) marks
 its session with a :class:`~backtest.prices.base.ReturnFlag` (:func:`split_flags`): Yahoo books
 spin-offs as fractional splits (MMM 2024-04-01: 1.196), so the adjusted return of that day is
-not a total return.
+not a total return. The checks list each flag of a series as a ``not_total_return`` warning
+(the panel's :attr:`~backtest.prices.panel.PricePanel.return_flags` holds the same sessions).
 
 Adjustment seams (a few hundredths of a percent where an adjusted series was extended without
 re-adjusting, see ``../shared/prices/PROVENANCE.md``) are indistinguishable from ordinary returns
@@ -131,6 +136,7 @@ CHECKS: tuple[Check, ...] = (
     Check("zero_volume", "warning", "zero volume on a bar that is not flat"),
     Check("repeated_bar", "warning", "same OHLCV as the previous session (copied forward)"),
     Check("split_like_jump", "warning", "one-day close ratio that looks like an unadjusted split"),
+    Check("not_total_return", "warning", "return may not be a total return (e.g. a spin-off)"),
 )
 _CHECK = {c.name: c for c in CHECKS}
 _ORDER = {c.name: i for i, c in enumerate(CHECKS)}
@@ -443,6 +449,7 @@ def check_series(
     ticker: str,
     frame: pd.DataFrame,
     calendar: xcals.ExchangeCalendar | None,
+    flags: Sequence[ReturnFlag] = (),
 ) -> CheckedSeries:
     """Check one ticker's series and return it clean.
 
@@ -456,6 +463,10 @@ def check_series(
     calendar:
         The ticker's exchange calendar; ``None`` skips the two calendar checks (and keeps every
         row).
+    flags:
+        The sessions the source flags as maybe not a total return
+        (:attr:`~backtest.prices.base.PriceSeries.flags`): each is a ``not_total_return``
+        warning.
 
     Returns
     -------
@@ -464,7 +475,7 @@ def check_series(
         left out; ``report``: the issues.
     """
     day, values = standard_arrays(frame)
-    day, values, report = check_arrays(ticker, day, values, calendar)
+    day, values, report = check_arrays(ticker, day, values, calendar, flags)
     index = pd.DatetimeIndex(day.astype("datetime64[ns]"), name="date")
     clean = pd.DataFrame(values, index=index, columns=list(FIELDS)) if len(day) else empty_frame()
     return CheckedSeries(clean, report)
@@ -475,10 +486,11 @@ def check_arrays(
     day: np.ndarray,
     values: np.ndarray,
     calendar: xcals.ExchangeCalendar | None,
+    return_flags: Sequence[ReturnFlag] = (),
 ) -> tuple[np.ndarray, np.ndarray, QualityReport]:
     """:func:`check_series` on arrays: ``day`` (``datetime64[D]``) and ``values`` (rows x
     :data:`~backtest.prices.base.FIELDS`, float64, changed in place); returns the clean days,
-    the clean values and the report."""
+    the clean values and the report (``return_flags``: the ``flags`` of :func:`check_series`)."""
     found: list[QualityIssue] = []
 
     def add(check: str, dates: Sequence[dt.date] | np.ndarray, message: str) -> None:
@@ -590,6 +602,9 @@ def check_arrays(
             f"close x{ratio:.3f} from {_iso(day[p])} to {_iso(day[r])}: "
             f"{_split_words(float(ratio))}",
         )
+
+    for flag in sorted(return_flags, key=lambda f: f.date):
+        add("not_total_return", [flag.date], flag.reason)
 
     found.sort(key=lambda i: _ORDER[i.check])
     return day, values, QualityReport(tuple(found), (ticker,))

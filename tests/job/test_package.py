@@ -124,3 +124,19 @@ def test_the_installed_package_runs_a_study(
              cwd=tmp_path, env=env)  # fmt: skip
     doc = json.loads(out)
     assert [e["event_id"] for e in doc["events"]] == ["meta-2025q3-results"]
+
+
+def test_the_job_package_loads_its_names_on_first_use() -> None:
+    """``import backtest.job`` (and its spec fields, what ``evbt study --help`` reads) loads
+    neither pandas, NumPy nor pydantic; the names still resolve when used."""
+    code = (
+        "import sys\n"
+        "import backtest.job, backtest.job.spec_fields\n"
+        "print(sorted(m for m in ('pandas', 'numpy', 'pydantic') if m in sys.modules))\n"
+        "from backtest.job import RunResult, load_config, run_job\n"
+        "print(callable(run_job), RunResult.__name__, 'pandas' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == ["[]", "True RunResult True"]

@@ -247,7 +247,10 @@ def test_the_recorded_configuration_repeats_the_run_offline(
         first = pd.read_csv(out / "tables" / f"{table}.csv")
         second = pd.read_csv(again / "tables" / f"{table}.csv")
         pd.testing.assert_frame_equal(first, second, obj=table)
-    assert (again / "config.toml").read_text(encoding="utf-8") == text
+    # the same configuration, but for the report folder: the one this run wrote to
+    again_text = (again / "config.toml").read_text(encoding="utf-8")
+    assert f'folder = "{out.resolve()}"' in text
+    assert again_text == text.replace(f'folder = "{out.resolve()}"', f'folder = "{again}"')
     # the summary quotes each strategy's range over its sweep, never its best point
     metrics = pd.read_csv(out / "tables" / "strategy_metrics.csv")
     strat = metrics[metrics["kind"] == "strategy"]

@@ -133,6 +133,13 @@ def test_inputs_are_recorded_and_the_result_reads_well(
     assert " to " in strategy_row[4]  # a range, not a best point
     # offline from a CSV folder: the earnings calendars are not fetched, and the notes say so
     assert any("not fetched" in n for n in result.notes)
+    # ... and so does the printed summary, every note in full under "Notes"
+    text = str(summary)
+    assert "Notes" in text
+    flat = " ".join(text.split())
+    for note in result.notes:
+        assert " ".join(note.split()) in flat, note
+    assert "Earnings calendars were not fetched as confounders: the run read prices" in flat
 
 
 def test_the_source_given_is_recorded(layoff_run: Path, shared_prices_dir: Path) -> None:

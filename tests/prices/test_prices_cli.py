@@ -150,3 +150,42 @@ def test_fetch_refuses_a_reversed_range_before_asking_yahoo(
     err = capsys.readouterr().err
     assert err.startswith("evbt: error: --start '2024-03-01' is after --end 2024-02-01")
     assert not fake.calls
+
+
+def test_check_lists_the_sessions_that_may_not_be_total_returns() -> None:
+    """MMM's file books the Solventum spin-off (2024-04-01) as a 1.196 "Stock Splits": the
+    quality report warns about that session with its reason, as the panel's return_flags
+    flag it; the file's other sessions have no split at all (read here with pandas)."""
+    import pandas as pd
+
+    from tests.conftest import _shared
+
+    prices = _shared("sp500/prices")
+    raw = pd.read_csv(prices / "MMM.csv")
+    splits = raw[raw["Stock Splits"] != 0]
+    assert [d[:10] for d in splits["Date"]] == ["2024-04-01"]
+    assert list(splits["Stock Splits"]) == [1.196]
+    code, out = run("prices", "check", "MMM", "--prices-dir", str(prices), "--format", "json")
+    assert code == 0  # a warning, not an error
+    payload = json.loads(out)
+    assert (payload["errors"], payload["warnings"]) == (0, 1)
+    (issue,) = payload["issues"]
+    assert issue["check"] == "not_total_return"
+    assert issue["severity"] == "warning"
+    assert issue["dates"] == ["2024-04-01"]
+    assert "1.196" in issue["message"]
+    assert "may not be a total return" in issue["message"]
+    code, out = run("prices", "check", "MMM", "--prices-dir", str(prices))
+    assert "MMM: clean" not in out
+    assert "warning not_total_return: Stock Splits 1.196 on 2024-04-01" in out
+    code, out = run("prices", "show", "MMM", "--prices-dir", str(prices))
+    assert "0 error(s), 1 warning(s)" in out
+    # the panel flags the same session, with the same reason
+    from backtest.prices import load_prices, open_source
+
+    panel = load_prices(["MMM"], source=open_source(prices_dir=prices))
+    flags = panel.return_flags
+    assert [str(d.date()) for d in flags["date"]] == issue["dates"]
+    assert list(flags["reason"]) == [issue["message"]]
+    (found,) = panel.quality.issues
+    assert (found.check, found.message) == ("not_total_return", issue["message"])

@@ -119,7 +119,21 @@ CRAFTED = {
 
 
 def test_every_check_has_a_crafted_case() -> None:
-    assert set(CRAFTED) == {c.name for c in CHECKS}
+    # not_total_return comes from the source's flags, not the rows: its own test below
+    assert set(CRAFTED) | {"not_total_return"} == {c.name for c in CHECKS}
+
+
+def test_a_flagged_session_is_a_warning_with_its_date_and_reason() -> None:
+    from backtest.prices.base import ReturnFlag
+
+    flags = (ReturnFlag(day(5), "a spin-off"), ReturnFlag(day(2), "another one"))
+    checked = check_series("T", clean_series(), XNYS, flags)
+    assert [(i.check, i.severity, i.dates, i.message) for i in checked.report.issues] == [
+        ("not_total_return", "warning", (day(2),), "another one"),
+        ("not_total_return", "warning", (day(5),), "a spin-off"),
+    ]
+    assert checked.report.ok  # warnings only
+    pd.testing.assert_frame_equal(checked.frame, clean_series())  # the rows are unchanged
 
 
 @pytest.mark.parametrize("check", list(CRAFTED))

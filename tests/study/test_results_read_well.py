@@ -120,11 +120,6 @@ def test_the_study_package_and_its_spec_import_no_heavy_module() -> None:
     assert _loaded("from backtest.study import run_study")["pandas"]  # loaded on first use
 
 
-@pytest.mark.xfail(
-    reason="backtest/job/__init__.py (cli2's) imports the runner, hence pandas: REQUEST in "
-    "/work/coord/notes/study2.md to make it lazy",
-    strict=False,
-)
 def test_evbt_study_help_imports_no_pandas() -> None:
     code = (
         "import contextlib, io\n"
