@@ -123,10 +123,11 @@ def _context(catalog: Any, confounder_paths: tuple[Path, ...]) -> Any:
         return catalog
     import pandas as pd
 
-    from backtest.job.runner import known_news_removed, load_confounder_events
+    from backtest.job.runner import load_confounder_events
+    from backtest.study.inputs import without_known_news
 
     known = catalog.to_frame()
-    confounders = known_news_removed(load_confounder_events(list(confounder_paths)), known)
+    confounders = without_known_news(load_confounder_events(list(confounder_paths)), known)
     return pd.concat([known, confounders], ignore_index=True)
 
 

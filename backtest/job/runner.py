@@ -156,11 +156,11 @@ class RunResult:
         n_warn = int((self.quality["severity"] == "warning").sum()) if len(self.quality) else 0
         facts.append(f"price quality warnings: {n_warn}")
         blocks: list[Table | Text] = [Text(facts, bullets=True)]
-        rows = [_strategy_row(r) for r in self.backtests]
+        rows = [row for r in self.backtests for row in _strategy_rows(r)]
         if rows:
             blocks.append(
                 Table(
-                    ["strategy", "portfolio", "combinations", "trade legs", "Sharpe",
+                    ["strategy", "portfolio", "combinations", "trades", "Sharpe",
                      "total return"],
                     rows,
                     title="Strategies (each a range over its whole sweep)",
@@ -191,24 +191,34 @@ class RunResult:
         )
 
 
-def _strategy_row(r: Any) -> list[str]:
-    """A strategy's summary row: its pooled portfolio's Sharpe and total return as ranges."""
+def _strategy_rows(r: Any) -> list[list[str]]:
+    """A strategy's summary rows, one per pooled portfolio (market; the main one first): its
+    Sharpe and total return as ranges over the combinations, and its own trades."""
     if not len(r.metrics):
-        return [r.strategy.name, DASH, str(len(r.combos)), "0", DASH, DASH]
+        return [[r.strategy.name, DASH, str(len(r.combos)), "0", DASH, DASH]]
+    main = r.grid_portfolio()
+    overview = r.pooled_overview()
+    rows = []
+    for portfolio in (main, *[p for p in r.pooled_portfolios() if p != main]):
 
-    def span(metric: str, fmt: Callable[[Any], str]) -> str:
-        values = r.grid(metric)[metric]
-        lo, hi = values.min(), values.max()
-        return fmt(hi) if len(values) == 1 or lo == hi else f"{fmt(lo)} to {fmt(hi)}"
+        def span(metric: str, fmt: Callable[[Any], str], portfolio: str = portfolio) -> str:
+            values = r.grid(metric, portfolio=portfolio)[metric]
+            lo, hi = values.min(), values.max()
+            return fmt(hi) if len(values) == 1 or lo == hi else f"{fmt(lo)} to {fmt(hi)}"
 
-    return [
-        r.strategy.name,
-        r.grid_portfolio(),
-        str(len(r.combos)),
-        str(len(r.trades)),
-        span("sharpe", num),
-        span("total_return", pct),
-    ]
+        own = overview[overview["portfolio"] == portfolio]
+        trades = int(own["trades"].max()) if len(own) else 0
+        rows.append(
+            [
+                r.strategy.name if portfolio == main else "",
+                portfolio,
+                str(len(r.combos)),
+                str(trades),
+                span("sharpe", num),
+                span("total_return", pct),
+            ]
+        )
+    return rows
 
 
 # ---------------------------------------------------------------------------------- the job
@@ -562,14 +572,6 @@ def _context(full: Catalog, confounders: pd.DataFrame | None) -> Any:
 
     known = full.to_frame()
     return pd.concat([known, without_known_news(confounders, known)], ignore_index=True)
-
-
-def known_news_removed(confounders: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
-    """:func:`backtest.study.inputs.without_known_news` (the study's one rule), under the
-    name ``evbt backtest`` (``backtest/cli/backtest.py``) still imports; no rule of its own."""
-    from backtest.study.inputs import without_known_news
-
-    return without_known_news(confounders, known)
 
 
 def _prices(

@@ -265,3 +265,23 @@ def test_the_recorded_configuration_repeats_the_run_offline(
         assert sharpe in line, (name, sharpe, line)
         assert ret in line, (name, ret, line)
     assert "best" not in stdout.lower()
+
+
+@pytest.mark.slow
+def test_every_pooled_market_has_its_own_strategy_row(real_report: tuple[Path, str]) -> None:
+    """Strategies that trade in New York and Hong Kong list both pooled portfolios, each with
+    the trades of its own market (counted here from the trade list: position legs of the
+    combination with the most), never one row adding up both markets."""
+    out, _ = real_report
+    trades = pd.read_csv(out / "tables" / "trades.csv")
+    overview = pd.read_csv(out / "tables" / "strategy_overview.csv")
+    legs = trades[(trades["leg"] == "position") & (trades["status"] != "not filled")]
+    per = legs.groupby(["strategy", "market", "combo"]).size().groupby(["strategy", "market"])
+    expected = {(s, f"pooled {m}"): int(n) for (s, m), n in per.max().items()}
+    got = {
+        (r.strategy, r.portfolio): int(r.trades)
+        for r in overview.itertuples()
+        if str(r.portfolio).startswith("pooled")
+    }
+    assert got == expected
+    assert ("buy_on_model_launches", "pooled XHKG") in got
