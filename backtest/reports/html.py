@@ -346,6 +346,7 @@ def render_index(result: Any, site: Site, files: Sequence[str] = ()) -> str:
     ctx.update(
         files=list(files),
         failures=result.failures,
+        run_notes=list(getattr(result, "notes", ())),
         tickers_pages=site.tickers,
         strategy_pages=site.strategies,
         timings=result.timings,

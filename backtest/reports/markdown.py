@@ -39,6 +39,9 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
     if result.failures:
         parts += ["", "**Parts of this run failed:**", ""]
         parts += [f"- {md_escape(f)}" for f in result.failures]
+    if getattr(result, "notes", ()):
+        parts += ["", "**About this run:**", ""]
+        parts += [f"- {md_escape(n)}" for n in result.notes]
     if study is not None:
         win = T.main_window(study)
         label = window_label(win)

@@ -360,3 +360,18 @@ def test_every_pooled_portfolio_has_its_own_overview_row() -> None:
     assert ov.set_index("portfolio").loc["pooled XHKG", "benchmark"] == "^HSI"
     assert ov.set_index("portfolio").loc["pooled XHKG", "benchmark_return"] == 0.03
     assert T.strategy_takeaway(ov).startswith("None of the 1 strategies")
+
+
+def test_the_runs_notes_are_on_the_page_and_in_the_summary(toy_result: RunResult) -> None:
+    """What the run says of itself (e.g. whether earnings calendars were fetched as
+    confounders) is on the main page and in summary.md, escaped."""
+    from backtest.reports.markdown import render_markdown
+
+    note = "Earnings calendars of 3 tickers fetched as confounders <b>(cached)</b>"
+    result = dataclasses.replace(toy_result, notes=(note,))
+    page = H.render_pages(result)["index.html"]
+    assert htmllib.escape(note, quote=False) in page
+    assert "<b>(cached)</b>" not in page
+    md = render_markdown(result)
+    assert "**About this run:**" in md
+    assert "- Earnings calendars of 3 tickers fetched as confounders" in md
