@@ -484,6 +484,9 @@ def _strategies(
             nothing = any(field == "events" for field, _ in exc.problems)
             if filtered and nothing:  # the run's own filters left it nothing to trade
                 notes.append((str(f), "trades no event of this run's selection"))
+            elif nothing:  # e.g. the shipped layoff strategy on an earnings-only catalog
+                msg = next(m for field, m in exc.problems if field == "events")
+                notes.append((str(f), f"not run: {msg}"))
             else:
                 errors.append((str(f), str(exc)))
             continue

@@ -150,3 +150,35 @@ def test_the_source_given_is_recorded(layoff_run: Path, shared_prices_dir: Path)
     result = run_job(load_config(layoff_run), source=CsvDirSource(shared_prices_dir))
     assert result.config.prices.dir == str(shared_prices_dir.resolve())
     assert f'dir = "{shared_prices_dir.resolve()}"' in result.config.to_toml()
+
+
+def test_a_strategy_matching_no_event_of_the_catalog_is_a_note_not_a_failure(
+    tmp_path: Path, repo_root: Path, shared_prices_dir: Path
+) -> None:
+    """The shipped layoff strategy on a catalog with earnings only (an import, say) has
+    nothing to trade: the run says so as a note; it is not a failed part of the run."""
+    (tmp_path / "strategies").mkdir()
+    write(
+        tmp_path / "strategies" / "layoffs.toml",
+        'name = "layoffs"\n[events]\ncategories = ["layoff"]\n[exit]\nhold = [1]\n',
+    )
+    write(
+        tmp_path / "strategies" / "earnings.toml",
+        'name = "earnings"\n[events]\ncategories = ["earnings"]\n[exit]\nhold = [1]\n',
+    )
+    catalog = write(
+        tmp_path / "earnings.csv",
+        "id,ticker,date,timing,category,title\n"
+        "meta-2025-10-29-earnings,META,2025-10-29,after_close,earnings,META Q3 2025\n",
+    )
+    config = write(
+        tmp_path / "run.toml",
+        f'name = "e"\n[catalog]\npaths = ["{catalog}"]\n[study]\nmin_estimation = 100\n'
+        f'[strategies]\npaths = ["strategies"]\n[prices]\ndir = "{shared_prices_dir}"\n',
+    )
+    result = run_job(load_config(config))
+    assert list(result.failures) == []
+    assert [b.strategy.name for b in result.backtests] == ["earnings"]
+    notes = dict(result.strategy_notes)
+    (layoff_note,) = [m for f, m in notes.items() if f.endswith("layoffs.toml")]
+    assert layoff_note.startswith("not run: ")
