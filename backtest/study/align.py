@@ -22,7 +22,12 @@ from backtest.errors import InvalidTickerError, UnknownMarketError
 from backtest.markets import MARKETS, get_calendar, market_of
 from backtest.study import kernels as K
 from backtest.study.drops import DropLog
-from backtest.study.inputs import Dropped, normalize_event_table_codes, ticker_returns
+from backtest.study.inputs import (
+    CONFOUNDER,
+    Dropped,
+    normalize_event_table_codes,
+    ticker_returns,
+)
 from backtest.study.offsets import Offsets
 from backtest.study.spec import MODELS, SpecError, StudySpec, window_label
 
@@ -421,7 +426,7 @@ class _Assembly:
         self.start[rows] = pos + off.pad[0] + off.first
         rcol, rpos, revent = self._reference_rows(all_rows, rows, pos, name_col, sessions, market)
         cover = (
-            _cover(rcol, rpos, len(cols), R.shape[1], off)
+            self._exclusion(rcol, rpos, revent, len(cols), R.shape[1])
             if spec.exclude_confounded
             else np.zeros((1, 1), dtype=np.int32)  # not read
         )
@@ -443,6 +448,19 @@ class _Assembly:
             self.market_events.append(
                 _market_events(table, rows, nm.bench, nm.names, name_col, self.start, R, spec, off)
             )
+
+    def _exclusion(
+        self, rcol: np.ndarray, rpos: np.ndarray, revent: np.ndarray, n_cols: int, t_total: int
+    ) -> np.ndarray:
+        """The exclusion cover (:func:`_cover`): the catalog's events over their window span,
+        the confounders (context rows marked ``confounder``) over ``confounder_window``."""
+        short = self.ref.confounder[revent]
+        if not short.any():
+            return _cover(rcol, rpos, n_cols, t_total, self.off)
+        long = ~short
+        return _cover(rcol[long], rpos[long], n_cols, t_total, self.off) + _cover(
+            rcol[short], rpos[short], n_cols, t_total, self.off, self.spec.confounder_window
+        )
 
     def _factor_rows(
         self, R: np.ndarray, sessions: pd.DatetimeIndex, rows: np.ndarray, n_cols: int,
@@ -488,11 +506,12 @@ class _Assembly:
 
 
 def _cover(
-    rcol: np.ndarray, rpos: np.ndarray, n_cols: int, t_total: int, off: Offsets
-) -> np.ndarray:
-    """Per ticker row of R and padded session: how many reference events' window spans cover
-    it (those sessions are kept out of estimation windows)."""
-    s0, s1 = off.span
+    rcol: np.ndarray, rpos: np.ndarray, n_cols: int, t_total: int, off: Offsets,
+    span: tuple[int, int] | None = None,
+) -> np.ndarray:  # fmt: skip
+    """Per ticker row of R and padded session: how many reference events' window spans (or
+    ``span`` around their day 0) cover it (those sessions are kept out of estimation windows)."""
+    s0, s1 = off.span if span is None else span
     pad_l = off.pad[0]
     width = t_total + 1
     flat_start = rcol * width + np.clip(rpos + pad_l + s0, 0, t_total)
@@ -506,23 +525,38 @@ def _cover(
 @dataclass(frozen=True, eq=False)
 class _Reference:
     """Every event the run knows: the table's rows, then the context's other rows
-    (``extra``); ``event`` their event ids as codes into ``event_ids``."""
+    (``extra``); ``event`` their event ids as codes into ``event_ids``; ``confounder`` per
+    code: the event is only a confounder (context rows marked ``confounder``)."""
 
     extra: pd.DataFrame
     event: np.ndarray
     event_ids: pd.Index
+    confounder: np.ndarray
 
 
 def _reference(table: pd.DataFrame, events: EventTable, context: Any) -> _Reference:
     columns = ["event_id", "ticker", "market", "day0"]
     if context is None:
-        return _Reference(table.iloc[:0][columns], events.event_code, events.event_ids)
-    other = _normalized(context)[0][columns]
+        none = np.zeros(len(events.event_ids), dtype=bool)
+        return _Reference(table.iloc[:0][columns], events.event_code, events.event_ids, none)
+    other = _normalized(context)[0]
+    marked = (
+        other[CONFOUNDER].fillna(False).astype(bool)
+        if CONFOUNDER in other.columns
+        else pd.Series(False, index=other.index)
+    )
+    other = other[columns].assign(**{CONFOUNDER: marked})
     other = other[other["day0"].notna()]
-    reference = pd.concat([table[columns], other], ignore_index=True)
+    reference = pd.concat([table[columns].assign(**{CONFOUNDER: False}), other],
+                          ignore_index=True)  # fmt: skip
     reference = reference.drop_duplicates(["event_id", "ticker"]).reset_index(drop=True)
     event, ids = pd.factorize(reference["event_id"])  # the table's rows come first
-    return _Reference(reference.iloc[len(table) :], event.astype(np.int64), pd.Index(ids))
+    # an event is a confounder when every row of it is one (never an event of the table)
+    confounder = np.ones(len(ids), dtype=bool)
+    confounder[event[~reference[CONFOUNDER].to_numpy(dtype=bool)]] = False
+    return _Reference(
+        reference.iloc[len(table) :][columns], event.astype(np.int64), pd.Index(ids), confounder
+    )
 
 
 def _benchmarks(

@@ -21,6 +21,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -312,6 +313,36 @@ def without_known_news(confounders: pd.DataFrame, known: object) -> pd.DataFrame
     )
     same = mine.isin(key)
     return confounders[~same] if same.any() else confounders
+
+
+#: The context column that marks confounder rows (``--confounders``, earnings calendars:
+#: events known but not of the catalog or events table): they are kept out of estimation
+#: windows over ``StudySpec.confounder_window`` around their day 0, not over the window span.
+CONFOUNDER = "confounder"
+
+
+def context_with_confounders(known: object, confounders: pd.DataFrame | None) -> Any:
+    """Every event a run knows, for ``run_study(context=...)``: the ``known`` events (a
+    Catalog or an event table: the whole catalog loaded, or the events file) and the
+    ``confounders`` that are not one of them (:func:`without_known_news`), marked in the
+    column :data:`CONFOUNDER`. Without confounders, ``known`` itself.
+
+    >>> known = pd.DataFrame({"event_id": ["a"], "ticker": ["X"], "day0": ["2024-01-02"]})
+    >>> cal = pd.DataFrame({"event_id": ["x-1", "x-2"], "ticker": ["X", "X"],
+    ...                     "day0": ["2024-01-02", "2024-03-01"]})
+    >>> context_with_confounders(known, cal)[["event_id", "confounder"]].values.tolist()
+    [['a', False], ['x-2', True]]
+    """
+    if confounders is None:
+        return known
+    frame = known.to_frame() if hasattr(known, "to_frame") and hasattr(known, "events") else known
+    others = without_known_news(confounders, frame)
+    if not isinstance(frame, pd.DataFrame):  # pragma: no cover - a Catalog gives a frame
+        raise TypeError("known must be a Catalog or an event table")
+    return pd.concat(
+        [frame.assign(**{CONFOUNDER: False}), others.assign(**{CONFOUNDER: True})],
+        ignore_index=True,
+    )
 
 
 # ----------------------------------------------------------------------------- returns

@@ -81,7 +81,14 @@ class StudySpec:
         Benchmark per market code (e.g. ``{"XNYS": "QQQ"}``) overriding the markets' defaults
         (SPY for XNYS, ^HSI for XHKG). A per-event ``benchmark`` column overrides both.
     exclude_confounded:
-        Keep other events' windows (of the same ticker) out of the estimation window.
+        Keep other events (of the same ticker) out of the estimation window: an event of the
+        catalog or events table over its whole window span (the union of ``windows``), a
+        confounder (context marked ``confounder``: ``--confounders``, an earnings calendar)
+        over ``confounder_window`` around its own day 0.
+    confounder_window:
+        The sessions around a confounder's day 0 (its reaction, default (-1, 1)) kept out of
+        estimation windows. Flagging an event as confounded does not use it: a confounder
+        whose day 0 is in the event's window span flags the event.
     max_loss:
         Largest fraction of (event, ticker) rows that may be dropped before the run stops with
         :class:`~backtest.study.StudyDataLossError` (alphalens's ``max_loss``).
@@ -138,7 +145,17 @@ class StudySpec:
     )
     exclude_confounded: bool = field(
         default=True,
-        metadata={"help": "Keep other events' windows out of the estimation window."},
+        metadata={
+            "help": "Keep other events out of the estimation window (catalog events: their "
+            "window span; confounders: confounder_window)."
+        },
+    )
+    confounder_window: Window = field(
+        default=(-1, 1),
+        metadata={
+            "help": "Sessions around a confounder's day 0 (--confounders, earnings calendars) "
+            "kept out of estimation windows."
+        },
     )
     max_loss: float = field(
         default=0.35,
@@ -204,7 +221,8 @@ class StudySpec:
         if len(set(windows)) != len(windows):
             raise SpecError(f"windows has duplicates: {windows}")
         path = _window(self.path, "path")
-        for name, w in (("estimation", est), ("path", path), *(
+        conf = _window(self.confounder_window, "confounder_window")
+        for name, w in (("estimation", est), ("path", path), ("confounder_window", conf), *(
             (f"windows[{i}]", w) for i, w in enumerate(windows)
         )):  # fmt: skip
             far = max(abs(w[0]), abs(w[1]))
@@ -240,6 +258,7 @@ class StudySpec:
         object.__setattr__(self, "estimation", est)
         object.__setattr__(self, "windows", windows)
         object.__setattr__(self, "path", path)
+        object.__setattr__(self, "confounder_window", conf)
         object.__setattr__(self, "group_by", group_by)
         object.__setattr__(self, "benchmarks", dict(self.benchmarks))
 
@@ -273,6 +292,7 @@ class StudySpec:
             "path": list(self.path),
             "benchmarks": dict(self.benchmarks),
             "exclude_confounded": self.exclude_confounded,
+            "confounder_window": list(self.confounder_window),
             "max_loss": self.max_loss,
             "group_by": list(self.group_by),
             "max_offset": self.max_offset,
@@ -288,7 +308,7 @@ class StudySpec:
         if unknown:
             raise SpecError(f"unknown study setting(s) {unknown} (known: {sorted(known)})")
         kw: dict[str, Any] = dict(data)
-        for key in ("estimation", "path"):
+        for key in ("estimation", "path", "confounder_window"):
             if key in kw:
                 kw[key] = tuple(kw[key])
         if "windows" in kw:
