@@ -121,14 +121,12 @@ def _context(catalog: Any, confounder_paths: tuple[Path, ...]) -> Any:
     events (one event table), for the confounding rules of the conditions' event studies."""
     if not confounder_paths:
         return catalog
-    import pandas as pd
-
     from backtest.job.runner import load_confounder_events
-    from backtest.study.inputs import without_known_news
+    from backtest.study.inputs import context_with_confounders
 
-    known = catalog.to_frame()
-    confounders = without_known_news(load_confounder_events(list(confounder_paths)), known)
-    return pd.concat([known, confounders], ignore_index=True)
+    # as evbt study and evbt run: confounders marked, so the study keeps them out of
+    # estimation windows only around their own day 0 (StudySpec.confounder_window)
+    return context_with_confounders(catalog, load_confounder_events(list(confounder_paths)))
 
 
 def _study(strategies: list[Any], catalog: Any, context: Any, source: Any, update: Any) -> Any:

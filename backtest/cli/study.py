@@ -179,10 +179,12 @@ def _events(
 ) -> tuple[pd.DataFrame, list[Any], Any]:
     """The events to study, rows dropped while reading them, and every event the study knows
     (the whole catalog loaded and the confounders: its context)."""
-    import pandas as pd
-
     from backtest.cli._options import load_catalog_or_warn
-    from backtest.study.inputs import normalize_event_table, read_events_csv, without_known_news
+    from backtest.study.inputs import (
+        context_with_confounders,
+        normalize_event_table,
+        read_events_csv,
+    )
 
     confounders = _confounders(confounder_paths)
     if events_csv is not None:
@@ -192,9 +194,7 @@ def _events(
                 "--start/--end"
             )
         table, dropped = read_events_csv(events_csv)
-        if confounders is None:
-            return table, dropped, table
-        return table, dropped, pd.concat([table, without_known_news(confounders, table)])
+        return table, dropped, context_with_confounders(table, confounders)
     full = load_catalog_or_warn(catalog_paths)
     check_categories(full, categories)
     catalog = full.filter(
@@ -207,12 +207,9 @@ def _events(
     if not len(catalog):
         raise click.UsageError("no event matches the filters")
     table, dropped = normalize_event_table(catalog.to_frame())
-    if confounders is None:
-        return table, dropped, full
     # a confounder with the ticker and day 0 of a catalog event is that event (whatever the
     # filters select: an event is measured the same way whatever else is studied)
-    known = full.to_frame()
-    return table, dropped, pd.concat([known, without_known_news(confounders, known)])
+    return table, dropped, context_with_confounders(full, confounders)
 
 
 def _confounders(paths: tuple[Path, ...]) -> pd.DataFrame | None:

@@ -571,10 +571,11 @@ def _context(full: Catalog, confounders: pd.DataFrame | None) -> Any:
     the confounder events that are not catalog events (as one event table)."""
     if confounders is None or not len(confounders):
         return full
-    from backtest.study.inputs import without_known_news
+    from backtest.study.inputs import context_with_confounders
 
-    known = full.to_frame()
-    return pd.concat([known, without_known_news(confounders, known)], ignore_index=True)
+    # confounders that are not a catalog event, marked: the study keeps them out of estimation
+    # windows only around their own day 0 (StudySpec.confounder_window)
+    return context_with_confounders(full, confounders)
 
 
 def _prices(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -13,11 +14,6 @@ from backtest import load_catalog
 from backtest.cli import cli
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="cli/study.py marks confounders only once evbt backtest/run do too (REQUEST in "
-    "/work/coord/notes/study3.md): the two must measure a condition alike",
-)
 def test_default_study_with_the_catalogs_earnings_calendars_measures_nearly_every_row(
     repo_root: Path, shared_prices_dir: Path
 ) -> None:
@@ -36,3 +32,45 @@ def test_default_study_with_the_catalogs_earnings_calendars_measures_nearly_ever
     # before: 31 of 64 rows dropped (48% > max_loss 35%) and the study stopped
     assert len(doc["events"]) + len(doc["dropped"]) == 64
     assert len(doc["dropped"]) / 64 < 0.35
+
+
+def test_a_confounder_removes_only_its_own_reaction_span_from_the_estimation_window() -> None:
+    """Hand case: one event with estimation [-250,-11] (240 returns) and windows up to
+    [-5,+20]. Another *catalog* event of the ticker 30 sessions before day 0 keeps its whole
+    window span [-5,+20] out of it: sessions -35..-10 of which -35..-11 (25) lie inside the
+    estimation window: 215 left.
+    The same date as a *confounder* (a calendar row) keeps only [-1,+1] out: 237 left."""
+    import pandas as pd
+
+    from backtest.study import StudySpec, run_study
+    from backtest.study.inputs import context_with_confounders
+    from tests.study import synth
+
+    days = synth.sessions(400)
+    rng = np.random.default_rng(3)
+    rets = pd.DataFrame(
+        {"AAA": rng.normal(0, 0.01, len(days)), "SPY": rng.normal(0, 0.01, len(days))},
+        index=days,
+    )
+    rets.iloc[0] = np.nan
+    close = synth.prices_from_returns(rets)
+    d0 = days[300]
+    event = pd.DataFrame({"event_id": ["e"], "ticker": ["AAA"], "day0": [d0]})
+    other = pd.DataFrame({"event_id": ["o"], "ticker": ["AAA"], "day0": [days[270]]})
+    spec = StudySpec(windows=((0, 0), (-1, 1), (0, 5), (-5, 20)))
+
+    alone = run_study(event, close, spec)
+    assert int(alone.events["n_est"].iloc[0]) == 240
+    as_event = run_study(event, close, spec, context=pd.concat([event, other]))
+    assert int(as_event.events["n_est"].iloc[0]) == 240 - 25
+    as_confounder = run_study(event, close, spec, context=context_with_confounders(event, other))
+    assert int(as_confounder.events["n_est"].iloc[0]) == 240 - 3
+    wide = StudySpec(windows=spec.windows, confounder_window=(-2, 2))
+    assert (
+        int(
+            run_study(event, close, wide, context=context_with_confounders(event, other))
+            .events["n_est"]
+            .iloc[0]
+        )
+        == 240 - 5
+    )
