@@ -254,10 +254,20 @@ def test_the_recorded_configuration_repeats_the_run_offline(
     # the summary quotes each strategy's range over its sweep, never its best point
     metrics = pd.read_csv(out / "tables" / "strategy_metrics.csv")
     strat = metrics[metrics["kind"] == "strategy"]
-    rows = {line.split()[0]: line for line in stdout.splitlines() if "pooled" in line}
-    assert set(rows) == set(strat["strategy"])
-    for name, line in rows.items():
-        portfolio = " ".join(line.split()[1:3])  # e.g. "pooled XNYS", as the table names it
+    # one row per strategy and pooled portfolio; a strategy's other markets follow its first
+    # row with the strategy cell left empty
+    rows: list[tuple[str, str]] = []
+    for line in stdout.splitlines():
+        words = line.split()
+        if "pooled" not in words:
+            continue
+        name = rows[-1][0] if words[0] == "pooled" else words[0]
+        rows.append((name, line))
+    assert {name for name, _ in rows} == set(strat["strategy"])
+    for name, line in rows:
+        words = line.split()
+        at = words.index("pooled")
+        portfolio = " ".join(words[at : at + 2])  # e.g. "pooled XNYS", as the table names it
         sweep = strat[(strat["strategy"] == name) & (strat["portfolio"] == portfolio)]
         assert len(sweep) > 1, name
         sharpe = f"{sweep['sharpe'].min():.2f} to {sweep['sharpe'].max():.2f}"
