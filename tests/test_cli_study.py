@@ -254,3 +254,26 @@ def test_the_text_is_the_study_summary_and_the_price_source(
     assert code == 0
     assert "meta-2025q3-results" in out
     assert out.rstrip().endswith("price source: csv")
+
+
+def test_ticker_studies_only_that_tickers_rows(repo_root: Path, shared_prices_dir: Path) -> None:
+    """`--ticker AMZN` studies AMZN's rows only: the Busan summit (13 tickers) gives its AMZN
+    row, not all 13; the expected events are read from the catalog YAML here."""
+    import yaml
+
+    expected = set()
+    for f in (repo_root / "events").glob("*.yaml"):
+        for e in yaml.safe_load(f.read_text(encoding="utf-8")).get("events", []):
+            if "AMZN" in e.get("tickers", []):
+                expected.add(e["id"])
+    code, out, err = run(
+        "study", "--ticker", "AMZN", "--prices-dir", str(shared_prices_dir), "--format",
+        "json", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out[out.index("{") :])
+    rows = {(e["event_id"], e["ticker"]) for e in doc["events"]}
+    rows |= {(d["event_id"], d["ticker"]) for d in doc["dropped"]}
+    assert {t for _, t in rows} == {"AMZN"}
+    assert {i for i, _ in rows} == expected
+    assert "busan-trump-xi-summit" in expected

@@ -33,7 +33,10 @@ if TYPE_CHECKING:
 @click.option("--ids", default=None, help="Only these event ids (comma-separated).")
 @click.option("--category", "categories", multiple=True, help="Only this category (repeatable).")
 @click.option(
-    "--ticker", "tickers", multiple=True, help="Only events listing this ticker (repeatable)."
+    "--ticker",
+    "tickers",
+    multiple=True,
+    help="Only this ticker's rows of the events listing it (repeatable); their other tickers stay context.",
 )
 @click.option(
     "--start", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="First event date."
@@ -206,7 +209,11 @@ def _events(
     )
     if not len(catalog):
         raise click.UsageError("no event matches the filters")
-    table, dropped = normalize_event_table(catalog.to_frame())
+    frame = catalog.to_frame()
+    if tickers:  # only the rows of the tickers asked for; the events' other tickers stay context
+        wanted = {t.upper() for t in tickers}
+        frame = frame[frame["ticker"].astype(str).str.upper().isin(wanted)]
+    table, dropped = normalize_event_table(frame)
     # a confounder with the ticker and day 0 of a catalog event is that event (whatever the
     # filters select: an event is measured the same way whatever else is studied)
     return table, dropped, context_with_confounders(full, confounders)

@@ -338,8 +338,11 @@ def _names(
 
     def no_price_reason(t: str) -> str:
         if t in failed:
-            f = failed[t]  # a FetchFailure's description does not repeat the ticker
-            return f"no prices for {t}: {f.describe() if hasattr(f, 'describe') else f}"
+            f = failed[t]  # a FetchFailure: its reason and hint, without its kind code
+            if hasattr(f, "reason"):
+                hint = f" ({f.hint})" if getattr(f, "hint", "") else ""
+                return f"no prices for {t}: {f.reason}{hint}"
+            return f"no prices for {t}: {f}"
         return f"no prices for {t} in the price data"
 
     drops.drop(~has_prices[tick], "prices", lambda i: no_price_reason(names[tick[i]]))

@@ -86,19 +86,24 @@ def test_failed_price_loads_give_their_reason() -> None:
 
 def test_a_failed_load_names_the_ticker_once() -> None:
     """The prices' failure (which names the ticker itself when printed) is reported by its
-    description: "no prices for JUNK: <kind>: <reason>", the ticker said once."""
+    reason and hint: "no prices for JUNK: <reason> (<hint>)", the ticker said once and no
+    internal kind code (``unknown:``) in a message for people."""
     from backtest.prices.base import FetchFailure
 
     class Panel:
         def __init__(self, close: pd.DataFrame) -> None:
             self.close = close
-            self.failed = {"JUNK": FetchFailure("JUNK", None, None, "unknown", "no such ticker")}
+            self.failed = {
+                "JUNK": FetchFailure(
+                    "JUNK", None, None, "unknown", "no such ticker", hint="check the spelling"
+                )
+            }
 
     syn = make_market(n_days=400, n_stocks=3, n_events=3, seed=1)
     junk = pd.DataFrame({"event_id": ["x"], "ticker": ["JUNK"], "day0": [syn.events.day0[0]]})
     res = run_study(pd.concat([syn.events, junk]), Panel(syn.close), StudySpec(max_loss=1.0))
     (reason,) = res.dropped["reason"]
-    assert reason == f"no prices for JUNK: {Panel(syn.close).failed['JUNK'].describe()}"
+    assert reason == "no prices for JUNK: no such ticker (check the spelling)"
     assert reason.count("JUNK") == 1
 
 
