@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     "--ticker",
     "tickers",
     multiple=True,
-    help="Only this ticker's rows of the events listing it (repeatable); their other tickers stay context.",
+    help="Only this ticker's rows of the events listing it (repeatable); the events' other "
+    "tickers stay context.",
 )
 @click.option(
     "--start", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="First event date."
