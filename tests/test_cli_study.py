@@ -277,3 +277,28 @@ def test_ticker_studies_only_that_tickers_rows(repo_root: Path, shared_prices_di
     assert {t for _, t in rows} == {"AMZN"}
     assert {i for i, _ in rows} == expected
     assert "busan-trump-xi-summit" in expected
+
+
+def test_a_bad_benchmark_is_named_by_its_option_or_its_line(
+    tmp_path: Path, shared_prices_dir: Path
+) -> None:
+    """`--benchmark ../../etc/passwd` names the option; the same value in an events file's
+    benchmark cell leaves out that row only, with the file, line and column."""
+    r = CliRunner().invoke(
+        cli, ["study", "--ids", "meta-2025q3-results", "--benchmark", "../../etc/passwd",
+              "--prices-dir", str(shared_prices_dir), "--quiet"],
+    )  # fmt: skip
+    assert r.exit_code == 2
+    assert "Invalid value for '--benchmark': ticker '../../etc/passwd'" in r.output
+    from backtest.study.inputs import read_events_csv
+
+    f = tmp_path / "ev.csv"
+    f.write_text(
+        "event_id,ticker,date,benchmark\nx,META,2024-03-01,../../etc/passwd\n"
+        "y,META,2024-05-01,SPY\nz,META,2024-07-01,\n",
+        encoding="utf-8",
+    )
+    table, dropped = read_events_csv(f)
+    assert table["event_id"].tolist() == ["y", "z"]
+    (d,) = dropped
+    assert d.reason.startswith("ev.csv line 2: column benchmark: ticker '../../etc/passwd'")

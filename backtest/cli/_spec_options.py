@@ -113,9 +113,16 @@ def spec_from_options(options: Mapping[str, Any], *, spec_class: type | None = N
 
 def _mapping(f: SpecField, given: tuple[str, ...]) -> dict[str, str]:
     if f.name == "benchmarks":
+        from backtest.errors import InvalidTickerError, UnknownMarketError
         from backtest.markets import market_of
 
-        return {market_of(t).code: t for t in given}
+        out_b = {}
+        for t in given:
+            try:
+                out_b[market_of(t).code] = t
+            except (InvalidTickerError, UnknownMarketError) as exc:
+                raise click.BadParameter(str(exc), param_hint=f"'{option_name(f)}'") from None
+        return out_b
     out = {}
     for item in given:
         key, sep, value = item.partition("=")

@@ -148,6 +148,19 @@ def read_events_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Dr
         bad = np.flatnonzero(np.isin(codes, list(problem)) & keep)
         drop(bad, "ticker", [problem[int(codes[i])] for i in bad])
     market = np.array(market_of_code, dtype=object)[codes]
+    if "benchmark" in raw.columns:  # a bad benchmark cell leaves out that row only
+        bcodes, benches = pd.factorize(raw["benchmark"])
+        bproblem: dict[int, str] = {}
+        for k, b in enumerate(benches):
+            if str(b).strip() == "" or pd.isna(b):
+                continue
+            try:
+                market_of(str(b))
+            except (InvalidTickerError, UnknownMarketError) as exc:
+                bproblem[k] = str(exc)
+        if bproblem:
+            bad = np.flatnonzero(np.isin(bcodes, list(bproblem)) & keep)
+            drop(bad, "benchmark", [bproblem[int(bcodes[i])] for i in bad])
     # dates outside the exchange's calendar (1899, 2300): that row only
     timing = raw["timing"].to_numpy()
     day = dates.to_numpy(dtype="datetime64[D]", na_value=np.datetime64("NaT"))
