@@ -19,8 +19,9 @@ name = "evbt-run"
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from backtest._lazy import lazy_names
 
 if TYPE_CHECKING:
     from backtest.job.config import ConfigError, RunConfig, load_config
@@ -41,14 +42,4 @@ _WHERE = {
 __all__ = ["ConfigError", "JobError", "RunConfig", "RunResult", "load_config", "run_job"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'backtest.job' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"backtest.job.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_names(__name__, {k: f"{__name__}.{m}" for k, m in _WHERE.items()})

@@ -10,8 +10,9 @@ The names below are loaded on first use (PEP 562), so that importing
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from backtest._lazy import lazy_names
 
 if TYPE_CHECKING:
     from backtest.study.engine import StudyDataLossError, run_study
@@ -69,14 +70,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'backtest.study' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"backtest.study.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_names(__name__, {k: f"{__name__}.{m}" for k, m in _WHERE.items()})
