@@ -152,6 +152,9 @@ def _study(strategies: list[Any], catalog: Any, context: Any, source: Any, updat
     spec = StudySpec(max_loss=1.0)  # a row it cannot measure is a skipped trade, not a stop
     try:
         panel = load_study_prices(table, spec, source=source)
-        return run_study(table, panel, spec, dropped=dropped, context=context, progress=update)
+        return run_study(
+            table, panel, spec, dropped=dropped, context=context, progress=update,
+            stage=update.stage,
+        )  # fmt: skip
     except EvbtError:
         return None

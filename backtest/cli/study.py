@@ -122,7 +122,7 @@ def study(
         with steps.step("event study") as update:
             result = run_study(
                 table, panel, spec, factors=factors, dropped=dropped, context=context,
-                progress=update,
+                progress=update, stage=update.stage,
             )  # fmt: skip
     if fmt == "json":
         doc = result.to_dict()

@@ -7,6 +7,7 @@ has taken so far. Standard output stays for results.
 >>> with Steps(enabled=False) as steps:
 ...     with steps.step("catalog") as update:
 ...         update(1, 1)
+...         update.stage("reading")
 >>> sorted(steps.timings)
 ['catalog']
 """
@@ -53,7 +54,7 @@ class Steps:
 
             self._progress = Progress(
                 SpinnerColumn(finished_text="-"),
-                TextColumn("{task.description:<32}"),
+                TextColumn("{task.description:<40}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
@@ -69,20 +70,41 @@ class Steps:
             self._progress = None
 
     @contextmanager
-    def step(self, name: str, total: int | None = None) -> Iterator[Update]:
-        """Time a step; the callback ``(done, total)`` advances its bar."""
+    def step(self, name: str, total: int | None = None) -> Iterator[StepUpdate]:
+        """Time a step; the callback ``(done, total)`` advances its bar and its ``stage(text)``
+        names the stage the step is in (``event study: test battery``)."""
         t0 = time.perf_counter()
-        progress = self._progress
-        task = progress.add_task(name, total=total) if progress is not None else None
-
-        def update(done: int, total_: int) -> None:
-            if task is not None:
-                progress.update(task, completed=done, total=total_)
-
+        update = StepUpdate(name, self._progress, total)
         try:
             yield update
         finally:
             self.timings[name] = round(time.perf_counter() - t0, 3)
-            if task is not None:
-                t = progress.tasks[task]
-                progress.update(task, completed=t.total or 1, total=t.total or 1)
+            update.finish()
+
+
+class StepUpdate:
+    """A step's progress callback: ``update(done, total)`` advances the bar,
+    ``update.stage(text)`` shows which stage the step is in, ``update.stages`` lists them."""
+
+    def __init__(self, name: str, progress: Any, total: int | None) -> None:
+        self.name = name
+        self.stages: list[str] = []
+        self._progress = progress
+        self._task = progress.add_task(name, total=total) if progress is not None else None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, completed=done, total=total)
+
+    def stage(self, text: str) -> None:
+        """Name the stage the step has reached (the line reads ``step: stage``)."""
+        self.stages.append(text)
+        if self._task is not None:
+            self._progress.update(self._task, description=f"{self.name}: {text}")
+
+    def finish(self) -> None:
+        """Fill the bar and give the line back its step's name."""
+        if self._task is not None:
+            t = self._progress.tasks[self._task]
+            done = t.total or 1
+            self._progress.update(self._task, completed=done, total=done, description=self.name)

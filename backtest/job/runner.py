@@ -31,7 +31,7 @@ import pandas as pd
 from backtest.catalog import Catalog, load_catalog
 from backtest.errors import EvbtError
 from backtest.job.config import RunConfig
-from backtest.job.progress import Steps
+from backtest.job.progress import Steps, StepUpdate
 from backtest.summary import Summary, Table, Text
 from backtest.text import DASH, num, pct
 
@@ -652,7 +652,7 @@ def _study(
     table: pd.DataFrame,
     dropped: Any,
     panel: Any,
-    update: Callable[[int, int], None],
+    update: StepUpdate,
 ) -> tuple[Any, str | None]:
     from backtest.study import read_factors, run_study
 
@@ -663,7 +663,14 @@ def _study(
             else None
         )
         result = run_study(
-            table, panel, spec, factors=factors, dropped=dropped, context=context, progress=update
+            table,
+            panel,
+            spec,
+            factors=factors,
+            dropped=dropped,
+            context=context,
+            progress=update,
+            stage=update.stage,
         )
     except EvbtError as exc:
         return None, str(exc)

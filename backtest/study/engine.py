@@ -50,6 +50,10 @@ from backtest.study.results import EventStudyResult
 from backtest.study.spec import SpecError, StudySpec
 
 ProgressFn = Callable[[int, int], None]
+StageFn = Callable[[str], None]
+
+#: the stages :func:`run_study` names through its ``stage`` callback, in order
+STAGES = ("aligning with prices", "fitting and measuring", "test battery")
 
 
 class StudyDataLossError(EvbtError, ValueError):
@@ -87,6 +91,7 @@ def run_study(
     dropped: list[Dropped] | None = None,
     context: Any = None,
     progress: ProgressFn | None = None,
+    stage: StageFn | None = None,
     workers: int | None = None,
 ) -> EventStudyResult:
     """Run an event study.
@@ -119,6 +124,9 @@ def run_study(
         (the command line does).
     progress:
         Called as ``progress(done, total)`` as chunks of rows are fitted and measured.
+    stage:
+        Called with the name of each stage as it starts (:data:`STAGES`, then ``"earnings
+        history"`` when there are earnings events), for status lines.
     workers:
         Threads measuring chunks in parallel (default: the CPU count, at most 4). Results do
         not depend on it.
@@ -144,6 +152,7 @@ def run_study(
     >>> print(res.summary())                                          # doctest: +SKIP
     """
     started = time.perf_counter()
+    say = stage if stage is not None else _silent
     workers = min(os.cpu_count() or 1, 4) if workers is None else max(1, workers)
     spec = spec or StudySpec()
     off = Offsets.of(spec)
@@ -153,8 +162,10 @@ def run_study(
     n_factors = 0 if factors is None else sum(c != "RF" for c in factors.columns)
     out = Outputs(len(table.table), off, n_factors)
     out.page_in()  # while the inputs are aligned
+    say(STAGES[0])
     aligned = align(table, prices, spec, off, factors=factors, context=context)
     aligned_at = time.perf_counter()
+    say(STAGES[1])
     measured = measure(aligned, out, spec, off, workers=workers, progress=progress)
     measured_at = time.perf_counter()
     drops = aligned.drops.frame()
@@ -168,10 +179,12 @@ def run_study(
         **measured.timings,
         "tests": 0.0,
     }
+    say(STAGES[2])
     result = battery(measured, spec, off, dropped=drops, workers=workers, timings=timings)
     if bin_notes:
         result = dataclasses.replace(result, groups=_with_notes(result.groups, bin_notes))
     if len(earnings_rows(result.events)):
+        say("earnings history")
         hist = earnings_history(
             result.events, result.ar, result.windows, spec.windows, _volume(prices)
         )
@@ -180,6 +193,10 @@ def run_study(
     timings["total"] = time.perf_counter() - started
     timings["tests"] = timings["total"] - timings["align"] - timings["measure"]
     return result
+
+
+def _silent(name: str) -> None:
+    """No status lines."""
 
 
 def _volume(prices: Any) -> pd.DataFrame | None:
