@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +112,43 @@ def test_commands_that_do_not_simulate_never_import_vectorbt(
     loaded = _modules_after(code)
     assert loaded["pandas"]  # the command did run
     assert not loaded["vectorbt"]
+
+
+def test_the_evbt_process_collects_garbage_rarely_and_exits_cleanly(tmp_path: Path) -> None:
+    """The console entry point tunes the collector (rarer collections, nothing walked at exit);
+    output is still flushed, ``atexit`` handlers and temporary-folder clean-up still run."""
+    marker = tmp_path / "atexit.txt"
+    code = (
+        "import atexit, gc, sys, tempfile, pathlib\n"
+        "tmp = tempfile.TemporaryDirectory()\n"
+        "print(tmp.name)\n"
+        f"out = pathlib.Path({str(marker)!r})\n"
+        "atexit.register(lambda: out.write_text(str(gc.get_threshold())))\n"
+        "sys.argv = ['evbt', '--version']\n"
+        "from backtest.cli import main\n"
+        "cycle = []; cycle.append(cycle)\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "evbt" in lines[-1]  # the version line, flushed at exit
+    from backtest.cli import GC_THRESHOLDS
+
+    assert not Path(lines[0]).exists()  # TemporaryDirectory's finalizer ran
+    assert marker.read_text() == str(GC_THRESHOLDS)
+
+
+def test_called_from_python_keeps_the_collector_settings() -> None:
+    import contextlib
+    import gc
+    import io
+
+    from backtest.cli import main
+
+    before = gc.get_threshold()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+        main(["--version"])
+    assert gc.get_threshold() == before

@@ -92,10 +92,35 @@ def cli() -> None:
     """evbt: how did the market react to this kind of news, and could we have traded it?"""
 
 
+#: the garbage collector's thresholds in an ``evbt`` process (Python's default: 700, 10, 10)
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def one_shot_process() -> None:
+    """Tune the garbage collector for a process that runs one command and exits.
+
+    Importing vectorbt, numba and pandas creates some 300,000 objects that live as long as the
+    process; with Python's default thresholds each full collection walks all of them again
+    (six of them cost 0.7 s of the warm main job), and the interpreter's last collection at
+    exit another 0.6-1 s. Collections stay on, only rarer (a young object is collected after
+    50,000 allocations instead of 700, which bounds what uncollected cycles can hold), and the
+    objects alive at exit are frozen so that the exit does not walk them: the operating system
+    takes the memory back. Files are still flushed and closed and ``atexit`` handlers still run.
+    """
+    import atexit
+    import gc
+
+    gc.set_threshold(*GC_THRESHOLDS)
+    atexit.register(gc.freeze)
+
+
 def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point."""
+    """Console-script entry point (``argv`` given: called from Python, e.g. tests, which
+    keep the interpreter's garbage-collector settings)."""
     from backtest.errors import EvbtError
 
+    if argv is None:
+        one_shot_process()
     try:
         return cli.main(args=argv, prog_name="evbt", standalone_mode=True)
     except EvbtError as exc:
