@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backtest.errors import InvalidTickerError, UnknownMarketError
@@ -180,11 +181,22 @@ def get_calendar(code: str) -> xcals.ExchangeCalendar:
     exchange_calendars can evaluate it, e.g. 1997 for Tokyo) to a year from today.
 
     Calendars are immutable once built, so one instance per code is shared (built lazily).
+    Building one takes 0.2-0.3 s (exchange_calendars evaluates its holiday rules over 37
+    years); with :func:`keep_calendars_in` set, a calendar built today is read back from disk.
     """
-    import exchange_calendars as xcals
-
     if code not in MARKETS:
         raise UnknownMarketError(code, f"unknown market code (known: {', '.join(MARKETS)})")
+    kept = _kept_calendar(code)
+    if kept is not None:
+        return kept
+    cal = _build_calendar(code)
+    _keep_calendar(code, cal)
+    return cal
+
+
+def _build_calendar(code: str) -> xcals.ExchangeCalendar:
+    import exchange_calendars as xcals
+
     try:
         return xcals.get_calendar(code, start=CALENDAR_START)
     except ValueError:  # some calendars can be evaluated only from a later day (Tokyo: 1997)
@@ -192,3 +204,68 @@ def get_calendar(code: str) -> xcals.ExchangeCalendar:
         if bound is None:  # pragma: no cover - the error was about something else
             raise
         return xcals.get_calendar(code, start=bound)
+
+
+_CALENDAR_DIR: list[Path] = []  # where built calendars are kept between processes (0 or 1)
+
+
+def keep_calendars_in(folder: Path | None) -> None:
+    """Keep the calendars this process builds in ``folder`` and read them back in later
+    processes of the same day (the command line sets the user's cache folder; ``None``:
+    build them in every process, the default for Python callers).
+
+    A kept calendar is the pickled ``ExchangeCalendar`` that exchange_calendars built, named
+    by market code, exchange_calendars and pandas versions, first day and the day it was
+    built (its last session is a year from that day, so a calendar is rebuilt daily). A file
+    that cannot be read or is not that market's calendar is rebuilt and replaced; writes are
+    atomic. The folder is the user's own cache, trusted like numba's cache of compiled code.
+    """
+    _CALENDAR_DIR[:] = [] if folder is None else [Path(folder)]
+    get_calendar.cache_clear()
+
+
+def _calendar_file(code: str) -> Path | None:
+    if not _CALENDAR_DIR:
+        return None
+    import datetime as dt
+
+    import exchange_calendars as xcals
+    import pandas as pd
+
+    versions = f"{getattr(xcals, '__version__', '0')}-{pd.__version__}"
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    return _CALENDAR_DIR[0] / f"{code}-{versions}-{CALENDAR_START}-{today}.pickle"
+
+
+def _kept_calendar(code: str) -> xcals.ExchangeCalendar | None:
+    path = _calendar_file(code)
+    if path is None or not path.is_file():
+        return None
+    import pickle
+
+    import exchange_calendars as xcals
+
+    try:
+        cal = pickle.loads(path.read_bytes())
+    except Exception:  # a damaged file: rebuilt and replaced
+        return None
+    ok = isinstance(cal, xcals.ExchangeCalendar) and cal.name == code
+    return cal if ok else None
+
+
+def _keep_calendar(code: str, cal: xcals.ExchangeCalendar) -> None:
+    path = _calendar_file(code)
+    if path is None:
+        return
+    import pickle
+
+    from backtest.atomic import write_bytes
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes(path, pickle.dumps(cal, protocol=pickle.HIGHEST_PROTOCOL), fsync=False)
+        for old in path.parent.glob(f"{code}-*.pickle"):  # earlier days' and versions'
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:  # a read-only or full cache: the calendar is built again next time
+        return

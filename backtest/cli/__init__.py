@@ -114,6 +114,18 @@ def one_shot_process() -> None:
     atexit.register(gc.freeze)
 
 
+def _keep_calendars() -> None:
+    """Built exchange calendars are kept in the user's cache folder (``calendars/``) and read
+    back by later commands of the same day (:func:`backtest.markets.keep_calendars_in`)."""
+    from pathlib import Path
+
+    import platformdirs
+
+    from backtest.markets import keep_calendars_in
+
+    keep_calendars_in(Path(platformdirs.user_cache_dir("evbt")) / "calendars")
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point (``argv`` given: called from Python, e.g. tests, which
     keep the interpreter's garbage-collector settings)."""
@@ -121,6 +133,7 @@ def main(argv: list[str] | None = None) -> Any:
 
     if argv is None:
         one_shot_process()
+        _keep_calendars()
     try:
         return cli.main(args=argv, prog_name="evbt", standalone_mode=True)
     except EvbtError as exc:
