@@ -41,6 +41,7 @@ import pandas as pd
 from backtest.reports import fmt
 from backtest.study.results import stars
 from backtest.study.spec import Window, window_label
+from backtest.text import finite
 
 if TYPE_CHECKING:
     from backtest.portfolio.results import BacktestResult
@@ -68,6 +69,7 @@ __all__ = [
     "ticker_paths",
     "top_reactions",
     "trade_dots",
+    "undefined_reason",
 ]
 
 # ----------------------------------------------------------------------------- the look
@@ -1188,6 +1190,36 @@ def _param_value(key: str, value: Any) -> str:
     return f"{x:,.0f}" if x.is_integer() else f"{x:g}"
 
 
+def undefined_reason(ruined_on: Any, n_trades: Any) -> str:
+    """Why a strategy's figure is not defined, in a word or two: ``"ruined 2024-08-09"`` (its
+    value reached zero: returns after that are not returns), ``"no trades"``, else
+    ``"not defined"`` (e.g. returns that never vary).
+
+    >>> undefined_reason("2024-08-09", 120), undefined_reason(None, 0), undefined_reason("", 3)
+    ('ruined 2024-08-09', 'no trades', 'not defined')
+    """
+    if isinstance(ruined_on, str) and ruined_on:
+        return f"ruined {ruined_on}"
+    n = finite(n_trades)
+    if n is not None and n == 0:
+        return "no trades"
+    return "not defined"
+
+
+def _undefined_reasons(backtest: BacktestResult, portfolio: str, n: int) -> list[str]:
+    """:func:`undefined_reason` of each strategy row of ``portfolio``, in the order of
+    :meth:`BacktestResult.grid` (the metrics' own order)."""
+    m = backtest.metrics
+    rows = m[(m["kind"] == "strategy") & (m["portfolio"] == portfolio)]
+    ruined = backtest.ruined()
+    trades = rows["n_trades"] if "n_trades" in rows.columns else pd.Series(np.nan, index=rows.index)
+    out = [
+        undefined_reason(ruined.get((int(c), str(portfolio))), t)
+        for c, t in zip(rows["combo"], trades, strict=True)
+    ]
+    return out if len(out) == n else ["not defined"] * n
+
+
 def sweep_heatmap(
     backtest: BacktestResult, metric: str = "sharpe", portfolio: str | None = None
 ) -> Figure | None:
@@ -1220,7 +1252,10 @@ def sweep_heatmap(
     grid = backtest.grid(metric, portfolio)
     if grid.empty or not set(swept) <= set(grid.columns):
         return message_figure(title, f"No metrics for the portfolio {portfolio!r}.")
-    grid = grid.assign(**{metric: pd.to_numeric(grid[metric], errors="coerce")})
+    grid = grid.assign(
+        **{metric: pd.to_numeric(grid[metric], errors="coerce")},
+        _why=_undefined_reasons(backtest, portfolio, len(grid)),
+    )
     xk, yk, rest = swept[0], (swept[1] if len(swept) > 1 else None), list(swept[2:])
     xs = np.sort(grid[xk].dropna().unique())
     ys = np.sort(grid[yk].dropna().unique()) if yk else np.array([])
@@ -1250,9 +1285,21 @@ def sweep_heatmap(
         if yk:
             z = block.set_index([yk, xk])[metric].unstack(xk).reindex(index=ys, columns=xs)
             zv = z.to_numpy(dtype=np.float64)
+            why = block.set_index([yk, xk])["_why"].unstack(xk).reindex(index=ys, columns=xs)
+            wv = why.to_numpy(dtype=object)
         else:
             zv = block.set_index(xk)[metric].reindex(xs).to_numpy(dtype=np.float64)[None, :]
+            wv = block.set_index(xk)["_why"].reindex(xs).to_numpy(dtype=object)[None, :]
         zs.append(zv)
+        text = [
+            [
+                format_metric(spec, v)
+                if math.isfinite(v)
+                else (w if isinstance(w, str) else "no run")
+                for v, w in zip(zr, wr, strict=True)
+            ]
+            for zr, wr in zip(zv, wv, strict=True)
+        ]
         ax = "" if k == 0 else str(k + 1)
         data.append(
             {
@@ -1260,7 +1307,7 @@ def sweep_heatmap(
                 "x": xlab,
                 "y": ylab,
                 "z": [floats(r) for r in zv],
-                "text": [[format_metric(spec, v) for v in r] for r in zv],
+                "text": text,
                 "texttemplate": "%{text}",
                 "textfont": {"size": 13},
                 "coloraxis": "coloraxis",
@@ -1304,13 +1351,13 @@ def sweep_heatmap(
                     "font": {"size": 12},
                 }
             )
-    finite = np.concatenate([z.ravel() for z in zs])
-    finite = finite[np.isfinite(finite)]
+    shown = np.concatenate([z.ravel() for z in zs])
+    shown = shown[np.isfinite(shown)]
     colorbar: dict[str, Any] = {"title": {"text": spec.title, "side": "right"}, "thickness": 12}
     if spec.fmt == "pct":
         colorbar["tickformat"] = PCT_AXIS
     if metric not in _NONNEGATIVE:
-        bound = float(np.abs(finite).max()) if finite.size else 1.0
+        bound = float(np.abs(shown).max()) if shown.size else 1.0
         coloraxis = {
             "colorscale": [[0.0, DOWN], [0.5, "#F7F7F7"], [1.0, UP]],
             "cmin": -(bound or 1.0),
@@ -1318,7 +1365,7 @@ def sweep_heatmap(
             "cmid": 0.0,
         }
     else:
-        top = float(finite.max()) if finite.size else 1.0
+        top = float(shown.max()) if shown.size else 1.0
         coloraxis = {
             "colorscale": [[0.0, "#F7F7F7"], [1.0, MAIN]],
             "cmin": 0.0,

@@ -518,3 +518,50 @@ def test_charts_import_neither_vectorbt_nor_plotly(repo_root: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     ).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_heatmap_cells_say_why_a_sharpe_is_not_defined(tmp_path: Path) -> None:
+    """A ruined portfolio (its value went through zero: the S&P run with unbounded leverage)
+    and one without trades have no Sharpe ratio: their cells say so instead of a dash."""
+    path = tmp_path / "grid.toml"
+    path.write_text('name = "grid"\n[exit]\nhold = [1, 5, 20, 60]\n')
+    strategy = load_strategy(path)
+    combos = pd.DataFrame(
+        [
+            {"combo": k, "label": p.label(strategy.swept), **dict(p)}
+            for k, p in enumerate(strategy.grid())
+        ]
+    )
+    metrics = combos.assign(
+        portfolio="pooled XNYS",
+        kind="strategy",
+        subject="pooled XNYS",
+        market="XNYS",
+        n_trades=[12, 12, 12, 0],
+        sharpe=[0.3, np.nan, 0.7, np.nan],
+    )[["combo", "portfolio", "kind", "subject", "market", "n_trades", "sharpe"]]
+    days = pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04"])
+    columns = pd.MultiIndex.from_tuples(
+        [(k, "pooled XNYS", "strategy") for k in range(4)], names=["combo", "portfolio", "series"]
+    )
+    values = np.array(
+        [[100.0, 100.0, 100.0, 100.0], [101.0, 40.0, 99.0, 100.0], [102.0, -5.0, 98.0, 100.0]]
+    )
+    equity = pd.DataFrame(values, index=days, columns=columns)
+    bt = BacktestResult(
+        strategy, combos, metrics, pd.DataFrame(), pd.DataFrame(), equity, pd.DataFrame(),
+        {"XNYS": "SPY"},
+    )  # fmt: skip
+    fig = charts.sweep_heatmap(bt, "sharpe")
+    assert fig is not None
+    valid(fig)
+    (heat,) = fig["data"]
+    assert heat["x"] == ["1", "5", "20", "60"]
+    assert heat["text"] == [["0.30", "ruined 2024-01-04", "0.70", "no trades"]]
+    # the strategy page's metrics table says it too, and flags the column
+    from backtest.reports import html as H
+
+    rows = H.metrics_with_trade_stats(bt).to_dict("records")
+    assert [H.stat_cell(r, "sharpe", "num") for r in rows] == [
+        "0.30", "ruined 2024-01-04", "0.70", "—",
+    ]  # fmt: skip
