@@ -30,7 +30,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -566,10 +566,61 @@ def caar_panels(study: EventStudyResult, window: Window = (-1, 1), cols: int = 2
     }
 
 
+#: Label placement of the dot charts: the narrowest plot area a page gives them (a phone's
+#: 390 px screen, minus the category names), a label's height and its width per character
+#: (11 px text), in px. Labels placed without overlap at this width cannot overlap wider.
+LABEL_MIN_PLOT_PX: Final[float] = 210.0
+LABEL_CHAR_PX: Final[float] = 7.5
+LABEL_PAD_PX: Final[float] = 4.0
+
+
+def label_lanes(x: Any, text: Sequence[str], span: float, *, most: int) -> list[str]:
+    """Where each point's label goes: ``"top center"``, ``"bottom center"`` or ``""`` (no
+    label). The strongest ``|x|`` first take the lane above, else the one below, where their
+    box (at :data:`LABEL_MIN_PLOT_PX` across ``span`` of x) overlaps no label already in it;
+    at most ``most`` labels.
+
+    >>> label_lanes([0.0, 0.001, 0.002, 0.5], ["A", "B", "C", "D"], 1.0, most=6)
+    ['', 'bottom center', 'top center', 'top center']
+    """
+    xs = np.asarray(x, dtype=np.float64)
+    px = LABEL_MIN_PLOT_PX / span if span > 0 else 0.0
+    out = [""] * len(xs)
+    placed: dict[str, list[tuple[float, float]]] = {"top center": [], "bottom center": []}
+    order = np.argsort(-np.abs(xs), kind="stable")
+    n = 0
+    for i in map(int, order):
+        if n >= most:
+            break
+        half = (LABEL_CHAR_PX * len(str(text[i])) + LABEL_PAD_PX) / 2
+        lo, hi = xs[i] * px - half, xs[i] * px + half
+        for lane, boxes in placed.items():
+            if all(hi <= a or lo >= b for a, b in boxes):
+                boxes.append((lo, hi))
+                out[i] = lane
+                n += 1
+                break
+    return out
+
+
+def labelled_range(values: Any, text: Sequence[str]) -> list[float]:
+    """An x range (with zero) wide enough that a label centred on the outermost point is not
+    cut at :data:`LABEL_MIN_PLOT_PX`."""
+    v = np.asarray(values, dtype=np.float64)
+    lo, hi = min(float(v.min()), 0.0), max(float(v.max()), 0.0)
+    span = (hi - lo) or 0.01
+    half = (LABEL_CHAR_PX * max((len(str(t)) for t in text), default=4) + LABEL_PAD_PX) / 2
+    frac = min(half / LABEL_MIN_PLOT_PX + 0.02, 0.3)  # of the plot's width, on each side
+    pad = span * frac / (1 - 2 * frac)
+    return [lo - pad, hi + pad]
+
+
 def car_dots(study: EventStudyResult, window: Window = (-1, 1)) -> Figure:
     """Every event's CAR over ``window`` by category, one dot each (green up, red down):
-    a distribution of few points shown as the points themselves, labelled with the ticker
-    where a category has at most :data:`LABEL_MAX` events; the hover names the event."""
+    a distribution of few points shown as the points themselves. The strongest reactions
+    are labelled with the ticker (at most :data:`LABEL_MAX` per category) where a label has
+    room, above or below its dot (:func:`label_lanes`), so that no two labels overlap and no
+    label is cut, even at a phone's width; the hover names every event."""
     from backtest.reports.tables import category_table
 
     label = window_label(window)
@@ -586,21 +637,25 @@ def car_dots(study: EventStudyResult, window: Window = (-1, 1)) -> Figure:
         return message_figure(title, f"No event has a CAR over {label}.")
     order = [c for c in category_table(study, window)["category"] if c in set(rows["category"])]
     names = [esc(str(c).replace("_", " ")) for c in order]
+    tickers = [str(t) for t in rows["ticker"]]
+    xrange = labelled_range(rows["car"], tickers)
     data = []
     for cat, name in zip(order, names, strict=True):
         g = rows[rows["category"] == cat].sort_values("car")
         car = g["car"].to_numpy(dtype=np.float64)
-        labelled = len(g) <= LABEL_MAX
+        text = [str(t) for t in g["ticker"]]
+        lanes = label_lanes(car, text, xrange[1] - xrange[0], most=LABEL_MAX)
+        labelled = any(lanes)
         data.append(
             {
                 "type": "scatter",
                 "mode": "markers+text" if labelled else "markers",
                 "x": floats(car),
                 "y": [name] * len(g),
-                "text": [esc(t) for t in g["ticker"]] if labelled else None,
-                "textposition": ["top center", "bottom center"] * (len(g) // 2 + 1)
+                "text": [esc(t) if lane else "" for t, lane in zip(text, lanes, strict=True)]
                 if labelled
                 else None,
+                "textposition": [lane or "top center" for lane in lanes] if labelled else None,
                 "textfont": {"size": 10, "color": MUTED},
                 "marker": {
                     "color": _sign_colours(car),
@@ -629,9 +684,9 @@ def car_dots(study: EventStudyResult, window: Window = (-1, 1)) -> Figure:
         "data": data,
         "layout": layout(
             title,
-            subtitle=f"Labels: the ticker, where a kind has at most {LABEL_MAX} events",
+            subtitle="Labels: the ticker of the strongest reactions, where there is room",
             height=int(np.clip(110 + 44 * len(order), 260, 620)),
-            xaxis=axis(f"CAR{label}, %", tickformat=PCT_AXIS),
+            xaxis=axis(f"CAR{label}, %", tickformat=PCT_AXIS, range=floats(xrange)),
             yaxis={
                 **_AXIS,
                 "type": "category",
@@ -644,7 +699,8 @@ def car_dots(study: EventStudyResult, window: Window = (-1, 1)) -> Figure:
     }
 
 
-#: Distributions of at most this many points have each point labelled.
+#: Distributions of at most this many points have each point labelled (trade dots); the CAR
+#: dots label at most this many per category.
 LABEL_MAX: Final[int] = 6
 
 

@@ -211,10 +211,34 @@ def test_car_dots_are_every_events_car(study: EventStudyResult) -> None:
         cat = html.unescape(t["y"][0]).replace(" ", "_")
         mine = rows[rows["category"] == cat].sort_values("car")
         close(t["x"], mine["car"])
-        if len(mine) <= charts.LABEL_MAX:
-            assert t["text"] == mine["ticker"].tolist()  # few points: each labelled
-        else:
-            assert "text" not in t
+        if "text" not in t:
+            continue
+        shown = [(x, k) for x, k in zip(t["x"], t["text"], strict=True) if k]
+        # labels are the points' own tickers, at most LABEL_MAX, the strongest first
+        assert [k for k in t["text"] if k] == [
+            k for k, lab in zip(mine["ticker"], t["text"], strict=True) if lab
+        ]
+        assert 1 <= len(shown) <= charts.LABEL_MAX
+        strongest = max(abs(x) for x in t["x"])
+        assert any(abs(x) == strongest for x, _ in shown)
+
+
+def test_dot_labels_take_lanes_and_never_overlap() -> None:
+    """Hand-placed: at 210 px across a span of 1.0 a 4-letter label is 34 px wide (0.162 of
+    the span). Two tickers at the same spot go above and below; a third there gets none; a
+    point far away is labelled above."""
+    x = [0.0, 0.01, 0.02, 0.5, 0.5 - 0.17]
+    lanes = charts.label_lanes(x, ["AAAA", "BBBB", "CCCC", "DDDD", "EEEE"], 1.0, most=6)
+    # order of strength: DDDD (0.5) top, EEEE (0.33) top (0.17 apart > 0.162), CCCC top, BBBB
+    # bottom, AAAA no room
+    assert lanes == ["", "bottom center", "top center", "top center", "top center"]
+    assert charts.label_lanes(x, ["A"] * 5, 1.0, most=2).count("") == 3
+    lo, hi = charts.labelled_range([-0.1, 0.3], ["AAAA"])
+    assert lo < -0.1
+    assert hi > 0.3
+    # the outermost label's half width fits inside the range at the narrowest plot
+    half = (charts.LABEL_CHAR_PX * 4 + charts.LABEL_PAD_PX) / 2
+    assert (hi - 0.3) / (hi - lo) * charts.LABEL_MIN_PLOT_PX >= half
 
 
 def test_ticker_paths_highlight_the_strongest_and_fade_the_rest(study: EventStudyResult) -> None:
