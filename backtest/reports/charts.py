@@ -1157,10 +1157,15 @@ def trade_dots(backtest: BacktestResult, portfolio: str | None = None) -> Figure
         return message_figure(title, "No trade was made.")
     labels = dict(zip(backtest.combos["combo"], backtest.combos["label"].astype(str), strict=True))
     data = []
+    boxed = False
     for combo, g in t.groupby("combo", sort=True):
         g = g.sort_values("return")
         r = g["return"].to_numpy(dtype=np.float64)
         lab = esc(labels.get(combo, str(combo)))
+        if len(g) > DOTS_MAX:  # thousands of SVG dots take seconds to draw: a box instead
+            box, keep = _trade_box(r, lab)
+            data.append(box)
+            g, r, boxed = g.iloc[keep], r[keep], True
         labelled = len(g) <= LABEL_MAX
         trace: dict[str, Any] = {
             "type": "scatter",
@@ -1169,6 +1174,7 @@ def trade_dots(backtest: BacktestResult, portfolio: str | None = None) -> Figure
             "y": [lab] * len(g),
             "marker": {"color": _sign_colours(r), "size": 9, "line": {"color": "#FFF", "width": 1}},
             "name": lab,
+            "showlegend": False,
             "customdata": [
                 [esc(e), esc(k), _date(a), _date(b)]
                 for e, k, a, b in zip(
@@ -1189,8 +1195,14 @@ def trade_dots(backtest: BacktestResult, portfolio: str | None = None) -> Figure
         "data": data,
         "layout": layout(
             title,
-            subtitle="One dot per trade, net of fees and slippage",
-            height=int(np.clip(110 + 46 * len(data), 240, 640)),
+            subtitle=(
+                f"Net of fees and slippage. More than {DOTS_MAX:,} trades: a box (quartiles, "
+                "median, mean dashed, whiskers to 1.5× the box's width) and, as dots, the "
+                f"{OUTLIERS_MAX} most extreme trades beyond each whisker"
+                if boxed
+                else "One dot per trade, net of fees and slippage"
+            ),
+            height=int(np.clip(110 + 46 * t["combo"].nunique(), 240, 640)),
             xaxis=axis("trade return, %", tickformat=PCT_AXIS),
             yaxis={
                 **_AXIS,
@@ -1202,6 +1214,44 @@ def trade_dots(backtest: BacktestResult, portfolio: str | None = None) -> Figure
             },
         ),
     }
+
+
+#: A combination with more trades than this shows them as a box plus the extremes as dots.
+DOTS_MAX: Final[int] = 300
+#: The most extreme trades drawn as dots beside a box, on each side.
+OUTLIERS_MAX: Final[int] = 40
+
+
+def _trade_box(r: FloatArray, name: str) -> tuple[dict[str, Any], npt.NDArray[np.intp]]:
+    """A horizontal box of the sorted returns ``r`` (quartiles, mean, Tukey whiskers: the
+    most extreme returns within 1.5 interquartile ranges of the box) computed here, and the
+    positions in ``r`` of the trades beyond the whiskers to draw as dots: at most
+    :data:`OUTLIERS_MAX` of the most extreme on each side."""
+    q1, med, q3 = (float(v) for v in np.quantile(r, [0.25, 0.5, 0.75]))
+    iqr = q3 - q1
+    inside = r[(r >= q1 - 1.5 * iqr) & (r <= q3 + 1.5 * iqr)]
+    lo, hi = float(inside.min()), float(inside.max())
+    below = np.flatnonzero(r < lo)[:OUTLIERS_MAX]
+    above = np.flatnonzero(r > hi)
+    above = above[max(len(above) - OUTLIERS_MAX, 0) :]
+    box = {
+        "type": "box",
+        "orientation": "h",
+        "y": [name],
+        "q1": floats([q1]),
+        "median": floats([med]),
+        "q3": floats([q3]),
+        "lowerfence": floats([lo]),
+        "upperfence": floats([hi]),
+        "mean": floats([float(r.mean())]),
+        "boxpoints": False,
+        "name": name,
+        "showlegend": False,
+        "fillcolor": _rgba(MAIN, 0.15),
+        "line": {"color": MAIN, "width": 1.5},
+        "boxmean": True,
+    }
+    return box, np.concatenate([below, above])
 
 
 #: Axis titles of swept parameters, with their units.

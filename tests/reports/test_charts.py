@@ -339,6 +339,32 @@ def test_trade_dots_are_every_trade(short_bt: BacktestResult) -> None:
         close(trace["x"], np.sort(g["return"].to_numpy()))
 
 
+def test_many_trades_are_a_box_and_the_extremes(short_bt: BacktestResult) -> None:
+    """Over DOTS_MAX trades (the S&P import: 7,498 per combination took 4 s to draw as SVG
+    dots), a combination is a box of its quartiles with Tukey whiskers and its most extreme
+    trades beyond them as dots: planted returns 1%..400% plus 50 at -900% and 50 at +900%."""
+    t = short_bt.trades[short_bt.trades["leg"] == "position"]
+    one = t[t["combo"] == t["combo"].iloc[0]].iloc[[0]]
+    planted = np.concatenate([np.arange(1, 401) / 100, np.full(50, -9.0), np.full(50, 9.0)])
+    many = one.loc[one.index.repeat(len(planted))].assign(return_=planted)
+    many = many.drop(columns="return").rename(columns={"return_": "return"})
+    fig = charts.trade_dots(dataclasses.replace(short_bt, trades=many))
+    valid(fig)
+    box, dots = fig["data"]
+    s = pd.Series(planted)
+    q1, med, q3 = s.quantile(0.25), s.quantile(0.5), s.quantile(0.75)
+    close([box["q1"][0], box["median"][0], box["q3"][0]], [q1, med, q3])
+    inside = [v for v in planted if q1 - 1.5 * (q3 - q1) <= v <= q3 + 1.5 * (q3 - q1)]
+    close([box["lowerfence"][0], box["upperfence"][0]], [min(inside), max(inside)])
+    close(box["mean"], [planted.mean()])
+    # the 100 planted extremes lie beyond the whiskers; 40 a side are drawn
+    assert sorted(dots["x"]) == [-9.0] * charts.OUTLIERS_MAX + [9.0] * charts.OUTLIERS_MAX
+    assert box["y"] == dots["y"][:1]
+    assert "box" in fig["layout"]["title"]["subtitle"]["text"]
+    # few trades stay dots, one per trade
+    assert [d["type"] for d in charts.trade_dots(short_bt)["data"]] == ["scatter"] * 4
+
+
 # ----------------------------------------------------------------------------- sweep heatmap
 
 
