@@ -315,14 +315,30 @@ def site_of(result: Any) -> Site:
     )
 
 
-def render_pages(result: Any, files: Sequence[str] = ()) -> dict[str, str]:
-    """Every page of the report: ``{path relative to the folder: HTML}``."""
-    site = site_of(result)
-    pages = {"index.html": render_index(result, site, files)}
-    for ticker, path in site.tickers.items():
-        pages[path] = render_ticker(result, site, ticker)
-    for r in result.backtests:
-        pages[site.strategies[r.strategy.name]] = render_strategy(result, site, r)
+#: The kinds of page of a report.
+PAGE_PARTS: tuple[str, ...] = ("index", "tickers", "strategies")
+
+
+def render_pages(
+    result: Any,
+    files: Sequence[str] = (),
+    *,
+    parts: Sequence[str] = PAGE_PARTS,
+    site: Site | None = None,
+) -> dict[str, str]:
+    """Every page of the report (``parts``: only those kinds of :data:`PAGE_PARTS`):
+    ``{path relative to the folder: HTML}``. ``files``: the folder's other files, listed on
+    the main page."""
+    site = site or site_of(result)
+    pages: dict[str, str] = {}
+    if "index" in parts:
+        pages["index.html"] = render_index(result, site, files)
+    if "tickers" in parts:
+        for ticker, path in site.tickers.items():
+            pages[path] = render_ticker(result, site, ticker)
+    if "strategies" in parts:
+        for r in result.backtests:
+            pages[site.strategies[r.strategy.name]] = render_strategy(result, site, r)
     return pages
 
 
@@ -604,6 +620,7 @@ def _caveats(result: Any, cats: pd.DataFrame) -> list[str]:
 # ------------------------------------------------------------------------------ strategies
 
 
+@T.memo
 def metrics_with_trade_stats(r: Any) -> pd.DataFrame:
     """The backtest's metrics table (:meth:`to_frame`) with its ``trade_stats`` joined onto
     the strategy rows of the same combination and portfolio: the per-trade figures
@@ -636,6 +653,7 @@ def metrics_with_trade_stats(r: Any) -> pd.DataFrame:
     return out
 
 
+@T.memo
 def _strategy_metrics(r: Any) -> pd.DataFrame:
     """The strategy rows of the main pooled portfolio, one per combination, with labels."""
     if not len(r.metrics):
@@ -868,7 +886,7 @@ def _left_out(result: Any) -> dict[str, Any]:
     dropped = _records(study.dropped) if study is not None else []
     skipped = []
     for r in result.backtests:
-        for k in _records(r.skipped_table()):
+        for k in _records(T.skipped_table(r)):
             skipped.append({"strategy": r.strategy.name, **k})
     cp = result.catalog_problems
     failed = (
@@ -1134,7 +1152,7 @@ def render_strategy(result: Any, site: Site, r: Any) -> str:
         settings=r.rules(),
         benchmarks=dict(r.benchmarks),
         data=dict(r.data),
-        skipped=listing(_records(r.skipped_table()), "reason"),
+        skipped=listing(_records(T.skipped_table(r)), "reason"),
         ticker_pages=site.tickers,
         trade_stats=[c for c in TRADE_STATS if _any_column([r], c)],
         period_stats=[c for c in PERIOD_STATS if _any_column([r], c)],
