@@ -8,9 +8,10 @@ Run on demand (not a test)::
 The main job (``evbt run`` on the shipped catalog and strategies with the price files of
 ``--prices-dir``, default ``../shared/prices`` beside the repository) runs once; its result is
 pickled to ``--cache`` so that later runs skip it. Each write then goes to a fresh temporary
-folder; the figures are wall and CPU seconds (user + system, this process and its children) per write, the size of
-``index.html`` and of the whole folder. ``--profile N`` prints the N most expensive functions
-of one more write (cProfile, cumulative time). Results are printed and appended to
+folder; the figures are wall and CPU seconds (user + system, of this process and of its
+children: the report forks one) per write, the size of ``index.html`` and of the whole
+folder. ``--profile N`` prints the N most expensive functions of one more write (cProfile,
+cumulative time; the forked child's share is not in it). Results are printed and appended to
 ``benchmarks/results/report.jsonl``.
 """
 
