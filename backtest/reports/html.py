@@ -315,30 +315,14 @@ def site_of(result: Any) -> Site:
     )
 
 
-#: The kinds of page of a report.
-PAGE_PARTS: tuple[str, ...] = ("index", "tickers", "strategies")
-
-
-def render_pages(
-    result: Any,
-    files: Sequence[str] = (),
-    *,
-    parts: Sequence[str] = PAGE_PARTS,
-    site: Site | None = None,
-) -> dict[str, str]:
-    """Every page of the report (``parts``: only those kinds of :data:`PAGE_PARTS`):
-    ``{path relative to the folder: HTML}``. ``files``: the folder's other files, listed on
-    the main page."""
-    site = site or site_of(result)
-    pages: dict[str, str] = {}
-    if "index" in parts:
-        pages["index.html"] = render_index(result, site, files)
-    if "tickers" in parts:
-        for ticker, path in site.tickers.items():
-            pages[path] = render_ticker(result, site, ticker)
-    if "strategies" in parts:
-        for r in result.backtests:
-            pages[site.strategies[r.strategy.name]] = render_strategy(result, site, r)
+def render_pages(result: Any, files: Sequence[str] = ()) -> dict[str, str]:
+    """Every page of the report: ``{path relative to the folder: HTML}``."""
+    site = site_of(result)
+    pages = {"index.html": render_index(result, site, files)}
+    for ticker, path in site.tickers.items():
+        pages[path] = render_ticker(result, site, ticker)
+    for r in result.backtests:
+        pages[site.strategies[r.strategy.name]] = render_strategy(result, site, r)
     return pages
 
 

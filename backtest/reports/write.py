@@ -9,12 +9,8 @@ ever replaces a folder that is an evbt report, and never an input of the run (se
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +140,7 @@ def write_report(
 
 def _build(result: Any, tmp: Path) -> list[str]:
     """Write every file of the report into the empty folder ``tmp``; the files' names."""
-    from backtest.reports.html import PLOTLY_ASSET, render_pages, site_of
+    from backtest.reports.html import PLOTLY_ASSET, render_pages
     from backtest.reports.markdown import render_markdown
     from backtest.reports.xlsx import write_workbook
 
@@ -154,96 +150,26 @@ def _build(result: Any, tmp: Path) -> list[str]:
         path = tmp / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+        files.append(name)
 
     tables = T.all_tables(result)
-    site = site_of(result)
-
-    def second_half() -> None:
-        """The tables (CSV, JSON, the workbook) and the strategy pages."""
-        for name, df in tables.items():
-            put(f"tables/{name}.csv", csv_ready(df).to_csv(index=False))
-            put(f"tables/{name}.json", _dump(table_records(df)))
-        write_workbook(tables, tmp / "tables.xlsx")
-        for name, text in render_pages(result, parts=("strategies",), site=site).items():
-            put(name, text)
-
-    # The second half is written by a forked child while this process writes the rest (the
-    # halves take about as long); without fork, or if the child failed, here (a failure then
-    # raises as it would have).
-    child = _start(second_half)
-    for name in tables:
-        files += [f"tables/{name}.csv", f"tables/{name}.json"]
+    for name, df in tables.items():
+        put(f"tables/{name}.csv", csv_ready(df).to_csv(index=False))
+        put(f"tables/{name}.json", _dump(table_records(df)))
+    write_workbook(tables, tmp / "tables.xlsx")
     files.append("tables.xlsx")
-    try:
-        (tmp / PLOTLY_ASSET).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(plotly_js_path(), tmp / PLOTLY_ASSET)
-        files.append(PLOTLY_ASSET)
-        for name, text in (
-            ("config.toml", result.config.to_toml()),
-            ("provenance.json", _dump(_provenance(result))),
-            ("run.json", _dump(_run_record(result))),
-        ):
-            put(name, text)
-            files.append(name)
-        pages = render_pages(
-            result,
-            sorted([*files, "summary.md", "index.html"]),
-            parts=("index", "tickers"),
-            site=site,
-        )
-        pages_later = list(site.strategies.values())
-        listed = sorted([*files, *pages, *pages_later, "summary.md"])
-        put("summary.md", render_markdown(result, listed))
-        files.append("summary.md")
-        for name, text in pages.items():
-            put(name, text)
-        files += [*pages, *pages_later]
-    finally:
-        done = _join(child)
-    if not done:
-        second_half()
+    (tmp / PLOTLY_ASSET).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(plotly_js_path(), tmp / PLOTLY_ASSET)
+    files.append(PLOTLY_ASSET)
+    put("config.toml", result.config.to_toml())
+    put("provenance.json", _dump(_provenance(result)))
+    put("run.json", _dump(_run_record(result)))
+    pages = render_pages(result, sorted([*files, "summary.md", "index.html"]))
+    listed = sorted([*files, *pages, "summary.md"])
+    put("summary.md", render_markdown(result, listed))
+    for name, text in pages.items():
+        put(name, text)
     return files
-
-
-#: Whether the report may write its second half in a forked child process (POSIX with fork, not
-#: macOS, where forking a process that has loaded system frameworks is unsafe).
-FORK = hasattr(os, "fork") and sys.platform != "darwin" and (os.cpu_count() or 1) > 1
-
-
-def _start(job: Callable[[], None]) -> int | None:
-    """Run ``job`` in a forked child; its process id, or None when it is not forked (then the
-    caller runs it itself). The child leaves with ``os._exit``: 0 when ``job`` returned."""
-    if not FORK:
-        return None
-    try:
-        pid = os.fork()
-    except OSError:
-        return None
-    if pid == 0:  # the child: never return into the caller's code
-        code = 1
-        try:
-            job()
-            code = 0
-        except BaseException:  # (the parent redoes the job and raises its error)
-            pass
-        finally:
-            os._exit(code)
-    return pid
-
-
-def _join(pid: int | None) -> bool:
-    """Wait for the child of :func:`_start`; whether it finished its job. Interrupted (an
-    exception while waiting, such as a stop signal), the child is killed first."""
-    if pid is None:
-        return False
-    try:
-        _, status = os.waitpid(pid, 0)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        raise
-    return os.waitstatus_to_exitcode(status) == 0
 
 
 def plotly_js_path() -> Path:

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 
 from backtest.job import RunResult
-from backtest.reports import fmt, write_report, xlsx
+from backtest.reports import fmt, write_report
 from backtest.reports import tables as T
-from backtest.reports import write as W
 from backtest.reports.html import render_html
 from backtest.reports.markdown import render_markdown
 from tests.reports.world import DAY0, EVIL_TITLE, PLANTED
@@ -406,48 +403,24 @@ def test_the_summary_counts_the_rows_of_each_model(report: Path) -> None:
         assert f"{n} with the {model.replace('_', ' ')} model" in md
 
 
-def _contents(folder: Path) -> dict[str, bytes]:
-    """Every file's bytes; the workbook's parts without its creation time."""
-    import zipfile
+def test_memo_builds_once_per_write_and_hands_out_copies() -> None:
+    calls: list[int] = []
 
-    out: dict[str, bytes] = {}
-    for p in sorted(folder.rglob("*")):
-        if not p.is_file():
-            continue
-        name = p.relative_to(folder).as_posix()
-        if name.endswith(".xlsx"):
-            with zipfile.ZipFile(p) as z:
-                for part in z.namelist():
-                    if part != "docProps/core.xml":
-                        out[f"{name}:{part}"] = z.read(part)
-        else:
-            out[name] = p.read_bytes()
-    return out
+    @T.memo
+    def table(obj: object, k: int = 1) -> pd.DataFrame:
+        calls.append(k)
+        return pd.DataFrame({"x": [k]})
 
-
-@pytest.mark.skipif(not W.FORK, reason="no fork on this platform")
-def test_the_forked_half_writes_the_same_files(
-    toy_result: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The tables, the workbook and the strategy pages written by a forked child are the
-    files a write in one process makes; a child that fails is made up for here."""
-    forked = write_report(toy_result, tmp_path / "forked")
-    monkeypatch.setattr(W, "FORK", False)
-    serial = write_report(toy_result, tmp_path / "serial")
-    assert forked == serial
-    assert {p.as_posix() for p in serial} == FILES
-    assert _contents(tmp_path / "forked") == _contents(tmp_path / "serial")
-    # the child fails (here: the workbook, in the child only): the parent writes it all
-    monkeypatch.setattr(W, "FORK", True)
-    parent = os.getpid()
-    real = xlsx.write_workbook
-
-    def fail_in_child(*args: Any, **kwargs: Any) -> None:
-        if os.getpid() != parent:
-            raise RuntimeError("the child fails")
-        real(*args, **kwargs)
-
-    monkeypatch.setattr(xlsx, "write_workbook", fail_in_child)
-    again = write_report(toy_result, tmp_path / "again")
-    assert again == serial
-    assert _contents(tmp_path / "again") == _contents(tmp_path / "serial")
+    a, b = object(), object()
+    assert table(a)["x"].tolist() == [1]
+    assert table(a)["x"].tolist() == [1]
+    assert len(calls) == 2  # outside a write: every call builds
+    with T.reuse():
+        first = table(a)
+        first.loc[0, "x"] = 99  # a caller's change stays its own
+        assert table(a)["x"].tolist() == [1]
+        table(a, 2)
+        table(b)
+        table([a, b])
+        table([a, b])
+    assert calls == [1, 1, 1, 2, 1, 1]
