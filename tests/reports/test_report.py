@@ -424,3 +424,23 @@ def test_memo_builds_once_per_write_and_hands_out_copies() -> None:
         table([a, b])
         table([a, b])
     assert calls == [1, 1, 1, 2, 1, 1]
+
+
+def test_records_json_is_the_indented_dump(toy_result: RunResult) -> None:
+    from backtest.reports import write as W
+
+    with T.reuse():
+        tables = T.all_tables(toy_result)
+    for name, df in tables.items():
+        records = W.table_records(df)
+        assert W.records_json(records) == W._dump(records), name
+    odd = [
+        [],
+        [{}],
+        [{"a": 1, "b": 'é " <x>\\', "c": None, "d": True, "e": -1.5e-12}],
+        [{"a": 1}, {"b": 2}],  # not one set of keys
+        [{"a": [1, 2], "b": {"c": 3}}],  # not flat
+    ]
+    for records in odd:
+        assert W.records_json(records) == W._dump(records)
+        assert json.loads(W.records_json(records)) == records
