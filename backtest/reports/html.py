@@ -969,7 +969,12 @@ def _quarters(n: int, what: str = "quarter") -> str:
 
 
 def earnings_profile_sentence(
-    profile: dict[str, Any], beats: int | None = None, misses: int | None = None
+    profile: dict[str, Any],
+    beats: int | None = None,
+    misses: int | None = None,
+    *,
+    surprises: int | None = None,
+    ups: tuple[int, int] | None = None,
 ) -> str:
     """The earnings profile as a reader would say it: how far the stock moves on the day, and
     how it drifted [+2,+20] after the quarters that beat and missed estimates.
@@ -979,6 +984,9 @@ def earnings_profile_sentence(
     surprises that have a drift). ``beats``/``misses`` are the history's positive and negative
     surprises (with or without a drift): they tell "no quarter beat estimates" apart from
     "beats, but no drift measured after them". Without them ``n_pos``/``n_neg`` stand in.
+    ``surprises``: how many announcements have a surprise at all (0: the catalog gives no
+    estimates). ``ups``: (announcements up on the day, announcements with an AR(0)), said as
+    counts when there are few.
     """
     n = int(finite(profile.get("n")) or 0)
     n_pos = int(finite(profile.get("n_pos")) or 0)
@@ -989,12 +997,18 @@ def earnings_profile_sentence(
     move = finite(profile.get("mean_abs_ar0"))
     up = finite(profile.get("share_up"))
     if move is not None:
-        head += (
-            f": the stock moved {fmt.pct(move, signed=False)} on the day on average (either way)"
-        )
-        if up is not None:
-            head += f", up on {fmt.pct(up, 0, signed=False)} of them"
+        size = fmt.pct(move, signed=False)
+        if ups is not None and ups[1] == 1:
+            head += f": the stock moved {size} on the day, {'up' if ups[0] else 'down'}"
+        else:
+            head += f": the stock moved {size} on the day on average (either way)"
+            if ups is not None and 0 < ups[1] < 10:
+                head += f", up on {ups[0]} of {ups[1]}"
+            elif up is not None:
+                head += f", up on {fmt.pct(up, 0, signed=False)} of them"
     head += "."
+    if surprises == 0:
+        return f"{head} No quarter has an EPS estimate, so the drift is not split by surprise."
 
     d_pos = finite(profile.get("mean_drift_pos")) if n_pos else None
     d_neg = finite(profile.get("mean_drift_neg")) if n_neg else None
@@ -1050,8 +1064,15 @@ def _earnings(study: Any, ticker: str, charts: Charts) -> dict[str, Any] | None:
             surprise = pd.to_numeric(
                 rows.get("surprise_pct", pd.Series(np.nan, index=rows.index)), errors="coerce"
             )
+            ar0 = pd.to_numeric(
+                rows.get("ar0", pd.Series(np.nan, index=rows.index)), errors="coerce"
+            )
             prof = earnings_profile_sentence(
-                _records(p)[0], int((surprise > 0).sum()), int((surprise < 0).sum())
+                _records(p)[0],
+                int((surprise > 0).sum()),
+                int((surprise < 0).sum()),
+                surprises=int(surprise.notna().sum()),
+                ups=(int((ar0 > 0).sum()), int(ar0.notna().sum())),
             )
     columns = [
         c for c in EARNINGS_COLUMNS

@@ -95,7 +95,7 @@ def test_the_ticker_page_shows_the_earnings_reaction_history(toy_result: RunResu
     # the summary: mean |AR(0)|, share up, drift after positive / negative surprises
     assert "3 results measured" in text
     assert "3.17% on the day on average" in text
-    assert "up on 67% of them" in text
+    assert "up on 2 of 3." in text  # few: said as counts
     assert (
         "it drifted -1.00% on average after the 2 quarters that beat estimates and +1.20% "
         "after the 1 that missed them." in text
@@ -133,6 +133,16 @@ def test_the_profile_sentence_says_what_is_missing_in_words() -> None:
     assert _sentence(0, 0, 2, 1).endswith(
         "No drift [+2,+20] could be measured after the 2 quarters that beat estimates or the "
         "1 quarter that missed estimates."
+    )
+    # the catalog gives no estimates at all (the shipped one): not "no quarter beat"
+    row = dict(zip(PROFILE_COLUMNS, ("X", 3, 0.082, 0.0, None, None, 0, 0), strict=True))
+    assert H.earnings_profile_sentence(row, 0, 0, surprises=0, ups=(0, 3)) == (
+        "3 results measured: the stock moved 8.20% on the day on average (either way), up on "
+        "0 of 3. No quarter has an EPS estimate, so the drift is not split by surprise."
+    )
+    one = dict(zip(PROFILE_COLUMNS, ("X", 1, 0.019, 0.0, None, None, 0, 0), strict=True))
+    assert H.earnings_profile_sentence(one, 0, 0, surprises=0, ups=(0, 1)).startswith(
+        "1 result measured: the stock moved 1.90% on the day, down. No quarter"
     )
     for case in [(5, 0, 5, 0), (0, 4, 0, 4), (0, 0, 0, 0)]:
         text = _sentence(*case)
