@@ -640,9 +640,16 @@ def car_dots(study: EventStudyResult, window: Window = (-1, 1)) -> Figure:
     tickers = [str(t) for t in rows["ticker"]]
     xrange = labelled_range(rows["car"], tickers)
     data = []
+    boxed = False
     for cat, name in zip(order, names, strict=True):
         g = rows[rows["category"] == cat].sort_values("car")
         car = g["car"].to_numpy(dtype=np.float64)
+        if len(g) > DOTS_MAX:  # thousands of SVG dots take seconds to draw: a box instead
+            box, keep = _trade_box(car, name)
+            data.append(box)
+            g, car, boxed = g.iloc[keep], car[keep], True
+            if not len(g):
+                continue
         text = [str(t) for t in g["ticker"]]
         lanes = label_lanes(car, text, xrange[1] - xrange[0], most=LABEL_MAX)
         labelled = any(lanes)
@@ -684,7 +691,16 @@ def car_dots(study: EventStudyResult, window: Window = (-1, 1)) -> Figure:
         "data": data,
         "layout": layout(
             title,
-            subtitle="Labels: the ticker of the strongest reactions, where there is room",
+            subtitle=(
+                "Labels: the ticker of the strongest reactions, where there is room"
+                + (
+                    f". More than {DOTS_MAX:,} events: a box (quartiles, median, mean dashed, "
+                    f"whiskers to 1.5× the box's width) and the {OUTLIERS_MAX} most extreme "
+                    "beyond each whisker as dots"
+                    if boxed
+                    else ""
+                )
+            ),
             height=int(np.clip(110 + 44 * len(order), 260, 620)),
             xaxis=axis(f"CAR{label}, %", tickformat=PCT_AXIS, range=floats(xrange)),
             yaxis={
@@ -1166,6 +1182,8 @@ def trade_dots(backtest: BacktestResult, portfolio: str | None = None) -> Figure
             box, keep = _trade_box(r, lab)
             data.append(box)
             g, r, boxed = g.iloc[keep], r[keep], True
+            if not len(g):
+                continue
         labelled = len(g) <= LABEL_MAX
         trace: dict[str, Any] = {
             "type": "scatter",
@@ -1223,10 +1241,10 @@ OUTLIERS_MAX: Final[int] = 40
 
 
 def _trade_box(r: FloatArray, name: str) -> tuple[dict[str, Any], npt.NDArray[np.intp]]:
-    """A horizontal box of the sorted returns ``r`` (quartiles, mean, Tukey whiskers: the
-    most extreme returns within 1.5 interquartile ranges of the box) computed here, and the
-    positions in ``r`` of the trades beyond the whiskers to draw as dots: at most
-    :data:`OUTLIERS_MAX` of the most extreme on each side."""
+    """A horizontal box of the sorted returns ``r`` (of trades, or events' CARs): quartiles,
+    mean, Tukey whiskers (the most extreme returns within 1.5 interquartile ranges of the
+    box) computed here; and the positions in ``r`` of those beyond the whiskers to draw as
+    dots: at most :data:`OUTLIERS_MAX` of the most extreme on each side."""
     q1, med, q3 = (float(v) for v in np.quantile(r, [0.25, 0.5, 0.75]))
     iqr = q3 - q1
     inside = r[(r >= q1 - 1.5 * iqr) & (r <= q3 + 1.5 * iqr)]
