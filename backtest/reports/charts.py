@@ -30,7 +30,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -41,6 +41,7 @@ import pandas as pd
 from backtest.reports import fmt
 from backtest.study.results import stars
 from backtest.study.spec import Window, window_label
+from backtest.text import finite
 
 if TYPE_CHECKING:
     from backtest.portfolio.results import BacktestResult
@@ -68,6 +69,7 @@ __all__ = [
     "ticker_paths",
     "top_reactions",
     "trade_dots",
+    "undefined_reason",
 ]
 
 # ----------------------------------------------------------------------------- the look
@@ -564,10 +566,61 @@ def caar_panels(study: EventStudyResult, window: Window = (-1, 1), cols: int = 2
     }
 
 
+#: Label placement of the dot charts: the narrowest plot area a page gives them (a phone's
+#: 390 px screen, minus the category names), a label's height and its width per character
+#: (11 px text), in px. Labels placed without overlap at this width cannot overlap wider.
+LABEL_MIN_PLOT_PX: Final[float] = 210.0
+LABEL_CHAR_PX: Final[float] = 7.5
+LABEL_PAD_PX: Final[float] = 4.0
+
+
+def label_lanes(x: Any, text: Sequence[str], span: float, *, most: int) -> list[str]:
+    """Where each point's label goes: ``"top center"``, ``"bottom center"`` or ``""`` (no
+    label). The strongest ``|x|`` first take the lane above, else the one below, where their
+    box (at :data:`LABEL_MIN_PLOT_PX` across ``span`` of x) overlaps no label already in it;
+    at most ``most`` labels.
+
+    >>> label_lanes([0.0, 0.001, 0.002, 0.5], ["A", "B", "C", "D"], 1.0, most=6)
+    ['', 'bottom center', 'top center', 'top center']
+    """
+    xs = np.asarray(x, dtype=np.float64)
+    px = LABEL_MIN_PLOT_PX / span if span > 0 else 0.0
+    out = [""] * len(xs)
+    placed: dict[str, list[tuple[float, float]]] = {"top center": [], "bottom center": []}
+    order = np.argsort(-np.abs(xs), kind="stable")
+    n = 0
+    for i in map(int, order):
+        if n >= most:
+            break
+        half = (LABEL_CHAR_PX * len(str(text[i])) + LABEL_PAD_PX) / 2
+        lo, hi = xs[i] * px - half, xs[i] * px + half
+        for lane, boxes in placed.items():
+            if all(hi <= a or lo >= b for a, b in boxes):
+                boxes.append((lo, hi))
+                out[i] = lane
+                n += 1
+                break
+    return out
+
+
+def labelled_range(values: Any, text: Sequence[str]) -> list[float]:
+    """An x range (with zero) wide enough that a label centred on the outermost point is not
+    cut at :data:`LABEL_MIN_PLOT_PX`."""
+    v = np.asarray(values, dtype=np.float64)
+    lo, hi = min(float(v.min()), 0.0), max(float(v.max()), 0.0)
+    span = (hi - lo) or 0.01
+    half = (LABEL_CHAR_PX * max((len(str(t)) for t in text), default=4) + LABEL_PAD_PX) / 2
+    frac = min(half / LABEL_MIN_PLOT_PX + 0.02, 0.3)  # of the plot's width, on each side
+    pad = span * frac / (1 - 2 * frac)
+    return [lo - pad, hi + pad]
+
+
 def car_dots(study: EventStudyResult, window: Window = (-1, 1)) -> Figure:
     """Every event's CAR over ``window`` by category, one dot each (green up, red down):
-    a distribution of few points shown as the points themselves, labelled with the ticker
-    where a category has at most :data:`LABEL_MAX` events; the hover names the event."""
+    a distribution of few points shown as the points themselves. The strongest reactions
+    are labelled with the ticker (at most :data:`LABEL_MAX` per category) where a label has
+    room, above or below its dot (:func:`label_lanes`), so that no two labels overlap and no
+    label is cut, even at a phone's width; the hover names every event."""
     from backtest.reports.tables import category_table
 
     label = window_label(window)
@@ -584,21 +637,32 @@ def car_dots(study: EventStudyResult, window: Window = (-1, 1)) -> Figure:
         return message_figure(title, f"No event has a CAR over {label}.")
     order = [c for c in category_table(study, window)["category"] if c in set(rows["category"])]
     names = [esc(str(c).replace("_", " ")) for c in order]
+    tickers = [str(t) for t in rows["ticker"]]
+    xrange = labelled_range(rows["car"], tickers)
     data = []
+    boxed = False
     for cat, name in zip(order, names, strict=True):
         g = rows[rows["category"] == cat].sort_values("car")
         car = g["car"].to_numpy(dtype=np.float64)
-        labelled = len(g) <= LABEL_MAX
+        if len(g) > DOTS_MAX:  # thousands of SVG dots take seconds to draw: a box instead
+            box, keep = _trade_box(car, name)
+            data.append(box)
+            g, car, boxed = g.iloc[keep], car[keep], True
+            if not len(g):
+                continue
+        text = [str(t) for t in g["ticker"]]
+        lanes = label_lanes(car, text, xrange[1] - xrange[0], most=LABEL_MAX)
+        labelled = any(lanes)
         data.append(
             {
                 "type": "scatter",
                 "mode": "markers+text" if labelled else "markers",
                 "x": floats(car),
                 "y": [name] * len(g),
-                "text": [esc(t) for t in g["ticker"]] if labelled else None,
-                "textposition": ["top center", "bottom center"] * (len(g) // 2 + 1)
+                "text": [esc(t) if lane else "" for t, lane in zip(text, lanes, strict=True)]
                 if labelled
                 else None,
+                "textposition": [lane or "top center" for lane in lanes] if labelled else None,
                 "textfont": {"size": 10, "color": MUTED},
                 "marker": {
                     "color": _sign_colours(car),
@@ -627,9 +691,18 @@ def car_dots(study: EventStudyResult, window: Window = (-1, 1)) -> Figure:
         "data": data,
         "layout": layout(
             title,
-            subtitle=f"Labels: the ticker, where a kind has at most {LABEL_MAX} events",
+            subtitle=(
+                "Labels: the ticker of the strongest reactions, where there is room"
+                + (
+                    f". More than {DOTS_MAX:,} events: a box (quartiles, median, mean dashed, "
+                    f"whiskers to 1.5× the box's width) and the {OUTLIERS_MAX} most extreme "
+                    "beyond each whisker as dots"
+                    if boxed
+                    else ""
+                )
+            ),
             height=int(np.clip(110 + 44 * len(order), 260, 620)),
-            xaxis=axis(f"CAR{label}, %", tickformat=PCT_AXIS),
+            xaxis=axis(f"CAR{label}, %", tickformat=PCT_AXIS, range=floats(xrange)),
             yaxis={
                 **_AXIS,
                 "type": "category",
@@ -642,7 +715,8 @@ def car_dots(study: EventStudyResult, window: Window = (-1, 1)) -> Figure:
     }
 
 
-#: Distributions of at most this many points have each point labelled.
+#: Distributions of at most this many points have each point labelled (trade dots); the CAR
+#: dots label at most this many per category.
 LABEL_MAX: Final[int] = 6
 
 
@@ -1099,10 +1173,17 @@ def trade_dots(backtest: BacktestResult, portfolio: str | None = None) -> Figure
         return message_figure(title, "No trade was made.")
     labels = dict(zip(backtest.combos["combo"], backtest.combos["label"].astype(str), strict=True))
     data = []
+    boxed = False
     for combo, g in t.groupby("combo", sort=True):
         g = g.sort_values("return")
         r = g["return"].to_numpy(dtype=np.float64)
         lab = esc(labels.get(combo, str(combo)))
+        if len(g) > DOTS_MAX:  # thousands of SVG dots take seconds to draw: a box instead
+            box, keep = _trade_box(r, lab)
+            data.append(box)
+            g, r, boxed = g.iloc[keep], r[keep], True
+            if not len(g):
+                continue
         labelled = len(g) <= LABEL_MAX
         trace: dict[str, Any] = {
             "type": "scatter",
@@ -1111,6 +1192,7 @@ def trade_dots(backtest: BacktestResult, portfolio: str | None = None) -> Figure
             "y": [lab] * len(g),
             "marker": {"color": _sign_colours(r), "size": 9, "line": {"color": "#FFF", "width": 1}},
             "name": lab,
+            "showlegend": False,
             "customdata": [
                 [esc(e), esc(k), _date(a), _date(b)]
                 for e, k, a, b in zip(
@@ -1131,8 +1213,14 @@ def trade_dots(backtest: BacktestResult, portfolio: str | None = None) -> Figure
         "data": data,
         "layout": layout(
             title,
-            subtitle="One dot per trade, net of fees and slippage",
-            height=int(np.clip(110 + 46 * len(data), 240, 640)),
+            subtitle=(
+                f"Net of fees and slippage. More than {DOTS_MAX:,} trades: a box (quartiles, "
+                "median, mean dashed, whiskers to 1.5× the box's width) and, as dots, the "
+                f"{OUTLIERS_MAX} most extreme trades beyond each whisker"
+                if boxed
+                else "One dot per trade, net of fees and slippage"
+            ),
+            height=int(np.clip(110 + 46 * t["combo"].nunique(), 240, 640)),
             xaxis=axis("trade return, %", tickformat=PCT_AXIS),
             yaxis={
                 **_AXIS,
@@ -1144,6 +1232,44 @@ def trade_dots(backtest: BacktestResult, portfolio: str | None = None) -> Figure
             },
         ),
     }
+
+
+#: A combination with more trades than this shows them as a box plus the extremes as dots.
+DOTS_MAX: Final[int] = 300
+#: The most extreme trades drawn as dots beside a box, on each side.
+OUTLIERS_MAX: Final[int] = 40
+
+
+def _trade_box(r: FloatArray, name: str) -> tuple[dict[str, Any], npt.NDArray[np.intp]]:
+    """A horizontal box of the sorted returns ``r`` (of trades, or events' CARs): quartiles,
+    mean, Tukey whiskers (the most extreme returns within 1.5 interquartile ranges of the
+    box) computed here; and the positions in ``r`` of those beyond the whiskers to draw as
+    dots: at most :data:`OUTLIERS_MAX` of the most extreme on each side."""
+    q1, med, q3 = (float(v) for v in np.quantile(r, [0.25, 0.5, 0.75]))
+    iqr = q3 - q1
+    inside = r[(r >= q1 - 1.5 * iqr) & (r <= q3 + 1.5 * iqr)]
+    lo, hi = float(inside.min()), float(inside.max())
+    below = np.flatnonzero(r < lo)[:OUTLIERS_MAX]
+    above = np.flatnonzero(r > hi)
+    above = above[max(len(above) - OUTLIERS_MAX, 0) :]
+    box = {
+        "type": "box",
+        "orientation": "h",
+        "y": [name],
+        "q1": floats([q1]),
+        "median": floats([med]),
+        "q3": floats([q3]),
+        "lowerfence": floats([lo]),
+        "upperfence": floats([hi]),
+        "mean": floats([float(r.mean())]),
+        "boxpoints": False,
+        "name": name,
+        "showlegend": False,
+        "fillcolor": _rgba(MAIN, 0.15),
+        "line": {"color": MAIN, "width": 1.5},
+        "boxmean": True,
+    }
+    return box, np.concatenate([below, above])
 
 
 #: Axis titles of swept parameters, with their units.
@@ -1188,6 +1314,36 @@ def _param_value(key: str, value: Any) -> str:
     return f"{x:,.0f}" if x.is_integer() else f"{x:g}"
 
 
+def undefined_reason(ruined_on: Any, n_trades: Any) -> str:
+    """Why a strategy's figure is not defined, in a word or two: ``"ruined 2024-08-09"`` (its
+    value reached zero: returns after that are not returns), ``"no trades"``, else
+    ``"not defined"`` (e.g. returns that never vary).
+
+    >>> undefined_reason("2024-08-09", 120), undefined_reason(None, 0), undefined_reason("", 3)
+    ('ruined 2024-08-09', 'no trades', 'not defined')
+    """
+    if isinstance(ruined_on, str) and ruined_on:
+        return f"ruined {ruined_on}"
+    n = finite(n_trades)
+    if n is not None and n == 0:
+        return "no trades"
+    return "not defined"
+
+
+def _undefined_reasons(backtest: BacktestResult, portfolio: str, n: int) -> list[str]:
+    """:func:`undefined_reason` of each strategy row of ``portfolio``, in the order of
+    :meth:`BacktestResult.grid` (the metrics' own order)."""
+    m = backtest.metrics
+    rows = m[(m["kind"] == "strategy") & (m["portfolio"] == portfolio)]
+    ruined = backtest.ruined()
+    trades = rows["n_trades"] if "n_trades" in rows.columns else pd.Series(np.nan, index=rows.index)
+    out = [
+        undefined_reason(ruined.get((int(c), str(portfolio))), t)
+        for c, t in zip(rows["combo"], trades, strict=True)
+    ]
+    return out if len(out) == n else ["not defined"] * n
+
+
 def sweep_heatmap(
     backtest: BacktestResult, metric: str = "sharpe", portfolio: str | None = None
 ) -> Figure | None:
@@ -1220,7 +1376,10 @@ def sweep_heatmap(
     grid = backtest.grid(metric, portfolio)
     if grid.empty or not set(swept) <= set(grid.columns):
         return message_figure(title, f"No metrics for the portfolio {portfolio!r}.")
-    grid = grid.assign(**{metric: pd.to_numeric(grid[metric], errors="coerce")})
+    grid = grid.assign(
+        **{metric: pd.to_numeric(grid[metric], errors="coerce")},
+        _why=_undefined_reasons(backtest, portfolio, len(grid)),
+    )
     xk, yk, rest = swept[0], (swept[1] if len(swept) > 1 else None), list(swept[2:])
     xs = np.sort(grid[xk].dropna().unique())
     ys = np.sort(grid[yk].dropna().unique()) if yk else np.array([])
@@ -1250,9 +1409,21 @@ def sweep_heatmap(
         if yk:
             z = block.set_index([yk, xk])[metric].unstack(xk).reindex(index=ys, columns=xs)
             zv = z.to_numpy(dtype=np.float64)
+            why = block.set_index([yk, xk])["_why"].unstack(xk).reindex(index=ys, columns=xs)
+            wv = why.to_numpy(dtype=object)
         else:
             zv = block.set_index(xk)[metric].reindex(xs).to_numpy(dtype=np.float64)[None, :]
+            wv = block.set_index(xk)["_why"].reindex(xs).to_numpy(dtype=object)[None, :]
         zs.append(zv)
+        text = [
+            [
+                format_metric(spec, v)
+                if math.isfinite(v)
+                else (w if isinstance(w, str) else "no run")
+                for v, w in zip(zr, wr, strict=True)
+            ]
+            for zr, wr in zip(zv, wv, strict=True)
+        ]
         ax = "" if k == 0 else str(k + 1)
         data.append(
             {
@@ -1260,7 +1431,7 @@ def sweep_heatmap(
                 "x": xlab,
                 "y": ylab,
                 "z": [floats(r) for r in zv],
-                "text": [[format_metric(spec, v) for v in r] for r in zv],
+                "text": text,
                 "texttemplate": "%{text}",
                 "textfont": {"size": 13},
                 "coloraxis": "coloraxis",
@@ -1304,13 +1475,13 @@ def sweep_heatmap(
                     "font": {"size": 12},
                 }
             )
-    finite = np.concatenate([z.ravel() for z in zs])
-    finite = finite[np.isfinite(finite)]
+    shown = np.concatenate([z.ravel() for z in zs])
+    shown = shown[np.isfinite(shown)]
     colorbar: dict[str, Any] = {"title": {"text": spec.title, "side": "right"}, "thickness": 12}
     if spec.fmt == "pct":
         colorbar["tickformat"] = PCT_AXIS
     if metric not in _NONNEGATIVE:
-        bound = float(np.abs(finite).max()) if finite.size else 1.0
+        bound = float(np.abs(shown).max()) if shown.size else 1.0
         coloraxis = {
             "colorscale": [[0.0, DOWN], [0.5, "#F7F7F7"], [1.0, UP]],
             "cmin": -(bound or 1.0),
@@ -1318,7 +1489,7 @@ def sweep_heatmap(
             "cmid": 0.0,
         }
     else:
-        top = float(finite.max()) if finite.size else 1.0
+        top = float(shown.max()) if shown.size else 1.0
         coloraxis = {
             "colorscale": [[0.0, "#F7F7F7"], [1.0, MAIN]],
             "cmin": 0.0,

@@ -168,11 +168,16 @@ def _environment() -> Any:
 def stat_cell(row: dict[str, Any], column: str, kind: str) -> str:
     """One strategy statistic as text: percent, number, count, an interval ``lo to hi``, a
     drawdown with its dates, the longest spell under water with its start and end, or a profit
-    factor ("no losing trades" rather than infinity)."""
+    factor ("no losing trades" rather than infinity). A strategy's figure that is not defined
+    because its portfolio was ruined (``ruined_on``: its value reached zero) says so."""
     if kind == "interval":
         lo, hi = (row.get(c) for c in INTERVALS[column])
         return fmt.interval(lo, hi)
     v = row.get(column)
+    if row.get("kind") == "strategy" and kind != "profit_factor" and _missing(v):
+        ruined = row.get("ruined_on")
+        if isinstance(ruined, str) and ruined:
+            return C.undefined_reason(ruined, row.get("n_trades"))
     if kind == "int":
         return fmt.integer(v)
     if kind == "num":
@@ -599,12 +604,21 @@ def _caveats(result: Any, cats: pd.DataFrame) -> list[str]:
 # ------------------------------------------------------------------------------ strategies
 
 
+@T.memo
 def metrics_with_trade_stats(r: Any) -> pd.DataFrame:
     """The backtest's metrics table (:meth:`to_frame`) with its ``trade_stats`` joined onto
     the strategy rows of the same combination and portfolio: the per-trade figures
     (:data:`TRADE_STAT_COLUMNS`) are the trade statistics' own; rows without trade statistics
     (per-ticker portfolios, buy-and-hold) keep NaN there."""
     m = r.to_frame()
+    ruined = r.ruined() if len(m) and hasattr(r, "ruined") else {}
+    if ruined:  # the first session its value was zero or less, on that portfolio's rows
+        m = m.assign(
+            ruined_on=[
+                ruined.get((int(c), str(p))) if k == "strategy" else None
+                for c, p, k in zip(m["combo"], m["portfolio"], m["kind"], strict=True)
+            ]
+        )
     if len(m) and "avg_trade_return" in m.columns and "mean_trade_return" not in m.columns:
         # a portfolio without trade statistics (one ticker's) keeps its own mean trade
         m = m.assign(mean_trade_return=m["avg_trade_return"])
@@ -623,6 +637,7 @@ def metrics_with_trade_stats(r: Any) -> pd.DataFrame:
     return out
 
 
+@T.memo
 def _strategy_metrics(r: Any) -> pd.DataFrame:
     """The strategy rows of the main pooled portfolio, one per combination, with labels."""
     if not len(r.metrics):
@@ -855,7 +870,7 @@ def _left_out(result: Any) -> dict[str, Any]:
     dropped = _records(study.dropped) if study is not None else []
     skipped = []
     for r in result.backtests:
-        for k in _records(r.skipped_table()):
+        for k in _records(T.skipped_table(r)):
             skipped.append({"strategy": r.strategy.name, **k})
     cp = result.catalog_problems
     failed = (
@@ -949,6 +964,86 @@ def earnings_cell(row: dict[str, Any], column: str, kind: str) -> str:
     return fmt.text(v)
 
 
+def _quarters(n: int, what: str = "quarter") -> str:
+    return f"{n} {what}" + ("s" if n != 1 else "")
+
+
+def earnings_profile_sentence(
+    profile: dict[str, Any],
+    beats: int | None = None,
+    misses: int | None = None,
+    *,
+    surprises: int | None = None,
+    ups: tuple[int, int] | None = None,
+) -> str:
+    """The earnings profile as a reader would say it: how far the stock moves on the day, and
+    how it drifted [+2,+20] after the quarters that beat and missed estimates.
+
+    ``profile`` is a row of ``EventStudyResult.earnings_profile`` (``n, mean_abs_ar0,
+    share_up, mean_drift_pos, mean_drift_neg, n_pos, n_neg``; ``n_pos``/``n_neg`` count the
+    surprises that have a drift). ``beats``/``misses`` are the history's positive and negative
+    surprises (with or without a drift): they tell "no quarter beat estimates" apart from
+    "beats, but no drift measured after them". Without them ``n_pos``/``n_neg`` stand in.
+    ``surprises``: how many announcements have a surprise at all (0: the catalog gives no
+    estimates). ``ups``: (announcements up on the day, announcements with an AR(0)), said as
+    counts when there are few.
+    """
+    n = int(finite(profile.get("n")) or 0)
+    n_pos = int(finite(profile.get("n_pos")) or 0)
+    n_neg = int(finite(profile.get("n_neg")) or 0)
+    beats = n_pos if beats is None else int(beats)
+    misses = n_neg if misses is None else int(misses)
+    head = f"{_quarters(n, 'result')} measured"
+    move = finite(profile.get("mean_abs_ar0"))
+    up = finite(profile.get("share_up"))
+    if move is not None:
+        size = fmt.pct(move, signed=False)
+        if ups is not None and ups[1] == 1:
+            head += f": the stock moved {size} on the day, {'up' if ups[0] else 'down'}"
+        else:
+            head += f": the stock moved {size} on the day on average (either way)"
+            if ups is not None and 0 < ups[1] < 10:
+                head += f", up on {ups[0]} of {ups[1]}"
+            elif up is not None:
+                head += f", up on {fmt.pct(up, 0, signed=False)} of them"
+    head += "."
+    if surprises == 0:
+        return f"{head} No quarter has an EPS estimate, so the drift is not split by surprise."
+
+    d_pos = finite(profile.get("mean_drift_pos")) if n_pos else None
+    d_neg = finite(profile.get("mean_drift_neg")) if n_neg else None
+    after = "Over the following sessions [+2,+20]"
+    if d_pos is not None and d_neg is not None:
+        return (
+            f"{head} {after} it drifted {fmt.pct(d_pos)} on average after the "
+            f"{_quarters(n_pos)} that beat estimates and {fmt.pct(d_neg)} after the "
+            f"{n_neg} that missed them."
+        )
+    if d_pos is not None or d_neg is not None:
+        d, k, verb, other, k_other = (
+            (d_pos, n_pos, "beat", "missed", misses)
+            if d_pos is not None
+            else (d_neg, n_neg, "missed", "beat", beats)
+        )
+        rest = (
+            f"no quarter {other} them"
+            if k_other == 0
+            else f"no drift could be measured after the {k_other} that {other} them"
+        )
+        return (
+            f"{head} {after} it drifted {fmt.pct(d)} on average after the {_quarters(k)} "
+            f"that {verb} estimates; {rest}."
+        )
+    if beats == 0 and misses == 0:
+        return f"{head} No quarter beat or missed estimates, so there is no drift to compare."
+    sides = [
+        f"the {_quarters(k)} that {verb} estimates"
+        for k, verb in ((beats, "beat"), (misses, "missed"))
+        if k
+    ]
+    return f"{head} No drift [+2,+20] could be measured after {' or '.join(sides)}."
+
+
 def _earnings(study: Any, ticker: str, charts: Charts) -> dict[str, Any] | None:
     """The ticker's earnings reaction history when the study holds one
     (``study.earnings_history``: one row per ticker and announcement; ``earnings_profile``:
@@ -965,7 +1060,20 @@ def _earnings(study: Any, ticker: str, charts: Charts) -> dict[str, Any] | None:
     prof = None
     if isinstance(profile, pd.DataFrame) and "ticker" in profile.columns:
         p = profile[profile["ticker"].astype(str) == ticker]
-        prof = _records(p)[0] if len(p) else None
+        if len(p):
+            surprise = pd.to_numeric(
+                rows.get("surprise_pct", pd.Series(np.nan, index=rows.index)), errors="coerce"
+            )
+            ar0 = pd.to_numeric(
+                rows.get("ar0", pd.Series(np.nan, index=rows.index)), errors="coerce"
+            )
+            prof = earnings_profile_sentence(
+                _records(p)[0],
+                int((surprise > 0).sum()),
+                int((surprise < 0).sum()),
+                surprises=int(surprise.notna().sum()),
+                ups=(int((ar0 > 0).sum()), int(ar0.notna().sum())),
+            )
     columns = [
         c for c in EARNINGS_COLUMNS
         if c[0] in rows.columns and (c[0] != "abnormal_volume" or rows[c[0]].notna().any())
@@ -1049,7 +1157,7 @@ def render_strategy(result: Any, site: Site, r: Any) -> str:
         settings=r.rules(),
         benchmarks=dict(r.benchmarks),
         data=dict(r.data),
-        skipped=listing(_records(r.skipped_table()), "reason"),
+        skipped=listing(_records(T.skipped_table(r)), "reason"),
         ticker_pages=site.tickers,
         trade_stats=[c for c in TRADE_STATS if _any_column([r], c)],
         period_stats=[c for c in PERIOD_STATS if _any_column([r], c)],

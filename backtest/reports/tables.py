@@ -11,7 +11,7 @@ import contextlib
 import contextvars
 import functools
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +23,7 @@ from backtest.study.spec import Window, window_label
 FloatArray = npt.NDArray[np.float64]
 
 
-_MEMO: contextvars.ContextVar[dict[tuple[Any, ...], tuple[Any, pd.DataFrame]] | None] = (
+_MEMO: contextvars.ContextVar[dict[tuple[Any, ...], tuple[Any, Any]] | None] = (
     contextvars.ContextVar("evbt_report_tables", default=None)
 )
 F = TypeVar("F", bound=Callable[..., pd.DataFrame])
@@ -54,6 +54,40 @@ def _once(fn: F) -> F:
         return hit[1].copy()
 
     return wrapper  # type: ignore[return-value]
+
+
+R = TypeVar("R")
+
+
+def memo(fn: Callable[..., R]) -> Callable[..., R]:
+    """Like :func:`_once` for any result and a first argument that is an object or a list
+    of objects (the run, a backtest, the backtests): built once per :func:`reuse` block,
+    keyed by the objects' identity (kept, so that a reused id is no false hit). A frame or
+    dict is handed out as a copy, so that a caller's change stays its own."""
+
+    @functools.wraps(fn)
+    def wrapper(first: Any, *args: Any) -> R:
+        store = _MEMO.get()
+        if store is None:
+            return fn(first, *args)
+        objs = tuple(first) if isinstance(first, list | tuple) else (first,)
+        key = (fn.__qualname__, fn.__module__, *map(id, objs), *args)
+        hit = store.get(key)
+        if hit is None or any(a is not b for a, b in zip(hit[0], objs, strict=True)):
+            hit = (objs, fn(first, *args))
+            store[key] = hit
+        value: Any = hit[1]
+        if isinstance(value, pd.DataFrame | dict):
+            value = value.copy()
+        return cast(R, value)
+
+    return wrapper
+
+
+@memo
+def skipped_table(r: Any) -> pd.DataFrame:
+    """``r.skipped_table()`` (a backtest's skipped events, rebuilt on every call there)."""
+    return r.skipped_table()
 
 
 #: The window the summary ranks reactions by.
@@ -291,6 +325,7 @@ def trades_table(backtests: Sequence[Any]) -> pd.DataFrame:
     return out[[*first, *[c for c in out.columns if c not in first]]]
 
 
+@memo
 def strategy_overview(backtests: Sequence[Any]) -> pd.DataFrame:
     """Per strategy and pooled portfolio (one per market: ``pooled XNYS``, ``pooled XHKG``),
     over the whole grid: the range of total return and Sharpe across the combinations (no
@@ -360,7 +395,7 @@ def dropped_table(result: Any) -> pd.DataFrame:
             )
         )
     for r in result.backtests:
-        sk = r.skipped_table()
+        sk = skipped_table(r)
         if not len(sk):
             continue
         frames.append(
@@ -416,13 +451,14 @@ def dropped_table(result: Any) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[cols]
 
 
+@memo
 def counts(result: Any) -> dict[str, Any]:
     """How many of each thing the run had, the same numbers on every page: catalog events,
     (event, ticker) rows measured and dropped by the study, events each strategy did not trade
     (skipped, counted per strategy and event-ticker), strategies run and failed, claims, price
     findings, catalog entries left out and tickers without prices."""
     study = result.study
-    skipped = {r.strategy.name: len(r.skipped_table()) for r in result.backtests}
+    skipped = {r.strategy.name: len(skipped_table(r)) for r in result.backtests}
     prices = result.prices
     return {
         "events": len(result.catalog),

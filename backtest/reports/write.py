@@ -9,6 +9,7 @@ ever replaces a folder that is an evbt report, and never an input of the run (se
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -62,6 +63,30 @@ def table_records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _dump(obj: Any) -> str:
     return dumps(obj) + "\n"
+
+
+_SCALARS = (str, int, float, type(None))
+
+
+def records_json(records: list[dict[str, Any]]) -> str:
+    """``records`` (:func:`table_records`) as the text :func:`_dump` gives them, built line
+    by line: a table's records are flat, so each value is encoded on its own by the C
+    encoder instead of walking the list in Python, as ``json.dumps`` does with an indent.
+    Records that are not flat rows of one set of keys go through :func:`_dump`."""
+    if not records or not records[0]:
+        return _dump(records)
+    keys = list(records[0])
+    if any(list(r) != keys for r in records) or not all(
+        isinstance(v, _SCALARS) for r in records for v in r.values()
+    ):
+        return _dump(records)
+    enc = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+    heads = [f"    {enc(k)}: " for k in keys]
+    rows = (
+        "  {\n" + ",\n".join(h + enc(v) for h, v in zip(heads, r.values(), strict=True)) + "\n  }"
+        for r in records
+    )
+    return "[\n" + ",\n".join(rows) + "\n]\n"
 
 
 def run_inputs(result: Any) -> list[Path]:
@@ -155,7 +180,7 @@ def _build(result: Any, tmp: Path) -> list[str]:
     tables = T.all_tables(result)
     for name, df in tables.items():
         put(f"tables/{name}.csv", csv_ready(df).to_csv(index=False))
-        put(f"tables/{name}.json", _dump(table_records(df)))
+        put(f"tables/{name}.json", records_json(table_records(df)))
     write_workbook(tables, tmp / "tables.xlsx")
     files.append("tables.xlsx")
     (tmp / PLOTLY_ASSET).parent.mkdir(parents=True, exist_ok=True)

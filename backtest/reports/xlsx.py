@@ -100,11 +100,22 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path) -> None
                     formats.append(None)
             for j, c in enumerate(columns):
                 ws.write_string(0, j, str(neutralise(c)), header)
-            values = [df[c].tolist() for c in df.columns]
+            # each column once as plain values and the writer its type needs (the cells are
+            # still written row by row: constant_memory flushes a row once the next starts)
+            plan = [
+                _column(ws, df[c], k, f) for c, k, f in zip(df.columns, kinds, formats, strict=True)
+            ]
+            for j, (_, _, w) in enumerate(plan):
+                widths[j] = max(widths[j], w)
+            cells = [(j, values, put) for j, (values, put, _) in enumerate(plan)]
             for i in range(len(df)):
-                for j in range(len(columns)):
-                    v = values[j][i]
-                    widths[j] = max(widths[j], _write(ws, i + 1, j, v, kinds[j], formats[j]))
+                row = i + 1
+                for j, values, put in cells:
+                    v = values[i]
+                    if v is not None:
+                        w = put(row, j, v)
+                        if w is not None and w > widths[j]:
+                            widths[j] = w
             for j, w in enumerate(widths):
                 ws.set_column(j, j, min(w + 2, MAX_WIDTH))
             ws.freeze_panes(1, 0)
@@ -126,6 +137,56 @@ def _kind(s: pd.Series) -> str:
     if pd.api.types.is_float_dtype(s):
         return "number"
     return "text"
+
+
+def _column(ws: Any, s: pd.Series, kind: str, cell_format: Any) -> tuple[list[Any], Any, int]:
+    """A column prepared for writing: its values (``None`` for an empty cell), the function
+    that writes one (row, col, value) and returns a width when it is not known beforehand,
+    and the width known beforehand. Cells are written as :func:`_write` would write them."""
+    if kind in ("number", "int") and s.dtype.kind in "fiu":
+        x = s.to_numpy(dtype=np.float64)
+        finite = np.isfinite(x)
+        values: list[Any] = [None if v != v else v for v in x.tolist()]  # NaN: empty
+        infinite = bool((~finite & ~np.isnan(x)).any())
+        if kind == "int":
+            shown = x[finite]
+            width = max((len(str(int(v))) for v in shown), default=0) if shown.size else 0
+        else:
+            width = 10 if finite.any() else 0
+        if infinite:
+            width = max(width, 4)
+        write_number, write_string = ws.write_number, ws.write_string
+
+        def put_number(row: int, col: int, v: float) -> None:
+            if v == v and abs(v) != math.inf:
+                write_number(row, col, v, cell_format)
+            else:
+                write_string(row, col, "inf" if v > 0 else "-inf")
+
+        return values, put_number, width
+    if kind in ("date", "datetime") and pd.api.types.is_datetime64_any_dtype(s):
+        if getattr(s.dtype, "tz", None) is not None:
+            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+        missing = s.isna().to_numpy()
+        stamps = s.dt.to_pydatetime()
+        values = [None if m else v for v, m in zip(stamps, missing, strict=True)]
+        width = (16 if kind == "datetime" else 10) if not missing.all() else 0
+        write_datetime = ws.write_datetime
+
+        def put_date(row: int, col: int, v: Any) -> None:
+            write_datetime(row, col, v, cell_format)
+
+        return values, put_date, width
+    values = [None if _empty(v) else v for v in s.tolist()]
+
+    def put_any(row: int, col: int, v: Any) -> int:
+        return _write(ws, row, col, v, kind, cell_format)
+
+    return values, put_any, 0
+
+
+def _empty(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT or v is pd.NA
 
 
 def _write(ws: Any, row: int, col: int, v: Any, kind: str, cell_format: Any) -> int:

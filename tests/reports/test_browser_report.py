@@ -125,3 +125,54 @@ def test_the_first_screen_answers_the_three_questions(
             assert card[part] is not None, card
             assert card[part]["bottom"] <= seen["height"], (part, card)
         assert re.search(r"\d", card["number"]["text"]), card["number"]
+
+
+# every point label (scatter text) of every chart, with its chart's plot area, in CSS px
+_LABELS_JS = """
+return Array.from(document.querySelectorAll("div.chart")).map((el) => {
+    const bg = el.querySelector("g.cartesianlayer rect.nsewdrag, rect.nsewdrag");
+    const p = bg ? bg.getBoundingClientRect() : el.getBoundingClientRect();
+    return {
+        id: el.id,
+        plot: {left: p.left, right: p.right},
+        labels: Array.from(el.querySelectorAll("g.textpoint text"))
+            .filter((t) => t.textContent.trim())
+            .map((t) => { const r = t.getBoundingClientRect();
+                return {text: t.textContent, left: r.left, right: r.right,
+                        top: r.top, bottom: r.bottom}; }),
+    };
+});
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("screen", sorted(SCREENS))
+@pytest.mark.parametrize("page", ["index.html", "strategies/buy_on_model_launches.html"])
+def test_point_labels_never_overlap_nor_are_cut(
+    real_report: Path, tmp_path: Path, page: str, screen: str
+) -> None:
+    """The dot charts' ticker labels (META twice in "layoff" on the shipped catalog): no two
+    label boxes overlap, and each lies inside its chart's plot area, at both widths."""
+    require_chromium()
+    width, height = SCREENS[screen]
+    report = inspect_page(
+        real_report / page, tmp_path / "page.png", width=width, height=height, timeout=120,
+        phone=screen == "phone", probe=_LABELS_JS,
+    )  # fmt: skip
+    assert report.problems() == [], str(report)
+    charts = report.probe
+    if page == "index.html":
+        (dots,) = [c for c in charts if c["id"].endswith("car-dots")]
+        assert len(dots["labels"]) >= 5  # the strongest reactions are labelled
+    for chart in charts:
+        boxes = chart["labels"]
+        for i, a in enumerate(boxes):
+            assert chart["plot"]["left"] - 0.5 <= a["left"], (chart["id"], a)
+            assert a["right"] <= chart["plot"]["right"] + 0.5, (chart["id"], a)
+            for b in boxes[i + 1 :]:
+                apart = (
+                    a["right"] <= b["left"] or b["right"] <= a["left"]
+                    or a["bottom"] <= b["top"] or b["bottom"] <= a["top"]
+                )  # fmt: skip
+                assert apart, (chart["id"], a, b)

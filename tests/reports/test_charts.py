@@ -211,10 +211,61 @@ def test_car_dots_are_every_events_car(study: EventStudyResult) -> None:
         cat = html.unescape(t["y"][0]).replace(" ", "_")
         mine = rows[rows["category"] == cat].sort_values("car")
         close(t["x"], mine["car"])
-        if len(mine) <= charts.LABEL_MAX:
-            assert t["text"] == mine["ticker"].tolist()  # few points: each labelled
-        else:
-            assert "text" not in t
+        if "text" not in t:
+            continue
+        shown = [(x, k) for x, k in zip(t["x"], t["text"], strict=True) if k]
+        # labels are the points' own tickers, at most LABEL_MAX, the strongest first
+        assert [k for k in t["text"] if k] == [
+            k for k, lab in zip(mine["ticker"], t["text"], strict=True) if lab
+        ]
+        assert 1 <= len(shown) <= charts.LABEL_MAX
+        strongest = max(abs(x) for x in t["x"])
+        assert any(abs(x) == strongest for x, _ in shown)
+
+
+def test_car_dots_of_many_events_are_a_box(
+    study: EventStudyResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kind of news with more than DOTS_MAX events (the S&P import: 11,713 earnings rows
+    took 2 s to draw) is a box of its CARs with the extremes beyond the whiskers as dots."""
+    monkeypatch.setattr(charts, "DOTS_MAX", 3)
+    fig = charts.car_dots(study, (-1, 1))
+    valid(fig)
+    w = study.windows[study.windows["window"] == "[-1,+1]"]
+    rows = w.merge(study.events[["event_id", "ticker", "category"]], on=["event_id", "ticker"])
+    boxes = [t for t in fig["data"] if t["type"] == "box"]
+    assert boxes
+    for box in boxes:
+        cat = html.unescape(box["y"][0]).replace(" ", "_")
+        car = rows.loc[rows["category"] == cat, "car"].dropna()
+        assert len(car) > 3
+        close([box["q1"][0], box["median"][0], box["q3"][0]], car.quantile([0.25, 0.5, 0.75]))
+        iqr = car.quantile(0.75) - car.quantile(0.25)
+        lo, hi = car.quantile(0.25) - 1.5 * iqr, car.quantile(0.75) + 1.5 * iqr
+        dots = [t for t in fig["data"] if t["type"] == "scatter" and t["y"][:1] == box["y"]]
+        drawn = sorted(dots[0]["x"]) if dots else []
+        assert len(drawn) == ((car < lo) | (car > hi)).sum()
+        if drawn:
+            close(drawn, sorted(car[(car < lo) | (car > hi)]))
+    assert "a box" in fig["layout"]["title"]["subtitle"]["text"]
+
+
+def test_dot_labels_take_lanes_and_never_overlap() -> None:
+    """Hand-placed: at 210 px across a span of 1.0 a 4-letter label is 34 px wide (0.162 of
+    the span). Two tickers at the same spot go above and below; a third there gets none; a
+    point far away is labelled above."""
+    x = [0.0, 0.01, 0.02, 0.5, 0.5 - 0.17]
+    lanes = charts.label_lanes(x, ["AAAA", "BBBB", "CCCC", "DDDD", "EEEE"], 1.0, most=6)
+    # order of strength: DDDD (0.5) top, EEEE (0.33) top (0.17 apart > 0.162), CCCC top, BBBB
+    # bottom, AAAA no room
+    assert lanes == ["", "bottom center", "top center", "top center", "top center"]
+    assert charts.label_lanes(x, ["A"] * 5, 1.0, most=2).count("") == 3
+    lo, hi = charts.labelled_range([-0.1, 0.3], ["AAAA"])
+    assert lo < -0.1
+    assert hi > 0.3
+    # the outermost label's half width fits inside the range at the narrowest plot
+    half = (charts.LABEL_CHAR_PX * 4 + charts.LABEL_PAD_PX) / 2
+    assert (hi - 0.3) / (hi - lo) * charts.LABEL_MIN_PLOT_PX >= half
 
 
 def test_ticker_paths_highlight_the_strongest_and_fade_the_rest(study: EventStudyResult) -> None:
@@ -313,6 +364,32 @@ def test_trade_dots_are_every_trade(short_bt: BacktestResult) -> None:
     for trace, (combo, g) in zip(fig["data"], t.groupby("combo"), strict=True):
         assert trace["y"][0] == labels[combo]
         close(trace["x"], np.sort(g["return"].to_numpy()))
+
+
+def test_many_trades_are_a_box_and_the_extremes(short_bt: BacktestResult) -> None:
+    """Over DOTS_MAX trades (the S&P import: 7,498 per combination took 4 s to draw as SVG
+    dots), a combination is a box of its quartiles with Tukey whiskers and its most extreme
+    trades beyond them as dots: planted returns 1%..400% plus 50 at -900% and 50 at +900%."""
+    t = short_bt.trades[short_bt.trades["leg"] == "position"]
+    one = t[t["combo"] == t["combo"].iloc[0]].iloc[[0]]
+    planted = np.concatenate([np.arange(1, 401) / 100, np.full(50, -9.0), np.full(50, 9.0)])
+    many = one.loc[one.index.repeat(len(planted))].assign(return_=planted)
+    many = many.drop(columns="return").rename(columns={"return_": "return"})
+    fig = charts.trade_dots(dataclasses.replace(short_bt, trades=many))
+    valid(fig)
+    box, dots = fig["data"]
+    s = pd.Series(planted)
+    q1, med, q3 = s.quantile(0.25), s.quantile(0.5), s.quantile(0.75)
+    close([box["q1"][0], box["median"][0], box["q3"][0]], [q1, med, q3])
+    inside = [v for v in planted if q1 - 1.5 * (q3 - q1) <= v <= q3 + 1.5 * (q3 - q1)]
+    close([box["lowerfence"][0], box["upperfence"][0]], [min(inside), max(inside)])
+    close(box["mean"], [planted.mean()])
+    # the 100 planted extremes lie beyond the whiskers; 40 a side are drawn
+    assert sorted(dots["x"]) == [-9.0] * charts.OUTLIERS_MAX + [9.0] * charts.OUTLIERS_MAX
+    assert box["y"] == dots["y"][:1]
+    assert "box" in fig["layout"]["title"]["subtitle"]["text"]
+    # few trades stay dots, one per trade
+    assert [d["type"] for d in charts.trade_dots(short_bt)["data"]] == ["scatter"] * 4
 
 
 # ----------------------------------------------------------------------------- sweep heatmap
@@ -518,3 +595,50 @@ def test_charts_import_neither_vectorbt_nor_plotly(repo_root: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     ).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_heatmap_cells_say_why_a_sharpe_is_not_defined(tmp_path: Path) -> None:
+    """A ruined portfolio (its value went through zero: the S&P run with unbounded leverage)
+    and one without trades have no Sharpe ratio: their cells say so instead of a dash."""
+    path = tmp_path / "grid.toml"
+    path.write_text('name = "grid"\n[exit]\nhold = [1, 5, 20, 60]\n')
+    strategy = load_strategy(path)
+    combos = pd.DataFrame(
+        [
+            {"combo": k, "label": p.label(strategy.swept), **dict(p)}
+            for k, p in enumerate(strategy.grid())
+        ]
+    )
+    metrics = combos.assign(
+        portfolio="pooled XNYS",
+        kind="strategy",
+        subject="pooled XNYS",
+        market="XNYS",
+        n_trades=[12, 12, 12, 0],
+        sharpe=[0.3, np.nan, 0.7, np.nan],
+    )[["combo", "portfolio", "kind", "subject", "market", "n_trades", "sharpe"]]
+    days = pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04"])
+    columns = pd.MultiIndex.from_tuples(
+        [(k, "pooled XNYS", "strategy") for k in range(4)], names=["combo", "portfolio", "series"]
+    )
+    values = np.array(
+        [[100.0, 100.0, 100.0, 100.0], [101.0, 40.0, 99.0, 100.0], [102.0, -5.0, 98.0, 100.0]]
+    )
+    equity = pd.DataFrame(values, index=days, columns=columns)
+    bt = BacktestResult(
+        strategy, combos, metrics, pd.DataFrame(), pd.DataFrame(), equity, pd.DataFrame(),
+        {"XNYS": "SPY"},
+    )  # fmt: skip
+    fig = charts.sweep_heatmap(bt, "sharpe")
+    assert fig is not None
+    valid(fig)
+    (heat,) = fig["data"]
+    assert heat["x"] == ["1", "5", "20", "60"]
+    assert heat["text"] == [["0.30", "ruined 2024-01-04", "0.70", "no trades"]]
+    # the strategy page's metrics table says it too, and flags the column
+    from backtest.reports import html as H
+
+    rows = H.metrics_with_trade_stats(bt).to_dict("records")
+    assert [H.stat_cell(r, "sharpe", "num") for r in rows] == [
+        "0.30", "ruined 2024-01-04", "0.70", "—",
+    ]  # fmt: skip

@@ -95,11 +95,59 @@ def test_the_ticker_page_shows_the_earnings_reaction_history(toy_result: RunResu
     # the summary: mean |AR(0)|, share up, drift after positive / negative surprises
     assert "3 results measured" in text
     assert "3.17% on the day on average" in text
-    assert "up on 67% of them" in text
-    assert "-1.00% on average after a positive surprise (n=2)" in text
-    assert "+1.20% after a negative one (n=1)" in text
+    assert "up on 2 of 3." in text  # few: said as counts
+    assert (
+        "it drifted -1.00% on average after the 2 quarters that beat estimates and +1.20% "
+        "after the 1 that missed them." in text
+    )
     # the other ticker's quarter is not on BBB's page
     assert "2023-08-01" not in text
+
+
+def _sentence(n_pos: int, n_neg: int, beats: int, misses: int, n: int = 5) -> str:
+    row = dict(zip(PROFILE_COLUMNS, ("X", n, 0.04, 0.6, 0.021, -0.013, n_pos, n_neg), strict=True))
+    return H.earnings_profile_sentence(row, beats, misses)
+
+
+def test_the_profile_sentence_says_what_is_missing_in_words() -> None:
+    head = "5 results measured: the stock moved 4.00% on the day on average (either way), up on 60%"
+    after = "of them. Over the following sessions [+2,+20]"
+    # no quarter missed: the beats' drift, and the missing side said in words
+    assert _sentence(5, 0, 5, 0) == (
+        f"{head} {after} it drifted +2.10% on average after the 5 quarters that beat "
+        "estimates; no quarter missed them."
+    )
+    assert _sentence(0, 4, 0, 4) == (
+        f"{head} {after} it drifted -1.30% on average after the 4 quarters that missed "
+        "estimates; no quarter beat them."
+    )
+    # misses that have no drift yet (too recent) are not "no quarter missed"
+    assert _sentence(1, 0, 1, 1).endswith(
+        "after the 1 quarter that beat estimates; no drift could be measured after the 1 "
+        "that missed them."
+    )
+    # no surprise at all (no estimates), and surprises without any drift
+    assert _sentence(0, 0, 0, 0).endswith(
+        "No quarter beat or missed estimates, so there is no drift to compare."
+    )
+    assert _sentence(0, 0, 2, 1).endswith(
+        "No drift [+2,+20] could be measured after the 2 quarters that beat estimates or the "
+        "1 quarter that missed estimates."
+    )
+    # the catalog gives no estimates at all (the shipped one): not "no quarter beat"
+    row = dict(zip(PROFILE_COLUMNS, ("X", 3, 0.082, 0.0, None, None, 0, 0), strict=True))
+    assert H.earnings_profile_sentence(row, 0, 0, surprises=0, ups=(0, 3)) == (
+        "3 results measured: the stock moved 8.20% on the day on average (either way), up on "
+        "0 of 3. No quarter has an EPS estimate, so the drift is not split by surprise."
+    )
+    one = dict(zip(PROFILE_COLUMNS, ("X", 1, 0.019, 0.0, None, None, 0, 0), strict=True))
+    assert H.earnings_profile_sentence(one, 0, 0, surprises=0, ups=(0, 1)).startswith(
+        "1 result measured: the stock moved 1.90% on the day, down. No quarter"
+    )
+    for case in [(5, 0, 5, 0), (0, 4, 0, 4), (0, 0, 0, 0)]:
+        text = _sentence(*case)
+        assert "—" not in text
+        assert "(no positive" not in text
 
 
 def test_the_earnings_chart_is_ar0_by_quarter_with_the_surprise() -> None:

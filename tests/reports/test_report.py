@@ -401,3 +401,46 @@ def test_the_summary_counts_the_rows_of_each_model(report: Path) -> None:
     models = pd.read_csv(report / "tables" / "events.csv")["model"].value_counts()
     for model, n in models.items():
         assert f"{n} with the {model.replace('_', ' ')} model" in md
+
+
+def test_memo_builds_once_per_write_and_hands_out_copies() -> None:
+    calls: list[int] = []
+
+    @T.memo
+    def table(obj: object, k: int = 1) -> pd.DataFrame:
+        calls.append(k)
+        return pd.DataFrame({"x": [k]})
+
+    a, b = object(), object()
+    assert table(a)["x"].tolist() == [1]
+    assert table(a)["x"].tolist() == [1]
+    assert len(calls) == 2  # outside a write: every call builds
+    with T.reuse():
+        first = table(a)
+        first.loc[0, "x"] = 99  # a caller's change stays its own
+        assert table(a)["x"].tolist() == [1]
+        table(a, 2)
+        table(b)
+        table([a, b])
+        table([a, b])
+    assert calls == [1, 1, 1, 2, 1, 1]
+
+
+def test_records_json_is_the_indented_dump(toy_result: RunResult) -> None:
+    from backtest.reports import write as W
+
+    with T.reuse():
+        tables = T.all_tables(toy_result)
+    for name, df in tables.items():
+        records = W.table_records(df)
+        assert W.records_json(records) == W._dump(records), name
+    odd = [
+        [],
+        [{}],
+        [{"a": 1, "b": 'é " <x>\\', "c": None, "d": True, "e": -1.5e-12}],
+        [{"a": 1}, {"b": 2}],  # not one set of keys
+        [{"a": [1, 2], "b": {"c": 3}}],  # not flat
+    ]
+    for records in odd:
+        assert W.records_json(records) == W._dump(records)
+        assert json.loads(W.records_json(records)) == records
