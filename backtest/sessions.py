@@ -63,8 +63,9 @@ def event_instant(date: dt.date, time: dt.time, timezone: str) -> pd.Timestamp:
     the gap; an ambiguous one (it happened twice) is read as the first occurrence.
     """
     # fold=0 (PEP 495): a skipped time is read with the offset before the change (so it lands
-    # one gap later on the wall clock), a repeated one as its first occurrence.
-    aware = dt.datetime.combine(date, time, tzinfo=ZoneInfo(timezone))
+    # one gap later on the wall clock), a repeated one as its first occurrence. A time given
+    # with fold=1 would be read the other way: the rule holds whatever fold it carries.
+    aware = dt.datetime.combine(date, time.replace(fold=0), tzinfo=ZoneInfo(timezone))
     return pd.Timestamp(aware).tz_convert("UTC")
 
 

@@ -216,3 +216,21 @@ def test_timing_properties(market: str, date: dt.date, timing: str) -> None:
     else:
         # the first session after a non-session day, with nothing in between
         assert len(cal.sessions_in_range(label, day0)) == 1
+
+
+@pytest.mark.parametrize(
+    ("local", "utc"),
+    [
+        # skipped (02:00-03:00 never happened on 2010-03-14 in New York): moved forward
+        ("2010-03-14 02:00", "2010-03-14 07:00"),
+        # repeated (01:00-02:00 happened twice on 2010-11-07): the first occurrence, EDT
+        ("2010-11-07 01:30", "2010-11-07 05:30"),
+    ],
+)
+@pytest.mark.parametrize("fold", [0, 1])
+def test_event_instant_reads_dst_edges_the_same_whatever_the_fold(
+    local: str, utc: str, fold: int
+) -> None:
+    when = dt.datetime.fromisoformat(local).replace(fold=fold)
+    got = event_instant(when.date(), when.time(), "America/New_York")
+    assert got == pd.Timestamp(utc, tz="UTC")
