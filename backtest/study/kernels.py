@@ -1054,7 +1054,8 @@ def radix_sort(keys, tmp):  # type: ignore[no-untyped-def]
             counts[d] += 1
         src, dst = dst, src
     if passes % 2 == 1:
-        keys[:m] = tmp[:m]
+        for i in range(m):  # a loop, not ``keys[:m] = tmp[:m]``: numba compiles a slice
+            keys[i] = tmp[i]  # assignment with a shape-error message (2.5 s of compiling)
 
 
 #: Group segments at least this long are sorted by NumPy (its SIMD sort: about 5 ms for a
