@@ -449,10 +449,10 @@ def _measure_chunk(
         sub = rows[s : s + _SUB_BLOCK]
         keys = keys_all[: len(sub)]
         rc = rcount[: len(sub)]
-        K.MEASURE[code](
+        K.MEASURE[code, bool(spec.exclude_confounded)](
             blk.R, blk.cover, sub, a.col[sub], a.bench[sub], a.fbase[sub], a.start[sub],
             off.est[0], off.est[1], off.path[0], off.path[1], off.win_a, off.win_b,
-            off.in_window, spec.exclude_confounded, spec.returns == "log", bits, keys, f.alpha,
+            off.in_window, spec.returns == "log", bits, keys, f.alpha,
             f.beta, f.s2, f.nobs, f.mx, f.sxx, f.fbeta, f.fmean, f.fcinv, out.ar_path, out.car,
             out.car_var, out.bhar, rc, f.phat,
         )  # fmt: skip
