@@ -1308,3 +1308,128 @@ def observation_lists(primary, codes, where, n_list):  # type: ignore[no-untyped
                 o += 1
             y += 1
     return counts, ptr, listed
+
+
+# ----------------------------------------------------------------------------- first run
+
+#: The kernels of the last stages (cross-correlations and the test battery) that a helper
+#: process compiles on a first run while this one compiles those of the first stages (see
+#: :func:`start_warm`).
+WARM_KERNELS = (
+    "_cluster_range",
+    "ar_moments",
+    "column_moments",
+    "path_moments",
+    "_signed_rank_keys",
+    "_sort_segments",
+    "signed_rank_stats",
+)
+
+
+def warm_signatures() -> dict[str, list[tuple[Any, ...]]]:
+    """The argument types the study calls each of :data:`WARM_KERNELS` with (C-contiguous
+    arrays; ``tests/study/test_kernel_warmup.py`` checks them against a real study)."""
+    i32, i64, f64 = nbtypes.int32, nbtypes.int64, nbtypes.float64
+    u8, b1 = nbtypes.uint8, nbtypes.boolean
+
+    def a(dtype: Any, ndim: int) -> Any:
+        return nbtypes.Array(dtype, ndim, "C")
+
+    i1, f1, f2 = a(i64, 1), a(f64, 1), a(f64, 2)
+    rows, u2 = (i1,) * 7, a(u8, 2)
+    cluster = (f2, a(i32, 2), *rows, i64, i64, b1, f1, f1, f2, i1, a(b1, 2), f2, i64, i64)
+    moments = (f2, i1, f1, i1, f1, f1, f2, i1, i1, f2, a(f64, 3), f1, f1, i1, i64, i64, i64)
+    return {
+        "_cluster_range": [cluster],
+        "ar_moments": [(*moments, u2, i1)],
+        "column_moments": [(f2, f2, f2, f1, f1, i1, i64, i64, i64, u2, i1)],
+        "path_moments": [(f2, i1, i64, a(u8, 1))],
+        "_signed_rank_keys": [(f2, i64, i1, u2, i64, i1)],
+        "_sort_segments": [(i1, i1, i1, i64)],
+        "signed_rank_stats": [(i1, i1)],
+    }
+
+
+def _index_path(dispatcher: Any) -> str | None:
+    """The file of numba's on-disk cache index of a kernel (None: not known)."""
+    path = getattr(getattr(getattr(dispatcher, "_cache", None), "_cache_file", None),
+                   "_index_path", None)  # fmt: skip
+    return path if isinstance(path, str) else None
+
+
+def start_warm() -> None:
+    """On a first run (nothing of :data:`WARM_KERNELS` in numba's disk cache yet) start a
+    helper process that compiles them into the cache, once per process.
+
+    Compiling holds one lock per process, so a study compiles its kernels one after the
+    other, on one core, for 10-15 s the first time. The helper compiles the last stages'
+    kernels on the other core while this process compiles the first stages' ones; when the
+    study reaches those stages, :func:`wait_warm` waits for the helper and the kernels load
+    from the cache (the same machine code as compiling them here). ``EVBT_NO_WARM=1`` (or a
+    single CPU) turns this off.
+    """
+    global _warm
+    import os
+    import subprocess
+    import sys
+
+    with _warm_lock:
+        if _warm is not None:
+            return
+        _warm = False
+        if os.environ.get("EVBT_NO_WARM") or (os.cpu_count() or 1) < 2:
+            return
+        paths = [_index_path(globals()[name]) for name in WARM_KERNELS]
+        if any(p is None for p in paths) or any(os.path.exists(p) for p in paths):  # type: ignore[arg-type]
+            return  # compiled before (or numba keeps no disk cache we can see)
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
+        env["EVBT_NO_WARM"] = "1"
+        try:
+            _warm = subprocess.Popen(
+                [sys.executable, "-c", f"import {__name__} as k; k._warm_child()"],
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        except OSError:
+            _warm = False
+
+
+def wait_warm(timeout: float = 300.0, only: str | None = None) -> None:
+    """Wait for the helper of :func:`start_warm`, if one runs (a helper that fails or takes
+    longer only means this process compiles the kernels itself); with ``only`` (a name of
+    :data:`WARM_KERNELS`), only until that kernel is in the cache."""
+    global _warm
+    import os
+    import subprocess
+    import time
+
+    with _warm_lock:
+        proc = _warm
+        if not proc:
+            return
+        if only is not None:  # the helper compiles in the order of WARM_KERNELS
+            path = _index_path(globals()[only])
+            end = time.monotonic() + timeout
+            while proc.poll() is None and time.monotonic() < end:
+                if path is not None and os.path.exists(path):
+                    return
+                time.sleep(0.02)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:  # a stuck helper must not stop the study
+            proc.kill()
+            proc.wait()
+        _warm = False
+
+
+def _warm_child() -> None:
+    """Compile :data:`WARM_KERNELS` into numba's disk cache (the helper process's work)."""
+    for name, sigs in warm_signatures().items():
+        for sig in sigs:
+            globals()[name].compile(sig)
+
+
+_warm_lock = threading.Lock()
+_warm: Any = None  # None: not decided; False: no helper; else the helper's Popen

@@ -280,6 +280,7 @@ def measure(
     timings["measure_pass"] = time.perf_counter() - clock
     clock = time.perf_counter()
     # ------------------------------------------------------------------ cross-correlations
+    K.wait_warm(only="_cluster_range")  # a first run: it may be compiling in a helper
     within = [
         _cluster_sums(aligned, fits, measured, patterns[j], j, spec, off, workers)
         for j in range(len(aligned.groupings))
@@ -460,8 +461,9 @@ def _measure_chunk(
         keys[:, :run].sort(axis=1)
         if lr > run:
             keys[:, run:].sort(axis=1)
-        K.rank_sums(keys, run, rc, bits, local[:, s : s + _SUB_BLOCK],
-                    pattern[:, s : s + _SUB_BLOCK], sums, counts)  # fmt: skip
+        # C-contiguous blocks whatever the number of groupings: one compiled signature
+        K.rank_sums(keys, run, rc, bits, np.ascontiguousarray(local[:, s : s + _SUB_BLOCK]),
+                    np.ascontiguousarray(pattern[:, s : s + _SUB_BLOCK]), sums, counts)  # fmt: skip
     return rows, (np.concatenate(touched), sums, counts), time.perf_counter() - tick
 
 
