@@ -248,7 +248,7 @@ def _add_markets(table: pd.DataFrame, *, stage: str) -> tuple[pd.DataFrame, list
     codes: dict[str, str | None] = {}
     reasons: dict[str, str] = {}
     tick_code, tickers = pd.factorize(table["ticker"], use_na_sentinel=False)
-    for t in tickers:  # once per distinct ticker
+    for t in tickers.tolist():  # once per distinct ticker (Python strings in one go)
         try:
             codes[t] = market_of(t).code
         except (InvalidTickerError, UnknownMarketError) as exc:
