@@ -248,7 +248,7 @@ def _add_markets(table: pd.DataFrame, *, stage: str) -> tuple[pd.DataFrame, list
     codes: dict[str, str | None] = {}
     reasons: dict[str, str] = {}
     tick_code, tickers = pd.factorize(table["ticker"], use_na_sentinel=False)
-    for t in tickers:  # once per distinct ticker
+    for t in tickers.tolist():  # once per distinct ticker (Python strings in one go)
         try:
             codes[t] = market_of(t).code
         except (InvalidTickerError, UnknownMarketError) as exc:
@@ -394,11 +394,21 @@ def ticker_returns(
     Returns ``(sessions, RT)`` with ``RT[c, pad[0] + t]`` the return of ``columns[c]`` on
     ``sessions[t]`` (the same numbers as ``session_returns(close[columns], ...)[1][t, c]``),
     and ``pad[0]`` and ``pad[1]`` columns of NaN before the first and after the last session.
-    The ratios are written straight into ``RT``, a block of columns at a time: no copy of all
-    the prices is made.
+
+    The prices are read ticker-major (a frame of one float64 block, as the price panel builds
+    it, is that already: no copy), a block of tickers at a time, and the ratios written
+    straight into ``RT`` along its rows; only the pads are filled with NaN beforehand.
     """
     cols = close.columns.get_indexer(columns)
-    valid = close.notna().to_numpy()[:, cols].any(axis=1)
+    if 2 * len(cols) < close.shape[1]:  # a few of many columns: copy only those
+        prices_all = close.iloc[:, cols].to_numpy(dtype=np.float64)
+        cols = np.arange(len(cols))
+    else:  # a view when the frame is one float64 block
+        prices_all = close.to_numpy(dtype=np.float64)
+    by_ticker = prices_all.T
+    valid = np.zeros(len(close.index), dtype=bool)
+    for a in range(0, len(cols), _COLUMN_BLOCK):
+        valid |= ~np.isnan(by_ticker[cols[a : a + _COLUMN_BLOCK]]).all(axis=0)
     if not valid.any():
         return pd.DatetimeIndex([]), np.full((len(columns), sum(pad)), np.nan)
     first, last = close.index[valid][[0, -1]]
@@ -408,13 +418,22 @@ def ticker_returns(
     )
     rows = close.index.get_indexer(sessions)  # -1: no row for the session
     n = len(sessions)
-    out = np.full((len(columns), pad[0] + n + pad[1]), np.nan)
+    out = np.empty((len(columns), pad[0] + n + pad[1]))
+    out[:, : pad[0] + 1] = np.nan  # the pad, and the first session (no previous price)
+    out[:, pad[0] + n :] = np.nan
+    missing = np.flatnonzero(rows < 0)
+    # the usual case: the sessions are consecutive rows of the frame (a slice, no gather)
+    consecutive = n > 0 and len(missing) == 0 and rows[-1] - rows[0] == n - 1
     for a in range(0, len(cols), _COLUMN_BLOCK):
-        prices = close.iloc[:, cols[a : a + _COLUMN_BLOCK]].to_numpy(dtype=np.float64)[rows]
-        prices[rows < 0] = np.nan
+        block = by_ticker[cols[a : a + _COLUMN_BLOCK]]
+        if consecutive:
+            prices = block[:, rows[0] : rows[0] + n]
+        else:
+            prices = np.take(block, rows, axis=1)
+            prices[:, missing] = np.nan
         ratio = out[a : a + _COLUMN_BLOCK, pad[0] + 1 : pad[0] + n]
         with np.errstate(divide="ignore", invalid="ignore"):
-            np.divide(prices[1:], prices[:-1], out=ratio.T)
+            np.divide(prices[:, 1:], prices[:, :-1], out=ratio)
             # not finite or not positive: NaN (NaN fails both tests)
             ratio[~((ratio > 0) & (ratio < np.inf))] = np.nan
             if kind == "log":
@@ -424,7 +443,7 @@ def ticker_returns(
     return sessions, out
 
 
-_COLUMN_BLOCK = 256  # columns of prices copied at a time by ticker_returns
+_COLUMN_BLOCK = 64  # tickers' prices read at a time by ticker_returns
 
 
 # ----------------------------------------------------------------------------- factors

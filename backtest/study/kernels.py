@@ -326,6 +326,7 @@ def _row(R, rows, col, bench, fbase, starts, i):  # type: ignore[no-untyped-def]
 
 
 MODEL = MARKET  # replaced by a constant in each compiled variant of _fit and _measure
+EXCLUDE = False  # replaced by a constant in each compiled variant of _measure
 
 
 def _fit(  # type: ignore[no-untyped-def]
@@ -458,7 +459,7 @@ def _rank_sample(R, ys, xs, cover, c, st, model, exclude, a, b, fb, bv, k, e0, e
 
 
 def _measure(  # type: ignore[no-untyped-def]
-    R, cover, rows, col, bench, fbase, starts, e0, e1, p0, p1, win_a, win_b, in_window, exclude,
+    R, cover, rows, col, bench, fbase, starts, e0, e1, p0, p1, win_a, win_b, in_window,
     log_returns, bits, keys, alpha, beta, s2o, nobs_o, mx_o, sxx_o, fbeta, fmean, fcinv,
     ar_path, car, car_var, bhar, rcount, phat,
 ):  # fmt: skip
@@ -471,7 +472,9 @@ def _measure(  # type: ignore[no-untyped-def]
     with the column in the low ``bits``; unused slots ``KEY_UNUSED``), to be sorted and turned
     into rank sums by :func:`rank_sums`.
 
-    The compiled entry points (:data:`MEASURE`) are this template with ``MODEL`` a constant.
+    The compiled entry points (:data:`MEASURE`) are this template with ``MODEL`` and
+    ``EXCLUDE`` (are estimation days in another event's window left out?) constants: one
+    copy of the rank-sample loops in each, which halves its compile time.
     """
     model = MODEL
     low = np.int64((1 << bits) - 1)
@@ -498,9 +501,9 @@ def _measure(  # type: ignore[no-untyped-def]
             length = win_b[w] - win_a[w]
             for kk in range(win_a[w], win_b[w]):
                 t = st + kk
-                total += _abnormal(R, ys, xs, t, model, a, b, fb, bv, k)
                 yv = ys[t]
                 ev = _normal(R, ys, xs, t, model, a, b, fb, bv, k)
+                total += yv - ev  # _abnormal's value (for the raw model, yv - 0.0 is yv)
                 if model == MARKET:
                     sum_dx += xs[t] - mx
                 if model == FACTOR:
@@ -529,12 +532,9 @@ def _measure(  # type: ignore[no-untyped-def]
                 car_var[row, w] = s2 * length
             bhar[row, w] = growth_s - growth_e
         # the rank sample: the estimation days used and the event windows' days with an AR
-        if exclude:  # the flag a constant in each call: the loops have no branches
-            m, pos = _rank_sample(R, ys, xs, cover, c, st, model, True, a, b, fb, bv, k, e0, e1,
-                                  in_window, high, keys, i)  # fmt: skip
-        else:
-            m, pos = _rank_sample(R, ys, xs, cover, c, st, model, False, a, b, fb, bv, k, e0,
-                                  e1, in_window, high, keys, i)  # fmt: skip
+        # (``EXCLUDE`` a constant: the loops have no branches on it)
+        m, pos = _rank_sample(R, ys, xs, cover, c, st, model, EXCLUDE, a, b, fb, bv, k, e0, e1,
+                              in_window, high, keys, i)  # fmt: skip
         rcount[i] = m
         phat[row] = pos / cnt
 
@@ -556,9 +556,14 @@ def _specialize(template: Any, name: str, **constants: Any) -> Any:
 
 #: The first pass (fit and status) of each model, by model code.
 FIT = {code: _specialize(_fit, f"fit_{name}", MODEL=code) for name, code in MODEL_CODES.items()}
-#: The second pass (ARs, CARs, BHARs, rank keys) of each model, by model code.
+#: The second pass (ARs, CARs, BHARs, rank keys) of each model, by model code and whether
+#: confounded estimation days are excluded (each compiled on its first call only).
 MEASURE = {
-    code: _specialize(_measure, f"measure_{name}", MODEL=code) for name, code in MODEL_CODES.items()
+    (code, exclude): _specialize(
+        _measure, f"measure_{name}{'_excluding' if exclude else ''}", MODEL=code, EXCLUDE=exclude
+    )
+    for name, code in MODEL_CODES.items()
+    for exclude in (False, True)
 }
 
 
@@ -726,20 +731,17 @@ def _cluster_range(  # type: ignore[no-untyped-def]
             bv = fbeta[r]
             a = alpha[r]
             b = beta[r] if model == MARKET else 0.0
-            # the model a constant in each branch: loops without model branches
+            # the market and constant-mean models (the study's and the market events'
+            # defaults) a constant in their branch: loops without model branches; the others
+            # share one copy of the loop (each inlined copy costs ~0.4 s of compiling)
             t0 = st + e0
             if model == MARKET:
                 cnt, sm = _residuals(R, ys, xs, cover, c, t0, MARKET, exclude, a, b, fb, bv, k, z)
             elif model == CONSTANT_MEAN:
                 cnt, sm = _residuals(R, ys, xs, cover, c, t0, CONSTANT_MEAN, exclude, a, b, fb,
                                      bv, k, z)  # fmt: skip
-            elif model == RAW:
-                cnt, sm = _residuals(R, ys, xs, cover, c, t0, RAW, exclude, a, b, fb, bv, k, z)
-            elif model == FACTOR:
-                cnt, sm = _residuals(R, ys, xs, cover, c, t0, FACTOR, exclude, a, b, fb, bv, k, z)
             else:
-                cnt, sm = _residuals(R, ys, xs, cover, c, t0, MARKET_ADJUSTED, exclude, a, b, fb,
-                                     bv, k, z)  # fmt: skip
+                cnt, sm = _residuals(R, ys, xs, cover, c, t0, model, exclude, a, b, fb, bv, k, z)
             if cnt == 0:
                 continue
             mean = sm / cnt
@@ -798,17 +800,9 @@ def column_moments(x, sx, w, dof, phat, codes, n_groups, k0, k1, kept, stat_of):
         g = codes[i]
         patell = dof[i] > 2
         var_t = dof[i] / (dof[i] - 2.0) if patell else 0.0  # variance of a t(dof) (Patell)
-        if one >= 0:  # the columns share one statistic: one flag for the row
-            if kept[i, one]:
-                for k in range(k0, k1):
-                    _moments_add(out, g, k - k0, x[i, k], sx[i, k], w[i, k], phat[i], patell,
-                                 var_t, dof[i])  # fmt: skip
-            else:
-                for k in range(k0, k1):
-                    _merged_add(out, g, k - k0, x[i, k])
-            continue
-        for k in range(k0, k1):
-            if kept[i, stat_of[k]]:
+        flag = kept[i, one] if one >= 0 else False  # one statistic: one flag for the row
+        for k in range(k0, k1):  # one copy of each update (each inlined copy costs compiling)
+            if flag if one >= 0 else kept[i, stat_of[k]]:
                 _moments_add(out, g, k - k0, x[i, k], sx[i, k], w[i, k], phat[i], patell, var_t,
                              dof[i])  # fmt: skip
             else:
@@ -1054,7 +1048,8 @@ def radix_sort(keys, tmp):  # type: ignore[no-untyped-def]
             counts[d] += 1
         src, dst = dst, src
     if passes % 2 == 1:
-        keys[:m] = tmp[:m]
+        for i in range(m):  # a loop, not ``keys[:m] = tmp[:m]``: numba compiles a slice
+            keys[i] = tmp[i]  # assignment with a shape-error message (2.5 s of compiling)
 
 
 #: Group segments at least this long are sorted by NumPy (its SIMD sort: about 5 ms for a
@@ -1313,3 +1308,128 @@ def observation_lists(primary, codes, where, n_list):  # type: ignore[no-untyped
                 o += 1
             y += 1
     return counts, ptr, listed
+
+
+# ----------------------------------------------------------------------------- first run
+
+#: The kernels of the last stages (cross-correlations and the test battery) that a helper
+#: process compiles on a first run while this one compiles those of the first stages (see
+#: :func:`start_warm`).
+WARM_KERNELS = (
+    "_cluster_range",
+    "ar_moments",
+    "column_moments",
+    "path_moments",
+    "_signed_rank_keys",
+    "_sort_segments",
+    "signed_rank_stats",
+)
+
+
+def warm_signatures() -> dict[str, list[tuple[Any, ...]]]:
+    """The argument types the study calls each of :data:`WARM_KERNELS` with (C-contiguous
+    arrays; ``tests/study/test_kernel_warmup.py`` checks them against a real study)."""
+    i32, i64, f64 = nbtypes.int32, nbtypes.int64, nbtypes.float64
+    u8, b1 = nbtypes.uint8, nbtypes.boolean
+
+    def a(dtype: Any, ndim: int) -> Any:
+        return nbtypes.Array(dtype, ndim, "C")
+
+    i1, f1, f2 = a(i64, 1), a(f64, 1), a(f64, 2)
+    rows, u2 = (i1,) * 7, a(u8, 2)
+    cluster = (f2, a(i32, 2), *rows, i64, i64, b1, f1, f1, f2, i1, a(b1, 2), f2, i64, i64)
+    moments = (f2, i1, f1, i1, f1, f1, f2, i1, i1, f2, a(f64, 3), f1, f1, i1, i64, i64, i64)
+    return {
+        "_cluster_range": [cluster],
+        "ar_moments": [(*moments, u2, i1)],
+        "column_moments": [(f2, f2, f2, f1, f1, i1, i64, i64, i64, u2, i1)],
+        "path_moments": [(f2, i1, i64, a(u8, 1))],
+        "_signed_rank_keys": [(f2, i64, i1, u2, i64, i1)],
+        "_sort_segments": [(i1, i1, i1, i64)],
+        "signed_rank_stats": [(i1, i1)],
+    }
+
+
+def _index_path(dispatcher: Any) -> str | None:
+    """The file of numba's on-disk cache index of a kernel (None: not known)."""
+    path = getattr(getattr(getattr(dispatcher, "_cache", None), "_cache_file", None),
+                   "_index_path", None)  # fmt: skip
+    return path if isinstance(path, str) else None
+
+
+def start_warm() -> None:
+    """On a first run (nothing of :data:`WARM_KERNELS` in numba's disk cache yet) start a
+    helper process that compiles them into the cache, once per process.
+
+    Compiling holds one lock per process, so a study compiles its kernels one after the
+    other, on one core, for 10-15 s the first time. The helper compiles the last stages'
+    kernels on the other core while this process compiles the first stages' ones; when the
+    study reaches those stages, :func:`wait_warm` waits for the helper and the kernels load
+    from the cache (the same machine code as compiling them here). ``EVBT_NO_WARM=1`` (or a
+    single CPU) turns this off.
+    """
+    global _warm
+    import os
+    import subprocess
+    import sys
+
+    with _warm_lock:
+        if _warm is not None:
+            return
+        _warm = False
+        if os.environ.get("EVBT_NO_WARM") or (os.cpu_count() or 1) < 2:
+            return
+        paths = [_index_path(globals()[name]) for name in WARM_KERNELS]
+        if any(p is None for p in paths) or any(os.path.exists(p) for p in paths):  # type: ignore[arg-type]
+            return  # compiled before (or numba keeps no disk cache we can see)
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
+        env["EVBT_NO_WARM"] = "1"
+        try:
+            _warm = subprocess.Popen(
+                [sys.executable, "-c", f"import {__name__} as k; k._warm_child()"],
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        except OSError:
+            _warm = False
+
+
+def wait_warm(timeout: float = 300.0, only: str | None = None) -> None:
+    """Wait for the helper of :func:`start_warm`, if one runs (a helper that fails or takes
+    longer only means this process compiles the kernels itself); with ``only`` (a name of
+    :data:`WARM_KERNELS`), only until that kernel is in the cache."""
+    global _warm
+    import os
+    import subprocess
+    import time
+
+    with _warm_lock:
+        proc = _warm
+        if not proc:
+            return
+        if only is not None:  # the helper compiles in the order of WARM_KERNELS
+            path = _index_path(globals()[only])
+            end = time.monotonic() + timeout
+            while proc.poll() is None and time.monotonic() < end:
+                if path is not None and os.path.exists(path):
+                    return
+                time.sleep(0.02)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:  # a stuck helper must not stop the study
+            proc.kill()
+            proc.wait()
+        _warm = False
+
+
+def _warm_child() -> None:
+    """Compile :data:`WARM_KERNELS` into numba's disk cache (the helper process's work)."""
+    for name, sigs in warm_signatures().items():
+        for sig in sigs:
+            globals()[name].compile(sig)
+
+
+_warm_lock = threading.Lock()
+_warm: Any = None  # None: not decided; False: no helper; else the helper's Popen

@@ -280,6 +280,7 @@ def measure(
     timings["measure_pass"] = time.perf_counter() - clock
     clock = time.perf_counter()
     # ------------------------------------------------------------------ cross-correlations
+    K.wait_warm(only="_cluster_range")  # a first run: it may be compiling in a helper
     within = [
         _cluster_sums(aligned, fits, measured, patterns[j], j, spec, off, workers)
         for j in range(len(aligned.groupings))
@@ -449,10 +450,10 @@ def _measure_chunk(
         sub = rows[s : s + _SUB_BLOCK]
         keys = keys_all[: len(sub)]
         rc = rcount[: len(sub)]
-        K.MEASURE[code](
+        K.MEASURE[code, bool(spec.exclude_confounded)](
             blk.R, blk.cover, sub, a.col[sub], a.bench[sub], a.fbase[sub], a.start[sub],
             off.est[0], off.est[1], off.path[0], off.path[1], off.win_a, off.win_b,
-            off.in_window, spec.exclude_confounded, spec.returns == "log", bits, keys, f.alpha,
+            off.in_window, spec.returns == "log", bits, keys, f.alpha,
             f.beta, f.s2, f.nobs, f.mx, f.sxx, f.fbeta, f.fmean, f.fcinv, out.ar_path, out.car,
             out.car_var, out.bhar, rc, f.phat,
         )  # fmt: skip
@@ -460,8 +461,9 @@ def _measure_chunk(
         keys[:, :run].sort(axis=1)
         if lr > run:
             keys[:, run:].sort(axis=1)
-        K.rank_sums(keys, run, rc, bits, local[:, s : s + _SUB_BLOCK],
-                    pattern[:, s : s + _SUB_BLOCK], sums, counts)  # fmt: skip
+        # C-contiguous blocks whatever the number of groupings: one compiled signature
+        K.rank_sums(keys, run, rc, bits, np.ascontiguousarray(local[:, s : s + _SUB_BLOCK]),
+                    np.ascontiguousarray(pattern[:, s : s + _SUB_BLOCK]), sums, counts)  # fmt: skip
     return rows, (np.concatenate(touched), sums, counts), time.perf_counter() - tick
 
 
