@@ -154,7 +154,8 @@ class Groups:
         self.n = int(n_groups)
         self.sizes = np.bincount(self.codes, minlength=self.n)
         self.order = np.argsort(self.codes, kind="stable") if self.n > 1 else None
-        self.starts = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.intp)
+        # the exclusive prefix sum: (G,) starts, none for no group
+        self.starts = (np.cumsum(self.sizes) - self.sizes).astype(np.intp)
 
     @property
     def bounds(self) -> np.ndarray:

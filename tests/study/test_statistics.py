@@ -211,3 +211,20 @@ def test_headline_takes_the_first_computed_test_and_its_interval() -> None:
         assert lo[0, k] == pytest.approx(value[0, k] - half)
         assert hi[0, k] == pytest.approx(value[0, k] + half)
         assert (lo[0, k] > 0) == (2 * stats.t.sf(s, df) < 0.05)
+
+
+@pytest.mark.parametrize(
+    ("codes", "n_groups", "bounds"),
+    [
+        ([], 0, [0]),  # no group: no segment (the signed ranks then have no row either)
+        ([0, 0, 0], 1, [0, 3]),
+        ([1, 0, 1, 2, 1], 3, [0, 1, 4, 5]),
+        ([2, 2], 4, [0, 0, 0, 2, 2]),  # empty groups have empty segments
+    ],
+)
+def test_group_bounds_by_hand(codes: list[int], n_groups: int, bounds: list[int]) -> None:
+    from backtest.study.statistics import Groups
+
+    g = Groups(np.array(codes, dtype=np.int64), n_groups)
+    assert g.bounds.tolist() == bounds
+    assert len(g.starts) == n_groups
