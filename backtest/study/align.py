@@ -231,7 +231,6 @@ def align(
     events studied); confounding and the exclusion of other events' windows from estimation
     windows consider all of them.
     """
-    K.start_warm()  # a first run: the later stages' kernels compile on the other core
     n = len(events.table)
     drops = DropLog(events.table, events.dropped)
     close, failed = close_frame(prices)

@@ -39,7 +39,6 @@ def battery(
     timings: dict[str, float],
 ) -> EventStudyResult:
     """The result of a measured study (see the module docstring)."""
-    K.wait_warm()
     a = measured.aligned
     idx = measured.idx
     out, fits = measured.out, measured.fits

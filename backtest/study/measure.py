@@ -280,7 +280,6 @@ def measure(
     timings["measure_pass"] = time.perf_counter() - clock
     clock = time.perf_counter()
     # ------------------------------------------------------------------ cross-correlations
-    K.wait_warm(only="_cluster_range")  # a first run: it may be compiling in a helper
     within = [
         _cluster_sums(aligned, fits, measured, patterns[j], j, spec, off, workers)
         for j in range(len(aligned.groupings))
