@@ -883,8 +883,10 @@ def earnings_history(rows: pd.DataFrame, ticker: str) -> Figure:
         )
         more["yaxis2"] = axis(
             "earnings surprise, %", overlaying="y", side="right", tickformat=PCT_AXIS,
-            showgrid=False, rangemode="tozero",
+            showgrid=False, rangemode="tozero", tickmode="auto",
         )  # fmt: skip
+        # tickmode "auto": plotly's default for an overlaying axis is "sync", ticks at the
+        # left axis's grid lines, which gave the right axis 4.8%, 9.6%, 14.4%
     return {
         "data": data,
         "layout": layout(
