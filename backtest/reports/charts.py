@@ -27,10 +27,12 @@ that are friendly to colorblind people. https://jfly.uni-koeln.de/color/
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -235,15 +237,17 @@ def is_message(fig: Figure) -> bool:
     return not fig["data"] and len(fig["layout"].get("annotations", ())) == 1
 
 
-def floats(values: Any, digits: int = 7) -> list[float | None]:
+def floats(values: Any, digits: int = 7, *, decimals: int | None = None) -> list[float | None]:
     """Numbers for a figure: ``digits`` significant digits (far beyond what a chart shows,
-    and a much smaller page), NaN and infinities as ``None`` (a gap)."""
+    and a much smaller page), or ``decimals`` decimals when given; NaN and infinities as
+    ``None`` (a gap)."""
     a = np.asarray(values, dtype=np.float64)
     if a.size == 0:
         return []
     ok = np.isfinite(a)
-    top = float(np.abs(a[ok]).max()) if ok.any() else 0.0
-    decimals = digits - 1 - (math.floor(math.log10(top)) if top > 0 else 0)
+    if decimals is None:
+        top = float(np.abs(a[ok]).max()) if ok.any() else 0.0
+        decimals = digits - 1 - (math.floor(math.log10(top)) if top > 0 else 0)
     r = np.round(np.where(ok, a, 0.0), max(decimals, 0))
     return [v if k else None for v, k in zip(r.tolist(), ok.tolist(), strict=True)]
 
@@ -768,7 +772,7 @@ def ticker_paths(
                 "type": "scatter",
                 "mode": "lines",
                 "x": floats(days),
-                "y": floats(cum[j]),
+                "y": floats(cum[j], decimals=PATH_DECIMALS),
                 "line": {"color": FAINT, "width": 1},
                 "name": f"the other {n_faint} events",
                 "legendgroup": "faint",
@@ -788,7 +792,7 @@ def ticker_paths(
                 "type": "scatter",
                 "mode": "lines",
                 "x": floats(days),
-                "y": floats(cum[j]),
+                "y": floats(cum[j], decimals=PATH_DECIMALS),
                 "line": {"color": COLORWAY[rank % len(COLORWAY)], "width": 2.2},
                 # two short lines: a phone's width holds them, nothing is cut
                 "name": wrap(esc(f"{day0[j]} · {shorten(titles[j], 60)}"), 36),
@@ -1013,10 +1017,12 @@ CURRENCIES: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 
-#: Significant digits of the cumulative-return and drawdown paths: 0.01 percentage points on a
-#: path that reaches +250%, finer than any screen shows (a run over 500 tickers draws
-#: thousands of these paths).
-EQUITY_DIGITS = 5
+#: Decimals of the cumulative-return and drawdown paths: 0.01 percentage points, the precision
+#: their hover shows (``+.2%``) and finer than any screen draws; whole numbers of 0.0001 pack
+#: small (:func:`pack_array`: a run over 500 tickers draws thousands of these paths).
+EQUITY_DECIMALS = 4
+#: Decimals of a ticker's event paths (CAR, hover ``+.2%``): the same rule.
+PATH_DECIMALS = 4
 #: How the backtest names the benchmark held at a strategy's exposure (``<bench>`` + this).
 MATCHED_SUFFIX = " at the strategy's exposure"
 
@@ -1110,7 +1116,7 @@ def equity_figure(
         data.append(
             {
                 **common,
-                "y": floats(cum[:, j], EQUITY_DIGITS),
+                "y": floats(cum[:, j], decimals=EQUITY_DECIMALS),
                 "showlegend": j < n_solid,
                 "hovertemplate": "%{y:+.2%}<extra>%{fullData.name}</extra>",
             }
@@ -1118,7 +1124,7 @@ def equity_figure(
         data.append(
             {
                 **common,
-                "y": floats(dd[:, j], EQUITY_DIGITS),
+                "y": floats(dd[:, j], decimals=EQUITY_DECIMALS),
                 "xaxis": "x",
                 "yaxis": "y2",
                 "showlegend": False,
@@ -1667,6 +1673,175 @@ def figure_json(fig: Figure) -> str:
         fig, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_plain
     )
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+#: Arrays of a trace with at least this many values are packed by :class:`SharedArrays`.
+PACK_MIN = 32
+#: Keys of a trace whose arrays are packed.
+PACKED_KEYS = ("x", "y")
+#: The most decimals :func:`pack_array` looks for; a series with more is kept as it is.
+PACK_DECIMALS = 6
+
+
+def pack_array(values: Sequence[Any]) -> dict[str, Any]:
+    """A trace's array in the page's packed form, which the page's script unpacks before
+    drawing (:data:`UNPACK_JS`; :func:`unpack_array` is the same in Python):
+
+    * numbers that are whole at ``e`` decimals (``e`` at most :data:`PACK_DECIMALS`):
+      ``{"e": e, "d": [...]}``, the differences of ``round(v * 10**e)`` from one value to
+      the next, ``null`` for a gap (the difference then continues from the value before
+      it), and three or more zero differences in a row as ``[k]`` (a flat stretch of ``k``
+      sessions). The unpacked value ``k / 10**e`` is the same float as the rounded one.
+    * anything else (dates, names, numbers at full precision): ``{"v": [...]}`` as given.
+
+    >>> pack_array([0.0, 0.0125, 0.0125, 0.0125, 0.0125, None, 0.0100])
+    {'e': 4, 'd': [0, 125, [3], None, -25]}
+    >>> pack_array(["2024-01-02", "2024-01-03"])
+    {'v': ['2024-01-02', '2024-01-03']}
+    """
+    if not all(
+        v is None or (isinstance(v, float | int) and not isinstance(v, bool)) for v in values
+    ):
+        return {"v": list(values)}
+    a = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    ok = np.isfinite(a)
+    if not ok.any() or (~ok & ~np.isnan(a)).any():
+        return {"v": list(values)}
+    x = a[ok]
+    for e in range(PACK_DECIMALS + 1):
+        q = np.round(x * 10.0**e)
+        if np.abs(q).max() < 2**52 and np.array_equal(q / 10.0**e, x):
+            break
+    else:
+        return {"v": list(values)}
+    steps = np.diff(q, prepend=0.0).astype(np.int64)
+    full = np.zeros(a.size, dtype=np.int64)
+    full[ok] = steps
+    tokens: list[Any] = full.tolist()
+    for i in np.flatnonzero(~ok).tolist():
+        tokens[i] = None
+    # runs of zero differences (not gaps) of three or more: [k], from the end backwards
+    zero = np.concatenate(([False], ok & (full == 0), [False]))
+    edges = np.flatnonzero(np.diff(zero.astype(np.int8)))
+    for start, stop in reversed(list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))):
+        if stop - start >= 3:
+            tokens[start:stop] = [[stop - start]]
+    return {"e": e, "d": tokens}
+
+
+def unpack_array(packed: Mapping[str, Any]) -> list[Any]:
+    """The values of :func:`pack_array`'s packed form (what :data:`UNPACK_JS` does in the page).
+
+    >>> unpack_array({"e": 4, "d": [0, 125, [3], None, -25]})
+    [0.0, 0.0125, 0.0125, 0.0125, 0.0125, None, 0.01]
+    """
+    if "v" in packed:
+        return list(packed["v"])
+    scale, acc = 10.0 ** packed["e"], 0
+    out: list[Any] = []
+    for d in packed["d"]:
+        if d is None:
+            out.append(None)
+        elif isinstance(d, list):
+            out.extend([acc / scale] * d[0])
+        else:
+            acc += d
+            out.append(acc / scale)
+    return out
+
+
+#: The page's unpacking of :class:`SharedArrays` references (run before each ``newPlot``):
+#: ``{"evbt": key}`` in a trace's x or y is the array ``key`` of the page's own arrays or,
+#: when not there, of the folder's ``assets/series.js``.
+UNPACK_JS = """function evbtUnpack(p) {
+    if (p.v) { return p.v; }
+    var s = Math.pow(10, p.e), acc = 0, out = [], d, i, k;
+    for (i = 0; i < p.d.length; i++) {
+      d = p.d[i];
+      if (d === null) { out.push(null); }
+      else if (Array.isArray(d)) { for (k = 0; k < d[0]; k++) { out.push(acc / s); } }
+      else { acc += d; out.push(acc / s); }
+    }
+    return out;
+  }
+  function evbtArrays(fig, own) {
+    var shared = window.EVBT_SERIES || {}, keys = ["x", "y"], cache = {};
+    fig.data.forEach(function (t) {
+      keys.forEach(function (k) {
+        var r = t[k];
+        if (r && typeof r === "object" && !Array.isArray(r) && r.evbt) {
+          if (!cache[r.evbt]) { cache[r.evbt] = evbtUnpack(own[r.evbt] || shared[r.evbt]); }
+          t[k] = cache[r.evbt].slice();
+        }
+      });
+    });
+    return fig;
+  }"""
+
+
+@dataclass
+class SharedArrays:
+    """The long arrays of a folder's pages, each stored once: a page holds the arrays only it
+    has (:meth:`page_arrays`), and an array that a second page needs too goes into the folder's
+    ``assets/series.js`` (:meth:`folder_script`), which the later pages load instead of
+    repeating it (the S&P 500 report: the session dates and the benchmark's buy-and-hold, the
+    same on ~500 ticker pages). The first page keeps its own copy, so every page reads all it
+    needs from itself or that file. Traces refer to their arrays as ``{"evbt": key}``, the key
+    a hash of the packed array (:func:`pack_array`)."""
+
+    #: key -> the page that first held it
+    first: dict[str, str] = field(default_factory=dict)
+    #: key -> packed array, in assets/series.js
+    folder: dict[str, Any] = field(default_factory=dict)
+    #: the page being rendered, its own arrays, and whether it needs assets/series.js
+    page: str = ""
+    own: dict[str, Any] = field(default_factory=dict)
+    uses_folder: bool = False
+    _by_id: dict[int, tuple[Any, str]] = field(default_factory=dict)
+
+    def start(self, page: str) -> None:
+        """Begin the arrays of ``page``."""
+        self.page, self.own, self.uses_folder, self._by_id = page, {}, False, {}
+
+    def ref(self, values: Sequence[Any]) -> dict[str, str]:
+        """The reference a trace holds for ``values``."""
+        seen = self._by_id.get(id(values))
+        if seen is not None and seen[0] is values:  # the same list in several traces
+            return {"evbt": seen[1]}
+        packed = pack_array(values)
+        text = json.dumps(packed, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        key = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+        self._by_id[id(values)] = (values, key)
+        if key in self.own:
+            pass
+        elif key in self.folder:
+            self.uses_folder = True
+        elif self.first.setdefault(key, self.page) == self.page:
+            self.own[key] = packed
+        else:
+            self.folder[key] = packed
+            self.uses_folder = True
+        return {"evbt": key}
+
+    def pack(self, fig: Figure) -> Figure:
+        """``fig`` with its traces' long arrays as references (the arrays kept here)."""
+        data = []
+        for trace in fig["data"]:
+            t = dict(trace)
+            for k in PACKED_KEYS:
+                v = t.get(k)
+                if isinstance(v, list) and len(v) >= PACK_MIN:
+                    t[k] = self.ref(v)
+            data.append(t)
+        return {**fig, "data": data}
+
+    def page_arrays(self) -> str:
+        """The arrays of the current page as JSON for a ``<script type="application/json">``."""
+        return figure_json(self.own)
+
+    def folder_script(self) -> str:
+        """``assets/series.js``: the arrays several pages share."""
+        return "window.EVBT_SERIES = " + figure_json(self.folder) + ";\n"
 
 
 def _plain(v: Any) -> Any:
