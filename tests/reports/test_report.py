@@ -434,14 +434,20 @@ def test_memo_builds_once_per_write_and_hands_out_copies() -> None:
     assert calls == [1, 1, 1, 2, 1, 1]
 
 
-def test_records_json_is_the_indented_dump(toy_result: RunResult) -> None:
+def test_records_json_holds_the_records_one_a_line(toy_result: RunResult) -> None:
     from backtest.reports import write as W
 
     with T.reuse():
         tables = T.all_tables(toy_result)
     for name, df in tables.items():
         records = W.table_records(df)
-        assert W.records_json(records) == W._dump(records), name
+        text = W.records_json(records)
+        assert json.loads(text) == json.loads(W._dump(records)), name
+        lines = text.splitlines()
+        if records:
+            assert (lines[0], lines[-1]) == ("[", "]"), name
+            assert len(lines) == len(records) + 2, name
+            assert [json.loads(line.rstrip(",")) for line in lines[1:-1]] == records, name
     odd = [
         [],
         [{}],
@@ -450,5 +456,4 @@ def test_records_json_is_the_indented_dump(toy_result: RunResult) -> None:
         [{"a": [1, 2], "b": {"c": 3}}],  # not flat
     ]
     for records in odd:
-        assert W.records_json(records) == W._dump(records)
         assert json.loads(W.records_json(records)) == records
