@@ -41,6 +41,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from backtest.reports import fmt
+from backtest.reports import tables as T
 from backtest.study.results import stars
 from backtest.study.spec import Window, window_label
 from backtest.text import finite
@@ -737,20 +738,17 @@ def ticker_paths(
     ar = study.ar
     if ar.empty or "ticker" not in (ar.index.names or []):
         return message_figure(title, f"The study measured no event of {ticker}.")
-    rows = ar[ar.index.get_level_values("ticker").astype(str) == str(ticker)]
+    rows = T.ticker_rows(ar, str(ticker))
     if rows.empty:
         return message_figure(title, f"The study measured no event of {ticker}.")
     ids = [str(i) for i in rows.index.get_level_values("event_id")]
     ev = study.events
-    ev = ev[ev["ticker"].astype(str) == str(ticker)].drop_duplicates("event_id")
+    ev = T.ticker_rows(ev, str(ticker)).drop_duplicates("event_id")
     info = ev.set_index(ev["event_id"].astype(str))
     label = window_label(window)
-    w = study.windows
+    w = T.ticker_rows(study.windows, str(ticker))
     car = (
-        w[(w["window"] == label) & (w["ticker"].astype(str) == str(ticker))]
-        .set_index("event_id")["car"]
-        .reindex(ids)
-        .to_numpy(dtype=np.float64)
+        w[w["window"] == label].set_index("event_id")["car"].reindex(ids).to_numpy(dtype=np.float64)
     )
     strength = np.where(np.isfinite(car), np.abs(car), -1.0)
     top = set(np.argsort(-strength, kind="stable")[:highlight].tolist())
@@ -1681,6 +1679,7 @@ PACK_MIN = 32
 PACKED_KEYS = ("x", "y")
 #: The most decimals :func:`pack_array` looks for; a series with more is kept as it is.
 PACK_DECIMALS = 6
+_NUMBERS = frozenset({float, int, type(None)})
 
 
 def pack_array(values: Sequence[Any]) -> dict[str, Any]:
@@ -1699,11 +1698,9 @@ def pack_array(values: Sequence[Any]) -> dict[str, Any]:
     >>> pack_array(["2024-01-02", "2024-01-03"])
     {'v': ['2024-01-02', '2024-01-03']}
     """
-    if not all(
-        v is None or (isinstance(v, float | int) and not isinstance(v, bool)) for v in values
-    ):
+    if not set(map(type, values)) <= _NUMBERS:  # (a bool is no number here)
         return {"v": list(values)}
-    a = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    a = np.array(values, dtype=np.float64)  # None: NaN
     ok = np.isfinite(a)
     if not ok.any() or (~ok & ~np.isnan(a)).any():
         return {"v": list(values)}

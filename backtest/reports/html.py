@@ -914,10 +914,8 @@ def render_ticker(result: Any, site: Site, ticker: str) -> str:
     ctx.update(summary=None, events=[], paths=None, earnings=None)
     if study is not None:
         win = T.main_window(study)
-        ev = T.event_table(study)
-        events = ev[ev["ticker"].astype(str) == ticker].sort_values("day0")
-        row = T.ticker_table(study, win)
-        row = row[row["ticker"].astype(str) == ticker]
+        events = T.study_rows(T.event_table, study, ticker).sort_values("day0")
+        row = T.study_rows(T.ticker_table, study, ticker, win)
         ctx.update(
             spec=study.spec,
             window=window_label(win),
@@ -1068,7 +1066,7 @@ def _earnings(study: Any, ticker: str, charts: Charts) -> dict[str, Any] | None:
     hist = getattr(study, "earnings_history", None)
     if not isinstance(hist, pd.DataFrame) or "ticker" not in hist.columns or not len(hist):
         return None
-    rows = hist[hist["ticker"].astype(str) == ticker]
+    rows = T.ticker_rows(hist, ticker)
     if not len(rows):
         return None
     if "date" in rows.columns:
@@ -1076,7 +1074,7 @@ def _earnings(study: Any, ticker: str, charts: Charts) -> dict[str, Any] | None:
     profile = getattr(study, "earnings_profile", None)
     prof = None
     if isinstance(profile, pd.DataFrame) and "ticker" in profile.columns:
-        p = profile[profile["ticker"].astype(str) == ticker]
+        p = T.ticker_rows(profile, ticker)
         if len(p):
             surprise = pd.to_numeric(
                 rows.get("surprise_pct", pd.Series(np.nan, index=rows.index)), errors="coerce"

@@ -84,6 +84,34 @@ def memo(fn: Callable[..., R]) -> Callable[..., R]:
     return wrapper
 
 
+def ticker_rows(frame: pd.DataFrame, ticker: str, by: str = "ticker") -> pd.DataFrame:
+    """The rows of ``frame`` whose column (or index level) ``by`` is ``ticker`` as text, in
+    their order: ``frame[frame[by].astype(str) == ticker]``, with the frame split once per
+    :func:`reuse` block (a report of 500 ticker pages asked each table 500 times)."""
+    at = _ticker_positions(frame, by).get(str(ticker))
+    return frame.iloc[at if at is not None else []]
+
+
+def study_rows(
+    build: Callable[..., pd.DataFrame], study: Any, ticker: str, *args: Any
+) -> pd.DataFrame:
+    """``ticker_rows(build(study, *args), ticker)`` with the table built and split once per
+    :func:`reuse` block (the tables of :func:`_once` hand out a copy on every call)."""
+    return ticker_rows(_held(study, build, *args)[0], ticker)
+
+
+@memo
+def _held(study: Any, build: Callable[..., pd.DataFrame], *args: Any) -> tuple[pd.DataFrame]:
+    return (build(study, *args),)  # a tuple: memo hands it out as it is, not a copy
+
+
+@memo
+def _ticker_positions(frame: pd.DataFrame, by: str) -> dict[str, npt.NDArray[np.intp]]:
+    values = frame[by] if by in frame.columns else frame.index.get_level_values(by)
+    keys = pd.Series(np.asarray(values.astype(str)), dtype=object)
+    return {str(k): np.asarray(ix) for k, ix in keys.groupby(keys, sort=False).indices.items()}
+
+
 @memo
 def skipped_table(r: Any) -> pd.DataFrame:
     """``r.skipped_table()`` (a backtest's skipped events, rebuilt on every call there)."""

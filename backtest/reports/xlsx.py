@@ -208,8 +208,8 @@ def _rows_xml(
         columns.append(cells)
     ws._write_single_row(n)  # row 1 (the header) out; XlsxWriter's next row is the last
     write = ws.fh.write
-    for r, cells in zip(rows, zip(*columns, strict=True), strict=True):
-        text = "".join(cells)
+    for r, row_cells in zip(rows, zip(*columns, strict=True), strict=True):
+        text = "".join(row_cells)
         if text:
             write(f'<row r="{r}">{text}</row>')
     widths[:] = grown

@@ -6,6 +6,7 @@ show; the numbers are checked against the result objects and against what was pl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -457,3 +458,19 @@ def test_records_json_holds_the_records_one_a_line(toy_result: RunResult) -> Non
     ]
     for records in odd:
         assert json.loads(W.records_json(records)) == records
+
+
+def test_a_tickers_rows_are_the_rows_a_mask_selects(toy_result: RunResult) -> None:
+    """``T.ticker_rows`` (split once per write) gives the rows ``frame[frame.ticker == t]``
+    gives, in their order, for a column and for an index level, inside a reuse block and out."""
+    study = toy_result.study
+    for inside in (False, True):
+        with T.reuse() if inside else contextlib.nullcontext():
+            for t in ["AAA", "BBB", "SPY", "nobody"]:
+                ev = T.event_table(study)
+                want = ev[ev["ticker"].astype(str) == t]
+                pd.testing.assert_frame_equal(T.study_rows(T.event_table, study, t), want)
+                ar = study.ar
+                pd.testing.assert_frame_equal(
+                    T.ticker_rows(ar, t), ar[ar.index.get_level_values("ticker") == t]
+                )
