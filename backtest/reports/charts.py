@@ -250,7 +250,16 @@ def floats(values: Any, digits: int = 7, *, decimals: int | None = None) -> list
         top = float(np.abs(a[ok]).max()) if ok.any() else 0.0
         decimals = digits - 1 - (math.floor(math.log10(top)) if top > 0 else 0)
     r = np.round(np.where(ok, a, 0.0), max(decimals, 0))
-    return [v if k else None for v, k in zip(r.tolist(), ok.tolist(), strict=True)]
+    out = Floats(v if k else None for v, k in zip(r.tolist(), ok.tolist(), strict=True))
+    out.array = np.where(ok, r, np.nan)
+    return out
+
+
+class Floats(list):  # type: ignore[type-arg]
+    """The list :func:`floats` gives, which keeps its numbers as an array too (NaN for a
+    gap), so that :func:`pack_array` need not read them back from the list."""
+
+    array: npt.NDArray[np.float64]
 
 
 def dates(values: Any) -> list[str]:
@@ -1698,9 +1707,12 @@ def pack_array(values: Sequence[Any]) -> dict[str, Any]:
     >>> pack_array(["2024-01-02", "2024-01-03"])
     {'v': ['2024-01-02', '2024-01-03']}
     """
-    if not set(map(type, values)) <= _NUMBERS:  # (a bool is no number here)
+    if isinstance(values, Floats) and len(getattr(values, "array", ())) == len(values):
+        a = values.array
+    elif set(map(type, values)) <= _NUMBERS:  # (a bool is no number here)
+        a = np.array(values, dtype=np.float64)  # None: NaN
+    else:
         return {"v": list(values)}
-    a = np.array(values, dtype=np.float64)  # None: NaN
     ok = np.isfinite(a)
     if not ok.any() or (~ok & ~np.isnan(a)).any():
         return {"v": list(values)}

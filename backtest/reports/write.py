@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from backtest.errors import ReportFolderError
@@ -57,8 +58,40 @@ def csv_ready(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def table_records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """A table as JSON-ready records: dates as ISO text, NaN as null."""
-    return [jsonable(r) for r in df.to_dict("records")]
+    """A table as JSON-ready records: dates as ISO text, NaN as null; the records
+    :func:`backtest.jsonio.jsonable` makes of ``df.to_dict("records")``, built column by
+    column (floats, integers, flags and session dates at once; anything else value by value).
+    """
+    keys = [str(c) for c in df.columns]
+    if len(set(keys)) < len(keys):  # two columns of one name: to_dict keeps the last
+        return [jsonable(r) for r in df.to_dict("records")]
+    columns = [_json_column(df.iloc[:, j]) for j in range(df.shape[1])]
+    return (
+        [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+        if keys
+        else [{} for _ in range(len(df))]
+    )
+
+
+def _json_column(s: pd.Series) -> list[Any]:
+    """One column's values as :func:`jsonable` writes them."""
+    kind = s.dtype.kind if isinstance(s.dtype, np.dtype) else ""
+    if kind == "f":
+        a = s.to_numpy()
+        ok = np.isfinite(a)
+        values = a.tolist()
+        if not ok.all():
+            for i in np.flatnonzero(~ok).tolist():
+                values[i] = None
+        return values
+    if kind in "iub" and kind:
+        return s.to_numpy().tolist()
+    if kind == "M":
+        d = s.dropna()
+        if (d == d.dt.normalize()).all():  # session dates: "2025-10-30", NaT null
+            text = s.dt.strftime("%Y-%m-%d")
+            return [None if m else v for v, m in zip(text.tolist(), s.isna().tolist(), strict=True)]
+    return [jsonable(v) for v in s.tolist()]
 
 
 def _dump(obj: Any) -> str:

@@ -663,6 +663,7 @@ def test_packed_arrays_give_back_the_same_floats() -> None:
     assert packed["e"] == 4
     assert [299] in packed["d"]  # the flat stretch: 299 zero differences in one token
     assert charts.unpack_array(packed) == values
+    assert charts.pack_array(list(values)) == packed  # a plain list: the same
     assert len(json.dumps(packed)) < len(json.dumps(values)) / 2
     big = [1234.5, 1234.5, -7.25, 0.0]
     assert charts.unpack_array(charts.pack_array(big)) == big

@@ -11,7 +11,9 @@ import json
 import math
 import re
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -474,3 +476,41 @@ def test_a_tickers_rows_are_the_rows_a_mask_selects(toy_result: RunResult) -> No
                 pd.testing.assert_frame_equal(
                     T.ticker_rows(ar, t), ar[ar.index.get_level_values("ticker") == t]
                 )
+
+
+def test_table_records_are_what_jsonable_makes_of_each_row(toy_result: RunResult) -> None:
+    """Built column by column, the records equal ``jsonable`` of ``to_dict("records")``
+    value for value and type for type: on every toy table, and on a frame of awkward columns
+    (NaN and infinities, NaT, instants with and without an offset, nullable integers, flags
+    with a gap, lists, mixed objects)."""
+    from backtest.jsonio import jsonable
+    from backtest.reports import write as W
+
+    def typed(v: Any) -> Any:
+        if isinstance(v, dict):
+            return [(k, typed(x)) for k, x in v.items()]
+        if isinstance(v, list):
+            return [typed(x) for x in v]
+        return (type(v).__name__, v)
+
+    with T.reuse():
+        tables = dict(T.all_tables(toy_result))
+    tables["odd"] = pd.DataFrame(
+        {
+            "x": [0.5, np.nan, np.inf, -np.inf],
+            "day": pd.to_datetime(["2024-01-02", None, "2024-01-03", "2024-01-04"]),
+            "when": pd.to_datetime(
+                ["2024-01-02 09:30", None, "2024-01-03 00:00", "2024-01-04 00:00"]
+            ),
+            "utc": pd.to_datetime(["2024-01-02 09:30", None, None, None]).tz_localize("UTC"),
+            "n": pd.array([1, None, 3, 4], dtype="Int64"),
+            "k": np.array([1, 2, 3, 4], dtype=np.int32),
+            "flag": [True, None, False, True],
+            "ok": [True, False, False, True],
+            "tags": [["a"], [], None, ("b", 1)],
+            "mixed": ["s", 1, 2.5, pd.Timestamp("2024-01-05")],
+        }
+    )
+    for name, df in tables.items():
+        want = [jsonable(r) for r in df.to_dict("records")]
+        assert typed(W.table_records(df)) == typed(want), name
