@@ -250,8 +250,14 @@ def floats(values: Any, digits: int = 7, *, decimals: int | None = None) -> list
         top = float(np.abs(a[ok]).max()) if ok.any() else 0.0
         decimals = digits - 1 - (math.floor(math.log10(top)) if top > 0 else 0)
     r = np.round(np.where(ok, a, 0.0), max(decimals, 0))
-    out = Floats(v if k else None for v, k in zip(r.tolist(), ok.tolist(), strict=True))
-    out.array = np.where(ok, r, np.nan)
+    if ok.all():
+        out = Floats(r.tolist())
+        out.array = r
+    else:
+        held = r.astype(object)
+        held[~ok] = None
+        out = Floats(held.tolist())
+        out.array = np.where(ok, r, np.nan)
     return out
 
 
