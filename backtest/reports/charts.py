@@ -849,6 +849,34 @@ def _day0_shape() -> dict[str, Any]:
     }
 
 
+def zero_aligned(*series: Any, pad: float = 0.06) -> list[list[float]] | None:
+    """Axis ranges, one per series, that hold all of its values and 0 and put 0 at the same
+    height on every axis (two y axes over one chart); None when no such ranges exist (a
+    series wholly below 0 beside one wholly above it, or no values).
+
+    >>> zero_aligned([-0.05, 0.10], [0.0, 0.25])
+    [[-0.053, 0.106], [-0.1325, 0.265]]
+    """
+    ends = []
+    for values in series:
+        a = np.asarray(values, dtype=np.float64)
+        a = a[np.isfinite(a)]
+        if not a.size:
+            return None
+        ends.append((max(-float(a.min()), 0.0), max(float(a.max()), 0.0)))
+    ratios = [n / p for n, p in ends if p > 0]
+    if not ratios or any(n == 0 and p == 0 for n, p in ends):
+        return None
+    r = max(ratios)  # below zero per unit above it, the most any series needs
+    if r == 0 and any(p == 0 for _, p in ends):
+        return None
+    out = []
+    for n, p in ends:
+        below, above = (r * p, p) if p > 0 else (n, n / r)
+        out.append([round(-below * (1 + pad), 12), round(above * (1 + pad), 12)])
+    return out
+
+
 def earnings_history(rows: pd.DataFrame, ticker: str) -> Figure:
     """Earnings reaction history: the abnormal return on day 0 of each quarter's results
     (``ar0``, bars green up and red down), in order, with the earnings surprise
@@ -885,6 +913,7 @@ def earnings_history(rows: pd.DataFrame, ticker: str) -> Figure:
         }
     ]
     more: dict[str, Any] = {}
+    left: dict[str, Any] = {}
     if "surprise_pct" in rows.columns and rows["surprise_pct"].notna().any():
         data.append(
             {
@@ -898,12 +927,17 @@ def earnings_history(rows: pd.DataFrame, ticker: str) -> Figure:
                 "hovertemplate": "%{x}: surprise %{y:+.1%}<extra></extra>",
             }
         )
+        # tickmode "auto": plotly's default for an overlaying axis is "sync", ticks at the
+        # left axis's grid lines, which gave the right axis 4.8%, 9.6%, 14.4%; the two
+        # ranges put 0% at the same height, so that a diamond on the zero line is no surprise
+        ranges = zero_aligned(ar0, rows["surprise_pct"].to_numpy(dtype=np.float64) / 100.0)
         more["yaxis2"] = axis(
             "earnings surprise, %", overlaying="y", side="right", tickformat=PCT_AXIS,
-            showgrid=False, rangemode="tozero", tickmode="auto",
+            showgrid=False, tickmode="auto",
+            **({"range": ranges[1]} if ranges else {"rangemode": "tozero"}),
         )  # fmt: skip
-        # tickmode "auto": plotly's default for an overlaying axis is "sync", ticks at the
-        # left axis's grid lines, which gave the right axis 4.8%, 9.6%, 14.4%
+        if ranges:
+            left["range"] = ranges[0]
     return {
         "data": data,
         "layout": layout(
@@ -914,7 +948,7 @@ def earnings_history(rows: pd.DataFrame, ticker: str) -> Figure:
             showlegend=len(data) > 1,
             legend=LEGEND_TOP,
             xaxis=axis("quarter", type="category"),
-            yaxis=axis("AR(0), %", tickformat=PCT_AXIS),
+            yaxis=axis("AR(0), %", tickformat=PCT_AXIS, **left),
             **more,
         ),
     }

@@ -427,9 +427,20 @@ def test_the_runs_notes_are_on_the_page_and_in_the_summary(toy_result: RunResult
 
 def test_the_surprise_axis_picks_its_own_round_ticks() -> None:
     """plotly syncs an overlaying axis's ticks with the left axis's grid by default (the S&P
-    page showed 4.8%, 9.6%, 14.4%); the surprise axis asks for its own ticks."""
+    page showed 4.8%, 9.6%, 14.4%); the surprise axis asks for its own ticks, and both axes
+    put 0% at the same height (AR(0) from -6.0% to +3.1%, surprises from -9.09% to +16.67%:
+    AR(0) needs the most room below zero per unit above, 6.0 / 3.1)."""
     fig = C.earnings_history(_history()[lambda d: d["ticker"] == "BBB"], "BBB")
-    assert fig["layout"]["yaxis2"]["tickmode"] == "auto"
+    lay = fig["layout"]
+    assert lay["yaxis2"]["tickmode"] == "auto"
+    (lo, hi), (lo2, hi2) = lay["yaxis"]["range"], lay["yaxis2"]["range"]
+    assert lo <= -0.06
+    assert hi >= 0.031
+    assert lo2 <= -0.0909
+    assert hi2 >= 0.1667
+    assert -lo / (hi - lo) == pytest.approx(-lo2 / (hi2 - lo2))  # 0% at one height
+    assert -lo / (hi - lo) == pytest.approx(0.06 / (0.06 + 0.031))
+    assert C.zero_aligned([-0.1, -0.2], [0.1, 0.3]) is None  # all below beside all above
 
 
 # ------------------------------------------------------------------------------ formatting
