@@ -249,7 +249,7 @@ def floats(values: Any, digits: int = 7, *, decimals: int | None = None) -> list
     if decimals is None:
         top = float(np.abs(a[ok]).max()) if ok.any() else 0.0
         decimals = digits - 1 - (math.floor(math.log10(top)) if top > 0 else 0)
-    r: npt.NDArray[np.float64] = np.round(np.where(ok, a, 0.0), max(decimals, 0))
+    r = np.asarray(np.round(np.where(ok, a, 0.0), max(decimals, 0)), dtype=np.float64)
     if ok.all():
         out = Floats(r.tolist())
         out.array = r
