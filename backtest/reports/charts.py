@@ -27,6 +27,7 @@ that are friendly to colorblind people. https://jfly.uni-koeln.de/color/
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -269,8 +270,18 @@ class Floats(list):  # type: ignore[type-arg]
 
 
 def dates(values: Any) -> list[str]:
-    """Session dates as ``YYYY-MM-DD`` text."""
-    return [str(d) for d in pd.DatetimeIndex(values).strftime("%Y-%m-%d")]
+    """Session dates as ``YYYY-MM-DD`` text (the same sessions written once per process: a
+    report of 500 ticker pages asks for the same 1,586 dates on every page)."""
+    index = pd.DatetimeIndex(values)
+    if index.tz is not None or index.dtype != "datetime64[ns]":
+        return [str(d) for d in index.strftime("%Y-%m-%d")]
+    return list(_dates_text(index.asi8.tobytes()))
+
+
+@functools.lru_cache(maxsize=8)
+def _dates_text(stamps: bytes) -> tuple[str, ...]:
+    index = pd.DatetimeIndex(np.frombuffer(stamps, dtype="datetime64[ns]"))
+    return tuple(str(d) for d in index.strftime("%Y-%m-%d"))
 
 
 def _date(value: Any) -> str:

@@ -731,8 +731,9 @@ def _any_column(backtests: Sequence[Any], column: tuple[str, str, str]) -> bool:
     return any(len(r.metrics) and set(names) <= _columns(r) for r in backtests)
 
 
+@T.memo
 def _columns(r: Any) -> set[str]:
-    """The columns of :func:`metrics_with_trade_stats` (without building it)."""
+    """The columns of :func:`metrics_with_trade_stats` (without building it; once per write)."""
     ts = getattr(r, "trade_stats", None)
     extra = set(ts.columns) if isinstance(ts, pd.DataFrame) and len(ts) else set()
     return set(r.metrics.columns) | set(r.combos.columns) | extra
