@@ -782,8 +782,10 @@ def ticker_paths(
     values = rows.to_numpy(dtype=np.float64)
     cum = np.nancumsum(values, axis=1)
     cum[np.isnan(values)] = np.nan
-    day0 = [_date(info["day0"].get(i)) if "day0" in info else "" for i in ids]
-    titles = [str(info["title"].get(i, i)) if "title" in info else i for i in ids]
+    d0 = info.get("day0")
+    day0 = [_date(d0.get(i)) for i in ids] if d0 is not None else [""] * len(ids)
+    t0 = info.get("title")
+    titles = [str(t0.get(i, i)) for i in ids] if t0 is not None else list(ids)
     by_date = sorted(range(len(ids)), key=lambda j: day0[j])
     data: list[dict[str, Any]] = []
     faint_shown = False
@@ -1868,18 +1870,24 @@ class SharedArrays:
         seen = self._by_id.get(id(values))
         if seen is not None and seen[0] is values:  # the same list in several traces
             return {"evbt": seen[1]}
-        packed = pack_array(values)
-        text = json.dumps(packed, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        key = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+        packed: dict[str, Any] | None = None
+        if isinstance(values, Floats) and len(getattr(values, "array", ())) == len(values):
+            # the same numbers, the same bytes: packed only when first needed
+            digest = hashlib.blake2b(values.array.tobytes(), digest_size=8).hexdigest()
+            key = "f" + digest
+        else:
+            packed = pack_array(values)
+            text = json.dumps(packed, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            key = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
         self._by_id[id(values)] = (values, key)
         if key in self.own:
             pass
         elif key in self.folder:
             self.uses_folder = True
         elif self.first.setdefault(key, self.page) == self.page:
-            self.own[key] = packed
+            self.own[key] = packed if packed is not None else pack_array(values)
         else:
-            self.folder[key] = packed
+            self.folder[key] = packed if packed is not None else pack_array(values)
             self.uses_folder = True
         return {"evbt": key}
 
