@@ -374,7 +374,7 @@ def category_forest(table: pd.DataFrame, window: Window = (-1, 1)) -> Figure:
     n = rows["n"].to_numpy()
     cats = [esc(str(c).replace("_", " ")) for c in rows["category"]]
     text = [
-        f"{v:+.1%} {stars(x) if math.isfinite(x) else ''}".rstrip()
+        f"{fmt.pct(v, 1)} {stars(x) if math.isfinite(x) else ''}".rstrip()
         + f"  n={k}"
         + (" †" if fmt.unbounded(a, b) else "")
         for v, x, k, a, b in zip(value, p, n, lo, hi, strict=True)
@@ -433,7 +433,7 @@ def top_reactions(table: pd.DataFrame, window: Window = (-1, 1)) -> Figure:
     car = rows["car"].to_numpy(dtype=np.float64)
     names = [f"{esc(t)} {_date(d)}" for t, d in zip(rows["ticker"], rows["day0"], strict=True)]
     text = [
-        f"{v:+.1%}{stars(x) if math.isfinite(x) else ''}"
+        f"{fmt.pct(v, 1)}{stars(x) if math.isfinite(x) else ''}"
         for v, x in zip(car, rows["p"].to_numpy(dtype=np.float64), strict=True)
     ]
     fig_layout = layout(
@@ -1643,7 +1643,7 @@ def claims_figure(claims: pd.DataFrame) -> Figure | None:
     measured = c["measured"].to_numpy(dtype=np.float64)
     verdict = c["verdict"].astype(str)
     custom = [
-        [esc(s), f"{a:+.2%}", f"{b:+.2%}", esc(v)]
+        [esc(s), fmt.pct(a), fmt.pct(b), esc(v)]
         for s, a, b, v in zip(c["says"].astype(str), claimed, measured, verdict, strict=True)
     ]
     hover = (

@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from backtest.reports import fmt
 from backtest.study.spec import Window, window_label
 
 FloatArray = npt.NDArray[np.float64]
@@ -270,13 +271,13 @@ def category_takeaway(study: Any, window: Window | None = None, level: float = 0
     sig = cats[cats["p"] < level]
     if len(sig):
         listed = "; ".join(
-            f"{r.category.replace('_', ' ')} {r.caar * 100:+.2f}% (p {r.p:.3f}, n={r.n})"
+            f"{r.category.replace('_', ' ')} {fmt.pct(r.caar)} (p {r.p:.3f}, n={r.n})"
             for r in sig.itertuples(index=False)
         )
         return f"At the {level:.0%} level, the CAAR{label} differs from zero for: {listed}."
     big = cats.reindex(cats["caar"].abs().sort_values(ascending=False).index).head(2)
     largest = " and ".join(
-        f"{r.category.replace('_', ' ')} ({r.caar * 100:+.2f}%, p {r.p:.2f}, n={r.n})"
+        f"{r.category.replace('_', ' ')} ({fmt.pct(r.caar)}, p {r.p:.2f}, n={r.n})"
         for r in big.itertuples(index=False)
     )
     return (

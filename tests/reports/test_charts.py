@@ -700,3 +700,14 @@ def test_shared_arrays_are_stored_once_per_folder() -> None:
     script = store.folder_script()
     assert script.startswith("window.EVBT_SERIES = ")
     assert script.endswith(";\n")
+
+
+def test_a_chart_label_that_rounds_to_zero_has_no_sign() -> None:
+    """The forest's right-hand labels follow the page's rule: a CAAR of -0.04% at one decimal
+    reads 0.0%, not -0.0% (the shipped run's "policy +0.0%")."""
+    rows = category_rows()
+    rows.loc[1, "caar"] = -0.0004
+    rows.loc[2, "caar"] = 0.0004
+    texts = list(right_labels(charts.category_forest(rows)).values())
+    assert sum(t.startswith("0.0%") for t in texts) == 2, texts
+    assert not any(t.startswith(("+0.0%", "-0.0%")) for t in texts)
