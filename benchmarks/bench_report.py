@@ -4,6 +4,8 @@ Run on demand (not a test)::
 
     python benchmarks/bench_report.py                    # 3 writes, the shipped catalog
     python benchmarks/bench_report.py --repeat 5 --profile 25
+    python benchmarks/bench_report.py --config sp500.toml --prices-dir ../shared/sp500/prices \
+        --cache /tmp/evbt-bench-sp500.pickle --repeat 3   # the S&P 500 earnings run
 
 The main job (``evbt run`` on the shipped catalog and strategies with the price files of
 ``--prices-dir``, default ``../shared/prices`` beside the repository) runs once; its result is
@@ -38,8 +40,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 
-def main_job(prices_dir: Path, cache: Path) -> Any:
-    """The main job's RunResult (from ``cache`` when it is there)."""
+def main_job(prices_dir: Path, cache: Path, config: Path | None = None) -> Any:
+    """The main job's RunResult (from ``cache`` when it is there); ``config``: a run
+    configuration instead of the shipped catalog and strategies."""
     if cache.is_file():
         with cache.open("rb") as f:
             return pickle.load(f)
@@ -47,7 +50,7 @@ def main_job(prices_dir: Path, cache: Path) -> Any:
     from backtest.prices import open_source
 
     result = run_job(
-        load_config(None, base=ROOT), source=open_source(prices_dir=prices_dir), progress=False
+        load_config(config, base=ROOT), source=open_source(prices_dir=prices_dir), progress=False
     )
     cache.parent.mkdir(parents=True, exist_ok=True)
     with cache.open("wb") as f:
@@ -80,11 +83,15 @@ def main() -> None:
     parser.add_argument(
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "evbt-bench-report.pickle"
     )
+    parser.add_argument(
+        "--config", type=Path, default=None,
+        help="run configuration (TOML) instead of the shipped catalog and strategies",
+    )  # fmt: skip
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", type=int, default=0, metavar="N")
     args = parser.parse_args()
 
-    result = main_job(args.prices_dir.resolve(), args.cache)
+    result = main_job(args.prices_dir.resolve(), args.cache, args.config)
     for module in ("backtest.reports.html", "backtest.reports.write"):
         importlib.import_module(module)  # importing is not writing: not timed
 
@@ -109,6 +116,7 @@ def main() -> None:
             "wall_all_s": [round(w, 3) for w in walls],
             "index_html_bytes": page,
             "folder_bytes": total,
+            "ticker_pages_bytes": folder_size(out / "tickers") if (out / "tickers").is_dir() else 0,
             "files": files,
         }
         print(json.dumps(record, indent=2))

@@ -27,10 +27,13 @@ that are friendly to colorblind people. https://jfly.uni-koeln.de/color/
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import html
 import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -39,6 +42,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from backtest.reports import fmt
+from backtest.reports import tables as T
 from backtest.study.results import stars
 from backtest.study.spec import Window, window_label
 from backtest.text import finite
@@ -235,22 +239,49 @@ def is_message(fig: Figure) -> bool:
     return not fig["data"] and len(fig["layout"].get("annotations", ())) == 1
 
 
-def floats(values: Any, digits: int = 7) -> list[float | None]:
+def floats(values: Any, digits: int = 7, *, decimals: int | None = None) -> list[float | None]:
     """Numbers for a figure: ``digits`` significant digits (far beyond what a chart shows,
-    and a much smaller page), NaN and infinities as ``None`` (a gap)."""
+    and a much smaller page), or ``decimals`` decimals when given; NaN and infinities as
+    ``None`` (a gap)."""
     a = np.asarray(values, dtype=np.float64)
     if a.size == 0:
         return []
     ok = np.isfinite(a)
-    top = float(np.abs(a[ok]).max()) if ok.any() else 0.0
-    decimals = digits - 1 - (math.floor(math.log10(top)) if top > 0 else 0)
-    r = np.round(np.where(ok, a, 0.0), max(decimals, 0))
-    return [v if k else None for v, k in zip(r.tolist(), ok.tolist(), strict=True)]
+    if decimals is None:
+        top = float(np.abs(a[ok]).max()) if ok.any() else 0.0
+        decimals = digits - 1 - (math.floor(math.log10(top)) if top > 0 else 0)
+    r = np.asarray(np.round(np.where(ok, a, 0.0), max(decimals, 0)), dtype=np.float64)
+    if ok.all():
+        out = Floats(r.tolist())
+        out.array = r
+    else:
+        held = r.astype(object)
+        held[~ok] = None
+        out = Floats(held.tolist())
+        out.array = np.where(ok, r, np.nan)
+    return out
+
+
+class Floats(list):  # type: ignore[type-arg]
+    """The list :func:`floats` gives, which keeps its numbers as an array too (NaN for a
+    gap), so that :func:`pack_array` need not read them back from the list."""
+
+    array: npt.NDArray[np.float64]
 
 
 def dates(values: Any) -> list[str]:
-    """Session dates as ``YYYY-MM-DD`` text."""
-    return [str(d) for d in pd.DatetimeIndex(values).strftime("%Y-%m-%d")]
+    """Session dates as ``YYYY-MM-DD`` text (the same sessions written once per process: a
+    report of 500 ticker pages asks for the same 1,586 dates on every page)."""
+    index = pd.DatetimeIndex(values)
+    if index.tz is not None or index.dtype != "datetime64[ns]":
+        return [str(d) for d in index.strftime("%Y-%m-%d")]
+    return list(_dates_text(index.asi8.tobytes()))
+
+
+@functools.lru_cache(maxsize=8)
+def _dates_text(stamps: bytes) -> tuple[str, ...]:
+    index = pd.DatetimeIndex(np.frombuffer(stamps, dtype="datetime64[ns]"))
+    return tuple(str(d) for d in index.strftime("%Y-%m-%d"))
 
 
 def _date(value: Any) -> str:
@@ -343,7 +374,7 @@ def category_forest(table: pd.DataFrame, window: Window = (-1, 1)) -> Figure:
     n = rows["n"].to_numpy()
     cats = [esc(str(c).replace("_", " ")) for c in rows["category"]]
     text = [
-        f"{v:+.1%} {stars(x) if math.isfinite(x) else ''}".rstrip()
+        f"{fmt.pct(v, 1)} {stars(x) if math.isfinite(x) else ''}".rstrip()
         + f"  n={k}"
         + (" †" if fmt.unbounded(a, b) else "")
         for v, x, k, a, b in zip(value, p, n, lo, hi, strict=True)
@@ -402,7 +433,7 @@ def top_reactions(table: pd.DataFrame, window: Window = (-1, 1)) -> Figure:
     car = rows["car"].to_numpy(dtype=np.float64)
     names = [f"{esc(t)} {_date(d)}" for t, d in zip(rows["ticker"], rows["day0"], strict=True)]
     text = [
-        f"{v:+.1%}{stars(x) if math.isfinite(x) else ''}"
+        f"{fmt.pct(v, 1)}{stars(x) if math.isfinite(x) else ''}"
         for v, x in zip(car, rows["p"].to_numpy(dtype=np.float64), strict=True)
     ]
     fig_layout = layout(
@@ -733,20 +764,17 @@ def ticker_paths(
     ar = study.ar
     if ar.empty or "ticker" not in (ar.index.names or []):
         return message_figure(title, f"The study measured no event of {ticker}.")
-    rows = ar[ar.index.get_level_values("ticker").astype(str) == str(ticker)]
+    rows = T.ticker_rows(ar, str(ticker))
     if rows.empty:
         return message_figure(title, f"The study measured no event of {ticker}.")
     ids = [str(i) for i in rows.index.get_level_values("event_id")]
     ev = study.events
-    ev = ev[ev["ticker"].astype(str) == str(ticker)].drop_duplicates("event_id")
+    ev = T.ticker_rows(ev, str(ticker)).drop_duplicates("event_id")
     info = ev.set_index(ev["event_id"].astype(str))
     label = window_label(window)
-    w = study.windows
+    w = T.ticker_rows(study.windows, str(ticker))
     car = (
-        w[(w["window"] == label) & (w["ticker"].astype(str) == str(ticker))]
-        .set_index("event_id")["car"]
-        .reindex(ids)
-        .to_numpy(dtype=np.float64)
+        w[w["window"] == label].set_index("event_id")["car"].reindex(ids).to_numpy(dtype=np.float64)
     )
     strength = np.where(np.isfinite(car), np.abs(car), -1.0)
     top = set(np.argsort(-strength, kind="stable")[:highlight].tolist())
@@ -754,8 +782,10 @@ def ticker_paths(
     values = rows.to_numpy(dtype=np.float64)
     cum = np.nancumsum(values, axis=1)
     cum[np.isnan(values)] = np.nan
-    day0 = [_date(info["day0"].get(i)) if "day0" in info else "" for i in ids]
-    titles = [str(info["title"].get(i, i)) if "title" in info else i for i in ids]
+    d0 = info.get("day0")
+    day0 = [_date(d0.get(i)) for i in ids] if d0 is not None else [""] * len(ids)
+    t0 = info.get("title")
+    titles = [str(t0.get(i, i)) for i in ids] if t0 is not None else list(ids)
     by_date = sorted(range(len(ids)), key=lambda j: day0[j])
     data: list[dict[str, Any]] = []
     faint_shown = False
@@ -768,7 +798,7 @@ def ticker_paths(
                 "type": "scatter",
                 "mode": "lines",
                 "x": floats(days),
-                "y": floats(cum[j]),
+                "y": floats(cum[j], decimals=PATH_DECIMALS),
                 "line": {"color": FAINT, "width": 1},
                 "name": f"the other {n_faint} events",
                 "legendgroup": "faint",
@@ -788,7 +818,7 @@ def ticker_paths(
                 "type": "scatter",
                 "mode": "lines",
                 "x": floats(days),
-                "y": floats(cum[j]),
+                "y": floats(cum[j], decimals=PATH_DECIMALS),
                 "line": {"color": COLORWAY[rank % len(COLORWAY)], "width": 2.2},
                 # two short lines: a phone's width holds them, nothing is cut
                 "name": wrap(esc(f"{day0[j]} · {shorten(titles[j], 60)}"), 36),
@@ -832,6 +862,34 @@ def _day0_shape() -> dict[str, Any]:
     }
 
 
+def zero_aligned(*series: Any, pad: float = 0.06) -> list[list[float]] | None:
+    """Axis ranges, one per series, that hold all of its values and 0 and put 0 at the same
+    height on every axis (two y axes over one chart); None when no such ranges exist (a
+    series wholly below 0 beside one wholly above it, or no values).
+
+    >>> zero_aligned([-0.05, 0.10], [0.0, 0.25])
+    [[-0.053, 0.106], [-0.1325, 0.265]]
+    """
+    ends = []
+    for values in series:
+        a = np.asarray(values, dtype=np.float64)
+        a = a[np.isfinite(a)]
+        if not a.size:
+            return None
+        ends.append((max(-float(a.min()), 0.0), max(float(a.max()), 0.0)))
+    ratios = [n / p for n, p in ends if p > 0]
+    if not ratios or any(n == 0 and p == 0 for n, p in ends):
+        return None
+    r = max(ratios)  # below zero per unit above it, the most any series needs
+    if r == 0 and any(p == 0 for _, p in ends):
+        return None
+    out = []
+    for n, p in ends:
+        below, above = (r * p, p) if p > 0 else (n, n / r)
+        out.append([round(-below * (1 + pad), 12), round(above * (1 + pad), 12)])
+    return out
+
+
 def earnings_history(rows: pd.DataFrame, ticker: str) -> Figure:
     """Earnings reaction history: the abnormal return on day 0 of each quarter's results
     (``ar0``, bars green up and red down), in order, with the earnings surprise
@@ -868,6 +926,7 @@ def earnings_history(rows: pd.DataFrame, ticker: str) -> Figure:
         }
     ]
     more: dict[str, Any] = {}
+    left: dict[str, Any] = {}
     if "surprise_pct" in rows.columns and rows["surprise_pct"].notna().any():
         data.append(
             {
@@ -881,10 +940,17 @@ def earnings_history(rows: pd.DataFrame, ticker: str) -> Figure:
                 "hovertemplate": "%{x}: surprise %{y:+.1%}<extra></extra>",
             }
         )
+        # tickmode "auto": plotly's default for an overlaying axis is "sync", ticks at the
+        # left axis's grid lines, which gave the right axis 4.8%, 9.6%, 14.4%; the two
+        # ranges put 0% at the same height, so that a diamond on the zero line is no surprise
+        ranges = zero_aligned(ar0, rows["surprise_pct"].to_numpy(dtype=np.float64) / 100.0)
         more["yaxis2"] = axis(
             "earnings surprise, %", overlaying="y", side="right", tickformat=PCT_AXIS,
-            showgrid=False, rangemode="tozero",
+            showgrid=False, tickmode="auto",
+            **({"range": ranges[1]} if ranges else {"rangemode": "tozero"}),
         )  # fmt: skip
+        if ranges:
+            left["range"] = ranges[0]
     return {
         "data": data,
         "layout": layout(
@@ -895,7 +961,7 @@ def earnings_history(rows: pd.DataFrame, ticker: str) -> Figure:
             showlegend=len(data) > 1,
             legend=LEGEND_TOP,
             xaxis=axis("quarter", type="category"),
-            yaxis=axis("AR(0), %", tickformat=PCT_AXIS),
+            yaxis=axis("AR(0), %", tickformat=PCT_AXIS, **left),
             **more,
         ),
     }
@@ -1011,10 +1077,12 @@ CURRENCIES: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 
-#: Significant digits of the cumulative-return and drawdown paths: 0.01 percentage points on a
-#: path that reaches +250%, finer than any screen shows (a run over 500 tickers draws
-#: thousands of these paths).
-EQUITY_DIGITS = 5
+#: Decimals of the cumulative-return and drawdown paths: 0.01 percentage points, the precision
+#: their hover shows (``+.2%``) and finer than any screen draws; whole numbers of 0.0001 pack
+#: small (:func:`pack_array`: a run over 500 tickers draws thousands of these paths).
+EQUITY_DECIMALS = 4
+#: Decimals of a ticker's event paths (CAR, hover ``+.2%``): the same rule.
+PATH_DECIMALS = 4
 #: How the backtest names the benchmark held at a strategy's exposure (``<bench>`` + this).
 MATCHED_SUFFIX = " at the strategy's exposure"
 
@@ -1108,7 +1176,7 @@ def equity_figure(
         data.append(
             {
                 **common,
-                "y": floats(cum[:, j], EQUITY_DIGITS),
+                "y": floats(cum[:, j], decimals=EQUITY_DECIMALS),
                 "showlegend": j < n_solid,
                 "hovertemplate": "%{y:+.2%}<extra>%{fullData.name}</extra>",
             }
@@ -1116,7 +1184,7 @@ def equity_figure(
         data.append(
             {
                 **common,
-                "y": floats(dd[:, j], EQUITY_DIGITS),
+                "y": floats(dd[:, j], decimals=EQUITY_DECIMALS),
                 "xaxis": "x",
                 "yaxis": "y2",
                 "showlegend": False,
@@ -1575,7 +1643,7 @@ def claims_figure(claims: pd.DataFrame) -> Figure | None:
     measured = c["measured"].to_numpy(dtype=np.float64)
     verdict = c["verdict"].astype(str)
     custom = [
-        [esc(s), f"{a:+.2%}", f"{b:+.2%}", esc(v)]
+        [esc(s), fmt.pct(a), fmt.pct(b), esc(v)]
         for s, a, b, v in zip(c["says"].astype(str), claimed, measured, verdict, strict=True)
     ]
     hover = (
@@ -1665,6 +1733,183 @@ def figure_json(fig: Figure) -> str:
         fig, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_plain
     )
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+#: Arrays of a trace with at least this many values are packed by :class:`SharedArrays`.
+PACK_MIN = 32
+#: Keys of a trace whose arrays are packed.
+PACKED_KEYS = ("x", "y")
+#: The most decimals :func:`pack_array` looks for; a series with more is kept as it is.
+PACK_DECIMALS = 6
+_NUMBERS = frozenset({float, int, type(None)})
+
+
+def pack_array(values: Sequence[Any]) -> dict[str, Any]:
+    """A trace's array in the page's packed form, which the page's script unpacks before
+    drawing (:data:`UNPACK_JS`; :func:`unpack_array` is the same in Python):
+
+    * numbers that are whole at ``e`` decimals (``e`` at most :data:`PACK_DECIMALS`):
+      ``{"e": e, "d": [...]}``, the differences of ``round(v * 10**e)`` from one value to
+      the next, ``null`` for a gap (the difference then continues from the value before
+      it), and three or more zero differences in a row as ``[k]`` (a flat stretch of ``k``
+      sessions). The unpacked value ``k / 10**e`` is the same float as the rounded one.
+    * anything else (dates, names, numbers at full precision): ``{"v": [...]}`` as given.
+
+    >>> pack_array([0.0, 0.0125, 0.0125, 0.0125, 0.0125, None, 0.0100])
+    {'e': 4, 'd': [0, 125, [3], None, -25]}
+    >>> pack_array(["2024-01-02", "2024-01-03"])
+    {'v': ['2024-01-02', '2024-01-03']}
+    """
+    if isinstance(values, Floats) and len(getattr(values, "array", ())) == len(values):
+        a = values.array
+    elif set(map(type, values)) <= _NUMBERS:  # (a bool is no number here)
+        a = np.array(values, dtype=np.float64)  # None: NaN
+    else:
+        return {"v": list(values)}
+    ok = np.isfinite(a)
+    if not ok.any() or (~ok & ~np.isnan(a)).any():
+        return {"v": list(values)}
+    x = a[ok]
+    for e in range(PACK_DECIMALS + 1):
+        q = np.round(x * 10.0**e)
+        if np.abs(q).max() < 2**52 and np.array_equal(q / 10.0**e, x):
+            break
+    else:
+        return {"v": list(values)}
+    steps = np.diff(q, prepend=0.0).astype(np.int64)
+    full = np.zeros(a.size, dtype=np.int64)
+    full[ok] = steps
+    tokens: list[Any] = full.tolist()
+    for i in np.flatnonzero(~ok).tolist():
+        tokens[i] = None
+    # runs of zero differences (not gaps) of three or more: [k], from the end backwards
+    zero = np.concatenate(([False], ok & (full == 0), [False]))
+    edges = np.flatnonzero(np.diff(zero.astype(np.int8)))
+    for start, stop in reversed(list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))):
+        if stop - start >= 3:
+            tokens[start:stop] = [[stop - start]]
+    return {"e": e, "d": tokens}
+
+
+def unpack_array(packed: Mapping[str, Any]) -> list[Any]:
+    """The values of :func:`pack_array`'s packed form (what :data:`UNPACK_JS` does in the page).
+
+    >>> unpack_array({"e": 4, "d": [0, 125, [3], None, -25]})
+    [0.0, 0.0125, 0.0125, 0.0125, 0.0125, None, 0.01]
+    """
+    if "v" in packed:
+        return list(packed["v"])
+    scale, acc = 10.0 ** packed["e"], 0
+    out: list[Any] = []
+    for d in packed["d"]:
+        if d is None:
+            out.append(None)
+        elif isinstance(d, list):
+            out.extend([acc / scale] * d[0])
+        else:
+            acc += d
+            out.append(acc / scale)
+    return out
+
+
+#: The page's unpacking of :class:`SharedArrays` references (run before each ``newPlot``):
+#: ``{"evbt": key}`` in a trace's x or y is the array ``key`` of the page's own arrays or,
+#: when not there, of the folder's ``assets/series.js``.
+UNPACK_JS = """function evbtUnpack(p) {
+    if (p.v) { return p.v; }
+    var s = Math.pow(10, p.e), acc = 0, out = [], d, i, k;
+    for (i = 0; i < p.d.length; i++) {
+      d = p.d[i];
+      if (d === null) { out.push(null); }
+      else if (Array.isArray(d)) { for (k = 0; k < d[0]; k++) { out.push(acc / s); } }
+      else { acc += d; out.push(acc / s); }
+    }
+    return out;
+  }
+  function evbtArrays(fig, own) {
+    var shared = window.EVBT_SERIES || {}, keys = ["x", "y"], cache = {};
+    fig.data.forEach(function (t) {
+      keys.forEach(function (k) {
+        var r = t[k];
+        if (r && typeof r === "object" && !Array.isArray(r) && r.evbt) {
+          if (!cache[r.evbt]) { cache[r.evbt] = evbtUnpack(own[r.evbt] || shared[r.evbt]); }
+          t[k] = cache[r.evbt].slice();
+        }
+      });
+    });
+    return fig;
+  }"""
+
+
+@dataclass
+class SharedArrays:
+    """The long arrays of a folder's pages, each stored once: a page holds the arrays only it
+    has (:meth:`page_arrays`), and an array that a second page needs too goes into the folder's
+    ``assets/series.js`` (:meth:`folder_script`), which the later pages load instead of
+    repeating it (the S&P 500 report: the session dates and the benchmark's buy-and-hold, the
+    same on ~500 ticker pages). The first page keeps its own copy, so every page reads all it
+    needs from itself or that file. Traces refer to their arrays as ``{"evbt": key}``, the key
+    a hash of the packed array (:func:`pack_array`)."""
+
+    #: key -> the page that first held it
+    first: dict[str, str] = field(default_factory=dict)
+    #: key -> packed array, in assets/series.js
+    folder: dict[str, Any] = field(default_factory=dict)
+    #: the page being rendered, its own arrays, and whether it needs assets/series.js
+    page: str = ""
+    own: dict[str, Any] = field(default_factory=dict)
+    uses_folder: bool = False
+    _by_id: dict[int, tuple[Any, str]] = field(default_factory=dict)
+
+    def start(self, page: str) -> None:
+        """Begin the arrays of ``page``."""
+        self.page, self.own, self.uses_folder, self._by_id = page, {}, False, {}
+
+    def ref(self, values: Sequence[Any]) -> dict[str, str]:
+        """The reference a trace holds for ``values``."""
+        seen = self._by_id.get(id(values))
+        if seen is not None and seen[0] is values:  # the same list in several traces
+            return {"evbt": seen[1]}
+        packed: dict[str, Any] | None = None
+        if isinstance(values, Floats) and len(getattr(values, "array", ())) == len(values):
+            # the same numbers, the same bytes: packed only when first needed
+            digest = hashlib.blake2b(values.array.tobytes(), digest_size=8).hexdigest()
+            key = "f" + digest
+        else:
+            packed = pack_array(values)
+            text = json.dumps(packed, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            key = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+        self._by_id[id(values)] = (values, key)
+        if key in self.own:
+            pass
+        elif key in self.folder:
+            self.uses_folder = True
+        elif self.first.setdefault(key, self.page) == self.page:
+            self.own[key] = packed if packed is not None else pack_array(values)
+        else:
+            self.folder[key] = packed if packed is not None else pack_array(values)
+            self.uses_folder = True
+        return {"evbt": key}
+
+    def pack(self, fig: Figure) -> Figure:
+        """``fig`` with its traces' long arrays as references (the arrays kept here)."""
+        data = []
+        for trace in fig["data"]:
+            t = dict(trace)
+            for k in PACKED_KEYS:
+                v = t.get(k)
+                if isinstance(v, list) and len(v) >= PACK_MIN:
+                    t[k] = self.ref(v)
+            data.append(t)
+        return {**fig, "data": data}
+
+    def page_arrays(self) -> str:
+        """The arrays of the current page as JSON for a ``<script type="application/json">``."""
+        return figure_json(self.own)
+
+    def folder_script(self) -> str:
+        """``assets/series.js``: the arrays several pages share."""
+        return "window.EVBT_SERIES = " + figure_json(self.folder) + ";\n"
 
 
 def _plain(v: Any) -> Any:

@@ -31,6 +31,8 @@ from backtest.text import finite
 
 #: Where the page's one copy of plotly.js lives, relative to the report folder.
 PLOTLY_ASSET = "assets/plotly.min.js"
+#: The arrays that several ticker pages share (:class:`backtest.reports.charts.SharedArrays`).
+SERIES_ASSET = "assets/series.js"
 
 #: Honest per-trade statistics of a strategy: (column, header, format). The per-trade figures
 #: come from the backtest's ``trade_stats`` (every trade of the per-ticker run, each with its
@@ -88,12 +90,16 @@ class Charts:
 
     prefix: str = "chart"
     items: list[dict[str, Any]] = field(default_factory=list)
+    #: the folder's shared arrays: the figures' long arrays are stored there (ticker pages)
+    arrays: C.SharedArrays | None = None
 
     def add(self, fig: C.Figure | None, name: str) -> dict[str, Any] | None:
         """Register ``fig`` (None: nothing to draw); returns what the template needs."""
         if fig is None:
             return None
         body, title, subtitle = C.caption(fig)
+        if self.arrays is not None:
+            body = self.arrays.pack(body)
         item = {
             "id": f"{self.prefix}-{len(self.items) + 1}-{slug(name)[:40]}",
             "title": title,
@@ -241,10 +247,14 @@ def _style() -> str:
 
 
 def _render(template: str, **ctx: Any) -> str:
+    ctx.setdefault("page_arrays", None)  # ticker pages: their arrays (see Charts.arrays)
+    ctx.setdefault("series_src", None)
     return str(
         _environment()
         .get_template(template)
-        .render(**ctx, css=_style(), plotly_config=json.dumps(C.PLOTLY_CONFIG))
+        .render(
+            **ctx, css=_style(), plotly_config=json.dumps(C.PLOTLY_CONFIG), unpack_js=C.UNPACK_JS
+        )
     )
 
 
@@ -278,6 +288,8 @@ class Site:
     equity: dict[tuple[int, str], pd.DataFrame] = field(
         default_factory=dict, compare=False, repr=False
     )
+    #: The ticker pages' long arrays, each stored once (``assets/series.js`` when shared).
+    arrays: C.SharedArrays = field(default_factory=C.SharedArrays, compare=False, repr=False)
 
     def per_ticker(self, backtests: Sequence[Any]) -> list[Any]:
         """:attr:`by_ticker`, built on the first call."""
@@ -321,6 +333,8 @@ def render_pages(result: Any, files: Sequence[str] = ()) -> dict[str, str]:
     pages = {"index.html": render_index(result, site, files)}
     for ticker, path in site.tickers.items():
         pages[path] = render_ticker(result, site, ticker)
+    if site.tickers:
+        pages[SERIES_ASSET] = site.arrays.folder_script()
     for r in result.backtests:
         pages[site.strategies[r.strategy.name]] = render_strategy(result, site, r)
     return pages
@@ -717,8 +731,9 @@ def _any_column(backtests: Sequence[Any], column: tuple[str, str, str]) -> bool:
     return any(len(r.metrics) and set(names) <= _columns(r) for r in backtests)
 
 
+@T.memo
 def _columns(r: Any) -> set[str]:
-    """The columns of :func:`metrics_with_trade_stats` (without building it)."""
+    """The columns of :func:`metrics_with_trade_stats` (without building it; once per write)."""
     ts = getattr(r, "trade_stats", None)
     extra = set(ts.columns) if isinstance(ts, pd.DataFrame) and len(ts) else set()
     return set(r.metrics.columns) | set(r.combos.columns) | extra
@@ -891,7 +906,8 @@ def _left_out(result: Any) -> dict[str, Any]:
 
 
 def render_ticker(result: Any, site: Site, ticker: str) -> str:
-    charts = Charts()
+    site.arrays.start(site.tickers.get(ticker, ticker))
+    charts = Charts(arrays=site.arrays)
     study = result.study
     ctx = _common(result, site, "../")
     ctx.update(ticker=ticker, strategy_pages=site.strategies, study=study)
@@ -899,10 +915,8 @@ def render_ticker(result: Any, site: Site, ticker: str) -> str:
     ctx.update(summary=None, events=[], paths=None, earnings=None)
     if study is not None:
         win = T.main_window(study)
-        ev = T.event_table(study)
-        events = ev[ev["ticker"].astype(str) == ticker].sort_values("day0")
-        row = T.ticker_table(study, win)
-        row = row[row["ticker"].astype(str) == ticker]
+        events = T.study_rows(T.event_table, study, ticker).sort_values("day0")
+        row = T.study_rows(T.ticker_table, study, ticker, win)
         ctx.update(
             spec=study.spec,
             window=window_label(win),
@@ -919,6 +933,8 @@ def render_ticker(result: Any, site: Site, ticker: str) -> str:
     ctx["trade_stats"] = [c for c in TRADE_STATS if _any_column(result.backtests, c)]
     ctx["period_stats"] = [c for c in PERIOD_STATS if _any_column(result.backtests, c)]
     ctx["charts"] = charts.items
+    ctx["page_arrays"] = site.arrays.page_arrays() if site.arrays.own else None
+    ctx["series_src"] = "../" + SERIES_ASSET if site.arrays.uses_folder else None
     return _render("ticker.html.j2", **ctx)
 
 
@@ -1051,7 +1067,7 @@ def _earnings(study: Any, ticker: str, charts: Charts) -> dict[str, Any] | None:
     hist = getattr(study, "earnings_history", None)
     if not isinstance(hist, pd.DataFrame) or "ticker" not in hist.columns or not len(hist):
         return None
-    rows = hist[hist["ticker"].astype(str) == ticker]
+    rows = T.ticker_rows(hist, ticker)
     if not len(rows):
         return None
     if "date" in rows.columns:
@@ -1059,7 +1075,7 @@ def _earnings(study: Any, ticker: str, charts: Charts) -> dict[str, Any] | None:
     profile = getattr(study, "earnings_profile", None)
     prof = None
     if isinstance(profile, pd.DataFrame) and "ticker" in profile.columns:
-        p = profile[profile["ticker"].astype(str) == ticker]
+        p = T.ticker_rows(profile, ticker)
         if len(p):
             surprise = pd.to_numeric(
                 rows.get("surprise_pct", pd.Series(np.nan, index=rows.index)), errors="coerce"

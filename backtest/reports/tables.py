@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from backtest.reports import fmt
 from backtest.study.spec import Window, window_label
 
 FloatArray = npt.NDArray[np.float64]
@@ -82,6 +83,34 @@ def memo(fn: Callable[..., R]) -> Callable[..., R]:
         return cast(R, value)
 
     return wrapper
+
+
+def ticker_rows(frame: pd.DataFrame, ticker: str, by: str = "ticker") -> pd.DataFrame:
+    """The rows of ``frame`` whose column (or index level) ``by`` is ``ticker`` as text, in
+    their order: ``frame[frame[by].astype(str) == ticker]``, with the frame split once per
+    :func:`reuse` block (a report of 500 ticker pages asked each table 500 times)."""
+    at = _ticker_positions(frame, by).get(str(ticker))
+    return frame.iloc[at if at is not None else []]
+
+
+def study_rows(
+    build: Callable[..., pd.DataFrame], study: Any, ticker: str, *args: Any
+) -> pd.DataFrame:
+    """``ticker_rows(build(study, *args), ticker)`` with the table built and split once per
+    :func:`reuse` block (the tables of :func:`_once` hand out a copy on every call)."""
+    return ticker_rows(_held(study, build, *args)[0], ticker)
+
+
+@memo
+def _held(study: Any, build: Callable[..., pd.DataFrame], *args: Any) -> tuple[pd.DataFrame]:
+    return (build(study, *args),)  # a tuple: memo hands it out as it is, not a copy
+
+
+@memo
+def _ticker_positions(frame: pd.DataFrame, by: str) -> dict[str, npt.NDArray[np.intp]]:
+    values = frame[by] if by in frame.columns else frame.index.get_level_values(by)
+    keys = pd.Series(np.asarray(values.astype(str)), dtype=object)
+    return {str(k): np.asarray(ix) for k, ix in keys.groupby(keys, sort=False).indices.items()}
 
 
 @memo
@@ -242,13 +271,13 @@ def category_takeaway(study: Any, window: Window | None = None, level: float = 0
     sig = cats[cats["p"] < level]
     if len(sig):
         listed = "; ".join(
-            f"{r.category.replace('_', ' ')} {r.caar * 100:+.2f}% (p {r.p:.3f}, n={r.n})"
+            f"{r.category.replace('_', ' ')} {fmt.pct(r.caar)} (p {r.p:.3f}, n={r.n})"
             for r in sig.itertuples(index=False)
         )
         return f"At the {level:.0%} level, the CAAR{label} differs from zero for: {listed}."
     big = cats.reindex(cats["caar"].abs().sort_values(ascending=False).index).head(2)
     largest = " and ".join(
-        f"{r.category.replace('_', ' ')} ({r.caar * 100:+.2f}%, p {r.p:.2f}, n={r.n})"
+        f"{r.category.replace('_', ' ')} ({fmt.pct(r.caar)}, p {r.p:.2f}, n={r.n})"
         for r in big.itertuples(index=False)
     )
     return (

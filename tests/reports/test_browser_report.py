@@ -10,13 +10,17 @@ targets live in benchmarks/bench_report.py.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from backtest.job import load_config, run_job
+from backtest.reports import charts as C
+from backtest.reports import html as H
 from backtest.reports import write_report
 from tests.browser import inspect_page, require_chromium
 
@@ -24,9 +28,9 @@ SCREENS = {"desktop": (1400, 900), "phone": (390, 844)}
 
 
 @pytest.fixture(scope="module")
-def real_report(
+def real_run(
     tmp_path_factory: pytest.TempPathFactory, repo_root: Path, shared_prices_dir: Path
-) -> Path:
+) -> tuple[Any, Path]:
     from backtest.prices import open_source
 
     result = run_job(
@@ -34,7 +38,12 @@ def real_report(
     )
     out = tmp_path_factory.mktemp("real") / "report"
     write_report(result, out)
-    return out
+    return result, out
+
+
+@pytest.fixture(scope="module")
+def real_report(real_run: tuple[Any, Path]) -> Path:
+    return real_run[1]
 
 
 @pytest.mark.slow
@@ -176,3 +185,57 @@ def test_point_labels_never_overlap_nor_are_cut(
                     or a["bottom"] <= b["top"] or b["bottom"] <= a["top"]
                 )  # fmt: skip
                 assert apart, (chart["id"], a, b)
+
+
+# every chart's traces as plotly holds them once drawn
+_DRAWN_JS = """
+return Array.from(document.querySelectorAll("div.chart[id]")).map((el) => ({
+    id: el.id, traces: (el.data || []).map((t) => ({x: t.x || null, y: t.y || null})),
+}));
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_ticker_pages_draw_exactly_the_figures_series(
+    real_run: tuple[Any, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ticker page stores its long arrays packed, in the page or in the folder's
+    assets/series.js (shared with the other pages): once drawn, every trace holds exactly the
+    values of the figure as the chart functions made it (rendered here without packing), on
+    the first ticker page (it holds its own copy of what later pages share) and on META."""
+    require_chromium()
+    result, report = real_run
+    with monkeypatch.context() as m:
+        m.setattr(C.SharedArrays, "pack", lambda self, fig: fig)
+        plain = H.render_pages(result)
+    first = sorted(p for p in plain if p.startswith("tickers/"))[0]
+    series = (report / "assets" / "series.js").read_text(encoding="utf-8")
+    assert len(series) > 1000  # the pages share the session dates at least
+    for page in (first, "tickers/META.html"):
+        want = {
+            ident: json.loads(body)["data"]
+            for ident, body in re.findall(
+                r'<script type="application/json" id="([^"]+)-data">(.*?)</script>',
+                plain[page],
+                re.S,
+            )
+        }
+        text = (report / page).read_text(encoding="utf-8")
+        assert ('src="../assets/series.js"' in text) == (page != first)
+        drawn = inspect_page(
+            report / page, tmp_path / "page.png", width=1400, height=900, timeout=120,
+            probe=_DRAWN_JS,
+        )  # fmt: skip
+        assert drawn.problems() == [], str(drawn)
+        assert sorted(c["id"] for c in drawn.probe) == sorted(want)
+        packed = 0
+        for chart in drawn.probe:
+            spec = want[chart["id"]]
+            assert len(chart["traces"]) == len(spec)
+            for got, trace in zip(chart["traces"], spec, strict=True):
+                for k in ("x", "y"):
+                    if isinstance(trace.get(k), list):
+                        assert got[k] == trace[k], (page, chart["id"], k)
+                        packed += len(trace[k]) >= C.PACK_MIN
+        assert packed >= 10, page  # the equity chart's lines were packed

@@ -284,7 +284,8 @@ def test_ticker_paths_highlight_the_strongest_and_fade_the_rest(study: EventStud
     for t in coloured:
         date = t["name"][:10]
         (eid,) = [e for e in strongest if day0[(e, "META")].strftime("%Y-%m-%d") == date]
-        close(t["y"], np.cumsum(rows.loc[eid].to_numpy()))
+        # to 0.01 percentage points, the precision the hover shows
+        close(t["y"], np.cumsum(rows.loc[eid].to_numpy()), scale=1.0, digits=5)
         assert html.unescape(t["customdata"][0]).rstrip("…") in titles[(eid, "META")]
     # the legend lists the highlighted ones by date
     assert [t["name"][:10] for t in coloured] == sorted(t["name"][:10] for t in coloured)
@@ -320,12 +321,13 @@ def test_equity_compares_cumulative_returns_and_every_drawdown(short_bt: Backtes
     for line, dd in zip(lines, dds, strict=True):
         combo, series = expected[html.unescape(line["name"])]
         value = eq[(combo, portfolio, series)].to_numpy()
-        close(line["y"], value / value[0] - 1.0, digits=charts.EQUITY_DIGITS)
+        # to 0.01 percentage points, the precision the hover shows
+        close(line["y"], value / value[0] - 1.0, scale=1.0, digits=1 + charts.EQUITY_DECIMALS)
         peak, want = -math.inf, []
         for v in value:
             peak = max(peak, v)
             want.append(v / peak - 1.0)
-        close(dd["y"], want, digits=charts.EQUITY_DIGITS)
+        close(dd["y"], want, scale=1.0, digits=1 + charts.EQUITY_DECIMALS)
         deepest = min(deepest, min(want))
     # the drawdown axis reaches the deepest series, buy-and-hold included
     assert fig["layout"]["yaxis2"]["range"][0] <= deepest
@@ -642,3 +644,70 @@ def test_heatmap_cells_say_why_a_sharpe_is_not_defined(tmp_path: Path) -> None:
     assert [H.stat_cell(r, "sharpe", "num") for r in rows] == [
         "0.30", "ruined 2024-01-04", "0.70", "—",
     ]  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- packing
+
+
+def test_packed_arrays_give_back_the_same_floats() -> None:
+    """Rounded series (flat stretches, gaps, negative values, large ones) pack to whole
+    differences and unpack to the very same floats; series that are not whole at six
+    decimals, text and infinities stay as they are."""
+    rng = np.random.default_rng(7)
+    walk = np.round(np.cumsum(rng.normal(0, 0.02, 1500)), 4)
+    walk[100:400] = walk[100]  # not invested: flat
+    walk[:3] = np.nan  # before the first session of the ticker
+    walk[900] = np.nan
+    values = charts.floats(walk, decimals=4)
+    packed = charts.pack_array(values)
+    assert packed["e"] == 4
+    assert [299] in packed["d"]  # the flat stretch: 299 zero differences in one token
+    assert charts.unpack_array(packed) == values
+    assert charts.pack_array(list(values)) == packed  # a plain list: the same
+    assert len(json.dumps(packed)) < len(json.dumps(values)) / 2
+    big = [1234.5, 1234.5, -7.25, 0.0]
+    assert charts.unpack_array(charts.pack_array(big)) == big
+    assert charts.pack_array(big)["e"] == 2
+    for kept in ([0.1234567, 0.2], ["2024-01-02", "2024-01-03"], [1.0, float("inf")]):
+        assert charts.pack_array(kept) == {"v": kept}
+    assert charts.pack_array([None, None]) == {"v": [None, None]}
+
+
+def test_shared_arrays_are_stored_once_per_folder() -> None:
+    """The first page keeps its own copy; a second page that needs the same array finds it in
+    the folder's file; an array of one page only stays in that page."""
+    dates = [f"2024-01-{d:02d}" for d in range(1, 41)]
+    ramp = [round(0.001 * k, 4) for k in range(40)]
+    store = charts.SharedArrays()
+
+    def page(name: str, y: list[float]) -> dict[str, Any]:
+        store.start(name)
+        fig = {"data": [{"x": dates, "y": y}, {"x": dates, "y": [0.5] * 3}], "layout": {}}
+        return store.pack(fig)
+
+    a = page("tickers/A.html", ramp)
+    assert a["data"][0]["x"] == a["data"][1]["x"]  # one copy for both traces
+    assert a["data"][1]["y"] == [0.5] * 3  # short arrays stay as they are
+    assert set(store.own) == {a["data"][0]["x"]["evbt"], a["data"][0]["y"]["evbt"]}
+    assert not store.uses_folder
+    assert not store.folder
+    b = page("tickers/B.html", [-v for v in ramp])
+    key = b["data"][0]["x"]["evbt"]
+    assert store.uses_folder
+    assert set(store.folder) == {key}
+    assert set(store.own) == {b["data"][0]["y"]["evbt"]}
+    assert charts.unpack_array(store.folder[key]) == dates
+    script = store.folder_script()
+    assert script.startswith("window.EVBT_SERIES = ")
+    assert script.endswith(";\n")
+
+
+def test_a_chart_label_that_rounds_to_zero_has_no_sign() -> None:
+    """The forest's right-hand labels follow the page's rule: a CAAR of -0.04% at one decimal
+    reads 0.0%, not -0.0% (the shipped run's "policy +0.0%")."""
+    rows = category_rows()
+    rows.loc[1, "caar"] = -0.0004
+    rows.loc[2, "caar"] = 0.0004
+    texts = list(right_labels(charts.category_forest(rows)).values())
+    assert sum(t.startswith("0.0%") for t in texts) == 2, texts
+    assert not any(t.startswith(("+0.0%", "-0.0%")) for t in texts)

@@ -423,3 +423,60 @@ def test_the_runs_notes_are_on_the_page_and_in_the_summary(toy_result: RunResult
     md = render_markdown(result)
     assert "**About this run:**" in md
     assert "- Earnings calendars of 3 tickers fetched as confounders" in md
+
+
+def test_the_surprise_axis_picks_its_own_round_ticks() -> None:
+    """plotly syncs an overlaying axis's ticks with the left axis's grid by default (the S&P
+    page showed 4.8%, 9.6%, 14.4%); the surprise axis asks for its own ticks, and both axes
+    put 0% at the same height (AR(0) from -6.0% to +3.1%, surprises from -9.09% to +16.67%:
+    AR(0) needs the most room below zero per unit above, 6.0 / 3.1)."""
+    fig = C.earnings_history(_history()[lambda d: d["ticker"] == "BBB"], "BBB")
+    lay = fig["layout"]
+    assert lay["yaxis2"]["tickmode"] == "auto"
+    (lo, hi), (lo2, hi2) = lay["yaxis"]["range"], lay["yaxis2"]["range"]
+    assert lo <= -0.06
+    assert hi >= 0.031
+    assert lo2 <= -0.0909
+    assert hi2 >= 0.1667
+    assert -lo / (hi - lo) == pytest.approx(-lo2 / (hi2 - lo2))  # 0% at one height
+    assert -lo / (hi - lo) == pytest.approx(0.06 / (0.06 + 0.031))
+    assert C.zero_aligned([-0.1, -0.2], [0.1, 0.3]) is None  # all below beside all above
+
+
+# ------------------------------------------------------------------------------ formatting
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "signed", "shown"),
+    [
+        (-0.000001, 2, True, "0.00%"),  # -0.0001% rounds to zero: no sign
+        (0.000049, 2, True, "0.00%"),
+        (-0.0, 2, True, "0.00%"),
+        (-0.00006, 2, True, "-0.01%"),  # rounds away from zero: the sign stays
+        (0.00006, 2, True, "+0.01%"),
+        (-0.0004, 1, True, "0.0%"),
+        (-0.0006, 1, True, "-0.1%"),
+        (-0.000001, 2, False, "0.00%"),
+        (-0.0123, 2, False, "-1.23%"),
+        (-0.004, 0, False, "0%"),
+    ],
+)
+def test_a_percentage_that_rounds_to_zero_has_no_sign(
+    value: float, digits: int, signed: bool, shown: str
+) -> None:
+    from backtest.reports import fmt
+
+    assert fmt.pct(value, digits, signed=signed) == shown
+
+
+def test_no_cell_of_the_pages_reads_minus_zero(toy_result: RunResult) -> None:
+    """Every percent and number format of the pages goes through the same rule: a drawdown
+    of -0.0001% and a t of -0.001 read 0.00% and 0.00 (intervals too)."""
+    from backtest.reports import fmt
+
+    assert fmt.num(-0.001) == "0.00"
+    assert fmt.interval(-0.00001, 0.0123) == "0.00% to +1.23%"
+    for page, text in H.render_pages(toy_result).items():
+        visible = _text(text)
+        assert not re.search(r"-0\.0+%", visible), page
+        assert not re.search(r"(?<![\w.])-0\.0+(?![\d%])", visible), page

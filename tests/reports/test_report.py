@@ -6,11 +6,14 @@ show; the numbers are checked against the result objects and against what was pl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -23,7 +26,7 @@ from tests.reports.world import DAY0, EVIL_TITLE, PLANTED
 
 FILES = {
     "index.html", "summary.md", "config.toml", "provenance.json", "run.json", "tables.xlsx",
-    "assets/plotly.min.js", "tickers/AAA.html", "tickers/BBB.html",
+    "assets/plotly.min.js", "assets/series.js", "tickers/AAA.html", "tickers/BBB.html",
     "strategies/toy_buy_on_layoffs.html",
     *(f"tables/{n}.{ext}" for n in (
         "events", "windows", "ar_paths", "tickers", "categories", "group_tests", "caar_paths",
@@ -258,8 +261,10 @@ def test_catalog_text_is_escaped(report: Path) -> None:
             assert "<" not in body
             assert ">" not in body
             texts += strings(json.loads(body))
-        # the only scripts are ours: chart data, the one plotly.js of the folder, the drawing
-        assert page.count("<script") == (len(blocks) + 2 if blocks else 0), name
+        # the only scripts are ours: chart data (and a ticker page's arrays), the one plotly.js
+        # of the folder, the arrays the ticker pages share (assets/series.js), the drawing
+        shared = int('src="../assets/series.js"' in page)
+        assert page.count("<script") == (len(blocks) + 2 + shared if blocks else 0), name
     # plotly renders its own pseudo-HTML in labels: the figures carry the title escaped for it
     assert any("&lt;script&gt;alert(" in s for s in texts)
     assert not any("<script" in s for s in texts)
@@ -270,7 +275,13 @@ def test_pages_load_nothing_from_outside(report: Path) -> None:
         markup = re.sub(r"<script\b[^>]*>.*?</script>", "<script></script>", page, flags=re.S)
         srcs = re.findall(r'<script[^>]+src="([^"]+)"', page)
         root = "../" if "/" in name else ""
-        assert srcs in ([], [f"{root}assets/plotly.min.js"]), (name, srcs)
+        assert srcs in (
+            [],
+            [f"{root}assets/plotly.min.js"],
+            [f"{root}assets/plotly.min.js", f"{root}assets/series.js"],
+        ), (name, srcs)
+        if len(srcs) == 2:
+            assert name.startswith("tickers/"), name  # only the ticker pages share arrays
         for pattern in (r"<link\b", r"@import", r"url\(", r'(src|href)="[a-z]+:'):
             assert not re.search(pattern, markup), (name, pattern)
         # every link to another file of the report points at a file that is there
@@ -426,14 +437,20 @@ def test_memo_builds_once_per_write_and_hands_out_copies() -> None:
     assert calls == [1, 1, 1, 2, 1, 1]
 
 
-def test_records_json_is_the_indented_dump(toy_result: RunResult) -> None:
+def test_records_json_holds_the_records_one_a_line(toy_result: RunResult) -> None:
     from backtest.reports import write as W
 
     with T.reuse():
         tables = T.all_tables(toy_result)
     for name, df in tables.items():
         records = W.table_records(df)
-        assert W.records_json(records) == W._dump(records), name
+        text = W.records_json(records)
+        assert json.loads(text) == json.loads(W._dump(records)), name
+        lines = text.splitlines()
+        if records:
+            assert (lines[0], lines[-1]) == ("[", "]"), name
+            assert len(lines) == len(records) + 2, name
+            assert [json.loads(line.rstrip(",")) for line in lines[1:-1]] == records, name
     odd = [
         [],
         [{}],
@@ -442,5 +459,58 @@ def test_records_json_is_the_indented_dump(toy_result: RunResult) -> None:
         [{"a": [1, 2], "b": {"c": 3}}],  # not flat
     ]
     for records in odd:
-        assert W.records_json(records) == W._dump(records)
         assert json.loads(W.records_json(records)) == records
+
+
+def test_a_tickers_rows_are_the_rows_a_mask_selects(toy_result: RunResult) -> None:
+    """``T.ticker_rows`` (split once per write) gives the rows ``frame[frame.ticker == t]``
+    gives, in their order, for a column and for an index level, inside a reuse block and out."""
+    study = toy_result.study
+    for inside in (False, True):
+        with T.reuse() if inside else contextlib.nullcontext():
+            for t in ["AAA", "BBB", "SPY", "nobody"]:
+                ev = T.event_table(study)
+                want = ev[ev["ticker"].astype(str) == t]
+                pd.testing.assert_frame_equal(T.study_rows(T.event_table, study, t), want)
+                ar = study.ar
+                pd.testing.assert_frame_equal(
+                    T.ticker_rows(ar, t), ar[ar.index.get_level_values("ticker") == t]
+                )
+
+
+def test_table_records_are_what_jsonable_makes_of_each_row(toy_result: RunResult) -> None:
+    """Built column by column, the records equal ``jsonable`` of ``to_dict("records")``
+    value for value and type for type: on every toy table, and on a frame of awkward columns
+    (NaN and infinities, NaT, instants with and without an offset, nullable integers, flags
+    with a gap, lists, mixed objects)."""
+    from backtest.jsonio import jsonable
+    from backtest.reports import write as W
+
+    def typed(v: Any) -> Any:
+        if isinstance(v, dict):
+            return [(k, typed(x)) for k, x in v.items()]
+        if isinstance(v, list):
+            return [typed(x) for x in v]
+        return (type(v).__name__, v)
+
+    with T.reuse():
+        tables = dict(T.all_tables(toy_result))
+    tables["odd"] = pd.DataFrame(
+        {
+            "x": [0.5, np.nan, np.inf, -np.inf],
+            "day": pd.to_datetime(["2024-01-02", None, "2024-01-03", "2024-01-04"]),
+            "when": pd.to_datetime(
+                ["2024-01-02 09:30", None, "2024-01-03 00:00", "2024-01-04 00:00"]
+            ),
+            "utc": pd.to_datetime(["2024-01-02 09:30", None, None, None]).tz_localize("UTC"),
+            "n": pd.array([1, None, 3, 4], dtype="Int64"),
+            "k": np.array([1, 2, 3, 4], dtype=np.int32),
+            "flag": [True, None, False, True],
+            "ok": [True, False, False, True],
+            "tags": [["a"], [], None, ("b", 1)],
+            "mixed": ["s", 1, 2.5, pd.Timestamp("2024-01-05")],
+        }
+    )
+    for name, df in tables.items():
+        want = [jsonable(r) for r in df.to_dict("records")]
+        assert typed(W.table_records(df)) == typed(want), name

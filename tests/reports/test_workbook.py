@@ -89,3 +89,68 @@ def test_the_trade_statistics_sheet_has_percent_formats(
     assert [ws.cell(row=k + 2, column=col).value for k in range(len(bt.trade_stats))] == (
         pytest.approx(list(bt.trade_stats["mean_trade_return"]))
     )
+
+
+def _sheets(path: Path) -> dict[str, bytes]:
+    """Every part of a workbook but its creation time (docProps/core.xml)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+
+
+def test_rows_written_as_xml_are_the_cells_xlsxwriter_writes(
+    toy_result: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path (rows as XML text) gives the very file that XlsxWriter's cell-by-cell
+    writing gives: every sheet of the toy report, and a sheet of awkward values (formulas to
+    neutralise, markup, control characters, spaces at the ends, lists, flags, infinities,
+    empty cells and an empty row, dates with a time, nullable integers, a mixed column)."""
+    with T.reuse():
+        tables = dict(T.all_tables(toy_result))
+    odd = pd.DataFrame(
+        {
+            "event_id": ["=1+1", " lead", "trail ", "a<b>&c", "tab\there", "_x0000_", None],
+            "tickers": [["A", "B"], ("C",), [], ["=X"], None, ["D"], ["E"]],
+            "ar0": [0.1, np.inf, -np.inf, np.nan, -0.0, 1e-300, 123456789.123456789],
+            "n": pd.array([1, None, 3, 4, 5, 6, 7], dtype="Int64"),
+            "stamp": pd.to_datetime(
+                ["2024-01-02 09:30", None, "2024-01-03 16:00", None, None, None, "2024-01-04 00:00"]
+            ),
+            "flag": [True, False, None, True, False, True, None],
+            "mixed": ["x", 1, 2.5, True, None, "\x01", np.nan],
+            "dates": [
+                dt.date(2024, 1, 2),
+                None,
+                pd.Timestamp("2024-01-03 10:00", tz="UTC"),
+                dt.datetime(2024, 1, 4, 12),
+                None,
+                None,
+                dt.date(2024, 1, 5),
+            ],
+        }
+    )
+    odd.loc[4, ["ar0"]] = np.nan
+    tables["odd"] = odd
+    tables["one_row"] = odd.iloc[:1]
+    tables["empty"] = odd.iloc[:0]
+    fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
+    from backtest.reports import xlsx as X
+
+    written: list[int] = []
+    real = X._rows_xml
+
+    def counted(*args: object) -> int:
+        written.append(real(*args))
+        return written[-1]
+
+    monkeypatch.setattr(X, "_rows_xml", counted)
+    write_workbook(tables, fast)
+    # every sheet of two rows or more went the fast way
+    assert written == [max(len(df) - 1, 0) if len(df) >= 2 else 0 for df in tables.values()]
+    write_workbook(tables, slow, fast=False)
+    a, b = _sheets(fast), _sheets(slow)
+    assert sorted(a) == sorted(b)
+    for name in a:
+        assert a[name] == b[name], name
+    assert len(a["xl/worksheets/sheet1.xml"]) > 1000
