@@ -35,25 +35,34 @@ def finite(v: Any) -> float | None:
 
 
 def pct(v: Any, digits: int = 2, *, signed: bool = True, missing: str = DASH) -> str:
-    """A fraction as a percentage: ``0.0123`` as ``+1.23%`` (``signed=False``: ``1.23%``).
+    """A fraction as a percentage: ``0.0123`` as ``+1.23%`` (``signed=False``: ``1.23%``). A
+    value that rounds to zero at ``digits`` decimals shows no sign: ``0.00%``, not ``-0.00%``
+    (a loss of 0.001% is no loss a reader can see) nor ``+0.00%``.
 
     >>> pct(0.0123), pct(-0.5, 1), pct(0.25, signed=False), pct(None), pct(float("nan"), missing="")
     ('+1.23%', '-50.0%', '25.00%', '—', '')
+    >>> pct(-0.000001), pct(0.00004), pct(-0.00005), pct(-0.0004, 1, signed=False)
+    ('0.00%', '0.00%', '-0.01%', '0.0%')
     """
     x = finite(v)
     if x is None:
         return missing
+    if round(abs(x) * 100, digits) == 0:
+        return f"{0:.{digits}f}%"
     return f"{x * 100:+.{digits}f}%" if signed else f"{x * 100:.{digits}f}%"
 
 
 def num(v: Any, digits: int = 2, *, missing: str = DASH) -> str:
-    """A statistic or ratio with ``digits`` decimals.
+    """A statistic or ratio with ``digits`` decimals; one that rounds to zero is ``0.00``,
+    never ``-0.00``.
 
-    >>> num(-6.8012), num(float("inf")), num(None, missing="")
-    ('-6.80', '—', '')
+    >>> num(-6.8012), num(float("inf")), num(None, missing=""), num(-0.001), num(-0.004, 1)
+    ('-6.80', '—', '', '0.00', '0.0')
     """
     x = finite(v)
-    return missing if x is None else f"{x:.{digits}f}"
+    if x is None:
+        return missing
+    return f"{0:.{digits}f}" if round(abs(x), digits) == 0 else f"{x:.{digits}f}"
 
 
 def close_matches(value: str, choices: Iterable[Any], n: int = 1) -> list[str]:

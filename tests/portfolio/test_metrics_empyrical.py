@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -59,11 +59,18 @@ def path(r: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 @settings(max_examples=80, deadline=None)
 @given(r=returns_arrays, seed=st.integers(0, 100), rf=st.sampled_from([0.0, 1e-4]))
+# returns of ~1e-9: near-zero spreads and drawdowns (found by hypothesis)
+@example(r=np.array([-1.38313854e-09, 0.125, 0.125]), seed=0, rf=0.0)
+@example(r=np.array([1.38313854e-09, 0.0, 0.0]), seed=0, rf=1e-4)
+@example(r=np.array([-1.38313854e-09] * 3), seed=0, rf=0.0)
 def test_ratios_equal_empyricals(r: np.ndarray, seed: int, rf: float) -> None:
     value, dates = path(r, seed)
     ppy = sessions_per_year(dates)
     got_r = simple_returns(value)
     np.testing.assert_allclose(got_r, r, rtol=1e-12, atol=1e-15)
+    # empyrical gets the very returns ours get: a return of 1e-9 read back from a value path
+    # near 100 is off by ~1e-7 of itself, which a ratio of near-zero spreads can magnify
+    r = got_r
     if np.std(r) > 1e-10:
         assert sharpe(got_r, ppy, rf) == pytest.approx(
             empyrical.sharpe_ratio(r, risk_free=rf, annualization=ppy), rel=1e-9
@@ -86,7 +93,9 @@ def test_ratios_equal_empyricals(r: np.ndarray, seed: int, rf: float) -> None:
     theirs = empyrical.calmar_ratio(r, annualization=ppy)
     depth = max_drawdown(value, dates).depth
     ours = calmar(growth, depth)
-    if abs(depth) < 1e-12:  # a drawdown within rounding of zero: two noise terms divided
+    if abs(depth) < 1e-6:  # ours reads the drawdown off the value path (rounding ~1e-14 of
+        # 100), empyrical off the returns: for a drawdown this small the two differ by more
+        # than 1e-9 of it
         pass
     elif math.isnan(theirs):
         assert math.isnan(ours) or not math.isfinite(growth)
