@@ -7,7 +7,7 @@ Tests that need them are skipped with a reason when they are absent, unless
 
 No test reaches the network: ``no_network`` (autouse, :mod:`netguard`) fails any connection,
 name lookup or HTTP request beyond loopback. ``python -m pytest -m "not slow"`` is the quick
-local run; CI runs everything.
+local run; CI runs everything, with ``EVBT_HYPOTHESIS_PROFILE=ci`` (derandomized examples).
 """
 
 from __future__ import annotations
@@ -16,8 +16,15 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests import netguard
+
+# CI draws the same examples every run (derandomize: a property test fails on a change, not on
+# the day's luck); local runs keep drawing new ones, and hypothesis replays their failures.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("EVBT_HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["EVBT_HYPOTHESIS_PROFILE"])
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("EVBT_SHARED_DIR", REPO_ROOT.parent / "shared"))
