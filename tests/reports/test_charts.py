@@ -416,12 +416,13 @@ def test_heatmap_is_none_when_nothing_is_swept(flat_bt: BacktestResult) -> None:
     assert charts.sweep_heatmap(flat_bt) is None
 
 
-def hand_backtest(tmp_path: Path, stops: list[float], *, hold: str = "[5, 20]") -> BacktestResult:
-    """A result with hand-made metrics: sharpe = lag + hold / 100 - stop_loss."""
+def grid_metrics(
+    tmp_path: Path, sweep: str, **values: Any
+) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+    """The strategy of a parameter sweep (``sweep``: the TOML after the name), its combinations
+    and a pooled-portfolio metrics table with hand-made ``values`` per combination."""
     path = tmp_path / "grid.toml"
-    path.write_text(
-        f'name = "grid"\n[entry]\nlag = [0, 1]\n[exit]\nhold = {hold}\nstop_loss = {stops}\n'
-    )
+    path.write_text(f'name = "grid"\n{sweep}')
     strategy = load_strategy(path)
     combos = pd.DataFrame(
         [
@@ -429,15 +430,23 @@ def hand_backtest(tmp_path: Path, stops: list[float], *, hold: str = "[5, 20]") 
             for k, p in enumerate(strategy.grid())
         ]
     )
+    keys = ["combo", "portfolio", "kind", "subject", "market"]
     metrics = combos.assign(
-        portfolio="pooled XNYS",
-        kind="strategy",
-        subject="pooled XNYS",
-        market="XNYS",
+        portfolio="pooled XNYS", kind="strategy", subject="pooled XNYS", market="XNYS"
+    )[keys]
+    return strategy, combos, metrics.assign(**values)
+
+
+def hand_backtest(tmp_path: Path, stops: list[float], *, hold: str = "[5, 20]") -> BacktestResult:
+    """A result with hand-made metrics: sharpe = lag + hold / 100 - stop_loss."""
+    strategy, combos, metrics = grid_metrics(
+        tmp_path, f"[entry]\nlag = [0, 1]\n[exit]\nhold = {hold}\nstop_loss = {stops}\n"
+    )
+    metrics = metrics.assign(
         n_trades=3,
         sharpe=combos["entry.lag"] + combos["exit.hold"] / 100 - combos["exit.stop_loss"],
         win_rate=0.5,
-    )[["combo", "portfolio", "kind", "subject", "market", "n_trades", "sharpe", "win_rate"]]
+    )
     return BacktestResult(
         strategy, combos, metrics, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
         pd.DataFrame(), {"XNYS": "SPY"},
@@ -602,23 +611,12 @@ def test_charts_import_neither_vectorbt_nor_plotly(repo_root: Path) -> None:
 def test_heatmap_cells_say_why_a_sharpe_is_not_defined(tmp_path: Path) -> None:
     """A ruined portfolio (its value went through zero: the S&P run with unbounded leverage)
     and one without trades have no Sharpe ratio: their cells say so instead of a dash."""
-    path = tmp_path / "grid.toml"
-    path.write_text('name = "grid"\n[exit]\nhold = [1, 5, 20, 60]\n')
-    strategy = load_strategy(path)
-    combos = pd.DataFrame(
-        [
-            {"combo": k, "label": p.label(strategy.swept), **dict(p)}
-            for k, p in enumerate(strategy.grid())
-        ]
-    )
-    metrics = combos.assign(
-        portfolio="pooled XNYS",
-        kind="strategy",
-        subject="pooled XNYS",
-        market="XNYS",
+    strategy, combos, metrics = grid_metrics(
+        tmp_path,
+        "[exit]\nhold = [1, 5, 20, 60]\n",
         n_trades=[12, 12, 12, 0],
         sharpe=[0.3, np.nan, 0.7, np.nan],
-    )[["combo", "portfolio", "kind", "subject", "market", "n_trades", "sharpe"]]
+    )
     days = pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04"])
     columns = pd.MultiIndex.from_tuples(
         [(k, "pooled XNYS", "strategy") for k in range(4)], names=["combo", "portfolio", "series"]
