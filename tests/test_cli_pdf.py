@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from backtest.cli import main
 from backtest.reports.pdf import find_chromium
+from tests.clirun import run_main
 
 
 def small_run(tmp_path: Path, repo_root: Path, prices: Path) -> Path:
@@ -26,16 +26,6 @@ def small_run(tmp_path: Path, repo_root: Path, prices: Path) -> Path:
         encoding="utf-8",
     )
     return config
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(args)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    got = capsys.readouterr()
-    return code, got.out, got.err
 
 
 def test_without_chromium_the_report_is_written_and_a_warning_says_why(
@@ -51,7 +41,7 @@ def test_without_chromium_the_report_is_written_and_a_warning_says_why(
     assert find_chromium() is None
     out = tmp_path / "report"
     config = small_run(tmp_path, repo_root, shared_prices_dir)
-    code, stdout, stderr = run(
+    code, stdout, stderr = run_main(
         ["run", "--config", str(config), "--out", str(out), "--pdf", "-q"], capsys
     )
     assert code == 0, stderr
@@ -80,7 +70,7 @@ def test_a_chromium_that_fails_is_an_error_and_the_report_stays(
     monkeypatch.setenv("PATH", f"{bin_}{os.pathsep}/usr/bin{os.pathsep}/bin")
     out = tmp_path / "report"
     config = small_run(tmp_path, repo_root, shared_prices_dir)
-    code, _, stderr = run(
+    code, _, stderr = run_main(
         ["run", "--config", str(config), "--out", str(out), "--pdf", "-q"], capsys
     )
     assert code == 1
@@ -103,7 +93,7 @@ def test_a_real_chromium_prints_the_main_page(
         pytest.skip(message)
     out = tmp_path / "report"
     config = small_run(tmp_path, repo_root, shared_prices_dir)
-    code, stdout, stderr = run(
+    code, stdout, stderr = run_main(
         ["run", "--config", str(config), "--out", str(out), "--pdf", "-q"], capsys
     )
     assert code == 0, stderr

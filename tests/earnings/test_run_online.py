@@ -16,21 +16,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from backtest.cli import main
+from tests.clirun import run_main
 from tests.earnings.fakes import FakeTicker, frame_from_saved
 from tests.prices.prices_fakes import FakeYahooDownload, read_shared
 
 pytestmark = pytest.mark.slow  # the whole job, twice (about 10 s)
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(args)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    got = capsys.readouterr()
-    return code, got.out, got.err
 
 
 @pytest.fixture
@@ -82,7 +72,7 @@ def test_an_online_run_fetches_the_earnings_calendars_as_confounders(
     monkeypatch.chdir(repo_root)
     cache = tmp_path / "cache"
     base = ["run", "--cache-dir", str(cache), "--quiet"]
-    code, out, err = run(
+    code, out, err = run_main(
         [*base, "--out", str(tmp_path / "on"), "--config", str(_config(tmp_path))], capsys
     )
     assert code == 0, err + out
@@ -105,7 +95,7 @@ def test_an_online_run_fetches_the_earnings_calendars_as_confounders(
     assert record["config"]["catalog"]["earnings_confounders"] is True
 
     # the confounders reach the study: more of its rows are confounded than without them
-    code, _, err = run(
+    code, _, err = run_main(
         [*base, "--out", str(tmp_path / "off"), "--config", str(_config(tmp_path)),
          "--no-earnings-confounders"],
         capsys,
@@ -126,7 +116,7 @@ def test_an_offline_run_says_it_did_not_fetch_them(
     online: dict[str, list[Any]],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, _, err = run(
+    code, _, err = run_main(
         ["run", "--config", str(_config(tmp_path)), "--prices-dir", str(shared_prices_dir),
          "--out", str(tmp_path / "r"), "--quiet"],
         capsys,
