@@ -16,31 +16,14 @@ from backtest.catalog import load_catalog
 from backtest.markets import get_calendar
 from backtest.portfolio import StrategyError, load_strategy, run_strategy, strategy_files
 from backtest.prices import CsvDirSource
+from tests.portfolio.tables import event_table
 
 TICKERS = ["AAA", "BBB", "CCC", "DDD", "EEE"]
 
 
 def table(dates: list[str], tickers: list[str]) -> pd.DataFrame:
     d = pd.to_datetime(dates)
-    return pd.DataFrame(
-        {
-            "event_id": [f"e{i}" for i in range(len(d))],
-            "ticker": tickers,
-            "is_primary": True,
-            "market": "XNYS",
-            "day0": d,
-            "date": d,
-            "timing": "before_open",
-            "time": None,
-            "timezone": None,
-            "category": "news",
-            "scope": "company",
-            "title": "t",
-            "n_tickers": 1,
-            "tags": "",
-            "file": None,
-        }
-    )
+    return event_table([f"e{i}" for i in range(len(d))], tickers, d)
 
 
 def flat_panel() -> SimpleNamespace:

@@ -24,6 +24,7 @@ from backtest.portfolio.metrics import (
     trade_statistics,
 )
 from backtest.summary import Summary
+from tests.portfolio.tables import event_table
 
 
 def test_t_statistic_by_hand() -> None:
@@ -138,12 +139,7 @@ def one_trade_run(tmp_path: Path) -> tuple[object, pd.DataFrame]:
     opens = pd.DataFrame({"AAA": aaa_open, "SPY": spy_open}, index=idx)
     closes = opens + pd.DataFrame({"AAA": 0.5, "SPY": 1.0}, index=idx)
     panel = SimpleNamespace(open=opens, close=closes, high=closes + 1, low=opens - 1)
-    table = pd.DataFrame(
-        [{"event_id": "e1", "ticker": "AAA", "is_primary": True, "market": "XNYS",
-          "day0": pd.Timestamp("2024-03-05"), "date": pd.Timestamp("2024-03-05"),
-          "timing": "before_open", "time": None, "timezone": None, "category": "news",
-          "scope": "company", "title": "t", "n_tickers": 1, "tags": "", "file": None}]
-    )  # fmt: skip
+    table = event_table("e1", "AAA", pd.Timestamp("2024-03-05"))
     path = tmp_path / "one.toml"
     path.write_text(
         'name = "one"\n[events]\ncategories = ["news"]\n[exit]\nhold = 3\n'

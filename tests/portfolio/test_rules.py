@@ -25,6 +25,7 @@ from backtest.portfolio.run import _condition_values
 from backtest.prices import CsvDirSource, load_prices
 from backtest.study import StudySpec, run_study
 from backtest.summary import Summary
+from tests.portfolio.tables import event_table
 
 LAYOFFS = """\
 name = "layoffs"
@@ -94,25 +95,13 @@ def test_one_position_per_ticker_and_entry_session(
 def test_the_kept_event_is_the_one_the_other_repeats() -> None:
     """``same_news_as`` on the earlier entry: it repeats the later one, which is kept."""
     day0 = pd.Timestamp("2024-03-05")
-    table = pd.DataFrame(
-        {
-            "event_id": ["early-report", "announcement"],
-            "ticker": ["AAA", "AAA"],
-            "is_primary": True,
-            "market": "XNYS",
-            "day0": [day0, day0],
-            "date": [pd.Timestamp("2024-03-04"), day0],
-            "timing": ["after_close", "before_open"],
-            "time": None,
-            "timezone": None,
-            "category": "news",
-            "scope": "company",
-            "title": "t",
-            "n_tickers": 1,
-            "tags": "",
-            "file": None,
-            "same_news_as": ["announcement", None],
-        }
+    table = event_table(
+        ["early-report", "announcement"],
+        ["AAA", "AAA"],
+        [day0, day0],
+        date=[pd.Timestamp("2024-03-04"), day0],
+        timing=["after_close", "before_open"],
+        same_news_as=["announcement", None],
     )
     sessions = get_calendar("XNYS").sessions
     idx = sessions[(sessions >= "2024-01-02") & (sessions <= "2024-06-28")]
@@ -222,26 +211,13 @@ def attribute_table() -> pd.DataFrame:
     dates = pd.to_datetime(
         ["2024-02-01", "2024-02-08", "2024-03-01", "2024-03-08", "2024-04-01", "2024-04-08"]
     )
-    return pd.DataFrame(
-        {
-            "event_id": [f"e{i}" for i in range(6)],
-            "ticker": ["AAA", "BBB"] * 3,
-            "is_primary": True,
-            "market": "XNYS",
-            "day0": dates,
-            "date": dates,
-            "timing": "before_open",
-            "time": None,
-            "timezone": None,
-            "category": "earnings",
-            "scope": "company",
-            "title": "t",
-            "n_tickers": 1,
-            "tags": "",
-            "file": None,
-            "surprise_pct": [12.0, -8.0, 5.0, np.nan, 0.5, -5.5],
-            "sector": ["Tech", "Energy", "Tech", "Energy", "Tech", "Energy"],
-        }
+    return event_table(
+        [f"e{i}" for i in range(6)],
+        ["AAA", "BBB"] * 3,
+        dates,
+        category="earnings",
+        surprise_pct=[12.0, -8.0, 5.0, np.nan, 0.5, -5.5],
+        sector=["Tech", "Energy", "Tech", "Energy", "Tech", "Energy"],
     )
 
 
