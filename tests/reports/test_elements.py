@@ -24,15 +24,7 @@ import pytest
 from backtest.job import RunResult
 from backtest.reports import charts as C
 from backtest.reports import html as H
-
-HISTORY_COLUMNS = [
-    "ticker", "event_id", "quarter", "date", "timing", "eps_estimate", "eps_reported",
-    "surprise_pct", "ar0", "car_m1_p1", "drift_p2_p20", "abnormal_volume",
-]  # fmt: skip
-PROFILE_COLUMNS = [
-    "ticker", "n", "mean_abs_ar0", "share_up", "mean_drift_pos", "mean_drift_neg", "n_pos",
-    "n_neg",
-]  # fmt: skip
+from backtest.study.earnings import HISTORY_COLUMNS, PROFILE_COLUMNS
 
 
 def _history() -> pd.DataFrame:
