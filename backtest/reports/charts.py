@@ -670,17 +670,14 @@ def car_dots(study: EventStudyResult, window: Window = (-1, 1)) -> Figure:
     names = [esc(str(c).replace("_", " ")) for c in order]
     tickers = [str(t) for t in rows["ticker"]]
     xrange = labelled_range(rows["car"], tickers)
-    data = []
+    data: list[dict[str, Any]] = []
     boxed = False
     for cat, name in zip(order, names, strict=True):
         g = rows[rows["category"] == cat].sort_values("car")
-        car = g["car"].to_numpy(dtype=np.float64)
-        if len(g) > DOTS_MAX:  # thousands of SVG dots take seconds to draw: a box instead
-            box, keep = _trade_box(car, name)
-            data.append(box)
-            g, car, boxed = g.iloc[keep], car[keep], True
-            if not len(g):
-                continue
+        g, car, boxed_here = _boxed(g, g["car"].to_numpy(dtype=np.float64), name, data)
+        boxed = boxed or boxed_here
+        if not len(g):
+            continue
         text = [str(t) for t in g["ticker"]]
         lanes = label_lanes(car, text, xrange[1] - xrange[0], most=LABEL_MAX)
         labelled = any(lanes)
@@ -1240,18 +1237,15 @@ def trade_dots(backtest: BacktestResult, portfolio: str | None = None) -> Figure
     if t.empty:
         return message_figure(title, "No trade was made.")
     labels = dict(zip(backtest.combos["combo"], backtest.combos["label"].astype(str), strict=True))
-    data = []
+    data: list[dict[str, Any]] = []
     boxed = False
     for combo, g in t.groupby("combo", sort=True):
         g = g.sort_values("return")
-        r = g["return"].to_numpy(dtype=np.float64)
         lab = esc(labels.get(combo, str(combo)))
-        if len(g) > DOTS_MAX:  # thousands of SVG dots take seconds to draw: a box instead
-            box, keep = _trade_box(r, lab)
-            data.append(box)
-            g, r, boxed = g.iloc[keep], r[keep], True
-            if not len(g):
-                continue
+        g, r, boxed_here = _boxed(g, g["return"].to_numpy(dtype=np.float64), lab, data)
+        boxed = boxed or boxed_here
+        if not len(g):
+            continue
         labelled = len(g) <= LABEL_MAX
         trace: dict[str, Any] = {
             "type": "scatter",
@@ -1306,6 +1300,19 @@ def trade_dots(backtest: BacktestResult, portfolio: str | None = None) -> Figure
 DOTS_MAX: Final[int] = 300
 #: The most extreme trades drawn as dots beside a box, on each side.
 OUTLIERS_MAX: Final[int] = 40
+
+
+def _boxed(
+    g: pd.DataFrame, r: FloatArray, name: str, data: list[dict[str, Any]]
+) -> tuple[pd.DataFrame, FloatArray, bool]:
+    """The rows ``g`` (sorted by ``r``) to draw as dots: all of them, or beyond
+    :data:`DOTS_MAX` (thousands of SVG dots take seconds to draw) a box of ``r`` appended to
+    ``data`` and only its extremes; and whether a box was drawn."""
+    if len(g) <= DOTS_MAX:
+        return g, r, False
+    box, keep = _trade_box(r, name)
+    data.append(box)
+    return g.iloc[keep], r[keep], True
 
 
 def _trade_box(r: FloatArray, name: str) -> tuple[dict[str, Any], npt.NDArray[np.intp]]:
