@@ -206,7 +206,7 @@ def _build_calendar(code: str) -> xcals.ExchangeCalendar:
         return xcals.get_calendar(code, start=bound)
 
 
-_CALENDAR_DIR: list[Path] = []  # where built calendars are kept between processes (0 or 1)
+_calendar_dir: Path | None = None  # where built calendars are kept between processes
 
 
 def keep_calendars_in(folder: Path | None) -> None:
@@ -220,12 +220,13 @@ def keep_calendars_in(folder: Path | None) -> None:
     that cannot be read or is not that market's calendar is rebuilt and replaced; writes are
     atomic. The folder is the user's own cache, trusted like numba's cache of compiled code.
     """
-    _CALENDAR_DIR[:] = [] if folder is None else [Path(folder)]
+    global _calendar_dir
+    _calendar_dir = None if folder is None else Path(folder)
     get_calendar.cache_clear()
 
 
 def _calendar_file(code: str) -> Path | None:
-    if not _CALENDAR_DIR:
+    if _calendar_dir is None:
         return None
     import datetime as dt
 
@@ -234,7 +235,7 @@ def _calendar_file(code: str) -> Path | None:
 
     versions = f"{getattr(xcals, '__version__', '0')}-{pd.__version__}"
     today = dt.datetime.now(dt.UTC).date().isoformat()
-    return _CALENDAR_DIR[0] / f"{code}-{versions}-{CALENDAR_START}-{today}.pickle"
+    return _calendar_dir / f"{code}-{versions}-{CALENDAR_START}-{today}.pickle"
 
 
 def _kept_calendar(code: str) -> xcals.ExchangeCalendar | None:

@@ -56,9 +56,11 @@ def test_a_kept_calendar_is_the_one_exchange_calendars_builds(
 
 
 def test_without_a_folder_nothing_is_written(tmp_path: Path) -> None:
-    keep_calendars_in(None)
+    folder = tmp_path / "calendars"
+    keep_calendars_in(folder)
+    keep_calendars_in(None)  # set, then taken back
     get_calendar("XNYS")
-    assert not list(tmp_path.iterdir())
+    assert not folder.exists()
 
 
 def test_a_damaged_file_is_rebuilt_and_replaced(kept: Path) -> None:

@@ -15,12 +15,9 @@ has taken so far. Standard output stays for results.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-
-#: a step's progress callback: ``update(done, total)``
-Update = Callable[[int, int], None]
 
 
 class Steps:

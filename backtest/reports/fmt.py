@@ -17,28 +17,8 @@ from typing import Any
 from backtest.study.results import stars as study_stars
 from backtest.text import DASH as DASH  # the one rule for percentages and statistics
 from backtest.text import finite as _float
-from backtest.text import num as text_num
-from backtest.text import pct as text_pct
-
-
-def pct(v: Any, digits: int = 2, *, signed: bool = True, missing: str = DASH) -> str:
-    """A fraction as a percentage (:func:`backtest.text.pct`: ``0.0123`` as ``+1.23%``; a
-    value that rounds to zero shows no sign: ``0.00%``, not ``-0.00%``).
-
-    >>> pct(-0.000001), pct(0.00004), pct(-0.00005), pct(-0.0004, 1, signed=False), pct(None)
-    ('0.00%', '0.00%', '-0.01%', '0.0%', '—')
-    """
-    return text_pct(v, digits, signed=signed, missing=missing)
-
-
-def num(v: Any, digits: int = 2, *, missing: str = DASH) -> str:
-    """A statistic or ratio with ``digits`` decimals (:func:`backtest.text.num`); one that
-    rounds to zero is ``0.00``, never ``-0.00``.
-
-    >>> num(-6.8012), num(-0.001), num(-0.004, 1), num(float("inf"))
-    ('-6.80', '0.00', '0.0', '—')
-    """
-    return text_num(v, digits, missing=missing)
+from backtest.text import num as num  # one rule: 0.00, never -0.00
+from backtest.text import pct as pct  # one rule: 0.00%, never -0.00%
 
 
 def integer(v: Any) -> str:

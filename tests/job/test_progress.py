@@ -82,7 +82,7 @@ def test_disabled_steps_still_time_and_take_stages() -> None:
     assert isinstance(steps.timings["event study"], float)
 
 
-def test_enabled_steps_draw_stage_on_stderr(capsys: Any) -> None:
+def test_enabled_steps_show_the_step_on_stderr(capsys: Any) -> None:
     with Steps(enabled=True) as steps, steps.step("event study") as update:
         update.stage("test battery")
     assert "event study" in capsys.readouterr().err
