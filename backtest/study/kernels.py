@@ -179,26 +179,71 @@ def _rank_key(e, k, high):  # type: ignore[no-untyped-def]
 # ----------------------------------------------------------------------------- fits
 
 
-@nb.njit(cache=True, inline="always")
-def _fit_step(ys, xs, t, model, cnt, mx, my, sxx, sxy, syy):  # type: ignore[no-untyped-def]
-    """Add session t to the running means and centred (co)moments of an estimation (Welford)."""
-    cnt += 1
-    yv = ys[t] - xs[t] if model == MARKET_ADJUSTED else ys[t]
-    dy = yv - my
-    my += dy / cnt
-    if model == MARKET:
-        xv = xs[t]
-        dx = xv - mx
-        mx += dx / cnt
-        sxx += dx * (xv - mx)
-        sxy += dx * (yv - my)
-    syy += dy * (yv - my)
-    return cnt, mx, my, sxx, sxy, syy
+#: Rows fitted side by side (:func:`_fit_lanes`): two vectors of eight.
+LANES = 16
+#: Estimation days gathered at a time for the lanes (their buffer stays in the core's cache).
+LANE_DAYS = 64
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _fit_lanes(R, cover, col, bench, starts, i, n_rows, model, e0, e1, exclude, days, moments):  # type: ignore[no-untyped-def]
+    """The running moments of the rows ``i .. i + LANES - 1`` of a chunk (the last row
+    repeated past its end) over their estimation days, side by side: per lane, the count,
+    mean of y, mean of x, centred Sxx, Sxy and Syy in ``moments`` (6 runs of LANES).
+
+    Each row's running means wait on a division every day (Welford). The rows' chains are
+    independent, so they are updated together in vector instructions, the same IEEE
+    operations as one at a time: ``LANE_DAYS`` days at a time, the day-major buffer ``days``
+    holds each lane's return (NaN on a day not used: a used day's returns are finite, as
+    :func:`~backtest.study.inputs.ticker_returns` makes them) and benchmark return, and every
+    update is selected, never skipped (``error_model="numpy"`` keeps numba's division check out of
+    the loop).
+    """
+    L = LANES
+    moments[:] = 0.0
+    for d0 in range(e0, e1, LANE_DAYS):
+        nd = min(LANE_DAYS, e1 - d0)
+        for lane in range(L):  # lane-major: contiguous reads and writes
+            q = min(i + lane, n_rows - 1)
+            c = col[q]
+            st = starts[q] + d0
+            ys = R[c, st : st + nd]
+            xs = R[bench[q], st : st + nd]
+            cv = cover[c, st : st + nd] if exclude else cover[0, :0]
+            for kk in range(nd):
+                yv = ys[kk] - xs[kk] if model == MARKET_ADJUSTED else ys[kk]
+                ok = (ys[kk] == ys[kk]) & (_own(model) | (xs[kk] == xs[kk]))
+                if exclude:
+                    ok = ok & (cv[kk] <= 0)
+                days[lane * LANE_DAYS + kk] = yv if ok else np.nan
+                days[(L + lane) * LANE_DAYS + kk] = xs[kk]
+        for kk in range(nd):
+            for lane in range(L):
+                yv = days[lane * LANE_DAYS + kk]
+                used = yv == yv
+                n = moments[lane] + 1.0
+                my = moments[L + lane]
+                dy = yv - my
+                my_new = my + dy / n
+                if model == MARKET:
+                    xv = days[(L + lane) * LANE_DAYS + kk]
+                    mx = moments[2 * L + lane]
+                    dx = xv - mx
+                    mx_new = mx + dx / n
+                    sxx = moments[3 * L + lane]
+                    sxy = moments[4 * L + lane]
+                    moments[3 * L + lane] = sxx + dx * (xv - mx_new) if used else sxx
+                    moments[4 * L + lane] = sxy + dx * (yv - my_new) if used else sxy
+                    moments[2 * L + lane] = mx_new if used else mx
+                syy = moments[5 * L + lane]
+                moments[5 * L + lane] = syy + dy * (yv - my_new) if used else syy
+                moments[L + lane] = my_new if used else my
+                moments[lane] = n if used else moments[lane]
 
 
 @nb.njit(cache=True, inline="always")
 def _fit_result(cnt, mx, my, sxx, sxy, syy, model):  # type: ignore[no-untyped-def]
-    """(n, a, b, mean of x, centred Sxx, residual SS) from the moments of :func:`_fit_step`.
+    """(n, a, b, mean of x, centred Sxx, residual SS) from the moments of :func:`_fit_lanes`.
 
     The residual sum of squares is Syy - Sxy^2 / Sxx for the market model (Syy for the other
     models, whose residuals are deviations from a mean).
@@ -213,32 +258,6 @@ def _fit_result(cnt, mx, my, sxx, sxy, syy, model):  # type: ignore[no-untyped-d
         a = my - b * mx
         ss = max(syy - sxy * b, 0.0)
     return cnt, a, b, mx, sxx, ss
-
-
-@nb.njit(cache=True, nogil=True)
-def _fit_pair(ys, xs, c, st, ys2, xs2, c2, st2, cover, model, e0, e1, exclude):  # type: ignore[no-untyped-def]
-    """Fit two rows in one pass over their estimation days: for each, (n, a, b, mean of x,
-    centred Sxx, residual SS).
-
-    Each row's running mean waits on a division every day; the two rows' chains of divisions
-    are independent and overlap in the CPU (twice as fast as one row at a time, the same
-    numbers).
-    """
-    cnt, mx, my, sxx, sxy, syy = 0, 0.0, 0.0, 0.0, 0.0, 0.0
-    cnt2, mx2, my2, sxx2, sxy2, syy2 = 0, 0.0, 0.0, 0.0, 0.0, 0.0
-    for k in range(e0, e1):
-        t = st + k
-        if _used(ys, xs, cover, c, t, model, exclude):
-            cnt, mx, my, sxx, sxy, syy = _fit_step(ys, xs, t, model, cnt, mx, my, sxx, sxy, syy)
-        t2 = st2 + k
-        if _used(ys2, xs2, cover, c2, t2, model, exclude):
-            cnt2, mx2, my2, sxx2, sxy2, syy2 = _fit_step(
-                ys2, xs2, t2, model, cnt2, mx2, my2, sxx2, sxy2, syy2
-            )
-    return (
-        _fit_result(cnt, mx, my, sxx, sxy, syy, model),
-        _fit_result(cnt2, mx2, my2, sxx2, sxy2, syy2, model),
-    )
 
 
 @nb.njit(cache=True, inline="always")
@@ -353,7 +372,9 @@ def _fit(  # type: ignore[no-untyped-def]
     lo = np.zeros((k, k))
     cxy = np.empty(k)
     dx = np.empty(k)
-    for i in range(0, n_rows, 1 if model == FACTOR else 2):
+    days = np.empty(2 * LANE_DAYS * LANES)
+    moments = np.empty(6 * LANES)
+    for i in range(0, n_rows, 1 if model == FACTOR else LANES):
         if model == FACTOR:
             row, c, st, fb, ys, xs = _row(R, rows, col, bench, fbase, starts, i)
             m = fmean[row]
@@ -380,14 +401,16 @@ def _fit(  # type: ignore[no-untyped-def]
             _finish_fit(R, ys, xs, i, row, st, d0, model, cnt, a, np.nan, 0.0, 0.0, ss, fb, bv,
                         k, alpha, beta, s2o, dof_o, mx_o, sxx_o, status)  # fmt: skip
             continue
-        j2 = min(i + 1, n_rows - 1)  # an odd last row is fitted twice
-        f1, f2 = _fit_pair(
-            R[col[i]], R[bench[i]], col[i], starts[i], R[col[j2]], R[bench[j2]], col[j2],
-            starts[j2], cover, model, e0, e1, exclude,
-        )  # fmt: skip
-        for q, f in ((i, f1), (j2, f2)):
+        _fit_lanes(R, cover, col, bench, starts, i, n_rows, model, e0, e1, exclude, days,
+                   moments)  # fmt: skip
+        for q in range(i, min(i + LANES, n_rows)):
+            lane = q - i
+            cnt, a, b, mx, sxx, ss = _fit_result(
+                int(moments[lane]), moments[2 * LANES + lane], moments[LANES + lane],
+                moments[3 * LANES + lane], moments[4 * LANES + lane], moments[5 * LANES + lane],
+                model,
+            )  # fmt: skip
             row = rows[q]
-            cnt, a, b, mx, sxx, ss = f
             nobs_o[row] = cnt
             if cnt < min_est:
                 status[q] = STATUS_FEW
@@ -539,23 +562,27 @@ def _measure(  # type: ignore[no-untyped-def]
         phat[row] = pos / cnt
 
 
-def _specialize(template: Any, name: str, **constants: Any) -> Any:
+def _specialize(template: Any, name: str, error_model: str = "python", **constants: Any) -> Any:
     """Compile ``template`` with some module globals replaced by constants.
 
     numba treats global numbers as compile-time constants and passes them to the functions it
     calls as literal types, so every branch on them folds away. The code object is renamed so
-    that each variant has its own entry in numba's on-disk cache.
+    that each variant has its own entry in numba's on-disk cache. ``error_model``: numba's,
+    for the whole function and what it inlines (``"numpy"`` where loops must vectorize).
     """
     code = template.__code__.replace(co_name=name, co_qualname=name)
     glb = dict(template.__globals__)
     glb.update(constants)
     fn = types.FunctionType(code, glb, name, template.__defaults__, template.__closure__)
     fn.__doc__ = template.__doc__
-    return nb.njit(cache=True, nogil=True)(fn)
+    return nb.njit(cache=True, nogil=True, error_model=error_model)(fn)
 
 
 #: The first pass (fit and status) of each model, by model code.
-FIT = {code: _specialize(_fit, f"fit_{name}", MODEL=code) for name, code in MODEL_CODES.items()}
+FIT = {
+    code: _specialize(_fit, f"fit_{name}", error_model="numpy", MODEL=code)
+    for name, code in MODEL_CODES.items()
+}
 #: The second pass (ARs, CARs, BHARs, rank keys) of each model, by model code and whether
 #: confounded estimation days are excluded (each compiled on its first call only).
 MEASURE = {

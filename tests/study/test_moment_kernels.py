@@ -135,3 +135,79 @@ def test_ar_moments_equal_a_value_by_value_loop(shared: bool, k0: int, k1: int) 
         sx, w = ar / sd, 1.0 / sd
     want = _oracle(ar, sx, w, dof, phat, codes, g, k0, k1, lambda i, c: bool(kept[i, stat_of[c]]))
     assert _bits_equal(got, want)
+
+
+def _fit_oracle(ys, xs, used, model):  # type: ignore[no-untyped-def]
+    """One row's fit, one day at a time (Welford's running means and centred moments):
+    (n, a, b, mean x, Sxx, residual SS), as the kernels define them."""
+    cnt, mx, my, sxx, sxy, syy = 0, 0.0, 0.0, 0.0, 0.0, 0.0
+    for y, x, u in zip(ys.tolist(), xs.tolist(), used.tolist(), strict=True):
+        if not u:
+            continue
+        cnt += 1
+        yv = y - x if model == K.MARKET_ADJUSTED else y
+        dy = yv - my
+        my += dy / cnt
+        if model == K.MARKET:
+            dx = x - mx
+            mx += dx / cnt
+            sxx += dx * (x - mx)
+            sxy += dx * (yv - my)
+        syy += dy * (yv - my)
+    a, b, ss = my, 0.0, syy
+    if model == K.MARKET and sxx > 0:
+        b = sxy / sxx
+        a = my - b * mx
+        ss = max(syy - sxy * b, 0.0)
+    return cnt, a, b, mx, sxx, ss
+
+
+@pytest.mark.parametrize("model", [K.MARKET, K.MARKET_ADJUSTED, K.CONSTANT_MEAN, K.RAW])
+@pytest.mark.parametrize("exclude", [False, True])
+@pytest.mark.parametrize(("n", "e0", "e1"), [(1, 0, 240), (37, 3, 200), (16, 0, 64), (50, 5, 70)])
+def test_fits_side_by_side_equal_a_day_by_day_loop(
+    model: int, exclude: bool, n: int, e0: int, e1: int
+) -> None:
+    """The fits of rows side by side (vector lanes, days in blocks) equal one row at a time
+    to the last bit: row counts and estimation lengths that are not multiples of the lanes
+    and blocks, missing returns, excluded days, too few observations."""
+    rng = np.random.default_rng(n * 1000 + e1 + model + 7 * exclude)
+    n_tickers, n_days = 6, 400
+    R = rng.normal(0.0005, 0.02, (n_tickers + 1, n_days))
+    R[rng.random(R.shape) < 0.05] = np.nan
+    R[2, :] = np.nan  # a ticker without returns: too few observations
+    cover = (rng.random((n_tickers, n_days)) < 0.2).astype(np.int32)
+    rows = np.arange(n, dtype=np.int64)
+    col = rng.integers(0, n_tickers, n).astype(np.int64)
+    bench = np.full(n, n_tickers, dtype=np.int64)
+    starts = rng.integers(0, n_days - e1 - 20, n).astype(np.int64)
+    fb = np.zeros(n, dtype=np.int64)
+    d0 = e1 + 5
+    outs = {k: np.full(n, np.nan) for k in ("alpha", "beta", "s2", "mx", "sxx")}
+    nobs, dof = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    status = np.full(n, -1, dtype=np.int8)
+    K.FIT[model](R, cover if exclude else np.zeros((1, 1), np.int32), rows, col, bench, fb,
+                 starts, e0, e1, d0, exclude, 3, outs["alpha"], outs["beta"], outs["s2"], nobs,
+                 dof, outs["mx"], outs["sxx"], np.zeros((n, 0)), np.zeros((n, 0)),
+                 np.zeros((n, 0, 0)), status)  # fmt: skip
+    assert n == 1 or (status == K.STATUS_OK).sum() >= n // 2  # most rows are compared
+    for i in range(n):
+        t = slice(starts[i] + e0, starts[i] + e1)
+        ys, xs = R[col[i], t], R[bench[i], t]
+        used = ~np.isnan(ys) & (np.ones_like(ys, bool) if model in (K.CONSTANT_MEAN, K.RAW)
+                                else ~np.isnan(xs))  # fmt: skip
+        if exclude:
+            used &= cover[col[i], t] <= 0
+        cnt, a, b, mx, sxx, ss = _fit_oracle(ys, xs, used, model)
+        assert nobs[i] == cnt
+        if cnt < 3:
+            assert status[i] == K.STATUS_FEW
+            continue
+        if status[i] != K.STATUS_OK:
+            continue
+        p = 2 if model == K.MARKET else 1
+        want_a = 0.0 if model in (K.MARKET_ADJUSTED, K.RAW) else a
+        got = [outs["alpha"][i], outs["s2"][i], outs["mx"][i], outs["sxx"][i]]
+        assert np.array_equal(np.array(got), np.array([want_a, ss / (cnt - p), mx, sxx]))
+        if model == K.MARKET:
+            assert outs["beta"][i] == b
