@@ -27,7 +27,7 @@ import threading
 import types
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 import numba as nb
 import numpy as np
@@ -562,7 +562,9 @@ def _measure(  # type: ignore[no-untyped-def]
         phat[row] = pos / cnt
 
 
-def _specialize(template: Any, name: str, error_model: str = "python", **constants: Any) -> Any:
+def _specialize(
+    template: Any, name: str, error_model: Literal["python", "numpy"] = "python", **constants: Any
+) -> Any:
     """Compile ``template`` with some module globals replaced by constants.
 
     numba treats global numbers as compile-time constants and passes them to the functions it
