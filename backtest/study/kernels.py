@@ -545,6 +545,8 @@ def _measure(  # type: ignore[no-untyped-def]
         ahead = i + PREFETCH_AHEAD  # rows are in table order: their returns are far apart
         if ahead < rows.shape[0]:
             _prefetch_span(R, col[ahead], starts[ahead] + e0, starts[ahead] + keys.shape[1])
+            if EXCLUDE:
+                _prefetch_span(cover, col[ahead], starts[ahead] + e0, starts[ahead] + e1)
         row, c, st, fb, ys, xs = _row(R, rows, col, bench, fbase, starts, i)
         bv = fbeta[row]
         for kk in range(e0):  # _rank_sample writes every slot from e0 on
