@@ -1184,49 +1184,6 @@ def stable_argsort(keys):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, nogil=True)
-def confounders(key, qorder, events, skey, sorder, sevents, lo_off, hi_off, n_list):  # type: ignore[no-untyped-def]
-    """For each query i: how many reference rows j have ``key[i] + lo_off <= skey[j] <=
-    key[i] + hi_off`` (the sorted reference keys) and a different event code, and the first
-    ``n_list`` of them (reference indexes ``sorder[j]``), listed query by query: query i's
-    are ``listed[ptr[i]:ptr[i + 1]]``.
-
-    ``qorder`` sorts the query keys: taken in that order, both ends of each query's range
-    only move forward (one sweep, no pairs stored: memory is O(queries + listed) however
-    dense the events are).
-    """
-    n = key.shape[0]
-    m = skey.shape[0]
-    counts = np.zeros(n, dtype=np.int64)
-    lo = np.empty(n, dtype=np.int64)
-    a = 0
-    b = 0
-    for q in range(n):
-        i = qorder[q]
-        while a < m and skey[a] < key[i] + lo_off:
-            a += 1
-        while b < m and skey[b] <= key[i] + hi_off:
-            b += 1
-        lo[i] = a
-        c = 0
-        for j in range(a, b):
-            if sevents[j] != events[i]:
-                c += 1
-        counts[i] = c
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    for i in range(n):
-        ptr[i + 1] = ptr[i] + min(counts[i], n_list)
-    listed = np.empty(ptr[n], dtype=np.int64)
-    for i in range(n):
-        j = lo[i]
-        for o in range(ptr[i], ptr[i + 1]):
-            while sevents[j] == events[i]:
-                j += 1
-            listed[o] = sorder[j]
-            j += 1
-    return counts, ptr, listed
-
-
-@nb.njit(cache=True, nogil=True)
 def primaries(group, tick, pos, target, length, primary, named):  # type: ignore[no-untyped-def]
     """Each row's observation for one statistic of one grouping, for rows sorted by (group,
     ticker, day 0 position; ties in table order): ``primary[q]`` is the position (in that
@@ -1308,3 +1265,107 @@ def observation_lists(primary, codes, where, n_list):  # type: ignore[no-untyped
                 o += 1
             y += 1
     return counts, ptr, listed
+
+
+# ----------------------------------------------------------------------------- confounders
+
+
+def confounders(
+    skey: np.ndarray, sevents: np.ndarray, squery: np.ndarray, n_queries: int, lo_off: int,
+    hi_off: int, n_list: int, workers: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """For each query i, the reference at the sorted position p with ``squery[p] == i``: how
+    many references j have ``skey[p] + lo_off <= skey[j] <= skey[p] + hi_off`` (the sorted
+    reference keys) and an event code other than the query's ``sevents[p]``, and the event
+    codes of the first ``n_list`` of them, query after query (query i's are the next
+    ``min(counts[i], n_list)``). Returns ``(counts, listed)``.
+
+    Each query is one of the references, so the queries are taken in the references' sorted
+    order: their own keys and events are read in place (no sort of their own, no gather),
+    and both ends of each query's range only move forward (one sweep, no pairs stored:
+    memory O(references + listed) however dense the events are). Ranges of the sorted
+    references are swept on ``workers`` threads (:func:`_confounder_counts` and
+    :func:`_confounder_lists` release the GIL): the counts first, then, once their sums
+    place every query's list, the lists. Any split gives the same arrays.
+    """
+    m = skey.shape[0]
+    counts = np.zeros(n_queries, dtype=np.int64)
+    parts = max(1, min(int(workers), n_queries // _CONFOUNDER_QUERIES_PER_THREAD))
+    edges = np.unique(np.linspace(0, m, parts + 1).astype(np.int64))
+    p0, p1 = edges[:-1], edges[1:]
+    # where each range's first query range can start: no earlier reference is in it
+    a0 = np.searchsorted(skey, skey[np.minimum(p0, m - 1)] + lo_off, side="left")
+    b0 = np.searchsorted(skey, skey[np.minimum(p0, m - 1)] + hi_off, side="right")
+    ranges = list(zip(p0.tolist(), p1.tolist(), a0.tolist(), b0.tolist(), strict=True))
+    _on_threads(
+        [(skey, sevents, squery, lo_off, hi_off, p, q, a, b, counts) for p, q, a, b in ranges],
+        _confounder_counts,
+    )
+    ptr = np.zeros(n_queries + 1, dtype=np.int64)
+    np.cumsum(np.minimum(counts, n_list), out=ptr[1:])
+    listed = np.empty(int(ptr[-1]), dtype=np.int64)
+    _on_threads(
+        [(skey, sevents, squery, lo_off, p, q, a, ptr, listed) for p, q, a, _ in ranges],
+        _confounder_lists,
+    )
+    return counts, listed
+
+
+#: Queries below which :func:`confounders` sweeps on one thread (starting one costs more).
+_CONFOUNDER_QUERIES_PER_THREAD = 50_000
+
+
+def _on_threads(calls: list[tuple[Any, ...]], kernel: Any) -> None:
+    """``kernel(*args)`` for every ``args`` of ``calls``: the first here, the others each on
+    a thread of its own."""
+    if len(calls) == 1:
+        kernel(*calls[0])
+        return
+    with ThreadPoolExecutor(max_workers=len(calls) - 1) as pool:
+        jobs = [pool.submit(kernel, *args) for args in calls[1:]]
+        kernel(*calls[0])
+        for job in jobs:
+            job.result()
+
+
+@nb.njit(cache=True, nogil=True)
+def _confounder_counts(skey, sevents, squery, lo_off, hi_off, p0, p1, a, b, counts):  # type: ignore[no-untyped-def]
+    """:func:`confounders`' counts of the queries at sorted positions ``p0 .. p1-1``; ``a``
+    and ``b`` are at most the ends of the first one's range."""
+    m = skey.shape[0]
+    for p in range(p0, p1):
+        i = squery[p]
+        if i < 0:
+            continue
+        k = skey[p]
+        while a < m and skey[a] < k + lo_off:
+            a += 1
+        while b < m and skey[b] <= k + hi_off:
+            b += 1
+        e = sevents[p]
+        c = 0
+        for j in range(a, b):
+            if sevents[j] != e:
+                c += 1
+        counts[i] = c
+
+
+@nb.njit(cache=True, nogil=True)
+def _confounder_lists(skey, sevents, squery, lo_off, p0, p1, a, ptr, listed):  # type: ignore[no-untyped-def]
+    """:func:`confounders`' lists of the queries at sorted positions ``p0 .. p1-1`` into
+    ``listed[ptr[i]:ptr[i + 1]]``; ``a`` is at most the start of the first one's range."""
+    m = skey.shape[0]
+    for p in range(p0, p1):
+        i = squery[p]
+        if i < 0:
+            continue
+        k = skey[p]
+        while a < m and skey[a] < k + lo_off:
+            a += 1
+        e = sevents[p]
+        j = a
+        for o in range(ptr[i], ptr[i + 1]):
+            while sevents[j] == e:
+                j += 1
+            listed[o] = sevents[j]
+            j += 1
