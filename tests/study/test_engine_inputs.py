@@ -278,16 +278,21 @@ def test_read_factors_ken_french_format(tmp_path: Path) -> None:
         read_factors(tmp_path / "junk.csv")
 
 
+@pytest.mark.parametrize("split", [False, True])
 @pytest.mark.parametrize("block", [3, 256])
 @pytest.mark.parametrize("kind", ["simple", "log"])
 def test_ticker_returns_are_session_returns_by_ticker(
-    kind: str, block: int, monkeypatch: pytest.MonkeyPatch
+    kind: str, block: int, split: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The engine's padded ticker-major returns equal session_returns, transposed (the prices
-    read a block of columns at a time)."""
+    read a block of columns at a time), also from a frame whose columns are in several
+    arrays (columns set one by one)."""
     monkeypatch.setattr(inputs, "_COLUMN_BLOCK", block)
     syn = make_market(n_days=300, n_stocks=6, n_events=1, seed=9)
     close = syn.close.copy()
+    if split:
+        for c in close.columns[1::2]:
+            close[c] = close[c].to_numpy().copy()
     rng = np.random.default_rng(9)
     for _ in range(40):  # holes, and prices no return can be computed from
         close.iloc[rng.integers(0, len(close)), rng.integers(0, close.shape[1])] = np.nan
