@@ -753,13 +753,8 @@ def _confounders(
     query[queries] = np.arange(n)
     return K.confounders(
         ref_key[order], ref_events[order].astype(np.int64, copy=False), query[order], n, s0,
-        s1, n_list, _CONFOUNDER_WORKERS,
+        s1, n_list,
     )  # fmt: skip
-
-
-#: Threads counting confounders (a million-event study's sweeps take a fifth of a second on
-#: one core; the results do not depend on it).
-_CONFOUNDER_WORKERS = 2
 
 
 def _clusters_of(key: np.ndarray, key_range: int) -> tuple[np.ndarray, np.ndarray]:

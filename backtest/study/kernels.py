@@ -31,6 +31,8 @@ from typing import Any
 
 import numba as nb
 import numpy as np
+from llvmlite import ir as llvm_ir
+from numba.core import cgutils
 from numba.core import types as nbtypes
 from numba.extending import intrinsic
 
@@ -1272,7 +1274,7 @@ def observation_lists(primary, codes, where, n_list):  # type: ignore[no-untyped
 
 def confounders(
     skey: np.ndarray, sevents: np.ndarray, squery: np.ndarray, n_queries: int, lo_off: int,
-    hi_off: int, n_list: int, workers: int = 1,
+    hi_off: int, n_list: int,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """For each query i, the reference at the sorted position p with ``squery[p] == i``: how
     many references j have ``skey[p] + lo_off <= skey[j] <= skey[p] + hi_off`` (the sorted
@@ -1283,57 +1285,62 @@ def confounders(
     Each query is one of the references, so the queries are taken in the references' sorted
     order: their own keys and events are read in place (no sort of their own, no gather),
     and both ends of each query's range only move forward (one sweep, no pairs stored:
-    memory O(references + listed) however dense the events are). Ranges of the sorted
-    references are swept on ``workers`` threads (:func:`_confounder_counts` and
-    :func:`_confounder_lists` release the GIL): the counts first, then, once their sums
-    place every query's list, the lists. Any split gives the same arrays.
+    memory O(references + listed) however dense the events are); a second sweep, once the
+    counts place every query's list, writes the lists.
+
+    Taken in that order, the queries' own rows (of ``counts`` and ``ptr``) are read and
+    written in no order: each sweep asks for the row of the query ``_AHEAD`` positions on
+    while it works on this one, so that the memory's latency is not waited for one query
+    after the other (a third of the time of the lists' sweep of a million queries).
     """
-    m = skey.shape[0]
     counts = np.zeros(n_queries, dtype=np.int64)
-    parts = max(1, min(int(workers), n_queries // _CONFOUNDER_QUERIES_PER_THREAD))
-    edges = np.unique(np.linspace(0, m, parts + 1).astype(np.int64))
-    p0, p1 = edges[:-1], edges[1:]
-    # where each range's first query range can start: no earlier reference is in it
-    a0 = np.searchsorted(skey, skey[np.minimum(p0, m - 1)] + lo_off, side="left")
-    b0 = np.searchsorted(skey, skey[np.minimum(p0, m - 1)] + hi_off, side="right")
-    ranges = list(zip(p0.tolist(), p1.tolist(), a0.tolist(), b0.tolist(), strict=True))
-    _on_threads(
-        [(skey, sevents, squery, lo_off, hi_off, p, q, a, b, counts) for p, q, a, b in ranges],
-        _confounder_counts,
-    )
+    _confounder_counts(skey, sevents, squery, lo_off, hi_off, counts)
     ptr = np.zeros(n_queries + 1, dtype=np.int64)
     np.cumsum(np.minimum(counts, n_list), out=ptr[1:])
     listed = np.empty(int(ptr[-1]), dtype=np.int64)
-    _on_threads(
-        [(skey, sevents, squery, lo_off, p, q, a, ptr, listed) for p, q, a, _ in ranges],
-        _confounder_lists,
-    )
+    _confounder_lists(skey, sevents, squery, lo_off, ptr, listed)
     return counts, listed
 
 
-#: Queries below which :func:`confounders` sweeps on one thread (starting one costs more).
-_CONFOUNDER_QUERIES_PER_THREAD = 50_000
+#: How many sorted positions ahead the confounder sweeps ask for a query's row.
+_AHEAD = 16
 
 
-def _on_threads(calls: list[tuple[Any, ...]], kernel: Any) -> None:
-    """``kernel(*args)`` for every ``args`` of ``calls``: the first here, the others each on
-    a thread of its own."""
-    if len(calls) == 1:
-        kernel(*calls[0])
-        return
-    with ThreadPoolExecutor(max_workers=len(calls) - 1) as pool:
-        jobs = [pool.submit(kernel, *args) for args in calls[1:]]
-        kernel(*calls[0])
-        for job in jobs:
-            job.result()
+def _prefetch_into(typingctx, a, i):  # type: ignore[no-untyped-def]
+    """Ask for the cache line of ``a[i]`` (1-D array; a hint: no load, no fault, no effect on
+    any value), to be written or read soon."""
+    sig = nbtypes.void(a, i)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        arr = context.make_array(signature.args[0])(context, builder, args[0])
+        at = cgutils.get_item_pointer(  # type: ignore[no-untyped-call]
+            context, builder, signature.args[0], arr, [args[1]], wraparound=False
+        )
+        i8p, i32 = llvm_ir.IntType(8).as_pointer(), llvm_ir.IntType(32)
+        fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
+            builder.module,
+            llvm_ir.FunctionType(llvm_ir.VoidType(), [i8p, i32, i32, i32]),
+            "llvm.prefetch.p0i8",
+        )
+        # write (1), the highest locality (3), data cache (1)
+        builder.call(fn, [builder.bitcast(at, i8p), *(llvm_ir.Constant(i32, v) for v in (1, 3, 1))])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_prefetch: Any = intrinsic(_prefetch_into)  # called as _prefetch(a, i) in compiled code
 
 
 @nb.njit(cache=True, nogil=True)
-def _confounder_counts(skey, sevents, squery, lo_off, hi_off, p0, p1, a, b, counts):  # type: ignore[no-untyped-def]
-    """:func:`confounders`' counts of the queries at sorted positions ``p0 .. p1-1``; ``a``
-    and ``b`` are at most the ends of the first one's range."""
+def _confounder_counts(skey, sevents, squery, lo_off, hi_off, counts):  # type: ignore[no-untyped-def]
+    """:func:`confounders`' counts."""
     m = skey.shape[0]
-    for p in range(p0, p1):
+    a = 0
+    b = 0
+    for p in range(m):
+        if p + _AHEAD < m and squery[p + _AHEAD] >= 0:
+            _prefetch(counts, squery[p + _AHEAD])
         i = squery[p]
         if i < 0:
             continue
@@ -1351,11 +1358,13 @@ def _confounder_counts(skey, sevents, squery, lo_off, hi_off, p0, p1, a, b, coun
 
 
 @nb.njit(cache=True, nogil=True)
-def _confounder_lists(skey, sevents, squery, lo_off, p0, p1, a, ptr, listed):  # type: ignore[no-untyped-def]
-    """:func:`confounders`' lists of the queries at sorted positions ``p0 .. p1-1`` into
-    ``listed[ptr[i]:ptr[i + 1]]``; ``a`` is at most the start of the first one's range."""
+def _confounder_lists(skey, sevents, squery, lo_off, ptr, listed):  # type: ignore[no-untyped-def]
+    """:func:`confounders`' lists: query i's into ``listed[ptr[i]:ptr[i + 1]]``."""
     m = skey.shape[0]
-    for p in range(p0, p1):
+    a = 0
+    for p in range(m):
+        if p + _AHEAD < m and squery[p + _AHEAD] >= 0:
+            _prefetch(ptr, squery[p + _AHEAD])
         i = squery[p]
         if i < 0:
             continue
@@ -1369,3 +1378,29 @@ def _confounder_lists(skey, sevents, squery, lo_off, p0, p1, a, ptr, listed):  #
                 j += 1
             listed[o] = sevents[j]
             j += 1
+
+
+def preload() -> None:
+    """Load the kernels that :func:`backtest.study.align.align` calls from numba's cache on a
+    thread of its own, once per process.
+
+    The first call of a kernel in a process initializes numba (about 0.3 s on the 2-core
+    machine of BENCHMARKS.md) and loads it: started before the event table is checked, this
+    overlaps that with the checks, whose hashing of the event ids (pyarrow) does not hold the
+    GIL. A kernel called meanwhile waits for its loading (numba loads under one lock).
+    """
+    global _preloading
+    with _preload_lock:
+        if _preloading is None:
+            _preloading = threading.Thread(target=_preload, name="evbt-preload", daemon=True)
+            _preloading.start()
+
+
+def _preload() -> None:
+    """Call the kernels once on tiny arrays of the types align gives them."""
+    keys = np.zeros(2, dtype=np.int64)
+    confounders(stable_argsort(keys), keys, np.arange(2), 2, 0, 0, 1)
+
+
+_preload_lock = threading.Lock()
+_preloading: threading.Thread | None = None

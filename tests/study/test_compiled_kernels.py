@@ -5,7 +5,6 @@ dense events), and invariances of the engine across markets and benchmarks."""
 from __future__ import annotations
 
 import itertools
-from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
@@ -126,17 +125,6 @@ def _confounder_pairs(
     return [pairs[i] for i in range(len(pairs))]
 
 
-def _confounders_split(
-    skey: np.ndarray, sevents: np.ndarray, squery: np.ndarray, span: tuple[int, int],
-    n_list: int, workers: int,
-) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """The confounder kernel with its sweep split on ``workers`` threads however few the
-    queries."""
-    with patch.object(K, "_CONFOUNDER_QUERIES_PER_THREAD", 1):
-        n = int((squery >= 0).sum())
-        return K.confounders(skey, sevents, squery, n, span[0], span[1], n_list, workers)
-
-
 @settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
@@ -144,14 +132,13 @@ def _confounders_split(
     share=st.floats(0.0, 1.0),
     span=st.tuples(st.integers(-5, 0), st.integers(0, 5)),
     n_list=st.integers(0, 4),
-    workers=st.integers(1, 4),
 )
 def test_confounder_sweep_equals_every_pair(
-    seed: int, n_ref: int, share: float, span: tuple[int, int], n_list: int, workers: int
+    seed: int, n_ref: int, share: float, span: tuple[int, int], n_list: int
 ) -> None:
     """Counts and listed events of the one-sweep confounder kernel equal the pairs
     enumerated one by one, on dense keys (many events per session), for queries that are
-    some of the references in any order, on one thread or several."""
+    some of the references in any order."""
     rng = np.random.default_rng(seed)
     ref_key = rng.integers(0, 70, n_ref).astype(np.int64)
     ref_events = rng.integers(0, 30, n_ref).astype(np.int64)
@@ -160,29 +147,22 @@ def test_confounder_sweep_equals_every_pair(
     query = np.full(n_ref, -1, dtype=np.int64)
     query[queries] = np.arange(len(queries))
     skey, sevents, squery = ref_key[order], ref_events[order], query[order]
-    counts, listed = _confounders_split(skey, sevents, squery, span, n_list, workers)
+    n = len(queries)
+    counts, listed = K.confounders(skey, sevents, squery, n, span[0], span[1], n_list)
     pairs = _confounder_pairs(skey, sevents, squery, span)
     assert counts.tolist() == [len(p) for p in pairs]
     assert listed.tolist() == [e for p in pairs for e in p[:n_list]]
 
 
-def test_confounder_sweep_split_on_threads_gives_the_same_arrays() -> None:
-    """Hand-made: equal keys across the bounds of the threads' ranges, a query with no
-    confounder, one with more than are listed, references that are not queries, the last
-    reference a query; every split gives what one thread gives."""
+def test_confounder_sweep_by_hand() -> None:
+    """Hand-made: equal keys of several events, a query with no confounder, queries with
+    more than are listed, references that are not queries, the last reference a query."""
     skey = np.array([0, 0, 5, 10, 10, 10, 10, 11, 30, 31, 50, 90], dtype=np.int64)
     sevents = np.array([1, 2, 3, 4, 4, 5, 6, 7, 8, 8, 9, 10], dtype=np.int64)
     squery = np.array([0, -1, 1, 2, 3, -1, 4, 5, 6, -1, 7, 8], dtype=np.int64)
-    span, n_list = (-1, 2), 2
-    counts, listed = _confounders_split(skey, sevents, squery, span, n_list, 1)
+    counts, listed = K.confounders(skey, sevents, squery, 9, -1, 2, 2)
     assert counts.tolist() == [1, 0, 3, 3, 4, 4, 0, 0, 0]
     assert listed.tolist() == [2, 5, 6, 5, 6, 4, 4, 4, 4]
-    pairs = _confounder_pairs(skey, sevents, squery, span)
-    assert listed.tolist() == [e for p in pairs for e in p[:n_list]]
-    for workers in (2, 3, 4, 6, 12, 20):
-        c, v = _confounders_split(skey, sevents, squery, span, n_list, workers)
-        np.testing.assert_array_equal(c, counts)
-        np.testing.assert_array_equal(v, listed)
 
 
 @settings(max_examples=60, deadline=None)
