@@ -501,8 +501,13 @@ class _Assembly:
         measured = np.searchsorted(all_rows, rows)
         rpos[measured] = pos  # the rows measured: their sessions
         elsewhere = np.flatnonzero(rpos < 0)  # dropped rows and the context's other events
-        day0 = pd.concat([self.table["day0"].iloc[all_rows], ref.extra["day0"].iloc[ext]])
-        rpos[elsewhere] = _calendar_positions(market, sessions, day0.iloc[elsewhere])
+        if len(elsewhere):  # their day 0s only (the table's first)
+            mine = elsewhere[elsewhere < len(all_rows)]
+            theirs = elsewhere[len(mine) :] - len(all_rows)
+            day0 = pd.concat(
+                [self.table["day0"].iloc[all_rows[mine]], ref.extra["day0"].iloc[ext[theirs]]]
+            )
+            rpos[elsewhere] = _calendar_positions(market, sessions, day0)
         rcol = np.concatenate(
             [name_col[self.names.tick[all_rows]], name_col[self.names.extra[ext]]]
         )
@@ -735,11 +740,11 @@ def _confounders(
     span: tuple[int, int],
     n_list: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per queried row (the reference rows ``queries``, each with its day 0 on a session):
-    the number of other reference events of the same ticker whose day 0 is in the row's
-    span, and the event codes of the first ``n_list`` of them (one row's after the other).
-    One sweep over the sorted keys (:func:`~backtest.study.kernels.confounders`): memory
-    O(rows + listed), never the pairs."""
+    """Per queried row (the reference rows ``queries``, ascending, each with its day 0 on a
+    session): the number of other reference events of the same ticker whose day 0 is in the
+    row's span, and the event codes of the first ``n_list`` of them (one row's after the
+    other). One sweep over the sorted keys (:func:`~backtest.study.kernels.confounders`):
+    memory O(rows + listed), never the pairs."""
     n = len(queries)
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -747,12 +752,18 @@ def _confounders(
     # reference days far outside every queried span are clipped to just outside all of them
     lo = s0 - 1
     width = n_sessions + 2 * (s1 - s0) + 4
-    ref_key = ref_cols * width + (np.clip(ref_pos, lo, n_sessions + s1) - lo)
+    ref_key = np.clip(ref_pos, lo, n_sessions + s1)
+    ref_key -= lo
+    ref_key += ref_cols * width
     order = K.stable_argsort(ref_key)
-    query = np.full(len(ref_key), -1, dtype=np.int64)  # per reference: its query, -1: none
-    query[queries] = np.arange(n)
+    if n == len(ref_key):  # every reference is queried, in order: reference r is query r
+        sorted_query = order
+    else:
+        query = np.full(len(ref_key), -1, dtype=np.int64)  # per reference: its query, -1
+        query[queries] = np.arange(n)
+        sorted_query = query[order]
     return K.confounders(
-        ref_key[order], ref_events[order].astype(np.int64, copy=False), query[order], n, s0,
+        ref_key[order], ref_events[order].astype(np.int64, copy=False), sorted_query, n, s0,
         s1, n_list,
     )  # fmt: skip
 
