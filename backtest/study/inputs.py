@@ -405,14 +405,17 @@ def ticker_returns(
 
     def prices_of(chunk: np.ndarray) -> np.ndarray:
         """The prices of the chunk's columns, ticker-major (tickers x dates)."""
-        return close.iloc[:, chunk].to_numpy(dtype=np.float64).T
+        return close.take(chunk, axis=1).to_numpy(dtype=np.float64).T
 
-    valid = np.zeros(len(close.index), dtype=bool)
-    for chunk in chunks:
-        valid |= ~np.isnan(prices_of(chunk)).all(axis=0)
-    if not valid.any():
-        return pd.DatetimeIndex([]), np.full((len(columns), sum(pad)), np.nan)
-    first, last = close.index[valid][[0, -1]]
+    ends = _priced_ends(close, cols)
+    if ends is None:
+        valid = np.zeros(len(close.index), dtype=bool)
+        for chunk in chunks:
+            valid |= ~np.isnan(prices_of(chunk)).all(axis=0)
+        if not valid.any():
+            return pd.DatetimeIndex([]), np.full((len(columns), sum(pad)), np.nan)
+        ends = tuple(np.flatnonzero(valid)[[0, -1]].tolist())
+    first, last = close.index[list(ends)]
     cal = get_calendar(market)
     sessions = pd.DatetimeIndex(
         cal.sessions_in_range(max(first, cal.first_session), min(last, cal.last_session))
@@ -445,6 +448,21 @@ def ticker_returns(
 
 
 _COLUMN_BLOCK = 64  # tickers' prices read at a time by ticker_returns
+
+
+def _priced_ends(close: pd.DataFrame, cols: np.ndarray) -> tuple[int, int] | None:
+    """The first and the last row of ``close`` with a price in one of the columns ``cols``,
+    when the frame's first and last ``_END_ROWS`` rows hold them (the usual case: only those
+    rows are read); None otherwise (every row is to be read)."""
+    head, tail = close.iloc[:_END_ROWS], close.iloc[-_END_ROWS:]
+    in_head = ~np.isnan(head.take(cols, axis=1).to_numpy(dtype=np.float64)).all(axis=1)
+    in_tail = ~np.isnan(tail.take(cols, axis=1).to_numpy(dtype=np.float64)).all(axis=1)
+    if not (in_head.any() and in_tail.any()):
+        return None
+    return int(np.argmax(in_head)), len(close) - len(tail) + int(np.flatnonzero(in_tail)[-1])
+
+
+_END_ROWS = 8  # rows read at each end of the frame for the first and last prices
 
 
 # ----------------------------------------------------------------------------- factors
