@@ -44,7 +44,6 @@ from backtest.study.battery import battery
 from backtest.study.earnings import earnings_rows
 from backtest.study.earnings import history as earnings_history
 from backtest.study.inputs import Dropped
-from backtest.study.kernels import preload
 from backtest.study.measure import Outputs, measure
 from backtest.study.offsets import Offsets
 from backtest.study.results import EventStudyResult
@@ -157,7 +156,6 @@ def run_study(
     workers = min(os.cpu_count() or 1, 4) if workers is None else max(1, workers)
     spec = spec or StudySpec()
     off = Offsets.of(spec)
-    preload()  # the kernels align calls, while the event table is checked
     table = EventTable.of(events, dropped)
     table, bin_notes = _binned(table, spec)
     spec = check_spec(spec, table.table, factors)

@@ -1378,29 +1378,3 @@ def _confounder_lists(skey, sevents, squery, lo_off, ptr, listed):  # type: igno
                 j += 1
             listed[o] = sevents[j]
             j += 1
-
-
-def preload() -> None:
-    """Load the kernels that :func:`backtest.study.align.align` calls from numba's cache on a
-    thread of its own, once per process.
-
-    The first call of a kernel in a process initializes numba (about 0.3 s on the 2-core
-    machine of BENCHMARKS.md) and loads it: started before the event table is checked, this
-    overlaps that with the checks, whose hashing of the event ids (pyarrow) does not hold the
-    GIL. A kernel called meanwhile waits for its loading (numba loads under one lock).
-    """
-    global _preloading
-    with _preload_lock:
-        if _preloading is None:
-            _preloading = threading.Thread(target=_preload, name="evbt-preload", daemon=True)
-            _preloading.start()
-
-
-def _preload() -> None:
-    """Call the kernels once on tiny arrays of the types align gives them."""
-    keys = np.zeros(2, dtype=np.int64)
-    confounders(stable_argsort(keys), keys, np.arange(2), 2, 0, 0, 1)
-
-
-_preload_lock = threading.Lock()
-_preloading: threading.Thread | None = None
