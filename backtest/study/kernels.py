@@ -1272,6 +1272,36 @@ def observation_lists(primary, codes, where, n_list):  # type: ignore[no-untyped
 # ----------------------------------------------------------------------------- confounders
 
 
+def confounders(
+    skey: np.ndarray, sevents: np.ndarray, squery: np.ndarray, n_queries: int, lo_off: int,
+    hi_off: int, n_list: int,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """For each query i, the reference at the sorted position p with ``squery[p] == i``: how
+    many references j have ``skey[p] + lo_off <= skey[j] <= skey[p] + hi_off`` (the sorted
+    reference keys) and an event code other than the query's ``sevents[p]``, and the event
+    codes of the first ``n_list`` of them, query after query (query i's are the next
+    ``min(counts[i], n_list)``). Returns ``(counts, listed)``.
+
+    Each query is one of the references, so the queries are taken in the references' sorted
+    order: their own keys and events are read in place (no sort of their own, no gather),
+    and both ends of each query's range only move forward (one sweep, no pairs stored:
+    memory O(references + listed) however dense the events are); a second sweep, once the
+    counts place every query's list, writes the lists.
+
+    Taken in that order, the queries' own rows (of ``counts`` and ``ptr``) are read and
+    written in no order: each sweep asks for the row of the query ``_AHEAD`` positions on
+    while it works on this one, so that the memory's latency is not waited for one query
+    after the other (a third of the time of the lists' sweep of a million queries).
+    """
+    counts = np.zeros(n_queries, dtype=np.int64)
+    _confounder_counts(skey, sevents, squery, lo_off, hi_off, counts)
+    ptr = np.zeros(n_queries + 1, dtype=np.int64)
+    np.cumsum(np.minimum(counts, n_list), out=ptr[1:])
+    listed = np.empty(int(ptr[-1]), dtype=np.int64)
+    _confounder_lists(skey, sevents, squery, lo_off, ptr, listed)
+    return counts, listed
+
+
 #: How many sorted positions ahead the confounder sweeps ask for a query's row.
 _AHEAD = 16
 
@@ -1303,26 +1333,9 @@ _prefetch: Any = intrinsic(_prefetch_into)  # called as _prefetch(a, i) in compi
 
 
 @nb.njit(cache=True, nogil=True)
-def confounders(skey, sevents, squery, n_queries, lo_off, hi_off, n_list):  # type: ignore[no-untyped-def]
-    """For each query i, the reference at the sorted position p with ``squery[p] == i``: how
-    many references j have ``skey[p] + lo_off <= skey[j] <= skey[p] + hi_off`` (the sorted
-    reference keys) and an event code other than the query's ``sevents[p]``, and the event
-    codes of the first ``n_list`` of them, query after query (query i's are the next
-    ``min(counts[i], n_list)``). Returns ``(counts, listed)``.
-
-    Each query is one of the references, so the queries are taken in the references' sorted
-    order: their own keys and events are read in place (no sort of their own, no gather),
-    and both ends of each query's range only move forward (one sweep, no pairs stored:
-    memory O(references + listed) however dense the events are); a second sweep, once the
-    counts place every query's list, writes the lists.
-
-    Taken in that order, the queries' own rows (of ``counts`` and ``ptr``) are read and
-    written in no order: each sweep asks for the row of the query ``_AHEAD`` positions on
-    while it works on this one, so that the memory's latency is not waited for one query
-    after the other (a third of the time of the lists' sweep of a million queries).
-    """
+def _confounder_counts(skey, sevents, squery, lo_off, hi_off, counts):  # type: ignore[no-untyped-def]
+    """:func:`confounders`' counts."""
     m = skey.shape[0]
-    counts = np.zeros(n_queries, dtype=np.int64)
     a = 0
     b = 0
     for p in range(m):
@@ -1342,10 +1355,12 @@ def confounders(skey, sevents, squery, n_queries, lo_off, hi_off, n_list):  # ty
             if sevents[j] != e:
                 c += 1
         counts[i] = c
-    ptr = np.zeros(n_queries + 1, dtype=np.int64)
-    for i in range(n_queries):
-        ptr[i + 1] = ptr[i] + min(counts[i], n_list)
-    listed = np.empty(ptr[n_queries], dtype=np.int64)
+
+
+@nb.njit(cache=True, nogil=True)
+def _confounder_lists(skey, sevents, squery, lo_off, ptr, listed):  # type: ignore[no-untyped-def]
+    """:func:`confounders`' lists: query i's into ``listed[ptr[i]:ptr[i + 1]]``."""
+    m = skey.shape[0]
     a = 0
     for p in range(m):
         if p + _AHEAD < m and squery[p + _AHEAD] >= 0:
@@ -1363,4 +1378,3 @@ def confounders(skey, sevents, squery, n_queries, lo_off, hi_off, n_list):  # ty
                 j += 1
             listed[o] = sevents[j]
             j += 1
-    return counts, listed
