@@ -925,13 +925,23 @@ def _slot_update(a, c, W, ph, patell, var_t, dof):  # type: ignore[no-untyped-de
 
 
 @nb.njit(cache=True, inline="always")
-def _slots_start(acc, n_groups, W, used):  # type: ignore[no-untyped-def]
-    """Zero every group's accumulators for a block of ``used`` columns; the columns past
-    them hold no value (NaN) and no observation, so their updates change nothing read."""
+def _slots_new(n_groups, W, k0, k1):  # type: ignore[no-untyped-def]
+    """The moments of columns ``k0 .. k1-1`` (groups x columns x N_MOMENTS) and every
+    group's accumulators (``N_SLOTS`` runs of ``W`` each)."""
+    return np.zeros((n_groups, k1 - k0, N_MOMENTS)), np.zeros(n_groups * N_SLOTS * W)
+
+
+@nb.njit(cache=True, inline="always")
+def _slots_start(acc, n_groups, W, left):  # type: ignore[no-untyped-def]
+    """Zero every group's accumulators for a block of the ``left`` columns still to do (at
+    most ``W``; returns how many); the columns past them hold no value (NaN) and no
+    observation, so their updates change nothing read."""
+    used = min(W, left)
     acc[:] = 0.0
     for g in range(n_groups):
         for c in range(used, W):
             acc[(g * N_SLOTS + 18) * W + c] = np.nan
+    return used
 
 
 @nb.njit(cache=True, inline="always")
@@ -974,15 +984,11 @@ def column_moments(x, sx, w, dof, phat, codes, n_groups, k0, k1, kept, stat_of):
     :func:`backtest.study.statistics.headline`).
     """
     W = WINDOW_WIDTH
-    out = np.zeros((n_groups, k1 - k0, N_MOMENTS))
-    acc = np.zeros(n_groups * N_SLOTS * W)
-    size = N_SLOTS * W
+    out, acc = _slots_new(n_groups, W, k0, k1)
     for b0 in range(k0, k1, W):
-        used = min(W, k1 - b0)
-        _slots_start(acc, n_groups, W, used)
+        used = _slots_start(acc, n_groups, W, k1 - b0)
         for i in range(x.shape[0]):
-            g = codes[i]
-            a = acc[g * size : (g + 1) * size]
+            a = acc[codes[i] * N_SLOTS * W : (codes[i] + 1) * N_SLOTS * W]
             patell, var_t = _row_stats(dof[i])
             for c in range(used):
                 k = b0 + c
@@ -1032,16 +1038,12 @@ def ar_moments(  # type: ignore[no-untyped-def]
     its regressors' returns from ``bx[bx_row[i]]`` at session ``bx_start[i] + k`` on day k of
     the path): the same numbers, without a second array as large as the AR path."""
     W = AR_WIDTH
-    out = np.zeros((n_groups, k1 - k0, N_MOMENTS))
-    acc = np.zeros(n_groups * N_SLOTS * W)
-    size = N_SLOTS * W
+    out, acc = _slots_new(n_groups, W, k0, k1)
     for b0 in range(k0, k1, W):
-        used = min(W, k1 - b0)
-        _slots_start(acc, n_groups, W, used)
+        used = _slots_start(acc, n_groups, W, k1 - b0)
         one = _one_stat(stat_of, b0, b0 + used)
         for i in range(ar.shape[0]):
-            g = codes[i]
-            a = acc[g * size : (g + 1) * size]
+            a = acc[codes[i] * N_SLOTS * W : (codes[i] + 1) * N_SLOTS * W]
             if one >= 0 and not kept[i, one]:  # no observation in the block: merged values
                 for c in range(used):
                     v = ar[i, b0 + c]
@@ -1465,6 +1467,23 @@ def confounders(
 _AHEAD = 16
 
 
+@nb.njit(cache=True, inline="always")
+def _sweep_step(skey, squery, rows, p, a, lo_off):  # type: ignore[no-untyped-def]
+    """Step p of a confounder sweep: prefetch the row (of ``rows``) of the query ``_AHEAD``
+    positions on, and move the low end ``a`` of the query's range to its first reference not
+    below ``key + lo_off``. Returns the query (-1: position p is no query), its key and ``a``."""
+    m = skey.shape[0]
+    if p + _AHEAD < m and squery[p + _AHEAD] >= 0:
+        _prefetch_write(rows, squery[p + _AHEAD])
+    i = squery[p]
+    if i < 0:
+        return i, skey[p], a
+    k = skey[p]
+    while a < m and skey[a] < k + lo_off:
+        a += 1
+    return i, k, a
+
+
 @nb.njit(cache=True, nogil=True)
 def _confounder_counts(skey, sevents, squery, lo_off, hi_off, counts):  # type: ignore[no-untyped-def]
     """:func:`confounders`' counts."""
@@ -1472,14 +1491,9 @@ def _confounder_counts(skey, sevents, squery, lo_off, hi_off, counts):  # type: 
     a = 0
     b = 0
     for p in range(m):
-        if p + _AHEAD < m and squery[p + _AHEAD] >= 0:
-            _prefetch_write(counts, squery[p + _AHEAD])
-        i = squery[p]
+        i, k, a = _sweep_step(skey, squery, counts, p, a, lo_off)
         if i < 0:
             continue
-        k = skey[p]
-        while a < m and skey[a] < k + lo_off:
-            a += 1
         while b < m and skey[b] <= k + hi_off:
             b += 1
         e = sevents[p]
@@ -1496,14 +1510,9 @@ def _confounder_lists(skey, sevents, squery, lo_off, ptr, listed):  # type: igno
     m = skey.shape[0]
     a = 0
     for p in range(m):
-        if p + _AHEAD < m and squery[p + _AHEAD] >= 0:
-            _prefetch_write(ptr, squery[p + _AHEAD])
-        i = squery[p]
+        i, _, a = _sweep_step(skey, squery, ptr, p, a, lo_off)
         if i < 0:
             continue
-        k = skey[p]
-        while a < m and skey[a] < k + lo_off:
-            a += 1
         e = sevents[p]
         j = a
         for o in range(ptr[i], ptr[i + 1]):
