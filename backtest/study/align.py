@@ -427,18 +427,19 @@ class _Assembly:
         self.bench[rows] = np.where(factor, len(cols), name_col[nm.bench[rows]])
         self.fbase[rows] = len(cols) + 1
         self.start[rows] = pos + off.pad[0] + off.first
-        rcol, rpos, revent = self._reference_rows(all_rows, rows, pos, name_col, sessions, market)
+        rcol, rpos, revent, measured = self._reference_rows(
+            all_rows, rows, pos, name_col, sessions, market
+        )
         cover = (
             self._exclusion(rcol, rpos, revent, len(cols), R.shape[1])
             if spec.exclude_confounded
             else np.zeros((1, 1), dtype=np.int32)  # not read
         )
-        counts, ptr, listed = _confounders(
-            self.ref.event[rows], self.col[rows], pos, revent, rcol, rpos, len(sessions),
-            off.span, spec.max_listed,
-        )  # fmt: skip
+        counts, listed = _confounders(
+            measured, revent, rcol, rpos, len(sessions), off.span, spec.max_listed
+        )
         self.n_conf[rows] = counts
-        self.conf_parts.append((rows, np.diff(ptr), revent[listed]))
+        self.conf_parts.append((rows, np.minimum(counts, spec.max_listed), listed))
         # Kolari-Pynnönen clusters: rows sharing (group, day 0) in this market
         for j, g in enumerate(self.groupings):
             key = g.codes[rows] * (len(sessions) + 1) + pos
@@ -489,23 +490,32 @@ class _Assembly:
     def _reference_rows(
         self, all_rows: np.ndarray, rows: np.ndarray, pos: np.ndarray, name_col: np.ndarray,
         sessions: pd.DatetimeIndex, market: str,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
         """The reference events of the market (every table row, then the context's) with
         prices: their tickers' rows of R, their day-0 positions on the exchange's calendar
-        (an event before or after the price data can still reach into it) and event codes."""
+        (an event before or after the price data can still reach into it) and event codes;
+        and where the rows measured (``rows``) are among them."""
         ref, n = self.ref, len(self.table)
         ext = np.flatnonzero((ref.extra["market"].astype(str) == market).to_numpy())
         rpos = np.full(len(all_rows) + len(ext), -1, dtype=np.int64)
-        rpos[np.searchsorted(all_rows, rows)] = pos  # the rows measured: their sessions
+        measured = np.searchsorted(all_rows, rows)
+        rpos[measured] = pos  # the rows measured: their sessions
         elsewhere = np.flatnonzero(rpos < 0)  # dropped rows and the context's other events
-        day0 = pd.concat([self.table["day0"].iloc[all_rows], ref.extra["day0"].iloc[ext]])
-        rpos[elsewhere] = _calendar_positions(market, sessions, day0.iloc[elsewhere])
+        if len(elsewhere):  # their day 0s only (the table's first)
+            mine = elsewhere[elsewhere < len(all_rows)]
+            theirs = elsewhere[len(mine) :] - len(all_rows)
+            day0 = pd.concat(
+                [self.table["day0"].iloc[all_rows[mine]], ref.extra["day0"].iloc[ext[theirs]]]
+            )
+            rpos[elsewhere] = _calendar_positions(market, sessions, day0)
         rcol = np.concatenate(
             [name_col[self.names.tick[all_rows]], name_col[self.names.extra[ext]]]
         )
         revent = np.concatenate([ref.event[all_rows], ref.event[n + ext]])
-        ok = rcol >= 0
-        return rcol[ok].astype(np.int64), rpos[ok], revent[ok]
+        ok = rcol >= 0  # true for the rows measured: their tickers have prices
+        if ok.all():  # the usual case: no copies
+            return rcol.astype(np.int64, copy=False), rpos, revent, measured
+        return rcol[ok].astype(np.int64), rpos[ok], revent[ok], (np.cumsum(ok) - 1)[measured]
 
 
 def _cover(
@@ -722,35 +732,39 @@ def _calendar_positions(market: str, sessions: pd.DatetimeIndex, day0: pd.Series
 
 
 def _confounders(
-    events: np.ndarray,
-    cols: np.ndarray,
-    pos: np.ndarray,
+    queries: np.ndarray,
     ref_events: np.ndarray,
     ref_cols: np.ndarray,
     ref_pos: np.ndarray,
     n_sessions: int,
     span: tuple[int, int],
     n_list: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per queried row (ticker ``cols``, day 0 ``pos``): the number of other reference events
-    of the same ticker whose day 0 is in the row's span, and the first ``n_list`` of them (as
-    positions into the reference arrays, row i's ``listed[ptr[i]:ptr[i + 1]]``). One sweep
-    over sorted keys: memory O(rows + listed), never the pairs."""
-    n = len(events)
-    if n == 0 or len(ref_events) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return np.zeros(n, dtype=np.int64), np.zeros(n + 1, dtype=np.int64), empty
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per queried row (the reference rows ``queries``, ascending, each with its day 0 on a
+    session): the number of other reference events of the same ticker whose day 0 is in the
+    row's span, and the event codes of the first ``n_list`` of them (one row's after the
+    other). One sweep over the sorted keys (:func:`~backtest.study.kernels.confounders`):
+    memory O(rows + listed), never the pairs."""
+    n = len(queries)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     s0, s1 = span
     # reference days far outside every queried span are clipped to just outside all of them
     lo = s0 - 1
-    rp = np.clip(ref_pos, lo, n_sessions + s1) - lo
     width = n_sessions + 2 * (s1 - s0) + 4
-    ref_key = ref_cols * width + rp
-    key = cols * width + (pos - lo)
+    ref_key = np.clip(ref_pos, lo, n_sessions + s1)
+    ref_key -= lo
+    ref_key += ref_cols * width
     order = K.stable_argsort(ref_key)
+    if n == len(ref_key):  # every reference is queried, in order: reference r is query r
+        sorted_query = order
+    else:
+        query = np.full(len(ref_key), -1, dtype=np.int64)  # per reference: its query, -1
+        query[queries] = np.arange(n)
+        sorted_query = query[order]
     return K.confounders(
-        key, K.stable_argsort(key), events.astype(np.int64), ref_key[order], order,
-        ref_events[order].astype(np.int64), s0, s1, n_list,
+        ref_key[order], ref_events[order].astype(np.int64, copy=False), sorted_query, n, s0,
+        s1, n_list,
     )  # fmt: skip
 
 

@@ -395,23 +395,27 @@ def ticker_returns(
     ``sessions[t]`` (the same numbers as ``session_returns(close[columns], ...)[1][t, c]``),
     and ``pad[0]`` and ``pad[1]`` columns of NaN before the first and after the last session.
 
-    The prices are read ticker-major (a frame of one float64 block, as the price panel builds
-    it, is that already: no copy), a block of tickers at a time, and the ratios written
-    straight into ``RT`` along its rows; only the pads are filled with NaN beforehand.
+    The prices are read ticker-major, a block of tickers at a time (a copy of those columns
+    only, whatever blocks the frame holds them in: never the whole frame interleaved into one
+    array, which a frame of several blocks needs), and the ratios written straight into
+    ``RT`` along its rows; only the pads are filled with NaN beforehand.
     """
     cols = close.columns.get_indexer(columns)
-    if 2 * len(cols) < close.shape[1]:  # a few of many columns: copy only those
-        prices_all = close.iloc[:, cols].to_numpy(dtype=np.float64)
-        cols = np.arange(len(cols))
-    else:  # a view when the frame is one float64 block
-        prices_all = close.to_numpy(dtype=np.float64)
-    by_ticker = prices_all.T
-    valid = np.zeros(len(close.index), dtype=bool)
-    for a in range(0, len(cols), _COLUMN_BLOCK):
-        valid |= ~np.isnan(by_ticker[cols[a : a + _COLUMN_BLOCK]]).all(axis=0)
-    if not valid.any():
-        return pd.DatetimeIndex([]), np.full((len(columns), sum(pad)), np.nan)
-    first, last = close.index[valid][[0, -1]]
+    chunks = [cols[a : a + _COLUMN_BLOCK] for a in range(0, len(cols), _COLUMN_BLOCK)]
+
+    def prices_of(chunk: np.ndarray) -> np.ndarray:
+        """The prices of the chunk's columns, ticker-major (tickers x dates)."""
+        return close.take(chunk, axis=1).to_numpy(dtype=np.float64).T
+
+    ends = _priced_ends(close, cols)
+    if ends is None:
+        valid = np.zeros(len(close.index), dtype=bool)
+        for chunk in chunks:
+            valid |= ~np.isnan(prices_of(chunk)).all(axis=0)
+        if not valid.any():
+            return pd.DatetimeIndex([]), np.full((len(columns), sum(pad)), np.nan)
+        ends = tuple(np.flatnonzero(valid)[[0, -1]].tolist())
+    first, last = close.index[list(ends)]
     cal = get_calendar(market)
     sessions = pd.DatetimeIndex(
         cal.sessions_in_range(max(first, cal.first_session), min(last, cal.last_session))
@@ -424,8 +428,8 @@ def ticker_returns(
     missing = np.flatnonzero(rows < 0)
     # the usual case: the sessions are consecutive rows of the frame (a slice, no gather)
     consecutive = n > 0 and len(missing) == 0 and rows[-1] - rows[0] == n - 1
-    for a in range(0, len(cols), _COLUMN_BLOCK):
-        block = by_ticker[cols[a : a + _COLUMN_BLOCK]]
+    for a, chunk in zip(range(0, len(cols), _COLUMN_BLOCK), chunks, strict=True):
+        block = prices_of(chunk)
         if consecutive:
             prices = block[:, rows[0] : rows[0] + n]
         else:
@@ -444,6 +448,21 @@ def ticker_returns(
 
 
 _COLUMN_BLOCK = 64  # tickers' prices read at a time by ticker_returns
+
+
+def _priced_ends(close: pd.DataFrame, cols: np.ndarray) -> tuple[int, int] | None:
+    """The first and the last row of ``close`` with a price in one of the columns ``cols``,
+    when the frame's first and last ``_END_ROWS`` rows hold them (the usual case: only those
+    rows are read); None otherwise (every row is to be read)."""
+    head, tail = close.iloc[:_END_ROWS], close.iloc[-_END_ROWS:]
+    in_head = ~np.isnan(head.take(cols, axis=1).to_numpy(dtype=np.float64)).all(axis=1)
+    in_tail = ~np.isnan(tail.take(cols, axis=1).to_numpy(dtype=np.float64)).all(axis=1)
+    if not (in_head.any() and in_tail.any()):
+        return None
+    return int(np.argmax(in_head)), len(close) - len(tail) + int(np.flatnonzero(in_tail)[-1])
+
+
+_END_ROWS = 8  # rows read at each end of the frame for the first and last prices
 
 
 # ----------------------------------------------------------------------------- factors

@@ -27,10 +27,12 @@ import threading
 import types
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils
 from numba.core import types as nbtypes
 from numba.extending import intrinsic
 
@@ -62,6 +64,52 @@ def _float_bits(typingctx, x):  # type: ignore[no-untyped-def]
 
 
 _bits: Any = intrinsic(_float_bits)  # called as _bits(x) in compiled code
+
+
+def _prefetch_codegen(write: int) -> Any:
+    """The code of an LLVM prefetch of the array item the call names (``write``: 1 when the
+    line is to be written, 0 read; kept in every cache level, data cache). A hint, never a
+    fault: the address is not read, and one past an array's end is harmless."""
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, value=args[0])
+        ptr = cgutils.get_item_pointer(  # type: ignore[no-untyped-call]
+            context, builder, aryty, ary, list(args[1:]), wraparound=False, boundscheck=False
+        )
+        byte_ptr = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")  # type: ignore[no-untyped-call]
+        flags = [ir.Constant(i32, v) for v in (write, 3, 1)]
+        builder.call(fn, [builder.bitcast(ptr, byte_ptr), *flags])
+        return context.get_dummy_value()
+
+    return codegen
+
+
+def _prefetch_item(typingctx, arr, i, j):  # type: ignore[no-untyped-def]
+    """Prefetch ``arr[i, j]`` to be read."""
+    return nbtypes.void(arr, i, j), _prefetch_codegen(0)
+
+
+def _prefetch_for_write(typingctx, a, i):  # type: ignore[no-untyped-def]
+    """Prefetch ``a[i]`` (1-D) to be written."""
+    return nbtypes.void(a, i), _prefetch_codegen(1)
+
+
+_prefetch: Any = intrinsic(_prefetch_item)  # called as _prefetch(R, row, column)
+_prefetch_write: Any = intrinsic(_prefetch_for_write)  # called as _prefetch_write(a, i)
+#: Rows ahead whose returns a pass over rows in random order prefetches (the hardware's own
+#: prefetcher finds a row's stream only after its first cache misses).
+PREFETCH_AHEAD = 4
+
+
+@nb.njit(cache=True, inline="always")
+def _prefetch_span(R, c, t0, t1):  # type: ignore[no-untyped-def]
+    """Prefetch ``R[c, t0:t1]``, a cache line (8 float64) at a time."""
+    for t in range(t0, t1, 8):
+        _prefetch(R, c, t)
 
 
 # ----------------------------------------------------------------------------- memory
@@ -179,26 +227,71 @@ def _rank_key(e, k, high):  # type: ignore[no-untyped-def]
 # ----------------------------------------------------------------------------- fits
 
 
-@nb.njit(cache=True, inline="always")
-def _fit_step(ys, xs, t, model, cnt, mx, my, sxx, sxy, syy):  # type: ignore[no-untyped-def]
-    """Add session t to the running means and centred (co)moments of an estimation (Welford)."""
-    cnt += 1
-    yv = ys[t] - xs[t] if model == MARKET_ADJUSTED else ys[t]
-    dy = yv - my
-    my += dy / cnt
-    if model == MARKET:
-        xv = xs[t]
-        dx = xv - mx
-        mx += dx / cnt
-        sxx += dx * (xv - mx)
-        sxy += dx * (yv - my)
-    syy += dy * (yv - my)
-    return cnt, mx, my, sxx, sxy, syy
+#: Rows fitted side by side (:func:`_fit_lanes`): two vectors of eight.
+LANES = 16
+#: Estimation days gathered at a time for the lanes (their buffer stays in the core's cache).
+LANE_DAYS = 64
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _fit_lanes(R, cover, col, bench, starts, i, n_rows, model, e0, e1, exclude, days, moments):  # type: ignore[no-untyped-def]
+    """The running moments of the rows ``i .. i + LANES - 1`` of a chunk (the last row
+    repeated past its end) over their estimation days, side by side: per lane, the count,
+    mean of y, mean of x, centred Sxx, Sxy and Syy in ``moments`` (6 runs of LANES).
+
+    Each row's running means wait on a division every day (Welford). The rows' chains are
+    independent, so they are updated together in vector instructions, the same IEEE
+    operations as one at a time: ``LANE_DAYS`` days at a time, the day-major buffer ``days``
+    holds each lane's return (NaN on a day not used: a used day's returns are finite, as
+    :func:`~backtest.study.inputs.ticker_returns` makes them) and benchmark return, and every
+    update is selected, never skipped (``error_model="numpy"`` keeps numba's division check out of
+    the loop).
+    """
+    L = LANES
+    moments[:] = 0.0
+    for d0 in range(e0, e1, LANE_DAYS):
+        nd = min(LANE_DAYS, e1 - d0)
+        for lane in range(L):  # lane-major: contiguous reads and writes
+            q = min(i + lane, n_rows - 1)
+            c = col[q]
+            st = starts[q] + d0
+            ys = R[c, st : st + nd]
+            xs = R[bench[q], st : st + nd]
+            cv = cover[c, st : st + nd] if exclude else cover[0, :0]
+            for kk in range(nd):
+                yv = ys[kk] - xs[kk] if model == MARKET_ADJUSTED else ys[kk]
+                ok = (ys[kk] == ys[kk]) & (_own(model) | (xs[kk] == xs[kk]))
+                if exclude:
+                    ok = ok & (cv[kk] <= 0)
+                days[lane * LANE_DAYS + kk] = yv if ok else np.nan
+                days[(L + lane) * LANE_DAYS + kk] = xs[kk]
+        for kk in range(nd):
+            for lane in range(L):
+                yv = days[lane * LANE_DAYS + kk]
+                used = yv == yv
+                n = moments[lane] + 1.0
+                my = moments[L + lane]
+                dy = yv - my
+                my_new = my + dy / n
+                if model == MARKET:
+                    xv = days[(L + lane) * LANE_DAYS + kk]
+                    mx = moments[2 * L + lane]
+                    dx = xv - mx
+                    mx_new = mx + dx / n
+                    sxx = moments[3 * L + lane]
+                    sxy = moments[4 * L + lane]
+                    moments[3 * L + lane] = sxx + dx * (xv - mx_new) if used else sxx
+                    moments[4 * L + lane] = sxy + dx * (yv - my_new) if used else sxy
+                    moments[2 * L + lane] = mx_new if used else mx
+                syy = moments[5 * L + lane]
+                moments[5 * L + lane] = syy + dy * (yv - my_new) if used else syy
+                moments[L + lane] = my_new if used else my
+                moments[lane] = n if used else moments[lane]
 
 
 @nb.njit(cache=True, inline="always")
 def _fit_result(cnt, mx, my, sxx, sxy, syy, model):  # type: ignore[no-untyped-def]
-    """(n, a, b, mean of x, centred Sxx, residual SS) from the moments of :func:`_fit_step`.
+    """(n, a, b, mean of x, centred Sxx, residual SS) from the moments of :func:`_fit_lanes`.
 
     The residual sum of squares is Syy - Sxy^2 / Sxx for the market model (Syy for the other
     models, whose residuals are deviations from a mean).
@@ -213,32 +306,6 @@ def _fit_result(cnt, mx, my, sxx, sxy, syy, model):  # type: ignore[no-untyped-d
         a = my - b * mx
         ss = max(syy - sxy * b, 0.0)
     return cnt, a, b, mx, sxx, ss
-
-
-@nb.njit(cache=True, nogil=True)
-def _fit_pair(ys, xs, c, st, ys2, xs2, c2, st2, cover, model, e0, e1, exclude):  # type: ignore[no-untyped-def]
-    """Fit two rows in one pass over their estimation days: for each, (n, a, b, mean of x,
-    centred Sxx, residual SS).
-
-    Each row's running mean waits on a division every day; the two rows' chains of divisions
-    are independent and overlap in the CPU (twice as fast as one row at a time, the same
-    numbers).
-    """
-    cnt, mx, my, sxx, sxy, syy = 0, 0.0, 0.0, 0.0, 0.0, 0.0
-    cnt2, mx2, my2, sxx2, sxy2, syy2 = 0, 0.0, 0.0, 0.0, 0.0, 0.0
-    for k in range(e0, e1):
-        t = st + k
-        if _used(ys, xs, cover, c, t, model, exclude):
-            cnt, mx, my, sxx, sxy, syy = _fit_step(ys, xs, t, model, cnt, mx, my, sxx, sxy, syy)
-        t2 = st2 + k
-        if _used(ys2, xs2, cover, c2, t2, model, exclude):
-            cnt2, mx2, my2, sxx2, sxy2, syy2 = _fit_step(
-                ys2, xs2, t2, model, cnt2, mx2, my2, sxx2, sxy2, syy2
-            )
-    return (
-        _fit_result(cnt, mx, my, sxx, sxy, syy, model),
-        _fit_result(cnt2, mx2, my2, sxx2, sxy2, syy2, model),
-    )
 
 
 @nb.njit(cache=True, inline="always")
@@ -353,7 +420,9 @@ def _fit(  # type: ignore[no-untyped-def]
     lo = np.zeros((k, k))
     cxy = np.empty(k)
     dx = np.empty(k)
-    for i in range(0, n_rows, 1 if model == FACTOR else 2):
+    days = np.empty(2 * LANE_DAYS * LANES)
+    moments = np.empty(6 * LANES)
+    for i in range(0, n_rows, 1 if model == FACTOR else LANES):
         if model == FACTOR:
             row, c, st, fb, ys, xs = _row(R, rows, col, bench, fbase, starts, i)
             m = fmean[row]
@@ -380,14 +449,16 @@ def _fit(  # type: ignore[no-untyped-def]
             _finish_fit(R, ys, xs, i, row, st, d0, model, cnt, a, np.nan, 0.0, 0.0, ss, fb, bv,
                         k, alpha, beta, s2o, dof_o, mx_o, sxx_o, status)  # fmt: skip
             continue
-        j2 = min(i + 1, n_rows - 1)  # an odd last row is fitted twice
-        f1, f2 = _fit_pair(
-            R[col[i]], R[bench[i]], col[i], starts[i], R[col[j2]], R[bench[j2]], col[j2],
-            starts[j2], cover, model, e0, e1, exclude,
-        )  # fmt: skip
-        for q, f in ((i, f1), (j2, f2)):
+        _fit_lanes(R, cover, col, bench, starts, i, n_rows, model, e0, e1, exclude, days,
+                   moments)  # fmt: skip
+        for q in range(i, min(i + LANES, n_rows)):
+            lane = q - i
+            cnt, a, b, mx, sxx, ss = _fit_result(
+                int(moments[lane]), moments[2 * LANES + lane], moments[LANES + lane],
+                moments[3 * LANES + lane], moments[4 * LANES + lane], moments[5 * LANES + lane],
+                model,
+            )  # fmt: skip
             row = rows[q]
-            cnt, a, b, mx, sxx, ss = f
             nobs_o[row] = cnt
             if cnt < min_est:
                 status[q] = STATUS_FEW
@@ -482,6 +553,11 @@ def _measure(  # type: ignore[no-untyped-def]
     k = fbeta.shape[1]
     sd = np.empty(k)
     for i in range(rows.shape[0]):
+        ahead = i + PREFETCH_AHEAD  # rows are in table order: their returns are far apart
+        if ahead < rows.shape[0]:
+            _prefetch_span(R, col[ahead], starts[ahead] + e0, starts[ahead] + keys.shape[1])
+            if EXCLUDE:
+                _prefetch_span(cover, col[ahead], starts[ahead] + e0, starts[ahead] + e1)
         row, c, st, fb, ys, xs = _row(R, rows, col, bench, fbase, starts, i)
         bv = fbeta[row]
         for kk in range(e0):  # _rank_sample writes every slot from e0 on
@@ -539,23 +615,29 @@ def _measure(  # type: ignore[no-untyped-def]
         phat[row] = pos / cnt
 
 
-def _specialize(template: Any, name: str, **constants: Any) -> Any:
+def _specialize(
+    template: Any, name: str, error_model: Literal["python", "numpy"] = "python", **constants: Any
+) -> Any:
     """Compile ``template`` with some module globals replaced by constants.
 
     numba treats global numbers as compile-time constants and passes them to the functions it
     calls as literal types, so every branch on them folds away. The code object is renamed so
-    that each variant has its own entry in numba's on-disk cache.
+    that each variant has its own entry in numba's on-disk cache. ``error_model``: numba's,
+    for the whole function and what it inlines (``"numpy"`` where loops must vectorize).
     """
     code = template.__code__.replace(co_name=name, co_qualname=name)
     glb = dict(template.__globals__)
     glb.update(constants)
     fn = types.FunctionType(code, glb, name, template.__defaults__, template.__closure__)
     fn.__doc__ = template.__doc__
-    return nb.njit(cache=True, nogil=True)(fn)
+    return nb.njit(cache=True, nogil=True, error_model=error_model)(fn)
 
 
 #: The first pass (fit and status) of each model, by model code.
-FIT = {code: _specialize(_fit, f"fit_{name}", MODEL=code) for name, code in MODEL_CODES.items()}
+FIT = {
+    code: _specialize(_fit, f"fit_{name}", error_model="numpy", MODEL=code)
+    for name, code in MODEL_CODES.items()
+}
 #: The second pass (ARs, CARs, BHARs, rank keys) of each model, by model code and whether
 #: confounded estimation days are excluded (each compiled on its first call only).
 MEASURE = {
@@ -774,43 +856,102 @@ def _cluster_range(  # type: ignore[no-untyped-def]
 
 
 # ----------------------------------------------------------------------------- group moments
-
-
-@nb.njit(cache=True, nogil=True)
-def column_moments(x, sx, w, dof, phat, codes, n_groups, k0, k1, kept, stat_of):  # type: ignore[no-untyped-def]
-    """One pass over the rows of columns ``k0 .. k1-1`` of ``x``, ``sx`` and ``w`` (rows x
-    columns: values, standardized values ``sx = x w`` and standardization weights ``w``):
-    per group and column, the moments of the t, Patell, BMP, sign and generalized sign tests
-    over the rows that are observations of the column's statistic (``kept[row,
-    stat_of[k]]``). Means and variances use Welford's updates (stable in one pass).
-
-    Returns a (n_groups, k1 - k0, N_MOMENTS) array with, per column: 0 n, 1 mean x, 2 M2 x,
-    3 n sx, 4 mean sx, 5 M2 sx, 6 n Patell, 7 sum sx Patell, 8 sum dof/(dof-2), 9 n non-zero,
-    10 n positive (non-zero), 11 n positive (valid), 12 sum phat (valid), 13 sum of the
-    degrees of freedom of the valid sx (a group of one: its t's), 14 valid x of the rows that
-    are not observations (merged: moment 0 plus this is the rows before merging), 15 mean w,
-    16 M2 w, 17 co-moment of sx and w (over the valid sx: what inverting the BMP test into an
-    interval needs, see :func:`backtest.study.statistics.headline`). A column's
-    numbers do not depend on the other columns; the columns' updates, independent of each
-    other, overlap in the CPU.
-    """
-    out = np.zeros((n_groups, k1 - k0, N_MOMENTS))
-    one = _one_stat(stat_of, k0, k1)
-    for i in range(x.shape[0]):
-        g = codes[i]
-        patell = dof[i] > 2
-        var_t = dof[i] / (dof[i] - 2.0) if patell else 0.0  # variance of a t(dof) (Patell)
-        flag = kept[i, one] if one >= 0 else False  # one statistic: one flag for the row
-        for k in range(k0, k1):  # one copy of each update (each inlined copy costs compiling)
-            if flag if one >= 0 else kept[i, stat_of[k]]:
-                _moments_add(out, g, k - k0, x[i, k], sx[i, k], w[i, k], phat[i], patell, var_t,
-                             dof[i])  # fmt: skip
-            else:
-                _merged_add(out, g, k - k0, x[i, k])
-    return out
-
+#
+# The moments of a group and column are updated row after row, in row order (that order
+# fixes their last bits). A row's updates of its columns are independent of each other, so
+# they are laid out column-major: the accumulators of a group are ``N_SLOTS`` runs of ``W``
+# columns (a compile-time width), and a row's update is one loop over ``W`` columns without
+# branches (each update selected, never skipped), which the compiler turns into vector
+# instructions: eight columns' divisions at once, the same IEEE operations on each as one at
+# a time, so the same numbers. The row's value, standardized value, weight and whether it is
+# an observation go in the group's last four runs first. ``error_model="numpy"``: a division
+# by zero in a column that is not used gives inf or NaN instead of numba's check on every
+# division, which would keep the loop scalar.
 
 N_MOMENTS = 18
+#: The moments, then the row's value (18), standardized value (19), weight (20) and whether
+#: it is an observation (21).
+N_SLOTS = N_MOMENTS + 4
+#: Columns per block of the AR path (ar_moments) and of the windows (column_moments).
+AR_WIDTH = 32
+WINDOW_WIDTH = 8
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _slot_update(a, c, W, ph, patell, var_t, dof):  # type: ignore[no-untyped-def]
+    """Add column ``c`` of the row in the slots of ``a`` (one group's accumulators, runs of
+    ``W``) to its moments: 0 n, 1 mean x, 2 M2 x, 3 n sx, 4 mean sx, 5 M2 sx, 6 n Patell,
+    7 sum sx Patell, 8 sum dof/(dof-2), 9 n non-zero, 10 n positive (non-zero), 11 n
+    positive (valid), 12 sum phat (valid), 13 sum dof (valid sx), 14 valid x not an
+    observation (merged), 15 mean w, 16 M2 w, 17 co-moment of sx and w. Means and variances
+    are Welford's updates."""
+    v = a[18 * W + c]
+    s = a[19 * W + c]
+    w = a[20 * W + c]
+    obs = a[21 * W + c] != 0.0
+    okv = obs & (v == v)
+    n = a[c] + 1.0
+    m_old = a[W + c]
+    dv = v - m_old
+    m = m_old + dv / n
+    a[2 * W + c] = a[2 * W + c] + dv * (v - m) if okv else a[2 * W + c]
+    a[W + c] = m if okv else m_old
+    a[c] = n if okv else a[c]
+    positive = 1.0 if v > 0.0 else 0.0
+    a[9 * W + c] = a[9 * W + c] + (1.0 if v != 0.0 else 0.0) if okv else a[9 * W + c]
+    a[10 * W + c] = a[10 * W + c] + positive if okv else a[10 * W + c]
+    a[11 * W + c] = a[11 * W + c] + positive if okv else a[11 * W + c]
+    a[12 * W + c] = a[12 * W + c] + ph if okv else a[12 * W + c]
+    oks = obs & (s == s)
+    n3 = a[3 * W + c] + 1.0
+    ms_old = a[4 * W + c]
+    ds = s - ms_old
+    ms = ms_old + ds / n3
+    a[5 * W + c] = a[5 * W + c] + ds * (s - ms) if oks else a[5 * W + c]
+    mw_old = a[15 * W + c]
+    dw = w - mw_old
+    mw = mw_old + dw / n3
+    a[16 * W + c] = a[16 * W + c] + dw * (w - mw) if oks else a[16 * W + c]
+    a[17 * W + c] = a[17 * W + c] + dw * (s - ms) if oks else a[17 * W + c]
+    a[4 * W + c] = ms if oks else ms_old
+    a[15 * W + c] = mw if oks else mw_old
+    a[3 * W + c] = n3 if oks else a[3 * W + c]
+    a[13 * W + c] = a[13 * W + c] + dof if oks else a[13 * W + c]
+    patell_ok = oks & patell
+    a[6 * W + c] = a[6 * W + c] + 1.0 if patell_ok else a[6 * W + c]
+    a[7 * W + c] = a[7 * W + c] + s if patell_ok else a[7 * W + c]
+    a[8 * W + c] = a[8 * W + c] + var_t if patell_ok else a[8 * W + c]
+    a[14 * W + c] = a[14 * W + c] + 1.0 if (~obs & (v == v)) else a[14 * W + c]
+
+
+@nb.njit(cache=True, inline="always")
+def _slots_new(n_groups, W, k0, k1):  # type: ignore[no-untyped-def]
+    """The moments of columns ``k0 .. k1-1`` (groups x columns x N_MOMENTS) and every
+    group's accumulators (``N_SLOTS`` runs of ``W`` each)."""
+    return np.zeros((n_groups, k1 - k0, N_MOMENTS)), np.zeros(n_groups * N_SLOTS * W)
+
+
+@nb.njit(cache=True, inline="always")
+def _slots_start(acc, n_groups, W, left):  # type: ignore[no-untyped-def]
+    """Zero every group's accumulators for a block of the ``left`` columns still to do (at
+    most ``W``; returns how many); the columns past them hold no value (NaN) and no
+    observation, so their updates change nothing read."""
+    used = min(W, left)
+    acc[:] = 0.0
+    for g in range(n_groups):
+        for c in range(used, W):
+            acc[(g * N_SLOTS + 18) * W + c] = np.nan
+    return used
+
+
+@nb.njit(cache=True, inline="always")
+def _slots_out(acc, n_groups, W, used, out, first):  # type: ignore[no-untyped-def]
+    """Copy a block's moments into ``out`` (groups x columns x moments) from column
+    ``first``."""
+    for g in range(n_groups):
+        for c in range(used):
+            for j in range(N_MOMENTS):
+                out[g, first + c, j] = acc[(g * N_SLOTS + j) * W + c]
 
 
 @nb.njit(cache=True, inline="always")
@@ -823,42 +964,43 @@ def _one_stat(stat_of, k0, k1):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, inline="always")
-def _merged_add(out, g, k, v):  # type: ignore[no-untyped-def]
-    """Count a row that is not an observation (its value, when it has one, was merged)."""
-    if not np.isnan(v):
-        out[g, k, 14] += 1.0
+def _row_stats(dof):  # type: ignore[no-untyped-def]
+    """Whether a row enters the Patell test (more than 2 degrees of freedom) and the
+    variance of its t(dof)."""
+    patell = dof > 2
+    return patell, dof / (dof - 2.0) if patell else 0.0
 
 
-@nb.njit(cache=True, inline="always")
-def _moments_add(out, g, k, v, s, w, ph, patell, var_t, dof):  # type: ignore[no-untyped-def]
-    """Add one observation's value ``v`` and standardized value ``s`` to ``out[g, k]`` (the
-    moments of :func:`column_moments`)."""
-    if not np.isnan(v):
-        n = out[g, k, 0] + 1.0
-        dv = v - out[g, k, 1]
-        out[g, k, 1] += dv / n
-        out[g, k, 2] += dv * (v - out[g, k, 1])
-        out[g, k, 0] = n
-        positive = 1.0 if v > 0.0 else 0.0  # counts without branches on the sign
-        out[g, k, 9] += 1.0 if v != 0.0 else 0.0
-        out[g, k, 10] += positive
-        out[g, k, 11] += positive
-        out[g, k, 12] += ph
-    if not np.isnan(s):
-        n = out[g, k, 3] + 1.0
-        ds = s - out[g, k, 4]
-        out[g, k, 4] += ds / n
-        out[g, k, 5] += ds * (s - out[g, k, 4])
-        dw = w - out[g, k, 15]
-        out[g, k, 15] += dw / n
-        out[g, k, 16] += dw * (w - out[g, k, 15])
-        out[g, k, 17] += dw * (s - out[g, k, 4])
-        out[g, k, 3] = n
-        out[g, k, 13] += dof
-        if patell:
-            out[g, k, 6] += 1.0
-            out[g, k, 7] += s
-            out[g, k, 8] += var_t
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def column_moments(x, sx, w, dof, phat, codes, n_groups, k0, k1, kept, stat_of):  # type: ignore[no-untyped-def]
+    """One pass over the rows of columns ``k0 .. k1-1`` of ``x``, ``sx`` and ``w`` (rows x
+    columns: values, standardized values ``sx = x w`` and standardization weights ``w``):
+    per group and column, the moments of the t, Patell, BMP, sign and generalized sign tests
+    over the rows that are observations of the column's statistic (``kept[row,
+    stat_of[k]]``); see :func:`_slot_update`.
+
+    Returns a (n_groups, k1 - k0, N_MOMENTS) array. A column's numbers do not depend on the
+    other columns (what inverting the BMP test into an interval needs is moment 17, see
+    :func:`backtest.study.statistics.headline`).
+    """
+    W = WINDOW_WIDTH
+    out, acc = _slots_new(n_groups, W, k0, k1)
+    for b0 in range(k0, k1, W):
+        used = _slots_start(acc, n_groups, W, k1 - b0)
+        for i in range(x.shape[0]):
+            a = acc[codes[i] * N_SLOTS * W : (codes[i] + 1) * N_SLOTS * W]
+            patell, var_t = _row_stats(dof[i])
+            for c in range(used):
+                k = b0 + c
+                a[18 * W + c] = x[i, k]
+                a[19 * W + c] = sx[i, k]
+                a[20 * W + c] = w[i, k]
+                a[21 * W + c] = 1.0 if kept[i, stat_of[k]] else 0.0
+            ph, d = phat[i], dof[i]
+            for c in range(W):
+                _slot_update(a, c, W, ph, patell, var_t, d)
+        _slots_out(acc, n_groups, W, used, out, b0 - k0)
+    return out
 
 
 @nb.njit(cache=True, inline="always")
@@ -886,7 +1028,7 @@ def _prediction_sd(i, kk, model, s2, inv_n, mx, sxx, bx, xrow, st, fmean, fcinv)
     return np.sqrt(v)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def ar_moments(  # type: ignore[no-untyped-def]
     ar, models, s2, nobs, mx, sxx, bx, bx_row, bx_start, fmean, fcinv, dof, phat, codes,
     n_groups, k0, k1, kept, stat_of,
@@ -895,28 +1037,49 @@ def ar_moments(  # type: ignore[no-untyped-def]
     computed here instead of stored (:func:`_prediction_sd`, with each row's model and fit, and
     its regressors' returns from ``bx[bx_row[i]]`` at session ``bx_start[i] + k`` on day k of
     the path): the same numbers, without a second array as large as the AR path."""
-    out = np.zeros((n_groups, k1 - k0, N_MOMENTS))
-    one = _one_stat(stat_of, k0, k1)
-    for i in range(ar.shape[0]):
-        g = codes[i]
-        if one >= 0 and not kept[i, one]:
-            for k in range(k0, k1):
-                _merged_add(out, g, k - k0, ar[i, k])
-            continue
-        patell = dof[i] > 2
-        var_t = dof[i] / (dof[i] - 2.0) if patell else 0.0
-        model = models[i]
-        inv_n = 1.0 / nobs[i]
-        xrow = bx_row[i]
-        st = bx_start[i]
-        for k in range(k0, k1):
-            v = ar[i, k]
-            if one < 0 and not kept[i, stat_of[k]]:
-                _merged_add(out, g, k - k0, v)
+    W = AR_WIDTH
+    out, acc = _slots_new(n_groups, W, k0, k1)
+    for b0 in range(k0, k1, W):
+        used = _slots_start(acc, n_groups, W, k1 - b0)
+        one = _one_stat(stat_of, b0, b0 + used)
+        for i in range(ar.shape[0]):
+            a = acc[codes[i] * N_SLOTS * W : (codes[i] + 1) * N_SLOTS * W]
+            if one >= 0 and not kept[i, one]:  # no observation in the block: merged values
+                for c in range(used):
+                    v = ar[i, b0 + c]
+                    a[14 * W + c] = a[14 * W + c] + 1.0 if v == v else a[14 * W + c]
                 continue
-            sd = _prediction_sd(i, k, model, s2[i], inv_n, mx[i], sxx[i], bx, xrow, st, fmean,
-                               fcinv)  # fmt: skip
-            _moments_add(out, g, k - k0, v, v / sd, 1.0 / sd, phat[i], patell, var_t, dof[i])
+            patell, var_t = _row_stats(dof[i])
+            model = models[i]
+            inv_n = 1.0 / nobs[i]
+            xrow = bx_row[i]
+            st = bx_start[i]
+            if model == MARKET:  # the usual model, in a loop that vectorizes
+                x = bx[xrow, st + b0 : st + b0 + used]
+                base = 1.0 + inv_n
+                for c in range(used):
+                    dx = x[c] - mx[i]
+                    sd = np.sqrt(s2[i] * (base + dx * dx / sxx[i]))
+                    v = ar[i, b0 + c]
+                    a[18 * W + c] = v
+                    a[19 * W + c] = v / sd
+                    a[20 * W + c] = 1.0 / sd
+            else:
+                for c in range(used):
+                    sd = _prediction_sd(i, b0 + c, model, s2[i], inv_n, mx[i], sxx[i], bx, xrow,
+                                        st, fmean, fcinv)  # fmt: skip
+                    v = ar[i, b0 + c]
+                    a[18 * W + c] = v
+                    a[19 * W + c] = v / sd
+                    a[20 * W + c] = 1.0 / sd
+            for c in range(used):
+                a[21 * W + c] = (
+                    1.0 if (kept[i, one] if one >= 0 else kept[i, stat_of[b0 + c]]) else 0.0
+                )
+            ph, d = phat[i], dof[i]
+            for c in range(W):
+                _slot_update(a, c, W, ph, patell, var_t, d)
+        _slots_out(acc, n_groups, W, used, out, b0 - k0)
     return out
 
 
@@ -1184,49 +1347,6 @@ def stable_argsort(keys):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, nogil=True)
-def confounders(key, qorder, events, skey, sorder, sevents, lo_off, hi_off, n_list):  # type: ignore[no-untyped-def]
-    """For each query i: how many reference rows j have ``key[i] + lo_off <= skey[j] <=
-    key[i] + hi_off`` (the sorted reference keys) and a different event code, and the first
-    ``n_list`` of them (reference indexes ``sorder[j]``), listed query by query: query i's
-    are ``listed[ptr[i]:ptr[i + 1]]``.
-
-    ``qorder`` sorts the query keys: taken in that order, both ends of each query's range
-    only move forward (one sweep, no pairs stored: memory is O(queries + listed) however
-    dense the events are).
-    """
-    n = key.shape[0]
-    m = skey.shape[0]
-    counts = np.zeros(n, dtype=np.int64)
-    lo = np.empty(n, dtype=np.int64)
-    a = 0
-    b = 0
-    for q in range(n):
-        i = qorder[q]
-        while a < m and skey[a] < key[i] + lo_off:
-            a += 1
-        while b < m and skey[b] <= key[i] + hi_off:
-            b += 1
-        lo[i] = a
-        c = 0
-        for j in range(a, b):
-            if sevents[j] != events[i]:
-                c += 1
-        counts[i] = c
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    for i in range(n):
-        ptr[i + 1] = ptr[i] + min(counts[i], n_list)
-    listed = np.empty(ptr[n], dtype=np.int64)
-    for i in range(n):
-        j = lo[i]
-        for o in range(ptr[i], ptr[i + 1]):
-            while sevents[j] == events[i]:
-                j += 1
-            listed[o] = sorder[j]
-            j += 1
-    return counts, ptr, listed
-
-
-@nb.njit(cache=True, nogil=True)
 def primaries(group, tick, pos, target, length, primary, named):  # type: ignore[no-untyped-def]
     """Each row's observation for one statistic of one grouping, for rows sorted by (group,
     ticker, day 0 position; ties in table order): ``primary[q]`` is the position (in that
@@ -1308,3 +1428,95 @@ def observation_lists(primary, codes, where, n_list):  # type: ignore[no-untyped
                 o += 1
             y += 1
     return counts, ptr, listed
+
+
+# ----------------------------------------------------------------------------- confounders
+
+
+def confounders(
+    skey: np.ndarray, sevents: np.ndarray, squery: np.ndarray, n_queries: int, lo_off: int,
+    hi_off: int, n_list: int,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """For each query i, the reference at the sorted position p with ``squery[p] == i``: how
+    many references j have ``skey[p] + lo_off <= skey[j] <= skey[p] + hi_off`` (the sorted
+    reference keys) and an event code other than the query's ``sevents[p]``, and the event
+    codes of the first ``n_list`` of them, query after query (query i's are the next
+    ``min(counts[i], n_list)``). Returns ``(counts, listed)``.
+
+    Each query is one of the references, so the queries are taken in the references' sorted
+    order: their own keys and events are read in place (no sort of their own, no gather),
+    and both ends of each query's range only move forward (one sweep, no pairs stored:
+    memory O(references + listed) however dense the events are); a second sweep, once the
+    counts place every query's list, writes the lists.
+
+    Taken in that order, the queries' own rows (of ``counts`` and ``ptr``) are read and
+    written in no order: each sweep asks for the row of the query ``_AHEAD`` positions on
+    while it works on this one, so that the memory's latency is not waited for one query
+    after the other (a third of the time of the lists' sweep of a million queries).
+    """
+    counts = np.zeros(n_queries, dtype=np.int64)
+    _confounder_counts(skey, sevents, squery, lo_off, hi_off, counts)
+    ptr = np.zeros(n_queries + 1, dtype=np.int64)
+    np.cumsum(np.minimum(counts, n_list), out=ptr[1:])
+    listed = np.empty(int(ptr[-1]), dtype=np.int64)
+    _confounder_lists(skey, sevents, squery, lo_off, ptr, listed)
+    return counts, listed
+
+
+#: How many sorted positions ahead the confounder sweeps ask for a query's row.
+_AHEAD = 16
+
+
+@nb.njit(cache=True, inline="always")
+def _sweep_step(skey, squery, rows, p, a, lo_off):  # type: ignore[no-untyped-def]
+    """Step p of a confounder sweep: prefetch the row (of ``rows``) of the query ``_AHEAD``
+    positions on, and move the low end ``a`` of the query's range to its first reference not
+    below ``key + lo_off``. Returns the query (-1: position p is no query), its key and ``a``."""
+    m = skey.shape[0]
+    if p + _AHEAD < m and squery[p + _AHEAD] >= 0:
+        _prefetch_write(rows, squery[p + _AHEAD])
+    i = squery[p]
+    if i < 0:
+        return i, skey[p], a
+    k = skey[p]
+    while a < m and skey[a] < k + lo_off:
+        a += 1
+    return i, k, a
+
+
+@nb.njit(cache=True, nogil=True)
+def _confounder_counts(skey, sevents, squery, lo_off, hi_off, counts):  # type: ignore[no-untyped-def]
+    """:func:`confounders`' counts."""
+    m = skey.shape[0]
+    a = 0
+    b = 0
+    for p in range(m):
+        i, k, a = _sweep_step(skey, squery, counts, p, a, lo_off)
+        if i < 0:
+            continue
+        while b < m and skey[b] <= k + hi_off:
+            b += 1
+        e = sevents[p]
+        c = 0
+        for j in range(a, b):
+            if sevents[j] != e:
+                c += 1
+        counts[i] = c
+
+
+@nb.njit(cache=True, nogil=True)
+def _confounder_lists(skey, sevents, squery, lo_off, ptr, listed):  # type: ignore[no-untyped-def]
+    """:func:`confounders`' lists: query i's into ``listed[ptr[i]:ptr[i + 1]]``."""
+    m = skey.shape[0]
+    a = 0
+    for p in range(m):
+        i, _, a = _sweep_step(skey, squery, ptr, p, a, lo_off)
+        if i < 0:
+            continue
+        e = sevents[p]
+        j = a
+        for o in range(ptr[i], ptr[i + 1]):
+            while sevents[j] == e:
+                j += 1
+            listed[o] = sevents[j]
+            j += 1

@@ -227,9 +227,10 @@ def measure(
 
     # ------------------------------------------------------------------ first pass: fits
     block_rows = [_chunk_order(aligned, blk.rows[keep[blk.rows]]) for blk in aligned.blocks]
+    by_series = [_by_series(aligned, blk.rows[keep[blk.rows]]) for blk in aligned.blocks]
     jobs = [
         (_fit_chunk, blk, code, rows)
-        for blk, todo in zip(aligned.blocks, block_rows, strict=True)
+        for blk, todo in zip(aligned.blocks, by_series, strict=True)
         for code, rows in _chunks(todo, aligned.model, spec.chunk_size)
     ]
     ctx = _Context(aligned, fits, out, spec, off)
@@ -300,6 +301,17 @@ def measure(
         standardizer=_standardizer(aligned, fits, idx, off),
         timings=timings,
     )
+
+
+def _by_series(aligned: Aligned, rows: np.ndarray) -> np.ndarray:
+    """``rows`` by their ticker's series and first session: the order of the first pass,
+    whose fits do not depend on it. A ticker's rows are then fitted one after the other and
+    read the same stretch of its returns from the core's cache, instead of from memory."""
+    if not len(rows):
+        return rows
+    col, start = aligned.col[rows], aligned.start[rows]
+    key = col.astype(np.int64) * (int(start.max()) + 1) + start
+    return rows[K.stable_argsort(key)]
 
 
 #: Groups of a grouping above which chunks take its rows together (see :func:`_chunk_order`).

@@ -111,36 +111,58 @@ def test_stable_argsort_equals_numpy(seed: int, n: int, bits: int) -> None:
     np.testing.assert_array_equal(K.stable_argsort(keys), np.argsort(keys, kind="stable"))
 
 
+def _confounder_pairs(
+    skey: np.ndarray, sevents: np.ndarray, squery: np.ndarray, span: tuple[int, int]
+) -> list[list[int]]:
+    """Per query: the events of the sorted references in its span that are not its own,
+    enumerated one by one (in key order, ties in reference order)."""
+    pairs: dict[int, list[int]] = {}
+    for p in np.flatnonzero(squery >= 0):
+        pairs[int(squery[p])] = [
+            int(e) for k, e in zip(skey, sevents, strict=True)
+            if skey[p] + span[0] <= k <= skey[p] + span[1] and e != sevents[p]
+        ]  # fmt: skip
+    return [pairs[i] for i in range(len(pairs))]
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
-    n=st.integers(1, 300),
     n_ref=st.integers(1, 300),
+    share=st.floats(0.0, 1.0),
     span=st.tuples(st.integers(-5, 0), st.integers(0, 5)),
     n_list=st.integers(0, 4),
 )
 def test_confounder_sweep_equals_every_pair(
-    seed: int, n: int, n_ref: int, span: tuple[int, int], n_list: int
+    seed: int, n_ref: int, share: float, span: tuple[int, int], n_list: int
 ) -> None:
-    """Counts and first ids of the one-sweep confounder kernel equal the pairs enumerated one
-    by one, on dense keys (many events per session)."""
+    """Counts and listed events of the one-sweep confounder kernel equal the pairs
+    enumerated one by one, on dense keys (many events per session), for queries that are
+    some of the references in any order."""
     rng = np.random.default_rng(seed)
-    key = rng.integers(10, 60, n).astype(np.int64)
-    events = rng.integers(0, 30, n).astype(np.int64)
     ref_key = rng.integers(0, 70, n_ref).astype(np.int64)
     ref_events = rng.integers(0, 30, n_ref).astype(np.int64)
+    queries = rng.permutation(n_ref)[: max(1, round(share * n_ref))]
     order = np.argsort(ref_key, kind="stable")
-    counts, ptr, listed = K.confounders(
-        key, np.argsort(key, kind="stable"), events, ref_key[order], order, ref_events[order],
-        span[0], span[1], n_list,
-    )  # fmt: skip
-    for i in range(n):
-        pairs = [
-            j for j in order  # in key order, ties in reference order
-            if key[i] + span[0] <= ref_key[j] <= key[i] + span[1] and ref_events[j] != events[i]
-        ]  # fmt: skip
-        assert counts[i] == len(pairs)
-        assert listed[ptr[i] : ptr[i + 1]].tolist() == [int(j) for j in pairs[:n_list]]
+    query = np.full(n_ref, -1, dtype=np.int64)
+    query[queries] = np.arange(len(queries))
+    skey, sevents, squery = ref_key[order], ref_events[order], query[order]
+    n = len(queries)
+    counts, listed = K.confounders(skey, sevents, squery, n, span[0], span[1], n_list)
+    pairs = _confounder_pairs(skey, sevents, squery, span)
+    assert counts.tolist() == [len(p) for p in pairs]
+    assert listed.tolist() == [e for p in pairs for e in p[:n_list]]
+
+
+def test_confounder_sweep_by_hand() -> None:
+    """Hand-made: equal keys of several events, a query with no confounder, queries with
+    more than are listed, references that are not queries, the last reference a query."""
+    skey = np.array([0, 0, 5, 10, 10, 10, 10, 11, 30, 31, 50, 90], dtype=np.int64)
+    sevents = np.array([1, 2, 3, 4, 4, 5, 6, 7, 8, 8, 9, 10], dtype=np.int64)
+    squery = np.array([0, -1, 1, 2, 3, -1, 4, 5, 6, -1, 7, 8], dtype=np.int64)
+    counts, listed = K.confounders(skey, sevents, squery, 9, -1, 2, 2)
+    assert counts.tolist() == [1, 0, 3, 3, 4, 4, 0, 0, 0]
+    assert listed.tolist() == [2, 5, 6, 5, 6, 4, 4, 4, 4]
 
 
 @settings(max_examples=60, deadline=None)

@@ -246,3 +246,19 @@ def test_each_test_states_its_hypotheses() -> None:
     for t in [*tests.values(), *day.values()]:
         assert t.null.startswith("H0: ")
         assert t.alternative.startswith("H1: ")
+
+
+def test_a_column_of_the_events_own_named_like_a_result_column_is_replaced() -> None:
+    """The events table is the event table with the fit's columns joined to it; a column of
+    the user's own with one of their names (here ``beta`` and ``confounded``) is replaced by
+    the fit's, in its place, and the other columns are kept."""
+    syn = make_market(n_days=700, n_stocks=5, n_events=10, seed=41)
+    spec = StudySpec(exclude_confounded=False)
+    plain = run_study(syn.events, syn.close, spec)
+    own = syn.events.assign(beta="mine", confounded=-1, note="kept")
+    res = run_study(own, syn.close, spec)
+    cols = list(res.events.columns)
+    assert cols.index("beta") < cols.index("note") < cols.index("alpha")  # in their places
+    assert res.events["note"].eq("kept").all()
+    pd.testing.assert_series_equal(res.events["beta"], plain.events["beta"])
+    pd.testing.assert_series_equal(res.events["confounded"], plain.events["confounded"])

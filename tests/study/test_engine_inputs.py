@@ -278,16 +278,23 @@ def test_read_factors_ken_french_format(tmp_path: Path) -> None:
         read_factors(tmp_path / "junk.csv")
 
 
+@pytest.mark.parametrize("blank", [3, 20])
+@pytest.mark.parametrize("split", [False, True])
 @pytest.mark.parametrize("block", [3, 256])
 @pytest.mark.parametrize("kind", ["simple", "log"])
 def test_ticker_returns_are_session_returns_by_ticker(
-    kind: str, block: int, monkeypatch: pytest.MonkeyPatch
+    kind: str, block: int, split: bool, blank: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The engine's padded ticker-major returns equal session_returns, transposed (the prices
-    read a block of columns at a time)."""
+    read a block of columns at a time), also from a frame whose columns are in several
+    arrays (columns set one by one), and with more rows without a price at its ends than are
+    read there for the first and last prices."""
     monkeypatch.setattr(inputs, "_COLUMN_BLOCK", block)
     syn = make_market(n_days=300, n_stocks=6, n_events=1, seed=9)
     close = syn.close.copy()
+    if split:
+        for c in close.columns[1::2]:
+            close[c] = close[c].to_numpy().copy()
     rng = np.random.default_rng(9)
     for _ in range(40):  # holes, and prices no return can be computed from
         close.iloc[rng.integers(0, len(close)), rng.integers(0, close.shape[1])] = np.nan
@@ -295,7 +302,8 @@ def test_ticker_returns_are_session_returns_by_ticker(
     at = close.columns.get_loc
     close.iloc[5, at(columns[0])], close.iloc[9, at(columns[1])] = 0.0, -1.0
     close.iloc[12, at(columns[2])] = np.inf
-    close.iloc[:3] = np.nan  # the sessions start at the first price of any column
+    close.iloc[:blank] = np.nan  # the sessions start at the first price of any column
+    close.iloc[-blank + 2 :] = np.nan  # and end at the last
     close = close.drop(close.index[[50, 51, 120]])  # sessions without a row
     sessions, expected = session_returns(close[columns], "XNYS", kind)
     got_sessions, rt = ticker_returns(close, columns, "XNYS", kind, (7, 2))
