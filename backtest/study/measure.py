@@ -365,13 +365,13 @@ def _patterns(kept: np.ndarray, idx: np.ndarray) -> Patterns:
         return Patterns(pattern, np.ones((1, n_stats), dtype=bool))
     rows = kept[idx]
     if n_stats <= 16:  # the patterns' bits as a small integer: counted, not sorted
-        bits = rows.astype(np.int64) @ (np.int64(1) << np.arange(n_stats, dtype=np.int64))
+        bits = _pattern_bits(rows)
         present = np.bincount(bits, minlength=1 << n_stats) > 0
         codes = np.flatnonzero(present)
         inverse = (np.cumsum(present) - 1)[bits]
         table = ((codes[:, None] >> np.arange(n_stats)) & 1).astype(bool)
     elif n_stats <= 62:
-        bits = rows.astype(np.int64) @ (np.int64(1) << np.arange(n_stats, dtype=np.int64))
+        bits = _pattern_bits(rows)
         codes, inverse = np.unique(bits, return_inverse=True)
         table = ((codes[:, None] >> np.arange(n_stats)) & 1).astype(bool)
     else:
@@ -382,6 +382,17 @@ def _patterns(kept: np.ndarray, idx: np.ndarray) -> Patterns:
     pattern[idx] = np.where(none[inverse], -1, remap[inverse])
     patterns = table[~none]
     return Patterns(pattern, patterns if len(patterns) else np.ones((1, n_stats), dtype=bool))
+
+
+def _pattern_bits(rows: np.ndarray) -> np.ndarray:
+    """Per row of 0/1 flags (at most 62 columns), the integer with bit s set where column s
+    is: the flags packed eight to a byte, then the bytes joined (no int64 copy of the flags,
+    which costs a million rows 0.15 s)."""
+    packed = np.packbits(rows, axis=1, bitorder="little")
+    bits = packed[:, 0].astype(np.int64)
+    for b in range(1, packed.shape[1]):
+        bits |= packed[:, b].astype(np.int64) << (8 * b)
+    return bits
 
 
 def _chunks(rows: np.ndarray, model: np.ndarray, size: int) -> Iterator[tuple[int, np.ndarray]]:

@@ -261,3 +261,30 @@ def test_meta_q3_2025_is_measured_the_same_whatever_is_studied(shared_prices_dir
         pd.testing.assert_frame_equal(w0, w, check_exact=True)
     assert rows[0].loc[key, "n_est"] == 194  # its estimation window overlaps earlier events
     assert runs[0].confounded_by(*key) == ["busan-trump-xi-summit"]
+
+
+@pytest.mark.parametrize("n_stats", [1, 5, 8, 9, 16, 17, 40, 62])
+def test_observation_patterns_are_numbered_by_their_bits(n_stats: int) -> None:
+    """Each measured row's pattern (which statistics it is an observation of) is the
+    integer with bit s set for statistic s, whatever the number of statistics; rows of no
+    statistic get -1 and the table lists each pattern once."""
+    from backtest.study.measure import _pattern_bits, _patterns
+
+    rng = np.random.default_rng(n_stats)
+    rows = (rng.random((500, n_stats)) < 0.7).astype(np.uint8)
+    rows[:3] = 0  # observations of nothing
+    rows[3:6] = 1
+    want = [sum(int(v) << s for s, v in enumerate(r)) for r in rows]
+    assert _pattern_bits(rows).tolist() == want
+    kept = np.zeros((1000, n_stats), dtype=np.uint8)
+    idx = np.arange(0, 1000, 2)  # the measured rows
+    kept[idx] = rows
+    pats = _patterns(kept, idx)
+    for r in idx:
+        p = pats.pattern[r]
+        if not kept[r].any():
+            assert p == -1
+        else:
+            assert pats.patterns[p].tolist() == kept[r].astype(bool).tolist()
+    assert len({tuple(t) for t in pats.patterns.tolist()}) == len(pats.patterns)
+    assert (pats.pattern[1::2] == -1).all()  # rows not measured
