@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -108,7 +108,7 @@ def one(
     repeats: dict[str, object] = {}
     if n_events <= 100_000:  # the same study again: the process's one-time costs paid
         runs = [timed_study(ev, close, spec)[1] for _ in range(max(1, again))]
-        seconds = [float(str(r["seconds"])) for r in runs]
+        seconds = [cast(float, r["seconds"]) for r in runs]
         middle = runs[seconds.index(statistics.median_low(seconds))]
         repeats = {"again_seconds": middle["seconds"], "again_timings": middle["timings"],
                    "again_all": seconds}  # fmt: skip

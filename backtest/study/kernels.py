@@ -107,7 +107,7 @@ PREFETCH_AHEAD = 4
 
 @nb.njit(cache=True, inline="always")
 def _prefetch_span(R, c, t0, t1):  # type: ignore[no-untyped-def]
-    """Prefetch ``R[c, t0:t1]``, a cache line (8 float64) at a time."""
+    """Prefetch ``R[c, t0:t1]`` every 8 items (a cache line of float64; of int32, half one)."""
     for t in range(t0, t1, 8):
         _prefetch(R, c, t)
 
@@ -241,10 +241,11 @@ def _fit_lanes(R, cover, col, bench, starts, i, n_rows, model, e0, e1, exclude, 
 
     Each row's running means wait on a division every day (Welford). The rows' chains are
     independent, so they are updated together in vector instructions, the same IEEE
-    operations as one at a time: ``LANE_DAYS`` days at a time, the day-major buffer ``days``
-    holds each lane's return (NaN on a day not used: a used day's returns are finite, as
-    :func:`~backtest.study.inputs.ticker_returns` makes them) and benchmark return, and every
-    update is selected, never skipped (``error_model="numpy"`` keeps numba's division check out of
+    operations as one at a time: ``LANE_DAYS`` days at a time, the buffer ``days`` holds
+    each lane's returns (NaN on a day not used: a used day's returns are finite, as
+    :func:`~backtest.study.inputs.ticker_returns` makes them), then each lane's benchmark
+    returns, a lane's days one after the other (read and written contiguously); every update
+    is selected, never skipped (``error_model="numpy"`` keeps numba's division check out of
     the loop).
     """
     L = LANES
@@ -1028,6 +1029,15 @@ def _prediction_sd(i, kk, model, s2, inv_n, mx, sxx, bx, xrow, st, fmean, fcinv)
     return np.sqrt(v)
 
 
+@nb.njit(cache=True, inline="always")
+def _put_standardized(a, c, W, v, sd):  # type: ignore[no-untyped-def]
+    """Put an abnormal return ``v`` with its prediction-error SD in column ``c``'s slots: the
+    value, the standardized value ``v / sd`` and the weight ``1 / sd``."""
+    a[18 * W + c] = v
+    a[19 * W + c] = v / sd
+    a[20 * W + c] = 1.0 / sd
+
+
 @nb.njit(cache=True, nogil=True, error_model="numpy")
 def ar_moments(  # type: ignore[no-untyped-def]
     ar, models, s2, nobs, mx, sxx, bx, bx_row, bx_start, fmean, fcinv, dof, phat, codes,
@@ -1059,19 +1069,13 @@ def ar_moments(  # type: ignore[no-untyped-def]
                 base = 1.0 + inv_n
                 for c in range(used):
                     dx = x[c] - mx[i]
-                    sd = np.sqrt(s2[i] * (base + dx * dx / sxx[i]))
-                    v = ar[i, b0 + c]
-                    a[18 * W + c] = v
-                    a[19 * W + c] = v / sd
-                    a[20 * W + c] = 1.0 / sd
+                    _put_standardized(a, c, W, ar[i, b0 + c],
+                                      np.sqrt(s2[i] * (base + dx * dx / sxx[i])))  # fmt: skip
             else:
                 for c in range(used):
                     sd = _prediction_sd(i, b0 + c, model, s2[i], inv_n, mx[i], sxx[i], bx, xrow,
                                         st, fmean, fcinv)  # fmt: skip
-                    v = ar[i, b0 + c]
-                    a[18 * W + c] = v
-                    a[19 * W + c] = v / sd
-                    a[20 * W + c] = 1.0 / sd
+                    _put_standardized(a, c, W, ar[i, b0 + c], sd)
             for c in range(used):
                 a[21 * W + c] = (
                     1.0 if (kept[i, one] if one >= 0 else kept[i, stat_of[b0 + c]]) else 0.0

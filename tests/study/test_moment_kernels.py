@@ -63,6 +63,28 @@ def _oracle(x, sx, w, dof, phat, codes, n_groups, k0, k1, obs):  # type: ignore[
     return np.array(out).reshape(n_groups, k1 - k0, K.N_MOMENTS)
 
 
+def _prediction_sd(i, day, model, s2, inv_n, mx, sxx, bx, xrow, st, fmean, fcinv):  # type: ignore[no-untyped-def]
+    """An AR's prediction-error SD written out here (Patell 1976; MacKinlay 1997), in the
+    kernels' order of operations: sqrt(s2 (1 + 1/n + (x - mean x)^2 / Sxx)) for the market
+    model, sqrt(s2 (1 + 1/n + d' C^-1 d)) for the factor model, sqrt(s2 (1 + 1/n)) for the
+    constant mean, sqrt(s2) for the market-adjusted and raw models."""
+    t = st + day
+    if model == K.MARKET:
+        dx = float(bx[xrow, t]) - float(mx)
+        return math.sqrt(float(s2) * (1.0 + float(inv_n) + dx * dx / float(sxx)))
+    if model == K.CONSTANT_MEAN:
+        return math.sqrt(float(s2) * (1.0 + float(inv_n)))
+    if model == K.FACTOR:
+        kf = fmean.shape[1]
+        quad = 0.0
+        for j in range(kf):
+            dj = float(bx[xrow + j, t]) - float(fmean[i, j])
+            for q in range(kf):
+                quad += dj * float(fcinv[i, j, q]) * (float(bx[xrow + q, t]) - float(fmean[i, q]))
+        return math.sqrt(float(s2) * (1.0 + float(inv_n) + quad))
+    return math.sqrt(float(s2))
+
+
 def _bits_equal(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a.view(np.int64), b.view(np.int64)))
 
@@ -127,10 +149,8 @@ def test_ar_moments_equal_a_value_by_value_loop(shared: bool, k0: int, k1: int) 
     sd = np.empty((n, length))
     for i in range(n):
         for day in range(length):
-            sd[i, day] = K._prediction_sd.py_func(
-                i, day, models[i], s2[i], 1.0 / nobs[i], mx[i], sxx[i], bx, bx_row[i],
-                bx_start[i], fmean, fcinv,
-            )  # fmt: skip
+            sd[i, day] = _prediction_sd(i, day, models[i], s2[i], 1.0 / nobs[i], mx[i], sxx[i],
+                                        bx, bx_row[i], bx_start[i], fmean, fcinv)  # fmt: skip
     with np.errstate(divide="ignore", invalid="ignore"):
         sx, w = ar / sd, 1.0 / sd
     want = _oracle(ar, sx, w, dof, phat, codes, g, k0, k1, lambda i, c: bool(kept[i, stat_of[c]]))
