@@ -11,9 +11,11 @@ group on one session) and the index returns of market-wide events. Nothing here 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -26,6 +28,7 @@ from backtest.study.inputs import (
     CONFOUNDER,
     Dropped,
     normalize_event_table_codes,
+    priced_sessions,
     ticker_returns,
 )
 from backtest.study.offsets import Offsets
@@ -102,6 +105,79 @@ def _listed(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int) -> L
     return Listed(ptr, values)
 
 
+T = TypeVar("T")
+
+
+class Later(Generic[T]):
+    """``fn(*args)`` computed on a thread of its own while the caller goes on (with
+    ``threads`` false: at once, on the caller's thread). :meth:`get` waits for it and gives
+    its result, or raises its exception.
+
+    The study's stages are mostly on one core while they align (Python and pandas): work
+    that nothing needs until later (the confounder sweeps, the return matrix while the rows
+    find their sessions) runs meanwhile on the other.
+    """
+
+    def __init__(self, fn: Callable[..., T], *args: Any, threads: bool) -> None:
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if threads:
+            self._thread = threading.Thread(
+                target=self._run, args=(fn, args), name="evbt-align", daemon=True
+            )
+            self._thread.start()
+        else:
+            self._run(fn, args)
+
+    def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # raised again by get(), on the caller's thread
+            self._error = exc
+
+    def get(self) -> T:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
+        return cast(T, self._value)
+
+
+class Confounding:
+    """Each table row's confounders: their count (``counts``) and the event codes of the
+    first ``max_listed`` of them (``listed``), from the markets' sweeps
+    (:func:`_confounders`), which may still be running (:class:`Later`): reading either
+    waits for them."""
+
+    def __init__(
+        self,
+        parts: list[tuple[np.ndarray, Later[tuple[np.ndarray, np.ndarray]]]],
+        n: int,
+        max_listed: int,
+    ) -> None:
+        self._parts, self._n, self._max_listed = parts, n, max_listed
+
+    @cached_property
+    def _done(self) -> tuple[np.ndarray, Listed]:
+        counts = np.zeros(self._n, dtype=np.int64)
+        parts = []
+        for rows, later in self._parts:
+            c, listed = later.get()
+            counts[rows] = c
+            parts.append((rows, np.minimum(c, self._max_listed), listed))
+        return counts, _listed(parts, self._n)
+
+    @property
+    def counts(self) -> np.ndarray:
+        return self._done[0]
+
+    @property
+    def listed(self) -> Listed:
+        return self._done[1]
+
+
 @dataclass(frozen=True, eq=False)
 class Grouping:
     """One grouping of the rows (``group_by``): each row's group as a code into ``labels``."""
@@ -148,8 +224,8 @@ class Aligned:
     its first factor's (``fbase``), the column of ``R`` where its reach starts (``start``),
     its day 0 as a session of its block (``position``), its ticker as a code into ``names``,
     its event as a code into ``event_ids`` (every event the run knows), its confounders'
-    count and first ids (codes into ``event_ids``, -1), and ``target``: the row of the event
-    its ``same_news_as`` names (-1).
+    count and first ids (``confounding``: codes into ``event_ids``), and ``target``: the row
+    of the event its ``same_news_as`` names (-1).
     """
 
     table: pd.DataFrame
@@ -167,8 +243,7 @@ class Aligned:
     names: pd.Index
     event_code: np.ndarray
     event_ids: pd.Index
-    n_confounders: np.ndarray
-    confounders: Listed
+    confounding: Confounding
     target: np.ndarray
     not_total_return: np.ndarray
     groupings: list[Grouping]
@@ -224,12 +299,14 @@ def align(
     *,
     factors: pd.DataFrame | None = None,
     context: Any = None,
+    threads: bool = False,
 ) -> Aligned:
     """Align the rows of ``events`` with ``prices`` (see the module docstring).
 
     ``context`` is every event the run knows (a Catalog or an event table; default: the
     events studied); confounding and the exclusion of other events' windows from estimation
-    windows consider all of them.
+    windows consider all of them. With ``threads``, the return matrices and the confounder
+    sweeps run on threads of their own (:class:`Later`); the results do not depend on it.
     """
     n = len(events.table)
     drops = DropLog(events.table, events.dropped)
@@ -250,7 +327,7 @@ def align(
         else []
     )
     a = _Assembly(table, ref, names, model, drops, _groupings(table, spec), factors,
-                  factor_names, _return_flags(prices), spec, off)  # fmt: skip
+                  factor_names, _return_flags(prices), spec, off, threads)  # fmt: skip
     for m_code, market in enumerate(market_names):
         a.market(close, m_code, str(market), market_code)
     return Aligned(
@@ -269,8 +346,7 @@ def align(
         names=names.names,
         event_code=ref.event[:n],
         event_ids=ref.event_ids,
-        n_confounders=a.n_conf,
-        confounders=_listed(a.conf_parts, n),
+        confounding=Confounding(a.conf_parts, n, spec.max_listed),
         target=_targets(table, events),
         not_total_return=a.not_total,
         groupings=a.groupings,
@@ -368,20 +444,20 @@ class _Assembly:
         flags: pd.DataFrame | None,
         spec: StudySpec,
         off: Offsets,
+        threads: bool,
     ) -> None:
         n = len(table)
         self.table, self.ref, self.names, self.model, self.drops = table, ref, names, model, drops
         self.groupings, self.factors, self.factor_names = groupings, factors, factor_names
-        self.flags, self.spec, self.off = flags, spec, off
+        self.flags, self.spec, self.off, self.threads = flags, spec, off, threads
         self.block = np.full(n, -1, dtype=np.int64)
         self.col = np.full(n, -1, dtype=np.int64)
         self.bench = np.full(n, -1, dtype=np.int64)
         self.fbase = np.zeros(n, dtype=np.int64)
         self.start = np.zeros(n, dtype=np.int64)
         self.position = np.full(n, -1, dtype=np.int64)
-        self.n_conf = np.zeros(n, dtype=np.int64)
         self.not_total = np.zeros(n, dtype=bool)
-        self.conf_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.conf_parts: list[tuple[np.ndarray, Later[tuple[np.ndarray, np.ndarray]]]] = []
         self.cluster_parts: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [
             [] for _ in groupings
         ]
@@ -404,7 +480,13 @@ class _Assembly:
             + np.bincount(nm.bench[rows], minlength=len(nm.names))
         )
         cols = sorted(str(c) for c in nm.names[used].tolist() if c in nm.have)
-        sessions, R = ticker_returns(close, cols, market, spec.returns, off.pad)
+        sessions = priced_sessions(close, cols, market)
+        # the return matrix on a thread while the rows find their sessions and references
+        returns = Later(
+            ticker_returns, close, cols, market, spec.returns, off.pad, sessions,
+            threads=self.threads,
+        )  # fmt: skip
+        t_total = off.pad[0] + len(sessions) + off.pad[1]  # R's columns
         name_col = pd.Index(cols).get_indexer(nm.names)  # per name: its row of R, -1: none
         pos = sessions.get_indexer(pd.DatetimeIndex(table["day0"].iloc[rows]))
         span_txt = f"{sessions[0].date()} to {sessions[-1].date()}" if len(sessions) else "none"
@@ -417,8 +499,9 @@ class _Assembly:
         outside[rows[pos < 0]] = True
         drops.drop(outside, "calendar", outside_reason)
         rows, pos = rows[pos >= 0], pos[pos >= 0]
+        R: np.ndarray | None = None
         if self.factor_names and self.factors is not None:
-            R = self._factor_rows(R, sessions, rows, len(cols), market)
+            R = self._factor_rows(returns.get()[1], sessions, rows, len(cols), market)
         self.block[rows] = len(self.blocks)
         self.position[rows] = pos
         self.col[rows] = name_col[nm.tick[rows]]
@@ -431,20 +514,23 @@ class _Assembly:
             all_rows, rows, pos, name_col, sessions, market
         )
         cover = (
-            self._exclusion(rcol, rpos, revent, len(cols), R.shape[1])
+            self._exclusion(rcol, rpos, revent, len(cols), t_total)
             if spec.exclude_confounded
             else np.zeros((1, 1), dtype=np.int32)  # not read
         )
-        counts, listed = _confounders(
-            measured, revent, rcol, rpos, len(sessions), off.span, spec.max_listed
-        )
-        self.n_conf[rows] = counts
-        self.conf_parts.append((rows, np.minimum(counts, spec.max_listed), listed))
+        # nothing reads the confounders before the test battery: their sweep runs meanwhile
+        sweep = Later(
+            _confounders, measured, revent, rcol, rpos, len(sessions), off.span,
+            spec.max_listed, threads=self.threads,
+        )  # fmt: skip
+        self.conf_parts.append((rows, sweep))
         # Kolari-Pynnönen clusters: rows sharing (group, day 0) in this market
         for j, g in enumerate(self.groupings):
             key = g.codes[rows] * (len(sessions) + 1) + pos
             multi, dense = _clusters_of(key, len(g.labels) * (len(sessions) + 1))
             self.cluster_parts[j].append((rows[multi], dense, g.codes[rows[multi]]))
+        if R is None:
+            R = returns.get()[1]
         self.blocks.append(MarketBlock(market, sessions, R, cover, rows, len(cols)))
         if self.flags is not None:
             self.not_total[rows] = _flagged(self.flags, cols, sessions, self.col[rows], pos, off)

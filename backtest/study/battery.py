@@ -547,8 +547,8 @@ def _event_tables(
     everything = len(idx) == len(a.table)
     t = a.table if everything else a.table.iloc[idx].reset_index(drop=True)
     ev_codes, tk_codes = take(a.event_code), take(a.tick_code)
-    n_conf = take(a.n_confounders)
-    lengths, others = a.confounders.of(idx)
+    n_conf = take(a.confounding.counts)
+    lengths, others = a.confounding.listed.of(idx)
     confounders = pd.DataFrame(
         {
             "event_id": _categorical(np.repeat(ev_codes, lengths), dtypes.events),

@@ -386,40 +386,56 @@ def session_returns(
     return pd.DatetimeIndex(sessions), r
 
 
+def priced_sessions(close: pd.DataFrame, columns: list[str], market: str) -> pd.DatetimeIndex:
+    """The sessions of ``market`` from the first to the last date on which one of
+    ``close[columns]`` has a price (empty when none has one): the sessions of
+    :func:`ticker_returns`."""
+    cols = close.columns.get_indexer(columns)
+    ends = _priced_ends(close, cols)
+    if ends is None:
+        valid = np.zeros(len(close.index), dtype=bool)
+        for a in range(0, len(cols), _COLUMN_BLOCK):
+            valid |= ~np.isnan(_prices_of(close, cols[a : a + _COLUMN_BLOCK])).all(axis=0)
+        if not valid.any():
+            return pd.DatetimeIndex([])
+        ends = tuple(np.flatnonzero(valid)[[0, -1]].tolist())
+    first, last = close.index[list(ends)]
+    cal = get_calendar(market)
+    return pd.DatetimeIndex(
+        cal.sessions_in_range(max(first, cal.first_session), min(last, cal.last_session))
+    )
+
+
+def _prices_of(close: pd.DataFrame, chunk: np.ndarray) -> np.ndarray:
+    """The prices of the columns ``chunk`` (positions) of ``close``, ticker-major (tickers x
+    dates): a copy of those columns only, whatever blocks the frame holds them in."""
+    return close.take(chunk, axis=1).to_numpy(dtype=np.float64).T
+
+
 def ticker_returns(
-    close: pd.DataFrame, columns: list[str], market: str, kind: str, pad: tuple[int, int]
+    close: pd.DataFrame,
+    columns: list[str],
+    market: str,
+    kind: str,
+    pad: tuple[int, int],
+    sessions: pd.DatetimeIndex | None = None,
 ) -> tuple[pd.DatetimeIndex, np.ndarray]:
     """:func:`session_returns` of ``close[columns]``, ticker-major and padded with NaN.
 
     Returns ``(sessions, RT)`` with ``RT[c, pad[0] + t]`` the return of ``columns[c]`` on
     ``sessions[t]`` (the same numbers as ``session_returns(close[columns], ...)[1][t, c]``),
     and ``pad[0]`` and ``pad[1]`` columns of NaN before the first and after the last session.
+    ``sessions``, when given, are :func:`priced_sessions` of the same columns (computed
+    once by a caller that needs them first).
 
-    The prices are read ticker-major, a block of tickers at a time (a copy of those columns
-    only, whatever blocks the frame holds them in: never the whole frame interleaved into one
-    array, which a frame of several blocks needs), and the ratios written straight into
-    ``RT`` along its rows; only the pads are filled with NaN beforehand.
+    The prices are read ticker-major, a block of tickers at a time (never the whole frame
+    interleaved into one array, which a frame of several blocks needs), and the ratios
+    written straight into ``RT`` along its rows; only the pads are filled with NaN
+    beforehand.
     """
+    if sessions is None:
+        sessions = priced_sessions(close, columns, market)
     cols = close.columns.get_indexer(columns)
-    chunks = [cols[a : a + _COLUMN_BLOCK] for a in range(0, len(cols), _COLUMN_BLOCK)]
-
-    def prices_of(chunk: np.ndarray) -> np.ndarray:
-        """The prices of the chunk's columns, ticker-major (tickers x dates)."""
-        return close.take(chunk, axis=1).to_numpy(dtype=np.float64).T
-
-    ends = _priced_ends(close, cols)
-    if ends is None:
-        valid = np.zeros(len(close.index), dtype=bool)
-        for chunk in chunks:
-            valid |= ~np.isnan(prices_of(chunk)).all(axis=0)
-        if not valid.any():
-            return pd.DatetimeIndex([]), np.full((len(columns), sum(pad)), np.nan)
-        ends = tuple(np.flatnonzero(valid)[[0, -1]].tolist())
-    first, last = close.index[list(ends)]
-    cal = get_calendar(market)
-    sessions = pd.DatetimeIndex(
-        cal.sessions_in_range(max(first, cal.first_session), min(last, cal.last_session))
-    )
     rows = close.index.get_indexer(sessions)  # -1: no row for the session
     n = len(sessions)
     out = np.empty((len(columns), pad[0] + n + pad[1]))
@@ -428,8 +444,8 @@ def ticker_returns(
     missing = np.flatnonzero(rows < 0)
     # the usual case: the sessions are consecutive rows of the frame (a slice, no gather)
     consecutive = n > 0 and len(missing) == 0 and rows[-1] - rows[0] == n - 1
-    for a, chunk in zip(range(0, len(cols), _COLUMN_BLOCK), chunks, strict=True):
-        block = prices_of(chunk)
+    for a in range(0, len(cols) if n else 0, _COLUMN_BLOCK):
+        block = _prices_of(close, cols[a : a + _COLUMN_BLOCK])
         if consecutive:
             prices = block[:, rows[0] : rows[0] + n]
         else:
