@@ -218,38 +218,47 @@ def _column_tests(
         ]  # fmt: skip
     order, bounds = groups.row_order, groups.bounds
     ranks = [] if moments_only else [
-        pool.submit(_signed_rank_column, values, j, order, bounds, kept, int(stat_of[j]), scratch)
-        for j in range(k)
+        pool.submit(_signed_rank_columns, values, j, min(j + RANK_BLOCK, k), order, bounds, kept,
+                    stat_of, scratch)
+        for j in range(0, k, RANK_BLOCK)
     ]  # fmt: skip
 
     def finish() -> tuple[dict[str, S.GroupStat], S.Inversion]:
         m = np.concatenate([f.result() for f in moments], axis=1)
         res = S.moment_stats(m)
         if not moments_only:
-            res["wilcoxon"] = S.wilcoxon_stats(np.stack([f.result() for f in ranks], axis=1))
+            blocks = [f.result() for f in ranks]  # columns x groups x 4 each
+            res["wilcoxon"] = S.wilcoxon_stats(np.concatenate(blocks, axis=0).transpose(1, 0, 2))
         return res, S.Inversion.of(m)
 
     return finish
 
 
-def _signed_rank_column(
+#: Columns whose signed-rank keys are made in one pass over the rows (one job of the pool).
+RANK_BLOCK = 8
+
+
+def _signed_rank_columns(
     values: np.ndarray,
-    k: int,
+    k0: int,
+    k1: int,
     order: np.ndarray,
     bounds: np.ndarray,
     kept: np.ndarray,
-    stat: int,
+    stat_of: np.ndarray,
     scratch: threading.local,
 ) -> np.ndarray:
-    """The signed-rank statistics (G, 4) of column ``k``, with key buffers the thread reuses."""
+    """The signed-rank statistics (columns x G x 4) of columns ``k0 .. k1-1``, with key
+    buffers the thread reuses."""
     n = len(values)
     keys: np.ndarray | None = getattr(scratch, "keys", None)
-    if keys is None or len(keys) < n:
-        keys = scratch.keys = np.empty(n, dtype=np.int64)
+    if keys is None or keys.shape[1] < n:
+        keys = scratch.keys = np.empty((RANK_BLOCK, n), dtype=np.int64)
         scratch.tmp = np.empty(n, dtype=np.int64)
-    stats: np.ndarray = K.signed_rank_column(values, k, order, bounds, keys, scratch.tmp, kept,
-                                             stat)  # fmt: skip
-    return stats
+    stats = np.ascontiguousarray(stat_of[k0:k1], dtype=np.int64)
+    out: np.ndarray = K.signed_rank_columns(values, k0, k1, order, bounds, keys, scratch.tmp,
+                                            kept, stats)  # fmt: skip
+    return out
 
 
 def _present(codes: np.ndarray, n_labels: int) -> tuple[np.ndarray, np.ndarray]:

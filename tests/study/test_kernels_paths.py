@@ -48,6 +48,33 @@ def test_signed_ranks_of_long_and_short_segments_match_scipy(sizes: list[int], g
             assert tuple(got[g]) == pytest.approx(_signed_rank_reference(xs[sel, k]), abs=0)
 
 
+@pytest.mark.parametrize("block", [1, 3, 8])
+def test_signed_ranks_of_a_block_of_columns_are_each_columns_own(block: int) -> None:
+    """Keys made for several columns in one pass over the rows, each column over the
+    observations of its own statistic, in group order: every column's statistics are
+    SciPy's ranks of that column alone."""
+    rng = np.random.default_rng(block)
+    sizes = [5000, 7, 300, 0, 4100]
+    n, k = sum(sizes), 9
+    x = np.round(rng.standard_t(4, (n, k)) * 0.02 / 0.001) * 0.001
+    x[rng.random((n, k)) < 0.03] = np.nan
+    kept = (rng.random((n, 3)) < 0.9).astype(np.uint8)
+    stat_of = rng.integers(0, 3, k)
+    order = rng.permutation(n)
+    bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    keys, tmp = np.empty((block, n), dtype=np.int64), np.empty(n, dtype=np.int64)
+    for k0 in range(0, k, block):
+        k1 = min(k0 + block, k)
+        got = K.signed_rank_columns(x, k0, k1, order, bounds, keys, tmp, kept, stat_of[k0:k1])
+        assert got.shape == (k1 - k0, len(sizes), 4)
+        for c in range(k1 - k0):
+            for g in range(len(sizes)):
+                rows = order[bounds[g] : bounds[g + 1]]
+                sel = rows[kept[rows, stat_of[k0 + c]] == 1]
+                expected = _signed_rank_reference(x[sel, k0 + c])
+                assert tuple(got[c, g]) == pytest.approx(expected, abs=0)
+
+
 def test_cluster_sums_do_not_depend_on_the_threads() -> None:
     rng = np.random.default_rng(3)
     n_rows, t_total = 6000, 400
