@@ -787,19 +787,78 @@ def cluster_pairs(
 _CLUSTER_ROWS_PER_THREAD = 2000
 
 
+@nb.njit(cache=True, inline="always")
+def _residuals_and_norm(R, ys, xs, cover, c, t0, model, exclude, a, b, fb, bv, k, z, zp, mp):  # type: ignore[no-untyped-def]
+    """:func:`_residuals` of one row into ``z`` and, in the same loop, the previous row's
+    residuals ``zp`` demeaned by its mean ``mp`` (0 where NaN) and their sum of squares.
+
+    Each row's sums are added day after day, one chain of additions that waits on the last
+    (what fixes their bits): two rows' chains in one loop overlap in the CPU, the same
+    additions in the same order."""
+    cnt = 0
+    sm = 0.0
+    nn = 0.0
+    for kk in range(z.shape[0]):
+        t = t0 + kk
+        if _used(ys, xs, cover, c, t, model, exclude):
+            z[kk] = _abnormal(R, ys, xs, t, model, a, b, fb, bv, k)
+            sm += z[kk]
+            cnt += 1
+        else:
+            z[kk] = np.nan
+        if np.isnan(zp[kk]):
+            zp[kk] = 0.0
+        else:
+            zp[kk] -= mp
+            nn += zp[kk] * zp[kk]
+    return cnt, sm, nn
+
+
+@nb.njit(cache=True, inline="always")
+def _demeaned_norm(z, mean):  # type: ignore[no-untyped-def]
+    """``z`` demeaned (0 where NaN) and its sum of squares."""
+    nn = 0.0
+    for kk in range(z.shape[0]):
+        if np.isnan(z[kk]):
+            z[kk] = 0.0
+        else:
+            z[kk] -= mean
+            nn += z[kk] * z[kk]
+    return nn
+
+
+@nb.njit(cache=True, inline="always")
+def _add_unit(total, norms, pat, z, nn):  # type: ignore[no-untyped-def]
+    """Add the demeaned residuals ``z`` scaled to unit length to pattern ``pat``'s sum."""
+    if not nn > 0:
+        return
+    scale = 1.0 / np.sqrt(nn)
+    for kk in range(z.shape[0]):
+        total[pat, kk] += z[kk] * scale
+    norms[pat] += 1.0
+
+
 @nb.njit(cache=True, nogil=True)
 def _cluster_range(  # type: ignore[no-untyped-def]
     R, cover, ptr, members, col, bench, fbase, starts, models, e0, e1, exclude, alpha, beta,
     fbeta, pattern, patterns, out, g0, g1,
 ):  # fmt: skip
-    """:func:`cluster_pairs` of the clusters ``g0 .. g1-1`` into ``out``."""
+    """:func:`cluster_pairs` of the clusters ``g0 .. g1-1`` into ``out``.
+
+    A member's residuals are demeaned and their norm summed while the next member's
+    residuals are computed (:func:`_residuals_and_norm`), then the member is added to its
+    pattern's sum: members are added in order, each with the same operations as alone."""
     n_patterns, n_stats = patterns.shape
     le = e1 - e0
     k = fbeta.shape[1]
+    z = np.empty(le)
+    zp = np.empty(le)
     for g in range(g0, g1):
         total = np.zeros((n_patterns, le))
         norms = np.zeros(n_patterns)
-        z = np.empty(le)
+        zp[:] = np.nan  # no previous member: nothing to demean
+        mp = 0.0
+        pp = -1  # the previous member's pattern (-1: none pending)
         for q in range(ptr[g], ptr[g + 1]):
             r = members[q]
             pat = pattern[r]
@@ -819,28 +878,25 @@ def _cluster_range(  # type: ignore[no-untyped-def]
             # share one copy of the loop (each inlined copy costs ~0.4 s of compiling)
             t0 = st + e0
             if model == MARKET:
-                cnt, sm = _residuals(R, ys, xs, cover, c, t0, MARKET, exclude, a, b, fb, bv, k, z)
+                cnt, sm, nn = _residuals_and_norm(R, ys, xs, cover, c, t0, MARKET, exclude, a,
+                                                  b, fb, bv, k, z, zp, mp)  # fmt: skip
             elif model == CONSTANT_MEAN:
-                cnt, sm = _residuals(R, ys, xs, cover, c, t0, CONSTANT_MEAN, exclude, a, b, fb,
-                                     bv, k, z)  # fmt: skip
+                cnt, sm, nn = _residuals_and_norm(R, ys, xs, cover, c, t0, CONSTANT_MEAN,
+                                                  exclude, a, b, fb, bv, k, z, zp, mp)  # fmt: skip
             else:
-                cnt, sm = _residuals(R, ys, xs, cover, c, t0, model, exclude, a, b, fb, bv, k, z)
-            if cnt == 0:
+                cnt, sm, nn = _residuals_and_norm(R, ys, xs, cover, c, t0, model, exclude, a, b,
+                                                  fb, bv, k, z, zp, mp)  # fmt: skip
+            if pp >= 0:
+                _add_unit(total, norms, pp, zp, nn)
+            if cnt == 0:  # nothing pending: the next member's loop demeans nothing
+                zp[:] = np.nan
+                pp = -1
                 continue
-            mean = sm / cnt
-            nn = 0.0
-            for kk in range(le):
-                if np.isnan(z[kk]):
-                    z[kk] = 0.0
-                else:
-                    z[kk] -= mean
-                    nn += z[kk] * z[kk]
-            if not nn > 0:
-                continue
-            scale = 1.0 / np.sqrt(nn)
-            for kk in range(le):
-                total[pat, kk] += z[kk] * scale
-            norms[pat] += 1.0
+            z, zp = zp, z
+            mp = sm / cnt
+            pp = pat
+        if pp >= 0:
+            _add_unit(total, norms, pp, zp, _demeaned_norm(zp, mp))
         v = np.empty(le)
         for s in range(n_stats):
             v[:] = 0.0

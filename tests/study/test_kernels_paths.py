@@ -4,6 +4,7 @@ NumPy/SciPy recomputations and from invariances, not from the kernels."""
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -104,6 +105,106 @@ def test_cluster_sums_do_not_depend_on_the_threads() -> None:
     part = np.array([0, ptr[g + 1] - ptr[g]], dtype=np.int64)
     alone = K.cluster_pairs(R, args[1], part, members[ptr[g] : ptr[g + 1]], *args[4:])
     assert alone[0].tobytes() == one[g].tobytes()
+
+
+def _cluster_oracle(R, ptr, members, col, bench, starts, models, e0, e1, alpha, beta,  # type: ignore[no-untyped-def]
+                    pattern, patterns):  # fmt: skip
+    """cluster_pairs one member at a time in Python floats: its estimation residuals (NaN
+    where a return is missing), demeaned, scaled to unit length, added to its pattern's sum in
+    member order; per statistic |sum|^2 - the number of members summed."""
+    n_patterns, n_stats = patterns.shape
+    le = e1 - e0
+    out = np.zeros((len(ptr) - 1, n_stats))
+    for g in range(len(ptr) - 1):
+        total = [[0.0] * le for _ in range(n_patterns)]
+        norms = [0.0] * n_patterns
+        for q in range(ptr[g], ptr[g + 1]):
+            r = members[q]
+            pat = pattern[r]
+            if pat < 0:
+                continue
+            model, a, b = models[r], float(alpha[r]), float(beta[r])
+            z = []
+            for kk in range(le):
+                t = starts[r] + e0 + kk
+                y, x = float(R[col[r], t]), float(R[bench[r], t])
+                own = model in (K.CONSTANT_MEAN, K.RAW)
+                if math.isnan(y) or (not own and math.isnan(x)):
+                    z.append(math.nan)
+                elif model == K.MARKET:
+                    z.append(y - (a + b * x))
+                elif model == K.CONSTANT_MEAN:
+                    z.append(y - a)
+                elif model == K.RAW:
+                    z.append(y)
+                else:  # market-adjusted
+                    z.append(y - x)
+            used = [v for v in z if not math.isnan(v)]
+            if not used:
+                continue
+            total_z = 0.0
+            for v in used:
+                total_z += v
+            mean = total_z / len(used)
+            d = [0.0 if math.isnan(v) else v - mean for v in z]
+            nn = 0.0
+            for v in d:
+                nn += v * v
+            if not nn > 0:
+                continue
+            scale = 1.0 / math.sqrt(nn)
+            for kk in range(le):
+                total[pat][kk] += d[kk] * scale
+            norms[pat] += 1.0
+        for s in range(n_stats):
+            v = [0.0] * le
+            nrm = 0.0
+            for pat in range(n_patterns):
+                if patterns[pat, s] and norms[pat] > 0:
+                    for kk in range(le):
+                        v[kk] += total[pat][kk]
+                    nrm += norms[pat]
+            sq = 0.0
+            for kk in range(le):
+                sq += v[kk] * v[kk]
+            out[g, s] = sq - nrm
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cluster_sums_are_a_member_at_a_time_loop_to_the_last_bit(seed: int) -> None:
+    """The kernel works on two members at once (one's residuals while the other's are
+    demeaned); a plain loop over the members gives the same sums bit for bit, with members
+    without any residual, with constant residuals (no length), not observations, or alone."""
+    rng = np.random.default_rng(seed)
+    n_rows, t_total, le = 700, 120, 40
+    R = rng.normal(0.0, 0.01, (13, t_total))  # 12 tickers, the benchmark last
+    R[rng.random(R.shape) < 0.05] = np.nan
+    R[3, :] = np.nan  # a ticker without returns: its members have no residual
+    R[4, :] = 0.01  # a constant return: constant-mean residuals have no length
+    col = rng.integers(0, 12, n_rows)
+    bench = np.full(n_rows, 12)
+    starts = rng.integers(0, t_total - le - 5, n_rows)
+    models = rng.choice([K.MARKET, K.CONSTANT_MEAN, K.MARKET_ADJUSTED, K.RAW], n_rows)
+    models[col == 4] = K.CONSTANT_MEAN
+    sizes = rng.integers(1, 12, 200)
+    ptr = np.concatenate([[0], np.cumsum(sizes)])
+    ptr = ptr[ptr <= n_rows].astype(np.int64)
+    members = rng.permutation(n_rows)
+    pattern = rng.integers(-1, 3, n_rows)
+    patterns = rng.random((3, 4)) < 0.6
+    alpha, beta = rng.normal(0, 1e-3, n_rows), rng.uniform(0.5, 1.5, n_rows)
+    no_cover, fbase, fbeta = (
+        np.zeros((1, 1), np.int32),
+        np.zeros(n_rows, np.int64),
+        np.zeros((n_rows, 0)),
+    )
+    got = K.cluster_pairs(R, no_cover, ptr, members, col, bench, fbase, starts, models, 5,
+                          5 + le, False, alpha, beta, fbeta, pattern, patterns, 1)  # fmt: skip
+    expected = _cluster_oracle(R, ptr, members, col, bench, starts, models, 5, 5 + le, alpha,
+                               beta, pattern, patterns)  # fmt: skip
+    assert got.tobytes() == expected.tobytes()
+    assert (got != 0).any()
 
 
 def test_small_pages_restores_numpy_setting_across_threads() -> None:
