@@ -127,13 +127,14 @@ def _windows_table(
     (inserting columns one by one copies each)."""
     nw = len(spec.windows)
     labels = pd.Index([window_label(w) for w in spec.windows])
+    window_dtype = pd.CategoricalDtype(labels)
     starts = np.array([w[0] for w in spec.windows], dtype=np.int64)
     ends = np.array([w[1] for w in spec.windows], dtype=np.int64)
     ids = pd.DataFrame(
         {
-            "event_id": _categorical(np.repeat(ev_codes, nw), dtypes.events),
-            "ticker": _categorical(np.repeat(tk_codes, nw), dtypes.names),
-            "window": _categorical(np.tile(np.arange(nw), n), pd.CategoricalDtype(labels)),
+            "event_id": _repeated(ev_codes, nw, dtypes.events),
+            "ticker": _repeated(tk_codes, nw, dtypes.names),
+            "window": _categorical(np.tile(np.arange(nw, dtype=np.int8), n), window_dtype),
             "start": np.broadcast_to(starts, (n, nw)).ravel(),
             "end": np.broadcast_to(ends, (n, nw)).ravel(),
         },
@@ -147,6 +148,15 @@ def _windows_table(
 def _categorical(codes: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorical:
     """A Categorical from codes into categories known to be unique (from ``pd.factorize``)."""
     return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+
+
+def _repeated(codes: np.ndarray, times: Any, dtype: pd.CategoricalDtype) -> pd.Categorical:
+    """:func:`_categorical` of ``np.repeat(codes, times)``, the codes first made the integer
+    type pandas keeps for ``dtype`` (the smallest that holds its categories): the repeated
+    codes are not converted again (a million rows' confounders repeat their ids ~7 million
+    times)."""
+    kind = pd.Categorical.from_codes(np.zeros(0, dtype=np.int64), dtype=dtype, validate=False)
+    return _categorical(np.repeat(codes.astype(kind.codes.dtype), times), dtype)
 
 
 class _Dtypes:
@@ -560,8 +570,8 @@ def _event_tables(
     lengths, others = a.confounding.listed.of(idx)
     confounders = pd.DataFrame(
         {
-            "event_id": _categorical(np.repeat(ev_codes, lengths), dtypes.events),
-            "ticker": _categorical(np.repeat(tk_codes, lengths), dtypes.names),
+            "event_id": _repeated(ev_codes, lengths, dtypes.events),
+            "ticker": _repeated(tk_codes, lengths, dtypes.names),
             "other_event_id": _categorical(others, dtypes.events),
         }
     )
