@@ -345,6 +345,9 @@ def _group_tables(
         groups = S.Groups(codes, len(present))
         kept = np.ascontiguousarray(measured.kept[j][idx])
         rb = _rbar(measured, j, idx, present)
+        # submitted first: as the last job in the queue it ran alone at the end
+        pm = pool.submit(K.path_moments, ar, groups.codes, len(present),
+                         np.ascontiguousarray(kept[:, 0]))  # fmt: skip
         tests = {
             "AAR": _column_tests(pool, workers, groups, ar, std, dof, phat, kept, day_stat,
                                  scratch),
@@ -353,8 +356,6 @@ def _group_tables(
             "ABHAR": _column_tests(pool, workers, groups, bhar, bhar, dof, phat, kept, win_stat,
                                    scratch, moments_only=True),
         }  # fmt: skip
-        pm = pool.submit(K.path_moments, ar, groups.codes, len(present),
-                         np.ascontiguousarray(kept[:, 0]))  # fmt: skip
         started.append((j, g, present, groups, rb, tests, pm))
 
     def finish() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

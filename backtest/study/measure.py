@@ -3,11 +3,13 @@
 :func:`measure` works in two passes over the rows of each market block, both in chunks on a
 thread pool. The first fits every row's model (:data:`~backtest.study.kernels.FIT`) and
 drops the rows that cannot be measured (too few estimation returns, a singular design, no
-residual variance, no return on day 0). The observations of each statistic are then decided
+residual variance, no return on day 0). The observations of each statistic are decided
 from the rows measured (:func:`observations`: rows of one ticker whose measured days overlap
-are one observation). The second pass (:data:`~backtest.study.kernels.MEASURE`) computes the
-AR paths, CARs with their variances, BHARs and the rank keys, which are sorted and summed by
-group, day and statistic as they are made (nothing stored per row beyond the result tables).
+are one observation): on a thread during the first pass for every row to fit, and again
+after it only when a fit failed. The second pass (:data:`~backtest.study.kernels.MEASURE`)
+computes the AR paths, CARs with their variances, BHARs and the rank keys, which are sorted
+and summed by group, day and statistic as they are made (nothing stored per row beyond the
+result tables).
 Finally the Kolari-Pynnönen cross-correlations of each cluster are summed.
 """
 
