@@ -204,13 +204,15 @@ def _column_tests(
     ``single`` (a group of one observation's own t) and ``rows``, and what inverting BMP
     needs.
 
-    One compiled pass over the rows for the moments of each of ``workers`` ranges of columns
-    (the columns' updates overlap in the CPU), and one call per column for the signed ranks,
-    each a single call that releases the GIL.
+    One compiled pass over the rows for the moments of each of up to ``workers`` ranges of
+    whole blocks of columns (:func:`_block_splits`; a block's updates overlap in the CPU),
+    and one call per :data:`RANK_BLOCK` columns for the signed ranks, each a single call that
+    releases the GIL.
     """
     k = values.shape[1]
     dof_f = dof.astype(np.float64)
-    splits = np.linspace(0, k, min(k, max(1, workers)) + 1).astype(int)
+    width = K.AR_WIDTH if isinstance(standardized, Standardizer) else K.WINDOW_WIDTH
+    splits = _block_splits(k, width, workers)
     if isinstance(standardized, Standardizer):  # the AR path, standardized as it is read
         sd = standardized
         moments = [
@@ -242,6 +244,19 @@ def _column_tests(
         return res, S.Inversion.of(m)
 
     return finish
+
+
+def _block_splits(k: int, width: int, workers: int) -> np.ndarray:
+    """Bounds of the ranges of the ``k`` columns that the moment kernels take on ``workers``
+    threads: whole blocks of the kernel's ``width`` columns each (the last one may be
+    short), about as many per range. A kernel updates a block's columns side by side; a
+    range cut inside a block makes two short blocks, each as slow as a whole one."""
+    n_blocks = -(-k // width)
+    if n_blocks == 0:
+        return np.zeros(1, dtype=int)  # no column: no range
+    jobs = min(max(1, workers), n_blocks)
+    cuts = np.round(np.arange(jobs + 1) * n_blocks / jobs).astype(int) * width
+    return np.minimum(cuts, k)
 
 
 #: Columns whose signed-rank keys are made in one pass over the rows (one job of the pool).

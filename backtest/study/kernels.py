@@ -1105,8 +1105,15 @@ def ar_moments(  # type: ignore[no-untyped-def]
     the path): the same numbers, without a second array as large as the AR path."""
     W = AR_WIDTH
     out, acc = _slots_new(n_groups, W, k0, k1)
+    # a row's ARs and benchmark returns of the block, past the block's columns zeros (their
+    # slots are not read): the standardizing loop runs over the block's width, a constant,
+    # and compiles to vector instructions; a loop over fewer columns ran one at a time
+    vb = np.zeros(W)
+    xb = np.zeros(W)
     for b0 in range(k0, k1, W):
         used = _slots_start(acc, n_groups, W, k1 - b0)
+        vb[:] = 0.0
+        xb[:] = 0.0
         one = _one_stat(stat_of, b0, b0 + used)
         for i in range(ar.shape[0]):
             a = acc[codes[i] * N_SLOTS * W : (codes[i] + 1) * N_SLOTS * W]
@@ -1121,12 +1128,13 @@ def ar_moments(  # type: ignore[no-untyped-def]
             xrow = bx_row[i]
             st = bx_start[i]
             if model == MARKET:  # the usual model, in a loop that vectorizes
-                x = bx[xrow, st + b0 : st + b0 + used]
-                base = 1.0 + inv_n
                 for c in range(used):
-                    dx = x[c] - mx[i]
-                    _put_standardized(a, c, W, ar[i, b0 + c],
-                                      np.sqrt(s2[i] * (base + dx * dx / sxx[i])))  # fmt: skip
+                    vb[c] = ar[i, b0 + c]
+                    xb[c] = bx[xrow, st + b0 + c]
+                base = 1.0 + inv_n
+                for c in range(W):
+                    dx = xb[c] - mx[i]
+                    _put_standardized(a, c, W, vb[c], np.sqrt(s2[i] * (base + dx * dx / sxx[i])))
             else:
                 for c in range(used):
                     sd = _prediction_sd(i, b0 + c, model, s2[i], inv_n, mx[i], sxx[i], bx, xrow,

@@ -231,3 +231,21 @@ def test_small_pages_restores_numpy_setting_across_threads() -> None:
     with K.small_pages(), K.small_pages():
         assert multiarray._get_madvise_hugepage() is False
     assert multiarray._get_madvise_hugepage() == before
+
+
+@pytest.mark.parametrize("width", [8, 32])
+@pytest.mark.parametrize("workers", [1, 2, 3, 4])
+@pytest.mark.parametrize("k", [0, 1, 4, 8, 9, 21, 32, 41, 64, 65, 100])
+def test_moment_ranges_are_whole_blocks(k: int, width: int, workers: int) -> None:
+    """The moment kernels' column ranges cover every column once, in order, each range
+    whole blocks of the kernel's width (only the last may end short), at most one range
+    per worker and never an empty one when there are columns."""
+    from backtest.study.battery import _block_splits
+
+    cuts = _block_splits(k, width, workers)
+    assert cuts[0] == 0
+    assert cuts[-1] == k
+    assert (np.diff(cuts) > 0).all() or k == 0
+    assert len(cuts) - 1 <= max(1, workers)
+    assert all(c % width == 0 for c in cuts[:-1])
+    assert len(cuts) - 1 == min(max(1, workers), -(-k // width)) or k == 0
