@@ -249,3 +249,33 @@ def test_moment_ranges_are_whole_blocks(k: int, width: int, workers: int) -> Non
     assert len(cuts) - 1 <= max(1, workers)
     assert all(c % width == 0 for c in cuts[:-1])
     assert len(cuts) - 1 == min(max(1, workers), -(-k // width)) or k == 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_used_levels_are_pandas_own(seed: int) -> None:
+    """The AR table's index levels, restricted to the entries used, are exactly what
+    ``MultiIndex.remove_unused_levels`` gives: the same levels in the same order and the
+    same codes, whether every entry is used or some are not."""
+    import pandas as pd
+
+    from backtest.study.battery import _used_level
+
+    rng = np.random.default_rng(seed)
+    n_levels = [1, 5, 300][seed % 3]
+    level = pd.Index([f"T{i:04d}" for i in rng.permutation(n_levels)], dtype="str")
+    n = int(rng.integers(1, 2000))
+    codes = rng.integers(0, n_levels, n)
+    if seed % 2:  # some entries unused
+        codes = codes[codes != codes[0]] if (codes != codes[0]).any() else codes
+    other = np.arange(len(codes))
+    ref = pd.MultiIndex(
+        levels=[pd.Index(other), level], codes=[other, codes], verify_integrity=False
+    ).remove_unused_levels()
+    got_level, got_codes = _used_level(level, codes)
+    mine = pd.MultiIndex(
+        levels=[pd.Index(other), got_level], codes=[other, got_codes], verify_integrity=False
+    )
+    pd.testing.assert_index_equal(mine.levels[1], ref.levels[1], exact=True)
+    np.testing.assert_array_equal(mine.codes[1], ref.codes[1])
+    assert mine.codes[1].dtype == ref.codes[1].dtype
+    assert mine.equals(ref)
