@@ -113,9 +113,10 @@ class Later(Generic[T]):
     ``threads`` false: at once, on the caller's thread). :meth:`get` waits for it and gives
     its result, or raises its exception.
 
-    The study's stages are mostly on one core while they align (Python and pandas): work
-    that nothing needs until later (the confounder sweeps, the return matrix while the rows
-    find their sessions) runs meanwhile on the other.
+    Aligning is mostly Python and pandas on one core; work that nothing needs until later
+    runs meanwhile on the other: the return matrix while the rows find their sessions, the
+    confounder sweeps until the test battery reads them, and (in
+    :func:`~backtest.study.measure.measure`) the observations during the fits.
     """
 
     def __init__(self, fn: Callable[..., T], *args: Any, threads: bool) -> None:
@@ -124,7 +125,7 @@ class Later(Generic[T]):
         self._thread: threading.Thread | None = None
         if threads:
             self._thread = threading.Thread(
-                target=self._run, args=(fn, args), name="evbt-align", daemon=True
+                target=self._run, args=(fn, args), name="evbt-later", daemon=True
             )
             self._thread.start()
         else:

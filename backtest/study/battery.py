@@ -250,7 +250,7 @@ def _block_splits(k: int, width: int, workers: int) -> np.ndarray:
     """Bounds of the ranges of the ``k`` columns that the moment kernels take on ``workers``
     threads: whole blocks of the kernel's ``width`` columns each (the last one may be
     short), about as many per range. A kernel updates a block's columns side by side; a
-    range cut inside a block makes two short blocks, each as slow as a whole one."""
+    range cut inside a block makes two short blocks, each slower than a whole one."""
     n_blocks = -(-k // width)
     if n_blocks == 0:
         return np.zeros(1, dtype=int)  # no column: no range

@@ -730,23 +730,6 @@ def rank_sums(keys, run, rcount, bits, local, pattern, sums, counts):  # type: i
                 counts_g[col] += 1
 
 
-@nb.njit(cache=True, inline="always")
-def _residuals(R, ys, xs, cover, c, t0, model, exclude, a, b, fb, bv, k, z):  # type: ignore[no-untyped-def]
-    """The abnormal returns of the sessions ``t0 ..`` into ``z`` (NaN where not used), with
-    their number and sum."""
-    cnt = 0
-    s = 0.0
-    for kk in range(z.shape[0]):
-        t = t0 + kk
-        if _used(ys, xs, cover, c, t, model, exclude):
-            z[kk] = _abnormal(R, ys, xs, t, model, a, b, fb, bv, k)
-            s += z[kk]
-            cnt += 1
-        else:
-            z[kk] = np.nan
-    return cnt, s
-
-
 def cluster_pairs(
     R: np.ndarray, cover: np.ndarray, ptr: np.ndarray, members: np.ndarray, col: np.ndarray,
     bench: np.ndarray, fbase: np.ndarray, starts: np.ndarray, models: np.ndarray, e0: int,
@@ -789,8 +772,9 @@ _CLUSTER_ROWS_PER_THREAD = 2000
 
 @nb.njit(cache=True, inline="always")
 def _residuals_and_norm(R, ys, xs, cover, c, t0, model, exclude, a, b, fb, bv, k, z, zp, mp):  # type: ignore[no-untyped-def]
-    """:func:`_residuals` of one row into ``z`` and, in the same loop, the previous row's
-    residuals ``zp`` demeaned by its mean ``mp`` (0 where NaN) and their sum of squares.
+    """One row's abnormal returns of the sessions ``t0 ..`` into ``z`` (NaN where not used),
+    with their number and sum; and, in the same loop, the previous row's residuals ``zp``
+    demeaned by its mean ``mp`` (0 where NaN) and their sum of squares.
 
     Each row's sums are added day after day, one chain of additions that waits on the last
     (what fixes their bits): two rows' chains in one loop overlap in the CPU, the same
@@ -991,8 +975,9 @@ def _slots_new(n_groups, W, k0, k1):  # type: ignore[no-untyped-def]
 @nb.njit(cache=True, inline="always")
 def _slots_start(acc, n_groups, W, left):  # type: ignore[no-untyped-def]
     """Zero every group's accumulators for a block of the ``left`` columns still to do (at
-    most ``W``; returns how many); the columns past them hold no value (NaN) and no
-    observation, so their updates change nothing read."""
+    most ``W``; returns how many); the columns past them are no observation (and hold no
+    value: NaN, or a zero from :func:`ar_moments`' block-wide loop), so their updates change
+    nothing read (only the block's columns are copied out)."""
     used = min(W, left)
     acc[:] = 0.0
     for g in range(n_groups):

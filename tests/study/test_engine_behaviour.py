@@ -247,7 +247,7 @@ def test_later_gives_the_result_or_raises_on_the_callers_thread(threads: bool) -
     later = Later(work, 21, threads=threads)
     assert later.get() == 42
     assert later.get() == 42  # once computed, given again
-    assert (seen[0] == "evbt-align") == threads
+    assert (seen[0] == "evbt-later") == threads
     broken = Later(fail, threads=threads)
     with pytest.raises(ValueError, match="bad input"):
         broken.get()
