@@ -25,6 +25,7 @@ from backtest.study.drops import DropLog
 from backtest.study.inputs import (
     CONFOUNDER,
     Dropped,
+    alongside,
     normalize_event_table_codes,
     ticker_returns,
 )
@@ -232,15 +233,16 @@ def align(
     windows consider all of them.
     """
     n = len(events.table)
+    # the per-row arrays filled (their pages faulted in) on a thread meanwhile
+    per_row = alongside(lambda: _row_arrays(n), n)
     drops = DropLog(events.table, events.dropped)
     close, failed = close_frame(prices)
     ref = _reference(events.table, events, context)
     # markets as codes into their sorted names (-1: no market)
     market_code, market_names = pd.factorize(events.table["market"], sort=True)
-    table = events.table.assign(
-        benchmark=_benchmarks(events.table, spec, market_code, market_names)
-    )
-    names = _names(table, ref, close, failed, market_code, market_names, drops)
+    benchmark, bench_coded = _benchmarks(events.table, spec, market_code, market_names)
+    table = events.table.assign(benchmark=benchmark)
+    names = _names(table, ref, close, failed, market_code, market_names, drops, bench_coded)
     model, reason = _models(table, spec, names.tick == names.bench, factors, drops)
     table["model"] = pd.Categorical.from_codes(model, categories=list(MODELS))
     table["model_reason"] = pd.Categorical.from_codes(reason, categories=list(MODEL_REASONS))
@@ -250,7 +252,7 @@ def align(
         else []
     )
     a = _Assembly(table, ref, names, model, drops, _groupings(table, spec), factors,
-                  factor_names, _return_flags(prices), spec, off)  # fmt: skip
+                  factor_names, _return_flags(prices), spec, off, per_row())  # fmt: skip
     for m_code, market in enumerate(market_names):
         a.market(close, m_code, str(market), market_code)
     return Aligned(
@@ -305,15 +307,16 @@ def _names(
     market_code: np.ndarray,
     market_names: pd.Index,
     drops: DropLog,
+    bench_coded: _Coded | None = None,
 ) -> _Names:
     """One factorization of every ticker and benchmark name (checks per name, not per row),
-    and the rows dropped for a benchmark of another market or for missing prices."""
-    n = len(table)
-    name_code, uniques = pd.factorize(
-        pd.concat([table["ticker"], table["benchmark"], ref.extra["ticker"]], ignore_index=True)
+    and the rows dropped for a benchmark of another market or for missing prices.
+
+    ``bench_coded``: the benchmark column's :func:`_coded`, when known (else made here)."""
+    bench_part = _coded(table["benchmark"]) if bench_coded is None else bench_coded
+    names, (tick, bench, extra) = _factorized_together(
+        [_coded(table["ticker"]), bench_part, _coded(ref.extra["ticker"])]
     )
-    names = pd.Index(uniques)
-    tick, bench = name_code[:n], name_code[n : 2 * n]
     market_index = {str(m): i for i, m in enumerate(market_names)}
 
     def market_code_of(name: str) -> int:
@@ -349,7 +352,41 @@ def _names(
     drops.drop(
         ~has_prices[bench], "prices", lambda i: "benchmark " + no_price_reason(names[bench[i]])
     )
-    return _Names(names, tick, bench, name_code[2 * n :], have)
+    return _Names(names, tick, bench, extra, have)
+
+
+#: A column factorized: each row's code (-1: missing) into the column's distinct values, in
+#: order of first appearance (a Series of the column's dtype).
+_Coded = tuple[np.ndarray, pd.Series]
+
+
+def _coded(column: pd.Series) -> _Coded:
+    codes, uniques = pd.factorize(column)
+    return codes, pd.Series(uniques, dtype=column.dtype)
+
+
+def _factorized_together(parts: list[_Coded]) -> tuple[pd.Index, list[np.ndarray]]:
+    """``pd.factorize`` of the factorized columns one after the other (the same distinct
+    values, in order of first appearance, and the same codes: -1 for a missing value), each
+    column's codes apart, without concatenating the columns: only their distinct values are
+    factorized together."""
+    code_of, uniques = pd.factorize(pd.concat([d for _, d in parts], ignore_index=True))
+    out, first = [], 0
+    for codes, distinct in parts:
+        # one slot more, the last, for the code -1 (a missing value stays missing)
+        lookup = np.append(code_of[first : first + len(distinct)], -1)
+        out.append(lookup[codes])
+        first += len(distinct)
+    return pd.Index(uniques), out
+
+
+def _row_arrays(n: int) -> tuple[np.ndarray, ...]:
+    """The per-row arrays of :class:`_Assembly`, as a row dropped keeps them: ``block``,
+    ``col``, ``bench`` (-1), ``fbase``, ``start`` (0), ``position`` (-1), ``n_conf`` (0) and
+    ``not_total`` (False). Every page is written here (zeros too), not on the first write of
+    a market's rows."""
+    fills = (-1, -1, -1, 0, 0, -1, 0)
+    return (*(np.full(n, v, dtype=np.int64) for v in fills), np.full(n, False, dtype=bool))
 
 
 class _Assembly:
@@ -368,19 +405,14 @@ class _Assembly:
         flags: pd.DataFrame | None,
         spec: StudySpec,
         off: Offsets,
+        per_row: tuple[np.ndarray, ...] | None = None,
     ) -> None:
-        n = len(table)
+        """``per_row``: :func:`_row_arrays` of the table (made here when not given)."""
         self.table, self.ref, self.names, self.model, self.drops = table, ref, names, model, drops
         self.groupings, self.factors, self.factor_names = groupings, factors, factor_names
         self.flags, self.spec, self.off = flags, spec, off
-        self.block = np.full(n, -1, dtype=np.int64)
-        self.col = np.full(n, -1, dtype=np.int64)
-        self.bench = np.full(n, -1, dtype=np.int64)
-        self.fbase = np.zeros(n, dtype=np.int64)
-        self.start = np.zeros(n, dtype=np.int64)
-        self.position = np.full(n, -1, dtype=np.int64)
-        self.n_conf = np.zeros(n, dtype=np.int64)
-        self.not_total = np.zeros(n, dtype=bool)
+        (self.block, self.col, self.bench, self.fbase, self.start, self.position, self.n_conf,
+         self.not_total) = _row_arrays(len(table)) if per_row is None else per_row  # fmt: skip
         self.conf_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.cluster_parts: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [
             [] for _ in groupings
@@ -574,16 +606,24 @@ def _reference(table: pd.DataFrame, events: EventTable, context: Any) -> _Refere
 
 def _benchmarks(
     table: pd.DataFrame, spec: StudySpec, market_code: np.ndarray, market_names: pd.Index
-) -> pd.Series:
-    """Each row's benchmark: its own, or its market's (the spec's, or the default)."""
+) -> tuple[pd.Series, _Coded | None]:
+    """Each row's benchmark: its own, or its market's (the spec's, or the default); and
+    without a column of their own, the benchmarks' :func:`_coded` (from the markets' codes:
+    the rows' names are not hashed again)."""
     by_market = pd.Series(market_names, dtype=table["market"].dtype).map(
         {m: spec.benchmarks.get(m) or MARKETS[m].default_benchmark for m in market_names}
     )
     default = pd.Series(by_market.array.take(market_code, allow_fill=True), index=table.index)
     if "benchmark" in table.columns:
         own = table["benchmark"].where(table["benchmark"].notna() & (table["benchmark"] != ""))
-        return own.fillna(default)
-    return default
+        return own.fillna(default), None
+    # the markets in the order of their first rows: their benchmarks in the order of theirs
+    appear = pd.unique(market_code)
+    appear = appear[appear >= 0]
+    codes, distinct = _coded(by_market.iloc[appear])
+    of_market = np.full(len(market_names) + 1, -1, dtype=codes.dtype)  # the last: code -1
+    of_market[appear] = codes
+    return default, (of_market[market_code], distinct)
 
 
 def _models(
