@@ -233,7 +233,10 @@ def align(
     windows consider all of them.
     """
     n = len(events.table)
-    # the per-row arrays filled (their pages faulted in) on a thread meanwhile
+    # on threads meanwhile: the tickers' factorization, the per-row arrays filled (their
+    # pages faulted in)
+    ticker = events.table["ticker"]
+    tickers = alongside(lambda: _coded(ticker), n)
     per_row = alongside(lambda: _row_arrays(n), n)
     drops = DropLog(events.table, events.dropped)
     close, failed = close_frame(prices)
@@ -242,7 +245,9 @@ def align(
     market_code, market_names = pd.factorize(events.table["market"], sort=True)
     benchmark, bench_coded = _benchmarks(events.table, spec, market_code, market_names)
     table = events.table.assign(benchmark=benchmark)
-    names = _names(table, ref, close, failed, market_code, market_names, drops, bench_coded)
+    names = _names(
+        table, ref, close, failed, market_code, market_names, drops, tickers(), bench_coded
+    )
     model, reason = _models(table, spec, names.tick == names.bench, factors, drops)
     table["model"] = pd.Categorical.from_codes(model, categories=list(MODELS))
     table["model_reason"] = pd.Categorical.from_codes(reason, categories=list(MODEL_REASONS))
@@ -307,15 +312,18 @@ def _names(
     market_code: np.ndarray,
     market_names: pd.Index,
     drops: DropLog,
+    tick_coded: _Coded | None = None,
     bench_coded: _Coded | None = None,
 ) -> _Names:
     """One factorization of every ticker and benchmark name (checks per name, not per row),
     and the rows dropped for a benchmark of another market or for missing prices.
 
-    ``bench_coded``: the benchmark column's :func:`_coded`, when known (else made here)."""
+    ``tick_coded``, ``bench_coded``: the ticker and benchmark columns' :func:`_coded`, when
+    known (else made here)."""
+    tick_part = _coded(table["ticker"]) if tick_coded is None else tick_coded
     bench_part = _coded(table["benchmark"]) if bench_coded is None else bench_coded
     names, (tick, bench, extra) = _factorized_together(
-        [_coded(table["ticker"]), bench_part, _coded(ref.extra["ticker"])]
+        [tick_part, bench_part, _coded(ref.extra["ticker"])]
     )
     market_index = {str(m): i for i, m in enumerate(market_names)}
 

@@ -151,3 +151,36 @@ def test_the_row_arrays_are_those_of_a_row_dropped() -> None:
         [False] * 3,
     ]
     assert [a.dtype for a in arrays] == [np.dtype(np.int64)] * 7 + [np.dtype(bool)]
+
+
+@pytest.mark.parametrize("own_benchmark", [False, True])
+def test_a_study_is_the_same_with_its_inputs_aligned_on_threads(
+    monkeypatch: pytest.MonkeyPatch, own_benchmark: bool
+) -> None:
+    from backtest.study import StudySpec, run_study
+    from tests.study.synth import make_market
+
+    syn = make_market(n_days=1200, n_stocks=20, n_events=60, seed=3, n_groups=2)
+    events = syn.events.copy()
+    extra = pd.DataFrame(
+        {
+            "event_id": ["dup", "dup", "no-market", "e-late"],
+            "ticker": ["S0001", "S0001", "lower", "S0002"],
+            "day0": [syn.close.index[400]] * 3 + [syn.close.index[-1] + pd.Timedelta(days=40)],
+            "grp": "g000",
+        }
+    )
+    events = pd.concat([events, extra], ignore_index=True)
+    if own_benchmark:
+        events["benchmark"] = np.where(np.arange(len(events)) % 3 == 0, "S0000", "")
+    spec = StudySpec(group_by=("all", "grp"), max_loss=1.0)
+    plain = run_study(events, syn.close, spec)
+    monkeypatch.setattr(inputs, "ALONGSIDE_ROWS", 0)  # every alongside() on a thread
+    threaded = run_study(events, syn.close, spec)
+    for name in ["events", "ar", "windows", "groups", "paths", "clusters", "dropped"]:
+        pd.testing.assert_frame_equal(
+            getattr(threaded, name), getattr(plain, name), check_exact=True
+        )
+    reasons = plain.dropped["reason"].tolist()
+    assert "duplicate (event_id, ticker) row" in reasons
+    assert any("lower" in r for r in reasons)
