@@ -330,7 +330,7 @@ def _normalized_dates(day0: pd.Series) -> bool:
 
 #: From this many rows, :func:`alongside` runs its work on a thread (below, a thread costs
 #: more than it saves).
-ALONGSIDE_ROWS = 100_000
+ALONGSIDE_ROWS = 500_000
 
 
 def alongside(work: Callable[[], T], rows: int) -> Callable[[], T]:
