@@ -11,11 +11,10 @@ group on one session) and the index returns of market-wide events. Nothing here 
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Generic, TypeVar, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +26,8 @@ from backtest.study.drops import DropLog
 from backtest.study.inputs import (
     CONFOUNDER,
     Dropped,
+    Later,
+    alongside,
     normalize_event_table_codes,
     priced_sessions,
     ticker_returns,
@@ -103,47 +104,6 @@ def _listed(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int) -> L
         )
         values[at] = listed
     return Listed(ptr, values)
-
-
-T = TypeVar("T")
-
-
-class Later(Generic[T]):
-    """``fn(*args)`` computed on a thread of its own while the caller goes on (with
-    ``threads`` false: at once, on the caller's thread). :meth:`get` waits for it and gives
-    its result, or raises its exception.
-
-    Aligning is mostly Python and pandas on one core; work that nothing needs until later
-    runs meanwhile on the other: the return matrix while the rows find their sessions, the
-    confounder sweeps until the test battery reads them, and (in
-    :func:`~backtest.study.measure.measure`) the observations during the fits.
-    """
-
-    def __init__(self, fn: Callable[..., T], *args: Any, threads: bool) -> None:
-        self._value: T | None = None
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        if threads:
-            self._thread = threading.Thread(
-                target=self._run, args=(fn, args), name="evbt-later", daemon=True
-            )
-            self._thread.start()
-        else:
-            self._run(fn, args)
-
-    def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
-        try:
-            self._value = fn(*args)
-        except BaseException as exc:  # raised again by get(), on the caller's thread
-            self._error = exc
-
-    def get(self) -> T:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        if self._error is not None:
-            raise self._error
-        return cast(T, self._value)
 
 
 class Confounding:
@@ -310,15 +270,21 @@ def align(
     sweeps run on threads of their own (:class:`Later`); the results do not depend on it.
     """
     n = len(events.table)
+    # on threads meanwhile: the tickers' factorization, the per-row arrays filled (their
+    # pages faulted in)
+    ticker = events.table["ticker"]
+    tickers = alongside(lambda: _coded(ticker), n)
+    per_row = alongside(lambda: _row_arrays(n), n)
     drops = DropLog(events.table, events.dropped)
     close, failed = close_frame(prices)
     ref = _reference(events.table, events, context)
     # markets as codes into their sorted names (-1: no market)
     market_code, market_names = pd.factorize(events.table["market"], sort=True)
-    table = events.table.assign(
-        benchmark=_benchmarks(events.table, spec, market_code, market_names)
+    benchmark, bench_coded = _benchmarks(events.table, spec, market_code, market_names)
+    table = events.table.assign(benchmark=benchmark)
+    names = _names(
+        table, ref, close, failed, market_code, market_names, drops, tickers(), bench_coded
     )
-    names = _names(table, ref, close, failed, market_code, market_names, drops)
     model, reason = _models(table, spec, names.tick == names.bench, factors, drops)
     table["model"] = pd.Categorical.from_codes(model, categories=list(MODELS))
     table["model_reason"] = pd.Categorical.from_codes(reason, categories=list(MODEL_REASONS))
@@ -328,7 +294,7 @@ def align(
         else []
     )
     a = _Assembly(table, ref, names, model, drops, _groupings(table, spec), factors,
-                  factor_names, _return_flags(prices), spec, off, threads)  # fmt: skip
+                  factor_names, _return_flags(prices), spec, off, threads, per_row())  # fmt: skip
     for m_code, market in enumerate(market_names):
         a.market(close, m_code, str(market), market_code)
     return Aligned(
@@ -382,15 +348,19 @@ def _names(
     market_code: np.ndarray,
     market_names: pd.Index,
     drops: DropLog,
+    tick_coded: _Coded | None = None,
+    bench_coded: _Coded | None = None,
 ) -> _Names:
     """One factorization of every ticker and benchmark name (checks per name, not per row),
-    and the rows dropped for a benchmark of another market or for missing prices."""
-    n = len(table)
-    name_code, uniques = pd.factorize(
-        pd.concat([table["ticker"], table["benchmark"], ref.extra["ticker"]], ignore_index=True)
+    and the rows dropped for a benchmark of another market or for missing prices.
+
+    ``tick_coded``, ``bench_coded``: the ticker and benchmark columns' :func:`_coded`, when
+    known (else made here)."""
+    tick_part = _coded(table["ticker"]) if tick_coded is None else tick_coded
+    bench_part = _coded(table["benchmark"]) if bench_coded is None else bench_coded
+    names, (tick, bench, extra) = _factorized_together(
+        [tick_part, bench_part, _coded(ref.extra["ticker"])]
     )
-    names = pd.Index(uniques)
-    tick, bench = name_code[:n], name_code[n : 2 * n]
     market_index = {str(m): i for i, m in enumerate(market_names)}
 
     def market_code_of(name: str) -> int:
@@ -426,7 +396,41 @@ def _names(
     drops.drop(
         ~has_prices[bench], "prices", lambda i: "benchmark " + no_price_reason(names[bench[i]])
     )
-    return _Names(names, tick, bench, name_code[2 * n :], have)
+    return _Names(names, tick, bench, extra, have)
+
+
+#: A column factorized: each row's code (-1: missing) into the column's distinct values, in
+#: order of first appearance (a Series of the column's dtype).
+_Coded = tuple[np.ndarray, pd.Series]
+
+
+def _coded(column: pd.Series) -> _Coded:
+    codes, uniques = pd.factorize(column)
+    return codes, pd.Series(uniques, dtype=column.dtype)
+
+
+def _factorized_together(parts: list[_Coded]) -> tuple[pd.Index, list[np.ndarray]]:
+    """``pd.factorize`` of the factorized columns one after the other (the same distinct
+    values, in order of first appearance, and the same codes: -1 for a missing value), each
+    column's codes apart, without concatenating the columns: only their distinct values are
+    factorized together."""
+    code_of, uniques = pd.factorize(pd.concat([d for _, d in parts], ignore_index=True))
+    out, first = [], 0
+    for codes, distinct in parts:
+        # one slot more, the last, for the code -1 (a missing value stays missing)
+        lookup = np.append(code_of[first : first + len(distinct)], -1)
+        out.append(lookup[codes])
+        first += len(distinct)
+    return pd.Index(uniques), out
+
+
+def _row_arrays(n: int) -> tuple[np.ndarray, ...]:
+    """The per-row arrays of :class:`_Assembly`, as a row dropped keeps them: ``block``,
+    ``col``, ``bench`` (-1), ``fbase``, ``start`` (0), ``position`` (-1) and ``not_total``
+    (False). Every page is written here (zeros too), not on the first write of a market's
+    rows."""
+    fills = (-1, -1, -1, 0, 0, -1)
+    return (*(np.full(n, v, dtype=np.int64) for v in fills), np.full(n, False, dtype=bool))
 
 
 class _Assembly:
@@ -446,18 +450,14 @@ class _Assembly:
         spec: StudySpec,
         off: Offsets,
         threads: bool,
+        per_row: tuple[np.ndarray, ...] | None = None,
     ) -> None:
-        n = len(table)
+        """``per_row``: :func:`_row_arrays` of the table (made here when not given)."""
         self.table, self.ref, self.names, self.model, self.drops = table, ref, names, model, drops
         self.groupings, self.factors, self.factor_names = groupings, factors, factor_names
         self.flags, self.spec, self.off, self.threads = flags, spec, off, threads
-        self.block = np.full(n, -1, dtype=np.int64)
-        self.col = np.full(n, -1, dtype=np.int64)
-        self.bench = np.full(n, -1, dtype=np.int64)
-        self.fbase = np.zeros(n, dtype=np.int64)
-        self.start = np.zeros(n, dtype=np.int64)
-        self.position = np.full(n, -1, dtype=np.int64)
-        self.not_total = np.zeros(n, dtype=bool)
+        (self.block, self.col, self.bench, self.fbase, self.start, self.position,
+         self.not_total) = _row_arrays(len(table)) if per_row is None else per_row  # fmt: skip
         self.conf_parts: list[tuple[np.ndarray, Later[tuple[np.ndarray, np.ndarray]]]] = []
         self.cluster_parts: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [
             [] for _ in groupings
@@ -661,16 +661,24 @@ def _reference(table: pd.DataFrame, events: EventTable, context: Any) -> _Refere
 
 def _benchmarks(
     table: pd.DataFrame, spec: StudySpec, market_code: np.ndarray, market_names: pd.Index
-) -> pd.Series:
-    """Each row's benchmark: its own, or its market's (the spec's, or the default)."""
+) -> tuple[pd.Series, _Coded | None]:
+    """Each row's benchmark: its own, or its market's (the spec's, or the default); and
+    without a column of their own, the benchmarks' :func:`_coded` (from the markets' codes:
+    the rows' names are not hashed again)."""
     by_market = pd.Series(market_names, dtype=table["market"].dtype).map(
         {m: spec.benchmarks.get(m) or MARKETS[m].default_benchmark for m in market_names}
     )
     default = pd.Series(by_market.array.take(market_code, allow_fill=True), index=table.index)
     if "benchmark" in table.columns:
         own = table["benchmark"].where(table["benchmark"].notna() & (table["benchmark"] != ""))
-        return own.fillna(default)
-    return default
+        return own.fillna(default), None
+    # the markets in the order of their first rows: their benchmarks in the order of theirs
+    appear = pd.unique(market_code)
+    appear = appear[appear >= 0]
+    codes, distinct = _coded(by_market.iloc[appear])
+    of_market = np.full(len(market_names) + 1, -1, dtype=codes.dtype)  # the last: code -1
+    of_market[appear] = codes
+    return default, (of_market[market_code], distinct)
 
 
 def _models(

@@ -18,10 +18,11 @@ import math
 import os
 import re
 import stat
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,8 @@ import pandas as pd
 from backtest.errors import CalendarRangeError, EvbtError, InvalidTickerError, UnknownMarketError
 from backtest.markets import get_calendar, market_of
 from backtest.sessions import TIMINGS, day0_sessions
+
+T = TypeVar("T")
 
 
 class EventsFileError(EvbtError, ValueError):
@@ -286,10 +289,17 @@ def normalize_event_table_codes(
         )
     table = events.copy()
     dropped: list[Dropped] = []
+    # the event ids' factorization (Arrow's hashing: no GIL held) runs on a thread meanwhile
+    ids = table["event_id"]
+    event_codes = alongside(lambda: pd.factorize(ids), len(table))
     if "market" not in table.columns:
         table, dropped = _add_markets(table, stage="input")
-    table["day0"] = pd.to_datetime(table["day0"]).dt.normalize()
-    ev, ev_ids = pd.factorize(table["event_id"])
+        if len(table) != len(ids):  # rows dropped: the codes of the rest, in their order
+            kept = table["event_id"]
+            event_codes = alongside(lambda: pd.factorize(kept), 0)
+    if not _normalized_dates(table["day0"]):
+        table["day0"] = pd.to_datetime(table["day0"]).dt.normalize()
+    ev, ev_ids = event_codes()
     if len(ev_ids) == len(table):  # every event id once: no duplicate (event_id, ticker) row
         return table.reset_index(drop=True), dropped, ev, ev_ids
     tk, tks = pd.factorize(table["ticker"])
@@ -301,6 +311,76 @@ def normalize_event_table_codes(
         dropped.append(Dropped(str(eid), str(t), "input", "duplicate (event_id, ticker) row"))
     # a duplicate row is never the first of its event id: the codes of the rest are unchanged
     return table[~dup].reset_index(drop=True), dropped, ev[~dup.to_numpy()], ev_ids
+
+
+def _normalized_dates(day0: pd.Series) -> bool:
+    """Is ``day0`` already what ``pd.to_datetime(day0).dt.normalize()`` makes of it? (Dates
+    without a time zone, each at midnight or NaT: the usual table, from a catalog or a price
+    index.) One pass over the integers, no new column."""
+    if not isinstance(day0.dtype, np.dtype) or day0.dtype.kind != "M":
+        return False
+    # one day in the dates' unit (datetime64[us]: 86_400_000_000)
+    per_day = int(
+        np.array([1], dtype="m8[D]").astype(day0.dtype.str.replace("M", "m")).view(np.int64)[0]
+    )
+    ticks = day0.to_numpy().view(np.int64)
+    # NaT (the smallest int64) is no multiple of a day, but normalizing leaves it as it is
+    return bool(((ticks % per_day == 0) | (ticks == np.iinfo(np.int64).min)).all())
+
+
+#: From this many rows, :func:`alongside` runs its work on a thread (below, a thread costs
+#: more than it saves).
+ALONGSIDE_ROWS = 500_000
+
+
+class Later(Generic[T]):
+    """``fn(*args)`` computed on a thread of its own while the caller goes on (with
+    ``threads`` false: at once, on the caller's thread). :meth:`get` waits for it and gives
+    its result, or raises its exception.
+
+    Aligning is mostly Python and pandas on one core; work that nothing needs until later
+    runs meanwhile on the other: the event ids' and the tickers' factorization and the
+    per-row arrays (:func:`alongside`), the return matrix while the rows find their sessions,
+    the confounder sweeps until the test battery reads them, and (in
+    :func:`~backtest.study.measure.measure`) the observations during the fits.
+    """
+
+    def __init__(self, fn: Callable[..., T], *args: Any, threads: bool) -> None:
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if threads:
+            self._thread = threading.Thread(
+                target=self._run, args=(fn, args), name="evbt-later", daemon=True
+            )
+            self._thread.start()
+        else:
+            self._run(fn, args)
+
+    def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # raised again by get(), on the caller's thread
+            self._error = exc
+
+    def get(self) -> T:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
+        return cast(T, self._value)
+
+
+def alongside(work: Callable[[], T], rows: int) -> Callable[[], T]:
+    """``work()`` as a :class:`Later`, on a thread when it is large (``rows`` >=
+    :data:`ALONGSIDE_ROWS`); the function returned waits for its result (and raises its
+    error).
+
+    For work that releases the GIL (Arrow's compute functions, NumPy's fills and hashing of
+    long arrays): it then runs on another core while the caller's Python goes on.
+    """
+    return Later(work, threads=rows >= ALONGSIDE_ROWS).get
 
 
 def without_known_news(confounders: pd.DataFrame, known: object) -> pd.DataFrame:

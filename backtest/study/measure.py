@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from backtest.study import kernels as K
-from backtest.study.align import Aligned, Later, MarketBlock
+from backtest.study.align import Aligned, MarketBlock
+from backtest.study.inputs import Later
 from backtest.study.offsets import Offsets
 from backtest.study.spec import StudySpec
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from backtest.study import EventStudyResult, StudySpec, run_study, window_label
-from backtest.study.align import Later
+from backtest.study.inputs import Later
 from tests.study.synth import make_market, prices_from_returns
 
 TESTS = ["t", "patell", "bmp", "kp", "sign", "gsign", "rank", "wilcoxon"]
