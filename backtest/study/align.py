@@ -743,7 +743,11 @@ def _groupings(table: pd.DataFrame, spec: StudySpec) -> list[Grouping]:
         if g == "all":
             out.append(Grouping(g, np.zeros(len(table), dtype=np.int64), ["all"]))
         else:
-            codes, uniques = pd.factorize(table[g].astype(str), sort=True)
+            # rows without a value form the group "<column> missing" (as binned columns' do)
+            values = table[g].astype(str)
+            if values.isna().any():
+                values = values.fillna(f"{g} missing")
+            codes, uniques = pd.factorize(values, sort=True)
             out.append(Grouping(g, codes.astype(np.int64), list(uniques)))
     return out
 

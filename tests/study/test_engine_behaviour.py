@@ -253,6 +253,20 @@ def test_later_gives_the_result_or_raises_on_the_callers_thread(threads: bool) -
         broken.get()
 
 
+def test_rows_without_a_value_of_a_grouping_column_form_their_own_group() -> None:
+    """A group_by column with missing values (e.g. a sector not known for some tickers):
+    those rows are the group "<column> missing", measured and tested like any other group,
+    not a crash."""
+    syn = make_market(n_days=700, n_stocks=12, n_events=60, seed=5, n_groups=3)
+    ev = syn.events.copy()
+    ev["sector"] = np.where(np.arange(len(ev)) % 4 == 0, None, "tech")
+    res = run_study(ev, syn.close, StudySpec(group_by=("all", "sector")))
+    groups = res.groups[(res.groups["group_by"] == "sector") & (res.groups["measure"] == "CAAR")]
+    assert set(groups["group"]) == {"tech", "sector missing"}
+    n_missing = groups.loc[groups["group"] == "sector missing", "n"].iloc[0]
+    assert n_missing == ev["sector"].isna().sum()
+
+
 def test_the_ar_path_changes_no_statistic() -> None:
     """The rank test ranks the estimation window and the event windows, never the rest of the
     AR path (for the charts): a longer or shorter path changes no event's CAR, t, p, BHAR
