@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,10 @@ from backtest.study.drops import DropLog
 from backtest.study.inputs import (
     CONFOUNDER,
     Dropped,
+    Later,
+    alongside,
     normalize_event_table_codes,
+    priced_sessions,
     ticker_returns,
 )
 from backtest.study.offsets import Offsets
@@ -102,6 +106,39 @@ def _listed(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int) -> L
     return Listed(ptr, values)
 
 
+class Confounding:
+    """Each table row's confounders: their count (``counts``) and the event codes of the
+    first ``max_listed`` of them (``listed``), from the markets' sweeps
+    (:func:`_confounders`), which may still be running (:class:`Later`): reading either
+    waits for them."""
+
+    def __init__(
+        self,
+        parts: list[tuple[np.ndarray, Later[tuple[np.ndarray, np.ndarray]]]],
+        n: int,
+        max_listed: int,
+    ) -> None:
+        self._parts, self._n, self._max_listed = parts, n, max_listed
+
+    @cached_property
+    def _done(self) -> tuple[np.ndarray, Listed]:
+        counts = np.zeros(self._n, dtype=np.int64)
+        parts = []
+        for rows, later in self._parts:
+            c, listed = later.get()
+            counts[rows] = c
+            parts.append((rows, np.minimum(c, self._max_listed), listed))
+        return counts, _listed(parts, self._n)
+
+    @property
+    def counts(self) -> np.ndarray:
+        return self._done[0]
+
+    @property
+    def listed(self) -> Listed:
+        return self._done[1]
+
+
 @dataclass(frozen=True, eq=False)
 class Grouping:
     """One grouping of the rows (``group_by``): each row's group as a code into ``labels``."""
@@ -148,8 +185,8 @@ class Aligned:
     its first factor's (``fbase``), the column of ``R`` where its reach starts (``start``),
     its day 0 as a session of its block (``position``), its ticker as a code into ``names``,
     its event as a code into ``event_ids`` (every event the run knows), its confounders'
-    count and first ids (codes into ``event_ids``, -1), and ``target``: the row of the event
-    its ``same_news_as`` names (-1).
+    count and first ids (``confounding``: codes into ``event_ids``), and ``target``: the row
+    of the event its ``same_news_as`` names (-1).
     """
 
     table: pd.DataFrame
@@ -167,8 +204,7 @@ class Aligned:
     names: pd.Index
     event_code: np.ndarray
     event_ids: pd.Index
-    n_confounders: np.ndarray
-    confounders: Listed
+    confounding: Confounding
     target: np.ndarray
     not_total_return: np.ndarray
     groupings: list[Grouping]
@@ -224,23 +260,31 @@ def align(
     *,
     factors: pd.DataFrame | None = None,
     context: Any = None,
+    threads: bool = False,
 ) -> Aligned:
     """Align the rows of ``events`` with ``prices`` (see the module docstring).
 
     ``context`` is every event the run knows (a Catalog or an event table; default: the
     events studied); confounding and the exclusion of other events' windows from estimation
-    windows consider all of them.
+    windows consider all of them. With ``threads``, the return matrices and the confounder
+    sweeps run on threads of their own (:class:`Later`); the results do not depend on it.
     """
     n = len(events.table)
+    # on threads meanwhile: the tickers' factorization, the per-row arrays filled (their
+    # pages faulted in)
+    ticker = events.table["ticker"]
+    tickers = alongside(lambda: _coded(ticker), n)
+    per_row = alongside(lambda: _row_arrays(n), n)
     drops = DropLog(events.table, events.dropped)
     close, failed = close_frame(prices)
     ref = _reference(events.table, events, context)
     # markets as codes into their sorted names (-1: no market)
     market_code, market_names = pd.factorize(events.table["market"], sort=True)
-    table = events.table.assign(
-        benchmark=_benchmarks(events.table, spec, market_code, market_names)
+    benchmark, bench_coded = _benchmarks(events.table, spec, market_code, market_names)
+    table = events.table.assign(benchmark=benchmark)
+    names = _names(
+        table, ref, close, failed, market_code, market_names, drops, tickers(), bench_coded
     )
-    names = _names(table, ref, close, failed, market_code, market_names, drops)
     model, reason = _models(table, spec, names.tick == names.bench, factors, drops)
     table["model"] = pd.Categorical.from_codes(model, categories=list(MODELS))
     table["model_reason"] = pd.Categorical.from_codes(reason, categories=list(MODEL_REASONS))
@@ -250,7 +294,7 @@ def align(
         else []
     )
     a = _Assembly(table, ref, names, model, drops, _groupings(table, spec), factors,
-                  factor_names, _return_flags(prices), spec, off)  # fmt: skip
+                  factor_names, _return_flags(prices), spec, off, threads, per_row())  # fmt: skip
     for m_code, market in enumerate(market_names):
         a.market(close, m_code, str(market), market_code)
     return Aligned(
@@ -269,8 +313,7 @@ def align(
         names=names.names,
         event_code=ref.event[:n],
         event_ids=ref.event_ids,
-        n_confounders=a.n_conf,
-        confounders=_listed(a.conf_parts, n),
+        confounding=Confounding(a.conf_parts, n, spec.max_listed),
         target=_targets(table, events),
         not_total_return=a.not_total,
         groupings=a.groupings,
@@ -305,15 +348,19 @@ def _names(
     market_code: np.ndarray,
     market_names: pd.Index,
     drops: DropLog,
+    tick_coded: _Coded | None = None,
+    bench_coded: _Coded | None = None,
 ) -> _Names:
     """One factorization of every ticker and benchmark name (checks per name, not per row),
-    and the rows dropped for a benchmark of another market or for missing prices."""
-    n = len(table)
-    name_code, uniques = pd.factorize(
-        pd.concat([table["ticker"], table["benchmark"], ref.extra["ticker"]], ignore_index=True)
+    and the rows dropped for a benchmark of another market or for missing prices.
+
+    ``tick_coded``, ``bench_coded``: the ticker and benchmark columns' :func:`_coded`, when
+    known (else made here)."""
+    tick_part = _coded(table["ticker"]) if tick_coded is None else tick_coded
+    bench_part = _coded(table["benchmark"]) if bench_coded is None else bench_coded
+    names, (tick, bench, extra) = _factorized_together(
+        [tick_part, bench_part, _coded(ref.extra["ticker"])]
     )
-    names = pd.Index(uniques)
-    tick, bench = name_code[:n], name_code[n : 2 * n]
     market_index = {str(m): i for i, m in enumerate(market_names)}
 
     def market_code_of(name: str) -> int:
@@ -349,7 +396,41 @@ def _names(
     drops.drop(
         ~has_prices[bench], "prices", lambda i: "benchmark " + no_price_reason(names[bench[i]])
     )
-    return _Names(names, tick, bench, name_code[2 * n :], have)
+    return _Names(names, tick, bench, extra, have)
+
+
+#: A column factorized: each row's code (-1: missing) into the column's distinct values, in
+#: order of first appearance (a Series of the column's dtype).
+_Coded = tuple[np.ndarray, pd.Series]
+
+
+def _coded(column: pd.Series) -> _Coded:
+    codes, uniques = pd.factorize(column)
+    return codes, pd.Series(uniques, dtype=column.dtype)
+
+
+def _factorized_together(parts: list[_Coded]) -> tuple[pd.Index, list[np.ndarray]]:
+    """``pd.factorize`` of the factorized columns one after the other (the same distinct
+    values, in order of first appearance, and the same codes: -1 for a missing value), each
+    column's codes apart, without concatenating the columns: only their distinct values are
+    factorized together."""
+    code_of, uniques = pd.factorize(pd.concat([d for _, d in parts], ignore_index=True))
+    out, first = [], 0
+    for codes, distinct in parts:
+        # one slot more, the last, for the code -1 (a missing value stays missing)
+        lookup = np.append(code_of[first : first + len(distinct)], -1)
+        out.append(lookup[codes])
+        first += len(distinct)
+    return pd.Index(uniques), out
+
+
+def _row_arrays(n: int) -> tuple[np.ndarray, ...]:
+    """The per-row arrays of :class:`_Assembly`, as a row dropped keeps them: ``block``,
+    ``col``, ``bench`` (-1), ``fbase``, ``start`` (0), ``position`` (-1) and ``not_total``
+    (False). Every page is written here (zeros too), not on the first write of a market's
+    rows."""
+    fills = (-1, -1, -1, 0, 0, -1)
+    return (*(np.full(n, v, dtype=np.int64) for v in fills), np.full(n, False, dtype=bool))
 
 
 class _Assembly:
@@ -368,20 +449,16 @@ class _Assembly:
         flags: pd.DataFrame | None,
         spec: StudySpec,
         off: Offsets,
+        threads: bool,
+        per_row: tuple[np.ndarray, ...] | None = None,
     ) -> None:
-        n = len(table)
+        """``per_row``: :func:`_row_arrays` of the table (made here when not given)."""
         self.table, self.ref, self.names, self.model, self.drops = table, ref, names, model, drops
         self.groupings, self.factors, self.factor_names = groupings, factors, factor_names
-        self.flags, self.spec, self.off = flags, spec, off
-        self.block = np.full(n, -1, dtype=np.int64)
-        self.col = np.full(n, -1, dtype=np.int64)
-        self.bench = np.full(n, -1, dtype=np.int64)
-        self.fbase = np.zeros(n, dtype=np.int64)
-        self.start = np.zeros(n, dtype=np.int64)
-        self.position = np.full(n, -1, dtype=np.int64)
-        self.n_conf = np.zeros(n, dtype=np.int64)
-        self.not_total = np.zeros(n, dtype=bool)
-        self.conf_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.flags, self.spec, self.off, self.threads = flags, spec, off, threads
+        (self.block, self.col, self.bench, self.fbase, self.start, self.position,
+         self.not_total) = _row_arrays(len(table)) if per_row is None else per_row  # fmt: skip
+        self.conf_parts: list[tuple[np.ndarray, Later[tuple[np.ndarray, np.ndarray]]]] = []
         self.cluster_parts: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [
             [] for _ in groupings
         ]
@@ -404,7 +481,13 @@ class _Assembly:
             + np.bincount(nm.bench[rows], minlength=len(nm.names))
         )
         cols = sorted(str(c) for c in nm.names[used].tolist() if c in nm.have)
-        sessions, R = ticker_returns(close, cols, market, spec.returns, off.pad)
+        sessions = priced_sessions(close, cols, market)
+        # the return matrix on a thread while the rows find their sessions and references
+        returns = Later(
+            ticker_returns, close, cols, market, spec.returns, off.pad, sessions,
+            threads=self.threads,
+        )  # fmt: skip
+        t_total = off.pad[0] + len(sessions) + off.pad[1]  # R's columns
         name_col = pd.Index(cols).get_indexer(nm.names)  # per name: its row of R, -1: none
         pos = sessions.get_indexer(pd.DatetimeIndex(table["day0"].iloc[rows]))
         span_txt = f"{sessions[0].date()} to {sessions[-1].date()}" if len(sessions) else "none"
@@ -417,8 +500,9 @@ class _Assembly:
         outside[rows[pos < 0]] = True
         drops.drop(outside, "calendar", outside_reason)
         rows, pos = rows[pos >= 0], pos[pos >= 0]
+        R: np.ndarray | None = None
         if self.factor_names and self.factors is not None:
-            R = self._factor_rows(R, sessions, rows, len(cols), market)
+            R = self._factor_rows(returns.get()[1], sessions, rows, len(cols), market)
         self.block[rows] = len(self.blocks)
         self.position[rows] = pos
         self.col[rows] = name_col[nm.tick[rows]]
@@ -431,20 +515,23 @@ class _Assembly:
             all_rows, rows, pos, name_col, sessions, market
         )
         cover = (
-            self._exclusion(rcol, rpos, revent, len(cols), R.shape[1])
+            self._exclusion(rcol, rpos, revent, len(cols), t_total)
             if spec.exclude_confounded
             else np.zeros((1, 1), dtype=np.int32)  # not read
         )
-        counts, listed = _confounders(
-            measured, revent, rcol, rpos, len(sessions), off.span, spec.max_listed
-        )
-        self.n_conf[rows] = counts
-        self.conf_parts.append((rows, np.minimum(counts, spec.max_listed), listed))
+        # nothing reads the confounders before the test battery: their sweep runs meanwhile
+        sweep = Later(
+            _confounders, measured, revent, rcol, rpos, len(sessions), off.span,
+            spec.max_listed, threads=self.threads,
+        )  # fmt: skip
+        self.conf_parts.append((rows, sweep))
         # Kolari-Pynnönen clusters: rows sharing (group, day 0) in this market
         for j, g in enumerate(self.groupings):
             key = g.codes[rows] * (len(sessions) + 1) + pos
             multi, dense = _clusters_of(key, len(g.labels) * (len(sessions) + 1))
             self.cluster_parts[j].append((rows[multi], dense, g.codes[rows[multi]]))
+        if R is None:
+            R = returns.get()[1]
         self.blocks.append(MarketBlock(market, sessions, R, cover, rows, len(cols)))
         if self.flags is not None:
             self.not_total[rows] = _flagged(self.flags, cols, sessions, self.col[rows], pos, off)
@@ -574,16 +661,24 @@ def _reference(table: pd.DataFrame, events: EventTable, context: Any) -> _Refere
 
 def _benchmarks(
     table: pd.DataFrame, spec: StudySpec, market_code: np.ndarray, market_names: pd.Index
-) -> pd.Series:
-    """Each row's benchmark: its own, or its market's (the spec's, or the default)."""
+) -> tuple[pd.Series, _Coded | None]:
+    """Each row's benchmark: its own, or its market's (the spec's, or the default); and
+    without a column of their own, the benchmarks' :func:`_coded` (from the markets' codes:
+    the rows' names are not hashed again)."""
     by_market = pd.Series(market_names, dtype=table["market"].dtype).map(
         {m: spec.benchmarks.get(m) or MARKETS[m].default_benchmark for m in market_names}
     )
     default = pd.Series(by_market.array.take(market_code, allow_fill=True), index=table.index)
     if "benchmark" in table.columns:
         own = table["benchmark"].where(table["benchmark"].notna() & (table["benchmark"] != ""))
-        return own.fillna(default)
-    return default
+        return own.fillna(default), None
+    # the markets in the order of their first rows: their benchmarks in the order of theirs
+    appear = pd.unique(market_code)
+    appear = appear[appear >= 0]
+    codes, distinct = _coded(by_market.iloc[appear])
+    of_market = np.full(len(market_names) + 1, -1, dtype=codes.dtype)  # the last: code -1
+    of_market[appear] = codes
+    return default, (of_market[market_code], distinct)
 
 
 def _models(
@@ -648,7 +743,11 @@ def _groupings(table: pd.DataFrame, spec: StudySpec) -> list[Grouping]:
         if g == "all":
             out.append(Grouping(g, np.zeros(len(table), dtype=np.int64), ["all"]))
         else:
-            codes, uniques = pd.factorize(table[g].astype(str), sort=True)
+            # rows without a value form the group "<column> missing" (as binned columns' do)
+            values = table[g].astype(str)
+            if values.isna().any():
+                values = values.fillna(f"{g} missing")
+            codes, uniques = pd.factorize(values, sort=True)
             out.append(Grouping(g, codes.astype(np.int64), list(uniques)))
     return out
 

@@ -127,13 +127,14 @@ def _windows_table(
     (inserting columns one by one copies each)."""
     nw = len(spec.windows)
     labels = pd.Index([window_label(w) for w in spec.windows])
+    window_dtype = pd.CategoricalDtype(labels)
     starts = np.array([w[0] for w in spec.windows], dtype=np.int64)
     ends = np.array([w[1] for w in spec.windows], dtype=np.int64)
     ids = pd.DataFrame(
         {
-            "event_id": _categorical(np.repeat(ev_codes, nw), dtypes.events),
-            "ticker": _categorical(np.repeat(tk_codes, nw), dtypes.names),
-            "window": _categorical(np.tile(np.arange(nw), n), pd.CategoricalDtype(labels)),
+            "event_id": _repeated(ev_codes, nw, dtypes.events),
+            "ticker": _repeated(tk_codes, nw, dtypes.names),
+            "window": _categorical(np.tile(np.arange(nw, dtype=np.int8), n), window_dtype),
             "start": np.broadcast_to(starts, (n, nw)).ravel(),
             "end": np.broadcast_to(ends, (n, nw)).ravel(),
         },
@@ -147,6 +148,15 @@ def _windows_table(
 def _categorical(codes: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorical:
     """A Categorical from codes into categories known to be unique (from ``pd.factorize``)."""
     return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+
+
+def _repeated(codes: np.ndarray, times: Any, dtype: pd.CategoricalDtype) -> pd.Categorical:
+    """:func:`_categorical` of ``np.repeat(codes, times)``, the codes first made the integer
+    type pandas keeps for ``dtype`` (the smallest that holds its categories): the repeated
+    codes are not converted again (a million rows' confounders repeat their ids ~7 million
+    times)."""
+    kind = pd.Categorical.from_codes(np.zeros(0, dtype=np.int64), dtype=dtype, validate=False)
+    return _categorical(np.repeat(codes.astype(kind.codes.dtype), times), dtype)
 
 
 class _Dtypes:
@@ -194,13 +204,15 @@ def _column_tests(
     ``single`` (a group of one observation's own t) and ``rows``, and what inverting BMP
     needs.
 
-    One compiled pass over the rows for the moments of each of ``workers`` ranges of columns
-    (the columns' updates overlap in the CPU), and one call per column for the signed ranks,
-    each a single call that releases the GIL.
+    One compiled pass over the rows for the moments of each of up to ``workers`` ranges of
+    whole blocks of columns (:func:`_block_splits`; a block's updates overlap in the CPU),
+    and one call per :data:`RANK_BLOCK` columns for the signed ranks, each a single call that
+    releases the GIL.
     """
     k = values.shape[1]
     dof_f = dof.astype(np.float64)
-    splits = np.linspace(0, k, min(k, max(1, workers)) + 1).astype(int)
+    width = K.AR_WIDTH if isinstance(standardized, Standardizer) else K.WINDOW_WIDTH
+    splits = _block_splits(k, width, workers)
     if isinstance(standardized, Standardizer):  # the AR path, standardized as it is read
         sd = standardized
         moments = [
@@ -218,38 +230,60 @@ def _column_tests(
         ]  # fmt: skip
     order, bounds = groups.row_order, groups.bounds
     ranks = [] if moments_only else [
-        pool.submit(_signed_rank_column, values, j, order, bounds, kept, int(stat_of[j]), scratch)
-        for j in range(k)
+        pool.submit(_signed_rank_columns, values, j, min(j + RANK_BLOCK, k), order, bounds, kept,
+                    stat_of, scratch)
+        for j in range(0, k, RANK_BLOCK)
     ]  # fmt: skip
 
     def finish() -> tuple[dict[str, S.GroupStat], S.Inversion]:
         m = np.concatenate([f.result() for f in moments], axis=1)
         res = S.moment_stats(m)
         if not moments_only:
-            res["wilcoxon"] = S.wilcoxon_stats(np.stack([f.result() for f in ranks], axis=1))
+            blocks = [f.result() for f in ranks]  # columns x groups x 4 each
+            res["wilcoxon"] = S.wilcoxon_stats(np.concatenate(blocks, axis=0).transpose(1, 0, 2))
         return res, S.Inversion.of(m)
 
     return finish
 
 
-def _signed_rank_column(
+def _block_splits(k: int, width: int, workers: int) -> np.ndarray:
+    """Bounds of the ranges of the ``k`` columns that the moment kernels take on ``workers``
+    threads: whole blocks of the kernel's ``width`` columns each (the last one may be
+    short), about as many per range. A kernel updates a block's columns side by side; a
+    range cut inside a block makes two short blocks, each slower than a whole one."""
+    n_blocks = -(-k // width)
+    if n_blocks == 0:
+        return np.zeros(1, dtype=int)  # no column: no range
+    jobs = min(max(1, workers), n_blocks)
+    cuts = np.round(np.arange(jobs + 1) * n_blocks / jobs).astype(int) * width
+    return np.minimum(cuts, k)
+
+
+#: Columns whose signed-rank keys are made in one pass over the rows (one job of the pool).
+RANK_BLOCK = 8
+
+
+def _signed_rank_columns(
     values: np.ndarray,
-    k: int,
+    k0: int,
+    k1: int,
     order: np.ndarray,
     bounds: np.ndarray,
     kept: np.ndarray,
-    stat: int,
+    stat_of: np.ndarray,
     scratch: threading.local,
 ) -> np.ndarray:
-    """The signed-rank statistics (G, 4) of column ``k``, with key buffers the thread reuses."""
+    """The signed-rank statistics (columns x G x 4) of columns ``k0 .. k1-1``, with key
+    buffers the thread reuses."""
     n = len(values)
     keys: np.ndarray | None = getattr(scratch, "keys", None)
-    if keys is None or len(keys) < n:
-        keys = scratch.keys = np.empty(n, dtype=np.int64)
+    if keys is None or keys.shape[1] < n:
+        keys = scratch.keys = np.empty((RANK_BLOCK, n), dtype=np.int64)
         scratch.tmp = np.empty(n, dtype=np.int64)
-    stats: np.ndarray = K.signed_rank_column(values, k, order, bounds, keys, scratch.tmp, kept,
-                                             stat)  # fmt: skip
-    return stats
+    stats = np.ascontiguousarray(stat_of[k0:k1], dtype=np.int64)
+    out: np.ndarray = K.signed_rank_columns(values, k0, k1, order, bounds, keys, scratch.tmp,
+                                            kept, stats)  # fmt: skip
+    return out
 
 
 def _present(codes: np.ndarray, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -326,6 +360,9 @@ def _group_tables(
         groups = S.Groups(codes, len(present))
         kept = np.ascontiguousarray(measured.kept[j][idx])
         rb = _rbar(measured, j, idx, present)
+        # submitted first: as the last job in the queue it ran alone at the end
+        pm = pool.submit(K.path_moments, ar, groups.codes, len(present),
+                         np.ascontiguousarray(kept[:, 0]))  # fmt: skip
         tests = {
             "AAR": _column_tests(pool, workers, groups, ar, std, dof, phat, kept, day_stat,
                                  scratch),
@@ -334,8 +371,6 @@ def _group_tables(
             "ABHAR": _column_tests(pool, workers, groups, bhar, bhar, dof, phat, kept, win_stat,
                                    scratch, moments_only=True),
         }  # fmt: skip
-        pm = pool.submit(K.path_moments, ar, groups.codes, len(present),
-                         np.ascontiguousarray(kept[:, 0]))  # fmt: skip
         started.append((j, g, present, groups, rb, tests, pm))
 
     def finish() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -547,12 +582,12 @@ def _event_tables(
     everything = len(idx) == len(a.table)
     t = a.table if everything else a.table.iloc[idx].reset_index(drop=True)
     ev_codes, tk_codes = take(a.event_code), take(a.tick_code)
-    n_conf = take(a.n_confounders)
-    lengths, others = a.confounders.of(idx)
+    n_conf = take(a.confounding.counts)
+    lengths, others = a.confounding.listed.of(idx)
     confounders = pd.DataFrame(
         {
-            "event_id": _categorical(np.repeat(ev_codes, lengths), dtypes.events),
-            "ticker": _categorical(np.repeat(tk_codes, lengths), dtypes.names),
+            "event_id": _repeated(ev_codes, lengths, dtypes.events),
+            "ticker": _repeated(tk_codes, lengths, dtypes.names),
             "other_event_id": _categorical(others, dtypes.events),
         }
     )
@@ -602,15 +637,37 @@ def _event_tables(
         events = pd.concat([t, pd.DataFrame(added, index=t.index, copy=False)], axis=1)
     days = off.path_days
     # codes from the alignment: one categories Index per id kind, validated once by pandas
+    (ev_level, ev_at), (tk_level, tk_at) = (
+        _used_level(a.event_ids, ev_codes),
+        _used_level(a.names, tk_codes),
+    )
     key = pd.MultiIndex(
-        levels=[a.event_ids, a.names],
-        codes=[ev_codes, tk_codes],
+        levels=[ev_level, tk_level],
+        codes=[ev_at, tk_at],
         names=["event_id", "ticker"],
         verify_integrity=False,
-    ).remove_unused_levels()
+    )
     ar = pd.DataFrame(ar_values, index=key, columns=days, copy=False)
     ar.columns.name = "day"
     return events, ar, confounders, ev_codes, tk_codes
+
+
+def _used_level(level: pd.Index, codes: np.ndarray) -> tuple[pd.Index, np.ndarray]:
+    """What ``MultiIndex.remove_unused_levels`` makes of a level and its codes (none
+    missing): the level as it is when every entry is used, else the entries used, in the
+    order in which the codes first name them, and the codes into those. pandas finds that
+    order by hashing every code (0.1 s for a million rows' tickers); here one reversed
+    scatter gives each entry's first row."""
+    used = np.bincount(codes, minlength=len(level)) > 0
+    if used.all():
+        return level, codes
+    first = np.empty(len(level), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the last write: the first row
+    uniques = np.flatnonzero(used)
+    uniques = uniques[np.argsort(first[uniques], kind="stable")]
+    mapping = np.zeros(len(level), dtype=np.int64)
+    mapping[uniques] = np.arange(len(uniques))
+    return level.take(uniques), mapping[codes]
 
 
 def _id_lists(ptr: np.ndarray, codes: np.ndarray, event_ids: pd.Index) -> pd.Series:

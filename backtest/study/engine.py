@@ -163,7 +163,7 @@ def run_study(
     out = Outputs(len(table.table), off, n_factors)
     out.page_in()  # while the inputs are aligned
     say(STAGES[0])
-    aligned = align(table, prices, spec, off, factors=factors, context=context)
+    aligned = align(table, prices, spec, off, factors=factors, context=context, threads=workers > 1)
     aligned_at = time.perf_counter()
     say(STAGES[1])
     measured = measure(aligned, out, spec, off, workers=workers, progress=progress)

@@ -18,10 +18,11 @@ import math
 import os
 import re
 import stat
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,8 @@ import pandas as pd
 from backtest.errors import CalendarRangeError, EvbtError, InvalidTickerError, UnknownMarketError
 from backtest.markets import get_calendar, market_of
 from backtest.sessions import TIMINGS, day0_sessions
+
+T = TypeVar("T")
 
 
 class EventsFileError(EvbtError, ValueError):
@@ -286,10 +289,17 @@ def normalize_event_table_codes(
         )
     table = events.copy()
     dropped: list[Dropped] = []
+    # the event ids' factorization (Arrow's hashing: no GIL held) runs on a thread meanwhile
+    ids = table["event_id"]
+    event_codes = alongside(lambda: pd.factorize(ids), len(table))
     if "market" not in table.columns:
         table, dropped = _add_markets(table, stage="input")
-    table["day0"] = pd.to_datetime(table["day0"]).dt.normalize()
-    ev, ev_ids = pd.factorize(table["event_id"])
+        if len(table) != len(ids):  # rows dropped: the codes of the rest, in their order
+            kept = table["event_id"]
+            event_codes = alongside(lambda: pd.factorize(kept), 0)
+    if not _normalized_dates(table["day0"]):
+        table["day0"] = pd.to_datetime(table["day0"]).dt.normalize()
+    ev, ev_ids = event_codes()
     if len(ev_ids) == len(table):  # every event id once: no duplicate (event_id, ticker) row
         return table.reset_index(drop=True), dropped, ev, ev_ids
     tk, tks = pd.factorize(table["ticker"])
@@ -301,6 +311,76 @@ def normalize_event_table_codes(
         dropped.append(Dropped(str(eid), str(t), "input", "duplicate (event_id, ticker) row"))
     # a duplicate row is never the first of its event id: the codes of the rest are unchanged
     return table[~dup].reset_index(drop=True), dropped, ev[~dup.to_numpy()], ev_ids
+
+
+def _normalized_dates(day0: pd.Series) -> bool:
+    """Is ``day0`` already what ``pd.to_datetime(day0).dt.normalize()`` makes of it? (Dates
+    without a time zone, each at midnight or NaT: the usual table, from a catalog or a price
+    index.) One pass over the integers, no new column."""
+    if not isinstance(day0.dtype, np.dtype) or day0.dtype.kind != "M":
+        return False
+    # one day in the dates' unit (datetime64[us]: 86_400_000_000)
+    per_day = int(
+        np.array([1], dtype="m8[D]").astype(day0.dtype.str.replace("M", "m")).view(np.int64)[0]
+    )
+    ticks = day0.to_numpy().view(np.int64)
+    # NaT (the smallest int64) is no multiple of a day, but normalizing leaves it as it is
+    return bool(((ticks % per_day == 0) | (ticks == np.iinfo(np.int64).min)).all())
+
+
+#: From this many rows, :func:`alongside` runs its work on a thread (below, a thread costs
+#: more than it saves).
+ALONGSIDE_ROWS = 500_000
+
+
+class Later(Generic[T]):
+    """``fn(*args)`` computed on a thread of its own while the caller goes on (with
+    ``threads`` false: at once, on the caller's thread). :meth:`get` waits for it and gives
+    its result, or raises its exception.
+
+    Aligning is mostly Python and pandas on one core; work that nothing needs until later
+    runs meanwhile on the other: the event ids' and the tickers' factorization and the
+    per-row arrays (:func:`alongside`), the return matrix while the rows find their sessions,
+    the confounder sweeps until the test battery reads them, and (in
+    :func:`~backtest.study.measure.measure`) the observations during the fits.
+    """
+
+    def __init__(self, fn: Callable[..., T], *args: Any, threads: bool) -> None:
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if threads:
+            self._thread = threading.Thread(
+                target=self._run, args=(fn, args), name="evbt-later", daemon=True
+            )
+            self._thread.start()
+        else:
+            self._run(fn, args)
+
+    def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # raised again by get(), on the caller's thread
+            self._error = exc
+
+    def get(self) -> T:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
+        return cast(T, self._value)
+
+
+def alongside(work: Callable[[], T], rows: int) -> Callable[[], T]:
+    """``work()`` as a :class:`Later`, on a thread when it is large (``rows`` >=
+    :data:`ALONGSIDE_ROWS`); the function returned waits for its result (and raises its
+    error).
+
+    For work that releases the GIL (Arrow's compute functions, NumPy's fills and hashing of
+    long arrays): it then runs on another core while the caller's Python goes on.
+    """
+    return Later(work, threads=rows >= ALONGSIDE_ROWS).get
 
 
 def without_known_news(confounders: pd.DataFrame, known: object) -> pd.DataFrame:
@@ -386,40 +466,56 @@ def session_returns(
     return pd.DatetimeIndex(sessions), r
 
 
+def priced_sessions(close: pd.DataFrame, columns: list[str], market: str) -> pd.DatetimeIndex:
+    """The sessions of ``market`` from the first to the last date on which one of
+    ``close[columns]`` has a price (empty when none has one): the sessions of
+    :func:`ticker_returns`."""
+    cols = close.columns.get_indexer(columns)
+    ends = _priced_ends(close, cols)
+    if ends is None:
+        valid = np.zeros(len(close.index), dtype=bool)
+        for a in range(0, len(cols), _COLUMN_BLOCK):
+            valid |= ~np.isnan(_prices_of(close, cols[a : a + _COLUMN_BLOCK])).all(axis=0)
+        if not valid.any():
+            return pd.DatetimeIndex([])
+        ends = tuple(np.flatnonzero(valid)[[0, -1]].tolist())
+    first, last = close.index[list(ends)]
+    cal = get_calendar(market)
+    return pd.DatetimeIndex(
+        cal.sessions_in_range(max(first, cal.first_session), min(last, cal.last_session))
+    )
+
+
+def _prices_of(close: pd.DataFrame, chunk: np.ndarray) -> np.ndarray:
+    """The prices of the columns ``chunk`` (positions) of ``close``, ticker-major (tickers x
+    dates): a copy of those columns only, whatever blocks the frame holds them in."""
+    return close.take(chunk, axis=1).to_numpy(dtype=np.float64).T
+
+
 def ticker_returns(
-    close: pd.DataFrame, columns: list[str], market: str, kind: str, pad: tuple[int, int]
+    close: pd.DataFrame,
+    columns: list[str],
+    market: str,
+    kind: str,
+    pad: tuple[int, int],
+    sessions: pd.DatetimeIndex | None = None,
 ) -> tuple[pd.DatetimeIndex, np.ndarray]:
     """:func:`session_returns` of ``close[columns]``, ticker-major and padded with NaN.
 
     Returns ``(sessions, RT)`` with ``RT[c, pad[0] + t]`` the return of ``columns[c]`` on
     ``sessions[t]`` (the same numbers as ``session_returns(close[columns], ...)[1][t, c]``),
     and ``pad[0]`` and ``pad[1]`` columns of NaN before the first and after the last session.
+    ``sessions``, when given, are :func:`priced_sessions` of the same columns (computed
+    once by a caller that needs them first).
 
-    The prices are read ticker-major, a block of tickers at a time (a copy of those columns
-    only, whatever blocks the frame holds them in: never the whole frame interleaved into one
-    array, which a frame of several blocks needs), and the ratios written straight into
-    ``RT`` along its rows; only the pads are filled with NaN beforehand.
+    The prices are read ticker-major, a block of tickers at a time (never the whole frame
+    interleaved into one array, which a frame of several blocks needs), and the ratios
+    written straight into ``RT`` along its rows; only the pads are filled with NaN
+    beforehand.
     """
+    if sessions is None:
+        sessions = priced_sessions(close, columns, market)
     cols = close.columns.get_indexer(columns)
-    chunks = [cols[a : a + _COLUMN_BLOCK] for a in range(0, len(cols), _COLUMN_BLOCK)]
-
-    def prices_of(chunk: np.ndarray) -> np.ndarray:
-        """The prices of the chunk's columns, ticker-major (tickers x dates)."""
-        return close.take(chunk, axis=1).to_numpy(dtype=np.float64).T
-
-    ends = _priced_ends(close, cols)
-    if ends is None:
-        valid = np.zeros(len(close.index), dtype=bool)
-        for chunk in chunks:
-            valid |= ~np.isnan(prices_of(chunk)).all(axis=0)
-        if not valid.any():
-            return pd.DatetimeIndex([]), np.full((len(columns), sum(pad)), np.nan)
-        ends = tuple(np.flatnonzero(valid)[[0, -1]].tolist())
-    first, last = close.index[list(ends)]
-    cal = get_calendar(market)
-    sessions = pd.DatetimeIndex(
-        cal.sessions_in_range(max(first, cal.first_session), min(last, cal.last_session))
-    )
     rows = close.index.get_indexer(sessions)  # -1: no row for the session
     n = len(sessions)
     out = np.empty((len(columns), pad[0] + n + pad[1]))
@@ -428,8 +524,8 @@ def ticker_returns(
     missing = np.flatnonzero(rows < 0)
     # the usual case: the sessions are consecutive rows of the frame (a slice, no gather)
     consecutive = n > 0 and len(missing) == 0 and rows[-1] - rows[0] == n - 1
-    for a, chunk in zip(range(0, len(cols), _COLUMN_BLOCK), chunks, strict=True):
-        block = prices_of(chunk)
+    for a in range(0, len(cols) if n else 0, _COLUMN_BLOCK):
+        block = _prices_of(close, cols[a : a + _COLUMN_BLOCK])
         if consecutive:
             prices = block[:, rows[0] : rows[0] + n]
         else:

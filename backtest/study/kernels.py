@@ -730,23 +730,6 @@ def rank_sums(keys, run, rcount, bits, local, pattern, sums, counts):  # type: i
                 counts_g[col] += 1
 
 
-@nb.njit(cache=True, inline="always")
-def _residuals(R, ys, xs, cover, c, t0, model, exclude, a, b, fb, bv, k, z):  # type: ignore[no-untyped-def]
-    """The abnormal returns of the sessions ``t0 ..`` into ``z`` (NaN where not used), with
-    their number and sum."""
-    cnt = 0
-    s = 0.0
-    for kk in range(z.shape[0]):
-        t = t0 + kk
-        if _used(ys, xs, cover, c, t, model, exclude):
-            z[kk] = _abnormal(R, ys, xs, t, model, a, b, fb, bv, k)
-            s += z[kk]
-            cnt += 1
-        else:
-            z[kk] = np.nan
-    return cnt, s
-
-
 def cluster_pairs(
     R: np.ndarray, cover: np.ndarray, ptr: np.ndarray, members: np.ndarray, col: np.ndarray,
     bench: np.ndarray, fbase: np.ndarray, starts: np.ndarray, models: np.ndarray, e0: int,
@@ -787,19 +770,79 @@ def cluster_pairs(
 _CLUSTER_ROWS_PER_THREAD = 2000
 
 
+@nb.njit(cache=True, inline="always")
+def _residuals_and_norm(R, ys, xs, cover, c, t0, model, exclude, a, b, fb, bv, k, z, zp, mp):  # type: ignore[no-untyped-def]
+    """One row's abnormal returns of the sessions ``t0 ..`` into ``z`` (NaN where not used),
+    with their number and sum; and, in the same loop, the previous row's residuals ``zp``
+    demeaned by its mean ``mp`` (0 where NaN) and their sum of squares.
+
+    Each row's sums are added day after day, one chain of additions that waits on the last
+    (what fixes their bits): two rows' chains in one loop overlap in the CPU, the same
+    additions in the same order."""
+    cnt = 0
+    sm = 0.0
+    nn = 0.0
+    for kk in range(z.shape[0]):
+        t = t0 + kk
+        if _used(ys, xs, cover, c, t, model, exclude):
+            z[kk] = _abnormal(R, ys, xs, t, model, a, b, fb, bv, k)
+            sm += z[kk]
+            cnt += 1
+        else:
+            z[kk] = np.nan
+        if np.isnan(zp[kk]):
+            zp[kk] = 0.0
+        else:
+            zp[kk] -= mp
+            nn += zp[kk] * zp[kk]
+    return cnt, sm, nn
+
+
+@nb.njit(cache=True, inline="always")
+def _demeaned_norm(z, mean):  # type: ignore[no-untyped-def]
+    """``z`` demeaned (0 where NaN) and its sum of squares."""
+    nn = 0.0
+    for kk in range(z.shape[0]):
+        if np.isnan(z[kk]):
+            z[kk] = 0.0
+        else:
+            z[kk] -= mean
+            nn += z[kk] * z[kk]
+    return nn
+
+
+@nb.njit(cache=True, inline="always")
+def _add_unit(total, norms, pat, z, nn):  # type: ignore[no-untyped-def]
+    """Add the demeaned residuals ``z`` scaled to unit length to pattern ``pat``'s sum."""
+    if not nn > 0:
+        return
+    scale = 1.0 / np.sqrt(nn)
+    for kk in range(z.shape[0]):
+        total[pat, kk] += z[kk] * scale
+    norms[pat] += 1.0
+
+
 @nb.njit(cache=True, nogil=True)
 def _cluster_range(  # type: ignore[no-untyped-def]
     R, cover, ptr, members, col, bench, fbase, starts, models, e0, e1, exclude, alpha, beta,
     fbeta, pattern, patterns, out, g0, g1,
 ):  # fmt: skip
-    """:func:`cluster_pairs` of the clusters ``g0 .. g1-1`` into ``out``."""
+    """:func:`cluster_pairs` of the clusters ``g0 .. g1-1`` into ``out``.
+
+    A member's residuals are demeaned and their norm summed while the next member's
+    residuals are computed (:func:`_residuals_and_norm`), then the member is added to its
+    pattern's sum: members are added in order, each with the same operations as alone."""
     n_patterns, n_stats = patterns.shape
     le = e1 - e0
     k = fbeta.shape[1]
+    z = np.empty(le)
+    zp = np.empty(le)
     for g in range(g0, g1):
         total = np.zeros((n_patterns, le))
         norms = np.zeros(n_patterns)
-        z = np.empty(le)
+        zp[:] = np.nan  # no previous member: nothing to demean
+        mp = 0.0
+        pp = -1  # the previous member's pattern (-1: none pending)
         for q in range(ptr[g], ptr[g + 1]):
             r = members[q]
             pat = pattern[r]
@@ -819,28 +862,25 @@ def _cluster_range(  # type: ignore[no-untyped-def]
             # share one copy of the loop (each inlined copy costs ~0.4 s of compiling)
             t0 = st + e0
             if model == MARKET:
-                cnt, sm = _residuals(R, ys, xs, cover, c, t0, MARKET, exclude, a, b, fb, bv, k, z)
+                cnt, sm, nn = _residuals_and_norm(R, ys, xs, cover, c, t0, MARKET, exclude, a,
+                                                  b, fb, bv, k, z, zp, mp)  # fmt: skip
             elif model == CONSTANT_MEAN:
-                cnt, sm = _residuals(R, ys, xs, cover, c, t0, CONSTANT_MEAN, exclude, a, b, fb,
-                                     bv, k, z)  # fmt: skip
+                cnt, sm, nn = _residuals_and_norm(R, ys, xs, cover, c, t0, CONSTANT_MEAN,
+                                                  exclude, a, b, fb, bv, k, z, zp, mp)  # fmt: skip
             else:
-                cnt, sm = _residuals(R, ys, xs, cover, c, t0, model, exclude, a, b, fb, bv, k, z)
-            if cnt == 0:
+                cnt, sm, nn = _residuals_and_norm(R, ys, xs, cover, c, t0, model, exclude, a, b,
+                                                  fb, bv, k, z, zp, mp)  # fmt: skip
+            if pp >= 0:
+                _add_unit(total, norms, pp, zp, nn)
+            if cnt == 0:  # nothing pending: the next member's loop demeans nothing
+                zp[:] = np.nan
+                pp = -1
                 continue
-            mean = sm / cnt
-            nn = 0.0
-            for kk in range(le):
-                if np.isnan(z[kk]):
-                    z[kk] = 0.0
-                else:
-                    z[kk] -= mean
-                    nn += z[kk] * z[kk]
-            if not nn > 0:
-                continue
-            scale = 1.0 / np.sqrt(nn)
-            for kk in range(le):
-                total[pat, kk] += z[kk] * scale
-            norms[pat] += 1.0
+            z, zp = zp, z
+            mp = sm / cnt
+            pp = pat
+        if pp >= 0:
+            _add_unit(total, norms, pp, zp, _demeaned_norm(zp, mp))
         v = np.empty(le)
         for s in range(n_stats):
             v[:] = 0.0
@@ -935,8 +975,9 @@ def _slots_new(n_groups, W, k0, k1):  # type: ignore[no-untyped-def]
 @nb.njit(cache=True, inline="always")
 def _slots_start(acc, n_groups, W, left):  # type: ignore[no-untyped-def]
     """Zero every group's accumulators for a block of the ``left`` columns still to do (at
-    most ``W``; returns how many); the columns past them hold no value (NaN) and no
-    observation, so their updates change nothing read."""
+    most ``W``; returns how many); the columns past them are no observation (and hold no
+    value: NaN, or a zero from :func:`ar_moments`' block-wide loop), so their updates change
+    nothing read (only the block's columns are copied out)."""
     used = min(W, left)
     acc[:] = 0.0
     for g in range(n_groups):
@@ -1049,8 +1090,15 @@ def ar_moments(  # type: ignore[no-untyped-def]
     the path): the same numbers, without a second array as large as the AR path."""
     W = AR_WIDTH
     out, acc = _slots_new(n_groups, W, k0, k1)
+    # a row's ARs and benchmark returns of the block, past the block's columns zeros (their
+    # slots are not read): the standardizing loop runs over the block's width, a constant,
+    # and compiles to vector instructions; a loop over fewer columns ran one at a time
+    vb = np.zeros(W)
+    xb = np.zeros(W)
     for b0 in range(k0, k1, W):
         used = _slots_start(acc, n_groups, W, k1 - b0)
+        vb[:] = 0.0
+        xb[:] = 0.0
         one = _one_stat(stat_of, b0, b0 + used)
         for i in range(ar.shape[0]):
             a = acc[codes[i] * N_SLOTS * W : (codes[i] + 1) * N_SLOTS * W]
@@ -1065,12 +1113,13 @@ def ar_moments(  # type: ignore[no-untyped-def]
             xrow = bx_row[i]
             st = bx_start[i]
             if model == MARKET:  # the usual model, in a loop that vectorizes
-                x = bx[xrow, st + b0 : st + b0 + used]
-                base = 1.0 + inv_n
                 for c in range(used):
-                    dx = x[c] - mx[i]
-                    _put_standardized(a, c, W, ar[i, b0 + c],
-                                      np.sqrt(s2[i] * (base + dx * dx / sxx[i])))  # fmt: skip
+                    vb[c] = ar[i, b0 + c]
+                    xb[c] = bx[xrow, st + b0 + c]
+                base = 1.0 + inv_n
+                for c in range(W):
+                    dx = xb[c] - mx[i]
+                    _put_standardized(a, c, W, vb[c], np.sqrt(s2[i] * (base + dx * dx / sxx[i])))
             else:
                 for c in range(used):
                     sd = _prediction_sd(i, b0 + c, model, s2[i], inv_n, mx[i], sxx[i], bx, xrow,
@@ -1233,33 +1282,56 @@ def signed_rank_column(
     are observations of statistic ``stat`` (``kept[row, stat]``): the rows in group order
     (``x[order[i], k]``; as they are when ``order`` is empty), keyed, sorted within each
     group segment ``bounds[g]:bounds[g+1]``, ranked. ``keys`` and ``tmp`` are buffers of at
-    least the number of rows.
+    least the number of rows (``keys`` holds the sorted keys afterwards).
 
     The keys are integers, so every sort gives the same sorted segments: long segments are
     sorted by NumPy (which releases the GIL), the others by :func:`radix_sort`.
     """
+    stats = np.array([stat], dtype=np.int64)
+    return signed_rank_columns(x, k, k + 1, order, bounds, keys[None, :], tmp, kept, stats)[0]
+
+
+def signed_rank_columns(
+    x: np.ndarray, k0: int, k1: int, order: np.ndarray, bounds: np.ndarray, keys: np.ndarray,
+    tmp: np.ndarray, kept: np.ndarray, stats: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """:func:`signed_rank_column` of the columns ``k0 .. k1-1`` (columns x groups x 4),
+    column ``k0 + c`` over the observations of statistic ``stats[c]``; ``keys`` a buffer of
+    at least ``k1 - k0`` rows of the number of rows of ``x``.
+
+    The columns' keys are made in one pass over the rows: a row's columns are next to each
+    other in memory, so one read of it serves them all (a pass per column reads a whole
+    cache line of every row for one value of it: most of the time of the keys of the 45
+    columns of a million-event study). Each column is then sorted and ranked on its own.
+    """
     n = x.shape[0]
-    kk = keys[:n]
-    _signed_rank_keys(x, k, order, kept, stat, kk)
+    kk = keys[: k1 - k0, :n]
+    _signed_rank_keys(x, k0, order, kept, stats, kk)
     sizes = np.diff(bounds)
-    for g in np.flatnonzero(sizes >= NUMPY_SORT_MIN):
-        kk[bounds[g] : bounds[g + 1]].sort()
-    if (sizes < NUMPY_SORT_MIN).any():
-        _sort_segments(kk, bounds, tmp, NUMPY_SORT_MIN)
-    return signed_rank_stats(kk, bounds)
+    long = np.flatnonzero(sizes >= NUMPY_SORT_MIN)
+    short = bool((sizes < NUMPY_SORT_MIN).any())
+    out = np.empty((k1 - k0, len(bounds) - 1, 4))
+    for c in range(k1 - k0):
+        column = kk[c]
+        for g in long:
+            column[bounds[g] : bounds[g + 1]].sort()
+        if short:
+            _sort_segments(column, bounds, tmp, NUMPY_SORT_MIN)
+        out[c] = signed_rank_stats(column, bounds)
+    return out
 
 
 @nb.njit(cache=True, nogil=True)
-def _signed_rank_keys(x, k, order, kept, stat, kk):  # type: ignore[no-untyped-def]
-    """The signed-rank keys of column ``k`` in group order (see :func:`signed_rank_column`)."""
+def _signed_rank_keys(x, k0, order, kept, stats, kk):  # type: ignore[no-untyped-def]
+    """``kk[c, i]``: the signed-rank key of column ``k0 + c`` of the i-th row in group order
+    (see :func:`signed_rank_columns`), for each of the ``kk.shape[0]`` columns."""
     n = x.shape[0]
-    if order.shape[0]:
-        for i in range(n):
-            r = order[i]
-            kk[i] = _signed_rank_key(x[r, k]) if kept[r, stat] else KEY_UNUSED
-    else:
-        for i in range(n):
-            kk[i] = _signed_rank_key(x[i, k]) if kept[i, stat] else KEY_UNUSED
+    width = kk.shape[0]
+    for i in range(n):
+        r = order[i] if order.shape[0] else i
+        for c in range(width):
+            v = x[r, k0 + c]
+            kk[c, i] = _signed_rank_key(v) if kept[r, stats[c]] else KEY_UNUSED
 
 
 @nb.njit(cache=True, nogil=True)

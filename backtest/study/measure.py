@@ -3,11 +3,13 @@
 :func:`measure` works in two passes over the rows of each market block, both in chunks on a
 thread pool. The first fits every row's model (:data:`~backtest.study.kernels.FIT`) and
 drops the rows that cannot be measured (too few estimation returns, a singular design, no
-residual variance, no return on day 0). The observations of each statistic are then decided
+residual variance, no return on day 0). The observations of each statistic are decided
 from the rows measured (:func:`observations`: rows of one ticker whose measured days overlap
-are one observation). The second pass (:data:`~backtest.study.kernels.MEASURE`) computes the
-AR paths, CARs with their variances, BHARs and the rank keys, which are sorted and summed by
-group, day and statistic as they are made (nothing stored per row beyond the result tables).
+are one observation): on a thread during the first pass for every row to fit, and again
+after it only when a fit failed. The second pass (:data:`~backtest.study.kernels.MEASURE`)
+computes the AR paths, CARs with their variances, BHARs and the rank keys, which are sorted
+and summed by group, day and statistic as they are made (nothing stored per row beyond the
+result tables).
 Finally the Kolari-Pynnönen cross-correlations of each cluster are summed.
 """
 
@@ -25,6 +27,7 @@ import numpy as np
 
 from backtest.study import kernels as K
 from backtest.study.align import Aligned, MarketBlock
+from backtest.study.inputs import Later
 from backtest.study.offsets import Offsets
 from backtest.study.spec import StudySpec
 
@@ -234,6 +237,14 @@ def measure(
         for code, rows in _chunks(todo, aligned.model, spec.chunk_size)
     ]
     ctx = _Context(aligned, fits, out, spec, off)
+    # the observations of the rows to fit, on a thread during the first pass: they are the
+    # measured rows' own unless a fit fails (then they are found again, for the rows measured)
+    todo = np.sort(
+        np.concatenate([blk.rows[keep[blk.rows]] for blk in aligned.blocks])
+        if aligned.blocks
+        else np.zeros(0, dtype=np.int64)
+    )
+    guess = Later(_observed, aligned, todo, off, threads=workers > 1)
     failed: list[tuple[np.ndarray, np.ndarray]] = []
     for rows, status, seconds in _pipeline(ctx, jobs, workers):
         timings["fit"] += seconds
@@ -249,8 +260,9 @@ def measure(
     timings["fit_pass"] = time.perf_counter() - clock
     clock = time.perf_counter()
     # ------------------------------------------------------------------ observations
-    kept, primary = observations(aligned, idx, off)
-    patterns = [_patterns(kept[j], idx) for j in range(len(aligned.groupings))]
+    kept, primary, patterns = (
+        guess.get() if np.array_equal(idx, todo) else _observed(aligned, idx, off)
+    )
 
     out.ready()  # the second pass writes the AR paths and windows
     timings["observations"] = time.perf_counter() - clock
@@ -301,6 +313,14 @@ def measure(
         standardizer=_standardizer(aligned, fits, idx, off),
         timings=timings,
     )
+
+
+def _observed(
+    aligned: Aligned, idx: np.ndarray, off: Offsets
+) -> tuple[np.ndarray, Primaries, list[Patterns]]:
+    """:func:`observations` of the measured rows ``idx`` and their patterns per grouping."""
+    kept, primary = observations(aligned, idx, off)
+    return kept, primary, [_patterns(kept[j], idx) for j in range(len(aligned.groupings))]
 
 
 def _by_series(aligned: Aligned, rows: np.ndarray) -> np.ndarray:

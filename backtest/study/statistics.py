@@ -173,7 +173,13 @@ def two_sided_t(stat: FloatArray, df: FloatArray, *, out: FloatArray | None = No
     ``out`` when given."""
     with np.errstate(invalid="ignore"):
         df = np.asarray(df, dtype=np.float64)
-        p = special.stdtr(np.where(df >= 1, df, np.nan), -np.abs(stat), out=out)
+        stat = np.asarray(stat, dtype=np.float64)
+        if out is None or out.shape != np.broadcast_shapes(stat.shape, df.shape):
+            p = special.stdtr(np.where(df >= 1, df, np.nan), -np.abs(stat), out=out)
+        else:  # -|t| made in ``out`` itself: no temporary as large as the t's
+            np.abs(stat, out=out)
+            np.negative(out, out=out)
+            p = special.stdtr(np.where(df >= 1, df, np.nan), out, out=out)
         p *= 2.0
     return np.asarray(p)
 

@@ -3,11 +3,14 @@ nominal rate under the null, correct for cross-correlation, respect invariances.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from backtest.study import EventStudyResult, StudySpec, run_study, window_label
+from backtest.study.inputs import Later
 from tests.study.synth import make_market, prices_from_returns
 
 TESTS = ["t", "patell", "bmp", "kp", "sign", "gsign", "rank", "wilcoxon"]
@@ -203,6 +206,65 @@ def test_the_number_of_threads_changes_nothing() -> None:
     three = run_study(syn.events, syn.close, spec, workers=3)
     for name in ("events", "windows", "groups", "paths", "clusters", "confounders", "ar"):
         pd.testing.assert_frame_equal(getattr(one, name), getattr(three, name), check_exact=True)
+
+
+def test_rows_whose_fit_fails_leave_the_observations_of_the_others() -> None:
+    """With threads, the observations are found during the fits for every row to fit; when
+    fits fail they are found again for the rows measured: the same tables as on one thread,
+    to the last bit, and the failed rows dropped with their reason."""
+    syn = make_market(n_days=700, n_stocks=10, n_events=70, seed=21, n_groups=2, min_gap=5)
+    close = syn.close.copy()
+    ev = syn.events
+    # one ticker's prices missing before its events: its estimation windows are too short
+    tick = ev["ticker"].iloc[0]
+    last_day0 = ev.loc[ev["ticker"] == tick, "day0"].max()
+    close.loc[close.index < last_day0 - pd.Timedelta(days=30), tick] = np.nan
+    spec = StudySpec(group_by=("all", "grp"), chunk_size=5)
+    one = run_study(ev, close, spec, workers=1)
+    two = run_study(ev, close, spec, workers=2)
+    for name in ("events", "windows", "groups", "paths", "clusters", "confounders", "dropped"):
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name), check_exact=True)
+    few = two.dropped[two.dropped["stage"] == "estimation"]
+    assert str(tick) in set(few["ticker"].astype(str))  # and events near the data's start
+    assert few["reason"].str.contains("valid estimation-window returns").all()
+    assert not set(few["event_id"].astype(str)) & set(two.events["event_id"].astype(str))
+    assert len(two.events) + len(few) == len(ev)
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_later_gives_the_result_or_raises_on_the_callers_thread(threads: bool) -> None:
+    """Work the aligner runs on a thread of its own gives its value when asked, and its
+    exception is raised then, on the caller's thread (never lost on the worker's)."""
+    seen: list[str] = []
+
+    def work(x: int) -> int:
+        seen.append(threading.current_thread().name)
+        return 2 * x
+
+    def fail() -> None:
+        raise ValueError("bad input")
+
+    later = Later(work, 21, threads=threads)
+    assert later.get() == 42
+    assert later.get() == 42  # once computed, given again
+    assert (seen[0] == "evbt-later") == threads
+    broken = Later(fail, threads=threads)
+    with pytest.raises(ValueError, match="bad input"):
+        broken.get()
+
+
+def test_rows_without_a_value_of_a_grouping_column_form_their_own_group() -> None:
+    """A group_by column with missing values (e.g. a sector not known for some tickers):
+    those rows are the group "<column> missing", measured and tested like any other group,
+    not a crash."""
+    syn = make_market(n_days=700, n_stocks=12, n_events=60, seed=5, n_groups=3)
+    ev = syn.events.copy()
+    ev["sector"] = np.where(np.arange(len(ev)) % 4 == 0, None, "tech")
+    res = run_study(ev, syn.close, StudySpec(group_by=("all", "sector")))
+    groups = res.groups[(res.groups["group_by"] == "sector") & (res.groups["measure"] == "CAAR")]
+    assert set(groups["group"]) == {"tech", "sector missing"}
+    n_missing = groups.loc[groups["group"] == "sector missing", "n"].iloc[0]
+    assert n_missing == ev["sector"].isna().sum()
 
 
 def test_the_ar_path_changes_no_statistic() -> None:

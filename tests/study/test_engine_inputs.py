@@ -21,7 +21,7 @@ from backtest.study import (
     read_factors,
     run_study,
 )
-from backtest.study.inputs import session_returns, ticker_returns
+from backtest.study.inputs import priced_sessions, session_returns, ticker_returns
 from tests.study.synth import make_market
 
 
@@ -312,3 +312,22 @@ def test_ticker_returns_are_session_returns_by_ticker(
     assert np.isnan(rt[:, :7]).all()
     assert np.isnan(rt[:, -2:]).all()
     np.testing.assert_array_equal(rt[:, 7:-2], expected.T)  # NaN where NaN, else equal
+    # the sessions found first (as the aligner does, to compute R on a thread) change nothing
+    first = priced_sessions(close, columns, "XNYS")
+    pd.testing.assert_index_equal(first, sessions)
+    again_sessions, again = ticker_returns(close, columns, "XNYS", kind, (7, 2), first)
+    assert again_sessions is first
+    np.testing.assert_array_equal(again, rt)
+
+
+def test_ticker_returns_without_any_price_are_all_pad() -> None:
+    """Columns without a single price: no session, and a matrix of NaN pads only."""
+    syn = make_market(n_days=300, n_stocks=3, n_events=1, seed=2)
+    close = syn.close.copy()
+    close.iloc[:, :2] = np.nan
+    columns = [str(c) for c in close.columns[:2]]
+    assert len(priced_sessions(close, columns, "XNYS")) == 0
+    sessions, rt = ticker_returns(close, columns, "XNYS", "simple", (4, 3))
+    assert len(sessions) == 0
+    assert rt.shape == (2, 7)
+    assert np.isnan(rt).all()
