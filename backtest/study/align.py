@@ -267,14 +267,15 @@ def align(
     ``context`` is every event the run knows (a Catalog or an event table; default: the
     events studied); confounding and the exclusion of other events' windows from estimation
     windows consider all of them. With ``threads``, the return matrices and the confounder
-    sweeps run on threads of their own (:class:`Later`); the results do not depend on it.
+    sweeps run on threads of their own, and for a large table the tickers' factorization and
+    the per-row arrays (:class:`Later`); the results do not depend on it.
     """
     n = len(events.table)
     # on threads meanwhile: the tickers' factorization, the per-row arrays filled (their
     # pages faulted in)
     ticker = events.table["ticker"]
-    tickers = alongside(lambda: _coded(ticker), n)
-    per_row = alongside(lambda: _row_arrays(n), n)
+    tickers = alongside(lambda: _coded(ticker), n if threads else 0)
+    per_row = alongside(lambda: _row_arrays(n), n if threads else 0)
     drops = DropLog(events.table, events.dropped)
     close, failed = close_frame(prices)
     ref = _reference(events.table, events, context)
@@ -348,15 +349,14 @@ def _names(
     market_code: np.ndarray,
     market_names: pd.Index,
     drops: DropLog,
-    tick_coded: _Coded | None = None,
-    bench_coded: _Coded | None = None,
+    tick_part: _Coded,
+    bench_coded: _Coded | None,
 ) -> _Names:
     """One factorization of every ticker and benchmark name (checks per name, not per row),
     and the rows dropped for a benchmark of another market or for missing prices.
 
-    ``tick_coded``, ``bench_coded``: the ticker and benchmark columns' :func:`_coded`, when
-    known (else made here)."""
-    tick_part = _coded(table["ticker"]) if tick_coded is None else tick_coded
+    ``tick_part``, ``bench_coded``: the ticker and benchmark columns' :func:`_coded` (the
+    benchmarks' made here when not known)."""
     bench_part = _coded(table["benchmark"]) if bench_coded is None else bench_coded
     names, (tick, bench, extra) = _factorized_together(
         [tick_part, bench_part, _coded(ref.extra["ticker"])]
@@ -450,14 +450,14 @@ class _Assembly:
         spec: StudySpec,
         off: Offsets,
         threads: bool,
-        per_row: tuple[np.ndarray, ...] | None = None,
+        per_row: tuple[np.ndarray, ...],
     ) -> None:
-        """``per_row``: :func:`_row_arrays` of the table (made here when not given)."""
+        """``per_row``: :func:`_row_arrays` of the table."""
         self.table, self.ref, self.names, self.model, self.drops = table, ref, names, model, drops
         self.groupings, self.factors, self.factor_names = groupings, factors, factor_names
         self.flags, self.spec, self.off, self.threads = flags, spec, off, threads
         (self.block, self.col, self.bench, self.fbase, self.start, self.position,
-         self.not_total) = _row_arrays(len(table)) if per_row is None else per_row  # fmt: skip
+         self.not_total) = per_row  # fmt: skip
         self.conf_parts: list[tuple[np.ndarray, Later[tuple[np.ndarray, np.ndarray]]]] = []
         self.cluster_parts: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [
             [] for _ in groupings

@@ -319,10 +319,8 @@ def _normalized_dates(day0: pd.Series) -> bool:
     index.) One pass over the integers, no new column."""
     if not isinstance(day0.dtype, np.dtype) or day0.dtype.kind != "M":
         return False
-    # one day in the dates' unit (datetime64[us]: 86_400_000_000)
-    per_day = int(
-        np.array([1], dtype="m8[D]").astype(day0.dtype.str.replace("M", "m")).view(np.int64)[0]
-    )
+    unit, _ = np.datetime_data(day0.dtype)
+    per_day = int(np.timedelta64(1, "D").astype(f"m8[{unit}]").astype(np.int64))  # one day
     ticks = day0.to_numpy().view(np.int64)
     # NaT (the smallest int64) is no multiple of a day, but normalizing leaves it as it is
     return bool(((ticks % per_day == 0) | (ticks == np.iinfo(np.int64).min)).all())

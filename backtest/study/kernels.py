@@ -1274,30 +1274,20 @@ def radix_sort(keys, tmp):  # type: ignore[no-untyped-def]
 NUMPY_SORT_MIN = 4096
 
 
-def signed_rank_column(
-    x: np.ndarray, k: int, order: np.ndarray, bounds: np.ndarray, keys: np.ndarray,
-    tmp: np.ndarray, kept: np.ndarray, stat: int,
-) -> np.ndarray:  # fmt: skip
-    """:func:`signed_rank_stats` of column ``k`` of ``x`` (rows x columns) over the rows that
-    are observations of statistic ``stat`` (``kept[row, stat]``): the rows in group order
-    (``x[order[i], k]``; as they are when ``order`` is empty), keyed, sorted within each
-    group segment ``bounds[g]:bounds[g+1]``, ranked. ``keys`` and ``tmp`` are buffers of at
-    least the number of rows (``keys`` holds the sorted keys afterwards).
-
-    The keys are integers, so every sort gives the same sorted segments: long segments are
-    sorted by NumPy (which releases the GIL), the others by :func:`radix_sort`.
-    """
-    stats = np.array([stat], dtype=np.int64)
-    return signed_rank_columns(x, k, k + 1, order, bounds, keys[None, :], tmp, kept, stats)[0]
-
-
 def signed_rank_columns(
     x: np.ndarray, k0: int, k1: int, order: np.ndarray, bounds: np.ndarray, keys: np.ndarray,
     tmp: np.ndarray, kept: np.ndarray, stats: np.ndarray,
 ) -> np.ndarray:  # fmt: skip
-    """:func:`signed_rank_column` of the columns ``k0 .. k1-1`` (columns x groups x 4),
-    column ``k0 + c`` over the observations of statistic ``stats[c]``; ``keys`` a buffer of
-    at least ``k1 - k0`` rows of the number of rows of ``x``.
+    """:func:`signed_rank_stats` of each of the columns ``k0 .. k1-1`` of ``x`` (rows x
+    columns; the result columns x groups x 4), column ``k0 + c`` over the rows that are
+    observations of statistic ``stats[c]`` (``kept[row, stats[c]]``): the rows in group order
+    (``x[order[i], k]``; as they are when ``order`` is empty), keyed, sorted within each
+    group segment ``bounds[g]:bounds[g+1]``, ranked. ``keys`` is a buffer of at least
+    ``k1 - k0`` rows of the number of rows of ``x`` (holding each column's sorted keys
+    afterwards), ``tmp`` one row of it.
+
+    The keys are integers, so every sort gives the same sorted segments: long segments are
+    sorted by NumPy (which releases the GIL), the others by :func:`radix_sort`.
 
     The columns' keys are made in one pass over the rows: a row's columns are next to each
     other in memory, so one read of it serves them all (a pass per column reads a whole

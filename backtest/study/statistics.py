@@ -174,8 +174,8 @@ def two_sided_t(stat: FloatArray, df: FloatArray, *, out: FloatArray | None = No
     with np.errstate(invalid="ignore"):
         df = np.asarray(df, dtype=np.float64)
         stat = np.asarray(stat, dtype=np.float64)
-        if out is None or out.shape != np.broadcast_shapes(stat.shape, df.shape):
-            p = special.stdtr(np.where(df >= 1, df, np.nan), -np.abs(stat), out=out)
+        if out is None:
+            p = special.stdtr(np.where(df >= 1, df, np.nan), -np.abs(stat))
         else:  # -|t| made in ``out`` itself: no temporary as large as the t's
             np.abs(stat, out=out)
             np.negative(out, out=out)

@@ -47,7 +47,7 @@ def test_radix_sort_of_segments_equals_numpy_sort(
 
 def test_signed_rank_keys_of_a_column_are_sorted() -> None:
     """A large column of abnormal returns, zeros and NaN included, some rows not
-    observations: signed_rank_column leaves in its buffer the column's keys by their
+    observations: signed_rank_columns leaves in its buffer the column's keys by their
     definition (the bits of |x|, the sign in the lowest bit; zero, NaN and rows merged away
     unused), sorted."""
     rng = np.random.default_rng(4)
@@ -57,7 +57,8 @@ def test_signed_rank_keys_of_a_column_are_sorted() -> None:
     kept = (rng.random((len(x), 2)) > 0.1).astype(np.uint8)
     keys, tmp = np.empty(len(x), dtype=np.int64), np.empty(len(x), dtype=np.int64)
     bounds = np.array([0, len(x)], dtype=np.int64)
-    K.signed_rank_column(x[:, None], 0, np.zeros(0, dtype=np.int64), bounds, keys, tmp, kept, 1)
+    K.signed_rank_columns(x[:, None], 0, 1, np.zeros(0, dtype=np.int64), bounds, keys[None, :],
+                          tmp, kept, np.array([1]))  # fmt: skip
     used = ~np.isnan(x) & (x != 0) & (kept[:, 1] == 1)
     expected = np.where(used, (np.abs(x).view(np.int64) & ~np.int64(1)) | (x > 0), UNUSED)
     np.testing.assert_array_equal(keys, np.sort(expected))

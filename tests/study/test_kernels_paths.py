@@ -42,7 +42,8 @@ def test_signed_ranks_of_long_and_short_segments_match_scipy(sizes: list[int], g
     bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     keys, tmp = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     for k in range(2):
-        got = K.signed_rank_column(xs, k, order, bounds, keys, tmp, ks, 1 - k)
+        got = K.signed_rank_columns(xs, k, k + 1, order, bounds, keys[None, :], tmp, ks,
+                                    np.array([1 - k]))[0]  # fmt: skip
         for g in range(len(sizes)):
             rows = order[bounds[g] : bounds[g + 1]]
             sel = rows[ks[rows, 1 - k] == 1]

@@ -43,8 +43,9 @@ def _raw_moments(groups: S.Groups, x: np.ndarray, sx: np.ndarray, dof: np.ndarra
 def _wilcoxon(groups: S.Groups, x: np.ndarray, kept: np.ndarray) -> S.GroupStat:
     n = len(x)
     keys, tmp = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    cols = [K.signed_rank_column(np.ascontiguousarray(x), k, groups.row_order, groups.bounds,
-                                 keys, tmp, kept, k) for k in range(x.shape[1])]  # fmt: skip
+    cols = [K.signed_rank_columns(np.ascontiguousarray(x), k, k + 1, groups.row_order,
+                                  groups.bounds, keys[None, :], tmp, kept,
+                                  np.array([k]))[0] for k in range(x.shape[1])]  # fmt: skip
     return S.wilcoxon_stats(np.stack(cols, axis=1))
 
 
