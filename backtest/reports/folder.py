@@ -119,22 +119,42 @@ def check_destination(
             shown,
             f"{shown} is a file, not a folder: evbt will not replace it; choose another --out",
         )
-    if out.is_dir() and not force and not is_report(out):
+    if out.is_dir() and not force and _foreign(out, shown):
+        raise ReportFolderError(
+            shown,
+            f"{shown} is not empty and is not an evbt report (it has no {MARKER} written by "
+            "evbt): evbt will not replace it. Choose another --out, or pass --force to "
+            "replace the folder and everything in it (a report written by an older evbt "
+            "also needs --force once)",
+        )
+    return out
+
+
+#: Reads of a folder that looks foreign before :func:`check_destination` believes it.
+_FOREIGN_READS = 3
+
+
+def _foreign(out: Path, shown: str) -> bool:
+    """Is ``out`` a folder with files in it but no report marker?
+
+    Another evbt process may be swapping a report into ``out`` meanwhile (its old report
+    renamed aside, the new one renamed in: for an instant there is no ``out``), so a folder
+    listed with files and then found without a marker is read again after a moment, and only
+    called foreign when every read says so. A folder that vanishes is not foreign."""
+    for attempt in range(_FOREIGN_READS):
+        if attempt:
+            time.sleep(0.002)
         try:
             empty = next(out.iterdir(), None) is None
+        except FileNotFoundError:
+            return False
         except OSError as exc:
             raise ReportFolderError(
                 shown, f"{shown}: cannot read the folder ({exc.strerror})"
             ) from None
-        if not empty:
-            raise ReportFolderError(
-                shown,
-                f"{shown} is not empty and is not an evbt report (it has no {MARKER} written by "
-                "evbt): evbt will not replace it. Choose another --out, or pass --force to "
-                "replace the folder and everything in it (a report written by an older evbt "
-                "also needs --force once)",
-            )
-    return out
+        if empty or is_report(out):
+            return False
+    return True
 
 
 # ---------------------------------------------------------------------------------- building

@@ -5,6 +5,7 @@ The race and signal cases run real processes (subprocess, kill), as a user's wou
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -86,6 +87,54 @@ def test_an_empty_or_missing_folder_is_fine_and_a_file_never(
         with pytest.raises(ReportFolderError, match=r"file is a file, not a folder"):
             write_report(plain_result, tmp_path / "file", force=force)
     assert (tmp_path / "file").read_text(encoding="utf-8") == "mine"
+
+
+def _report(folder: Path, by: str) -> Path:
+    folder.mkdir()
+    (folder / "run.json").write_text(json.dumps({"format": F.FORMAT, "by": by}))
+    (folder / "index.html").write_text("page")
+    return folder
+
+
+def test_a_report_swapped_in_by_another_writer_meanwhile_is_not_foreign(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check before computing runs without the lock: another writer may swap its report
+    into the destination at that moment (the old one renamed aside, the new one renamed in).
+    A marker read in that instant finds no folder; the destination is still a report, not
+    a stranger's files (this once failed the two-process test below)."""
+    out = _report(tmp_path / "rep", "a")
+    new = _report(tmp_path / ".rep.evbt-tmp-1-x", "b")
+    real = F.is_report
+    calls = []
+
+    def mid_swap(folder: str | os.PathLike[str]) -> bool:
+        calls.append(folder)
+        if len(calls) > 1:
+            return real(folder)
+        old = tmp_path / ".rep.evbt-old-1-x"
+        os.rename(out, old)  # the other writer's first rename...
+        seen = real(folder)  # ...this read falls between its two renames
+        os.rename(new, out)  # ...and its second
+        return seen
+
+    monkeypatch.setattr(F, "is_report", mid_swap)
+    assert F.check_destination(out) == out.resolve()
+    assert len(calls) == 2
+    assert json.loads(tree(out)["run.json"])["by"] == "b"
+
+
+def test_a_strangers_folder_is_read_again_and_still_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    v = victim(tmp_path)
+    reads = []
+    real = F.is_report
+    monkeypatch.setattr(F, "is_report", lambda folder: reads.append(folder) or real(folder))
+    with pytest.raises(ReportFolderError, match="is not empty and is not an evbt report"):
+        F.check_destination(v)
+    assert len(reads) == F._FOREIGN_READS
+    assert tree(v) == {"sub/notes.txt": "more", "thesis.txt": "precious"}
 
 
 def test_a_report_of_an_older_evbt_needs_force_once(
