@@ -21,7 +21,9 @@ and each round then times, as fresh processes and one after the other (never in 
 with the default options (confounder exclusion on), standard output discarded. Wall time,
 user and system CPU and the child's peak resident memory come from ``os.wait4``. With
 ``--compare DIR`` every round also runs the same command from the source tree ``DIR`` (e.g.
-``git archive <commit> backtest | tar -x -C DIR``; it is put first on ``PYTHONPATH``), the
+``git archive <commit> backtest | tar -x -C DIR``; it is put first on ``PYTHONPATH`` and is the
+child's working directory, and the child checks that it imports ``backtest`` from there: from
+the checkout, ``python -c`` would otherwise import the checkout's own package first), the
 order of the two alternating between rounds, so that both see the same load. Each round
 appends a JSON line to ``benchmarks/results/sp500_study.jsonl``.
 """
@@ -44,13 +46,22 @@ ROOT = HERE.parent
 SHARED = ROOT.parent / "shared" / "sp500"
 RESULTS = HERE / "results"
 CATALOG = RESULTS / "sp500_earnings.csv"
-LAUNCH = "import sys; from backtest.cli import main; sys.argv[0] = 'evbt'; main()"
+#: The ``evbt`` command, from the tree named by ``EVBT_BENCH_TREE`` (checked).
+LAUNCH = (
+    "import os, sys, backtest; tree = os.environ['EVBT_BENCH_TREE']; "
+    "assert backtest.__file__.startswith(tree + os.sep), (backtest.__file__, tree); "
+    "from backtest.cli import main; sys.argv[0] = 'evbt'; main()"
+)
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+def timed(
+    cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> dict[str, float]:
     """Run ``cmd`` with its output discarded; wall, user, system seconds and peak RSS (MB)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     err = proc.stderr.read().decode() if proc.stderr else ""
@@ -78,7 +89,8 @@ def ensure_catalog(earnings: Path) -> Path:
             sys.executable, "-c", LAUNCH, "events", "import", "earnings", "--from",
             str(earnings), "--since", "2019-06-01", "--until", "2025-06-30", "--out", str(CATALOG),
         ]  # fmt: skip
-        subprocess.run(cmd, check=True, capture_output=True)
+        env = dict(os.environ, PYTHONPATH=str(ROOT), EVBT_BENCH_TREE=str(ROOT))
+        subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=ROOT)
     return CATALOG
 
 
@@ -97,20 +109,21 @@ def main() -> None:
     ap.add_argument("--compare", type=Path, default=None, help="another source tree, alternated")
     args = ap.parse_args()
     catalog = ensure_catalog(args.earnings)
-    cmd = study_cmd(catalog, args.prices)
-    here_env = dict(os.environ, PYTHONPATH=str(ROOT))
-    trees: list[tuple[str, dict[str, str]]] = [("after", here_env)]
-    if args.compare is not None:
-        trees.append(("before", dict(os.environ, PYTHONPATH=str(args.compare.resolve()))))
+    cmd = study_cmd(catalog.resolve(), args.prices.resolve())
+    roots = [("after", ROOT)] + ([("before", args.compare.resolve())] if args.compare else [])
+    trees = [
+        (name, dict(os.environ, PYTHONPATH=str(root), EVBT_BENCH_TREE=str(root)), root)
+        for name, root in roots
+    ]
     # one unmeasured warm-up each (page cache, numba's on-disk cache of each tree)
-    for _, env in trees:
-        timed(cmd, env)
+    for _, env, root in trees:
+        timed(cmd, env, root)
     rows: list[dict[str, Any]] = []
     for r in range(args.runs):
         row: dict[str, Any] = {"round": r, "load": load_average()}
         row["import_vectorbt"] = timed([sys.executable, "-c", "import vectorbt"])
-        for name, env in trees if r % 2 == 0 else trees[::-1]:
-            row[name] = timed(cmd, env)
+        for name, env, root in trees if r % 2 == 0 else trees[::-1]:
+            row[name] = timed(cmd, env, root)
             row[name]["ratio"] = round(row[name]["wall"] / row["import_vectorbt"]["wall"], 2)
         rows.append(row)
         print(json.dumps(row))
@@ -119,7 +132,7 @@ def main() -> None:
     med = statistics.median
     vbt = med(r["import_vectorbt"]["wall"] for r in rows)
     print(f"import vectorbt: median {vbt:.2f} s")
-    for name, _ in trees:
+    for name, _, _ in trees:
         wall = med(r[name]["wall"] for r in rows)
         ratio = med(r[name]["ratio"] for r in rows)
         user = med(r[name]["user"] for r in rows)

@@ -152,3 +152,31 @@ def test_called_from_python_keeps_the_collector_settings() -> None:
     with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
         main(["--version"])
     assert gc.get_threshold() == before
+
+
+def test_a_study_and_its_report_tables_do_not_import_scipy_stats(tmp_path: Path) -> None:
+    """``scipy.stats`` costs a process about 0.5 s to import; a study (its tests, intervals
+    and tables) uses only ``scipy.special``, so a process that does not backtest never loads
+    it."""
+    code = (
+        "import numpy as np, pandas as pd\n"
+        "from backtest.study import StudySpec, run_study\n"
+        "from backtest.reports import tables\n"
+        "idx = pd.bdate_range('2023-01-02', periods=400)\n"
+        "rng = np.random.default_rng(0)\n"
+        "r = rng.normal(0, 0.01, (400, 4))\n"
+        "close = pd.DataFrame(100 * np.cumprod(1 + r, axis=0), index=idx,\n"
+        "                     columns=['AAA', 'BBB', 'CCC', 'SPY'])\n"
+        "ev = pd.DataFrame({'event_id': ['a', 'b', 'c'], 'ticker': ['AAA', 'BBB', 'CCC'],\n"
+        "                   'day0': [idx[300], idx[310], idx[320]]})\n"
+        "res = run_study(ev, close, StudySpec())\n"
+        "assert len(res.events) == 3, res.dropped\n"
+        "tables.t_half_width(np.array([0.01]), np.array([3]))\n"
+        "res.summary()\n"
+        "import sys\n"
+        "print('scipy.stats loaded:', 'scipy.stats' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=120
+    ).stdout
+    assert "scipy.stats loaded: False" in out.splitlines(), out

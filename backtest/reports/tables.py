@@ -16,10 +16,10 @@ from typing import Any, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
 from backtest.reports import fmt
 from backtest.study.spec import Window, window_label
+from backtest.study.statistics import t_quantile
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -197,7 +197,7 @@ def t_half_width(se: npt.ArrayLike, n: npt.ArrayLike, level: float = 0.95) -> Fl
     or the standard error is missing."""
     s = np.asarray(se, dtype=np.float64)
     k = np.asarray(n, dtype=np.float64)
-    q = stats.t.ppf(0.5 + level / 2.0, np.maximum(k - 1.0, 1.0))
+    q = t_quantile(0.5 + level / 2.0, np.maximum(k - 1.0, 1.0))
     return np.where((k >= 2) & np.isfinite(s), q * np.abs(s), np.nan)
 
 

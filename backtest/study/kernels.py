@@ -689,7 +689,9 @@ def rank_sums(keys, run, rcount, bits, local, pattern, sums, counts):  # type: i
             else:
                 merged[o] = keys[i, ib]
                 ib += 1
-        merged[m] = -1  # ends the last run of ties (no key is negative)
+        # ends the last run of ties: KEY_UNUSED's tie part is a NaN's, never a ranked
+        # value's (-1's is a negative denormal's: a row's largest AR could have it)
+        merged[m] = KEY_UNUSED
         # the first grouping's sums are added as the ranks are found, the others' from devs
         p0 = pattern[0, i]
         sums0 = sums[local[0, i], max(p0, 0)]

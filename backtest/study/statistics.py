@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import special, stats
+import numpy.typing as npt
+from scipy import special
+from scipy.special import _ufuncs as _scipy_ufuncs
 
 FloatArray = np.ndarray
 
@@ -184,6 +186,39 @@ def two_sided_t(stat: FloatArray, df: FloatArray, *, out: FloatArray | None = No
     return np.asarray(p)
 
 
+def t_quantile(q: float, df: npt.ArrayLike) -> FloatArray:
+    """Student's t quantile ``q`` (0 < q < 1) with ``df`` degrees of freedom, NaN where df is
+    not positive: ``scipy.stats.t.ppf(q, df)``, which is SciPy's ``stdtrit(df, q)`` there,
+    without importing ``scipy.stats`` (about 0.5 s of a process that does not backtest)."""
+    d = np.asarray(df, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.where(d > 0, special.stdtrit(np.where(d > 0, d, 1.0), q), np.nan))
+
+
+#: The binomial distribution functions ``scipy.stats.binom`` evaluates (Boost's, private to
+#: SciPy; None in a SciPy without them, where ``scipy.stats`` itself is imported).
+_BINOM_CDF = getattr(_scipy_ufuncs, "_binom_cdf", None)
+_BINOM_SF = getattr(_scipy_ufuncs, "_binom_sf", None)
+
+
+def binomial_tails(pos: FloatArray, n: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """P(X <= pos) and P(X >= pos) for X ~ Binomial(n, 1/2), for counts ``0 <= pos <= n``
+    with ``n >= 1`` (other entries: whatever SciPy gives, NaN or not; callers mask them): the
+    values of ``scipy.stats.binom.cdf(pos, n, 0.5)`` and ``binom.sf(pos - 1, n, 0.5)``, from
+    the functions it calls, without importing ``scipy.stats``."""
+    pos = np.asarray(pos, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    if _BINOM_CDF is None or _BINOM_SF is None:  # another SciPy
+        from scipy import stats
+
+        return stats.binom.cdf(pos, n, 0.5), stats.binom.sf(pos - 1, n, 0.5)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo = _BINOM_CDF(pos, n, 0.5)
+        # P(X >= 0) is 1 (scipy.stats' value below the support; the function's is NaN)
+        hi = np.where(pos >= 1, _BINOM_SF(np.maximum(pos - 1, 0.0), n, 0.5), 1.0)
+    return np.asarray(lo), np.asarray(hi)
+
+
 def _two_sided_normal(z: FloatArray) -> FloatArray:
     """2 P(Z > |z|) for the standard normal."""
     return np.asarray(2.0 * special.ndtr(-np.abs(z)))
@@ -219,8 +254,7 @@ def _sign_z_p(pos: FloatArray, n: FloatArray) -> tuple[FloatArray, FloatArray]:
     p-value of ``pos`` positive values out of ``n`` non-zero ones (NaN where ``n`` is 0)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(n > 0, (pos - n / 2.0) / (np.sqrt(n) / 2.0), np.nan)
-        lo = stats.binom.cdf(pos, n, 0.5)
-        hi = stats.binom.sf(pos - 1, n, 0.5)
+        lo, hi = binomial_tails(pos, n)
         p = np.where(n > 0, np.minimum(1.0, 2.0 * np.minimum(lo, hi)), np.nan)
     return z, p
 
@@ -462,7 +496,7 @@ def headline(
             continue
         df = np.broadcast_to(dof, shape)
         with np.errstate(invalid="ignore", divide="ignore"):
-            q = stats.t.ppf(0.5 + level / 2.0, np.where(df >= 1, df, np.nan))
+            q = t_quantile(0.5 + level / 2.0, np.where(df >= 1, df, np.nan))
             if key in ("bmp", "kp") and inversion is not None:
                 factor: FloatArray | float = 1.0
                 if key == "kp" and rbar is not None:

@@ -104,6 +104,30 @@ def test_rank_sums_equal_ranks_summed_by_group_and_pattern(length: int) -> None:
                                        atol=1e-12)  # fmt: skip
 
 
+@pytest.mark.parametrize("largest", [-5e-324, -1e-321, -0.0, 0.0])
+def test_rank_sums_of_a_row_whose_largest_value_is_a_tiny_negative_number(largest: float) -> None:
+    """A row whose largest ranked value is a negative denormal: its key's tie part (every
+    bit above the column's) is all ones, as -1's is, so -1 cannot end the row's last run of
+    ties. The ranks are still 1 .. m, as scipy's, with unused slots after the row's keys."""
+    length, bits = 271, 9
+    values = np.full(length, np.nan)
+    values[[3, 100, 200, 270]] = [-0.03, -0.02, -0.01, largest]
+    valid = ~np.isnan(values)
+    low = np.int64((1 << bits) - 1)
+    key = (np.where(valid, values, 0.0) + 0.0).view(np.int64)
+    key ^= (key >> 63) & np.int64(0x7FFFFFFFFFFFFFFF)
+    keys = np.where(valid, (key & ~low) | np.arange(length, dtype=np.int64), UNUSED)[None, :]
+    keys[:, : K.SORT_RUN].sort(axis=1)
+    keys[:, K.SORT_RUN :].sort(axis=1)
+    sums = np.zeros((1, 1, length))
+    counts = np.zeros((1, 1, length), dtype=np.int64)
+    zeros = np.zeros((1, 1), dtype=np.int64)
+    K.rank_sums(keys, K.SORT_RUN, np.array([4]), bits, zeros, zeros, sums, counts)
+    u = stats.rankdata(values[valid]) / 5.0 - 0.5
+    np.testing.assert_array_equal(counts[0, 0], valid.astype(np.int64))
+    np.testing.assert_allclose(sums[0, 0, valid], u, rtol=0, atol=1e-15)
+
+
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(0, 5000), bits=st.sampled_from([1, 5, 23, 62]))
 def test_stable_argsort_equals_numpy(seed: int, n: int, bits: int) -> None:

@@ -249,3 +249,71 @@ def test_two_sided_t_p_values_are_scipys_with_or_without_out() -> None:
     expected = 2 * stats.t.sf(np.abs(t), np.broadcast_to(df, t.shape))
     np.testing.assert_allclose(got[ok], expected[ok], rtol=1e-12)
     assert np.isnan(got[~ok]).all()
+
+
+def test_t_quantile_is_scipy_stats_t_ppf_to_the_last_bit() -> None:
+    """The interval's t quantile equals ``scipy.stats.t.ppf`` bit for bit, for every level a
+    report uses and degrees of freedom from 1 to millions, infinite, non-positive and NaN."""
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    df = np.concatenate(
+        [np.arange(1, 3000), rng.integers(3000, 10**7, 5000), [np.inf, 0.0, -2.0, np.nan]]
+    ).astype(np.float64)
+    for level in (0.5, 0.8, 0.9, 0.95, 0.99, 0.999):
+        q = 0.5 + level / 2.0
+        got = S.t_quantile(q, df)
+        want = stats.t.ppf(q, df)
+        assert got.tobytes() == want.tobytes(), level
+    assert np.isnan(S.t_quantile(0.975, np.array([0.0, -1.0, np.nan]))).all()
+    assert S.t_quantile(0.975, np.array([np.inf]))[0] == pytest.approx(1.959963984540054)
+
+
+def _binomial_grid() -> tuple[np.ndarray, np.ndarray]:
+    """Counts ``0 <= pos <= n``: every pos for n up to 300, then the tails, the middle and
+    random draws for n up to two million."""
+    rng = np.random.default_rng(4)
+    pos, n = [], []
+    for m in [*range(1, 301), *rng.integers(301, 2_000_000, 400).tolist()]:
+        head = np.arange(0, min(m, 40) + 1)
+        draws = rng.integers(0, m + 1, 60)
+        ks = np.unique(np.concatenate([head, m - head, draws, [m // 2, m // 2 + 1]]))
+        pos.append(ks.astype(np.float64))
+        n.append(np.full(len(ks), m, dtype=np.float64))
+    return np.concatenate(pos), np.concatenate(n)
+
+
+def test_binomial_tails_are_scipy_stats_binom_to_the_last_bit() -> None:
+    """The sign test's tails P(X <= pos) and P(X >= pos), X ~ Bin(n, 1/2), equal
+    ``scipy.stats.binom.cdf(pos, n, .5)`` and ``binom.sf(pos - 1, n, .5)`` bit for bit (pos 0
+    included, where the survival function is below its support), and so do the sign test's
+    p-values."""
+    from scipy import stats
+
+    pos, n = _binomial_grid()
+    lo, hi = S.binomial_tails(pos, n)
+    assert lo.tobytes() == stats.binom.cdf(pos, n, 0.5).tobytes()
+    assert hi.tobytes() == stats.binom.sf(pos - 1, n, 0.5).tobytes()
+    assert (hi[pos == 0] == 1.0).all()
+    assert (lo[pos == n] == 1.0).all()
+    _, p = S._sign_z_p(pos, n)
+    want = np.minimum(1.0, 2.0 * np.minimum(stats.binom.cdf(pos, n, 0.5),
+                                            stats.binom.sf(pos - 1, n, 0.5)))  # fmt: skip
+    assert p.tobytes() == want.tobytes()
+    # by hand: 3 positives of 10 gives P(X <= 3) = 176/1024, P(X >= 3) = 968/1024
+    lo3, hi3 = S.binomial_tails(np.array([3.0]), np.array([10.0]))
+    assert lo3[0] == pytest.approx(176 / 1024, rel=1e-14)
+    assert hi3[0] == pytest.approx(968 / 1024, rel=1e-14)
+
+
+def test_binomial_tails_without_scipys_private_functions_use_scipy_stats(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In a SciPy without the private binomial functions, the tails come from
+    ``scipy.stats`` itself: the same numbers."""
+    pos, n = _binomial_grid()
+    lo, hi = S.binomial_tails(pos, n)
+    monkeypatch.setattr(S, "_BINOM_CDF", None)
+    lo2, hi2 = S.binomial_tails(pos, n)
+    assert lo2.tobytes() == lo.tobytes()
+    assert hi2.tobytes() == hi.tobytes()
