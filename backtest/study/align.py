@@ -493,8 +493,16 @@ class _Assembly:
         span_txt = f"{sessions[0].date()} to {sessions[-1].date()}" if len(sessions) else "none"
 
         def outside_reason(i: int) -> str:
-            day = table["day0"].iat[i].date()
-            return f"day 0 {day} is outside the {market} price data ({span_txt})"
+            day = table["day0"].iat[i]
+            if not len(sessions) or not sessions[0] <= day <= sessions[-1]:
+                return f"day 0 {day.date()} is outside the {market} price data ({span_txt})"
+            kind = day.strftime("a %A") if day.weekday() >= 5 else "a holiday"
+            following = sessions[sessions.searchsorted(day)].date()
+            return (
+                f"day 0 {day.date()} is not a session of {market} ({kind}): give an event "
+                f"table the session itself (here the next is {following}); a catalog maps an "
+                "event's date and time to its session"
+            )
 
         outside = np.zeros(n, dtype=bool)
         outside[rows[pos < 0]] = True

@@ -51,6 +51,12 @@ KEY_UNUSED = np.iinfo(np.int64).max
 #: The relative determinant of X'X below which a fit is singular (a regressor that does not
 #: vary, or regressors that move together).
 SINGULAR_TOL = 1e-10
+#: The share of Syy left as residual (1 - R^2) below which the market model's residual sum of
+#: squares is summed from the residuals instead of taken as Syy - Sxy^2 / Sxx: that difference
+#: loses about eps * Syy / SS of its relative precision, so a stock that tracks its benchmark
+#: closely would get a wrong variance (or none: a false "zero residual variance"). Above it the
+#: difference is good to about 1e3 eps, as good as summing the residuals.
+SS_RECOMPUTE = 2.0**-10
 
 
 def _float_bits(typingctx, x):  # type: ignore[no-untyped-def]
@@ -295,7 +301,8 @@ def _fit_result(cnt, mx, my, sxx, sxy, syy, model):  # type: ignore[no-untyped-d
     """(n, a, b, mean of x, centred Sxx, residual SS) from the moments of :func:`_fit_lanes`.
 
     The residual sum of squares is Syy - Sxy^2 / Sxx for the market model (Syy for the other
-    models, whose residuals are deviations from a mean).
+    models, whose residuals are deviations from a mean); :func:`_fit` sums it from the
+    residuals instead where that difference cancels (:data:`SS_RECOMPUTE`).
     """
     if cnt == 0:
         return 0, 0.0, 0.0, 0.0, 0.0, 0.0
@@ -467,9 +474,25 @@ def _fit(  # type: ignore[no-untyped-def]
             if model == MARKET and not (sxx > SINGULAR_TOL * (sxx + cnt * mx * mx)):
                 status[q] = STATUS_SINGULAR
                 continue
+            if model == MARKET and ss < SS_RECOMPUTE * moments[5 * LANES + lane]:
+                ss = _market_ss(R, cover, col[q], bench[q], starts[q], e0, e1, exclude, a, b)
             _finish_fit(R, R[col[q]], R[bench[q]], q, row, starts[q], d0, model, cnt, a, b, mx,
                         sxx, ss, 0, fbeta[row], 0, alpha, beta, s2o, dof_o, mx_o, sxx_o,
                         status)  # fmt: skip
+
+
+@nb.njit(cache=True, inline="always")
+def _market_ss(R, cover, c, bench, st, e0, e1, exclude, a, b):  # type: ignore[no-untyped-def]
+    """The market model's residual sum of squares over a row's estimation days, summed from
+    the residuals themselves (see :data:`SS_RECOMPUTE`)."""
+    ys, xs = R[c], R[bench]
+    ss = 0.0
+    for kk in range(e0, e1):
+        t = st + kk
+        if _used(ys, xs, cover, c, t, MARKET, exclude):
+            e = _abnormal(R, ys, xs, t, MARKET, a, b, 0, ys, 0)
+            ss += e * e
+    return ss
 
 
 @nb.njit(cache=True, inline="always")

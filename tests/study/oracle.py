@@ -352,7 +352,13 @@ def group_tests(
     out["rank"] = (
         sum(q[d] for d in days) / (math.sqrt(len(days)) * s) if all(d in q for d in days) else nan
     )
-    w_res = stats.wilcoxon(x, zero_method="wilcox", alternative="two-sided")
+    # exact for at most 50 values (zeros left out) without ties, else the normal approximation
+    # with the tie-corrected variance and no continuity correction (R's wilcox.test; SciPy's
+    # own default is exact with ties too)
+    nz = np.abs(nonzero)
+    exact = len(nz) <= 50 and len(np.unique(nz)) == len(nz)
+    w_res = stats.wilcoxon(x, zero_method="wilcox", alternative="two-sided",
+                           method="exact" if exact else "approx")  # fmt: skip
     out["wilcoxon_p"] = float(w_res.pvalue)
     ranks = stats.rankdata(np.abs(nonzero))
     out["wilcoxon"] = float(ranks[nonzero > 0].sum())

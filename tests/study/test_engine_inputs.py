@@ -64,6 +64,37 @@ def test_every_drop_has_a_stage_and_reason() -> None:
     assert res.data["n_input"] == len(ev) + len(extra)
 
 
+def test_a_day_0_inside_the_prices_that_is_no_session_is_named_as_such() -> None:
+    # a Saturday and Christmas observed (Friday 2010-12-24) inside the prices, and a date
+    # after them: each dropped with a reason that says which it is
+    syn = make_market(n_days=600, n_stocks=3, n_events=3, seed=7)
+    first, last = syn.close.index[0], syn.close.index[-1]
+    assert first < pd.Timestamp("2010-12-24") < last
+    extra = pd.DataFrame(
+        {
+            "event_id": ["saturday", "holiday", "after"],
+            "ticker": ["S0000", "S0001", "S0002"],
+            "day0": pd.to_datetime(["2011-05-28", "2010-12-24", "2030-01-02"]),
+        }
+    )
+    res = run_study(pd.concat([syn.events, extra], ignore_index=True), syn.close,
+                    StudySpec(max_loss=1.0))  # fmt: skip
+    d = res.dropped.set_index("event_id")
+    assert set(d.index) == {"saturday", "holiday", "after"}
+    assert (d["stage"] == "calendar").all()
+    assert d.loc["saturday", "reason"].startswith(
+        "day 0 2011-05-28 is not a session of XNYS (a Saturday): give an event table the "
+        "session itself (here the next is 2011-05-31)"
+    )
+    assert d.loc["holiday", "reason"].startswith(
+        "day 0 2010-12-24 is not a session of XNYS (a holiday)"
+    )
+    assert "(here the next is 2010-12-27)" in d.loc["holiday", "reason"]
+    assert d.loc["after", "reason"] == (
+        f"day 0 2030-01-02 is outside the XNYS price data ({first.date()} to {last.date()})"
+    )
+
+
 def test_failed_price_loads_give_their_reason() -> None:
     class Panel:
         def __init__(self, close: pd.DataFrame) -> None:

@@ -131,3 +131,38 @@ def test_the_busan_summit_on_real_prices(shared_prices_dir: Path) -> None:
         i = series.index.get_loc(pd.Timestamp("2025-10-30"))
         assert day0.loc[name, "return"] == pytest.approx(series.iloc[i] / series.iloc[i - 1] - 1)
     assert -0.02 < day0.loc["SPY", "return"] < 0  # SPY fell ~1.1% (PROVENANCE.md)
+
+
+@pytest.mark.parametrize("noise", [1e-4, 1e-6, 1e-8, 1e-10])
+def test_a_stock_that_tracks_its_benchmark_gets_the_residual_variance_of_its_residuals(
+    noise: float,
+) -> None:
+    # y = 0.0001 + 1.5 x + noise: 1 - R^2 from 4e-5 down to 4e-17, where Syy - Sxy^2/Sxx
+    # cancels (a relative error of 1e-7 at noise 1e-6, and at 1e-10 the row was dropped for
+    # "zero residual variance"). The reference: the centred two-pass OLS in long double on the
+    # returns the engine reads from the prices.
+    from tests.study.synth import prices_from_returns, sessions
+
+    n, day0 = 300, 280
+    idx = sessions(n)
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.0003, 0.01, n)
+    y = 0.0001 + 1.5 * x + rng.normal(0.0, noise, n)
+    r = pd.DataFrame({"STK": y, "SPY": x}, index=idx)
+    r.iloc[0] = np.nan
+    close = prices_from_returns(r)
+    spec = StudySpec(estimation=(-250, -11), min_estimation=120, windows=((0, 0),),
+                     path=(0, 0), group_by=("all",))  # fmt: skip
+    ev = pd.DataFrame({"event_id": ["e"], "ticker": ["STK"], "day0": [idx[day0]]})
+    res = run_study(ev, close, spec)
+    assert len(res.dropped) == 0
+    rets = (close / close.shift(1) - 1.0).to_numpy()
+    est = slice(day0 - 250, day0 - 11 + 1)
+    xl, yl = rets[est, 1].astype(np.longdouble), rets[est, 0].astype(np.longdouble)
+    dx, dy = xl - xl.mean(), yl - yl.mean()
+    b = (dx * dy).sum() / (dx * dx).sum()
+    s2 = float(((dy - b * dx) ** 2).sum() / (len(xl) - 2))
+    # abs=0: pytest.approx's default absolute tolerance (1e-12) would pass any variance here
+    tol = 1e-10 if noise > 1e-9 else 1e-8  # residuals of 1e-10 on returns of 1e-2: rounding
+    assert res.events["sigma"].iloc[0] ** 2 == pytest.approx(s2, rel=tol, abs=0)
+    assert res.events["beta"].iloc[0] == pytest.approx(float(b), rel=1e-12, abs=0)
