@@ -408,7 +408,7 @@ def _group_tables(
                     names,
                     "ABHAR",
                     [("window", w) for w in spec.windows],
-                    {k: bm[k] for k in ("mean", "rows", "t")},
+                    {k: bm[k] for k in ("mean", "rows", "t", "sd")},
                     single=None,
                 )
             )
@@ -511,8 +511,10 @@ def _test_frame(
     n_rows = tests["rows"].n.ravel()
     value = np.where(n_obs > 0, mean.ravel(), np.nan)
     present = {key: tests[key] for key, _, _ in S.GROUP_TESTS if key in tests}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = tests["sd"].stat / np.sqrt(tests["t"].n) if "sd" in tests else None
     head, hstat, hp, lo, hi = S.headline(
-        value.reshape(ng, k), present, single=single, inversion=inversion, rbar=rbar
+        value.reshape(ng, k), present, single=single, inversion=inversion, rbar=rbar, se=se
     )
     data: dict[str, Any] = {
         "group_by": group_by,

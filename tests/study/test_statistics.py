@@ -214,6 +214,39 @@ def test_headline_takes_the_first_computed_test_and_its_interval() -> None:
         assert (lo[0, k] > 0) == (2 * stats.t.sf(s, df) < 0.05)
 
 
+def test_a_t_interval_around_a_value_of_exactly_0_is_not_nan() -> None:
+    """The t intervals took the standard error as value / stat, 0 / 0 where the value is 0:
+    a single event whose day-0 return is 0 (raw model) and two events of +1% and -1% (ABHAR,
+    whose headline is the cross-sectional t) got NaN intervals although p = 1."""
+    from backtest.study import StudySpec, run_study
+    from tests.study.synth import make_market, prices_from_returns
+
+    spec = StudySpec(model="raw", windows=((0, 0), (-1, 1)), group_by=("all",), max_loss=1.0)
+    syn = make_market(n_days=400, n_stocks=2, n_events=2, seed=1)
+    ev = syn.events.iloc[[0]]
+    r = syn.returns.copy()
+    r.iloc[r.index.get_loc(ev["day0"].iloc[0]), r.columns.get_loc(ev["ticker"].iloc[0])] = 0.0
+    res = run_study(ev, prices_from_returns(r), spec)
+    row = res.groups.query("measure == 'CAAR' and window == '[0,0]'").iloc[0]
+    se = res.windows.query("start == 0 and end == 0")["car_se"].iloc[0]
+    half = stats.t.ppf(0.975, res.events["dof"].iloc[0]) * se
+    assert (row["headline"], row["headline_stat"], row["headline_p"]) == ("single-event t", 0, 1)
+    assert row["lo"] == pytest.approx(-half, rel=1e-12)
+    assert row["hi"] == pytest.approx(half, rel=1e-12)
+
+    syn = make_market(n_days=400, n_stocks=2, n_events=2, seed=2)
+    close = syn.close.copy()
+    for e, after in zip(syn.events.itertuples(), (101.0, 99.0), strict=True):
+        at, c = close.index.get_loc(e.day0), close.columns.get_loc(e.ticker)
+        close.iloc[at - 1, c], close.iloc[at, c] = 100.0, after
+    res = run_study(syn.events, close, spec)
+    row = res.groups.query("measure == 'ABHAR' and window == '[0,0]'").iloc[0]
+    half = stats.t.ppf(0.975, 1) * np.std([0.01, -0.01], ddof=1) / np.sqrt(2)
+    assert (row["headline"], row["headline_stat"], row["headline_p"]) == ("cross-sectional t", 0, 1)
+    assert row["lo"] == pytest.approx(-half, rel=1e-9)
+    assert row["hi"] == pytest.approx(half, rel=1e-9)
+
+
 @pytest.mark.parametrize(
     ("codes", "n_groups", "bounds"),
     [
