@@ -542,6 +542,18 @@ def _test_frame(
             f"{m} row{'s' if m != 1 else ''} merged (rows of one ticker whose days overlap are "
             "one observation)"
         )
+    if inversion is not None:  # a BMP (or KP) interval need not hold the equal-weighted value
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centre = (inversion.mean_s / inversion.mean_w).ravel()
+            outside = np.flatnonzero((value < data["lo"]) | (value > data["hi"]))
+        for i in outside:  # a loop over the few (group, day or window) cells concerned
+            outside_note = (
+                f"the {head.ravel()[i]} interval is of a shift common to every event; it is "
+                f"built around the events' mean weighted by one over each one's standard "
+                f"deviation ({centre[i]:+.2%}, where its statistic is 0), and the equal-weighted "
+                "value is outside it"
+            )
+            notes[i] = f"{notes[i]} | {outside_note}" if notes[i] else outside_note
     ranked = np.tile(~not_ranked, ng) if not_ranked is not None else np.ones(ng * k, dtype=bool)
     for key, res in present.items():
         data[key] = res.stat.ravel()

@@ -247,6 +247,35 @@ def test_a_t_interval_around_a_value_of_exactly_0_is_not_nan() -> None:
     assert row["hi"] == pytest.approx(half, rel=1e-9)
 
 
+def test_a_bmp_interval_that_misses_the_equal_weighted_value_is_explained_in_the_notes() -> None:
+    """20 quiet events and one volatile stock with a large day-0 AR: the equal-weighted CAAR
+    is pulled up by the loud event, while the BMP/KP interval (the common shifts not
+    rejected) is built around the 1/sigma-weighted mean, sum(car/se) / sum(1/se): the value
+    lies outside it, and the notes say so with that mean."""
+    from backtest.study import StudySpec, run_study
+    from tests.study.synth import make_market, prices_from_returns
+
+    syn = make_market(n_days=500, n_stocks=21, n_events=21, seed=3, sigma=0.01, min_gap=60)
+    r = syn.returns.copy()
+    loud = syn.events["ticker"].iloc[0]
+    r[loud] = r[loud] * 8.0
+    r.iloc[r.index.get_loc(syn.events["day0"].iloc[0]), r.columns.get_loc(loud)] += 0.6
+    spec = StudySpec(group_by=("all",), max_loss=1.0, windows=((0, 0),), path=(0, 0))
+    res = run_study(syn.events, prices_from_returns(r), spec)
+    row = res.groups.query("measure == 'CAAR'").iloc[0]
+    w = res.windows
+    centre = (w["car"] / w["car_se"]).sum() / (1.0 / w["car_se"]).sum()
+    assert row["lo"] < centre < row["hi"] < row["value"]
+    assert (
+        f"built around the events' mean weighted by one over each one's standard "
+        f"deviation ({centre:+.2%}, where its statistic is 0)" in row["notes"]
+    )
+    quiet = run_study(syn.events.iloc[1:], prices_from_returns(r), spec).groups
+    inside = quiet.query("measure == 'CAAR'").iloc[0]
+    assert inside["lo"] <= inside["value"] <= inside["hi"]
+    assert "built around" not in (inside["notes"] or "")
+
+
 @pytest.mark.parametrize(
     ("codes", "n_groups", "bounds"),
     [
