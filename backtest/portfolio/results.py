@@ -165,8 +165,12 @@ class BacktestResult:
                 f"above {_list(c.above)}" if c.above else "",
             ]
             cond = f"; only when AR({c.day:+d}) is {' and '.join(b for b in bounds if b)}"
+        sides = s.position.directions()
+        held = ", ".join(side if when is None else f"{side} when {_where_text(when)}"
+                         for side, when in sides.items())  # fmt: skip
         return (
-            f"{s.position.direction} {_list(s.position.size)} per trade"
+            f"{held}{'; ' if len(sides) > 1 or None not in sides.values() else ' '}"
+            f"{_list(s.position.size)} per trade"
             + (" hedged with the benchmark" if s.position.hedge else "")
             + f"; entry at the {'next open' if s.entry.fill == 'next_open' else 'close'}"
             + f" + {_list(s.entry.lag)} sessions; hold {_list(s.exit.hold)} sessions"
@@ -412,6 +416,25 @@ def _list(values: tuple[float, ...] | None) -> str:
     if not values:
         return ""
     return "/".join(_num(v) for v in values)
+
+
+def _where_text(where: dict[str, dict[str, Any]]) -> str:
+    """An event condition (``long_when``, ``short_when``) in words: ``surprise_pct above 5``."""
+    words = {"above": "above", "below": "below", "equals": "=", "in": "in"}
+    parts = []
+    for name, ops in where.items():
+        for op, value in ops.items():
+            shown = (
+                "(" + ", ".join(map(_scalar_text, value)) + ")"
+                if op == "in"
+                else _scalar_text(value)
+            )
+            parts.append(f"{name} {words.get(op, op)} {shown}")
+    return " and ".join(parts)
+
+
+def _scalar_text(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) and not isinstance(value, bool) else str(value)
 
 
 def _num(v: Any) -> str:

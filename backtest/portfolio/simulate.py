@@ -223,7 +223,7 @@ def simulate(
     return Simulation(
         value=run.value,
         exposure=_exposure(run.rec, group_codes[run.rec_leg], pd.Index(group_names), index),
-        legs=_legs(lg, run.rec, run.rec_leg, index, order, run.entry_fill),
+        legs=_legs(lg, run.rec, run.rec_leg, index, order, run.entry_fill, run.exit_fill),
     )
 
 
@@ -233,6 +233,7 @@ class _Run:
     rec: np.ndarray  # vectorbt's exit trade records
     rec_leg: np.ndarray  # the leg of each record
     entry_fill: np.ndarray  # each leg's unslipped entry price
+    exit_fill: np.ndarray  # each leg's unslipped price on its planned exit session
     leftover: np.ndarray  # legs whose exit left a position that a later leg of its column met
 
 
@@ -292,6 +293,13 @@ def _run(
     exits = np.zeros((n_rows, n_cols), dtype=np.bool_)
     entries[entry_pos, col] = True
     exits[exit_pos, col] = True
+    if use_stops:
+        # a leg filled at the open leaves at its exit session's open: only that open is seen
+        # while it is held there (vectorbt checks stops before exit signals, against the whole
+        # session's low and high)
+        at = at_open[0, col] & np.isfinite(o[exit_pos, col])
+        h[exit_pos[at], col[at]] = o[exit_pos[at], col[at]]
+        lo[exit_pos[at], col[at]] = o[exit_pos[at], col[at]]
     call_seq = _call_seq(entry_pos, exit_pos, col, group_lens, n_rows)
 
     def const(value: float, dtype: Any = np.float64) -> np.ndarray:
@@ -362,6 +370,7 @@ def _run(
         rec=rec,
         rec_leg=rec_leg,
         entry_fill=price[entry_pos, col],
+        exit_fill=price[exit_pos, col],
         leftover=_leftover(assets, entry_pos, exit_pos, col),
     )
 
@@ -449,14 +458,19 @@ def _legs(
     index: pd.DatetimeIndex,
     order: np.ndarray,
     entry_fill: np.ndarray,
+    exit_fill: np.ndarray,
 ) -> pd.DataFrame:
     """``lg`` with each leg's trade record (``rec_leg``: the leg of each record);
-    ``entry_fill`` is each leg's unslipped entry price.
+    ``entry_fill`` and ``exit_fill`` are each leg's unslipped prices on its entry and planned
+    exit sessions.
 
-    An exit before the planned date is a stop. Both stops are measured from the unslipped entry
-    price and fill at their level (or the open beyond it) without slippage, so the side of the
-    entry price the exit filled on tells them apart; the P&L cannot (fees and the entry's
-    slippage can make a take profit lose).
+    An exit before the planned date is a stop; so is one on the planned session at another
+    price than the planned exit's (its unslipped price with the slippage, as vectorbt fills
+    it): a stop that fired before that session's close, for a leg filled at closes, or at an
+    open that gapped through it, for one filled at opens. Both stops are measured from the
+    unslipped entry price and fill at their level (or the open beyond it) without slippage, so
+    the side of the entry price the exit filled on tells them apart; the P&L cannot (fees and
+    the entry's slippage can make a take profit lose).
     """
     out = lg.copy()
     n = len(lg)
@@ -482,7 +496,11 @@ def _legs(
         actual = index[rec["exit_idx"]].to_numpy(dtype="datetime64[ns]")
         planned = exit_dates[rec_leg]
         exit_dates[rec_leg] = actual
-        early = closed & (actual < planned)
+        sign = lg["direction"].to_numpy()[rec_leg]
+        slip = lg["slippage"].to_numpy(dtype=np.float64)[rec_leg]
+        # vectorbt's own arithmetic: a sell fills at price * (1 - slippage), a buy at (1 + ...)
+        timed = np.where(sign > 0, exit_fill[rec_leg] * (1 - slip), exit_fill[rec_leg] * (1 + slip))
+        early = closed & ((actual < planned) | ((actual == planned) & (rec["exit_price"] != timed)))
         gain = lg["direction"].to_numpy()[rec_leg] * (rec["exit_price"] - entry_fill[rec_leg]) > 0
         reason[rec_leg] = np.where(
             ~closed,

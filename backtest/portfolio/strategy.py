@@ -416,7 +416,8 @@ class PortfolioSection(_Section):
 
 class Condition(_Section):
     """Trade only events whose abnormal return on ``day`` is below and/or above thresholds;
-    the entry then waits for that day's close (the earliest the AR is known)."""
+    the entry then waits for that day's close (the earliest the AR is known), and for the
+    announcement itself when ``day`` is before day 0."""
 
     day: int = 0
     below: NumList | None = None

@@ -24,7 +24,8 @@ unknown, on a session date      day 0 + 1 (it may have        day 0 + 1
 So an after-close announcement can never be traded at that day's close, and a during-session
 one never at that day's open. A strategy with a ``[condition]`` on the abnormal return of
 ``day`` knows it only at that day's close: its first open and first close are both on
-``day + 1``.
+``day + 1``, or the first after the announcement when that is later (a condition on a day
+before day 0).
 
 The exit is ``hold`` sessions after the entry, at the same kind of price (open to open, close
 to close), unless a stop fires first (in the simulation).
@@ -144,11 +145,12 @@ def plan_trades(
     for m, (market, block) in enumerate(ev_all.groupby("market", sort=True)):  # vectorised inside
         market = str(market)
         sessions = get_calendar(market).sessions
-        if condition_day is None:
-            open_first, close_first = first_tradable(block, market)
-        else:
-            d0 = sessions.get_indexer(pd.DatetimeIndex(block["day0"]))
-            open_first = close_first = d0 + condition_day + 1
+        open_first, close_first = first_tradable(block, market)
+        if condition_day is not None:  # the AR is known at that day's close, and never
+            # before the news: a condition on a day before day 0 still waits for it
+            known = sessions.get_indexer(pd.DatetimeIndex(block["day0"])) + condition_day + 1
+            open_first = np.maximum(open_first, known)
+            close_first = np.maximum(close_first, known)
         entry = (open_first if fill == "next_open" else close_first) + lag
         exit_ = entry + hold
         beyond = exit_ >= len(sessions)

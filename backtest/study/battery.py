@@ -408,7 +408,7 @@ def _group_tables(
                     names,
                     "ABHAR",
                     [("window", w) for w in spec.windows],
-                    {k: bm[k] for k in ("mean", "rows", "t")},
+                    {k: bm[k] for k in ("mean", "rows", "t", "sd")},
                     single=None,
                 )
             )
@@ -511,8 +511,10 @@ def _test_frame(
     n_rows = tests["rows"].n.ravel()
     value = np.where(n_obs > 0, mean.ravel(), np.nan)
     present = {key: tests[key] for key, _, _ in S.GROUP_TESTS if key in tests}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = tests["sd"].stat / np.sqrt(tests["t"].n) if "sd" in tests else None
     head, hstat, hp, lo, hi = S.headline(
-        value.reshape(ng, k), present, single=single, inversion=inversion, rbar=rbar
+        value.reshape(ng, k), present, single=single, inversion=inversion, rbar=rbar, se=se
     )
     data: dict[str, Any] = {
         "group_by": group_by,
@@ -540,6 +542,18 @@ def _test_frame(
             f"{m} row{'s' if m != 1 else ''} merged (rows of one ticker whose days overlap are "
             "one observation)"
         )
+    if inversion is not None:  # a BMP (or KP) interval need not hold the equal-weighted value
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centre = (inversion.mean_s / inversion.mean_w).ravel()
+            outside = np.flatnonzero((value < data["lo"]) | (value > data["hi"]))
+        for i in outside:  # a loop over the few (group, day or window) cells concerned
+            outside_note = (
+                f"the {head.ravel()[i]} interval is of a shift common to every event; it is "
+                f"built around the events' mean weighted by one over each one's standard "
+                f"deviation ({centre[i]:+.2%}, where its statistic is 0), and the equal-weighted "
+                "value is outside it"
+            )
+            notes[i] = f"{notes[i]} | {outside_note}" if notes[i] else outside_note
     ranked = np.tile(~not_ranked, ng) if not_ranked is not None else np.ones(ng * k, dtype=bool)
     for key, res in present.items():
         data[key] = res.stat.ravel()

@@ -79,7 +79,10 @@ class EventStudyResult:
         window, with ``n_rows`` (rows with a value), ``n`` (observations: rows of one ticker
         whose measured days overlap count once), ``merged`` (``n_rows - n``), ``value`` (the
         mean over the observations), one headline test (``headline``, ``headline_stat``,
-        ``headline_p``, and ``lo``/``hi``: the 95% interval that same test implies), and every
+        ``headline_p``, and ``lo``/``hi``: the 95% interval that same test implies: the
+        shifts common to every event that it does not reject, which for BMP and
+        Kolari-Pynnönen are built around the events' 1/sigma-weighted mean, so the
+        equal-weighted ``value`` can lie outside them, and the notes then say so), and every
         test's statistic, p-value and, when it could not be computed, the reason (columns
         ``t, patell, bmp, kp, sign, gsign, rank, wilcoxon``, ``*_p`` and ``*_reason``);
         ``notes`` says it in words (rows merged, tests not computed; separated by " | ").

@@ -469,6 +469,7 @@ def headline(
     single: GroupStat | None,
     inversion: Inversion | None = None,
     rbar: FloatArray | None = None,
+    se: FloatArray | None = None,
     level: float = 0.95,
 ) -> tuple[np.ndarray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """One named test per cell (G, K) and the ``level`` interval that same test implies.
@@ -479,6 +480,10 @@ def headline(
     ``value -/+ q se`` with ``q`` the quantile of the test's t distribution; for BMP and
     Kolari-Pynnönen the inversion of :func:`bmp_interval` (``inversion`` and ``rbar``
     given). NaN where no test was computed.
+
+    The standard error of a t interval is ``value / stat``; where the statistic is exactly
+    0 (a value of exactly 0) it is ``se`` (the cross-sectional sd / sqrt(n), given) or, for a
+    single event, one over its standardization weight (``inversion.mean_w``).
     """
     names = {k: name for k, name, _ in GROUP_TESTS}
     shape = value.shape
@@ -502,8 +507,13 @@ def headline(
                 if key == "kp" and rbar is not None:
                     factor = np.sqrt((1.0 - rbar) / (1.0 + (res.n - 1) * rbar))
                 a, b = bmp_interval(inversion, q, factor)
-            else:  # a t interval: se = value / stat
-                half = np.where(res.stat != 0, q * np.abs(value / res.stat), np.nan)
+            else:  # a t interval: se = value / stat, or given where both are 0
+                at_zero = np.full(shape, np.nan)
+                if key == "t" and se is not None:
+                    at_zero = np.broadcast_to(se, shape)
+                elif key == "single" and inversion is not None:
+                    at_zero = 1.0 / inversion.mean_w
+                half = q * np.where(res.stat != 0, np.abs(value / res.stat), at_zero)
                 a, b = value - half, value + half
         name[take] = label
         stat[take] = res.stat[take]

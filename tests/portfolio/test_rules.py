@@ -15,6 +15,7 @@ import pytest
 from backtest.catalog import Catalog, load_catalog
 from backtest.markets import get_calendar
 from backtest.portfolio import (
+    BacktestResult,
     MissingAttributeError,
     StrategyError,
     load_strategy,
@@ -252,6 +253,23 @@ def test_long_when_and_short_when_choose_each_events_direction(tmp_path: Path) -
     overlap = text.replace("below = -5", "below = 6")  # e2 (+5) and e4 (+0.5) ... e2 meets both
     both = select_events(load_strategy(write(tmp_path, overlap, "o.toml")), attribute_table())
     assert both.set_index("event_id")["direction"]["e2"] == 0  # skipped by run_strategy
+
+
+def test_the_rules_line_names_each_direction_and_its_condition(tmp_path: Path) -> None:
+    text = (
+        'name = "d"\n[events]\ncategories = ["earnings"]\n[position]\n'
+        "long_when = { surprise_pct = { above = 4 } }\n"
+        "short_when = { surprise_pct = { below = -5 }, sector = ['Energy', 'Utilities'] }\n"
+    )
+    rules = BacktestResult.rules  # it reads only the strategy
+    line = rules(SimpleNamespace(strategy=load_strategy(write(tmp_path, text))))  # type: ignore[arg-type]
+    assert line.startswith(
+        "long when surprise_pct above 4, short when surprise_pct below -5 and sector in "
+        "(Energy, Utilities); 10,000 per trade; entry at the next open"
+    )
+    plain = 'name = "p"\n[events]\ncategories = ["earnings"]\n[position]\ndirection = "short"\n'
+    line = rules(SimpleNamespace(strategy=load_strategy(write(tmp_path, plain, "p.toml"))))  # type: ignore[arg-type]
+    assert line.startswith("short 10,000 per trade; entry at the next open")
 
 
 def test_an_attribute_known_after_the_event_is_refused(tmp_path: Path) -> None:

@@ -170,6 +170,50 @@ def test_stops_fire_from_the_session_after_entry() -> None:
     assert t["exit_price"] == pytest.approx(101 * 1.01, rel=1e-12)
 
 
+def test_a_leg_filled_at_opens_leaves_at_its_exit_open_before_that_sessions_low() -> None:
+    # long AAA from the open of session 1 (101) to the open of session 5 (110), stop 5% at
+    # 95.95. Session 5 opens at 110, then trades down to 90: the position left at that open
+    # (a time exit, 110 less 0.2% slippage), not at the stop after it
+    p = prices()
+    p["low"] = p["low"].copy()
+    p["low"].iloc[5, 0] = 90.0
+    leg = {"underlying": "AAA", "direction": 1, "entry_date": IDX[1], "exit_date": IDX[5],
+           "stop_loss": 0.05}  # fmt: skip
+    t = simulate(legs([leg]), index=IDX, init_cash=100_000.0, **p).legs.iloc[0]
+    assert t["exit_reason"] == "time"
+    assert t["exit_date"] == IDX[5]
+    assert t["exit_price"] == 110 * (1 - 0.002)
+    # the same leg filled at closes holds through session 5 until its close: the stop, at
+    # 101.5 * 0.95 = 96.425, fills first, and is named as a stop
+    at_close = {**leg, "fill": "close"}
+    t = simulate(legs([at_close]), index=IDX, init_cash=100_000.0, **p).legs.iloc[0]
+    assert t["exit_date"] == IDX[5]
+    assert t["exit_price"] == pytest.approx(101.5 * 0.95, rel=1e-12)
+    assert t["exit_reason"] == "stop_loss"
+    # and a take profit on the planned session of a close-filled leg: session 5's high is 111.5
+    tp = {**at_close, "stop_loss": np.nan, "take_profit": 0.09}
+    t = simulate(legs([tp]), index=IDX, init_cash=100_000.0, **p).legs.iloc[0]
+    assert t["exit_date"] == IDX[5]
+    assert t["exit_price"] == pytest.approx(101.5 * 1.09, rel=1e-12)
+    assert t["exit_reason"] == "take_profit"
+
+
+def test_a_stop_at_a_gap_on_the_exit_open_fills_at_that_open_and_is_named() -> None:
+    # long AAA from the open of session 1 (101), stop 5% at 95.95; session 5 opens at 94,
+    # through it: the stop fills at that open without slippage (vectorbt's rule for stops)
+    p = prices()
+    p["open_"] = p["open_"].copy()
+    p["open_"].iloc[5, 0] = 94.0
+    p["low"] = np.minimum(p["open_"], p["close"]) - 1
+    p["high"] = np.maximum(p["open_"], p["close"]) + 1
+    leg = {"underlying": "AAA", "direction": 1, "entry_date": IDX[1], "exit_date": IDX[5],
+           "stop_loss": 0.05}  # fmt: skip
+    t = simulate(legs([leg]), index=IDX, init_cash=100_000.0, **p).legs.iloc[0]
+    assert t["exit_date"] == IDX[5]
+    assert t["exit_price"] == 94.0
+    assert t["exit_reason"] == "stop_loss"
+
+
 @pytest.mark.parametrize(
     ("underlying", "direction", "entry", "slippage", "level", "exit_at", "fill_at"),
     [

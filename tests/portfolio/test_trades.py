@@ -173,6 +173,21 @@ def test_a_condition_waits_for_the_day_close() -> None:
     assert entries([row], "close", condition_day=0) == [D(2025, 10, 31)]
 
 
+def test_a_condition_on_a_day_before_day_0_still_waits_for_the_news() -> None:
+    # released during the session of Wednesday 2024-06-12: the first open after it is 06-13,
+    # the first close 06-12. A condition on day -2 (06-10) is known long before: the entry
+    # waits for the news, not for 06-11 (a trade before the announcement existed)
+    row = {"ticker": "META", "date": D(2024, 6, 12), "timing": "during"}
+    assert entries([row], "next_open", condition_day=-2) == [D(2024, 6, 13)]
+    assert entries([row], "close", condition_day=-2) == [D(2024, 6, 12)]
+    # a condition on day -1 of a before-open release: day 0's open, and its close
+    before = {"ticker": "META", "date": D(2024, 6, 12), "timing": "before_open"}
+    assert entries([before], "next_open", condition_day=-1) == [D(2024, 6, 12)]
+    assert entries([before], "close", condition_day=-1) == [D(2024, 6, 12)]
+    # a condition on day +1 still waits for that day's close
+    assert entries([row], "next_open", condition_day=1) == [D(2024, 6, 14)]
+
+
 def test_hedge_legs_and_overlapping_events() -> None:
     rows = [
         {"ticker": "AMZN", "date": D(2025, 10, 27), "timing": "before_open"},

@@ -214,6 +214,68 @@ def test_headline_takes_the_first_computed_test_and_its_interval() -> None:
         assert (lo[0, k] > 0) == (2 * stats.t.sf(s, df) < 0.05)
 
 
+def test_a_t_interval_around_a_value_of_exactly_0_is_not_nan() -> None:
+    """The t intervals took the standard error as value / stat, 0 / 0 where the value is 0:
+    a single event whose day-0 return is 0 (raw model) and two events of +1% and -1% (ABHAR,
+    whose headline is the cross-sectional t) got NaN intervals although p = 1."""
+    from backtest.study import StudySpec, run_study
+    from tests.study.synth import make_market, prices_from_returns
+
+    spec = StudySpec(model="raw", windows=((0, 0), (-1, 1)), group_by=("all",), max_loss=1.0)
+    syn = make_market(n_days=400, n_stocks=2, n_events=2, seed=1)
+    ev = syn.events.iloc[[0]]
+    r = syn.returns.copy()
+    r.iloc[r.index.get_loc(ev["day0"].iloc[0]), r.columns.get_loc(ev["ticker"].iloc[0])] = 0.0
+    res = run_study(ev, prices_from_returns(r), spec)
+    row = res.groups.query("measure == 'CAAR' and window == '[0,0]'").iloc[0]
+    se = res.windows.query("start == 0 and end == 0")["car_se"].iloc[0]
+    half = stats.t.ppf(0.975, res.events["dof"].iloc[0]) * se
+    assert (row["headline"], row["headline_stat"], row["headline_p"]) == ("single-event t", 0, 1)
+    assert row["lo"] == pytest.approx(-half, rel=1e-12)
+    assert row["hi"] == pytest.approx(half, rel=1e-12)
+
+    syn = make_market(n_days=400, n_stocks=2, n_events=2, seed=2)
+    close = syn.close.copy()
+    for e, after in zip(syn.events.itertuples(), (101.0, 99.0), strict=True):
+        at, c = close.index.get_loc(e.day0), close.columns.get_loc(e.ticker)
+        close.iloc[at - 1, c], close.iloc[at, c] = 100.0, after
+    res = run_study(syn.events, close, spec)
+    row = res.groups.query("measure == 'ABHAR' and window == '[0,0]'").iloc[0]
+    half = stats.t.ppf(0.975, 1) * np.std([0.01, -0.01], ddof=1) / np.sqrt(2)
+    assert (row["headline"], row["headline_stat"], row["headline_p"]) == ("cross-sectional t", 0, 1)
+    assert row["lo"] == pytest.approx(-half, rel=1e-9)
+    assert row["hi"] == pytest.approx(half, rel=1e-9)
+
+
+def test_a_bmp_interval_that_misses_the_equal_weighted_value_is_explained_in_the_notes() -> None:
+    """20 quiet events and one volatile stock with a large day-0 AR: the equal-weighted CAAR
+    is pulled up by the loud event, while the BMP/KP interval (the common shifts not
+    rejected) is built around the 1/sigma-weighted mean, sum(car/se) / sum(1/se): the value
+    lies outside it, and the notes say so with that mean."""
+    from backtest.study import StudySpec, run_study
+    from tests.study.synth import make_market, prices_from_returns
+
+    syn = make_market(n_days=500, n_stocks=21, n_events=21, seed=3, sigma=0.01, min_gap=60)
+    r = syn.returns.copy()
+    loud = syn.events["ticker"].iloc[0]
+    r[loud] = r[loud] * 8.0
+    r.iloc[r.index.get_loc(syn.events["day0"].iloc[0]), r.columns.get_loc(loud)] += 0.6
+    spec = StudySpec(group_by=("all",), max_loss=1.0, windows=((0, 0),), path=(0, 0))
+    res = run_study(syn.events, prices_from_returns(r), spec)
+    row = res.groups.query("measure == 'CAAR'").iloc[0]
+    w = res.windows
+    centre = (w["car"] / w["car_se"]).sum() / (1.0 / w["car_se"]).sum()
+    assert row["lo"] < centre < row["hi"] < row["value"]
+    assert (
+        f"built around the events' mean weighted by one over each one's standard "
+        f"deviation ({centre:+.2%}, where its statistic is 0)" in row["notes"]
+    )
+    quiet = run_study(syn.events.iloc[1:], prices_from_returns(r), spec).groups
+    inside = quiet.query("measure == 'CAAR'").iloc[0]
+    assert inside["lo"] <= inside["value"] <= inside["hi"]
+    assert "built around" not in (inside["notes"] or "")
+
+
 @pytest.mark.parametrize(
     ("codes", "n_groups", "bounds"),
     [
