@@ -300,7 +300,9 @@ class CsvDirSource:
             last=frame.index.max().date(),
             rows=len(frame),
         )
-        return PriceSeries(ticker, frame, info, flags=read.flags)
+        # the file's flags on the rows given only (a spin-off outside the range is no warning)
+        flags = tuple(f for f in read.flags if info.first <= f.date <= info.last)
+        return PriceSeries(ticker, frame, info, flags=flags)
 
     def _missing(self, ticker: str, path: Path, failure: object) -> FetchFailure:
         known = self.tickers()

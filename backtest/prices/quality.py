@@ -536,7 +536,7 @@ def check_arrays(
             add(
                 "non_session",
                 day[off],
-                f"{_count(np.flatnonzero(off), 'row')} on dates that are not "
+                f"{_count(day[off], 'row')} on dates that are not "
                 f"{calendar.name} sessions: left out",
             )
             day, values, premasked = day[~off], values[~off], premasked[~off]
@@ -642,7 +642,7 @@ def _split_words(ratio: float) -> str:
     nearest = min(SPLIT_FACTORS, key=lambda k: abs(np.log(factor) - np.log(k)))
     if abs(np.log(factor) - np.log(nearest)) < SPLIT_TOLERANCE:
         k = f"{nearest:g}"
-        what = f"a {k}-for-1 split" if ratio < 1 else f"a 1-for-{k} reverse split"
+        what = f"{k}-for-1 split" if ratio < 1 else f"1-for-{k} reverse split"
         return f"looks like an unadjusted {what}"
     return (
         f"a move beyond x{JUMP_LIMIT:g} either way: check for an unadjusted split or a unit change"

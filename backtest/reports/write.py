@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,24 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def neutralise(value: Any) -> Any:
     """A text cell that a spreadsheet would run as a formula, prefixed with ``'``; anything
-    else (numbers too) as it is.
+    else as it is: numbers, and texts that are a plain number (a day offset such as ``-20``,
+    which a spreadsheet reads as that number, not as a formula).
 
-    >>> neutralise('=HYPERLINK("http://x")'), neutralise("-1"), neutralise(-1.5), neutralise("a")
-    ('\\'=HYPERLINK("http://x")', "'-1", -1.5, 'a')
+    >>> neutralise('=HYPERLINK("http://x")'), neutralise("-1+2"), neutralise("-20")
+    ('\\'=HYPERLINK("http://x")', "'-1+2", '-20')
+    >>> neutralise(-1.5), neutralise("a")
+    (-1.5, 'a')
     """
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_START)
+        and not _PLAIN_NUMBER.match(value)
+    ):
         return "'" + value
     return value
+
+
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
 
 
 def csv_ready(df: pd.DataFrame) -> pd.DataFrame:

@@ -290,3 +290,16 @@ def test_real_files_report_exactly_the_known_issues(shared_prices_dir: Path) -> 
         found = {(i.check, i.dates) for i in report.issues}
         assert found == REAL_FINDINGS.get(ticker, set()), (ticker, report.summary())
         assert report.ok
+
+
+def test_rows_on_non_sessions_are_named_by_date() -> None:
+    from backtest.markets import get_calendar
+    from backtest.prices import check_series
+
+    idx = pd.DatetimeIndex(["2024-01-05", "2024-01-06", "2024-01-07", "2024-01-08"], name="date")
+    frame = pd.DataFrame({"open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0, "volume": 5.0},
+                         index=idx)  # fmt: skip
+    frame.loc["2024-01-08", ["high", "close"]] = 1.1
+    report = check_series("META", frame, get_calendar("XNYS")).report
+    issue = next(i for i in report.issues if i.check == "non_session")
+    assert issue.message.startswith("2 rows (2024-01-06, 2024-01-07) on dates that are not XNYS")

@@ -162,3 +162,25 @@ def test_the_whole_folder(shared_sp500_dir: Path) -> None:
     errors = {(i.ticker, i.check) for i in panel.quality.errors}
     assert {t for t, _ in errors} == {"APTV", "CLX", "FICO", "HUBB", "LHX", "WAT"}
     assert {c for _, c in errors} == {"outside_range"}
+
+
+def test_a_spin_off_outside_the_range_loaded_is_no_warning(shared_sp500_dir: Path) -> None:
+    # MMM's spin-off day (2024-04-01) is in the file but not in a 2025 load: no flag, no
+    # not_total_return warning (the file's flags were given whatever the range)
+    panel = load_prices(
+        ["MMM"], "2025-01-01", "2025-06-30", source=CsvDirSource(shared_sp500_dir / "prices")
+    )
+    assert len(panel.return_flags) == 0
+    assert not [i for i in panel.quality.issues if i.check == "not_total_return"]
+    whole = load_prices(
+        ["MMM"], "2024-03-01", "2024-04-30", source=CsvDirSource(shared_sp500_dir / "prices")
+    )
+    assert [i for i in whole.quality.issues if i.check == "not_total_return"]
+
+
+def test_a_split_like_jump_reads_well(shared_sp500_dir: Path) -> None:
+    panel = load_prices(
+        ["OXY"], "2020-03-01", "2020-03-31", source=CsvDirSource(shared_sp500_dir / "prices")
+    )
+    msg = next(i.message for i in panel.quality.issues if i.check == "split_like_jump")
+    assert msg.endswith("looks like an unadjusted 2-for-1 split")
