@@ -301,7 +301,8 @@ class CsvDirSource:
             rows=len(frame),
         )
         # the file's flags on the rows given only (a spin-off outside the range is no warning)
-        flags = tuple(f for f in read.flags if info.first <= f.date <= info.last)
+        first, last = frame.index.min().date(), frame.index.max().date()
+        flags = tuple(f for f in read.flags if first <= f.date <= last)
         return PriceSeries(ticker, frame, info, flags=flags)
 
     def _missing(self, ticker: str, path: Path, failure: object) -> FetchFailure:
