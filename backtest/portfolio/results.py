@@ -169,7 +169,7 @@ class BacktestResult:
         held = ", ".join(side if when is None else f"{side} when {_where_text(when)}"
                          for side, when in sides.items())  # fmt: skip
         return (
-            f"{held}{'; ' if len(sides) > 1 or None not in sides.values() else ' '}"
+            f"{held}{'; ' if None not in sides.values() else ' '}"
             f"{_list(s.position.size)} per trade"
             + (" hedged with the benchmark" if s.position.hedge else "")
             + f"; entry at the {'next open' if s.entry.fill == 'next_open' else 'close'}"
@@ -424,17 +424,9 @@ def _where_text(where: dict[str, dict[str, Any]]) -> str:
     parts = []
     for name, ops in where.items():
         for op, value in ops.items():
-            shown = (
-                "(" + ", ".join(map(_scalar_text, value)) + ")"
-                if op == "in"
-                else _scalar_text(value)
-            )
+            shown = "(" + ", ".join(map(_num, value)) + ")" if op == "in" else _num(value)
             parts.append(f"{name} {words.get(op, op)} {shown}")
     return " and ".join(parts)
-
-
-def _scalar_text(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) and not isinstance(value, bool) else str(value)
 
 
 def _num(v: Any) -> str:

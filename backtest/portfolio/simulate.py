@@ -298,8 +298,8 @@ def _run(
         # while it is held there (vectorbt checks stops before exit signals, against the whole
         # session's low and high)
         at = at_open[0, col] & np.isfinite(o[exit_pos, col])
-        h[exit_pos[at], col[at]] = o[exit_pos[at], col[at]]
-        lo[exit_pos[at], col[at]] = o[exit_pos[at], col[at]]
+        cell = (exit_pos[at], col[at])
+        h[cell] = lo[cell] = o[cell]
     call_seq = _call_seq(entry_pos, exit_pos, col, group_lens, n_rows)
 
     def const(value: float, dtype: Any = np.float64) -> np.ndarray:
@@ -501,7 +501,7 @@ def _legs(
         # vectorbt's own arithmetic: a sell fills at price * (1 - slippage), a buy at (1 + ...)
         timed = np.where(sign > 0, exit_fill[rec_leg] * (1 - slip), exit_fill[rec_leg] * (1 + slip))
         early = closed & ((actual < planned) | ((actual == planned) & (rec["exit_price"] != timed)))
-        gain = lg["direction"].to_numpy()[rec_leg] * (rec["exit_price"] - entry_fill[rec_leg]) > 0
+        gain = sign * (rec["exit_price"] - entry_fill[rec_leg]) > 0
         reason[rec_leg] = np.where(
             ~closed,
             "open at the end",

@@ -291,17 +291,17 @@ class CsvDirSource:
                 f"{path.name} has rows from {info_first.date()} to {info_last.date()} only",
                 "ask for a range inside the file's, or add rows",
             )
+        first, last = frame.index.min().date(), frame.index.max().date()
         info = SeriesInfo(
             ticker=ticker,
             source=f"csv:{path}",
             fetched_at=dt.datetime.fromtimestamp(st.st_mtime, tz=dt.UTC),
             adjustment=read.adjustment,
-            first=frame.index.min().date(),
-            last=frame.index.max().date(),
+            first=first,
+            last=last,
             rows=len(frame),
         )
         # the file's flags on the rows given only (a spin-off outside the range is no warning)
-        first, last = frame.index.min().date(), frame.index.max().date()
         flags = tuple(f for f in read.flags if first <= f.date <= last)
         return PriceSeries(ticker, frame, info, flags=flags)
 

@@ -83,6 +83,9 @@ class StudyDataLossError(EvbtError, ValueError):
         )
 
 
+# numba's start in a fresh process and the tables make many objects but no cycles: a
+# collection amid them walks the whole heap (70-90 ms of a 10k-event study)
+@collector_paused()
 def run_study(
     events: Any,
     prices: Any,
@@ -153,27 +156,6 @@ def run_study(
     >>> print(res.summary())                                          # doctest: +SKIP
     """
     started = time.perf_counter()
-    # numba's start in a fresh process and the tables make many objects but no cycles: a
-    # collection amid them walks the whole heap (70-90 ms of a 10k-event study)
-    with collector_paused():
-        return _run(
-            events, prices, spec, factors, dropped, context, progress, stage, workers, started
-        )
-
-
-def _run(
-    events: Any,
-    prices: Any,
-    spec: StudySpec | None,
-    factors: pd.DataFrame | None,
-    dropped: list[Dropped] | None,
-    context: Any,
-    progress: ProgressFn | None,
-    stage: StageFn | None,
-    workers: int | None,
-    started: float,
-) -> EventStudyResult:
-    """:func:`run_study`'s stages (started at ``started``, a ``perf_counter``)."""
     say = stage if stage is not None else _silent
     workers = min(os.cpu_count() or 1, 4) if workers is None else max(1, workers)
     spec = spec or StudySpec()
