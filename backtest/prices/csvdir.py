@@ -79,7 +79,7 @@ from backtest.prices.base import (
     file_stem,
     ticker_of_stem,
 )
-from backtest.prices.quality import split_flags
+from backtest.prices.quality import source_history, split_flags
 from backtest.text import did_you_mean
 
 _COLUMNS = ("date", *FIELDS)
@@ -303,7 +303,9 @@ class CsvDirSource:
         )
         # the file's flags on the rows given only (a spin-off outside the range is no warning)
         flags = tuple(f for f in read.flags if first <= f.date <= last)
-        return PriceSeries(ticker, frame, info, flags=flags)
+        # the placeholder history before a listing is decided on the whole file, not the range
+        history = source_history(ticker, read.frame)
+        return PriceSeries(ticker, frame, info, flags=flags, history=history)
 
     def _missing(self, ticker: str, path: Path, failure: object) -> FetchFailure:
         known = self.tickers()
