@@ -32,7 +32,9 @@ Header names are compared without regard to case, spaces, underscores or other p
     only) and ``Adj Close`` is also dividend-adjusted. evbt takes returns from ``Adj Close``
     (it becomes the close) and scales ``Open, High, Low`` by ``Adj Close / Close`` of the same
     day, so that fills and returns are on one basis
-    (:data:`~backtest.prices.base.ADJUSTMENT_ADJ_CLOSE`). ``Stock Splits``, when present, is read
+    (:data:`~backtest.prices.base.ADJUSTMENT_ADJ_CLOSE`); a row whose ``Close`` is missing,
+    infinite, zero or negative is kept as written, that ``Close`` included, for the quality
+    checks to name and mask. ``Stock Splits``, when present, is read
     as for ``history``. The column is read under any of the spellings ``Adj Close``,
     ``adj_close``, ``AdjClose``, ``Adjusted Close``, ``adjusted_close`` (or ``Adj. Close``...); a
     column that looks like an adjusted close under another name (``Adj Close Price``,
@@ -597,15 +599,17 @@ def _assemble(columns: _Columns, layout: FileLayout, adjustment: str) -> PriceFi
     day = columns["date"]
     data = {f: columns[f] for f in FIELDS}
     if layout.shape == "adj_close":
-        adj = columns[_ADJ]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = adj / data["close"]
-        factor[~np.isfinite(factor)] = np.nan  # a close of 0 or NaN: no usable day
+        adj, close = columns[_ADJ], data["close"]
+        # a Close that is missing, infinite, zero or negative puts no row on Adj Close's basis:
+        # the row stays as written, that Close included, and the quality checks name it
+        scalable = np.isfinite(close) & (close > 0)
+        factor = np.divide(adj, close, out=np.ones_like(adj), where=scalable)
+        factor[~np.isfinite(factor)] = np.nan  # an Adj Close missing or infinite
         data = {
             "open": data["open"] * factor,
             "high": data["high"] * factor,
             "low": data["low"] * factor,
-            "close": adj,
+            "close": np.where(scalable, adj, close),
             "volume": data["volume"],
         }
         policy = ADJUSTMENT_ADJ_CLOSE
