@@ -21,8 +21,10 @@ check                       severity meaning
                                      new listings so, e.g. SW before 2024-07-08): left out
 ``missing_session``         warning  a session of the exchange between the series' first and
                                      last row that has no row (NaN in the panel)
-``non_finite_price``        error    open, high, low or close is NaN or infinite (masked)
-``non_positive_price``      error    open, high, low or close is zero or negative (masked)
+``non_finite_price``        error    open, high, low or close is NaN or infinite (masked; the
+                                     message names which, e.g. ``close missing or infinite``)
+``non_positive_price``      error    open, high, low or close is zero or negative (masked; the
+                                     message names which, e.g. ``close zero or negative``)
 ``high_below_low``          error    high < low (masked)
 ``outside_range``           error    open or close outside [low, high] (masked)
 ``bad_volume``              warning  volume negative or not a number
@@ -620,9 +622,11 @@ def check_arrays(
     # --- rows
     o, h, lo, c, v = (values[:, i] for i in range(len(FIELDS)))
     flags = {k: f & ~premasked for k, f in row_flags(o, h, lo, c, v).items()}
+    prices = values[:, :4]  # which prices are bad, for the messages: "close zero or negative"
+    bad_prices = {"non_finite_price": ~np.isfinite(prices), "non_positive_price": prices <= 0}
     messages = {
-        "non_finite_price": "a price is missing or infinite: masked",
-        "non_positive_price": "a price is zero or negative: masked",
+        "non_finite_price": "missing or infinite: masked",
+        "non_positive_price": "zero or negative: masked",
         "high_below_low": "high below low: masked",
         "outside_range": "open or close outside [low, high]: masked",
         "bad_volume": "volume negative or missing",
@@ -631,7 +635,10 @@ def check_arrays(
     }
     for check in ("non_finite_price", "non_positive_price", "high_below_low", "outside_range"):
         if flags[check].any():
-            add(check, day[flags[check]], f"{_count(day[flags[check]], 'row')}: {messages[check]}")
+            message = messages[check]
+            if check in bad_prices:
+                message = f"{_fields(bad_prices[check][flags[check]])} {message}"
+            add(check, day[flags[check]], f"{_count(day[flags[check]], 'row')}: {message}")
     masked = (
         premasked
         | flags["non_finite_price"]
@@ -682,6 +689,11 @@ def _as_dates(dates: Sequence[dt.date] | np.ndarray) -> tuple[dt.date, ...]:
 
 def _iso(day: np.datetime64) -> str:
     return str(np.datetime_as_string(day, unit="D"))
+
+
+def _fields(bad: np.ndarray) -> str:
+    """The prices bad in any of the rows (rows x open, high, low, close): ``open/close``."""
+    return "/".join(FIELDS[j] for j in np.flatnonzero(bad.any(axis=0)))
 
 
 def _count(items: Sequence[object] | np.ndarray, noun: str) -> str:

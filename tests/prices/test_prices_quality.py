@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from prices_fakes import read_shared
 
 from backtest.markets import get_calendar, market_of
-from backtest.prices.base import FetchFailure, SourceHistory
+from backtest.prices.base import FetchFailure, PriceSeries, SourceHistory
 from backtest.prices.csvdir import CsvDirSource
 from backtest.prices.quality import CHECKS, QualityReport, check_series, split_like_jumps
 
@@ -158,6 +158,50 @@ def test_each_check_fires_on_a_crafted_series(check: str) -> None:
         assert clean.loc[pd.Timestamp(d)].isna().all()
     rest = clean.drop(index=[pd.Timestamp(d) for d in masked])
     assert rest[["open", "high", "low", "close"]].notna().all().all()
+
+
+def test_a_zero_or_negative_close_is_named_as_such_not_as_missing() -> None:
+    frame = _with(_set(2, close=0.0))
+    frame.iloc[4, frame.columns.get_loc("close")] = -1.5
+    frame.iloc[6, frame.columns.get_loc("open")] = np.nan
+    checked = check_series("T", frame, XNYS)
+    assert [(i.check, i.dates, i.message) for i in checked.report.issues] == [
+        ("non_finite_price", (day(6),), f"1 row ({day(6)}): open missing or infinite: masked"),
+        (
+            "non_positive_price",
+            (day(2), day(4)),
+            f"2 rows ({day(2)}, {day(4)}): close zero or negative: masked",
+        ),
+    ]
+    for i in (2, 4, 6):  # masked as before
+        assert checked.frame.iloc[i].isna().all()
+
+
+def test_a_zero_or_negative_close_in_an_adj_close_file_is_named_as_such(tmp_path: Path) -> None:
+    """Close 0 (or below) cannot put the row on Adj Close's basis: the row is kept as written
+    and the check names its Close, not open, high and low as missing."""
+    (tmp_path / "T.csv").write_text(
+        "Date,Open,High,Low,Close,Adj Close,Volume\n"
+        "2024-03-01,100,110,90,100,50,10\n"
+        "2024-03-04,100,110,90,0,50,10\n"
+        "2024-03-05,100,110,90,0,0,10\n"
+        "2024-03-06,100,110,90,-2,-1,10\n"
+        "2024-03-07,100,110,90,100,50,10\n"
+    )
+    got = CsvDirSource(tmp_path).read("T")
+    assert isinstance(got, PriceSeries), got
+    assert got.frame["close"].tolist() == [50.0, 0.0, 0.0, -2.0, 50.0]
+    assert got.frame["open"].tolist() == [50.0, 100.0, 100.0, 100.0, 50.0]
+    checked = check_series("T", got.frame, XNYS)
+    assert [(i.check, i.dates, i.message) for i in checked.report.issues] == [
+        (
+            "non_positive_price",
+            (D(2024, 3, 4), D(2024, 3, 5), D(2024, 3, 6)),
+            "3 rows (2024-03-04, 2024-03-05, 2024-03-06): close zero or negative: masked",
+        ),
+    ]
+    assert checked.frame["close"].isna().tolist() == [False, True, True, True, False]
+    assert checked.frame["open"].isna().tolist() == [False, True, True, True, False]
 
 
 def test_split_messages_name_the_ratio() -> None:
