@@ -349,6 +349,46 @@ def test_duplicate_ids_across_files_name_both_places(tmp_path: Path) -> None:
     assert cat.get("good-one").title == "A good event"
 
 
+def test_duplicate_id_of_an_entry_left_out_is_still_a_duplicate(tmp_path: Path) -> None:
+    # the first entry has a bad date: both its problem and the second's duplicate id are
+    # reported, and the second never stands in for it (the first definition owns the id)
+    bad_first = GOOD.replace("2024-04-24", "2024-02-30")
+    second = GOOD.replace("A good event", "Again")
+    cat = load_catalog([write(tmp_path, "events:\n" + bad_first + second)])
+    assert [str(p) for p in cat.problems] == [
+        "bad.yaml:7: entry good-one: field date: '2024-02-30' is not a valid date "
+        "(expected YYYY-MM-DD)",
+        "bad.yaml:13: entry good-one: field id: duplicate id: 'good-one' is already defined at "
+        "bad.yaml:2; ids must be unique across all catalog files",
+    ]
+    assert len(cat) == 0
+    # the same across files
+    a = write(tmp_path, "events:\n" + bad_first, "a.yaml")
+    b = write(tmp_path, "events:\n" + second, "b.yaml")
+    cat = load_catalog([a, b])
+    assert [(p.file, p.line, p.entry, p.field) for p in cat.problems] == [
+        ("a.yaml", 7, "good-one", "date"),
+        ("b.yaml", 2, "good-one", "id"),
+    ]
+    assert cat.problems[1].message == (
+        "duplicate id: 'good-one' is already defined at a.yaml:2; ids must be unique across all "
+        "catalog files"
+    )
+    assert len(cat) == 0
+
+
+def test_a_duplicate_with_problems_of_its_own_gets_both(tmp_path: Path) -> None:
+    second = GOOD.replace("A good event", "Again").replace("after_close", "soon")
+    cat = load_catalog([write(tmp_path, "events:\n" + GOOD + second)])
+    assert [str(p) for p in cat.problems] == [
+        "bad.yaml:13: entry good-one: field id: duplicate id: 'good-one' is already defined at "
+        "bad.yaml:2; ids must be unique across all catalog files",
+        "bad.yaml:19: entry good-one: field timing: 'soon' is not a timing (use one of "
+        "before_open, during, after_close, unknown, or give an exact time: and timezone:)",
+    ]
+    assert [e.title for e in cat] == ["A good event"]
+
+
 def test_every_problem_reported_at_once(tmp_path: Path) -> None:
     text = "events:\n" + textwrap.indent(
         entry_with(date="2023-13-01") + entry_with(id="x-2", scope="world", timing="soon"), "  "

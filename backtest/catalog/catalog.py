@@ -688,24 +688,27 @@ def _load(files: Sequence[Path], documents_dir: str | os.PathLike[str] | None) -
     kinds = _kinds(reads, declared)
 
     candidates: list[_Candidate] = []
+    # each id's first entry, valid or not: a later entry with the id is a duplicate either way
+    # (it never stands in for a first entry left out because of its own problems)
     first_seen: dict[str, RawEntry] = {}
     docs = Path(documents_dir) if documents_dir is not None else None
     for read in reads:
         for raw in read.entries:
             event = _validate_entry(raw, problems, categories, kinds)
-            if event is None:
-                continue
-            if event.id in first_seen:
-                prior = first_seen[event.id]
+            raw_id = raw.data.get("id")
+            id_ = raw_id.strip() if isinstance(raw_id, str) else ""
+            prior = first_seen.setdefault(id_, raw) if id_ else raw
+            if prior is not raw:
                 problems.entry(
                     raw,
                     raw.line,
                     _field_name(("id",), raw.column_of),
-                    f"duplicate id: {event.id!r} is already defined at "
+                    f"duplicate id: {id_!r} is already defined at "
                     f"{prior.display}:{prior.line}; ids must be unique across all catalog files",
                 )
                 continue
-            first_seen[event.id] = raw
+            if event is None:
+                continue
             if docs is not None:
                 missing = [
                     d

@@ -43,7 +43,8 @@ def emit(text: str, out: Path | None) -> None:
 
 
 def to_json(obj: Any) -> str:
-    """JSON with dates as ISO strings and NaN (or infinity) as null (:mod:`backtest.jsonio`)."""
+    """JSON with dates as ISO strings, NaN as null and infinities as "inf"/"-inf"
+    (:mod:`backtest.jsonio`)."""
     from backtest.jsonio import dumps
 
     return dumps(obj)

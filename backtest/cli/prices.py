@@ -108,7 +108,8 @@ def show_cmd(ticker: str, prices_dir: Path | None, cache_dir: Path | None, fmt: 
     got = _read_local(ticker, prices_dir, cache_dir)
     if isinstance(got, FetchFailure):
         raise got.to_error()
-    report = check_series(ticker, got.frame, get_calendar(market.code), got.flags).report
+    calendar = get_calendar(market.code)
+    report = check_series(ticker, got.frame, calendar, got.flags, got.history).report
     info = got.info
     frame = got.frame.sort_index()
     last_close = frame["close"].dropna()
@@ -179,7 +180,7 @@ def check_cmd(
             failures[t] = got
             continue
         calendar = get_calendar(market_of(t).code)
-        reports.append(check_series(t, got.frame, calendar, got.flags).report)
+        reports.append(check_series(t, got.frame, calendar, got.flags, got.history).report)
     report = QualityReport.combine(reports)
 
     if fmt == "json":

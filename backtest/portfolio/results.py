@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from backtest.jsonio import number
 from backtest.portfolio.metrics import METRICS, format_metric
 from backtest.portfolio.strategy import Strategy
 from backtest.summary import Summary, Table, Text
@@ -375,7 +376,8 @@ class BacktestResult:
         return self.summary().as_html()
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: strategy, data range, combinations, metrics, trades, skipped."""
+        """JSON-ready: strategy, data range, combinations, metrics, trades, skipped (numbers as
+        :func:`backtest.jsonio.number` writes them: NaN ``None``, infinities ``"inf"``)."""
 
         def records(df: pd.DataFrame) -> list[dict[str, Any]]:
             if df.empty:
@@ -400,7 +402,7 @@ class BacktestResult:
 
 def _clean(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
-        return None
+        return number(v)  # NaN None, an infinity "inf" or "-inf" (backtest.jsonio)
     if hasattr(v, "isoformat"):
         return v.isoformat()[:10]
     if hasattr(v, "item"):

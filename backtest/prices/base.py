@@ -215,17 +215,42 @@ class ReturnFlag:
 
 
 @dataclass(frozen=True)
+class SourceHistory:
+    """What a source knows of a ticker's whole history beyond the rows it served.
+
+    The placeholder history before a listing (see :mod:`backtest.prices.quality`) is a property
+    of the whole history: decided on a range's rows alone, a range that starts on a flat,
+    zero-volume half day (0700.HK on 2024-12-24) would take the real sessions after it for
+    placeholders. A source that holds more than it serves (a CSV file, the cache) decides it on
+    everything it holds (:func:`backtest.prices.quality.placeholder_until`) and says so here.
+
+    Attributes
+    ----------
+    first:
+        The first date the source holds for the ticker.
+    placeholder_until:
+        The last date of its placeholder history before the listing; ``None``: there is none.
+    """
+
+    first: dt.date
+    placeholder_until: dt.date | None
+
+
+@dataclass(frozen=True)
 class PriceSeries:
     """One ticker's rows and their provenance (see the module docstring for the frame).
 
     ``flags``: sessions whose return may not be a total return, as the source can tell
-    (:class:`ReturnFlag`; empty when it cannot tell or there is none).
+    (:class:`ReturnFlag`; empty when it cannot tell or there is none). ``history``: what the
+    source knows of the whole history beyond these rows (:class:`SourceHistory`); ``None``
+    when these rows are all it knows, and the checks then decide on them.
     """
 
     ticker: str
     frame: pd.DataFrame
     info: SeriesInfo
     flags: tuple[ReturnFlag, ...] = ()
+    history: SourceHistory | None = None
 
 
 @dataclass(frozen=True)

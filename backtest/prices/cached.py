@@ -39,6 +39,7 @@ from backtest.prices.base import (
     sessions_between,
     utc_now,
 )
+from backtest.prices.quality import source_history
 from backtest.prices.store import (
     CachedSeries,
     DateRange,
@@ -163,7 +164,11 @@ class CachedSource:
             rows = between(stored.frame, p.first, p.last) if stored else empty_frame()
             if stored is not None and len(rows):
                 flags = tuple(f for f in stored.flags if p.first <= f.date <= p.last)
-                series[p.ticker] = PriceSeries(p.ticker, rows, stored.info(rows), flags=flags)
+                # the placeholder history is decided on everything cached, not the range
+                history = source_history(p.ticker, stored.frame)
+                series[p.ticker] = PriceSeries(
+                    p.ticker, rows, stored.info(rows), flags=flags, history=history
+                )
                 if problem is not None:
                     partial[p.ticker] = problem
             else:

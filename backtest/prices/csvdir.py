@@ -7,8 +7,11 @@ an index either ``^GSPC.csv`` (Yahoo's spelling, what yfinance users save) or ``
 (for file systems and shells that dislike ``^``). A folder holding both spellings of one ticker
 is refused for that ticker (which one is meant cannot be known).
 
-Shapes (detected per file from its header; header case does not matter)
------------------------------------------------------------------------
+Shapes (detected per file from its header)
+------------------------------------------
+Header names are compared without regard to case, spaces, underscores or other punctuation
+(``Close``, ``close`` and ``Close*`` are one column; see :func:`column_name`).
+
 ``evbt``
     ``date,open,high,low,close,volume`` with ISO dates: evbt's own files. Their adjustment for
     splits and dividends cannot be read from the file: it is recorded as the user declares it
@@ -29,8 +32,13 @@ Shapes (detected per file from its header; header case does not matter)
     only) and ``Adj Close`` is also dividend-adjusted. evbt takes returns from ``Adj Close``
     (it becomes the close) and scales ``Open, High, Low`` by ``Adj Close / Close`` of the same
     day, so that fills and returns are on one basis
-    (:data:`~backtest.prices.base.ADJUSTMENT_ADJ_CLOSE`). ``Stock Splits``, when present, is read
-    as for ``history``.
+    (:data:`~backtest.prices.base.ADJUSTMENT_ADJ_CLOSE`); a row whose ``Close`` is missing,
+    infinite, zero or negative is kept as written, that ``Close`` included, for the quality
+    checks to name and mask. ``Stock Splits``, when present, is read
+    as for ``history``. The column is read under any of the spellings ``Adj Close``,
+    ``adj_close``, ``AdjClose``, ``Adjusted Close``, ``adjusted_close`` (or ``Adj. Close``...); a
+    column that looks like an adjusted close under another name (``Adj Close Price``,
+    ``close_adj``) is refused, not ignored: evbt would otherwise take ``Close`` as it is.
 
 A ``yf.download`` frame saved as it is has three header lines (``Price,...``, ``Ticker,...``,
 ``Date,,,...``): it is read too, in whichever of the shapes above its columns say, and its
@@ -79,7 +87,7 @@ from backtest.prices.base import (
     file_stem,
     ticker_of_stem,
 )
-from backtest.prices.quality import split_flags
+from backtest.prices.quality import source_history, split_flags
 from backtest.text import did_you_mean
 
 _COLUMNS = ("date", *FIELDS)
@@ -87,6 +95,15 @@ _MAX_THREADS = 4  # files parsed at once
 _ADJ = "adj close"
 _SPLITS = "stock splits"
 _DIVIDENDS = "dividends"
+#: Spellings of the adjusted close that are read (as :func:`column_name` compares them).
+_ADJ_SPELLINGS = ("Adj Close", "adj_close", "AdjClose", "Adjusted Close", "adjusted_close")
+#: Column names as :func:`column_name` reduces them -> our name.
+_KNOWN = {
+    **{c: c for c in (*_COLUMNS, _DIVIDENDS, "datetime")},
+    "adjclose": _ADJ,
+    "adjustedclose": _ADJ,
+    "stocksplits": _SPLITS,
+}
 Shape = Literal["evbt", "history", "adj_close"]
 
 #: A date cell: the ISO date, then optionally midnight and an offset (``history()`` output).
@@ -303,7 +320,9 @@ class CsvDirSource:
         )
         # the file's flags on the rows given only (a spin-off outside the range is no warning)
         flags = tuple(f for f in read.flags if first <= f.date <= last)
-        return PriceSeries(ticker, frame, info, flags=flags)
+        # the placeholder history before a listing is decided on the whole file, not the range
+        history = source_history(ticker, read.frame)
+        return PriceSeries(ticker, frame, info, flags=flags, history=history)
 
     def _missing(self, ticker: str, path: Path, failure: object) -> FetchFailure:
         known = self.tickers()
@@ -395,15 +414,26 @@ def read_layout(data: bytes, ticker: str | None = None) -> FileLayout:
             header_lines = 3
     if ticker is not None and file_ticker is not None and file_ticker != ticker:
         raise ValueError(f"line 2: the file holds {file_ticker}, not {ticker}")
-    lower = [n.lower() for n in names]
-    if "datetime" in lower and "date" not in lower:
+    ours = [column_name(n) for n in names]
+    if "datetime" in ours and "date" not in ours:
         raise ValueError(
             "line 1: column Datetime: intraday bars; evbt needs daily bars (interval='1d')"
         )
     position: dict[str, int] = {}
-    for i, name in enumerate(lower):
+    for i, name in enumerate(ours):
         if name in position:
-            raise ValueError(f"line 1: column {names[i]!r} appears twice")
+            first = names[position[name]]
+            if first.lower() == names[i].lower():
+                raise ValueError(f"line 1: column {names[i]!r} appears twice")
+            raise ValueError(
+                f"line 1: columns {first!r} and {names[i]!r} are both {name}: keep one"
+            )
+        if _looks_adjusted(name):
+            raise ValueError(
+                f"line 1: column {names[i]!r} looks like an adjusted close, but evbt reads one "
+                f"only as {', '.join(_ADJ_SPELLINGS)} (case and punctuation aside): rename it "
+                "Adj Close, or remove it to take Close as it is"
+            )
         position[name] = i
     missing = [c for c in _COLUMNS if c not in position]
     if missing:
@@ -420,6 +450,26 @@ def read_layout(data: bytes, ticker: str | None = None) -> FileLayout:
     )
     keep = {k: position[k] for k in (*_COLUMNS, _ADJ, _SPLITS) if k in position}
     return FileLayout(shape, header_lines, names, keep, file_ticker)
+
+
+def column_name(name: str) -> str:
+    """Our name for a header cell: case, spaces, underscores and other punctuation do not
+    matter (``Adj Close``, ``adj_close``, ``AdjClose``, ``Adjusted_Close`` and ``Adj. Close``
+    are all ``adj close``; ``Stock_Splits`` is ``stock splits``); a column evbt does not read
+    keeps its name in lower case.
+
+    >>> [column_name(n) for n in ("Close", "Adj Close", "adj_close", "adjusted close", "Foo_Bar")]
+    ['close', 'adj close', 'adj close', 'adj close', 'foo_bar']
+    """
+    lower = name.lower()
+    return _KNOWN.get(re.sub(r"[^0-9a-z]+", "", lower), lower)
+
+
+def _looks_adjusted(name: str) -> bool:
+    """Whether a column evbt does not read looks like an adjusted close (``Adj Close Price``,
+    ``close_adj``): refused, not ignored (evbt would take the unadjusted Close without a word)."""
+    key = re.sub(r"[^0-9a-z]+", "", name)
+    return name != _ADJ and "adj" in key and "close" in key and "unadj" not in key
 
 
 _Columns = dict[str, np.ndarray]  # "date": datetime64[D]; the others float64
@@ -551,15 +601,17 @@ def _assemble(columns: _Columns, layout: FileLayout, adjustment: str) -> PriceFi
     day = columns["date"]
     data = {f: columns[f] for f in FIELDS}
     if layout.shape == "adj_close":
-        adj = columns[_ADJ]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = adj / data["close"]
-        factor[~np.isfinite(factor)] = np.nan  # a close of 0 or NaN: no usable day
+        adj, close = columns[_ADJ], data["close"]
+        # a Close that is missing, infinite, zero or negative puts no row on Adj Close's basis:
+        # the row stays as written, that Close included, and the quality checks name it
+        scalable = np.isfinite(close) & (close > 0)
+        factor = np.divide(adj, close, out=np.ones_like(adj), where=scalable)
+        factor[~np.isfinite(factor)] = np.nan  # an Adj Close missing or infinite
         data = {
             "open": data["open"] * factor,
             "high": data["high"] * factor,
             "low": data["low"] * factor,
-            "close": adj,
+            "close": np.where(scalable, adj, close),
             "volume": data["volume"],
         }
         policy = ADJUSTMENT_ADJ_CLOSE

@@ -342,7 +342,8 @@ def build_panel(
             continue
         code = market_of(t).code
         day, values = standard_arrays(got.frame)
-        day, values, report = check_arrays(t, day, values, get_calendar(code), got.flags)
+        calendar = get_calendar(code)
+        day, values, report = check_arrays(t, day, values, calendar, got.flags, got.history)
         reports.append(report)
         inside = np.ones(len(day), dtype=bool)
         if lo is not None:
@@ -350,6 +351,12 @@ def build_panel(
         if hi is not None:
             inside &= day <= hi
         day, values = day[inside], values[inside]
+        if not len(day) and any(i.check == "placeholder_history" for i in report.issues):
+            reason = "the range holds only placeholder history before the listing (see the "
+            reason += "quality report)"
+            hint = "ask for a range after the listing"
+            failed[t] = FetchFailure(t, start, end, "unusable", reason, hint)
+            continue
         if not (~np.isnan(values[:, close])).any():
             dates = sorted({d.isoformat() for i in report.errors for d in i.dates})
             shown = ", ".join(dates[:5]) + (", ..." if len(dates) > 5 else "")

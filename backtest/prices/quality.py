@@ -21,8 +21,10 @@ check                       severity meaning
                                      new listings so, e.g. SW before 2024-07-08): left out
 ``missing_session``         warning  a session of the exchange between the series' first and
                                      last row that has no row (NaN in the panel)
-``non_finite_price``        error    open, high, low or close is NaN or infinite (masked)
-``non_positive_price``      error    open, high, low or close is zero or negative (masked)
+``non_finite_price``        error    open, high, low or close is NaN or infinite (masked; the
+                                     message names which, e.g. ``close missing or infinite``)
+``non_positive_price``      error    open, high, low or close is zero or negative (masked; the
+                                     message names which, e.g. ``close zero or negative``)
 ``high_below_low``          error    high < low (masked)
 ``outside_range``           error    open or close outside [low, high] (masked)
 ``bad_volume``              warning  volume negative or not a number
@@ -52,7 +54,10 @@ at least half of its rows are flat, one of them has zero volume, and at most a t
 after it are flat (the longest such prefix is left out). In the 505 files of
 ``../shared/sp500/prices`` this finds SW (to 2024-07-05) and AMCR (to 2019-06-10) and nothing
 else; the single placeholder days inside a trading series (BKR, CCI, CHD, DOC, IBKR) stay, as
-``stale_bar`` warnings.
+``stale_bar`` warnings. It is a property of the whole history, not of a range of it: a source
+that holds more rows than it serves (a CSV file, the cache) decides it on all of them
+(:func:`source_history`), so that a range starting on a flat, zero-volume half day (0700.HK,
+2024-12-24) keeps its real sessions, and a range inside the placeholder history keeps none.
 
 Return flags: a ``Stock Splits`` value that is not a plain split (:func:`is_plain_split`) marks
 its session with a :class:`~backtest.prices.base.ReturnFlag` (:func:`split_flags`): Yahoo books
@@ -79,6 +84,7 @@ import pandas as pd
 from backtest.prices.base import (
     FIELDS,
     ReturnFlag,
+    SourceHistory,
     empty_frame,
     sessions_between,
     standard_arrays,
@@ -450,6 +456,7 @@ def check_series(
     frame: pd.DataFrame,
     calendar: xcals.ExchangeCalendar | None,
     flags: Sequence[ReturnFlag] = (),
+    history: SourceHistory | None = None,
 ) -> CheckedSeries:
     """Check one ticker's series and return it clean.
 
@@ -467,6 +474,11 @@ def check_series(
         The sessions the source flags as maybe not a total return
         (:attr:`~backtest.prices.base.PriceSeries.flags`): each is a ``not_total_return``
         warning.
+    history:
+        What the source knows of the whole history
+        (:attr:`~backtest.prices.base.PriceSeries.history`): the placeholder history before
+        the listing is then the rows up to its ``placeholder_until``, as decided on everything
+        the source holds; ``None`` decides it on ``frame``'s rows.
 
     Returns
     -------
@@ -475,10 +487,40 @@ def check_series(
         left out; ``report``: the issues.
     """
     day, values = standard_arrays(frame)
-    day, values, report = check_arrays(ticker, day, values, calendar, flags)
+    day, values, report = check_arrays(ticker, day, values, calendar, flags, history)
     index = pd.DatetimeIndex(day.astype("datetime64[ns]"), name="date")
     clean = pd.DataFrame(values, index=index, columns=list(FIELDS)) if len(day) else empty_frame()
     return CheckedSeries(clean, report)
+
+
+def source_history(ticker: str, frame: pd.DataFrame) -> SourceHistory | None:
+    """What a source holding ``frame`` (a ticker's whole history, rows as it has them) knows
+    beyond a range of it: its first date and where its placeholder history before the listing
+    ends (:class:`~backtest.prices.base.SourceHistory`; ``None`` for no rows).
+
+    Decided by the very checks :func:`check_series` runs on the rows (order, duplicates, the
+    ticker's exchange calendar, then :func:`placeholder_rows`), so that a range's report
+    leaves out the rows the whole history's would. Only a history holding a flat bar with zero
+    volume can have placeholder rows: any other is answered without running the checks.
+    """
+    from backtest.errors import UnknownMarketError
+    from backtest.markets import get_calendar, market_of
+
+    if frame.empty:
+        return None
+    day, values = standard_arrays(frame)
+    o, h, lo, c, v = (values[:, i] for i in range(len(FIELDS)))
+    until: dt.date | None = None
+    if ((o == h) & (h == lo) & (lo == c) & (v == 0)).any():
+        try:
+            calendar = get_calendar(market_of(ticker).code)
+        except UnknownMarketError:
+            calendar = None  # checked as check_series would be without one
+        _, _, report = check_arrays(ticker, day, values, calendar)
+        for issue in report.issues:
+            if issue.check == "placeholder_history":
+                until = max(issue.dates)
+    return SourceHistory(first=day.min().astype(dt.date), placeholder_until=until)
 
 
 def check_arrays(
@@ -487,10 +529,12 @@ def check_arrays(
     values: np.ndarray,
     calendar: xcals.ExchangeCalendar | None,
     return_flags: Sequence[ReturnFlag] = (),
+    history: SourceHistory | None = None,
 ) -> tuple[np.ndarray, np.ndarray, QualityReport]:
     """:func:`check_series` on arrays: ``day`` (``datetime64[D]``) and ``values`` (rows x
     :data:`~backtest.prices.base.FIELDS`, float64, changed in place); returns the clean days,
-    the clean values and the report (``return_flags``: the ``flags`` of :func:`check_series`)."""
+    the clean values and the report (``return_flags`` and ``history``: the ``flags`` and
+    ``history`` of :func:`check_series`)."""
     found: list[QualityIssue] = []
 
     def add(check: str, dates: Sequence[dt.date] | np.ndarray, message: str) -> None:
@@ -540,15 +584,29 @@ def check_arrays(
                 f"{calendar.name} sessions: left out",
             )
             day, values, premasked = day[~off], values[~off], premasked[~off]
-    lead = placeholder_rows(*(values[:, i] for i in range(len(FIELDS))))
+    whole = after = ""
+    if history is None:
+        lead = placeholder_rows(*(values[:, i] for i in range(len(FIELDS))))
+    elif history.placeholder_until is None:  # decided on the source's whole history
+        lead = 0
+    else:
+        until = history.placeholder_until
+        after = until.isoformat()
+        lead = int(np.searchsorted(day, np.datetime64(until, "D"), side="right"))
+        if lead and (_iso(day[0]), _iso(day[lead - 1])) != (str(history.first), str(until)):
+            whole = f", the source's from {history.first.isoformat()} to {until.isoformat()}"
     if lead:
+        starts = (
+            f"before trading starts on {_iso(day[lead])}"
+            if lead < len(day)
+            else f"the whole range (trading starts after {after})"
+        )
         add(
             "placeholder_history",
             day[:lead],
             f"{lead} row{'s' if lead != 1 else ''} from {_iso(day[0])} to "
-            f"{_iso(day[lead - 1])}, before trading starts on {_iso(day[lead])}: mostly "
-            "flat bars, some with zero volume (placeholder history before the listing): "
-            "left out",
+            f"{_iso(day[lead - 1])}, {starts}: mostly flat bars, some with zero volume "
+            f"(placeholder history before the listing{whole}): left out",
         )
         day, values, premasked = day[lead:], values[lead:], premasked[lead:]
     if calendar is not None and len(day):
@@ -564,9 +622,11 @@ def check_arrays(
     # --- rows
     o, h, lo, c, v = (values[:, i] for i in range(len(FIELDS)))
     flags = {k: f & ~premasked for k, f in row_flags(o, h, lo, c, v).items()}
+    prices = values[:, :4]  # which prices are bad, for the messages: "close zero or negative"
+    bad_prices = {"non_finite_price": ~np.isfinite(prices), "non_positive_price": prices <= 0}
     messages = {
-        "non_finite_price": "a price is missing or infinite: masked",
-        "non_positive_price": "a price is zero or negative: masked",
+        "non_finite_price": "missing or infinite: masked",
+        "non_positive_price": "zero or negative: masked",
         "high_below_low": "high below low: masked",
         "outside_range": "open or close outside [low, high]: masked",
         "bad_volume": "volume negative or missing",
@@ -575,7 +635,10 @@ def check_arrays(
     }
     for check in ("non_finite_price", "non_positive_price", "high_below_low", "outside_range"):
         if flags[check].any():
-            add(check, day[flags[check]], f"{_count(day[flags[check]], 'row')}: {messages[check]}")
+            message = messages[check]
+            if check in bad_prices:
+                message = f"{_fields(bad_prices[check][flags[check]])} {message}"
+            add(check, day[flags[check]], f"{_count(day[flags[check]], 'row')}: {message}")
     masked = (
         premasked
         | flags["non_finite_price"]
@@ -626,6 +689,11 @@ def _as_dates(dates: Sequence[dt.date] | np.ndarray) -> tuple[dt.date, ...]:
 
 def _iso(day: np.datetime64) -> str:
     return str(np.datetime_as_string(day, unit="D"))
+
+
+def _fields(bad: np.ndarray) -> str:
+    """The prices bad in any of the rows (rows x open, high, low, close): ``open/close``."""
+    return "/".join(FIELDS[j] for j in np.flatnonzero(bad.any(axis=0)))
 
 
 def _count(items: Sequence[object] | np.ndarray, noun: str) -> str:

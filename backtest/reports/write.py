@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import ReportFolderError
-from backtest.jsonio import dumps, jsonable
+from backtest.jsonio import dumps, jsonable, number
 from backtest.reports import folder as F
 from backtest.reports import tables as T
 
@@ -69,7 +69,8 @@ def csv_ready(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def table_records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """A table as JSON-ready records: dates as ISO text, NaN as null; the records
+    """A table as JSON-ready records: dates as ISO text, NaN as null, infinities as ``"inf"``
+    and ``"-inf"`` (:mod:`backtest.jsonio`); the records
     :func:`backtest.jsonio.jsonable` makes of ``df.to_dict("records")``, built column by
     column (floats, integers, flags and session dates at once; anything else value by value).
     """
@@ -93,7 +94,7 @@ def _json_column(s: pd.Series) -> list[Any]:
         values = a.tolist()
         if not ok.all():
             for i in np.flatnonzero(~ok).tolist():
-                values[i] = None
+                values[i] = number(values[i])
         return values
     if kind in "iub" and kind:
         return s.to_numpy().tolist()

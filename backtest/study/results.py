@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import UnknownGroupError
+from backtest.jsonio import INF, NEG_INF, number
 from backtest.study import attributes as A
 from backtest.study import earnings as E
 from backtest.study.spec import StudySpec, Window, window_label
@@ -399,7 +400,9 @@ class EventStudyResult:
         return self.summary().as_html()
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: spec, data, per-event parameters/ARs/windows/flags, groups, dropped."""
+        """JSON-ready: spec, data, per-event parameters/ARs/windows/flags, groups, dropped;
+        numbers as :func:`backtest.jsonio.number` writes them (NaN ``None``; an infinity, such
+        as an end of an interval the test cannot bound, ``"inf"`` or ``"-inf"``)."""
         ev = self.events
         win = self.windows
         ar = self.ar
@@ -427,9 +430,9 @@ class EventStudyResult:
                     "model": row.model,
                     "model_reason": row.model_reason,
                     "params": {
-                        "alpha": _f(row.alpha),
-                        "beta": _f(row.beta),
-                        "sigma": _f(row.sigma),
+                        "alpha": _json(row.alpha),
+                        "beta": _json(row.beta),
+                        "sigma": _json(row.sigma),
                         "n": int(row.n_est),
                         "dof": int(row.dof),
                     },
@@ -462,14 +465,16 @@ class EventStudyResult:
                         "n_rows": int(r["n_rows"]),
                         "n": int(r["n"]),
                         "merged": int(r["merged"]),
-                        "value": _f(r["value"]),
+                        "value": _json(r["value"]),
                         "headline": r["headline"] or None,
-                        "headline_stat": _f(r["headline_stat"]),
-                        "headline_p": _f(r["headline_p"]),
-                        "lo": _f(r["lo"]),
-                        "hi": _f(r["hi"]),
-                        **{k: _f(r[k]) for k, _, _ in GROUP_TESTS if k in r},
-                        **{f"{k}_p": _f(r[f"{k}_p"]) for k, _, _ in GROUP_TESTS if f"{k}_p" in r},
+                        "headline_stat": _json(r["headline_stat"]),
+                        "headline_p": _json(r["headline_p"]),
+                        "lo": _json(r["lo"]),
+                        "hi": _json(r["hi"]),
+                        **{k: _json(r[k]) for k, _, _ in GROUP_TESTS if k in r},
+                        **{
+                            f"{k}_p": _json(r[f"{k}_p"]) for k, _, _ in GROUP_TESTS if f"{k}_p" in r
+                        },
                         "notes": r["notes"] or None,
                     }
                 entry[str(measure)] = items
@@ -482,7 +487,11 @@ class EventStudyResult:
             "clusters": self.clusters.to_dict("records"),
             "dropped": self.dropped.to_dict("records"),
             "market_events": [
-                {**r, "day0": pd.Timestamp(r["day0"]).date().isoformat(), "return": _f(r["return"])}
+                {
+                    **r,
+                    "day0": pd.Timestamp(r["day0"]).date().isoformat(),
+                    "return": _json(r["return"]),
+                }
                 for r in self.market_events.to_dict("records")
             ],
             "earnings_history": _records(self.earnings_history),
@@ -663,10 +672,13 @@ def _drop_lines(dropped: pd.DataFrame, most: int) -> list[str]:
 
 
 def _json_floats(a: np.ndarray) -> list[Any]:
-    """An array as (nested) lists of floats, None where not finite."""
+    """An array as (nested) lists of floats, None where NaN, ``"inf"``/``"-inf"`` where
+    infinite (:func:`backtest.jsonio.number`)."""
     a = np.asarray(a, dtype=np.float64)
     obj = a.astype(object)
-    obj[~np.isfinite(a)] = None
+    obj[np.isnan(a)] = None
+    obj[np.isposinf(a)] = INF
+    obj[np.isneginf(a)] = NEG_INF
     return obj.tolist()
 
 
@@ -704,13 +716,14 @@ def _windows_of(ev: pd.DataFrame, win: pd.DataFrame) -> Any:
 
     def grouped(i: int) -> dict[str, Any]:
         w = per_window.get(keys[i], _NO_WINDOWS)
-        return {str(label): {f: _f(w.at[label, f]) for f in _WINDOW_FIELDS} for label in w.index}
+        return {str(label): {f: _json(w.at[label, f]) for f in _WINDOW_FIELDS} for label in w.index}
 
     return grouped
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-ready rows: dates as ISO days, floats finite or None, whole numbers as int."""
+    """JSON-ready rows: dates as ISO days, floats as :func:`_json` writes them, whole numbers as
+    int."""
     out = []
     for r in frame.to_dict("records"):
         row: dict[str, Any] = {}
@@ -726,13 +739,23 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             elif isinstance(v, (int, np.integer)):
                 row[k] = int(v)
             elif isinstance(v, (float, np.floating)):
-                row[k] = _f(v)
+                row[k] = _json(v)
             elif v is None or (not isinstance(v, str) and pd.isna(v)):
                 row[k] = None
             else:
                 row[k] = str(v)
         out.append(row)
     return out
+
+
+def _json(v: Any) -> float | str | None:
+    """``v`` as a number of the JSON (:func:`backtest.jsonio.number`: NaN ``None``, infinities
+    ``"inf"``/``"-inf"``); ``None`` when it is no number."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return number(x)
 
 
 def _f(v: Any) -> float | None:

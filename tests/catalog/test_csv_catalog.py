@@ -194,3 +194,19 @@ def test_duplicate_ids_across_yaml_and_csv() -> None:
         "b.csv:2: entry x: field id: duplicate id: 'x' is already defined at a.csv:2; ids must "
         "be unique across all catalog files"
     ]
+
+
+def test_duplicate_id_of_a_row_left_out_is_still_a_duplicate() -> None:
+    path = write(
+        "rows.csv",
+        "id,ticker,date,timing,category\n"
+        "x,META,2024-02-30,unknown,earnings\n"
+        "x,MSFT,2024-01-03,unknown,earnings\n",
+    )
+    cat = load_catalog([path])
+    assert [str(p) for p in cat.problems] == [
+        "rows.csv:2: entry x: field date: '2024-02-30' is not a valid date (expected YYYY-MM-DD)",
+        "rows.csv:3: entry x: field id: duplicate id: 'x' is already defined at rows.csv:2; ids "
+        "must be unique across all catalog files",
+    ]
+    assert len(cat) == 0

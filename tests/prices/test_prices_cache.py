@@ -20,7 +20,7 @@ from prices_fakes import FakeYahooDownload
 
 from backtest.errors import CacheCorruptWarning, PriceCacheError, PriceCacheWarning
 from backtest.prices import load_prices
-from backtest.prices.base import ADJUSTMENT_YAHOO
+from backtest.prices.base import ADJUSTMENT_YAHOO, SourceHistory
 from backtest.prices.cached import CachedSource
 from backtest.prices.store import PriceCache, merge_ranges, missing_ranges
 from backtest.prices.yahoo import YahooSource
@@ -540,3 +540,35 @@ def test_return_flags_are_kept_with_the_cached_rows(tmp_path: Path, shared_frame
     assert [f.date for f in stored.flags] == [D(2023, 3, 15)]
     panel = load_prices(["META"], "2023-01-01", "2023-12-31", source=src)
     assert panel.return_flags["date"].tolist() == [pd.Timestamp("2023-03-15")]
+
+
+def test_placeholder_history_is_decided_on_everything_cached(
+    tmp_path: Path, shared_frames: dict
+) -> None:
+    frames = dict(shared_frames)
+    meta = frames["META"].loc["2023-01-01":"2023-12-31"].copy()
+    meta.iloc[:30, :4] = 120.0  # 30 flat bars before the "listing" on the 31st session
+    meta.iloc[:30:3, 4] = 0.0  # some with zero volume
+    frames["META"] = meta
+    listing = meta.index[30]
+    cached_source(tmp_path, FakeYahooDownload(frames)).fetch(
+        ["0700.HK", "META"], D(2023, 1, 1), D(2025, 6, 30)
+    )
+    never = FakeYahooDownload({}, outcomes=["offline"] * 9)
+    src = cached_source(tmp_path, never)
+    # 0700.HK from its flat half day 2024-12-24: decided on everything cached, no placeholder
+    got = src.fetch(["0700.HK"], D(2024, 12, 24), D(2025, 1, 31)).series["0700.HK"]
+    assert got.history == SourceHistory(first=D(2023, 1, 3), placeholder_until=None)
+    hk = load_prices(["0700.HK"], "2024-12-24", "2025-01-31", source=src)
+    raw = shared_frames["0700.HK"]["close"]
+    for d in ("2024-12-24", "2024-12-27", "2024-12-30"):
+        assert hk.close.at[pd.Timestamp(d), "0700.HK"] == raw[pd.Timestamp(d)]
+    assert "placeholder_history" not in {i.check for i in hk.quality.issues}
+    # META from inside its placeholder history: the range's part of it is left out
+    panel = load_prices(["META"], "2023-01-20", "2023-03-31", source=src)
+    assert panel.close["META"].first_valid_index() == listing
+    issue = next(i for i in panel.quality.issues if i.check == "placeholder_history")
+    assert issue.dates[0] == D(2023, 1, 20)
+    assert issue.dates[-1] == meta.index[29].date()
+    assert "the source's from 2023-01-03 to " in issue.message
+    assert not never.calls

@@ -105,6 +105,54 @@ def test_adj_close_gives_the_returns_and_scales_the_fills(tmp_path: Path) -> Non
     assert f["close"].iloc[1] / f["close"].iloc[0] - 1 == pytest.approx(-0.2)
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["adj_close", "Adj_Close", "ADJ CLOSE", "adjclose", "AdjClose", "adjusted_close",
+     "Adjusted Close", "Adj. Close"],
+)  # fmt: skip
+def test_the_adjusted_close_is_read_under_its_common_spellings(tmp_path: Path, name: str) -> None:
+    got = series(folder(tmp_path, SPY=ADJ_CLOSE.replace("Adj Close", name)), "SPY")
+    assert got.info.adjustment == ADJUSTMENT_ADJ_CLOSE
+    assert got.frame["close"].tolist() == [50.0, 40.0]
+    assert got.frame["open"].tolist() == [50.0, 40.0]
+    assert read_layout(ADJ_CLOSE.replace("Adj Close", name).encode()).shape == "adj_close"
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (
+            "Date,Open,High,Low,Close,Adj Close Price,Volume",
+            "line 1: column 'Adj Close Price' looks like an adjusted close, but evbt reads one "
+            "only as Adj Close, adj_close, AdjClose, Adjusted Close, adjusted_close (case and "
+            "punctuation aside): rename it Adj Close, or remove it to take Close as it is",
+        ),
+        (
+            "Date,Open,High,Low,Close,close_adj,Volume",
+            "line 1: column 'close_adj' looks like an adjusted close, but evbt reads one only "
+            "as Adj Close, adj_close, AdjClose, Adjusted Close, adjusted_close (case and "
+            "punctuation aside): rename it Adj Close, or remove it to take Close as it is",
+        ),
+        (
+            "Date,Open,High,Low,Close,Adj Close,Volume,adj_close",
+            "line 1: columns 'Adj Close' and 'adj_close' are both adj close: keep one",
+        ),
+    ],
+)
+def test_an_adjusted_close_that_cannot_be_read_is_refused_not_ignored(
+    tmp_path: Path, header: str, message: str
+) -> None:
+    text = f"{header}\n2024-03-27,100,110,90,100,50,10\n"
+    got = failure(folder(tmp_path, SPY=text), "SPY")
+    assert got.reason == f"{tmp_path / 'SPY.csv'}: {message}"
+
+
+def test_an_unadjusted_close_is_ignored_like_any_other_column(tmp_path: Path) -> None:
+    got = series(folder(tmp_path, SPY=ADJ_CLOSE.replace("Adj Close", "Unadjusted Close")), "SPY")
+    assert got.info.adjustment == ADJUSTMENT_CSV_DEFAULT
+    assert got.frame["close"].tolist() == [100.0, 100.0]
+
+
 def test_a_saved_download_frame_reads_like_its_columns_say(tmp_path: Path) -> None:
     src = folder(tmp_path, SPY=DOWNLOAD, META=DOWNLOAD)
     spy = series(src, "SPY")

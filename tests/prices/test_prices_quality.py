@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from prices_fakes import read_shared
 
 from backtest.markets import get_calendar, market_of
+from backtest.prices.base import FetchFailure, PriceSeries, SourceHistory
 from backtest.prices.csvdir import CsvDirSource
 from backtest.prices.quality import CHECKS, QualityReport, check_series, split_like_jumps
 
@@ -159,6 +160,50 @@ def test_each_check_fires_on_a_crafted_series(check: str) -> None:
     assert rest[["open", "high", "low", "close"]].notna().all().all()
 
 
+def test_a_zero_or_negative_close_is_named_as_such_not_as_missing() -> None:
+    frame = _with(_set(2, close=0.0))
+    frame.iloc[4, frame.columns.get_loc("close")] = -1.5
+    frame.iloc[6, frame.columns.get_loc("open")] = np.nan
+    checked = check_series("T", frame, XNYS)
+    assert [(i.check, i.dates, i.message) for i in checked.report.issues] == [
+        ("non_finite_price", (day(6),), f"1 row ({day(6)}): open missing or infinite: masked"),
+        (
+            "non_positive_price",
+            (day(2), day(4)),
+            f"2 rows ({day(2)}, {day(4)}): close zero or negative: masked",
+        ),
+    ]
+    for i in (2, 4, 6):  # masked as before
+        assert checked.frame.iloc[i].isna().all()
+
+
+def test_a_zero_or_negative_close_in_an_adj_close_file_is_named_as_such(tmp_path: Path) -> None:
+    """Close 0 (or below) cannot put the row on Adj Close's basis: the row is kept as written
+    and the check names its Close, not open, high and low as missing."""
+    (tmp_path / "T.csv").write_text(
+        "Date,Open,High,Low,Close,Adj Close,Volume\n"
+        "2024-03-01,100,110,90,100,50,10\n"
+        "2024-03-04,100,110,90,0,50,10\n"
+        "2024-03-05,100,110,90,0,0,10\n"
+        "2024-03-06,100,110,90,-2,-1,10\n"
+        "2024-03-07,100,110,90,100,50,10\n"
+    )
+    got = CsvDirSource(tmp_path).read("T")
+    assert isinstance(got, PriceSeries), got
+    assert got.frame["close"].tolist() == [50.0, 0.0, 0.0, -2.0, 50.0]
+    assert got.frame["open"].tolist() == [50.0, 100.0, 100.0, 100.0, 50.0]
+    checked = check_series("T", got.frame, XNYS)
+    assert [(i.check, i.dates, i.message) for i in checked.report.issues] == [
+        (
+            "non_positive_price",
+            (D(2024, 3, 4), D(2024, 3, 5), D(2024, 3, 6)),
+            "3 rows (2024-03-04, 2024-03-05, 2024-03-06): close zero or negative: masked",
+        ),
+    ]
+    assert checked.frame["close"].isna().tolist() == [False, True, True, True, False]
+    assert checked.frame["open"].isna().tolist() == [False, True, True, True, False]
+
+
 def test_split_messages_name_the_ratio() -> None:
     frame = clean_series()
     frame.iloc[6:, :4] *= 3.0  # a 1-for-3 reverse split, unadjusted
@@ -303,3 +348,57 @@ def test_rows_on_non_sessions_are_named_by_date() -> None:
     report = check_series("META", frame, get_calendar("XNYS")).report
     issue = next(i for i in report.issues if i.check == "non_session")
     assert issue.message.startswith("2 rows (2024-01-06, 2024-01-07) on dates that are not XNYS")
+
+
+# ----------------------------------------------------------------------------- whole history
+
+
+def test_a_range_from_a_flat_half_day_keeps_the_real_sessions_after_it(
+    shared_prices_dir: Path,
+) -> None:
+    # 0700.HK's half day 2024-12-24 and its 12-31 are flat bars with zero volume, 12-27 and
+    # 12-30 trade: from 12-24 a range's first four rows are half flat, as placeholder history
+    # before a listing looks. It is decided on the whole file, where these are no such thing.
+    import csv
+
+    from backtest.prices import load_prices
+
+    with open(shared_prices_dir / "0700.HK.csv", newline="") as fh:
+        raw = {r["date"]: float(r["close"]) for r in csv.DictReader(fh)}
+    src = CsvDirSource(shared_prices_dir)
+    got = src.read("0700.HK", D(2024, 12, 24), D(2025, 1, 31))
+    assert not isinstance(got, FetchFailure)
+    assert got.history == SourceHistory(first=D(2021, 1, 4), placeholder_until=None)
+    panel = load_prices(["0700.HK"], "2024-12-24", "2025-01-31", source=src)
+    close = panel.close["0700.HK"]
+    for d in ("2024-12-24", "2024-12-27", "2024-12-30", "2024-12-31", "2025-01-02"):
+        assert close[pd.Timestamp(d)] == raw[d]
+    assert "placeholder_history" not in {i.check for i in panel.quality.issues}
+
+
+def test_the_source_s_placeholder_history_decides_which_rows_are_left_out() -> None:
+    frame = _placeholder()  # three flat bars, one with zero volume, before the listing
+    # decided on these rows alone (no history): the three rows
+    alone = check_series("T", frame, XNYS).report.issues
+    assert [(i.check, i.dates) for i in alone] == [
+        ("placeholder_history", (day(0), day(1), day(2)))
+    ]
+    # a source that holds more says where its placeholder history ends: that decides
+    none = check_series("T", frame, XNYS, history=SourceHistory(D(2023, 1, 3), None))
+    assert "placeholder_history" not in {i.check for i in none.report.issues}
+    assert none.frame.index[0].date() == day(0)
+    one = check_series("T", frame, XNYS, history=SourceHistory(D(2023, 1, 3), day(0)))
+    issue = next(i for i in one.report.issues if i.check == "placeholder_history")
+    assert issue.dates == (day(0),)
+    assert issue.message == (
+        "1 row from 2024-03-01 to 2024-03-01, before trading starts on 2024-03-04: mostly flat "
+        "bars, some with zero volume (placeholder history before the listing, the source's "
+        "from 2023-01-03 to 2024-03-01): left out"
+    )
+    assert one.frame.index[0].date() == day(1)
+    # a range wholly inside the placeholder history: every row, and said so
+    later = check_series("T", frame, XNYS, history=SourceHistory(D(2023, 1, 3), D(2024, 6, 28)))
+    issue = next(i for i in later.report.issues if i.check == "placeholder_history")
+    assert len(issue.dates) == len(frame)
+    assert "the whole range (trading starts after 2024-06-28)" in issue.message
+    assert later.frame.empty

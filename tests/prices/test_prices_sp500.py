@@ -116,6 +116,23 @@ def test_placeholder_history_before_a_listing_is_left_out(
     assert some.close.at[pd.Timestamp("2019-10-18"), "BKR"] > 0
 
 
+def test_placeholder_history_is_decided_on_the_whole_file(shared_sp500_dir: Path) -> None:
+    src = CsvDirSource(shared_sp500_dir / "prices")
+    first = raw_rows(shared_sp500_dir, "SW")[0]["Date"][:10]
+    # a range from inside SW's placeholder history: its part of it is left out, and the
+    # message names the file's
+    mid = load_prices(["SW"], "2024-06-01", "2024-07-31", source=src)
+    assert mid.close["SW"].first_valid_index() == pd.Timestamp("2024-07-08")
+    issue = next(i for i in mid.quality.issues if i.check == "placeholder_history")
+    assert (issue.dates[0], issue.dates[-1]) == (D(2024, 6, 3), D(2024, 7, 5))
+    assert f"the source's from {first} to 2024-07-05" in issue.message
+    # a range that ends before the listing has no trading day in it, and says so: decided on
+    # its rows alone, its last flat bar (07-03) was kept as if trading had started
+    before = load_prices(["SW"], "2024-06-01", "2024-07-03", source=src)
+    assert before.failed["SW"].reason.startswith("the range holds only placeholder history")
+    assert "SW" not in before.close.columns
+
+
 def test_a_spin_off_day_is_flagged(some: PricePanel) -> None:
     flags = some.return_flags
     assert flags[["ticker", "date"]].to_dict("records") == [

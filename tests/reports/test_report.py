@@ -122,6 +122,29 @@ def test_group_rows_take_unbounded_intervals_and_notes_from_the_study() -> None:
     assert not fmt.unbounded(math.nan, math.nan)
 
 
+def test_unbounded_interval_ends_read_inf_in_the_json_and_csv_tables_not_null() -> None:
+    """An unbounded end (an inverted test that rejects no value) is "inf"/"-inf" in the
+    tables' JSON and inf/-inf in their CSV; a missing one (no test) stays null / empty."""
+    from backtest.reports import write as W
+
+    df = pd.DataFrame(
+        {"group": ["a", "b", "c"], "lo": [-math.inf, 0.002, math.nan],
+         "hi": [math.inf, math.inf, math.nan]}
+    )  # fmt: skip
+    assert W.records_json(W.table_records(df)) == (
+        "[\n"
+        '{"group": "a", "lo": "-inf", "hi": "inf"},\n'
+        '{"group": "b", "lo": 0.002, "hi": "inf"},\n'
+        '{"group": "c", "lo": null, "hi": null}\n'
+        "]\n"
+    )
+    assert W.csv_ready(df).to_csv(index=False) == "group,lo,hi\na,-inf,inf\nb,0.002,inf\nc,,\n"
+    # read back: the same numbers
+    back = pd.DataFrame(json.loads(W.records_json(W.table_records(df))))
+    assert pd.to_numeric(back["lo"]).tolist()[:2] == [-math.inf, 0.002]
+    assert pd.to_numeric(back["hi"]).tolist()[:2] == [math.inf, math.inf]
+
+
 def test_strategy_overview_shows_the_range_not_the_best(toy_result: RunResult) -> None:
     (bt,) = toy_result.backtests
     ov = T.strategy_overview(toy_result.backtests).iloc[0]

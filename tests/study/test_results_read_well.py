@@ -3,7 +3,9 @@ compare() sets studies side by side; importing the study's spec loads no heavy m
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import subprocess
 import sys
 
@@ -11,6 +13,7 @@ import pandas as pd
 import pytest
 
 from backtest.errors import UnknownGroupError
+from backtest.jsonio import dumps
 from backtest.study import EventStudyResult, StudySpec, compare, run_study
 from backtest.summary import Summary, Table
 from tests.study.synth import make_market
@@ -100,6 +103,28 @@ def test_every_caller_of_summary_still_gets_text(two: tuple) -> None:  # type: i
     assert "Event study" in f"{res.summary()}"
     assert isinstance(res.to_dict()["groups"], list)
     json.dumps(res.to_dict())
+
+
+def test_an_unbounded_interval_end_is_inf_in_the_json_not_null(two: tuple) -> None:  # type: ignore[type-arg]
+    """An inverted BMP/KP test that rejects no value gives (-inf, inf): the JSON says "-inf"
+    and "inf" (a number not bounded), not null (a number not computed, which stays null)."""
+    res, _ = two
+    g = res.groups.copy()
+    caar = g.index[g["measure"] == "CAAR"]
+    g.loc[caar[0], ["lo", "hi"]] = [-math.inf, math.inf]
+    g.loc[caar[1], ["lo", "hi"]] = [0.01, math.inf]
+    g.loc[caar[2], ["lo", "hi"]] = [math.nan, math.nan]
+    doc = json.loads(dumps(dataclasses.replace(res, groups=g).to_dict()))
+    first, second, third = (g.loc[i] for i in caar[:3])
+    items = {
+        (e["group_by"], e["group"], w): (v["lo"], v["hi"])
+        for e in doc["groups"]
+        for w, v in e["CAAR"].items()
+    }
+    assert items[(first.group_by, first.group, first.window)] == ("-inf", "inf")
+    assert items[(second.group_by, second.group, second.window)] == (0.01, "inf")
+    assert items[(third.group_by, third.group, third.window)] == (None, None)
+    assert float("-inf") == float(items[(first.group_by, first.group, first.window)][0])
 
 
 def _loaded(code: str) -> dict[str, bool]:
