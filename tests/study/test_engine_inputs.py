@@ -135,6 +135,42 @@ def test_a_factor_fit_with_no_more_returns_than_parameters_is_said_so() -> None:
         run_study(ev, close, spec.replace(estimation=(-5, -2)), factors=_ff3(days))
 
 
+def test_rows_without_a_value_in_a_window_are_noted_in_the_group_table() -> None:
+    # factors that end inside one event's window, a price missing in another's: both CARs
+    # are NaN (complete False) and left out of the CAAR, which the group row's notes say
+    syn = make_market(n_days=600, n_stocks=3, n_events=3, seed=5)
+    close, days = syn.close.copy(), syn.close.index
+    ev = pd.DataFrame(
+        {
+            "event_id": ["factors-end", "price-gap", "whole"],
+            "ticker": ["S0000", "S0001", "S0002"],
+            "day0": [days[580], days[400], days[450]],
+        }
+    )
+    close.iloc[403, close.columns.get_loc("S0001")] = np.nan  # returns +3 and +4 missing
+    spec = StudySpec(model="factor", windows=((0, 1), (0, 5)), path=(0, 5), group_by=("all",),
+                     max_loss=1.0)  # fmt: skip
+    res = run_study(ev, close, spec, factors=_ff3(days[:583]))  # the last factor day is +2
+    assert res.dropped.empty
+    w = res.windows.set_index(["event_id", "window"])["complete"]
+    assert w.tolist() == [True, False, True, False, True, True]
+    g = res.groups.set_index(["measure", "window", "day"])
+    two = "2 measured rows without a value: a return (the stock's, its benchmark's or a "
+    two += "factor's) is missing in the window (complete is False in the windows table)"
+    for measure in ("CAAR", "ABHAR"):
+        assert g.loc[(measure, "[0,+1]", pd.NA), "notes"] == ""
+        assert g.loc[(measure, "[0,+5]", pd.NA), "n_rows"] == 1
+        assert g.loc[(measure, "[0,+5]", pd.NA), "notes"].startswith(two)
+    day = "without a value: a return (the stock's, its benchmark's or a factor's) is missing "
+    day += "on the day"
+    aar = res.groups[res.groups["measure"] == "AAR"]
+    assert aar["n_rows"].tolist() == [3, 3, 3, 1, 1, 2]  # +3, +4: both; +5: factors only
+    assert [n.split(" | ")[0] for n in aar["notes"]] == [
+        "", "", "", f"2 measured rows {day}", f"2 measured rows {day}",
+        f"1 measured row {day}",
+    ]  # fmt: skip
+
+
 def test_a_day_0_inside_the_prices_that_is_no_session_is_named_as_such() -> None:
     # a Saturday and Christmas observed (Friday 2010-12-24) inside the prices, and a date
     # after them: each dropped with a reason that says which it is
