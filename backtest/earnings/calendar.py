@@ -30,7 +30,6 @@ Saved with ``frame.reset_index().to_csv(path, index=False)`` this gives
 from __future__ import annotations
 
 import csv
-import math
 import os
 import re
 from collections.abc import Iterable

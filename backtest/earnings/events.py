@@ -1,6 +1,7 @@
 """Earnings calendar rows as catalog events: ids, dates, timings, attributes, duplicates.
 
-Each *reported* row (a ``Reported EPS`` or a ``Surprise(%)``) becomes one ``earnings`` event:
+Each *reported* row (a ``Reported EPS`` or a ``Surprise(%)``) becomes one ``earnings``
+event:
 
 * id ``<ticker slug>-<YYYY-MM-DD>-earnings``: the ticker in lower case with every run of other
   characters than letters and digits replaced by ``-`` (``brk-b-2025-11-03-earnings``);
@@ -17,8 +18,8 @@ Each *reported* row (a ``Reported EPS`` or a ``Surprise(%)``) becomes one ``earn
   says it was derived), else missing (the description says the calendar has none);
 * its source names the calendar and the file and line it was read from, or the fetch.
 
-A row with neither a reported EPS nor a surprise is *scheduled* and left out unless asked for. Rows of one ticker
-on one date are one announcement (a company filing several late quarters at once, e.g. SMCI
+A row with neither a reported EPS nor a surprise is *scheduled* and left out unless asked
+for. Rows of one ticker on one date are one announcement (a company filing several late quarters at once, e.g. SMCI
 on 2019-12-19): one event, the reported row first in the calendar's order (Yahoo lists the
 latest quarter first), the others counted as merged.
 """
