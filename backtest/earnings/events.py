@@ -18,10 +18,10 @@ event:
   says it was derived), else missing (the description says the calendar has none);
 * its source names the calendar and the file and line it was read from, or the fetch.
 
-A row with neither a reported EPS nor a surprise is *scheduled* and left out unless asked
-for. Rows of one ticker on one date are one announcement (a company filing several late
-quarters at once, e.g. SMCI on 2019-12-19): one event, the reported row first in the calendar's order (Yahoo lists the
-latest quarter first), the others counted as merged.
+A row with neither a reported EPS nor a surprise is *scheduled* and left out unless asked for.
+Rows of one ticker on one date are one announcement (a company filing several late quarters at
+once, e.g. SMCI on 2019-12-19): one event, the reported row first in the calendar's order (Yahoo
+lists the latest quarter first), the others counted as merged.
 """
 
 from __future__ import annotations
