@@ -91,3 +91,7 @@ def test_status_lines_on_stderr_and_quiet_silences_them(
     code, out, err = run([*args, "--quiet"], capsys)
     assert code == 0
     assert err == ""
+    # nor that the file asked for was written
+    target = tmp_path / "bt.json"
+    assert run([*args, "--quiet", "--out", str(target)], capsys) == (0, "", "")
+    assert json.loads(target.read_text(encoding="utf-8"))[0]["strategy"]["name"] == "s"

@@ -316,3 +316,68 @@ def test_list_says_which_command_shows_the_catalog_problems(
     code, shown, _ = run("events", "validate", str(bad))
     assert code == 1
     assert f"{bad}:3: entry x: field date: '2025-02-30' is not a valid date" in shown
+
+
+# ------------------------------------------------------------- --out that cannot be written
+
+
+def test_an_out_that_cannot_be_written_is_refused_before_anything_is_computed(
+    calendars: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.clirun import run_main
+
+    Path("afile").write_text("not a folder\n", encoding="utf-8")
+    refused = f"cannot be written: {calendars / 'afile'} is not a folder"
+    for args in (
+        ["events", "import", "earnings", "AMZN", "--from", "cal", "-q", "--out", "afile/x.csv"],
+        ["events", "list", "--format", "json", "--out", "afile/a/b.json"],
+        # before the study: its prices folder does not even exist
+        ["study", "--prices-dir", "nowhere", "-q", "--out", "afile/study.txt"],
+        ["backtest", "--prices-dir", "nowhere", "-q", "--out", "afile/bt.json"],
+    ):
+        code, out, err = run_main(args, capsys)
+        assert (code, out, err) == (1, "", f"evbt: error: {args[-1]}: {refused}\n"), args
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_an_out_in_a_folder_that_takes_no_files_is_refused(
+    calendars: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.clirun import run_main
+
+    code, out, err = run_main(["events", "list", "--out", "/proc/evbt.txt"], capsys)
+    assert (code, out) == (1, "")
+    assert err == "evbt: error: /proc/evbt.txt: cannot be written: No such file or directory\n"
+
+
+def test_a_write_that_fails_is_one_line_naming_the_file(
+    calendars: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    import backtest.atomic
+    from tests.clirun import run_main
+
+    def full(path: object, text: str, *, fsync: bool = True) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(backtest.atomic, "write_text", full)
+    code, out, err = run_main(["events", "list", "--out", "sub/list.txt"], capsys)
+    assert (code, out, err) == (
+        1,
+        "",
+        "evbt: error: sub/list.txt: cannot be written: the disk is full\n",
+    )
+
+
+def test_quiet_says_nothing_of_the_file_written(
+    calendars: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.clirun import run_main
+
+    args = ["events", "import", "earnings", "AMZN", "--from", "cal", "--out", "amzn.csv"]
+    assert run_main([*args, "-q"], capsys) == (0, "", "")
+    assert Path("amzn.csv").read_text(encoding="utf-8").startswith("id,ticker,date,")
+    code, out, err = run_main(args, capsys)
+    assert (code, out) == (0, "")
+    assert err.startswith("wrote amzn.csv\nimported 1 earnings events of 1 ticker(s) from cal")

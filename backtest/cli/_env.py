@@ -13,6 +13,12 @@ cache folder        ``--cache-dir``, else ``$EVBT_CACHE_DIR`` (click reads it), 
                     cache folder (``platformdirs``)
 ==================  ==========================================================================
 
+``evbt run --config FILE`` puts the file between the command line and the environment: an
+option typed wins over the file, the file over ``$EVBT_CATALOG`` (when it has ``[catalog]
+paths``) and over ``$EVBT_PRICES_DIR`` / ``$EVBT_CACHE_DIR`` (when its ``[prices]`` names
+``dir`` or ``cache_dir``: where the run's prices come from, as a report's recorded
+configuration writes it).
+
 A user's own ``./events`` and ``./strategies`` win over the shipped ones, so a project folder
 with its own catalog behaves as before; from any other folder the shipped ones are used.
 """
@@ -90,12 +96,21 @@ def cache_dir(given: str | os.PathLike[str] | None) -> Path:
 
 
 def open_price_source(
-    *, prices_dir: str | os.PathLike[str] | None, cache_dir: str | os.PathLike[str] | None
+    *,
+    prices_dir: str | os.PathLike[str] | None,
+    cache_dir: str | os.PathLike[str] | None,
+    prices_dir_from: str = f"--prices-dir or {PRICES_DIR_ENV}",
 ) -> Any:
     """The one :class:`~backtest.prices.PriceSource` of a command: the CSV folder when one is
-    given, else Yahoo behind the cache (:func:`backtest.prices.open_source`)."""
+    given, else Yahoo behind the cache (:func:`backtest.prices.open_source`). A prices folder
+    that does not exist is reported naming ``prices_dir_from``, where it was given."""
     from backtest.prices import open_source
 
+    if prices_dir and not Path(prices_dir).expanduser().resolve().exists():
+        from backtest.errors import PricesDirError
+
+        path = Path(prices_dir).expanduser().resolve()
+        raise PricesDirError(path, f"does not exist (check {prices_dir_from})")
     return open_source(
         prices_dir=Path(prices_dir) if prices_dir else None,
         cache_dir=Path(cache_dir) if cache_dir else None,

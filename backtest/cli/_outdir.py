@@ -80,7 +80,7 @@ def check_report_dir(
                 "is a folder that is not an evbt report and not empty; choose another "
                 "folder, or --force to replace it",
             )
-    parent = _existing_ancestor(resolved.parent)
+    parent = existing_ancestor(resolved.parent)
     if not parent.is_dir():
         raise OutputPathError(shown, f"cannot be created: {parent} is not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
@@ -119,17 +119,25 @@ def own_record_read(config: Any, folder: Path) -> Any:
     return config
 
 
+#: the operating system's reasons a file cannot be written, as the messages word them
+_OS_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the disk is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENAMETOOLONG: "a file name is too long",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why the operating system refused, in a few words (``the disk is full``)."""
+    return _OS_REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+
+
 def describe_os_error(folder: Path, exc: OSError) -> OutputPathError:
     """A failure while writing the report as a one-line message naming the folder."""
-    reasons = {
-        errno.ENOSPC: "the disk is full",
-        errno.EDQUOT: "the disk quota is used up",
-        errno.EROFS: "the disk is read-only",
-        errno.EACCES: "permission denied",
-        errno.EPERM: "permission denied",
-        errno.ENAMETOOLONG: "a file name is too long",
-    }
-    reason = reasons.get(exc.errno or 0, exc.strerror or str(exc))
+    reason = os_reason(exc)
     where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(folder) else ""
     return OutputPathError(
         str(folder), f"the report could not be written: {reason}{where}; nothing was replaced"
@@ -141,7 +149,7 @@ def _nonempty(folder: Path) -> bool:
         return any(True for _ in it)
 
 
-def _existing_ancestor(path: Path) -> Path:
+def existing_ancestor(path: Path) -> Path:
     while not path.exists() and path != path.parent:
         path = path.parent
     return path

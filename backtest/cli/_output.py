@@ -22,24 +22,67 @@ format_option = click.option(
     show_default=True,
     help="Output format.",
 )
+
+
+def check_out(ctx: click.Context | None, param: click.Parameter | None, out: Path | None) -> Any:
+    """``out`` when a file can be written there, else :class:`~backtest.errors.OutputPathError`
+    naming it and why (a click callback: checked before anything is computed). Its folder,
+    or the nearest one of its parents that exists when :func:`emit` has folders to create,
+    must be a folder that takes files."""
+    if out is None:
+        return out
+    import os
+    import tempfile
+
+    from backtest.cli._outdir import existing_ancestor, os_reason
+    from backtest.errors import OutputPathError
+
+    folder = Path(os.path.abspath(out)).parent
+    parent = existing_ancestor(folder)
+    if not parent.is_dir():
+        raise OutputPathError(str(out), f"cannot be written: {parent} is not a folder")
+    if parent != folder:
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise OutputPathError(
+                str(out), f"cannot be written: {parent} is read-only (or not yours)"
+            )
+        return out
+    try:  # the one sure test: a file made and removed where the output goes
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{out.name}.probe-"):
+            pass
+    except OSError as exc:
+        raise OutputPathError(str(out), f"cannot be written: {os_reason(exc)}") from None
+    return out
+
+
 out_option = click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
+    callback=check_out,
     help="Write to this file instead of standard output.",
 )
 
 
-def emit(text: str, out: Path | None) -> None:
-    """Write ``text`` to ``out`` (atomically) or standard output."""
+def emit(text: str, out: Path | None, *, quiet: bool = False) -> None:
+    """Write ``text`` to ``out`` (atomically), saying so on standard error unless ``quiet``,
+    or to standard output. A failure to write is an
+    :class:`~backtest.errors.OutputPathError` naming ``out`` and the reason."""
     from backtest.atomic import write_text
 
     if out is None:
         click.echo(text, nl=not text.endswith("\n"))
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_text(out, text if text.endswith("\n") else text + "\n")
-    click.echo(f"wrote {out}", err=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_text(out, text if text.endswith("\n") else text + "\n")
+    except OSError as exc:
+        from backtest.cli._outdir import os_reason
+        from backtest.errors import OutputPathError
+
+        raise OutputPathError(str(out), f"cannot be written: {os_reason(exc)}") from None
+    if not quiet:
+        click.echo(f"wrote {out}", err=True)
 
 
 def to_json(obj: Any) -> str:

@@ -101,7 +101,7 @@ def backtest(
                     failures += 1
                     click.echo(f"evbt: error: {exc}", err=True)
     if fmt == "json":
-        emit(to_json([r.to_dict() for r in results]), out)
+        emit(to_json([r.to_dict() for r in results]), out, quiet=quiet)
     elif fmt == "csv":
         import pandas as pd
 
@@ -109,9 +109,9 @@ def backtest(
         buf = io.StringIO()
         if frames:
             pd.concat(frames, ignore_index=True).to_csv(buf, index=False)
-        emit(buf.getvalue(), out)
+        emit(buf.getvalue(), out, quiet=quiet)
     elif results or out is not None:
-        emit("\n".join(str(r.summary()) for r in results), out)
+        emit("\n".join(str(r.summary()) for r in results), out, quiet=quiet)
     if failures:
         raise SystemExit(1)
 

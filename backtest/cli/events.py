@@ -12,7 +12,14 @@ from typing import Any
 import click
 
 from backtest.cli._options import cache_dir_option, catalog_option, load_catalog_or_warn
-from backtest.cli._output import emit, format_option, out_option, render_table, to_json
+from backtest.cli._output import (
+    check_out,
+    emit,
+    format_option,
+    out_option,
+    render_table,
+    to_json,
+)
 
 #: Columns of the ``events list`` table, and the order in which they go when the terminal is
 #: too narrow for all of them (id, date, category and title always stay).
@@ -198,6 +205,7 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
+    callback=check_out,
     help="Write the catalog to FILE: .csv or .yaml/.yml by its extension. Default: CSV on "
     "standard output.",
 )
@@ -268,7 +276,7 @@ def import_earnings_command(
     except (FileNotFoundError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
     text = result.to_yaml() if suffix in (".yaml", ".yml") else result.to_csv()
-    emit(text, out)
+    emit(text, out, quiet=quiet)
     for p in result.problems:
         click.echo(f"evbt: {p}", err=True)
     for t, reason in result.failed.items():

@@ -84,7 +84,13 @@ def run(
     Exit code 0 when everything ran; 1 when a part failed (the report is still written and
     says which) or nothing could be reported.
     """
-    from backtest.cli._env import catalog_from_env, expand, open_price_source
+    from backtest.cli._env import (
+        CACHE_DIR_ENV,
+        PRICES_DIR_ENV,
+        catalog_from_env,
+        expand,
+        open_price_source,
+    )
     from backtest.cli._outdir import check_report_dir, describe_os_error, own_record_read
     from backtest.job import load_config, run_job
     from backtest.job.config import ConfigError
@@ -103,11 +109,20 @@ def run(
         catalog["confounders"] = tuple(str(p.resolve()) for p in confounder_paths)
     if no_earnings_confounders:
         catalog["earnings_confounders"] = False
+    # command line > configuration file > environment > default, as for the catalog: click
+    # reads $EVBT_PRICES_DIR / $EVBT_CACHE_DIR into the options, but they apply only when the
+    # file names neither place ([prices] says where a run's prices come from: a recorded
+    # online run writes cache_dir, so $EVBT_PRICES_DIR may not turn it into a CSV run)
+    ctx = click.get_current_context()
+    file_names_prices = bool(config.prices.dir or config.prices.cache_dir)
     prices: dict[str, object] = {}
-    if prices_dir is not None:
+    prices_from = f"[prices] dir in {where}"  # where the prices folder was named
+    if prices_dir is not None and (_typed(ctx, "prices_dir") or not file_names_prices):
         prices["dir"] = str(prices_dir.resolve())
-    if cache_dir is not None:
-        prices["cache_dir"] = str(expand(cache_dir, "'--cache-dir'").resolve())
+        prices_from = "--prices-dir" if _typed(ctx, "prices_dir") else PRICES_DIR_ENV
+    if cache_dir is not None and (_typed(ctx, "cache_dir") or not file_names_prices):
+        option = "'--cache-dir'" if _typed(ctx, "cache_dir") else CACHE_DIR_ENV
+        prices["cache_dir"] = str(expand(cache_dir, option).resolve())
     output: dict[str, object] = {}
     if out is not None:  # recorded as given, so that the recorded configuration writes there
         output["folder"] = str(expand(out, "'--out'").absolute())
@@ -133,6 +148,7 @@ def run(
     source = open_price_source(
         prices_dir=config.resolve(config.prices.dir) if config.prices.dir else None,
         cache_dir=config.resolve(config.prices.cache_dir) if config.prices.cache_dir else None,
+        prices_dir_from=prices_from,
     )
     result = run_job(config, source=source, progress=not quiet)
     warn_catalog_problems(len(result.catalog_problems))
@@ -177,6 +193,11 @@ def _pdf(folder: Path, *, quiet: bool) -> list[str]:
         return []
     click.echo(f"pdf: {written}")
     return []
+
+
+def _typed(ctx: click.Context, name: str) -> bool:
+    """Whether option ``name`` was given on the command line (not read from the environment)."""
+    return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
 
 
 def _first_line(exc: Exception) -> str:

@@ -131,15 +131,15 @@ def study(
             "failed": {t: f.describe() for t, f in panel.failed.items()},
             "quality": panel.quality.to_frame().to_dict("records"),
         }
-        emit(to_json(doc), out)
+        emit(to_json(doc), out, quiet=quiet)
     elif fmt == "csv":
         buf = io.StringIO()
         frame = result.to_frame()
         frame["day0"] = frame["day0"].dt.date
         frame.to_csv(buf, index=False)
-        emit(buf.getvalue(), out)
+        emit(buf.getvalue(), out, quiet=quiet)
     else:
-        emit(_text(result, panel), out)
+        emit(_text(result, panel), out, quiet=quiet)
 
 
 def _text(result: Any, panel: Any) -> str:

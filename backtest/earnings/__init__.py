@@ -130,7 +130,8 @@ def import_earnings(
 
         outcome = (source or EarningsSource()).fetch(valid, progress=progress)
         read = CalendarRead(
-            rows=[r for cal in outcome.calendars.values() for r in cal.earnings_rows()]
+            rows=[r for cal in outcome.calendars.values() for r in cal.earnings_rows()],
+            problems=[p for cal in outcome.calendars.values() for p in cal.row_problems()],
         )
         failed.update(outcome.failed)
         notes.extend(outcome.notes)

@@ -8,7 +8,15 @@ and by running that parser on a page shaped like Yahoo's; ``tests/earnings`` kee
   yfinance reads Yahoo's ``EDT``/``EST`` as that zone), one stamp per announcement, newest
   first, the last one or two in the future;
 * float columns ``EPS Estimate``, ``Reported EPS`` and ``Surprise(%)``, ``NaN`` where Yahoo shows
-  ``-`` (a row with no reported EPS is *scheduled*, not yet reported).
+  ``-``. A row with neither a reported EPS nor a surprise is *scheduled*, not yet reported.
+  yfinance also turns every figure of exactly 0 into ``NaN`` (``.replace(0.0, np.nan)`` in
+  ``get_earnings_dates``), so an announcement that reported EPS 0.00 has an empty ``Reported
+  EPS`` but a ``Surprise(%)`` (DOW 2025-01-30: estimate 0.24, surprise -100%): a row with a
+  surprise has been reported. Yahoo's surprise is (reported - estimate) / |estimate| x 100, so
+  a surprise of exactly -100% (estimate above 0) or +100% (estimate below 0) means a reported
+  EPS of exactly 0, whatever the estimate's rounding; the import fills that EPS in
+  (:func:`reported_eps`). Any other surprise with an empty ``Reported EPS`` depends on the
+  unrounded estimate, and the EPS is left missing.
 
 Saved with ``frame.reset_index().to_csv(path, index=False)`` this gives
 ``Earnings Date,EPS Estimate,Reported EPS,Surprise(%)`` with stamps such as
@@ -21,7 +29,7 @@ Saved with ``frame.reset_index().to_csv(path, index=False)`` this gives
 
 from __future__ import annotations
 
-import math
+import csv
 import os
 import re
 from collections.abc import Iterable
@@ -98,8 +106,21 @@ class EarningsRow:
 
     @property
     def scheduled(self) -> bool:
-        """True when the row reports no EPS yet (an announcement still to come)."""
-        return self.eps_reported is None
+        """True when the row reports neither an EPS nor a surprise (an announcement still to
+        come); a surprise without an EPS is a reported EPS of 0 yfinance blanked."""
+        return self.eps_reported is None and self.surprise_pct is None
+
+
+def reported_eps(
+    estimate: float | None, reported: float | None, surprise: float | None
+) -> tuple[float | None, bool]:
+    """The reported EPS, and whether it was derived: an empty ``Reported EPS`` with a surprise
+    of exactly -100% against an estimate above 0 (or +100% against one below 0) is 0."""
+    if reported is not None or surprise is None or not estimate:
+        return reported, False
+    if surprise == (-100.0 if estimate > 0 else 100.0):
+        return 0.0, True
+    return None, False
 
 
 @dataclass
@@ -129,7 +150,12 @@ def calendar_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     FileNotFoundError
         A path does not exist, or a folder holds no ``.csv`` file.
     """
-    out: list[Path] = []
+    return [path for path, _ in _calendar_files(paths)]
+
+
+def _calendar_files(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, bool]]:
+    """:func:`calendar_files`, each with whether it was found in a folder (not named)."""
+    out: list[tuple[Path, bool]] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
@@ -138,12 +164,24 @@ def calendar_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
             )
             if not found:
                 raise FileNotFoundError(f"{p}: folder holds no .csv earnings calendar")
-            out.extend(found)
+            out.extend((f, True) for f in found)
         elif p.exists():
-            out.append(p)
+            out.append((p, False))
         else:
             raise FileNotFoundError(f"{p}: no such file or folder")
     return out
+
+
+def _has_ticker_column(path: Path) -> bool:
+    """Whether the file's header names a Symbol or Ticker column (True when unreadable, so
+    that reading it reports why)."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+            first = fh.readline()
+    except OSError:
+        return True
+    cells = next(csv.reader([first]), [])
+    return any(c.strip().lower() in TICKER_COLUMNS for c in cells)
 
 
 def ticker_from_name(path: Path) -> str:
@@ -307,18 +345,26 @@ def read_calendar_files(
 ) -> CalendarRead:
     """Read saved ``get_earnings_dates`` CSV files (files or folders of them).
 
-    With ``tickers``, only the files (and rows) of those tickers are read.
+    With ``tickers``, only the rows of those tickers are kept; of the files found in a folder,
+    those named after another ticker (``AMZN.csv``) are not read unless they have a ``Symbol``
+    or ``Ticker`` column. A file named explicitly is always read.
     """
     wanted = set(tickers) if tickers is not None else None
     out = CalendarRead()
-    for path in calendar_files(paths):
+    for path, in_folder in _calendar_files(paths):
         named = ticker_from_name(path)
         try:
             market_of(named)
             default: str | None = named
         except (InvalidTickerError, UnknownMarketError):
             default = None
-        if wanted is not None and default is not None and default not in wanted:
+        if (
+            wanted is not None
+            and in_folder
+            and default is not None
+            and default not in wanted
+            and not _has_ticker_column(path)
+        ):
             continue
         display = str(path)
         text, why_not = read_text(path)
@@ -333,9 +379,14 @@ def read_calendar_files(
     return out
 
 
-def rows_from_frame(frame: Any, ticker: str, source: str) -> list[EarningsRow]:
+def rows_from_frame(
+    frame: Any, ticker: str, source: str, problems: list[CatalogProblem] | None = None
+) -> list[EarningsRow]:
     """The rows of a ``get_earnings_dates()`` frame (see the module docstring for its shape);
     ``source`` is their provenance (what was called, and when).
+
+    A row without a time stamp, or with a figure that is not a number, is left out, as in a
+    saved file, and said in ``problems`` (``TICKER (Yahoo)``, the row's position, the column).
 
     Raises
     ------
@@ -352,18 +403,40 @@ def rows_from_frame(frame: Any, ticker: str, source: str) -> list[EarningsRow]:
         raise ValueError(
             f"no 'Reported EPS' column (columns: {', '.join(map(str, frame.columns))})"
         )
+    display = f"{ticker} (Yahoo)"
+    bad: dict[int, str] = {}  # row -> the first problem met in it
 
     def figures(names: tuple[str, ...]) -> list[float | None]:
         name = next((columns[n] for n in names if n in columns), None)
         if name is None:
             return [None] * len(frame)
-        values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype="float64")
-        return [float(v) if math.isfinite(v) else None for v in values]
+        out: list[float | None] = []
+        for i, cell in enumerate(frame[name].tolist()):
+            value = _cell_number(cell)
+            if isinstance(value, str):
+                bad.setdefault(
+                    i,
+                    f"column {name}: {value!r} is not a number (Yahoo's calendar should give "
+                    "a number or nothing)",
+                )
+                value = None
+            out.append(value)
+        return out
 
-    est, rep, sur = figures(ESTIMATE_COLUMNS), figures(REPORTED_COLUMNS), figures(SURPRISE_COLUMNS)
-    rows = []
     for i, stamp in enumerate(index):
         if pd.isna(stamp):
+            bad[i] = (
+                f"column {index.name or 'Earnings Date'}: no date and time (NaT): the row "
+                "cannot be placed"
+            )
+    est, rep, sur = figures(ESTIMATE_COLUMNS), figures(REPORTED_COLUMNS), figures(SURPRISE_COLUMNS)
+    if problems is not None:
+        problems.extend(
+            CatalogProblem(display, i + 1, "", "", message) for i, message in sorted(bad.items())
+        )
+    rows = []
+    for i, stamp in enumerate(index):
+        if i in bad:
             continue
         rows.append(
             EarningsRow(
@@ -373,9 +446,32 @@ def rows_from_frame(frame: Any, ticker: str, source: str) -> list[EarningsRow]:
                 eps_estimate=est[i],
                 eps_reported=rep[i],
                 surprise_pct=sur[i],
-                file=f"{ticker} (Yahoo)",
+                file=display,
                 line=i + 1,
                 source=source,
             )
         )
     return rows
+
+
+def _cell_number(cell: Any) -> float | str | None:
+    """A frame's cell as :func:`_number` reads a file's: ``None`` when missing, the cell as
+    text when it is not a number."""
+    if isinstance(cell, str):
+        return _number(cell)
+    if cell is None or (not isinstance(cell, bool) and _isna(cell)):
+        return None
+    if isinstance(cell, bool):
+        return str(cell)
+    try:
+        value = float(cell)
+    except (TypeError, ValueError):
+        return str(cell)
+    return _number(repr(value))
+
+
+def _isna(cell: Any) -> bool:
+    try:
+        return bool(pd.isna(cell))
+    except (TypeError, ValueError):  # not a scalar
+        return False

@@ -1,6 +1,7 @@
 """Earnings calendar rows as catalog events: ids, dates, timings, attributes, duplicates.
 
-Each *reported* row (a ``Reported EPS``) becomes one ``earnings`` event:
+Each *reported* row (a ``Reported EPS`` or a ``Surprise(%)``) becomes one ``earnings``
+event:
 
 * id ``<ticker slug>-<YYYY-MM-DD>-earnings``: the ticker in lower case with every run of other
   characters than letters and digits replaced by ``-`` (``brk-b-2025-11-03-earnings``);
@@ -11,13 +12,16 @@ Each *reported* row (a ``Reported EPS``) becomes one ``earnings`` event:
   session, or a stamp without a time ``unknown`` (Yahoo stamps some reports 12:00 or 15:00
   although they came after the close: vague, so unknown);
 * attributes ``eps_estimate`` (known before the announcement), ``eps_reported`` and
-  ``surprise_pct`` (known at it), ``None`` where the calendar has none;
+  ``surprise_pct`` (known at it), ``None`` where the calendar has none. yfinance blanks a
+  reported EPS of 0.00, leaving its surprise: such a row is reported; its EPS is 0 where the
+  surprise says so exactly (-100% against an estimate above 0, +100% below 0; the description
+  says it was derived), else missing (the description says the calendar has none);
 * its source names the calendar and the file and line it was read from, or the fetch.
 
-A row without a reported EPS is *scheduled* and left out unless asked for. Rows of one ticker
-on one date are one announcement (a company filing several late quarters at once, e.g. SMCI
-on 2019-12-19): one event, the reported row first in the calendar's order (Yahoo lists the
-latest quarter first), the others counted as merged.
+A row with neither a reported EPS nor a surprise is *scheduled* and left out unless asked for.
+Rows of one ticker on one date are one announcement (a company filing several late quarters at
+once, e.g. SMCI on 2019-12-19): one event, the reported row first in the calendar's order (Yahoo
+lists the latest quarter first), the others counted as merged.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from backtest.earnings.calendar import EarningsRow
+from backtest.earnings.calendar import EarningsRow, reported_eps
 from backtest.errors import CatalogProblem
 from backtest.markets import get_calendar, market_of
 from backtest.sessions import Timing, day0_sessions
@@ -74,10 +78,11 @@ class EarningsEvent:
     surprise_pct: float | None
     source: str
     origin: str
+    eps_derived: bool = False  # eps_reported 0 from a surprise of -/+100% (the cell is empty)
 
     @property
     def scheduled(self) -> bool:
-        return self.eps_reported is None
+        return self.eps_reported is None and self.surprise_pct is None
 
     @property
     def title(self) -> str:
@@ -104,9 +109,21 @@ class EarningsEvent:
         surprise = (
             f", a surprise of {self.surprise_pct:+.2f}%" if self.surprise_pct is not None else ""
         )
+        if self.eps_reported is None:
+            eps = (
+                "EPS not on the calendar (its Reported EPS is empty, as yfinance leaves a "
+                "reported 0.00, but the surprise does not give the figure exactly)"
+            )
+        elif self.eps_derived:
+            eps = (
+                "EPS 0 (the calendar's Reported EPS is empty, as yfinance leaves a reported "
+                "0.00; derived from the surprise)"
+            )
+        else:
+            eps = f"EPS {_g(self.eps_reported)}"
         return (
-            f"{self.ticker} reported quarterly results on {when}{note}: EPS "
-            f"{_g(self.eps_reported or 0.0)} against {estimate}{surprise}."
+            f"{self.ticker} reported quarterly results on {when}{note}: {eps} against "
+            f"{estimate}{surprise}."
         )
 
     @property
@@ -321,6 +338,7 @@ def build_events(
             if pd.isna(day0[i]):
                 out.problems.append(_outside(r, date, code))
                 continue
+            reported, derived = reported_eps(r.eps_estimate, r.eps_reported, r.surprise_pct)
             event = EarningsEvent(
                 id=f"{ticker_slug(r.ticker)}-{date.isoformat()}-earnings",
                 ticker=r.ticker,
@@ -330,10 +348,11 @@ def build_events(
                 local_time=f"{local[i].strftime('%H:%M')} {tz}" if r.has_time else "",
                 day0=pd.Timestamp(day0[i]),
                 eps_estimate=r.eps_estimate,
-                eps_reported=r.eps_reported,
+                eps_reported=reported,
                 surprise_pct=r.surprise_pct,
                 source=r.source,
                 origin=r.origin,
+                eps_derived=derived,
             )
             candidates.append((event, order))
     _merge_duplicates(candidates, out)

@@ -22,6 +22,7 @@ fetch). It follows the price layer's conventions:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 import math
@@ -39,6 +40,7 @@ import pandas as pd
 
 from backtest.atomic import write_text
 from backtest.earnings.calendar import SOURCE_NAME, EarningsRow, rows_from_frame
+from backtest.errors import CatalogProblem
 from backtest.prices.base import file_stem
 from backtest.prices.yahoo import RETRYABLE, classify, yahoo_reachable
 
@@ -81,20 +83,25 @@ class CachedCalendar:
     """One ticker's earnings calendar as fetched, with its provenance.
 
     ``rows`` are ``(stamp, eps_estimate, eps_reported, surprise_pct)`` with the stamp as ISO
-    text with its UTC offset and ``None`` for a missing figure.
+    text with its UTC offset and ``None`` for a missing figure; ``problems`` the fetched rows
+    left out (no time stamp, a figure not a number), kept so that a cached calendar still says
+    them.
     """
 
     ticker: str
     fetched_at: dt.datetime
     source: str
     rows: tuple[tuple[str, float | None, float | None, float | None], ...]
+    #: rows of the fetched frame left out, as ``(position, what is wrong)`` (1-based)
+    problems: tuple[tuple[int, str], ...] = ()
 
     @classmethod
     def from_frame(
         cls, ticker: str, frame: pd.DataFrame, fetched_at: dt.datetime, source: str
     ) -> CachedCalendar:
         """From a ``get_earnings_dates()`` frame (checked by :func:`rows_from_frame`)."""
-        rows = rows_from_frame(frame, ticker, source)
+        problems: list[CatalogProblem] = []
+        rows = rows_from_frame(frame, ticker, source, problems)
         return cls(
             ticker,
             fetched_at,
@@ -102,6 +109,7 @@ class CachedCalendar:
             tuple(
                 (r.stamp.isoformat(), r.eps_estimate, r.eps_reported, r.surprise_pct) for r in rows
             ),
+            tuple((p.line, p.message) for p in problems),
         )
 
     def age(self, now: dt.datetime) -> dt.timedelta:
@@ -116,6 +124,7 @@ class CachedCalendar:
                 "fetched_at": self.fetched_at.isoformat(),
                 "columns": ["Earnings Date", *COLUMNS],
                 "rows": [list(r) for r in self.rows],
+                "problems": [list(p) for p in self.problems],
             },
             indent=1,
         )
@@ -137,13 +146,28 @@ class CachedCalendar:
                 rows.append((str(stamp), *(_figure(f) for f in figures)))
             if fetched.tzinfo is None or any(len(r) != 4 for r in rows):
                 raise ValueError("bad fetch time or row")
-            return cls(str(data["ticker"]), fetched, str(data["source"]), tuple(rows))  # type: ignore[arg-type]
+            problems = tuple((int(line), str(what)) for line, what in data.get("problems", []))
+            return cls(
+                str(data["ticker"]),
+                fetched,
+                str(data["source"]),
+                tuple(rows),  # type: ignore[arg-type]
+                problems,
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed ({exc})") from None
 
+    @property
+    def display(self) -> str:
+        """How rows and problems name the calendar: ``TICKER (Yahoo, fetched DAY)``."""
+        return f"{self.ticker} (Yahoo, fetched {self.fetched_at.date().isoformat()})"
+
     def earnings_rows(self) -> list[EarningsRow]:
+        """The rows, each numbered by its position in the fetched calendar."""
         day = self.fetched_at.date().isoformat()
         source = f"{SOURCE_NAME} ({self.source}), fetched {day}"
+        left_out = {line for line, _ in self.problems}
+        lines = (n for n in itertools.count(1) if n not in left_out)
         return [
             EarningsRow(
                 ticker=self.ticker,
@@ -152,12 +176,16 @@ class CachedCalendar:
                 eps_estimate=est,
                 eps_reported=rep,
                 surprise_pct=sur,
-                file=f"{self.ticker} (Yahoo, fetched {day})",
-                line=i + 1,
+                file=self.display,
+                line=line,
                 source=source,
             )
-            for i, (stamp, est, rep, sur) in enumerate(self.rows)
+            for line, (stamp, est, rep, sur) in zip(lines, self.rows, strict=False)
         ]
+
+    def row_problems(self) -> list[CatalogProblem]:
+        """The fetched rows left out, as problems (``TICKER (Yahoo, fetched DAY):ROW``)."""
+        return [CatalogProblem(self.display, line, "", "", what) for line, what in self.problems]
 
 
 def _figure(v: object) -> float | None:

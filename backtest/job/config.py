@@ -46,7 +46,9 @@ X in the run configuration".
 Relative paths are read relative to the configuration file's folder (without a file, the
 folder given as ``base``; the command line passes the current folder). Command-line options
 (``--catalog``, ``--prices-dir``, ``--cache-dir``, ``--out``, ``--name``, ``--confounders``)
-win over the file. The ``[study]`` section is generated from the fields of
+win over the file, and the file over the environment (``$EVBT_CATALOG`` when it has
+``[catalog] paths``; ``$EVBT_PRICES_DIR`` and ``$EVBT_CACHE_DIR`` when its ``[prices]`` names
+``dir`` or ``cache_dir``). The ``[study]`` section is generated from the fields of
 :class:`~backtest.study.StudySpec` (:mod:`backtest.job.spec_fields`): its names, types,
 defaults and descriptions are the dataclass's.
 """

@@ -4,6 +4,12 @@
   parts of a request that no cached range covers. A range is *covered* once it has been fetched,
   even where it has no rows (weekends, holidays, days before a listing), so it is never asked
   again; only sessions that have closed (plus a settling margin) are ever marked as covered.
+* **No rows is not proof of no data**: closed sessions after the last row of an answer (a bar
+  not published yet), or a whole gap answered "no rows" although the ticker has rows (yfinance
+  reports a swallowed HTTP 502 or timeout that way) are *not* covered: they are reported in
+  ``partial`` and asked again next time. Only sessions before the first row the source has ever
+  given (days before a listing) are covered without rows; a hole between rows is covered, and
+  the quality checks report its sessions as ``missing_session``.
 * **No adjustment seams**: adjusted prices are relative to the day they were fetched (a new
   dividend rescales the past). Each incremental fetch therefore includes one already-cached
   session next to the gap; if its close no longer matches, the whole series is fetched again
@@ -71,6 +77,8 @@ class _Plan:
     last: dt.date
     cached: CachedSeries | None
     gaps: list[_Gap]
+    calendar: xcals.ExchangeCalendar | None = None
+    asked: list[DateRange] | None = None  # what the upstream says it asked for this ticker
 
     @property
     def asks(self) -> list[_Gap]:
@@ -143,10 +151,15 @@ class CachedSource:
             for g in p.asks:
                 assert g.ask is not None
                 groups.setdefault(g.ask, []).append((p.ticker, g))
+        by_ticker = {p.ticker: p for p in plans}
         for (a, b), members in groups.items():
             res = self.upstream.fetch([t for t, _ in members], a, b, on_progress=on_progress)
             for t, g in members:
                 g.got = res.series.get(t) or res.failed.get(t)
+                # only what was really asked (nothing when the source found itself offline)
+                asked = by_ticker[t].asked
+                assert asked is not None
+                asked.extend(res.downloaded.get(t, ((a, b),)))
 
         refetched = self._refetch([p for p in plans if self._basis_changed(p)], on_progress)
 
@@ -156,9 +169,9 @@ class CachedSource:
         downloaded: dict[str, tuple[DateRange, ...]] = {}
         uncached: dict[str, str] = {}
         for p in plans:
-            asked = [g.ask for g in p.asks if g.ask is not None]
+            asked = list(p.asked or ())
             if p.ticker in refetched:
-                asked.append(refetched[p.ticker][0])
+                asked.extend(refetched[p.ticker][2])
             downloaded[p.ticker] = tuple(asked)
             stored, problem = self._store(p, refetched.get(p.ticker), uncached)
             rows = between(stored.frame, p.first, p.last) if stored else empty_frame()
@@ -210,7 +223,7 @@ class CachedSource:
                 anchor = _anchor(cached, a, b)
                 ask = (a, b) if anchor is None else (anchor, b) if anchor < a else (a, anchor)
                 gaps.append(_Gap(cover, ask, anchor))
-        return _Plan(ticker, first, last, cached, gaps)
+        return _Plan(ticker, first, last, cached, gaps, calendar, [])
 
     def _basis_changed(self, p: _Plan) -> bool:
         """Whether an anchor session came back with another close (a new adjustment basis)."""
@@ -230,9 +243,9 @@ class CachedSource:
 
     def _refetch(
         self, plans: Sequence[_Plan], on_progress: ProgressCallback | None
-    ) -> dict[str, tuple[DateRange, PriceSeries | FetchFailure]]:
+    ) -> dict[str, tuple[DateRange, PriceSeries | FetchFailure, tuple[DateRange, ...]]]:
         """Fetch the whole range of the tickers whose adjustment basis changed."""
-        out: dict[str, tuple[DateRange, PriceSeries | FetchFailure]] = {}
+        out: dict[str, tuple[DateRange, PriceSeries | FetchFailure, tuple[DateRange, ...]]] = {}
         groups: dict[DateRange, list[str]] = {}
         for p in plans:
             covered = p.cached.covered if p.cached else ()
@@ -244,18 +257,18 @@ class CachedSource:
             for t in names:
                 got = res.series.get(t) or res.failed.get(t)
                 if got is not None:
-                    out[t] = (rng, got)
+                    out[t] = (rng, got, res.downloaded.get(t, (rng,)))
         return out
 
     def _store(
         self,
         p: _Plan,
-        refetched: tuple[DateRange, PriceSeries | FetchFailure] | None,
+        refetched: tuple[DateRange, PriceSeries | FetchFailure, tuple[DateRange, ...]] | None,
         uncached: dict[str, str],
     ) -> tuple[CachedSeries | None, FetchFailure | None]:
         """Write what ``p`` fetched; return the cached series and a failure to report, if any."""
         if refetched is not None:
-            rng, got = refetched
+            rng, got, _ = refetched
             if isinstance(got, FetchFailure):
                 return p.cached, _for_request(
                     got,
@@ -263,15 +276,17 @@ class CachedSource:
                     "the adjustment changed since the prices were cached and fetching them "
                     f"again failed ({got.reason}); only the cached prices are served",
                 )
+            rows = between(got.frame, *rng)
+            reach = _reach(p.calendar, rng, rows)
             meta = _Meta(
-                covered=[rng],
+                covered=[reach] if reach else [],
                 source=got.info.source,
                 adjustment=got.info.adjustment,
                 fetched_at=got.info.fetched_at or self.clock(),
                 flags=_within(got.flags, rng),
             )
-            stored = self._save(p, uncached, between(got.frame, *rng), meta, replace_all=True)
-            return stored, None
+            stored = self._save(p, uncached, rows, meta, replace_all=True)
+            return stored, _short(p, rng, reach)
         has_rows = (p.cached is not None and len(p.cached.frame) > 0) or any(
             isinstance(g.got, PriceSeries) for g in p.gaps
         )
@@ -284,17 +299,23 @@ class CachedSource:
             if g.ask is None:
                 covered.append(g.cover)
             elif isinstance(g.got, PriceSeries):
-                frames.append(between(g.got.frame, *g.ask))
+                rows = between(g.got.frame, *g.ask)
+                frames.append(rows)
                 flags.extend(_within(g.got.flags, g.ask))
-                covered.append(g.cover)
+                reach = _reach(p.calendar, g.cover, rows)
+                if reach is not None:
+                    covered.append(reach)
+                problem = problem or _short(p, g.cover, reach)
                 info = g.got.info
             elif isinstance(g.got, FetchFailure) and g.got.kind == "empty" and has_rows:
-                covered.append(g.cover)  # the ticker exists; the source has no rows there
+                # "no rows" inside the ticker's life is what a swallowed transient error
+                # (HTTP 502, a timeout) reads as too: not covered, asked again next time
+                problem = problem or _short(p, g.cover, None, g.got.reason)
             elif problem is None:
                 problem = _for_request(
                     g.got or FetchFailure(p.ticker, *g.ask, "error", "the source skipped it"), p
                 )
-        if not frames and (problem is not None or not has_rows or not covered):
+        if not covered or (not frames and (problem is not None or not has_rows)):
             return p.cached, problem  # nothing new worth a file
         meta = _Meta(
             covered=covered,
@@ -342,6 +363,51 @@ def _within(flags: Sequence[ReturnFlag], rng: DateRange) -> tuple[ReturnFlag, ..
 def _for_request(f: FetchFailure, p: _Plan, reason: str | None = None) -> FetchFailure:
     """A gap's failure reported for the whole range the caller asked for."""
     return FetchFailure(p.ticker, p.first, p.last, f.kind, reason or f.reason, f.hint, f.attempts)
+
+
+def _reach(
+    calendar: xcals.ExchangeCalendar | None, cover: DateRange, rows: pd.DataFrame
+) -> DateRange | None:
+    """The part of ``cover`` that ``rows`` (an answer for it) vouch for; ``None``: none.
+
+    Sessions after the last row are not vouched for (a bar Yahoo has not published yet, an
+    answer cut short): they stay uncovered and are asked again next time. Sessions before the
+    first row are (the ask starts at the gap, or at a cached session before it: days before a
+    listing, or a hole inside the series, which the quality checks report as missing
+    sessions). Without a calendar the sessions are unknown and the whole ``cover`` is taken.
+    """
+    if calendar is None:
+        return cover
+    sessions = _sessions_in(calendar, cover)
+    if sessions is None:
+        return cover
+    last = rows.index.max().date() if len(rows) else None
+    if last is not None and last >= sessions[1]:
+        return cover
+    if last is None or last < cover[0]:
+        return None
+    return (cover[0], last)
+
+
+def _short(
+    p: _Plan, cover: DateRange, reach: DateRange | None, said: str | None = None
+) -> FetchFailure | None:
+    """The partial failure of a gap whose closed sessions after ``reach`` got no rows."""
+    if reach == cover:
+        return None
+    start = cover[0] if reach is None else reach[1] + _DAY
+    sessions = _sessions_in(p.calendar, (start, cover[1]))
+    a, b = sessions if sessions is not None else (start, cover[1])
+    answer = f" (Yahoo said: {said})" if said else ""
+    return FetchFailure(
+        p.ticker,
+        p.first,
+        p.last,
+        "empty",
+        f"no rows from {a} to {b} although those sessions have closed{answer}; they are "
+        "not cached and will be asked for again next time",
+        "run again later (a bar not published yet or a transient error upstream)",
+    )
 
 
 def _empty_reason(p: _Plan, stored: CachedSeries | None) -> str:

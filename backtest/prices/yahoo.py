@@ -23,7 +23,9 @@ session; ``EmulatedYahoo`` in ``tests/prices/prices_fakes.py``):
   Adj Close, Volume``) and logs the reason on the ``yfinance`` logger at ERROR, grouped as
   ``"['T1', 'T2']: <reason>"``. Since 1.x the reasons are no longer left in
   ``yfinance.shared._ERRORS`` (each call keeps them in a private context), so evbt reads them
-  from the log records emitted during the call.
+  from the log records emitted during the call, whatever level the user set on the ``yfinance``
+  logger (see :func:`_yfinance_messages`: a silenced logger would make every failure look like
+  an empty range).
 * Unknown ticker: ``possibly delisted; no timezone found`` (or Yahoo's own ``No data found,
   symbol may be delisted``). Known ticker but no rows in the range: ``possibly delisted; no
   price data found (1d START -> END)`` or ``Data doesn't exist for startDate ...``.
@@ -546,6 +548,45 @@ class _CallMessages(logging.Handler):
             self.messages.append(message)
 
 
+class _Gate(logging.Filter):
+    """Sits on the yfinance logger while evbt has lowered its level to WARNING (the user had
+    set it higher, or disabled the logger): hands every record to the collecting handlers, then
+    lets it through to the others only if the user's own setting would have let it through."""
+
+    def __init__(self, logger: logging.Logger, threshold: int, disabled: bool) -> None:
+        super().__init__()
+        self.logger = logger
+        self.threshold = threshold
+        self.disabled = disabled
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.disabled and record.levelno >= self.threshold:
+            return True  # the user would have seen it: the handlers (ours included) get it
+        # the filters after this one have not run yet: run them as the logger would have
+        after = self.logger.filters[self.logger.filters.index(self) + 1 :]
+        for f in after:
+            check: Callable[[logging.LogRecord], object] = f.filter if hasattr(f, "filter") else f
+            if not check(record):
+                return False
+        for handler in list(_CAPTURE.handlers):
+            if record.levelno >= handler.level:
+                handler.handle(record)
+        return False
+
+
+class _Capture:
+    """The state shared by every :func:`_yfinance_messages` block (all threads)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.handlers: list[_CallMessages] = []
+        self.saved: tuple[int, bool] | None = None  # the logger's level and disabled flag
+        self.gate: _Gate | None = None
+
+
+_CAPTURE = _Capture()
+
+
 @contextmanager
 def _yfinance_messages(tickers: Sequence[str]) -> Iterator[list[str]]:
     """Collect the messages yfinance logs at WARNING and above for this call only.
@@ -557,14 +598,40 @@ def _yfinance_messages(tickers: Sequence[str]) -> Iterator[list[str]]:
     never sees this call's messages, nor this call its. While the handler is there, Python's
     last-resort handler does not print yfinance's messages on standard error: evbt reports
     them in its own words.
+
+    The records are read whatever the user set the logger to: a yfinance logger silenced
+    (``setLevel(logging.CRITICAL)``, ``disabled = True``) would make every failure look like
+    an empty range. While at least one block runs, the logger's level is lowered to WARNING
+    and a filter (:class:`_Gate`) hands the records to the blocks' handlers and keeps from
+    every other handler those the user's setting would have dropped; the last block to end
+    restores the level and the flag. (A global ``logging.disable`` is left alone.)
     """
     handler = _CallMessages(tickers)
     logger = logging.getLogger("yfinance")
-    logger.addHandler(handler)
+    with _CAPTURE.lock:
+        if not _CAPTURE.handlers:
+            _CAPTURE.saved = (logger.level, logger.disabled)
+            threshold = logger.getEffectiveLevel()
+            if logger.disabled or threshold > logging.WARNING:
+                _CAPTURE.gate = _Gate(logger, threshold, logger.disabled)
+                logger.addFilter(_CAPTURE.gate)
+                logger.disabled = False
+                logger.setLevel(logging.WARNING)
+        _CAPTURE.handlers.append(handler)
+        logger.addHandler(handler)
     try:
         yield handler.messages
     finally:
-        logger.removeHandler(handler)
+        with _CAPTURE.lock:
+            logger.removeHandler(handler)
+            _CAPTURE.handlers.remove(handler)
+            if not _CAPTURE.handlers:
+                if _CAPTURE.gate is not None and _CAPTURE.saved is not None:
+                    logger.removeFilter(_CAPTURE.gate)
+                    logger.setLevel(_CAPTURE.saved[0])
+                    logger.disabled = _CAPTURE.saved[1]
+                _CAPTURE.gate = None
+                _CAPTURE.saved = None
 
 
 def _real_download() -> Download:

@@ -186,7 +186,8 @@ class Aligned:
     its day 0 as a session of its block (``position``), its ticker as a code into ``names``,
     its event as a code into ``event_ids`` (every event the run knows), its confounders'
     count and first ids (``confounding``: codes into ``event_ids``), and ``target``: the row
-    of the event its ``same_news_as`` names (-1).
+    of the event its ``same_news_as`` names (-1). ``factors``: the factor returns the factor
+    model reads (None without it), for the reasons of the rows dropped.
     """
 
     table: pd.DataFrame
@@ -211,11 +212,13 @@ class Aligned:
     clusters: list[Clusters]
     factor_names: list[str]
     market_events: pd.DataFrame
+    factors: pd.DataFrame | None = None
 
 
 def check_spec(spec: StudySpec, table: pd.DataFrame, factors: pd.DataFrame | None) -> StudySpec:
     """The spec as it applies to ``table``: the default groupings the table supports; errors
-    for a factor model without factors, and for groupings that are not columns."""
+    for a factor model without factors or with an estimation window too short for its
+    parameters, and for groupings that are not columns."""
     if spec.model == "factor":
         if factors is None or factors.empty:
             raise SpecError("model 'factor' needs daily factors: pass factors= (--factors FILE)")
@@ -223,6 +226,15 @@ def check_spec(spec: StudySpec, table: pd.DataFrame, factors: pd.DataFrame | Non
             raise SpecError(
                 "the factor model uses simple returns (factors are simple long-short returns): "
                 "use returns='simple'"
+            )
+        names = [str(c) for c in factors.columns if c != "RF"]
+        est = spec.estimation
+        if est[1] - est[0] + 1 < len(names) + 2:
+            raise SpecError(
+                f"the estimation window {est} has {est[1] - est[0] + 1} sessions: too few for "
+                f"the factor model's {len(names) + 1} parameters (an intercept and "
+                f"{', '.join(names)}), which need at least {len(names) + 2} returns; widen "
+                "estimation"
             )
     from backtest.study.spec import DEFAULT_GROUP_BY
 
@@ -325,6 +337,7 @@ def align(
             if a.market_events
             else pd.DataFrame(columns=MARKET_EVENT_COLUMNS)
         ),
+        factors=factors if factor_names else None,
     )
 
 

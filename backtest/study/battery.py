@@ -379,6 +379,7 @@ def _group_tables(
             names = [g.labels[i] for i in present]
             ng = len(present)
             ranks = _rank_tests(measured, j, present, off)
+            n_measured = np.bincount(groups.codes, minlength=ng)
             for measure, stat_of, columns in (
                 ("AAR", day_stat, [("day", d) for d in days]),
                 ("CAAR", win_stat, [("window", w) for w in spec.windows]),
@@ -398,6 +399,7 @@ def _group_tables(
                         inversion=inversion,
                         rbar=rb[:, stat_of],
                         not_ranked=not_ranked,
+                        n_measured=n_measured,
                     )
                 )
             # buy-and-hold: mean BHAR with its cross-sectional t
@@ -410,6 +412,7 @@ def _group_tables(
                     [("window", w) for w in spec.windows],
                     {k: bm[k] for k in ("mean", "rows", "t", "sd")},
                     single=None,
+                    n_measured=n_measured,
                 )
             )
             path_frames.append(_path_frame(g.name, names, days, pm.result()))
@@ -502,9 +505,14 @@ def _test_frame(
     inversion: S.Inversion | None = None,
     rbar: np.ndarray | None = None,
     not_ranked: np.ndarray | None = None,
+    n_measured: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The group rows of one measure: counts, value, headline test, every test's statistic,
-    p-value and reason when not computed (data: ``<test>_reason``), and notes (text)."""
+    p-value and reason when not computed (data: ``<test>_reason``), and notes (text).
+
+    ``n_measured``: the rows measured per group; a cell with fewer rows with a value (a
+    return missing on the day or in the window: the stock's, its benchmark's or a factor's)
+    says how many have none."""
     mean = tests["mean"].stat
     ng, k = mean.shape
     n_obs = tests["mean"].n.ravel()
@@ -542,6 +550,20 @@ def _test_frame(
             f"{m} row{'s' if m != 1 else ''} merged (rows of one ticker whose days overlap are "
             "one observation)"
         )
+    if n_measured is not None:
+        lacking = np.repeat(n_measured, k) - n_rows
+        where = [
+            "in the window (complete is False in the windows table)" if kind == "window"
+            else "on the day"
+            for kind, _ in labels_cols
+        ]  # fmt: skip
+        for i in np.flatnonzero(lacking > 0):  # a loop over (group, day or window) cells
+            m = int(lacking[i])
+            note = (
+                f"{m} measured row{'s' if m != 1 else ''} without a value: a return (the "
+                f"stock's, its benchmark's or a factor's) is missing {where[i % k]}"
+            )
+            notes[i] = f"{notes[i]} | {note}" if notes[i] else note
     if inversion is not None:  # a BMP (or KP) interval need not hold the equal-weighted value
         with np.errstate(invalid="ignore", divide="ignore"):
             centre = (inversion.mean_s / inversion.mean_w).ravel()

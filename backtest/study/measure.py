@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from backtest.study import kernels as K
 from backtest.study.align import Aligned, MarketBlock
@@ -254,7 +255,7 @@ def measure(
         done += len(rows)
         if progress is not None:
             progress(done, total)
-    _record_failed(aligned, fits, failed, spec)
+    _record_failed(aligned, fits, failed, spec, off)
     idx = np.flatnonzero(measured)
 
     timings["fit_pass"] = time.perf_counter() - clock
@@ -350,7 +351,11 @@ def _chunk_order(aligned: Aligned, rows: np.ndarray) -> np.ndarray:
 
 
 def _record_failed(
-    aligned: Aligned, fits: Fits, failed: list[tuple[np.ndarray, np.ndarray]], spec: StudySpec
+    aligned: Aligned,
+    fits: Fits,
+    failed: list[tuple[np.ndarray, np.ndarray]],
+    spec: StudySpec,
+    off: Offsets,
 ) -> None:
     """Drop the rows whose fit failed, in table order, with their reasons."""
     if not failed:
@@ -358,13 +363,96 @@ def _record_failed(
     rows = np.concatenate([r for r, _ in failed])
     status = np.concatenate([st for _, st in failed])
     order = np.argsort(rows, kind="stable")
-    whys = [
-        too_few(int(fits.nobs[r]), spec.min_estimation)
-        if st == K.STATUS_FEW
-        else STATUS_DROPS[int(st)]
-        for r, st in zip(rows[order], status[order], strict=True)
-    ]
-    aligned.drops.record(rows[order], [w[0] for w in whys], [w[1] for w in whys])
+    rows, status = rows[order], status[order]
+    whys = [STATUS_DROPS.get(int(st), ("", "")) for st in status]
+    few = np.flatnonzero(status == K.STATUS_FEW)
+    for i in few:
+        whys[i] = too_few(int(fits.nobs[rows[i]]), spec.min_estimation)
+    k = len(aligned.factor_names)
+    # the factor model's kernel calls a fit with no more returns than parameters singular
+    # (no residual degree of freedom): said as such
+    under = np.flatnonzero(
+        (status == K.STATUS_SINGULAR)
+        & (aligned.model[rows] == K.FACTOR)
+        & (fits.nobs[rows] <= k + 1)
+    )
+    for i in under:
+        whys[i] = too_few_for_model(int(fits.nobs[rows[i]]), aligned.factor_names)
+    no_day0 = np.flatnonzero(status == K.STATUS_NO_DAY0)
+    if len(no_day0):
+        for i, why in zip(no_day0, _no_day0_reasons(aligned, rows[no_day0], off), strict=True):
+            whys[i] = ("event window", why)
+    aligned.drops.record(rows, [w[0] for w in whys], [w[1] for w in whys])
+
+
+def too_few_for_model(nobs: int, factor_names: list[str]) -> tuple[str, str]:
+    """The (stage, reason) of a factor-model row with no more estimation returns than the
+    model's parameters (an intercept and a slope per factor): it needs one more, for a
+    residual variance."""
+    p = 1 + len(factor_names)
+    return "estimation", (
+        f"{nobs} valid estimation-window return{'s' if nobs != 1 else ''} for the factor "
+        f"model's {p} parameters (an intercept and {', '.join(factor_names)}): it needs at "
+        f"least {p + 1}"
+    )
+
+
+def _no_day0_reasons(aligned: Aligned, rows: np.ndarray, off: Offsets) -> list[str]:
+    """Why each row of ``rows`` (dropped for want of an abnormal return on day 0) has none:
+    the stock's return, the benchmark's, the factors' or the risk-free rate's is missing.
+    Read from the rows' return matrices at once; the texts formed for these rows alone."""
+    t = aligned.start[rows] + off.day0
+    blk = aligned.block[rows]
+    own = np.empty(len(rows))
+    other = np.empty(len(rows))
+    k = len(aligned.factor_names)
+    fac = np.zeros((len(rows), k), dtype=bool)  # factor j missing on day 0
+    for b in np.unique(blk):
+        at = np.flatnonzero(blk == b)
+        R = aligned.blocks[int(b)].R
+        own[at] = R[aligned.col[rows[at]], t[at]]
+        other[at] = R[aligned.bench[rows[at]], t[at]]
+        if k:
+            base = aligned.fbase[rows[at]]
+            for j in range(k):
+                fac[at, j] = np.isnan(R[base + j, t[at]])
+    model = aligned.model[rows]
+    day0 = aligned.table["day0"].iloc[rows]
+    bench = aligned.table["benchmark"].iloc[rows]
+    whys = []
+    for q in range(len(rows)):
+        day = pd.Timestamp(day0.iat[q]).date()
+        if np.isnan(own[q]) or model[q] in (K.CONSTANT_MEAN, K.RAW):
+            whys.append(STATUS_DROPS[K.STATUS_NO_DAY0][1])
+        elif model[q] == K.FACTOR and fac[q].any():
+            whys.append(_no_factors_reason(aligned, day, fac[q]))
+        elif model[q] == K.FACTOR:
+            whys.append(f"no risk-free rate (RF) on day 0 {day} in the factor file")
+        else:
+            b = bench.iat[q]
+            whys.append(
+                f"no benchmark {b} return on day 0 {day} (no {b} price on day 0 or on the "
+                "session before)"
+            )
+    return whys
+
+
+def _no_factors_reason(aligned: Aligned, day: Any, missing: np.ndarray) -> str:
+    """Why a factor-model row has no factor returns on day 0 ``day``."""
+    names = [n for n, m in zip(aligned.factor_names, missing, strict=True) if m]
+    what = "factor returns" if missing.all() else f"{', '.join(names)} return"
+    factors = aligned.factors
+    if factors is None or not len(factors.index):
+        return f"no {what} on day 0 {day}"
+    first, last = factors.index[0].date(), factors.index[-1].date()
+    if pd.Timestamp(day) not in factors.index:
+        where = (
+            f"it ends {last}"
+            if day > last
+            else (f"it starts {first}" if day < first else f"it covers {first} to {last}")
+        )
+        return f"no {what} on day 0 {day} (the factor file has no row for it; {where})"
+    return f"no {what} on day 0 {day} (missing in the factor file)"
 
 
 @dataclass(frozen=True, eq=False)

@@ -86,7 +86,8 @@ class EventStudyResult:
         equal-weighted ``value`` can lie outside them, and the notes then say so), and every
         test's statistic, p-value and, when it could not be computed, the reason (columns
         ``t, patell, bmp, kp, sign, gsign, rank, wilcoxon``, ``*_p`` and ``*_reason``);
-        ``notes`` says it in words (rows merged, tests not computed; separated by " | ").
+        ``notes`` says it in words (rows merged, measured rows without a value: a return
+        missing on the day or in the window, tests not computed; separated by " | ").
     paths:
         CAAR path per group and day with its cross-sectional standard error.
     clusters:

@@ -56,9 +56,12 @@ def online(
 
 
 def reported_rows(path: Path) -> int:
-    """Announcements with a reported EPS in a saved calendar (read with the csv module)."""
+    """Reported announcements in a saved calendar (read with the csv module): a reported EPS,
+    or a surprise (yfinance blanks a reported EPS of 0.00 but keeps its surprise)."""
     with open(path, encoding="utf-8", newline="") as fh:
-        return sum(1 for r in csv.DictReader(fh) if r["Reported EPS"].strip())
+        return sum(
+            1 for r in csv.DictReader(fh) if r["Reported EPS"].strip() or r["Surprise(%)"].strip()
+        )
 
 
 def test_an_online_run_fetches_the_earnings_calendars_as_confounders(

@@ -152,7 +152,9 @@ def test_no_network_and_nothing_cached(
     offline = FakeYahooDownload({}, outcomes=["offline"] * 50)
     opened: list[Path | None] = []
 
-    def offline_source(*, prices_dir: Path | None, cache_dir: Path | None) -> CachedSource:
+    def offline_source(
+        *, prices_dir: Path | None, cache_dir: Path | None, **_: object
+    ) -> CachedSource:
         opened.append(cache_dir)
         yahoo = YahooSource(download=offline, reachable=lambda: False, sleep=lambda s: None)
         return CachedSource(yahoo, PriceCache(cache_dir))

@@ -572,3 +572,90 @@ def test_placeholder_history_is_decided_on_everything_cached(
     assert issue.dates[-1] == meta.index[29].date()
     assert "the source's from 2023-01-03 to " in issue.message
     assert not never.calls
+
+
+# ----------------------------------------------------------------------------- what is covered
+
+
+def test_no_rows_inside_the_series_life_is_not_covered(tmp_path: Path, shared_frames: dict) -> None:
+    # May is cached; then June's answer is "no price data found", as a transient error that
+    # yfinance swallows (HTTP 502, a timeout) reads too
+    cached_source(tmp_path, FakeYahooDownload(shared_frames)).fetch(
+        ["META"], D(2024, 5, 1), D(2024, 5, 31)
+    )
+    fake = FakeYahooDownload(shared_frames, outcomes=["offline_quiet"])
+    res = cached_source(tmp_path, fake).fetch(["META"], D(2024, 5, 1), D(2024, 6, 28))
+    assert fake.ranges == [(("META",), "2024-05-31", "2024-06-29")]
+    assert res.series["META"].info.last == D(2024, 5, 31)
+    assert res.partial["META"].kind == "empty"
+    assert res.partial["META"].reason == (
+        "no rows from 2024-06-03 to 2024-06-28 although those sessions have closed (Yahoo "
+        "said: possibly delisted; no price data found (1d 2024-05-31 -> 2024-06-29)); they "
+        "are not cached and will be asked for again next time"
+    )
+    # June stays uncovered: the next run asks for it again and gets it
+    assert PriceCache(tmp_path).read("META").covered == ((D(2024, 5, 1), D(2024, 5, 31)),)  # type: ignore[union-attr]
+    fake = FakeYahooDownload(shared_frames)
+    res = cached_source(tmp_path, fake).fetch(["META"], D(2024, 5, 1), D(2024, 6, 28))
+    assert fake.ranges == [(("META",), "2024-05-31", "2024-06-29")]
+    assert res.series["META"].info.last == D(2024, 6, 28)
+    assert not res.partial
+    assert PriceCache(tmp_path).read("META").covered == ((D(2024, 5, 1), D(2024, 6, 28)),)  # type: ignore[union-attr]
+
+
+def test_days_before_the_first_row_ever_are_covered(tmp_path: Path, shared_frames: dict) -> None:
+    listed = {"META": shared_frames["META"].loc["2023-03-01":]}  # "listed" on 2023-03-01
+    cached_source(tmp_path, FakeYahooDownload(listed)).fetch(
+        ["META"], D(2023, 3, 1), D(2023, 3, 31)
+    )
+    fake = FakeYahooDownload(listed)
+    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 1, 1), D(2023, 3, 31))
+    # the gap before the first cached row, with that row as the anchor
+    assert fake.ranges == [(("META",), "2023-01-03", "2023-03-02")]
+    assert not res.partial
+    assert PriceCache(tmp_path).read("META").covered == ((D(2023, 1, 1), D(2023, 3, 31)),)  # type: ignore[union-attr]
+    cached_source(tmp_path, fake).fetch(["META"], D(2023, 1, 1), D(2023, 3, 31))
+    assert len(fake.calls) == 1  # never asked again
+
+
+def test_sessions_missing_at_the_end_of_an_answer_are_not_covered(
+    tmp_path: Path, shared_frames: dict
+) -> None:
+    state = {"late": True}
+
+    def late_bar(ticker: str, rows: pd.DataFrame) -> pd.DataFrame:
+        # Yahoo has not published the bar of 2024-06-28 yet
+        return rows[rows.index < "2024-06-28"] if state["late"] else rows
+
+    fake = FakeYahooDownload(shared_frames, transform=late_bar)
+    saturday = dt.datetime(2024, 6, 29, 12, tzinfo=dt.UTC)  # Friday 06-28 closed long ago
+    res = cached_source(tmp_path, fake, saturday).fetch(["META"], D(2024, 6, 1), D(2024, 6, 28))
+    assert res.series["META"].info.last == D(2024, 6, 27)
+    assert res.partial["META"].reason == (
+        "no rows from 2024-06-28 to 2024-06-28 although those sessions have closed; they are "
+        "not cached and will be asked for again next time"
+    )
+    assert PriceCache(tmp_path).read("META").covered == ((D(2024, 6, 1), D(2024, 6, 27)),)  # type: ignore[union-attr]
+
+    state["late"] = False
+    res = cached_source(tmp_path, fake, saturday).fetch(["META"], D(2024, 6, 1), D(2024, 6, 28))
+    assert fake.ranges[1:] == [(("META",), "2024-06-27", "2024-06-29")]  # anchor + the late bar
+    assert res.series["META"].info.last == D(2024, 6, 28)
+    assert not res.partial
+    assert PriceCache(tmp_path).read("META").covered == ((D(2024, 6, 1), D(2024, 6, 28)),)  # type: ignore[union-attr]
+
+
+def test_offline_reports_nothing_downloaded(tmp_path: Path, shared_frames: dict) -> None:
+    cached_source(tmp_path, FakeYahooDownload(shared_frames)).fetch(
+        ["META"], D(2024, 5, 1), D(2024, 5, 31)
+    )
+    fake = FakeYahooDownload(shared_frames)
+    upstream = YahooSource(
+        download=fake, sleep=lambda s: None, reachable=lambda: False, clock=lambda: LATER
+    )
+    res = CachedSource(upstream, PriceCache(tmp_path), clock=lambda: LATER).fetch(
+        ["META"], D(2024, 5, 1), D(2024, 6, 28)
+    )
+    assert not fake.calls
+    assert res.downloaded == {"META": ()}
+    assert res.partial["META"].kind == "offline"

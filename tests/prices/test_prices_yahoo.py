@@ -372,3 +372,37 @@ def test_yfinance_messages_are_scoped_to_the_call_and_its_thread() -> None:
     except KeyboardInterrupt:
         pass
     assert logger.handlers == before
+
+
+@pytest.mark.parametrize("silence", ["level", "disabled"])
+def test_failures_are_read_with_the_yfinance_logger_silenced(
+    shared_frames: dict, silence: str
+) -> None:
+    logger = logging.getLogger("yfinance")
+    saved = (logger.level, logger.disabled, list(logger.filters))
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    user = Keep(level=logging.DEBUG)
+    logger.addHandler(user)
+    try:
+        if silence == "level":
+            logger.setLevel(logging.CRITICAL)  # a common recipe to quiet yfinance
+        else:
+            logger.disabled = True
+        fake = FakeYahooDownload(shared_frames, outcomes=["rate_limit"] * 3)
+        res = source(fake, Recorder()).fetch(["META"], START, END)
+        assert res.failed["META"].kind == "rate_limited"
+        assert len(fake.calls) == 3  # retried as a rate limit, not taken as an empty range
+        # the user's setting holds: their handler saw nothing, and everything is restored
+        assert seen == []
+        want = (logging.CRITICAL, False) if silence == "level" else (saved[0], True)
+        assert (logger.level, logger.disabled) == want
+        assert logger.filters == saved[2]
+    finally:
+        logger.removeHandler(user)
+        logger.setLevel(saved[0])
+        logger.disabled = saved[1]

@@ -64,6 +64,113 @@ def test_every_drop_has_a_stage_and_reason() -> None:
     assert res.data["n_input"] == len(ev) + len(extra)
 
 
+def _ff3(index: pd.DatetimeIndex, seed: int = 2) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    cols = {c: rng.normal(0, 0.005, len(index)) for c in ("Mkt-RF", "SMB", "HML")}
+    return pd.DataFrame({**cols, "RF": 0.0001}, index=index)
+
+
+def test_no_return_on_day_0_says_which_series_is_missing() -> None:
+    # day 0 without a factor row (a US holiday for a foreign stock; after the factor file
+    # ends), without the benchmark's price, without the risk-free rate: each named, with the
+    # date, instead of "no return on day 0 (no price on day 0 ...)" though the stock has it
+    syn = make_market(n_days=600, n_stocks=5, n_events=5, seed=3)
+    close, days = syn.close.copy(), syn.close.index
+    factors = _ff3(days[:580]).drop(days[400])
+    factors.loc[days[500], "RF"] = np.nan
+    close.iloc[450, close.columns.get_loc("SPY")] = np.nan
+    ev = pd.DataFrame(
+        {
+            "event_id": ["no-factor-row", "after-factors", "no-benchmark", "no-rf", "no-stock"],
+            "ticker": ["S0000", "S0001", "S0002", "S0003", "S0004"],
+            "day0": [days[400], days[590], days[450], days[500], days[300]],
+            "model": ["factor", "factor", "market", "factor", "factor"],
+        }
+    )
+    close.iloc[300, close.columns.get_loc("S0004")] = np.nan
+    res = run_study(ev, close, StudySpec(max_loss=1.0), factors=factors)
+    d = res.dropped.set_index("event_id")
+    assert set(d.index) == set(ev.event_id)
+    assert (d["stage"] == "event window").all()
+    end = days[579].date()
+    assert d.loc["no-factor-row", "reason"] == (
+        f"no factor returns on day 0 {days[400].date()} (the factor file has no row for it; "
+        f"it covers {days[0].date()} to {end})"
+    )
+    assert d.loc["after-factors", "reason"] == (
+        f"no factor returns on day 0 {days[590].date()} (the factor file has no row for it; "
+        f"it ends {end})"
+    )
+    assert d.loc["no-benchmark", "reason"] == (
+        f"no benchmark SPY return on day 0 {days[450].date()} (no SPY price on day 0 or on "
+        "the session before)"
+    )
+    assert d.loc["no-rf", "reason"] == (
+        f"no risk-free rate (RF) on day 0 {days[500].date()} in the factor file"
+    )
+    assert d.loc["no-stock", "reason"] == (
+        "no return on day 0 (no price on day 0 or on the session before)"
+    )
+
+
+def test_a_factor_fit_with_no_more_returns_than_parameters_is_said_so() -> None:
+    # 5 sessions, a missing price: 3 returns for the 4 parameters of a 3-factor model, which
+    # needs 5 (a residual degree of freedom); not "returns do not vary"
+    syn = make_market(n_days=400, n_stocks=2, n_events=2, seed=4)
+    close, days = syn.close.copy(), syn.close.index
+    close.iloc[300 - 6, close.columns.get_loc("S0000")] = np.nan  # returns -6 and -5 missing
+    ev = pd.DataFrame({"event_id": ["few"], "ticker": ["S0000"], "day0": [days[300]]})
+    spec = StudySpec(model="factor", estimation=(-6, -2), min_estimation=3, windows=((0, 0),),
+                     path=(0, 0), max_loss=1.0)  # fmt: skip
+    res = run_study(ev, close, spec, factors=_ff3(days))
+    d = res.dropped.set_index("event_id")
+    assert d.loc["few", "stage"] == "estimation"
+    assert d.loc["few", "reason"] == (
+        "3 valid estimation-window returns for the factor model's 4 parameters (an intercept "
+        "and Mkt-RF, SMB, HML): it needs at least 5"
+    )
+    # a window shorter than that is refused up front
+    with pytest.raises(SpecError, match=r"the estimation window \(-5, -2\) has 4 sessions: too "
+                       r"few for the factor model's 4 parameters"):  # fmt: skip
+        run_study(ev, close, spec.replace(estimation=(-5, -2)), factors=_ff3(days))
+
+
+def test_rows_without_a_value_in_a_window_are_noted_in_the_group_table() -> None:
+    # factors that end inside one event's window, a price missing in another's: both CARs
+    # are NaN (complete False) and left out of the CAAR, which the group row's notes say
+    syn = make_market(n_days=600, n_stocks=3, n_events=3, seed=5)
+    close, days = syn.close.copy(), syn.close.index
+    ev = pd.DataFrame(
+        {
+            "event_id": ["factors-end", "price-gap", "whole"],
+            "ticker": ["S0000", "S0001", "S0002"],
+            "day0": [days[580], days[400], days[450]],
+        }
+    )
+    close.iloc[403, close.columns.get_loc("S0001")] = np.nan  # returns +3 and +4 missing
+    spec = StudySpec(model="factor", windows=((0, 1), (0, 5)), path=(0, 5), group_by=("all",),
+                     max_loss=1.0)  # fmt: skip
+    res = run_study(ev, close, spec, factors=_ff3(days[:583]))  # the last factor day is +2
+    assert res.dropped.empty
+    w = res.windows.set_index(["event_id", "window"])["complete"]
+    assert w.tolist() == [True, False, True, False, True, True]
+    g = res.groups.set_index(["measure", "window", "day"])
+    two = "2 measured rows without a value: a return (the stock's, its benchmark's or a "
+    two += "factor's) is missing in the window (complete is False in the windows table)"
+    for measure in ("CAAR", "ABHAR"):
+        assert g.loc[(measure, "[0,+1]", pd.NA), "notes"] == ""
+        assert g.loc[(measure, "[0,+5]", pd.NA), "n_rows"] == 1
+        assert g.loc[(measure, "[0,+5]", pd.NA), "notes"].startswith(two)
+    day = "without a value: a return (the stock's, its benchmark's or a factor's) is missing "
+    day += "on the day"
+    aar = res.groups[res.groups["measure"] == "AAR"]
+    assert aar["n_rows"].tolist() == [3, 3, 3, 1, 1, 2]  # +3, +4: both; +5: factors only
+    assert [n.split(" | ")[0] for n in aar["notes"]] == [
+        "", "", "", f"2 measured rows {day}", f"2 measured rows {day}",
+        f"1 measured row {day}",
+    ]  # fmt: skip
+
+
 def test_a_day_0_inside_the_prices_that_is_no_session_is_named_as_such() -> None:
     # a Saturday and Christmas observed (Friday 2010-12-24) inside the prices, and a date
     # after them: each dropped with a reason that says which it is
