@@ -317,7 +317,12 @@ class Site:
 
 def site_of(result: Any) -> Site:
     study = result.study
-    tickers = sorted({str(t) for t in study.events["ticker"]}) if study is not None else []
+    # every ticker of the study, measured or dropped: each has its page
+    tickers = (
+        sorted({str(t) for t in (*study.events["ticker"], *study.dropped["ticker"])} - {""})
+        if study is not None
+        else []
+    )
     traded = [str(t) for r in result.backtests for t in r.trades.get("ticker", [])]
     tickers = sorted(set(tickers) | set(traded))
     return Site(
@@ -381,7 +386,10 @@ def render_index(result: Any, site: Site, files: Sequence[str] = ()) -> str:
             spec=study.spec,
             window=label,
             windows=[window_label(w) for w in study.spec.windows],
-            categories=_records(cats),
+            # the table: every category of the catalog (the answer counts the measured ones)
+            categories=_records(T.category_overview(result, win)),
+            measured_categories=len(cats),
+            category_dropped=_unmeasured_dropped(result, win),
             category_takeaway=T.category_takeaway(study, win),
             q1=charts.add(C.category_forest(cats, win), "categories"),
             top=_records(top),
@@ -436,6 +444,22 @@ def render_index(result: Any, site: Site, files: Sequence[str] = ()) -> str:
     )
     ctx["charts"] = charts.items
     return _render("index.html.j2", **ctx)
+
+
+#: Dropped rows a category without a measured row lists in its row of the main page (the
+#: rest are under "Left out").
+MAX_CATEGORY_DROPPED = 5
+
+
+def _unmeasured_dropped(result: Any, win: Any) -> dict[str, list[dict[str, Any]]]:
+    """Per category the study measured no row of: its first dropped rows, with the reasons."""
+    cats = T.category_overview(result, win)
+    empty = set(cats.loc[cats["measured"] == 0, "category"].astype(str))
+    d = T.study_dropped(result)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in _records(d[d["category"].astype(str).isin(empty)]):
+        out.setdefault(str(r["category"]), []).append(r)
+    return {c: rows[:MAX_CATEGORY_DROPPED] for c, rows in out.items()}
 
 
 def data_as_of(row: dict[str, Any]) -> str:
@@ -882,7 +906,7 @@ def _left_out(result: Any) -> dict[str, Any]:
     """What the run left out, by kind, each counted on its own (long lists: the first
     :data:`MAX_ROWS` and the counts by reason)."""
     study = result.study
-    dropped = _records(study.dropped) if study is not None else []
+    dropped = _records(T.study_dropped(result)) if study is not None else []
     skipped = []
     for r in result.backtests:
         for k in _records(T.skipped_table(r)):
@@ -895,6 +919,8 @@ def _left_out(result: Any) -> dict[str, Any]:
         "dropped": listing(dropped, "stage", "reason"),
         "skipped": listing(skipped, "strategy", "reason"),
         "catalog": listing(_records(cp), "field"),
+        "catalog_entries": T.catalog_entries(cp),
+        "catalog_whole": int((cp["entry"].astype(str) == "").sum()) if len(cp) else 0,
         "prices": listing(_records(failed), "reason"),
         "files": [
             {"file": f, "message": m} for f, m in (*result.strategy_errors, *result.strategy_notes)
@@ -912,12 +938,14 @@ def render_ticker(result: Any, site: Site, ticker: str) -> str:
     ctx = _common(result, site, "../")
     ctx.update(ticker=ticker, strategy_pages=site.strategies, study=study)
     # a run whose study failed still has strategies: the page then shows only those
-    ctx.update(summary=None, events=[], paths=None, earnings=None)
+    ctx.update(summary=None, events=[], paths=None, earnings=None, dropped=[])
     if study is not None:
         win = T.main_window(study)
         events = T.study_rows(T.event_table, study, ticker).sort_values("day0")
         row = T.study_rows(T.ticker_table, study, ticker, win)
+        dropped = T.study_rows(T.study_dropped, result, ticker)
         ctx.update(
+            dropped=_records(dropped.sort_values(["date", "event_id"], kind="stable")),
             spec=study.spec,
             window=window_label(win),
             windows=[window_label(w) for w in study.spec.windows],

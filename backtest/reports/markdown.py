@@ -53,26 +53,35 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
             f"## Which kinds of news move prices (CAAR{label})",
             "",
         ]
-        cats = T.category_table(study, win)
+        cats = T.category_overview(result, win)
         parts += [md_escape(T.category_takeaway(study, win)), ""]
         parts.append(
             _table(
-                ["kind of news", "n", f"CAAR{label}", "95% interval", "test", "statistic", "p"],
+                ["kind of news", "n", f"CAAR{label}", "95% interval", "test", "statistic", "p",
+                 "measured", "dropped"],
                 [
                     [
                         r.category.replace("_", " "),
                         r.n,
                         fmt.pct(r.caar) + fmt.stars(r.p),
                         fmt.interval(r.lo, r.hi) + (" †" if fmt.unbounded(r.lo, r.hi) else ""),
-                        r.test,
+                        r.test or fmt.DASH,
                         fmt.num(r.stat),
                         fmt.pval(r.p),
+                        r.measured,
+                        r.dropped,
                     ]
                     for r in cats.itertuples(index=False)
                 ],
-                right=[1, 2, 3, 5, 6],
+                right=[1, 2, 3, 5, 6, 7, 8],
             )
-        )
+        )  # fmt: skip
+        parts += [
+            "",
+            "n: observations (rows of one ticker whose windows overlap count once); measured "
+            "and dropped: the event-ticker rows the study measured and left out "
+            "(`tables/dropped.csv` has the reason for each).",
+        ]
         if any(fmt.unbounded(r.lo, r.hi) for r in cats.itertuples(index=False)):
             parts += ["", f"† {md_escape(fmt.NOT_BOUNDED_NOTE)}"]
         parts += ["", f"## Strongest reactions (CAR{label})", ""]
@@ -168,14 +177,20 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
         "## Left out and data quality",
         "",
         f"{counts['dropped'] or 0} study rows dropped; {counts['skipped_trades']} events not "
-        f"traded by a strategy; {counts['catalog_problems']} catalog entries and "
-        f"{counts['prices_failed']} tickers left out (`tables/dropped.csv`, with the reason for "
-        f"each). {len(result.quality)} price-data findings, {n_warn} of them warnings "
+        f"traded by a strategy; {_n(counts['catalog_entries'], 'catalog entry', 'catalog entries')}"
+        f" ({_n(counts['catalog_problems'], 'problem')}) and "
+        f"{_n(counts['prices_failed'], 'ticker')} left out (`tables/dropped.csv`, with the reason "
+        f"for each). {len(result.quality)} price-data findings, {n_warn} of them warnings "
         "(`tables/quality.csv`).",
     ]
     if files:
         parts += ["", "## Files", ""] + [f"- `{f}`" for f in files]
     return "\n".join(parts).rstrip() + "\n"
+
+
+def _n(k: int, one: str, many: str = "") -> str:
+    """``k`` and the noun: ``1 catalog entry``, ``2 catalog entries``, ``0 problems``."""
+    return f"{k} {one if k == 1 else many or one + 's'}"
 
 
 def _models(study: Any) -> str:

@@ -203,9 +203,11 @@ def t_half_width(se: npt.ArrayLike, n: npt.ArrayLike, level: float = 0.95) -> Fl
 
 @_once
 def category_table(study: Any, window: Window | None = None) -> pd.DataFrame:
-    """Per category: observations ``n`` (after merging overlaps), catalog rows ``n_rows`` and
-    ``merged``, CAAR over ``window`` (default :func:`main_window`), the headline test with its
-    statistic, p and 95% interval (:func:`group_rows`); largest CAAR first."""
+    """Per measured category: observations ``n`` (after merging overlaps), catalog rows
+    ``n_rows`` and ``merged``, CAAR over ``window`` (default :func:`main_window`), the headline
+    test with its statistic, p and 95% interval (:func:`group_rows`); largest CAAR first.
+    :func:`category_overview` adds the rows the study dropped (and the categories it measured
+    none of)."""
     window = window or main_window(study)
     g = group_rows(study, "category", window)
     g = g.rename(columns={"group": "category", "value": "caar"})
@@ -226,18 +228,96 @@ def category_table(study: Any, window: Window | None = None) -> pd.DataFrame:
     return g[cols].sort_values("caar", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def _counted(
+    table: pd.DataFrame, key: str, label: str, measured: pd.Series, dropped: pd.Series
+) -> pd.DataFrame:
+    """``table`` (one row per ``key`` with a group over the window ``label``) with
+    ``measured`` and ``dropped``: how many (event, ticker) rows of each the study measured and
+    dropped (the values of ``measured`` and ``dropped``, one a row), followed by a row for
+    every other ``key`` of either (``n`` 0, no CAAR; e.g. one whose every row was dropped):
+    every ticker and category of the catalog has its row."""
+    m = measured.astype(str).value_counts(sort=False)
+    d = dropped.astype(str).value_counts(sort=False)
+    keys = table[key].astype(str)
+    out = table.assign(
+        measured=keys.map(m).fillna(0).astype(int).to_numpy(),
+        dropped=keys.map(d).fillna(0).astype(int).to_numpy(),
+    )
+    have = set(keys)
+    only = [k for k in dict.fromkeys([*m.index, *d.index]) if k not in have and k != ""]
+    if only:
+        zero = {c: 0 for c in ("n", "n_rows", "merged", "n_positive") if c in out.columns}
+        rest = pd.DataFrame(
+            {
+                key: only,
+                "window": label,
+                "measured": [int(m.get(k, 0)) for k in only],
+                "dropped": [int(d.get(k, 0)) for k in only],
+                **zero,
+            }
+        )
+        out = pd.concat([out, rest], ignore_index=True)
+        for c in ("test", "notes"):
+            if c in out.columns:
+                out[c] = out[c].fillna("")
+        out = out.astype(dict.fromkeys(zero, int))
+    return out.reset_index(drop=True)
+
+
 @_once
 def ticker_table(study: Any, window: Window | None = None) -> pd.DataFrame:
-    """Per ticker: events measured, CAAR over ``window``, the share of positive CARs, the
-    headline p and test."""
+    """Per ticker of the study (measured or dropped), most observations first: ``events``
+    (its (event, ticker) rows: ``measured`` + ``dropped``), ``n`` observations (rows whose
+    windows overlap merged into one), ``n_rows`` rows with a CAR over ``window``, CAAR over
+    ``window`` with the headline test and its interval, and ``n_positive`` of the ``n_rows``
+    CARs above zero (``positive``: their share). A ticker whose every row was dropped has its
+    row too, with ``n`` 0 and no CAAR."""
     window = window or main_window(study)
     label = window_label(window)
     g = group_rows(study, "ticker", window).rename(columns={"group": "ticker", "value": "caar"})
     w = study.windows[study.windows["window"] == label]
-    pos = w.groupby("ticker")["car"].agg(lambda s: float((s > 0).mean()))
-    g["positive"] = g["ticker"].map(pos)
-    cols = ["ticker", "window", "n", "n_rows", "caar", "lo", "hi", "positive", "test", "stat", "p"]
+    by = w["ticker"].astype(str)
+    up = (w["car"] > 0).groupby(by).sum()  # over the rows with a CAR (NaN is not above 0)
+    keys = g["ticker"].astype(str)
+    g["n_positive"] = keys.map(up).fillna(0).astype(int)
+    g["positive"] = g["n_positive"] / keys.map(w["car"].groupby(by).count())
+    g = _counted(g, "ticker", label, study.events["ticker"], study.dropped["ticker"])
+    g["events"] = g["measured"] + g["dropped"]
+    cols = [
+        "ticker", "window", "events", "measured", "dropped", "n", "n_rows", "caar", "lo", "hi",
+        "n_positive", "positive", "test", "stat", "p",
+    ]  # fmt: skip
     return g[cols].sort_values("n", ascending=False, kind="stable").reset_index(drop=True)
+
+
+@memo
+def category_overview(result: Any, window: Window | None = None) -> pd.DataFrame:
+    """:func:`category_table` of the run's study with, per category, the (event, ticker) rows
+    the study ``measured`` and ``dropped`` (the category of a dropped row is its catalog
+    event's, :func:`study_dropped`), and a row for every category whose every row was dropped
+    (``n`` 0, no CAAR), after the measured ones."""
+    study = result.study
+    window = window or main_window(study)
+    cats = category_table(study, window)
+    dropped = study_dropped(result)
+    return _counted(
+        cats, "category", window_label(window), study.events["category"], dropped["category"]
+    )
+
+
+@memo
+def study_dropped(result: Any) -> pd.DataFrame:
+    """The study's dropped rows (``event_id, ticker, stage, reason``) with their catalog
+    event's ``date``, ``title`` and ``category`` (empty for a row of no catalog event)."""
+    d = result.study.dropped
+    events = {e.id: e for e in (*getattr(result.context, "events", ()), *result.catalog)}
+    found = [events.get(str(i)) for i in d["event_id"]]
+    out = d[["event_id", "ticker"]].assign(
+        date=[e.date.isoformat() if e is not None else "" for e in found],
+        title=[e.title if e is not None else "" for e in found],
+        category=[e.category if e is not None else "" for e in found],
+    )
+    return out.assign(stage=d["stage"].to_numpy(), reason=d["reason"].to_numpy())
 
 
 def test_table(study: Any) -> pd.DataFrame:
@@ -485,7 +565,8 @@ def counts(result: Any) -> dict[str, Any]:
     """How many of each thing the run had, the same numbers on every page: catalog events,
     (event, ticker) rows measured and dropped by the study, events each strategy did not trade
     (skipped, counted per strategy and event-ticker), strategies run and failed, claims, price
-    findings, catalog entries left out and tickers without prices."""
+    findings, catalog entries left out (``catalog_entries``; an entry can have several of the
+    ``catalog_problems``) and tickers without prices."""
     study = result.study
     skipped = {r.strategy.name: len(skipped_table(r)) for r in result.backtests}
     prices = result.prices
@@ -499,9 +580,24 @@ def counts(result: Any) -> dict[str, Any]:
         "strategy_errors": len(result.strategy_errors),
         "claims": len(result.claims),
         "quality_findings": len(result.quality),
+        "catalog_entries": catalog_entries(result.catalog_problems),
         "catalog_problems": len(result.catalog_problems),
         "prices_failed": int((prices["status"] == "failed").sum()) if len(prices) else 0,
     }
+
+
+def catalog_entries(problems: pd.DataFrame) -> int:
+    """How many catalog entries ``problems`` (``file, line, entry, field, message``) left
+    out: its distinct (file, entry), an entry with two problems counted once. A problem of a
+    whole file or declaration (no entry) is no entry.
+
+    >>> catalog_entries(pd.DataFrame({"file": ["a.yaml"] * 3, "entry": ["x", "x", ""]}))
+    1
+    """
+    if not len(problems):
+        return 0
+    named = problems[problems["entry"].astype(str) != ""]
+    return len(named[["file", "entry"]].astype(str).drop_duplicates())
 
 
 def all_tables(result: Any) -> dict[str, pd.DataFrame]:
@@ -513,7 +609,7 @@ def all_tables(result: Any) -> dict[str, pd.DataFrame]:
         tables["windows"] = study.to_frame()
         tables["ar_paths"] = study.ar.reset_index()
         tables["tickers"] = ticker_table(study)
-        tables["categories"] = category_table(study)
+        tables["categories"] = category_overview(result)
         tables["group_tests"] = test_table(study)
         tables["caar_paths"] = study.paths
         if study.market_events is not None and len(study.market_events):
