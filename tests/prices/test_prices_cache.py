@@ -633,7 +633,9 @@ def test_sessions_missing_at_the_end_of_an_answer_are_not_covered(
     assert res.series["META"].info.last == D(2024, 6, 27)
     assert res.partial["META"].reason == (
         "no rows from 2024-06-28 to 2024-06-28 although those sessions have closed; they are "
-        "not cached and will be asked for again next time"
+        "not cached and will be asked for again next time (the answer's last row is "
+        "2024-06-27; sessions still without rows 7 days after their close are cached as "
+        "having none, as for a delisted ticker)"
     )
     assert PriceCache(tmp_path).read("META").covered == ((D(2024, 6, 1), D(2024, 6, 27)),)  # type: ignore[union-attr]
 
@@ -643,6 +645,54 @@ def test_sessions_missing_at_the_end_of_an_answer_are_not_covered(
     assert res.series["META"].info.last == D(2024, 6, 28)
     assert not res.partial
     assert PriceCache(tmp_path).read("META").covered == ((D(2024, 6, 1), D(2024, 6, 28)),)  # type: ignore[union-attr]
+
+
+def test_sessions_long_after_a_delisted_tickers_last_row_are_covered(
+    tmp_path: Path, shared_frames: dict
+) -> None:
+    # "delisted" after 2023-06-30: Yahoo's answers stop there (and the ask includes a cached
+    # row, so the answer is never empty: a swallowed HTTP error would give no row at all)
+    delisted = {"META": shared_frames["META"].loc[:"2023-06-30"]}
+    cached_source(tmp_path, FakeYahooDownload(delisted)).fetch(
+        ["META"], D(2023, 6, 1), D(2023, 6, 30)
+    )
+    fake = FakeYahooDownload(delisted)
+    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 6, 1), D(2023, 12, 29))
+    assert fake.ranges == [(("META",), "2023-06-30", "2023-12-30")]  # the anchor and the gap
+    assert res.series["META"].info.last == D(2023, 6, 30)
+    # its sessions closed years before the answer: the end of its data, not a late bar
+    assert not res.partial
+    assert PriceCache(tmp_path).read("META").covered == ((D(2023, 6, 1), D(2023, 12, 29)),)  # type: ignore[union-attr]
+    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 6, 1), D(2023, 12, 29))
+    assert len(fake.calls) == 1  # never asked again
+    assert res.series["META"].info.last == D(2023, 6, 30)
+    assert not res.partial
+    assert not res.failed
+
+
+def test_sessions_shortly_after_the_last_row_are_asked_again(
+    tmp_path: Path, shared_frames: dict
+) -> None:
+    # the rows stop on Thursday 2024-06-20; a week and a half later (Wednesday 2024-07-03,
+    # 12:00 UTC) the sessions that closed 7 days before or earlier (to Tuesday 06-25) are
+    # covered, the later ones (06-26 to 07-02) may still be a late bar: asked again
+    stopped = {"META": shared_frames["META"].loc[:"2024-06-20"]}
+    cached_source(tmp_path, FakeYahooDownload(stopped)).fetch(
+        ["META"], D(2024, 6, 3), D(2024, 6, 20)
+    )
+    now = dt.datetime(2024, 7, 3, 12, tzinfo=dt.UTC)
+    fake = FakeYahooDownload(stopped)
+    res = cached_source(tmp_path, fake, now).fetch(["META"], D(2024, 6, 3), D(2024, 7, 2))
+    assert fake.ranges == [(("META",), "2024-06-20", "2024-07-03")]
+    assert res.partial["META"].reason == (
+        "no rows from 2024-06-26 to 2024-07-02 although those sessions have closed; they are "
+        "not cached and will be asked for again next time (the answer's last row is "
+        "2024-06-20; sessions still without rows 7 days after their close are cached as "
+        "having none, as for a delisted ticker)"
+    )
+    assert PriceCache(tmp_path).read("META").covered == ((D(2024, 6, 3), D(2024, 6, 25)),)  # type: ignore[union-attr]
+    res = cached_source(tmp_path, fake, now).fetch(["META"], D(2024, 6, 3), D(2024, 7, 2))
+    assert fake.ranges[1:] == [(("META",), "2024-06-20", "2024-07-03")]  # anchor + the rest
 
 
 def test_offline_reports_nothing_downloaded(tmp_path: Path, shared_frames: dict) -> None:
