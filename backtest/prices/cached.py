@@ -23,7 +23,9 @@
 * **No adjustment seams**: adjusted prices are relative to the day they were fetched (a new
   dividend rescales the past). Each incremental fetch therefore includes one already-cached
   session next to the gap; if its close no longer matches, the whole series is fetched again
-  instead of gluing two adjustment bases together.
+  instead of gluing two adjustment bases together. The old rows are then all replaced; where
+  that answer has none of the rows the cache had (its start or its end cut short), those
+  sessions are not covered: they are reported in ``partial`` and asked again next time.
 
 The store itself (file format, locks, atomic writes) is :mod:`backtest.prices.store`.
 """
@@ -293,7 +295,7 @@ class CachedSource:
                     f"again failed ({got.reason}); only the cached prices are served",
                 )
             rows = between(got.frame, *rng)
-            reach = _reach(p, rng, rows)
+            reach, lost = _short_of_cache(p, rng, rows, _reach(p, rng, rows))
             meta = _Meta(
                 covered=[reach] if reach else [],
                 source=got.info.source,
@@ -302,7 +304,7 @@ class CachedSource:
                 flags=_within(got.flags, rng),
             )
             stored = self._save(p, uncached, rows, meta, replace_all=True)
-            return stored, _short(p, rng, reach, note=self._tail_note(rows))
+            return stored, lost or _short(p, rng, reach, note=self._tail_note(rows))
         has_rows = (p.cached is not None and len(p.cached.frame) > 0) or any(
             isinstance(g.got, PriceSeries) for g in p.gaps
         )
@@ -349,8 +351,8 @@ class CachedSource:
             return ""
         days = f"{self.tail_grace / _DAY:g} days"
         return (
-            f" (the answer's last row is {rows.index.max().date()}; sessions still without rows "
-            f"{days} after their close are cached as having none, as for a delisted ticker)"
+            f"the answer's last row is {rows.index.max().date()}; sessions still without rows "
+            f"{days} after their close are cached as having none, as for a delisted ticker"
         )
 
     def _save(
@@ -429,14 +431,49 @@ def _short(
     sessions = _sessions_in(p.calendar, (start, cover[1]))
     a, b = sessions if sessions is not None else (start, cover[1])
     answer = f" (Yahoo said: {said})" if said else ""
+    more = f" ({note})" if note else ""
     return FetchFailure(
         p.ticker,
         p.first,
         p.last,
         "empty",
         f"no rows from {a} to {b} although those sessions have closed{answer}; they are "
-        f"not cached and will be asked for again next time{note}",
+        f"not cached and will be asked for again next time{more}",
         "run again later (a bar not published yet or a transient error upstream)",
+    )
+
+
+def _short_of_cache(
+    p: _Plan, rng: DateRange, rows: pd.DataFrame, reach: DateRange | None
+) -> tuple[DateRange | None, FetchFailure | None]:
+    """A re-fetch's ``reach`` of ``rng`` trimmed to its ``rows`` where the cache had rows
+    beyond them, and the failure saying so.
+
+    The re-fetch replaces every cached row (they are on the old adjustment basis), so rows the
+    source gave before and left out of this answer must not be covered as having none: they
+    are asked again next time (on the new basis; the first row of this answer anchors them).
+    """
+    old = p.cached.frame.index if p.cached is not None else None
+    if reach is None or old is None or not len(old) or not len(rows):
+        return reach, None
+    first, last = rows.index.min().date(), rows.index.max().date()
+    had = (old.min().date(), old.max().date())
+    lo = reach[0] if first <= had[0] else first
+    hi = reach[1] if last >= had[1] else min(reach[1], last)
+    if (lo, hi) == reach:
+        return reach, None
+    parts = [r for r in ((rng[0], lo - _DAY), (hi + _DAY, rng[1])) if r[0] <= r[1]]
+    spans = [s for s in (_sessions_in(p.calendar, r) for r in parts) if s is not None]
+    return (lo, hi), FetchFailure(
+        p.ticker,
+        p.first,
+        p.last,
+        "empty",
+        "the prices were fetched again (the adjustment changed since they were cached) and "
+        f"the answer has rows from {first} to {last} only, although the cache had rows from "
+        f"{had[0]} to {had[1]}: {' and '.join(f'{a} to {b}' for a, b in spans)} are not "
+        "cached and will be asked for again next time",
+        "run again later (a transient error upstream, or the source has shortened its history)",
     )
 
 

@@ -695,6 +695,61 @@ def test_sessions_shortly_after_the_last_row_are_asked_again(
     assert fake.ranges[1:] == [(("META",), "2024-06-20", "2024-07-03")]  # anchor + the rest
 
 
+@pytest.mark.parametrize(
+    ("kept", "covered", "missing"),
+    [
+        (("2023-03-01", None), (D(2023, 3, 1), D(2023, 12, 31)), "2023-01-03 to 2023-02-28"),
+        ((None, "2023-04-28"), (D(2023, 1, 1), D(2023, 4, 28)), "2023-05-01 to 2023-12-29"),
+    ],
+)
+def test_a_refetch_that_comes_back_short_asks_again_for_the_rest(
+    tmp_path: Path,
+    shared_frames: dict,
+    kept: tuple[str | None, str | None],
+    covered: tuple[D, D],
+    missing: str,
+) -> None:
+    # cached: 2023-01-03 to 2023-06-30; then a dividend rescales the past, and the re-fetch of
+    # the whole range comes back without rows the cache had (its start or its end)
+    cached_source(tmp_path, FakeYahooDownload(shared_frames)).fetch(
+        ["META"], D(2023, 1, 1), D(2023, 6, 30)
+    )
+    state = {"calls": 0}
+
+    def new_dividend(ticker: str, rows: pd.DataFrame) -> pd.DataFrame:
+        state["calls"] += 1
+        out = rows.copy()
+        out[["open", "high", "low", "close"]] *= 0.99
+        if state["calls"] == 2:  # the re-fetch
+            out = out.loc[kept[0] : kept[1]]
+        return out
+
+    fake = FakeYahooDownload(shared_frames, transform=new_dividend)
+    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 1, 1), D(2023, 12, 31))
+    assert fake.ranges[1] == (("META",), "2023-01-01", "2024-01-01")  # the re-fetch
+    frame = shared_frames["META"]
+    first = kept[0] or "2023-01-03"
+    last = kept[1] or "2023-12-29"
+    assert res.series["META"].info.first == D.fromisoformat(first)
+    assert res.series["META"].info.last == D.fromisoformat(last)
+    assert res.partial["META"].reason == (
+        "the prices were fetched again (the adjustment changed since they were cached) and "
+        f"the answer has rows from {first} to {last} only, although the cache had rows from "
+        f"2023-01-03 to 2023-06-30: {missing} are not cached and will be asked for again "
+        "next time"
+    )
+    # the rows of the old basis are gone, but so is their coverage: asked again, not lost
+    assert PriceCache(tmp_path).read("META").covered == (covered,)  # type: ignore[union-attr]
+    state["calls"] = 10  # every answer whole again (on the new basis)
+    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 1, 1), D(2023, 12, 31))
+    assert len(fake.calls) == 3
+    assert not res.partial
+    got = res.series["META"].frame["close"]
+    want = frame.loc["2023-01-03":"2023-12-29", "close"] * 0.99
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12)
+    assert PriceCache(tmp_path).read("META").covered == ((D(2023, 1, 1), D(2023, 12, 31)),)  # type: ignore[union-attr]
+
+
 def test_offline_reports_nothing_downloaded(tmp_path: Path, shared_frames: dict) -> None:
     cached_source(tmp_path, FakeYahooDownload(shared_frames)).fetch(
         ["META"], D(2024, 5, 1), D(2024, 5, 31)
