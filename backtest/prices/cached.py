@@ -10,7 +10,9 @@
   the last row of an answer while they may be a bar not published yet: they are reported in
   ``partial`` and asked again next time. Sessions before the first row the source has ever
   given (days before a listing) are covered without rows; a hole between rows is covered, and
-  the quality checks report its sessions as ``missing_session``.
+  the quality checks report its sessions as ``missing_session``. A ticker whose market has no
+  exchange calendar in evbt (``load_prices`` refuses it; a direct :meth:`CachedSource.fetch`
+  does not) counts every day as a session, by the same rules, and its partial failures say so.
 * **A delisted ticker is not asked forever**: sessions after the last row of an answer that
   *has* rows are covered once they closed ``tail_grace`` (7 days) before the answer. Each ask
   includes a cached session (the anchor, below), so after a delisting the answer still has
@@ -401,11 +403,9 @@ def _reach(p: _Plan, cover: DateRange, rows: pd.DataFrame) -> DateRange | None:
     checks report as missing sessions). Sessions after the last row are vouched for only up to
     ``p.vouched``, when they closed long enough ago not to be a bar the source has not
     published yet (a delisted ticker: see the module docstring); the later ones stay uncovered
-    and are asked again next time. No row at all vouches for nothing. Without a calendar the
-    sessions are unknown and the whole ``cover`` is taken.
+    and are asked again next time. No row at all vouches for nothing. Without a calendar (a
+    market evbt does not know) every day counts as a session, by the same rules.
     """
-    if p.calendar is None:
-        return cover
     sessions = _sessions_in(p.calendar, cover)
     if sessions is None:
         return cover
@@ -431,7 +431,13 @@ def _short(
     sessions = _sessions_in(p.calendar, (start, cover[1]))
     a, b = sessions if sessions is not None else (start, cover[1])
     answer = f" (Yahoo said: {said})" if said else ""
-    more = f" ({note})" if note else ""
+    notes = [note] if note else []
+    if p.calendar is None:
+        notes.append(
+            f"{p.ticker}'s market has no exchange calendar in evbt, so every day counts as a "
+            "session"
+        )
+    more = f" ({'; '.join(notes)})" if notes else ""
     return FetchFailure(
         p.ticker,
         p.first,

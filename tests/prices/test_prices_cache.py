@@ -750,6 +750,34 @@ def test_a_refetch_that_comes_back_short_asks_again_for_the_rest(
     assert PriceCache(tmp_path).read("META").covered == ((D(2023, 1, 1), D(2023, 12, 31)),)  # type: ignore[union-attr]
 
 
+def test_a_ticker_without_a_calendar_covers_only_what_its_answer_vouches_for(
+    tmp_path: Path, shared_frames: dict
+) -> None:
+    # '.AX' (Sydney) is no market evbt knows: no exchange calendar, so every day may be a
+    # session. The answer's rows (META's, as a stand-in) stop on 2024-06-20; on 2024-07-03 the
+    # days that ended 7 days before or earlier are covered, the later ones asked again
+    from backtest.prices.base import calendar_of
+
+    assert calendar_of("BHP.AX") is None
+    stopped = {"BHP.AX": shared_frames["META"].loc[:"2024-06-20"]}
+    now = dt.datetime(2024, 7, 3, 12, tzinfo=dt.UTC)
+    fake = FakeYahooDownload(stopped)
+    res = cached_source(tmp_path, fake, now).fetch(["BHP.AX"], D(2024, 6, 3), D(2024, 7, 2))
+    assert fake.ranges == [(("BHP.AX",), "2024-06-03", "2024-07-03")]
+    assert res.series["BHP.AX"].info.last == D(2024, 6, 20)
+    assert res.partial["BHP.AX"].reason == (
+        "no rows from 2024-06-26 to 2024-07-02 although those sessions have closed; they are "
+        "not cached and will be asked for again next time (the answer's last row is "
+        "2024-06-20; sessions still without rows 7 days after their close are cached as "
+        "having none, as for a delisted ticker; BHP.AX's market has no exchange calendar in "
+        "evbt, so every day counts as a session)"
+    )
+    assert PriceCache(tmp_path).read("BHP.AX").covered == ((D(2024, 6, 3), D(2024, 6, 25)),)  # type: ignore[union-attr]
+    res = cached_source(tmp_path, fake, now).fetch(["BHP.AX"], D(2024, 6, 3), D(2024, 7, 2))
+    assert fake.ranges[1:] == [(("BHP.AX",), "2024-06-20", "2024-07-03")]  # anchor + the rest
+    assert res.series["BHP.AX"].info.last == D(2024, 6, 20)
+
+
 def test_offline_reports_nothing_downloaded(tmp_path: Path, shared_frames: dict) -> None:
     cached_source(tmp_path, FakeYahooDownload(shared_frames)).fetch(
         ["META"], D(2024, 5, 1), D(2024, 5, 31)
