@@ -224,11 +224,11 @@ def import_earnings_command(
     """Earnings announcements as `earnings` events, one per reported quarter.
 
     From Yahoo's earnings calendar (yfinance's get_earnings_dates, cached for a day in the
-    cache folder's earnings/), or with --from from calendars saved from it. Each event has the
-    id <ticker>-<date>-earnings, the local date and a timing from the stamp (after_close at or
-    after the close, before_open before the open, unknown otherwise), and the attributes
-    eps_estimate, eps_reported and surprise_pct. A malformed row is reported as file:line and
-    the other rows are imported; the exit code is then 1.
+    price cache folder's earnings/, as evbt run keeps them), or with --from from calendars
+    saved from it. Each event has the id <ticker>-<date>-earnings, the local date and a timing
+    from the stamp (after_close at or after the close, before_open before the open, unknown
+    otherwise), and the attributes eps_estimate, eps_reported and surprise_pct. A malformed
+    row is reported as file:line and the other rows are imported; the exit code is then 1.
     """
     from backtest.earnings import import_earnings
 
@@ -252,10 +252,11 @@ def import_earnings_command(
         )
     source = None
     if not from_paths:
-        from backtest.earnings.yahoo import EarningsCache, EarningsSource
+        from backtest.cli._env import cache_dir as resolve_cache_dir
+        from backtest.earnings.yahoo import EarningsCache, EarningsSource, earnings_cache_dir
 
-        cache = EarningsCache(cache_dir / "earnings") if cache_dir is not None else None
-        source = EarningsSource(cache=cache)
+        folder = earnings_cache_dir(resolve_cache_dir(cache_dir))
+        source = EarningsSource(cache=EarningsCache(folder))
 
     def progress(done: int, total: int) -> None:
         if not quiet and total > 1:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backtest.earnings.calendar import (
@@ -88,7 +87,7 @@ def import_earnings(
         Also import rows that report no EPS yet (announcements still to come).
     source:
         The online source (default: :class:`~backtest.earnings.yahoo.EarningsSource` with the
-        default cache).
+        calendars in ``earnings/`` of the default price cache).
     progress:
         ``progress(done, total)`` while fetching.
 
@@ -154,15 +153,14 @@ def earnings_confounders(
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """The reported earnings announcements of ``tickers`` from Yahoo, as confounder events.
 
-    ``cache_dir`` is the cache folder (calendars are kept in ``cache_dir/earnings``); default
-    the user cache folder. Returns the event table (``event_id, ticker, market, day0,
-    category, date, timing, file``) and the tickers whose calendar could not be had, with the
-    reason.
+    ``cache_dir`` is the price cache folder (default the user's); the calendars are kept in
+    its ``earnings/`` (:func:`~backtest.earnings.yahoo.earnings_cache_dir`). Returns the
+    event table (``event_id, ticker, market, day0, category, date, timing, file``) and the
+    tickers whose calendar could not be had, with the reason.
     """
     if source is None:
-        from backtest.earnings.yahoo import EarningsCache, EarningsSource
+        from backtest.earnings.yahoo import EarningsCache, EarningsSource, earnings_cache_dir
 
-        cache = EarningsCache(Path(cache_dir) / "earnings" if cache_dir is not None else None)
-        source = EarningsSource(cache=cache)
+        source = EarningsSource(cache=EarningsCache(earnings_cache_dir(cache_dir)))
     result = import_earnings(list(tickers), source=source)
     return result.table(), dict(result.failed)

@@ -4,8 +4,9 @@ With :mod:`backtest.prices`, the only module of evbt that imports yfinance (lazi
 fetch). It follows the price layer's conventions:
 
 * **Cache.** One JSON file per ticker, ``<cache>/<TICKER>.json`` (``_GSPC.json`` for
-  ``^GSPC``), written atomically (:mod:`backtest.atomic`), holding the calendar's rows with its
-  provenance (yfinance's version and the call made) and the fetch time. A calendar younger than
+  ``^GSPC``) in ``earnings/`` of the price cache folder (:func:`earnings_cache_dir`), written
+  atomically (:mod:`backtest.atomic`), holding the calendar's rows with its provenance
+  (yfinance's version and the call made) and the fetch time. A calendar younger than
   a day is served from the cache; an older one is fetched again. An unreadable cache file is
   fetched again (and said so); a cache that cannot be written is said so and the fetched
   calendar still used.
@@ -26,6 +27,7 @@ import itertools
 import json
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -71,11 +73,17 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def default_cache_dir() -> Path:
-    """``platformdirs.user_cache_dir("evbt")/earnings`` (beside the price cache)."""
-    import platformdirs
+def earnings_cache_dir(price_cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Where the calendars are kept: ``earnings/`` inside the price cache folder.
 
-    return Path(platformdirs.user_cache_dir("evbt")) / "earnings"
+    ``price_cache_dir`` is the price cache folder as :class:`~backtest.prices.PriceCache`
+    takes it (``None``: its default, ``platformdirs.user_cache_dir("evbt")/prices``), so that
+    every command that names the same price cache (``--cache-dir``, ``$EVBT_CACHE_DIR``, a
+    run's ``[prices] cache_dir``, or none) shares one earnings cache.
+    """
+    from backtest.prices.store import PriceCache
+
+    return PriceCache(Path(price_cache_dir) if price_cache_dir else None).directory / "earnings"
 
 
 @dataclass(frozen=True)
@@ -197,10 +205,11 @@ def _figure(v: object) -> float | None:
 
 
 class EarningsCache:
-    """The folder of cached earnings calendars (see the module docstring)."""
+    """The folder of cached earnings calendars (see the module docstring); default
+    :func:`earnings_cache_dir` of the default price cache."""
 
     def __init__(self, directory: str | Path | None = None) -> None:
-        self.directory = Path(directory) if directory is not None else default_cache_dir()
+        self.directory = Path(directory) if directory is not None else earnings_cache_dir()
 
     def __repr__(self) -> str:
         return f"EarningsCache({str(self.directory)!r})"
@@ -258,7 +267,7 @@ class EarningsSource:
     Parameters
     ----------
     cache:
-        Where calendars are kept; default :class:`EarningsCache` in the user cache folder.
+        Where calendars are kept; default :class:`EarningsCache` in the default price cache.
     ticker_factory:
         ``ticker_factory(symbol)`` returns an object with ``get_earnings_dates(limit=...)``;
         default ``yfinance.Ticker``. Tests pass a fake.

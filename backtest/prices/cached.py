@@ -4,16 +4,30 @@
   parts of a request that no cached range covers. A range is *covered* once it has been fetched,
   even where it has no rows (weekends, holidays, days before a listing), so it is never asked
   again; only sessions that have closed (plus a settling margin) are ever marked as covered.
-* **No rows is not proof of no data**: closed sessions after the last row of an answer (a bar
-  not published yet), or a whole gap answered "no rows" although the ticker has rows (yfinance
-  reports a swallowed HTTP 502 or timeout that way) are *not* covered: they are reported in
-  ``partial`` and asked again next time. Only sessions before the first row the source has ever
+* **No rows is not proof of no data**: a whole gap answered "no rows" although the ticker has
+  rows (yfinance reports a swallowed HTTP 502 or timeout that way: an empty frame and
+  "possibly delisted; no price data found") is *not* covered, nor are the closed sessions after
+  the last row of an answer while they may be a bar not published yet: they are reported in
+  ``partial`` and asked again next time. Sessions before the first row the source has ever
   given (days before a listing) are covered without rows; a hole between rows is covered, and
-  the quality checks report its sessions as ``missing_session``.
+  the quality checks report its sessions as ``missing_session``. A ticker whose market has no
+  exchange calendar in evbt (``load_prices`` refuses it; a direct :meth:`CachedSource.fetch`
+  does not) counts every day as a session, by the same rules, and its partial failures say so.
+* **A delisted ticker is not asked forever**: sessions after the last row of an answer that
+  *has* rows are covered once they closed ``tail_grace`` (7 days) before the answer. Each ask
+  includes a cached session (the anchor, below), so after a delisting the answer still has
+  that row: it is a real answer from the source, which the swallowed errors above cannot give
+  (yfinance makes one request per ticker and range, and a failed one yields no row at all),
+  and a bar a week late is not late but absent. Only what the source itself says has no rows
+  is cached as such; a gap answered with nothing stays asked again. (yfinance's words cannot
+  tell a delisting: "possibly delisted; no price data found" is also what a swallowed error
+  reads as, and an anchored ask of a delisted ticker has its row, so no message at all.)
 * **No adjustment seams**: adjusted prices are relative to the day they were fetched (a new
   dividend rescales the past). Each incremental fetch therefore includes one already-cached
   session next to the gap; if its close no longer matches, the whole series is fetched again
-  instead of gluing two adjustment bases together.
+  instead of gluing two adjustment bases together. The old rows are then all replaced; where
+  that answer has none of the rows the cache had (its start or its end cut short), those
+  sessions are not covered: they are reported in ``partial`` and asked again next time.
 
 The store itself (file format, locks, atomic writes) is :mod:`backtest.prices.store`.
 """
@@ -79,6 +93,7 @@ class _Plan:
     gaps: list[_Gap]
     calendar: xcals.ExchangeCalendar | None = None
     asked: list[DateRange] | None = None  # what the upstream says it asked for this ticker
+    vouched: dt.date | None = None  # sessions to here closed tail_grace ago (see _reach)
 
     @property
     def asks(self) -> list[_Gap]:
@@ -102,6 +117,9 @@ class CachedSource:
     rebase_tolerance:
         Relative difference of the anchor close beyond which the adjustment basis is taken to
         have changed (see the module docstring).
+    tail_grace:
+        How long after its close a session that an answer with rows left without one is
+        taken as having none (a delisted ticker) rather than as a bar not published yet.
     """
 
     def __init__(
@@ -112,12 +130,14 @@ class CachedSource:
         clock: Callable[[], dt.datetime] = utc_now,
         settle: dt.timedelta = dt.timedelta(hours=2),
         rebase_tolerance: float = 1e-6,
+        tail_grace: dt.timedelta = dt.timedelta(days=7),
     ) -> None:
         self.upstream = upstream
         self.cache = cache
         self.clock = clock
         self.settle = settle
         self.rebase_tolerance = rebase_tolerance
+        self.tail_grace = tail_grace
         self.name = f"{upstream.name} via cache {cache.directory}"
 
     def __repr__(self) -> str:
@@ -207,8 +227,7 @@ class CachedSource:
 
     def _plan(self, ticker: str, first: dt.date, end: dt.date | None, now: dt.datetime) -> _Plan:
         calendar = calendar_of(ticker)
-        settled = now - self.settle
-        last = closed_through(calendar, settled) if calendar is not None else settled.date() - _DAY
+        last = _closed(calendar, now - self.settle)
         if end is not None:
             last = min(last, end)
         cached = self.cache.read(ticker)
@@ -223,7 +242,8 @@ class CachedSource:
                 anchor = _anchor(cached, a, b)
                 ask = (a, b) if anchor is None else (anchor, b) if anchor < a else (a, anchor)
                 gaps.append(_Gap(cover, ask, anchor))
-        return _Plan(ticker, first, last, cached, gaps, calendar, [])
+        vouched = _closed(calendar, now - self.settle - self.tail_grace)
+        return _Plan(ticker, first, last, cached, gaps, calendar, [], vouched)
 
     def _basis_changed(self, p: _Plan) -> bool:
         """Whether an anchor session came back with another close (a new adjustment basis)."""
@@ -277,7 +297,7 @@ class CachedSource:
                     f"again failed ({got.reason}); only the cached prices are served",
                 )
             rows = between(got.frame, *rng)
-            reach = _reach(p.calendar, rng, rows)
+            reach, lost = _short_of_cache(p, rng, rows, _reach(p, rng, rows))
             meta = _Meta(
                 covered=[reach] if reach else [],
                 source=got.info.source,
@@ -286,7 +306,7 @@ class CachedSource:
                 flags=_within(got.flags, rng),
             )
             stored = self._save(p, uncached, rows, meta, replace_all=True)
-            return stored, _short(p, rng, reach)
+            return stored, lost or _short(p, rng, reach, note=self._tail_note(rows))
         has_rows = (p.cached is not None and len(p.cached.frame) > 0) or any(
             isinstance(g.got, PriceSeries) for g in p.gaps
         )
@@ -302,10 +322,10 @@ class CachedSource:
                 rows = between(g.got.frame, *g.ask)
                 frames.append(rows)
                 flags.extend(_within(g.got.flags, g.ask))
-                reach = _reach(p.calendar, g.cover, rows)
+                reach = _reach(p, g.cover, rows)
                 if reach is not None:
                     covered.append(reach)
-                problem = problem or _short(p, g.cover, reach)
+                problem = problem or _short(p, g.cover, reach, note=self._tail_note(rows))
                 info = g.got.info
             elif isinstance(g.got, FetchFailure) and g.got.kind == "empty" and has_rows:
                 # "no rows" inside the ticker's life is what a swallowed transient error
@@ -326,6 +346,16 @@ class CachedSource:
         )
         stored = self._save(p, uncached, pd.concat(frames) if frames else empty_frame(), meta)
         return stored, problem
+
+    def _tail_note(self, rows: pd.DataFrame) -> str:
+        """What a partial failure after the last row of an answer adds (see :func:`_reach`)."""
+        if not len(rows):
+            return ""
+        days = f"{self.tail_grace / _DAY:g} days"
+        return (
+            f"the answer's last row is {rows.index.max().date()}; sessions still without rows "
+            f"{days} after their close are cached as having none, as for a delisted ticker"
+        )
 
     def _save(
         self,
@@ -365,49 +395,98 @@ def _for_request(f: FetchFailure, p: _Plan, reason: str | None = None) -> FetchF
     return FetchFailure(p.ticker, p.first, p.last, f.kind, reason or f.reason, f.hint, f.attempts)
 
 
-def _reach(
-    calendar: xcals.ExchangeCalendar | None, cover: DateRange, rows: pd.DataFrame
-) -> DateRange | None:
+def _reach(p: _Plan, cover: DateRange, rows: pd.DataFrame) -> DateRange | None:
     """The part of ``cover`` that ``rows`` (an answer for it) vouch for; ``None``: none.
 
-    Sessions after the last row are not vouched for (a bar Yahoo has not published yet, an
-    answer cut short): they stay uncovered and are asked again next time. Sessions before the
-    first row are (the ask starts at the gap, or at a cached session before it: days before a
-    listing, or a hole inside the series, which the quality checks report as missing
-    sessions). Without a calendar the sessions are unknown and the whole ``cover`` is taken.
+    Sessions before the first row are vouched for (the ask starts at the gap, or at a cached
+    session before it: days before a listing, or a hole inside the series, which the quality
+    checks report as missing sessions). Sessions after the last row are vouched for only up to
+    ``p.vouched``, when they closed long enough ago not to be a bar the source has not
+    published yet (a delisted ticker: see the module docstring); the later ones stay uncovered
+    and are asked again next time. No row at all vouches for nothing. Without a calendar (a
+    market evbt does not know) every day counts as a session, by the same rules.
     """
-    if calendar is None:
-        return cover
-    sessions = _sessions_in(calendar, cover)
+    sessions = _sessions_in(p.calendar, cover)
     if sessions is None:
         return cover
-    last = rows.index.max().date() if len(rows) else None
-    if last is not None and last >= sessions[1]:
-        return cover
-    if last is None or last < cover[0]:
+    if not len(rows):
         return None
-    return (cover[0], last)
+    last = rows.index.max().date()
+    if last >= sessions[1]:
+        return cover
+    end = min(max(last, p.vouched or last), cover[1])
+    if end < cover[0]:
+        return None
+    return (cover[0], end)
 
 
 def _short(
-    p: _Plan, cover: DateRange, reach: DateRange | None, said: str | None = None
+    p: _Plan, cover: DateRange, reach: DateRange | None, said: str | None = None, note: str = ""
 ) -> FetchFailure | None:
-    """The partial failure of a gap whose closed sessions after ``reach`` got no rows."""
+    """The partial failure of a gap whose closed sessions after ``reach`` got no rows
+    (``note`` added to the reason)."""
     if reach == cover:
         return None
     start = cover[0] if reach is None else reach[1] + _DAY
     sessions = _sessions_in(p.calendar, (start, cover[1]))
     a, b = sessions if sessions is not None else (start, cover[1])
     answer = f" (Yahoo said: {said})" if said else ""
+    notes = [note] if note else []
+    if p.calendar is None:
+        notes.append(
+            f"{p.ticker}'s market has no exchange calendar in evbt, so every day counts as a "
+            "session"
+        )
+    more = f" ({'; '.join(notes)})" if notes else ""
     return FetchFailure(
         p.ticker,
         p.first,
         p.last,
         "empty",
         f"no rows from {a} to {b} although those sessions have closed{answer}; they are "
-        "not cached and will be asked for again next time",
+        f"not cached and will be asked for again next time{more}",
         "run again later (a bar not published yet or a transient error upstream)",
     )
+
+
+def _short_of_cache(
+    p: _Plan, rng: DateRange, rows: pd.DataFrame, reach: DateRange | None
+) -> tuple[DateRange | None, FetchFailure | None]:
+    """A re-fetch's ``reach`` of ``rng`` trimmed to its ``rows`` where the cache had rows
+    beyond them, and the failure saying so.
+
+    The re-fetch replaces every cached row (they are on the old adjustment basis), so rows the
+    source gave before and left out of this answer must not be covered as having none: they
+    are asked again next time (on the new basis; the first row of this answer anchors them).
+    """
+    old = p.cached.frame.index if p.cached is not None else None
+    if reach is None or old is None or not len(old) or not len(rows):
+        return reach, None
+    first, last = rows.index.min().date(), rows.index.max().date()
+    had = (old.min().date(), old.max().date())
+    lo = reach[0] if first <= had[0] else first
+    hi = reach[1] if last >= had[1] else min(reach[1], last)
+    if (lo, hi) == reach:
+        return reach, None
+    parts = [r for r in ((rng[0], lo - _DAY), (hi + _DAY, rng[1])) if r[0] <= r[1]]
+    spans = [s for s in (_sessions_in(p.calendar, r) for r in parts) if s is not None]
+    return (lo, hi), FetchFailure(
+        p.ticker,
+        p.first,
+        p.last,
+        "empty",
+        "the prices were fetched again (the adjustment changed since they were cached) and "
+        f"the answer has rows from {first} to {last} only, although the cache had rows from "
+        f"{had[0]} to {had[1]}: {' and '.join(f'{a} to {b}' for a, b in spans)} are not "
+        "cached and will be asked for again next time",
+        "run again later (a transient error upstream, or the source has shortened its history)",
+    )
+
+
+def _closed(calendar: xcals.ExchangeCalendar | None, when: dt.datetime) -> dt.date:
+    """The last date whose sessions have all closed at ``when`` (the day before, without a
+    calendar)."""
+    return closed_through(calendar, when) if calendar is not None else when.date() - _DAY
 
 
 def _empty_reason(p: _Plan, stored: CachedSeries | None) -> str:

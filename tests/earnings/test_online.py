@@ -246,7 +246,9 @@ def test_earnings_confounders_give_an_event_table_and_the_failures(
     assert list(failed) == ["SPY"]
 
 
-def test_the_default_cache_folder_is_beside_the_price_cache() -> None:
-    from backtest.earnings.yahoo import default_cache_dir
+def test_the_default_cache_folder_is_inside_the_price_cache() -> None:
+    from backtest.earnings.yahoo import EarningsCache, earnings_cache_dir
 
-    assert default_cache_dir().parts[-2:] == ("evbt", "earnings")
+    assert earnings_cache_dir().parts[-3:] == ("evbt", "prices", "earnings")
+    assert EarningsCache().directory == earnings_cache_dir()
+    assert earnings_cache_dir("/x/mine") == Path("/x/mine/earnings")

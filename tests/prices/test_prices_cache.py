@@ -633,7 +633,9 @@ def test_sessions_missing_at_the_end_of_an_answer_are_not_covered(
     assert res.series["META"].info.last == D(2024, 6, 27)
     assert res.partial["META"].reason == (
         "no rows from 2024-06-28 to 2024-06-28 although those sessions have closed; they are "
-        "not cached and will be asked for again next time"
+        "not cached and will be asked for again next time (the answer's last row is "
+        "2024-06-27; sessions still without rows 7 days after their close are cached as "
+        "having none, as for a delisted ticker)"
     )
     assert PriceCache(tmp_path).read("META").covered == ((D(2024, 6, 1), D(2024, 6, 27)),)  # type: ignore[union-attr]
 
@@ -643,6 +645,137 @@ def test_sessions_missing_at_the_end_of_an_answer_are_not_covered(
     assert res.series["META"].info.last == D(2024, 6, 28)
     assert not res.partial
     assert PriceCache(tmp_path).read("META").covered == ((D(2024, 6, 1), D(2024, 6, 28)),)  # type: ignore[union-attr]
+
+
+def test_sessions_long_after_a_delisted_tickers_last_row_are_covered(
+    tmp_path: Path, shared_frames: dict
+) -> None:
+    # "delisted" after 2023-06-30: Yahoo's answers stop there (and the ask includes a cached
+    # row, so the answer is never empty: a swallowed HTTP error would give no row at all)
+    delisted = {"META": shared_frames["META"].loc[:"2023-06-30"]}
+    cached_source(tmp_path, FakeYahooDownload(delisted)).fetch(
+        ["META"], D(2023, 6, 1), D(2023, 6, 30)
+    )
+    fake = FakeYahooDownload(delisted)
+    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 6, 1), D(2023, 12, 29))
+    assert fake.ranges == [(("META",), "2023-06-30", "2023-12-30")]  # the anchor and the gap
+    assert res.series["META"].info.last == D(2023, 6, 30)
+    # its sessions closed years before the answer: the end of its data, not a late bar
+    assert not res.partial
+    assert PriceCache(tmp_path).read("META").covered == ((D(2023, 6, 1), D(2023, 12, 29)),)  # type: ignore[union-attr]
+    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 6, 1), D(2023, 12, 29))
+    assert len(fake.calls) == 1  # never asked again
+    assert res.series["META"].info.last == D(2023, 6, 30)
+    assert not res.partial
+    assert not res.failed
+
+
+def test_sessions_shortly_after_the_last_row_are_asked_again(
+    tmp_path: Path, shared_frames: dict
+) -> None:
+    # the rows stop on Thursday 2024-06-20; a week and a half later (Wednesday 2024-07-03,
+    # 12:00 UTC) the sessions that closed 7 days before or earlier (to Tuesday 06-25) are
+    # covered, the later ones (06-26 to 07-02) may still be a late bar: asked again
+    stopped = {"META": shared_frames["META"].loc[:"2024-06-20"]}
+    cached_source(tmp_path, FakeYahooDownload(stopped)).fetch(
+        ["META"], D(2024, 6, 3), D(2024, 6, 20)
+    )
+    now = dt.datetime(2024, 7, 3, 12, tzinfo=dt.UTC)
+    fake = FakeYahooDownload(stopped)
+    res = cached_source(tmp_path, fake, now).fetch(["META"], D(2024, 6, 3), D(2024, 7, 2))
+    assert fake.ranges == [(("META",), "2024-06-20", "2024-07-03")]
+    assert res.partial["META"].reason == (
+        "no rows from 2024-06-26 to 2024-07-02 although those sessions have closed; they are "
+        "not cached and will be asked for again next time (the answer's last row is "
+        "2024-06-20; sessions still without rows 7 days after their close are cached as "
+        "having none, as for a delisted ticker)"
+    )
+    assert PriceCache(tmp_path).read("META").covered == ((D(2024, 6, 3), D(2024, 6, 25)),)  # type: ignore[union-attr]
+    res = cached_source(tmp_path, fake, now).fetch(["META"], D(2024, 6, 3), D(2024, 7, 2))
+    assert fake.ranges[1:] == [(("META",), "2024-06-20", "2024-07-03")]  # anchor + the rest
+
+
+@pytest.mark.parametrize(
+    ("kept", "covered", "missing"),
+    [
+        (("2023-03-01", None), (D(2023, 3, 1), D(2023, 12, 31)), "2023-01-03 to 2023-02-28"),
+        ((None, "2023-04-28"), (D(2023, 1, 1), D(2023, 4, 28)), "2023-05-01 to 2023-12-29"),
+    ],
+)
+def test_a_refetch_that_comes_back_short_asks_again_for_the_rest(
+    tmp_path: Path,
+    shared_frames: dict,
+    kept: tuple[str | None, str | None],
+    covered: tuple[D, D],
+    missing: str,
+) -> None:
+    # cached: 2023-01-03 to 2023-06-30; then a dividend rescales the past, and the re-fetch of
+    # the whole range comes back without rows the cache had (its start or its end)
+    cached_source(tmp_path, FakeYahooDownload(shared_frames)).fetch(
+        ["META"], D(2023, 1, 1), D(2023, 6, 30)
+    )
+    state = {"calls": 0}
+
+    def new_dividend(ticker: str, rows: pd.DataFrame) -> pd.DataFrame:
+        state["calls"] += 1
+        out = rows.copy()
+        out[["open", "high", "low", "close"]] *= 0.99
+        if state["calls"] == 2:  # the re-fetch
+            out = out.loc[kept[0] : kept[1]]
+        return out
+
+    fake = FakeYahooDownload(shared_frames, transform=new_dividend)
+    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 1, 1), D(2023, 12, 31))
+    assert fake.ranges[1] == (("META",), "2023-01-01", "2024-01-01")  # the re-fetch
+    frame = shared_frames["META"]
+    first = kept[0] or "2023-01-03"
+    last = kept[1] or "2023-12-29"
+    assert res.series["META"].info.first == D.fromisoformat(first)
+    assert res.series["META"].info.last == D.fromisoformat(last)
+    assert res.partial["META"].reason == (
+        "the prices were fetched again (the adjustment changed since they were cached) and "
+        f"the answer has rows from {first} to {last} only, although the cache had rows from "
+        f"2023-01-03 to 2023-06-30: {missing} are not cached and will be asked for again "
+        "next time"
+    )
+    # the rows of the old basis are gone, but so is their coverage: asked again, not lost
+    assert PriceCache(tmp_path).read("META").covered == (covered,)  # type: ignore[union-attr]
+    state["calls"] = 10  # every answer whole again (on the new basis)
+    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 1, 1), D(2023, 12, 31))
+    assert len(fake.calls) == 3
+    assert not res.partial
+    got = res.series["META"].frame["close"]
+    want = frame.loc["2023-01-03":"2023-12-29", "close"] * 0.99
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12)
+    assert PriceCache(tmp_path).read("META").covered == ((D(2023, 1, 1), D(2023, 12, 31)),)  # type: ignore[union-attr]
+
+
+def test_a_ticker_without_a_calendar_covers_only_what_its_answer_vouches_for(
+    tmp_path: Path, shared_frames: dict
+) -> None:
+    # '.AX' (Sydney) is no market evbt knows: no exchange calendar, so every day may be a
+    # session. The answer's rows (META's, as a stand-in) stop on 2024-06-20; on 2024-07-03 the
+    # days that ended 7 days before or earlier are covered, the later ones asked again
+    from backtest.prices.base import calendar_of
+
+    assert calendar_of("BHP.AX") is None
+    stopped = {"BHP.AX": shared_frames["META"].loc[:"2024-06-20"]}
+    now = dt.datetime(2024, 7, 3, 12, tzinfo=dt.UTC)
+    fake = FakeYahooDownload(stopped)
+    res = cached_source(tmp_path, fake, now).fetch(["BHP.AX"], D(2024, 6, 3), D(2024, 7, 2))
+    assert fake.ranges == [(("BHP.AX",), "2024-06-03", "2024-07-03")]
+    assert res.series["BHP.AX"].info.last == D(2024, 6, 20)
+    assert res.partial["BHP.AX"].reason == (
+        "no rows from 2024-06-26 to 2024-07-02 although those sessions have closed; they are "
+        "not cached and will be asked for again next time (the answer's last row is "
+        "2024-06-20; sessions still without rows 7 days after their close are cached as "
+        "having none, as for a delisted ticker; BHP.AX's market has no exchange calendar in "
+        "evbt, so every day counts as a session)"
+    )
+    assert PriceCache(tmp_path).read("BHP.AX").covered == ((D(2024, 6, 3), D(2024, 6, 25)),)  # type: ignore[union-attr]
+    res = cached_source(tmp_path, fake, now).fetch(["BHP.AX"], D(2024, 6, 3), D(2024, 7, 2))
+    assert fake.ranges[1:] == [(("BHP.AX",), "2024-06-20", "2024-07-03")]  # anchor + the rest
+    assert res.series["BHP.AX"].info.last == D(2024, 6, 20)
 
 
 def test_offline_reports_nothing_downloaded(tmp_path: Path, shared_frames: dict) -> None:
