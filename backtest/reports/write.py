@@ -61,9 +61,9 @@ def csv_ready(df: pd.DataFrame) -> pd.DataFrame:
             if len(normalized) == 0 or (normalized == normalized.dt.normalize()).all():
                 out[c] = s.dt.strftime("%Y-%m-%d")
         elif s.dtype == object or pd.api.types.is_string_dtype(s):
-            texts = s.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
-            if texts.any():
-                out[c] = s.map(neutralise)
+            cells = s.astype(object)  # a categorical's map can stay categorical
+            if cells.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START)).any():
+                out[c] = cells.map(neutralise)
     out.columns = [neutralise(str(c)) for c in out.columns]
     return out
 

@@ -122,6 +122,17 @@ def test_group_rows_take_unbounded_intervals_and_notes_from_the_study() -> None:
     assert not fmt.unbounded(math.nan, math.nan)
 
 
+def test_categorical_text_columns_are_written_and_neutralised() -> None:
+    """A categorical column (one category, or text that starts a formula) crashed the CSV
+    writer: a categorical's map stays categorical, which has no ``any``."""
+    from backtest.reports import write as W
+
+    df = pd.DataFrame(
+        {"window": pd.Categorical(["[0, 0]", "[0, 0]"]), "note": pd.Categorical(["=1+1", "a"])}
+    )
+    assert W.csv_ready(df).to_csv(index=False) == 'window,note\n"[0, 0]",\'=1+1\n"[0, 0]",a\n'
+
+
 def test_unbounded_interval_ends_read_inf_in_the_json_and_csv_tables_not_null() -> None:
     """An unbounded end (an inverted test that rejects no value) is "inf"/"-inf" in the
     tables' JSON and inf/-inf in their CSV; a missing one (no test) stays null / empty."""
