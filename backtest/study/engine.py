@@ -39,12 +39,12 @@ import pandas as pd
 
 from backtest.collector import collector_paused
 from backtest.errors import EvbtError
-from backtest.study.align import EventTable, align, check_spec
+from backtest.study.align import EventTable, align, check_spec, close_frame
 from backtest.study.attributes import BinningError, with_labels
 from backtest.study.battery import battery
 from backtest.study.earnings import earnings_rows
 from backtest.study.earnings import history as earnings_history
-from backtest.study.inputs import Dropped
+from backtest.study.inputs import Dropped, check_factor_scale
 from backtest.study.measure import Outputs, measure
 from backtest.study.offsets import Offsets
 from backtest.study.results import EventStudyResult
@@ -115,6 +115,8 @@ def run_study(
     factors:
         Daily factor returns (decimal) for the factor model, e.g. from
         :func:`~backtest.study.inputs.read_factors`; the ``RF`` column is the risk-free rate.
+        Percent (Ken French's values as printed) is refused, see
+        :func:`~backtest.study.inputs.check_factor_scale`: divide them by 100.
     dropped:
         Rows already dropped while reading the events (e.g. by ``read_events_csv``); they are
         counted against ``max_loss`` and reported.
@@ -146,6 +148,9 @@ def run_study(
     SpecError
         When the spec does not fit the inputs (factor model without factors, unknown
         ``group_by`` column).
+    FactorScaleError
+        When the factors on the price data's dates are not daily decimal returns (percent,
+        or 100 times too small).
 
     Examples
     --------
@@ -163,6 +168,8 @@ def run_study(
     table = EventTable.of(events, dropped)
     table, bin_notes = _binned(table, spec)
     spec = check_spec(spec, table.table, factors)
+    if factors is not None:
+        check_factor_scale(_priced_rows(factors, prices), "the factor frame (factors=)")
     n_factors = 0 if factors is None else sum(c != "RF" for c in factors.columns)
     out = Outputs(len(table.table), off, n_factors)
     out.page_in()  # while the inputs are aligned
@@ -201,6 +208,16 @@ def run_study(
 
 def _silent(name: str) -> None:
     """No status lines."""
+
+
+def _priced_rows(factors: pd.DataFrame, prices: Any) -> pd.DataFrame:
+    """The factor rows on the price data's dates, the rows a study can use (all of them
+    when the index is not naive dates: alignment will find none)."""
+    close, _ = close_frame(prices)
+    index = factors.index
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is not None or close.empty:
+        return factors
+    return factors[(index >= close.index[0]) & (index <= close.index[-1])]
 
 
 def _volume(prices: Any) -> pd.DataFrame | None:

@@ -571,6 +571,98 @@ class FactorFileError(EvbtError, ValueError):
     """A factor file cannot be read."""
 
 
+class FactorScaleError(EvbtError, ValueError):
+    """Factor returns that are not daily decimal returns (percent, or 100 times too small)."""
+
+
+#: The size of daily decimal factor returns, by the median and the largest absolute value of
+#: each column. In French's files (1926-2026) a factor's median is 0.0004 to 0.06 over any 20
+#: sessions (0.042 for Mkt-RF in March 2020) and no day reaches 0.19 (Mom 0.185 on 1939-09-05,
+#: Mkt-RF -0.174 on 1987-10-19); the risk-free rate is at most 0.0006 a day (1981). In percent
+#: all is 100 times larger. A factor is refused as percent when its median reaches
+#: ``PERCENT_MEDIAN`` and a day reaches ``PERCENT_LARGEST`` (no decimal factor ever did,
+#: whatever the sessions looked at); ``RF`` when its median reaches ``RF_PERCENT_MEDIAN`` (65 %
+#: a year in decimal).
+PERCENT_MEDIAN = 0.05
+PERCENT_LARGEST = 0.5
+RF_PERCENT_MEDIAN = 0.002
+#: Factors are 100 times too small when, over at least ``SMALL_MIN_DAYS`` days, the largest
+#: of their medians is below ``SMALL_MEDIAN`` and no day reaches ``SMALL_LARGEST`` (real
+#: factors: a median of at least 0.0004 and a day of at least 0.002 over any 20 sessions;
+#: a day or a week can be that quiet).
+SMALL_MEDIAN = 0.0002
+SMALL_LARGEST = 0.002
+SMALL_MIN_DAYS = 20
+
+
+def check_factor_scale(factors: pd.DataFrame, source: str, *, in_percent: bool = False) -> None:
+    """Refuse factor returns whose size is not that of daily decimal returns.
+
+    A factor column is in percent when its median absolute value reaches :data:`PERCENT_MEDIAN`
+    (0.05) and its largest reaches :data:`PERCENT_LARGEST` (0.5: no daily decimal factor return
+    ever did: the largest are Mom's 0.185 on 1939-09-05 and Mkt-RF's -0.174 on 1987-10-19); the
+    risk-free rate ``RF`` when its median reaches :data:`RF_PERCENT_MEDIAN` (0.002, 65 % a
+    year). The factors are 100 times too small (decimals read as percent, or divided by 100
+    twice) when, over at least :data:`SMALL_MIN_DAYS` days, their largest median is below
+    :data:`SMALL_MEDIAN` (0.0002) and no value reaches :data:`SMALL_LARGEST` (0.002). Real daily
+    decimal factors are far from both, crash days included.
+    ``source`` names the frame or file in the message; ``in_percent``: ``factors`` were read
+    from a file in Ken French's percent format and divided by 100 (the message says so).
+
+    Raises
+    ------
+    FactorScaleError
+        Naming the source, each column refused with its median and largest absolute value,
+        the number of days looked at and the fix.
+    """
+    size = factors.abs()
+    median, largest = size.median(), size.max()  # NaN skipped; a column of NaN only: NaN
+    days = f"over {len(factors)} day{'s' if len(factors) != 1 else ''}"
+
+    def seen(cols: list[Any]) -> str:
+        return "; ".join(f"{c}: median {median[c]:.3g}, largest {largest[c]:.3g}" for c in cols)
+
+    big = [
+        c
+        for c in factors.columns
+        if (c == "RF" and median[c] >= RF_PERCENT_MEDIAN)
+        or (c != "RF" and median[c] >= PERCENT_MEDIAN and largest[c] >= PERCENT_LARGEST)
+    ]
+    if big and in_percent:
+        raise FactorScaleError(
+            f"{source}: the values divided by 100 (Ken French's format is in percent) are still "
+            f"too large for daily returns (absolute values {days}: {seen(big)}); write the file "
+            "in percent (1.23 for 1.23 %)"
+        )
+    if big:
+        raise FactorScaleError(
+            f"{source}: the factor returns look like percent, not daily decimal returns "
+            f"(absolute values {days}: {seen(big)}; daily decimal factors have a median about "
+            "0.005 and never reach 0.5, a daily risk-free rate is below 0.001); divide them by "
+            "100, or read Ken French's CSV file with read_factors (--factors FILE), which "
+            "converts its percent"
+        )
+    names = [c for c in factors.columns if c != "RF" and np.isfinite(median[c])]
+    if (
+        not names
+        or len(factors) < SMALL_MIN_DAYS
+        or median[names].max() >= SMALL_MEDIAN
+        or largest[names].max() >= SMALL_LARGEST
+    ):
+        return
+    if in_percent:
+        raise FactorScaleError(
+            f"{source}: the values look like decimal returns, but Ken French's format is in "
+            f"percent (1.23 for 1.23 %) and is divided by 100 (absolute values once divided, "
+            f"{days}: {seen(names)}); write the file in percent (the values times 100)"
+        )
+    raise FactorScaleError(
+        f"{source}: the factor returns are 100 times too small for daily decimal returns "
+        f"(absolute values {days}: {seen(names)}; daily decimal factors have a median about "
+        "0.005); were they divided by 100 twice? read_factors already gives decimals"
+    )
+
+
 def read_factors(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
     """Read daily factors in Ken French's CSV format (FF3, FF5, momentum), joined on date.
 
@@ -586,13 +678,18 @@ def read_factors(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
         has malformed rows: every one of them is named as ``file:line`` (an invalid date, a
         number of values other than the header's, a date twice, a column twice, a value that is
         not a finite number or is French's missing-value code, a line that is not a row).
+    FactorScaleError
+        A file's values are not daily returns in percent (see :func:`check_factor_scale`):
+        e.g. decimals, which the division by 100 would make 100 times too small.
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
     frames: list[tuple[Path, pd.DataFrame]] = []
     for path in paths:
         p = Path(path)
-        frames.append((p, _read_factor_file(p)))
+        frame = _read_factor_file(p)
+        check_factor_scale(frame, str(p), in_percent=True)
+        frames.append((p, frame))
     out = frames[0][1]
     for i, (p, f) in enumerate(frames[1:], start=1):
         for q, earlier in frames[:i]:
