@@ -58,6 +58,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -258,7 +259,7 @@ class RunConfig(_Section):
         from backtest.markets import market_of
 
         s = self.study
-        values = {f.name: getattr(s, f.name) for f in spec_fields() if f.name not in LIMIT_FIELDS}
+        values = _spec_values(s)
         for spec_name, limit_name in LIMIT_FIELDS.items():
             values[spec_name] = getattr(self.limits, limit_name)
         benchmarks = dict(values.get("benchmarks") or {})
@@ -414,7 +415,10 @@ def load_config(path: str | Path | None = None, *, base: str | Path = ".") -> Ru
         )
     data["base"] = str(p.resolve().parent)
     data["file"] = str(p)
-    config = validate(RunConfig, data, str(p), ConfigError, hidden=("base", "file"))
+    try:
+        config = validate(RunConfig, data, str(p), ConfigError, hidden=("base", "file"))
+    except ConfigError as exc:  # and what the [study] settings of the right type break
+        raise ConfigError(str(p), [*exc.problems, *_typed_study_problems(study, exc)]) from None
     problems = check_config(config)
     if problems:
         raise ConfigError(str(p), problems)
@@ -422,26 +426,54 @@ def load_config(path: str | Path | None = None, *, base: str | Path = ".") -> Ru
 
 
 def check_config(config: RunConfig) -> list[tuple[str, str]]:
-    """The problems of a configuration beyond its types: the study settings as
-    :class:`~backtest.study.StudySpec` checks them, and the limits (checked first, so that
-    a request beyond ``[limits]`` gets the limits' own message)."""
-    if config.study.benchmark:
+    """Every problem of a configuration's settings beyond their types, all at once: the
+    ``[study]`` settings (:func:`study_problems`) and what goes beyond ``[limits]``
+    (:func:`study_limit_problems`, in the limits' own words)."""
+    return [*study_problems(config.study), *study_limit_problems(config)]
+
+
+def study_problems(study: Any, *, unknown: Collection[str] = ()) -> list[tuple[str, str]]:
+    """``(field, message)`` for each problem of a ``[study]`` section: its benchmark, its
+    settings as :class:`~backtest.study.StudySpec` checks them (the same rules and messages,
+    :func:`~backtest.study.spec.spec_problems`; the limits are ``[limits]``'s),
+    ``model = "factor"`` without factor files.
+
+    ``unknown``: fields whose values were refused (of the wrong type, reported already);
+    they are not checked, nor any rule between one of them and another field.
+    """
+    from backtest.study.spec import spec_problems
+
+    out: list[tuple[str, str]] = []
+    if study.benchmark and "benchmark" not in unknown:
         from backtest.markets import market_of
 
         try:
-            market_of(config.study.benchmark)
+            market_of(study.benchmark)
         except ValueError as exc:
-            return [("study.benchmark", str(exc))]
-    problems = study_limit_problems(config)
-    if problems:
-        return problems
-    try:  # the study settings are checked where they are defined, with the same messages
-        spec = config.study_spec()
-    except ValueError as exc:
-        return [("study", str(exc))]
-    if spec.model == "factor" and not config.study.factors:
-        problems.append(("study", 'model = "factor" needs factors = ["file.CSV", ...]'))
-    return problems
+            out.append(("study.benchmark", str(exc)))
+    values = {k: v for k, v in _spec_values(study).items() if k not in unknown}
+    out += [(f"study.{f}", m) for f, m in spec_problems(values, limits=False)]
+    if study.model == "factor" and not study.factors and not {"model", "factors"} & set(unknown):
+        out.append(("study.factors", 'model = "factor" needs factors = ["file.CSV", ...]'))
+    return out
+
+
+def _spec_values(study: Any) -> dict[str, Any]:
+    """The StudySpec settings of a ``[study]`` section (without ``[limits]``'s)."""
+    return {f.name: getattr(study, f.name) for f in spec_fields() if f.name not in LIMIT_FIELDS}
+
+
+def _typed_study_problems(study: Any, refused: ConfigError) -> list[tuple[str, str]]:
+    """The problems of the ``[study]`` settings a file gives with the right type, when others
+    were refused (``refused``), so that a file's every problem is listed at once."""
+    if not isinstance(study, dict) or any(f in ("", "study") for f, _ in refused.problems):
+        return []
+    unknown = {f.split(".")[1] for f, _ in refused.problems if f.startswith("study.")}
+    try:
+        section = StudySection.model_validate({k: v for k, v in study.items() if k not in unknown})
+    except ValueError:  # (a field refused only beside another: reported already)
+        return []
+    return study_problems(section, unknown=unknown)
 
 
 def benchmark_problems(config: RunConfig) -> list[tuple[str, str]]:
@@ -469,9 +501,9 @@ def benchmark_problems(config: RunConfig) -> list[tuple[str, str]]:
 
 
 def study_limit_problems(config: RunConfig) -> list[tuple[str, str]]:
-    """``(field, message)`` for each study setting beyond ``[limits]``: a window, the path or
-    the estimation window reaching beyond ``sessions`` from day 0, more than ``windows``
-    event windows."""
+    """``(field, message)`` for each study setting beyond ``[limits]``: a window, the path, the
+    confounder window or the estimation window reaching beyond ``sessions`` from day 0, more
+    than ``windows`` event windows."""
     s, limits = config.study, config.limits
     out = [("study." + f, m) for f, m in offset_problems(s, limits.sessions)]
     windows = s.windows or ()
@@ -488,6 +520,7 @@ def offset_problems(spec: Any, limit: int) -> list[tuple[str, str]]:
     section) reaching beyond ``limit`` sessions from day 0 (``[limits] sessions``)."""
     out = []
     named = [("estimation", spec.estimation), ("path", spec.path)]
+    named += [("confounder_window", spec.confounder_window)]
     named += [(f"windows[{i}]", w) for i, w in enumerate(spec.windows or ())]
     for name, window in named:
         if window is None:

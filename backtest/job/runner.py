@@ -251,18 +251,19 @@ def run_job(
     JobError
         Nothing can be reported (see the module docstring).
     ConfigError
-        A ``[study] benchmarks`` entry is not a ticker of its market (checked first).
+        Listing every problem of ``config`` (:func:`~backtest.job.config.check_config`, and
+        its ``[study] benchmarks``), checked first.
     """
     from backtest.claims import claim_table, measure_claims
-    from backtest.job.config import ConfigError, benchmark_problems
+    from backtest.job.config import ConfigError, benchmark_problems, check_config
     from backtest.portfolio import run_strategy
     from backtest.study.inputs import normalize_event_table
 
-    problems = benchmark_problems(config)
-    if problems:
-        raise ConfigError(config.file or "run configuration", problems)
     started = dt.datetime.now(dt.UTC)
     config = resolve_inputs(config)
+    problems = [*check_config(config), *benchmark_problems(config)]  # before anything is loaded
+    if problems:
+        raise ConfigError(config.file or "run configuration", problems)
     spec = config.study_spec()
     notes: list[str] = []
     with Steps(enabled=progress) as steps:
