@@ -420,16 +420,31 @@ def load_config(path: str | Path | None = None, *, base: str | Path = ".") -> Ru
     except ConfigError as exc:  # and what the [study] settings of the right type break
         raise ConfigError(str(p), [*exc.problems, *_typed_study_problems(study, exc)]) from None
     problems = check_config(config)
-    if problems:
-        raise ConfigError(str(p), problems)
+    if problems:  # with what the run would refuse when it starts: every problem at once
+        raise ConfigError(str(p), [*problems, *run_problems(config)])
     return config
 
 
 def check_config(config: RunConfig) -> list[tuple[str, str]]:
     """Every problem of a configuration's settings beyond their types, all at once: the
     ``[study]`` settings (:func:`study_problems`) and what goes beyond ``[limits]``
-    (:func:`study_limit_problems`, in the limits' own words)."""
+    (:func:`study_limit_problems`, in the limits' own words). What a run checks when it
+    starts (the benchmarks per market, the binnings, the files named) is
+    :func:`run_problems`."""
     return [*study_problems(config.study), *study_limit_problems(config)]
+
+
+def run_problems(config: RunConfig) -> list[tuple[str, str]]:
+    """``(field, message)`` for each problem a run meets before it loads anything (checked by
+    :func:`~backtest.job.run_job` when it starts, beside :func:`check_config`; and listed by
+    :func:`load_config` with the problems of a file it refuses, so that all come at once): a
+    ``[study] benchmarks`` entry (:func:`benchmark_problems`), a ``group_by`` binning that
+    cannot be read, a factor file or a strategy path that cannot be used
+    (:func:`input_problems`)."""
+    from backtest.study.attributes import binning_problems
+
+    binnings = [("study.group_by", m) for m in binning_problems(config.study.group_by)]
+    return [*benchmark_problems(config), *binnings, *input_problems(config)]
 
 
 def study_problems(study: Any, *, unknown: Collection[str] = ()) -> list[tuple[str, str]]:
@@ -474,6 +489,57 @@ def _typed_study_problems(study: Any, refused: ConfigError) -> list[tuple[str, s
     except ValueError:  # (a field refused only beside another: reported already)
         return []
     return study_problems(section, unknown=unknown)
+
+
+def input_problems(config: RunConfig) -> list[tuple[str, str]]:
+    """``(field, message)`` for each file a configuration names that cannot be used: a
+    ``[study] factors`` file (read as the study reads it, :func:`~backtest.study.read_factors`)
+    and a strategy path of ``[strategies] paths`` that does not exist or a file there that is
+    not TOML (:func:`strategy_problems`). Checked before any price is loaded."""
+    return [*factor_problems(config), *strategy_problems(config)]
+
+
+def factor_problems(config: RunConfig) -> list[tuple[str, str]]:
+    """``(study.factors, message)`` for each factor file of a ``model = "factor"`` study that
+    cannot be read (:func:`~backtest.study.read_factors`'s messages)."""
+    from backtest.study.inputs import FactorFileError, read_factors
+
+    if config.study.model != "factor":
+        return []
+    out = []
+    for f in config.study.factors:
+        try:
+            read_factors(config.resolve(f))
+        except FactorFileError as exc:
+            out.append(("study.factors", str(exc)))
+    return out
+
+
+def strategy_problems(config: RunConfig) -> list[tuple[str, str]]:
+    """``(strategies.paths, message)`` for each strategy path that does not exist (or is a
+    folder without strategy files) and each strategy file found that cannot be read as TOML,
+    as ``strategy <file>: message``
+    (:func:`~backtest.portfolio.strategy.read_strategy_toml`). A file that is TOML but not a
+    valid strategy is a failed part of the run's report, as one that cannot run (the others
+    still run)."""
+    from backtest.portfolio.strategy import StrategyError, read_strategy_toml, strategy_files
+
+    out = []
+    for path in config.strategies.paths or ():
+        try:
+            files = strategy_files([config.resolve(path)])
+        except StrategyError as exc:
+            out.append(("strategies.paths", f"strategy {exc}"))
+            continue
+        except OSError as exc:  # e.g. a name too long for the file system
+            out.append(("strategies.paths", f"strategy {path}: cannot be read ({exc.strerror})"))
+            continue
+        for f in files:
+            try:
+                read_strategy_toml(f)
+            except StrategyError as exc:
+                out += [("strategies.paths", f"strategy {line}") for line in str(exc).splitlines()]
+    return out
 
 
 def benchmark_problems(config: RunConfig) -> list[tuple[str, str]]:

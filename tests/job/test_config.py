@@ -159,6 +159,22 @@ def test_settings_of_the_wrong_type_and_bad_values_are_listed_together(tmp_path:
     )
 
 
+def test_a_refused_file_also_lists_what_the_run_would_refuse(tmp_path: Path) -> None:
+    """With a bad setting, the problems a run checks when it starts (a binning, a strategy
+    path) are listed too: one run shows them all."""
+    path = write(
+        tmp_path,
+        "[study]\nwindows = [[2, -2]]\ngroup_by = ['all', 'x:5,0']\n"
+        "[strategies]\npaths = ['nope.toml']\n",
+    )
+    assert problems(path) == [
+        f"{path}: field study.windows: windows[0] (2, -2) starts after it ends: write (-2, 2)",
+        f"{path}: field study.group_by: group_by 'x:5,0': edges must increase (5,0)",
+        f"{path}: field strategies.paths: strategy {tmp_path / 'nope.toml'}: no such strategy "
+        "file or folder",
+    ]
+
+
 def test_missing_file(tmp_path: Path) -> None:
     assert problems(tmp_path / "nope.toml") == [
         f"{tmp_path / 'nope.toml'}: no such run configuration file"
