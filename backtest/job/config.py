@@ -441,10 +441,14 @@ def run_problems(config: RunConfig) -> list[tuple[str, str]]:
     ``[study] benchmarks`` entry (:func:`benchmark_problems`), a ``group_by`` binning that
     cannot be read, a factor file or a strategy path that cannot be used
     (:func:`input_problems`)."""
+    return [*benchmark_problems(config), *_binning_problems(config.study),
+            *input_problems(config)]  # fmt: skip
+
+
+def _binning_problems(study: Any) -> list[tuple[str, str]]:
     from backtest.study.attributes import binning_problems
 
-    binnings = [("study.group_by", m) for m in binning_problems(config.study.group_by)]
-    return [*benchmark_problems(config), *binnings, *input_problems(config)]
+    return [("study.group_by", m) for m in binning_problems(study.group_by)]
 
 
 def study_problems(study: Any, *, unknown: Collection[str] = ()) -> list[tuple[str, str]]:
@@ -488,7 +492,8 @@ def _typed_study_problems(study: Any, refused: ConfigError) -> list[tuple[str, s
         section = StudySection.model_validate({k: v for k, v in study.items() if k not in unknown})
     except ValueError:  # (a field refused only beside another: reported already)
         return []
-    return study_problems(section, unknown=unknown)
+    binnings = [] if "group_by" in unknown else _binning_problems(section)
+    return [*study_problems(section, unknown=unknown), *binnings]
 
 
 def input_problems(config: RunConfig) -> list[tuple[str, str]]:
@@ -525,6 +530,7 @@ def strategy_problems(config: RunConfig) -> list[tuple[str, str]]:
     from backtest.portfolio.strategy import StrategyError, read_strategy_toml, strategy_files
 
     out = []
+    seen: set[Path] = set()  # a file named twice (itself, and in a folder) is checked once
     for path in config.strategies.paths or ():
         try:
             files = strategy_files([config.resolve(path)])
@@ -535,6 +541,9 @@ def strategy_problems(config: RunConfig) -> list[tuple[str, str]]:
             out.append(("strategies.paths", f"strategy {path}: cannot be read ({exc.strerror})"))
             continue
         for f in files:
+            if f.resolve() in seen:
+                continue
+            seen.add(f.resolve())
             try:
                 read_strategy_toml(f)
             except StrategyError as exc:

@@ -146,33 +146,45 @@ def test_settings_of_the_wrong_type_and_bad_values_are_listed_together(tmp_path:
     refused windows, nor with the default ones (it ends on day 0, fine on its own)."""
     path = write(
         tmp_path, "[study]\nmodel = 'capm'\nwindows = [[2, -2]]\nmin_estimation = 'x'\n"
-        "estimation = [-250, 0]\n",
+        "estimation = [-250, 0]\ngroup_by = ['all', 'x:sign', 'x:quintiles']\n",
     )  # fmt: skip
     found = problems(path)
     assert [line.split(": ")[1] for line in found] == [
         "field study.model",
         "field study.min_estimation",
         "field study.windows",
+        "field study.group_by",
     ]
-    assert found[2] == (
-        f"{path}: field study.windows: windows[0] (2, -2) starts after it ends: write (-2, 2)"
-    )
+    assert found[2:] == [
+        f"{path}: field study.windows: windows[0] (2, -2) starts after it ends: write (-2, 2)",
+        f"{path}: field study.group_by: group_by 'x:quintiles': 'quintiles' is not a binning; "
+        "use tertile, quartile, quintile, decile, sign or increasing edges such as x:-5,0,5",
+    ]
 
 
 def test_a_refused_file_also_lists_what_the_run_would_refuse(tmp_path: Path) -> None:
     """With a bad setting, the problems a run checks when it starts (a binning, a strategy
     path) are listed too: one run shows them all."""
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "broken.toml").write_text("[exit\n", encoding="utf-8")
     path = write(
         tmp_path,
         "[study]\nwindows = [[2, -2]]\ngroup_by = ['all', 'x:5,0']\n"
-        "[strategies]\npaths = ['nope.toml']\n",
+        "[strategies]\npaths = ['nope.toml', 's', 's/broken.toml']\n",
     )
-    assert problems(path) == [
+    found = problems(path)
+    assert found[:3] == [
         f"{path}: field study.windows: windows[0] (2, -2) starts after it ends: write (-2, 2)",
         f"{path}: field study.group_by: group_by 'x:5,0': edges must increase (5,0)",
         f"{path}: field strategies.paths: strategy {tmp_path / 'nope.toml'}: no such strategy "
         "file or folder",
     ]
+    # named twice (in its folder, then itself), reported once
+    (last,) = found[3:]
+    assert last.startswith(
+        f"{path}: field strategies.paths: strategy {tmp_path / 's' / 'broken.toml'}: not valid "
+        "TOML: "
+    )
 
 
 def test_missing_file(tmp_path: Path) -> None:
