@@ -276,7 +276,7 @@ def _market_event_model(value: Any) -> Any:
     return value
 
 
-def _whole(name: str, least: int | None = None) -> Any:
+def _whole(name: str, least: int | None = None) -> Callable[[Any], int]:
     def rule(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise SpecError(f"{name} must be a whole number, not {value!r}")
@@ -412,8 +412,8 @@ def spec_problems(values: Mapping[str, Any], *, limits: bool = True) -> list[tup
 
     ``values`` maps settings to values; a setting left out is not checked, nor any rule
     between it and another (so a setting whose value is not known yet does not bring problems
-    of its default). ``limits=False`` leaves out ``max_offset`` and ``max_windows`` (the run
-    configuration checks them as its ``[limits]``, in its own words).
+    of its default). ``limits=False`` leaves out what ``max_offset`` and ``max_windows`` bound
+    (the run configuration checks that as its ``[limits]``, in its own words).
 
     >>> spec_problems({"windows": [(2, -2)], "estimation": (-10, -250), "max_loss": 3})
     ... # doctest: +NORMALIZE_WHITESPACE
