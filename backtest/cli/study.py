@@ -155,15 +155,12 @@ def _text(result: Any, panel: Any) -> str:
 
 def _check_bins(group_by: tuple[str, ...], table: pd.DataFrame) -> None:
     """Refuse a binned grouping that cannot be read before any price is loaded."""
-    from backtest.study.attributes import BinningError, parse
+    from backtest.study.attributes import binning_problems
     from backtest.study.spec import SpecError
 
-    for g in group_by:
-        if ":" in g and g not in table.columns:
-            try:
-                parse(g)
-            except BinningError as exc:
-                raise SpecError(str(exc)) from None
+    problems = binning_problems(group_by, table.columns)
+    if problems:
+        raise SpecError(problems[0])
 
 
 def _info(info: Any) -> dict[str, Any]:

@@ -58,6 +58,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -258,7 +259,7 @@ class RunConfig(_Section):
         from backtest.markets import market_of
 
         s = self.study
-        values = {f.name: getattr(s, f.name) for f in spec_fields() if f.name not in LIMIT_FIELDS}
+        values = _spec_values(s)
         for spec_name, limit_name in LIMIT_FIELDS.items():
             values[spec_name] = getattr(self.limits, limit_name)
         benchmarks = dict(values.get("benchmarks") or {})
@@ -414,34 +415,140 @@ def load_config(path: str | Path | None = None, *, base: str | Path = ".") -> Ru
         )
     data["base"] = str(p.resolve().parent)
     data["file"] = str(p)
-    config = validate(RunConfig, data, str(p), ConfigError, hidden=("base", "file"))
+    try:
+        config = validate(RunConfig, data, str(p), ConfigError, hidden=("base", "file"))
+    except ConfigError as exc:  # and what the [study] settings of the right type break
+        raise ConfigError(str(p), [*exc.problems, *_typed_study_problems(study, exc)]) from None
     problems = check_config(config)
-    if problems:
-        raise ConfigError(str(p), problems)
+    if problems:  # with what the run would refuse when it starts: every problem at once
+        raise ConfigError(str(p), [*problems, *run_problems(config)])
     return config
 
 
 def check_config(config: RunConfig) -> list[tuple[str, str]]:
-    """The problems of a configuration beyond its types: the study settings as
-    :class:`~backtest.study.StudySpec` checks them, and the limits (checked first, so that
-    a request beyond ``[limits]`` gets the limits' own message)."""
-    if config.study.benchmark:
+    """Every problem of a configuration's settings beyond their types, all at once: the
+    ``[study]`` settings (:func:`study_problems`) and what goes beyond ``[limits]``
+    (:func:`study_limit_problems`, in the limits' own words). What a run checks when it
+    starts (the benchmarks per market, the binnings, the files named) is
+    :func:`run_problems`."""
+    return [*study_problems(config.study), *study_limit_problems(config)]
+
+
+def run_problems(config: RunConfig) -> list[tuple[str, str]]:
+    """``(field, message)`` for each problem a run meets before it loads anything (checked by
+    :func:`~backtest.job.run_job` when it starts, beside :func:`check_config`; and listed by
+    :func:`load_config` with the problems of a file it refuses, so that all come at once): a
+    ``[study] benchmarks`` entry (:func:`benchmark_problems`), a ``group_by`` binning that
+    cannot be read, a factor file or a strategy path that cannot be used
+    (:func:`input_problems`)."""
+    return [*benchmark_problems(config), *_binning_problems(config.study),
+            *input_problems(config)]  # fmt: skip
+
+
+def _binning_problems(study: Any) -> list[tuple[str, str]]:
+    from backtest.study.attributes import binning_problems
+
+    return [("study.group_by", m) for m in binning_problems(study.group_by)]
+
+
+def study_problems(study: Any, *, unknown: Collection[str] = ()) -> list[tuple[str, str]]:
+    """``(field, message)`` for each problem of a ``[study]`` section: its benchmark, its
+    settings as :class:`~backtest.study.StudySpec` checks them (the same rules and messages,
+    :func:`~backtest.study.spec.spec_problems`; the limits are ``[limits]``'s),
+    ``model = "factor"`` without factor files.
+
+    ``unknown``: fields whose values were refused (of the wrong type, reported already);
+    they are not checked, nor any rule between one of them and another field.
+    """
+    from backtest.study.spec import spec_problems
+
+    out: list[tuple[str, str]] = []
+    if study.benchmark and "benchmark" not in unknown:
         from backtest.markets import market_of
 
         try:
-            market_of(config.study.benchmark)
+            market_of(study.benchmark)
         except ValueError as exc:
-            return [("study.benchmark", str(exc))]
-    problems = study_limit_problems(config)
-    if problems:
-        return problems
-    try:  # the study settings are checked where they are defined, with the same messages
-        spec = config.study_spec()
-    except ValueError as exc:
-        return [("study", str(exc))]
-    if spec.model == "factor" and not config.study.factors:
-        problems.append(("study", 'model = "factor" needs factors = ["file.CSV", ...]'))
-    return problems
+            out.append(("study.benchmark", str(exc)))
+    values = {k: v for k, v in _spec_values(study).items() if k not in unknown}
+    out += [(f"study.{f}", m) for f, m in spec_problems(values, limits=False)]
+    if study.model == "factor" and not study.factors and not {"model", "factors"} & set(unknown):
+        out.append(("study.factors", 'model = "factor" needs factors = ["file.CSV", ...]'))
+    return out
+
+
+def _spec_values(study: Any) -> dict[str, Any]:
+    """The StudySpec settings of a ``[study]`` section (without ``[limits]``'s)."""
+    return {f.name: getattr(study, f.name) for f in spec_fields() if f.name not in LIMIT_FIELDS}
+
+
+def _typed_study_problems(study: Any, refused: ConfigError) -> list[tuple[str, str]]:
+    """The problems of the ``[study]`` settings a file gives with the right type, when others
+    were refused (``refused``), so that a file's every problem is listed at once."""
+    if not isinstance(study, dict) or any(f in ("", "study") for f, _ in refused.problems):
+        return []
+    unknown = {f.split(".")[1] for f, _ in refused.problems if f.startswith("study.")}
+    try:
+        section = StudySection.model_validate({k: v for k, v in study.items() if k not in unknown})
+    except ValueError:  # (a field refused only beside another: reported already)
+        return []
+    binnings = [] if "group_by" in unknown else _binning_problems(section)
+    return [*study_problems(section, unknown=unknown), *binnings]
+
+
+def input_problems(config: RunConfig) -> list[tuple[str, str]]:
+    """``(field, message)`` for each file a configuration names that cannot be used: a
+    ``[study] factors`` file (read as the study reads it, :func:`~backtest.study.read_factors`)
+    and a strategy path of ``[strategies] paths`` that does not exist or a file there that is
+    not TOML (:func:`strategy_problems`). Checked before any price is loaded."""
+    return [*factor_problems(config), *strategy_problems(config)]
+
+
+def factor_problems(config: RunConfig) -> list[tuple[str, str]]:
+    """``(study.factors, message)`` for each factor file of a ``model = "factor"`` study that
+    cannot be read (:func:`~backtest.study.read_factors`'s messages)."""
+    from backtest.study.inputs import FactorFileError, read_factors
+
+    if config.study.model != "factor":
+        return []
+    out = []
+    for f in config.study.factors:
+        try:
+            read_factors(config.resolve(f))
+        except FactorFileError as exc:
+            out.append(("study.factors", str(exc)))
+    return out
+
+
+def strategy_problems(config: RunConfig) -> list[tuple[str, str]]:
+    """``(strategies.paths, message)`` for each strategy path that does not exist (or is a
+    folder without strategy files) and each strategy file found that cannot be read as TOML,
+    as ``strategy <file>: message``
+    (:func:`~backtest.portfolio.strategy.read_strategy_toml`). A file that is TOML but not a
+    valid strategy is a failed part of the run's report, as one that cannot run (the others
+    still run)."""
+    from backtest.portfolio.strategy import StrategyError, read_strategy_toml, strategy_files
+
+    out = []
+    seen: set[Path] = set()  # a file named twice (itself, and in a folder) is checked once
+    for path in config.strategies.paths or ():
+        try:
+            files = strategy_files([config.resolve(path)])
+        except StrategyError as exc:
+            out.append(("strategies.paths", f"strategy {exc}"))
+            continue
+        except OSError as exc:  # e.g. a name too long for the file system
+            out.append(("strategies.paths", f"strategy {path}: cannot be read ({exc.strerror})"))
+            continue
+        for f in files:
+            if f.resolve() in seen:
+                continue
+            seen.add(f.resolve())
+            try:
+                read_strategy_toml(f)
+            except StrategyError as exc:
+                out += [("strategies.paths", f"strategy {line}") for line in str(exc).splitlines()]
+    return out
 
 
 def benchmark_problems(config: RunConfig) -> list[tuple[str, str]]:
@@ -469,9 +576,9 @@ def benchmark_problems(config: RunConfig) -> list[tuple[str, str]]:
 
 
 def study_limit_problems(config: RunConfig) -> list[tuple[str, str]]:
-    """``(field, message)`` for each study setting beyond ``[limits]``: a window, the path or
-    the estimation window reaching beyond ``sessions`` from day 0, more than ``windows``
-    event windows."""
+    """``(field, message)`` for each study setting beyond ``[limits]``: a window, the path, the
+    confounder window or the estimation window reaching beyond ``sessions`` from day 0, more
+    than ``windows`` event windows."""
     s, limits = config.study, config.limits
     out = [("study." + f, m) for f, m in offset_problems(s, limits.sessions)]
     windows = s.windows or ()
@@ -488,6 +595,7 @@ def offset_problems(spec: Any, limit: int) -> list[tuple[str, str]]:
     section) reaching beyond ``limit`` sessions from day 0 (``[limits] sessions``)."""
     out = []
     named = [("estimation", spec.estimation), ("path", spec.path)]
+    named += [("confounder_window", spec.confounder_window)]
     named += [(f"windows[{i}]", w) for i, w in enumerate(spec.windows or ())]
     for name, window in named:
         if window is None:

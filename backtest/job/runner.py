@@ -7,10 +7,14 @@ loaded once (cache first, then the source).
 
 Failures are kept apart by how much they spoil:
 
-* fatal (no report is possible): an invalid configuration, a missing catalog, no event selected,
-  no prices for any ticker -- :class:`JobError` with what to do;
+* fatal (no report is possible): an invalid configuration (every problem of its settings, a
+  binning that cannot be read, a factor file that cannot be read, a strategy path that does not
+  exist or a strategy file that is not TOML, all listed before anything is loaded --
+  :class:`~backtest.job.config.ConfigError`), a missing catalog, no event selected, no prices
+  for any ticker -- :class:`JobError` with what to do;
 * partial (the report is written and says so, and ``evbt run`` exits non-zero): a strategy
-  file that cannot run, an event study that cannot run (e.g. too many dropped events);
+  file that cannot run (a setting it refuses, a sweep beyond ``[limits]``, a benchmark its
+  events' markets cannot use), an event study that cannot run (e.g. too many dropped events);
 * recorded (part of a normal report): dropped events, skipped trades, catalog entries with
   problems, unmeasurable claims, price quality warnings, each with its reason.
 """
@@ -251,18 +255,21 @@ def run_job(
     JobError
         Nothing can be reported (see the module docstring).
     ConfigError
-        A ``[study] benchmarks`` entry is not a ticker of its market (checked first).
+        Listing every problem of ``config`` (:func:`~backtest.job.config.check_config`) and
+        what the run cannot start with (:func:`~backtest.job.config.run_problems`: the
+        benchmarks, the binnings, factor files, strategy paths including the default folder),
+        checked first.
     """
     from backtest.claims import claim_table, measure_claims
-    from backtest.job.config import ConfigError, benchmark_problems
+    from backtest.job.config import ConfigError, check_config, run_problems
     from backtest.portfolio import run_strategy
     from backtest.study.inputs import normalize_event_table
 
-    problems = benchmark_problems(config)
-    if problems:
-        raise ConfigError(config.file or "run configuration", problems)
     started = dt.datetime.now(dt.UTC)
     config = resolve_inputs(config)
+    problems = [*check_config(config), *run_problems(config)]  # before anything is loaded
+    if problems:
+        raise ConfigError(config.file or "run configuration", problems)
     spec = config.study_spec()
     notes: list[str] = []
     with Steps(enabled=progress) as steps:

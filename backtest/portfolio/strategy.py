@@ -563,12 +563,7 @@ def load_strategy(path: str | Path, *, limits: Limits | None = None) -> Strategy
     ``limits`` (default :class:`Limits`) bound its sessions and the size of its grid.
     """
     p = Path(path)
-    try:
-        data = read_toml(p, StrategyError, "strategy")
-    except RecursionError:  # tomllib parses nested arrays and tables recursively
-        raise StrategyError(
-            str(p), [("", "not valid TOML: arrays or tables nested too deeply")]
-        ) from None
+    data = read_strategy_toml(p)
     data.setdefault("name", p.stem)
     data["file"] = str(p)
     strategy = validate(Strategy, data, str(p), StrategyError, hidden=("file",))
@@ -576,6 +571,19 @@ def load_strategy(path: str | Path, *, limits: Limits | None = None) -> Strategy
     if problems:
         raise StrategyError(str(p), problems)
     return strategy
+
+
+def read_strategy_toml(path: str | Path) -> dict[str, Any]:
+    """The TOML of a strategy file, not yet validated (:func:`load_strategy` validates it);
+    :class:`StrategyError` when it cannot be read as TOML (missing, a folder or a FIFO, too
+    large, not UTF-8, not TOML, nested too deeply)."""
+    p = Path(path)
+    try:
+        return read_toml(p, StrategyError, "strategy")
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise StrategyError(
+            str(p), [("", "not valid TOML: arrays or tables nested too deeply")]
+        ) from None
 
 
 def default_strategy_dir() -> Path:

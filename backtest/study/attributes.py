@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +82,27 @@ def parse(entry: str) -> Binning | None:
     if any(b <= a for a, b in itertools.pairwise(edges)):
         raise BinningError(f"group_by {entry!r}: edges must increase ({how})")
     return Binning(entry, column, "edges", edges)
+
+
+def binning_problems(group_by: Iterable[str], columns: Iterable[Any] = ()) -> list[str]:
+    """The message of each binned ``group_by`` entry that cannot be read (:func:`parse`); an
+    entry that is one of ``columns`` (a column whose own name holds a ``:``) is grouped by as
+    it is. Needs no event table: a run's settings are checked with it before any price is
+    loaded.
+
+    >>> binning_problems(["all", "surprise_pct:quintile", "surprise_pct:5,0"])
+    ["group_by 'surprise_pct:5,0': edges must increase (5,0)"]
+    """
+    known = set(columns)
+    out = []
+    for g in group_by:
+        if g in known:
+            continue
+        try:
+            parse(g)
+        except BinningError as exc:
+            out.append(str(exc))
+    return out
 
 
 def _num(x: float) -> str:

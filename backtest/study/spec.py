@@ -6,9 +6,10 @@ the value and what to do. Results carry the spec that produced them.
 
 from __future__ import annotations
 
+import math
 import numbers
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, get_args
 
 from backtest.errors import EvbtError
@@ -190,76 +191,12 @@ class StudySpec:
     )
 
     def __post_init__(self) -> None:
-        if self.model not in MODELS:
-            raise SpecError(f"model must be one of {', '.join(MODELS)}, not {self.model!r}")
-        if self.market_event_model not in MARKET_EVENT_MODELS:
-            raise SpecError(
-                f"market_event_model must be one of {', '.join(MARKET_EVENT_MODELS)} (models "
-                f"that do not use the market), not {self.market_event_model!r}"
-            )
-        for name in ("max_offset", "max_windows", "max_listed", "min_estimation", "chunk_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise SpecError(f"{name} must be a whole number, not {value!r}")
-            object.__setattr__(self, name, int(value))
-        for name, least in (("max_offset", 1), ("max_windows", 1), ("max_listed", 0)):
-            if getattr(self, name) < least:
-                raise SpecError(
-                    f"{name} must be a whole number >= {least}, not {getattr(self, name)!r}"
-                )
-        if len(self.windows) > self.max_windows:
-            raise SpecError(
-                f"{len(self.windows)} event windows asked for, more than the limit of "
-                f"{self.max_windows} (max_windows); give fewer windows or raise max_windows"
-            )
-        if self.returns not in RETURNS:
-            raise SpecError(f"returns must be simple or log, not {self.returns!r}")
-        est = _window(self.estimation, "estimation")
-        windows = tuple(_window(w, f"windows[{i}]") for i, w in enumerate(self.windows))
-        if not windows:
-            raise SpecError("windows is empty: give at least one event window such as (0, 0)")
-        if len(set(windows)) != len(windows):
-            raise SpecError(f"windows has duplicates: {windows}")
-        path = _window(self.path, "path")
-        conf = _window(self.confounder_window, "confounder_window")
-        for name, w in (("estimation", est), ("path", path), ("confounder_window", conf), *(
-            (f"windows[{i}]", w) for i, w in enumerate(windows)
-        )):  # fmt: skip
-            far = max(abs(w[0]), abs(w[1]))
-            if far > self.max_offset:
-                raise SpecError(
-                    f"{name} {w} reaches {far} sessions from day 0, more than the limit of "
-                    f"{self.max_offset} (max_offset); use a shorter window or raise max_offset"
-                )
-        first = min(w[0] for w in windows)
-        if est[1] >= first:
-            raise SpecError(
-                f"the estimation window {est} must end before the first event window starts "
-                f"(day {first}); e.g. estimation=({est[0]}, {first - 1})"
-            )
-        if est[1] - est[0] + 1 < 3:
-            raise SpecError(f"the estimation window {est} is too short for any model")
-        if self.min_estimation < 3:
-            raise SpecError(
-                f"min_estimation must be a whole number >= 3, not {self.min_estimation!r}"
-            )
-        if self.min_estimation > est[1] - est[0] + 1:
-            raise SpecError(
-                f"min_estimation={self.min_estimation} is more than the {est[1] - est[0] + 1} "
-                f"days of the estimation window {est}"
-            )
-        if not 0.0 <= float(self.max_loss) <= 1.0:
-            raise SpecError(f"max_loss must be a fraction between 0 and 1, not {self.max_loss!r}")
-        if self.chunk_size < 1:
-            raise SpecError(f"chunk_size must be positive, not {self.chunk_size!r}")
-        group_by = tuple(self.group_by)
-        if not group_by:
-            raise SpecError("group_by is empty: use ('all',) at least")
-        object.__setattr__(self, "estimation", est)
-        object.__setattr__(self, "windows", windows)
-        object.__setattr__(self, "path", path)
-        object.__setattr__(self, "confounder_window", conf)
-        object.__setattr__(self, "group_by", group_by)
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        checked, problems = _checked(values, limits=True)
+        if problems:  # the first, as the settings are declared
+            raise SpecError(problems[0][1])
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
         object.__setattr__(self, "benchmarks", dict(self.benchmarks))
 
     # ------------------------------------------------------------------ derived offsets
@@ -316,6 +253,175 @@ class StudySpec:
         if "group_by" in kw:
             kw["group_by"] = tuple(kw["group_by"])
         return cls(**kw)
+
+
+# ---------------------------------------------------------------------------- the settings' rules
+# One rule per setting (its value -> the value kept, or SpecError), then the rules between two
+# settings. StudySpec raises the first problem; spec_problems lists them all (the run
+# configuration reports every one, each with its field).
+
+
+def _model(value: Any) -> Any:
+    if value not in MODELS:
+        raise SpecError(f"model must be one of {', '.join(MODELS)}, not {value!r}")
+    return value
+
+
+def _market_event_model(value: Any) -> Any:
+    if value not in MARKET_EVENT_MODELS:
+        raise SpecError(
+            f"market_event_model must be one of {', '.join(MARKET_EVENT_MODELS)} (models "
+            f"that do not use the market), not {value!r}"
+        )
+    return value
+
+
+def _whole(name: str, least: int | None = None) -> Callable[[Any], int]:
+    def rule(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise SpecError(f"{name} must be a whole number, not {value!r}")
+        if least is not None and value < least:
+            raise SpecError(f"{name} must be a whole number >= {least}, not {int(value)!r}")
+        return int(value)
+
+    return rule
+
+
+def _returns(value: Any) -> Any:
+    if value not in RETURNS:
+        raise SpecError(f"returns must be simple or log, not {value!r}")
+    return value
+
+
+def _windows(value: Any) -> tuple[Window, ...]:
+    windows = tuple(_window(w, f"windows[{i}]") for i, w in enumerate(value))
+    if not windows:
+        raise SpecError("windows is empty: give at least one event window such as (0, 0)")
+    if len(set(windows)) != len(windows):
+        raise SpecError(f"windows has duplicates: {windows}")
+    return windows
+
+
+def _max_loss(value: Any) -> Any:
+    try:
+        fraction = float(value)
+    except (TypeError, ValueError):
+        fraction = math.nan
+    if not 0.0 <= fraction <= 1.0:
+        raise SpecError(f"max_loss must be a fraction between 0 and 1, not {value!r}")
+    return value
+
+
+def _group_by(value: Any) -> tuple[str, ...]:
+    group_by = tuple(value)
+    if not group_by:
+        raise SpecError("group_by is empty: use ('all',) at least")
+    return group_by
+
+
+#: setting -> its own rule (what ``max_offset`` and ``max_windows`` bound is a rule between
+#: settings, :func:`_between`, checked when ``limits`` is asked for)
+_RULES: dict[str, Callable[[Any], Any]] = {
+    "model": _model,
+    "market_event_model": _market_event_model,
+    "max_offset": _whole("max_offset", 1),
+    "max_windows": _whole("max_windows", 1),
+    "max_listed": _whole("max_listed", 0),
+    "min_estimation": _whole("min_estimation"),
+    "chunk_size": _whole("chunk_size"),
+    "returns": _returns,
+    "estimation": lambda v: _window(v, "estimation"),
+    "windows": _windows,
+    "path": lambda v: _window(v, "path"),
+    "confounder_window": lambda v: _window(v, "confounder_window"),
+    "max_loss": _max_loss,
+    "group_by": _group_by,
+}
+
+
+def _between(ok: Mapping[str, Any], *, limits: bool) -> Iterator[tuple[str, str]]:
+    """The problems of the rules between settings, each checked when every setting it reads
+    is given and valid (``ok``)."""
+    if (
+        limits
+        and "max_windows" in ok
+        and "windows" in ok
+        and len(ok["windows"]) > ok["max_windows"]
+    ):
+        yield (
+            "windows",
+            f"{len(ok['windows'])} event windows asked for, more than the limit of "
+            f"{ok['max_windows']} (max_windows); give fewer windows or raise max_windows",
+        )
+    if limits and "max_offset" in ok:
+        named = [(n, n, ok[n]) for n in ("estimation", "path", "confounder_window") if n in ok]
+        named += [("windows", f"windows[{i}]", w) for i, w in enumerate(ok.get("windows", ()))]
+        for field_name, name, w in named:
+            far = max(abs(w[0]), abs(w[1]))
+            if far > ok["max_offset"]:
+                yield (
+                    field_name,
+                    f"{name} {w} reaches {far} sessions from day 0, more than the limit of "
+                    f"{ok['max_offset']} (max_offset); use a shorter window or raise max_offset",
+                )
+    est = ok.get("estimation")
+    if est is not None and "windows" in ok:
+        first = min(w[0] for w in ok["windows"])
+        if est[1] >= first:
+            yield (
+                "estimation",
+                f"the estimation window {est} must end before the first event window starts "
+                f"(day {first}); e.g. estimation=({est[0]}, {first - 1})",
+            )
+    if est is not None and est[1] - est[0] + 1 < 3:
+        yield ("estimation", f"the estimation window {est} is too short for any model")
+    least = ok.get("min_estimation")
+    if least is not None and least < 3:
+        yield ("min_estimation", f"min_estimation must be a whole number >= 3, not {least!r}")
+    elif least is not None and est is not None and least > est[1] - est[0] + 1:
+        yield (
+            "min_estimation",
+            f"min_estimation={least} is more than the {est[1] - est[0] + 1} days of the "
+            f"estimation window {est}",
+        )
+    if ok.get("chunk_size", 1) < 1:
+        yield ("chunk_size", f"chunk_size must be positive, not {ok['chunk_size']!r}")
+
+
+def _checked(
+    values: Mapping[str, Any], *, limits: bool
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The valid settings of ``values`` (as StudySpec keeps them) and every problem."""
+    ok: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for name, rule in _RULES.items():
+        if name in values:
+            try:
+                ok[name] = rule(values[name])
+            except SpecError as exc:
+                problems.append((name, str(exc)))
+    problems += _between(ok, limits=limits)
+    order = [f.name for f in fields(StudySpec)]  # a setting's problems together, as declared
+    problems.sort(key=lambda p: order.index(p[0]))
+    return ok, problems
+
+
+def spec_problems(values: Mapping[str, Any], *, limits: bool = True) -> list[tuple[str, str]]:
+    """Every problem of the study settings ``values`` as ``(setting, message)``, with the
+    messages :class:`StudySpec` raises (it raises the first one).
+
+    ``values`` maps settings to values; a setting left out is not checked, nor any rule
+    between it and another (so a setting whose value is not known yet does not bring problems
+    of its default). ``limits=False`` leaves out what ``max_offset`` and ``max_windows`` bound
+    (the run configuration checks that as its ``[limits]``, in its own words).
+
+    >>> spec_problems({"windows": [(2, -2)], "estimation": (-10, -250), "max_loss": 3})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('estimation', 'estimation (-10, -250) starts after it ends: write (-250, -10)'),
+     ('windows', 'windows[0] (2, -2) starts after it ends: write (-2, 2)'),
+     ('max_loss', 'max_loss must be a fraction between 0 and 1, not 3')]
+    """
+    return _checked(values, limits=limits)[1]
 
 
 def as_windows(windows: Sequence[Sequence[int]]) -> tuple[Window, ...]:

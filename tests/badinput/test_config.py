@@ -45,10 +45,11 @@ EXPECTED: dict[str, str] = {
         f"{{file}}: field study.modle: unknown field (known: {KNOWN_STUDY}); did you mean "
         "'model'?\n"
         f"{{file}}: field nmae: unknown section or field (known: {KNOWN_TOP}); did you mean "
-        "'name'?"
+        "'name'?\n"
+        "{file}: field study.max_loss: max_loss must be a fraction between 0 and 1, not 2.0"
     ),
     "factor-without-factors.toml": (
-        '{file}: field study: model = "factor" needs factors = ["file.CSV", ...]'
+        '{file}: field study.factors: model = "factor" needs factors = ["file.CSV", ...]'
     ),
     "fractional-int.toml": (
         "{file}: field study.min_estimation: Input should be a valid integer, got a number "
@@ -78,7 +79,7 @@ EXPECTED: dict[str, str] = {
         "{file}: field catalog.paths: expected a path or a list of paths, got 3"
     ),
     "reversed-window.toml": (
-        "{file}: field study: windows[0] (2, -2) starts after it ends: write (-2, 2)"
+        "{file}: field study.windows: windows[0] (2, -2) starts after it ends: write (-2, 2)"
     ),
     "section-not-table.toml": "{file}: field study: expected a [study] table, got 3",
     "unknown-benchmark.toml": (

@@ -181,3 +181,96 @@ def test_a_new_name_writes_to_the_output_dir(
     assert stdout.strip() == f"report: {tmp_path / 'reports' / 'other' / 'index.html'}"
     text = (tmp_path / "reports" / "other" / "config.toml").read_text(encoding="utf-8")
     assert "folder =" not in text.split("[output]")[1].split("[")[0]
+
+
+class _PricesLoaded(Exception):
+    """Raised by the spy in place of the price loader: the run went too far."""
+
+
+@pytest.fixture
+def no_prices(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """A spy in place of the price loader that every run step calls: it records the call and
+    stops the run (a configuration problem must be reported before any price is loaded)."""
+    import backtest.prices
+
+    calls: list[object] = []
+
+    def spy(tickers: object, *args: object, **kwargs: object) -> None:
+        calls.append(tickers)
+        raise _PricesLoaded
+
+    monkeypatch.setattr(backtest.prices, "load_prices", spy)
+    return calls
+
+
+def test_bad_files_and_binnings_are_refused_before_any_price_is_loaded(
+    tmp_path: Path,
+    repo_root: Path,
+    shared_prices_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    no_prices: list[object],
+) -> None:
+    """A factor file that does not exist, one that is a folder, a strategy file that does not
+    exist, one that is not TOML and binnings that cannot be read: every one is listed, naming
+    the field and the file, and the run stops with exit code 1 before loading prices (they
+    were found after the prices were loaded, as failed parts of a report)."""
+    (tmp_path / "folder.csv").mkdir()
+    (tmp_path / "broken.toml").write_text("name = \n", encoding="utf-8")
+    config = tmp_path / "bad.toml"
+    config.write_text(
+        '[study]\nmodel = "factor"\nfactors = ["missing.csv", "folder.csv"]\n'
+        'group_by = ["all", "surprise_pct:5,0,-5", "sector:quintiles"]\n'
+        '[strategies]\npaths = ["nope.toml", "broken.toml"]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(SystemExit) as exit_:
+        main(
+            ["run", "--config", str(config), "--catalog", str(repo_root / "events"),
+             "--prices-dir", str(shared_prices_dir), "--out", str(tmp_path / "out"), "-q"]
+        )  # fmt: skip
+    assert exit_.value.code == 1
+    lines = capsys.readouterr().err.splitlines()
+    head = f"{config}: field"
+    assert lines[:6] == [
+        f"evbt: error: {head} study.group_by: group_by 'surprise_pct:5,0,-5': edges must "
+        "increase (5,0,-5)",
+        f"{head} study.group_by: group_by 'sector:quintiles': 'quintiles' is not a binning; use "
+        "tertile, quartile, quintile, decile, sign or increasing edges such as sector:-5,0,5",
+        f"{head} study.factors: {tmp_path / 'missing.csv'}: no such factor file",
+        f"{head} study.factors: {tmp_path / 'folder.csv'}: is a folder, not a factor file",
+        f"{head} strategies.paths: strategy {tmp_path / 'nope.toml'}: no such strategy file or "
+        "folder",
+        lines[5],
+    ]
+    assert lines[5].startswith(
+        f"{head} strategies.paths: strategy {tmp_path / 'broken.toml'}: not valid TOML: "
+    )
+    assert len(lines) == 6
+    assert no_prices == []
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_job_checks_the_files_of_a_configuration_built_in_python(
+    tmp_path: Path, no_prices: list[object]
+) -> None:
+    """``run_job`` checks what ``load_config`` checks, on a configuration changed in Python,
+    and also the strategy files of the default folder (``<base>/strategies``)."""
+    from backtest.job import ConfigError, load_config, run_job
+
+    (tmp_path / "strategies").mkdir()
+    broken = tmp_path / "strategies" / "broken.toml"
+    broken.write_text("[exit\nhold = [1]\n", encoding="utf-8")
+    config = load_config(base=tmp_path).with_updates(
+        study={"model": "factor", "factors": ["missing.csv"]}
+    )
+    with pytest.raises(ConfigError) as info:
+        run_job(config)
+    lines = str(info.value).splitlines()
+    assert lines[0] == (
+        f"run configuration: field study.factors: {tmp_path / 'missing.csv'}: no such factor file"
+    )
+    assert lines[1].startswith(
+        f"run configuration: field strategies.paths: strategy {broken}: not valid TOML: "
+    )
+    assert len(lines) == 2
+    assert no_prices == []
