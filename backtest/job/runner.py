@@ -666,7 +666,7 @@ def _study(
     try:
         factors = (
             read_factors([config.resolve(f) for f in config.study.factors])
-            if config.study.model == "factor"
+            if config.study.factors  # also for events whose own model is "factor"
             else None
         )
         result = run_study(

@@ -182,3 +182,29 @@ def test_a_strategy_matching_no_event_of_the_catalog_is_a_note_not_a_failure(
     notes = dict(result.strategy_notes)
     (layoff_note,) = [m for f, m in notes.items() if f.endswith("layoffs.toml")]
     assert layoff_note.startswith("not run: ")
+
+
+def test_an_event_asking_for_the_factor_model_gets_the_run_s_factor_files(
+    tmp_path: Path, shared_prices_dir: Path
+) -> None:
+    """``[study] factors`` were read only when the run's model was "factor", so an event whose
+    own model is "factor" was dropped ("needs daily factors") although the files were given
+    (``evbt study --factors`` reads them whatever the model)."""
+    catalog = write(
+        tmp_path / "events.csv",
+        "id,ticker,date,timing,category,title,model\n"
+        "meta-2023-02-01-earnings,META,2023-02-01,after_close,earnings,META Q4 2022,factor\n"
+        "meta-2023-04-26-earnings,META,2023-04-26,after_close,earnings,META Q1 2023,\n",
+    )
+    factors = shared_prices_dir.parent / "factors" / "F-F_Research_Data_Factors_daily.csv"
+    config = write(
+        tmp_path / "run.toml",
+        f'name = "f"\n[catalog]\npaths = ["{catalog}"]\n[study]\nmodel = "market"\n'
+        f'factors = ["{factors}"]\n[strategies]\npaths = []\n'
+        f'[prices]\ndir = "{shared_prices_dir}"\n',
+    )
+    result = run_job(load_config(config))
+    events = result.study.events.set_index("event_id")
+    assert len(result.study.dropped) == 0
+    assert events.loc["meta-2023-02-01-earnings", "model"] == "factor"
+    assert events.loc["meta-2023-04-26-earnings", "model"] == "market"
