@@ -505,17 +505,17 @@ def input_problems(config: RunConfig) -> list[tuple[str, str]]:
 
 
 def factor_problems(config: RunConfig) -> list[tuple[str, str]]:
-    """``(study.factors, message)`` for each factor file of a ``model = "factor"`` study that
-    cannot be read (:func:`~backtest.study.read_factors`'s messages)."""
-    from backtest.study.inputs import FactorFileError, read_factors
+    """``(study.factors, message)`` for each ``[study] factors`` file that cannot be read or
+    whose values are not daily returns in percent (:func:`~backtest.study.read_factors`'s
+    messages). The run reads them whenever they are given: events may ask for the factor
+    model under another run model."""
+    from backtest.study.inputs import FactorFileError, FactorScaleError, read_factors
 
-    if config.study.model != "factor":
-        return []
     out = []
     for f in config.study.factors:
         try:
             read_factors(config.resolve(f))
-        except FactorFileError as exc:
+        except (FactorFileError, FactorScaleError) as exc:
             out.append(("study.factors", str(exc)))
     return out
 

@@ -238,9 +238,31 @@ paths = []
               str(shared_prices_dir), "--out", str(tmp_path / "out"), "--quiet"])  # fmt: skip
     assert info.value.code == 1
     err = capsys.readouterr().err.splitlines()
-    assert f"evbt: error: event study: {_decimal_file_message(path)}" in err
+    # refused with the configuration's other problems, before any price is loaded
+    config = tmp_path / "run.toml"
+    assert err == [f"evbt: error: {config}: field study.factors: {_decimal_file_message(path)}"]
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_french_file_itself_passes() -> None:
     for name in (FF3, "F-F_Momentum_Factor_daily.csv", "F-F_Research_Data_5_Factors_2x3_daily.csv"):
         assert len(read_factors(_shared("factors") / name))  # no FactorScaleError
+
+
+def test_evbt_run_checks_the_factor_files_under_any_model(
+    ff3: pd.DataFrame, tmp_path: Path, repo_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The run reads ``[study] factors`` whenever given (an event may ask for the factor
+    model), so they are checked under the market model too."""
+    path = _french_layout(tmp_path / "ff.csv", ff3.loc["2023":"2024"])
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f'[catalog]\npaths = ["{repo_root / "events"}"]\n[study]\nmodel = "market"\n'
+        'factors = ["ff.csv"]\n[strategies]\npaths = []\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--config", str(config), "--out", str(tmp_path / "out"), "--quiet"])
+    assert info.value.code == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"evbt: error: {config}: field study.factors: {_decimal_file_message(path)}"]
