@@ -920,7 +920,7 @@ def _left_out(result: Any) -> dict[str, Any]:
         "skipped": listing(skipped, "strategy", "reason"),
         "catalog": listing(_records(cp), "field"),
         "catalog_entries": T.catalog_entries(cp),
-        "catalog_whole": int((cp["entry"].astype(str) == "").sum()) if len(cp) else 0,
+        "catalog_whole": T.catalog_whole(cp),
         "prices": listing(_records(failed), "reason"),
         "files": [
             {"file": f, "message": m} for f, m in (*result.strategy_errors, *result.strategy_notes)

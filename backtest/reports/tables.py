@@ -587,17 +587,26 @@ def counts(result: Any) -> dict[str, Any]:
 
 
 def catalog_entries(problems: pd.DataFrame) -> int:
-    """How many catalog entries ``problems`` (``file, line, entry, field, message``) left
-    out: its distinct (file, entry), an entry with two problems counted once. A problem of a
-    whole file or declaration (no entry) is no entry.
+    """How many catalog entries ``problems`` (``file, line, entry, field, message,
+    entry_line``) left out: its distinct (file, entry_line), an entry with two problems
+    counted once and two entries sharing an id counted twice. A problem of a whole file or
+    declaration (no entry) is no entry.
 
-    >>> catalog_entries(pd.DataFrame({"file": ["a.yaml"] * 3, "entry": ["x", "x", ""]}))
-    1
+    >>> catalog_entries(
+    ...     pd.DataFrame({"file": ["a.yaml"] * 4, "entry": ["x", "x", "x", ""],
+    ...                   "entry_line": [2, 2, 9, 0]})
+    ... )
+    2
     """
     if not len(problems):
         return 0
     named = problems[problems["entry"].astype(str) != ""]
-    return len(named[["file", "entry"]].astype(str).drop_duplicates())
+    return len(named[["file", "entry_line"]].astype(str).drop_duplicates())
+
+
+def catalog_whole(problems: pd.DataFrame) -> int:
+    """How many of ``problems`` concern a whole file or an attribute declaration, no entry."""
+    return int((problems["entry"].astype(str) == "").sum()) if len(problems) else 0
 
 
 def all_tables(result: Any) -> dict[str, pd.DataFrame]:
