@@ -119,6 +119,31 @@ def skipped_table(r: Any) -> pd.DataFrame:
     return r.skipped_table()
 
 
+def untraded_table(result: Any, ticker: str, events: Sequence[str]) -> pd.DataFrame:
+    """The ``events`` of ``ticker`` (those the study measured) that no strategy traded in
+    any combination, one row per event and strategy: ``event_id, strategy, reason,
+    combinations``, in the order of ``events``. A strategy that neither traded nor skipped
+    the event did not select it (its ``[events]`` filters or position conditions): its
+    reason and combinations are empty. No strategy: no row."""
+    cols = ["event_id", "strategy", "reason", "combinations"]
+    measured = dict.fromkeys(str(e) for e in events)
+    skips = []
+    for r in result.backtests:
+        if len(r.trades):
+            for e in ticker_rows(r.trades, ticker)["event_id"].astype(str):
+                measured.pop(e, None)
+        sk = _held(r, skipped_table)[0]
+        skips.append(ticker_rows(sk, ticker) if len(sk) else sk)
+    rows = []
+    for e in measured:
+        for r, sk in zip(result.backtests, skips, strict=True):
+            mine = sk[sk["event_id"].astype(str) == e] if len(sk) else sk
+            rows += [(e, r.strategy.name, x.reason, x.combinations) for x in mine.itertuples()]
+            if not len(mine):
+                rows.append((e, r.strategy.name, "", ""))
+    return pd.DataFrame(rows, columns=cols)
+
+
 #: The window the summary ranks reactions by.
 MAIN_WINDOW: Window = (-1, 1)
 

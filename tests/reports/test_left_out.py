@@ -270,6 +270,41 @@ def test_two_entries_sharing_an_id_are_two_entries_left_out(tmp_path: Path) -> N
     assert "<h3>Catalog entries left out (3)</h3>" in read(out, "index.html")
 
 
+# ------------------------------------------------------------------------------ untraded
+
+
+def test_a_ticker_page_lists_the_measured_events_no_strategy_traded(tmp_path: Path) -> None:
+    """The world's layoff strategy with the second entry of AAA's layoff news: AAA's page
+    lists that entry (skipped: one position per entry session) and the product launch (not
+    a layoff: the strategy does not select it), not the layoff it traded; BBB's lists its
+    results. The old page listed none of them."""
+    build(tmp_path, catalog=EXTRA.split("  - id: aaa-early")[0])
+    result = run_job(load_config(tmp_path / "run.toml"))
+    out = tmp_path / "report"
+    write_report(result, out)
+    page = read(out, "tickers/AAA.html")
+    (section,) = re.findall(r'<section id="untraded">(.*?)</section>', page, re.S)
+    assert "<h2>Measured, but traded by no strategy (2)</h2>" in section
+    rows = re.findall(r"<tr><td>(.*?)</tr>", section, re.S)
+    assert [re.search(r"· ([\w-]+)</div>", r).group(1) for r in rows] == [  # type: ignore[union-attr]
+        "aaa-layoff-report", "aaa-launch",
+    ]  # fmt: skip
+    link = '<a href="../strategies/toy_buy_on_layoffs.html">toy_buy_on_layoffs</a>'
+    assert (
+        f"<div>{link}: AAA already enters on 2023-06-06 for aaa-layoff (one position per ticker "
+        "and entry session; set position.stack = true to trade both)</div>"
+    ) in rows[0]
+    assert '<td class="nowrap">2023-06-06</td>' in rows[0]
+    assert (
+        f"<div>not among the events of {link} (its [events] filters or position conditions "
+        "leave it out)</div>"
+    ) in rows[1]
+    bbb = read(out, "tickers/BBB.html")
+    (section,) = re.findall(r'<section id="untraded">(.*?)</section>', bbb, re.S)
+    assert "<h2>Measured, but traded by no strategy (1)</h2>" in section
+    assert "earnings · bbb-results</div>" in section
+
+
 # ------------------------------------------------------------------------------ C: dropped
 
 
