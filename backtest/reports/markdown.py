@@ -177,8 +177,8 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
         "",
         "## Left out and data quality",
         "",
-        f"{counts['dropped'] or 0} study rows dropped; {counts['skipped_trades']} events not "
-        f"traded by a strategy; "
+        f"{counts['dropped'] or 0} study rows dropped; {counts['skipped_trades']} events "
+        f"selected by a strategy but not traded; "
         f"{counted(counts['catalog_entries'], 'catalog entry', 'catalog entries')}"
         f" ({counted(counts['catalog_problems'], 'problem')}) and "
         f"{counted(counts['prices_failed'], 'ticker')} left out (`tables/dropped.csv`, with the "
