@@ -481,7 +481,8 @@ def _compare_note(verdict: str, measured: float, claimed: float, direction: obje
         return f"opposite directions: claimed {claimed:+.2%}, measured {measured:+.2%}"
     side = "within" if gap <= tolerance + _EPS else "outside"
     return (
-        f"off by {gap * 100:.2f} percentage points, {side} the tolerance of {tolerance * 100:.2f}"
+        f"off by {gap * 100:.2f} percentage points, {side} the tolerance of "
+        f"{tolerance * 100:.2f} percentage points"
     )
 
 

@@ -35,6 +35,8 @@ class CatalogProblem:
     ``evbt events validate``. ``entry`` is the entry's id, or ``#N`` (1-based position in the
     file) when the entry has no usable id; ``field`` is a dotted path such as
     ``sources[0].document``, or empty for problems about a whole file or entry.
+    ``entry_line`` is the line the entry starts on (0 for a problem of no entry): with
+    ``file`` it tells apart two entries that share an id.
     """
 
     file: str
@@ -42,6 +44,7 @@ class CatalogProblem:
     entry: str
     field: str
     message: str
+    entry_line: int = 0
 
     def __str__(self) -> str:
         parts = [f"{self.file}:{self.line}"]

@@ -65,6 +65,11 @@ def num(v: Any, digits: int = 2, *, missing: str = DASH) -> str:
     return f"{0:.{digits}f}" if round(abs(x), digits) == 0 else f"{x:.{digits}f}"
 
 
+def counted(k: int, one: str, many: str = "") -> str:
+    """``k`` and the noun: ``1 catalog entry``, ``2 catalog entries``, ``0 problems``."""
+    return f"{k} {one if k == 1 else many or one + 's'}"
+
+
 def close_matches(value: str, choices: Iterable[Any], n: int = 1) -> list[str]:
     """The closest of ``choices`` to ``value`` (difflib's ratio, cutoff 0.6), best first."""
     return difflib.get_close_matches(str(value), [str(c) for c in choices], n=n)

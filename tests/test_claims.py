@@ -201,6 +201,16 @@ def test_measured_by_hand(
     assert row["note"]
 
 
+def test_the_note_gives_the_tolerance_in_percentage_points() -> None:
+    """-12.5% measured against -9% claimed: 3.50 pp apart, the tolerance max(1 pp, 25% of
+    9% = 2.25 pp). The old note ended "the tolerance of 2.25", a number without its unit."""
+    claim = ("AAA", C2C, -0.09, None, "2025-07-02")
+    row = measure_claims(claims_frame([claim]), hand_panel()).iloc[0]
+    assert row["note"] == (
+        "off by 3.50 percentage points, outside the tolerance of 2.25 percentage points"
+    )
+
+
 @pytest.mark.parametrize(("claim", "reference", "parts"), NOT_MEASURED_CASES)
 def test_not_measured_says_why(
     claim: tuple[str, str, float, str | None, str], reference: str | None, parts: list[str]

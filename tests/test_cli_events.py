@@ -318,6 +318,38 @@ def test_list_says_which_command_shows_the_catalog_problems(
     assert f"{bad}:3: entry x: field date: '2025-02-30' is not a valid date" in shown
 
 
+def test_the_warning_counts_entries_left_out_and_their_problems(tmp_path: Path) -> None:
+    """Two entries sharing an id (the first with a problem of its own, the second a
+    duplicate), an entry with two problems and a good one: 3 entries left out, 4 problems
+    (the old warning said "4 catalog problem(s)"); a file that is no catalog adds a problem
+    of no entry."""
+    entry = (
+        "  - id: {id}\n    title: t\n    description: d\n    category: layoff\n"
+        "    scope: company\n    date: {date}\n    timing: {timing}\n    tickers: [AAPL]\n"
+        "    sources:\n      - document: a.txt\n        says: s\n"
+    )
+    (tmp_path / "events.yaml").write_text(
+        "events:\n"
+        + entry.format(id="twice", date="2024-04-03", timing="sometime")
+        + entry.format(id="twice", date="2024-04-04", timing="before_open")
+        + entry.format(id="two", date="2024-02-30", timing="whenever")
+        + entry.format(id="good", date="2024-04-05", timing="before_open"),
+        encoding="utf-8",
+    )
+    code, out, err = run("events", "list", "--catalog", str(tmp_path))
+    assert code == 0
+    assert "good" in out
+    assert err.strip() == (
+        "evbt: warning: 3 catalog entries (4 problems) left out (see `evbt events validate`)."
+    )
+    (tmp_path / "other.yaml").write_text("- just a list\n", encoding="utf-8")
+    code, out, err = run("events", "list", "--catalog", str(tmp_path))
+    assert err.strip() == (
+        "evbt: warning: 3 catalog entries (5 problems, 1 of them about a whole file or "
+        "declaration) left out (see `evbt events validate`)."
+    )
+
+
 # ------------------------------------------------------------- --out that cannot be written
 
 

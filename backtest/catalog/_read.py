@@ -104,7 +104,9 @@ class FileRead:
     declarations: list[Declaration] = field(default_factory=list)
 
     def problem(self, line: int, entry: str, field_: str, message: str) -> None:
-        self.problems.append(CatalogProblem(self.display, line, entry, field_, message))
+        """A problem at ``line``; one of an ``entry`` is at the entry's first line."""
+        problem = CatalogProblem(self.display, line, entry, field_, message, line if entry else 0)
+        self.problems.append(problem)
 
 
 def read_text(path: Path) -> tuple[str | None, str | None]:

@@ -508,7 +508,8 @@ class _Problems:
         return len(self._items)
 
     def entry(self, raw: RawEntry, line: int, field_: str, message: str) -> None:
-        self.add(raw.file_index, CatalogProblem(raw.display, line, raw.label, field_, message))
+        problem = CatalogProblem(raw.display, line, raw.label, field_, message, raw.line)
+        self.add(raw.file_index, problem)
 
     def sorted(self) -> tuple[CatalogProblem, ...]:
         return tuple(p for *_, p in sorted(self._items, key=lambda x: x[:3]))

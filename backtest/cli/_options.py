@@ -65,14 +65,24 @@ class FiniteFloat(click.ParamType):  # type: ignore[type-arg]  # generic only in
 FINITE_FLOAT = FiniteFloat()
 
 
-def warn_catalog_problems(n: int) -> None:
-    """Say on standard error that ``n`` catalog entries were left out, and where to look."""
-    if n:
-        click.echo(
-            f"evbt: warning: {n} catalog problem(s); the entries concerned are left out "
-            "(see `evbt events validate`).",
-            err=True,
-        )
+def warn_catalog_problems(problems: Any) -> None:
+    """Say on standard error how many catalog entries ``problems`` (the run's problem table,
+    or a catalog's ``.problems``) left out and with how many problems, and where to look."""
+    import pandas as pd
+
+    from backtest.reports.tables import catalog_entries, catalog_whole
+    from backtest.text import counted
+
+    table = problems if isinstance(problems, pd.DataFrame) else pd.DataFrame(list(problems))
+    if not len(table):
+        return
+    whole = catalog_whole(table)
+    of_files = f", {whole} of them about a whole file or declaration" if whole else ""
+    click.echo(
+        f"evbt: warning: {counted(catalog_entries(table), 'catalog entry', 'catalog entries')} "
+        f"({counted(len(table), 'problem')}{of_files}) left out (see `evbt events validate`).",
+        err=True,
+    )
 
 
 def load_catalog_or_warn(paths: Sequence[Path]) -> Any:
@@ -82,7 +92,7 @@ def load_catalog_or_warn(paths: Sequence[Path]) -> Any:
     from backtest.cli._env import catalog_paths
 
     catalog = load_catalog(catalog_paths(paths))
-    warn_catalog_problems(len(catalog.problems))
+    warn_catalog_problems(catalog.problems)
     return catalog
 
 

@@ -151,7 +151,7 @@ def run(
         prices_dir_from=prices_from,
     )
     result = run_job(config, source=source, progress=not quiet)
-    warn_catalog_problems(len(result.catalog_problems))
+    warn_catalog_problems(result.catalog_problems)
     from backtest.job.progress import Steps
 
     try:

@@ -86,7 +86,8 @@ class RunResult:
     quality:
         The price quality findings: ``ticker, check, severity, n, first, last, message``.
     catalog_problems:
-        Catalog entries left out, with file, entry, field and message.
+        The problems of the catalog entries left out, one a row: file, line, entry, field,
+        message and the line the entry starts on (``entry_line``, 0 for a whole file).
     input_paths:
         Every input path of the run, resolved: catalog files and folders, confounder files,
         strategy files, factor files, the configuration file, the price folder, the cache
@@ -414,10 +415,11 @@ def _catalog(config: RunConfig) -> tuple[Catalog, Catalog, pd.DataFrame]:
                 "entry": p.entry,
                 "field": p.field,
                 "message": p.message,
+                "entry_line": p.entry_line,
             }
             for p in full.problems
         ],
-        columns=["file", "line", "entry", "field", "message"],
+        columns=["file", "line", "entry", "field", "message", "entry_line"],
     )
     try:
         chosen = full.filter(

@@ -920,7 +920,7 @@ def _left_out(result: Any) -> dict[str, Any]:
         "skipped": listing(skipped, "strategy", "reason"),
         "catalog": listing(_records(cp), "field"),
         "catalog_entries": T.catalog_entries(cp),
-        "catalog_whole": int((cp["entry"].astype(str) == "").sum()) if len(cp) else 0,
+        "catalog_whole": T.catalog_whole(cp),
         "prices": listing(_records(failed), "reason"),
         "files": [
             {"file": f, "message": m} for f, m in (*result.strategy_errors, *result.strategy_notes)
@@ -938,7 +938,7 @@ def render_ticker(result: Any, site: Site, ticker: str) -> str:
     ctx = _common(result, site, "../")
     ctx.update(ticker=ticker, strategy_pages=site.strategies, study=study)
     # a run whose study failed still has strategies: the page then shows only those
-    ctx.update(summary=None, events=[], paths=None, earnings=None, dropped=[])
+    ctx.update(summary=None, events=[], paths=None, earnings=None, dropped=[], untraded=[])
     if study is not None:
         win = T.main_window(study)
         events = T.study_rows(T.event_table, study, ticker).sort_values("day0")
@@ -956,6 +956,9 @@ def render_ticker(result: Any, site: Site, ticker: str) -> str:
             if len(events)
             else None,
             earnings=_earnings(study, ticker, charts),
+            untraded=_untraded(
+                T.untraded_table(result, ticker, events["event_id"].tolist()), _records(events)
+            ),
         )
     ctx["strategies"] = _ticker_strategies(result, ticker, charts, site)
     ctx["trade_stats"] = [c for c in TRADE_STATS if _any_column(result.backtests, c)]
@@ -1132,6 +1135,24 @@ def _earnings(study: Any, ticker: str, charts: Charts) -> dict[str, Any] | None:
         "profile": prof,
         "chart": charts.add(C.earnings_history(rows, ticker), f"earnings-{ticker}"),
     }
+
+
+def _untraded(table: pd.DataFrame, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of :func:`~backtest.reports.tables.untraded_table` by event: the event's
+    row of ``events`` (the page's event table), each strategy's reason for skipping it
+    (``skipped``: strategy, reason, combinations) and the strategies that did not select it
+    (``unselected``)."""
+    by_id = {str(e["event_id"]): e for e in events}
+    out: dict[str, dict[str, Any]] = {}
+    for r in _records(table):
+        item = out.setdefault(
+            r["event_id"], {"event": by_id[r["event_id"]], "skipped": [], "unselected": []}
+        )
+        if r["reason"]:
+            item["skipped"].append(r)
+        else:
+            item["unselected"].append(r["strategy"])
+    return list(out.values())
 
 
 def _ticker_strategies(

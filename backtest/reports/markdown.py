@@ -10,6 +10,7 @@ from backtest.reports import fmt
 from backtest.reports import tables as T
 from backtest.study.spec import window_label
 from backtest.summary import md_escape
+from backtest.text import counted
 
 
 def _cell(s: Any) -> str:
@@ -176,21 +177,17 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
         "",
         "## Left out and data quality",
         "",
-        f"{counts['dropped'] or 0} study rows dropped; {counts['skipped_trades']} events not "
-        f"traded by a strategy; {_n(counts['catalog_entries'], 'catalog entry', 'catalog entries')}"
-        f" ({_n(counts['catalog_problems'], 'problem')}) and "
-        f"{_n(counts['prices_failed'], 'ticker')} left out (`tables/dropped.csv`, with the reason "
-        f"for each). {len(result.quality)} price-data findings, {n_warn} of them warnings "
+        f"{counts['dropped'] or 0} study rows dropped; {counts['skipped_trades']} events "
+        f"selected by a strategy but not traded; "
+        f"{counted(counts['catalog_entries'], 'catalog entry', 'catalog entries')}"
+        f" ({counted(counts['catalog_problems'], 'problem')}) and "
+        f"{counted(counts['prices_failed'], 'ticker')} left out (`tables/dropped.csv`, with the "
+        f"reason for each). {len(result.quality)} price-data findings, {n_warn} of them warnings "
         "(`tables/quality.csv`).",
     ]
     if files:
         parts += ["", "## Files", ""] + [f"- `{f}`" for f in files]
     return "\n".join(parts).rstrip() + "\n"
-
-
-def _n(k: int, one: str, many: str = "") -> str:
-    """``k`` and the noun: ``1 catalog entry``, ``2 catalog entries``, ``0 problems``."""
-    return f"{k} {one if k == 1 else many or one + 's'}"
 
 
 def _models(study: Any) -> str:

@@ -119,6 +119,31 @@ def skipped_table(r: Any) -> pd.DataFrame:
     return r.skipped_table()
 
 
+def untraded_table(result: Any, ticker: str, events: Sequence[str]) -> pd.DataFrame:
+    """The ``events`` of ``ticker`` (those the study measured) that no strategy traded in
+    any combination, one row per event and strategy: ``event_id, strategy, reason,
+    combinations``, in the order of ``events``. A strategy that neither traded nor skipped
+    the event did not select it (its ``[events]`` filters or position conditions): its
+    reason and combinations are empty. No strategy: no row."""
+    cols = ["event_id", "strategy", "reason", "combinations"]
+    measured = dict.fromkeys(str(e) for e in events)
+    skips = []
+    for r in result.backtests:
+        if len(r.trades):
+            for e in ticker_rows(r.trades, ticker)["event_id"].astype(str):
+                measured.pop(e, None)
+        sk = _held(r, skipped_table)[0]
+        skips.append(ticker_rows(sk, ticker) if len(sk) else sk)
+    rows = []
+    for e in measured:
+        for r, sk in zip(result.backtests, skips, strict=True):
+            mine = sk[sk["event_id"].astype(str) == e] if len(sk) else sk
+            rows += [(e, r.strategy.name, x.reason, x.combinations) for x in mine.itertuples()]
+            if not len(mine):
+                rows.append((e, r.strategy.name, "", ""))
+    return pd.DataFrame(rows, columns=cols)
+
+
 #: The window the summary ranks reactions by.
 MAIN_WINDOW: Window = (-1, 1)
 
@@ -587,17 +612,26 @@ def counts(result: Any) -> dict[str, Any]:
 
 
 def catalog_entries(problems: pd.DataFrame) -> int:
-    """How many catalog entries ``problems`` (``file, line, entry, field, message``) left
-    out: its distinct (file, entry), an entry with two problems counted once. A problem of a
-    whole file or declaration (no entry) is no entry.
+    """How many catalog entries ``problems`` (``file, line, entry, field, message,
+    entry_line``) left out: its distinct (file, entry_line), an entry with two problems
+    counted once and two entries sharing an id counted twice. A problem of a whole file or
+    declaration (no entry) is no entry.
 
-    >>> catalog_entries(pd.DataFrame({"file": ["a.yaml"] * 3, "entry": ["x", "x", ""]}))
-    1
+    >>> catalog_entries(
+    ...     pd.DataFrame({"file": ["a.yaml"] * 4, "entry": ["x", "x", "x", ""],
+    ...                   "entry_line": [2, 2, 9, 0]})
+    ... )
+    2
     """
     if not len(problems):
         return 0
     named = problems[problems["entry"].astype(str) != ""]
-    return len(named[["file", "entry"]].astype(str).drop_duplicates())
+    return len(named[["file", "entry_line"]].astype(str).drop_duplicates())
+
+
+def catalog_whole(problems: pd.DataFrame) -> int:
+    """How many of ``problems`` concern a whole file or an attribute declaration, no entry."""
+    return int((problems["entry"].astype(str) == "").sum()) if len(problems) else 0
 
 
 def all_tables(result: Any) -> dict[str, pd.DataFrame]:

@@ -303,9 +303,9 @@ def test_counts_agree_across_the_page(toy_result: RunResult) -> None:
     text = _text(H.render_pages(toy_result)["index.html"])
     assert f"{len(study.events)} reactions measured" in text
     assert f"Study rows dropped ({dropped})" in text
-    assert f"Events not traded by a strategy ({skipped})" in text
+    assert f"Events a strategy selected but did not trade ({skipped})" in text
     assert f"{dropped} study rows dropped" in text
-    assert f"{skipped} events not traded by a strategy" in text
+    assert f"{skipped} events a strategy selected but did not trade" in text
 
 
 def test_an_unbounded_headline_interval_reads_not_bounded(toy_result: RunResult) -> None:

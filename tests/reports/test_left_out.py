@@ -207,10 +207,102 @@ def test_catalog_entries_counts_distinct_entries() -> None:
             "entry": ["x", "x", "y", "x", ""],  # b.yaml's x is another entry; "" a whole file
             "field": ["date", "timing", "id", "date", ""],
             "message": ["m"] * 5,
+            "entry_line": [2, 2, 9, 1, 0],
         }
     )
     assert T.catalog_entries(problems) == 3
     assert T.catalog_entries(problems.iloc[:0]) == 0
+
+
+SHARED_ID = """\
+  - id: ddd-twice
+    title: The first entry of a shared id, with a problem of its own
+    description: A timing that is none.
+    category: layoff
+    scope: company
+    date: 2023-04-03
+    timing: sometime
+    tickers: [AAA]
+    sources:
+      - document: toy.txt
+        says: Nothing.
+  - id: ddd-twice
+    title: The second entry of the shared id
+    description: Otherwise a good entry.
+    category: layoff
+    scope: company
+    date: 2023-04-04
+    timing: before_open
+    tickers: [AAA]
+    sources:
+      - document: toy.txt
+        says: Nothing.
+  - id: eee-two
+    title: An entry with two problems
+    description: A date that does not exist and a timing that is none.
+    category: layoff
+    scope: company
+    date: 2023-02-30
+    timing: sometime
+    tickers: [BBB]
+    sources:
+      - document: toy.txt
+        says: Nothing.
+"""
+
+
+def test_two_entries_sharing_an_id_are_two_entries_left_out(tmp_path: Path) -> None:
+    """Both entries of ``ddd-twice`` are left out (the first for its timing, the second as
+    a duplicate) and ``eee-two`` has two problems, beside the world's good entries: 3
+    entries, 4 problems. The old count merged the two ``ddd-twice`` and said 2."""
+    build(tmp_path, strategies=False, catalog=SHARED_ID)
+    result = run_job(load_config(tmp_path / "run.toml"))
+    cp = result.catalog_problems
+    assert sorted(zip(cp["entry"], cp["field"], strict=True)) == [
+        ("ddd-twice", "id"), ("ddd-twice", "timing"), ("eee-two", "date"), ("eee-two", "timing"),
+    ]  # fmt: skip
+    assert "aaa-layoff" in result.catalog  # the good entries are in
+    out = tmp_path / "report"
+    write_report(result, out)
+    counts = json.loads(read(out, "run.json"))["counts"]
+    assert (counts["catalog_entries"], counts["catalog_problems"]) == (3, 4)
+    assert "; 3 catalog entries (4 problems) and " in read(out, "summary.md")
+    assert "<h3>Catalog entries left out (3)</h3>" in read(out, "index.html")
+
+
+# ------------------------------------------------------------------------------ untraded
+
+
+def test_a_ticker_page_lists_the_measured_events_no_strategy_traded(tmp_path: Path) -> None:
+    """The world's layoff strategy with the second entry of AAA's layoff news: AAA's page
+    lists that entry (skipped: one position per entry session) and the product launch (not
+    a layoff: the strategy does not select it), not the layoff it traded; BBB's lists its
+    results. The old page listed none of them."""
+    build(tmp_path, catalog=EXTRA.split("  - id: aaa-early")[0])
+    result = run_job(load_config(tmp_path / "run.toml"))
+    out = tmp_path / "report"
+    write_report(result, out)
+    page = read(out, "tickers/AAA.html")
+    (section,) = re.findall(r'<section id="untraded">(.*?)</section>', page, re.S)
+    assert "<h2>Measured, but traded by no strategy (2)</h2>" in section
+    rows = re.findall(r"<tr><td>(.*?)</tr>", section, re.S)
+    assert [re.search(r"· ([\w-]+)</div>", r).group(1) for r in rows] == [  # type: ignore[union-attr]
+        "aaa-layoff-report", "aaa-launch",
+    ]  # fmt: skip
+    link = '<a href="../strategies/toy_buy_on_layoffs.html">toy_buy_on_layoffs</a>'
+    assert (
+        f"<div>{link}: AAA already enters on 2023-06-06 for aaa-layoff (one position per ticker "
+        "and entry session; set position.stack = true to trade both)</div>"
+    ) in rows[0]
+    assert '<td class="nowrap">2023-06-06</td>' in rows[0]
+    assert (
+        f"<div>not among the events of {link} (its [events] filters or position conditions "
+        "leave it out)</div>"
+    ) in rows[1]
+    bbb = read(out, "tickers/BBB.html")
+    (section,) = re.findall(r'<section id="untraded">(.*?)</section>', bbb, re.S)
+    assert "<h2>Measured, but traded by no strategy (1)</h2>" in section
+    assert "earnings · bbb-results</div>" in section
 
 
 # ------------------------------------------------------------------------------ C: dropped

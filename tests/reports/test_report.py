@@ -359,10 +359,10 @@ def test_counts_agree_everywhere(report: Path, page: str, toy_result: RunResult)
     assert run["counts"]["dropped"] == len(study.dropped)
     assert run["counts"]["skipped_trades"] == skipped
     assert f"Study rows dropped ({len(study.dropped)})" in page
-    assert f"Events not traded by a strategy ({skipped})" in page
+    assert f"Events a strategy selected but did not trade ({skipped})" in page
     md = (report / "summary.md").read_text(encoding="utf-8")
     assert f"{len(study.dropped)} study rows dropped" in md
-    assert f"{skipped} events not traded" in md
+    assert f"{skipped} events selected by a strategy but not traded;" in md
 
 
 def test_prices_show_the_datas_date_not_a_files_time(page: str, toy_result: RunResult) -> None:
