@@ -196,6 +196,10 @@ def test_the_factor_model_without_factors_is_refused_before_prices_are_read(
     )
 
 
+#: a factor file with a short row (tests/badinput/factors)
+RAGGED = Path(__file__).resolve().parent / "badinput" / "factors" / "ragged.csv"
+
+
 @pytest.fixture
 def nothing_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """What the command read of the catalog and the prices (a spy on each reader)."""
@@ -237,8 +241,11 @@ def nothing_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
           "option --benchmark: ticker 'SPY.XX': unknown exchange suffix '.XX' (supported: (no "
           "suffix) -> XNYS, .DE -> XETR, .HK -> XHKG, .L -> XLON, .SS -> XSHG, .SZ -> XSHG, "
           ".T -> XTKS, .TO -> XTSE)"]),
+        (["--factors", str(RAGGED), "--max-loss", "3"],
+         ["option --max-loss: max_loss must be a fraction between 0 and 1, not 3.0",
+          f"option --factors: {RAGGED}:6: 3 values, but the header names 4 columns"]),
     ],
-    ids=["settings-and-factors", "limits-and-benchmark"],
+    ids=["settings-and-factors", "limits-and-benchmark", "factor-file"],
 )  # fmt: skip
 def test_every_option_problem_is_listed_at_once_before_anything_is_read(
     args: list[str],
