@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -84,6 +85,31 @@ def test_a_new_spec_field_appears_in_the_options_and_the_configuration() -> None
     assert section.model_fields["market_model"].description == "Model for market-wide events."
 
 
+@dataclass(frozen=True)
+class _WithMapping(StudySpec):
+    """StudySpec with a mapping setting other than benchmarks (``--label KEY=VALUE``)."""
+
+    label: Mapping[str, str] = field(default_factory=dict, metadata={"help": "Labels."})
+
+
+def test_a_mapping_value_that_is_not_key_value_is_listed_with_the_other_problems() -> None:
+    from backtest.cli._spec_options import spec_from_options, study_spec_options
+
+    @click.command()
+    @study_spec_options(spec_class=_WithMapping)
+    def cmd(**options: Any) -> None:
+        click.echo(spec_from_options(options, spec_class=_WithMapping).label)
+
+    ok = CliRunner().invoke(cmd, ["--label", "a = b"])
+    assert (ok.exit_code, ok.output) == (0, "{'a': 'b'}\n")
+    r = CliRunner().invoke(cmd, ["--label", "ab", "--label", "=c", "--max-loss", "3"])
+    assert str(r.exception) == (
+        "option --max-loss: max_loss must be a fraction between 0 and 1, not 3.0\n"
+        "option --label: 'ab' is not KEY=VALUE\n"
+        "option --label: '=c' is not KEY=VALUE"
+    )
+
+
 def test_a_field_without_help_or_with_an_unknown_type_is_refused() -> None:
     from backtest.job.spec_fields import spec_fields
 
@@ -130,11 +156,11 @@ def test_bad_options_are_refused_with_the_reason(
     ("args", "message"),
     [
         (["--window", "0", "5000"],
-         "windows[0] (0, 5000) reaches 5000 sessions from day 0, more than the limit of 1000 "
-         "(max_offset); use a shorter window or raise max_offset"),
+         "option --window: windows[0] (0, 5000) reaches 5000 sessions from day 0, more than the "
+         "limit of 1000 (max_offset); use a shorter window or raise max_offset"),
         (["--path", "-100000", "100000"],
-         "path (-100000, 100000) reaches 100000 sessions from day 0, more than the limit of "
-         "1000 (max_offset); use a shorter window or raise max_offset"),
+         "option --path: path (-100000, 100000) reaches 100000 sessions from day 0, more than "
+         "the limit of 1000 (max_offset); use a shorter window or raise max_offset"),
     ],
     ids=["window", "path"],
 )  # fmt: skip
@@ -165,8 +191,81 @@ def test_the_factor_model_without_factors_is_refused_before_prices_are_read(
               "--prices-dir", str(tmp_path), "-q"])  # fmt: skip
     assert info.value.code == 1
     assert capsys.readouterr().err == (
-        "evbt: error: --model factor needs --factors FILE (Ken French's daily CSV format)\n"
+        "evbt: error: option --factors: --model factor needs --factors FILE (Ken French's daily "
+        "CSV format)\n"
     )
+
+
+#: a factor file with a short row (tests/badinput/factors)
+RAGGED = Path(__file__).resolve().parent / "badinput" / "factors" / "ragged.csv"
+
+
+@pytest.fixture
+def nothing_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What the command read of the catalog and the prices (a spy on each reader)."""
+    import backtest.cli._env
+    import backtest.cli._options
+    import backtest.prices
+
+    calls: list[str] = []
+    for module, name in [
+        (backtest.cli._options, "load_catalog_or_warn"),
+        (backtest.cli._env, "open_price_source"),
+        (backtest.prices, "load_prices"),
+    ]:
+        monkeypatch.setattr(module, name, lambda *a, _n=name, **k: calls.append(_n))
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("args", "lines"),
+    [
+        (["--estimation", "-10", "-250", "--window", "2", "-2", "--min-estimation", "1",
+          "--max-loss", "3", "--model", "factor"],
+         ["option --estimation: estimation (-10, -250) starts after it ends: write (-250, -10)",
+          "option --min-estimation: min_estimation must be a whole number >= 3, not 1",
+          "option --window: windows[0] (2, -2) starts after it ends: write (-2, 2)",
+          "option --max-loss: max_loss must be a fraction between 0 and 1, not 3.0",
+          "option --factors: --model factor needs --factors FILE (Ken French's daily CSV "
+          "format)"]),
+        (["--window", "-20", "0", "--window", "0", "3000", "--path", "-2500", "0",
+          "--benchmark", "SPY.XX", "--max-offset", "2000", "--max-windows", "1"],
+         ["option --estimation: the estimation window (-250, -11) must end before the first "
+          "event window starts (day -20); e.g. estimation=(-250, -21)",
+          "option --window: 2 event windows asked for, more than the limit of 1 (max_windows); "
+          "give fewer windows or raise max_windows",
+          "option --window: windows[1] (0, 3000) reaches 3000 sessions from day 0, more than "
+          "the limit of 2000 (max_offset); use a shorter window or raise max_offset",
+          "option --path: path (-2500, 0) reaches 2500 sessions from day 0, more than the "
+          "limit of 2000 (max_offset); use a shorter window or raise max_offset",
+          "option --benchmark: ticker 'SPY.XX': unknown exchange suffix '.XX' (supported: (no "
+          "suffix) -> XNYS, .DE -> XETR, .HK -> XHKG, .L -> XLON, .SS -> XSHG, .SZ -> XSHG, "
+          ".T -> XTKS, .TO -> XTSE)"]),
+        (["--factors", str(RAGGED), "--max-loss", "3"],
+         ["option --max-loss: max_loss must be a fraction between 0 and 1, not 3.0",
+          f"option --factors: {RAGGED}:6: 3 values, but the header names 4 columns"]),
+    ],
+    ids=["settings-and-factors", "limits-and-benchmark", "factor-file"],
+)  # fmt: skip
+def test_every_option_problem_is_listed_at_once_before_anything_is_read(
+    args: list[str],
+    lines: list[str],
+    repo_root: Path,
+    shared_prices_dir: Path,
+    nothing_read: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One run lists every problem of the study options, each named by the option typed, in
+    the order of the settings, then the command's own (--factors); the catalog and the prices
+    are not touched."""
+    from backtest.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["study", "--catalog", str(repo_root / "events"), *args,
+              "--prices-dir", str(shared_prices_dir), "-q"])  # fmt: skip
+    assert info.value.code == 1
+    assert capsys.readouterr().err == "evbt: error: " + "\n".join(lines) + "\n"
+    assert nothing_read == []
 
 
 # ------------------------------------------------------------------ on the real catalog
@@ -280,16 +379,20 @@ def test_ticker_studies_only_that_tickers_rows(repo_root: Path, shared_prices_di
 
 
 def test_a_bad_benchmark_is_named_by_its_option_or_its_line(
-    tmp_path: Path, shared_prices_dir: Path
+    tmp_path: Path, shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`--benchmark ../../etc/passwd` names the option; the same value in an events file's
-    benchmark cell leaves out that row only, with the file, line and column."""
-    r = CliRunner().invoke(
-        cli, ["study", "--ids", "meta-2025q3-results", "--benchmark", "../../etc/passwd",
-              "--prices-dir", str(shared_prices_dir), "--quiet"],
-    )  # fmt: skip
-    assert r.exit_code == 2
-    assert "Invalid value for '--benchmark': ticker '../../etc/passwd'" in r.output
+    """`--benchmark ../../etc/passwd` names the option (listed with the other option
+    problems); the same value in an events file's benchmark cell leaves out that row only,
+    with the file, line and column."""
+    from backtest.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["study", "--ids", "meta-2025q3-results", "--benchmark", "../../etc/passwd",
+              "--prices-dir", str(shared_prices_dir), "--quiet"])  # fmt: skip
+    assert info.value.code == 1
+    assert capsys.readouterr().err.startswith(
+        "evbt: error: option --benchmark: ticker '../../etc/passwd': not a Yahoo ticker"
+    )
     from backtest.study.inputs import read_events_csv
 
     f = tmp_path / "ev.csv"

@@ -14,17 +14,23 @@ strs        ``--group-by tags`` (repeatable)
 mapping     ``--benchmark QQQ`` for ``benchmarks`` (the ticker's market is the key),
             ``--name KEY=VALUE`` (repeatable) for any other
 ==========  ===================================================================
+
+A value of the wrong type is refused by click as the options are read; the values' other
+problems (:func:`~backtest.study.spec.spec_problems`'s rules, a ``--benchmark`` that is not a
+ticker) are listed all at once, each with its option, by :func:`spec_from_options`
+(:class:`OptionProblems`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import click
 
 from backtest.cli._options import FINITE_FLOAT
 from backtest.job.spec_fields import SpecField, spec_fields
+from backtest.study.spec import SpecError
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -91,27 +97,60 @@ def study_spec_options(
     return decorate if command is None else decorate(command)
 
 
-def spec_from_options(options: Mapping[str, Any], *, spec_class: type | None = None) -> Any:
+class OptionProblems(SpecError):
+    """A command's study options have problems; every one is listed as
+    ``option --name: message`` (the message :class:`~backtest.study.StudySpec` gives)."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(f"option {o}: {m}" for o, m in self.problems))
+
+
+def spec_from_options(
+    options: Mapping[str, Any],
+    *,
+    spec_class: type | None = None,
+    problems: Sequence[tuple[str, str]] = (),
+) -> Any:
     """The :class:`~backtest.study.StudySpec` (or ``spec_class``) of the ``spec_<name>``
-    values a command got."""
+    values a command got.
+
+    Raises :class:`OptionProblems` listing every problem of the values
+    (:func:`~backtest.study.spec.spec_problems`, with their limits, and each ``--benchmark``
+    that is not a ticker), each named by its option, followed by the command's own
+    ``problems`` (``(option, message)``), so that all come at once.
+    """
+    from backtest.study.spec import spec_problems
+
     if spec_class is None:
         from backtest.study.spec import StudySpec
 
         spec_class = StudySpec
+    by_name = {f.name: f for f in spec_fields(spec_class)}
     values: dict[str, Any] = {}
-    for f in spec_fields(spec_class):
+    found: list[tuple[str, str]] = []
+    for f in by_name.values():
         v = options[f"spec_{f.name}"]
         if f.kind in ("windows", "strs"):
             v = tuple(v) or f.default
         elif f.kind == "window":
             v = tuple(v)
         elif f.kind == "mapping":
-            v = _mapping(f, v)
+            v, bad = _mapping(f, v)
+            found += [(f.name, m) for m in bad]
         values[f.name] = v
+    found += spec_problems(values)
+    order = list(by_name)  # a setting's problems together, as declared
+    found.sort(key=lambda p: order.index(p[0]))
+    listed = [(option_name(by_name[name]), m) for name, m in found] + list(problems)
+    if listed:
+        raise OptionProblems(listed)
     return spec_class(**values)
 
 
-def _mapping(f: SpecField, given: tuple[str, ...]) -> dict[str, str]:
+def _mapping(f: SpecField, given: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+    """The mapping of ``f``'s values, and the message of each value that cannot be read."""
+    bad: list[str] = []
     if f.name == "benchmarks":
         from backtest.errors import InvalidTickerError, UnknownMarketError
         from backtest.markets import market_of
@@ -121,12 +160,13 @@ def _mapping(f: SpecField, given: tuple[str, ...]) -> dict[str, str]:
             try:
                 out_b[market_of(t).code] = t
             except (InvalidTickerError, UnknownMarketError) as exc:
-                raise click.BadParameter(str(exc), param_hint=f"'{option_name(f)}'") from None
-        return out_b
+                bad.append(str(exc))
+        return out_b, bad
     out = {}
     for item in given:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint=f"'{option_name(f)}'")
+            bad.append(f"{item!r} is not KEY=VALUE")
+            continue
         out[key.strip()] = value.strip()
-    return out
+    return out, bad

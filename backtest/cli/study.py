@@ -94,20 +94,25 @@ def study(
     """
     from backtest.cli._env import cache_dir as default_cache_dir
     from backtest.cli._env import open_price_source
-    from backtest.job.config import LimitsSection, offset_problems
     from backtest.job.progress import Steps
-    from backtest.study import read_factors, run_study
+    from backtest.study import FactorFileError, FactorScaleError, read_factors, run_study
 
     if spec_options["spec_group_by"] and "all" not in spec_options["spec_group_by"]:
         spec_options["spec_group_by"] = ("all", *spec_options["spec_group_by"])
-    spec = spec_from_options(spec_options)
-    if spec.model == "factor" and not factor_files:
-        from backtest.study.spec import SpecError
-
-        raise SpecError("--model factor needs --factors FILE (Ken French's daily CSV format)")
-    if not hasattr(spec, "max_offset"):  # a spec with max_offset checks its windows itself
-        for name, message in offset_problems(spec, LimitsSection().sessions):
-            raise click.UsageError(f"{name}: {message.split(' (raise')[0]}")
+    problems: list[tuple[str, str]] = []  # listed with the options' own, before the catalog
+    factors = None
+    if spec_options["spec_model"] == "factor" and not factor_files:
+        problems.append(
+            ("--factors", "--model factor needs --factors FILE (Ken French's daily CSV format)")
+        )
+    elif factor_files:
+        try:
+            factors = read_factors(factor_files)
+        except (FactorFileError, FactorScaleError) as exc:
+            problems.append(("--factors", str(exc)))
+    # every option problem at once, each named by its option (the windows against the limits
+    # too: --max-offset and --max-windows, whose defaults are [limits]' sessions and windows)
+    spec = spec_from_options(spec_options, problems=problems)
     source = open_price_source(prices_dir=prices_dir, cache_dir=default_cache_dir(cache_dir))
     with Steps(enabled=not quiet, transient=True) as steps:
         with steps.step("events"):
@@ -115,7 +120,6 @@ def study(
                 events_csv, catalog_paths, confounder_paths,
                 ids=ids, categories=categories, tickers=tickers, start=start, end=end,
             )  # fmt: skip
-            factors = read_factors(factor_files) if factor_files else None
             _check_bins(spec.group_by, table)
         with steps.step("prices"):
             panel = load_study_prices(table, spec, source=source)

@@ -209,7 +209,9 @@ def test_evbt_study_says_so_in_one_line(
         main(["study", "--events-csv", str(tmp_path / "ev.csv"), "--model", "factor", "--factors",
               str(path), "--prices-dir", str(shared_prices_dir), "--quiet"])  # fmt: skip
     assert info.value.code == 1
-    assert capsys.readouterr().err == f"evbt: error: {_decimal_file_message(path)}\n"
+    assert capsys.readouterr().err == (
+        f"evbt: error: option --factors: {_decimal_file_message(path)}\n"
+    )
 
 
 def test_evbt_run_says_so(
