@@ -70,6 +70,54 @@ def counted(k: int, one: str, many: str = "") -> str:
     return f"{k} {one if k == 1 else many or one + 's'}"
 
 
+#: Said instead of an interval the test cannot bound (see :func:`interval`).
+NOT_BOUNDED = "not bounded"
+
+
+def interval(lo: Any, hi: Any, digits: int = 2) -> str:
+    """A 95% interval as ``-1.91% to +15.24%``; one the test cannot bound (an infinite end,
+    as an inverted BMP/Kolari-Pynnönen test gives when it rejects no value) as
+    :data:`NOT_BOUNDED` with a half-bounded end said in words; no test at all: a dash.
+
+    >>> interval(-0.0191, 0.1524)
+    '-1.91% to +15.24%'
+    >>> interval(float("-inf"), float("inf"))
+    'not bounded'
+    >>> interval(0.01, float("inf"))
+    'above +1.00%'
+    >>> interval(float("nan"), float("nan"))
+    '—'
+    """
+    a, b = _number(lo), _number(hi)
+    if a is None and b is None:
+        return DASH
+    if a is None or b is None:
+        return NOT_BOUNDED
+    if math.isinf(a) and math.isinf(b):
+        return NOT_BOUNDED
+    if math.isinf(b):
+        return f"above {pct(a, digits)}"
+    if math.isinf(a):
+        return f"below {pct(b, digits)}"
+    return f"{pct(a, digits)} to {pct(b, digits)}"
+
+
+def unbounded(lo: Any, hi: Any) -> bool:
+    """Whether :func:`interval` says the interval is not (fully) bounded."""
+    a, b = _number(lo), _number(hi)
+    if a is None and b is None:
+        return False
+    return a is None or b is None or math.isinf(a) or math.isinf(b)
+
+
+def _number(v: Any) -> float | None:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
 def close_matches(value: str, choices: Iterable[Any], n: int = 1) -> list[str]:
     """The closest of ``choices`` to ``value`` (difflib's ratio, cutoff 0.6), best first."""
     return difflib.get_close_matches(str(value), [str(c) for c in choices], n=n)

@@ -95,3 +95,27 @@ def test_status_lines_on_stderr_and_quiet_silences_them(
     target = tmp_path / "bt.json"
     assert run([*args, "--quiet", "--out", str(target)], capsys) == (0, "", "")
     assert json.loads(target.read_text(encoding="utf-8"))[0]["strategy"]["name"] == "s"
+
+
+def test_an_events_period_selects_the_events_dated_in_it(
+    tmp_path: Path,
+    repo_root: Path,
+    shared_prices_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``[events] start``/``end`` once ended ``evbt backtest`` with an internal error. Of the
+    catalog's five layoff entries only Meta's of 2023-03-14 is dated in 2023."""
+    strategy = tmp_path / "s.toml"
+    strategy.write_text(
+        'name = "s"\n[events]\ncategories = ["layoff"]\nstart = 2023-01-01\nend = 2023-12-31\n'
+        "[exit]\nhold = 1\n",
+        encoding="utf-8",
+    )
+    code, out, err = run(
+        ["backtest", str(strategy), "--catalog", str(repo_root / "events"),
+         "--prices-dir", str(shared_prices_dir), "--format", "json", "-q"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    (doc,) = json.loads(out)
+    assert [t["event_id"] for t in doc["trades"]] == ["meta-2023-03-layoffs"]

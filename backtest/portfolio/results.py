@@ -124,10 +124,11 @@ class BacktestResult:
         s = self.strategy
         title = f"Strategy {s.name}" + (f" ({s.file})" if s.file else "")
         head = [s.description.strip()] if s.description else []
+        first, last = self.data.get("first"), self.data.get("last")
         head += [
             self.rules(),
             f"benchmarks: {', '.join(f'{m} {b}' for m, b in self.benchmarks.items())}; "
-            f"sessions {self.data.get('first')} to {self.data.get('last')}",
+            + (f"sessions {first} to {last}" if first else "no session simulated"),
         ]
         blocks: list[Table | Text] = [Text(head)]
         if self.metrics.empty:

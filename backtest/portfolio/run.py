@@ -24,6 +24,7 @@ Counting rules
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -180,10 +181,11 @@ def select_events(strategy: Strategy, catalog: Any) -> pd.DataFrame:
         tags = table["tags"].fillna("").astype(str).str.split(",")
         wanted = set(f.tags)
         ok &= np.array([bool(wanted & set(t)) for t in tags], dtype=bool)
+    dates = pd.DatetimeIndex(table["date"])  # its comparisons give arrays
     if f.start is not None:
-        ok &= (pd.DatetimeIndex(table["date"]) >= pd.Timestamp(f.start)).to_numpy()
+        ok &= np.asarray(dates >= pd.Timestamp(f.start))
     if f.end is not None:
-        ok &= (pd.DatetimeIndex(table["date"]) <= pd.Timestamp(f.end)).to_numpy()
+        ok &= np.asarray(dates <= pd.Timestamp(f.end))
     if f.where:
         ok &= _mask(strategy, table, f.where, "events.where", known)
     if f.primary_only:
@@ -200,7 +202,11 @@ def select_events(strategy: Strategy, catalog: Any) -> pd.DataFrame:
     ok &= matched
     chosen = table[ok].assign(direction=direction[ok])
     if chosen.empty:
-        given = {k: v for k, v in f.model_dump(exclude_none=True).items() if k != "primary_only"}
+        given = {
+            k: v.isoformat() if isinstance(v, dt.date) else v
+            for k, v in f.model_dump(exclude_none=True).items()
+            if k != "primary_only"
+        }
         for side, cond in strategy.position.directions().items():
             if cond is not None:
                 given[f"{side}_when"] = cond

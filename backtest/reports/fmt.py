@@ -16,9 +16,12 @@ from typing import Any
 
 from backtest.study.results import stars as study_stars
 from backtest.text import DASH as DASH  # the one rule for percentages and statistics
+from backtest.text import NOT_BOUNDED as NOT_BOUNDED  # an interval a test cannot bound
 from backtest.text import finite as _float
+from backtest.text import interval as interval
 from backtest.text import num as num  # one rule: 0.00, never -0.00
 from backtest.text import pct as pct  # one rule: 0.00%, never -0.00%
+from backtest.text import unbounded as unbounded
 
 
 def integer(v: Any) -> str:
@@ -116,8 +119,6 @@ def measure_label(measure: str) -> str:
     return measure.replace("_", " ")
 
 
-#: Said instead of an interval the test cannot bound (see :func:`interval`).
-NOT_BOUNDED = "not bounded"
 #: The footnote that goes with :data:`NOT_BOUNDED`.
 NOT_BOUNDED_NOTE = (
     "“not bounded”: the 95% interval of the headline test is every value (or everything "
@@ -125,47 +126,3 @@ NOT_BOUNDED_NOTE = (
     "spread as widely as their mean) rejects no shift of the mean, so the test cannot say "
     "where the average lies. Read it as “anything is plausible”, not as a missing number."
 )
-
-
-def interval(lo: Any, hi: Any, digits: int = 2) -> str:
-    """A 95% interval as ``-1.91% to +15.24%``; one the test cannot bound (an infinite end,
-    as an inverted BMP/Kolari-Pynnönen test gives when it rejects no value) as
-    :data:`NOT_BOUNDED` with a half-bounded end said in words; no test at all: a dash.
-
-    >>> interval(-0.0191, 0.1524)
-    '-1.91% to +15.24%'
-    >>> interval(float("-inf"), float("inf"))
-    'not bounded'
-    >>> interval(0.01, float("inf"))
-    'above +1.00%'
-    >>> interval(float("nan"), float("nan"))
-    '—'
-    """
-    a, b = _number(lo), _number(hi)
-    if a is None and b is None:
-        return DASH
-    if a is None or b is None:
-        return NOT_BOUNDED
-    if math.isinf(a) and math.isinf(b):
-        return NOT_BOUNDED
-    if math.isinf(b):
-        return f"above {pct(a, digits)}"
-    if math.isinf(a):
-        return f"below {pct(b, digits)}"
-    return f"{pct(a, digits)} to {pct(b, digits)}"
-
-
-def unbounded(lo: Any, hi: Any) -> bool:
-    """Whether :func:`interval` says the interval is not (fully) bounded."""
-    a, b = _number(lo), _number(hi)
-    if a is None and b is None:
-        return False
-    return a is None or b is None or math.isinf(a) or math.isinf(b)
-
-
-def _number(v: Any) -> float | None:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(x) else x

@@ -18,7 +18,7 @@ from backtest.study import earnings as E
 from backtest.study.spec import StudySpec, Window, window_label
 from backtest.study.statistics import GROUP_TESTS, HYPOTHESES, TestResult
 from backtest.summary import Summary, Table, Text
-from backtest.text import did_you_mean, num, pct
+from backtest.text import did_you_mean, interval, num, pct, unbounded
 
 #: What a test of each measure is about (``{x}`` of :data:`~statistics.HYPOTHESES`).
 _TESTED = {
@@ -271,7 +271,7 @@ class EventStudyResult:
             rows = [
                 [
                     r.window, str(r.n_rows), str(r.n), _pct(r.value),
-                    f"[{_pct(r.lo)}, {_pct(r.hi)}]" if np.isfinite(r.lo) else "",
+                    _interval(r.lo, r.hi),
                     _num(r.headline_stat), _p(r.headline_p) + stars(r.headline_p),
                     r.headline or "",
                 ]
@@ -769,6 +769,21 @@ def _f(v: Any) -> float | None:
 
 def _pct(v: float, digits: int = 2, *, signed: bool = True) -> str:
     return pct(v, digits, signed=signed, missing="")
+
+
+def _interval(lo: float, hi: float) -> str:
+    """A 95% interval as ``[-1.91%, +15.24%]``; one the test cannot bound in words, as the
+    report says it (:func:`backtest.text.interval`: ``not bounded``, ``above +1.00%``); no
+    test: empty.
+
+    >>> _interval(-0.0191, 0.1524), _interval(-0.0662, np.inf), _interval(-np.inf, np.inf)
+    ('[-1.91%, +15.24%]', 'above -6.62%', 'not bounded')
+    >>> _interval(np.nan, np.nan)
+    ''
+    """
+    if unbounded(lo, hi):
+        return interval(lo, hi)
+    return f"[{_pct(lo)}, {_pct(hi)}]" if np.isfinite(lo) else ""
 
 
 def _p(v: float) -> str:

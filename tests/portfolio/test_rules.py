@@ -240,6 +240,29 @@ def test_where_on_event_attributes(tmp_path: Path, where: str, ids: list[str]) -
     assert chosen["event_id"].tolist() == ids  # the missing surprise (e3) never matches
 
 
+@pytest.mark.parametrize(
+    ("period", "ids"),
+    [
+        ("start = 2024-03-01", ["e2", "e3", "e4", "e5"]),  # both ends inclusive
+        ("end = 2024-03-01", ["e0", "e1", "e2"]),
+        ("start = 2024-03-01\nend = 2024-04-01", ["e2", "e3", "e4"]),
+    ],
+)
+def test_events_start_and_end_select_by_date(tmp_path: Path, period: str, ids: list[str]) -> None:
+    """``[events] start``/``end`` (dates of ``attribute_table``: 02-01, 02-08, 03-01, 03-08,
+    04-01, 04-08 of 2024) once crashed with an AttributeError in every strategy using them."""
+    text = f'name = "p"\n[events]\ncategories = ["earnings"]\n{period}\n'
+    chosen = select_events(load_strategy(write(tmp_path, text)), attribute_table())
+    assert chosen["event_id"].tolist() == ids
+
+
+def test_a_period_matching_no_event_says_so_with_its_dates(tmp_path: Path) -> None:
+    text = 'name = "p"\n[events]\ncategories = ["earnings"]\nstart = 2025-01-01\n'
+    with pytest.raises(StrategyError, match=r"field events: matches no catalog event \(\{"
+                       r"'categories': \('earnings',\), 'start': '2025-01-01'\}"):  # fmt: skip
+        select_events(load_strategy(write(tmp_path, text)), attribute_table())
+
+
 def test_long_when_and_short_when_choose_each_events_direction(tmp_path: Path) -> None:
     text = (
         'name = "d"\n[events]\ncategories = ["earnings"]\n[position]\n'

@@ -264,3 +264,17 @@ def test_an_event_with_a_leg_that_cannot_fill_is_skipped_whole(
     assert not gone & set(r.trades["event_id"])
     assert "meta-2025-10-ai-layoffs" in set(r.trades["event_id"])  # the others still trade
     assert set(r.trades["leg"]) == {"position", "hedge"}
+
+
+def test_a_strategy_with_no_trade_says_no_session_was_simulated(
+    tmp_path: Path, catalog: Catalog, shared_prices_dir: Path
+) -> None:
+    """A lag of 999 sessions runs past the prices (they end in 2026) for every layoff: the
+    summary once read "sessions None to None"."""
+    r = backtest(tmp_path, "late", catalog, shared_prices_dir, lag=999, hold=1, size=10000,
+                 period="")  # fmt: skip
+    assert r.metrics.empty
+    assert len(r.skipped) == 5
+    text = str(r.summary())
+    assert "benchmarks: XNYS SPY; no session simulated" in text
+    assert "None" not in text

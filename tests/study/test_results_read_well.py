@@ -127,6 +127,23 @@ def test_an_unbounded_interval_end_is_inf_in_the_json_not_null(two: tuple) -> No
     assert float("-inf") == float(items[(first.group_by, first.group, first.window)][0])
 
 
+def test_an_unbounded_interval_reads_in_words_in_the_text_summary(two: tuple) -> None:  # type: ignore[type-arg]
+    """The text ``evbt study`` prints once showed an interval with an infinite end as
+    ``[-6.62%, ]`` and one with two as an empty cell; it says what the report says."""
+    res, _ = two
+    g = res.groups.copy()
+    rows = g.index[(g["group_by"] == "all") & (g["measure"] == "CAAR")]
+    g.loc[rows[0], ["lo", "hi"]] = [-math.inf, math.inf]
+    g.loc[rows[1], ["lo", "hi"]] = [-0.0662, math.inf]
+    g.loc[rows[2], ["lo", "hi"]] = [-math.inf, 0.0123]
+    s = dataclasses.replace(res, groups=g).summary()
+    caar = next(b for b in s.blocks if isinstance(b, Table) and "CAAR by window" in b.title)
+    cells = [r[4] for r in caar.rows]
+    assert cells[:3] == ["not bounded", "above -6.62%", "below +1.23%"]
+    lo, hi = g.loc[rows[3], ["lo", "hi"]]
+    assert cells[3] == f"[{lo * 100:+.2f}%, {hi * 100:+.2f}%]"
+
+
 def _loaded(code: str) -> dict[str, bool]:
     probe = (
         f"{code}\nimport json, sys\n"
