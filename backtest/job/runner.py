@@ -271,7 +271,7 @@ def run_job(
     problems = [*check_config(config), *run_problems(config)]  # before anything is loaded
     if problems:
         raise ConfigError(config.file or "run configuration", problems)
-    spec = config.study_spec()
+    spec = _with_report_groups(config.study_spec())
     notes: list[str] = []
     with Steps(enabled=progress) as steps:
         with steps.step("catalog"):
@@ -652,6 +652,17 @@ def _no_prices_message(config: RunConfig, panel: Any) -> str:
         "Without a network, run offline from CSV files: evbt run --prices-dir DIR (one CSV per "
         "ticker, e.g. ../shared/prices)."
     )
+
+
+def _with_report_groups(spec: Any) -> Any:
+    """``spec`` grouped by all events, category and ticker first (the report's index, category
+    rows and ticker pages are built from those groups), then by the configuration's others."""
+    from dataclasses import replace
+
+    from backtest.study.spec import DEFAULT_GROUP_BY
+
+    others = tuple(g for g in spec.group_by if g not in DEFAULT_GROUP_BY)
+    return replace(spec, group_by=(*DEFAULT_GROUP_BY, *others))
 
 
 def _study(

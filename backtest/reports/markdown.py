@@ -110,6 +110,10 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
         parts += ["", "## Strategies against buy-and-hold", "", T.strategy_takeaway(ov), ""]
         rows = []
         for r in ov.itertuples(index=False):
+            if not r.portfolio:  # the strategy traded nothing
+                rows.append([r.strategy, fmt.DASH, r.combinations, "0", "no trade", fmt.DASH,
+                             fmt.DASH])  # fmt: skip
+                continue
             ret = (
                 f"{fmt.pct(r.return_min)} to {fmt.pct(r.return_max)}"
                 if r.combinations > 1

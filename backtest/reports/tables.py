@@ -305,7 +305,8 @@ def ticker_table(study: Any, window: Window | None = None) -> pd.DataFrame:
     up = (w["car"] > 0).groupby(by).sum()  # over the rows with a CAR (NaN is not above 0)
     keys = g["ticker"].astype(str)
     g["n_positive"] = keys.map(up).fillna(0).astype(int)
-    g["positive"] = g["n_positive"] / keys.map(w["car"].groupby(by).count())
+    # as floats: mapped on no ticker (a study whose every row was dropped) the map keeps str
+    g["positive"] = g["n_positive"] / keys.map(w["car"].groupby(by).count()).astype(float)
     g = _counted(g, "ticker", label, study.events["ticker"], study.dropped["ticker"])
     g["events"] = g["measured"] + g["dropped"]
     cols = [
@@ -380,9 +381,13 @@ def category_takeaway(study: Any, window: Window | None = None, level: float = 0
             for r in sig.itertuples(index=False)
         )
         return f"At the {level:.0%} level, the CAAR{label} differs from zero for: {listed}."
-    big = cats.reindex(cats["caar"].abs().sort_values(ascending=False).index).head(2)
+    valued = cats[cats["caar"].notna()]  # a category with no row over the window has none
+    if not len(valued):
+        return f"No category has a CAAR{label}: no measured row has a value over that window."
+    big = valued.reindex(valued["caar"].abs().sort_values(ascending=False).index).head(2)
     largest = " and ".join(
-        f"{r.category.replace('_', ' ')} ({fmt.pct(r.caar)}, p {r.p:.2f}, n={r.n})"
+        f"{r.category.replace('_', ' ')} ({fmt.pct(r.caar)}, "
+        f"p {f'{r.p:.2f}' if np.isfinite(r.p) else fmt.DASH}, n={r.n})"
         for r in big.itertuples(index=False)
     )
     return (
@@ -399,7 +404,11 @@ def strategy_takeaway(overview: pd.DataFrame) -> str:
         overview = overview[overview["main"].astype(bool)]
     ov = overview.dropna(subset=["sharpe_max", "benchmark_sharpe"]) if len(overview) else overview
     if not len(ov):
-        return ""
+        return (
+            "No strategy made a trade: there is nothing to compare with buy-and-hold."
+            if len(overview)
+            else ""
+        )
     every = int((ov["sharpe_min"] > ov["benchmark_sharpe"]).sum())
     some = int((ov["sharpe_max"] > ov["benchmark_sharpe"]).sum())
     n = len(ov)
@@ -470,13 +479,24 @@ def strategy_overview(backtests: Sequence[Any]) -> pd.DataFrame:
     rows = []
     for r in backtests:
         if not len(r.metrics):
-            rows.append({"strategy": r.strategy.name, "combinations": len(r.combos), "main": True})
+            rows.append(  # traded nothing: its one row, with no portfolio and no trade
+                {"strategy": r.strategy.name, "portfolio": "", "combinations": len(r.combos),
+                 "trades": 0, "main": True}
+            )  # fmt: skip
             continue
         main = r.grid_portfolio()
         others = [p for p in r.pooled_portfolios() if p != main]
         for portfolio in (main, *others):
             rows.append(_overview_row(r, portfolio) | {"main": portfolio == main})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=OVERVIEW_COLUMNS)  # every column, whatever was traded
+
+
+#: The columns of :func:`strategy_overview` (those of :func:`_overview_row`, then ``main``).
+OVERVIEW_COLUMNS = [
+    "strategy", "portfolio", "combinations", "trades", "return_min", "return_max",
+    "sharpe_min", "sharpe_max", "benchmark", "benchmark_return", "benchmark_sharpe",
+    "hold_return", "hold_sharpe", "first", "last", "main",
+]  # fmt: skip
 
 
 def _overview_row(r: Any, portfolio: str) -> dict[str, Any]:

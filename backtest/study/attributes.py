@@ -136,8 +136,10 @@ def labels(table: pd.DataFrame, b: Binning) -> pd.Series:
     if not ok.any():
         return pd.Series(out, index=table.index, dtype=object)
     if b.is_quantile:
-        codes = pd.qcut(v[ok], QUANTILES[b.how], labels=False, duplicates="drop")
-        codes = np.asarray(codes, dtype=np.int64)
+        with np.errstate(invalid="ignore"):
+            codes = pd.qcut(v[ok], QUANTILES[b.how], labels=False, duplicates="drop")
+        # every value equal: its breakpoints collapse to one and qcut gives no bin (NaN): one
+        codes = np.nan_to_num(np.asarray(codes, dtype=np.float64), nan=0.0).astype(np.int64)
         width = 2 if QUANTILES[b.how] >= 10 else 1
         names = {}
         for k in np.unique(codes):

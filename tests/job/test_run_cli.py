@@ -247,6 +247,103 @@ max_loss = 0.5
     assert len(windows) == counts["measured"] > 0
 
 
+def _run_layoffs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], repo_root: Path, prices: Path, extra: str
+) -> Path:
+    """``evbt run`` of the catalog's layoff events with ``extra`` TOML; its report folder."""
+    (tmp_path / "run.toml").write_text(
+        f'[catalog]\npaths = ["{repo_root / "events"}"]\ncategories = ["layoff"]\n{extra}',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    code, _, stderr = run_main(
+        capsys, "run", "--config", str(tmp_path / "run.toml"), "--prices-dir", str(prices),
+        "--out", str(out), "--quiet",
+    )  # fmt: skip
+    assert code == 0, stderr
+    return out
+
+
+@pytest.mark.slow
+def test_a_run_grouped_without_ticker_still_has_its_ticker_and_category_tables(
+    tmp_path: Path, repo_root: Path, shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``group_by = ["category"]`` crashed writing the ticker table (no ticker groups), and
+    ``["ticker"]`` left the category rows at n 0: the report's groups are always studied."""
+    out = _run_layoffs(
+        tmp_path, capsys, repo_root, shared_prices_dir, '[study]\ngroup_by = ["timing"]\n'
+    )
+    tickers = pd.read_csv(out / "tables" / "tickers.csv")
+    assert tickers["events"].sum() == 5  # the five layoff events, each of one ticker
+    assert (tickers["n"] > 0).all()
+    (layoff,) = pd.read_csv(out / "tables" / "categories.csv").itertuples()
+    assert (layoff.category, layoff.measured, layoff.n) == ("layoff", 5, 4)  # two overlap
+    groups = pd.read_csv(out / "tables" / "group_tests.csv")
+    assert {"all", "category", "ticker", "timing"} <= set(groups["group_by"])
+
+
+@pytest.mark.slow
+def test_a_run_whose_every_study_row_is_dropped_writes_its_report(
+    tmp_path: Path, repo_root: Path, shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With ``max_loss = 1`` and no row measurable the ticker table crashed ("operation
+    'rtruediv' not supported for dtype 'str'"); each ticker now has its row, all dropped."""
+    out = _run_layoffs(
+        tmp_path, capsys, repo_root, shared_prices_dir,
+        "[study]\nmin_estimation = 240\nmax_loss = 1.0\n",
+    )  # fmt: skip
+    tickers = pd.read_csv(out / "tables" / "tickers.csv")
+    assert tickers["events"].sum() == tickers["dropped"].sum() == 5
+    assert (tickers["measured"] == 0).all()
+    assert (tickers["n"] == 0).all()
+
+
+@pytest.mark.slow
+def test_a_run_whose_only_strategy_trades_nothing_writes_its_report(
+    tmp_path: Path, repo_root: Path, shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The page template crashed ("'dict object' has no attribute 'trades'") and, beside a
+    strategy that trades, the summary read "nan trades"."""
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "lag.toml").write_text(
+        'name = "lag-999"\n[events]\ncategories = ["layoff"]\n[entry]\nlag = 999\n'
+        "[exit]\nhold = 1\n",
+        encoding="utf-8",
+    )
+    out = _run_layoffs(
+        tmp_path,
+        capsys,
+        repo_root,
+        shared_prices_dir,
+        f'[strategies]\npaths = ["{tmp_path / "s"}"]\n',
+    )
+    (row,) = pd.read_csv(out / "tables" / "strategy_overview.csv").itertuples()
+    assert (row.strategy, row.trades) == ("lag-999", 0)
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "| lag-999 | — | 1 | 0 | no trade | — | — |" in summary
+    assert "No strategy made a trade" in summary
+    assert "1 strategies, 0 trades in their main portfolios" in " ".join(
+        (out / "index.html").read_text(encoding="utf-8").replace("<span>", "").split()
+    )
+
+
+@pytest.mark.slow
+def test_a_main_window_with_no_value_reads_so_not_p_nan(
+    tmp_path: Path, repo_root: Path, shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A main window past the prices: the takeaway named a category with no CAAR ("layoff
+    (—, p nan, n=0)")."""
+    out = _run_layoffs(
+        tmp_path, capsys, repo_root, shared_prices_dir,
+        "[study]\nwindows = [[900, 950], [0, 0]]\nmax_loss = 1.0\n",
+    )  # fmt: skip
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert (
+        "No category has a CAAR[+900,+950]: no measured row has a value over that window." in page
+    )
+    assert "p nan" not in (out / "summary.md").read_text(encoding="utf-8")
+
+
 def test_a_bad_configuration_names_file_and_field(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -198,3 +198,15 @@ def test_a_run_configuration_groups_by_bins(market: tuple, tmp_path: Path) -> No
     res = run_study(events, close, spec)
     groups = set(res.group_table("surprise_pct:sign", "CAAR")["group"])
     assert groups == {"surprise_pct < 0", "surprise_pct > 0", "surprise_pct missing"}
+
+
+def test_quantiles_of_identical_values_are_one_bin(market: tuple) -> None:  # type: ignore[type-arg]
+    """Every value equal collapses the breakpoints: qcut gives no bin (NaN codes), which were
+    cast to int64 and named "surprise_pct Q-9223372036854775807 [5, 5]"."""
+    _, events, close = market
+    same = events.assign(surprise_pct=np.where(events["surprise_pct"].isna(), np.nan, 5.0))
+    res = run_study(same, close, StudySpec(group_by=("all", "surprise_pct:quintile")))
+    g = res.group_table("surprise_pct:quintile", "CAAR")
+    g = g[g["window"] == "[0,0]"].set_index("group")
+    assert sorted(g.index) == ["surprise_pct Q1 [5, 5]", "surprise_pct missing"]
+    assert g.loc["surprise_pct Q1 [5, 5]", "n_rows"] == same["surprise_pct"].notna().sum()
