@@ -1080,6 +1080,8 @@ CURRENCIES: Final[Mapping[str, str]] = MappingProxyType(
 EQUITY_DECIMALS = 4
 #: Decimals of a ticker's event paths (CAR, hover ``+.2%``): the same rule.
 PATH_DECIMALS = 4
+#: The bottom of the drawdown axis when no series drawn falls below its peak.
+DRAWDOWN_FLOOR = -0.01
 #: How the backtest names the benchmark held at a strategy's exposure (``<bench>`` + this).
 MATCHED_SUFFIX = " at the strategy's exposure"
 
@@ -1097,9 +1099,10 @@ def equity_figure(
     ``max_combos`` of them, the subtitle says how many are left out) and the buy-and-hold series
     over the same sessions (grey), on one axis, so that a strategy invested a small part of the
     time and a fully invested buy-and-hold compare as returns, not as dollar amounts. Bottom:
-    the drawdown ``value / running maximum - 1`` of every series shown, strategies and
-    buy-and-hold alike, so the axis covers the deepest of them. ``equity``: the portfolio's
-    columns of ``backtest.equity`` when the caller has them (a report of 500 ticker pages).
+    the drawdown ``value / running maximum - 1`` of every series, on an axis from 0 down to the
+    deepest series drawn (a hidden one, once shown from the legend, extends it). ``equity``: the
+    portfolio's columns of ``backtest.equity`` when the caller has them (a report of 500 ticker
+    pages).
     """
     name = backtest.strategy.name
     title = f"{name} · {portfolio}: cumulative return and drawdown"
@@ -1190,7 +1193,15 @@ def equity_figure(
             }
         )
     left_out = strat.shape[1] - shown.shape[1]
-    deepest = float(np.nanmin(dd)) if np.isfinite(dd).any() else -0.01
+    # the drawdown axis: top at 0, and plotly fits the bottom to the series shown (a range
+    # fixed here would follow the hidden buy-and-hold lines, or not follow a click that shows
+    # them); when none drawn falls below its peak, plotly would draw 0 to -100%: the floor
+    drawn = dd[:, holds.shape[1] :] if hide_holds else dd
+    drawdown_range: dict[str, Any] = (
+        {"autorange": True, "autorangeoptions": {"maxallowed": 0.0}}
+        if (drawn < 0).any()
+        else {"range": [DRAWDOWN_FLOOR, 0.0]}
+    )
     return {
         "data": data,
         "layout": layout(
@@ -1215,8 +1226,8 @@ def equity_figure(
                 "drawdown, %",
                 domain=[0.0, 0.28],
                 tickformat=PCT_AXIS,
-                range=[deepest * 1.08, 0.0],
                 anchor="x",
+                **drawdown_range,
             ),
         ),
     }

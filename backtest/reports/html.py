@@ -981,16 +981,19 @@ EARNINGS_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("ar0", "AR(0)", "pct"),
     ("car_m1_p1", "CAR[-1,+1]", "pct"),
     ("drift_p2_p20", "Drift CAR[+2,+20]", "pct"),
-    ("abnormal_volume", "Abnormal volume", "num"),
+    ("abnormal_volume", "Abnormal volume", "volume"),
 )
 
 
 def earnings_cell(row: dict[str, Any], column: str, kind: str) -> str:
     """One cell of the earnings reaction history: a surprise in percent as given
-    (``surprise_pct`` 8.66 is +8.66%), returns in percent, dates, EPS with two decimals.
+    (``surprise_pct`` 8.66 is +8.66%), returns in percent, the abnormal volume (day-0 volume /
+    usual volume - 1) in whole percent, dates, EPS with two decimals.
 
     >>> earnings_cell({"surprise_pct": 8.66}, "surprise_pct", "surprise")
     '+8.66%'
+    >>> earnings_cell({"abnormal_volume": 9.16}, "abnormal_volume", "volume")
+    '+916%'
     >>> earnings_cell({"ar0": -0.1133}, "ar0", "pct")
     '-11.33%'
     >>> earnings_cell({"timing": "after_close"}, "timing", "label")
@@ -1002,6 +1005,8 @@ def earnings_cell(row: dict[str, Any], column: str, kind: str) -> str:
         return fmt.DASH if x is None else fmt.pct(x / 100.0)
     if kind == "pct":
         return fmt.pct(v)
+    if kind == "volume":
+        return fmt.pct(v, 0)
     if kind == "num":
         return fmt.num(v)
     if kind == "day":

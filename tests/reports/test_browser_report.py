@@ -239,3 +239,61 @@ def test_ticker_pages_draw_exactly_the_figures_series(
                         assert got[k] == trace[k], (page, chart["id"], k)
                         packed += len(trace[k]) >= C.PACK_MIN
         assert packed >= 10, page  # the equity chart's lines were packed
+
+
+# every metrics table: how far it overflows its scroll container, whether its last column is
+# in view before and after scrolling the container to its right end, where its first column
+# (the statistic names) is then, and the container's backgrounds (the scroll shadows)
+_METRICS_JS = """
+return Array.from(document.querySelectorAll("table.metrics")).map((t) => {
+    const c = t.closest(".scroll");
+    const head = t.querySelectorAll("thead th");
+    const last = head[head.length - 1];
+    const inside = (r) => r.left >= c.getBoundingClientRect().left - 1
+        && r.right <= c.getBoundingClientRect().right + 1;
+    const style = getComputedStyle(c);
+    const out = {
+        columns: head.length, overflow: c.scrollWidth - c.clientWidth,
+        last_in_view: inside(last.getBoundingClientRect()),
+        images: style.backgroundImage, attachment: style.backgroundAttachment,
+    };
+    c.scrollLeft = c.scrollWidth;
+    out.last_reached = inside(last.getBoundingClientRect());
+    out.names_in_view = Array.from(t.querySelectorAll("tr > :first-child")).every(
+        (cell) => inside(cell.getBoundingClientRect()));
+    c.scrollLeft = 0;
+    return out;
+});
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 800])
+def test_wide_metrics_tables_show_every_column_or_say_there_are_more(
+    real_report: Path, tmp_path: Path, width: int
+) -> None:
+    """META's tables of buy_on_model_launches (six combinations and two buy-and-hold columns)
+    and the others: at a laptop's 1280 px each fits its card; at 800 px a table wider than its
+    card scrolls, with a shadow at the edge beyond which columns are hidden and the statistic
+    names kept in view, and its last column can be reached."""
+    require_chromium()
+    report = inspect_page(
+        real_report / "tickers" / "META.html", tmp_path / "page.png", width=width, height=900,
+        timeout=120, probe=_METRICS_JS,
+    )  # fmt: skip
+    assert report.problems() == [], str(report)
+    tables = report.probe
+    assert max(t["columns"] for t in tables) == 1 + 6 + 2
+    for t in tables:
+        assert t["last_reached"], t
+        if width >= 1280:
+            assert t["overflow"] <= 1, t
+            assert t["last_in_view"], t
+        elif t["overflow"] > 1:
+            assert not t["last_in_view"]
+            assert t["names_in_view"], t
+            assert t["images"].count("linear-gradient") == 4, t
+            assert t["attachment"] == "local, local, scroll, scroll", t
+    if width < 1280:
+        assert any(t["overflow"] > 1 for t in tables)  # the case above is checked

@@ -31,8 +31,10 @@ from backtest.portfolio import BacktestResult, load_strategy, run_strategy
 from backtest.portfolio.metrics import METRICS
 from backtest.prices import CsvDirSource, load_prices
 from backtest.reports import charts, tables
+from backtest.reports.write import plotly_js_path
 from backtest.study import EventStudyResult, StudySpec, run_study
 from backtest.study.inputs import normalize_event_table, price_needs
+from tests.browser import inspect_page, require_chromium
 
 SHARPE = next(m for m in METRICS if m.name == "sharpe")
 
@@ -329,9 +331,107 @@ def test_equity_compares_cumulative_returns_and_every_drawdown(short_bt: Backtes
             want.append(v / peak - 1.0)
         close(dd["y"], want, scale=1.0, digits=1 + charts.EQUITY_DECIMALS)
         deepest = min(deepest, min(want))
-    # the drawdown axis reaches the deepest series, buy-and-hold included
-    assert fig["layout"]["yaxis2"]["range"][0] <= deepest
+    # the drawdown axis ends at 0 and reaches the deepest series drawn: plotly fits its
+    # bottom to the lines shown, the buy-and-hold ones too once the reader shows them
+    # (test_the_drawdown_axis_fits_the_lines_drawn, in a browser)
+    assert deepest < 0
+    assert drawdown_axis_fits_what_is_drawn(fig["layout"]["yaxis2"])
     assert fig["layout"]["yaxis"]["tickformat"].endswith("%")
+
+
+def drawdown_axis_fits_what_is_drawn(ax: dict[str, Any]) -> bool:
+    """The drawdown axis has no fixed bottom (plotly fits it to the visible traces) and its
+    top at 0."""
+    return (
+        ax.get("autorange") is True
+        and "range" not in ax
+        and ax.get("autorangeoptions", {}).get("maxallowed") == 0
+    )
+
+
+#: Hand-made portfolio values of one combination: buy-and-hold SPY falls 30% from its peak
+#: (130 -> 91), the strategy 2% (102,000 -> 99,960), the benchmark over its sessions 0.0996%
+#: (100,400 -> 100,300).
+DEEP_HOLD = {
+    "buy & hold SPY": [100.0, 120.0, 130.0, 91.0, 100.0],
+    "strategy": [100_000.0, 100_500.0, 102_000.0, 99_960.0, 101_000.0],
+    "SPY at the strategy's exposure": [100_000.0, 100_000.0, 100_400.0, 100_300.0, 100_400.0],
+}
+
+
+@pytest.fixture(scope="module")
+def deep_hold(tmp_path_factory: pytest.TempPathFactory) -> BacktestResult:
+    """A backtest of one combination on META whose equity is :data:`DEEP_HOLD`."""
+    path = tmp_path_factory.mktemp("strategies") / "deep.toml"
+    path.write_text('name = "deep"\n[events]\ncategories = ["layoff"]\n[exit]\nhold = 5\n')
+    combos = pd.DataFrame({"combo": [0], "label": ["base"]})
+    empty = BacktestResult.empty(load_strategy(path), combos, pd.DataFrame(), {"XNYS": "SPY"})
+    equity = pd.DataFrame(
+        DEEP_HOLD, index=pd.bdate_range("2024-01-02", periods=5), dtype=np.float64
+    )
+    equity.columns = pd.MultiIndex.from_tuples([(0, "META", k) for k in DEEP_HOLD])
+    return dataclasses.replace(empty, equity=equity)
+
+
+def test_a_hidden_buy_and_hold_does_not_stretch_the_drawdown_axis(
+    deep_hold: BacktestResult,
+) -> None:
+    """The buy-and-hold lines start hidden (the benchmark over the strategy's sessions is
+    drawn instead): their 30% drawdown must not set the axis that shows the strategy's 2%."""
+    fig = charts.equity_figure(deep_hold, "META")
+    valid(fig)
+    dds = {html.unescape(t["name"]): t for t in fig["data"] if t.get("yaxis") == "y2"}
+    assert dds["buy & hold SPY"]["visible"] == "legendonly"
+    assert min(dds["buy & hold SPY"]["y"]) == -0.3
+    shown = [t for t in dds.values() if t.get("visible", True) is True]
+    assert sorted(html.unescape(t["name"]) for t in shown) == ["SPY, same sessions", "strategy"]
+    assert min(min(t["y"]) for t in shown) == -0.02
+    # the legend names every line, the hidden one too (a click shows it)
+    legend = [t for t in fig["data"] if t.get("showlegend")]
+    assert [html.unescape(t["name"]) for t in legend] == ["buy & hold SPY", "strategy"]
+    assert drawdown_axis_fits_what_is_drawn(fig["layout"]["yaxis2"])
+
+
+# each chart's drawdown axis range as plotly drew it
+_DRAWDOWN_RANGE_JS = """
+return Array.from(document.querySelectorAll("div.chart")).map(
+    (el) => el._fullLayout.yaxis2.range);
+"""
+
+
+@pytest.mark.browser
+def test_the_drawdown_axis_fits_the_lines_drawn(deep_hold: BacktestResult, tmp_path: Path) -> None:
+    """In Chromium: the drawdown axis runs from 0 to just below the strategy's -2% while
+    buy-and-hold is hidden, to below its -30% once shown (as a click on the legend does), and
+    to the floor when no series drawn falls below its peak."""
+    require_chromium()
+    fig = charts.equity_figure(deep_hold, "META")
+    every = {**fig, "data": [{k: v for k, v in t.items() if k != "visible"} for t in fig["data"]]}
+    # the strategy and the benchmark over its sessions never below their peak
+    rising = deep_hold.equity.copy()
+    rising.iloc[:, 1:] = np.repeat(np.arange(100.0, 105.0)[:, None], 2, axis=1)
+    flat = charts.equity_figure(dataclasses.replace(deep_hold, equity=rising), "META")
+    body = "".join(
+        f'<div class="chart" id="{k}"></div><script>var fig = {charts.figure_json(f)};'
+        f'Plotly.newPlot("{k}", fig.data, fig.layout, {json.dumps(charts.PLOTLY_CONFIG)});</script>'
+        for k, f in (("hidden", fig), ("shown", every), ("flat", flat))
+    )
+    page = tmp_path / "equity.html"
+    page.write_text(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>equity</title>"
+        # the scroll bar from the start, as on the report's pages
+        "<style>html { overflow-y: scroll; }</style>"
+        f'<script src="{plotly_js_path().as_uri()}"></script></head><body>{body}</body></html>',
+        encoding="utf-8",
+    )
+    report = inspect_page(page, tmp_path / "equity.png", width=1000, height=800,
+                          probe=_DRAWDOWN_RANGE_JS)  # fmt: skip
+    assert report.problems() == [], str(report)
+    (lo, hi), (lo_all, hi_all), (lo_flat, hi_flat) = report.probe
+    assert hi == hi_all == hi_flat == 0
+    assert -0.025 < lo < -0.02  # the strategy's -2% and a margin
+    assert -0.33 < lo_all < -0.30  # buy-and-hold's -30% and a margin
+    assert lo_flat == charts.DRAWDOWN_FLOOR  # not -100%
 
 
 def test_strategy_forest_one_row_per_strategy_with_every_combination() -> None:

@@ -96,6 +96,22 @@ def test_the_ticker_page_shows_the_earnings_reaction_history(toy_result: RunResu
     assert "2023-08-01" not in text
 
 
+def test_abnormal_volume_is_shown_in_percent_and_explained(toy_result: RunResult) -> None:
+    """``abnormal_volume`` is day-0 volume / the estimation window's mean - 1: 9.16 is ten
+    times the usual volume, +916%, not "9.16" with no unit."""
+    history = _history()
+    history["abnormal_volume"] = [-0.25, 9.16, 0.004, 1.0]  # date order: 2023Q2, 2022Q4, Q1
+    text = _text(H.render_pages(_with(toy_result, earnings_history=history))["tickers/BBB.html"])
+    assert "Abnormal volume" in text
+    assert "2022Q4 2023-02-09 before open 0.90 1.05 +16.67% +3.10% +4.40% -2.00% +916%" in text
+    assert "2023Q1 2023-05-11 unknown 1.00 1.02 +2.00% +0.40% +1.00% 0.00% 0%" in text
+    assert "2023Q2 2023-08-10 after close 1.10 1.00 -9.09% -6.00% -7.10% +1.20% -25%" in text
+    assert (
+        "Abnormal volume: the day-0 volume against the mean volume of the estimation window "
+        "(+100%: twice the usual)." in text
+    )
+
+
 def _sentence(n_pos: int, n_neg: int, beats: int, misses: int, n: int = 5) -> str:
     row = dict(zip(PROFILE_COLUMNS, ("X", n, 0.04, 0.6, 0.021, -0.013, n_pos, n_neg), strict=True))
     return H.earnings_profile_sentence(row, beats, misses)
