@@ -219,34 +219,6 @@ paths = ["strategies"]
     assert record["name"] == "partial"
 
 
-@pytest.mark.slow
-def test_a_run_with_one_window_writes_its_tables(
-    tmp_path: Path, repo_root: Path, shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """One window makes the tables' window column a categorical of one category: the CSV
-    writer crashed on it ("'Categorical' ... does not support operation 'any'", exit 3)."""
-    (tmp_path / "run.toml").write_text(
-        f"""[catalog]
-paths = ["{repo_root / "events"}"]
-categories = ["layoff"]
-[study]
-windows = [[0, 0]]
-max_loss = 0.5
-""",
-        encoding="utf-8",
-    )
-    out = tmp_path / "out"
-    code, _, stderr = run_main(
-        capsys, "run", "--config", str(tmp_path / "run.toml"), "--prices-dir",
-        str(shared_prices_dir), "--out", str(out), "--quiet",
-    )  # fmt: skip
-    assert code == 0, stderr
-    windows = pd.read_csv(out / "tables" / "windows.csv")
-    assert set(windows["window"]) == {"[0,0]"}
-    counts = json.loads((out / "run.json").read_text(encoding="utf-8"))["counts"]
-    assert len(windows) == counts["measured"] > 0
-
-
 def _run_layoffs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], repo_root: Path, prices: Path, extra: str
 ) -> Path:
@@ -262,6 +234,22 @@ def _run_layoffs(
     )  # fmt: skip
     assert code == 0, stderr
     return out
+
+
+@pytest.mark.slow
+def test_a_run_with_one_window_writes_its_tables(
+    tmp_path: Path, repo_root: Path, shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One window makes the tables' window column a categorical of one category: the CSV
+    writer crashed on it ("'Categorical' ... does not support operation 'any'", exit 3)."""
+    out = _run_layoffs(
+        tmp_path, capsys, repo_root, shared_prices_dir,
+        "[study]\nwindows = [[0, 0]]\nmax_loss = 0.5\n",
+    )  # fmt: skip
+    windows = pd.read_csv(out / "tables" / "windows.csv")
+    assert set(windows["window"]) == {"[0,0]"}
+    counts = json.loads((out / "run.json").read_text(encoding="utf-8"))["counts"]
+    assert len(windows) == counts["measured"] > 0
 
 
 @pytest.mark.slow
