@@ -368,10 +368,11 @@ def _between(ok: Mapping[str, Any], *, limits: bool) -> Iterator[tuple[str, str]
     if est is not None and "windows" in ok:
         first = min(w[0] for w in ok["windows"])
         if est[1] >= first:
+            hint = _estimation_hint(ok, est, first, limits=limits)
             yield (
                 "estimation",
                 f"the estimation window {est} must end before the first event window starts "
-                f"(day {first}); e.g. estimation=({est[0]}, {first - 1})",
+                f"(day {first})" + (f"; e.g. estimation={hint}" if hint else ""),
             )
     if est is not None and est[1] - est[0] + 1 < 3:
         yield ("estimation", f"the estimation window {est} is too short for any model")
@@ -386,6 +387,21 @@ def _between(ok: Mapping[str, Any], *, limits: bool) -> Iterator[tuple[str, str]
         )
     if ok.get("chunk_size", 1) < 1:
         yield ("chunk_size", f"chunk_size must be positive, not {ok['chunk_size']!r}")
+
+
+def _estimation_hint(
+    ok: Mapping[str, Any], est: Window, first: int, *, limits: bool
+) -> Window | None:
+    """An estimation window that ends the session before the first event window (day
+    ``first``) and passes every rule with the other settings unchanged: as long as ``est``,
+    or as ``min_estimation`` asks (at least 3 days); ``None`` when the limit ``max_offset``
+    leaves no such window."""
+    least = ok.get("min_estimation", 0)
+    days = max(est[1] - est[0] + 1, 3, least)
+    hint = (first - days, first - 1)
+    if limits and "max_offset" in ok and max(abs(hint[0]), abs(hint[1])) > ok["max_offset"]:
+        return None
+    return hint
 
 
 def _checked(

@@ -132,7 +132,7 @@ def test_a_rule_between_settings_is_checked_with_the_defaults(tmp_path: Path) ->
     )
     assert problems(path) == [
         f"{path}: field study.estimation: the estimation window (-100, -5) must end before the "
-        "first event window starts (day -5); e.g. estimation=(-100, -6)",
+        "first event window starts (day -5); e.g. estimation=(-205, -6)",
         f"{path}: field study.min_estimation: min_estimation=200 is more than the 96 days of "
         "the estimation window (-100, -5)",
         f"{path}: field study.confounder_window: at most 1,000 sessions from day 0, asked for "
