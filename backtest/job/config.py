@@ -383,7 +383,9 @@ def _toml_string(s: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def load_config(path: str | Path | None = None, *, base: str | Path = ".") -> RunConfig:
+def load_config(
+    path: str | Path | None = None, *, base: str | Path = ".", check_study: bool = True
+) -> RunConfig:
     """The run configuration in ``path``, or the defaults.
 
     Parameters
@@ -393,6 +395,11 @@ def load_config(path: str | Path | None = None, *, base: str | Path = ".") -> Ru
     base:
         Without a file, the folder relative paths are read from (the command line passes the
         current folder). With a file, its own folder.
+    check_study:
+        Check what a run uses beyond the settings' types (:func:`check_config`,
+        :func:`run_problems`: the study, its limits, the files named). ``False`` for a caller
+        that uses only the ``[limits]`` of the strategies (``evbt backtest --config``): the
+        ``[study]`` settings, and the ``[limits]`` they would break, are then not checked.
 
     Raises
     ------
@@ -419,7 +426,7 @@ def load_config(path: str | Path | None = None, *, base: str | Path = ".") -> Ru
         config = validate(RunConfig, data, str(p), ConfigError, hidden=("base", "file"))
     except ConfigError as exc:  # and what the [study] settings of the right type break
         raise ConfigError(str(p), [*exc.problems, *_typed_study_problems(study, exc)]) from None
-    problems = check_config(config)
+    problems = check_config(config) if check_study else []
     if problems:  # with what the run would refuse when it starts: every problem at once
         raise ConfigError(str(p), [*problems, *run_problems(config)])
     return config
