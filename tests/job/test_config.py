@@ -210,3 +210,23 @@ def test_written_back_configuration_repeats_the_run(tmp_path: Path) -> None:
         "base": "",
         "file": "",
     }
+
+
+@pytest.mark.parametrize(
+    ("estimation", "hint"),
+    [("[-90, 0]", "; e.g. estimation=(-96, -6)"),  # 91 days ending at day -6: within 100
+     ("[-100, 0]", "")],  # 101 days ending at day -6 reach day -106: none fits
+)  # fmt: skip
+def test_the_suggested_estimation_window_stays_within_the_limits(
+    tmp_path: Path, estimation: str, hint: str
+) -> None:
+    """With [limits] sessions = 100, the window suggested stays within 100 sessions of day 0
+    (it was (-100, -6), shorter than the window, whatever the limit)."""
+    path = write(
+        tmp_path,
+        f"[study]\nestimation = {estimation}\nmin_estimation = 50\n[limits]\nsessions = 100\n",
+    )
+    assert problems(path) == [
+        f"{path}: field study.estimation: the estimation window ({estimation[1:-1]}) must end "
+        f"before the first event window starts (day -5){hint}",
+    ]
