@@ -5,6 +5,7 @@ each refusal worded the same way: the limit, what was asked, the setting that ra
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,85 @@ def test_a_sweep_beyond_the_default_limit_is_refused_by_evbt_backtest(
         "10,100 (101 entry.lag x 100 exit.hold); raise [limits] combinations in the run "
         "configuration\n"
     )
+
+
+#: a strategy without a condition (it runs no event study) and one with a condition (it reads
+#: the conditions' event study: evbt study's defaults, estimation (-250, -11), path (-20, 20),
+#: windows up to (-5, 20))
+PLAIN = 'name = "plain"\n[events]\nids = ["meta-2022q1-results"]\n[exit]\nhold = 1\n'
+CONDITIONED = (
+    'name = "conditioned"\n[events]\nids = ["meta-2022q1-results"]\n'
+    '[condition]\nday = 0\nbelow = -0.03\nmodel = "market"\n[exit]\nhold = 1\n'
+)
+#: [limits] sessions below the [study] defaults, and [study] settings evbt backtest does not use
+LOW = "[limits]\nsessions = 10\n"
+
+
+@pytest.mark.parametrize("study", ["", "[study]\nestimation = [30, 250]\n"], ids=["none", "bad"])
+def test_evbt_backtest_does_not_check_the_study_settings_it_does_not_use(
+    tmp_path: Path,
+    shared_prices_dir: Path,
+    repo_root: Path,
+    capsys: pytest.CaptureFixture[str],
+    study: str,
+) -> None:
+    """It was refused for the [study] defaults (and settings) beyond [limits] sessions."""
+    strategy = write(tmp_path / "plain.toml", PLAIN)
+    config = write(tmp_path / "run.toml", LOW + study)
+    code, out, err = run_main(
+        ["backtest", str(strategy), "--config", str(config), "--catalog",
+         str(repo_root / "events"), "--prices-dir", str(shared_prices_dir), "--format", "json",
+         "-q"],
+        capsys,
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert [r["strategy"]["name"] for r in json.loads(out)] == ["plain"]
+
+
+def test_evbt_backtest_keeps_the_conditions_event_study_within_the_limits(
+    tmp_path: Path, shared_prices_dir: Path, repo_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The conditions' event study reads beyond [limits] sessions: the conditioned strategy is
+    refused before anything runs (each window named), the other still runs."""
+    plain = write(tmp_path / "plain.toml", PLAIN)
+    conditioned = write(tmp_path / "conditioned.toml", CONDITIONED)
+    config = write(tmp_path / "run.toml", LOW)
+    code, out, err = run_main(
+        ["backtest", str(plain), str(conditioned), "--config", str(config), "--catalog",
+         str(repo_root / "events"), "--prices-dir", str(shared_prices_dir), "--format", "json",
+         "-q"],
+        capsys,
+    )  # fmt: skip
+    assert code == 1
+    raise_it = "raise [limits] sessions in the run configuration"
+    assert err == (
+        f"evbt: error: {conditioned}: field condition: the conditions' event study's estimation: "
+        f"at most 10 sessions from day 0, asked for 250 (-250, -11); {raise_it}\n"
+        f"evbt: error: {conditioned}: field condition: the conditions' event study's path: "
+        f"at most 10 sessions from day 0, asked for 20 (-20, 20); {raise_it}\n"
+        f"evbt: error: {conditioned}: field condition: the conditions' event study's "
+        f"windows[3]: at most 10 sessions from day 0, asked for 20 (-5, 20); {raise_it}\n"
+    )
+    assert [r["strategy"]["name"] for r in json.loads(out)] == ["plain"]
+
+
+def test_evbt_run_still_checks_the_study_against_the_limits(
+    tmp_path: Path, shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path / "run.toml", LOW)
+    code, out, err = run_main(
+        ["run", "--config", str(config), "--prices-dir", str(shared_prices_dir), "--out",
+         str(tmp_path / "report"), "-q"],
+        capsys,
+    )  # fmt: skip
+    raise_it = "raise [limits] sessions in the run configuration"
+    assert (code, out) == (1, "")
+    assert err == (
+        f"evbt: error: {config}: field study.estimation: at most 10 sessions from day 0, asked "
+        f"for 250 (-250, -11); {raise_it}\n"
+        f"{config}: field study.path: at most 10 sessions from day 0, asked for 20 (-20, 20); "
+        f"{raise_it}\n"
+        f"{config}: field study.windows[3]: at most 10 sessions from day 0, asked for 20 "
+        f"(-5, 20); {raise_it}\n"
+    )
+    assert not (tmp_path / "report").exists()

@@ -231,7 +231,7 @@ def nothing_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         (["--window", "-20", "0", "--window", "0", "3000", "--path", "-2500", "0",
           "--benchmark", "SPY.XX", "--max-offset", "2000", "--max-windows", "1"],
          ["option --estimation: the estimation window (-250, -11) must end before the first "
-          "event window starts (day -20); e.g. estimation=(-250, -21)",
+          "event window starts (day -20); e.g. estimation=(-260, -21)",
           "option --window: 2 event windows asked for, more than the limit of 1 (max_windows); "
           "give fewer windows or raise max_windows",
           "option --window: windows[1] (0, 3000) reaches 3000 sessions from day 0, more than "

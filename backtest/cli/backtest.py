@@ -28,8 +28,8 @@ from backtest.cli._output import emit, format_option, out_option, to_json
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="A run configuration (TOML) whose [limits] apply (combinations, sessions); the "
-    "rest of it is not used here.",
+    help="A run configuration (TOML) whose [limits] apply (combinations, sessions, also to "
+    "the conditions' event study); the rest of it is neither used nor checked here.",
 )
 @prices_dir_option
 @cache_dir_option
@@ -60,19 +60,34 @@ def backtest(
     from backtest.cli._env import open_price_source, strategy_paths
     from backtest.errors import EvbtError
     from backtest.job import load_config
+    from backtest.job.config import offset_problems
     from backtest.job.progress import Steps
     from backtest.portfolio import load_strategy, run_strategy, strategy_files
 
-    limits = load_config(config_path, base=Path.cwd()).strategy_limits()
+    # only the [limits] are used: the [study] settings are neither used nor checked
+    limits = load_config(config_path, base=Path.cwd(), check_study=False).strategy_limits()
+    # what the conditions' event study reads, within [limits] sessions as the strategies are
+    beyond = offset_problems(_conditions_spec(), limits.max_sessions)
     paths = strategy_files(strategy_paths(files))
     strategies: list[Any] = []
     failures = 0
     for path in paths:  # every file checked before anything is loaded or computed
         try:
-            strategies.append(load_strategy(path, limits=limits))
+            strategy = load_strategy(path, limits=limits)
         except EvbtError as exc:
             failures += 1
             click.echo(f"evbt: error: {exc}", err=True)
+            continue
+        if strategy.condition is not None and beyond:
+            failures += 1
+            for name, message in beyond:
+                click.echo(
+                    f"evbt: error: {path}: field condition: the conditions' event study's "
+                    f"{name}: {message}",
+                    err=True,
+                )
+            continue
+        strategies.append(strategy)
     source = open_price_source(prices_dir=prices_dir, cache_dir=default_cache_dir(cache_dir))
     results: list[Any] = []
     with Steps(enabled=not quiet, transient=fmt == "table" and out is None) as steps:
@@ -129,6 +144,16 @@ def _context(catalog: Any, confounder_paths: tuple[Path, ...]) -> Any:
     return context_with_confounders(catalog, load_confounder_events(list(confounder_paths)))
 
 
+def _conditions_spec() -> Any:
+    """The spec of the conditions' event study: ``evbt study``'s defaults, and a row it cannot
+    measure is a skipped trade, not a stop. (The study a strategy runs itself for the rows
+    this one leaves, :mod:`backtest.portfolio.run`, reads the same estimation window and
+    otherwise only days within ``condition.day``, which the strategy's limits bound.)"""
+    from backtest.study import StudySpec
+
+    return StudySpec(max_loss=1.0)
+
+
 def _study(strategies: list[Any], catalog: Any, context: Any, source: Any, update: Any) -> Any:
     """The event study (``evbt study``'s defaults) of the events the conditioned
     ``strategies`` trade, with ``context`` as every event known; ``None`` when it cannot run
@@ -136,7 +161,7 @@ def _study(strategies: list[Any], catalog: Any, context: Any, source: Any, updat
     from backtest.cli.study import load_study_prices
     from backtest.errors import EvbtError
     from backtest.portfolio import select_events
-    from backtest.study import StudySpec, run_study
+    from backtest.study import run_study
     from backtest.study.inputs import normalize_event_table
 
     chosen = []
@@ -149,7 +174,7 @@ def _study(strategies: list[Any], catalog: Any, context: Any, source: Any, updat
     if not ids:
         return None
     table, dropped = normalize_event_table(catalog.filter(ids=sorted(ids)).to_frame())
-    spec = StudySpec(max_loss=1.0)  # a row it cannot measure is a skipped trade, not a stop
+    spec = _conditions_spec()
     try:
         panel = load_study_prices(table, spec, source=source)
         return run_study(

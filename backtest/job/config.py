@@ -383,7 +383,9 @@ def _toml_string(s: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def load_config(path: str | Path | None = None, *, base: str | Path = ".") -> RunConfig:
+def load_config(
+    path: str | Path | None = None, *, base: str | Path = ".", check_study: bool = True
+) -> RunConfig:
     """The run configuration in ``path``, or the defaults.
 
     Parameters
@@ -393,6 +395,11 @@ def load_config(path: str | Path | None = None, *, base: str | Path = ".") -> Ru
     base:
         Without a file, the folder relative paths are read from (the command line passes the
         current folder). With a file, its own folder.
+    check_study:
+        Check what a run uses beyond the settings' types (:func:`check_config`,
+        :func:`run_problems`: the study, its limits, the files named). ``False`` for a caller
+        that uses only the ``[limits]`` of the strategies (``evbt backtest --config``): the
+        ``[study]`` settings, and the ``[limits]`` they would break, are then not checked.
 
     Raises
     ------
@@ -419,7 +426,7 @@ def load_config(path: str | Path | None = None, *, base: str | Path = ".") -> Ru
         config = validate(RunConfig, data, str(p), ConfigError, hidden=("base", "file"))
     except ConfigError as exc:  # and what the [study] settings of the right type break
         raise ConfigError(str(p), [*exc.problems, *_typed_study_problems(study, exc)]) from None
-    problems = check_config(config)
+    problems = check_config(config) if check_study else []
     if problems:  # with what the run would refuse when it starts: every problem at once
         raise ConfigError(str(p), [*problems, *run_problems(config)])
     return config
@@ -431,7 +438,10 @@ def check_config(config: RunConfig) -> list[tuple[str, str]]:
     (:func:`study_limit_problems`, in the limits' own words). What a run checks when it
     starts (the benchmarks per market, the binnings, the files named) is
     :func:`run_problems`."""
-    return [*study_problems(config.study), *study_limit_problems(config)]
+    return [
+        *study_problems(config.study, sessions=config.limits.sessions),
+        *study_limit_problems(config),
+    ]
 
 
 def run_problems(config: RunConfig) -> list[tuple[str, str]]:
@@ -451,7 +461,9 @@ def _binning_problems(study: Any) -> list[tuple[str, str]]:
     return [("study.group_by", m) for m in binning_problems(study.group_by)]
 
 
-def study_problems(study: Any, *, unknown: Collection[str] = ()) -> list[tuple[str, str]]:
+def study_problems(
+    study: Any, *, unknown: Collection[str] = (), sessions: int | None = None
+) -> list[tuple[str, str]]:
     """``(field, message)`` for each problem of a ``[study]`` section: its benchmark, its
     settings as :class:`~backtest.study.StudySpec` checks them (the same rules and messages,
     :func:`~backtest.study.spec.spec_problems`; the limits are ``[limits]``'s),
@@ -459,6 +471,8 @@ def study_problems(study: Any, *, unknown: Collection[str] = ()) -> list[tuple[s
 
     ``unknown``: fields whose values were refused (of the wrong type, reported already);
     they are not checked, nor any rule between one of them and another field.
+    ``sessions``: ``[limits] sessions``, when known, which a window the messages suggest
+    stays within (the limits themselves are :func:`study_limit_problems`').
     """
     from backtest.study.spec import spec_problems
 
@@ -471,6 +485,8 @@ def study_problems(study: Any, *, unknown: Collection[str] = ()) -> list[tuple[s
         except ValueError as exc:
             out.append(("study.benchmark", str(exc)))
     values = {k: v for k, v in _spec_values(study).items() if k not in unknown}
+    if sessions is not None:
+        values["max_offset"] = sessions
     out += [(f"study.{f}", m) for f, m in spec_problems(values, limits=False)]
     if study.model == "factor" and not study.factors and not {"model", "factors"} & set(unknown):
         out.append(("study.factors", 'model = "factor" needs factors = ["file.CSV", ...]'))

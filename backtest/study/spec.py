@@ -368,10 +368,11 @@ def _between(ok: Mapping[str, Any], *, limits: bool) -> Iterator[tuple[str, str]
     if est is not None and "windows" in ok:
         first = min(w[0] for w in ok["windows"])
         if est[1] >= first:
+            hint = _estimation_hint(ok, est, first)
             yield (
                 "estimation",
                 f"the estimation window {est} must end before the first event window starts "
-                f"(day {first}); e.g. estimation=({est[0]}, {first - 1})",
+                f"(day {first})" + (f"; e.g. estimation={hint}" if hint else ""),
             )
     if est is not None and est[1] - est[0] + 1 < 3:
         yield ("estimation", f"the estimation window {est} is too short for any model")
@@ -386,6 +387,19 @@ def _between(ok: Mapping[str, Any], *, limits: bool) -> Iterator[tuple[str, str]
         )
     if ok.get("chunk_size", 1) < 1:
         yield ("chunk_size", f"chunk_size must be positive, not {ok['chunk_size']!r}")
+
+
+def _estimation_hint(ok: Mapping[str, Any], est: Window, first: int) -> Window | None:
+    """An estimation window that ends the session before the first event window (day
+    ``first``) and passes every rule with the other settings unchanged: as long as ``est``,
+    or as ``min_estimation`` asks (at least 3 days); ``None`` when ``max_offset`` (given,
+    even when its limits are not checked here) leaves no such window."""
+    least = ok.get("min_estimation", 0)
+    days = max(est[1] - est[0] + 1, 3, least)
+    hint = (first - days, first - 1)
+    if "max_offset" in ok and max(abs(hint[0]), abs(hint[1])) > ok["max_offset"]:
+        return None
+    return hint
 
 
 def _checked(
@@ -413,7 +427,8 @@ def spec_problems(values: Mapping[str, Any], *, limits: bool = True) -> list[tup
     ``values`` maps settings to values; a setting left out is not checked, nor any rule
     between it and another (so a setting whose value is not known yet does not bring problems
     of its default). ``limits=False`` leaves out what ``max_offset`` and ``max_windows`` bound
-    (the run configuration checks that as its ``[limits]``, in its own words).
+    (the run configuration checks that as its ``[limits]``, in its own words); a suggested
+    window still stays within a ``max_offset`` given.
 
     >>> spec_problems({"windows": [(2, -2)], "estimation": (-10, -250), "max_loss": 3})
     ... # doctest: +NORMALIZE_WHITESPACE

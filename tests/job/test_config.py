@@ -132,7 +132,7 @@ def test_a_rule_between_settings_is_checked_with_the_defaults(tmp_path: Path) ->
     )
     assert problems(path) == [
         f"{path}: field study.estimation: the estimation window (-100, -5) must end before the "
-        "first event window starts (day -5); e.g. estimation=(-100, -6)",
+        "first event window starts (day -5); e.g. estimation=(-205, -6)",
         f"{path}: field study.min_estimation: min_estimation=200 is more than the 96 days of "
         "the estimation window (-100, -5)",
         f"{path}: field study.confounder_window: at most 1,000 sessions from day 0, asked for "
@@ -210,3 +210,23 @@ def test_written_back_configuration_repeats_the_run(tmp_path: Path) -> None:
         "base": "",
         "file": "",
     }
+
+
+@pytest.mark.parametrize(
+    ("estimation", "hint"),
+    [("[-90, 0]", "; e.g. estimation=(-96, -6)"),  # 91 days ending at day -6: within 100
+     ("[-100, 0]", "")],  # 101 days ending at day -6 reach day -106: none fits
+)  # fmt: skip
+def test_the_suggested_estimation_window_stays_within_the_limits(
+    tmp_path: Path, estimation: str, hint: str
+) -> None:
+    """With [limits] sessions = 100, the window suggested stays within 100 sessions of day 0
+    (it was (-100, -6), shorter than the window, whatever the limit)."""
+    path = write(
+        tmp_path,
+        f"[study]\nestimation = {estimation}\nmin_estimation = 50\n[limits]\nsessions = 100\n",
+    )
+    assert problems(path) == [
+        f"{path}: field study.estimation: the estimation window ({estimation[1:-1]}) must end "
+        f"before the first event window starts (day -5){hint}",
+    ]
