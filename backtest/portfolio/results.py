@@ -13,7 +13,7 @@ from backtest.jsonio import number
 from backtest.portfolio.metrics import METRICS, format_metric
 from backtest.portfolio.strategy import Strategy
 from backtest.summary import Summary, Table, Text
-from backtest.text import DASH, num, pct
+from backtest.text import DASH, money, num, pct
 
 #: The metrics the text summary shows, in order, with their short column headers.
 SUMMARY_METRICS = {
@@ -179,7 +179,7 @@ class BacktestResult:
             + (f"; stop loss {_list(s.exit.stop_loss)}" if s.exit.stop_loss else "")
             + (f"; take profit {_list(s.exit.take_profit)}" if s.exit.take_profit else "")
             + cond
-            + f"; {costs}; capital {s.portfolio.init_cash:,.0f} per portfolio"
+            + f"; {costs}; capital {money(s.portfolio.init_cash)} per portfolio"
             + f", at most {s.portfolio.leverage:g}x its value in positions"
         )
 
