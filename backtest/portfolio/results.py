@@ -235,13 +235,23 @@ class BacktestResult:
         """One line per skipped (event, ticker, reason), with the combinations it concerns
         when the reason depends on the parameters."""
         table = self.skipped_table()
+        return Text(
+            self.skipped_lines(max_rows),
+            title=f"Skipped ({len(table)} event-ticker reasons):",
+            bullets=True,
+        )
+
+    def skipped_lines(self, max_rows: int = 12) -> list[str]:
+        """The first ``max_rows`` rows of :meth:`skipped_table`, one line each (``event
+        ticker: reason [combinations]``), and how many more."""
+        table = self.skipped_table()
         lines = []
         for r in table.head(max_rows).itertuples(index=False):
             where = "" if r.combinations == "all" else f" [{r.combinations}]"
             lines.append(f"{r.event_id} {r.ticker}: {r.reason}{where}")
         if len(table) > max_rows:
             lines.append(f"... and {len(table) - max_rows} more (see .skipped)")
-        return Text(lines, title=f"Skipped ({len(table)} event-ticker reasons):", bullets=True)
+        return lines
 
     def _metrics_table(self, rows: pd.DataFrame, title: str) -> Table:
         metric = {m.name: m for m in METRICS}
