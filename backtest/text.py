@@ -4,6 +4,7 @@ One rule for every page, table and summary:
 
 * returns and abnormal returns: percent with a sign and two decimals (``-9.87%``);
 * test statistics and ratios: two decimals (``-6.80``);
+* money: thousands separators, no decimals from 100 up, two below (``104,512``, ``0.37``);
 * a missing or non-finite value is an em dash (``—``) unless the caller asks for another mark.
 
 This module imports nothing heavy (no pandas, no numpy), so the command line can use it at once.
@@ -63,6 +64,21 @@ def num(v: Any, digits: int = 2, *, missing: str = DASH) -> str:
     if x is None:
         return missing
     return f"{0:.{digits}f}" if round(abs(x), digits) == 0 else f"{x:.{digits}f}"
+
+
+def money(v: Any, *, missing: str = DASH) -> str:
+    """An amount of money: thousands separators and no decimals from 100 up, two decimals below
+    (so a small amount never reads ``0``); one that rounds to zero is ``0.00``, never ``-0.00``.
+
+    >>> money(104512.4), money(-2500), money(99.5), money(0.37), money(-0.001), money(None)
+    ('104,512', '-2,500', '99.50', '0.37', '0.00', '—')
+    """
+    x = finite(v)
+    if x is None:
+        return missing
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return num(x)
 
 
 def counted(k: int, one: str, many: str = "") -> str:

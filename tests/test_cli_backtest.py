@@ -119,3 +119,41 @@ def test_an_events_period_selects_the_events_dated_in_it(
     assert code == 0, err
     (doc,) = json.loads(out)
     assert [t["event_id"] for t in doc["trades"]] == ["meta-2023-03-layoffs"]
+
+
+def test_a_strategy_that_trades_nothing_has_the_csv_header_and_says_why(
+    tmp_path: Path,
+    repo_root: Path,
+    shared_prices_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--format csv`` of a strategy that trades nothing printed only ``strategy``, with no
+    reason: it prints the header of a strategy that trades (same parameters) and, on standard
+    error, the skipped events with their reasons (the table format's, JSON's ``skipped``)."""
+    common = ["--catalog", str(repo_root / "events"), "--prices-dir", str(shared_prices_dir)]
+    headers = {}
+    for name, lag in (("lag-999", 999), ("lag-0", 0)):
+        strategy = tmp_path / f"{name}.toml"
+        strategy.write_text(
+            f'name = "{name}"\n[events]\ncategories = ["layoff"]\n[entry]\nlag = {lag}\n'
+            "[exit]\nhold = 1\n",
+            encoding="utf-8",
+        )
+        code, out, err = run(["backtest", str(strategy), *common, "--format", "csv", "-q"], capsys)
+        assert code == 0, err
+        headers[name], *rows = out.splitlines()
+        assert (len(rows) == 0) == (name == "lag-999")
+        if name == "lag-999":
+            assert err.splitlines()[:2] == [
+                "evbt: note: lag-999 made no trade, so it has no row in the CSV; every event "
+                "was skipped (5 event-ticker reasons):",
+                "- meta-2022-11-layoffs META: needs prices to 2026-11-05 for a 1-session hold; "
+                "the data ends 2026-08-21",
+            ]
+            assert len(err.splitlines()) == 6
+        else:
+            assert err == ""
+    assert headers["lag-999"] == headers["lag-0"]
+    assert headers["lag-0"].startswith("combo,portfolio,market,kind,subject,")
+    assert headers["lag-0"].endswith(",label,entry.lag,exit.hold,position.size,costs.fees,"
+                                     "costs.slippage,strategy")  # fmt: skip

@@ -123,8 +123,18 @@ def backtest(
         frames = [r.to_frame().assign(strategy=r.strategy.name) for r in results]
         buf = io.StringIO()
         if frames:
-            pd.concat(frames, ignore_index=True).to_csv(buf, index=False)
+            traded = [f for f in frames if len(f)] or frames[:1]  # no trade: the header only
+            pd.concat(traded, ignore_index=True).to_csv(buf, index=False)
         emit(buf.getvalue(), out, quiet=quiet)
+        for r in results:  # a strategy without a row says why, as the table format does
+            if r.metrics.empty:
+                why = "".join(f"\n- {line}" for line in r.skipped_lines())
+                click.echo(
+                    f"evbt: note: {r.strategy.name} made no trade, so it has no row in the CSV; "
+                    f"every event was skipped ({len(r.skipped_table())} event-ticker "
+                    f"reasons):{why}",
+                    err=True,
+                )
     elif results or out is not None:
         emit("\n".join(str(r.summary()) for r in results), out, quiet=quiet)
     if failures:

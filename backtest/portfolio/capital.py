@@ -32,6 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from backtest.text import money
+
 #: Relative tolerance of the comparison (sums of sizes that meet the limit exactly pass).
 TOLERANCE = 1e-9
 
@@ -181,14 +183,15 @@ def admit(
             i = legs_t[0]
             if value <= 0:
                 why = (
-                    f"capital ({label[i]}): the portfolio's value is {value:,.0f} at the close "
+                    f"capital ({label[i]}): the portfolio's value is {money(value)} at the close "
                     "before the entry (ruined)"
                 )
             else:
                 lev = f"{leverage:g}"
                 why = (
-                    f"capital ({label[i]}): {in_positions:,.0f} of {limit:,.0f} already in "
-                    f"positions (leverage {lev} x value {value:,.0f}); this trade needs {need:,.0f}"
+                    f"capital ({label[i]}): {money(in_positions)} of {money(limit)} already in "
+                    f"positions (leverage {lev} x value {money(value)}); "
+                    f"this trade needs {money(need)}"
                 )
             skipped.append((event_id[i], ticker[i], why, combo[i], index[s]))
     out = pd.DataFrame(skipped, columns=cols)

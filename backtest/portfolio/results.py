@@ -13,7 +13,7 @@ from backtest.jsonio import number
 from backtest.portfolio.metrics import METRICS, format_metric
 from backtest.portfolio.strategy import Strategy
 from backtest.summary import Summary, Table, Text
-from backtest.text import DASH, num, pct
+from backtest.text import DASH, money, num, pct
 
 #: The metrics the text summary shows, in order, with their short column headers.
 SUMMARY_METRICS = {
@@ -26,6 +26,33 @@ SUMMARY_METRICS = {
     "avg_trade_return": "Avg trade",
     "exposure": "Exposure",
 }
+
+
+#: The columns of :attr:`BacktestResult.metrics` (those of a result without a trade too).
+METRIC_COLUMNS = [
+    "combo", "portfolio", "market", "kind", "subject", "start", "end", "sessions",
+    "periods_per_year", "total_return", "cagr", "annual_volatility", "sharpe", "sortino",
+    "calmar", "max_drawdown", "max_drawdown_peak", "max_drawdown_trough",
+    "max_drawdown_recovery", "max_drawdown_duration", "max_drawdown_duration_sessions",
+    "max_drawdown_duration_start", "max_drawdown_duration_end", "max_drawdown_duration_depth",
+    "n_trades", "win_rate", "avg_trade_return", "median_trade_return", "trade_t",
+    "profit_factor", "exposure", "alpha", "beta", "bench_total_return", "excess_return",
+    "warning", "matched_total_return", "matched_cagr", "matched_annual_volatility",
+    "matched_sharpe", "matched_max_drawdown",
+]  # fmt: skip
+#: The columns of :attr:`BacktestResult.pooled_trades` (``trades`` adds the ``label``).
+LEG_COLUMNS = [
+    "event_id", "ticker", "market", "leg", "direction", "underlying", "day0", "fill",
+    "entry_date", "exit_date", "planned_exit_date", "size", "fees", "slippage", "stop_loss",
+    "take_profit", "combo", "shares", "entry_price", "exit_price", "entry_fees", "exit_fees",
+    "pnl", "return", "status", "exit_reason",
+]  # fmt: skip
+#: The columns of :attr:`BacktestResult.trade_stats`.
+TRADE_STATS_COLUMNS = [
+    "combo", "portfolio", "market", "n_trades", "mean_trade_return", "median_trade_return",
+    "trade_t", "trade_lo", "trade_hi", "mean_excess_return", "excess_t", "excess_lo",
+    "excess_hi", "return_while_invested", "bench_while_invested", "warning", "exposure",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -88,20 +115,22 @@ class BacktestResult:
         return cls(
             strategy=strategy,
             combos=combos,
-            metrics=pd.DataFrame(),
-            trades=pd.DataFrame(),
-            pooled_trades=pd.DataFrame(),
+            metrics=pd.DataFrame(columns=METRIC_COLUMNS),
+            trades=pd.DataFrame(columns=[*LEG_COLUMNS, "label"]),
+            pooled_trades=pd.DataFrame(columns=LEG_COLUMNS),
             equity=pd.DataFrame(),
             skipped=skipped,
             benchmarks=benchmarks,
+            trade_stats=pd.DataFrame(columns=TRADE_STATS_COLUMNS),
             data={"first": None, "last": None, "sessions": 0},
         )
 
     # ------------------------------------------------------------------ tables
     def to_frame(self) -> pd.DataFrame:
         """The metrics table with the combination's parameters (tidy: one row per portfolio)."""
-        if self.metrics.empty:
-            return self.metrics
+        if self.metrics.empty:  # no trade: every column, with the combination's parameters
+            params = [c for c in self.combos.columns if c not in self.metrics.columns]
+            return self.metrics.reindex(columns=[*self.metrics.columns, *params])
         return self.metrics.merge(self.combos, on="combo", how="left")
 
     def grid(self, metric: str = "sharpe", portfolio: str | None = None) -> pd.DataFrame:
@@ -179,7 +208,7 @@ class BacktestResult:
             + (f"; stop loss {_list(s.exit.stop_loss)}" if s.exit.stop_loss else "")
             + (f"; take profit {_list(s.exit.take_profit)}" if s.exit.take_profit else "")
             + cond
-            + f"; {costs}; capital {s.portfolio.init_cash:,.0f} per portfolio"
+            + f"; {costs}; capital {money(s.portfolio.init_cash)} per portfolio"
             + f", at most {s.portfolio.leverage:g}x its value in positions"
         )
 
@@ -206,13 +235,23 @@ class BacktestResult:
         """One line per skipped (event, ticker, reason), with the combinations it concerns
         when the reason depends on the parameters."""
         table = self.skipped_table()
+        return Text(
+            self.skipped_lines(max_rows),
+            title=f"Skipped ({len(table)} event-ticker reasons):",
+            bullets=True,
+        )
+
+    def skipped_lines(self, max_rows: int = 12) -> list[str]:
+        """The first ``max_rows`` rows of :meth:`skipped_table`, one line each (``event
+        ticker: reason [combinations]``), and how many more."""
+        table = self.skipped_table()
         lines = []
         for r in table.head(max_rows).itertuples(index=False):
             where = "" if r.combinations == "all" else f" [{r.combinations}]"
             lines.append(f"{r.event_id} {r.ticker}: {r.reason}{where}")
         if len(table) > max_rows:
             lines.append(f"... and {len(table) - max_rows} more (see .skipped)")
-        return Text(lines, title=f"Skipped ({len(table)} event-ticker reasons):", bullets=True)
+        return lines
 
     def _metrics_table(self, rows: pd.DataFrame, title: str) -> Table:
         metric = {m.name: m for m in METRICS}

@@ -4,7 +4,7 @@
 * test statistics and ratios: two decimals (``-6.80``);
 * p-values: three decimals, ``<0.001`` below that;
 * significance stars: ``***`` p < 0.01, ``**`` p < 0.05, ``*`` p < 0.10;
-* money: thousands separators, no decimals (``104,512``);
+* money: thousands separators, no decimals from 100 up, two below (``104,512``, ``0.37``);
 * a missing value is an em dash.
 """
 
@@ -19,6 +19,7 @@ from backtest.text import DASH as DASH  # the one rule for percentages and stati
 from backtest.text import NOT_BOUNDED as NOT_BOUNDED  # an interval a test cannot bound
 from backtest.text import finite as _float
 from backtest.text import interval as interval
+from backtest.text import money as money  # one rule: 104,512 and 0.37, never 0
 from backtest.text import num as num  # one rule: 0.00, never -0.00
 from backtest.text import pct as pct  # one rule: 0.00%, never -0.00%
 from backtest.text import unbounded as unbounded
@@ -28,12 +29,6 @@ def integer(v: Any) -> str:
     """A count with thousands separators."""
     x = _float(v)
     return DASH if x is None else f"{round(x):,d}"
-
-
-def money(v: Any) -> str:
-    """An amount with thousands separators and no decimals."""
-    x = _float(v)
-    return DASH if x is None else f"{x:,.0f}"
 
 
 def pval(v: Any) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from backtest.portfolio.results import LEG_COLUMNS, METRIC_COLUMNS, TRADE_STATS_COLUMNS
 from backtest.reports import fmt
 from backtest.study.spec import Window, window_label
 from backtest.study.statistics import t_quantile
@@ -432,11 +433,8 @@ def strategy_takeaway(overview: pd.DataFrame) -> str:
 def strategy_metrics(backtests: Sequence[Any]) -> pd.DataFrame:
     """Every metric of every portfolio, combination and strategy (buy-and-hold rows too)."""
     frames = [r.to_frame().assign(strategy=r.strategy.name) for r in backtests if len(r.metrics)]
-    if not frames:
-        return pd.DataFrame()
-    out = pd.concat(frames, ignore_index=True)
     first = ["strategy", "label", "portfolio", "kind", "subject"]
-    return out[[*first, *[c for c in out.columns if c not in first]]]
+    return _strategy_rows(frames, first, [*METRIC_COLUMNS, "label"])
 
 
 def trade_stats_table(backtests: Sequence[Any]) -> pd.DataFrame:
@@ -451,20 +449,25 @@ def trade_stats_table(backtests: Sequence[Any]) -> pd.DataFrame:
             continue
         labels = r.combos.set_index("combo")["label"]
         frames.append(ts.assign(strategy=r.strategy.name, label=ts["combo"].map(labels)))
-    if not frames:
-        return pd.DataFrame()
-    out = pd.concat(frames, ignore_index=True)
-    first = ["strategy", "label", "portfolio"]
-    return out[[*first, *[c for c in out.columns if c not in first]]]
+    return _strategy_rows(
+        frames, ["strategy", "label", "portfolio"], [*TRADE_STATS_COLUMNS, "label"]
+    )
 
 
 def trades_table(backtests: Sequence[Any]) -> pd.DataFrame:
     """Every leg of every trade of the per-ticker portfolios, with the strategy."""
     frames = [r.trades.assign(strategy=r.strategy.name) for r in backtests if len(r.trades)]
-    if not frames:
-        return pd.DataFrame()
-    out = pd.concat(frames, ignore_index=True)
     first = ["strategy", "label", "event_id", "ticker", "leg"]
+    return _strategy_rows(frames, first, [*LEG_COLUMNS, "label"])
+
+
+def _strategy_rows(frames: list[pd.DataFrame], first: list[str], cols: list[str]) -> pd.DataFrame:
+    """The strategies' ``frames`` in one table, ``first`` columns first; without a frame (no
+    strategy, or none traded), no row but the same columns (``cols``: a result's own), so
+    every table file keeps its header."""
+    if not frames:
+        frames = [pd.DataFrame(columns=["strategy", *cols])]
+    out = pd.concat(frames, ignore_index=True)
     return out[[*first, *[c for c in out.columns if c not in first]]]
 
 

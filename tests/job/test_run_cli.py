@@ -316,6 +316,42 @@ def test_a_run_whose_only_strategy_trades_nothing_writes_its_report(
 
 
 @pytest.mark.slow
+def test_a_run_without_strategies_writes_every_table_with_its_header(
+    tmp_path: Path, repo_root: Path, shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``[strategies] paths = []`` wrote strategy_metrics.csv, trade_stats.csv and trades.csv
+    as empty files (pandas: EmptyDataError): every table has the header of a run with a
+    strategy (less, in the metrics, the combination's parameters), and its JSON is ``[]``."""
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "buy.toml").write_text(
+        'name = "buy"\n[events]\ncategories = ["layoff"]\n[exit]\nhold = 1\n', encoding="utf-8"
+    )
+    (tmp_path / "with").mkdir()
+    (tmp_path / "without").mkdir()
+    with_ = _run_layoffs(
+        tmp_path / "with", capsys, repo_root, shared_prices_dir,
+        f'[strategies]\npaths = ["{tmp_path / "s"}"]\n',
+    )  # fmt: skip
+    without = _run_layoffs(
+        tmp_path / "without", capsys, repo_root, shared_prices_dir, "[strategies]\npaths = []\n"
+    )
+    names = sorted(p.name for p in (without / "tables").iterdir())
+    assert names == sorted(p.name for p in (with_ / "tables").iterdir())
+    params = ["entry.lag", "exit.hold", "position.size", "costs.fees", "costs.slippage"]
+    for name in (n for n in names if n.endswith(".csv")):
+        header = list(pd.read_csv(with_ / "tables" / name, nrows=0).columns)
+        if name == "strategy_metrics.csv":
+            assert header[-len(params) :] == params
+            header = header[: -len(params)]
+        assert list(pd.read_csv(without / "tables" / name).columns) == header, name
+    for name in ("strategy_metrics", "trade_stats", "trades"):
+        assert len(pd.read_csv(with_ / "tables" / f"{name}.csv")) > 0
+        assert len(pd.read_csv(without / "tables" / f"{name}.csv")) == 0
+        text = (without / "tables" / f"{name}.json").read_text(encoding="utf-8")
+        assert json.loads(text) == []
+
+
+@pytest.mark.slow
 def test_a_main_window_with_no_value_reads_so_not_p_nan(
     tmp_path: Path, repo_root: Path, shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

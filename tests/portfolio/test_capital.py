@@ -33,13 +33,20 @@ def flat_panel() -> SimpleNamespace:
     return SimpleNamespace(open=px, close=px, high=px, low=px)
 
 
-def strategy(tmp_path: Path, extra: str = "", direction: str = "long") -> object:
+def strategy(
+    tmp_path: Path,
+    extra: str = "",
+    direction: str = "long",
+    *,
+    size: str = "30000",
+    init_cash: str = "100000",
+) -> object:
     path = tmp_path / "s.toml"
     path.write_text(
         'name = "cap"\n[events]\ncategories = ["news"]\n[exit]\nhold = 5\n'
-        f'[position]\ndirection = "{direction}"\nsize = 30000\n'
+        f'[position]\ndirection = "{direction}"\nsize = {size}\n'
         "[costs]\nfees = 0\nslippage = 0\n"
-        f"[portfolio]\ninit_cash = 100000\n{extra}",
+        f"[portfolio]\ninit_cash = {init_cash}\n{extra}",
         encoding="utf-8",
     )
     return load_strategy(path)
@@ -70,6 +77,21 @@ def test_the_pooled_portfolio_enters_only_what_its_capital_holds(
     strat = r.metrics[(r.metrics["kind"] == "strategy")].set_index("portfolio")
     assert strat.loc["pooled XNYS", "n_trades"] == 4
     assert strat.loc["pooled XNYS", "total_return"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_tiny_capital_reads_in_cents_in_the_reason_and_the_summary(tmp_path: Path) -> None:
+    """Five trades of 0.30 on one session with a capital of 1: three fit, the reason of the two
+    skipped says the amounts in cents (whole units read "this trade needs 0"), and so does the
+    strategy's description."""
+    events = table(["2024-03-05"] * 5, TICKERS)
+    strat = strategy(tmp_path, size="0.3", init_cash="1")
+    r = run_strategy(strat, events, prices=flat_panel())
+    why = (
+        "capital (pooled XNYS): 0.90 of 1.00 already in positions (leverage 1 x value 1.00); "
+        "this trade needs 0.30"
+    )
+    assert r.skipped[["event_id", "reason"]].values.tolist() == [["e3", why], ["e4", why]]
+    assert "; capital 1.00 per portfolio," in str(r)
 
 
 def test_leverage_two_holds_twice_the_value(tmp_path: Path) -> None:
