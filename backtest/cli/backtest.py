@@ -29,7 +29,8 @@ from backtest.cli._output import emit, format_option, out_option, to_json
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="A run configuration (TOML) whose [limits] apply (combinations, sessions, also to "
-    "the conditions' event study); the rest of it is neither used nor checked here.",
+    "the conditions' event study); the rest is not used, and is checked only for its fields "
+    "and their types.",
 )
 @prices_dir_option
 @cache_dir_option
@@ -64,7 +65,7 @@ def backtest(
     from backtest.job.progress import Steps
     from backtest.portfolio import load_strategy, run_strategy, strategy_files
 
-    # only the [limits] are used: the [study] settings are neither used nor checked
+    # only the [limits] are used: the [study] settings are checked for their types only
     limits = load_config(config_path, base=Path.cwd(), check_study=False).strategy_limits()
     # what the conditions' event study reads, within [limits] sessions as the strategies are
     beyond = offset_problems(_conditions_spec(), limits.max_sessions)

@@ -13,15 +13,14 @@
   the quality checks report its sessions as ``missing_session``. A ticker whose market has no
   exchange calendar in evbt (``load_prices`` refuses it; a direct :meth:`CachedSource.fetch`
   does not) counts every day as a session, by the same rules, and its partial failures say so.
-* **A delisted ticker is not asked forever**: sessions after the last row of an answer that
-  *has* rows are covered once they closed ``tail_grace`` (7 days) before the answer. Each ask
-  includes a cached session (the anchor, below), so after a delisting the answer still has
-  that row: it is a real answer from the source, which the swallowed errors above cannot give
-  (yfinance makes one request per ticker and range, and a failed one yields no row at all),
-  and a bar a week late is not late but absent. Only what the source itself says has no rows
-  is cached as such; a gap answered with nothing stays asked again. (yfinance's words cannot
-  tell a delisting: "possibly delisted; no price data found" is also what a swallowed error
-  reads as, and an anchored ask of a delisted ticker has its row, so no message at all.)
+* **A delisted ticker is asked again on every run** by default: the sessions after its last
+  row stay partial. An answer that stops early cannot be told from a delisting: each ask
+  includes a cached session (the anchor, below), so an answer cut short after the anchor and
+  the answer for a delisted ticker both hold just that row, and yfinance's words cannot tell
+  either ("possibly delisted; no price data found" is also what a swallowed error reads as).
+  Covering those sessions would lose the rows of an answer cut short for good. A caller who
+  knows its source's answers are complete can pass ``tail_grace``: sessions after the last
+  row of an answer that *has* rows are then covered once they closed that long before it.
 * **No adjustment seams**: adjusted prices are relative to the day they were fetched (a new
   dividend rescales the past). Each incremental fetch therefore includes one already-cached
   session next to the gap; if its close no longer matches, the whole series is fetched again
@@ -118,8 +117,10 @@ class CachedSource:
         Relative difference of the anchor close beyond which the adjustment basis is taken to
         have changed (see the module docstring).
     tail_grace:
-        How long after its close a session that an answer with rows left without one is
-        taken as having none (a delisted ticker) rather than as a bar not published yet.
+        ``None`` (default): sessions after the last row of an answer are never covered (they
+        are asked again). A duration: how long after its close such a session is taken as
+        having no row (a delisted ticker) rather than as a bar not published yet or an answer
+        cut short; only for a source whose answers are known to be complete.
     """
 
     def __init__(
@@ -130,7 +131,7 @@ class CachedSource:
         clock: Callable[[], dt.datetime] = utc_now,
         settle: dt.timedelta = dt.timedelta(hours=2),
         rebase_tolerance: float = 1e-6,
-        tail_grace: dt.timedelta = dt.timedelta(days=7),
+        tail_grace: dt.timedelta | None = None,
     ) -> None:
         self.upstream = upstream
         self.cache = cache
@@ -242,7 +243,11 @@ class CachedSource:
                 anchor = _anchor(cached, a, b)
                 ask = (a, b) if anchor is None else (anchor, b) if anchor < a else (a, anchor)
                 gaps.append(_Gap(cover, ask, anchor))
-        vouched = _closed(calendar, now - self.settle - self.tail_grace)
+        vouched = (
+            None
+            if self.tail_grace is None
+            else _closed(calendar, now - self.settle - self.tail_grace)
+        )
         return _Plan(ticker, first, last, cached, gaps, calendar, [], vouched)
 
     def _basis_changed(self, p: _Plan) -> bool:
@@ -349,7 +354,7 @@ class CachedSource:
 
     def _tail_note(self, rows: pd.DataFrame) -> str:
         """What a partial failure after the last row of an answer adds (see :func:`_reach`)."""
-        if not len(rows):
+        if not len(rows) or self.tail_grace is None:
             return ""
         days = f"{self.tail_grace / _DAY:g} days"
         return (

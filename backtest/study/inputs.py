@@ -615,18 +615,26 @@ def check_factor_scale(factors: pd.DataFrame, source: str, *, in_percent: bool =
         Naming the source, each column refused with its median and largest absolute value,
         the number of days looked at and the fix.
     """
-    size = factors.abs()
-    median, largest = size.median(), size.max()  # NaN skipped; a column of NaN only: NaN
+    # by position (two columns may share a name); only number columns (a note or a flag
+    # column is not a return, and is not this check's to judge)
+    kinds = [pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+             for t in factors.dtypes]  # fmt: skip
+    numeric = factors.loc[:, kinds]
+    columns = list(numeric.columns)
+    size = pd.DataFrame(np.abs(numeric.to_numpy(dtype=np.float64)))
+    median, largest = size.median().to_numpy(), size.max().to_numpy()  # NaN skipped
     days = f"over {len(factors)} day{'s' if len(factors) != 1 else ''}"
 
-    def seen(cols: list[Any]) -> str:
-        return "; ".join(f"{c}: median {median[c]:.3g}, largest {largest[c]:.3g}" for c in cols)
+    def seen(at: list[int]) -> str:
+        return "; ".join(
+            f"{columns[i]}: median {median[i]:.3g}, largest {largest[i]:.3g}" for i in at
+        )
 
     big = [
-        c
-        for c in factors.columns
-        if (c == "RF" and median[c] >= RF_PERCENT_MEDIAN)
-        or (c != "RF" and median[c] >= PERCENT_MEDIAN and largest[c] >= PERCENT_LARGEST)
+        i
+        for i, c in enumerate(columns)
+        if (c == "RF" and median[i] >= RF_PERCENT_MEDIAN)
+        or (c != "RF" and median[i] >= PERCENT_MEDIAN and largest[i] >= PERCENT_LARGEST)
     ]
     if big and in_percent:
         raise FactorScaleError(
@@ -642,12 +650,12 @@ def check_factor_scale(factors: pd.DataFrame, source: str, *, in_percent: bool =
             "100, or read Ken French's CSV file with read_factors (--factors FILE), which "
             "converts its percent"
         )
-    names = [c for c in factors.columns if c != "RF" and np.isfinite(median[c])]
+    names = [i for i, c in enumerate(columns) if c != "RF" and np.isfinite(median[i])]
     if (
         not names
         or len(factors) < SMALL_MIN_DAYS
         or median[names].max() >= SMALL_MEDIAN
-        or largest[names].max() >= SMALL_LARGEST
+        or np.nanmax(largest[names]) >= SMALL_LARGEST
     ):
         return
     if in_percent:

@@ -30,12 +30,19 @@ LATER = dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)
 
 
 def cached_source(
-    cache_dir: Path, fake: FakeYahooDownload, clock: dt.datetime = LATER
+    cache_dir: Path,
+    fake: FakeYahooDownload,
+    clock: dt.datetime = LATER,
+    tail_grace: dt.timedelta | None = None,
 ) -> CachedSource:
     upstream = YahooSource(
         download=fake, sleep=lambda s: None, reachable=lambda: True, clock=lambda: clock
     )
-    return CachedSource(upstream, PriceCache(cache_dir), clock=lambda: clock)
+    return CachedSource(upstream, PriceCache(cache_dir), clock=lambda: clock, tail_grace=tail_grace)
+
+
+#: The opt-in rule of CachedSource for a source whose answers are complete (a delisting).
+WEEK = dt.timedelta(days=7)
 
 
 def expected(frames: dict, ticker: str, a: str, b: str) -> pd.DataFrame:
@@ -633,9 +640,7 @@ def test_sessions_missing_at_the_end_of_an_answer_are_not_covered(
     assert res.series["META"].info.last == D(2024, 6, 27)
     assert res.partial["META"].reason == (
         "no rows from 2024-06-28 to 2024-06-28 although those sessions have closed; they are "
-        "not cached and will be asked for again next time (the answer's last row is "
-        "2024-06-27; sessions still without rows 7 days after their close are cached as "
-        "having none, as for a delisted ticker)"
+        "not cached and will be asked for again next time"
     )
     assert PriceCache(tmp_path).read("META").covered == ((D(2024, 6, 1), D(2024, 6, 27)),)  # type: ignore[union-attr]
 
@@ -653,17 +658,21 @@ def test_sessions_long_after_a_delisted_tickers_last_row_are_covered(
     # "delisted" after 2023-06-30: Yahoo's answers stop there (and the ask includes a cached
     # row, so the answer is never empty: a swallowed HTTP error would give no row at all)
     delisted = {"META": shared_frames["META"].loc[:"2023-06-30"]}
-    cached_source(tmp_path, FakeYahooDownload(delisted)).fetch(
+    cached_source(tmp_path, FakeYahooDownload(delisted), tail_grace=WEEK).fetch(
         ["META"], D(2023, 6, 1), D(2023, 6, 30)
     )
     fake = FakeYahooDownload(delisted)
-    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 6, 1), D(2023, 12, 29))
+    res = cached_source(tmp_path, fake, tail_grace=WEEK).fetch(
+        ["META"], D(2023, 6, 1), D(2023, 12, 29)
+    )
     assert fake.ranges == [(("META",), "2023-06-30", "2023-12-30")]  # the anchor and the gap
     assert res.series["META"].info.last == D(2023, 6, 30)
     # its sessions closed years before the answer: the end of its data, not a late bar
     assert not res.partial
     assert PriceCache(tmp_path).read("META").covered == ((D(2023, 6, 1), D(2023, 12, 29)),)  # type: ignore[union-attr]
-    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 6, 1), D(2023, 12, 29))
+    res = cached_source(tmp_path, fake, tail_grace=WEEK).fetch(
+        ["META"], D(2023, 6, 1), D(2023, 12, 29)
+    )
     assert len(fake.calls) == 1  # never asked again
     assert res.series["META"].info.last == D(2023, 6, 30)
     assert not res.partial
@@ -677,12 +686,12 @@ def test_sessions_shortly_after_the_last_row_are_asked_again(
     # 12:00 UTC) the sessions that closed 7 days before or earlier (to Tuesday 06-25) are
     # covered, the later ones (06-26 to 07-02) may still be a late bar: asked again
     stopped = {"META": shared_frames["META"].loc[:"2024-06-20"]}
-    cached_source(tmp_path, FakeYahooDownload(stopped)).fetch(
+    cached_source(tmp_path, FakeYahooDownload(stopped), tail_grace=WEEK).fetch(
         ["META"], D(2024, 6, 3), D(2024, 6, 20)
     )
     now = dt.datetime(2024, 7, 3, 12, tzinfo=dt.UTC)
     fake = FakeYahooDownload(stopped)
-    res = cached_source(tmp_path, fake, now).fetch(["META"], D(2024, 6, 3), D(2024, 7, 2))
+    res = cached_source(tmp_path, fake, now, WEEK).fetch(["META"], D(2024, 6, 3), D(2024, 7, 2))
     assert fake.ranges == [(("META",), "2024-06-20", "2024-07-03")]
     assert res.partial["META"].reason == (
         "no rows from 2024-06-26 to 2024-07-02 although those sessions have closed; they are "
@@ -691,7 +700,7 @@ def test_sessions_shortly_after_the_last_row_are_asked_again(
         "having none, as for a delisted ticker)"
     )
     assert PriceCache(tmp_path).read("META").covered == ((D(2024, 6, 3), D(2024, 6, 25)),)  # type: ignore[union-attr]
-    res = cached_source(tmp_path, fake, now).fetch(["META"], D(2024, 6, 3), D(2024, 7, 2))
+    res = cached_source(tmp_path, fake, now, WEEK).fetch(["META"], D(2024, 6, 3), D(2024, 7, 2))
     assert fake.ranges[1:] == [(("META",), "2024-06-20", "2024-07-03")]  # anchor + the rest
 
 
@@ -711,7 +720,7 @@ def test_a_refetch_that_comes_back_short_asks_again_for_the_rest(
 ) -> None:
     # cached: 2023-01-03 to 2023-06-30; then a dividend rescales the past, and the re-fetch of
     # the whole range comes back without rows the cache had (its start or its end)
-    cached_source(tmp_path, FakeYahooDownload(shared_frames)).fetch(
+    cached_source(tmp_path, FakeYahooDownload(shared_frames), tail_grace=WEEK).fetch(
         ["META"], D(2023, 1, 1), D(2023, 6, 30)
     )
     state = {"calls": 0}
@@ -725,7 +734,9 @@ def test_a_refetch_that_comes_back_short_asks_again_for_the_rest(
         return out
 
     fake = FakeYahooDownload(shared_frames, transform=new_dividend)
-    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 1, 1), D(2023, 12, 31))
+    res = cached_source(tmp_path, fake, tail_grace=WEEK).fetch(
+        ["META"], D(2023, 1, 1), D(2023, 12, 31)
+    )
     assert fake.ranges[1] == (("META",), "2023-01-01", "2024-01-01")  # the re-fetch
     frame = shared_frames["META"]
     first = kept[0] or "2023-01-03"
@@ -741,7 +752,9 @@ def test_a_refetch_that_comes_back_short_asks_again_for_the_rest(
     # the rows of the old basis are gone, but so is their coverage: asked again, not lost
     assert PriceCache(tmp_path).read("META").covered == (covered,)  # type: ignore[union-attr]
     state["calls"] = 10  # every answer whole again (on the new basis)
-    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 1, 1), D(2023, 12, 31))
+    res = cached_source(tmp_path, fake, tail_grace=WEEK).fetch(
+        ["META"], D(2023, 1, 1), D(2023, 12, 31)
+    )
     assert len(fake.calls) == 3
     assert not res.partial
     got = res.series["META"].frame["close"]
@@ -762,7 +775,7 @@ def test_a_ticker_without_a_calendar_covers_only_what_its_answer_vouches_for(
     stopped = {"BHP.AX": shared_frames["META"].loc[:"2024-06-20"]}
     now = dt.datetime(2024, 7, 3, 12, tzinfo=dt.UTC)
     fake = FakeYahooDownload(stopped)
-    res = cached_source(tmp_path, fake, now).fetch(["BHP.AX"], D(2024, 6, 3), D(2024, 7, 2))
+    res = cached_source(tmp_path, fake, now, WEEK).fetch(["BHP.AX"], D(2024, 6, 3), D(2024, 7, 2))
     assert fake.ranges == [(("BHP.AX",), "2024-06-03", "2024-07-03")]
     assert res.series["BHP.AX"].info.last == D(2024, 6, 20)
     assert res.partial["BHP.AX"].reason == (
@@ -773,7 +786,7 @@ def test_a_ticker_without_a_calendar_covers_only_what_its_answer_vouches_for(
         "evbt, so every day counts as a session)"
     )
     assert PriceCache(tmp_path).read("BHP.AX").covered == ((D(2024, 6, 3), D(2024, 6, 25)),)  # type: ignore[union-attr]
-    res = cached_source(tmp_path, fake, now).fetch(["BHP.AX"], D(2024, 6, 3), D(2024, 7, 2))
+    res = cached_source(tmp_path, fake, now, WEEK).fetch(["BHP.AX"], D(2024, 6, 3), D(2024, 7, 2))
     assert fake.ranges[1:] == [(("BHP.AX",), "2024-06-20", "2024-07-03")]  # anchor + the rest
     assert res.series["BHP.AX"].info.last == D(2024, 6, 20)
 
@@ -792,3 +805,28 @@ def test_offline_reports_nothing_downloaded(tmp_path: Path, shared_frames: dict)
     assert not fake.calls
     assert res.downloaded == {"META": ()}
     assert res.partial["META"].kind == "offline"
+
+
+def test_an_answer_cut_short_after_its_anchor_is_asked_again_by_default(
+    tmp_path: Path, shared_frames: dict
+) -> None:
+    """Review of stop 25: an answer holding only the anchor row looks like a delisting; with
+    the 7-day rule on by default its later sessions were covered and never asked again,
+    although the source has their rows."""
+    meta = {"META": shared_frames["META"]}
+    cached_source(tmp_path, FakeYahooDownload(meta)).fetch(["META"], D(2023, 6, 1), D(2023, 6, 30))
+    state = {"cut": True}
+
+    def cut(ticker: str, rows: pd.DataFrame) -> pd.DataFrame:
+        return rows.iloc[:1] if state["cut"] else rows  # the anchor row only
+
+    fake = FakeYahooDownload(meta, transform=cut)
+    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 6, 1), D(2023, 12, 29))
+    assert res.partial["META"].reason.startswith("no rows from 2023-07-03 to 2023-12-29")
+    state["cut"] = False
+    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 6, 1), D(2023, 12, 29))
+    assert not res.partial
+    assert res.series["META"].info.last == D(2023, 12, 29)
+    pd.testing.assert_frame_equal(
+        res.series["META"].frame, expected(meta, "META", "2023-06-01", "2023-12-29")
+    )

@@ -268,3 +268,14 @@ def test_evbt_run_checks_the_factor_files_under_any_model(
     assert info.value.code == 1
     err = capsys.readouterr().err.splitlines()
     assert err == [f"evbt: error: {config}: field study.factors: {_decimal_file_message(path)}"]
+
+
+def test_odd_frames_are_judged_on_their_number_columns(ff3: pd.DataFrame) -> None:
+    """Review of stop 25: a column name used twice, a text column and a flag column crashed
+    the check (pandas' "truth value of a Series is ambiguous", Arrow's abs of strings) or
+    read a flag as percent ("flag: median 1")."""
+    decimal = ff3.loc["2023":"2024"]
+    check_factor_scale(pd.concat([decimal, decimal[["SMB"]]], axis=1), "x")
+    check_factor_scale(decimal.assign(note="x", flag=True), "x")
+    with pytest.raises(FactorScaleError, match=r"x: the factor returns look like percent"):
+        check_factor_scale(pd.concat([decimal, decimal[["SMB"]] * 100], axis=1), "x")
