@@ -104,7 +104,7 @@ def interval(lo: Any, hi: Any, digits: int = 2) -> str:
     >>> interval(float("nan"), float("nan"))
     '—'
     """
-    a, b = _number(lo), _number(hi)
+    a, b = number_or_none(lo), number_or_none(hi)
     if a is None and b is None:
         return DASH
     if a is None or b is None:
@@ -120,13 +120,14 @@ def interval(lo: Any, hi: Any, digits: int = 2) -> str:
 
 def unbounded(lo: Any, hi: Any) -> bool:
     """Whether :func:`interval` says the interval is not (fully) bounded."""
-    a, b = _number(lo), _number(hi)
+    a, b = number_or_none(lo), number_or_none(hi)
     if a is None and b is None:
         return False
     return a is None or b is None or math.isinf(a) or math.isinf(b)
 
 
-def _number(v: Any) -> float | None:
+def number_or_none(v: Any) -> float | None:
+    """``v`` as a float; ``None`` when it is not a number or is NaN (infinities kept)."""
     try:
         x = float(v)
     except (TypeError, ValueError):

@@ -27,7 +27,7 @@ from backtest.reports import charts as C
 from backtest.reports import fmt
 from backtest.reports import tables as T
 from backtest.study.spec import window_label
-from backtest.text import finite
+from backtest.text import finite, number_or_none
 
 #: Where the page's one copy of plotly.js lives, relative to the report folder.
 PLOTLY_ASSET = "assets/plotly.min.js"
@@ -191,7 +191,7 @@ def stat_cell(row: dict[str, Any], column: str, kind: str) -> str:
     if kind == "profit_factor":
         if isinstance(v, str):
             return v
-        x = _num(v)
+        x = number_or_none(v)
         if x is not None and math.isinf(x):
             return NO_LOSSES if x > 0 else fmt.DASH
         return fmt.num(v)
@@ -229,14 +229,6 @@ def _missing(v: Any) -> bool:
         return v is None or bool(pd.isna(v))
     except (TypeError, ValueError):
         return False
-
-
-def _num(v: Any) -> float | None:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(x) else x
 
 
 @functools.lru_cache(maxsize=1)

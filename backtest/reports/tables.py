@@ -134,14 +134,19 @@ def untraded_table(result: Any, ticker: str, events: Sequence[str]) -> pd.DataFr
             for e in ticker_rows(r.trades, ticker)["event_id"].astype(str):
                 measured.pop(e, None)
         sk = _held(r, skipped_table)[0]
-        skips.append(ticker_rows(sk, ticker) if len(sk) else sk)
+        sk = ticker_rows(sk, ticker) if len(sk) else sk
+        # each event's skips, grouped once (not a mask per event)
+        skips.append(
+            dict(list(sk.groupby(sk["event_id"].astype(str), sort=False))) if len(sk) else {}
+        )
     rows = []
     for e in measured:
-        for r, sk in zip(result.backtests, skips, strict=True):
-            mine = sk[sk["event_id"].astype(str) == e] if len(sk) else sk
-            rows += [(e, r.strategy.name, x.reason, x.combinations) for x in mine.itertuples()]
-            if not len(mine):
+        for r, by_event in zip(result.backtests, skips, strict=True):
+            mine = by_event.get(e)
+            if mine is None:
                 rows.append((e, r.strategy.name, "", ""))
+                continue
+            rows += [(e, r.strategy.name, x.reason, x.combinations) for x in mine.itertuples()]
     return pd.DataFrame(rows, columns=cols)
 
 
