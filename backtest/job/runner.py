@@ -172,6 +172,11 @@ class RunResult:
                     numeric=(2, 3, 4, 5),
                 )
             )  # fmt: skip
+        if self.strategy_notes:  # e.g. a strategy that needs an attribute the events lack
+            lines = [
+                f"{Path(f).name}: {m.removeprefix('not run: ')}" for f, m in self.strategy_notes
+            ]
+            blocks.append(Text(lines, title="Strategies not run", bullets=True))
         if self.notes:
             blocks.append(Text(list(self.notes), title="Notes", bullets=True))
         if self.failures:

@@ -4,6 +4,7 @@ chat message), with the same numbers as the HTML page."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from backtest.reports import fmt
@@ -147,6 +148,11 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
         parts += [
             "",
             "For a sweep, the range over all parameter combinations is shown, not the best one.",
+        ]
+    if result.strategy_notes:  # not a failure (e.g. the events lack an attribute it needs)
+        parts += ["", "Strategies not run:", ""] + [
+            f"- `{Path(f).name}`: {md_escape(m.removeprefix('not run: '))}"
+            for f, m in result.strategy_notes
         ]
     claims = result.claims
     if len(claims):

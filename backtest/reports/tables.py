@@ -631,6 +631,7 @@ def counts(result: Any) -> dict[str, Any]:
         "skipped_by_strategy": skipped,
         "strategies": len(result.backtests),
         "strategy_errors": len(result.strategy_errors),
+        "strategies_not_run": len(result.strategy_notes),
         "claims": len(result.claims),
         "quality_findings": len(result.quality),
         "catalog_entries": catalog_entries(result.catalog_problems),

@@ -4,12 +4,14 @@ recorded, limits are enforced before anything runs, and the result reads well.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from backtest.job import load_config, run_job
+from backtest.reports import write_report
 from backtest.summary import Summary
 
 pytestmark = pytest.mark.slow  # each runs the job on the real catalog (2-3 s)
@@ -182,6 +184,21 @@ def test_a_strategy_matching_no_event_of_the_catalog_is_a_note_not_a_failure(
     notes = dict(result.strategy_notes)
     (layoff_note,) = [m for f, m in notes.items() if f.endswith("layoffs.toml")]
     assert layoff_note.startswith("not run: ")
+    # and every output says so, not the HTML page alone: the printed summary, summary.md and
+    # run.json (a script or a reader of the terminal would not learn it otherwise)
+    reason = layoff_note.removeprefix("not run: ")
+    text = str(result.summary())
+    assert f"Strategies not run\n------------------\n- layoffs.toml: {reason}" in text
+    out = tmp_path / "report"
+    write_report(result, out)
+    assert f"- `layoffs.toml`: {reason}" in (out / "summary.md").read_text(encoding="utf-8")
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    (entry,) = record["strategies_not_run"]
+    assert entry["file"].endswith("layoffs.toml")
+    assert entry["reason"] == layoff_note
+    assert record["counts"]["strategies_not_run"] == 1
+    assert record["failures"] == []
+    assert record["counts"]["strategy_errors"] == 0
 
 
 def test_an_event_asking_for_the_factor_model_gets_the_run_s_factor_files(
