@@ -484,13 +484,33 @@ def _two_levels(rows: list[list[str]]) -> tuple[tuple[str, ...], int, tuple[str,
     if max(counts) < 2 or min(counts) > 0:
         return None  # not one line of fields over one of tickers
     upper = counts[0] > counts[1]  # whether the first line holds the fields
+    fields, tickers = (rows[0], rows[1]) if upper else (rows[1], rows[0])
     if rows[1][0] == "" and rows[0][0]:  # reset_index(): the date's name over an empty cell
-        names = rows[0] if upper else [rows[0][0], *rows[1][1:]]
-        return tuple(names), 2, tuple((rows[1] if upper else rows[0])[1:]), 2 if upper else 1
-    if all(rows[0]) and all(rows[1]):  # to_csv(index=False): no date
-        names = rows[0] if upper else rows[1]
-        return tuple(names), 2, tuple(rows[1] if upper else rows[0]), 2 if upper else 1
+        if _ticker_level(fields[1:], tickers[1:]):
+            return (rows[0][0], *fields[1:]), 2, tuple(tickers[1:]), 2 if upper else 1
+    elif (
+        all(rows[0])
+        and all(rows[1])
+        and "date" not in map(column_name, fields)
+        and _ticker_level(fields, tickers)
+    ):  # to_csv(index=False): no date
+        return tuple(fields), 2, tuple(tickers), 2 if upper else 1
     return None
+
+
+def _ticker_level(fields: Sequence[str], tickers: Sequence[str]) -> bool:
+    """Whether ``tickers`` is yfinance's ``Ticker`` level over ``fields``: Yahoo tickers, each
+    over the same fields, once each (not a first row of data that holds words)."""
+    for t in tickers:
+        try:
+            check_ticker(t)
+        except ValueError:
+            return False
+    by_ticker: dict[str, list[str]] = {}
+    for f, t in zip(fields, tickers, strict=True):
+        by_ticker.setdefault(t, []).append(column_name(f))
+    sets = [sorted(v) for v in by_ticker.values()]
+    return all(len(set(v)) == len(v) for v in sets) and all(v == sets[0] for v in sets)
 
 
 def _field_count(cells: Sequence[str]) -> int:

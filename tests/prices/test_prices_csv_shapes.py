@@ -280,6 +280,24 @@ def test_a_frame_saved_without_its_index_is_refused_saying_why(tmp_path: Path, t
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("date,open,high,low,close,volume\n2023-05-01,abc,x,y,z,w\n", "line 2: open 'abc' is"),
+        ("Date,Open,High,Low,Close,Volume\n,abc,x,y,z,w\n", "line 2: date '' is not"),
+        ("Date,Open,High,Low,Close,Volume\n,META,META,x,META,META\n", "line 2: date '' is not"),
+    ],
+)
+def test_a_first_row_of_words_is_a_bad_row_not_a_ticker_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    """A two-line header is yfinance's only when its second line is a Ticker level (Yahoo
+    tickers, each over the same fields): a bad first row of data is named as such."""
+    assert failure(folder(tmp_path, META=text), "META").reason.startswith(
+        f"{tmp_path / 'META.csv'}: {message}"
+    )
+
+
 def test_columns_yfinance_adds_for_funds_or_repairs_are_ignored(tmp_path: Path) -> None:
     extra = HISTORY.replace("Stock Splits\n", "Stock Splits,Capital Gains,Repaired?\n")
     extra = "\n".join(
