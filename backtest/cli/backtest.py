@@ -18,6 +18,11 @@ from backtest.cli._options import (
 )
 from backtest.cli._output import emit, format_option, out_option, to_json
 
+#: Where the summary and the CSV note send a command-line user for what they leave out (the
+#: library's own words name the result's attributes, which a command-line user cannot see).
+MORE_SKIPPED = 'run again with --format json to list them all, under "skipped"'
+MORE_COMBOS = "in the output of --format csv or --format json"
+
 
 @click.command("backtest")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
@@ -129,7 +134,7 @@ def backtest(
         emit(buf.getvalue(), out, quiet=quiet)
         for r in results:  # a strategy without a row says why, as the table format does
             if r.metrics.empty:
-                why = "".join(f"\n- {line}" for line in r.skipped_lines())
+                why = "".join(f"\n- {line}" for line in r.skipped_lines(more=MORE_SKIPPED))
                 click.echo(
                     f"evbt: note: {r.strategy.name} made no trade, so it has no row in the CSV; "
                     f"every event was skipped ({len(r.skipped_table())} event-ticker "
@@ -137,7 +142,8 @@ def backtest(
                     err=True,
                 )
     elif results or out is not None:
-        emit("\n".join(str(r.summary()) for r in results), out, quiet=quiet)
+        summaries = (r.summary(more_combos=MORE_COMBOS, more_skipped=MORE_SKIPPED) for r in results)
+        emit("\n".join(str(s) for s in summaries), out, quiet=quiet)
     if failures:
         raise SystemExit(1)
 

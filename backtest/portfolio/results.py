@@ -146,10 +146,21 @@ class BacktestResult:
         return strat[strat["portfolio"] == portfolio][[*cols, metric]].reset_index(drop=True)
 
     # ------------------------------------------------------------------ rendering
-    def summary(self, *, max_combos: int = 4, max_skipped: int = 12) -> Summary:
+    def summary(
+        self,
+        *,
+        max_combos: int = 4,
+        max_skipped: int = 12,
+        more_combos: str = "in .metrics",
+        more_skipped: str = "see .skipped",
+    ) -> Summary:
         """Summary: settings, the sweep (every combination, never only the best), the trade
         statistics, per-ticker and pooled results against buy-and-hold of the first
-        ``max_combos`` combinations in grid order, and the skipped events."""
+        ``max_combos`` combinations in grid order, and the skipped events.
+
+        ``more_combos`` and ``more_skipped`` say where the combinations and skipped events
+        left out are listed (default: this object's attributes; the command line names its
+        options instead)."""
         s = self.strategy
         title = f"Strategy {s.name}" + (f" ({s.file})" if s.file else "")
         head = [s.description.strip()] if s.description else []
@@ -176,12 +187,12 @@ class BacktestResult:
             if len(self.combos) > len(shown):
                 blocks.append(
                     Text(
-                        f"{len(self.combos) - len(shown)} more combinations in .metrics "
+                        f"{len(self.combos) - len(shown)} more combinations {more_combos} "
                         "(shown: the first in grid order)"
                     )
                 )
         if len(self.skipped):
-            blocks.append(self._skipped_block(max_rows=max_skipped))
+            blocks.append(self._skipped_block(max_skipped, more_skipped))
         return Summary(title, blocks)
 
     def rules(self) -> str:
@@ -231,26 +242,26 @@ class BacktestResult:
         g = sk.assign(combo=combo).groupby(["event_id", "ticker", "reason"], sort=False)["combo"]
         return g.agg(which).rename("combinations").reset_index()[cols]
 
-    def _skipped_block(self, max_rows: int) -> Text:
+    def _skipped_block(self, max_rows: int, more: str) -> Text:
         """One line per skipped (event, ticker, reason), with the combinations it concerns
         when the reason depends on the parameters."""
         table = self.skipped_table()
         return Text(
-            self.skipped_lines(max_rows),
+            self.skipped_lines(max_rows, more=more),
             title=f"Skipped ({len(table)} event-ticker reasons):",
             bullets=True,
         )
 
-    def skipped_lines(self, max_rows: int = 12) -> list[str]:
+    def skipped_lines(self, max_rows: int = 12, *, more: str = "see .skipped") -> list[str]:
         """The first ``max_rows`` rows of :meth:`skipped_table`, one line each (``event
-        ticker: reason [combinations]``), and how many more."""
+        ticker: reason [combinations]``), and how many more (``more``: where they are)."""
         table = self.skipped_table()
         lines = []
         for r in table.head(max_rows).itertuples(index=False):
             where = "" if r.combinations == "all" else f" [{r.combinations}]"
             lines.append(f"{r.event_id} {r.ticker}: {r.reason}{where}")
         if len(table) > max_rows:
-            lines.append(f"... and {len(table) - max_rows} more (see .skipped)")
+            lines.append(f"... and {len(table) - max_rows} more ({more})")
         return lines
 
     def _metrics_table(self, rows: pd.DataFrame, title: str) -> Table:

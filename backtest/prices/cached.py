@@ -26,7 +26,9 @@
   session next to the gap; if its close no longer matches, the whole series is fetched again
   instead of gluing two adjustment bases together. The old rows are then all replaced; where
   that answer has none of the rows the cache had (its start or its end cut short), those
-  sessions are not covered: they are reported in ``partial`` and asked again next time.
+  sessions are not covered: they are asked again next time they are asked for, and reported
+  in ``partial`` when they are part of the range asked for (a range served in full is no
+  partial failure, whatever the re-fetch left out around it).
 
 The store itself (file format, locks, atomic writes) is :mod:`backtest.prices.store`.
 """
@@ -36,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypedDict
 
 import pandas as pd
@@ -302,7 +304,8 @@ class CachedSource:
                     f"again failed ({got.reason}); only the cached prices are served",
                 )
             rows = between(got.frame, *rng)
-            reach, lost = _short_of_cache(p, rng, rows, _reach(p, rng, rows))
+            vouched = _reach(p, rng, rows)
+            reach, lost = _short_of_cache(p, rows, vouched)
             meta = _Meta(
                 covered=[reach] if reach else [],
                 source=got.info.source,
@@ -311,7 +314,15 @@ class CachedSource:
                 flags=_within(got.flags, rng),
             )
             stored = self._save(p, uncached, rows, meta, replace_all=True)
-            return stored, lost or _short(p, rng, reach, note=self._tail_note(rows))
+            # reported for the range the caller asked for: sessions of ``rng`` outside it that
+            # are left uncovered are asked again when a caller asks for them
+            asked = (p.first, p.last)
+            short = _short(p, asked, _clip(vouched, asked), note=self._tail_note(rows))
+            if lost is None or short is None:
+                return stored, lost or short
+            if reach is not None and vouched is not None and reach[1] < vouched[1]:
+                return stored, lost  # its end is cut to the answer's last row: said already
+            return stored, replace(lost, reason=f"{lost.reason}; {short.reason}")
         has_rows = (p.cached is not None and len(p.cached.frame) > 0) or any(
             isinstance(g.got, PriceSeries) for g in p.gaps
         )
@@ -454,15 +465,24 @@ def _short(
     )
 
 
+def _clip(reach: DateRange | None, rng: DateRange) -> DateRange | None:
+    """The part of ``reach`` inside ``rng`` (``None``: none)."""
+    if reach is None or reach[1] < rng[0] or reach[0] > rng[1]:
+        return None
+    return (max(reach[0], rng[0]), min(reach[1], rng[1]))
+
+
 def _short_of_cache(
-    p: _Plan, rng: DateRange, rows: pd.DataFrame, reach: DateRange | None
+    p: _Plan, rows: pd.DataFrame, reach: DateRange | None
 ) -> tuple[DateRange | None, FetchFailure | None]:
-    """A re-fetch's ``reach`` of ``rng`` trimmed to its ``rows`` where the cache had rows
-    beyond them, and the failure saying so.
+    """A re-fetch's ``reach`` trimmed to its ``rows`` where the cache had rows beyond them,
+    and the failure saying what of the range the caller asked for is missing (``None`` when
+    the trimmed reach still holds all of it).
 
     The re-fetch replaces every cached row (they are on the old adjustment basis), so rows the
     source gave before and left out of this answer must not be covered as having none: they
-    are asked again next time (on the new basis; the first row of this answer anchors them).
+    are asked again next time they are asked for (on the new basis; the first row of this
+    answer anchors them), even when this caller's range was served in full.
     """
     old = p.cached.frame.index if p.cached is not None else None
     if reach is None or old is None or not len(old) or not len(rows):
@@ -473,16 +493,31 @@ def _short_of_cache(
     hi = reach[1] if last >= had[1] else min(reach[1], last)
     if (lo, hi) == reach:
         return reach, None
-    parts = [r for r in ((rng[0], lo - _DAY), (hi + _DAY, rng[1])) if r[0] <= r[1]]
-    spans = [s for s in (_sessions_in(p.calendar, r) for r in parts) if s is not None]
+    sides = (
+        (lo != reach[0], (p.first, min(p.last, lo - _DAY)), f"from {had[0]}, before its first row"),
+        (hi != reach[1], (max(p.first, hi + _DAY), p.last), f"to {had[1]}, after its last row"),
+    )
+    missing: list[str] = []
+    for trimmed, part, beyond in sides:
+        span = _sessions_in(p.calendar, part) if trimmed and part[0] <= part[1] else None
+        if span is None:
+            continue
+        held = old[(old >= pd.Timestamp(span[0])) & (old <= pd.Timestamp(span[1]))]
+        cached = (
+            f"rows from {held.min().date()} to {held.max().date()}"
+            if len(held)
+            else f"rows {beyond}"
+        )
+        missing.append(f"{span[0]} to {span[1]} (the cache had {cached})")
+    if not missing:  # the range asked for is served in full
+        return (lo, hi), None
     return (lo, hi), FetchFailure(
         p.ticker,
         p.first,
         p.last,
         "empty",
         "the prices were fetched again (the adjustment changed since they were cached) and "
-        f"the answer has rows from {first} to {last} only, although the cache had rows from "
-        f"{had[0]} to {had[1]}: {' and '.join(f'{a} to {b}' for a, b in spans)} are not "
+        f"the answer has rows from {first} to {last} only: {' and '.join(missing)} are not "
         "cached and will be asked for again next time",
         "run again later (a transient error upstream, or the source has shortened its history)",
     )

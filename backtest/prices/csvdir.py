@@ -41,9 +41,15 @@ Header names are compared without regard to case, spaces, underscores or other p
     ``close_adj``) is refused, not ignored: evbt would otherwise take ``Close`` as it is.
 
 A ``yf.download`` frame saved as it is has three header lines (``Price,...``, ``Ticker,...``,
-``Date,,,...``): it is read too, in whichever of the shapes above its columns say, and its
-``Ticker`` line must name the file's ticker. Other columns are ignored. Intraday bars (a
-``Datetime`` column, or a time of day other than midnight) are refused: evbt needs daily bars.
+``Date,,,...``; the first two the other way round with ``group_by='ticker'``), and two after
+``reset_index()`` and ``to_csv(index=False)`` (``Date,Close,...`` over ``,META,...``): it is
+read too, in whichever of the shapes above its columns say, and its ``Ticker`` line must name
+the file's ticker alone (one file per ticker). Without ``Adj Close`` its prices are Yahoo's
+``auto_adjust=True`` ones (yfinance 1.x's default), recorded as
+:data:`~backtest.prices.base.ADJUSTMENT_YAHOO`. A frame saved with ``to_csv(index=False)``
+has lost its dates (they are its index): it is refused, saying so. Other columns
+(``Capital Gains``, ``Repaired?``...) are ignored. Intraday bars (a ``Datetime`` column, or a
+time of day other than midnight) are refused: evbt needs daily bars.
 
 Files are read as they are, never cached nor modified, and never opened unless they are regular
 files (a FIFO or a folder named ``META.csv`` is reported, not read).
@@ -76,6 +82,7 @@ from backtest.prices.base import (
     ADJUSTMENT_ADJ_CLOSE,
     ADJUSTMENT_CSV_DEFAULT,
     ADJUSTMENT_HISTORY,
+    ADJUSTMENT_YAHOO,
     FIELDS,
     FetchFailure,
     FetchResult,
@@ -396,28 +403,26 @@ def read_layout(data: bytes, ticker: str | None = None) -> FileLayout:
     head = data[:8192].decode("utf-8", errors="replace").splitlines()
     if not head or not head[0].strip():
         raise ValueError(f"is empty; a price file starts with the header {','.join(_COLUMNS)}")
-    rows = list(csv.reader(head[:3]))
-    names = tuple(c.strip() for c in rows[0])
-    header_lines, file_ticker = 1, None
-    if names and names[0].lower() == "price" and len(rows) >= 3:
-        # a yf.download frame saved as it is: Price,... / Ticker,... / Date,,,...
-        second, third = rows[1], rows[2]
-        if second and second[0].strip().lower() == "ticker" and third and third[0].strip():
-            tickers = {c.strip() for c in second[1:] if c.strip()}
-            if len(tickers) > 1:
-                raise ValueError(
-                    f"holds several tickers ({', '.join(sorted(tickers))}); save one file per "
-                    "ticker (e.g. df.xs('META', axis=1, level='Ticker').to_csv('META.csv'))"
-                )
-            file_ticker = next(iter(tickers), None)
-            names = (third[0].strip(), *names[1:])
-            header_lines = 3
+    rows = [[c.strip() for c in row] for row in csv.reader(head[:3])]
+    names, header_lines, tickers, ticker_line = _two_levels(rows) or (tuple(rows[0]), 1, (), 0)
+    if len(set(tickers)) > 1:
+        raise ValueError(
+            f"holds several tickers ({', '.join(sorted(set(tickers)))}); save one file per "
+            "ticker (e.g. df.xs('META', axis=1, level='Ticker').to_csv('META.csv'))"
+        )
+    file_ticker = tickers[0] if tickers else None
     if ticker is not None and file_ticker is not None and file_ticker != ticker:
-        raise ValueError(f"line 2: the file holds {file_ticker}, not {ticker}")
+        raise ValueError(f"line {ticker_line}: the file holds {file_ticker}, not {ticker}")
     ours = [column_name(n) for n in names]
     if "datetime" in ours and "date" not in ours:
         raise ValueError(
             "line 1: column Datetime: intraday bars; evbt needs daily bars (interval='1d')"
+        )
+    if "date" not in ours and {"open", "high", "low", "close"} <= set(ours):
+        raise ValueError(
+            "line 1: no Date column: the dates of a frame from yfinance are its index, which "
+            "to_csv(index=False) leaves out; save it with df.to_csv(path) (or "
+            "df.reset_index().to_csv(path, index=False))"
         )
     position: dict[str, int] = {}
     for i, name in enumerate(ours):
@@ -450,6 +455,75 @@ def read_layout(data: bytes, ticker: str | None = None) -> FileLayout:
     )
     keep = {k: position[k] for k in (*_COLUMNS, _ADJ, _SPLITS) if k in position}
     return FileLayout(shape, header_lines, names, keep, file_ticker)
+
+
+def _two_levels(rows: list[list[str]]) -> tuple[tuple[str, ...], int, tuple[str, ...], int] | None:
+    """The header of a saved frame with yfinance's two column levels (``Price``: the fields,
+    ``Ticker``: the tickers), as ``(names, header lines, tickers, the tickers' line)``;
+    ``None`` for a one-line header.
+
+    ``yf.download`` frames saved as they are (``group_by='column'`` or ``'ticker'``):
+    ``Price,Close,...`` / ``Ticker,META,...`` / ``Date,,,...`` (the first two lines either way
+    round); after ``reset_index()`` and ``to_csv(index=False)``: ``Date,Close,...`` /
+    ``,META,...`` (or ``Date,META,...`` / ``,Close,...``); with ``to_csv(index=False)``, no
+    date at all: ``Close,High,...`` / ``META,META,...`` (the names returned have no date).
+    """
+    if len(rows) < 2 or len(rows[0]) < 2 or len(rows[1]) != len(rows[0]):
+        return None
+    labels = [r[0].lower() for r in rows[:2]]
+    if sorted(labels) == ["price", "ticker"] and len(rows) >= 3:
+        third = rows[2]
+        if third and third[0] and not any(third[1:]):
+            fields, tickers = (rows[0], rows[1]) if labels[0] == "price" else (rows[1], rows[0])
+            named = tuple(t for t in tickers[1:] if t)
+            return (third[0], *fields[1:]), 3, named, labels.index("ticker") + 1
+        return None
+    if not all(rows[1][1:]) or any(_is_number(c) for c in rows[1][1:]):
+        return None  # the second line is a row of data
+    counts = [_field_count(r[1:]) for r in rows[:2]]
+    if max(counts) < 2 or min(counts) > 0:
+        return None  # not one line of fields over one of tickers
+    upper = counts[0] > counts[1]  # whether the first line holds the fields
+    fields, tickers = (rows[0], rows[1]) if upper else (rows[1], rows[0])
+    if rows[1][0] == "" and rows[0][0]:  # reset_index(): the date's name over an empty cell
+        if _ticker_level(fields[1:], tickers[1:]):
+            return (rows[0][0], *fields[1:]), 2, tuple(tickers[1:]), 2 if upper else 1
+    elif (
+        all(rows[0])
+        and all(rows[1])
+        and "date" not in map(column_name, fields)
+        and _ticker_level(fields, tickers)
+    ):  # to_csv(index=False): no date
+        return tuple(fields), 2, tuple(tickers), 2 if upper else 1
+    return None
+
+
+def _ticker_level(fields: Sequence[str], tickers: Sequence[str]) -> bool:
+    """Whether ``tickers`` is yfinance's ``Ticker`` level over ``fields``: Yahoo tickers, each
+    over the same fields, once each (not a first row of data that holds words)."""
+    for t in tickers:
+        try:
+            check_ticker(t)
+        except ValueError:
+            return False
+    by_ticker: dict[str, list[str]] = {}
+    for f, t in zip(fields, tickers, strict=True):
+        by_ticker.setdefault(t, []).append(column_name(f))
+    sets = [sorted(v) for v in by_ticker.values()]
+    return all(len(set(v)) == len(v) for v in sets) and all(v == sets[0] for v in sets)
+
+
+def _field_count(cells: Sequence[str]) -> int:
+    """How many of ``cells`` are price fields (``Open``, ``Adj Close``, ``Volume``...)."""
+    return sum(column_name(c) in (*FIELDS, _ADJ, _SPLITS, _DIVIDENDS) for c in cells)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return cell.lower() in _MISSING
+    return True
 
 
 def column_name(name: str) -> str:
@@ -615,6 +689,8 @@ def _assemble(columns: _Columns, layout: FileLayout, adjustment: str) -> PriceFi
             "volume": data["volume"],
         }
         policy = ADJUSTMENT_ADJ_CLOSE
+    elif layout.ticker is not None:  # yf.download's two column levels, no Adj Close
+        policy = ADJUSTMENT_YAHOO
     elif layout.shape == "history":
         policy = ADJUSTMENT_HISTORY
     else:

@@ -22,6 +22,7 @@ from backtest.prices.base import (
     ADJUSTMENT_ADJ_CLOSE,
     ADJUSTMENT_CSV_DEFAULT,
     ADJUSTMENT_HISTORY,
+    ADJUSTMENT_YAHOO,
     FetchFailure,
     PriceSeries,
     ReturnFlag,
@@ -170,6 +171,143 @@ def test_a_saved_download_frame_reads_like_its_columns_say(tmp_path: Path) -> No
         f"{tmp_path / 'SPY.csv'}: holds several tickers (QQQ, SPY); save one file per ticker "
         "(e.g. df.xs('META', axis=1, level='Ticker').to_csv('META.csv'))"
     )
+
+
+#: Two sessions of META, as evbt writes them; below, as yfinance 1.7 frames save them (the
+#: headers as ``yf.download(...).to_csv()`` wrote them, run offline against an emulated Yahoo)
+OURS = (
+    "date,open,high,low,close,volume\n2024-03-27,100,110,90,105,10\n2024-03-28,105,112,100,108,20\n"
+)
+BY_COLUMN = "Close,High,Low,Open,Volume"
+BY_TICKER = "Open,High,Low,Close,Volume"
+ROWS_BY_COLUMN = "2024-03-27,105,110,90,100,10\n2024-03-28,108,112,100,105,20\n"
+ROWS_BY_TICKER = "2024-03-27,100,110,90,105,10\n2024-03-28,105,112,100,108,20\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # yf.download("META").to_csv(): group_by="column" (the default)
+        f"Price,{BY_COLUMN}\nTicker,META,META,META,META,META\nDate,,,,,\n{ROWS_BY_COLUMN}",
+        # yf.download("META", group_by="ticker").to_csv(): the two levels the other way round
+        f"Ticker,META,META,META,META,META\nPrice,{BY_TICKER}\nDate,,,,,\n{ROWS_BY_TICKER}",
+        # .reset_index().to_csv(index=False): the date's name over an empty cell
+        f"Date,{BY_COLUMN}\n,META,META,META,META,META\n{ROWS_BY_COLUMN}",
+        f"Date,META,META,META,META,META\n,{BY_TICKER}\n{ROWS_BY_TICKER}",
+    ],
+    ids=["download", "group-by-ticker", "reset-index", "reset-index-group-by-ticker"],
+)
+def test_every_saved_download_frame_of_one_ticker_is_read(tmp_path: Path, text: str) -> None:
+    """Review: the ``group_by='ticker'`` and ``reset_index()`` shapes were refused with
+    "column 'META' appears twice" or "date '' is not YYYY-MM-DD", and a saved download
+    without Adj Close (yfinance 1.x's auto_adjust=True) was recorded as of unknown
+    adjustment."""
+    got = series(folder(tmp_path, META=text), "META")
+    want = series(folder(tmp_path / "..", META=OURS), "META")
+    pd.testing.assert_frame_equal(got.frame, want.frame)
+    assert got.info.adjustment == ADJUSTMENT_YAHOO
+    # the careful reader (a bad cell) counts the header's lines alike
+    lines = text.splitlines()
+    bad = "\n".join([*lines[:-1], lines[-1].replace(",20", ",x")]) + "\n"
+    reason = failure(folder(tmp_path, META=bad), "META").reason
+    assert reason.endswith(f"line {len(lines)}: volume 'x' is not a number")
+
+
+def test_a_reset_download_frame_with_adj_close_takes_its_returns(tmp_path: Path) -> None:
+    text = "Date,Adj Close,Close,High,Low,Open,Volume\n,SPY,SPY,SPY,SPY,SPY,SPY\n" + "\n".join(
+        DOWNLOAD.splitlines()[3:]
+    )
+    got = series(folder(tmp_path, SPY=text), "SPY")
+    pd.testing.assert_frame_equal(
+        got.frame, series(folder(tmp_path / "..", SPY=ADJ_CLOSE), "SPY").frame
+    )
+    assert got.info.adjustment == ADJUSTMENT_ADJ_CLOSE
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "Ticker,META,META,SPY,SPY\nPrice,Open,Close,Open,Close\nDate,,,,\n2024-03-27,1,1,1,1\n",
+            "holds several tickers (META, SPY)",
+        ),
+        (
+            "Date,Close,Close,Open,Open\n,META,SPY,META,SPY\n2024-03-27,1,1,1,1\n",
+            "holds several tickers (META, SPY)",
+        ),
+        # to_csv(index=False) too: the hint (df.xs(...).to_csv(path)) keeps the dates
+        (
+            "Close,Close,Open,Open\nMETA,SPY,META,SPY\n1,1,1,1\n",
+            "holds several tickers (META, SPY)",
+        ),
+        (
+            f"Ticker,SPY,SPY,SPY,SPY,SPY\nPrice,{BY_TICKER}\nDate,,,,,\n{ROWS_BY_TICKER}",
+            "line 1: the file holds SPY, not META",
+        ),
+    ],
+)
+def test_a_download_frame_of_another_or_several_tickers_is_refused(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    assert failure(folder(tmp_path, META=text), "META").reason.startswith(
+        f"{tmp_path / 'META.csv'}: {message}"
+    )
+
+
+NO_DATE = (
+    "line 1: no Date column: the dates of a frame from yfinance are its index, which "
+    "to_csv(index=False) leaves out; save it with df.to_csv(path) (or "
+    "df.reset_index().to_csv(path, index=False))"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Ticker.history().to_csv(index=False)
+        "Open,High,Low,Close,Volume,Dividends,Stock Splits\n10,11,9,10,100,0.0,0.0\n",
+        # yf.download("META").to_csv(index=False): the two column levels, no date
+        f"{BY_COLUMN}\nMETA,META,META,META,META\n105,110,90,100,10\n",
+        f"META,META,META,META,META\n{BY_TICKER}\n100,110,90,105,10\n",
+    ],
+    ids=["history", "download", "download-group-by-ticker"],
+)
+def test_a_frame_saved_without_its_index_is_refused_saying_why(tmp_path: Path, text: str) -> None:
+    """Review: "missing column(s) date" or "column 'Close' appears twice" did not say that
+    ``index=False`` had dropped the dates."""
+    assert failure(folder(tmp_path, META=text), "META").reason == (
+        f"{tmp_path / 'META.csv'}: {NO_DATE}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("date,open,high,low,close,volume\n2023-05-01,abc,x,y,z,w\n", "line 2: open 'abc' is"),
+        ("Date,Open,High,Low,Close,Volume\n,abc,x,y,z,w\n", "line 2: date '' is not"),
+        ("Date,Open,High,Low,Close,Volume\n,META,META,x,META,META\n", "line 2: date '' is not"),
+    ],
+)
+def test_a_first_row_of_words_is_a_bad_row_not_a_ticker_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    """A two-line header is yfinance's only when its second line is a Ticker level (Yahoo
+    tickers, each over the same fields): a bad first row of data is named as such."""
+    assert failure(folder(tmp_path, META=text), "META").reason.startswith(
+        f"{tmp_path / 'META.csv'}: {message}"
+    )
+
+
+def test_columns_yfinance_adds_for_funds_or_repairs_are_ignored(tmp_path: Path) -> None:
+    extra = HISTORY.replace("Stock Splits\n", "Stock Splits,Capital Gains,Repaired?\n")
+    extra = "\n".join(
+        line if i == 0 else f"{line},0.0,False" for i, line in enumerate(extra.splitlines())
+    )
+    got = series(folder(tmp_path, SPY=extra + "\n"), "SPY")
+    pd.testing.assert_frame_equal(
+        got.frame, series(folder(tmp_path / "..", SPY=HISTORY), "SPY").frame
+    )
+    assert got.info.adjustment == ADJUSTMENT_HISTORY
 
 
 def test_our_own_files_keep_the_declared_adjustment(tmp_path: Path) -> None:
