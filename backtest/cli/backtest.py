@@ -74,6 +74,12 @@ def backtest(
     limits = load_config(config_path, base=Path.cwd(), check_study=False).strategy_limits()
     # what the conditions' event study reads, within [limits] sessions as the strategies are
     beyond = offset_problems(_conditions_spec(), limits.max_sessions)
+    from backtest.cli._env import catalog_paths as resolve_catalog_paths
+    from backtest.cli._outdir import check_not_input
+
+    check_not_input(out, [*strategy_paths(files), *resolve_catalog_paths(catalog_paths),
+                          *confounder_paths, config_path,
+                          prices_dir or default_cache_dir(cache_dir)])  # fmt: skip
     paths = strategy_files(strategy_paths(files))
     strategies: list[Any] = []
     failures = 0

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from backtest.cli._options import cache_dir_option, catalog_option, load_catalog_or_warn
+from backtest.cli._outdir import check_not_input, inside
 from backtest.cli._output import (
     check_out,
     emit,
@@ -86,6 +87,9 @@ def list_events(
     everything. Entries with problems are left out and counted on stderr (see
     `evbt events validate`).
     """
+    from backtest.cli._env import catalog_paths as resolve_catalog_paths
+
+    check_not_input(out, resolve_catalog_paths(catalog_paths))
     catalog = load_catalog_or_warn(catalog_paths)
     catalog = catalog.filter(
         categories=categories or None, tickers=tickers or None, ids=ids or None
@@ -244,7 +248,7 @@ def import_earnings_command(
             f"{out}: the catalog is written as .csv or .yaml/.yml, by the file's extension",
             param_hint="'--out'",
         )
-    if out is not None and any(_inside(out, p) for p in from_paths):
+    if out is not None and any(inside(out, p) for p in from_paths):
         raise click.BadParameter(
             f"{out} is a calendar being read, or in a folder of them: write the catalog "
             "somewhere else",
@@ -288,15 +292,6 @@ def import_earnings_command(
         click.echo(_summary(result, from_paths), err=True)
     if result.problems or result.failed:
         raise SystemExit(1)
-
-
-def _inside(out: Path, read: Path) -> bool:
-    """Whether ``out`` is the file ``read``, or inside the folder ``read``."""
-    try:
-        target, source = out.resolve(), read.resolve()
-    except OSError:
-        return False
-    return target == source or (source.is_dir() and target.is_relative_to(source))
 
 
 def _summary(result: Any, from_paths: tuple[Path, ...]) -> str:

@@ -167,10 +167,13 @@ def check_cmd(
     """
     import pandas as pd
 
+    from backtest.cli._env import cache_dir as default_cache_dir
+    from backtest.cli._outdir import check_not_input
     from backtest.markets import check_ticker, get_calendar, market_of
     from backtest.prices.base import FetchFailure
     from backtest.prices.quality import QualityReport, check_series
 
+    check_not_input(out, [prices_dir or default_cache_dir(cache_dir)])  # what is read
     names = [check_ticker(t) for t in tickers] or list(_local_tickers(prices_dir, cache_dir))
     reports: list[QualityReport] = []
     failures: dict[str, FetchFailure] = {}

@@ -113,6 +113,11 @@ def study(
     # every option problem at once, each named by its option (the windows against the limits
     # too: --max-offset and --max-windows, whose defaults are [limits]' sessions and windows)
     spec = spec_from_options(spec_options, problems=problems)
+    from backtest.cli._env import catalog_paths as resolve_catalog_paths
+    from backtest.cli._outdir import check_not_input
+
+    check_not_input(out, [*resolve_catalog_paths(catalog_paths), events_csv, *confounder_paths,
+                          *factor_files, prices_dir or default_cache_dir(cache_dir)])  # fmt: skip
     source = open_price_source(prices_dir=prices_dir, cache_dir=default_cache_dir(cache_dir))
     with Steps(enabled=not quiet, transient=True) as steps:
         with steps.step("events"):

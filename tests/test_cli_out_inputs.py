@@ -1,0 +1,101 @@
+"""`--out` never replaces what the command reads: a file given as an input (the catalog, a
+calendar, a strategy file) or a file inside an input folder (the price folder) is refused
+before anything is read or computed, and the input is left as it was."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from backtest.cli import main
+
+CATALOG = "id,ticker,date,timing,category\nm1,META,2023-07-05,before_open,layoff\n"
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_:
+        main(list(args))
+    captured = capsys.readouterr()
+    return int(exit_.value.code or 0), captured.out, captured.err
+
+
+@pytest.fixture
+def prices(tmp_path: Path, shared_prices_dir: Path) -> Path:
+    folder = tmp_path / "prices"
+    folder.mkdir()
+    for t in ("META", "SPY"):
+        shutil.copy(shared_prices_dir / f"{t}.csv", folder / f"{t}.csv")
+    return folder
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["study", "--catalog", "{catalog}", "--prices-dir", "{prices}", "--window", "0", "1"],
+        ["study", "--catalog", "{other}", "--confounders", "{catalog}", "--prices-dir",
+         "{prices}"],
+        ["events", "list", "--catalog", "{catalog}"],
+        ["backtest", "--catalog", "{catalog}", "--prices-dir", "{prices}"],
+    ],
+    ids=["study-catalog", "study-confounders", "events-list", "backtest-catalog"],
+)  # fmt: skip
+def test_out_naming_an_input_file_is_refused_and_the_file_kept(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, prices: Path, command: list[str]
+) -> None:
+    catalog = tmp_path / "keep.csv"
+    catalog.write_text(CATALOG, encoding="utf-8")
+    other = tmp_path / "other.csv"
+    other.write_text(CATALOG.replace("m1,", "m2,"), encoding="utf-8")
+    args = [a.format(catalog=catalog, other=other, prices=prices) for a in command]
+    code, stdout, stderr = run_main(capsys, *args, "--out", str(catalog))
+    assert code == 1
+    assert stdout == ""
+    assert stderr == (
+        f"evbt: error: {catalog}: is an input of this command: writing it would replace it; "
+        "write the output elsewhere\n"
+    )
+    assert catalog.read_text(encoding="utf-8") == CATALOG
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["prices", "check", "--prices-dir", "{prices}"],
+        ["study", "--catalog", "{catalog}", "--prices-dir", "{prices}", "--window", "0", "1"],
+    ],
+    ids=["prices-check", "study"],
+)
+def test_out_inside_the_price_folder_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, prices: Path, command: list[str]
+) -> None:
+    """A table written into the price folder would be read as a ticker's prices next time
+    (or replace one: ``--out prices/META.csv``)."""
+    catalog = tmp_path / "keep.csv"
+    catalog.write_text(CATALOG, encoding="utf-8")
+    before = (prices / "META.csv").read_bytes()
+    args = [a.format(catalog=catalog, prices=prices) for a in command]
+    for target in (prices / "META.csv", prices / "new.csv"):
+        code, _, stderr = run_main(capsys, *args, "--out", str(target))
+        assert code == 1
+        assert stderr == (
+            f"evbt: error: {target}: is inside {prices}, an input folder of this command; "
+            "write the output elsewhere\n"
+        )
+    assert (prices / "META.csv").read_bytes() == before
+    assert sorted(p.name for p in prices.iterdir()) == ["META.csv", "SPY.csv"]
+
+
+def test_out_elsewhere_is_written(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, prices: Path
+) -> None:
+    catalog = tmp_path / "keep.csv"
+    catalog.write_text(CATALOG, encoding="utf-8")
+    out = tmp_path / "tables" / "study.txt"
+    code, _, stderr = run_main(
+        capsys, "study", "--catalog", str(catalog), "--prices-dir", str(prices),
+        "--window", "0", "1", "--out", str(out), "-q",
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert out.read_text(encoding="utf-8").startswith("Event study")
