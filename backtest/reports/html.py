@@ -315,7 +315,12 @@ def site_of(result: Any) -> Site:
         if study is not None
         else []
     )
-    traded = [str(t) for r in result.backtests for t in r.trades.get("ticker", [])]
+    # and every ticker a strategy traded or skipped (the study may have failed)
+    traded = [
+        str(t)
+        for r in result.backtests
+        for t in (*r.trades.get("ticker", []), *T.skipped_table(r).get("ticker", []))
+    ]
     tickers = sorted(set(tickers) | set(traded))
     return Site(
         tickers=page_names(tickers, "tickers"),
@@ -931,7 +936,12 @@ def render_ticker(result: Any, site: Site, ticker: str) -> str:
     ctx.update(ticker=ticker, strategy_pages=site.strategies, study=study)
     # a run whose study failed still has strategies: the page then shows only those
     ctx.update(summary=None, events=[], paths=None, earnings=None, dropped=[], untraded=[])
-    if study is not None:
+    if study is None:  # the events a strategy skipped are listed whatever the study did
+        listed = T.study_rows(T.catalog_events, result.catalog, ticker).sort_values("day0")
+        ctx["untraded"] = _untraded(
+            T.untraded_table(result, ticker, listed["event_id"].tolist()), _records(listed)
+        )
+    else:
         win = T.main_window(study)
         events = T.study_rows(T.event_table, study, ticker).sort_values("day0")
         row = T.study_rows(T.ticker_table, study, ticker, win)

@@ -120,6 +120,12 @@ def skipped_table(r: Any) -> pd.DataFrame:
     return r.skipped_table()
 
 
+def catalog_events(catalog: Any) -> pd.DataFrame:
+    """The run's catalog as the ticker pages list its events when the study did not run:
+    ``event_id, ticker, title, category, day0, timing`` (one row per event and ticker)."""
+    return catalog.to_frame()[["event_id", "ticker", "title", "category", "day0", "timing"]]
+
+
 def untraded_table(result: Any, ticker: str, events: Sequence[str]) -> pd.DataFrame:
     """The ``events`` of ``ticker`` (those the study measured) that no strategy traded in
     any combination, one row per event and strategy: ``event_id, strategy, reason,
