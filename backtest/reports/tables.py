@@ -442,8 +442,13 @@ def strategy_takeaway(overview: pd.DataFrame) -> str:
 
 
 def strategy_metrics(backtests: Sequence[Any]) -> pd.DataFrame:
-    """Every metric of every portfolio, combination and strategy (buy-and-hold rows too)."""
-    frames = [r.to_frame().assign(strategy=r.strategy.name) for r in backtests if len(r.metrics)]
+    """Every metric of every portfolio, combination and strategy (buy-and-hold rows too); a
+    strategy that traded nothing has a row per combination, with its parameters, ``n_trades``
+    0 and no metric (:meth:`~backtest.portfolio.results.BacktestResult.to_frame`)."""
+    frames = [
+        r.to_frame(every_combination=True).assign(strategy=r.strategy.name) for r in backtests
+    ]
+    frames = [f for f in frames if len(f)]
     first = ["strategy", "label", "portfolio", "kind", "subject"]
     return _strategy_rows(frames, first, [*METRIC_COLUMNS, "label"])
 
