@@ -126,11 +126,20 @@ class BacktestResult:
         )
 
     # ------------------------------------------------------------------ tables
-    def to_frame(self) -> pd.DataFrame:
-        """The metrics table with the combination's parameters (tidy: one row per portfolio)."""
+    def to_frame(self, *, every_combination: bool = False) -> pd.DataFrame:
+        """The metrics table with the combination's parameters (tidy: one row per portfolio).
+
+        A strategy that traded nothing has every column, with the combination's parameters,
+        and no row; with ``every_combination`` one row per parameter combination (``kind``
+        ``strategy``, ``n_trades`` 0, every metric NaN), so that a table of several strategies
+        still says what was tried."""
         if self.metrics.empty:  # no trade: every column, with the combination's parameters
             params = [c for c in self.combos.columns if c not in self.metrics.columns]
-            return self.metrics.reindex(columns=[*self.metrics.columns, *params])
+            frame = self.metrics.reindex(columns=[*self.metrics.columns, *params])
+            if not every_combination or self.combos.empty:
+                return frame
+            rows = self.combos.assign(kind="strategy", n_trades=0)
+            return rows.reindex(columns=frame.columns).reset_index(drop=True)
         return self.metrics.merge(self.combos, on="combo", how="left")
 
     def grid(self, metric: str = "sharpe", portfolio: str | None = None) -> pd.DataFrame:

@@ -120,6 +120,12 @@ def skipped_table(r: Any) -> pd.DataFrame:
     return r.skipped_table()
 
 
+def catalog_events(catalog: Any) -> pd.DataFrame:
+    """The run's catalog as the ticker pages list its events when the study did not run:
+    ``event_id, ticker, title, category, day0, timing`` (one row per event and ticker)."""
+    return catalog.to_frame()[["event_id", "ticker", "title", "category", "day0", "timing"]]
+
+
 def untraded_table(result: Any, ticker: str, events: Sequence[str]) -> pd.DataFrame:
     """The ``events`` of ``ticker`` (those the study measured) that no strategy traded in
     any combination, one row per event and strategy: ``event_id, strategy, reason,
@@ -436,8 +442,13 @@ def strategy_takeaway(overview: pd.DataFrame) -> str:
 
 
 def strategy_metrics(backtests: Sequence[Any]) -> pd.DataFrame:
-    """Every metric of every portfolio, combination and strategy (buy-and-hold rows too)."""
-    frames = [r.to_frame().assign(strategy=r.strategy.name) for r in backtests if len(r.metrics)]
+    """Every metric of every portfolio, combination and strategy (buy-and-hold rows too); a
+    strategy that traded nothing has a row per combination, with its parameters, ``n_trades``
+    0 and no metric (:meth:`~backtest.portfolio.results.BacktestResult.to_frame`)."""
+    frames = [
+        r.to_frame(every_combination=True).assign(strategy=r.strategy.name) for r in backtests
+    ]
+    frames = [f for f in frames if len(f)]
     first = ["strategy", "label", "portfolio", "kind", "subject"]
     return _strategy_rows(frames, first, [*METRIC_COLUMNS, "label"])
 
