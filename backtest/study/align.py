@@ -35,6 +35,10 @@ from backtest.study.inputs import (
 from backtest.study.offsets import Offsets
 from backtest.study.spec import MODELS, SpecError, StudySpec, window_label
 
+#: An event table's ``scope`` values (the catalog's :data:`backtest.catalog.schema.Scope`;
+#: not imported from there, which would load pydantic into every study).
+SCOPES = ("company", "market")
+
 #: Why a row is measured with its model, by code (``Aligned.model_reason``).
 MODEL_REASONS = (
     "the study's model (model)",
@@ -721,7 +725,17 @@ def _models(
     model = np.full(n, K.MODEL_CODES[spec.model], dtype=np.int64)
     reason = np.full(n, RUN_MODEL, dtype=np.int8)
     if "scope" in table.columns:
-        market_wide = (table["scope"] == "market").fillna(False).to_numpy(dtype=bool)
+        scope = table["scope"].astype(object)
+        named = scope.notna() & (scope.astype(str).str.strip() != "")
+        drops.drop(  # a misspelt scope ("markt") is not a company event
+            (named & ~scope.isin(SCOPES)).to_numpy(dtype=bool),
+            "scope",
+            lambda i: (
+                f"scope {scope.iat[i]!r} (event table column scope) is not one of "
+                f"{', '.join(SCOPES)}"
+            ),
+        )
+        market_wide = (scope == "market").fillna(False).to_numpy(dtype=bool)
         model[market_wide] = K.MODEL_CODES[spec.market_event_model]
         reason[market_wide] = MARKET_EVENT
     if "model" in table.columns:
