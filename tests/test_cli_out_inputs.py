@@ -1,9 +1,12 @@
 """`--out` never replaces what the command reads: a file given as an input (the catalog, a
 calendar, a strategy file) or a file inside an input folder (the price folder) is refused
-before anything is read or computed, and the input is left as it was."""
+before anything is read or computed, and the input is left as it was. And filters that name
+what is not there say so: a misspelt category, an id whose entry was left out of the catalog,
+a catalog with no event at all."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -99,3 +102,60 @@ def test_out_elsewhere_is_written(
     )  # fmt: skip
     assert code == 0, stderr
     assert out.read_text(encoding="utf-8").startswith("Event study")
+
+
+# ------------------------------------------------------- filters naming what is not there
+
+
+def test_a_misspelt_category_is_refused_not_an_empty_list(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, stdout, stderr = run_main(capsys, "events", "list", "--category", "layof")
+    assert code == 2
+    assert stdout == ""
+    assert "'layof' is not a known category" in stderr
+    assert "did you mean 'layoff'?" in stderr
+
+
+LEFT_OUT = (
+    "id,ticker,date,timing,category\n"
+    "g1,META,2023-07-05,before_open,layoff\n"
+    "g3,META,2031-01-01,before_open,layoff\n"  # outside the exchange calendar: left out
+)
+
+
+def test_ids_naming_an_entry_left_out_study_the_others_and_say_why(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, prices: Path
+) -> None:
+    """``--ids g1,g3`` with g3 left out of the catalog refused the whole study ("no event with
+    id 'g3'"); g1 is studied, and g3's own problem is named."""
+    catalog = tmp_path / "odd.csv"
+    catalog.write_text(LEFT_OUT, encoding="utf-8")
+    common = ["study", "--catalog", str(catalog), "--prices-dir", str(prices), "--window", "0",
+              "1", "--format", "json"]  # fmt: skip
+    code, stdout, stderr = run_main(capsys, *common, "--ids", "g1,g3")
+    assert code == 0, stderr
+    assert [e["event_id"] for e in json.loads(stdout)["events"]] == ["g1"]
+    assert (
+        f"evbt: warning: --ids g3: left out of the catalog: {catalog}:3: entry g3: field date:"
+        in (stderr)
+    )
+    code, _, stderr = run_main(capsys, *common, "--ids", "g3")
+    assert code == 2
+    assert "every event of --ids was left out of the catalog" in stderr
+    code, _, stderr = run_main(capsys, *common, "--ids", "g1,g9")  # never in the catalog
+    assert code != 0
+    assert "no event with id 'g9' in the catalog" in stderr
+
+
+def test_an_empty_catalog_is_not_told_no_event_matches_the_filters(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, prices: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(LEFT_OUT.replace("g1,META,2023-07-05,before_open,layoff\n", ""), "utf-8")
+    code, _, stderr = run_main(capsys, "study", "--catalog", str(bad), "--prices-dir", str(prices))
+    assert code == 2
+    assert stderr.rstrip().endswith(
+        "Error: the catalog holds no event (every entry was left out: see `evbt events validate`)"
+    )
+    assert "filters" not in stderr

@@ -11,7 +11,12 @@ from typing import Any
 
 import click
 
-from backtest.cli._options import cache_dir_option, catalog_option, load_catalog_or_warn
+from backtest.cli._options import (
+    cache_dir_option,
+    catalog_option,
+    check_categories,
+    load_catalog_or_warn,
+)
 from backtest.cli._outdir import check_not_input, inside
 from backtest.cli._output import (
     check_out,
@@ -91,6 +96,7 @@ def list_events(
 
     check_not_input(out, resolve_catalog_paths(catalog_paths))
     catalog = load_catalog_or_warn(catalog_paths)
+    check_categories(catalog, categories)  # a misspelt category is not an empty list
     catalog = catalog.filter(
         categories=categories or None, tickers=tickers or None, ids=ids or None
     )

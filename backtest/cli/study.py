@@ -206,9 +206,13 @@ def _events(
         table, dropped = read_events_csv(events_csv)
         return table, dropped, context_with_confounders(table, confounders)
     full = load_catalog_or_warn(catalog_paths)
+    if not len(full):  # not a matter of filters: there is nothing to filter
+        left = " (every entry was left out: see `evbt events validate`)" if full.problems else ""
+        raise click.UsageError(f"the catalog holds no event{left}")
     check_categories(full, categories)
+    asked = [i.strip() for i in ids.split(",") if i.strip()] if ids else None
     catalog = full.filter(
-        ids=[i.strip() for i in ids.split(",") if i.strip()] if ids else None,
+        ids=_held(asked, full) if asked else None,
         categories=categories or None,
         tickers=tickers or None,
         start=start.date() if start else None,
@@ -224,6 +228,21 @@ def _events(
     # a confounder with the ticker and day 0 of a catalog event is that event (whatever the
     # filters select: an event is measured the same way whatever else is studied)
     return table, dropped, context_with_confounders(full, confounders)
+
+
+def _held(ids: list[str], catalog: Any) -> list[str]:
+    """``ids`` less those of entries the catalog left out, each said on standard error with
+    its problem (a bad entry never stops the others); an id the catalog never had stays, for
+    :meth:`~backtest.catalog.Catalog.filter` to refuse with the closest ids."""
+    held = set(catalog.ids)
+    left = {p.entry: p for p in catalog.problems if p.entry and p.entry not in held}
+    for i in ids:
+        if i in left:
+            click.echo(f"evbt: warning: --ids {i}: left out of the catalog: {left[i]}", err=True)
+    kept = [i for i in ids if i not in left]
+    if not kept:
+        raise click.UsageError("every event of --ids was left out of the catalog (see above)")
+    return kept
 
 
 def _confounders(paths: tuple[Path, ...]) -> pd.DataFrame | None:
