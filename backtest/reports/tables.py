@@ -389,7 +389,7 @@ def category_takeaway(study: Any, window: Window | None = None, level: float = 0
     sig = cats[cats["p"] < level]
     if len(sig):
         listed = "; ".join(
-            f"{r.category.replace('_', ' ')} {fmt.pct(r.caar)} (p {r.p:.3f}, n={r.n})"
+            f"{r.category.replace('_', ' ')} {fmt.pct(r.caar)} (p {fmt.pval(r.p)}, n={r.n})"
             for r in sig.itertuples(index=False)
         )
         return f"At the {level:.0%} level, the CAAR{label} differs from zero for: {listed}."

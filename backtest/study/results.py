@@ -18,7 +18,7 @@ from backtest.study import earnings as E
 from backtest.study.spec import StudySpec, Window, window_label
 from backtest.study.statistics import GROUP_TESTS, HYPOTHESES, TestResult
 from backtest.summary import Summary, Table, Text
-from backtest.text import did_you_mean, interval, num, pct, unbounded
+from backtest.text import did_you_mean, interval, num, p_value, pct, unbounded
 
 #: What a test of each measure is about (``{x}`` of :data:`~statistics.HYPOTHESES`).
 _TESTED = {
@@ -787,11 +787,8 @@ def _interval(lo: float, hi: float) -> str:
 
 
 def _p(v: float) -> str:
-    """A p-value with three decimals, ``<0.001`` below."""
-    x = _f(v)
-    if x is None:
-        return ""
-    return "<0.001" if x < 0.001 else f"{x:.3f}"
+    """A p-value with three decimals, ``<0.001`` below (:func:`backtest.text.p_value`)."""
+    return p_value(v, missing="")
 
 
 def _num(v: float, digits: int = 2) -> str:
