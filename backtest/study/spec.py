@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, get_args
 
@@ -33,16 +33,32 @@ class SpecError(EvbtError, ValueError):
 
 
 def _window(value: Any, name: str) -> Window:
-    try:
-        a, b = value
-        a, b = int(a), int(b)
-    except (TypeError, ValueError):
+    pair = _items(value)
+    if (
+        pair is None
+        or len(pair) != 2
+        or not all(isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in pair)
+    ):
         raise SpecError(
             f"{name} must be a pair of whole trading-day offsets such as (-1, 1), got {value!r}"
-        ) from None
+        )
+    a, b = int(pair[0]), int(pair[1])
     if a > b:
         raise SpecError(f"{name} ({a}, {b}) starts after it ends: write ({b}, {a})")
     return (a, b)
+
+
+def _items(value: Any) -> tuple[Any, ...] | None:
+    """The items of a list or tuple (any iterable but text, a mapping or a set, whose order
+    means nothing), or ``None`` for a value that is not a sequence of items."""
+    if isinstance(value, str | bytes | bytearray | Mapping | Set) or not isinstance(
+        value, Iterable
+    ):
+        return None
+    try:
+        return tuple(value)
+    except (TypeError, ValueError):  # e.g. a 0-d array
+        return None
 
 
 def window_label(w: Window) -> str:
@@ -197,7 +213,6 @@ class StudySpec:
             raise SpecError(problems[0][1])
         for name, value in checked.items():
             object.__setattr__(self, name, value)
-        object.__setattr__(self, "benchmarks", dict(self.benchmarks))
 
     # ------------------------------------------------------------------ derived offsets
     @property
@@ -244,15 +259,7 @@ class StudySpec:
         unknown = sorted(set(data) - known)
         if unknown:
             raise SpecError(f"unknown study setting(s) {unknown} (known: {sorted(known)})")
-        kw: dict[str, Any] = dict(data)
-        for key in ("estimation", "path", "confounder_window"):
-            if key in kw:
-                kw[key] = tuple(kw[key])
-        if "windows" in kw:
-            kw["windows"] = tuple(tuple(w) for w in kw["windows"])
-        if "group_by" in kw:
-            kw["group_by"] = tuple(kw["group_by"])
-        return cls(**kw)
+        return cls(**data)  # the rules keep lists as tuples (and refuse other values)
 
 
 # ---------------------------------------------------------------------------- the settings' rules
@@ -262,13 +269,13 @@ class StudySpec:
 
 
 def _model(value: Any) -> Any:
-    if value not in MODELS:
+    if not isinstance(value, str) or value not in MODELS:
         raise SpecError(f"model must be one of {', '.join(MODELS)}, not {value!r}")
     return value
 
 
 def _market_event_model(value: Any) -> Any:
-    if value not in MARKET_EVENT_MODELS:
+    if not isinstance(value, str) or value not in MARKET_EVENT_MODELS:
         raise SpecError(
             f"market_event_model must be one of {', '.join(MARKET_EVENT_MODELS)} (models "
             f"that do not use the market), not {value!r}"
@@ -288,13 +295,19 @@ def _whole(name: str, least: int | None = None) -> Callable[[Any], int]:
 
 
 def _returns(value: Any) -> Any:
-    if value not in RETURNS:
+    if not isinstance(value, str) or value not in RETURNS:
         raise SpecError(f"returns must be simple or log, not {value!r}")
     return value
 
 
 def _windows(value: Any) -> tuple[Window, ...]:
-    windows = tuple(_window(w, f"windows[{i}]") for i, w in enumerate(value))
+    items = _items(value)
+    if items is None or (items and all(isinstance(w, numbers.Number) for w in items)):
+        raise SpecError(
+            "windows must be a list of pairs of whole trading-day offsets such as "
+            f"[(0, 0), (-1, 1)], got {value!r}"
+        )
+    windows = tuple(_window(w, f"windows[{i}]") for i, w in enumerate(items))
     if not windows:
         raise SpecError("windows is empty: give at least one event window such as (0, 0)")
     if len(set(windows)) != len(windows):
@@ -303,20 +316,48 @@ def _windows(value: Any) -> tuple[Window, ...]:
 
 
 def _max_loss(value: Any) -> Any:
-    try:
-        fraction = float(value)
-    except (TypeError, ValueError):
-        fraction = math.nan
+    number = not isinstance(value, bool) and isinstance(value, numbers.Real)  # True is not 1.0
+    fraction = float(value) if number else math.nan
     if not 0.0 <= fraction <= 1.0:
         raise SpecError(f"max_loss must be a fraction between 0 and 1, not {value!r}")
     return value
 
 
 def _group_by(value: Any) -> tuple[str, ...]:
-    group_by = tuple(value)
+    group_by = _items(value)
+    if group_by is None:
+        hint = f" such as ({value!r},)" if isinstance(value, str) else ""
+        raise SpecError(f"group_by must be a list of groupings{hint}, not {value!r}")
     if not group_by:
         raise SpecError("group_by is empty: use ('all',) at least")
+    bad = [g for g in group_by if not isinstance(g, str) or not g.strip()]
+    if bad:
+        raise SpecError(
+            f"group_by must be a list of groupings (names such as 'category'), not {value!r}: "
+            f"{bad[0]!r} is not a name"
+        )
     return group_by
+
+
+def _exclude_confounded(value: Any) -> bool:
+    # numpy's bool (np.True_) is not a bool but means one
+    if not isinstance(value, bool) and type(value).__name__ not in ("bool_", "bool"):
+        raise SpecError(f"exclude_confounded must be true or false, not {value!r}")
+    return bool(value)
+
+
+def _benchmarks(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise SpecError(
+            f'benchmarks must map market codes to tickers, such as {{"XNYS": "QQQ"}}, not {value!r}'
+        )
+    bad = [(k, v) for k, v in value.items() if not isinstance(k, str) or not isinstance(v, str)]
+    if bad:
+        raise SpecError(
+            f"benchmarks must map market codes to tickers (text), such as "
+            f'{{"XNYS": "QQQ"}}, not {bad[0][0]!r}: {bad[0][1]!r}'
+        )
+    return dict(value)
 
 
 #: setting -> its own rule (what ``max_offset`` and ``max_windows`` bound is a rule between
@@ -336,6 +377,8 @@ _RULES: dict[str, Callable[[Any], Any]] = {
     "confounder_window": lambda v: _window(v, "confounder_window"),
     "max_loss": _max_loss,
     "group_by": _group_by,
+    "exclude_confounded": _exclude_confounded,
+    "benchmarks": _benchmarks,
 }
 
 
