@@ -645,6 +645,11 @@ SMALL_LARGEST = 0.002
 SMALL_MIN_DAYS = 20
 
 
+#: The key of ``DataFrame.attrs`` where :func:`read_factors` keeps each column's file, so that
+#: a study's check of the rows it uses (:func:`check_factor_rows`) names the file.
+FACTOR_FILES = "evbt_factor_files"
+
+
 def check_factor_scale(factors: pd.DataFrame, source: str, *, in_percent: bool = False) -> None:
     """Refuse factor returns whose size is not that of daily decimal returns.
 
@@ -734,7 +739,8 @@ def read_factors(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
     The format: free text, then a header line such as ``,Mkt-RF,SMB,HML,RF``, then rows
     ``YYYYMMDD, v1, v2, ...`` in percent up to the first blank line (other sections after it are
     ignored). Files are joined on date (e.g. FF3 + momentum = Carhart). Returns decimal returns
-    indexed by date; the risk-free rate is the column ``RF`` when present.
+    indexed by date; the risk-free rate is the column ``RF`` when present. Each column's file
+    is kept in ``attrs[FACTOR_FILES]``: a study's messages about the factors name it.
 
     Raises
     ------
@@ -765,7 +771,40 @@ def read_factors(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
                     "factor once"
                 )
         out = out.join(f.drop(columns=[c for c in f.columns if c in out.columns]), how="inner")
-    return out.sort_index()
+    out = out.sort_index()
+    files: dict[str, str] = {}
+    for p, f in frames:  # a column's file: the first that has it (RF: the first file's)
+        for c in f.columns:
+            files.setdefault(str(c), str(p))
+    out.attrs[FACTOR_FILES] = files
+    return out
+
+
+def check_factor_rows(factors: pd.DataFrame, rows: str) -> None:
+    """:func:`check_factor_scale` of the factor rows a study uses (``rows`` says which), each
+    file's columns named by their file when ``factors`` came from :func:`read_factors` (a file
+    whose units change partway through passes as a whole, not on these rows), the frame's
+    other columns as ``the factor frame (factors=)``.
+
+    Raises
+    ------
+    FactorScaleError
+        As :func:`check_factor_scale`, naming the file (or the frame) and the rows.
+    """
+    files = factors.attrs.get(FACTOR_FILES)
+    if not isinstance(files, dict):
+        files = {}
+    columns = [str(c) for c in factors.columns]
+    by_file: dict[str, list[int]] = {}
+    for i, c in enumerate(columns):  # by position (two columns may share a name)
+        by_file.setdefault(files.get(c, ""), []).append(i)
+    for source, at in by_file.items():
+        if source:
+            check_factor_scale(factors.iloc[:, at], f"{source} ({rows})", in_percent=True)
+    if "" in by_file:
+        at = by_file[""]
+        part = factors if len(at) == len(columns) else factors.iloc[:, at]
+        check_factor_scale(part, "the factor frame (factors=)")
 
 
 def _read_factor_file(p: Path) -> pd.DataFrame:

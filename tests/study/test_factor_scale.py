@@ -331,3 +331,44 @@ def test_the_largest_decimal_medians_of_each_length_pass(
     assert top == pytest.approx(median, abs=5e-5)
     assert percent_median(days) >= 1.25 * top  # the margin the calibration keeps
     check_factor_scale(stretch, "x")  # no error
+
+
+# ------------------------------------------------------------------ files whose units change
+
+
+def test_a_file_whose_units_change_partway_is_named(
+    ff3: pd.DataFrame, prices: object, tmp_path: Path
+) -> None:
+    """Review: a file in percent up to 2022 and in decimal after passes as a whole, and the
+    study's check of the rows it uses (2023-2024) named it ``the factor frame (factors=)``
+    and said to divide by 100."""
+    path = _french_layout(
+        tmp_path / "ff.csv", pd.concat([ff3.loc["2000":"2022"] * 100, ff3.loc["2023":"2024"]])
+    )
+    factors = read_factors(path)  # as a whole, in percent
+    with pytest.raises(FactorScaleError) as info:
+        run_study(EVENT, prices, SPEC, factors=factors)
+    rows = "its rows on the price data's dates, 2023-01-03 to 2024-12-31"
+    assert str(info.value) == _decimal_file_message(path).replace(f"{path}:", f"{path} ({rows}):")
+
+
+def test_the_file_of_the_columns_whose_units_change_is_named(
+    ff3: pd.DataFrame, prices: object, tmp_path: Path
+) -> None:
+    good = _french_layout(tmp_path / "ff3.csv", ff3.loc["2000":"2024"] * 100)
+    mom = ff3.loc["2000":"2024", ["SMB"]].rename(columns={"SMB": "Mom"})
+    changing = _french_layout(
+        tmp_path / "mom.csv", pd.concat([mom.loc[:"2022"] * 100, mom.loc["2023":] * 10_000])
+    )  # percent, then 100 times percent
+    factors = read_factors([good, changing])
+    with pytest.raises(FactorScaleError) as info:
+        run_study(EVENT, prices, SPEC, factors=factors)
+    assert str(info.value).startswith(
+        f"{changing} (its rows on the price data's dates, 2023-01-03 to 2024-12-31): the values "
+        "divided by 100 (Ken French's format is in percent) are still too large for daily "
+        "returns (absolute values over 502 days: Mom: median 0.465, largest 3.6); write the "
+        "file in percent"
+    )
+    # a frame of the caller's own is still named as such
+    with pytest.raises(FactorScaleError, match=r"^the factor frame \(factors=\): .* percent"):
+        run_study(EVENT, prices, SPEC, factors=ff3.loc["2023":"2024"] * 100)
