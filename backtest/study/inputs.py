@@ -733,7 +733,11 @@ def check_factor_scale(factors: pd.DataFrame, source: str, *, in_percent: bool =
     )
 
 
-def read_factors(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
+def read_factors(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    files: FactorFiles | None = None,
+) -> pd.DataFrame:
     """Read daily factors in Ken French's CSV format (FF3, FF5, momentum), joined on date.
 
     The format: free text, then a header line such as ``,Mkt-RF,SMB,HML,RF``, then rows
@@ -741,6 +745,8 @@ def read_factors(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
     ignored). Files are joined on date (e.g. FF3 + momentum = Carhart). Returns decimal returns
     indexed by date; the risk-free rate is the column ``RF`` when present. Each column's file
     is kept in ``attrs[FACTOR_FILES]``: a study's messages about the factors name it.
+    ``files``: the :class:`FactorFiles` of a run, which reads each file once (its check before
+    the prices load, then its study).
 
     Raises
     ------
@@ -758,9 +764,7 @@ def read_factors(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
     frames: list[tuple[Path, pd.DataFrame]] = []
     for path in paths:
         p = Path(path)
-        frame = _read_factor_file(p)
-        check_factor_scale(frame, str(p), in_percent=True)
-        frames.append((p, frame))
+        frames.append((p, files.read(p) if files is not None else _checked_factor_file(p)))
     out = frames[0][1]
     for i, (p, f) in enumerate(frames[1:], start=1):
         for q, earlier in frames[:i]:
@@ -772,11 +776,11 @@ def read_factors(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
                 )
         out = out.join(f.drop(columns=[c for c in f.columns if c in out.columns]), how="inner")
     out = out.sort_index()
-    files: dict[str, str] = {}
+    sources: dict[str, str] = {}
     for p, f in frames:  # a column's file: the first that has it (RF: the first file's)
         for c in f.columns:
-            files.setdefault(str(c), str(p))
-    out.attrs[FACTOR_FILES] = files
+            sources.setdefault(str(c), str(p))
+    out.attrs[FACTOR_FILES] = sources
     return out
 
 
@@ -805,6 +809,37 @@ def check_factor_rows(factors: pd.DataFrame, rows: str) -> None:
         at = by_file[""]
         part = factors if len(at) == len(columns) else factors.iloc[:, at]
         check_factor_scale(part, "the factor frame (factors=)")
+
+
+class FactorFiles:
+    """The factor files of one run, each parsed and checked once (:func:`read_factors`'s
+    ``files``): a file is kept under its resolved path, size and modification time, so one
+    edited since is read again. Not a global cache: a run makes its own, and it goes with it.
+    """
+
+    def __init__(self) -> None:
+        self._frames: dict[tuple[str, int, int], pd.DataFrame] = {}
+        #: the number of files parsed (not found kept)
+        self.parsed = 0
+
+    def read(self, path: str | os.PathLike[str]) -> pd.DataFrame:
+        """The frame of ``path`` (decimal, checked as :func:`read_factors` checks a file)."""
+        p = Path(path)
+        try:
+            st = p.resolve().stat()
+        except (OSError, RuntimeError):  # missing, a loop of links: the reader says so
+            return _checked_factor_file(p)
+        key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+        if key not in self._frames:
+            self._frames[key] = _checked_factor_file(p)
+            self.parsed += 1
+        return self._frames[key]
+
+
+def _checked_factor_file(p: Path) -> pd.DataFrame:
+    frame = _read_factor_file(p)
+    check_factor_scale(frame, str(p), in_percent=True)
+    return frame
 
 
 def _read_factor_file(p: Path) -> pd.DataFrame:
