@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, get_args
@@ -44,8 +45,20 @@ def _window(value: Any, name: str) -> Window:
         )
     a, b = int(pair[0]), int(pair[1])
     if a > b:
-        raise SpecError(f"{name} ({a}, {b}) starts after it ends: write ({b}, {a})")
+        raise _Reversed(name, (a, b))
     return (a, b)
+
+
+class _Reversed(SpecError):
+    """A window that starts after it ends. Its hint, ``write (b, a)``, is given only when that
+    passes the setting's rules with the other settings (:func:`_reversed_message`)."""
+
+    def __init__(self, name: str, pair: Window) -> None:
+        self.name, self.pair = name, pair
+        #: for ``windows``: every window given (the reversed ones as given), and this one's place
+        self.items: tuple[Any, ...] = ()
+        self.at = -1
+        super().__init__(f"{name} {pair} starts after it ends")
 
 
 def _items(value: Any) -> tuple[Any, ...] | None:
@@ -307,7 +320,11 @@ def _windows(value: Any) -> tuple[Window, ...]:
             "windows must be a list of pairs of whole trading-day offsets such as "
             f"[(0, 0), (-1, 1)], got {value!r}"
         )
-    windows = tuple(_window(w, f"windows[{i}]") for i, w in enumerate(items))
+    try:
+        windows = tuple(_window(w, f"windows[{i}]") for i, w in enumerate(items))
+    except _Reversed as exc:
+        exc.items, exc.at = items, int(exc.name[len("windows[") : -1])
+        raise
     if not windows:
         raise SpecError("windows is empty: give at least one event window such as (0, 0)")
     if len(set(windows)) != len(windows):
@@ -326,7 +343,7 @@ def _max_loss(value: Any) -> Any:
 def _group_by(value: Any) -> tuple[str, ...]:
     group_by = _items(value)
     if group_by is None:
-        hint = f" such as ({value!r},)" if isinstance(value, str) else ""
+        hint = f" such as ({value!r},)" if isinstance(value, str) and value.strip() else ""
         raise SpecError(f"group_by must be a list of groupings{hint}, not {value!r}")
     if not group_by:
         raise SpecError("group_by is empty: use ('all',) at least")
@@ -445,18 +462,76 @@ def _estimation_hint(ok: Mapping[str, Any], est: Window, first: int) -> Window |
     return hint
 
 
+def _refusal(ok: Mapping[str, Any], name: str, value: Any) -> str | None:
+    """The first problem of setting ``name`` given ``value`` with the valid settings ``ok``
+    (its own rule and the rules between settings, within any ``max_offset`` given), or
+    ``None``: how a hint is checked before it is given."""
+    trial = dict(ok)
+    try:
+        trial[name] = _RULES[name](value)
+    except SpecError as exc:
+        return str(exc)
+    return next((m for f, m in _between(trial, limits=True) if f == name), None)
+
+
+def _reversed_message(name: str, exc: _Reversed, ok: Mapping[str, Any]) -> str:
+    """The message of a window that starts after it ends, with the window to write when it
+    passes the setting's rules: ``(b, a)``; for the estimation window, else one that ends
+    before the first event window (:func:`_estimation_hint`); for an event window that is
+    another one reversed, to drop it; else why ``(b, a)`` would be refused too."""
+    a, b = exc.pair
+    fixed = (b, a)
+    said = f"{exc.name} {exc.pair} starts after it ends"
+    if name == "windows":  # every reversed window of the list written the right way round
+        flips = [_flipped(w) for w in exc.items]
+        items = [w for w, _ in flips]
+        same = [j for j, w in enumerate(items) if w == fixed and j != exc.at]
+        if same and not flips[same[0]][1]:
+            return f"{said}, and {fixed} is windows[{same[0]}] already: drop it"
+        if same:
+            return f"{said}, as does windows[{same[0]}]: write {fixed} once"
+        why = _refusal(ok, name, items)
+        if why is not None and re.match(rf"windows\[(?!{exc.at}\])\d+\] ", why):
+            return f"{said}: write {fixed}; and {why}"  # a problem of another window
+    else:
+        why = _refusal(ok, name, fixed)
+    if why is None:
+        return f"{said}: write {fixed}"
+    if name == "estimation" and "windows" in ok:
+        hint = _estimation_hint(ok, fixed, min(w[0] for w in ok["windows"]))
+        if hint is not None and _refusal(ok, name, hint) is None:
+            why = why.split("; e.g. ")[0]  # (the reason, without the hint of its own)
+            return f"{said}; {fixed} would not do either ({why}): e.g. estimation={hint}"
+    return f"{said}; {fixed} would not do either: {why}"
+
+
+def _flipped(w: Any) -> tuple[Any, bool]:
+    """An event window as kept (as given when it is not a pair), written the right way round
+    when it starts after it ends; and whether it did."""
+    try:
+        return _window(w, ""), False
+    except _Reversed as exc:
+        return (exc.pair[1], exc.pair[0]), True
+    except SpecError:
+        return w, False
+
+
 def _checked(
     values: Mapping[str, Any], *, limits: bool
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The valid settings of ``values`` (as StudySpec keeps them) and every problem."""
     ok: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
+    reversed_: list[tuple[str, _Reversed]] = []
     for name, rule in _RULES.items():
         if name in values:
             try:
                 ok[name] = rule(values[name])
+            except _Reversed as exc:  # its hint needs the other settings
+                reversed_.append((name, exc))
             except SpecError as exc:
                 problems.append((name, str(exc)))
+    problems += [(name, _reversed_message(name, exc, ok)) for name, exc in reversed_]
     problems += _between(ok, limits=limits)
     order = [f.name for f in fields(StudySpec)]  # a setting's problems together, as declared
     problems.sort(key=lambda p: order.index(p[0]))
