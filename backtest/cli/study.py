@@ -99,7 +99,11 @@ def study(
 
     if spec_options["spec_group_by"] and "all" not in spec_options["spec_group_by"]:
         spec_options["spec_group_by"] = ("all", *spec_options["spec_group_by"])
-    problems: list[tuple[str, str]] = []  # listed with the options' own, before the catalog
+    from backtest.study.attributes import binning_problems
+
+    # listed with the options' own, before the catalog: a binning that cannot be read (as the
+    # run's [study] group_by, without the events' columns), the factor files
+    problems = [("--group-by", m) for m in binning_problems(spec_options["spec_group_by"])]
     factors = None
     if spec_options["spec_model"] == "factor" and not factor_files:
         problems.append(
@@ -125,7 +129,6 @@ def study(
                 events_csv, catalog_paths, confounder_paths,
                 ids=ids, categories=categories, tickers=tickers, start=start, end=end,
             )  # fmt: skip
-            _check_bins(spec.group_by, table)
         with steps.step("prices"):
             panel = load_study_prices(table, spec, source=source)
         with steps.step("event study") as update:
@@ -160,16 +163,6 @@ def _text(result: Any, panel: Any) -> str:
     if len(panel.failed):
         parts.append("Price failures: " + "; ".join(f.describe() for f in panel.failed.values()))
     return "\n\n".join(parts) + "\n"
-
-
-def _check_bins(group_by: tuple[str, ...], table: pd.DataFrame) -> None:
-    """Refuse a binned grouping that cannot be read before any price is loaded."""
-    from backtest.study.attributes import binning_problems
-    from backtest.study.spec import SpecError
-
-    problems = binning_problems(group_by, table.columns)
-    if problems:
-        raise SpecError(problems[0])
 
 
 def _info(info: Any) -> dict[str, Any]:

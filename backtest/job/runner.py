@@ -269,11 +269,12 @@ def run_job(
     from backtest.claims import claim_table, measure_claims
     from backtest.job.config import ConfigError, check_config, run_problems
     from backtest.portfolio import run_strategy
-    from backtest.study.inputs import normalize_event_table
+    from backtest.study.inputs import FactorFiles, normalize_event_table
 
     started = dt.datetime.now(dt.UTC)
     config = resolve_inputs(config)
-    problems = [*check_config(config), *run_problems(config)]  # before anything is loaded
+    factor_files = FactorFiles()  # the factor files checked now are the study's: read once
+    problems = [*check_config(config), *run_problems(config, factor_files=factor_files)]
     if problems:
         raise ConfigError(config.file or "run configuration", problems)
     spec = _with_report_groups(config.study_spec())
@@ -302,7 +303,9 @@ def run_job(
             confounders = _confounders(config, full, panel, notes)
         context = _context(full, confounders)
         with steps.step("event study") as update:
-            study, study_error = _study(config, spec, context, events, dropped, panel, update)
+            study, study_error = _study(
+                config, spec, context, events, dropped, panel, update, factor_files
+            )
         backtests = []
         for c in chosen:
             with steps.step(f"backtest {c.strategy.name}") as update:
@@ -678,12 +681,13 @@ def _study(
     dropped: Any,
     panel: Any,
     update: StepUpdate,
+    factor_files: Any = None,
 ) -> tuple[Any, str | None]:
     from backtest.study import read_factors, run_study
 
     try:
         factors = (
-            read_factors([config.resolve(f) for f in config.study.factors])
+            read_factors([config.resolve(f) for f in config.study.factors], files=factor_files)
             if config.study.factors  # also for events whose own model is "factor"
             else None
         )

@@ -44,7 +44,7 @@ from backtest.study.attributes import BinningError, with_labels
 from backtest.study.battery import battery
 from backtest.study.earnings import earnings_rows
 from backtest.study.earnings import history as earnings_history
-from backtest.study.inputs import Dropped, check_factor_scale
+from backtest.study.inputs import Dropped, check_factor_rows
 from backtest.study.measure import Outputs, measure
 from backtest.study.offsets import Offsets
 from backtest.study.results import EventStudyResult
@@ -169,7 +169,8 @@ def run_study(
     table, bin_notes = _binned(table, spec)
     spec = check_spec(spec, table.table, factors)
     if factors is not None:
-        check_factor_scale(_priced_rows(factors, prices), "the factor frame (factors=)")
+        priced = _priced_rows(factors, prices)
+        check_factor_rows(priced, _rows_label(priced))
     n_factors = 0 if factors is None else sum(c != "RF" for c in factors.columns)
     out = Outputs(len(table.table), off, n_factors)
     out.page_in()  # while the inputs are aligned
@@ -218,6 +219,14 @@ def _priced_rows(factors: pd.DataFrame, prices: Any) -> pd.DataFrame:
     if not isinstance(index, pd.DatetimeIndex) or index.tz is not None or close.empty:
         return factors
     return factors[(index >= close.index[0]) & (index <= close.index[-1])]
+
+
+def _rows_label(rows: pd.DataFrame) -> str:
+    """Which factor rows a study looks at, for its messages."""
+    index = rows.index
+    if not len(index) or not isinstance(index, pd.DatetimeIndex):
+        return "its rows on the price data's dates"
+    return f"its rows on the price data's dates, {index[0].date()} to {index[-1].date()}"
 
 
 def _volume(prices: Any) -> pd.DataFrame | None:

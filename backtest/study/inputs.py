@@ -576,16 +576,66 @@ class FactorScaleError(EvbtError, ValueError):
 
 
 #: The size of daily decimal factor returns, by the median and the largest absolute value of
-#: each column. In French's files (1926-2026) a factor's median is 0.0004 to 0.06 over any 20
-#: sessions (0.042 for Mkt-RF in March 2020) and no day reaches 0.19 (Mom 0.185 on 1939-09-05,
+#: each column. In French's files (1926-2026) no day reaches 0.19 (Mom 0.185 on 1939-09-05,
 #: Mkt-RF -0.174 on 1987-10-19); the risk-free rate is at most 0.0006 a day (1981). In percent
 #: all is 100 times larger. A factor is refused as percent when its median reaches
 #: ``PERCENT_MEDIAN`` and a day reaches ``PERCENT_LARGEST`` (no decimal factor ever did,
-#: whatever the sessions looked at); ``RF`` when its median reaches ``RF_PERCENT_MEDIAN`` (65 %
-#: a year in decimal).
+#: whatever the sessions looked at), or when its median alone reaches the
+#: :data:`PERCENT_MEDIAN_BY_DAYS` of its number of values; ``RF`` when its median reaches
+#: ``RF_PERCENT_MEDIAN`` (65 % a year in decimal).
 PERCENT_MEDIAN = 0.05
 PERCENT_LARGEST = 0.5
 RF_PERCENT_MEDIAN = 0.002
+#: ``(days, median)``: from ``days`` values on, a factor (not ``RF``) whose median absolute
+#: value reaches ``median`` is in percent, whatever its largest value. Calibrated on every
+#: stretch of 1 to 250 sessions (and of 300 to 5,000, checked) of French's three daily files
+#: (FF3 and Mom 1926-2026, FF5 1963-2026; every factor but RF, in decimal; crash days
+#: included), by ``benchmarks/factor_scale_calibration.py``. Each step is at least 1.25 times
+#: the largest median of real decimal returns over any stretch as long or longer:
+#:
+#: ========  ===============================================  =========
+#: sessions  largest decimal median, n sessions or more        threshold
+#: ========  ===============================================  =========
+#: 1-4       0.185 (one day: Mom 1939-09-05); 0.114 (2, 1929)  none
+#: 5-9       0.112 (Mkt-RF, 5 sessions to 1929-10-30)          0.14
+#: 10-24     0.0593 (13 sessions to 1929-11-15)                0.075
+#: 25-59     0.0423 (26 sessions to 2020-04-06)                0.055
+#: 60-99     0.0378 (60 sessions to 2008-12-08)                0.048
+#: 100-249   0.0245 (100 sessions to 2009-01-29)               0.031
+#: 250-      0.0175 (300 sessions to 1932-09-15)               0.022
+#: ========  ===============================================  =========
+#:
+#: The largest decimal value is 0.185 over stretches of any length (one day). In percent, the
+#: calmest stretches have the smallest medians (the largest factor median of a frame): 0.085
+#: over FF3's calmest 10 sessions, 0.115 over FF5's, 0.12 and 0.14 over 20: every stretch of
+#: FF3 or FF5 in percent is refused from 10 sessions on; momentum alone (one column: 0.04 over
+#: its calmest 20 sessions, below 1929's decimal 0.056, so the numbers do not allow it) from
+#: 43. Before this rule a calm month in percent (largest under 0.5) passed.
+PERCENT_MEDIAN_BY_DAYS: tuple[tuple[int, float], ...] = (
+    (5, 0.14),
+    (10, 0.075),
+    (25, 0.055),
+    (60, 0.048),
+    (100, 0.031),
+    (250, 0.022),
+)
+
+
+def percent_median(days: int) -> float:
+    """The median absolute value from which a factor of ``days`` values is in percent
+    (:data:`PERCENT_MEDIAN_BY_DAYS`; infinite below 5 days: a few decimal crash days are as
+    large as calm percent ones).
+
+    >>> percent_median(4), percent_median(20), percent_median(1000)
+    (inf, 0.075, 0.022)
+    """
+    out = math.inf
+    for least, median in PERCENT_MEDIAN_BY_DAYS:
+        if days >= least:
+            out = median
+    return out
+
+
 #: Factors are 100 times too small when, over at least ``SMALL_MIN_DAYS`` days, the largest
 #: of their medians is below ``SMALL_MEDIAN`` and no day reaches ``SMALL_LARGEST`` (real
 #: factors: a median of at least 0.0004 and a day of at least 0.002 over any 20 sessions;
@@ -595,14 +645,24 @@ SMALL_LARGEST = 0.002
 SMALL_MIN_DAYS = 20
 
 
+#: The key of ``DataFrame.attrs`` where :func:`read_factors` keeps each column's file, so that
+#: a study's check of the rows it uses (:func:`check_factor_rows`) names the file.
+FACTOR_FILES = "evbt_factor_files"
+
+
 def check_factor_scale(factors: pd.DataFrame, source: str, *, in_percent: bool = False) -> None:
     """Refuse factor returns whose size is not that of daily decimal returns.
 
     A factor column is in percent when its median absolute value reaches :data:`PERCENT_MEDIAN`
     (0.05) and its largest reaches :data:`PERCENT_LARGEST` (0.5: no daily decimal factor return
-    ever did: the largest are Mom's 0.185 on 1939-09-05 and Mkt-RF's -0.174 on 1987-10-19); the
-    risk-free rate ``RF`` when its median reaches :data:`RF_PERCENT_MEDIAN` (0.002, 65 % a
-    year). The factors are 100 times too small (decimals read as percent, or divided by 100
+    ever did: the largest are Mom's 0.185 on 1939-09-05 and Mkt-RF's -0.174 on 1987-10-19), or
+    when its median alone reaches what no decimal factor's median ever did over as many days
+    (:func:`percent_median`: 0.14 from 5 days, 0.075 from 10, 0.055 from 25, 0.048 from 60,
+    0.031 from 100, 0.022 from 250; calibrated on every stretch of 1 to 250 sessions of French's
+    daily files since 1926, crash days included, see :data:`PERCENT_MEDIAN_BY_DAYS`: French's
+    three and five factors in percent are refused over any 10 sessions, momentum alone over
+    any 43); the risk-free rate ``RF`` when its median reaches :data:`RF_PERCENT_MEDIAN` (0.002,
+    65 % a year). The factors are 100 times too small (decimals read as percent, or divided by 100
     twice) when, over at least :data:`SMALL_MIN_DAYS` days, their largest median is below
     :data:`SMALL_MEDIAN` (0.0002) and no value reaches :data:`SMALL_LARGEST` (0.002). Real daily
     decimal factors are far from both, crash days included.
@@ -623,6 +683,7 @@ def check_factor_scale(factors: pd.DataFrame, source: str, *, in_percent: bool =
     columns = list(numeric.columns)
     size = pd.DataFrame(np.abs(numeric.to_numpy(dtype=np.float64)))
     median, largest = size.median().to_numpy(), size.max().to_numpy()  # NaN skipped
+    counted = size.notna().sum().to_numpy()
     days = f"over {len(factors)} day{'s' if len(factors) != 1 else ''}"
 
     def seen(at: list[int]) -> str:
@@ -635,6 +696,7 @@ def check_factor_scale(factors: pd.DataFrame, source: str, *, in_percent: bool =
         for i, c in enumerate(columns)
         if (c == "RF" and median[i] >= RF_PERCENT_MEDIAN)
         or (c != "RF" and median[i] >= PERCENT_MEDIAN and largest[i] >= PERCENT_LARGEST)
+        or (c != "RF" and median[i] >= percent_median(int(counted[i])))
     ]
     if big and in_percent:
         raise FactorScaleError(
@@ -671,13 +733,20 @@ def check_factor_scale(factors: pd.DataFrame, source: str, *, in_percent: bool =
     )
 
 
-def read_factors(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
+def read_factors(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    files: FactorFiles | None = None,
+) -> pd.DataFrame:
     """Read daily factors in Ken French's CSV format (FF3, FF5, momentum), joined on date.
 
     The format: free text, then a header line such as ``,Mkt-RF,SMB,HML,RF``, then rows
     ``YYYYMMDD, v1, v2, ...`` in percent up to the first blank line (other sections after it are
     ignored). Files are joined on date (e.g. FF3 + momentum = Carhart). Returns decimal returns
-    indexed by date; the risk-free rate is the column ``RF`` when present.
+    indexed by date; the risk-free rate is the column ``RF`` when present. Each column's file
+    is kept in ``attrs[FACTOR_FILES]``: a study's messages about the factors name it.
+    ``files``: the :class:`FactorFiles` of a run, which reads each file once (its check before
+    the prices load, then its study).
 
     Raises
     ------
@@ -695,9 +764,7 @@ def read_factors(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
     frames: list[tuple[Path, pd.DataFrame]] = []
     for path in paths:
         p = Path(path)
-        frame = _read_factor_file(p)
-        check_factor_scale(frame, str(p), in_percent=True)
-        frames.append((p, frame))
+        frames.append((p, files.read(p) if files is not None else _checked_factor_file(p)))
     out = frames[0][1]
     for i, (p, f) in enumerate(frames[1:], start=1):
         for q, earlier in frames[:i]:
@@ -708,7 +775,71 @@ def read_factors(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
                     "factor once"
                 )
         out = out.join(f.drop(columns=[c for c in f.columns if c in out.columns]), how="inner")
-    return out.sort_index()
+    out = out.sort_index()
+    sources: dict[str, str] = {}
+    for p, f in frames:  # a column's file: the first that has it (RF: the first file's)
+        for c in f.columns:
+            sources.setdefault(str(c), str(p))
+    out.attrs[FACTOR_FILES] = sources
+    return out
+
+
+def check_factor_rows(factors: pd.DataFrame, rows: str) -> None:
+    """:func:`check_factor_scale` of the factor rows a study uses (``rows`` says which), each
+    file's columns named by their file when ``factors`` came from :func:`read_factors` (a file
+    whose units change partway through passes as a whole, not on these rows), the frame's
+    other columns as ``the factor frame (factors=)``.
+
+    Raises
+    ------
+    FactorScaleError
+        As :func:`check_factor_scale`, naming the file (or the frame) and the rows.
+    """
+    files = factors.attrs.get(FACTOR_FILES)
+    if not isinstance(files, dict):
+        files = {}
+    columns = [str(c) for c in factors.columns]
+    by_file: dict[str, list[int]] = {}
+    for i, c in enumerate(columns):  # by position (two columns may share a name)
+        by_file.setdefault(files.get(c, ""), []).append(i)
+    for source, at in by_file.items():
+        if source:
+            check_factor_scale(factors.iloc[:, at], f"{source} ({rows})", in_percent=True)
+    if "" in by_file:
+        at = by_file[""]
+        part = factors if len(at) == len(columns) else factors.iloc[:, at]
+        check_factor_scale(part, "the factor frame (factors=)")
+
+
+class FactorFiles:
+    """The factor files of one run, each parsed and checked once (:func:`read_factors`'s
+    ``files``): a file is kept under its resolved path, size and modification time, so one
+    edited since is read again. Not a global cache: a run makes its own, and it goes with it.
+    """
+
+    def __init__(self) -> None:
+        self._frames: dict[tuple[str, int, int], pd.DataFrame] = {}
+        #: the number of files parsed (not found kept)
+        self.parsed = 0
+
+    def read(self, path: str | os.PathLike[str]) -> pd.DataFrame:
+        """The frame of ``path`` (decimal, checked as :func:`read_factors` checks a file)."""
+        p = Path(path)
+        try:
+            st = p.resolve().stat()
+        except (OSError, RuntimeError):  # missing, a loop of links: the reader says so
+            return _checked_factor_file(p)
+        key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+        if key not in self._frames:
+            self._frames[key] = _checked_factor_file(p)
+            self.parsed += 1
+        return self._frames[key]
+
+
+def _checked_factor_file(p: Path) -> pd.DataFrame:
+    frame = _read_factor_file(p)
+    check_factor_scale(frame, str(p), in_percent=True)
+    return frame
 
 
 def _read_factor_file(p: Path) -> pd.DataFrame:
