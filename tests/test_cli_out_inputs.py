@@ -159,3 +159,23 @@ def test_an_empty_catalog_is_not_told_no_event_matches_the_filters(
         "Error: the catalog holds no event (every entry was left out: see `evbt events validate`)"
     )
     assert "filters" not in stderr
+
+
+def test_events_list_filters_by_date_as_study_does(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """README gives ``evbt events list`` the filters of ``evbt study``, --start/--end too."""
+    catalog = tmp_path / "dated.csv"
+    catalog.write_text(
+        "id,ticker,date,timing,category\n"
+        "a,META,2023-07-05,before_open,layoff\n"
+        "b,META,2024-02-01,after_close,layoff\n"
+        "c,META,2024-07-31,after_close,layoff\n",
+        encoding="utf-8",
+    )
+    code, stdout, stderr = run_main(
+        capsys, "events", "list", "--catalog", str(catalog), "--start", "2024-01-01",
+        "--end", "2024-06-30", "--format", "json",
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert [e["id"] for e in json.loads(stdout)] == ["b"]

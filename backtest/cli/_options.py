@@ -40,6 +40,13 @@ cache_dir_option = click.option(
     default=None,
     help="Price cache directory. Default: $EVBT_CACHE_DIR, else the user cache directory.",
 )
+#: The event date filters of ``evbt study`` and ``evbt events list``.
+event_start_option = click.option(
+    "--start", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="First event date."
+)
+event_end_option = click.option(
+    "--end", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Last event date."
+)
 quiet_option = click.option(
     "--quiet", "-q", is_flag=True, help="No progress bars or status lines on standard error."
 )

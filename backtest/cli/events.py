@@ -15,6 +15,8 @@ from backtest.cli._options import (
     cache_dir_option,
     catalog_option,
     check_categories,
+    event_end_option,
+    event_start_option,
     load_catalog_or_warn,
 )
 from backtest.cli._outdir import check_not_input, inside
@@ -75,6 +77,8 @@ def _fit(rows: list[dict[str, str]], width: int) -> list[str]:
 @click.option("--category", "categories", multiple=True, help="Only this category (repeatable).")
 @click.option("--ticker", "tickers", multiple=True, help="Only events listing this ticker.")
 @click.option("--id", "ids", multiple=True, help="Only this event id (repeatable).")
+@event_start_option
+@event_end_option
 @format_option
 @out_option
 def list_events(
@@ -82,6 +86,8 @@ def list_events(
     categories: tuple[str, ...],
     tickers: tuple[str, ...],
     ids: tuple[str, ...],
+    start: dt.datetime | None,
+    end: dt.datetime | None,
     fmt: str,
     out: Path | None,
 ) -> None:
@@ -98,7 +104,11 @@ def list_events(
     catalog = load_catalog_or_warn(catalog_paths)
     check_categories(catalog, categories)  # a misspelt category is not an empty list
     catalog = catalog.filter(
-        categories=categories or None, tickers=tickers or None, ids=ids or None
+        categories=categories or None,
+        tickers=tickers or None,
+        ids=ids or None,
+        start=start.date() if start else None,
+        end=end.date() if end else None,
     )
     if fmt == "json":
         emit(to_json(catalog.to_records()), out)

@@ -18,6 +18,8 @@ from backtest.cli._options import (
     catalog_option,
     check_categories,
     confounders_option,
+    event_end_option,
+    event_start_option,
     prices_dir_option,
     quiet_option,
 )
@@ -39,12 +41,8 @@ if TYPE_CHECKING:
     help="Only this ticker's rows of the events listing it (repeatable); the events' other "
     "tickers stay context.",
 )
-@click.option(
-    "--start", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="First event date."
-)
-@click.option(
-    "--end", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Last event date."
-)
+@event_start_option
+@event_end_option
 @click.option(
     "--events-csv",
     type=click.Path(dir_okay=False, path_type=Path),
