@@ -83,8 +83,9 @@ class BacktestResult:
         Benchmark per market.
     trade_stats:
         One row per combination and pooled portfolio (market): the trade-level statistics of
-        :func:`~backtest.portfolio.metrics.trade_statistics` over every trade of the
-        per-ticker run (each filled with its own capital) -- mean and median trade return, its
+        :func:`~backtest.portfolio.metrics.trade_statistics` over the closed trades the pooled
+        portfolio made, at the sizes it filled them (not the trades its capital skipped, which
+        the per-ticker portfolios made) -- mean and median trade return, its
         t-statistic and bootstrap 95% interval, the same for the return in excess of the
         benchmark over the same sessions, the return while invested against the benchmark's
         over the same sessions, the warning -- and the pooled portfolio's ``exposure``.

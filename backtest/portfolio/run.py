@@ -659,11 +659,8 @@ def _simulate_and_measure(
         b: (on_index["open"][b].to_numpy(np.float64), on_index["close"][b].to_numpy(np.float64))
         for b in set(benchmarks.values())
     }
-    per_ticker: pd.DataFrame | None = None  # the closed trades of the per-ticker run
     for grouping, run in runs.items():
         trades = _event_trades(run.legs, index, on_index, benchmarks)
-        if grouping == "ticker":
-            per_ticker = trades
         trade_cols = _Columns(trades, ["return", "pnl", "capital", "fill", "entry_pos", "exit_pos"])
         no_trades = np.zeros(0, dtype=np.int64)
         members = run.legs.groupby("group", sort=False)
@@ -730,10 +727,10 @@ def _simulate_and_measure(
                     rows.append({**base, "kind": "buy_and_hold", "subject": subject, **mb})
                     out.append(((combo, portfolio, label), bh_value))
                 if grouping == "pooled":
+                    # the trades the pooled portfolio made, at the sizes it filled them: not
+                    # the per-ticker run's, which has the trades its capital skipped
                     ppy = sessions_per_year(on.to_numpy())
-                    every = _trades_within(
-                        per_ticker, runs["ticker"], combo, market, index, on_index, benchmarks
-                    )
+                    every = _trades_within(trades, run, combo, market, index, on_index, benchmarks)
                     stats.append(
                         {
                             "combo": combo,
@@ -932,7 +929,7 @@ def trades_of(
 
 
 def _trades_within(
-    trades: pd.DataFrame | None,
+    trades: pd.DataFrame,
     run: Any,
     combo: int,
     market: str,
@@ -944,8 +941,6 @@ def _trades_within(
     and markets, as :func:`_event_trades` gave them) instead of being computed again: each row
     depends on its own legs only and the order is that of first appearance, so the rows of one
     combination and market are the same, in the same order."""
-    if trades is None:
-        return trades_of(run, combo, market, index, prices, benchmarks)
     mine = trades[(trades["combo"] == combo) & (trades["market"] == market)]
     if not len(mine):
         return trades_of(run, combo, market, index, prices, benchmarks)
