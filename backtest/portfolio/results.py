@@ -243,15 +243,22 @@ class BacktestResult:
         )
 
     def skipped_lines(self, max_rows: int = 12) -> list[str]:
-        """The first ``max_rows`` rows of :meth:`skipped_table`, one line each (``event
-        ticker: reason [combinations]``), and how many more."""
+        """The rows of :meth:`skipped_table` as lines (``event tickers: reason
+        [combinations]``; the tickers of one event with the same reason and combinations on
+        one line, e.g. an event's tickers other than its primary), the first ``max_rows``
+        lines, and how many rows more."""
         table = self.skipped_table()
-        lines = []
-        for r in table.head(max_rows).itertuples(index=False):
-            where = "" if r.combinations == "all" else f" [{r.combinations}]"
-            lines.append(f"{r.event_id} {r.ticker}: {r.reason}{where}")
-        if len(table) > max_rows:
-            lines.append(f"... and {len(table) - max_rows} more (see .skipped)")
+        lines: list[str] = []
+        shown = 0
+        groups = table.groupby(["event_id", "reason", "combinations"], sort=False, dropna=False)
+        for (event, reason, combos), tickers in groups["ticker"]:
+            if len(lines) == max_rows:
+                break
+            where = "" if combos == "all" else f" [{combos}]"
+            lines.append(f"{event} {', '.join(map(str, tickers))}: {reason}{where}")
+            shown += len(tickers)
+        if len(table) > shown:
+            lines.append(f"... and {len(table) - shown} more (see .skipped)")
         return lines
 
     def _metrics_table(self, rows: pd.DataFrame, title: str) -> Table:
