@@ -420,6 +420,23 @@ class BacktestResult:
     def __str__(self) -> str:
         return str(self.summary())
 
+    def __repr__(self) -> str:
+        """One line: the strategy, its combinations, trades (position legs filled, per ticker
+        and pooled, over every combination), skipped event-ticker reasons and benchmarks."""
+        n = len(self.combos)
+        combos = f"{n} combination{'s' if n != 1 else ''}"
+        per_ticker, pooled = _positions(self.trades), _positions(self.pooled_trades)
+        trades = (
+            f"{per_ticker} trades per ticker, {pooled} pooled"
+            if per_ticker or pooled
+            else "no trade"
+        )
+        bench = ", ".join(f"{m} {b}" for m, b in self.benchmarks.items()) or DASH
+        return (
+            f"<BacktestResult {self.strategy.name!r}: {combos}; {trades}; "
+            f"{len(self.skipped_table())} skipped; benchmark {bench}>"
+        )
+
     def _repr_html_(self) -> str:
         return self.summary().as_html()
 
@@ -446,6 +463,13 @@ class BacktestResult:
             "trade_stats": records(self.trade_stats),
             "skipped": records(self.skipped),
         }
+
+
+def _positions(legs: pd.DataFrame) -> int:
+    """The position legs of ``legs`` that were filled (one per trade; a hedge is not one)."""
+    if not len(legs):
+        return 0
+    return int(((legs["leg"] == "position") & (legs["status"] != "not filled")).sum())
 
 
 def _clean(v: Any) -> Any:

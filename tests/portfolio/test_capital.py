@@ -15,7 +15,13 @@ import pytest
 
 from backtest.catalog import load_catalog
 from backtest.markets import get_calendar
-from backtest.portfolio import StrategyError, load_strategy, run_strategy, strategy_files
+from backtest.portfolio import (
+    BacktestResult,
+    StrategyError,
+    load_strategy,
+    run_strategy,
+    strategy_files,
+)
 from backtest.prices import CsvDirSource
 from tests.portfolio.tables import event_table
 
@@ -209,3 +215,24 @@ def test_pooled_trade_statistics_count_only_the_trades_the_pool_made(tmp_path: P
     assert stats["bench_while_invested"] == pytest.approx(900 / 600_000 * ppy, rel=1e-12)
     assert stats["exposure"] == row["exposure"]
     assert row["avg_trade_return"] == pytest.approx(returns.mean(), rel=1e-12)
+
+
+def test_repr_is_one_line_with_the_counts(tmp_path: Path) -> None:
+    """The capital case above: six trades per ticker, four pooled, two skipped."""
+    events = table(["2024-03-05"] * 5 + ["2024-03-20"], [*TICKERS, "DDD"])
+    r = run_strategy(strategy(tmp_path), events, prices=flat_panel())
+    assert repr(r) == (
+        "<BacktestResult 'cap': 1 combination; 6 trades per ticker, 4 pooled; 2 skipped; "
+        "benchmark XNYS SPY>"
+    )
+    swept = strategy(tmp_path, size="[30000, 10000]")
+    r = run_strategy(swept, events, prices=flat_panel())
+    # at 10,000 a trade every one fits: 6 + 6 per ticker, 4 + 6 pooled
+    assert repr(r) == (
+        "<BacktestResult 'cap': 2 combinations; 12 trades per ticker, 10 pooled; 2 skipped; "
+        "benchmark XNYS SPY>"
+    )
+    none = BacktestResult.empty(r.strategy, r.combos, r.skipped.iloc[:0], r.benchmarks)
+    assert repr(none) == (
+        "<BacktestResult 'cap': 2 combinations; no trade; 0 skipped; benchmark XNYS SPY>"
+    )
