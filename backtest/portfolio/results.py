@@ -83,8 +83,9 @@ class BacktestResult:
         Benchmark per market.
     trade_stats:
         One row per combination and pooled portfolio (market): the trade-level statistics of
-        :func:`~backtest.portfolio.metrics.trade_statistics` over every trade of the
-        per-ticker run (each filled with its own capital) -- mean and median trade return, its
+        :func:`~backtest.portfolio.metrics.trade_statistics` over the closed trades the pooled
+        portfolio made, at the sizes it filled them (not the trades its capital skipped, which
+        the per-ticker portfolios made) -- mean and median trade return, its
         t-statistic and bootstrap 95% interval, the same for the return in excess of the
         benchmark over the same sessions, the return while invested against the benchmark's
         over the same sessions, the warning -- and the pooled portfolio's ``exposure``.
@@ -262,15 +263,22 @@ class BacktestResult:
         )
 
     def skipped_lines(self, max_rows: int = 12, *, more: str = "see .skipped") -> list[str]:
-        """The first ``max_rows`` rows of :meth:`skipped_table`, one line each (``event
-        ticker: reason [combinations]``), and how many more (``more``: where they are)."""
+        """The rows of :meth:`skipped_table` as lines (``event tickers: reason
+        [combinations]``; the tickers of one event with the same reason and combinations on
+        one line, e.g. an event's tickers other than its primary), the first ``max_rows``
+        lines, and how many rows more (``more``: where they are)."""
         table = self.skipped_table()
-        lines = []
-        for r in table.head(max_rows).itertuples(index=False):
-            where = "" if r.combinations == "all" else f" [{r.combinations}]"
-            lines.append(f"{r.event_id} {r.ticker}: {r.reason}{where}")
-        if len(table) > max_rows:
-            lines.append(f"... and {len(table) - max_rows} more ({more})")
+        lines: list[str] = []
+        shown = 0
+        groups = table.groupby(["event_id", "reason", "combinations"], sort=False, dropna=False)
+        for (event, reason, combos), tickers in groups["ticker"]:
+            if len(lines) == max_rows:
+                break
+            where = "" if combos == "all" else f" [{combos}]"
+            lines.append(f"{event} {', '.join(map(str, tickers))}: {reason}{where}")
+            shown += len(tickers)
+        if len(table) > shown:
+            lines.append(f"... and {len(table) - shown} more ({more})")
         return lines
 
     def _metrics_table(self, rows: pd.DataFrame, title: str) -> Table:
@@ -432,6 +440,23 @@ class BacktestResult:
     def __str__(self) -> str:
         return str(self.summary())
 
+    def __repr__(self) -> str:
+        """One line: the strategy, its combinations, trades (position legs filled, per ticker
+        and pooled, over every combination), skipped event-ticker reasons and benchmarks."""
+        n = len(self.combos)
+        combos = f"{n} combination{'s' if n != 1 else ''}"
+        per_ticker, pooled = _positions(self.trades), _positions(self.pooled_trades)
+        trades = (
+            f"{per_ticker} trades per ticker, {pooled} pooled"
+            if per_ticker or pooled
+            else "no trade"
+        )
+        bench = ", ".join(f"{m} {b}" for m, b in self.benchmarks.items()) or DASH
+        return (
+            f"<BacktestResult {self.strategy.name!r}: {combos}; {trades}; "
+            f"{len(self.skipped_table())} skipped; benchmark {bench}>"
+        )
+
     def _repr_html_(self) -> str:
         return self.summary().as_html()
 
@@ -458,6 +483,13 @@ class BacktestResult:
             "trade_stats": records(self.trade_stats),
             "skipped": records(self.skipped),
         }
+
+
+def _positions(legs: pd.DataFrame) -> int:
+    """The position legs of ``legs`` that were filled (one per trade; a hedge is not one)."""
+    if not len(legs):
+        return 0
+    return int(((legs["leg"] == "position") & (legs["status"] != "not filled")).sum())
 
 
 def _clean(v: Any) -> Any:

@@ -151,6 +151,12 @@ def _isin(col: pd.Series, numeric: pd.Series, wanted: Sequence[Any]) -> np.ndarr
     return out
 
 
+#: Why a row the strategy's filters select is not traded under ``[events] primary_only``.
+NOT_PRIMARY = (
+    "not the event's primary ticker (set [events] primary_only = false to trade every ticker)"
+)
+
+
 def select_events(strategy: Strategy, catalog: Any) -> pd.DataFrame:
     """The event table rows the strategy trades, with their ``direction`` (+1 long, -1 short;
     0 when the event meets both ``long_when`` and ``short_when``).
@@ -159,7 +165,15 @@ def select_events(strategy: Strategy, catalog: Any) -> pd.DataFrame:
     :meth:`Catalog.to_frame`, attributes as further columns; ``table.attrs["attributes"]`` may
     say when each is known). A filter matching nothing, an unknown id, ticker or attribute, or
     an attribute known only after the event is a :class:`StrategyError` naming the field.
+    Under ``[events] primary_only`` (the default) only each event's primary ticker is traded;
+    :func:`run_strategy` lists the other rows the filters select in ``skipped``.
     """
+    return _selection(strategy, catalog)[0]
+
+
+def _selection(strategy: Strategy, catalog: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`select_events`, and the rows (``event_id``, ``ticker``, ``reason``) every other
+    criterion selects but ``primary_only`` leaves out (the event's other tickers)."""
     f = strategy.events
     table, known = _event_table(catalog)
     ok = np.ones(len(table), dtype=bool)
@@ -188,8 +202,9 @@ def select_events(strategy: Strategy, catalog: Any) -> pd.DataFrame:
         ok &= np.asarray(dates <= pd.Timestamp(f.end))
     if f.where:
         ok &= _mask(strategy, table, f.where, "events.where", known)
+    primary = np.ones(len(table), dtype=bool)
     if f.primary_only:
-        ok &= table["is_primary"].to_numpy(dtype=bool)
+        primary = table["is_primary"].fillna(False).to_numpy(dtype=bool)
     direction = np.zeros(len(table), dtype=np.int64)
     matched = np.zeros(len(table), dtype=bool)
     for side, cond in strategy.position.directions().items():
@@ -200,6 +215,8 @@ def select_events(strategy: Strategy, catalog: Any) -> pd.DataFrame:
         direction = np.where(hit & matched, 0, np.where(hit, sign, direction))
         matched |= hit
     ok &= matched
+    others = table.loc[ok & ~primary, ["event_id", "ticker"]].assign(reason=NOT_PRIMARY)
+    ok &= primary
     chosen = table[ok].assign(direction=direction[ok])
     if chosen.empty:
         given = {
@@ -211,17 +228,17 @@ def select_events(strategy: Strategy, catalog: Any) -> pd.DataFrame:
             if cond is not None:
                 given[f"{side}_when"] = cond
         known_cats = sorted(set(table["category"]))
-        raise StrategyError(
-            strategy.file,
-            [
-                (
-                    "events",
-                    f"matches no catalog event ({given}; catalog categories: "
-                    f"{', '.join(known_cats)})",
-                )
-            ],
-        )
-    return chosen.reset_index(drop=True)
+        if len(others):
+            why = (
+                f"matches only tickers that are not their event's primary ({given}: "
+                f"{len(others)} rows, e.g. {others['event_id'].iloc[0]} "
+                f"{others['ticker'].iloc[0]}); set [events] primary_only = false to trade "
+                "every ticker of an event"
+            )
+        else:
+            why = f"matches no catalog event ({given}; catalog categories: {', '.join(known_cats)})"
+        raise StrategyError(strategy.file, [("events", why)])
+    return chosen.reset_index(drop=True), others.reset_index(drop=True)
 
 
 def _all_known(
@@ -382,7 +399,7 @@ def run_strategy(
     StrategyError
         The event filter matches nothing, or the benchmark does not fit the events.
     """
-    table = select_events(strategy, catalog)
+    table, not_primary = _selection(strategy, catalog)
     markets = sorted(table["market"].unique())
     benchmarks = benchmarks_for(strategy, markets)
     if prices is None:
@@ -434,6 +451,7 @@ def run_strategy(
         if progress is not None:
             progress(k + 1, total)
     legs = pd.concat(legs_all, ignore_index=True)
+    skipped.append(not_primary)  # last: the skips of the tickers the strategy trades first
     skipped_df = _concat(skipped, ["event_id", "ticker", "reason", "combo"])
     combos = pd.DataFrame(
         [{"combo": k, "label": p.label(strategy.swept), **dict(p)} for k, p in enumerate(grid)]
@@ -659,11 +677,8 @@ def _simulate_and_measure(
         b: (on_index["open"][b].to_numpy(np.float64), on_index["close"][b].to_numpy(np.float64))
         for b in set(benchmarks.values())
     }
-    per_ticker: pd.DataFrame | None = None  # the closed trades of the per-ticker run
     for grouping, run in runs.items():
         trades = _event_trades(run.legs, index, on_index, benchmarks)
-        if grouping == "ticker":
-            per_ticker = trades
         trade_cols = _Columns(trades, ["return", "pnl", "capital", "fill", "entry_pos", "exit_pos"])
         no_trades = np.zeros(0, dtype=np.int64)
         members = run.legs.groupby("group", sort=False)
@@ -730,10 +745,10 @@ def _simulate_and_measure(
                     rows.append({**base, "kind": "buy_and_hold", "subject": subject, **mb})
                     out.append(((combo, portfolio, label), bh_value))
                 if grouping == "pooled":
+                    # the trades the pooled portfolio made, at the sizes it filled them: not
+                    # the per-ticker run's, which has the trades its capital skipped
                     ppy = sessions_per_year(on.to_numpy())
-                    every = _trades_within(
-                        per_ticker, runs["ticker"], combo, market, index, on_index, benchmarks
-                    )
+                    every = _trades_within(trades, run, combo, market, index, on_index, benchmarks)
                     stats.append(
                         {
                             "combo": combo,
@@ -932,7 +947,7 @@ def trades_of(
 
 
 def _trades_within(
-    trades: pd.DataFrame | None,
+    trades: pd.DataFrame,
     run: Any,
     combo: int,
     market: str,
@@ -944,8 +959,6 @@ def _trades_within(
     and markets, as :func:`_event_trades` gave them) instead of being computed again: each row
     depends on its own legs only and the order is that of first appearance, so the rows of one
     combination and market are the same, in the same order."""
-    if trades is None:
-        return trades_of(run, combo, market, index, prices, benchmarks)
     mine = trades[(trades["combo"] == combo) & (trades["market"] == market)]
     if not len(mine):
         return trades_of(run, combo, market, index, prices, benchmarks)
