@@ -35,8 +35,8 @@ PLOTLY_ASSET = "assets/plotly.min.js"
 SERIES_ASSET = "assets/series.js"
 
 #: Honest per-trade statistics of a strategy: (column, header, format). The per-trade figures
-#: come from the backtest's ``trade_stats`` (every trade of the per-ticker run, each with its
-#: own capital: mean and median trade return, its t and bootstrap 95% interval, the same beyond
+#: come from the backtest's ``trade_stats`` (a pooled portfolio's own trades, at the size it
+#: filled: mean and median trade return, its t and bootstrap 95% interval, the same beyond
 #: the benchmark held over the same sessions, the return while invested against the
 #: benchmark's over the same sessions), joined onto the pooled portfolio's metrics rows.
 TRADE_STATS: tuple[tuple[str, str, str], ...] = (
