@@ -725,16 +725,19 @@ def _models(
     model = np.full(n, K.MODEL_CODES[spec.model], dtype=np.int64)
     reason = np.full(n, RUN_MODEL, dtype=np.int8)
     if "scope" in table.columns:
-        scope = table["scope"].astype(object)
-        named = scope.notna() & (scope.astype(str).str.strip() != "")
-        drops.drop(  # a misspelt scope ("markt") is not a company event
-            (named & ~scope.isin(SCOPES)).to_numpy(dtype=bool),
-            "scope",
-            lambda i: (
-                f"scope {scope.iat[i]!r} (event table column scope) is not one of "
-                f"{', '.join(SCOPES)}"
-            ),
-        )
+        scope = table["scope"]
+        unknown = [  # a misspelt scope ("markt") is not a company event (the few values seen)
+            v for v in pd.unique(scope) if not (pd.isna(v) or v in SCOPES or str(v).strip() == "")
+        ]
+        if unknown:
+            drops.drop(
+                scope.isin(unknown).to_numpy(dtype=bool),
+                "scope",
+                lambda i: (
+                    f"scope {scope.iat[i]!r} (event table column scope) is not one of "
+                    f"{', '.join(SCOPES)}"
+                ),
+            )
         market_wide = (scope == "market").fillna(False).to_numpy(dtype=bool)
         model[market_wide] = K.MODEL_CODES[spec.market_event_model]
         reason[market_wide] = MARKET_EVENT
