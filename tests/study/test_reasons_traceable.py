@@ -4,13 +4,17 @@ the reason of the rows it drops, and the summary never reads "None"."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from backtest.prices import load_prices
 from backtest.study import StudySpec, run_study
+from tests.clirun import run_main
 from tests.study.synth import make_market
 
 
@@ -151,3 +155,32 @@ def test_a_price_masked_by_the_quality_checks_is_named_in_the_drop_reason(
         "data but the quality checks masked it (non_positive_price: open/high/low/close zero "
         "or negative)"
     )
+
+
+def test_evbt_study_json_writes_provenance_as_json_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    syn = make_market(n_days=300, n_stocks=1, n_events=1, seed=45)
+    days = syn.close.index
+    for t in ("S0000", "SPY"):
+        c = syn.close[t].to_numpy()
+        _write(
+            tmp_path / f"{t}.csv",
+            pd.DataFrame(
+                {"Date": days.strftime("%Y-%m-%d"), "Open": c, "High": c, "Low": c,
+                 "Close": c, "Volume": 1000}
+            ),
+        )  # fmt: skip
+    ev = tmp_path / "ev.csv"
+    ev.write_text(f"event_id,ticker,date,timing\na,S0000,{days[200].date()},before_open\n")
+    code, out, err = run_main(
+        ["study", "--events-csv", str(ev), "--prices-dir", str(tmp_path), "--format", "json"],
+        capsys,
+    )
+    assert code == 0, err
+    prov = json.loads(out)["prices"]["provenance"]["S0000"]
+    assert isinstance(prov["rows"], int)  # a number, not "221"
+    assert prov["rows"] > 200
+    assert days[0] <= pd.Timestamp(dt.date.fromisoformat(prov["last"])) <= days[-1]
+    assert prov["covered"] == []  # a list of [first, last] pairs (none for a CSV folder), not "()"
+    assert isinstance(prov["fetched_at"], str)
