@@ -184,3 +184,14 @@ def test_evbt_study_json_writes_provenance_as_json_values(
     assert days[0] <= pd.Timestamp(dt.date.fromisoformat(prov["last"])) <= days[-1]
     assert prov["covered"] == []  # a list of [first, last] pairs (none for a CSV folder), not "()"
     assert isinstance(prov["fetched_at"], str)
+
+
+def test_the_summary_header_lines_stay_two_lines_in_rendered_markdown() -> None:
+    markdown_it = pytest.importorskip("markdown_it")
+    syn = make_market(n_days=400, n_stocks=3, n_events=3, seed=46)
+    res = run_study(syn.events, syn.close, StudySpec(max_loss=1.0))
+    head = res.summary().blocks[0]
+    first, second = head.items()  # type: ignore[union-attr]
+    html = markdown_it.MarkdownIt("commonmark").render(res.summary().as_markdown())
+    paragraph = html.split("<p>", 1)[1].split("</p>", 1)[0]
+    assert paragraph.split("<br />\n") == [first, second]
