@@ -50,7 +50,7 @@ from backtest.study.earnings import history as earnings_history
 from backtest.study.inputs import Dropped, check_factor_scale
 from backtest.study.measure import Measured, Outputs, measure
 from backtest.study.offsets import Offsets
-from backtest.study.results import EventStudyResult
+from backtest.study.results import EventStudyResult, reason_kinds
 from backtest.study.spec import SpecError, StudySpec
 
 ProgressFn = Callable[[int, int], None]
@@ -68,12 +68,15 @@ class StudyDataLossError(EvbtError, ValueError):
         self.n_input = n_input
         self.max_loss = max_loss
         frac = len(dropped) / n_input if n_input else 1.0
-        top = (
-            dropped.groupby(["stage", "reason"]).size().sort_values(ascending=False).head(5)
-            if len(dropped)
-            else pd.Series(dtype=int)
-        )
-        lines = [f"  {n} x {stage}: {reason}" for (stage, reason), n in top.items()]
+        # by stage and kind of reason (their numbers as ranges: "only 52-119 valid
+        # estimation-window returns, 120 required"), the most common first
+        kinds = [
+            (n, str(stage), text)
+            for stage, reasons in dropped.groupby("stage", sort=False)["reason"]
+            for n, text in reason_kinds(reasons)
+        ]
+        kinds.sort(key=lambda k: -k[0])
+        lines = [f"  {n} x {stage}: {text}" for n, stage, text in kinds[:5]]
         super().__init__(
             "\n".join(
                 [

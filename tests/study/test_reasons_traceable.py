@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from backtest.prices import load_prices
-from backtest.study import StudySpec, run_study
+from backtest.study import StudyDataLossError, StudySpec, run_study
 from tests.clirun import run_main
 from tests.study.synth import make_market
 
@@ -111,6 +111,11 @@ def test_dropped_reasons_are_counted_by_kind_with_their_numbers_as_ranges() -> N
     assert res.dropped["reason"].nunique() == 3  # 89, 99 and 109 returns
     assert "- 3 x estimation: only 89-109 valid estimation-window returns, 120 required" in str(res)
     assert "different reasons" not in str(res)
+    with pytest.raises(StudyDataLossError) as info:  # and so does the error of max_loss
+        run_study(ev, syn.close, StudySpec(max_loss=0.5))
+    assert "\n  3 x estimation: only 89-109 valid estimation-window returns, 120 required\n" in (
+        str(info.value)
+    )
 
 
 def _write(path: Path, frame: pd.DataFrame) -> None:
@@ -140,10 +145,16 @@ def test_a_price_masked_by_the_quality_checks_is_named_in_the_drop_reason(
     panel = load_prices(["S0000", "S0001", "SPY"], prices_dir=tmp_path)
     assert not panel.quality.ok
     ev = pd.DataFrame(
-        {"event_id": ["dup", "neg"], "ticker": ["S0000", "S0001"],
-         "day0": [days[300], days[351]]}
+        {"event_id": ["dup", "neg", "in-window"], "ticker": ["S0000", "S0001", "S0000"],
+         "day0": [days[300], days[351], days[299]]}
     )  # fmt: skip
     res = run_study(ev, panel, StudySpec(windows=((0, 1),), max_loss=1.0))
+    # inside a window: the window says so
+    assert res.windows.set_index("event_id").loc["in-window", "missing"] == (
+        f"no S0000 return on day +1 ({days[300].date()}): the S0000 price of "
+        f"{days[300].date()} is in the data but the quality checks masked it "
+        "(conflicting_duplicate: date repeated with different values)"
+    )
     d = res.dropped.set_index("event_id")["reason"]
     generic = "no return on day 0 (no price on day 0 or on the session before)"
     assert d["dup"] == (
