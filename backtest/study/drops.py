@@ -81,6 +81,12 @@ class ReturnGaps:
         self._close = close
         self._ends: dict[str, tuple[pd.Timestamp, pd.Timestamp] | None] = {}
         self._masked = masked_rows(quality)
+        self._no_row = {
+            (i.ticker, pd.Timestamp(d))
+            for i in getattr(quality, "issues", ()) or ()
+            if i.check == "missing_session"
+            for d in i.dates
+        }
 
     def ends(self, name: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         """The first and last dates on which ``name`` has a close (None: never)."""
@@ -112,7 +118,12 @@ class ReturnGaps:
             return f"past the end of {name}'s prices (last {span[1].date()})"
         if day < span[0]:
             return f"before {name}'s first price ({span[0].date()})"
-        return f"{name} has no price on {day.date()} (a session without a row for it)"
+        if (name, day) in self._no_row:
+            return (
+                f"{name} has no row for the session {day.date()} (missing_session in the "
+                "quality report)"
+            )
+        return f"{name} has no price on {day.date()}, a session inside its prices"
 
     def why(self, name: str, sessions: pd.DatetimeIndex, s: int) -> str:
         """Why ``name`` has no return on ``sessions[s]`` (``s`` may lie outside them)."""

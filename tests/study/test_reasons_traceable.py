@@ -48,8 +48,8 @@ def test_a_window_without_a_value_says_which_return_is_missing_and_why() -> None
     # SPY has no price on session 403: the returns of 403 and 404 are missing
     assert w.loc[("spy-hole", "[0,+5]"), "missing"] == (
         f"no benchmark SPY return on day +3 ({days[403].date()}): SPY has no price on "
-        f"{days[403].date()} (a session without a row for it) (2 of the window's 6 days lack "
-        "a return)"
+        f"{days[403].date()}, a session inside its prices (2 of the window's 6 days lack a "
+        "return)"
     )
     assert (w.loc[w["complete"], "missing"] == "").all()
     # in the JSON too, None where the window has a value
@@ -141,12 +141,13 @@ def test_a_price_masked_by_the_quality_checks_is_named_in_the_drop_reason(
     s1 = bars("S0001")
     s1.loc[350, ["Open", "High", "Low", "Close"]] = -5.0
     _write(tmp_path / "S0001.csv", s1)
-    _write(tmp_path / "SPY.csv", bars("SPY"))
+    _write(tmp_path / "SPY.csv", bars("SPY").drop(index=250))  # a session without its row
     panel = load_prices(["S0000", "S0001", "SPY"], prices_dir=tmp_path)
     assert not panel.quality.ok
     ev = pd.DataFrame(
-        {"event_id": ["dup", "neg", "in-window"], "ticker": ["S0000", "S0001", "S0000"],
-         "day0": [days[300], days[351], days[299]]}
+        {"event_id": ["dup", "neg", "in-window", "no-row"],
+         "ticker": ["S0000", "S0001", "S0000", "S0001"],
+         "day0": [days[300], days[351], days[299], days[249]]}
     )  # fmt: skip
     res = run_study(ev, panel, StudySpec(windows=((0, 1),), max_loss=1.0))
     # inside a window: the window says so
@@ -154,6 +155,10 @@ def test_a_price_masked_by_the_quality_checks_is_named_in_the_drop_reason(
         f"no S0000 return on day +1 ({days[300].date()}): the S0000 price of "
         f"{days[300].date()} is in the data but the quality checks masked it "
         "(conflicting_duplicate: date repeated with different values)"
+    )
+    assert res.windows.set_index("event_id").loc["no-row", "missing"] == (
+        f"no benchmark SPY return on day +1 ({days[250].date()}): SPY has no row for the "
+        f"session {days[250].date()} (missing_session in the quality report)"
     )
     d = res.dropped.set_index("event_id")["reason"]
     generic = "no return on day 0 (no price on day 0 or on the session before)"
