@@ -164,6 +164,10 @@ def _text(result: Any, panel: Any) -> str:
 
 
 def _info(info: Any) -> dict[str, Any]:
+    """A ticker's provenance as JSON values: ISO dates and times, ``rows`` a number,
+    ``covered`` a list of ``[first, last]`` date pairs (its own ``to_dict``)."""
+    if hasattr(info, "to_dict"):
+        return dict(info.to_dict())
     return {k: str(v) if v is not None else None for k, v in vars(info).items()}
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 from backtest.errors import InvalidTickerError, UnknownMarketError
 from backtest.markets import MARKETS, get_calendar, market_of
 from backtest.study import kernels as K
-from backtest.study.drops import DropLog
+from backtest.study.drops import DropLog, ReturnGaps
 from backtest.study.inputs import (
     CONFOUNDER,
     Dropped,
@@ -191,7 +191,8 @@ class Aligned:
     its event as a code into ``event_ids`` (every event the run knows), its confounders'
     count and first ids (``confounding``: codes into ``event_ids``), and ``target``: the row
     of the event its ``same_news_as`` names (-1). ``factors``: the factor returns the factor
-    model reads (None without it), for the reasons of the rows dropped.
+    model reads (None without it), for the reasons of the rows dropped; ``gaps``: why a
+    return is missing (the reasons of rows dropped and of windows without a value).
     """
 
     table: pd.DataFrame
@@ -217,6 +218,7 @@ class Aligned:
     factor_names: list[str]
     market_events: pd.DataFrame
     factors: pd.DataFrame | None = None
+    gaps: ReturnGaps | None = None
 
 
 def check_spec(spec: StudySpec, table: pd.DataFrame, factors: pd.DataFrame | None) -> StudySpec:
@@ -342,6 +344,7 @@ def align(
             else pd.DataFrame(columns=MARKET_EVENT_COLUMNS)
         ),
         factors=factors if factor_names else None,
+        gaps=ReturnGaps(close, getattr(prices, "quality", None)),
     )
 
 

@@ -35,19 +35,22 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from backtest.collector import collector_paused
 from backtest.errors import EvbtError
+from backtest.study import kernels as K
 from backtest.study.align import EventTable, align, check_spec, close_frame
 from backtest.study.attributes import BinningError, with_labels
 from backtest.study.battery import battery
+from backtest.study.drops import ReturnGaps, Series, window_gaps
 from backtest.study.earnings import earnings_rows
 from backtest.study.earnings import history as earnings_history
 from backtest.study.inputs import Dropped, check_factor_rows
-from backtest.study.measure import Outputs, measure
+from backtest.study.measure import Measured, Outputs, measure
 from backtest.study.offsets import Offsets
-from backtest.study.results import EventStudyResult
+from backtest.study.results import EventStudyResult, reason_kinds
 from backtest.study.spec import SpecError, StudySpec
 
 ProgressFn = Callable[[int, int], None]
@@ -65,12 +68,15 @@ class StudyDataLossError(EvbtError, ValueError):
         self.n_input = n_input
         self.max_loss = max_loss
         frac = len(dropped) / n_input if n_input else 1.0
-        top = (
-            dropped.groupby(["stage", "reason"]).size().sort_values(ascending=False).head(5)
-            if len(dropped)
-            else pd.Series(dtype=int)
-        )
-        lines = [f"  {n} x {stage}: {reason}" for (stage, reason), n in top.items()]
+        # by stage and kind of reason (their numbers as ranges: "only 52-119 valid
+        # estimation-window returns, 120 required"), the most common first
+        kinds = [
+            (n, str(stage), text)
+            for stage, reasons in dropped.groupby("stage", sort=False)["reason"]
+            for n, text in reason_kinds(reasons)
+        ]
+        kinds.sort(key=lambda k: -k[0])
+        lines = [f"  {n} x {stage}: {text}" for n, stage, text in kinds[:5]]
         super().__init__(
             "\n".join(
                 [
@@ -193,6 +199,11 @@ def run_study(
     }
     say(STAGES[2])
     result = battery(measured, spec, off, dropped=drops, workers=workers, timings=timings)
+    result = dataclasses.replace(
+        result,
+        windows=_with_missing(result.windows, measured, spec, off),
+        data=_with_price_range(result.data, prices),
+    )
     if bin_notes:
         result = dataclasses.replace(result, groups=_with_notes(result.groups, bin_notes))
     if len(earnings_rows(result.events)):
@@ -205,6 +216,62 @@ def run_study(
     timings["total"] = time.perf_counter() - started
     timings["tests"] = timings["total"] - timings["align"] - timings["measure"]
     return result
+
+
+def _with_missing(
+    windows: pd.DataFrame, measured: Measured, spec: StudySpec, off: Offsets
+) -> pd.DataFrame:
+    """The windows table with ``missing``: for a window without a value (``complete``
+    False), which day's return is missing, whose and why (:func:`~backtest.study.drops.
+    window_gaps`); "" for the others. Read from the rows' return matrices, for the incomplete
+    cells alone."""
+    n, nw = len(measured.idx), len(spec.windows)
+    missing = np.full(n * nw, "", dtype=object)
+    incomplete = ~windows["complete"].to_numpy(dtype=bool)
+    if incomplete.any() and len(windows) == n * nw:
+        a = measured.aligned
+        gaps = a.gaps if a.gaps is not None else ReturnGaps(pd.DataFrame())
+        ticker, bench = a.table["ticker"], a.table["benchmark"]
+        factor_names = a.factor_names
+
+        def series(row: int) -> list[Series]:
+            R = a.blocks[int(a.block[row])].R
+            t0 = int(a.position[row]) + off.pad[0]
+            name = str(ticker.iat[row])
+            out: list[Series] = [(name, name, R[a.col[row]], t0)]
+            model = int(a.model[row])
+            if model in (K.MARKET, K.MARKET_ADJUSTED):
+                b = str(bench.iat[row])
+                out.append((f"benchmark {b}", b, R[a.bench[row]], t0))
+            elif model == K.FACTOR:
+                out.append(("risk-free rate RF", None, R[a.bench[row]], t0))
+                out += [
+                    (f"factor {f}", None, R[a.fbase[row] + k], t0)
+                    for k, f in enumerate(factor_names)
+                ]
+            return out
+
+        def sessions_of(row: int) -> tuple[pd.DatetimeIndex, int]:
+            return a.blocks[int(a.block[row])].sessions, off.pad[0]
+
+        missing = window_gaps(
+            spec.windows, incomplete.reshape(n, nw), measured.idx, series, sessions_of, gaps
+        ).ravel()
+    return windows.assign(missing=missing)
+
+
+def _with_price_range(data: Any, prices: Any) -> Any:
+    """``data`` with the price data's range when no row was aligned with prices (the range
+    of the sessions measured otherwise): the whole panel's first and last dates, None only
+    when it holds no price."""
+    if data.get("price_first") is not None:
+        return data
+    close, _ = close_frame(prices)
+    priced = close.index[close.notna().any(axis=1).to_numpy()] if len(close) else close.index
+    if not len(priced):
+        return data
+    first, last = priced[0].date().isoformat(), priced[-1].date().isoformat()
+    return {**data, "price_first": first, "price_last": last}
 
 
 def _silent(name: str) -> None:
