@@ -224,10 +224,11 @@ def _with_missing(
     """The windows table with ``missing``: for a window without a value (``complete``
     False), which day's return is missing, whose and why (:func:`~backtest.study.drops.
     window_gaps`); "" for the others. Read from the rows' return matrices, for the incomplete
-    cells alone."""
+    cells alone. A categorical column: "" for a complete cell costs one byte (a million
+    events' four windows: 4 MB and a few milliseconds, not a string object per cell)."""
     n, nw = len(measured.idx), len(spec.windows)
-    missing = np.full(n * nw, "", dtype=object)
     incomplete = ~windows["complete"].to_numpy(dtype=bool)
+    missing = pd.Categorical.from_codes(np.zeros(len(windows), dtype=np.int8), categories=[""])
     if incomplete.any() and len(windows) == n * nw:
         a = measured.aligned
         gaps = a.gaps if a.gaps is not None else ReturnGaps(pd.DataFrame())
@@ -254,9 +255,11 @@ def _with_missing(
         def sessions_of(row: int) -> tuple[pd.DatetimeIndex, int]:
             return a.blocks[int(a.block[row])].sessions, off.pad[0]
 
-        missing = window_gaps(
-            spec.windows, incomplete.reshape(n, nw), measured.idx, series, sessions_of, gaps
-        ).ravel()
+        missing = pd.Categorical(
+            window_gaps(
+                spec.windows, incomplete.reshape(n, nw), measured.idx, series, sessions_of, gaps
+            ).ravel()
+        )
     return windows.assign(missing=missing)
 
 
