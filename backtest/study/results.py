@@ -258,8 +258,10 @@ class EventStudyResult:
         single-event reactions over the first window, the earnings profile when there are
         earnings events, and the most common reasons rows were dropped."""
         spec = self.spec
+        used = self.events["model"].astype(str).nunique() if "model" in self.events else 0
+        model = f"model {spec.model}" + (f" ({models_text(self)})" if used > 1 else "")
         head = [
-            f"model {spec.model}, {spec.returns} returns, estimation {list(spec.estimation)} "
+            f"{model}, {spec.returns} returns, estimation {list(spec.estimation)} "
             f"(min {spec.min_estimation} obs), windows "
             + ", ".join(window_label(w) for w in spec.windows),
             f"{_price_range(self.data)}; "
@@ -787,6 +789,17 @@ def _price_range(data: Mapping[str, Any]) -> str:
     if first is None or last is None:
         return "no prices"
     return f"prices {first} to {last}"
+
+
+def models_text(study: EventStudyResult) -> str:
+    """How many rows each model measured, the most used first: ``39 with the market model,
+    17 with the constant mean model`` (market-wide events are measured without the market;
+    an event may name its own model)."""
+    ev = study.events
+    if "model" not in ev.columns or not len(ev):
+        return f"with the {study.spec.model.replace('_', ' ')} model"
+    counts = ev["model"].astype(str).value_counts()
+    return ", ".join(f"{n} with the {m.replace('_', ' ')} model" for m, n in counts.items())
 
 
 def _missing(win: pd.DataFrame) -> np.ndarray:

@@ -73,6 +73,22 @@ def test_the_scopes_are_the_catalog_s() -> None:
     assert get_args(Scope) == SCOPES
 
 
+def test_the_summary_says_how_many_rows_each_model_measured() -> None:
+    """The header said "model market" while the summit's rows were measured with the constant
+    mean model, without a word."""
+    events, close = _market_wide()
+    res = run_study(events, close, StudySpec(max_loss=1.0, exclude_confounded=False))
+    n_market = int((res.events["model"].astype(str) == "market").sum())
+    head = str(res.summary()).splitlines()[2]
+    assert head.startswith(
+        f"model market ({n_market} with the market model, 4 with the constant mean model), "
+    )
+    alone = run_study(
+        events[events["scope"] == "company"], close, StudySpec(exclude_confounded=False)
+    )
+    assert str(alone.summary()).splitlines()[2].startswith("model market, simple returns")
+
+
 def test_the_raw_model_takes_the_return_itself() -> None:
     """raw: AR = R; nothing is estimated, and the estimation window gives the variance of the
     return for the tests (s2 = its sample variance, n - 1 degrees of freedom; Var(CAR) =
