@@ -306,6 +306,8 @@ def run_job(
             study, study_error = _study(
                 config, spec, context, events, dropped, panel, update, factor_files
             )
+        if study is not None:  # e.g. factors on another exchange's calendar
+            notes += study.data.get("notes", [])
         backtests = []
         for c in chosen:
             with steps.step(f"backtest {c.strategy.name}") as update:

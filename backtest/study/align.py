@@ -192,7 +192,9 @@ class Aligned:
     count and first ids (``confounding``: codes into ``event_ids``), and ``target``: the row
     of the event its ``same_news_as`` names (-1). ``factors``: the factor returns the factor
     model reads (None without it), for the reasons of the rows dropped; ``gaps``: why a
-    return is missing (the reasons of rows dropped and of windows without a value).
+    return is missing (the reasons of rows dropped and of windows without a value);
+    ``notes``: what a reader should know of how rows were measured (factors on another
+    exchange's calendar), one sentence each.
     """
 
     table: pd.DataFrame
@@ -219,6 +221,7 @@ class Aligned:
     market_events: pd.DataFrame
     factors: pd.DataFrame | None = None
     gaps: ReturnGaps | None = None
+    notes: tuple[str, ...] = ()
 
 
 def check_spec(spec: StudySpec, table: pd.DataFrame, factors: pd.DataFrame | None) -> StudySpec:
@@ -345,6 +348,7 @@ def align(
         ),
         factors=factors if factor_names else None,
         gaps=ReturnGaps(close, getattr(prices, "quality", None)),
+        notes=tuple(a.notes),
     )
 
 
@@ -484,6 +488,7 @@ class _Assembly:
         ]
         self.blocks: list[MarketBlock] = []
         self.market_events: list[pd.DataFrame] = []
+        self.notes: list[str] = []  # what a reader should know of how rows were measured
 
     def market(
         self, close: pd.DataFrame, m_code: int, market: str, market_code: np.ndarray
@@ -590,6 +595,7 @@ class _Assembly:
         assert self.factors is not None
         pad_l = self.off.pad[0]
         R = _with_factors(R, sessions, self.factors, self.factor_names, pad_l)
+        self._factor_calendar(sessions, rows, market)
         coverage = float(np.isfinite(R[n_cols, pad_l : pad_l + len(sessions)]).mean())
         if coverage < 0.5:
             mask = np.zeros(len(self.table), dtype=bool)
@@ -601,6 +607,34 @@ class _Assembly:
                 "give factors for this market",
             )
         return R
+
+    def _factor_calendar(self, sessions: pd.DatetimeIndex, rows: np.ndarray, market: str) -> None:
+        """A note when the factors follow another exchange's calendar than ``market``'s (Ken
+        French's US factors for Hong Kong stocks, say): over the sessions both cover, some of
+        the factors' dates are not sessions of the market and some sessions have no factor.
+        The factors of a date are then read beside a return of an exchange that closes at
+        another hour, and windows that hold a session without factors have no value."""
+        assert self.factors is not None
+        n = int((self.model[rows] == K.FACTOR).sum())
+        dates = pd.DatetimeIndex(self.factors.index)
+        if not n or not len(dates) or not len(sessions):
+            return
+        span = sessions[(sessions >= dates[0]) & (sessions <= dates[-1])]
+        if len(span) < 20:  # too little overlap to judge (the coverage check speaks then)
+            return
+        inside = dates[(dates >= span[0]) & (dates <= span[-1])]
+        extra, lacking = int((~inside.isin(span)).sum()), int((~span.isin(inside)).sum())
+        if min(extra, lacking) < max(3, 0.01 * len(span)):
+            return
+        self.notes.append(
+            f"The factor model measured {n} {market} row{'s' if n != 1 else ''} on factors "
+            f"that follow another exchange's calendar: from {span[0].date()} to "
+            f"{span[-1].date()}, {extra} of the factors' dates are not {market} sessions and "
+            f"{lacking} {market} sessions have no factor value. Factors are matched by date, "
+            f"so {market} returns are read beside factors of an exchange that closes at another "
+            "hour (Ken French's factors are US), and a window holding a session without "
+            "factors has no value; give factors of this market"
+        )
 
     def _reference_rows(
         self, all_rows: np.ndarray, rows: np.ndarray, pos: np.ndarray, name_col: np.ndarray,

@@ -96,6 +96,7 @@ def battery(
         "n_input": a.n_input,
         "n_measured": len(events),
         "n_dropped": len(dropped),
+        "notes": list(a.notes),
         "timings": timings,
     }
     return EventStudyResult(

@@ -352,6 +352,8 @@ class EventStudyResult:
                     bullets=True,
                 )
             )
+        if self.data.get("notes"):
+            blocks.append(Text(list(self.data["notes"]), title="Notes", bullets=True))
         return Summary("Event study", blocks)
 
     def _group_blocks(self, window: str, max_groups: int) -> list[Table | Text]:
