@@ -278,17 +278,24 @@ def _read_row(
         out.not_earnings += 1
         return
     ticker = default_ticker
-    if cols["ticker"] is not None and cells[cols["ticker"]].strip():
-        ticker = cells[cols["ticker"]].strip()
-    assert ticker is not None  # the header check guarantees a ticker column or a file name
+    ticker_col = cols["ticker"]
+    if ticker_col is not None and cells[ticker_col].strip():
+        ticker = cells[ticker_col].strip()
+    if ticker is None:  # an empty Symbol cell in a file not named after a ticker
+        out.problem(
+            display,
+            line,
+            f"column {_name(header, ticker_col)}: empty: give the row's ticker (the file "
+            "name names none to fall back on)",
+        )
+        return
     try:
         market_of(ticker)
     except (InvalidTickerError, UnknownMarketError) as exc:
         out.problem(display, line, str(exc))
         return
     date_col = cols["date"]
-    assert date_col is not None
-    raw_stamp = cells[date_col].strip()
+    raw_stamp = cells[date_col].strip() if date_col is not None else ""
     stamp = _stamp(raw_stamp)
     if stamp is None:
         out.problem(
