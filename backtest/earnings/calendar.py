@@ -30,7 +30,6 @@ Saved with ``frame.reset_index().to_csv(path, index=False)`` this gives
 from __future__ import annotations
 
 import csv
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from typing import Any
 
 import pandas as pd
 
-from backtest.catalog._read import CsvRowError, csv_rows, read_text
+from backtest.catalog._read import CsvRowError, PathsLike, csv_rows, path_list, read_text
 from backtest.catalog.attributes import parse_number
 from backtest.errors import CatalogProblem, InvalidTickerError, UnknownMarketError
 from backtest.markets import market_of
@@ -142,8 +141,9 @@ class CalendarRead:
         self.files.extend(other.files)
 
 
-def calendar_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """The ``.csv`` files named by ``paths`` (files, or folders searched, not recursively).
+def calendar_files(paths: PathsLike) -> list[Path]:
+    """The ``.csv`` files named by ``paths`` (a file or folder, or a list of them; folders are
+    searched, not recursively).
 
     Raises
     ------
@@ -153,11 +153,10 @@ def calendar_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return [path for path, _ in _calendar_files(paths)]
 
 
-def _calendar_files(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, bool]]:
+def _calendar_files(paths: PathsLike) -> list[tuple[Path, bool]]:
     """:func:`calendar_files`, each with whether it was found in a folder (not named)."""
     out: list[tuple[Path, bool]] = []
-    for raw in paths:
-        p = Path(raw)
+    for p in path_list(paths):
         if p.is_dir():
             found = sorted(
                 f for f in p.iterdir() if f.suffix.lower() == ".csv" and not f.name.startswith(".")
@@ -348,15 +347,15 @@ def _stamp(text: str) -> pd.Timestamp | None:
 
 
 def read_calendar_files(
-    paths: Iterable[str | os.PathLike[str]], *, tickers: Iterable[str] | None = None
+    paths: PathsLike, *, tickers: str | Iterable[str] | None = None
 ) -> CalendarRead:
-    """Read saved ``get_earnings_dates`` CSV files (files or folders of them).
+    """Read saved ``get_earnings_dates`` CSV files (a file or folder, or a list of them).
 
     With ``tickers``, only the rows of those tickers are kept; of the files found in a folder,
     those named after another ticker (``AMZN.csv``) are not read unless they have a ``Symbol``
     or ``Ticker`` column. A file named explicitly is always read.
     """
-    wanted = set(tickers) if tickers is not None else None
+    wanted = None if tickers is None else {tickers} if isinstance(tickers, str) else set(tickers)
     out = CalendarRead()
     for path, in_folder in _calendar_files(paths):
         named = ticker_from_name(path)
