@@ -16,7 +16,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from backtest.catalog import attributes as attrs
 from backtest.catalog._yaml import (
@@ -142,30 +142,65 @@ def path_list(paths: PathsLike, what: str = "paths") -> list[Path]:
     return out
 
 
-def read_text(path: Path) -> tuple[str | None, str | None]:
-    """The UTF-8 text of a regular file (a leading BOM dropped): ``(text, None)`` or
-    ``(None, why not)``. A FIFO, device or socket is refused without being opened for reading
-    in a way that could block."""
+class TextRead(NamedTuple):
+    """A file's text, or why there is none and on which line."""
+
+    text: str | None
+    problem: str | None = None
+    line: int = 1
+
+
+#: A byte that is not UTF-8, as ``errors="surrogateescape"`` keeps it in a text.
+UNDECODED = re.compile("[\udc80-\udcff]")
+
+
+def read_text(path: Path, *, by_row: bool = False) -> TextRead:
+    """The UTF-8 text of a regular file (a leading BOM dropped), or why not and where. A FIFO,
+    device or socket is refused without being opened for reading in a way that could block.
+
+    With ``by_row`` (a CSV file, whose rows are read one by one), a byte that is not UTF-8 is
+    kept in the text as a surrogate (:data:`UNDECODED`), for the reader to name its row;
+    otherwise it is a problem of the file, on the line that holds it.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        return None, f"cannot be read: {exc.strerror}"
+        return TextRead(None, f"cannot be read: {exc.strerror}")
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            return None, (
-                "is not a regular file (a FIFO, device, socket or folder): a catalog must be a file"
+            return TextRead(
+                None,
+                "is not a regular file (a FIFO, device, socket or folder): a catalog must be "
+                "a file",
             )
         with os.fdopen(os.dup(fd), "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        return None, f"cannot be read: {exc.strerror}"
+        return TextRead(None, f"cannot be read: {exc.strerror}")
     finally:
         os.close(fd)
+    if by_row:
+        return TextRead(data.decode("utf-8-sig", errors="surrogateescape"))
     try:
-        return data.decode("utf-8-sig"), None
+        return TextRead(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        return None, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save as UTF-8"
+        line = bytes(exc.object).count(b"\n", 0, exc.start) + 1  # (the BOM is not in it)
+        at = exc.start + (len(data) - len(exc.object))  # the byte's offset in the file
+        return TextRead(None, f"not UTF-8 text ({exc.reason} at byte {at}); save as UTF-8", line)
+
+
+def row_text_problem(cells: Sequence[str]) -> tuple[int, str] | None:
+    """The first cell of a CSV row that is not text (a NUL character, a byte that is not
+    UTF-8) and why, or ``None``."""
+    for k, cell in enumerate(cells):
+        if "\x00" in cell:
+            return k, "contains a NUL character: remove it (a CSV file is text)"
+        bad = UNDECODED.search(cell)
+        if bad is not None:
+            byte = ord(bad.group()) - 0xDC00
+            return k, f"not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8"
+    return None
 
 
 # ------------------------------------------------------------------------------------- YAML
@@ -396,11 +431,6 @@ class CsvRowError(ValueError):
 def read_csv(text: str, display: str, file_index: int) -> FileRead:
     """A CSV catalog file: a header row, then one event per row (see :data:`CSV_FORMAT`)."""
     out = FileRead(display)
-    nul = text.find("\x00")
-    if nul >= 0:
-        line = text.count("\n", 0, nul) + 1
-        out.problem(line, "", "", "contains a NUL character: this is not a text CSV file")
-        return out
     header: list[str] | None = None
     n_rows = 0
     columns: list[tuple[int, str, str]] = []  # (cell index, field or "attr", name)
@@ -410,6 +440,11 @@ def read_csv(text: str, display: str, file_index: int) -> FileRead:
         for start, cells in csv_rows(text):
             if header is None:
                 header = [c.strip() for c in cells]
+                bad_text = row_text_problem(header)
+                if bad_text is not None:
+                    k, why = bad_text
+                    out.problem(start, "", "", f"column {k + 1} of the header: {why}")
+                    return out
                 parsed = _read_header(header, start, out)
                 if parsed is None:
                     return out
@@ -525,7 +560,13 @@ def _read_row(
 ) -> None:
     values = [c.strip() for c in cells]
     id_cell = next((values[i] for i, f, _ in columns if f == "id" and i < len(values)), "")
-    label = id_cell or f"#{n}"
+    label = UNDECODED.sub("\ufffd", id_cell.replace("\x00", "")) or f"#{n}"
+    bad_text = row_text_problem(values)
+    if bad_text is not None:
+        k, why = bad_text
+        name = next((name for i, _, name in columns if i == k), f"cell {k + 1}")
+        out.problem(line, label, name, why)
+        return
     if len(values) != n_cells:
         out.problem(
             line,

@@ -518,12 +518,13 @@ class _Problems:
 
 def _read_file(path: Path, file_index: int) -> FileRead:
     display = _display(path)
-    text, why_not = read_text(path)
+    table = path.suffix.lower() == ".csv"
+    text, why_not, line = read_text(path, by_row=table)  # a CSV row's bytes are its own
     if text is None:
         out = FileRead(display)
-        out.problem(1, "", "", why_not or "cannot be read")
+        out.problem(line, "", "", why_not or "cannot be read")
         return out
-    if path.suffix.lower() == ".csv":
+    if table:
         return read_csv(text, display, file_index)
     return read_yaml(text, display, file_index)
 

@@ -28,7 +28,7 @@ def is_earnings_calendar(path: Path) -> bool:
     header (an earnings date column and ``Reported EPS``)."""
     if path.suffix.lower() != ".csv":
         return False
-    text, _ = read_text(path)
+    text = read_text(path, by_row=True).text
     if not text:
         return False
     header = text.split("\n", 1)[0].lower()

@@ -38,7 +38,14 @@ from typing import Any
 
 import pandas as pd
 
-from backtest.catalog._read import CsvRowError, PathsLike, csv_rows, path_list, read_text
+from backtest.catalog._read import (
+    CsvRowError,
+    PathsLike,
+    csv_rows,
+    path_list,
+    read_text,
+    row_text_problem,
+)
 from backtest.catalog.attributes import parse_number
 from backtest.errors import CatalogProblem, InvalidTickerError, UnknownMarketError
 from backtest.markets import market_of
@@ -207,15 +214,21 @@ def _column(header: list[str], names: tuple[str, ...]) -> int | None:
 def read_calendar_text(text: str, display: str, *, default_ticker: str | None) -> CalendarRead:
     """Read one saved ``get_earnings_dates`` CSV (its text); bad rows become problems."""
     out = CalendarRead(files=[display])
-    if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        out.problem(display, line, "contains a NUL character: not a text CSV file")
-        return out
     header: list[str] | None = None
     names: list[str] = []
     cols: dict[str, int | None] = {}
     try:
         for start, cells in csv_rows(text):
+            bad_text = row_text_problem(cells)
+            if header is None and bad_text is not None:
+                out.problem(
+                    display, start, f"column {bad_text[0] + 1} of the header: {bad_text[1]}"
+                )
+                return out
+            if bad_text is not None:  # a NUL or a byte that is not UTF-8: that row only
+                k, why = bad_text
+                out.problem(display, start, f"column {_name(names, k)}: {why}")
+                continue
             if header is None:
                 names = [c.strip() for c in cells]
                 header = [n.lower() for n in names]
@@ -333,7 +346,9 @@ def _read_row(
 
 
 def _name(header: list[str], i: int | None) -> str:
-    return header[i] if i is not None else "?"
+    if i is None:
+        return "?"
+    return header[i] if i < len(header) else str(i + 1)
 
 
 def _stamp(text: str) -> pd.Timestamp | None:
@@ -373,9 +388,9 @@ def read_calendar_files(
         ):
             continue
         display = str(path)
-        text, why_not = read_text(path)
+        text, why_not, line = read_text(path, by_row=True)  # a row's bytes are its own
         if text is None:
-            out.problem(display, 1, why_not or "cannot be read")
+            out.problem(display, line, why_not or "cannot be read")
             out.files.append(display)
             continue
         got = read_calendar_text(text, display, default_ticker=default)

@@ -195,10 +195,30 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             "csv_multiline_cell.csv:4: entry b: field date: '2025-13-01' is not a valid date (expected YYYY-MM-DD)",
         ],
     ),
+    # a NUL or a byte that is not UTF-8 is a problem of its row, not of the file (once: "csv_nul.csv:3:
+    # contains a NUL character: this is not a text CSV file", and no entry loaded)
     "csv_nul.csv": (
+        ["a"],
+        [
+            "csv_nul.csv:3: entry #2: field id: contains a NUL character: remove it (a CSV file is text)",
+        ],
+    ),
+    "csv_nul_in_a_cell.csv": (
+        ["a", "c"],
+        [
+            "csv_nul_in_a_cell.csv:3: entry b: field ticker: contains a NUL character: remove it (a CSV file is text)",
+        ],
+    ),
+    "csv_not_utf8_row.csv": (
+        ["a", "c"],
+        [
+            "csv_not_utf8_row.csv:3: entry b: field title: not UTF-8 text (byte 0xe9); save the file as UTF-8",
+        ],
+    ),
+    "csv_not_utf8_header.csv": (
         [],
         [
-            "csv_nul.csv:3: contains a NUL character: this is not a text CSV file",
+            "csv_not_utf8_header.csv:1: column 5 of the header: not UTF-8 text (byte 0xe9); save the file as UTF-8",
         ],
     ),
     "csv_ragged_row.csv": (
@@ -305,7 +325,14 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     "not_utf8.yaml": (
         [],
         [
-            "not_utf8.yaml:1: not UTF-8 text (invalid continuation byte at byte 19); save as UTF-8",
+            # byte 19 is on line 2 ("  - id: caf\xe9"; once said to be on line 1)
+            "not_utf8.yaml:2: not UTF-8 text (invalid continuation byte at byte 19); save as UTF-8",
+        ],
+    ),
+    "not_utf8_later_line.yaml": (  # a YAML file that cannot be decoded is not read at all
+        [],
+        [
+            "not_utf8_later_line.yaml:10: not UTF-8 text (invalid continuation byte at byte 212); save as UTF-8",
         ],
     ),
     "same_news_and_follows.yaml": (

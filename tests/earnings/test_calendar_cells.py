@@ -75,3 +75,19 @@ def test_confounders_name_the_row() -> None:
     frame = load_confounders(["cal.csv"], strict=False)
     assert frame["event_id"].tolist() == ["aapl-2025-10-30-earnings"]
     assert [p.line for p in frame.attrs["problems"]] == [3]
+
+
+def test_a_nul_or_a_byte_not_utf8_is_a_problem_of_its_row() -> None:
+    Path("META.csv").write_bytes(
+        b"Earnings Date,EPS Estimate,Reported EPS,Surprise(%)\n"
+        b"2025-10-29 16:00:00-04:00,6.67,7.25,8.66\n"
+        b"2025-07-29 16:00:00-04:00,6.67,7.\xe95,8.66\n"
+        b"2025-04-29 16:00:00-04:00,6.67,7.25,8\x00.66\n"
+        b"2025-01-29 16:00:00-05:00,5.0,5.1,2\n"
+    )
+    result = import_earnings(from_paths="META.csv")
+    assert [e.id for e in result.events] == ["meta-2025-01-29-earnings", "meta-2025-10-29-earnings"]
+    assert [str(p) for p in result.problems] == [
+        "META.csv:3: column Reported EPS: not UTF-8 text (byte 0xe9); save the file as UTF-8",
+        "META.csv:4: column Surprise(%): contains a NUL character: remove it (a CSV file is text)",
+    ]
