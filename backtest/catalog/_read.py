@@ -401,6 +401,25 @@ def field_name(loc: Sequence[str | int]) -> str:
 
 # ------------------------------------------------------------------------------------- CSV
 
+_SEPARATORS = {";": "semicolons (;)", "\t": "tabs"}
+
+
+def separator_hint(cells: Sequence[str], names: Iterable[str]) -> str | None:
+    """When a CSV header read with commas splits into the expected ``names`` (at least two of
+    them, lower case) with a semicolon or a tab instead, the sentence that says so; else
+    ``None``. (Such files come from spreadsheets set to a locale with decimal commas.)"""
+    line = ",".join(cells)
+    wanted = set(names)
+    for sep, what in _SEPARATORS.items():
+        parts = {p.strip().strip('"').strip().lower() for p in line.split(sep)}
+        if len(wanted & parts) >= 2:
+            return (
+                f"the header's columns are separated by {what}, but evbt reads comma-separated "
+                "CSV: save the file with commas between the cells (in a spreadsheet, export "
+                '"CSV UTF-8 (comma delimited)")'
+            )
+    return None
+
 
 def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
     """The rows of a CSV text with the line each starts on; blank lines are passed over.
@@ -454,13 +473,16 @@ def read_csv(text: str, display: str, file_index: int) -> FileRead:
             n_rows += 1
             _read_row(cells, start, n_rows, n_cells, columns, column_of, out, file_index)
     except CsvRowError as exc:
+        hint = separator_hint([text.split("\n", 1)[0]], CSV_COLUMNS) if header is None else None
         out.problem(
             exc.line,
             "",
             "",
-            f"not a readable CSV row ({exc.reason}): check its quotes (a quoted cell must be "
+            hint
+            or f"not a readable CSV row ({exc.reason}): check its quotes (a quoted cell must be "
             "closed with a quote); this row and the rows after it are not read",
         )
+        return out
     if header is None:
         out.problem(1, "", "", f"file is empty: {CSV_FORMAT}")
     return out
@@ -499,6 +521,10 @@ def _read_header(
     if "timing" not in seen and "time" not in seen:
         missing.insert(3, "timing")
     if missing:
+        hint = separator_hint(header, CSV_COLUMNS)
+        if hint is not None:
+            out.problem(line, "", "", hint)
+            return None
         names = ["ticker" if m == "tickers" else m for m in missing]
         out.problem(line, "", "", f"missing column(s) {', '.join(names)}: {CSV_FORMAT}")
         return None

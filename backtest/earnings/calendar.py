@@ -45,6 +45,7 @@ from backtest.catalog._read import (
     path_list,
     read_text,
     row_text_problem,
+    separator_hint,
 )
 from backtest.catalog.attributes import parse_number
 from backtest.errors import CatalogProblem, InvalidTickerError, UnknownMarketError
@@ -246,9 +247,10 @@ def read_calendar_text(text: str, display: str, *, default_ticker: str | None) -
                     if cols[key] is None
                 ]
                 if missing:
-                    out.problem(
-                        display, start, f"missing column(s) {', '.join(missing)}: {FILE_FORMAT}"
-                    )
+                    known = (*DATE_COLUMNS, *ESTIMATE_COLUMNS, *REPORTED_COLUMNS, *SURPRISE_COLUMNS)
+                    hint = separator_hint(names, (*known, *TICKER_COLUMNS, *TYPE_COLUMNS))
+                    why = hint or f"missing column(s) {', '.join(missing)}: {FILE_FORMAT}"
+                    out.problem(display, start, why)
                     return out
                 if cols["ticker"] is None and default_ticker is None:
                     out.problem(
@@ -261,12 +263,17 @@ def read_calendar_text(text: str, display: str, *, default_ticker: str | None) -
                 continue
             _read_row(cells, start, names, cols, display, default_ticker, out)
     except CsvRowError as exc:
+        known = (*DATE_COLUMNS, *ESTIMATE_COLUMNS, *REPORTED_COLUMNS, *SURPRISE_COLUMNS)
+        first = [text.split("\n", 1)[0]]
+        hint = separator_hint(first, known) if header is None else None
         out.problem(
             display,
             exc.line,
-            f"not a readable CSV row ({exc.reason}): check its quotes; "
+            hint
+            or f"not a readable CSV row ({exc.reason}): check its quotes; "
             "this row and the rows after it are not read",
         )
+        return out
     if header is None:
         out.problem(display, 1, f"file is empty: {FILE_FORMAT}")
     return out

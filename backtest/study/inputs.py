@@ -87,6 +87,11 @@ def read_events_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Dr
     raw, line, dropped = _read_rows(p)
     missing = [c for c in ("event_id", "ticker", "date") if c not in raw.columns]
     if missing:
+        from backtest.catalog._read import separator_hint
+
+        hint = separator_hint(header, ("event_id", "ticker", "date", "timing", "benchmark"))
+        if hint is not None:
+            raise EventsFileError(f"{p}:1: {hint}")
         raise EventsFileError(
             f"{p}: missing column(s) {', '.join(missing)}; an events file needs "
             "event_id,ticker,date and may add timing,benchmark and columns of your own"

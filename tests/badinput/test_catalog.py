@@ -215,6 +215,25 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             "csv_not_utf8_row.csv:3: entry b: field title: not UTF-8 text (byte 0xe9); save the file as UTF-8",
         ],
     ),
+    # a spreadsheet's semicolons or tabs: said as such (once "missing column(s) id, ticker, ...")
+    "csv_semicolons.csv": (
+        [],
+        [
+            'csv_semicolons.csv:1: the header\'s columns are separated by semicolons (;), but evbt reads comma-separated CSV: save the file with commas between the cells (in a spreadsheet, export "CSV UTF-8 (comma delimited)")',
+        ],
+    ),
+    "csv_semicolons_quoted.csv": (
+        [],
+        [
+            'csv_semicolons_quoted.csv:1: the header\'s columns are separated by semicolons (;), but evbt reads comma-separated CSV: save the file with commas between the cells (in a spreadsheet, export "CSV UTF-8 (comma delimited)")',
+        ],
+    ),
+    "csv_tabs.csv": (
+        [],
+        [
+            'csv_tabs.csv:1: the header\'s columns are separated by tabs, but evbt reads comma-separated CSV: save the file with commas between the cells (in a spreadsheet, export "CSV UTF-8 (comma delimited)")',
+        ],
+    ),
     "csv_not_utf8_header.csv": (
         [],
         [

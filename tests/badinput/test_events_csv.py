@@ -39,6 +39,9 @@ FILE_ERRORS = {
     "duplicate_column.csv": "{path}:1: column(s) date appear twice in the header",
     "missing_column.csv": "{path}: missing column(s) event_id, date; an events file needs "
     "event_id,ticker,date and may add timing,benchmark and columns of your own",
+    "semicolons.csv": "{path}:1: the header's columns are separated by semicolons (;), but evbt "
+    "reads comma-separated CSV: save the file with commas between the cells (in a spreadsheet, "
+    'export "CSV UTF-8 (comma delimited)")',
     # the header's bytes must be UTF-8 (a later row's are that row's problem: see below)
     "not_utf8_header.csv": "{path}: not UTF-8 text (byte 17: invalid continuation byte)",
 }

@@ -91,3 +91,14 @@ def test_a_nul_or_a_byte_not_utf8_is_a_problem_of_its_row() -> None:
         "META.csv:3: column Reported EPS: not UTF-8 text (byte 0xe9); save the file as UTF-8",
         "META.csv:4: column Surprise(%): contains a NUL character: remove it (a CSV file is text)",
     ]
+
+
+def test_a_calendar_with_semicolons_is_told_so() -> None:
+    write("META.csv", "Earnings Date;EPS Estimate;Reported EPS;Surprise(%)\n2025-10-29;1;2;3\n")
+    result = import_earnings(from_paths="META.csv")
+    assert result.events == []
+    assert [str(p) for p in result.problems] == [
+        "META.csv:1: the header's columns are separated by semicolons (;), but evbt reads "
+        "comma-separated CSV: save the file with commas between the cells (in a spreadsheet, "
+        'export "CSV UTF-8 (comma delimited)")'
+    ]
