@@ -9,7 +9,6 @@ keys, a bad CSV header or row), and the file's declarations (categories, attribu
 from __future__ import annotations
 
 import csv
-import io
 import os
 import re
 import stat
@@ -421,21 +420,55 @@ def separator_hint(cells: Sequence[str], names: Iterable[str]) -> str | None:
     return None
 
 
-def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+#: Where a text's lines end, as ``newline=""`` reads them: after ``\n``, or after a ``\r`` not
+#: followed by one.
+_LINE_ENDS = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
+
+
+class _Lines:
+    """The lines of a text as ``csv.reader`` reads them, from any line on; ``i`` is the index
+    of the next line to be read (the reader reads no further than the record it gives)."""
+
+    def __init__(self, lines: list[str], i: int) -> None:
+        self.lines, self.i = lines, i
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.i >= len(self.lines):
+            raise StopIteration
+        self.i += 1
+        return self.lines[self.i - 1]
+
+
+def csv_rows(text: str) -> Iterator[tuple[int, list[str] | CsvRowError]]:
     """The rows of a CSV text with the line each starts on; blank lines are passed over.
 
-    Raises :class:`CsvRowError` (with that line) where the text stops being CSV (a quote never
-    closed); the rows before it have been given.
+    Where a record is not CSV (a quote never closed, text after a closing quote), its
+    :class:`CsvRowError` (with its line) is given instead of its cells, and reading goes on
+    from the next line: a bad quote costs its own row, not the rows after it.
     """
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    previous = 0
-    try:
-        for cells in reader:
-            start, previous = previous + 1, reader.line_num
+    lines = _LINE_ENDS.split(text)
+    pos = 0
+    while pos < len(lines):
+        feed = _Lines(lines, pos)
+        reader = csv.reader(feed, strict=True)
+        while True:
+            start = feed.i
+            try:
+                cells = next(reader, None)
+            except csv.Error as exc:
+                reason = str(exc)
+                if reason == "unexpected end of data":
+                    reason = "a quote opened on this line is never closed"
+                yield start + 1, CsvRowError(start + 1, reason)
+                pos = start + 1
+                break
+            if cells is None:
+                return
             if cells and (len(cells) > 1 or cells[0].strip()):
-                yield start, cells
-    except csv.Error as exc:
-        raise CsvRowError(previous + 1, str(exc)) from None
+                yield start + 1, cells
 
 
 class CsvRowError(ValueError):
@@ -455,34 +488,43 @@ def read_csv(text: str, display: str, file_index: int) -> FileRead:
     columns: list[tuple[int, str, str]] = []  # (cell index, field or "attr", name)
     column_of: dict[str, str] = {}
     n_cells = 0
-    try:
-        for start, cells in csv_rows(text):
+    lines: list[str] | None = None  # the text's lines, split when a row is not CSV
+    for start, cells in csv_rows(text):
+        if isinstance(cells, CsvRowError):
             if header is None:
-                header = [c.strip() for c in cells]
-                bad_text = row_text_problem(header)
-                if bad_text is not None:
-                    k, why = bad_text
-                    out.problem(start, "", "", f"column {k + 1} of the header: {why}")
-                    return out
-                parsed = _read_header(header, start, out)
-                if parsed is None:
-                    return out
-                columns, column_of = parsed
-                n_cells = len(header)
-                continue
+                hint = separator_hint([text.split("\n", 1)[0]], CSV_COLUMNS)
+                why = f"the header is not a readable CSV row ({cells.reason}): check its quotes"
+                out.problem(start, "", "", hint or why)
+                return out
             n_rows += 1
-            _read_row(cells, start, n_rows, n_cells, columns, column_of, out, file_index)
-    except CsvRowError as exc:
-        hint = separator_hint([text.split("\n", 1)[0]], CSV_COLUMNS) if header is None else None
-        out.problem(
-            exc.line,
-            "",
-            "",
-            hint
-            or f"not a readable CSV row ({exc.reason}): check its quotes (a quoted cell must be "
-            "closed with a quote); this row and the rows after it are not read",
-        )
-        return out
+            lines = lines if lines is not None else _LINE_ENDS.split(text)
+            first = lines[start - 1].split(",")
+            id_index = next((i for i, f, _ in columns if f == "id"), len(first))
+            raw_id = first[id_index].strip().strip('"') if id_index < len(first) else ""
+            label = raw_id or f"#{n_rows}"
+            out.problem(
+                start,
+                label,
+                "",
+                f"not a readable CSV row ({cells.reason}): check its quotes (a quoted cell must "
+                "be closed with a quote); the next line is read as the next row",
+            )
+            continue
+        if header is None:
+            header = [c.strip() for c in cells]
+            bad_text = row_text_problem(header)
+            if bad_text is not None:
+                k, why = bad_text
+                out.problem(start, "", "", f"column {k + 1} of the header: {why}")
+                return out
+            parsed = _read_header(header, start, out)
+            if parsed is None:
+                return out
+            columns, column_of = parsed
+            n_cells = len(header)
+            continue
+        n_rows += 1
+        _read_row(cells, start, n_rows, n_cells, columns, column_of, out, file_index)
     if header is None:
         out.problem(1, "", "", f"file is empty: {CSV_FORMAT}")
     return out

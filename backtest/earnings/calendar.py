@@ -218,62 +218,61 @@ def read_calendar_text(text: str, display: str, *, default_ticker: str | None) -
     header: list[str] | None = None
     names: list[str] = []
     cols: dict[str, int | None] = {}
-    try:
-        for start, cells in csv_rows(text):
-            bad_text = row_text_problem(cells)
-            if header is None and bad_text is not None:
+    for start, cells in csv_rows(text):
+        if isinstance(cells, CsvRowError):
+            if header is None:
+                known = (*DATE_COLUMNS, *ESTIMATE_COLUMNS, *REPORTED_COLUMNS, *SURPRISE_COLUMNS)
+                hint = separator_hint([text.split("\n", 1)[0]], known)
+                why = f"the header is not a readable CSV row ({cells.reason}): check its quotes"
+                out.problem(display, start, hint or why)
+                return out
+            out.problem(
+                display,
+                start,
+                f"not a readable CSV row ({cells.reason}): check its quotes; the next line is "
+                "read as the next row",
+            )
+            continue
+        bad_text = row_text_problem(cells)
+        if header is None and bad_text is not None:
+            out.problem(display, start, f"column {bad_text[0] + 1} of the header: {bad_text[1]}")
+            return out
+        if bad_text is not None:  # a NUL or a byte that is not UTF-8: that row only
+            k, why = bad_text
+            out.problem(display, start, f"column {_name(names, k)}: {why}")
+            continue
+        if header is None:
+            names = [c.strip() for c in cells]
+            header = [n.lower() for n in names]
+            cols = {
+                "date": _column(header, DATE_COLUMNS),
+                "estimate": _column(header, ESTIMATE_COLUMNS),
+                "reported": _column(header, REPORTED_COLUMNS),
+                "surprise": _column(header, SURPRISE_COLUMNS),
+                "ticker": _column(header, TICKER_COLUMNS),
+                "type": _column(header, TYPE_COLUMNS),
+            }
+            missing = [
+                name
+                for key, name in (("date", "Earnings Date"), ("reported", "Reported EPS"))
+                if cols[key] is None
+            ]
+            if missing:
+                known = (*DATE_COLUMNS, *ESTIMATE_COLUMNS, *REPORTED_COLUMNS, *SURPRISE_COLUMNS)
+                hint = separator_hint(names, (*known, *TICKER_COLUMNS, *TYPE_COLUMNS))
+                why = hint or f"missing column(s) {', '.join(missing)}: {FILE_FORMAT}"
+                out.problem(display, start, why)
+                return out
+            if cols["ticker"] is None and default_ticker is None:
                 out.problem(
-                    display, start, f"column {bad_text[0] + 1} of the header: {bad_text[1]}"
+                    display,
+                    start,
+                    "no Symbol or Ticker column, and the file name names no ticker: name "
+                    "the file after the ticker (e.g. META.csv)",
                 )
                 return out
-            if bad_text is not None:  # a NUL or a byte that is not UTF-8: that row only
-                k, why = bad_text
-                out.problem(display, start, f"column {_name(names, k)}: {why}")
-                continue
-            if header is None:
-                names = [c.strip() for c in cells]
-                header = [n.lower() for n in names]
-                cols = {
-                    "date": _column(header, DATE_COLUMNS),
-                    "estimate": _column(header, ESTIMATE_COLUMNS),
-                    "reported": _column(header, REPORTED_COLUMNS),
-                    "surprise": _column(header, SURPRISE_COLUMNS),
-                    "ticker": _column(header, TICKER_COLUMNS),
-                    "type": _column(header, TYPE_COLUMNS),
-                }
-                missing = [
-                    name
-                    for key, name in (("date", "Earnings Date"), ("reported", "Reported EPS"))
-                    if cols[key] is None
-                ]
-                if missing:
-                    known = (*DATE_COLUMNS, *ESTIMATE_COLUMNS, *REPORTED_COLUMNS, *SURPRISE_COLUMNS)
-                    hint = separator_hint(names, (*known, *TICKER_COLUMNS, *TYPE_COLUMNS))
-                    why = hint or f"missing column(s) {', '.join(missing)}: {FILE_FORMAT}"
-                    out.problem(display, start, why)
-                    return out
-                if cols["ticker"] is None and default_ticker is None:
-                    out.problem(
-                        display,
-                        start,
-                        "no Symbol or Ticker column, and the file name names no ticker: name "
-                        "the file after the ticker (e.g. META.csv)",
-                    )
-                    return out
-                continue
-            _read_row(cells, start, names, cols, display, default_ticker, out)
-    except CsvRowError as exc:
-        known = (*DATE_COLUMNS, *ESTIMATE_COLUMNS, *REPORTED_COLUMNS, *SURPRISE_COLUMNS)
-        first = [text.split("\n", 1)[0]]
-        hint = separator_hint(first, known) if header is None else None
-        out.problem(
-            display,
-            exc.line,
-            hint
-            or f"not a readable CSV row ({exc.reason}): check its quotes; "
-            "this row and the rows after it are not read",
-        )
-        return out
+            continue
+        _read_row(cells, start, names, cols, display, default_ticker, out)
     if header is None:
         out.problem(display, 1, f"file is empty: {FILE_FORMAT}")
     return out

@@ -251,10 +251,18 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ["a"],
         [],
     ),
+    # a row that is not CSV costs that row only: reading goes on from the next line (once "this
+    # row and the rows after it are not read", and c was lost)
     "csv_unclosed_quote.csv": (
-        ["a"],
+        ["a", "c"],
         [
-            "csv_unclosed_quote.csv:3: not a readable CSV row (unexpected end of data): check its quotes (a quoted cell must be closed with a quote); this row and the rows after it are not read",
+            "csv_unclosed_quote.csv:3: entry b: not a readable CSV row (a quote opened on this line is never closed): check its quotes (a quoted cell must be closed with a quote); the next line is read as the next row",
+        ],
+    ),
+    "csv_text_after_quote.csv": (
+        ["a", "c", "d"],
+        [
+            "csv_text_after_quote.csv:3: entry b: not a readable CSV row (',' expected after '\"'): check its quotes (a quoted cell must be closed with a quote); the next line is read as the next row",
         ],
     ),
     "date_outside_calendar.yaml": (

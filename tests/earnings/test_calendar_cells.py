@@ -102,3 +102,19 @@ def test_a_calendar_with_semicolons_is_told_so() -> None:
         "comma-separated CSV: save the file with commas between the cells (in a spreadsheet, "
         'export "CSV UTF-8 (comma delimited)")'
     ]
+
+
+def test_an_unclosed_quote_costs_its_row_only() -> None:
+    write(
+        "META.csv",
+        "Earnings Date,EPS Estimate,Reported EPS,Surprise(%)\n"
+        "2025-10-29 16:00:00-04:00,6.67,7.25,8.66\n"
+        '2025-07-30 16:00:00-04:00,"5.9,7.14,20.9\n'
+        "2025-04-30 16:00:00-04:00,5.28,6.43,21.8\n",
+    )
+    result = import_earnings(from_paths="META.csv")
+    assert [e.id for e in result.events] == ["meta-2025-04-30-earnings", "meta-2025-10-29-earnings"]
+    assert [str(p) for p in result.problems] == [
+        "META.csv:3: not a readable CSV row (a quote opened on this line is never closed): check "
+        "its quotes; the next line is read as the next row"
+    ]
