@@ -9,6 +9,7 @@ keys, a bad CSV header or row), and the file's declarations (categories, attribu
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 import stat
@@ -449,30 +450,44 @@ def csv_rows(text: str) -> Iterator[tuple[int, list[str] | CsvRowError]]:
     :class:`CsvRowError` (with its line) is given instead of its cells, and reading goes on
     from the next line: a bad quote costs its own row, not the rows after it.
     """
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # the fast way, until
+    previous = 0  # a record is not CSV
+    try:
+        for cells in reader:
+            start, previous = previous + 1, reader.line_num
+            if cells and (len(cells) > 1 or cells[0].strip()):
+                yield start, cells
+        return
+    except csv.Error as exc:
+        yield previous + 1, _row_error(previous + 1, exc)
     lines = _LINE_ENDS.split(text)
-    pos = 0
+    pos = previous + 1  # the line after the bad record's first
     while pos < len(lines):
         feed = _Lines(lines, pos)
-        reader = csv.reader(feed, strict=True)
+        rest = csv.reader(feed, strict=True)
         while True:
             start = feed.i
             try:
-                cells = next(reader, None)
+                record = next(rest, None)
             except csv.Error as exc:
-                reason = str(exc)
-                if reason == "unexpected end of data":
-                    reason = "a quote opened on this line is never closed"
-                yield start + 1, CsvRowError(start + 1, reason)
+                yield start + 1, _row_error(start + 1, exc)
                 pos = start + 1
                 break
-            if cells is None:
+            if record is None:
                 return
-            if cells and (len(cells) > 1 or cells[0].strip()):
-                yield start + 1, cells
+            if record and (len(record) > 1 or record[0].strip()):
+                yield start + 1, record
+
+
+def _row_error(line: int, exc: csv.Error) -> CsvRowError:
+    reason = str(exc)
+    if reason == "unexpected end of data":
+        reason = "a quote opened on this line is never closed"
+    return CsvRowError(line, reason)
 
 
 class CsvRowError(ValueError):
-    """A CSV text stops being CSV at ``line``."""
+    """A record of a CSV text that starts at ``line`` is not CSV."""
 
     def __init__(self, line: int, reason: str) -> None:
         super().__init__(f"line {line}: {reason}")
