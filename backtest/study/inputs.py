@@ -62,15 +62,16 @@ def read_events_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Dr
     Optional: ``timing`` (before_open, during, after_close, unknown; default unknown),
     ``benchmark``, and any other column (kept for ``group_by``).
 
-    A row that cannot be used (a bad date, timing, id or ticker, a date outside its exchange's
-    calendar) is left out and returned as :class:`Dropped`, its reason naming the file, line and
-    column; the other rows are read.
+    A row that cannot be used (more values than the header has columns, a quote never closed,
+    a byte that is not UTF-8, a bad date, timing, id or ticker, a date outside its exchange's
+    calendar) is left out and returned as :class:`Dropped`, its reason naming the file, line
+    (and column); the other rows are read. A row with fewer values has its last cells empty.
 
     Raises
     ------
     EventsFileError
         The file cannot be read at all: missing, not a regular file (a FIFO is never opened),
-        empty, only a header, not CSV, a column missing or named twice.
+        empty, only a header, a header that is not UTF-8, a column missing or named twice.
     """
     p = Path(path)
     _regular_file(p, "an events file", EventsFileError)
@@ -83,38 +84,26 @@ def read_events_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Dr
     twice = sorted({c for c in header if header.count(c) > 1})
     if twice:
         raise EventsFileError(f"{p}:1: column(s) {', '.join(twice)} appear twice in the header")
-    try:
-        raw = pd.read_csv(
-            p,
-            dtype=str,
-            keep_default_na=False,
-            skipinitialspace=True,
-            skip_blank_lines=False,
-            encoding="utf-8-sig",
-        )
-    except pd.errors.ParserError as exc:
-        raise EventsFileError(f"{p}: {_parser_problem(exc)}") from None
-    except UnicodeDecodeError as exc:
-        raise EventsFileError(f"{p}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
-    except pd.errors.EmptyDataError as exc:
-        raise EventsFileError(f"{p}: not a readable CSV file ({exc})") from None
-    raw.columns = [c.strip() for c in raw.columns]
+    raw, line, dropped = _read_rows(p)
     missing = [c for c in ("event_id", "ticker", "date") if c not in raw.columns]
     if missing:
+        from backtest.catalog._read import separator_hint
+
+        hint = separator_hint(header, ("event_id", "ticker", "date", "timing", "benchmark"))
+        if hint is not None:
+            raise EventsFileError(f"{p}:1: {hint}")
         raise EventsFileError(
             f"{p}: missing column(s) {', '.join(missing)}; an events file needs "
             "event_id,ticker,date and may add timing,benchmark and columns of your own"
         )
-    line = np.arange(len(raw)) + 2  # the file's line of each row (blank lines kept as rows)
     blank = (raw == "").to_numpy().all(axis=1)
     if blank.any():
         raw, line = raw[~blank].reset_index(drop=True), line[~blank]
-    if not len(raw):
+    if not len(raw) and not dropped:
         raise EventsFileError(
             f"{p}: no events: the file has a header and no rows (one row per event: "
             "event_id,ticker,date[,timing,...])"
         )
-    dropped: list[Dropped] = []
     if "timing" not in raw.columns:
         raw["timing"] = "unknown"
     raw["timing"] = raw["timing"].replace("", "unknown")
@@ -227,8 +216,8 @@ def _regular_file(path: Path, what: str, error: type[Exception]) -> None:
 def _header_cells(path: Path, error: type[Exception]) -> list[str]:
     """The stripped cells of a CSV file's first line (empty list: an empty file)."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            first = fh.readline()
+        with open(path, "rb") as fh:  # the first line only: a later row's bytes are its own
+            first = fh.readline().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise error(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     except OSError as exc:
@@ -238,12 +227,153 @@ def _header_cells(path: Path, error: type[Exception]) -> list[str]:
     return [c.strip() for c in next(csv.reader([first]))]
 
 
-def _parser_problem(exc: Exception) -> str:
-    """pandas' tokenizer error in our words, with the line it names."""
-    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-    if m:
-        return f"line {m[2]}: {m[3]} values, but the header has {m[1]} columns"
-    return f"not a readable CSV file ({' '.join(str(exc).split())})"
+#: Where a text's lines end: after a newline, or after a carriage return not followed by one.
+_LINE_ENDS = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
+_ONE_LINE_COLUMNS = ("event_id", "ticker", "date", "timing", "benchmark")
+_UNDECODED = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8, kept by surrogateescape
+
+
+class _Lines:
+    """The lines of a text as ``csv.reader`` reads them, from any line on; ``i`` is the index
+    of the next line to be read (the reader reads no further than the record it gives)."""
+
+    def __init__(self, lines: list[str], i: int) -> None:
+        self.lines, self.i = lines, i
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.i >= len(self.lines):
+            raise StopIteration
+        self.i += 1
+        return self.lines[self.i - 1]
+
+
+def _records(
+    lines: list[str], width: int, one_line: dict[int, str]
+) -> Iterable[tuple[int, list[str], str]]:
+    """The CSV records of ``lines`` after the header: ``(line, cells, "")``, or ``(line,
+    cells of that line alone, why the record cannot be read)``.
+
+    A quoted cell may run over lines (a note), but not into a row too long or into a column of
+    ``one_line`` (index -> name: the id, ticker, date...), and a quote must be closed: such a
+    record is a stray quote, and reading resumes at the line after its first, so that one bad
+    quote costs its own row, not the rows after it.
+    """
+    pos = 1
+    while pos < len(lines):
+        feed = _Lines(lines, pos)
+        reader = csv.reader(feed, skipinitialspace=True)
+        while True:
+            start = feed.i
+            try:
+                cells = next(reader, None)
+            except csv.Error as exc:
+                problem = f"not a readable CSV row ({exc}): check its quotes"
+            else:
+                if cells is None:
+                    return
+                end = feed.i
+                problem = ""
+                if end == len(lines) and _unclosed(lines[start:end]):
+                    problem = (
+                        "a quote opened on this line is never closed: check its quotes "
+                        "(a quoted cell must end with a quote)"
+                    )
+                elif end - start > 1:  # a quoted cell ran over lines
+                    if len(cells) > width:
+                        problem = (
+                            f"a quoted cell runs from this line to line {end}, and the row "
+                            f"then has {len(cells)} values, but the header has {width} "
+                            "columns: check its quotes"
+                        )
+                    else:
+                        into = [
+                            name
+                            for k, name in one_line.items()
+                            if k < len(cells) and ("\n" in cells[k] or "\r" in cells[k])
+                        ]
+                        if into:
+                            problem = (
+                                f"a quoted cell runs from this line to line {end}, through "
+                                f"column {into[0]}, which holds one line: check its quotes"
+                            )
+                if not problem:
+                    yield start + 1, cells, ""
+                    continue
+            first = [c.strip().strip('"') for c in lines[start].rstrip("\r\n").split(",")]
+            yield start + 1, first, problem
+            pos = start + 1
+            break
+
+
+def _unclosed(lines: list[str]) -> bool:
+    """Whether the last record of a text ends inside a quoted cell."""
+    try:
+        for _ in csv.reader(lines, skipinitialspace=True, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
+def _read_rows(path: Path) -> tuple[pd.DataFrame, np.ndarray, list[Dropped]]:
+    """The rows of an events file as text cells (a short row padded with empty cells), the
+    line of each, and the rows that cannot be read: too many values, a quote never closed, a
+    byte that is not UTF-8 (each names the file and line)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EventsFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    text = data.decode("utf-8-sig", errors="surrogateescape")
+    undecoded = _UNDECODED.search(text) is not None  # (then each row is looked at)
+    lines = _LINE_ENDS.split(text)
+    if lines and not lines[-1]:
+        lines.pop()
+    header_cells = next(csv.reader(lines[:1], skipinitialspace=True), [])
+    header = [c.strip() or f"Unnamed: {i}" for i, c in enumerate(header_cells)]
+    width = len(header)
+    rows: list[list[str]] = []
+    where: list[int] = []
+    dropped: list[Dropped] = []
+
+    def cell(cells: list[str], name: str) -> str:
+        i = header.index(name) if name in header else -1
+        return _UNDECODED.sub("\ufffd", cells[i]) if 0 <= i < len(cells) else ""
+
+    one_line = {i: h for i, h in enumerate(header) if h in _ONE_LINE_COLUMNS}
+    for line, cells, problem in _records(lines, width, one_line):
+        if not problem and len(cells) > width:
+            problem = (
+                f"{len(cells)} values, but the header has {width} columns: check for an extra "
+                "comma (quote a cell that holds a comma)"
+            )
+        if not problem and undecoded:
+            bad = next(((k, c) for k, c in enumerate(cells) if _UNDECODED.search(c)), None)
+            if bad is not None:
+                k, text = bad
+                byte = ord(_UNDECODED.findall(text)[0]) - 0xDC00
+                problem = (
+                    f"column {header[k] if k < width else k + 1}: not UTF-8 text (byte "
+                    f"0x{byte:02x}); save the file as UTF-8"
+                )
+        if problem:
+            dropped.append(
+                Dropped(
+                    cell(cells, "event_id"),
+                    cell(cells, "ticker"),
+                    "input",
+                    f"{path.name} line {line}: {problem}",
+                )
+            )
+            continue
+        rows.append(cells + [""] * (width - len(cells)))
+        where.append(line)
+    raw = pd.DataFrame(rows, columns=header, dtype=object).astype(str) if rows else None
+    if raw is None:
+        raw = pd.DataFrame({h: pd.Series(dtype=str) for h in header})
+    return raw, np.array(where, dtype=np.int64), dropped
 
 
 def _add_markets(table: pd.DataFrame, *, stage: str) -> tuple[pd.DataFrame, list[Dropped]]:
