@@ -27,6 +27,7 @@ from backtest.catalog._yaml import (
     load_yaml_with_lines,
 )
 from backtest.errors import CatalogProblem
+from backtest.lines import Lines
 from backtest.text import close_matches, did_you_mean
 
 TOP_LEVEL_KEYS = ("events", "categories", "attributes")
@@ -426,23 +427,6 @@ def separator_hint(cells: Sequence[str], names: Iterable[str]) -> str | None:
 _LINE_ENDS = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
 
 
-class _Lines:
-    """The lines of a text as ``csv.reader`` reads them, from any line on; ``i`` is the index
-    of the next line to be read (the reader reads no further than the record it gives)."""
-
-    def __init__(self, lines: list[str], i: int) -> None:
-        self.lines, self.i = lines, i
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        if self.i >= len(self.lines):
-            raise StopIteration
-        self.i += 1
-        return self.lines[self.i - 1]
-
-
 def csv_rows(text: str) -> Iterator[tuple[int, list[str] | CsvRowError]]:
     """The rows of a CSV text with the line each starts on; blank lines are passed over.
 
@@ -463,7 +447,7 @@ def csv_rows(text: str) -> Iterator[tuple[int, list[str] | CsvRowError]]:
     lines = _LINE_ENDS.split(text)
     pos = previous + 1  # the line after the bad record's first
     while pos < len(lines):
-        feed = _Lines(lines, pos)
+        feed = Lines(lines, pos)
         rest = csv.reader(feed, strict=True)
         while True:
             start = feed.i

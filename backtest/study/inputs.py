@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import CalendarRangeError, EvbtError, InvalidTickerError, UnknownMarketError
+from backtest.lines import Lines
 from backtest.markets import get_calendar, market_of
 from backtest.sessions import TIMINGS, day0_sessions
 
@@ -233,23 +234,6 @@ _ONE_LINE_COLUMNS = ("event_id", "ticker", "date", "timing", "benchmark")
 _UNDECODED = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8, kept by surrogateescape
 
 
-class _Lines:
-    """The lines of a text as ``csv.reader`` reads them, from any line on; ``i`` is the index
-    of the next line to be read (the reader reads no further than the record it gives)."""
-
-    def __init__(self, lines: list[str], i: int) -> None:
-        self.lines, self.i = lines, i
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        if self.i >= len(self.lines):
-            raise StopIteration
-        self.i += 1
-        return self.lines[self.i - 1]
-
-
 def _records(
     lines: list[str], width: int, one_line: dict[int, str]
 ) -> Iterable[tuple[int, list[str], str]]:
@@ -263,7 +247,7 @@ def _records(
     """
     pos = 1
     while pos < len(lines):
-        feed = _Lines(lines, pos)
+        feed = Lines(lines, pos)
         reader = csv.reader(feed, skipinitialspace=True)
         while True:
             start = feed.i
