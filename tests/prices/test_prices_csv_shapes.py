@@ -298,6 +298,73 @@ def test_a_first_row_of_words_is_a_bad_row_not_a_ticker_line(
     )
 
 
+LONG = "Date,Symbol,Open,High,Low,Close,Volume\n"
+
+
+def _long_rows(symbols: list[str]) -> str:
+    days = pd.bdate_range("2024-03-25", periods=3)
+    return "".join(f"{d:%Y-%m-%d},{s},10,11,9,10.5,100\n" for s in symbols for d in days)
+
+
+def test_a_file_whose_symbol_column_names_another_ticker_is_refused(tmp_path: Path) -> None:
+    """Review: MSFT's rows saved as NVDA.csv with a Symbol column were served as NVDA."""
+    text = "date,open,high,low,close,volume,symbol\n" + "".join(
+        f"2024-03-{d},10,11,9,10.5,100,MSFT\n" for d in (25, 26, 27)
+    )
+    got = failure(folder(tmp_path, NVDA=text), "NVDA")
+    assert got.reason == (
+        f"{tmp_path / 'NVDA.csv'}: column 'symbol': the file holds MSFT (3 rows), not NVDA: it "
+        "is another ticker's file; rename it MSFT.csv, or save NVDA's prices in it"
+    )
+    assert got.kind == "error"
+
+
+def test_a_long_file_of_two_tickers_is_refused_naming_them(tmp_path: Path) -> None:
+    """Review: a long-format file of two tickers (dates repeated) had every row masked as a
+    conflicting duplicate, with no word that it held two tickers."""
+    text = LONG + _long_rows(["AAPL", "MSFT"]) + "2024-03-28,MSFT,10,11,9,10.5,100\n"
+    got = failure(folder(tmp_path, AAPL=text), "AAPL")
+    assert got.reason == (
+        f"{tmp_path / 'AAPL.csv'}: column 'Symbol': the file holds several tickers: MSFT "
+        "(4 rows), AAPL (3 rows); a price file holds one ticker's rows: save one file per "
+        "ticker, named after it (e.g. df[df['Symbol'] == 'MSFT'].to_csv('MSFT.csv', "
+        "index=False))"
+    )
+    with pytest.raises(ValueError, match="holds several tickers: MSFT"):
+        read_price_file(tmp_path / "AAPL.csv")  # without a ticker too
+
+
+@pytest.mark.parametrize(
+    ("name", "cells"),
+    [
+        ("Symbol", ["BRK.B", "BRK-B", "brk-b"]),  # the share class's separator, the case
+        ("Ticker", ["BRK-B", "", "BRK-B"]),  # an empty cell names no ticker
+        ("ticker_symbol", ["BRK/B"] * 3),
+    ],
+)
+def test_a_symbol_column_naming_the_files_ticker_is_read(
+    tmp_path: Path, name: str, cells: list[str]
+) -> None:
+    days = pd.bdate_range("2024-03-25", periods=3)
+    text = f"Date,{name},Open,High,Low,Close,Volume\n" + "".join(
+        f"{d:%Y-%m-%d},{c},10,11,9,{10 + i},100\n"
+        for i, (d, c) in enumerate(zip(days, cells, strict=True))
+    )
+    got = series(folder(tmp_path, **{"BRK-B": text}), "BRK-B")
+    assert got.frame["close"].tolist() == [10.0, 11.0, 12.0]
+    assert got.frame.index.equals(pd.DatetimeIndex(days, name="date"))
+
+
+def test_a_download_files_ticker_line_and_a_symbol_column_are_both_checked(
+    tmp_path: Path,
+) -> None:
+    text = DOWNLOAD.replace("Volume\n", "Volume,Symbol\n").replace("SPY\n", "SPY,SPY\n")
+    text = text.replace("Date,,,,,,\n", "Date,,,,,,,\n").replace(",10\n", ",10,SPY\n")
+    text = text.replace(",20\n", ",20,QQQ\n")
+    got = failure(folder(tmp_path, SPY=text), "SPY")
+    assert "the file holds several tickers: QQQ (1 row), SPY (1 row)" in got.reason
+
+
 def test_columns_yfinance_adds_for_funds_or_repairs_are_ignored(tmp_path: Path) -> None:
     extra = HISTORY.replace("Stock Splits\n", "Stock Splits,Capital Gains,Repaired?\n")
     extra = "\n".join(
