@@ -178,11 +178,16 @@ def check_cmd(
     reports: list[QualityReport] = []
     failures: dict[str, FetchFailure] = {}
     for t in names:
+        try:
+            market = market_of(t)
+        except ValueError as exc:  # BRK.B.csv: no exchange is known for '.B'
+            failures[t] = _unplaceable(t, exc, prices_dir)
+            continue
         got = _read_local(t, prices_dir, cache_dir)
         if isinstance(got, FetchFailure):
             failures[t] = got
             continue
-        calendar = get_calendar(market_of(t).code)
+        calendar = get_calendar(market.code)
         reports.append(check_series(t, got.frame, calendar, got.flags, got.history).report)
     report = QualityReport.combine(reports)
 
@@ -223,6 +228,32 @@ def check_cmd(
         emit("\n".join(p.rstrip("\n") for p in parts) + "\n", out)
     if report.errors or failures:
         sys.exit(1)
+
+
+def _unplaceable(ticker: str, exc: ValueError, prices_dir: Path | None) -> FetchFailure:
+    """The problem of a ticker whose exchange cannot be inferred (``BRK.B.csv``): named with
+    its file and the spelling evbt expects, so that the other files are still checked."""
+    from backtest.markets import market_of
+    from backtest.prices import CsvDirSource
+    from backtest.prices.base import FetchFailure
+
+    why = getattr(exc, "reason", str(exc))
+    where = (
+        f"{CsvDirSource(prices_dir).path_for(ticker).name} in {Path(prices_dir).resolve()}"
+        if prices_dir is not None
+        else f"{ticker} in the price cache"
+    )
+    dashed = ticker.replace(".", "-")
+    hint = "rename the file after the ticker as Yahoo spells it (e.g. META, 0700.HK, ^GSPC)"
+    if ticker.count(".") == 1:
+        try:
+            market_of(dashed)
+        except ValueError:
+            pass
+        else:
+            hint = f"Yahoo spells a share class with '-' ({dashed}): rename the file {dashed}.csv"
+    reason = f"{where}: its ticker {ticker!r} cannot be placed on an exchange: {why}"
+    return FetchFailure(ticker, None, None, "error", reason, hint)
 
 
 def _read_local(

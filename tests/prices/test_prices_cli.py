@@ -99,6 +99,33 @@ def test_check_exits_1_on_errors_and_unreadable_files(tmp_path: Path) -> None:
     assert "missing column(s)" in out
 
 
+def test_check_names_a_file_of_a_share_class_spelt_with_a_dot_and_checks_the_others(
+    tmp_path: Path, shared_prices_dir: Path
+) -> None:
+    """Review: ``prices check`` aborted on ``BRK.B.csv`` (no exchange is known for '.B')
+    without naming the file, and checked none of the good files."""
+    meta = (shared_prices_dir / "META.csv").read_text()
+    for name in ("BRK.B", "RDS.A", "META"):
+        (tmp_path / f"{name}.csv").write_text(meta)
+    code, out = run("prices", "check", "--prices-dir", str(tmp_path), "--format", "json")
+    assert code == 1
+    payload = json.loads(out)
+    assert payload["tickers"] == ["META"]  # the good file is checked
+    assert sorted(payload["failed"]) == ["BRK.B", "RDS.A"]
+    assert payload["failed"]["BRK.B"].startswith(
+        f"error: BRK.B.csv in {tmp_path.resolve()}: its ticker 'BRK.B' cannot be placed on an "
+        "exchange: unknown exchange suffix '.B'"
+    )
+    assert payload["failed"]["BRK.B"].endswith(
+        "(Yahoo spells a share class with '-' (BRK-B): rename the file BRK-B.csv)"
+    )
+    assert "rename the file RDS-A.csv" in payload["failed"]["RDS.A"]
+    code, out = run("prices", "check", "BRK.B", "META", "--prices-dir", str(tmp_path))
+    assert code == 1  # named on the command line: the same problem, not an abort
+    assert "Price quality: 1 ticker(s) checked" in out
+    assert "Could not be read" in out
+
+
 def test_errors_are_messages_not_tracebacks(
     shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
