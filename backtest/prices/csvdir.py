@@ -59,7 +59,10 @@ Files are read as they are, never cached nor modified, and never opened unless t
 files (a FIFO or a folder named ``META.csv`` is reported, not read).
 
 Speed: a clean file is parsed by Arrow's CSV reader; a file it refuses is read again by a
-careful line-by-line reader that names the first bad line and field.
+careful line-by-line reader that names the first bad line and field. Both take the same numbers:
+plain decimals (ASCII digits, one ``.``, an optional sign and exponent, ASCII spaces or tabs
+around), ``inf`` and ``nan``, or an empty or missing-value cell (``NA``, ``null``...); ``2_90``,
+other scripts' digits or a non-breaking space are the problem of their line and column.
 """
 
 from __future__ import annotations
@@ -123,7 +126,16 @@ _DATE_CELL = re.compile(
     r"(?P<tz>Z|[+-]\d{2}:?\d{2})?)?"
 )
 _MIDNIGHT = re.compile(r"00:00(?::00(?:\.0+)?)?")
-_MISSING = frozenset({"", "nan", "-nan", "null", "na", "n/a", "#n/a", "none"})
+#: Missing-value cells: ours, and those Arrow's reader takes for missing (lower-cased).
+_MISSING = frozenset(
+    {"", "nan", "-nan", "null", "na", "n/a", "#n/a", "none"}
+    | {"#n/a n/a", "#na", "-1.#ind", "-1.#qnan", "1.#ind", "1.#qnan"}
+)
+#: A number cell (see :func:`_parse_number`), once stripped of :data:`_SPACES`.
+_NUMBER = re.compile(
+    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)", re.IGNORECASE
+)
+_SPACES = " \t"
 
 
 @dataclass(frozen=True)
@@ -740,13 +752,23 @@ def _parse_day(cell: str, line: int) -> np.datetime64:
 
 
 def _parse_number(cell: str, line: int, column: str) -> float:
-    text = cell.strip()
+    """A number cell as Arrow's reader (:func:`_parse_fast`) reads it: a plain decimal (ASCII
+    digits, one ``.``, an optional sign and exponent; ``inf`` and ``nan`` too, for the quality
+    checks to name) between ASCII spaces or tabs, or a missing value. Python's ``float`` also
+    takes ``2_90``, other scripts' digits and Unicode spaces: they are refused, as Arrow does."""
+    text = cell.strip(_SPACES)
     if text.lower() in _MISSING:
         return math.nan
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"line {line}: {column} {text!r} is not a number") from None
+    if _NUMBER.fullmatch(text) is None:
+        why = ""
+        try:
+            float(text)
+        except ValueError:
+            pass
+        else:  # a number to Python, not to a CSV reader
+            why = " (write plain decimal digits, such as 290.5 or 2.905e2)"
+        raise ValueError(f"line {line}: {column} {text!r} is not a number{why}")
+    return float(text)
 
 
 def _assemble(columns: _Columns, layout: FileLayout, adjustment: str) -> PriceFile:

@@ -6,6 +6,7 @@ Expectations are written by hand (a few rows each) or are the values the test it
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import threading
 from pathlib import Path
@@ -580,6 +581,74 @@ def test_the_fast_and_the_careful_reader_agree_with_what_was_written(
         frame["close"].to_numpy(), c * scale if shape in ("evbt", "history") else adj
     )
     np.testing.assert_array_equal(frame["volume"].to_numpy(), v)
+
+
+ODD_HEADER = "date,open,high,low,close,volume\n2024-03-27,10,11,9,10,100\n"
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "2_90",
+        "\u0662\u0669\u0660",
+        "290\u00a0",
+        "\u00a0290",
+        "\uff12\uff19\uff10",
+        "290\u2009",
+        "1_000.5",
+    ],
+    ids=[
+        "underscore",
+        "arabic-indic",
+        "nbsp-after",
+        "nbsp-before",
+        "fullwidth",
+        "thin-space",
+        "1_000",
+    ],
+)
+def test_a_number_only_python_reads_is_refused_by_both_readers(tmp_path: Path, cell: str) -> None:
+    """Review: the careful reader took ``2_90`` for 290, and Arabic-Indic digits and a trailing
+    non-breaking space as numbers (``float`` does), where Arrow's reader refuses them."""
+    data = (ODD_HEADER + f"2024-03-28,10,11,9,{cell},100\n").encode()
+    layout = read_layout(data, "ODD")
+    assert _parse_fast(data, layout) is None
+    message = (
+        f"line 3: close {cell!r} is not a number (write plain decimal digits, such as 290.5 "
+        "or 2.905e2)"
+    )
+    with pytest.raises(ValueError, match="is not a number") as info:
+        _parse_careful(data, layout)
+    assert str(info.value) == message
+    (tmp_path / "ODD.csv").write_bytes(data)
+    got = failure(CsvDirSource(tmp_path), "ODD")
+    assert got.reason == f"{tmp_path.resolve() / 'ODD.csv'}: {message}"
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        (" 290 ", 290.0),
+        ("\t290", 290.0),
+        ("+2.9e2", 290.0),
+        ("290.", 290.0),
+        (".5E+3", 500.0),
+        ("0290", 290.0),
+        ("-Infinity", -math.inf),
+        ("inf", math.inf),
+        ("NaN", math.nan),
+        ("1.#IND", math.nan),
+        ("#N/A", math.nan),
+    ],
+)
+def test_the_numbers_both_readers_take_they_read_alike(cell: str, value: float) -> None:
+    data = (ODD_HEADER + f"2024-03-28,10,11,9,{cell},100\n").encode()
+    layout = read_layout(data, "ODD")
+    fast = _parse_fast(data, layout)
+    assert fast is not None
+    careful = _parse_careful(data, layout)
+    np.testing.assert_array_equal(fast["close"], [10.0, value])
+    np.testing.assert_array_equal(careful["close"], [10.0, value])
 
 
 # ----------------------------------------------------------------------------- the panel
