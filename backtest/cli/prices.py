@@ -17,7 +17,7 @@ from backtest.cli._options import cache_dir_option, prices_dir_option
 from backtest.cli._output import emit, format_option, out_option, render_table, to_json
 
 if TYPE_CHECKING:
-    from backtest.prices.base import FetchFailure, PriceSeries
+    from backtest.prices.base import FetchFailure, FetchResult, PriceSeries
 
 start_option = click.option("--start", default=None, help="First date, YYYY-MM-DD (inclusive).")
 end_option = click.option("--end", default=None, help="Last date, YYYY-MM-DD (inclusive).")
@@ -70,19 +70,39 @@ def fetch_cmd(
                 "rows": got.info.rows if got else 0,
                 "first": str(got.info.first) if got else "",
                 "last": str(got.info.last) if got else "",
-                "fetched": ", ".join(f"{a}..{b}" for a, b in asked) or "from cache",
+                "fetched": ", ".join(f"{a}..{b}" for a, b in asked)
+                or ("from cache" if got else "not asked"),
                 "detail": problem.describe() if problem else "",
             }
         )
     click.echo(render_table(pd.DataFrame(rows), title=f"Prices in {cache.directory}"), nl=False)
-    n_failed = len(result.failed)
-    click.echo(
-        f"{len(names) - n_failed} of {len(names)} ticker(s) ready; "
-        f"{sum(1 for t in names if result.downloaded.get(t))} asked of Yahoo, "
-        f"{sum(1 for t in names if not result.downloaded.get(t))} served from the cache"
-    )
-    if n_failed:
+    click.echo(_fetch_counts(names, result))
+    if result.failed:
         sys.exit(1)
+
+
+def _fetch_counts(names: list[str], result: FetchResult) -> str:
+    """``fetch``'s last line: how many tickers are ready, and from where; how many failed, why.
+
+    A ticker is served from the cache when nothing was asked of Yahoo for it, fetched when
+    Yahoo was asked and answered, in part only when the cache served what it had while the
+    rest could not be fetched, and failed when it got no rows (offline: nothing was served).
+    """
+    ready = [t for t in names if t in result.series]
+    partial = sum(1 for t in ready if t in result.partial)
+    fetched = sum(1 for t in ready if t not in result.partial and result.downloaded.get(t))
+    counts = [
+        f"{len(ready) - partial - fetched} served from the cache",
+        f"{fetched} fetched from Yahoo",
+    ]
+    if partial:
+        counts.append(f"{partial} in part only (the rest could not be fetched)")
+    line = f"{len(ready)} of {len(names)} ticker(s) ready: {', '.join(counts)}"
+    failed = [result.failed[t].kind for t in names if t in result.failed]
+    if failed:
+        kinds = {k: failed.count(k) for k in dict.fromkeys(failed)}
+        line += f"; {len(failed)} failed ({', '.join(f'{n} {k}' for k, n in kinds.items())})"
+    return line
 
 
 @prices.command("show")
