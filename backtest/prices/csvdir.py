@@ -489,15 +489,14 @@ def _is_symbol_column(name: str) -> bool:
 
 
 def ticker_key(ticker: str) -> str:
-    """A ticker as compared with a file's ``Symbol`` column: case, the ``_`` spelling of ``^`` and
-    the separator of a share class (``BRK-B``, ``BRK.B``, ``BRK/B``, ``BRK B``) do not matter.
+    """A ticker as compared with a file's ``Symbol`` column: case, an index's ``^`` (or ``_``)
+    and the separator of a share class (``BRK-B``, ``BRK.B``, ``BRK/B``, ``BRK B``) do not
+    matter.
 
-    >>> ticker_key("brk.b") == ticker_key("BRK-B"), ticker_key("_GSPC") == ticker_key("^GSPC")
+    >>> ticker_key("brk.b") == ticker_key("BRK-B"), ticker_key("GSPC") == ticker_key("^GSPC")
     (True, True)
     """
-    key = ticker.strip().upper()
-    if key.startswith("_"):
-        key = "^" + key[1:]
+    key = ticker.strip().upper().lstrip("^_")
     return re.sub(r"[.\-/ ]+", "-", key)
 
 
@@ -544,7 +543,8 @@ def check_symbols(data: bytes, layout: FileLayout, ticker: str | None) -> None:
             rename = "rename it after the ticker its rows name"
         raise ValueError(
             f"column {columns}: the file holds {listed}, not {ticker}: it is another ticker's "
-            f"file; {rename}, or save {ticker}'s prices in it"
+            f"file; {rename}, or save {ticker}'s prices in it (or, if {other} is {ticker} "
+            "under another name, remove the column)"
         )
 
 

@@ -315,7 +315,8 @@ def test_a_file_whose_symbol_column_names_another_ticker_is_refused(tmp_path: Pa
     got = failure(folder(tmp_path, NVDA=text), "NVDA")
     assert got.reason == (
         f"{tmp_path / 'NVDA.csv'}: column 'symbol': the file holds MSFT (3 rows), not NVDA: it "
-        "is another ticker's file; rename it MSFT.csv, or save NVDA's prices in it"
+        "is another ticker's file; rename it MSFT.csv, or save NVDA's prices in it (or, if "
+        "MSFT is NVDA under another name, remove the column)"
     )
     assert got.kind == "error"
 
@@ -341,6 +342,7 @@ def test_a_long_file_of_two_tickers_is_refused_naming_them(tmp_path: Path) -> No
         ("Symbol", ["BRK.B", "BRK-B", "brk-b"]),  # the share class's separator, the case
         ("Ticker", ["BRK-B", "", "BRK-B"]),  # an empty cell names no ticker
         ("ticker_symbol", ["BRK/B"] * 3),
+        ("Symbol", ["^GSPC", "_GSPC", "GSPC"]),  # an index with or without its caret
     ],
 )
 def test_a_symbol_column_naming_the_files_ticker_is_read(
@@ -351,7 +353,8 @@ def test_a_symbol_column_naming_the_files_ticker_is_read(
         f"{d:%Y-%m-%d},{c},10,11,9,{10 + i},100\n"
         for i, (d, c) in enumerate(zip(days, cells, strict=True))
     )
-    got = series(folder(tmp_path, **{"BRK-B": text}), "BRK-B")
+    ticker = "^GSPC" if "GSPC" in cells else "BRK-B"
+    got = series(folder(tmp_path, **{ticker.replace("^", "_"): text}), ticker)
     assert got.frame["close"].tolist() == [10.0, 11.0, 12.0]
     assert got.frame.index.equals(pd.DatetimeIndex(days, name="date"))
 
