@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -124,7 +125,10 @@ def show_cmd(ticker: str, prices_dir: Path | None, cache_dir: Path | None, fmt: 
     from backtest.prices.quality import check_series
 
     check_ticker(ticker)
-    market = market_of(ticker)
+    try:
+        market = market_of(ticker)
+    except ValueError as exc:  # BRK.B: no exchange is known for '.B'
+        raise _unplaceable(ticker, exc, prices_dir).to_error() from None
     got = _read_local(ticker, prices_dir, cache_dir)
     if isinstance(got, FetchFailure):
         raise got.to_error()
@@ -258,21 +262,25 @@ def _unplaceable(ticker: str, exc: ValueError, prices_dir: Path | None) -> Fetch
     from backtest.prices.base import FetchFailure
 
     why = getattr(exc, "reason", str(exc))
-    where = (
-        f"{CsvDirSource(prices_dir).path_for(ticker).name} in {Path(prices_dir).resolve()}"
-        if prices_dir is not None
-        else f"{ticker} in the price cache"
-    )
+    path = CsvDirSource(prices_dir).path_for(ticker) if prices_dir is not None else None
+    named = path is not None and os.path.lexists(path)
+    where = f"{path.name} in {path.parent}: its ticker" if path and named else "ticker"
     dashed = ticker.replace(".", "-")
-    hint = "rename the file after the ticker as Yahoo spells it (e.g. META, 0700.HK, ^GSPC)"
+    hint = (
+        "rename the file after the ticker as Yahoo spells it (e.g. META, 0700.HK, ^GSPC)"
+        if named
+        else "write the ticker as Yahoo spells it (e.g. META, 0700.HK, ^GSPC)"
+    )
     if ticker.count(".") == 1:
         try:
             market_of(dashed)
         except ValueError:
             pass
         else:
-            hint = f"Yahoo spells a share class with '-' ({dashed}): rename the file {dashed}.csv"
-    reason = f"{where}: its ticker {ticker!r} cannot be placed on an exchange: {why}"
+            hint = f"Yahoo spells a share class with '-': {dashed}" + (
+                f" (rename the file {dashed}.csv)" if named else ""
+            )
+    reason = f"{where} {ticker!r} cannot be placed on an exchange: {why}"
     return FetchFailure(ticker, None, None, "error", reason, hint)
 
 

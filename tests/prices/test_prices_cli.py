@@ -117,13 +117,30 @@ def test_check_names_a_file_of_a_share_class_spelt_with_a_dot_and_checks_the_oth
         "exchange: unknown exchange suffix '.B'"
     )
     assert payload["failed"]["BRK.B"].endswith(
-        "(Yahoo spells a share class with '-' (BRK-B): rename the file BRK-B.csv)"
+        "(Yahoo spells a share class with '-': BRK-B (rename the file BRK-B.csv))"
     )
     assert "rename the file RDS-A.csv" in payload["failed"]["RDS.A"]
     code, out = run("prices", "check", "BRK.B", "META", "--prices-dir", str(tmp_path))
     assert code == 1  # named on the command line: the same problem, not an abort
     assert "Price quality: 1 ticker(s) checked" in out
     assert "Could not be read" in out
+
+
+def test_show_names_the_spelling_of_a_share_class(
+    tmp_path: Path, shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "BRK.B.csv").write_text((shared_prices_dir / "META.csv").read_text())
+    with pytest.raises(SystemExit) as exit_info:
+        main(["prices", "show", "BRK.B", "--prices-dir", str(tmp_path)])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"evbt: error: BRK.B: no prices: BRK.B.csv in {tmp_path.resolve()}: its ticker 'BRK.B' "
+        "cannot be placed on an exchange: unknown exchange suffix '.B'"
+    )
+    assert err.rstrip().endswith(
+        "(Yahoo spells a share class with '-': BRK-B (rename the file BRK-B.csv))"
+    )
 
 
 def test_errors_are_messages_not_tracebacks(
