@@ -411,6 +411,27 @@ def test_ticker_studies_only_that_tickers_rows(repo_root: Path, shared_prices_di
     assert "busan-trump-xi-summit" in expected
 
 
+def test_a_share_class_file_spelt_with_a_dot_does_not_stop_a_study(
+    tmp_path: Path, shared_prices_dir: Path
+) -> None:
+    """Review: ``prices check`` aborted on a folder holding ``BRK.B.csv``; a study reads only
+    the files of its tickers, and gives the same result with or without such a file."""
+    for f in shared_prices_dir.glob("*.csv"):
+        (tmp_path / f.name).symlink_to(f)
+    args = ("study", "--ids", "meta-2025q3-results", "--format", "json", "--quiet")
+    code, before, err = run(*args, "--prices-dir", str(tmp_path))
+    assert code == 0, err
+    (tmp_path / "BRK.B.csv").write_text((shared_prices_dir / "META.csv").read_text())
+    (tmp_path / "RDS.A.csv").write_text((shared_prices_dir / "META.csv").read_text())
+    code, after, err = run(*args, "--prices-dir", str(tmp_path))
+    assert code == 0, err
+    assert (
+        json.loads(after[after.index("{") :])["events"]
+        == (json.loads(before[before.index("{") :])["events"])
+    )
+    assert json.loads(after[after.index("{") :])["events"]
+
+
 def test_a_bad_benchmark_is_named_by_its_option_or_its_line(
     tmp_path: Path, shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

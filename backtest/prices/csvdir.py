@@ -48,14 +48,21 @@ the file's ticker alone (one file per ticker). Without ``Adj Close`` its prices 
 ``auto_adjust=True`` ones (yfinance 1.x's default), recorded as
 :data:`~backtest.prices.base.ADJUSTMENT_YAHOO`. A frame saved with ``to_csv(index=False)``
 has lost its dates (they are its index): it is refused, saying so. Other columns
-(``Capital Gains``, ``Repaired?``...) are ignored. Intraday bars (a ``Datetime`` column, or a
-time of day other than midnight) are refused: evbt needs daily bars.
+(``Capital Gains``, ``Repaired?``...) are ignored, but a column naming each row's ticker
+(``Symbol``, ``Ticker``, any case) is checked: every row must name the file's ticker (``BRK.B``
+and ``brk-b`` name ``BRK-B``; an empty cell names none), and a file of another ticker's rows or
+of several tickers' (a long table, dates repeated) is refused, naming them. Intraday bars
+(a ``Datetime`` column, or a time of day other than midnight) are refused: evbt needs daily
+bars.
 
 Files are read as they are, never cached nor modified, and never opened unless they are regular
 files (a FIFO or a folder named ``META.csv`` is reported, not read).
 
 Speed: a clean file is parsed by Arrow's CSV reader; a file it refuses is read again by a
-careful line-by-line reader that names the first bad line and field.
+careful line-by-line reader that names the first bad line and field. Both take the same numbers:
+plain decimals (ASCII digits, one ``.``, an optional sign and exponent, ASCII spaces or tabs
+around), ``inf`` and ``nan``, or an empty or missing-value cell (``NA``, ``null``...); ``2_90``,
+other scripts' digits or a non-breaking space are the problem of their line and column.
 """
 
 from __future__ import annotations
@@ -119,7 +126,16 @@ _DATE_CELL = re.compile(
     r"(?P<tz>Z|[+-]\d{2}:?\d{2})?)?"
 )
 _MIDNIGHT = re.compile(r"00:00(?::00(?:\.0+)?)?")
-_MISSING = frozenset({"", "nan", "-nan", "null", "na", "n/a", "#n/a", "none"})
+#: Missing-value cells: ours, and those Arrow's reader takes for missing (lower-cased).
+_MISSING = frozenset(
+    {"", "nan", "-nan", "null", "na", "n/a", "#n/a", "none"}
+    | {"#n/a n/a", "#na", "-1.#ind", "-1.#qnan", "1.#ind", "1.#qnan"}
+)
+#: A number cell (see :func:`_parse_number`), once stripped of :data:`_SPACES`.
+_NUMBER = re.compile(
+    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)", re.IGNORECASE
+)
+_SPACES = " \t"
 
 
 @dataclass(frozen=True)
@@ -139,6 +155,8 @@ class FileLayout:
         column's position.
     ticker:
         The ticker a ``yf.download`` header names, else ``None``.
+    symbols:
+        The positions of the columns that name each row's ticker (``Symbol``, ``Ticker``).
     """
 
     shape: Shape
@@ -146,6 +164,7 @@ class FileLayout:
     names: tuple[str, ...]
     position: Mapping[str, int]
     ticker: str | None = None
+    symbols: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -382,6 +401,8 @@ def read_price_file(
     with open(p, "rb") as fh:
         data = fh.read()
     layout = read_layout(data, ticker)
+    if layout.symbols:
+        check_symbols(data, layout, ticker)
     columns = _parse_fast(data, layout)
     if columns is None:
         columns = _parse_careful(data, layout)
@@ -454,7 +475,77 @@ def read_layout(data: bytes, ticker: str | None = None) -> FileLayout:
         else "evbt"
     )
     keep = {k: position[k] for k in (*_COLUMNS, _ADJ, _SPLITS) if k in position}
-    return FileLayout(shape, header_lines, names, keep, file_ticker)
+    symbols = tuple(i for i, n in enumerate(names) if _is_symbol_column(n))
+    return FileLayout(shape, header_lines, names, keep, file_ticker, symbols)
+
+
+#: Column names (as :func:`_is_symbol_column` reduces them) that name each row's ticker.
+_SYMBOL_COLUMNS = frozenset({"symbol", "ticker", "tickersymbol", "stocksymbol"})
+
+
+def _is_symbol_column(name: str) -> bool:
+    """Whether a header cell names a column of tickers (``Symbol``, ``Ticker_Symbol``)."""
+    return re.sub(r"[^0-9a-z]+", "", name.lower()) in _SYMBOL_COLUMNS
+
+
+def ticker_key(ticker: str) -> str:
+    """A ticker as compared with a file's ``Symbol`` column: case, an index's ``^`` (or ``_``)
+    and the separator of a share class (``BRK-B``, ``BRK.B``, ``BRK/B``, ``BRK B``) do not
+    matter.
+
+    >>> ticker_key("brk.b") == ticker_key("BRK-B"), ticker_key("GSPC") == ticker_key("^GSPC")
+    (True, True)
+    """
+    key = ticker.strip().upper().lstrip("^_")
+    return re.sub(r"[.\-/ ]+", "-", key)
+
+
+def check_symbols(data: bytes, layout: FileLayout, ticker: str | None) -> None:
+    """Check a file's ``Symbol``/``Ticker`` column(s): every row names ``ticker`` (or, without
+    one, the same ticker). A row with an empty cell names none and is not counted.
+
+    Raises
+    ------
+    ValueError
+        The file holds another ticker's rows, or several tickers' (each named, with its rows).
+    """
+    text = data.decode("utf-8-sig", errors="replace")
+    reader = csv.reader(io.StringIO(text))
+    for _ in range(layout.header_lines):
+        next(reader, None)
+    counts: dict[str, dict[str, int]] = {}  # key -> spelling as written -> rows
+    for row in reader:
+        for i in layout.symbols:
+            cell = row[i].strip() if i < len(row) else ""
+            if cell:
+                spelled = counts.setdefault(ticker_key(cell), {})
+                spelled[cell] = spelled.get(cell, 0) + 1
+    if not counts:
+        return
+    columns = " and ".join(repr(layout.names[i]) for i in layout.symbols)
+    held = sorted(
+        ((max(v, key=v.__getitem__), sum(v.values())) for v in counts.values()),
+        key=lambda t: (-t[1], t[0]),
+    )
+    listed = ", ".join(f"{t} ({n} row{'s' if n != 1 else ''})" for t, n in held)
+    if len(held) > 1:
+        raise ValueError(
+            f"column {columns}: the file holds several tickers: {listed}; a price file holds "
+            "one ticker's rows: save one file per ticker, named after it (e.g. "
+            f"df[df[{layout.names[layout.symbols[0]]!r}] == {held[0][0]!r}].to_csv("
+            f"'{held[0][0]}.csv', index=False))"
+        )
+    if ticker is not None and ticker_key(ticker) not in counts:
+        other = held[0][0]
+        try:
+            rename = f"rename it {file_stem(other.upper())}.csv"
+        except ValueError:
+            rename = "rename it after the ticker its rows name"
+        raise ValueError(
+            f"column {columns}: the file holds {listed}, not {ticker}: it is another ticker's "
+            f"file; {rename}, or save {ticker}'s prices in it (or, if {other} is {ticker} "
+            "under another name, remove the column)"
+        )
 
 
 def _two_levels(rows: list[list[str]]) -> tuple[tuple[str, ...], int, tuple[str, ...], int] | None:
@@ -661,13 +752,23 @@ def _parse_day(cell: str, line: int) -> np.datetime64:
 
 
 def _parse_number(cell: str, line: int, column: str) -> float:
-    text = cell.strip()
+    """A number cell as Arrow's reader (:func:`_parse_fast`) reads it: a plain decimal (ASCII
+    digits, one ``.``, an optional sign and exponent; ``inf`` and ``nan`` too, for the quality
+    checks to name) between ASCII spaces or tabs, or a missing value. Python's ``float`` also
+    takes ``2_90``, other scripts' digits and Unicode spaces: they are refused, as Arrow does."""
+    text = cell.strip(_SPACES)
     if text.lower() in _MISSING:
         return math.nan
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"line {line}: {column} {text!r} is not a number") from None
+    if _NUMBER.fullmatch(text) is None:
+        why = ""
+        try:
+            float(text)
+        except ValueError:
+            pass
+        else:  # a number to Python, not to a CSV reader
+            why = " (write plain decimal digits, such as 290.5 or 2.905e2)"
+        raise ValueError(f"line {line}: {column} {text!r} is not a number{why}")
+    return float(text)
 
 
 def _assemble(columns: _Columns, layout: FileLayout, adjustment: str) -> PriceFile:

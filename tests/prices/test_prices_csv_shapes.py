@@ -6,6 +6,7 @@ Expectations are written by hand (a few rows each) or are the values the test it
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import threading
 from pathlib import Path
@@ -298,6 +299,76 @@ def test_a_first_row_of_words_is_a_bad_row_not_a_ticker_line(
     )
 
 
+LONG = "Date,Symbol,Open,High,Low,Close,Volume\n"
+
+
+def _long_rows(symbols: list[str]) -> str:
+    days = pd.bdate_range("2024-03-25", periods=3)
+    return "".join(f"{d:%Y-%m-%d},{s},10,11,9,10.5,100\n" for s in symbols for d in days)
+
+
+def test_a_file_whose_symbol_column_names_another_ticker_is_refused(tmp_path: Path) -> None:
+    """Review: MSFT's rows saved as NVDA.csv with a Symbol column were served as NVDA."""
+    text = "date,open,high,low,close,volume,symbol\n" + "".join(
+        f"2024-03-{d},10,11,9,10.5,100,MSFT\n" for d in (25, 26, 27)
+    )
+    got = failure(folder(tmp_path, NVDA=text), "NVDA")
+    assert got.reason == (
+        f"{tmp_path / 'NVDA.csv'}: column 'symbol': the file holds MSFT (3 rows), not NVDA: it "
+        "is another ticker's file; rename it MSFT.csv, or save NVDA's prices in it (or, if "
+        "MSFT is NVDA under another name, remove the column)"
+    )
+    assert got.kind == "error"
+
+
+def test_a_long_file_of_two_tickers_is_refused_naming_them(tmp_path: Path) -> None:
+    """Review: a long-format file of two tickers (dates repeated) had every row masked as a
+    conflicting duplicate, with no word that it held two tickers."""
+    text = LONG + _long_rows(["AAPL", "MSFT"]) + "2024-03-28,MSFT,10,11,9,10.5,100\n"
+    got = failure(folder(tmp_path, AAPL=text), "AAPL")
+    assert got.reason == (
+        f"{tmp_path / 'AAPL.csv'}: column 'Symbol': the file holds several tickers: MSFT "
+        "(4 rows), AAPL (3 rows); a price file holds one ticker's rows: save one file per "
+        "ticker, named after it (e.g. df[df['Symbol'] == 'MSFT'].to_csv('MSFT.csv', "
+        "index=False))"
+    )
+    with pytest.raises(ValueError, match="holds several tickers: MSFT"):
+        read_price_file(tmp_path / "AAPL.csv")  # without a ticker too
+
+
+@pytest.mark.parametrize(
+    ("name", "cells"),
+    [
+        ("Symbol", ["BRK.B", "BRK-B", "brk-b"]),  # the share class's separator, the case
+        ("Ticker", ["BRK-B", "", "BRK-B"]),  # an empty cell names no ticker
+        ("ticker_symbol", ["BRK/B"] * 3),
+        ("Symbol", ["^GSPC", "_GSPC", "GSPC"]),  # an index with or without its caret
+    ],
+)
+def test_a_symbol_column_naming_the_files_ticker_is_read(
+    tmp_path: Path, name: str, cells: list[str]
+) -> None:
+    days = pd.bdate_range("2024-03-25", periods=3)
+    text = f"Date,{name},Open,High,Low,Close,Volume\n" + "".join(
+        f"{d:%Y-%m-%d},{c},10,11,9,{10 + i},100\n"
+        for i, (d, c) in enumerate(zip(days, cells, strict=True))
+    )
+    ticker = "^GSPC" if "GSPC" in cells else "BRK-B"
+    got = series(folder(tmp_path, **{ticker.replace("^", "_"): text}), ticker)
+    assert got.frame["close"].tolist() == [10.0, 11.0, 12.0]
+    assert got.frame.index.equals(pd.DatetimeIndex(days, name="date"))
+
+
+def test_a_download_files_ticker_line_and_a_symbol_column_are_both_checked(
+    tmp_path: Path,
+) -> None:
+    text = DOWNLOAD.replace("Volume\n", "Volume,Symbol\n").replace("SPY\n", "SPY,SPY\n")
+    text = text.replace("Date,,,,,,\n", "Date,,,,,,,\n").replace(",10\n", ",10,SPY\n")
+    text = text.replace(",20\n", ",20,QQQ\n")
+    got = failure(folder(tmp_path, SPY=text), "SPY")
+    assert "the file holds several tickers: QQQ (1 row), SPY (1 row)" in got.reason
+
+
 def test_columns_yfinance_adds_for_funds_or_repairs_are_ignored(tmp_path: Path) -> None:
     extra = HISTORY.replace("Stock Splits\n", "Stock Splits,Capital Gains,Repaired?\n")
     extra = "\n".join(
@@ -513,6 +584,74 @@ def test_the_fast_and_the_careful_reader_agree_with_what_was_written(
         frame["close"].to_numpy(), c * scale if shape in ("evbt", "history") else adj
     )
     np.testing.assert_array_equal(frame["volume"].to_numpy(), v)
+
+
+ODD_HEADER = "date,open,high,low,close,volume\n2024-03-27,10,11,9,10,100\n"
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "2_90",
+        "\u0662\u0669\u0660",
+        "290\u00a0",
+        "\u00a0290",
+        "\uff12\uff19\uff10",
+        "290\u2009",
+        "1_000.5",
+    ],
+    ids=[
+        "underscore",
+        "arabic-indic",
+        "nbsp-after",
+        "nbsp-before",
+        "fullwidth",
+        "thin-space",
+        "1_000",
+    ],
+)
+def test_a_number_only_python_reads_is_refused_by_both_readers(tmp_path: Path, cell: str) -> None:
+    """Review: the careful reader took ``2_90`` for 290, and Arabic-Indic digits and a trailing
+    non-breaking space as numbers (``float`` does), where Arrow's reader refuses them."""
+    data = (ODD_HEADER + f"2024-03-28,10,11,9,{cell},100\n").encode()
+    layout = read_layout(data, "ODD")
+    assert _parse_fast(data, layout) is None
+    message = (
+        f"line 3: close {cell!r} is not a number (write plain decimal digits, such as 290.5 "
+        "or 2.905e2)"
+    )
+    with pytest.raises(ValueError, match="is not a number") as info:
+        _parse_careful(data, layout)
+    assert str(info.value) == message
+    (tmp_path / "ODD.csv").write_bytes(data)
+    got = failure(CsvDirSource(tmp_path), "ODD")
+    assert got.reason == f"{tmp_path.resolve() / 'ODD.csv'}: {message}"
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        (" 290 ", 290.0),
+        ("\t290", 290.0),
+        ("+2.9e2", 290.0),
+        ("290.", 290.0),
+        (".5E+3", 500.0),
+        ("0290", 290.0),
+        ("-Infinity", -math.inf),
+        ("inf", math.inf),
+        ("NaN", math.nan),
+        ("1.#IND", math.nan),
+        ("#N/A", math.nan),
+    ],
+)
+def test_the_numbers_both_readers_take_they_read_alike(cell: str, value: float) -> None:
+    data = (ODD_HEADER + f"2024-03-28,10,11,9,{cell},100\n").encode()
+    layout = read_layout(data, "ODD")
+    fast = _parse_fast(data, layout)
+    assert fast is not None
+    careful = _parse_careful(data, layout)
+    np.testing.assert_array_equal(fast["close"], [10.0, value])
+    np.testing.assert_array_equal(careful["close"], [10.0, value])
 
 
 # ----------------------------------------------------------------------------- the panel
