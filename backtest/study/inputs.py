@@ -19,6 +19,7 @@ import os
 import re
 import stat
 import threading
+import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ import pandas as pd
 from backtest.errors import CalendarRangeError, EvbtError, InvalidTickerError, UnknownMarketError
 from backtest.lines import Lines
 from backtest.markets import get_calendar, market_of
-from backtest.sessions import TIMINGS, day0_sessions
+from backtest.sessions import TIMINGS, day0_sessions, day0_sessions_at, event_instant
 
 T = TypeVar("T")
 
@@ -60,8 +61,10 @@ def read_events_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Dr
     """Read an ad-hoc events file into an event table; bad rows are returned as dropped.
 
     Required columns: ``event_id``, ``ticker``, ``date`` (YYYY-MM-DD, local to the exchange).
-    Optional: ``timing`` (before_open, during, after_close, unknown; default unknown),
-    ``benchmark``, and any other column (kept for ``group_by``).
+    Optional: ``timing`` (before_open, during, after_close, unknown; default unknown), or
+    ``time`` and ``timezone`` (an exact local time HH:MM and its IANA timezone, as in a
+    catalog: day 0 is then the first session that closes after that instant, and ``timing``
+    reads ``exact``), ``benchmark``, and any other column (kept for ``group_by``).
 
     A row that cannot be used (more values than the header has columns, a quote never closed,
     a byte that is not UTF-8, a bad date, timing, id or ticker, a date outside its exchange's
@@ -106,7 +109,8 @@ def read_events_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Dr
             "event_id,ticker,date[,timing,...])"
         )
     if "timing" not in raw.columns:
-        raw["timing"] = "unknown"
+        raw["timing"] = ""
+    timing_given = (raw["timing"].str.strip() != "").to_numpy()
     raw["timing"] = raw["timing"].replace("", "unknown")
     keep = np.ones(len(raw), dtype=bool)
 
@@ -119,7 +123,9 @@ def read_events_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Dr
     dates = pd.to_datetime(raw["date"], format="%Y-%m-%d", errors="coerce")
     bad = np.flatnonzero(dates.isna().to_numpy())
     drop(bad, "date", [f"{raw['date'].iat[i]!r} is not a date YYYY-MM-DD" for i in bad])
-    bad = np.flatnonzero(~raw["timing"].isin(TIMINGS).to_numpy() & keep)
+    instants = _instants(raw, dates, timing_given, keep, drop)  # NaT: no exact time
+    timed = ~np.isnat(instants)
+    bad = np.flatnonzero(~raw["timing"].isin(TIMINGS).to_numpy() & keep & ~timed)
     drop(
         bad,
         "timing",
@@ -161,7 +167,7 @@ def read_events_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Dr
         sessions = get_calendar(code).sessions
         first, last = sessions[0].to_datetime64(), sessions[-1].to_datetime64()
         lo, hi = np.datetime64(first, "D"), np.datetime64(last, "D")
-        rows = keep & (market == code)
+        rows = keep & (market == code) & ~timed  # a timed row's day 0 is checked below
         outside = rows & ((day < lo) | (day > hi) | ((day == hi) & (timing == "after_close")))
         bad = np.flatnonzero(outside)
         drop(
@@ -169,17 +175,93 @@ def read_events_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Dr
             "date",
             [str(CalendarRangeError(code, day[i], lo, hi)) for i in bad],
         )
+    # an exact time: the first session of the ticker's exchange that closes after it
+    for code in dict.fromkeys(m for m in market[keep & timed] if m is not None):
+        rows = np.flatnonzero(keep & timed & (market == code))
+        found = day0_sessions_at(str(code), instants[rows])
+        bad = rows[np.isnat(found.to_numpy())]
+        sessions = get_calendar(str(code)).sessions
+        lo, hi = sessions[0].date(), sessions[-1].date()
+        drop(bad, "time", [str(CalendarRangeError(str(code), day[i], lo, hi)) for i in bad])
+    raw.loc[timed, "timing"] = "exact"
     table = raw[keep].assign(date=dates[keep], market=market[keep])
+    at = instants[keep]
     pieces = []
     for code, block in table.groupby("market", sort=False):
+        exact = ~np.isnat(at[table["market"].to_numpy() == code])
+        day0 = pd.Series(pd.NaT, index=block.index, dtype="datetime64[ns]")
         try:
-            day0 = day0_sessions(str(code), block["date"], block["timing"].to_numpy())
+            if (~exact).any():
+                plain = block[~exact]
+                day0[~exact] = day0_sessions(str(code), plain["date"], plain["timing"].to_numpy())
         except CalendarRangeError as exc:  # pragma: no cover - the rows outside were dropped
             raise EventsFileError(f"{p}: {exc}") from None
+        if exact.any():
+            day0[exact] = day0_sessions_at(str(code), at[table["market"].to_numpy() == code][exact])
         pieces.append(block.assign(day0=day0))
     out = pd.concat(pieces) if pieces else table.assign(day0=pd.Series(dtype="datetime64[ns]"))
     dropped.sort(key=lambda d: _line_of(d.reason))
     return out.sort_index().reset_index(drop=True), dropped
+
+
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def _instants(
+    raw: pd.DataFrame,
+    dates: pd.Series,
+    timing_given: np.ndarray,
+    keep: np.ndarray,
+    drop: Callable[[np.ndarray, str, str | list[str]], None],
+) -> np.ndarray:
+    """The UTC instant (naive ``datetime64[ns]``) of each row that gives ``time`` and
+    ``timezone``, NaT for the others; a row with only one of them, with a ``timing`` too, or
+    with a time or timezone that cannot be read is dropped (``drop``), as a catalog refuses
+    it. The instant is :func:`backtest.sessions.event_instant`'s: a local time a
+    daylight-saving change skipped is moved forward by the gap, a repeated one is its first
+    occurrence."""
+    out = np.full(len(raw), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if "time" not in raw.columns and "timezone" not in raw.columns:
+        return out
+    time = raw["time"].str.strip() if "time" in raw.columns else pd.Series("", index=raw.index)
+    zone = (
+        raw["timezone"].str.strip() if "timezone" in raw.columns else pd.Series("", index=raw.index)
+    )
+    has_t, has_z = (time != "").to_numpy(), (zone != "").to_numpy()
+    drop(np.flatnonzero(keep & has_t & ~has_z), "timezone",
+         "is empty: a time needs its IANA timezone, e.g. America/New_York")  # fmt: skip
+    drop(np.flatnonzero(keep & has_z & ~has_t), "time",
+         "is empty: a timezone needs the local time HH:MM (24-hour)")  # fmt: skip
+    both = keep & has_t & has_z
+    bad = np.flatnonzero(both & timing_given)
+    drop(bad, "timing", "give either timing, or time and timezone, not both")
+    parts = time.str.extract(f"^{_TIME.pattern}$").fillna("0").astype(int)
+    clock = (
+        time.str.fullmatch(_TIME.pattern).to_numpy(dtype=bool)
+        & ((parts[0] < 24) & (parts[1] < 60) & (parts[2] < 60)).to_numpy()
+    )
+    bad = np.flatnonzero(keep & both & ~clock)
+    drop(bad, "time", [f"{time.iat[i]!r} is not a time of day HH:MM (24-hour)" for i in bad])
+    for z in dict.fromkeys(zone[keep & both]):
+        rows = np.flatnonzero(keep & both & (zone == z).to_numpy())
+        try:
+            tz = zoneinfo.ZoneInfo(z)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            drop(rows, "timezone", f"{z!r} is not a known IANA timezone, e.g. America/New_York")
+            continue
+        local = dates.iloc[rows] + pd.to_timedelta(
+            parts[0].iloc[rows] * 3600 + parts[1].iloc[rows] * 60 + parts[2].iloc[rows], unit="s"
+        )
+        aware = pd.DatetimeIndex(local).tz_localize(
+            tz, ambiguous=np.ones(len(rows), dtype=bool), nonexistent="NaT"
+        )
+        utc = aware.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        for k in np.flatnonzero(np.isnat(utc)):  # skipped by a daylight-saving change
+            h, m, sec = (int(parts[c].iat[rows[k]]) for c in range(3))
+            instant = event_instant(dates.iat[rows[k]].date(), dt.time(h, m, sec), z)
+            utc[k] = instant.tz_localize(None).to_datetime64()
+        out[rows] = utc
+    return out
 
 
 def _bad_row(path: Path, line: int, raw: pd.DataFrame, i: int, column: str, what: str) -> Dropped:
