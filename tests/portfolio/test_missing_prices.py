@@ -198,6 +198,20 @@ def test_evbt_backtest_lists_the_skips_and_exits_cleanly(
     reasons = {row["ticker"]: row["reason"] for row in doc["skipped"]}
     assert "(market XHKG)" in reasons["9988.HK"]
     assert doc["trades"]
+    # CSV: the US rows only, and a note on standard error naming the market left out and why
+    csv = tmp_path / "m.csv"
+    r = runner.invoke(cli, [*args, "--format", "csv", "--out", str(csv)], catch_exceptions=False)
+    assert r.exit_code == 0, r.stderr
+    assert set(pd.read_csv(csv)["market"]) == {"XNYS"}
+    note, *lines = r.stderr.splitlines()
+    assert note == (
+        "evbt: note: buy_on_model_launches made no trade on XHKG, so it has no XHKG row in the "
+        "CSV; every event there was skipped (3 event-ticker reasons):"
+    )
+    assert [line.split()[1] for line in lines] == [
+        "alibaba-qwen-open-source", "kuaishou-kling", "tencent-hunyuan-video",
+    ]  # fmt: skip
+    assert all("no prices for benchmark ^HSI (market XHKG)" in line for line in lines)
 
 
 def test_evbt_run_reports_the_skips_not_a_failed_strategy(
