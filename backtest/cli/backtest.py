@@ -147,11 +147,44 @@ def backtest(
                     f"reasons):{why}",
                     err=True,
                 )
+                continue
+            for market, rest in _markets_without_rows(r):  # e.g. its benchmark has no prices
+                why = "".join(f"\n- {line}" for line in rest.skipped_lines(more=MORE_SKIPPED))
+                click.echo(
+                    f"evbt: note: {r.strategy.name} made no trade on {market}, so it has no "
+                    f"{market} row in the CSV; every event there was skipped "
+                    f"({len(rest.skipped_table())} event-ticker reasons):{why}",
+                    err=True,
+                )
     elif results or out is not None:
         summaries = (r.summary(more_combos=MORE_COMBOS, more_skipped=MORE_SKIPPED) for r in results)
         emit("\n".join(str(s) for s in summaries), out, quiet=quiet)
     if failures:
         raise SystemExit(1)
+
+
+def _markets_without_rows(result: Any) -> list[tuple[str, Any]]:
+    """The markets of ``result``'s events that have no row in its metrics (every event there
+    was skipped), each with ``result`` restricted to the skips of that market's tickers."""
+    import dataclasses
+
+    from backtest.errors import EvbtError
+    from backtest.markets import market_of
+
+    traded = set(result.metrics["market"])
+    gone = [m for m in result.benchmarks if m not in traded]
+    if not gone:
+        return []
+    skipped = result.skipped
+
+    def code(ticker: Any) -> str | None:
+        try:
+            return market_of(str(ticker)).code
+        except EvbtError:  # not spelled like a ticker: no market to list it under
+            return None
+
+    markets = skipped["ticker"].map(code)
+    return [(m, dataclasses.replace(result, skipped=skipped[markets == m])) for m in gone]
 
 
 def _context(catalog: Any, confounder_paths: tuple[Path, ...]) -> Any:

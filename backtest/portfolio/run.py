@@ -20,6 +20,8 @@ Counting rules
   condition and is skipped with the study's reason. Without a study (or for another model), the
   condition is measured here, with every event of the catalog passed in as the context
   (confounding and estimation windows never depend on which events the strategy selects).
+* An event whose ticker, or whose market's benchmark, has no prices is skipped with the price
+  source's reason; the others (another market's, other tickers') trade as if it were not there.
 """
 
 from __future__ import annotations
@@ -421,17 +423,7 @@ def run_strategy(
         )
         table = table[~both]
     have = [t for t in close.columns if close[t].notna().any()]
-    no_prices = ~table["ticker"].isin(have)
-    if no_prices.any():
-        why = table.loc[no_prices, "ticker"].map(lambda t: _no_prices_reason(t, failed.get(t)))
-        skipped.append(table.loc[no_prices, ["event_id", "ticker"]].assign(reason=why.to_numpy()))
-        table = table[~no_prices]
-    missing_bench = [b for b in benchmarks.values() if b not in have]
-    if missing_bench:
-        raise StrategyError(
-            strategy.file,
-            [("portfolio.benchmark", f"no prices for benchmark {', '.join(missing_bench)}")],
-        )
+    table = _skip_without_prices(table, benchmarks, set(have), failed, skipped)
     last_dates = {t: close[t].last_valid_index() for t in have}
 
     ar: pd.Series | None = None
@@ -472,10 +464,40 @@ def run_strategy(
     return _simulate_and_measure(strategy, legs, combos, skipped_df, benchmarks, prices, step)
 
 
-def _no_prices_reason(ticker: str, failure: Any) -> str:
+def _skip_without_prices(
+    table: pd.DataFrame,
+    benchmarks: Mapping[str, str],
+    have: set[str],
+    failed: Mapping[str, Any],
+    skipped: list[pd.DataFrame],
+) -> pd.DataFrame:
+    """``table`` without the rows whose ticker, or whose market's benchmark, has no prices
+    (``have``: the tickers with a close); each is appended to ``skipped`` with the price
+    source's reason (``failed``), both reasons when both are missing. The other rows (another
+    market's, other tickers') trade as if these were not in the catalog."""
+    reasons: dict[str, str] = {}
+    for market, bench in benchmarks.items():
+        if bench not in have:
+            what = f"benchmark {bench} (market {market})"
+            reasons[market] = _no_prices_reason(bench, failed.get(bench), what=what)
+    own = ~table["ticker"].isin(have).to_numpy()
+    of_market = np.array([reasons.get(m, "") for m in table["market"]], dtype=object)
+    out = own | (of_market != "")
+    if not out.any():
+        return table
+    why = [
+        "; ".join(r for r in (_no_prices_reason(t, failed.get(t)) if o else "", b) if r)
+        for t, o, b in zip(table["ticker"][out], own[out], of_market[out], strict=True)
+    ]
+    skipped.append(table.loc[out, ["event_id", "ticker"]].assign(reason=why))
+    return table[~out]
+
+
+def _no_prices_reason(ticker: str, failure: Any, *, what: str | None = None) -> str:
     """``no prices for T: why (hint)``: the source's reason once, without the ticker and
-    the "no prices" its own message starts with."""
-    head = f"no prices for {ticker}"
+    the "no prices" its own message starts with (``what`` names ``T`` otherwise, e.g.
+    ``benchmark ^HSI``)."""
+    head = f"no prices for {what or ticker}"
     if failure is None:
         return head
     reason = getattr(failure, "reason", None)
@@ -673,9 +695,9 @@ def _simulate_and_measure(
     blocks: dict[str, list[tuple[tuple[Any, ...], np.ndarray]]] = {}
     stats: list[dict[str, Any]] = []
     held_cache: dict[tuple[str, str], tuple[dict[str, Any], np.ndarray]] = {}
-    bench_arrays = {
+    bench_arrays = {  # the benchmarks of the markets traded (another's may have no prices)
         b: (on_index["open"][b].to_numpy(np.float64), on_index["close"][b].to_numpy(np.float64))
-        for b in set(benchmarks.values())
+        for b in {benchmarks[m] for m in legs["market"].unique()}
     }
     for grouping, run in runs.items():
         trades = _event_trades(run.legs, index, on_index, benchmarks)
