@@ -92,6 +92,20 @@ def warn_catalog_problems(problems: Any) -> None:
     )
 
 
+def warn_confounder_problems(problems: Sequence[Any], *, more: str = "", shown: int = 10) -> None:
+    """Say on standard error each confounder row left out with its problem (the first
+    ``shown``, then how many more; ``more``: where all are listed)."""
+    for p in problems[:shown]:
+        click.echo(f"evbt: warning: confounders: {p} (row left out)", err=True)
+    if len(problems) > shown:
+        where = f" ({more})" if more else ""
+        click.echo(
+            f"evbt: warning: confounders: ... and {len(problems) - shown} more rows left out"
+            + where,
+            err=True,
+        )
+
+
 def load_catalog_or_warn(paths: Sequence[Path]) -> Any:
     """The catalog of ``paths`` (default: see :func:`backtest.cli._env.catalog_paths`),
     warning about entries left out."""

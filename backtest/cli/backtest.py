@@ -192,12 +192,15 @@ def _context(catalog: Any, confounder_paths: tuple[Path, ...]) -> Any:
     events (one event table), for the confounding rules of the conditions' event studies."""
     if not confounder_paths:
         return catalog
+    from backtest.cli._options import warn_confounder_problems
     from backtest.job.runner import load_confounder_events
     from backtest.study.inputs import context_with_confounders
 
+    confounders = load_confounder_events(confounder_paths)  # a bad row is left out, and said
+    warn_confounder_problems(list(confounders.attrs.get("problems", ())))
     # as evbt study and evbt run: confounders marked, so the study keeps them out of
     # estimation windows only around their own day 0 (StudySpec.confounder_window)
-    return context_with_confounders(catalog, load_confounder_events(list(confounder_paths)))
+    return context_with_confounders(catalog, confounders)
 
 
 def _conditions_spec() -> Any:

@@ -22,6 +22,7 @@ from backtest.cli._options import (
     event_start_option,
     prices_dir_option,
     quiet_option,
+    warn_confounder_problems,
 )
 from backtest.cli._output import emit, format_option, out_option, to_json
 from backtest.cli._spec_options import spec_from_options, study_spec_options
@@ -123,7 +124,7 @@ def study(
     source = open_price_source(prices_dir=prices_dir, cache_dir=default_cache_dir(cache_dir))
     with Steps(enabled=not quiet, transient=True) as steps:
         with steps.step("events"):
-            table, dropped, context = _events(
+            table, dropped, context, left_out = _events(
                 events_csv, catalog_paths, confounder_paths,
                 ids=ids, categories=categories, tickers=tickers, start=start, end=end,
             )  # fmt: skip
@@ -141,6 +142,12 @@ def study(
             "failed": {t: f.describe() for t, f in panel.failed.items()},
             "quality": panel.quality.to_frame().to_dict("records"),
         }
+        # the catalog entries and confounder rows left out, as `evbt events validate` finds
+        doc["left_out"] = [
+            {"file": str(p.file), "line": p.line, "entry": p.entry, "field": p.field,
+             "message": p.message}
+            for p in left_out
+        ]  # fmt: skip
         emit(to_json(doc), out, quiet=quiet)
     elif fmt == "csv":
         buf = io.StringIO()
@@ -181,9 +188,10 @@ def _events(
     tickers: tuple[str, ...],
     start: dt.datetime | None,
     end: dt.datetime | None,
-) -> tuple[pd.DataFrame, list[Any], Any]:
-    """The events to study, rows dropped while reading them, and every event the study knows
-    (the whole catalog loaded and the confounders: its context)."""
+) -> tuple[pd.DataFrame, list[Any], Any, list[Any]]:
+    """The events to study, rows dropped while reading them, every event the study knows
+    (the whole catalog loaded and the confounders: its context), and the problems of the
+    catalog entries and confounder rows left out (each said on standard error)."""
     from backtest.cli._options import load_catalog_or_warn
     from backtest.study.inputs import (
         context_with_confounders,
@@ -191,7 +199,7 @@ def _events(
         read_events_csv,
     )
 
-    confounders = _confounders(confounder_paths)
+    confounders, left_out = _confounders(confounder_paths)
     if events_csv is not None:
         if catalog_paths or ids or categories or tickers or start or end:
             raise click.UsageError(
@@ -199,7 +207,7 @@ def _events(
                 "--start/--end"
             )
         table, dropped = read_events_csv(events_csv)
-        return table, dropped, context_with_confounders(table, confounders)
+        return table, dropped, context_with_confounders(table, confounders), left_out
     full = load_catalog_or_warn(catalog_paths)
     if not len(full):  # not a matter of filters: there is nothing to filter
         left = " (every entry was left out: see `evbt events validate`)" if full.problems else ""
@@ -222,7 +230,8 @@ def _events(
     table, dropped = normalize_event_table(frame)
     # a confounder with the ticker and day 0 of a catalog event is that event (whatever the
     # filters select: an event is measured the same way whatever else is studied)
-    return table, dropped, context_with_confounders(full, confounders)
+    left_out = [*full.problems, *left_out]
+    return table, dropped, context_with_confounders(full, confounders), left_out
 
 
 def _held(ids: list[str], catalog: Any) -> list[str]:
@@ -240,11 +249,17 @@ def _held(ids: list[str], catalog: Any) -> list[str]:
     return kept
 
 
-def _confounders(paths: tuple[Path, ...]) -> pd.DataFrame | None:
-    """The confounder events of ``--confounders``, or ``None`` without any."""
+def _confounders(paths: tuple[Path, ...]) -> tuple[pd.DataFrame | None, list[Any]]:
+    """The confounder events of ``--confounders`` (``None`` without any) and the problems of
+    the rows left out, each said on standard error (a bad row never stops the others)."""
     from backtest.job.runner import load_confounder_events
 
-    return load_confounder_events(paths) if paths else None
+    if not paths:
+        return None, []
+    frame = load_confounder_events(paths)
+    problems = list(frame.attrs.get("problems", ()))
+    warn_confounder_problems(problems, more='--format json lists them all, under "left_out"')
+    return frame, problems
 
 
 def load_study_prices(table: pd.DataFrame, spec: Any, *, source: Any) -> Any:

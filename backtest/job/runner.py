@@ -300,7 +300,9 @@ def run_job(
         with steps.step("prices"):
             panel = _prices(config, spec, events, chosen, claims_table, source)
         with steps.step("confounders"):
-            confounders = _confounders(config, full, panel, notes)
+            confounders, left_out = _confounders(config, full, panel, notes)
+            if len(left_out):  # a bad confounder row is left out and listed, as a catalog's
+                problems = pd.concat([problems, problem_table(left_out)], ignore_index=True)
         context = _context(full, confounders)
         with steps.step("event study") as update:
             study, study_error = _study(
@@ -417,20 +419,7 @@ def _catalog(config: RunConfig) -> tuple[Catalog, Catalog, pd.DataFrame]:
     """The whole catalog loaded, the selection of the ``[catalog]`` filters, and the problems."""
     c = config.catalog
     full = load_catalog([config.resolve(p) for p in c.paths or ()])
-    problems = pd.DataFrame(
-        [
-            {
-                "file": str(p.file),
-                "line": p.line,
-                "entry": p.entry,
-                "field": p.field,
-                "message": p.message,
-                "entry_line": p.entry_line,
-            }
-            for p in full.problems
-        ],
-        columns=["file", "line", "entry", "field", "message", "entry_line"],
-    )
+    problems = problem_table(full.problems)
     try:
         chosen = full.filter(
             ids=c.ids, categories=c.categories, tickers=c.tickers, start=c.start, end=c.end
@@ -440,6 +429,16 @@ def _catalog(config: RunConfig) -> tuple[Catalog, Catalog, pd.DataFrame]:
     if not len(chosen):
         raise JobError(f"{_where(config)}[catalog]: the filters select no event")
     return full, chosen, problems
+
+
+def problem_table(problems: Sequence[Any]) -> pd.DataFrame:
+    """The run's table of catalog problems (:class:`~backtest.errors.CatalogProblem`s of the
+    catalog and of the confounder files): ``file, line, entry, field, message, entry_line``."""
+    columns = ["file", "line", "entry", "field", "message", "entry_line"]
+    return pd.DataFrame(
+        [[str(p.file), p.line, p.entry, p.field, p.message, p.entry_line] for p in problems],
+        columns=columns,
+    )
 
 
 def _filtered(config: RunConfig) -> bool:
@@ -527,13 +526,17 @@ def _within(strategy: Any, selection: Catalog) -> Any:
 
 def _confounders(
     config: RunConfig, full: Catalog, panel: Any, notes: list[str]
-) -> pd.DataFrame | None:
+) -> tuple[pd.DataFrame | None, list[Any]]:
     """Events that count as confounders without being studied: ``[catalog] confounders``
-    files, and (online runs) the earnings calendars of the catalog's tickers."""
+    files, and (online runs) the earnings calendars of the catalog's tickers; and the problems
+    of the rows of those files left out."""
     frames = []
+    left_out: list[Any] = []
     files = [config.resolve(p) for p in config.catalog.confounders]
     if files:
-        frames.append(load_confounder_events(files))
+        frame = load_confounder_events(files)
+        left_out = list(frame.attrs.get("problems", ()))
+        frames.append(frame)
     if not config.catalog.earnings_confounders:
         notes.append(
             "Earnings calendars were not fetched as confounders: turned off "
@@ -556,16 +559,18 @@ def _confounders(
             if fetched is not None:
                 frames.append(fetched)
     if not frames:
-        return None
-    return pd.concat(frames, ignore_index=True)
+        return None, left_out
+    return pd.concat(frames, ignore_index=True), left_out
 
 
 def load_confounder_events(paths: Sequence[Path]) -> pd.DataFrame:
     """The events of ``paths`` (catalogs, or earnings CSVs saved from yfinance) that count as
-    confounders without being studied (:func:`backtest.catalog.load_confounders`)."""
+    confounders without being studied (:func:`backtest.catalog.load_confounders`). A row that
+    cannot be read is left out, the others kept (a bad row never stops the others): its
+    problem is in ``frame.attrs["problems"]``."""
     from backtest.catalog import load_confounders
 
-    return load_confounders(list(paths))
+    return load_confounders(paths, strict=False)
 
 
 def _earnings_calendars(config: RunConfig, full: Catalog, notes: list[str]) -> Any:
