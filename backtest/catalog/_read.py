@@ -28,6 +28,8 @@ from backtest.catalog._yaml import (
 )
 from backtest.errors import CatalogProblem
 from backtest.lines import Lines
+from backtest.paths import PathsLike as PathsLike  # one path, or several
+from backtest.paths import path_list as path_list
 from backtest.text import close_matches, did_you_mean
 
 TOP_LEVEL_KEYS = ("events", "categories", "attributes")
@@ -108,39 +110,6 @@ class FileRead:
         """A problem at ``line``; one of an ``entry`` is at the entry's first line."""
         problem = CatalogProblem(self.display, line, entry, field_, message, line if entry else 0)
         self.problems.append(problem)
-
-
-#: One path, or several: what every function reading catalogs, confounders or calendars takes.
-PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
-
-
-def path_list(paths: PathsLike, what: str = "paths") -> list[Path]:
-    """``paths`` as a list: one ``str`` or path-like is one path (a string is never read as
-    its characters), an iterable gives its items.
-
-    Raises
-    ------
-    TypeError
-        ``paths``, or one of its items, is not a path (e.g. ``bytes`` or a number).
-    """
-    given: Any = paths  # checked at run time: a caller may pass anything
-    if isinstance(given, str | os.PathLike):
-        items: list[Any] = [given]
-    elif isinstance(given, bytes | bytearray) or not isinstance(given, Iterable):
-        raise TypeError(
-            f"{what}: expected a path (str or pathlib.Path) or a list of paths, "
-            f"got {type(given).__name__}"
-        )
-    else:
-        items = list(given)
-    out: list[Path] = []
-    for item in items:
-        if not isinstance(item, str | os.PathLike):
-            raise TypeError(
-                f"{what}: expected a path (str or pathlib.Path), got {type(item).__name__} {item!r}"
-            )
-        out.append(Path(item))
-    return out
 
 
 class TextRead(NamedTuple):

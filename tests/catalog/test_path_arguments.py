@@ -92,3 +92,15 @@ def test_what_is_not_a_path_is_refused_clearly() -> None:
     with pytest.raises(TypeError, match=r"expected a path .* got NoneType"):
         load_confounders([None])  # type: ignore[list-item]
     assert path_list(os.curdir) == [Path(".")]
+
+
+def test_strategy_files_take_one_path_as_one_path(repo_root: Path) -> None:
+    from backtest.portfolio import strategy_files
+
+    folder = repo_root / "strategies"
+    want = sorted(folder.glob("*.toml"))
+    assert strategy_files(str(folder)) == want
+    assert strategy_files(folder) == want
+    assert strategy_files([folder]) == want
+    with pytest.raises(TypeError, match="strategy paths: expected a path"):
+        strategy_files(3)  # type: ignore[arg-type]
