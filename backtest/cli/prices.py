@@ -233,7 +233,10 @@ def _read_local(
     if prices_dir is not None:
         return CsvDirSource(prices_dir).read(ticker)
     cache = PriceCache(resolve_cache_dir(cache_dir))
-    cached = cache.read(ticker)
+    fetch = f"run `evbt prices fetch {ticker}` to fetch them again"
+    cached, corrupt = cache.read_or_move_aside(ticker, next_step=fetch)
+    if corrupt is not None:  # said here, as the ticker's failure: nothing was fetched
+        return FetchFailure(ticker, None, None, "unusable", corrupt.what(), fetch)
     if cached is None:
         return FetchFailure(
             ticker,

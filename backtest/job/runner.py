@@ -718,7 +718,9 @@ def _price_table(panel: Any) -> pd.DataFrame:
                 "fetched_at": info.fetched_at.isoformat(timespec="seconds")
                 if info.fetched_at
                 else None,
-                "reason": partial.describe() if partial else "",
+                "reason": "; ".join(
+                    x for x in (info.note, partial.describe() if partial else "") if x
+                ),
             }
         )
     for t, failure in panel.failed.items():

@@ -173,6 +173,9 @@ class SeriesInfo:
     covered:
         Ranges (inclusive) the data is known to be complete for, as recorded by the cache;
         empty for sources that do not track coverage.
+    note:
+        What happened on the way that a reader of the rows should know (e.g. the cached file
+        was unreadable and moved aside, and the rows were fetched again); empty when nothing.
     """
 
     ticker: str
@@ -183,6 +186,7 @@ class SeriesInfo:
     last: dt.date | None
     rows: int
     covered: tuple[tuple[dt.date, dt.date], ...] = ()
+    note: str = ""
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-friendly dict (dates and times as ISO text)."""
@@ -195,6 +199,7 @@ class SeriesInfo:
             "last": None if self.last is None else self.last.isoformat(),
             "rows": self.rows,
             "covered": [[a.isoformat(), b.isoformat()] for a, b in self.covered],
+            **({"note": self.note} if self.note else {}),
         }
 
 
