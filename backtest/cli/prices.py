@@ -248,12 +248,14 @@ def _read_local(
     if corrupt is not None:  # said here, as the ticker's failure: nothing was fetched
         return FetchFailure(ticker, None, None, "unusable", corrupt.what(), fetch)
     if cached is None:
+        moved = cache.moved_aside(ticker)
+        earlier = f" (its file was unreadable and moved aside to {moved[-1]})" if moved else ""
         return FetchFailure(
             ticker,
             None,
             None,
             "unknown_ticker",
-            f"not in the price cache {cache.directory}",
+            f"not in the price cache {cache.directory}{earlier}",
             f"run `evbt prices fetch {ticker}` first, or read CSV files with --prices-dir DIR",
         )
     return PriceSeries(ticker, cached.frame, cached.info())

@@ -37,6 +37,7 @@ The cached source that plans what to download around this store is
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import json
 import os
 import re
@@ -151,6 +152,14 @@ class PriceCache:
         if not self.directory.is_dir():
             return ()
         return tuple(ticker_of_stem(p.stem) for p in sorted(self.directory.glob("*.parquet")))
+
+    def moved_aside(self, ticker: str) -> tuple[Path, ...]:
+        """The files of ``ticker`` moved aside as unreadable (``<name>.corrupt-<UTC time>``),
+        oldest first."""
+        path = self.path_for(ticker)
+        if not self.directory.is_dir():
+            return ()
+        return tuple(sorted(self.directory.glob(f"{glob.escape(path.name)}.corrupt-*")))
 
     # ------------------------------------------------------------------ reading
 

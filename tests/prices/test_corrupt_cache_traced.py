@@ -124,3 +124,10 @@ def test_prices_show_claims_no_fetch(
     assert "fetched again" not in err
     assert "not in the price cache" not in err
     assert not offline.calls
+    # the next command finds no file: it says where the unreadable one went
+    code, _, err = run_main(["prices", "show", "META", "--cache-dir", str(cache)], capsys)
+    assert code == 1
+    assert err.startswith(
+        f"evbt: error: META: no prices: not in the price cache {cache} (its file was "
+        f"unreadable and moved aside to {moved})"
+    )
