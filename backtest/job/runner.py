@@ -298,6 +298,7 @@ def run_job(
             )
         with steps.step("prices"):
             panel = _prices(config, spec, events, chosen, claims_table, source)
+            notes.extend(_price_notes(panel))
         with steps.step("confounders"):
             confounders = _confounders(config, full, panel, notes)
         context = _context(full, confounders)
@@ -700,6 +701,14 @@ def _study(
     except EvbtError as exc:
         return None, str(exc)
     return result, None
+
+
+def _price_notes(panel: Any) -> list[str]:
+    """What happened to the prices on the way that the run's notes say (a ticker's cached
+    file unreadable and moved aside: see :attr:`~backtest.prices.base.SeriesInfo.note`)."""
+    loaded = [(t, getattr(i, "note", "")) for t, i in panel.provenance.items()]
+    failed = [(t, getattr(f, "note", "")) for t, f in panel.failed.items()]
+    return [f"Prices of {t}: {note}." for t, note in [*loaded, *failed] if note]
 
 
 def _price_table(panel: Any) -> pd.DataFrame:

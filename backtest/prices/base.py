@@ -128,6 +128,9 @@ class FetchFailure:
     detail:
         The source's own words when ``reason`` rewords them (e.g. a transport error's raw
         text), for debugging; empty otherwise.
+    note:
+        What happened on the way, as :attr:`SeriesInfo.note` (the ticker's cached file was
+        unreadable and moved aside); empty when nothing. ``reason`` says it too.
     """
 
     ticker: str
@@ -138,6 +141,7 @@ class FetchFailure:
     hint: str = ""
     attempts: int = 1
     detail: str = ""
+    note: str = ""
 
     def to_error(self) -> PriceDataError:
         """The exception that describes this failure (for callers who want to raise)."""

@@ -416,7 +416,8 @@ def _after_corrupt(f: FetchFailure, corrupt: CacheCorruptWarning | None) -> Fetc
     that the cause of its missing prices is traced to the file, not only to the source."""
     if corrupt is None:
         return f
-    return replace(f, reason=f"{corrupt.what()}; fetching them again failed: {f.reason}")
+    note = f"{corrupt.what()}; fetching them again failed"
+    return replace(f, reason=f"{note}: {f.reason}", note=note)
 
 
 def _for_request(f: FetchFailure, p: _Plan, reason: str | None = None) -> FetchFailure:

@@ -131,3 +131,32 @@ def test_prices_show_claims_no_fetch(
         f"evbt: error: META: no prices: not in the price cache {cache} (its file was "
         f"unreadable and moved aside to {moved})"
     )
+
+
+def test_a_run_report_names_the_corrupt_file(
+    tmp_path: Path,
+    shared_prices_dir: Path,
+    offline: FakeYahooDownload,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cache = _filled_cache(tmp_path, shared_prices_dir)
+    catalog = tmp_path / "c5.csv"
+    catalog.write_text(
+        "id,ticker,date,timing,category\n"
+        "m1,META,2023-07-05,before_open,layoff\n"
+        "a1,AAPL,2023-07-05,before_open,layoff\n"
+    )
+    config = tmp_path / "run.toml"
+    config.write_text("[study]\nmax_loss = 0.9\n", encoding="utf-8")
+    out = tmp_path / "report"
+    args = ["run", "--catalog", str(catalog), "--cache-dir", str(cache), "--config", str(config)]
+    args += ["--no-earnings-confounders", "--out", str(out), "--quiet"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", EvbtWarning)
+        run_main(args, capsys)
+    moved = next(p for p in cache.iterdir() if p.name.startswith("META.parquet.corrupt-"))
+    dropped = (out / "tables" / "dropped.csv").read_text(encoding="utf-8")
+    assert f"moved aside to {moved}; fetching them again failed" in dropped
+    prices = (out / "tables" / "prices.csv").read_text(encoding="utf-8")
+    assert f"moved aside to {moved}" in prices
+    assert f"moved aside to {moved}" in (out / "run.json").read_text(encoding="utf-8")
