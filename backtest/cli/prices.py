@@ -187,7 +187,9 @@ def check_cmd(
     """Quality report of prices against their exchange calendars (never downloads).
 
     Checks TICKERS, or every ticker in the prices directory (or the cache). Exits 1 when a
-    series has errors (unusable rows) or cannot be read; warnings alone exit 0.
+    series has errors (unusable rows) or cannot be read; warnings alone exit 0. A prices
+    directory checked whole also lists its .csv files that are not read as any ticker's, with
+    why (`ko.csv`: tickers are upper case; `JPM_empty.csv`: not a ticker); they alone exit 0.
     """
     import pandas as pd
 
@@ -214,6 +216,7 @@ def check_cmd(
         calendar = get_calendar(market.code)
         reports.append(check_series(t, got.frame, calendar, got.flags, got.history).report)
     report = QualityReport.combine(reports)
+    not_read = _not_read(prices_dir) if not tickers else {}
 
     if fmt == "json":
         payload = {
@@ -231,6 +234,7 @@ def check_cmd(
                 for i in report.issues
             ],
             "failed": {t: f.describe() for t, f in failures.items()},
+            "not_read": not_read,
         }
         emit(to_json(payload), out)
     elif fmt == "csv":
@@ -239,6 +243,8 @@ def check_cmd(
         long["date"] = long["date"].dt.date
         long.to_csv(buf, index=False)
         emit(buf.getvalue(), out)
+        for name, why in not_read.items():  # not issues of a series: said beside the table
+            click.echo(f"evbt: warning: {name} is not read as a ticker: {why}", err=True)
     else:
         parts = [report.summary()]
         if report.issues:
@@ -249,6 +255,10 @@ def check_cmd(
                 [{"ticker": t, "problem": f.describe()} for t, f in failures.items()]
             )
             parts.append(render_table(rows, title="Could not be read"))
+        if not_read:
+            rows = pd.DataFrame([{"file": n, "why": w} for n, w in not_read.items()])
+            title = f"Not read as tickers ({len(not_read)} file(s) in {prices_dir})"
+            parts.append(render_table(rows, title=title))
         emit("\n".join(p.rstrip("\n") for p in parts) + "\n", out)
     if report.errors or failures:
         sys.exit(1)
@@ -295,17 +305,32 @@ def _read_local(
     if prices_dir is not None:
         return CsvDirSource(prices_dir).read(ticker)
     cache = PriceCache(resolve_cache_dir(cache_dir))
-    cached = cache.read(ticker)
+    fetch = f"run `evbt prices fetch {ticker}` to fetch them again"
+    cached, corrupt = cache.read_or_move_aside(ticker, next_step=fetch)
+    if corrupt is not None:  # said here, as the ticker's failure: nothing was fetched
+        return FetchFailure(ticker, None, None, "unusable", corrupt.what(), fetch)
     if cached is None:
+        moved = cache.moved_aside(ticker)
+        earlier = f" (its file was unreadable and moved aside to {moved[-1]})" if moved else ""
         return FetchFailure(
             ticker,
             None,
             None,
             "unknown_ticker",
-            f"not in the price cache {cache.directory}",
+            f"not in the price cache {cache.directory}{earlier}",
             f"run `evbt prices fetch {ticker}` first, or read CSV files with --prices-dir DIR",
         )
     return PriceSeries(ticker, cached.frame, cached.info())
+
+
+def _not_read(prices_dir: Path | None) -> dict[str, str]:
+    """The .csv files of the prices directory read as no ticker's, with why (none for the
+    cache: its files are evbt's own)."""
+    from backtest.prices import CsvDirSource
+
+    if prices_dir is None:
+        return {}
+    return dict(CsvDirSource(prices_dir).not_tickers())
 
 
 def _local_tickers(prices_dir: Path | None, cache_dir: Path | None) -> tuple[str, ...]:

@@ -167,6 +167,9 @@ def _text(result: Any, panel: Any) -> str:
         parts.append(f"price source: {', '.join(sources)}")
     if len(panel.failed):
         parts.append("Price failures: " + "; ".join(f.describe() for f in panel.failed.values()))
+    from backtest.cli._price_notes import measured_warnings
+
+    parts.extend(p for p in [measured_warnings(result, panel)] if p)
     return "\n\n".join(parts) + "\n"
 
 

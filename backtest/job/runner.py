@@ -299,6 +299,7 @@ def run_job(
             )
         with steps.step("prices"):
             panel = _prices(config, spec, events, chosen, claims_table, source)
+            notes.extend(_price_notes(panel))
         with steps.step("confounders"):
             confounders, left_out = _confounders(config, full, panel, notes)
             if len(left_out):  # a bad confounder row is left out and listed, as a catalog's
@@ -713,6 +714,14 @@ def _study(
     return result, None
 
 
+def _price_notes(panel: Any) -> list[str]:
+    """What happened to the prices on the way that the run's notes say (a ticker's cached
+    file unreadable and moved aside: see :attr:`~backtest.prices.base.SeriesInfo.note`)."""
+    loaded = [(t, getattr(i, "note", "")) for t, i in panel.provenance.items()]
+    failed = [(t, getattr(f, "note", "")) for t, f in panel.failed.items()]
+    return [f"Prices of {t}: {note}." for t, note in [*loaded, *failed] if note]
+
+
 def _price_table(panel: Any) -> pd.DataFrame:
     rows = []
     for t, info in panel.provenance.items():
@@ -729,7 +738,9 @@ def _price_table(panel: Any) -> pd.DataFrame:
                 "fetched_at": info.fetched_at.isoformat(timespec="seconds")
                 if info.fetched_at
                 else None,
-                "reason": partial.describe() if partial else "",
+                "reason": "; ".join(
+                    x for x in (info.note, partial.describe() if partial else "") if x
+                ),
             }
         )
     for t, failure in panel.failed.items():

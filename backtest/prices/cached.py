@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 import pandas as pd
 
-from backtest.errors import PriceCacheError, PriceCacheWarning
+from backtest.errors import CacheCorruptWarning, PriceCacheError, PriceCacheWarning
 from backtest.prices.base import (
     DEFAULT_START,
     FetchFailure,
@@ -95,6 +95,7 @@ class _Plan:
     calendar: xcals.ExchangeCalendar | None = None
     asked: list[DateRange] | None = None  # what the upstream says it asked for this ticker
     vouched: dt.date | None = None  # sessions to here closed tail_grace ago (see _reach)
+    corrupt: CacheCorruptWarning | None = None  # its cached file was unreadable: moved aside
 
     @property
     def asks(self) -> list[_Gap]:
@@ -202,13 +203,14 @@ class CachedSource:
                 flags = tuple(f for f in stored.flags if p.first <= f.date <= p.last)
                 # the placeholder history is decided on everything cached, not the range
                 history = source_history(p.ticker, stored.frame)
-                series[p.ticker] = PriceSeries(
-                    p.ticker, rows, stored.info(rows), flags=flags, history=history
-                )
+                info = stored.info(rows)
+                if p.corrupt is not None:
+                    info = replace(info, note=f"{p.corrupt.what()}; fetched again")
+                series[p.ticker] = PriceSeries(p.ticker, rows, info, flags=flags, history=history)
                 if problem is not None:
                     partial[p.ticker] = problem
             else:
-                failed[p.ticker] = problem or FetchFailure(
+                failure = problem or FetchFailure(
                     p.ticker,
                     p.first,
                     p.last,
@@ -216,6 +218,7 @@ class CachedSource:
                     _empty_reason(p, stored),
                     "ask for another range",
                 )
+                failed[p.ticker] = _after_corrupt(failure, p.corrupt)
         if uncached:
             warnings.warn(PriceCacheWarning(self.cache.directory, uncached), stacklevel=2)
         return FetchResult(
@@ -233,7 +236,9 @@ class CachedSource:
         last = _closed(calendar, now - self.settle)
         if end is not None:
             last = min(last, end)
-        cached = self.cache.read(ticker)
+        cached, corrupt = self.cache.read_or_move_aside(ticker)
+        if corrupt is not None:
+            warnings.warn(corrupt, stacklevel=3)
         gaps: list[_Gap] = []
         if first <= last:
             for cover in missing_ranges((first, last), cached.covered if cached else ()):
@@ -250,7 +255,7 @@ class CachedSource:
             if self.tail_grace is None
             else _closed(calendar, now - self.settle - self.tail_grace)
         )
-        return _Plan(ticker, first, last, cached, gaps, calendar, [], vouched)
+        return _Plan(ticker, first, last, cached, gaps, calendar, [], vouched, corrupt)
 
     def _basis_changed(self, p: _Plan) -> bool:
         """Whether an anchor session came back with another close (a new adjustment basis)."""
@@ -404,6 +409,15 @@ class _Meta(TypedDict):
 
 def _within(flags: Sequence[ReturnFlag], rng: DateRange) -> tuple[ReturnFlag, ...]:
     return tuple(f for f in flags if rng[0] <= f.date <= rng[1])
+
+
+def _after_corrupt(f: FetchFailure, corrupt: CacheCorruptWarning | None) -> FetchFailure:
+    """``f`` saying first that the ticker's cached file was unreadable and moved aside, so
+    that the cause of its missing prices is traced to the file, not only to the source."""
+    if corrupt is None:
+        return f
+    note = f"{corrupt.what()}; fetching them again failed"
+    return replace(f, reason=f"{note}: {f.reason}", note=note)
 
 
 def _for_request(f: FetchFailure, p: _Plan, reason: str | None = None) -> FetchFailure:

@@ -55,6 +55,13 @@ of several tickers' (a long table, dates repeated) is refused, naming them. Intr
 (a ``Datetime`` column, or a time of day other than midnight) are refused: evbt needs daily
 bars.
 
+The name must be spelled exactly: ``ko.csv`` or ``KO.CSV`` is not read as ``KO``, on any file
+system (a case-insensitive one, macOS's or Windows', would open it, a case-sensitive one would
+not: evbt refuses it on both, so that a folder reads the same everywhere). A ticker without its
+file is reported naming the file whose name differs only in case ("ko.csv is there: rename it
+KO.csv"), and :meth:`CsvDirSource.not_tickers` lists every ``.csv`` file of the folder that is
+not read as a ticker, with why (``evbt prices check`` of the folder prints them).
+
 Files are read as they are, never cached nor modified, and never opened unless they are regular
 files (a FIFO or a folder named ``META.csv`` is reported, not read).
 
@@ -83,7 +90,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from backtest.errors import PricesDirError
+from backtest.errors import InvalidTickerError, PricesDirError
 from backtest.markets import check_ticker
 from backtest.prices.base import (
     ADJUSTMENT_ADJ_CLOSE,
@@ -248,6 +255,20 @@ class CsvDirSource:
                 found[ticker] = None
         return tuple(sorted(found))
 
+    def not_tickers(self) -> tuple[tuple[str, str], ...]:
+        """The entries of the folder named like price files (``*.csv``, in any case) that are
+        not read as any ticker's, each with why and what to do, by name: a name that is not a
+        ticker (``JPM_empty.csv``, ``ko.csv``), an extension in another case (``KO.CSV``), a
+        folder or another entry that is not a regular file. Other files (``README.md``) are not
+        price files and not listed."""
+        out: list[tuple[str, str]] = []
+        with os.scandir(self.directory) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                why = _not_a_ticker_file(entry)
+                if why is not None:
+                    out.append((entry.name, why))
+        return tuple(out)
+
     def fetch(
         self,
         tickers: Sequence[str],
@@ -309,6 +330,8 @@ class CsvDirSource:
         if not present:
             return self._missing(ticker, found[0][0], failure)
         path, st = present[0]
+        if not _spelled_exactly(path):  # a case-insensitive file system found ko.csv
+            return self._missing(ticker, path, failure)
         if not stat.S_ISREG(st.st_mode):
             what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a FIFO?)"
             return failure(
@@ -352,14 +375,72 @@ class CsvDirSource:
 
     def _missing(self, ticker: str, path: Path, failure: object) -> FetchFailure:
         known = self.tickers()
+        near = _same_but_case(self.directory, [p.name for p in self.candidates(ticker)])
         hint = (
-            did_you_mean(ticker, known, n=3, prefix="")
+            (f"{near[0]} is there: rename it {near[1]}" if near else "")
+            or did_you_mean(ticker, known, n=3, prefix="")
             or f"add {path.name} (columns {','.join(_COLUMNS)}, or a CSV saved from yfinance); "
             f"{len(known)} ticker file(s) are there"
         )
         return FetchFailure(
             ticker, None, None, "unknown_ticker", f"no file {path.name} in {self.directory}", hint
         )
+
+
+def _spelled_exactly(path: Path) -> bool:
+    """Whether the folder's entry found at ``path`` has ``path``'s name in the same case. On a
+    case-sensitive file system it always has (one ``stat`` to learn so); on a case-insensitive
+    one (where the name in the other case opens the same file) the folder is listed."""
+    twin = path.with_name(path.name.swapcase())
+    try:
+        if not os.path.samefile(twin, path):
+            return True
+    except OSError:  # no such twin: a case-sensitive file system
+        return True
+    return path.name in os.listdir(path.parent)
+
+
+def _same_but_case(directory: Path, names: Sequence[str]) -> tuple[str, str] | None:
+    """``(entry, name)``: an entry of ``directory`` whose name differs from one of ``names``
+    in case only (``ko.csv`` for ``KO.csv``); ``None`` when there is none."""
+    wanted = {n.casefold(): n for n in names}
+    try:
+        with os.scandir(directory) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                name = wanted.get(entry.name.casefold())
+                if name is not None and entry.name != name:
+                    return entry.name, name
+    except OSError:
+        return None
+    return None
+
+
+def _not_a_ticker_file(entry: os.DirEntry[str]) -> str | None:
+    """Why ``entry``, named like a price file, is not read as a ticker's (``None``: it is, or
+    it is not named like one)."""
+    name = entry.name
+    if name.startswith(".") or not name.casefold().endswith(".csv"):
+        return None
+    stem = name[: -len(".csv")]
+    ticker = ticker_of_stem(stem)
+    try:
+        check_ticker(ticker)
+    except InvalidTickerError as exc:
+        upper = ticker.upper()
+        try:
+            right = f"{file_stem(upper)}.csv"
+        except InvalidTickerError:
+            return f"{stem!r} is not a ticker ({exc.reason}): name the file <TICKER>.csv"
+        return f"tickers are upper case: rename it {right} to read it as {upper}"
+    if not name.endswith(".csv"):
+        return f"the extension is {name[-4:]}: rename it {stem}.csv to read it as {ticker}"
+    try:
+        if not entry.is_file():
+            what = "a folder" if entry.is_dir() else "not a regular file"
+            return f"is {what}, not a price file"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    return None
 
 
 def _stat(path: Path) -> os.stat_result | None:

@@ -182,7 +182,7 @@ def event_table(study: Any) -> pd.DataFrame:
         "event_id", "ticker", "title", "category", "scope", "market", "day0", "timing",
         "benchmark", "model", "model_reason", "alpha", "beta", "sigma", "n_est", "confounded",
         "clustered", "cluster_size", "timing_unknown", "overlaps", "primary_obs",
-        "not_total_return",
+        "not_total_return", "price_warning",
     ]  # fmt: skip
     # the events' attributes (surprise_pct, sector, a user's own fields) follow the context
     attrs = [c for c in getattr(study, "attributes", []) if c in ev.columns and c not in cols]

@@ -222,6 +222,9 @@ class Aligned:
     factors: pd.DataFrame | None = None
     gaps: ReturnGaps | None = None
     notes: tuple[str, ...] = ()
+    #: per row: a session its reach reads has a price quality warning of its ticker or of
+    #: its benchmark (:func:`_quality_warnings`); all False without a quality report
+    price_warning: np.ndarray | None = None
 
 
 def check_spec(spec: StudySpec, table: pd.DataFrame, factors: pd.DataFrame | None) -> StudySpec:
@@ -317,6 +320,7 @@ def align(
     )
     a = _Assembly(table, ref, names, model, drops, _groupings(table, spec), factors,
                   factor_names, _return_flags(prices), spec, off, threads, per_row())  # fmt: skip
+    a.warned = _quality_warnings(prices)
     for m_code, market in enumerate(market_names):
         a.market(close, m_code, str(market), market_code)
     return Aligned(
@@ -349,6 +353,7 @@ def align(
         factors=factors if factor_names else None,
         gaps=ReturnGaps(close, getattr(prices, "quality", None)),
         notes=tuple(a.notes),
+        price_warning=a.price_warning,
     )
 
 
@@ -489,6 +494,10 @@ class _Assembly:
         self.blocks: list[MarketBlock] = []
         self.market_events: list[pd.DataFrame] = []
         self.notes: list[str] = []  # what a reader should know of how rows were measured
+        #: the prices' quality warnings (``ticker, date``) and, per row, whether its reach
+        #: reads one of its ticker's or its benchmark's (set by :meth:`market`)
+        self.warned: pd.DataFrame | None = None
+        self.price_warning = np.zeros(len(table), dtype=bool)
 
     def market(
         self, close: pd.DataFrame, m_code: int, market: str, market_code: np.ndarray
@@ -568,6 +577,10 @@ class _Assembly:
         self.blocks.append(MarketBlock(market, sessions, R, cover, rows, len(cols)))
         if self.flags is not None:
             self.not_total[rows] = _flagged(self.flags, cols, sessions, self.col[rows], pos, off)
+        if self.warned is not None:
+            self.price_warning[rows] = _warned(
+                self.warned, cols, sessions, self.col[rows], self.bench[rows], pos, off
+            )
         if "scope" in table.columns:
             self.market_events.append(
                 _market_events(table, rows, nm.bench, nm.names, name_col, self.start, R, spec, off)
@@ -854,6 +867,38 @@ def _return_flags(prices: Any) -> pd.DataFrame | None:
     if not {"ticker", "date"} <= set(flags.columns):
         return None
     return flags
+
+
+def _quality_warnings(prices: Any) -> pd.DataFrame | None:
+    """The sessions of the prices' quality warnings (``ticker, date``: a split-like jump, a
+    missing session, a zero volume...), or None when there are none (or no report)."""
+    report = getattr(prices, "quality", None)
+    issues = getattr(report, "issues", ())
+    rows = [(i.ticker, d) for i in issues if i.severity == "warning" for d in i.dates]
+    if not rows:
+        return None
+    frame = pd.DataFrame(rows, columns=["ticker", "date"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def _warned(
+    warned: pd.DataFrame,
+    cols: list[str],
+    sessions: pd.DatetimeIndex,
+    col: np.ndarray,
+    bench: np.ndarray,
+    pos: np.ndarray,
+    off: Offsets,
+) -> np.ndarray:
+    """Per row: is a warned session of its ticker (``col``) or of its benchmark (``bench``,
+    when it is a ticker's row of the market: not the factor model's risk-free rate) in its
+    reach?"""
+    hit = _flagged(warned, cols, sessions, col, pos, off)
+    has = (bench >= 0) & (bench < len(cols))
+    if has.any():
+        hit[has] |= _flagged(warned, cols, sessions, bench[has], pos[has], off)
+    return hit
 
 
 def _flagged(

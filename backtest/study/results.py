@@ -39,7 +39,7 @@ EVENT_FIELDS = frozenset(
         "file", "same_news_as", "model", "benchmark", "model_reason", "alpha", "beta", "sigma",
         "n_est", "dof", "est_first", "est_last", "confounded", "n_confounders", "clustered",
         "cluster_size", "timing_unknown", "primary_obs", "n_overlaps", "overlaps",
-        "not_total_return", "tickers",
+        "not_total_return", "price_warning", "tickers",
     }
 )  # fmt: skip
 
@@ -66,7 +66,9 @@ class EventStudyResult:
         (residual standard deviation), ``n_est``, ``dof``, ``est_first``/``est_last``
         (estimation sessions), ``confounded``/``n_confounders``, ``clustered``/
         ``cluster_size``, ``timing_unknown``, ``not_total_return`` (a session it reads has a
-        return the prices flag), and the counting of news: ``primary_obs`` (the row is the
+        return the prices flag), ``price_warning`` (a session it reads has a price quality
+        warning of its ticker or its benchmark: ``evbt prices check`` lists them), and the
+        counting of news: ``primary_obs`` (the row is the
         observation its overlapping rows are merged into, over the widest window),
         ``overlaps`` (for a primary, the ids of the rows merged into it, at most
         ``spec.max_listed``; for a merged row, the id of its primary) and ``n_overlaps`` (the
@@ -159,6 +161,7 @@ class EventStudyResult:
             for c in (
                 "event_id", "ticker", "day0", "category", "scope", "benchmark", "model",
                 "primary_obs", "confounded", "clustered", "timing_unknown", "not_total_return",
+                "price_warning",
             )
             if c in self.events.columns
         ]  # fmt: skip
@@ -500,6 +503,7 @@ class EventStudyResult:
                         "cluster_size": int(row.cluster_size),
                         "timing_unknown": bool(row.timing_unknown),
                         "not_total_return": bool(row.not_total_return),
+                        "price_warning": bool(getattr(row, "price_warning", False)),
                     },
                     "attributes": attr_rows[i],
                 }

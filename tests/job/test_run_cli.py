@@ -66,6 +66,30 @@ def test_the_main_job_writes_the_report(real_report: tuple[Path, str]) -> None:
     assert counts["measured"] + counts["dropped"] == 64  # every (event, ticker) row accounted for
 
 
+def _readme_row(repo_root: Path, first_cell: str) -> tuple[set[str], set[str]]:
+    """The backticked names of the README report table's row whose first cell starts with
+    ``first_cell``: those of its first cell and those of its description."""
+    import re
+
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    (row,) = [line for line in readme.splitlines() if line.startswith(f"| `{first_cell}")]
+    first, what = (cell.strip() for cell in row.strip().strip("|").split(" | "))
+    return set(re.findall(r"`([^`]+)`", first)), set(re.findall(r"`([a-z_]+)`", what))
+
+
+@pytest.mark.slow
+def test_the_readme_lists_what_the_report_writes(
+    real_report: tuple[Path, str], repo_root: Path
+) -> None:
+    out, _ = real_report
+    _, tables = _readme_row(repo_root, "tables/")
+    written = {p.stem for p in (out / "tables").iterdir()}
+    assert {p.suffix for p in (out / "tables").iterdir()} == {".csv", ".json"}
+    assert tables == written
+    assets, _ = _readme_row(repo_root, "assets/")
+    assert assets == {f"assets/{p.name}" for p in (out / "assets").iterdir()}
+
+
 @pytest.mark.slow
 def test_key_numbers(real_report: tuple[Path, str], shared_prices_dir: Path) -> None:
     out, _ = real_report
