@@ -160,6 +160,12 @@ def read_text(path: Path, *, by_row: bool = False) -> TextRead:
         return TextRead(None, f"not UTF-8 text ({exc.reason} at byte {at}); save as UTF-8", line)
 
 
+def has_odd_text(text: str) -> bool:
+    """Whether ``text`` holds a NUL or a byte that is not UTF-8 (kept by ``surrogateescape``):
+    one search of the whole text, so that rows are searched only when one does."""
+    return "\x00" in text or UNDECODED.search(text) is not None
+
+
 def row_text_problem(cells: Sequence[str]) -> tuple[int, str] | None:
     """The first cell of a CSV row that is not text (a NUL character, a byte that is not
     UTF-8) and why, or ``None``."""
@@ -457,6 +463,7 @@ def read_csv(text: str, display: str, file_index: int) -> FileRead:
     column_of: dict[str, str] = {}
     n_cells = 0
     lines: list[str] | None = None  # the text's lines, split when a row is not CSV
+    odd_text = has_odd_text(text)  # rows are searched for a NUL or a bad byte only then
     for start, cells in csv_rows(text):
         if isinstance(cells, CsvRowError):
             if header is None:
@@ -492,7 +499,7 @@ def read_csv(text: str, display: str, file_index: int) -> FileRead:
             n_cells = len(header)
             continue
         n_rows += 1
-        _read_row(cells, start, n_rows, n_cells, columns, column_of, out, file_index)
+        _read_row(cells, start, n_rows, n_cells, columns, column_of, out, file_index, odd_text)
     if header is None:
         out.problem(1, "", "", f"file is empty: {CSV_FORMAT}")
     return out
@@ -593,11 +600,15 @@ def _read_row(
     column_of: dict[str, str],
     out: FileRead,
     file_index: int,
+    odd_text: bool = True,
 ) -> None:
     values = [c.strip() for c in cells]
     id_cell = next((values[i] for i, f, _ in columns if f == "id" and i < len(values)), "")
-    label = UNDECODED.sub("\ufffd", id_cell.replace("\x00", "")) or f"#{n}"
-    bad_text = row_text_problem(values)
+    if odd_text:  # the file holds a NUL or a byte that is not UTF-8: is it in this row?
+        label = UNDECODED.sub("\ufffd", id_cell.replace("\x00", "")) or f"#{n}"
+        bad_text = row_text_problem(values)
+    else:
+        label, bad_text = id_cell or f"#{n}", None
     if bad_text is not None:
         k, why = bad_text
         name = next((name for i, _, name in columns if i == k), f"cell {k + 1}")

@@ -42,6 +42,7 @@ from backtest.catalog._read import (
     CsvRowError,
     PathsLike,
     csv_rows,
+    has_odd_text,
     path_list,
     read_text,
     row_text_problem,
@@ -218,6 +219,7 @@ def read_calendar_text(text: str, display: str, *, default_ticker: str | None) -
     header: list[str] | None = None
     names: list[str] = []
     cols: dict[str, int | None] = {}
+    odd_text = has_odd_text(text)  # rows are searched for a NUL or a bad byte only then
     for start, cells in csv_rows(text):
         if isinstance(cells, CsvRowError):
             if header is None:
@@ -233,7 +235,7 @@ def read_calendar_text(text: str, display: str, *, default_ticker: str | None) -
                 "read as the next row",
             )
             continue
-        bad_text = row_text_problem(cells)
+        bad_text = row_text_problem(cells) if odd_text else None
         if header is None and bad_text is not None:
             out.problem(display, start, f"column {bad_text[0] + 1} of the header: {bad_text[1]}")
             return out
