@@ -184,16 +184,38 @@ class PriceCacheError(EvbtError, OSError):
 
 
 class CacheCorruptWarning(EvbtWarning):
-    """A cached price file could not be read; it was moved aside and will be fetched again."""
+    """A cached price file could not be read; it was moved aside.
 
-    def __init__(self, ticker: str, path: object, reason: str, moved_to: object) -> None:
+    Attributes
+    ----------
+    ticker, path, reason, moved_to:
+        The ticker, its cache file, why it is unreadable and where it was moved.
+    next_step:
+        What happens next, as the caller knows it (by default: its prices will be fetched
+        again; a read-only command says what to run instead). The outcome of that fetch is
+        reported with the ticker's prices, never claimed here.
+    """
+
+    def __init__(
+        self,
+        ticker: str,
+        path: object,
+        reason: str,
+        moved_to: object,
+        next_step: str = "its prices will be fetched again",
+    ) -> None:
         self.ticker = ticker
         self.path = str(path)
         self.reason = reason
         self.moved_to = str(moved_to)
-        super().__init__(
-            f"{ticker}: the cached prices in {self.path} are unreadable ({reason}); "
-            f"moved aside to {self.moved_to} and fetched again"
+        self.next_step = next_step
+        super().__init__(f"{ticker}: {self.what()}; {next_step}")
+
+    def what(self) -> str:
+        """What happened to the file, without the ticker: for a ticker's record."""
+        return (
+            f"its cached prices in {self.path} were unreadable ({self.reason}) and were moved "
+            f"aside to {self.moved_to}"
         )
 
 

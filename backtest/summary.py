@@ -156,7 +156,11 @@ class Summary:
                 out.append(f"#### {md_escape(block.title)}")
             if isinstance(block, Text):
                 items = [md_escape(x) for x in block.items()]
-                out.append("\n".join(f"- {x}" for x in items) if block.bullets else " ".join(items))
+                # a paragraph's lines each a line of its own (a single newline is only a
+                # space in Markdown): a hard line break, CommonMark's backslash at the end
+                out.append(
+                    "\n".join(f"- {x}" for x in items) if block.bullets else "\\\n".join(items)
+                )
                 continue
             num = set(block.numeric)
             header = "| " + " | ".join(md_escape(str(h)) for h in block.header) + " |"

@@ -5,6 +5,8 @@ One rule for every page, table and summary:
 * returns and abnormal returns: percent with a sign and two decimals (``-9.87%``);
 * test statistics and ratios: two decimals (``-6.80``);
 * money: thousands separators, no decimals from 100 up, two below (``104,512``, ``0.37``);
+* p-values: three decimals, ``<0.001`` below, and more where three would cross a level of the
+  significance stars (``0.0098``, not ``0.010***``);
 * a missing or non-finite value is an em dash (``—``) unless the caller asks for another mark.
 
 This module imports nothing heavy (no pandas, no numpy), so the command line can use it at once.
@@ -79,6 +81,30 @@ def money(v: Any, *, missing: str = DASH) -> str:
     if abs(x) >= 100:
         return f"{x:,.0f}"
     return num(x)
+
+
+#: The levels of the significance stars (*** ** *): a p-value shown never crosses one of them.
+P_LEVELS = (0.01, 0.05, 0.10)
+
+
+def p_value(v: Any, *, missing: str = DASH) -> str:
+    """A p-value with three decimals (``0.042``), ``<0.001`` below; more decimals where three
+    would round it onto or over a level of :data:`P_LEVELS`, so that the figure and its stars
+    agree (``0.0098***``, not ``0.010***``), and ``<0.05`` for a p within rounding of a level.
+
+    >>> [p_value(x) for x in (0.0421, 0.0004, 0.00976, 0.0499996, 0.1, float("nan"))]
+    ['0.042', '<0.001', '0.0098', '<0.05', '0.100', '—']
+    """
+    x = finite(v)
+    if x is None:
+        return missing
+    if x < 0.001:
+        return "<0.001"
+    for digits in (3, 4, 5):
+        shown = f"{x:.{digits}f}"
+        if all((float(shown) < level) == (x < level) for level in P_LEVELS):
+            return shown
+    return f"<{next(level for level in P_LEVELS if x < level):g}"
 
 
 def counted(k: int, one: str, many: str = "") -> str:

@@ -333,8 +333,8 @@ def test_not_utf8(tmp_path: Path) -> None:
     path.write_bytes("events:\n  - id: caf\xe9\n".encode("latin-1"))
     found = [str(p) for p in load_catalog([path]).problems]
     assert found == [
-        "latin1.yaml:1: not UTF-8 text (invalid continuation byte at byte 19); save as UTF-8"
-    ]
+        "latin1.yaml:2: not UTF-8 text (invalid continuation byte at byte 19); save as UTF-8"
+    ]  # byte 19 is on line 2 (once said to be on line 1)
 
 
 def test_duplicate_ids_across_files_name_both_places(tmp_path: Path) -> None:

@@ -157,3 +157,62 @@ def test_a_strategy_that_trades_nothing_has_the_csv_header_and_says_why(
     assert headers["lag-0"].startswith("combo,portfolio,market,kind,subject,")
     assert headers["lag-0"].endswith(",label,entry.lag,exit.hold,position.size,costs.fees,"
                                      "costs.slippage,strategy")  # fmt: skip
+
+
+def test_more_than_twelve_skipped_events_point_to_an_option_the_command_line_has(
+    tmp_path: Path, shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CSV note and the table listed 12 skipped events and sent the rest to ``.skipped``,
+    the Python attribute, which a command-line user cannot see; ``--format json`` lists
+    every one, under ``skipped``."""
+    catalog = tmp_path / "late.csv"
+    catalog.write_text(
+        "id,ticker,date,timing,category,title\n"
+        + "".join(f"e{i:02d},META,2024-01-{i + 2:02d},during,corporate,x\n" for i in range(14)),
+        encoding="utf-8",
+    )
+    strategy = tmp_path / "late.toml"
+    strategy.write_text('name = "late"\n[entry]\nlag = 999\n[exit]\nhold = 1\n', encoding="utf-8")
+    common = [str(strategy), "--catalog", str(catalog), "--prices-dir", str(shared_prices_dir)]
+    more = '- ... and 2 more (run again with --format json to list them all, under "skipped")'
+
+    code, out, err = run(["backtest", *common, "--format", "csv", "-q"], capsys)
+    assert code == 0, err
+    lines = err.splitlines()
+    assert lines[0] == (
+        "evbt: note: late made no trade, so it has no row in the CSV; every event was skipped "
+        "(14 event-ticker reasons):"
+    )
+    assert [line.split()[1] for line in lines[1:13]] == [f"e{i:02d}" for i in range(12)]
+    assert lines[13:] == [more]
+
+    code, out, err = run(["backtest", *common, "-q"], capsys)
+    assert code == 0, err
+    assert out.splitlines()[-1].strip() == more
+
+    code, out, err = run(["backtest", *common, "--format", "json", "-q"], capsys)
+    assert code == 0, err
+    (doc,) = json.loads(out)
+    assert sorted(r["event_id"] for r in doc["skipped"]) == [f"e{i:02d}" for i in range(14)]
+
+
+def test_the_table_points_to_the_formats_that_list_every_combination(
+    tmp_path: Path, repo_root: Path, shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The table shows the first 4 combinations and sent the rest to ``.metrics``."""
+    strategy = tmp_path / "sweep.toml"
+    strategy.write_text(
+        'name = "sweep"\n[events]\ncategories = ["layoff"]\n[exit]\nhold = [1, 2, 3, 4, 5]\n',
+        encoding="utf-8",
+    )
+    common = [str(strategy), "--catalog", str(repo_root / "events"),
+              "--prices-dir", str(shared_prices_dir), "-q"]  # fmt: skip
+    code, out, err = run(["backtest", *common], capsys)
+    assert code == 0, err
+    assert (
+        "1 more combinations in the output of --format csv or --format json (shown: the first "
+        "in grid order)"
+    ) in [line.strip() for line in out.splitlines()]
+    code, out, err = run(["backtest", *common, "--format", "csv"], capsys)
+    assert code == 0, err
+    assert {line.split(",")[0] for line in out.splitlines()[1:]} == {"0", "1", "2", "3", "4"}

@@ -244,8 +244,16 @@ def nothing_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         (["--factors", str(RAGGED), "--max-loss", "3"],
          ["option --max-loss: max_loss must be a fraction between 0 and 1, not 3.0",
           f"option --factors: {RAGGED}:6: 3 values, but the header names 4 columns"]),
+        (["--group-by", "surprise_pct:quintiles", "--group-by", "surprise_pct:5,0",
+          "--max-loss", "3", "--factors", str(RAGGED)],
+         ["option --max-loss: max_loss must be a fraction between 0 and 1, not 3.0",
+          "option --group-by: group_by 'surprise_pct:quintiles': 'quintiles' is not a binning; "
+          "use tertile, quartile, quintile, decile, sign or increasing edges such as "
+          "surprise_pct:-5,0,5",
+          "option --group-by: group_by 'surprise_pct:5,0': edges must increase (5,0)",
+          f"option --factors: {RAGGED}:6: 3 values, but the header names 4 columns"]),
     ],
-    ids=["settings-and-factors", "limits-and-benchmark", "factor-file"],
+    ids=["settings-and-factors", "limits-and-benchmark", "factor-file", "binnings"],
 )  # fmt: skip
 def test_every_option_problem_is_listed_at_once_before_anything_is_read(
     args: list[str],
@@ -265,6 +273,31 @@ def test_every_option_problem_is_listed_at_once_before_anything_is_read(
               "--prices-dir", str(shared_prices_dir), "-q"])  # fmt: skip
     assert info.value.code == 1
     assert capsys.readouterr().err == "evbt: error: " + "\n".join(lines) + "\n"
+    assert nothing_read == []
+
+
+def test_a_binning_that_cannot_be_read_is_refused_before_the_events_file_is_read(
+    tmp_path: Path, nothing_read: list[str], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """It was found only once the events had been read (the catalog or --events-csv)."""
+    import backtest.study.inputs
+    from backtest.cli import main
+
+    monkeypatch.setattr(
+        backtest.study.inputs, "read_events_csv", lambda *a, **k: nothing_read.append("csv")
+    )
+    events = tmp_path / "events.csv"
+    events.write_text("event_id,ticker,date,surprise_pct\na,AAPL,2024-08-05,1.5\n")
+    with pytest.raises(SystemExit) as info:
+        main(["study", "--events-csv", str(events), "--group-by", "surprise_pct:quintiles",
+              "--prices-dir", str(tmp_path), "-q"])  # fmt: skip
+    assert info.value.code == 1
+    assert capsys.readouterr().err == (
+        "evbt: error: option --group-by: group_by 'surprise_pct:quintiles': 'quintiles' is not "
+        "a binning; use tertile, quartile, quintile, decile, sign or increasing edges such as "
+        "surprise_pct:-5,0,5\n"
+    )
     assert nothing_read == []
 
 
@@ -376,6 +409,27 @@ def test_ticker_studies_only_that_tickers_rows(repo_root: Path, shared_prices_di
     assert {t for _, t in rows} == {"AMZN"}
     assert {i for i, _ in rows} == expected
     assert "busan-trump-xi-summit" in expected
+
+
+def test_a_share_class_file_spelt_with_a_dot_does_not_stop_a_study(
+    tmp_path: Path, shared_prices_dir: Path
+) -> None:
+    """Review: ``prices check`` aborted on a folder holding ``BRK.B.csv``; a study reads only
+    the files of its tickers, and gives the same result with or without such a file."""
+    for f in shared_prices_dir.glob("*.csv"):
+        (tmp_path / f.name).symlink_to(f)
+    args = ("study", "--ids", "meta-2025q3-results", "--format", "json", "--quiet")
+    code, before, err = run(*args, "--prices-dir", str(tmp_path))
+    assert code == 0, err
+    (tmp_path / "BRK.B.csv").write_text((shared_prices_dir / "META.csv").read_text())
+    (tmp_path / "RDS.A.csv").write_text((shared_prices_dir / "META.csv").read_text())
+    code, after, err = run(*args, "--prices-dir", str(tmp_path))
+    assert code == 0, err
+    assert (
+        json.loads(after[after.index("{") :])["events"]
+        == (json.loads(before[before.index("{") :])["events"])
+    )
+    assert json.loads(after[after.index("{") :])["events"]
 
 
 def test_a_bad_benchmark_is_named_by_its_option_or_its_line(

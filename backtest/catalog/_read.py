@@ -13,10 +13,10 @@ import io
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from backtest.catalog import attributes as attrs
 from backtest.catalog._yaml import (
@@ -27,6 +27,9 @@ from backtest.catalog._yaml import (
     load_yaml_with_lines,
 )
 from backtest.errors import CatalogProblem
+from backtest.lines import Lines
+from backtest.paths import PathsLike as PathsLike  # one path, or several
+from backtest.paths import path_list as path_list
 from backtest.text import close_matches, did_you_mean
 
 TOP_LEVEL_KEYS = ("events", "categories", "attributes")
@@ -109,30 +112,71 @@ class FileRead:
         self.problems.append(problem)
 
 
-def read_text(path: Path) -> tuple[str | None, str | None]:
-    """The UTF-8 text of a regular file (a leading BOM dropped): ``(text, None)`` or
-    ``(None, why not)``. A FIFO, device or socket is refused without being opened for reading
-    in a way that could block."""
+class TextRead(NamedTuple):
+    """A file's text, or why there is none and on which line."""
+
+    text: str | None
+    problem: str | None = None
+    line: int = 1
+
+
+#: A byte that is not UTF-8, as ``errors="surrogateescape"`` keeps it in a text.
+UNDECODED = re.compile("[\udc80-\udcff]")
+
+
+def read_text(path: Path, *, by_row: bool = False) -> TextRead:
+    """The UTF-8 text of a regular file (a leading BOM dropped), or why not and where. A FIFO,
+    device or socket is refused without being opened for reading in a way that could block.
+
+    With ``by_row`` (a CSV file, whose rows are read one by one), a byte that is not UTF-8 is
+    kept in the text as a surrogate (:data:`UNDECODED`), for the reader to name its row;
+    otherwise it is a problem of the file, on the line that holds it.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        return None, f"cannot be read: {exc.strerror}"
+        return TextRead(None, f"cannot be read: {exc.strerror}")
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            return None, (
-                "is not a regular file (a FIFO, device, socket or folder): a catalog must be a file"
+            return TextRead(
+                None,
+                "is not a regular file (a FIFO, device, socket or folder): a catalog must be "
+                "a file",
             )
         with os.fdopen(os.dup(fd), "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        return None, f"cannot be read: {exc.strerror}"
+        return TextRead(None, f"cannot be read: {exc.strerror}")
     finally:
         os.close(fd)
+    if by_row:
+        return TextRead(data.decode("utf-8-sig", errors="surrogateescape"))
     try:
-        return data.decode("utf-8-sig"), None
+        return TextRead(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        return None, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save as UTF-8"
+        line = bytes(exc.object).count(b"\n", 0, exc.start) + 1  # (the BOM is not in it)
+        at = exc.start + (len(data) - len(exc.object))  # the byte's offset in the file
+        return TextRead(None, f"not UTF-8 text ({exc.reason} at byte {at}); save as UTF-8", line)
+
+
+def has_odd_text(text: str) -> bool:
+    """Whether ``text`` holds a NUL or a byte that is not UTF-8 (kept by ``surrogateescape``):
+    one search of the whole text, so that rows are searched only when one does."""
+    return "\x00" in text or UNDECODED.search(text) is not None
+
+
+def row_text_problem(cells: Sequence[str]) -> tuple[int, str] | None:
+    """The first cell of a CSV row that is not text (a NUL character, a byte that is not
+    UTF-8) and why, or ``None``."""
+    for k, cell in enumerate(cells):
+        if "\x00" in cell:
+            return k, "contains a NUL character: remove it (a CSV file is text)"
+        bad = UNDECODED.search(cell)
+        if bad is not None:
+            byte = ord(bad.group()) - 0xDC00
+            return k, f"not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8"
+    return None
 
 
 # ------------------------------------------------------------------------------------- YAML
@@ -333,26 +377,76 @@ def field_name(loc: Sequence[str | int]) -> str:
 
 # ------------------------------------------------------------------------------------- CSV
 
+_SEPARATORS = {";": "semicolons (;)", "\t": "tabs"}
 
-def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+
+def separator_hint(cells: Sequence[str], names: Iterable[str]) -> str | None:
+    """When a CSV header read with commas splits into the expected ``names`` (at least two of
+    them, lower case) with a semicolon or a tab instead, the sentence that says so; else
+    ``None``. (Such files come from spreadsheets set to a locale with decimal commas.)"""
+    line = ",".join(cells)
+    wanted = set(names)
+    for sep, what in _SEPARATORS.items():
+        parts = {p.strip().strip('"').strip().lower() for p in line.split(sep)}
+        if len(wanted & parts) >= 2:
+            return (
+                f"the header's columns are separated by {what}, but evbt reads comma-separated "
+                "CSV: save the file with commas between the cells (in a spreadsheet, export "
+                '"CSV UTF-8 (comma delimited)")'
+            )
+    return None
+
+
+#: Where a text's lines end, as ``newline=""`` reads them: after ``\n``, or after a ``\r`` not
+#: followed by one.
+_LINE_ENDS = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
+
+
+def csv_rows(text: str) -> Iterator[tuple[int, list[str] | CsvRowError]]:
     """The rows of a CSV text with the line each starts on; blank lines are passed over.
 
-    Raises :class:`CsvRowError` (with that line) where the text stops being CSV (a quote never
-    closed); the rows before it have been given.
+    Where a record is not CSV (a quote never closed, text after a closing quote), its
+    :class:`CsvRowError` (with its line) is given instead of its cells, and reading goes on
+    from the next line: a bad quote costs its own row, not the rows after it.
     """
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    previous = 0
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # the fast way, until
+    previous = 0  # a record is not CSV
     try:
         for cells in reader:
             start, previous = previous + 1, reader.line_num
             if cells and (len(cells) > 1 or cells[0].strip()):
                 yield start, cells
+        return
     except csv.Error as exc:
-        raise CsvRowError(previous + 1, str(exc)) from None
+        yield previous + 1, _row_error(previous + 1, exc)
+    lines = _LINE_ENDS.split(text)
+    pos = previous + 1  # the line after the bad record's first
+    while pos < len(lines):
+        feed = Lines(lines, pos)
+        rest = csv.reader(feed, strict=True)
+        while True:
+            start = feed.i
+            try:
+                record = next(rest, None)
+            except csv.Error as exc:
+                yield start + 1, _row_error(start + 1, exc)
+                pos = start + 1
+                break
+            if record is None:
+                return
+            if record and (len(record) > 1 or record[0].strip()):
+                yield start + 1, record
+
+
+def _row_error(line: int, exc: csv.Error) -> CsvRowError:
+    reason = str(exc)
+    if reason == "unexpected end of data":
+        reason = "a quote opened on this line is never closed"
+    return CsvRowError(line, reason)
 
 
 class CsvRowError(ValueError):
-    """A CSV text stops being CSV at ``line``."""
+    """A record of a CSV text that starts at ``line`` is not CSV."""
 
     def __init__(self, line: int, reason: str) -> None:
         super().__init__(f"line {line}: {reason}")
@@ -363,36 +457,49 @@ class CsvRowError(ValueError):
 def read_csv(text: str, display: str, file_index: int) -> FileRead:
     """A CSV catalog file: a header row, then one event per row (see :data:`CSV_FORMAT`)."""
     out = FileRead(display)
-    nul = text.find("\x00")
-    if nul >= 0:
-        line = text.count("\n", 0, nul) + 1
-        out.problem(line, "", "", "contains a NUL character: this is not a text CSV file")
-        return out
     header: list[str] | None = None
     n_rows = 0
     columns: list[tuple[int, str, str]] = []  # (cell index, field or "attr", name)
     column_of: dict[str, str] = {}
     n_cells = 0
-    try:
-        for start, cells in csv_rows(text):
+    lines: list[str] | None = None  # the text's lines, split when a row is not CSV
+    odd_text = has_odd_text(text)  # rows are searched for a NUL or a bad byte only then
+    for start, cells in csv_rows(text):
+        if isinstance(cells, CsvRowError):
             if header is None:
-                header = [c.strip() for c in cells]
-                parsed = _read_header(header, start, out)
-                if parsed is None:
-                    return out
-                columns, column_of = parsed
-                n_cells = len(header)
-                continue
+                hint = separator_hint([text.split("\n", 1)[0]], CSV_COLUMNS)
+                why = f"the header is not a readable CSV row ({cells.reason}): check its quotes"
+                out.problem(start, "", "", hint or why)
+                return out
             n_rows += 1
-            _read_row(cells, start, n_rows, n_cells, columns, column_of, out, file_index)
-    except CsvRowError as exc:
-        out.problem(
-            exc.line,
-            "",
-            "",
-            f"not a readable CSV row ({exc.reason}): check its quotes (a quoted cell must be "
-            "closed with a quote); this row and the rows after it are not read",
-        )
+            lines = lines if lines is not None else _LINE_ENDS.split(text)
+            first = lines[start - 1].split(",")
+            id_index = next((i for i, f, _ in columns if f == "id"), len(first))
+            raw_id = first[id_index].strip().strip('"') if id_index < len(first) else ""
+            label = raw_id or f"#{n_rows}"
+            out.problem(
+                start,
+                label,
+                "",
+                f"not a readable CSV row ({cells.reason}): check its quotes (a quoted cell must "
+                "be closed with a quote); the next line is read as the next row",
+            )
+            continue
+        if header is None:
+            header = [c.strip() for c in cells]
+            bad_text = row_text_problem(header)
+            if bad_text is not None:
+                k, why = bad_text
+                out.problem(start, "", "", f"column {k + 1} of the header: {why}")
+                return out
+            parsed = _read_header(header, start, out)
+            if parsed is None:
+                return out
+            columns, column_of = parsed
+            n_cells = len(header)
+            continue
+        n_rows += 1
+        _read_row(cells, start, n_rows, n_cells, columns, column_of, out, file_index, odd_text)
     if header is None:
         out.problem(1, "", "", f"file is empty: {CSV_FORMAT}")
     return out
@@ -431,6 +538,10 @@ def _read_header(
     if "timing" not in seen and "time" not in seen:
         missing.insert(3, "timing")
     if missing:
+        hint = separator_hint(header, CSV_COLUMNS)
+        if hint is not None:
+            out.problem(line, "", "", hint)
+            return None
         names = ["ticker" if m == "tickers" else m for m in missing]
         out.problem(line, "", "", f"missing column(s) {', '.join(names)}: {CSV_FORMAT}")
         return None
@@ -489,10 +600,20 @@ def _read_row(
     column_of: dict[str, str],
     out: FileRead,
     file_index: int,
+    odd_text: bool = True,
 ) -> None:
     values = [c.strip() for c in cells]
     id_cell = next((values[i] for i, f, _ in columns if f == "id" and i < len(values)), "")
-    label = id_cell or f"#{n}"
+    if odd_text:  # the file holds a NUL or a byte that is not UTF-8: is it in this row?
+        label = UNDECODED.sub("\ufffd", id_cell.replace("\x00", "")) or f"#{n}"
+        bad_text = row_text_problem(values)
+    else:
+        label, bad_text = id_cell or f"#{n}", None
+    if bad_text is not None:
+        k, why = bad_text
+        name = next((name for i, _, name in columns if i == k), f"cell {k + 1}")
+        out.problem(line, label, name, why)
+        return
     if len(values) != n_cells:
         out.problem(
             line,

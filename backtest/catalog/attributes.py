@@ -95,7 +95,7 @@ RESERVED_NAMES: frozenset[str] = frozenset(
         # entry fields and CSV columns
         "id", "description", "tickers", "sources", "source", "claims", "follows", "attributes",
         # the study's per-event table
-        "benchmark", "model_reason", "overlaps", "primary_obs", "not_total_return",
+        "benchmark", "model_reason", "overlaps", "primary_obs", "not_total_return", "price_warning",
         "confounded", "clustered", "timing_unknown", "window", "car", "car_se", "bhar", "scar",
         "ar", "t", "p", "n",
     }

@@ -35,8 +35,10 @@ from backtest.catalog._read import (
     CSV_COLUMNS,
     Declaration,
     FileRead,
+    PathsLike,
     RawEntry,
     field_name,
+    path_list,
     read_csv,
     read_text,
     read_yaml,
@@ -104,7 +106,7 @@ def default_catalog_paths() -> list[Path]:
     return [shipped_dir("events")]
 
 
-def catalog_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+def catalog_files(paths: PathsLike) -> list[Path]:
     """The catalog files named by ``paths`` (files, or folders searched recursively for
     ``.yaml``, ``.yml`` and ``.csv`` files, hidden ones left out), sorted within each folder.
 
@@ -115,8 +117,7 @@ def catalog_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         holds no catalog file.
     """
     files: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
+    for p in path_list(paths):
         if p.is_dir():
             found = sorted(
                 f
@@ -517,12 +518,13 @@ class _Problems:
 
 def _read_file(path: Path, file_index: int) -> FileRead:
     display = _display(path)
-    text, why_not = read_text(path)
+    table = path.suffix.lower() == ".csv"
+    text, why_not, line = read_text(path, by_row=table)  # a CSV row's bytes are its own
     if text is None:
         out = FileRead(display)
-        out.problem(1, "", "", why_not or "cannot be read")
+        out.problem(line, "", "", why_not or "cannot be read")
         return out
-    if path.suffix.lower() == ".csv":
+    if table:
         return read_csv(text, display, file_index)
     return read_yaml(text, display, file_index)
 
@@ -644,7 +646,7 @@ def _validate_entry(
 
 
 def load_catalog(
-    paths: Iterable[str | os.PathLike[str]] | None = None,
+    paths: PathsLike | None = None,
     *,
     strict: bool = False,
     documents_dir: str | os.PathLike[str] | None = None,
@@ -654,8 +656,8 @@ def load_catalog(
     Parameters
     ----------
     paths:
-        Files and/or folders (searched recursively for ``.yaml``, ``.yml`` and ``.csv``).
-        Default: :func:`default_catalog_paths`.
+        A file or folder, or a list of them (folders are searched recursively for ``.yaml``,
+        ``.yml`` and ``.csv``). Default: :func:`default_catalog_paths`.
     strict:
         Raise :class:`~backtest.errors.CatalogError` listing every problem if there is any,
         instead of returning the valid events with ``.problems``.

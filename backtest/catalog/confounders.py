@@ -9,13 +9,11 @@ earnings calendars yfinance users save (``get_earnings_dates()`` CSVs, e.g.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
-from backtest.catalog._read import read_text
+from backtest.catalog._read import PathsLike, read_text
 from backtest.catalog.catalog import catalog_files, load_catalog
 from backtest.errors import CatalogError, CatalogNotFoundError, CatalogProblem
 
@@ -30,7 +28,7 @@ def is_earnings_calendar(path: Path) -> bool:
     header (an earnings date column and ``Reported EPS``)."""
     if path.suffix.lower() != ".csv":
         return False
-    text, _ = read_text(path)
+    text = read_text(path, by_row=True).text
     if not text:
         return False
     header = text.split("\n", 1)[0].lower()
@@ -39,17 +37,16 @@ def is_earnings_calendar(path: Path) -> bool:
     return dated and "reported eps" in names
 
 
-def load_confounders(
-    paths: Iterable[str | os.PathLike[str]], *, strict: bool = True
-) -> pd.DataFrame:
+def load_confounders(paths: PathsLike, *, strict: bool = True) -> pd.DataFrame:
     """The events of ``paths`` as an event table of confounders.
 
     Parameters
     ----------
     paths:
-        Files and folders: catalogs (``.yaml``, ``.yml``, ``.csv``) and earnings calendars saved
-        from ``get_earnings_dates()`` (told apart by their header). Of a calendar, the reported
-        announcements count (scheduled rows do not), by the import's rules
+        A file or folder, or a list of them: catalogs (``.yaml``, ``.yml``, ``.csv``) and
+        earnings calendars saved from ``get_earnings_dates()`` (told apart by their header).
+        Of a calendar, the reported announcements count (scheduled rows do not), by the
+        import's rules
         (:mod:`backtest.earnings.events`).
     strict:
         Raise :class:`~backtest.errors.CatalogError` listing every problem (a malformed row, a

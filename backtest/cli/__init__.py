@@ -16,7 +16,9 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
 
 import click
 
@@ -126,6 +128,36 @@ def _keep_calendars() -> None:
     keep_calendars_in(Path(platformdirs.user_cache_dir("evbt")) / "calendars")
 
 
+@contextmanager
+def evbt_warnings_as_lines() -> Iterator[None]:
+    """Show evbt's own warnings (:class:`~backtest.errors.EvbtWarning`) as one
+    ``evbt: warning: <message>`` line on standard error, as the command line's other warnings
+    read, instead of Python's format with evbt's source file and line; others' warnings are
+    shown as Python shows them. The filters (which warnings are shown at all) are unchanged."""
+    import warnings
+
+    from backtest.errors import EvbtWarning
+
+    with warnings.catch_warnings():
+        python_shows = warnings.showwarning
+
+        def show(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: TextIO | None = None,
+            line: str | None = None,
+        ) -> None:
+            if issubclass(category, EvbtWarning):
+                click.echo(f"evbt: warning: {message}", err=True)
+            else:
+                python_shows(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point (``argv`` given: called from Python, e.g. tests, which
     keep the interpreter's garbage-collector settings)."""
@@ -135,7 +167,8 @@ def main(argv: list[str] | None = None) -> Any:
         one_shot_process()
         _keep_calendars()
     try:
-        return cli.main(args=argv, prog_name="evbt", standalone_mode=True)
+        with evbt_warnings_as_lines():
+            return cli.main(args=argv, prog_name="evbt", standalone_mode=True)
     except EvbtError as exc:
         click.echo(f"evbt: error: {exc}", err=True)
         sys.exit(1)

@@ -40,6 +40,13 @@ cache_dir_option = click.option(
     default=None,
     help="Price cache directory. Default: $EVBT_CACHE_DIR, else the user cache directory.",
 )
+#: The event date filters of ``evbt study`` and ``evbt events list``.
+event_start_option = click.option(
+    "--start", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="First event date."
+)
+event_end_option = click.option(
+    "--end", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Last event date."
+)
 quiet_option = click.option(
     "--quiet", "-q", is_flag=True, help="No progress bars or status lines on standard error."
 )
@@ -83,6 +90,20 @@ def warn_catalog_problems(problems: Any) -> None:
         f"({counted(len(table), 'problem')}{of_files}) left out (see `evbt events validate`).",
         err=True,
     )
+
+
+def warn_confounder_problems(problems: Sequence[Any], *, more: str = "", shown: int = 10) -> None:
+    """Say on standard error each confounder row left out with its problem (the first
+    ``shown``, then how many more; ``more``: where all are listed)."""
+    for p in problems[:shown]:
+        click.echo(f"evbt: warning: confounders: {p} (row left out)", err=True)
+    if len(problems) > shown:
+        where = f" ({more})" if more else ""
+        click.echo(
+            f"evbt: warning: confounders: ... and {len(problems) - shown} more rows left out"
+            + where,
+            err=True,
+        )
 
 
 def load_catalog_or_warn(paths: Sequence[Path]) -> Any:

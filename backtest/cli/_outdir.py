@@ -130,6 +130,31 @@ _OS_REASONS = {
 }
 
 
+def check_not_input(out: Path | None, inputs: Iterable[Path | None]) -> None:
+    """Refuse ``--out`` (:class:`OutputPathError`) when it is one of the command's ``inputs``
+    or lies inside an input folder (the catalog, a calendar, a price file or folder): writing
+    it would replace, or add to, what the command reads. ``None`` inputs are skipped."""
+    if out is None:
+        return
+    for path in inputs:
+        if path is None or not inside(out, path):
+            continue
+        if Path(os.path.abspath(out)).resolve() == path.resolve():
+            why = "is an input of this command: writing it would replace it"
+        else:
+            why = f"is inside {path}, an input folder of this command"
+        raise OutputPathError(str(out), f"{why}; write the output elsewhere")
+
+
+def inside(out: Path, read: Path) -> bool:
+    """Whether ``out`` is the file ``read``, or inside the folder ``read``."""
+    try:
+        target, source = out.resolve(), read.resolve()
+    except OSError:
+        return False
+    return target == source or (source.is_dir() and target.is_relative_to(source))
+
+
 def os_reason(exc: OSError) -> str:
     """Why the operating system refused, in a few words (``the disk is full``)."""
     return _OS_REASONS.get(exc.errno or 0, exc.strerror or str(exc))

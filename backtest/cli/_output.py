@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -12,16 +14,50 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Format = Literal["table", "json", "csv"]
-FORMATS = ("table", "json", "csv")
+FORMATS: tuple[Format, ...] = ("table", "json", "csv")
 
-format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+#: the output file extensions that name a format; any other (.txt, .md, none) is a table
+FORMAT_OF_SUFFIX: dict[str, Format] = {".json": "json", ".csv": "csv"}
+
+
+def output_format(fmt: str | None, out: Path | None) -> Format:
+    """The format to write: ``--format`` when given, else the one ``--out``'s extension names
+    (:data:`FORMAT_OF_SUFFIX`), else ``table``. A ``--format`` that contradicts a ``.json`` or
+    ``.csv`` file's extension is a usage error (it would write a file whose name lies about
+    its content); with another extension any format may be written."""
+    suffix = out.suffix if out is not None else ""
+    named = FORMAT_OF_SUFFIX.get(suffix.lower())
+    if fmt is None:
+        return named or "table"
+    if named is not None and fmt != named:
+        raise click.UsageError(
+            f"--format {fmt} contradicts --out {out}: a {suffix} file holds {named}; "
+            f"leave --format out, or give --format {named}, or name the file for {fmt}"
+        )
+    for known in FORMATS:
+        if fmt == known:
+            return known
+    raise click.UsageError(f"--format {fmt}: not one of {', '.join(FORMATS)}")
+
+
+def format_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``--format`` option of a command that also has ``--out`` (:data:`out_option`,
+    declared below it): ``command`` receives ``fmt`` resolved by :func:`output_format`."""
+
+    @functools.wraps(command)
+    def resolved(*args: Any, **kwargs: Any) -> Any:
+        kwargs["fmt"] = output_format(kwargs.get("fmt"), kwargs.get("out"))
+        return command(*args, **kwargs)
+
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default=None,
+        help="Output format. Default: the one --out's extension names (.json, .csv; any "
+        "other: table), else table. A --format that contradicts a .json or .csv --out is "
+        "refused.",
+    )(resolved)
 
 
 def check_out(ctx: click.Context | None, param: click.Parameter | None, out: Path | None) -> Any:

@@ -18,6 +18,11 @@ from backtest.cli._options import (
 )
 from backtest.cli._output import emit, format_option, out_option, to_json
 
+#: Where the summary and the CSV note send a command-line user for what they leave out (the
+#: library's own words name the result's attributes, which a command-line user cannot see).
+MORE_SKIPPED = 'run again with --format json to list them all, under "skipped"'
+MORE_COMBOS = "in the output of --format csv or --format json"
+
 
 @click.command("backtest")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
@@ -69,6 +74,12 @@ def backtest(
     limits = load_config(config_path, base=Path.cwd(), check_study=False).strategy_limits()
     # what the conditions' event study reads, within [limits] sessions as the strategies are
     beyond = offset_problems(_conditions_spec(), limits.max_sessions)
+    from backtest.cli._env import catalog_paths as resolve_catalog_paths
+    from backtest.cli._outdir import check_not_input
+
+    check_not_input(out, [*strategy_paths(files), *resolve_catalog_paths(catalog_paths),
+                          *confounder_paths, config_path,
+                          prices_dir or default_cache_dir(cache_dir)])  # fmt: skip
     paths = strategy_files(strategy_paths(files))
     strategies: list[Any] = []
     failures = 0
@@ -129,17 +140,51 @@ def backtest(
         emit(buf.getvalue(), out, quiet=quiet)
         for r in results:  # a strategy without a row says why, as the table format does
             if r.metrics.empty:
-                why = "".join(f"\n- {line}" for line in r.skipped_lines())
+                why = "".join(f"\n- {line}" for line in r.skipped_lines(more=MORE_SKIPPED))
                 click.echo(
                     f"evbt: note: {r.strategy.name} made no trade, so it has no row in the CSV; "
                     f"every event was skipped ({len(r.skipped_table())} event-ticker "
                     f"reasons):{why}",
                     err=True,
                 )
+                continue
+            for market, rest in _markets_without_rows(r):  # e.g. its benchmark has no prices
+                why = "".join(f"\n- {line}" for line in rest.skipped_lines(more=MORE_SKIPPED))
+                click.echo(
+                    f"evbt: note: {r.strategy.name} made no trade on {market}, so it has no "
+                    f"{market} row in the CSV; every event there was skipped "
+                    f"({len(rest.skipped_table())} event-ticker reasons):{why}",
+                    err=True,
+                )
     elif results or out is not None:
-        emit("\n".join(str(r.summary()) for r in results), out, quiet=quiet)
+        summaries = (r.summary(more_combos=MORE_COMBOS, more_skipped=MORE_SKIPPED) for r in results)
+        emit("\n".join(str(s) for s in summaries), out, quiet=quiet)
     if failures:
         raise SystemExit(1)
+
+
+def _markets_without_rows(result: Any) -> list[tuple[str, Any]]:
+    """The markets of ``result``'s events that have no row in its metrics (every event there
+    was skipped), each with ``result`` restricted to the skips of that market's tickers."""
+    import dataclasses
+
+    from backtest.errors import EvbtError
+    from backtest.markets import market_of
+
+    traded = set(result.metrics["market"])
+    gone = [m for m in result.benchmarks if m not in traded]
+    if not gone:
+        return []
+    skipped = result.skipped
+
+    def code(ticker: Any) -> str | None:
+        try:
+            return market_of(str(ticker)).code
+        except EvbtError:  # not spelled like a ticker: no market to list it under
+            return None
+
+    markets = skipped["ticker"].map(code)
+    return [(m, dataclasses.replace(result, skipped=skipped[markets == m])) for m in gone]
 
 
 def _context(catalog: Any, confounder_paths: tuple[Path, ...]) -> Any:
@@ -147,12 +192,15 @@ def _context(catalog: Any, confounder_paths: tuple[Path, ...]) -> Any:
     events (one event table), for the confounding rules of the conditions' event studies."""
     if not confounder_paths:
         return catalog
+    from backtest.cli._options import warn_confounder_problems
     from backtest.job.runner import load_confounder_events
     from backtest.study.inputs import context_with_confounders
 
+    confounders = load_confounder_events(confounder_paths)  # a bad row is left out, and said
+    warn_confounder_problems(list(confounders.attrs.get("problems", ())))
     # as evbt study and evbt run: confounders marked, so the study keeps them out of
     # estimation windows only around their own day 0 (StudySpec.confounder_window)
-    return context_with_confounders(catalog, load_confounder_events(list(confounder_paths)))
+    return context_with_confounders(catalog, confounders)
 
 
 def _conditions_spec() -> Any:

@@ -11,7 +11,15 @@ from typing import Any
 
 import click
 
-from backtest.cli._options import cache_dir_option, catalog_option, load_catalog_or_warn
+from backtest.cli._options import (
+    cache_dir_option,
+    catalog_option,
+    check_categories,
+    event_end_option,
+    event_start_option,
+    load_catalog_or_warn,
+)
+from backtest.cli._outdir import check_not_input, inside
 from backtest.cli._output import (
     check_out,
     emit,
@@ -69,6 +77,8 @@ def _fit(rows: list[dict[str, str]], width: int) -> list[str]:
 @click.option("--category", "categories", multiple=True, help="Only this category (repeatable).")
 @click.option("--ticker", "tickers", multiple=True, help="Only events listing this ticker.")
 @click.option("--id", "ids", multiple=True, help="Only this event id (repeatable).")
+@event_start_option
+@event_end_option
 @format_option
 @out_option
 def list_events(
@@ -76,6 +86,8 @@ def list_events(
     categories: tuple[str, ...],
     tickers: tuple[str, ...],
     ids: tuple[str, ...],
+    start: dt.datetime | None,
+    end: dt.datetime | None,
     fmt: str,
     out: Path | None,
 ) -> None:
@@ -86,9 +98,17 @@ def list_events(
     everything. Entries with problems are left out and counted on stderr (see
     `evbt events validate`).
     """
+    from backtest.cli._env import catalog_paths as resolve_catalog_paths
+
+    check_not_input(out, resolve_catalog_paths(catalog_paths))
     catalog = load_catalog_or_warn(catalog_paths)
+    check_categories(catalog, categories)  # a misspelt category is not an empty list
     catalog = catalog.filter(
-        categories=categories or None, tickers=tickers or None, ids=ids or None
+        categories=categories or None,
+        tickers=tickers or None,
+        ids=ids or None,
+        start=start.date() if start else None,
+        end=end.date() if end else None,
     )
     if fmt == "json":
         emit(to_json(catalog.to_records()), out)
@@ -244,7 +264,7 @@ def import_earnings_command(
             f"{out}: the catalog is written as .csv or .yaml/.yml, by the file's extension",
             param_hint="'--out'",
         )
-    if out is not None and any(_inside(out, p) for p in from_paths):
+    if out is not None and any(inside(out, p) for p in from_paths):
         raise click.BadParameter(
             f"{out} is a calendar being read, or in a folder of them: write the catalog "
             "somewhere else",
@@ -288,15 +308,6 @@ def import_earnings_command(
         click.echo(_summary(result, from_paths), err=True)
     if result.problems or result.failed:
         raise SystemExit(1)
-
-
-def _inside(out: Path, read: Path) -> bool:
-    """Whether ``out`` is the file ``read``, or inside the folder ``read``."""
-    try:
-        target, source = out.resolve(), read.resolve()
-    except OSError:
-        return False
-    return target == source or (source.is_dir() and target.is_relative_to(source))
 
 
 def _summary(result: Any, from_paths: tuple[Path, ...]) -> str:

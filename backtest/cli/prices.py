@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from backtest.cli._options import cache_dir_option, prices_dir_option
 from backtest.cli._output import emit, format_option, out_option, render_table, to_json
 
 if TYPE_CHECKING:
-    from backtest.prices.base import FetchFailure, PriceSeries
+    from backtest.prices.base import FetchFailure, FetchResult, PriceSeries
 
 start_option = click.option("--start", default=None, help="First date, YYYY-MM-DD (inclusive).")
 end_option = click.option("--end", default=None, help="Last date, YYYY-MM-DD (inclusive).")
@@ -70,19 +71,39 @@ def fetch_cmd(
                 "rows": got.info.rows if got else 0,
                 "first": str(got.info.first) if got else "",
                 "last": str(got.info.last) if got else "",
-                "fetched": ", ".join(f"{a}..{b}" for a, b in asked) or "from cache",
+                "fetched": ", ".join(f"{a}..{b}" for a, b in asked)
+                or ("from cache" if got else "not asked"),
                 "detail": problem.describe() if problem else "",
             }
         )
     click.echo(render_table(pd.DataFrame(rows), title=f"Prices in {cache.directory}"), nl=False)
-    n_failed = len(result.failed)
-    click.echo(
-        f"{len(names) - n_failed} of {len(names)} ticker(s) ready; "
-        f"{sum(1 for t in names if result.downloaded.get(t))} asked of Yahoo, "
-        f"{sum(1 for t in names if not result.downloaded.get(t))} served from the cache"
-    )
-    if n_failed:
+    click.echo(_fetch_counts(names, result))
+    if result.failed:
         sys.exit(1)
+
+
+def _fetch_counts(names: list[str], result: FetchResult) -> str:
+    """``fetch``'s last line: how many tickers are ready, and from where; how many failed, why.
+
+    A ticker is served from the cache when nothing was asked of Yahoo for it, fetched when
+    Yahoo was asked and answered, in part only when the cache served what it had while the
+    rest could not be fetched, and failed when it got no rows (offline: nothing was served).
+    """
+    ready = [t for t in names if t in result.series]
+    partial = sum(1 for t in ready if t in result.partial)
+    fetched = sum(1 for t in ready if t not in result.partial and result.downloaded.get(t))
+    counts = [
+        f"{len(ready) - partial - fetched} served from the cache",
+        f"{fetched} fetched from Yahoo",
+    ]
+    if partial:
+        counts.append(f"{partial} in part only (the rest could not be fetched)")
+    line = f"{len(ready)} of {len(names)} ticker(s) ready: {', '.join(counts)}"
+    failed = [result.failed[t].kind for t in names if t in result.failed]
+    if failed:
+        kinds = {k: failed.count(k) for k in dict.fromkeys(failed)}
+        line += f"; {len(failed)} failed ({', '.join(f'{n} {k}' for k, n in kinds.items())})"
+    return line
 
 
 @prices.command("show")
@@ -104,7 +125,10 @@ def show_cmd(ticker: str, prices_dir: Path | None, cache_dir: Path | None, fmt: 
     from backtest.prices.quality import check_series
 
     check_ticker(ticker)
-    market = market_of(ticker)
+    try:
+        market = market_of(ticker)
+    except ValueError as exc:  # BRK.B: no exchange is known for '.B'
+        raise _unplaceable(ticker, exc, prices_dir).to_error() from None
     got = _read_local(ticker, prices_dir, cache_dir)
     if isinstance(got, FetchFailure):
         raise got.to_error()
@@ -163,25 +187,36 @@ def check_cmd(
     """Quality report of prices against their exchange calendars (never downloads).
 
     Checks TICKERS, or every ticker in the prices directory (or the cache). Exits 1 when a
-    series has errors (unusable rows) or cannot be read; warnings alone exit 0.
+    series has errors (unusable rows) or cannot be read; warnings alone exit 0. A prices
+    directory checked whole also lists its .csv files that are not read as any ticker's, with
+    why (`ko.csv`: tickers are upper case; `JPM_empty.csv`: not a ticker); they alone exit 0.
     """
     import pandas as pd
 
+    from backtest.cli._env import cache_dir as default_cache_dir
+    from backtest.cli._outdir import check_not_input
     from backtest.markets import check_ticker, get_calendar, market_of
     from backtest.prices.base import FetchFailure
     from backtest.prices.quality import QualityReport, check_series
 
+    check_not_input(out, [prices_dir or default_cache_dir(cache_dir)])  # what is read
     names = [check_ticker(t) for t in tickers] or list(_local_tickers(prices_dir, cache_dir))
     reports: list[QualityReport] = []
     failures: dict[str, FetchFailure] = {}
     for t in names:
+        try:
+            market = market_of(t)
+        except ValueError as exc:  # BRK.B.csv: no exchange is known for '.B'
+            failures[t] = _unplaceable(t, exc, prices_dir)
+            continue
         got = _read_local(t, prices_dir, cache_dir)
         if isinstance(got, FetchFailure):
             failures[t] = got
             continue
-        calendar = get_calendar(market_of(t).code)
+        calendar = get_calendar(market.code)
         reports.append(check_series(t, got.frame, calendar, got.flags, got.history).report)
     report = QualityReport.combine(reports)
+    not_read = _not_read(prices_dir) if not tickers else {}
 
     if fmt == "json":
         payload = {
@@ -199,6 +234,7 @@ def check_cmd(
                 for i in report.issues
             ],
             "failed": {t: f.describe() for t, f in failures.items()},
+            "not_read": not_read,
         }
         emit(to_json(payload), out)
     elif fmt == "csv":
@@ -207,6 +243,8 @@ def check_cmd(
         long["date"] = long["date"].dt.date
         long.to_csv(buf, index=False)
         emit(buf.getvalue(), out)
+        for name, why in not_read.items():  # not issues of a series: said beside the table
+            click.echo(f"evbt: warning: {name} is not read as a ticker: {why}", err=True)
     else:
         parts = [report.summary()]
         if report.issues:
@@ -217,9 +255,43 @@ def check_cmd(
                 [{"ticker": t, "problem": f.describe()} for t, f in failures.items()]
             )
             parts.append(render_table(rows, title="Could not be read"))
+        if not_read:
+            rows = pd.DataFrame([{"file": n, "why": w} for n, w in not_read.items()])
+            title = f"Not read as tickers ({len(not_read)} file(s) in {prices_dir})"
+            parts.append(render_table(rows, title=title))
         emit("\n".join(p.rstrip("\n") for p in parts) + "\n", out)
     if report.errors or failures:
         sys.exit(1)
+
+
+def _unplaceable(ticker: str, exc: ValueError, prices_dir: Path | None) -> FetchFailure:
+    """The problem of a ticker whose exchange cannot be inferred (``BRK.B.csv``): named with
+    its file and the spelling evbt expects, so that the other files are still checked."""
+    from backtest.markets import market_of
+    from backtest.prices import CsvDirSource
+    from backtest.prices.base import FetchFailure
+
+    why = getattr(exc, "reason", str(exc))
+    path = CsvDirSource(prices_dir).path_for(ticker) if prices_dir is not None else None
+    named = path is not None and os.path.lexists(path)
+    where = f"{path.name} in {path.parent}: its ticker" if path and named else "ticker"
+    dashed = ticker.replace(".", "-")
+    hint = (
+        "rename the file after the ticker as Yahoo spells it (e.g. META, 0700.HK, ^GSPC)"
+        if named
+        else "write the ticker as Yahoo spells it (e.g. META, 0700.HK, ^GSPC)"
+    )
+    if ticker.count(".") == 1:
+        try:
+            market_of(dashed)
+        except ValueError:
+            pass
+        else:
+            hint = f"Yahoo spells a share class with '-': {dashed}" + (
+                f" (rename the file {dashed}.csv)" if named else ""
+            )
+    reason = f"{where} {ticker!r} cannot be placed on an exchange: {why}"
+    return FetchFailure(ticker, None, None, "error", reason, hint)
 
 
 def _read_local(
@@ -233,17 +305,32 @@ def _read_local(
     if prices_dir is not None:
         return CsvDirSource(prices_dir).read(ticker)
     cache = PriceCache(resolve_cache_dir(cache_dir))
-    cached = cache.read(ticker)
+    fetch = f"run `evbt prices fetch {ticker}` to fetch them again"
+    cached, corrupt = cache.read_or_move_aside(ticker, next_step=fetch)
+    if corrupt is not None:  # said here, as the ticker's failure: nothing was fetched
+        return FetchFailure(ticker, None, None, "unusable", corrupt.what(), fetch)
     if cached is None:
+        moved = cache.moved_aside(ticker)
+        earlier = f" (its file was unreadable and moved aside to {moved[-1]})" if moved else ""
         return FetchFailure(
             ticker,
             None,
             None,
             "unknown_ticker",
-            f"not in the price cache {cache.directory}",
+            f"not in the price cache {cache.directory}{earlier}",
             f"run `evbt prices fetch {ticker}` first, or read CSV files with --prices-dir DIR",
         )
     return PriceSeries(ticker, cached.frame, cached.info())
+
+
+def _not_read(prices_dir: Path | None) -> dict[str, str]:
+    """The .csv files of the prices directory read as no ticker's, with why (none for the
+    cache: its files are evbt's own)."""
+    from backtest.prices import CsvDirSource
+
+    if prices_dir is None:
+        return {}
+    return dict(CsvDirSource(prices_dir).not_tickers())
 
 
 def _local_tickers(prices_dir: Path | None, cache_dir: Path | None) -> tuple[str, ...]:

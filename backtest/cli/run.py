@@ -11,7 +11,6 @@ from backtest.cli._options import (
     catalog_option,
     confounders_option,
     prices_dir_option,
-    quiet_option,
     warn_catalog_problems,
 )
 
@@ -59,7 +58,13 @@ from backtest.cli._options import (
     help="Print the configuration the run would use (every default and input written out) "
     "and stop.",
 )
-@quiet_option
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress bars or status lines on standard error, and on standard output only "
+    "the report's path (not the summary): for scripts.",
+)
 def run(
     config_path: Path | None,
     catalog_paths: tuple[Path, ...],

@@ -18,8 +18,11 @@ from backtest.cli._options import (
     catalog_option,
     check_categories,
     confounders_option,
+    event_end_option,
+    event_start_option,
     prices_dir_option,
     quiet_option,
+    warn_confounder_problems,
 )
 from backtest.cli._output import emit, format_option, out_option, to_json
 from backtest.cli._spec_options import spec_from_options, study_spec_options
@@ -39,12 +42,8 @@ if TYPE_CHECKING:
     help="Only this ticker's rows of the events listing it (repeatable); the events' other "
     "tickers stay context.",
 )
-@click.option(
-    "--start", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="First event date."
-)
-@click.option(
-    "--end", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Last event date."
-)
+@event_start_option
+@event_end_option
 @click.option(
     "--events-csv",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -99,7 +98,11 @@ def study(
 
     if spec_options["spec_group_by"] and "all" not in spec_options["spec_group_by"]:
         spec_options["spec_group_by"] = ("all", *spec_options["spec_group_by"])
-    problems: list[tuple[str, str]] = []  # listed with the options' own, before the catalog
+    from backtest.study.attributes import binning_problems
+
+    # listed with the options' own, before the catalog: a binning that cannot be read (as the
+    # run's [study] group_by, without the events' columns), the factor files
+    problems = [("--group-by", m) for m in binning_problems(spec_options["spec_group_by"])]
     factors = None
     if spec_options["spec_model"] == "factor" and not factor_files:
         problems.append(
@@ -113,14 +116,18 @@ def study(
     # every option problem at once, each named by its option (the windows against the limits
     # too: --max-offset and --max-windows, whose defaults are [limits]' sessions and windows)
     spec = spec_from_options(spec_options, problems=problems)
+    from backtest.cli._env import catalog_paths as resolve_catalog_paths
+    from backtest.cli._outdir import check_not_input
+
+    check_not_input(out, [*resolve_catalog_paths(catalog_paths), events_csv, *confounder_paths,
+                          *factor_files, prices_dir or default_cache_dir(cache_dir)])  # fmt: skip
     source = open_price_source(prices_dir=prices_dir, cache_dir=default_cache_dir(cache_dir))
     with Steps(enabled=not quiet, transient=True) as steps:
         with steps.step("events"):
-            table, dropped, context = _events(
+            table, dropped, context, left_out = _events(
                 events_csv, catalog_paths, confounder_paths,
                 ids=ids, categories=categories, tickers=tickers, start=start, end=end,
             )  # fmt: skip
-            _check_bins(spec.group_by, table)
         with steps.step("prices"):
             panel = load_study_prices(table, spec, source=source)
         with steps.step("event study") as update:
@@ -135,6 +142,12 @@ def study(
             "failed": {t: f.describe() for t, f in panel.failed.items()},
             "quality": panel.quality.to_frame().to_dict("records"),
         }
+        # the catalog entries and confounder rows left out, as `evbt events validate` finds
+        doc["left_out"] = [
+            {"file": str(p.file), "line": p.line, "entry": p.entry, "field": p.field,
+             "message": p.message}
+            for p in left_out
+        ]  # fmt: skip
         emit(to_json(doc), out, quiet=quiet)
     elif fmt == "csv":
         buf = io.StringIO()
@@ -154,20 +167,17 @@ def _text(result: Any, panel: Any) -> str:
         parts.append(f"price source: {', '.join(sources)}")
     if len(panel.failed):
         parts.append("Price failures: " + "; ".join(f.describe() for f in panel.failed.values()))
+    from backtest.cli._price_notes import measured_warnings
+
+    parts.extend(p for p in [measured_warnings(result, panel)] if p)
     return "\n\n".join(parts) + "\n"
 
 
-def _check_bins(group_by: tuple[str, ...], table: pd.DataFrame) -> None:
-    """Refuse a binned grouping that cannot be read before any price is loaded."""
-    from backtest.study.attributes import binning_problems
-    from backtest.study.spec import SpecError
-
-    problems = binning_problems(group_by, table.columns)
-    if problems:
-        raise SpecError(problems[0])
-
-
 def _info(info: Any) -> dict[str, Any]:
+    """A ticker's provenance as JSON values: ISO dates and times, ``rows`` a number,
+    ``covered`` a list of ``[first, last]`` date pairs (its own ``to_dict``)."""
+    if hasattr(info, "to_dict"):
+        return dict(info.to_dict())
     return {k: str(v) if v is not None else None for k, v in vars(info).items()}
 
 
@@ -181,9 +191,10 @@ def _events(
     tickers: tuple[str, ...],
     start: dt.datetime | None,
     end: dt.datetime | None,
-) -> tuple[pd.DataFrame, list[Any], Any]:
-    """The events to study, rows dropped while reading them, and every event the study knows
-    (the whole catalog loaded and the confounders: its context)."""
+) -> tuple[pd.DataFrame, list[Any], Any, list[Any]]:
+    """The events to study, rows dropped while reading them, every event the study knows
+    (the whole catalog loaded and the confounders: its context), and the problems of the
+    catalog entries and confounder rows left out (each said on standard error)."""
     from backtest.cli._options import load_catalog_or_warn
     from backtest.study.inputs import (
         context_with_confounders,
@@ -191,7 +202,7 @@ def _events(
         read_events_csv,
     )
 
-    confounders = _confounders(confounder_paths)
+    confounders, left_out = _confounders(confounder_paths)
     if events_csv is not None:
         if catalog_paths or ids or categories or tickers or start or end:
             raise click.UsageError(
@@ -199,11 +210,15 @@ def _events(
                 "--start/--end"
             )
         table, dropped = read_events_csv(events_csv)
-        return table, dropped, context_with_confounders(table, confounders)
+        return table, dropped, context_with_confounders(table, confounders), left_out
     full = load_catalog_or_warn(catalog_paths)
+    if not len(full):  # not a matter of filters: there is nothing to filter
+        left = " (every entry was left out: see `evbt events validate`)" if full.problems else ""
+        raise click.UsageError(f"the catalog holds no event{left}")
     check_categories(full, categories)
+    asked = [i.strip() for i in ids.split(",") if i.strip()] if ids else None
     catalog = full.filter(
-        ids=[i.strip() for i in ids.split(",") if i.strip()] if ids else None,
+        ids=_held(asked, full) if asked else None,
         categories=categories or None,
         tickers=tickers or None,
         start=start.date() if start else None,
@@ -218,14 +233,36 @@ def _events(
     table, dropped = normalize_event_table(frame)
     # a confounder with the ticker and day 0 of a catalog event is that event (whatever the
     # filters select: an event is measured the same way whatever else is studied)
-    return table, dropped, context_with_confounders(full, confounders)
+    left_out = [*full.problems, *left_out]
+    return table, dropped, context_with_confounders(full, confounders), left_out
 
 
-def _confounders(paths: tuple[Path, ...]) -> pd.DataFrame | None:
-    """The confounder events of ``--confounders``, or ``None`` without any."""
+def _held(ids: list[str], catalog: Any) -> list[str]:
+    """``ids`` less those of entries the catalog left out, each said on standard error with
+    its problem (a bad entry never stops the others); an id the catalog never had stays, for
+    :meth:`~backtest.catalog.Catalog.filter` to refuse with the closest ids."""
+    held = set(catalog.ids)
+    left = {p.entry: p for p in catalog.problems if p.entry and p.entry not in held}
+    for i in ids:
+        if i in left:
+            click.echo(f"evbt: warning: --ids {i}: left out of the catalog: {left[i]}", err=True)
+    kept = [i for i in ids if i not in left]
+    if not kept:
+        raise click.UsageError("every event of --ids was left out of the catalog (see above)")
+    return kept
+
+
+def _confounders(paths: tuple[Path, ...]) -> tuple[pd.DataFrame | None, list[Any]]:
+    """The confounder events of ``--confounders`` (``None`` without any) and the problems of
+    the rows left out, each said on standard error (a bad row never stops the others)."""
     from backtest.job.runner import load_confounder_events
 
-    return load_confounder_events(paths) if paths else None
+    if not paths:
+        return None, []
+    frame = load_confounder_events(paths)
+    problems = list(frame.attrs.get("problems", ()))
+    warn_confounder_problems(problems, more='--format json lists them all, under "left_out"')
+    return frame, problems
 
 
 def load_study_prices(table: pd.DataFrame, spec: Any, *, source: Any) -> Any:

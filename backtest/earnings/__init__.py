@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from backtest.catalog._read import PathsLike, path_list
 from backtest.earnings.calendar import (
     CalendarRead,
     EarningsRow,
@@ -63,9 +64,9 @@ __all__ = [
 
 
 def import_earnings(
-    tickers: Sequence[str] = (),
+    tickers: str | Sequence[str] = (),
     *,
-    from_paths: Iterable[str | os.PathLike[str]] | None = None,
+    from_paths: PathsLike | None = None,
     since: dt.date | None = None,
     until: dt.date | None = None,
     include_scheduled: bool = False,
@@ -77,10 +78,11 @@ def import_earnings(
     Parameters
     ----------
     tickers:
-        Yahoo tickers. With ``from_paths``, only these are imported (all when empty); online,
-        the tickers to fetch (at least one).
+        Yahoo tickers (one as a ``str``, or a list). With ``from_paths``, only these are
+        imported (all when empty); online, the tickers to fetch (at least one).
     from_paths:
-        Files or folders of calendars saved from ``get_earnings_dates()``; ``None`` to fetch.
+        A file or folder, or a list of them, of calendars saved from
+        ``get_earnings_dates()``; ``None`` to fetch.
     since, until:
         Inclusive bounds on the announcement's local date.
     include_scheduled:
@@ -104,7 +106,7 @@ def import_earnings(
     ValueError
         Online, with no ticker.
     """
-    wanted = list(dict.fromkeys(tickers))
+    wanted = list(dict.fromkeys([tickers] if isinstance(tickers, str) else tickers))
     failed: dict[str, str] = {}
     for t in wanted:
         try:
@@ -114,7 +116,7 @@ def import_earnings(
     valid = [t for t in wanted if t not in failed]
     notes: list[str] = []
     if from_paths is not None:
-        paths = list(from_paths)
+        paths = path_list(from_paths, "from_paths")
         read = read_calendar_files(paths, tickers=valid if wanted else None)
         for t in valid:
             if not any(r.ticker == t for r in read.rows):
@@ -146,7 +148,7 @@ def import_earnings(
 
 
 def earnings_confounders(
-    tickers: Sequence[str],
+    tickers: str | Sequence[str],
     *,
     cache_dir: str | os.PathLike[str] | None = None,
     source: EarningsSource | None = None,
@@ -162,5 +164,5 @@ def earnings_confounders(
         from backtest.earnings.yahoo import EarningsCache, EarningsSource, earnings_cache_dir
 
         source = EarningsSource(cache=EarningsCache(earnings_cache_dir(cache_dir)))
-    result = import_earnings(list(tickers), source=source)
+    result = import_earnings(tickers, source=source)
     return result.table(), dict(result.failed)

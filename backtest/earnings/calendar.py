@@ -30,7 +30,6 @@ Saved with ``frame.reset_index().to_csv(path, index=False)`` this gives
 from __future__ import annotations
 
 import csv
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -39,7 +38,16 @@ from typing import Any
 
 import pandas as pd
 
-from backtest.catalog._read import CsvRowError, csv_rows, read_text
+from backtest.catalog._read import (
+    CsvRowError,
+    PathsLike,
+    csv_rows,
+    has_odd_text,
+    path_list,
+    read_text,
+    row_text_problem,
+    separator_hint,
+)
 from backtest.catalog.attributes import parse_number
 from backtest.errors import CatalogProblem, InvalidTickerError, UnknownMarketError
 from backtest.markets import market_of
@@ -142,8 +150,9 @@ class CalendarRead:
         self.files.extend(other.files)
 
 
-def calendar_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """The ``.csv`` files named by ``paths`` (files, or folders searched, not recursively).
+def calendar_files(paths: PathsLike) -> list[Path]:
+    """The ``.csv`` files named by ``paths`` (a file or folder, or a list of them; folders are
+    searched, not recursively).
 
     Raises
     ------
@@ -153,11 +162,10 @@ def calendar_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return [path for path, _ in _calendar_files(paths)]
 
 
-def _calendar_files(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, bool]]:
+def _calendar_files(paths: PathsLike) -> list[tuple[Path, bool]]:
     """:func:`calendar_files`, each with whether it was found in a folder (not named)."""
     out: list[tuple[Path, bool]] = []
-    for raw in paths:
-        p = Path(raw)
+    for p in path_list(paths):
         if p.is_dir():
             found = sorted(
                 f for f in p.iterdir() if f.suffix.lower() == ".csv" and not f.name.startswith(".")
@@ -208,53 +216,65 @@ def _column(header: list[str], names: tuple[str, ...]) -> int | None:
 def read_calendar_text(text: str, display: str, *, default_ticker: str | None) -> CalendarRead:
     """Read one saved ``get_earnings_dates`` CSV (its text); bad rows become problems."""
     out = CalendarRead(files=[display])
-    if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        out.problem(display, line, "contains a NUL character: not a text CSV file")
-        return out
     header: list[str] | None = None
     names: list[str] = []
     cols: dict[str, int | None] = {}
-    try:
-        for start, cells in csv_rows(text):
+    odd_text = has_odd_text(text)  # rows are searched for a NUL or a bad byte only then
+    for start, cells in csv_rows(text):
+        if isinstance(cells, CsvRowError):
             if header is None:
-                names = [c.strip() for c in cells]
-                header = [n.lower() for n in names]
-                cols = {
-                    "date": _column(header, DATE_COLUMNS),
-                    "estimate": _column(header, ESTIMATE_COLUMNS),
-                    "reported": _column(header, REPORTED_COLUMNS),
-                    "surprise": _column(header, SURPRISE_COLUMNS),
-                    "ticker": _column(header, TICKER_COLUMNS),
-                    "type": _column(header, TYPE_COLUMNS),
-                }
-                missing = [
-                    name
-                    for key, name in (("date", "Earnings Date"), ("reported", "Reported EPS"))
-                    if cols[key] is None
-                ]
-                if missing:
-                    out.problem(
-                        display, start, f"missing column(s) {', '.join(missing)}: {FILE_FORMAT}"
-                    )
-                    return out
-                if cols["ticker"] is None and default_ticker is None:
-                    out.problem(
-                        display,
-                        start,
-                        "no Symbol or Ticker column, and the file name names no ticker: name "
-                        "the file after the ticker (e.g. META.csv)",
-                    )
-                    return out
-                continue
-            _read_row(cells, start, names, cols, display, default_ticker, out)
-    except CsvRowError as exc:
-        out.problem(
-            display,
-            exc.line,
-            f"not a readable CSV row ({exc.reason}): check its quotes; "
-            "this row and the rows after it are not read",
-        )
+                known = (*DATE_COLUMNS, *ESTIMATE_COLUMNS, *REPORTED_COLUMNS, *SURPRISE_COLUMNS)
+                hint = separator_hint([text.split("\n", 1)[0]], known)
+                why = f"the header is not a readable CSV row ({cells.reason}): check its quotes"
+                out.problem(display, start, hint or why)
+                return out
+            out.problem(
+                display,
+                start,
+                f"not a readable CSV row ({cells.reason}): check its quotes; the next line is "
+                "read as the next row",
+            )
+            continue
+        bad_text = row_text_problem(cells) if odd_text else None
+        if header is None and bad_text is not None:
+            out.problem(display, start, f"column {bad_text[0] + 1} of the header: {bad_text[1]}")
+            return out
+        if bad_text is not None:  # a NUL or a byte that is not UTF-8: that row only
+            k, why = bad_text
+            out.problem(display, start, f"column {_name(names, k)}: {why}")
+            continue
+        if header is None:
+            names = [c.strip() for c in cells]
+            header = [n.lower() for n in names]
+            cols = {
+                "date": _column(header, DATE_COLUMNS),
+                "estimate": _column(header, ESTIMATE_COLUMNS),
+                "reported": _column(header, REPORTED_COLUMNS),
+                "surprise": _column(header, SURPRISE_COLUMNS),
+                "ticker": _column(header, TICKER_COLUMNS),
+                "type": _column(header, TYPE_COLUMNS),
+            }
+            missing = [
+                name
+                for key, name in (("date", "Earnings Date"), ("reported", "Reported EPS"))
+                if cols[key] is None
+            ]
+            if missing:
+                known = (*DATE_COLUMNS, *ESTIMATE_COLUMNS, *REPORTED_COLUMNS, *SURPRISE_COLUMNS)
+                hint = separator_hint(names, (*known, *TICKER_COLUMNS, *TYPE_COLUMNS))
+                why = hint or f"missing column(s) {', '.join(missing)}: {FILE_FORMAT}"
+                out.problem(display, start, why)
+                return out
+            if cols["ticker"] is None and default_ticker is None:
+                out.problem(
+                    display,
+                    start,
+                    "no Symbol or Ticker column, and the file name names no ticker: name "
+                    "the file after the ticker (e.g. META.csv)",
+                )
+                return out
+            continue
+        _read_row(cells, start, names, cols, display, default_ticker, out)
     if header is None:
         out.problem(display, 1, f"file is empty: {FILE_FORMAT}")
     return out
@@ -278,17 +298,24 @@ def _read_row(
         out.not_earnings += 1
         return
     ticker = default_ticker
-    if cols["ticker"] is not None and cells[cols["ticker"]].strip():
-        ticker = cells[cols["ticker"]].strip()
-    assert ticker is not None  # the header check guarantees a ticker column or a file name
+    ticker_col = cols["ticker"]
+    if ticker_col is not None and cells[ticker_col].strip():
+        ticker = cells[ticker_col].strip()
+    if ticker is None:  # an empty Symbol cell in a file not named after a ticker
+        out.problem(
+            display,
+            line,
+            f"column {_name(header, ticker_col)}: empty: give the row's ticker (the file "
+            "name names none to fall back on)",
+        )
+        return
     try:
         market_of(ticker)
     except (InvalidTickerError, UnknownMarketError) as exc:
         out.problem(display, line, str(exc))
         return
     date_col = cols["date"]
-    assert date_col is not None
-    raw_stamp = cells[date_col].strip()
+    raw_stamp = cells[date_col].strip() if date_col is not None else ""
     stamp = _stamp(raw_stamp)
     if stamp is None:
         out.problem(
@@ -327,7 +354,9 @@ def _read_row(
 
 
 def _name(header: list[str], i: int | None) -> str:
-    return header[i] if i is not None else "?"
+    if i is None:
+        return "?"
+    return header[i] if i < len(header) else str(i + 1)
 
 
 def _stamp(text: str) -> pd.Timestamp | None:
@@ -341,15 +370,15 @@ def _stamp(text: str) -> pd.Timestamp | None:
 
 
 def read_calendar_files(
-    paths: Iterable[str | os.PathLike[str]], *, tickers: Iterable[str] | None = None
+    paths: PathsLike, *, tickers: str | Iterable[str] | None = None
 ) -> CalendarRead:
-    """Read saved ``get_earnings_dates`` CSV files (files or folders of them).
+    """Read saved ``get_earnings_dates`` CSV files (a file or folder, or a list of them).
 
     With ``tickers``, only the rows of those tickers are kept; of the files found in a folder,
     those named after another ticker (``AMZN.csv``) are not read unless they have a ``Symbol``
     or ``Ticker`` column. A file named explicitly is always read.
     """
-    wanted = set(tickers) if tickers is not None else None
+    wanted = None if tickers is None else {tickers} if isinstance(tickers, str) else set(tickers)
     out = CalendarRead()
     for path, in_folder in _calendar_files(paths):
         named = ticker_from_name(path)
@@ -367,9 +396,9 @@ def read_calendar_files(
         ):
             continue
         display = str(path)
-        text, why_not = read_text(path)
+        text, why_not, line = read_text(path, by_row=True)  # a row's bytes are its own
         if text is None:
-            out.problem(display, 1, why_not or "cannot be read")
+            out.problem(display, line, why_not or "cannot be read")
             out.files.append(display)
             continue
         got = read_calendar_text(text, display, default_ticker=default)

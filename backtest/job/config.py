@@ -69,6 +69,9 @@ from backtest.job.spec_fields import spec_fields
 from backtest.study.spec import StudySpec
 from backtest.text import limit_message
 
+if TYPE_CHECKING:
+    from backtest.study.inputs import FactorFiles
+
 #: letters, digits, '.', '_' and '-', not starting with '.' or '-'; matched in full
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 #: longest run name (a folder name must fit the file system's 255 bytes, with room for the
@@ -444,15 +447,19 @@ def check_config(config: RunConfig) -> list[tuple[str, str]]:
     ]
 
 
-def run_problems(config: RunConfig) -> list[tuple[str, str]]:
+def run_problems(
+    config: RunConfig, *, factor_files: FactorFiles | None = None
+) -> list[tuple[str, str]]:
     """``(field, message)`` for each problem a run meets before it loads anything (checked by
     :func:`~backtest.job.run_job` when it starts, beside :func:`check_config`; and listed by
     :func:`load_config` with the problems of a file it refuses, so that all come at once): a
     ``[study] benchmarks`` entry (:func:`benchmark_problems`), a ``group_by`` binning that
     cannot be read, a factor file or a strategy path that cannot be used
-    (:func:`input_problems`)."""
+    (:func:`input_problems`). ``factor_files``: the run's
+    :class:`~backtest.study.inputs.FactorFiles`, which keeps the factor files read here for
+    the study."""
     return [*benchmark_problems(config), *_binning_problems(config.study),
-            *input_problems(config)]  # fmt: skip
+            *input_problems(config, factor_files=factor_files)]  # fmt: skip
 
 
 def _binning_problems(study: Any) -> list[tuple[str, str]]:
@@ -512,25 +519,31 @@ def _typed_study_problems(study: Any, refused: ConfigError) -> list[tuple[str, s
     return [*study_problems(section, unknown=unknown), *binnings]
 
 
-def input_problems(config: RunConfig) -> list[tuple[str, str]]:
+def input_problems(
+    config: RunConfig, *, factor_files: FactorFiles | None = None
+) -> list[tuple[str, str]]:
     """``(field, message)`` for each file a configuration names that cannot be used: a
     ``[study] factors`` file (read as the study reads it, :func:`~backtest.study.read_factors`)
     and a strategy path of ``[strategies] paths`` that does not exist or a file there that is
     not TOML (:func:`strategy_problems`). Checked before any price is loaded."""
-    return [*factor_problems(config), *strategy_problems(config)]
+    return [*factor_problems(config, files=factor_files), *strategy_problems(config)]
 
 
-def factor_problems(config: RunConfig) -> list[tuple[str, str]]:
+def factor_problems(
+    config: RunConfig, *, files: FactorFiles | None = None
+) -> list[tuple[str, str]]:
     """``(study.factors, message)`` for each ``[study] factors`` file that cannot be read or
     whose values are not daily returns in percent (:func:`~backtest.study.read_factors`'s
     messages). The run reads them whenever they are given: events may ask for the factor
-    model under another run model."""
+    model under another run model. ``files``: the run's
+    :class:`~backtest.study.inputs.FactorFiles`, which keeps each file read for the study (so
+    that a run parses each once)."""
     from backtest.study.inputs import FactorFileError, FactorScaleError, read_factors
 
     out = []
     for f in config.study.factors:
         try:
-            read_factors(config.resolve(f))
+            read_factors(config.resolve(f), files=files)
         except (FactorFileError, FactorScaleError) as exc:
             out.append(("study.factors", str(exc)))
     return out

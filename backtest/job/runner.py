@@ -172,6 +172,11 @@ class RunResult:
                     numeric=(2, 3, 4, 5),
                 )
             )  # fmt: skip
+        if self.strategy_notes:  # e.g. a strategy that needs an attribute the events lack
+            lines = [
+                f"{Path(f).name}: {m.removeprefix('not run: ')}" for f, m in self.strategy_notes
+            ]
+            blocks.append(Text(lines, title="Strategies not run", bullets=True))
         if self.notes:
             blocks.append(Text(list(self.notes), title="Notes", bullets=True))
         if self.failures:
@@ -264,11 +269,12 @@ def run_job(
     from backtest.claims import claim_table, measure_claims
     from backtest.job.config import ConfigError, check_config, run_problems
     from backtest.portfolio import run_strategy
-    from backtest.study.inputs import normalize_event_table
+    from backtest.study.inputs import FactorFiles, normalize_event_table
 
     started = dt.datetime.now(dt.UTC)
     config = resolve_inputs(config)
-    problems = [*check_config(config), *run_problems(config)]  # before anything is loaded
+    factor_files = FactorFiles()  # the factor files checked now are the study's: read once
+    problems = [*check_config(config), *run_problems(config, factor_files=factor_files)]
     if problems:
         raise ConfigError(config.file or "run configuration", problems)
     spec = _with_report_groups(config.study_spec())
@@ -293,11 +299,18 @@ def run_job(
             )
         with steps.step("prices"):
             panel = _prices(config, spec, events, chosen, claims_table, source)
+            notes.extend(_price_notes(panel))
         with steps.step("confounders"):
-            confounders = _confounders(config, full, panel, notes)
+            confounders, left_out = _confounders(config, full, panel, notes)
+            if len(left_out):  # a bad confounder row is left out and listed, as a catalog's
+                problems = pd.concat([problems, problem_table(left_out)], ignore_index=True)
         context = _context(full, confounders)
         with steps.step("event study") as update:
-            study, study_error = _study(config, spec, context, events, dropped, panel, update)
+            study, study_error = _study(
+                config, spec, context, events, dropped, panel, update, factor_files
+            )
+        if study is not None:  # e.g. factors on another exchange's calendar
+            notes += study.data.get("notes", [])
         backtests = []
         for c in chosen:
             with steps.step(f"backtest {c.strategy.name}") as update:
@@ -407,20 +420,7 @@ def _catalog(config: RunConfig) -> tuple[Catalog, Catalog, pd.DataFrame]:
     """The whole catalog loaded, the selection of the ``[catalog]`` filters, and the problems."""
     c = config.catalog
     full = load_catalog([config.resolve(p) for p in c.paths or ()])
-    problems = pd.DataFrame(
-        [
-            {
-                "file": str(p.file),
-                "line": p.line,
-                "entry": p.entry,
-                "field": p.field,
-                "message": p.message,
-                "entry_line": p.entry_line,
-            }
-            for p in full.problems
-        ],
-        columns=["file", "line", "entry", "field", "message", "entry_line"],
-    )
+    problems = problem_table(full.problems)
     try:
         chosen = full.filter(
             ids=c.ids, categories=c.categories, tickers=c.tickers, start=c.start, end=c.end
@@ -430,6 +430,16 @@ def _catalog(config: RunConfig) -> tuple[Catalog, Catalog, pd.DataFrame]:
     if not len(chosen):
         raise JobError(f"{_where(config)}[catalog]: the filters select no event")
     return full, chosen, problems
+
+
+def problem_table(problems: Sequence[Any]) -> pd.DataFrame:
+    """The run's table of catalog problems (:class:`~backtest.errors.CatalogProblem`s of the
+    catalog and of the confounder files): ``file, line, entry, field, message, entry_line``."""
+    columns = ["file", "line", "entry", "field", "message", "entry_line"]
+    return pd.DataFrame(
+        [[str(p.file), p.line, p.entry, p.field, p.message, p.entry_line] for p in problems],
+        columns=columns,
+    )
 
 
 def _filtered(config: RunConfig) -> bool:
@@ -517,13 +527,17 @@ def _within(strategy: Any, selection: Catalog) -> Any:
 
 def _confounders(
     config: RunConfig, full: Catalog, panel: Any, notes: list[str]
-) -> pd.DataFrame | None:
+) -> tuple[pd.DataFrame | None, list[Any]]:
     """Events that count as confounders without being studied: ``[catalog] confounders``
-    files, and (online runs) the earnings calendars of the catalog's tickers."""
+    files, and (online runs) the earnings calendars of the catalog's tickers; and the problems
+    of the rows of those files left out."""
     frames = []
+    left_out: list[Any] = []
     files = [config.resolve(p) for p in config.catalog.confounders]
     if files:
-        frames.append(load_confounder_events(files))
+        frame = load_confounder_events(files)
+        left_out = list(frame.attrs.get("problems", ()))
+        frames.append(frame)
     if not config.catalog.earnings_confounders:
         notes.append(
             "Earnings calendars were not fetched as confounders: turned off "
@@ -546,16 +560,18 @@ def _confounders(
             if fetched is not None:
                 frames.append(fetched)
     if not frames:
-        return None
-    return pd.concat(frames, ignore_index=True)
+        return None, left_out
+    return pd.concat(frames, ignore_index=True), left_out
 
 
 def load_confounder_events(paths: Sequence[Path]) -> pd.DataFrame:
     """The events of ``paths`` (catalogs, or earnings CSVs saved from yfinance) that count as
-    confounders without being studied (:func:`backtest.catalog.load_confounders`)."""
+    confounders without being studied (:func:`backtest.catalog.load_confounders`). A row that
+    cannot be read is left out, the others kept (a bad row never stops the others): its
+    problem is in ``frame.attrs["problems"]``."""
     from backtest.catalog import load_confounders
 
-    return load_confounders(list(paths))
+    return load_confounders(paths, strict=False)
 
 
 def _earnings_calendars(config: RunConfig, full: Catalog, notes: list[str]) -> Any:
@@ -673,12 +689,13 @@ def _study(
     dropped: Any,
     panel: Any,
     update: StepUpdate,
+    factor_files: Any = None,
 ) -> tuple[Any, str | None]:
     from backtest.study import read_factors, run_study
 
     try:
         factors = (
-            read_factors([config.resolve(f) for f in config.study.factors])
+            read_factors([config.resolve(f) for f in config.study.factors], files=factor_files)
             if config.study.factors  # also for events whose own model is "factor"
             else None
         )
@@ -697,6 +714,14 @@ def _study(
     return result, None
 
 
+def _price_notes(panel: Any) -> list[str]:
+    """What happened to the prices on the way that the run's notes say (a ticker's cached
+    file unreadable and moved aside: see :attr:`~backtest.prices.base.SeriesInfo.note`)."""
+    loaded = [(t, getattr(i, "note", "")) for t, i in panel.provenance.items()]
+    failed = [(t, getattr(f, "note", "")) for t, f in panel.failed.items()]
+    return [f"Prices of {t}: {note}." for t, note in [*loaded, *failed] if note]
+
+
 def _price_table(panel: Any) -> pd.DataFrame:
     rows = []
     for t, info in panel.provenance.items():
@@ -713,7 +738,9 @@ def _price_table(panel: Any) -> pd.DataFrame:
                 "fetched_at": info.fetched_at.isoformat(timespec="seconds")
                 if info.fetched_at
                 else None,
-                "reason": partial.describe() if partial else "",
+                "reason": "; ".join(
+                    x for x in (info.note, partial.describe() if partial else "") if x
+                ),
             }
         )
     for t, failure in panel.failed.items():

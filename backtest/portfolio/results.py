@@ -83,8 +83,9 @@ class BacktestResult:
         Benchmark per market.
     trade_stats:
         One row per combination and pooled portfolio (market): the trade-level statistics of
-        :func:`~backtest.portfolio.metrics.trade_statistics` over every trade of the
-        per-ticker run (each filled with its own capital) -- mean and median trade return, its
+        :func:`~backtest.portfolio.metrics.trade_statistics` over the closed trades the pooled
+        portfolio made, at the sizes it filled them (not the trades its capital skipped, which
+        the per-ticker portfolios made) -- mean and median trade return, its
         t-statistic and bootstrap 95% interval, the same for the return in excess of the
         benchmark over the same sessions, the return while invested against the benchmark's
         over the same sessions, the warning -- and the pooled portfolio's ``exposure``.
@@ -126,11 +127,20 @@ class BacktestResult:
         )
 
     # ------------------------------------------------------------------ tables
-    def to_frame(self) -> pd.DataFrame:
-        """The metrics table with the combination's parameters (tidy: one row per portfolio)."""
+    def to_frame(self, *, every_combination: bool = False) -> pd.DataFrame:
+        """The metrics table with the combination's parameters (tidy: one row per portfolio).
+
+        A strategy that traded nothing has every column, with the combination's parameters,
+        and no row; with ``every_combination`` one row per parameter combination (``kind``
+        ``strategy``, ``n_trades`` 0, every metric NaN), so that a table of several strategies
+        still says what was tried."""
         if self.metrics.empty:  # no trade: every column, with the combination's parameters
             params = [c for c in self.combos.columns if c not in self.metrics.columns]
-            return self.metrics.reindex(columns=[*self.metrics.columns, *params])
+            frame = self.metrics.reindex(columns=[*self.metrics.columns, *params])
+            if not every_combination or self.combos.empty:
+                return frame
+            rows = self.combos.assign(kind="strategy", n_trades=0)
+            return rows.reindex(columns=frame.columns).reset_index(drop=True)
         return self.metrics.merge(self.combos, on="combo", how="left")
 
     def grid(self, metric: str = "sharpe", portfolio: str | None = None) -> pd.DataFrame:
@@ -146,10 +156,21 @@ class BacktestResult:
         return strat[strat["portfolio"] == portfolio][[*cols, metric]].reset_index(drop=True)
 
     # ------------------------------------------------------------------ rendering
-    def summary(self, *, max_combos: int = 4, max_skipped: int = 12) -> Summary:
+    def summary(
+        self,
+        *,
+        max_combos: int = 4,
+        max_skipped: int = 12,
+        more_combos: str = "in .metrics",
+        more_skipped: str = "see .skipped",
+    ) -> Summary:
         """Summary: settings, the sweep (every combination, never only the best), the trade
         statistics, per-ticker and pooled results against buy-and-hold of the first
-        ``max_combos`` combinations in grid order, and the skipped events."""
+        ``max_combos`` combinations in grid order, and the skipped events.
+
+        ``more_combos`` and ``more_skipped`` say where the combinations and skipped events
+        left out are listed (default: this object's attributes; the command line names its
+        options instead)."""
         s = self.strategy
         title = f"Strategy {s.name}" + (f" ({s.file})" if s.file else "")
         head = [s.description.strip()] if s.description else []
@@ -176,12 +197,12 @@ class BacktestResult:
             if len(self.combos) > len(shown):
                 blocks.append(
                     Text(
-                        f"{len(self.combos) - len(shown)} more combinations in .metrics "
+                        f"{len(self.combos) - len(shown)} more combinations {more_combos} "
                         "(shown: the first in grid order)"
                     )
                 )
         if len(self.skipped):
-            blocks.append(self._skipped_block(max_rows=max_skipped))
+            blocks.append(self._skipped_block(max_skipped, more_skipped))
         return Summary(title, blocks)
 
     def rules(self) -> str:
@@ -231,26 +252,33 @@ class BacktestResult:
         g = sk.assign(combo=combo).groupby(["event_id", "ticker", "reason"], sort=False)["combo"]
         return g.agg(which).rename("combinations").reset_index()[cols]
 
-    def _skipped_block(self, max_rows: int) -> Text:
+    def _skipped_block(self, max_rows: int, more: str) -> Text:
         """One line per skipped (event, ticker, reason), with the combinations it concerns
         when the reason depends on the parameters."""
         table = self.skipped_table()
         return Text(
-            self.skipped_lines(max_rows),
+            self.skipped_lines(max_rows, more=more),
             title=f"Skipped ({len(table)} event-ticker reasons):",
             bullets=True,
         )
 
-    def skipped_lines(self, max_rows: int = 12) -> list[str]:
-        """The first ``max_rows`` rows of :meth:`skipped_table`, one line each (``event
-        ticker: reason [combinations]``), and how many more."""
+    def skipped_lines(self, max_rows: int = 12, *, more: str = "see .skipped") -> list[str]:
+        """The rows of :meth:`skipped_table` as lines (``event tickers: reason
+        [combinations]``; the tickers of one event with the same reason and combinations on
+        one line, e.g. an event's tickers other than its primary), the first ``max_rows``
+        lines, and how many rows more (``more``: where they are)."""
         table = self.skipped_table()
-        lines = []
-        for r in table.head(max_rows).itertuples(index=False):
-            where = "" if r.combinations == "all" else f" [{r.combinations}]"
-            lines.append(f"{r.event_id} {r.ticker}: {r.reason}{where}")
-        if len(table) > max_rows:
-            lines.append(f"... and {len(table) - max_rows} more (see .skipped)")
+        lines: list[str] = []
+        shown = 0
+        groups = table.groupby(["event_id", "reason", "combinations"], sort=False, dropna=False)
+        for (event, reason, combos), tickers in groups["ticker"]:
+            if len(lines) == max_rows:
+                break
+            where = "" if combos == "all" else f" [{combos}]"
+            lines.append(f"{event} {', '.join(map(str, tickers))}: {reason}{where}")
+            shown += len(tickers)
+        if len(table) > shown:
+            lines.append(f"... and {len(table) - shown} more ({more})")
         return lines
 
     def _metrics_table(self, rows: pd.DataFrame, title: str) -> Table:
@@ -412,6 +440,23 @@ class BacktestResult:
     def __str__(self) -> str:
         return str(self.summary())
 
+    def __repr__(self) -> str:
+        """One line: the strategy, its combinations, trades (position legs filled, per ticker
+        and pooled, over every combination), skipped event-ticker reasons and benchmarks."""
+        n = len(self.combos)
+        combos = f"{n} combination{'s' if n != 1 else ''}"
+        per_ticker, pooled = _positions(self.trades), _positions(self.pooled_trades)
+        trades = (
+            f"{per_ticker} trades per ticker, {pooled} pooled"
+            if per_ticker or pooled
+            else "no trade"
+        )
+        bench = ", ".join(f"{m} {b}" for m, b in self.benchmarks.items()) or DASH
+        return (
+            f"<BacktestResult {self.strategy.name!r}: {combos}; {trades}; "
+            f"{len(self.skipped_table())} skipped; benchmark {bench}>"
+        )
+
     def _repr_html_(self) -> str:
         return self.summary().as_html()
 
@@ -438,6 +483,13 @@ class BacktestResult:
             "trade_stats": records(self.trade_stats),
             "skipped": records(self.skipped),
         }
+
+
+def _positions(legs: pd.DataFrame) -> int:
+    """The position legs of ``legs`` that were filled (one per trade; a hedge is not one)."""
+    if not len(legs):
+        return 0
+    return int(((legs["leg"] == "position") & (legs["status"] != "not filled")).sum())
 
 
 def _clean(v: Any) -> Any:

@@ -20,6 +20,8 @@ Counting rules
   condition and is skipped with the study's reason. Without a study (or for another model), the
   condition is measured here, with every event of the catalog passed in as the context
   (confounding and estimation windows never depend on which events the strategy selects).
+* An event whose ticker, or whose market's benchmark, has no prices is skipped with the price
+  source's reason; the others (another market's, other tickers') trade as if it were not there.
 """
 
 from __future__ import annotations
@@ -151,6 +153,12 @@ def _isin(col: pd.Series, numeric: pd.Series, wanted: Sequence[Any]) -> np.ndarr
     return out
 
 
+#: Why a row the strategy's filters select is not traded under ``[events] primary_only``.
+NOT_PRIMARY = (
+    "not the event's primary ticker (set [events] primary_only = false to trade every ticker)"
+)
+
+
 def select_events(strategy: Strategy, catalog: Any) -> pd.DataFrame:
     """The event table rows the strategy trades, with their ``direction`` (+1 long, -1 short;
     0 when the event meets both ``long_when`` and ``short_when``).
@@ -159,7 +167,15 @@ def select_events(strategy: Strategy, catalog: Any) -> pd.DataFrame:
     :meth:`Catalog.to_frame`, attributes as further columns; ``table.attrs["attributes"]`` may
     say when each is known). A filter matching nothing, an unknown id, ticker or attribute, or
     an attribute known only after the event is a :class:`StrategyError` naming the field.
+    Under ``[events] primary_only`` (the default) only each event's primary ticker is traded;
+    :func:`run_strategy` lists the other rows the filters select in ``skipped``.
     """
+    return _selection(strategy, catalog)[0]
+
+
+def _selection(strategy: Strategy, catalog: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`select_events`, and the rows (``event_id``, ``ticker``, ``reason``) every other
+    criterion selects but ``primary_only`` leaves out (the event's other tickers)."""
     f = strategy.events
     table, known = _event_table(catalog)
     ok = np.ones(len(table), dtype=bool)
@@ -188,8 +204,9 @@ def select_events(strategy: Strategy, catalog: Any) -> pd.DataFrame:
         ok &= np.asarray(dates <= pd.Timestamp(f.end))
     if f.where:
         ok &= _mask(strategy, table, f.where, "events.where", known)
+    primary = np.ones(len(table), dtype=bool)
     if f.primary_only:
-        ok &= table["is_primary"].to_numpy(dtype=bool)
+        primary = table["is_primary"].fillna(False).to_numpy(dtype=bool)
     direction = np.zeros(len(table), dtype=np.int64)
     matched = np.zeros(len(table), dtype=bool)
     for side, cond in strategy.position.directions().items():
@@ -200,6 +217,8 @@ def select_events(strategy: Strategy, catalog: Any) -> pd.DataFrame:
         direction = np.where(hit & matched, 0, np.where(hit, sign, direction))
         matched |= hit
     ok &= matched
+    others = table.loc[ok & ~primary, ["event_id", "ticker"]].assign(reason=NOT_PRIMARY)
+    ok &= primary
     chosen = table[ok].assign(direction=direction[ok])
     if chosen.empty:
         given = {
@@ -211,17 +230,17 @@ def select_events(strategy: Strategy, catalog: Any) -> pd.DataFrame:
             if cond is not None:
                 given[f"{side}_when"] = cond
         known_cats = sorted(set(table["category"]))
-        raise StrategyError(
-            strategy.file,
-            [
-                (
-                    "events",
-                    f"matches no catalog event ({given}; catalog categories: "
-                    f"{', '.join(known_cats)})",
-                )
-            ],
-        )
-    return chosen.reset_index(drop=True)
+        if len(others):
+            why = (
+                f"matches only tickers that are not their event's primary ({given}: "
+                f"{len(others)} rows, e.g. {others['event_id'].iloc[0]} "
+                f"{others['ticker'].iloc[0]}); set [events] primary_only = false to trade "
+                "every ticker of an event"
+            )
+        else:
+            why = f"matches no catalog event ({given}; catalog categories: {', '.join(known_cats)})"
+        raise StrategyError(strategy.file, [("events", why)])
+    return chosen.reset_index(drop=True), others.reset_index(drop=True)
 
 
 def _all_known(
@@ -382,7 +401,7 @@ def run_strategy(
     StrategyError
         The event filter matches nothing, or the benchmark does not fit the events.
     """
-    table = select_events(strategy, catalog)
+    table, not_primary = _selection(strategy, catalog)
     markets = sorted(table["market"].unique())
     benchmarks = benchmarks_for(strategy, markets)
     if prices is None:
@@ -404,17 +423,7 @@ def run_strategy(
         )
         table = table[~both]
     have = [t for t in close.columns if close[t].notna().any()]
-    no_prices = ~table["ticker"].isin(have)
-    if no_prices.any():
-        why = table.loc[no_prices, "ticker"].map(lambda t: _no_prices_reason(t, failed.get(t)))
-        skipped.append(table.loc[no_prices, ["event_id", "ticker"]].assign(reason=why.to_numpy()))
-        table = table[~no_prices]
-    missing_bench = [b for b in benchmarks.values() if b not in have]
-    if missing_bench:
-        raise StrategyError(
-            strategy.file,
-            [("portfolio.benchmark", f"no prices for benchmark {', '.join(missing_bench)}")],
-        )
+    table = _skip_without_prices(table, benchmarks, set(have), failed, skipped)
     last_dates = {t: close[t].last_valid_index() for t in have}
 
     ar: pd.Series | None = None
@@ -434,6 +443,7 @@ def run_strategy(
         if progress is not None:
             progress(k + 1, total)
     legs = pd.concat(legs_all, ignore_index=True)
+    skipped.append(not_primary)  # last: the skips of the tickers the strategy trades first
     skipped_df = _concat(skipped, ["event_id", "ticker", "reason", "combo"])
     combos = pd.DataFrame(
         [{"combo": k, "label": p.label(strategy.swept), **dict(p)} for k, p in enumerate(grid)]
@@ -454,10 +464,40 @@ def run_strategy(
     return _simulate_and_measure(strategy, legs, combos, skipped_df, benchmarks, prices, step)
 
 
-def _no_prices_reason(ticker: str, failure: Any) -> str:
+def _skip_without_prices(
+    table: pd.DataFrame,
+    benchmarks: Mapping[str, str],
+    have: set[str],
+    failed: Mapping[str, Any],
+    skipped: list[pd.DataFrame],
+) -> pd.DataFrame:
+    """``table`` without the rows whose ticker, or whose market's benchmark, has no prices
+    (``have``: the tickers with a close); each is appended to ``skipped`` with the price
+    source's reason (``failed``), both reasons when both are missing. The other rows (another
+    market's, other tickers') trade as if these were not in the catalog."""
+    reasons: dict[str, str] = {}
+    for market, bench in benchmarks.items():
+        if bench not in have:
+            what = f"benchmark {bench} (market {market})"
+            reasons[market] = _no_prices_reason(bench, failed.get(bench), what=what)
+    own = ~table["ticker"].isin(have).to_numpy()
+    of_market = np.array([reasons.get(m, "") for m in table["market"]], dtype=object)
+    out = own | (of_market != "")
+    if not out.any():
+        return table
+    why = [
+        "; ".join(r for r in (_no_prices_reason(t, failed.get(t)) if o else "", b) if r)
+        for t, o, b in zip(table["ticker"][out], own[out], of_market[out], strict=True)
+    ]
+    skipped.append(table.loc[out, ["event_id", "ticker"]].assign(reason=why))
+    return table[~out]
+
+
+def _no_prices_reason(ticker: str, failure: Any, *, what: str | None = None) -> str:
     """``no prices for T: why (hint)``: the source's reason once, without the ticker and
-    the "no prices" its own message starts with."""
-    head = f"no prices for {ticker}"
+    the "no prices" its own message starts with (``what`` names ``T`` otherwise, e.g.
+    ``benchmark ^HSI``)."""
+    head = f"no prices for {what or ticker}"
     if failure is None:
         return head
     reason = getattr(failure, "reason", None)
@@ -655,15 +695,12 @@ def _simulate_and_measure(
     blocks: dict[str, list[tuple[tuple[Any, ...], np.ndarray]]] = {}
     stats: list[dict[str, Any]] = []
     held_cache: dict[tuple[str, str], tuple[dict[str, Any], np.ndarray]] = {}
-    bench_arrays = {
+    bench_arrays = {  # the benchmarks of the markets traded (another's may have no prices)
         b: (on_index["open"][b].to_numpy(np.float64), on_index["close"][b].to_numpy(np.float64))
-        for b in set(benchmarks.values())
+        for b in {benchmarks[m] for m in legs["market"].unique()}
     }
-    per_ticker: pd.DataFrame | None = None  # the closed trades of the per-ticker run
     for grouping, run in runs.items():
         trades = _event_trades(run.legs, index, on_index, benchmarks)
-        if grouping == "ticker":
-            per_ticker = trades
         trade_cols = _Columns(trades, ["return", "pnl", "capital", "fill", "entry_pos", "exit_pos"])
         no_trades = np.zeros(0, dtype=np.int64)
         members = run.legs.groupby("group", sort=False)
@@ -730,10 +767,10 @@ def _simulate_and_measure(
                     rows.append({**base, "kind": "buy_and_hold", "subject": subject, **mb})
                     out.append(((combo, portfolio, label), bh_value))
                 if grouping == "pooled":
+                    # the trades the pooled portfolio made, at the sizes it filled them: not
+                    # the per-ticker run's, which has the trades its capital skipped
                     ppy = sessions_per_year(on.to_numpy())
-                    every = _trades_within(
-                        per_ticker, runs["ticker"], combo, market, index, on_index, benchmarks
-                    )
+                    every = _trades_within(trades, run, combo, market, index, on_index, benchmarks)
                     stats.append(
                         {
                             "combo": combo,
@@ -932,7 +969,7 @@ def trades_of(
 
 
 def _trades_within(
-    trades: pd.DataFrame | None,
+    trades: pd.DataFrame,
     run: Any,
     combo: int,
     market: str,
@@ -944,8 +981,6 @@ def _trades_within(
     and markets, as :func:`_event_trades` gave them) instead of being computed again: each row
     depends on its own legs only and the order is that of first appearance, so the rows of one
     combination and market are the same, in the same order."""
-    if trades is None:
-        return trades_of(run, combo, market, index, prices, benchmarks)
     mine = trades[(trades["combo"] == combo) & (trades["market"] == market)]
     if not len(mine):
         return trades_of(run, combo, market, index, prices, benchmarks)

@@ -76,6 +76,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from backtest._toml import FileProblems, OptionalDate, read_toml, validate
 from backtest.markets import check_ticker
+from backtest.paths import PathsLike, path_list
 from backtest.text import did_you_mean, limit_message
 
 Number = float | int
@@ -597,11 +598,11 @@ def default_strategy_dir() -> Path:
     return shipped_dir("strategies")
 
 
-def strategy_files(paths: Sequence[str | Path]) -> list[Path]:
-    """The ``.toml`` files named by ``paths`` (files, or folders searched non-recursively)."""
+def strategy_files(paths: PathsLike) -> list[Path]:
+    """The ``.toml`` files named by ``paths`` (files, or folders searched non-recursively;
+    one ``str`` or path-like is one path)."""
     out: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
+    for p in path_list(paths, "strategy paths"):
         if p.is_dir():
             found = sorted(p.glob("*.toml"))
             if not found:

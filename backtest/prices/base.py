@@ -128,6 +128,9 @@ class FetchFailure:
     detail:
         The source's own words when ``reason`` rewords them (e.g. a transport error's raw
         text), for debugging; empty otherwise.
+    note:
+        What happened on the way, as :attr:`SeriesInfo.note` (the ticker's cached file was
+        unreadable and moved aside); empty when nothing. ``reason`` says it too.
     """
 
     ticker: str
@@ -138,6 +141,7 @@ class FetchFailure:
     hint: str = ""
     attempts: int = 1
     detail: str = ""
+    note: str = ""
 
     def to_error(self) -> PriceDataError:
         """The exception that describes this failure (for callers who want to raise)."""
@@ -173,6 +177,9 @@ class SeriesInfo:
     covered:
         Ranges (inclusive) the data is known to be complete for, as recorded by the cache;
         empty for sources that do not track coverage.
+    note:
+        What happened on the way that a reader of the rows should know (e.g. the cached file
+        was unreadable and moved aside, and the rows were fetched again); empty when nothing.
     """
 
     ticker: str
@@ -183,6 +190,7 @@ class SeriesInfo:
     last: dt.date | None
     rows: int
     covered: tuple[tuple[dt.date, dt.date], ...] = ()
+    note: str = ""
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-friendly dict (dates and times as ISO text)."""
@@ -195,6 +203,7 @@ class SeriesInfo:
             "last": None if self.last is None else self.last.isoformat(),
             "rows": self.rows,
             "covered": [[a.isoformat(), b.isoformat()] for a, b in self.covered],
+            **({"note": self.note} if self.note else {}),
         }
 
 

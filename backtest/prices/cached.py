@@ -26,7 +26,9 @@
   session next to the gap; if its close no longer matches, the whole series is fetched again
   instead of gluing two adjustment bases together. The old rows are then all replaced; where
   that answer has none of the rows the cache had (its start or its end cut short), those
-  sessions are not covered: they are reported in ``partial`` and asked again next time.
+  sessions are not covered: they are asked again next time they are asked for, and reported
+  in ``partial`` when they are part of the range asked for (a range served in full is no
+  partial failure, whatever the re-fetch left out around it).
 
 The store itself (file format, locks, atomic writes) is :mod:`backtest.prices.store`.
 """
@@ -36,12 +38,12 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypedDict
 
 import pandas as pd
 
-from backtest.errors import PriceCacheError, PriceCacheWarning
+from backtest.errors import CacheCorruptWarning, PriceCacheError, PriceCacheWarning
 from backtest.prices.base import (
     DEFAULT_START,
     FetchFailure,
@@ -93,6 +95,7 @@ class _Plan:
     calendar: xcals.ExchangeCalendar | None = None
     asked: list[DateRange] | None = None  # what the upstream says it asked for this ticker
     vouched: dt.date | None = None  # sessions to here closed tail_grace ago (see _reach)
+    corrupt: CacheCorruptWarning | None = None  # its cached file was unreadable: moved aside
 
     @property
     def asks(self) -> list[_Gap]:
@@ -200,13 +203,14 @@ class CachedSource:
                 flags = tuple(f for f in stored.flags if p.first <= f.date <= p.last)
                 # the placeholder history is decided on everything cached, not the range
                 history = source_history(p.ticker, stored.frame)
-                series[p.ticker] = PriceSeries(
-                    p.ticker, rows, stored.info(rows), flags=flags, history=history
-                )
+                info = stored.info(rows)
+                if p.corrupt is not None:
+                    info = replace(info, note=f"{p.corrupt.what()}; fetched again")
+                series[p.ticker] = PriceSeries(p.ticker, rows, info, flags=flags, history=history)
                 if problem is not None:
                     partial[p.ticker] = problem
             else:
-                failed[p.ticker] = problem or FetchFailure(
+                failure = problem or FetchFailure(
                     p.ticker,
                     p.first,
                     p.last,
@@ -214,6 +218,7 @@ class CachedSource:
                     _empty_reason(p, stored),
                     "ask for another range",
                 )
+                failed[p.ticker] = _after_corrupt(failure, p.corrupt)
         if uncached:
             warnings.warn(PriceCacheWarning(self.cache.directory, uncached), stacklevel=2)
         return FetchResult(
@@ -231,7 +236,9 @@ class CachedSource:
         last = _closed(calendar, now - self.settle)
         if end is not None:
             last = min(last, end)
-        cached = self.cache.read(ticker)
+        cached, corrupt = self.cache.read_or_move_aside(ticker)
+        if corrupt is not None:
+            warnings.warn(corrupt, stacklevel=3)
         gaps: list[_Gap] = []
         if first <= last:
             for cover in missing_ranges((first, last), cached.covered if cached else ()):
@@ -248,7 +255,7 @@ class CachedSource:
             if self.tail_grace is None
             else _closed(calendar, now - self.settle - self.tail_grace)
         )
-        return _Plan(ticker, first, last, cached, gaps, calendar, [], vouched)
+        return _Plan(ticker, first, last, cached, gaps, calendar, [], vouched, corrupt)
 
     def _basis_changed(self, p: _Plan) -> bool:
         """Whether an anchor session came back with another close (a new adjustment basis)."""
@@ -302,7 +309,8 @@ class CachedSource:
                     f"again failed ({got.reason}); only the cached prices are served",
                 )
             rows = between(got.frame, *rng)
-            reach, lost = _short_of_cache(p, rng, rows, _reach(p, rng, rows))
+            vouched = _reach(p, rng, rows)
+            reach, lost = _short_of_cache(p, rows, vouched)
             meta = _Meta(
                 covered=[reach] if reach else [],
                 source=got.info.source,
@@ -311,7 +319,15 @@ class CachedSource:
                 flags=_within(got.flags, rng),
             )
             stored = self._save(p, uncached, rows, meta, replace_all=True)
-            return stored, lost or _short(p, rng, reach, note=self._tail_note(rows))
+            # reported for the range the caller asked for: sessions of ``rng`` outside it that
+            # are left uncovered are asked again when a caller asks for them
+            asked = (p.first, p.last)
+            short = _short(p, asked, _clip(vouched, asked), note=self._tail_note(rows))
+            if lost is None or short is None:
+                return stored, lost or short
+            if reach is not None and vouched is not None and reach[1] < vouched[1]:
+                return stored, lost  # its end is cut to the answer's last row: said already
+            return stored, replace(lost, reason=f"{lost.reason}; {short.reason}")
         has_rows = (p.cached is not None and len(p.cached.frame) > 0) or any(
             isinstance(g.got, PriceSeries) for g in p.gaps
         )
@@ -395,6 +411,15 @@ def _within(flags: Sequence[ReturnFlag], rng: DateRange) -> tuple[ReturnFlag, ..
     return tuple(f for f in flags if rng[0] <= f.date <= rng[1])
 
 
+def _after_corrupt(f: FetchFailure, corrupt: CacheCorruptWarning | None) -> FetchFailure:
+    """``f`` saying first that the ticker's cached file was unreadable and moved aside, so
+    that the cause of its missing prices is traced to the file, not only to the source."""
+    if corrupt is None:
+        return f
+    note = f"{corrupt.what()}; fetching them again failed"
+    return replace(f, reason=f"{note}: {f.reason}", note=note)
+
+
 def _for_request(f: FetchFailure, p: _Plan, reason: str | None = None) -> FetchFailure:
     """A gap's failure reported for the whole range the caller asked for."""
     return FetchFailure(p.ticker, p.first, p.last, f.kind, reason or f.reason, f.hint, f.attempts)
@@ -454,15 +479,24 @@ def _short(
     )
 
 
+def _clip(reach: DateRange | None, rng: DateRange) -> DateRange | None:
+    """The part of ``reach`` inside ``rng`` (``None``: none)."""
+    if reach is None or reach[1] < rng[0] or reach[0] > rng[1]:
+        return None
+    return (max(reach[0], rng[0]), min(reach[1], rng[1]))
+
+
 def _short_of_cache(
-    p: _Plan, rng: DateRange, rows: pd.DataFrame, reach: DateRange | None
+    p: _Plan, rows: pd.DataFrame, reach: DateRange | None
 ) -> tuple[DateRange | None, FetchFailure | None]:
-    """A re-fetch's ``reach`` of ``rng`` trimmed to its ``rows`` where the cache had rows
-    beyond them, and the failure saying so.
+    """A re-fetch's ``reach`` trimmed to its ``rows`` where the cache had rows beyond them,
+    and the failure saying what of the range the caller asked for is missing (``None`` when
+    the trimmed reach still holds all of it).
 
     The re-fetch replaces every cached row (they are on the old adjustment basis), so rows the
     source gave before and left out of this answer must not be covered as having none: they
-    are asked again next time (on the new basis; the first row of this answer anchors them).
+    are asked again next time they are asked for (on the new basis; the first row of this
+    answer anchors them), even when this caller's range was served in full.
     """
     old = p.cached.frame.index if p.cached is not None else None
     if reach is None or old is None or not len(old) or not len(rows):
@@ -473,16 +507,31 @@ def _short_of_cache(
     hi = reach[1] if last >= had[1] else min(reach[1], last)
     if (lo, hi) == reach:
         return reach, None
-    parts = [r for r in ((rng[0], lo - _DAY), (hi + _DAY, rng[1])) if r[0] <= r[1]]
-    spans = [s for s in (_sessions_in(p.calendar, r) for r in parts) if s is not None]
+    sides = (
+        (lo != reach[0], (p.first, min(p.last, lo - _DAY)), f"from {had[0]}, before its first row"),
+        (hi != reach[1], (max(p.first, hi + _DAY), p.last), f"to {had[1]}, after its last row"),
+    )
+    missing: list[str] = []
+    for trimmed, part, beyond in sides:
+        span = _sessions_in(p.calendar, part) if trimmed and part[0] <= part[1] else None
+        if span is None:
+            continue
+        held = old[(old >= pd.Timestamp(span[0])) & (old <= pd.Timestamp(span[1]))]
+        cached = (
+            f"rows from {held.min().date()} to {held.max().date()}"
+            if len(held)
+            else f"rows {beyond}"
+        )
+        missing.append(f"{span[0]} to {span[1]} (the cache had {cached})")
+    if not missing:  # the range asked for is served in full
+        return (lo, hi), None
     return (lo, hi), FetchFailure(
         p.ticker,
         p.first,
         p.last,
         "empty",
         "the prices were fetched again (the adjustment changed since they were cached) and "
-        f"the answer has rows from {first} to {last} only, although the cache had rows from "
-        f"{had[0]} to {had[1]}: {' and '.join(f'{a} to {b}' for a, b in spans)} are not "
+        f"the answer has rows from {first} to {last} only: {' and '.join(missing)} are not "
         "cached and will be asked for again next time",
         "run again later (a transient error upstream, or the source has shortened its history)",
     )

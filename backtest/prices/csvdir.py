@@ -41,15 +41,35 @@ Header names are compared without regard to case, spaces, underscores or other p
     ``close_adj``) is refused, not ignored: evbt would otherwise take ``Close`` as it is.
 
 A ``yf.download`` frame saved as it is has three header lines (``Price,...``, ``Ticker,...``,
-``Date,,,...``): it is read too, in whichever of the shapes above its columns say, and its
-``Ticker`` line must name the file's ticker. Other columns are ignored. Intraday bars (a
-``Datetime`` column, or a time of day other than midnight) are refused: evbt needs daily bars.
+``Date,,,...``; the first two the other way round with ``group_by='ticker'``), and two after
+``reset_index()`` and ``to_csv(index=False)`` (``Date,Close,...`` over ``,META,...``): it is
+read too, in whichever of the shapes above its columns say, and its ``Ticker`` line must name
+the file's ticker alone (one file per ticker). Without ``Adj Close`` its prices are Yahoo's
+``auto_adjust=True`` ones (yfinance 1.x's default), recorded as
+:data:`~backtest.prices.base.ADJUSTMENT_YAHOO`. A frame saved with ``to_csv(index=False)``
+has lost its dates (they are its index): it is refused, saying so. Other columns
+(``Capital Gains``, ``Repaired?``...) are ignored, but a column naming each row's ticker
+(``Symbol``, ``Ticker``, any case) is checked: every row must name the file's ticker (``BRK.B``
+and ``brk-b`` name ``BRK-B``; an empty cell names none), and a file of another ticker's rows or
+of several tickers' (a long table, dates repeated) is refused, naming them. Intraday bars
+(a ``Datetime`` column, or a time of day other than midnight) are refused: evbt needs daily
+bars.
+
+The name must be spelled exactly: ``ko.csv`` or ``KO.CSV`` is not read as ``KO``, on any file
+system (a case-insensitive one, macOS's or Windows', would open it, a case-sensitive one would
+not: evbt refuses it on both, so that a folder reads the same everywhere). A ticker without its
+file is reported naming the file whose name differs only in case ("ko.csv is there: rename it
+KO.csv"), and :meth:`CsvDirSource.not_tickers` lists every ``.csv`` file of the folder that is
+not read as a ticker, with why (``evbt prices check`` of the folder prints them).
 
 Files are read as they are, never cached nor modified, and never opened unless they are regular
 files (a FIFO or a folder named ``META.csv`` is reported, not read).
 
 Speed: a clean file is parsed by Arrow's CSV reader; a file it refuses is read again by a
-careful line-by-line reader that names the first bad line and field.
+careful line-by-line reader that names the first bad line and field. Both take the same numbers:
+plain decimals (ASCII digits, one ``.``, an optional sign and exponent, ASCII spaces or tabs
+around), ``inf`` and ``nan``, or an empty or missing-value cell (``NA``, ``null``...); ``2_90``,
+other scripts' digits or a non-breaking space are the problem of their line and column.
 """
 
 from __future__ import annotations
@@ -70,12 +90,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from backtest.errors import PricesDirError
+from backtest.errors import InvalidTickerError, PricesDirError
 from backtest.markets import check_ticker
 from backtest.prices.base import (
     ADJUSTMENT_ADJ_CLOSE,
     ADJUSTMENT_CSV_DEFAULT,
     ADJUSTMENT_HISTORY,
+    ADJUSTMENT_YAHOO,
     FIELDS,
     FetchFailure,
     FetchResult,
@@ -112,7 +133,16 @@ _DATE_CELL = re.compile(
     r"(?P<tz>Z|[+-]\d{2}:?\d{2})?)?"
 )
 _MIDNIGHT = re.compile(r"00:00(?::00(?:\.0+)?)?")
-_MISSING = frozenset({"", "nan", "-nan", "null", "na", "n/a", "#n/a", "none"})
+#: Missing-value cells: ours, and those Arrow's reader takes for missing (lower-cased).
+_MISSING = frozenset(
+    {"", "nan", "-nan", "null", "na", "n/a", "#n/a", "none"}
+    | {"#n/a n/a", "#na", "-1.#ind", "-1.#qnan", "1.#ind", "1.#qnan"}
+)
+#: A number cell (see :func:`_parse_number`), once stripped of :data:`_SPACES`.
+_NUMBER = re.compile(
+    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)", re.IGNORECASE
+)
+_SPACES = " \t"
 
 
 @dataclass(frozen=True)
@@ -132,6 +162,8 @@ class FileLayout:
         column's position.
     ticker:
         The ticker a ``yf.download`` header names, else ``None``.
+    symbols:
+        The positions of the columns that name each row's ticker (``Symbol``, ``Ticker``).
     """
 
     shape: Shape
@@ -139,6 +171,7 @@ class FileLayout:
     names: tuple[str, ...]
     position: Mapping[str, int]
     ticker: str | None = None
+    symbols: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -222,6 +255,20 @@ class CsvDirSource:
                 found[ticker] = None
         return tuple(sorted(found))
 
+    def not_tickers(self) -> tuple[tuple[str, str], ...]:
+        """The entries of the folder named like price files (``*.csv``, in any case) that are
+        not read as any ticker's, each with why and what to do, by name: a name that is not a
+        ticker (``JPM_empty.csv``, ``ko.csv``), an extension in another case (``KO.CSV``), a
+        folder or another entry that is not a regular file. Other files (``README.md``) are not
+        price files and not listed."""
+        out: list[tuple[str, str]] = []
+        with os.scandir(self.directory) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                why = _not_a_ticker_file(entry)
+                if why is not None:
+                    out.append((entry.name, why))
+        return tuple(out)
+
     def fetch(
         self,
         tickers: Sequence[str],
@@ -283,6 +330,8 @@ class CsvDirSource:
         if not present:
             return self._missing(ticker, found[0][0], failure)
         path, st = present[0]
+        if not _spelled_exactly(path):  # a case-insensitive file system found ko.csv
+            return self._missing(ticker, path, failure)
         if not stat.S_ISREG(st.st_mode):
             what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a FIFO?)"
             return failure(
@@ -326,14 +375,72 @@ class CsvDirSource:
 
     def _missing(self, ticker: str, path: Path, failure: object) -> FetchFailure:
         known = self.tickers()
+        near = _same_but_case(self.directory, [p.name for p in self.candidates(ticker)])
         hint = (
-            did_you_mean(ticker, known, n=3, prefix="")
+            (f"{near[0]} is there: rename it {near[1]}" if near else "")
+            or did_you_mean(ticker, known, n=3, prefix="")
             or f"add {path.name} (columns {','.join(_COLUMNS)}, or a CSV saved from yfinance); "
             f"{len(known)} ticker file(s) are there"
         )
         return FetchFailure(
             ticker, None, None, "unknown_ticker", f"no file {path.name} in {self.directory}", hint
         )
+
+
+def _spelled_exactly(path: Path) -> bool:
+    """Whether the folder's entry found at ``path`` has ``path``'s name in the same case. On a
+    case-sensitive file system it always has (one ``stat`` to learn so); on a case-insensitive
+    one (where the name in the other case opens the same file) the folder is listed."""
+    twin = path.with_name(path.name.swapcase())
+    try:
+        if not os.path.samefile(twin, path):
+            return True
+    except OSError:  # no such twin: a case-sensitive file system
+        return True
+    return path.name in os.listdir(path.parent)
+
+
+def _same_but_case(directory: Path, names: Sequence[str]) -> tuple[str, str] | None:
+    """``(entry, name)``: an entry of ``directory`` whose name differs from one of ``names``
+    in case only (``ko.csv`` for ``KO.csv``); ``None`` when there is none."""
+    wanted = {n.casefold(): n for n in names}
+    try:
+        with os.scandir(directory) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                name = wanted.get(entry.name.casefold())
+                if name is not None and entry.name != name:
+                    return entry.name, name
+    except OSError:
+        return None
+    return None
+
+
+def _not_a_ticker_file(entry: os.DirEntry[str]) -> str | None:
+    """Why ``entry``, named like a price file, is not read as a ticker's (``None``: it is, or
+    it is not named like one)."""
+    name = entry.name
+    if name.startswith(".") or not name.casefold().endswith(".csv"):
+        return None
+    stem = name[: -len(".csv")]
+    ticker = ticker_of_stem(stem)
+    try:
+        check_ticker(ticker)
+    except InvalidTickerError as exc:
+        upper = ticker.upper()
+        try:
+            right = f"{file_stem(upper)}.csv"
+        except InvalidTickerError:
+            return f"{stem!r} is not a ticker ({exc.reason}): name the file <TICKER>.csv"
+        return f"tickers are upper case: rename it {right} to read it as {upper}"
+    if not name.endswith(".csv"):
+        return f"the extension is {name[-4:]}: rename it {stem}.csv to read it as {ticker}"
+    try:
+        if not entry.is_file():
+            what = "a folder" if entry.is_dir() else "not a regular file"
+            return f"is {what}, not a price file"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    return None
 
 
 def _stat(path: Path) -> os.stat_result | None:
@@ -375,6 +482,8 @@ def read_price_file(
     with open(p, "rb") as fh:
         data = fh.read()
     layout = read_layout(data, ticker)
+    if layout.symbols:
+        check_symbols(data, layout, ticker)
     columns = _parse_fast(data, layout)
     if columns is None:
         columns = _parse_careful(data, layout)
@@ -396,28 +505,26 @@ def read_layout(data: bytes, ticker: str | None = None) -> FileLayout:
     head = data[:8192].decode("utf-8", errors="replace").splitlines()
     if not head or not head[0].strip():
         raise ValueError(f"is empty; a price file starts with the header {','.join(_COLUMNS)}")
-    rows = list(csv.reader(head[:3]))
-    names = tuple(c.strip() for c in rows[0])
-    header_lines, file_ticker = 1, None
-    if names and names[0].lower() == "price" and len(rows) >= 3:
-        # a yf.download frame saved as it is: Price,... / Ticker,... / Date,,,...
-        second, third = rows[1], rows[2]
-        if second and second[0].strip().lower() == "ticker" and third and third[0].strip():
-            tickers = {c.strip() for c in second[1:] if c.strip()}
-            if len(tickers) > 1:
-                raise ValueError(
-                    f"holds several tickers ({', '.join(sorted(tickers))}); save one file per "
-                    "ticker (e.g. df.xs('META', axis=1, level='Ticker').to_csv('META.csv'))"
-                )
-            file_ticker = next(iter(tickers), None)
-            names = (third[0].strip(), *names[1:])
-            header_lines = 3
+    rows = [[c.strip() for c in row] for row in csv.reader(head[:3])]
+    names, header_lines, tickers, ticker_line = _two_levels(rows) or (tuple(rows[0]), 1, (), 0)
+    if len(set(tickers)) > 1:
+        raise ValueError(
+            f"holds several tickers ({', '.join(sorted(set(tickers)))}); save one file per "
+            "ticker (e.g. df.xs('META', axis=1, level='Ticker').to_csv('META.csv'))"
+        )
+    file_ticker = tickers[0] if tickers else None
     if ticker is not None and file_ticker is not None and file_ticker != ticker:
-        raise ValueError(f"line 2: the file holds {file_ticker}, not {ticker}")
+        raise ValueError(f"line {ticker_line}: the file holds {file_ticker}, not {ticker}")
     ours = [column_name(n) for n in names]
     if "datetime" in ours and "date" not in ours:
         raise ValueError(
             "line 1: column Datetime: intraday bars; evbt needs daily bars (interval='1d')"
+        )
+    if "date" not in ours and {"open", "high", "low", "close"} <= set(ours):
+        raise ValueError(
+            "line 1: no Date column: the dates of a frame from yfinance are its index, which "
+            "to_csv(index=False) leaves out; save it with df.to_csv(path) (or "
+            "df.reset_index().to_csv(path, index=False))"
         )
     position: dict[str, int] = {}
     for i, name in enumerate(ours):
@@ -449,7 +556,146 @@ def read_layout(data: bytes, ticker: str | None = None) -> FileLayout:
         else "evbt"
     )
     keep = {k: position[k] for k in (*_COLUMNS, _ADJ, _SPLITS) if k in position}
-    return FileLayout(shape, header_lines, names, keep, file_ticker)
+    symbols = tuple(i for i, n in enumerate(names) if _is_symbol_column(n))
+    return FileLayout(shape, header_lines, names, keep, file_ticker, symbols)
+
+
+#: Column names (as :func:`_is_symbol_column` reduces them) that name each row's ticker.
+_SYMBOL_COLUMNS = frozenset({"symbol", "ticker", "tickersymbol", "stocksymbol"})
+
+
+def _is_symbol_column(name: str) -> bool:
+    """Whether a header cell names a column of tickers (``Symbol``, ``Ticker_Symbol``)."""
+    return re.sub(r"[^0-9a-z]+", "", name.lower()) in _SYMBOL_COLUMNS
+
+
+def ticker_key(ticker: str) -> str:
+    """A ticker as compared with a file's ``Symbol`` column: case, an index's ``^`` (or ``_``)
+    and the separator of a share class (``BRK-B``, ``BRK.B``, ``BRK/B``, ``BRK B``) do not
+    matter.
+
+    >>> ticker_key("brk.b") == ticker_key("BRK-B"), ticker_key("GSPC") == ticker_key("^GSPC")
+    (True, True)
+    """
+    key = ticker.strip().upper().lstrip("^_")
+    return re.sub(r"[.\-/ ]+", "-", key)
+
+
+def check_symbols(data: bytes, layout: FileLayout, ticker: str | None) -> None:
+    """Check a file's ``Symbol``/``Ticker`` column(s): every row names ``ticker`` (or, without
+    one, the same ticker). A row with an empty cell names none and is not counted.
+
+    Raises
+    ------
+    ValueError
+        The file holds another ticker's rows, or several tickers' (each named, with its rows).
+    """
+    text = data.decode("utf-8-sig", errors="replace")
+    reader = csv.reader(io.StringIO(text))
+    for _ in range(layout.header_lines):
+        next(reader, None)
+    counts: dict[str, dict[str, int]] = {}  # key -> spelling as written -> rows
+    for row in reader:
+        for i in layout.symbols:
+            cell = row[i].strip() if i < len(row) else ""
+            if cell:
+                spelled = counts.setdefault(ticker_key(cell), {})
+                spelled[cell] = spelled.get(cell, 0) + 1
+    if not counts:
+        return
+    columns = " and ".join(repr(layout.names[i]) for i in layout.symbols)
+    held = sorted(
+        ((max(v, key=v.__getitem__), sum(v.values())) for v in counts.values()),
+        key=lambda t: (-t[1], t[0]),
+    )
+    listed = ", ".join(f"{t} ({n} row{'s' if n != 1 else ''})" for t, n in held)
+    if len(held) > 1:
+        raise ValueError(
+            f"column {columns}: the file holds several tickers: {listed}; a price file holds "
+            "one ticker's rows: save one file per ticker, named after it (e.g. "
+            f"df[df[{layout.names[layout.symbols[0]]!r}] == {held[0][0]!r}].to_csv("
+            f"'{held[0][0]}.csv', index=False))"
+        )
+    if ticker is not None and ticker_key(ticker) not in counts:
+        other = held[0][0]
+        try:
+            rename = f"rename it {file_stem(other.upper())}.csv"
+        except ValueError:
+            rename = "rename it after the ticker its rows name"
+        raise ValueError(
+            f"column {columns}: the file holds {listed}, not {ticker}: it is another ticker's "
+            f"file; {rename}, or save {ticker}'s prices in it (or, if {other} is {ticker} "
+            "under another name, remove the column)"
+        )
+
+
+def _two_levels(rows: list[list[str]]) -> tuple[tuple[str, ...], int, tuple[str, ...], int] | None:
+    """The header of a saved frame with yfinance's two column levels (``Price``: the fields,
+    ``Ticker``: the tickers), as ``(names, header lines, tickers, the tickers' line)``;
+    ``None`` for a one-line header.
+
+    ``yf.download`` frames saved as they are (``group_by='column'`` or ``'ticker'``):
+    ``Price,Close,...`` / ``Ticker,META,...`` / ``Date,,,...`` (the first two lines either way
+    round); after ``reset_index()`` and ``to_csv(index=False)``: ``Date,Close,...`` /
+    ``,META,...`` (or ``Date,META,...`` / ``,Close,...``); with ``to_csv(index=False)``, no
+    date at all: ``Close,High,...`` / ``META,META,...`` (the names returned have no date).
+    """
+    if len(rows) < 2 or len(rows[0]) < 2 or len(rows[1]) != len(rows[0]):
+        return None
+    labels = [r[0].lower() for r in rows[:2]]
+    if sorted(labels) == ["price", "ticker"] and len(rows) >= 3:
+        third = rows[2]
+        if third and third[0] and not any(third[1:]):
+            fields, tickers = (rows[0], rows[1]) if labels[0] == "price" else (rows[1], rows[0])
+            named = tuple(t for t in tickers[1:] if t)
+            return (third[0], *fields[1:]), 3, named, labels.index("ticker") + 1
+        return None
+    if not all(rows[1][1:]) or any(_is_number(c) for c in rows[1][1:]):
+        return None  # the second line is a row of data
+    counts = [_field_count(r[1:]) for r in rows[:2]]
+    if max(counts) < 2 or min(counts) > 0:
+        return None  # not one line of fields over one of tickers
+    upper = counts[0] > counts[1]  # whether the first line holds the fields
+    fields, tickers = (rows[0], rows[1]) if upper else (rows[1], rows[0])
+    if rows[1][0] == "" and rows[0][0]:  # reset_index(): the date's name over an empty cell
+        if _ticker_level(fields[1:], tickers[1:]):
+            return (rows[0][0], *fields[1:]), 2, tuple(tickers[1:]), 2 if upper else 1
+    elif (
+        all(rows[0])
+        and all(rows[1])
+        and "date" not in map(column_name, fields)
+        and _ticker_level(fields, tickers)
+    ):  # to_csv(index=False): no date
+        return tuple(fields), 2, tuple(tickers), 2 if upper else 1
+    return None
+
+
+def _ticker_level(fields: Sequence[str], tickers: Sequence[str]) -> bool:
+    """Whether ``tickers`` is yfinance's ``Ticker`` level over ``fields``: Yahoo tickers, each
+    over the same fields, once each (not a first row of data that holds words)."""
+    for t in tickers:
+        try:
+            check_ticker(t)
+        except ValueError:
+            return False
+    by_ticker: dict[str, list[str]] = {}
+    for f, t in zip(fields, tickers, strict=True):
+        by_ticker.setdefault(t, []).append(column_name(f))
+    sets = [sorted(v) for v in by_ticker.values()]
+    return all(len(set(v)) == len(v) for v in sets) and all(v == sets[0] for v in sets)
+
+
+def _field_count(cells: Sequence[str]) -> int:
+    """How many of ``cells`` are price fields (``Open``, ``Adj Close``, ``Volume``...)."""
+    return sum(column_name(c) in (*FIELDS, _ADJ, _SPLITS, _DIVIDENDS) for c in cells)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return cell.lower() in _MISSING
+    return True
 
 
 def column_name(name: str) -> str:
@@ -587,13 +833,23 @@ def _parse_day(cell: str, line: int) -> np.datetime64:
 
 
 def _parse_number(cell: str, line: int, column: str) -> float:
-    text = cell.strip()
+    """A number cell as Arrow's reader (:func:`_parse_fast`) reads it: a plain decimal (ASCII
+    digits, one ``.``, an optional sign and exponent; ``inf`` and ``nan`` too, for the quality
+    checks to name) between ASCII spaces or tabs, or a missing value. Python's ``float`` also
+    takes ``2_90``, other scripts' digits and Unicode spaces: they are refused, as Arrow does."""
+    text = cell.strip(_SPACES)
     if text.lower() in _MISSING:
         return math.nan
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"line {line}: {column} {text!r} is not a number") from None
+    if _NUMBER.fullmatch(text) is None:
+        why = ""
+        try:
+            float(text)
+        except ValueError:
+            pass
+        else:  # a number to Python, not to a CSV reader
+            why = " (write plain decimal digits, such as 290.5 or 2.905e2)"
+        raise ValueError(f"line {line}: {column} {text!r} is not a number{why}")
+    return float(text)
 
 
 def _assemble(columns: _Columns, layout: FileLayout, adjustment: str) -> PriceFile:
@@ -615,6 +871,8 @@ def _assemble(columns: _Columns, layout: FileLayout, adjustment: str) -> PriceFi
             "volume": data["volume"],
         }
         policy = ADJUSTMENT_ADJ_CLOSE
+    elif layout.ticker is not None:  # yf.download's two column levels, no Adj Close
+        policy = ADJUSTMENT_YAHOO
     elif layout.shape == "history":
         policy = ADJUSTMENT_HISTORY
     else:

@@ -37,6 +37,7 @@ The cached source that plans what to download around this store is
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import json
 import os
 import re
@@ -152,6 +153,14 @@ class PriceCache:
             return ()
         return tuple(ticker_of_stem(p.stem) for p in sorted(self.directory.glob("*.parquet")))
 
+    def moved_aside(self, ticker: str) -> tuple[Path, ...]:
+        """The files of ``ticker`` moved aside as unreadable (``<name>.corrupt-<UTC time>``),
+        oldest first."""
+        path = self.path_for(ticker)
+        if not self.directory.is_dir():
+            return ()
+        return tuple(sorted(self.directory.glob(f"{glob.escape(path.name)}.corrupt-*")))
+
     # ------------------------------------------------------------------ reading
 
     def read(self, ticker: str) -> CachedSeries | None:
@@ -168,19 +177,31 @@ class PriceCache:
         InvalidTickerError
             ``ticker`` is not spelled like a Yahoo ticker.
         """
+        cached, corrupt = self.read_or_move_aside(ticker)
+        if corrupt is not None:
+            warnings.warn(corrupt, stacklevel=2)
+        return cached
+
+    def read_or_move_aside(
+        self, ticker: str, *, next_step: str = "its prices will be fetched again"
+    ) -> tuple[CachedSeries | None, CacheCorruptWarning | None]:
+        """:meth:`read` without warning: the cached series (or ``None``) and, when the file
+        was unreadable and moved aside, the :class:`~backtest.errors.CacheCorruptWarning`
+        (``next_step`` in its message) for the caller to issue and to record with the
+        ticker's prices. Raises as :meth:`read` does."""
         path = self.path_for(ticker)
         try:
-            return _read_file(path, ticker)
+            return _read_file(path, ticker), None
         except FileNotFoundError:
-            return None
+            return None, None
         except _Unreadable as exc:
             why = str(exc)
         try:
             with self._lock(ticker):  # a writer may have replaced it meanwhile: look again
                 try:
-                    return _read_file(path, ticker)
+                    return _read_file(path, ticker), None
                 except FileNotFoundError:
-                    return None
+                    return None, None
                 except _Unreadable as exc:
                     why = str(exc)
                 stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -196,8 +217,7 @@ class PriceCache:
                 "delete the file or make the folder writable, or choose another cache folder "
                 "with --cache-dir",
             ) from exc
-        warnings.warn(CacheCorruptWarning(ticker, path, why, moved), stacklevel=2)
-        return None
+        return None, CacheCorruptWarning(ticker, path, why, moved, next_step)
 
     # ------------------------------------------------------------------ writing
 

@@ -21,6 +21,7 @@ from backtest.text import finite as _float
 from backtest.text import interval as interval
 from backtest.text import money as money  # one rule: 104,512 and 0.37, never 0
 from backtest.text import num as num  # one rule: 0.00, never -0.00
+from backtest.text import p_value
 from backtest.text import pct as pct  # one rule: 0.00%, never -0.00%
 from backtest.text import unbounded as unbounded
 
@@ -32,11 +33,8 @@ def integer(v: Any) -> str:
 
 
 def pval(v: Any) -> str:
-    """A p-value: ``0.042``, ``<0.001``."""
-    x = _float(v)
-    if x is None:
-        return DASH
-    return "<0.001" if x < 0.001 else f"{x:.3f}"
+    """A p-value: ``0.042``, ``<0.001`` (:func:`backtest.text.p_value`)."""
+    return p_value(v)
 
 
 def stars(v: Any) -> str:

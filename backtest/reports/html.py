@@ -35,8 +35,8 @@ PLOTLY_ASSET = "assets/plotly.min.js"
 SERIES_ASSET = "assets/series.js"
 
 #: Honest per-trade statistics of a strategy: (column, header, format). The per-trade figures
-#: come from the backtest's ``trade_stats`` (every trade of the per-ticker run, each with its
-#: own capital: mean and median trade return, its t and bootstrap 95% interval, the same beyond
+#: come from the backtest's ``trade_stats`` (a pooled portfolio's own trades, at the size it
+#: filled: mean and median trade return, its t and bootstrap 95% interval, the same beyond
 #: the benchmark held over the same sessions, the return while invested against the
 #: benchmark's over the same sessions), joined onto the pooled portfolio's metrics rows.
 TRADE_STATS: tuple[tuple[str, str, str], ...] = (
@@ -79,6 +79,59 @@ TRADE_STAT_COLUMNS = (
 MIN_TRADES = C.MIN_TRADES
 #: Fewer observations than this make a category's average noisy (a caveat on the first screen).
 FEW_EVENTS = 10
+#: The annual figures while invested: the trades' return per session in positions, and the
+#: benchmark's over the same sessions, both times the sessions of a year.
+ANNUAL_STATS = ("return_while_invested", "bench_while_invested")
+#: Fewest sessions in positions for an annual figure while invested: a quarter of a trading
+#: year (63 of 252), so that annualising scales what was seen by at most four.
+MIN_INVESTED_SESSIONS = 63
+
+#: The footnote (‡) of an annual figure not shown.
+ANNUAL_NOTE = (
+    f"Not annualised: fewer than {MIN_TRADES} trades, or fewer than {MIN_INVESTED_SESSIONS} "
+    "sessions in positions (a quarter of a trading year), are too few for an annual figure "
+    "to mean anything (it scales what those sessions earned to 252); the computed value is in "
+    "tables/trade_stats.csv."
+)
+
+
+def not_annualised(row: dict[str, Any]) -> str:
+    """Why a strategy row's annual figures while invested (:data:`ANNUAL_STATS`) are not
+    shown, or "" when they are: fewer than :data:`MIN_TRADES` trades, or fewer than
+    :data:`MIN_INVESTED_SESSIONS` sessions in positions (the portfolio's exposure times its
+    sessions). Annualising a handful of short trades multiplies their noise by up to 252:
+    four one-day trades read as +572% a year. The tables (CSV, JSON, workbook) keep the
+    computed value.
+
+    >>> not_annualised({"kind": "strategy", "n_trades": 4, "exposure": 0.005, "sessions": 805})
+    'too few trades to annualise (4, fewer than 10)'
+    >>> not_annualised({"kind": "strategy", "n_trades": 11, "exposure": 0.07, "sessions": 776})
+    'too few sessions in positions to annualise (54, fewer than 63)'
+    >>> not_annualised({"kind": "strategy", "n_trades": 11, "exposure": 0.25, "sessions": 776})
+    ''
+    """
+    if row.get("kind") != "strategy":
+        return ""
+    n = finite(row.get("n_trades"))
+    if n is None or n < MIN_TRADES:
+        return f"too few trades to annualise ({fmt.integer(n or 0)}, fewer than {MIN_TRADES})"
+    exposure, sessions = finite(row.get("exposure")), finite(row.get("sessions"))
+    if exposure is not None and sessions is not None:
+        invested = exposure * sessions
+        if invested < MIN_INVESTED_SESSIONS:
+            return (
+                f"too few sessions in positions to annualise ({invested:.0f}, fewer than "
+                f"{MIN_INVESTED_SESSIONS})"
+            )
+    return ""
+
+
+def why_not_shown(row: dict[str, Any], column: str) -> str:
+    """Why :func:`stat_cell` shows no figure in ``row``'s ``column`` although it has one
+    (the template's title and footnote), or ""."""
+    if column not in ANNUAL_STATS or _missing(row.get(column)):
+        return ""
+    return not_annualised(row)
 
 
 # ---------------------------------------------------------------------------------- charts
@@ -165,9 +218,11 @@ def _environment() -> Any:
         measure=fmt.measure_label,
         label=lambda s: str(s).replace("_", " "),
         stat=stat_cell,
+        why_not_shown=why_not_shown,
         interval=fmt.interval,
         unbounded=fmt.unbounded,
     )
+    env.globals.update(annual_note=ANNUAL_NOTE)
     return env
 
 
@@ -179,6 +234,8 @@ def stat_cell(row: dict[str, Any], column: str, kind: str) -> str:
     if kind == "interval":
         lo, hi = (row.get(c) for c in INTERVALS[column])
         return fmt.interval(lo, hi)
+    if why_not_shown(row, column):  # an annual figure of a few trades (the tables keep it)
+        return fmt.DASH
     v = row.get(column)
     if row.get("kind") == "strategy" and kind != "profit_factor" and _missing(v):
         ruined = row.get("ruined_on")
@@ -315,7 +372,12 @@ def site_of(result: Any) -> Site:
         if study is not None
         else []
     )
-    traded = [str(t) for r in result.backtests for t in r.trades.get("ticker", [])]
+    # and every ticker a strategy traded or skipped (the study may have failed)
+    traded = [
+        str(t)
+        for r in result.backtests
+        for t in (*r.trades.get("ticker", []), *T.skipped_table(r).get("ticker", []))
+    ]
     tickers = sorted(set(tickers) | set(traded))
     return Site(
         tickers=page_names(tickers, "tickers"),
@@ -410,6 +472,7 @@ def render_index(result: Any, site: Site, files: Sequence[str] = ()) -> str:
     )
     ctx["strategy_takeaway"] = _strategy_takeaway(rows, excess)
     ctx["min_trades"] = MIN_TRADES
+    ctx["min_invested"] = MIN_INVESTED_SESSIONS
     ctx["overview"] = _overview(result.backtests, site)
     heads = {c: h for c, h, _ in (*TRADE_STATS, *PERIOD_STATS)}
     ctx["overview_stats"] = [
@@ -791,6 +854,20 @@ def _overview(backtests: Sequence[Any], site: Site) -> list[dict[str, Any]]:
             for c in OVERVIEW_STATS
             if set(INTERVALS.get(c, (c,))) <= cols
         }
+        row["why"] = {}
+        for c in (c for c in ANNUAL_STATS if c in row["cells"]):
+            # the range over the combinations whose annual figure means something
+            why = [why_not_shown(x, c) for x in _records(m)]
+            if any(why):
+                judged = m[[not w for w in why]]
+                row["cells"][c] = overview_cell(judged, c, kinds[c][1])
+                left = sum(bool(w) for w in why)
+                row["why"][c] = (
+                    next(w for w in why if w)
+                    if left == len(why) == 1
+                    else f"{left} of {len(why)} combinations not annualised: "
+                    + "; ".join(dict.fromkeys(w for w in why if w))
+                )
         row["few"] = (not len(m)) or float(m["n_trades"].max()) < MIN_TRADES
         out.append(row)
     return out
@@ -931,7 +1008,12 @@ def render_ticker(result: Any, site: Site, ticker: str) -> str:
     ctx.update(ticker=ticker, strategy_pages=site.strategies, study=study)
     # a run whose study failed still has strategies: the page then shows only those
     ctx.update(summary=None, events=[], paths=None, earnings=None, dropped=[], untraded=[])
-    if study is not None:
+    if study is None:  # the events a strategy skipped are listed whatever the study did
+        listed = T.study_rows(T.catalog_events, result.catalog, ticker).sort_values("day0")
+        ctx["untraded"] = _untraded(
+            T.untraded_table(result, ticker, listed["event_id"].tolist()), _records(listed)
+        )
+    else:
         win = T.main_window(study)
         events = T.study_rows(T.event_table, study, ticker).sort_values("day0")
         row = T.study_rows(T.ticker_table, study, ticker, win)

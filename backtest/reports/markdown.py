@@ -4,10 +4,12 @@ chat message), with the same numbers as the HTML page."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from backtest.reports import fmt
 from backtest.reports import tables as T
+from backtest.study.results import models_text
 from backtest.study.spec import window_label
 from backtest.summary import md_escape
 from backtest.text import counted
@@ -48,7 +50,7 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
         label = window_label(win)
         parts += [
             "",
-            f"{len(study.events)} event-ticker reactions measured ({_models(study)}); "
+            f"{len(study.events)} event-ticker reactions measured ({models_text(study)}); "
             f"{len(study.dropped)} study rows dropped (see `tables/dropped.csv`).",
             "",
             f"## Which kinds of news move prices (CAAR{label})",
@@ -148,6 +150,11 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
             "",
             "For a sweep, the range over all parameter combinations is shown, not the best one.",
         ]
+    if result.strategy_notes:  # not a failure (e.g. the events lack an attribute it needs)
+        parts += ["", "Strategies not run:", ""] + [
+            f"- `{Path(f).name}`: {md_escape(m.removeprefix('not run: '))}"
+            for f, m in result.strategy_notes
+        ]
     claims = result.claims
     if len(claims):
         counts = claims["verdict"].value_counts()
@@ -192,13 +199,3 @@ def render_markdown(result: Any, files: Sequence[str] = ()) -> str:
     if files:
         parts += ["", "## Files", ""] + [f"- `{f}`" for f in files]
     return "\n".join(parts).rstrip() + "\n"
-
-
-def _models(study: Any) -> str:
-    """How many rows each model measured, the most used first: ``39 with the market model,
-    17 with the constant mean model`` (market-wide events are measured without the market)."""
-    ev = study.events
-    if "model" not in ev.columns or not len(ev):
-        return f"with the {study.spec.model.replace('_', ' ')} model"
-    counts = ev["model"].astype(str).value_counts()
-    return ", ".join(f"{n} with the {m.replace('_', ' ')} model" for m, n in counts.items())

@@ -120,6 +120,12 @@ def skipped_table(r: Any) -> pd.DataFrame:
     return r.skipped_table()
 
 
+def catalog_events(catalog: Any) -> pd.DataFrame:
+    """The run's catalog as the ticker pages list its events when the study did not run:
+    ``event_id, ticker, title, category, day0, timing`` (one row per event and ticker)."""
+    return catalog.to_frame()[["event_id", "ticker", "title", "category", "day0", "timing"]]
+
+
 def untraded_table(result: Any, ticker: str, events: Sequence[str]) -> pd.DataFrame:
     """The ``events`` of ``ticker`` (those the study measured) that no strategy traded in
     any combination, one row per event and strategy: ``event_id, strategy, reason,
@@ -176,7 +182,7 @@ def event_table(study: Any) -> pd.DataFrame:
         "event_id", "ticker", "title", "category", "scope", "market", "day0", "timing",
         "benchmark", "model", "model_reason", "alpha", "beta", "sigma", "n_est", "confounded",
         "clustered", "cluster_size", "timing_unknown", "overlaps", "primary_obs",
-        "not_total_return",
+        "not_total_return", "price_warning",
     ]  # fmt: skip
     # the events' attributes (surprise_pct, sector, a user's own fields) follow the context
     attrs = [c for c in getattr(study, "attributes", []) if c in ev.columns and c not in cols]
@@ -383,7 +389,7 @@ def category_takeaway(study: Any, window: Window | None = None, level: float = 0
     sig = cats[cats["p"] < level]
     if len(sig):
         listed = "; ".join(
-            f"{r.category.replace('_', ' ')} {fmt.pct(r.caar)} (p {r.p:.3f}, n={r.n})"
+            f"{r.category.replace('_', ' ')} {fmt.pct(r.caar)} (p {fmt.pval(r.p)}, n={r.n})"
             for r in sig.itertuples(index=False)
         )
         return f"At the {level:.0%} level, the CAAR{label} differs from zero for: {listed}."
@@ -436,8 +442,13 @@ def strategy_takeaway(overview: pd.DataFrame) -> str:
 
 
 def strategy_metrics(backtests: Sequence[Any]) -> pd.DataFrame:
-    """Every metric of every portfolio, combination and strategy (buy-and-hold rows too)."""
-    frames = [r.to_frame().assign(strategy=r.strategy.name) for r in backtests if len(r.metrics)]
+    """Every metric of every portfolio, combination and strategy (buy-and-hold rows too); a
+    strategy that traded nothing has a row per combination, with its parameters, ``n_trades``
+    0 and no metric (:meth:`~backtest.portfolio.results.BacktestResult.to_frame`)."""
+    frames = [
+        r.to_frame(every_combination=True).assign(strategy=r.strategy.name) for r in backtests
+    ]
+    frames = [f for f in frames if len(f)]
     first = ["strategy", "label", "portfolio", "kind", "subject"]
     return _strategy_rows(frames, first, [*METRIC_COLUMNS, "label"])
 
@@ -631,6 +642,7 @@ def counts(result: Any) -> dict[str, Any]:
         "skipped_by_strategy": skipped,
         "strategies": len(result.backtests),
         "strategy_errors": len(result.strategy_errors),
+        "strategies_not_run": len(result.strategy_notes),
         "claims": len(result.claims),
         "quality_findings": len(result.quality),
         "catalog_entries": catalog_entries(result.catalog_problems),

@@ -266,6 +266,7 @@ def _run_record(result: Any) -> dict[str, Any]:
         "meta": result.meta,
         "timings": result.timings,
         "failures": result.failures,
+        "strategies_not_run": [{"file": f, "reason": m} for f, m in result.strategy_notes],
         "counts": T.counts(result),
         "study": result.study.data if result.study is not None else None,
         "strategies": [

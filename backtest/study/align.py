@@ -22,7 +22,7 @@ import pandas as pd
 from backtest.errors import InvalidTickerError, UnknownMarketError
 from backtest.markets import MARKETS, get_calendar, market_of
 from backtest.study import kernels as K
-from backtest.study.drops import DropLog
+from backtest.study.drops import DropLog, ReturnGaps
 from backtest.study.inputs import (
     CONFOUNDER,
     Dropped,
@@ -34,6 +34,10 @@ from backtest.study.inputs import (
 )
 from backtest.study.offsets import Offsets
 from backtest.study.spec import MODELS, SpecError, StudySpec, window_label
+
+#: An event table's ``scope`` values (the catalog's :data:`backtest.catalog.schema.Scope`;
+#: not imported from there, which would load pydantic into every study).
+SCOPES = ("company", "market")
 
 #: Why a row is measured with its model, by code (``Aligned.model_reason``).
 MODEL_REASONS = (
@@ -187,7 +191,10 @@ class Aligned:
     its event as a code into ``event_ids`` (every event the run knows), its confounders'
     count and first ids (``confounding``: codes into ``event_ids``), and ``target``: the row
     of the event its ``same_news_as`` names (-1). ``factors``: the factor returns the factor
-    model reads (None without it), for the reasons of the rows dropped.
+    model reads (None without it), for the reasons of the rows dropped; ``gaps``: why a
+    return is missing (the reasons of rows dropped and of windows without a value);
+    ``notes``: what a reader should know of how rows were measured (factors on another
+    exchange's calendar), one sentence each.
     """
 
     table: pd.DataFrame
@@ -213,6 +220,11 @@ class Aligned:
     factor_names: list[str]
     market_events: pd.DataFrame
     factors: pd.DataFrame | None = None
+    gaps: ReturnGaps | None = None
+    notes: tuple[str, ...] = ()
+    #: per row: a session its reach reads has a price quality warning of its ticker or of
+    #: its benchmark (:func:`_quality_warnings`); all False without a quality report
+    price_warning: np.ndarray | None = None
 
 
 def check_spec(spec: StudySpec, table: pd.DataFrame, factors: pd.DataFrame | None) -> StudySpec:
@@ -308,6 +320,7 @@ def align(
     )
     a = _Assembly(table, ref, names, model, drops, _groupings(table, spec), factors,
                   factor_names, _return_flags(prices), spec, off, threads, per_row())  # fmt: skip
+    a.warned = _quality_warnings(prices)
     for m_code, market in enumerate(market_names):
         a.market(close, m_code, str(market), market_code)
     return Aligned(
@@ -338,6 +351,9 @@ def align(
             else pd.DataFrame(columns=MARKET_EVENT_COLUMNS)
         ),
         factors=factors if factor_names else None,
+        gaps=ReturnGaps(close, getattr(prices, "quality", None)),
+        notes=tuple(a.notes),
+        price_warning=a.price_warning,
     )
 
 
@@ -477,6 +493,11 @@ class _Assembly:
         ]
         self.blocks: list[MarketBlock] = []
         self.market_events: list[pd.DataFrame] = []
+        self.notes: list[str] = []  # what a reader should know of how rows were measured
+        #: the prices' quality warnings (``ticker, date``) and, per row, whether its reach
+        #: reads one of its ticker's or its benchmark's (set by :meth:`market`)
+        self.warned: pd.DataFrame | None = None
+        self.price_warning = np.zeros(len(table), dtype=bool)
 
     def market(
         self, close: pd.DataFrame, m_code: int, market: str, market_code: np.ndarray
@@ -556,6 +577,10 @@ class _Assembly:
         self.blocks.append(MarketBlock(market, sessions, R, cover, rows, len(cols)))
         if self.flags is not None:
             self.not_total[rows] = _flagged(self.flags, cols, sessions, self.col[rows], pos, off)
+        if self.warned is not None:
+            self.price_warning[rows] = _warned(
+                self.warned, cols, sessions, self.col[rows], self.bench[rows], pos, off
+            )
         if "scope" in table.columns:
             self.market_events.append(
                 _market_events(table, rows, nm.bench, nm.names, name_col, self.start, R, spec, off)
@@ -583,6 +608,7 @@ class _Assembly:
         assert self.factors is not None
         pad_l = self.off.pad[0]
         R = _with_factors(R, sessions, self.factors, self.factor_names, pad_l)
+        self._factor_calendar(sessions, rows, market)
         coverage = float(np.isfinite(R[n_cols, pad_l : pad_l + len(sessions)]).mean())
         if coverage < 0.5:
             mask = np.zeros(len(self.table), dtype=bool)
@@ -594,6 +620,34 @@ class _Assembly:
                 "give factors for this market",
             )
         return R
+
+    def _factor_calendar(self, sessions: pd.DatetimeIndex, rows: np.ndarray, market: str) -> None:
+        """A note when the factors follow another exchange's calendar than ``market``'s (Ken
+        French's US factors for Hong Kong stocks, say): over the sessions both cover, some of
+        the factors' dates are not sessions of the market and some sessions have no factor.
+        The factors of a date are then read beside a return of an exchange that closes at
+        another hour, and windows that hold a session without factors have no value."""
+        assert self.factors is not None
+        n = int((self.model[rows] == K.FACTOR).sum())
+        dates = pd.DatetimeIndex(self.factors.index)
+        if not n or not len(dates) or not len(sessions):
+            return
+        span = sessions[(sessions >= dates[0]) & (sessions <= dates[-1])]
+        if len(span) < 20:  # too little overlap to judge (the coverage check speaks then)
+            return
+        inside = dates[(dates >= span[0]) & (dates <= span[-1])]
+        extra, lacking = int((~inside.isin(span)).sum()), int((~span.isin(inside)).sum())
+        if min(extra, lacking) < max(3, 0.01 * len(span)):
+            return
+        self.notes.append(
+            f"The factor model measured {n} {market} row{'s' if n != 1 else ''} on factors "
+            f"that follow another exchange's calendar: from {span[0].date()} to "
+            f"{span[-1].date()}, {extra} of the factors' dates are not {market} sessions and "
+            f"{lacking} {market} sessions have no factor value. Factors are matched by date, "
+            f"so {market} returns are read beside factors of an exchange that closes at another "
+            "hour (Ken French's factors are US), and a window holding a session without "
+            "factors has no value; give factors of this market"
+        )
 
     def _reference_rows(
         self, all_rows: np.ndarray, rows: np.ndarray, pos: np.ndarray, name_col: np.ndarray,
@@ -721,7 +775,20 @@ def _models(
     model = np.full(n, K.MODEL_CODES[spec.model], dtype=np.int64)
     reason = np.full(n, RUN_MODEL, dtype=np.int8)
     if "scope" in table.columns:
-        market_wide = (table["scope"] == "market").fillna(False).to_numpy(dtype=bool)
+        scope = table["scope"]
+        unknown = [  # a misspelt scope ("markt") is not a company event (the few values seen)
+            v for v in pd.unique(scope) if not (pd.isna(v) or v in SCOPES or str(v).strip() == "")
+        ]
+        if unknown:
+            drops.drop(
+                scope.isin(unknown).to_numpy(dtype=bool),
+                "scope",
+                lambda i: (
+                    f"scope {scope.iat[i]!r} (event table column scope) is not one of "
+                    f"{', '.join(SCOPES)}"
+                ),
+            )
+        market_wide = (scope == "market").fillna(False).to_numpy(dtype=bool)
         model[market_wide] = K.MODEL_CODES[spec.market_event_model]
         reason[market_wide] = MARKET_EVENT
     if "model" in table.columns:
@@ -800,6 +867,38 @@ def _return_flags(prices: Any) -> pd.DataFrame | None:
     if not {"ticker", "date"} <= set(flags.columns):
         return None
     return flags
+
+
+def _quality_warnings(prices: Any) -> pd.DataFrame | None:
+    """The sessions of the prices' quality warnings (``ticker, date``: a split-like jump, a
+    missing session, a zero volume...), or None when there are none (or no report)."""
+    report = getattr(prices, "quality", None)
+    issues = getattr(report, "issues", ())
+    rows = [(i.ticker, d) for i in issues if i.severity == "warning" for d in i.dates]
+    if not rows:
+        return None
+    frame = pd.DataFrame(rows, columns=["ticker", "date"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def _warned(
+    warned: pd.DataFrame,
+    cols: list[str],
+    sessions: pd.DatetimeIndex,
+    col: np.ndarray,
+    bench: np.ndarray,
+    pos: np.ndarray,
+    off: Offsets,
+) -> np.ndarray:
+    """Per row: is a warned session of its ticker (``col``) or of its benchmark (``bench``,
+    when it is a ticker's row of the market: not the factor model's risk-free rate) in its
+    reach?"""
+    hit = _flagged(warned, cols, sessions, col, pos, off)
+    has = (bench >= 0) & (bench < len(cols))
+    if has.any():
+        hit[has] |= _flagged(warned, cols, sessions, bench[has], pos[has], off)
+    return hit
 
 
 def _flagged(

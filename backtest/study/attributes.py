@@ -17,7 +17,9 @@ column as it is (one group per value) or, for a number, a binning written ``colu
 
 Rows without a value are in the group ``<column> missing``. A binning that cannot be read
 (``surprise_pct:quintiles``) is refused when the study starts, before anything is computed; a
-column whose own name holds a ``:`` is grouped by as it is. The binned labels are added to
+column whose own name holds a ``:`` is grouped by as it is. ``evbt study`` and ``evbt run``
+check the binnings with the other settings, before the events are read (so without their
+columns: there a column named like an unreadable binning is refused). The binned labels are added to
 the event table as a column named after the grouping (``surprise_pct:quintile``), so the
 per-event table shows each row's bin. This module imports pandas only when it bins.
 """

@@ -96,6 +96,7 @@ def battery(
         "n_input": a.n_input,
         "n_measured": len(events),
         "n_dropped": len(dropped),
+        "notes": list(a.notes),
         "timings": timings,
     }
     return EventStudyResult(
@@ -664,6 +665,9 @@ def _event_tables(
         "n_overlaps": n_over[pr.where],
         "overlaps": _id_lists(over_ptr, over_codes, a.event_ids),
         "not_total_return": take(a.not_total_return),
+        "price_warning": take(
+            a.price_warning if a.price_warning is not None else np.zeros(len(a.table), bool)
+        ),
     }
     for k, name in enumerate(a.factor_names):
         added[f"b_{name}"] = take(fits.fbeta[:, k])

@@ -35,19 +35,22 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from backtest.collector import collector_paused
 from backtest.errors import EvbtError
+from backtest.study import kernels as K
 from backtest.study.align import EventTable, align, check_spec, close_frame
 from backtest.study.attributes import BinningError, with_labels
 from backtest.study.battery import battery
+from backtest.study.drops import ReturnGaps, Series, window_gaps
 from backtest.study.earnings import earnings_rows
 from backtest.study.earnings import history as earnings_history
-from backtest.study.inputs import Dropped, check_factor_scale
-from backtest.study.measure import Outputs, measure
+from backtest.study.inputs import Dropped, check_factor_rows
+from backtest.study.measure import Measured, Outputs, measure
 from backtest.study.offsets import Offsets
-from backtest.study.results import EventStudyResult
+from backtest.study.results import EventStudyResult, reason_kinds
 from backtest.study.spec import SpecError, StudySpec
 
 ProgressFn = Callable[[int, int], None]
@@ -65,12 +68,15 @@ class StudyDataLossError(EvbtError, ValueError):
         self.n_input = n_input
         self.max_loss = max_loss
         frac = len(dropped) / n_input if n_input else 1.0
-        top = (
-            dropped.groupby(["stage", "reason"]).size().sort_values(ascending=False).head(5)
-            if len(dropped)
-            else pd.Series(dtype=int)
-        )
-        lines = [f"  {n} x {stage}: {reason}" for (stage, reason), n in top.items()]
+        # by stage and kind of reason (their numbers as ranges: "only 52-119 valid
+        # estimation-window returns, 120 required"), the most common first
+        kinds = [
+            (n, str(stage), text)
+            for stage, reasons in dropped.groupby("stage", sort=False)["reason"]
+            for n, text in reason_kinds(reasons)
+        ]
+        kinds.sort(key=lambda k: -k[0])
+        lines = [f"  {n} x {stage}: {text}" for n, stage, text in kinds[:5]]
         super().__init__(
             "\n".join(
                 [
@@ -169,7 +175,8 @@ def run_study(
     table, bin_notes = _binned(table, spec)
     spec = check_spec(spec, table.table, factors)
     if factors is not None:
-        check_factor_scale(_priced_rows(factors, prices), "the factor frame (factors=)")
+        priced = _priced_rows(factors, prices)
+        check_factor_rows(priced, _rows_label(priced))
     n_factors = 0 if factors is None else sum(c != "RF" for c in factors.columns)
     out = Outputs(len(table.table), off, n_factors)
     out.page_in()  # while the inputs are aligned
@@ -192,6 +199,11 @@ def run_study(
     }
     say(STAGES[2])
     result = battery(measured, spec, off, dropped=drops, workers=workers, timings=timings)
+    result = dataclasses.replace(
+        result,
+        windows=_with_missing(result.windows, measured, spec, off),
+        data=_with_price_range(result.data, prices),
+    )
     if bin_notes:
         result = dataclasses.replace(result, groups=_with_notes(result.groups, bin_notes))
     if len(earnings_rows(result.events)):
@@ -206,6 +218,65 @@ def run_study(
     return result
 
 
+def _with_missing(
+    windows: pd.DataFrame, measured: Measured, spec: StudySpec, off: Offsets
+) -> pd.DataFrame:
+    """The windows table with ``missing``: for a window without a value (``complete``
+    False), which day's return is missing, whose and why (:func:`~backtest.study.drops.
+    window_gaps`); "" for the others. Read from the rows' return matrices, for the incomplete
+    cells alone. A categorical column: "" for a complete cell costs one byte (a million
+    events' four windows: 4 MB and a few milliseconds, not a string object per cell)."""
+    n, nw = len(measured.idx), len(spec.windows)
+    incomplete = ~windows["complete"].to_numpy(dtype=bool)
+    missing = pd.Categorical.from_codes(np.zeros(len(windows), dtype=np.int8), categories=[""])
+    if incomplete.any() and len(windows) == n * nw:
+        a = measured.aligned
+        gaps = a.gaps if a.gaps is not None else ReturnGaps(pd.DataFrame())
+        ticker, bench = a.table["ticker"], a.table["benchmark"]
+        factor_names = a.factor_names
+
+        def series(row: int) -> list[Series]:
+            R = a.blocks[int(a.block[row])].R
+            t0 = int(a.position[row]) + off.pad[0]
+            name = str(ticker.iat[row])
+            out: list[Series] = [(name, name, R[a.col[row]], t0)]
+            model = int(a.model[row])
+            if model in (K.MARKET, K.MARKET_ADJUSTED):
+                b = str(bench.iat[row])
+                out.append((f"benchmark {b}", b, R[a.bench[row]], t0))
+            elif model == K.FACTOR:
+                out.append(("risk-free rate RF", None, R[a.bench[row]], t0))
+                out += [
+                    (f"factor {f}", None, R[a.fbase[row] + k], t0)
+                    for k, f in enumerate(factor_names)
+                ]
+            return out
+
+        def sessions_of(row: int) -> tuple[pd.DatetimeIndex, int]:
+            return a.blocks[int(a.block[row])].sessions, off.pad[0]
+
+        missing = pd.Categorical(
+            window_gaps(
+                spec.windows, incomplete.reshape(n, nw), measured.idx, series, sessions_of, gaps
+            ).ravel()
+        )
+    return windows.assign(missing=missing)
+
+
+def _with_price_range(data: Any, prices: Any) -> Any:
+    """``data`` with the price data's range when no row was aligned with prices (the range
+    of the sessions measured otherwise): the whole panel's first and last dates, None only
+    when it holds no price."""
+    if data.get("price_first") is not None:
+        return data
+    close, _ = close_frame(prices)
+    priced = close.index[close.notna().any(axis=1).to_numpy()] if len(close) else close.index
+    if not len(priced):
+        return data
+    first, last = priced[0].date().isoformat(), priced[-1].date().isoformat()
+    return {**data, "price_first": first, "price_last": last}
+
+
 def _silent(name: str) -> None:
     """No status lines."""
 
@@ -218,6 +289,14 @@ def _priced_rows(factors: pd.DataFrame, prices: Any) -> pd.DataFrame:
     if not isinstance(index, pd.DatetimeIndex) or index.tz is not None or close.empty:
         return factors
     return factors[(index >= close.index[0]) & (index <= close.index[-1])]
+
+
+def _rows_label(rows: pd.DataFrame) -> str:
+    """Which factor rows a study looks at, for its messages."""
+    index = rows.index
+    if not len(index) or not isinstance(index, pd.DatetimeIndex):
+        return "its rows on the price data's dates"
+    return f"its rows on the price data's dates, {index[0].date()} to {index[-1].date()}"
 
 
 def _volume(prices: Any) -> pd.DataFrame | None:

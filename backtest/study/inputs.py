@@ -19,6 +19,7 @@ import os
 import re
 import stat
 import threading
+import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,9 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import CalendarRangeError, EvbtError, InvalidTickerError, UnknownMarketError
+from backtest.lines import Lines
 from backtest.markets import get_calendar, market_of
-from backtest.sessions import TIMINGS, day0_sessions
+from backtest.sessions import TIMINGS, day0_sessions, day0_sessions_at, event_instant
 
 T = TypeVar("T")
 
@@ -59,18 +61,21 @@ def read_events_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Dr
     """Read an ad-hoc events file into an event table; bad rows are returned as dropped.
 
     Required columns: ``event_id``, ``ticker``, ``date`` (YYYY-MM-DD, local to the exchange).
-    Optional: ``timing`` (before_open, during, after_close, unknown; default unknown),
-    ``benchmark``, and any other column (kept for ``group_by``).
+    Optional: ``timing`` (before_open, during, after_close, unknown; default unknown), or
+    ``time`` and ``timezone`` (an exact local time HH:MM and its IANA timezone, as in a
+    catalog: day 0 is then the first session that closes after that instant, and ``timing``
+    reads ``exact``), ``benchmark``, and any other column (kept for ``group_by``).
 
-    A row that cannot be used (a bad date, timing, id or ticker, a date outside its exchange's
-    calendar) is left out and returned as :class:`Dropped`, its reason naming the file, line and
-    column; the other rows are read.
+    A row that cannot be used (more values than the header has columns, a quote never closed,
+    a byte that is not UTF-8, a bad date, timing, id or ticker, a date outside its exchange's
+    calendar) is left out and returned as :class:`Dropped`, its reason naming the file, line
+    (and column); the other rows are read. A row with fewer values has its last cells empty.
 
     Raises
     ------
     EventsFileError
         The file cannot be read at all: missing, not a regular file (a FIFO is never opened),
-        empty, only a header, not CSV, a column missing or named twice.
+        empty, only a header, a header that is not UTF-8, a column missing or named twice.
     """
     p = Path(path)
     _regular_file(p, "an events file", EventsFileError)
@@ -83,40 +88,29 @@ def read_events_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Dr
     twice = sorted({c for c in header if header.count(c) > 1})
     if twice:
         raise EventsFileError(f"{p}:1: column(s) {', '.join(twice)} appear twice in the header")
-    try:
-        raw = pd.read_csv(
-            p,
-            dtype=str,
-            keep_default_na=False,
-            skipinitialspace=True,
-            skip_blank_lines=False,
-            encoding="utf-8-sig",
-        )
-    except pd.errors.ParserError as exc:
-        raise EventsFileError(f"{p}: {_parser_problem(exc)}") from None
-    except UnicodeDecodeError as exc:
-        raise EventsFileError(f"{p}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
-    except pd.errors.EmptyDataError as exc:
-        raise EventsFileError(f"{p}: not a readable CSV file ({exc})") from None
-    raw.columns = [c.strip() for c in raw.columns]
+    raw, line, dropped = _read_rows(p)
     missing = [c for c in ("event_id", "ticker", "date") if c not in raw.columns]
     if missing:
+        from backtest.catalog._read import separator_hint
+
+        hint = separator_hint(header, ("event_id", "ticker", "date", "timing", "benchmark"))
+        if hint is not None:
+            raise EventsFileError(f"{p}:1: {hint}")
         raise EventsFileError(
             f"{p}: missing column(s) {', '.join(missing)}; an events file needs "
             "event_id,ticker,date and may add timing,benchmark and columns of your own"
         )
-    line = np.arange(len(raw)) + 2  # the file's line of each row (blank lines kept as rows)
     blank = (raw == "").to_numpy().all(axis=1)
     if blank.any():
         raw, line = raw[~blank].reset_index(drop=True), line[~blank]
-    if not len(raw):
+    if not len(raw) and not dropped:
         raise EventsFileError(
             f"{p}: no events: the file has a header and no rows (one row per event: "
             "event_id,ticker,date[,timing,...])"
         )
-    dropped: list[Dropped] = []
     if "timing" not in raw.columns:
-        raw["timing"] = "unknown"
+        raw["timing"] = ""
+    timing_given = (raw["timing"].str.strip() != "").to_numpy()
     raw["timing"] = raw["timing"].replace("", "unknown")
     keep = np.ones(len(raw), dtype=bool)
 
@@ -129,7 +123,9 @@ def read_events_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Dr
     dates = pd.to_datetime(raw["date"], format="%Y-%m-%d", errors="coerce")
     bad = np.flatnonzero(dates.isna().to_numpy())
     drop(bad, "date", [f"{raw['date'].iat[i]!r} is not a date YYYY-MM-DD" for i in bad])
-    bad = np.flatnonzero(~raw["timing"].isin(TIMINGS).to_numpy() & keep)
+    instants = _instants(raw, dates, timing_given, keep, drop)  # NaT: no exact time
+    timed = ~np.isnat(instants)
+    bad = np.flatnonzero(~raw["timing"].isin(TIMINGS).to_numpy() & keep & ~timed)
     drop(
         bad,
         "timing",
@@ -171,7 +167,7 @@ def read_events_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Dr
         sessions = get_calendar(code).sessions
         first, last = sessions[0].to_datetime64(), sessions[-1].to_datetime64()
         lo, hi = np.datetime64(first, "D"), np.datetime64(last, "D")
-        rows = keep & (market == code)
+        rows = keep & (market == code) & ~timed  # a timed row's day 0 is checked below
         outside = rows & ((day < lo) | (day > hi) | ((day == hi) & (timing == "after_close")))
         bad = np.flatnonzero(outside)
         drop(
@@ -179,17 +175,93 @@ def read_events_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Dr
             "date",
             [str(CalendarRangeError(code, day[i], lo, hi)) for i in bad],
         )
+    # an exact time: the first session of the ticker's exchange that closes after it
+    for code in dict.fromkeys(m for m in market[keep & timed] if m is not None):
+        rows = np.flatnonzero(keep & timed & (market == code))
+        found = day0_sessions_at(str(code), instants[rows])
+        bad = rows[np.isnat(found.to_numpy())]
+        sessions = get_calendar(str(code)).sessions
+        lo, hi = sessions[0].date(), sessions[-1].date()
+        drop(bad, "time", [str(CalendarRangeError(str(code), day[i], lo, hi)) for i in bad])
+    raw.loc[timed, "timing"] = "exact"
     table = raw[keep].assign(date=dates[keep], market=market[keep])
+    at = instants[keep]
     pieces = []
     for code, block in table.groupby("market", sort=False):
+        exact = ~np.isnat(at[table["market"].to_numpy() == code])
+        day0 = pd.Series(pd.NaT, index=block.index, dtype="datetime64[ns]")
         try:
-            day0 = day0_sessions(str(code), block["date"], block["timing"].to_numpy())
+            if (~exact).any():
+                plain = block[~exact]
+                day0[~exact] = day0_sessions(str(code), plain["date"], plain["timing"].to_numpy())
         except CalendarRangeError as exc:  # pragma: no cover - the rows outside were dropped
             raise EventsFileError(f"{p}: {exc}") from None
+        if exact.any():
+            day0[exact] = day0_sessions_at(str(code), at[table["market"].to_numpy() == code][exact])
         pieces.append(block.assign(day0=day0))
     out = pd.concat(pieces) if pieces else table.assign(day0=pd.Series(dtype="datetime64[ns]"))
     dropped.sort(key=lambda d: _line_of(d.reason))
     return out.sort_index().reset_index(drop=True), dropped
+
+
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def _instants(
+    raw: pd.DataFrame,
+    dates: pd.Series,
+    timing_given: np.ndarray,
+    keep: np.ndarray,
+    drop: Callable[[np.ndarray, str, str | list[str]], None],
+) -> np.ndarray:
+    """The UTC instant (naive ``datetime64[ns]``) of each row that gives ``time`` and
+    ``timezone``, NaT for the others; a row with only one of them, with a ``timing`` too, or
+    with a time or timezone that cannot be read is dropped (``drop``), as a catalog refuses
+    it. The instant is :func:`backtest.sessions.event_instant`'s: a local time a
+    daylight-saving change skipped is moved forward by the gap, a repeated one is its first
+    occurrence."""
+    out = np.full(len(raw), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if "time" not in raw.columns and "timezone" not in raw.columns:
+        return out
+    time = raw["time"].str.strip() if "time" in raw.columns else pd.Series("", index=raw.index)
+    zone = (
+        raw["timezone"].str.strip() if "timezone" in raw.columns else pd.Series("", index=raw.index)
+    )
+    has_t, has_z = (time != "").to_numpy(), (zone != "").to_numpy()
+    drop(np.flatnonzero(keep & has_t & ~has_z), "timezone",
+         "is empty: a time needs its IANA timezone, e.g. America/New_York")  # fmt: skip
+    drop(np.flatnonzero(keep & has_z & ~has_t), "time",
+         "is empty: a timezone needs the local time HH:MM (24-hour)")  # fmt: skip
+    both = keep & has_t & has_z
+    bad = np.flatnonzero(both & timing_given)
+    drop(bad, "timing", "give either timing, or time and timezone, not both")
+    parts = time.str.extract(f"^{_TIME.pattern}$").fillna("0").astype(int)
+    clock = (
+        time.str.fullmatch(_TIME.pattern).to_numpy(dtype=bool)
+        & ((parts[0] < 24) & (parts[1] < 60) & (parts[2] < 60)).to_numpy()
+    )
+    bad = np.flatnonzero(keep & both & ~clock)
+    drop(bad, "time", [f"{time.iat[i]!r} is not a time of day HH:MM (24-hour)" for i in bad])
+    for z in dict.fromkeys(zone[keep & both]):
+        rows = np.flatnonzero(keep & both & (zone == z).to_numpy())
+        try:
+            tz = zoneinfo.ZoneInfo(z)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            drop(rows, "timezone", f"{z!r} is not a known IANA timezone, e.g. America/New_York")
+            continue
+        local = dates.iloc[rows] + pd.to_timedelta(
+            parts[0].iloc[rows] * 3600 + parts[1].iloc[rows] * 60 + parts[2].iloc[rows], unit="s"
+        )
+        aware = pd.DatetimeIndex(local).tz_localize(
+            tz, ambiguous=np.ones(len(rows), dtype=bool), nonexistent="NaT"
+        )
+        utc = aware.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        for k in np.flatnonzero(np.isnat(utc)):  # skipped by a daylight-saving change
+            h, m, sec = (int(parts[c].iat[rows[k]]) for c in range(3))
+            instant = event_instant(dates.iat[rows[k]].date(), dt.time(h, m, sec), z)
+            utc[k] = instant.tz_localize(None).to_datetime64()
+        out[rows] = utc
+    return out
 
 
 def _bad_row(path: Path, line: int, raw: pd.DataFrame, i: int, column: str, what: str) -> Dropped:
@@ -227,8 +299,8 @@ def _regular_file(path: Path, what: str, error: type[Exception]) -> None:
 def _header_cells(path: Path, error: type[Exception]) -> list[str]:
     """The stripped cells of a CSV file's first line (empty list: an empty file)."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            first = fh.readline()
+        with open(path, "rb") as fh:  # the first line only: a later row's bytes are its own
+            first = fh.readline().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise error(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     except OSError as exc:
@@ -238,12 +310,136 @@ def _header_cells(path: Path, error: type[Exception]) -> list[str]:
     return [c.strip() for c in next(csv.reader([first]))]
 
 
-def _parser_problem(exc: Exception) -> str:
-    """pandas' tokenizer error in our words, with the line it names."""
-    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-    if m:
-        return f"line {m[2]}: {m[3]} values, but the header has {m[1]} columns"
-    return f"not a readable CSV file ({' '.join(str(exc).split())})"
+#: Where a text's lines end: after a newline, or after a carriage return not followed by one.
+_LINE_ENDS = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
+_ONE_LINE_COLUMNS = ("event_id", "ticker", "date", "timing", "benchmark")
+_UNDECODED = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8, kept by surrogateescape
+
+
+def _records(
+    lines: list[str], width: int, one_line: dict[int, str]
+) -> Iterable[tuple[int, list[str], str]]:
+    """The CSV records of ``lines`` after the header: ``(line, cells, "")``, or ``(line,
+    cells of that line alone, why the record cannot be read)``.
+
+    A quoted cell may run over lines (a note), but not into a row too long or into a column of
+    ``one_line`` (index -> name: the id, ticker, date...), and a quote must be closed: such a
+    record is a stray quote, and reading resumes at the line after its first, so that one bad
+    quote costs its own row, not the rows after it.
+    """
+    pos = 1
+    while pos < len(lines):
+        feed = Lines(lines, pos)
+        reader = csv.reader(feed, skipinitialspace=True)
+        while True:
+            start = feed.i
+            try:
+                cells = next(reader, None)
+            except csv.Error as exc:
+                problem = f"not a readable CSV row ({exc}): check its quotes"
+            else:
+                if cells is None:
+                    return
+                end = feed.i
+                problem = ""
+                if end == len(lines) and _unclosed(lines[start:end]):
+                    problem = (
+                        "a quote opened on this line is never closed: check its quotes "
+                        "(a quoted cell must end with a quote)"
+                    )
+                elif end - start > 1:  # a quoted cell ran over lines
+                    if len(cells) > width:
+                        problem = (
+                            f"a quoted cell runs from this line to line {end}, and the row "
+                            f"then has {len(cells)} values, but the header has {width} "
+                            "columns: check its quotes"
+                        )
+                    else:
+                        into = [
+                            name
+                            for k, name in one_line.items()
+                            if k < len(cells) and ("\n" in cells[k] or "\r" in cells[k])
+                        ]
+                        if into:
+                            problem = (
+                                f"a quoted cell runs from this line to line {end}, through "
+                                f"column {into[0]}, which holds one line: check its quotes"
+                            )
+                if not problem:
+                    yield start + 1, cells, ""
+                    continue
+            first = [c.strip().strip('"') for c in lines[start].rstrip("\r\n").split(",")]
+            yield start + 1, first, problem
+            pos = start + 1
+            break
+
+
+def _unclosed(lines: list[str]) -> bool:
+    """Whether the last record of a text ends inside a quoted cell."""
+    try:
+        for _ in csv.reader(lines, skipinitialspace=True, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
+def _read_rows(path: Path) -> tuple[pd.DataFrame, np.ndarray, list[Dropped]]:
+    """The rows of an events file as text cells (a short row padded with empty cells), the
+    line of each, and the rows that cannot be read: too many values, a quote never closed, a
+    byte that is not UTF-8 (each names the file and line)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EventsFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    text = data.decode("utf-8-sig", errors="surrogateescape")
+    undecoded = _UNDECODED.search(text) is not None  # (then each row is looked at)
+    lines = _LINE_ENDS.split(text)
+    if lines and not lines[-1]:
+        lines.pop()
+    header_cells = next(csv.reader(lines[:1], skipinitialspace=True), [])
+    header = [c.strip() or f"Unnamed: {i}" for i, c in enumerate(header_cells)]
+    width = len(header)
+    rows: list[list[str]] = []
+    where: list[int] = []
+    dropped: list[Dropped] = []
+
+    def cell(cells: list[str], name: str) -> str:
+        i = header.index(name) if name in header else -1
+        return _UNDECODED.sub("\ufffd", cells[i]) if 0 <= i < len(cells) else ""
+
+    one_line = {i: h for i, h in enumerate(header) if h in _ONE_LINE_COLUMNS}
+    for line, cells, problem in _records(lines, width, one_line):
+        if not problem and len(cells) > width:
+            problem = (
+                f"{len(cells)} values, but the header has {width} columns: check for an extra "
+                "comma (quote a cell that holds a comma)"
+            )
+        if not problem and undecoded:
+            bad = next(((k, c) for k, c in enumerate(cells) if _UNDECODED.search(c)), None)
+            if bad is not None:
+                k, text = bad
+                byte = ord(_UNDECODED.findall(text)[0]) - 0xDC00
+                problem = (
+                    f"column {header[k] if k < width else k + 1}: not UTF-8 text (byte "
+                    f"0x{byte:02x}); save the file as UTF-8"
+                )
+        if problem:
+            dropped.append(
+                Dropped(
+                    cell(cells, "event_id"),
+                    cell(cells, "ticker"),
+                    "input",
+                    f"{path.name} line {line}: {problem}",
+                )
+            )
+            continue
+        rows.append(cells + [""] * (width - len(cells)))
+        where.append(line)
+    raw = pd.DataFrame(rows, columns=header, dtype=object).astype(str) if rows else None
+    if raw is None:
+        raw = pd.DataFrame({h: pd.Series(dtype=str) for h in header})
+    return raw, np.array(where, dtype=np.int64), dropped
 
 
 def _add_markets(table: pd.DataFrame, *, stage: str) -> tuple[pd.DataFrame, list[Dropped]]:
@@ -576,16 +772,66 @@ class FactorScaleError(EvbtError, ValueError):
 
 
 #: The size of daily decimal factor returns, by the median and the largest absolute value of
-#: each column. In French's files (1926-2026) a factor's median is 0.0004 to 0.06 over any 20
-#: sessions (0.042 for Mkt-RF in March 2020) and no day reaches 0.19 (Mom 0.185 on 1939-09-05,
+#: each column. In French's files (1926-2026) no day reaches 0.19 (Mom 0.185 on 1939-09-05,
 #: Mkt-RF -0.174 on 1987-10-19); the risk-free rate is at most 0.0006 a day (1981). In percent
 #: all is 100 times larger. A factor is refused as percent when its median reaches
 #: ``PERCENT_MEDIAN`` and a day reaches ``PERCENT_LARGEST`` (no decimal factor ever did,
-#: whatever the sessions looked at); ``RF`` when its median reaches ``RF_PERCENT_MEDIAN`` (65 %
-#: a year in decimal).
+#: whatever the sessions looked at), or when its median alone reaches the
+#: :data:`PERCENT_MEDIAN_BY_DAYS` of its number of values; ``RF`` when its median reaches
+#: ``RF_PERCENT_MEDIAN`` (65 % a year in decimal).
 PERCENT_MEDIAN = 0.05
 PERCENT_LARGEST = 0.5
 RF_PERCENT_MEDIAN = 0.002
+#: ``(days, median)``: from ``days`` values on, a factor (not ``RF``) whose median absolute
+#: value reaches ``median`` is in percent, whatever its largest value. Calibrated on every
+#: stretch of 1 to 250 sessions (and of 300 to 5,000, checked) of French's three daily files
+#: (FF3 and Mom 1926-2026, FF5 1963-2026; every factor but RF, in decimal; crash days
+#: included), by ``benchmarks/factor_scale_calibration.py``. Each step is at least 1.25 times
+#: the largest median of real decimal returns over any stretch as long or longer:
+#:
+#: ========  ===============================================  =========
+#: sessions  largest decimal median, n sessions or more        threshold
+#: ========  ===============================================  =========
+#: 1-4       0.185 (one day: Mom 1939-09-05); 0.114 (2, 1929)  none
+#: 5-9       0.112 (Mkt-RF, 5 sessions to 1929-10-30)          0.14
+#: 10-24     0.0593 (13 sessions to 1929-11-15)                0.075
+#: 25-59     0.0423 (26 sessions to 2020-04-06)                0.055
+#: 60-99     0.0378 (60 sessions to 2008-12-08)                0.048
+#: 100-249   0.0245 (100 sessions to 2009-01-29)               0.031
+#: 250-      0.0175 (300 sessions to 1932-09-15)               0.022
+#: ========  ===============================================  =========
+#:
+#: The largest decimal value is 0.185 over stretches of any length (one day). In percent, the
+#: calmest stretches have the smallest medians (the largest factor median of a frame): 0.085
+#: over FF3's calmest 10 sessions, 0.115 over FF5's, 0.12 and 0.14 over 20: every stretch of
+#: FF3 or FF5 in percent is refused from 10 sessions on; momentum alone (one column: 0.04 over
+#: its calmest 20 sessions, below 1929's decimal 0.056, so the numbers do not allow it) from
+#: 43. Before this rule a calm month in percent (largest under 0.5) passed.
+PERCENT_MEDIAN_BY_DAYS: tuple[tuple[int, float], ...] = (
+    (5, 0.14),
+    (10, 0.075),
+    (25, 0.055),
+    (60, 0.048),
+    (100, 0.031),
+    (250, 0.022),
+)
+
+
+def percent_median(days: int) -> float:
+    """The median absolute value from which a factor of ``days`` values is in percent
+    (:data:`PERCENT_MEDIAN_BY_DAYS`; infinite below 5 days: a few decimal crash days are as
+    large as calm percent ones).
+
+    >>> percent_median(4), percent_median(20), percent_median(1000)
+    (inf, 0.075, 0.022)
+    """
+    out = math.inf
+    for least, median in PERCENT_MEDIAN_BY_DAYS:
+        if days >= least:
+            out = median
+    return out
+
+
 #: Factors are 100 times too small when, over at least ``SMALL_MIN_DAYS`` days, the largest
 #: of their medians is below ``SMALL_MEDIAN`` and no day reaches ``SMALL_LARGEST`` (real
 #: factors: a median of at least 0.0004 and a day of at least 0.002 over any 20 sessions;
@@ -595,14 +841,24 @@ SMALL_LARGEST = 0.002
 SMALL_MIN_DAYS = 20
 
 
+#: The key of ``DataFrame.attrs`` where :func:`read_factors` keeps each column's file, so that
+#: a study's check of the rows it uses (:func:`check_factor_rows`) names the file.
+FACTOR_FILES = "evbt_factor_files"
+
+
 def check_factor_scale(factors: pd.DataFrame, source: str, *, in_percent: bool = False) -> None:
     """Refuse factor returns whose size is not that of daily decimal returns.
 
     A factor column is in percent when its median absolute value reaches :data:`PERCENT_MEDIAN`
     (0.05) and its largest reaches :data:`PERCENT_LARGEST` (0.5: no daily decimal factor return
-    ever did: the largest are Mom's 0.185 on 1939-09-05 and Mkt-RF's -0.174 on 1987-10-19); the
-    risk-free rate ``RF`` when its median reaches :data:`RF_PERCENT_MEDIAN` (0.002, 65 % a
-    year). The factors are 100 times too small (decimals read as percent, or divided by 100
+    ever did: the largest are Mom's 0.185 on 1939-09-05 and Mkt-RF's -0.174 on 1987-10-19), or
+    when its median alone reaches what no decimal factor's median ever did over as many days
+    (:func:`percent_median`: 0.14 from 5 days, 0.075 from 10, 0.055 from 25, 0.048 from 60,
+    0.031 from 100, 0.022 from 250; calibrated on every stretch of 1 to 250 sessions of French's
+    daily files since 1926, crash days included, see :data:`PERCENT_MEDIAN_BY_DAYS`: French's
+    three and five factors in percent are refused over any 10 sessions, momentum alone over
+    any 43); the risk-free rate ``RF`` when its median reaches :data:`RF_PERCENT_MEDIAN` (0.002,
+    65 % a year). The factors are 100 times too small (decimals read as percent, or divided by 100
     twice) when, over at least :data:`SMALL_MIN_DAYS` days, their largest median is below
     :data:`SMALL_MEDIAN` (0.0002) and no value reaches :data:`SMALL_LARGEST` (0.002). Real daily
     decimal factors are far from both, crash days included.
@@ -623,6 +879,7 @@ def check_factor_scale(factors: pd.DataFrame, source: str, *, in_percent: bool =
     columns = list(numeric.columns)
     size = pd.DataFrame(np.abs(numeric.to_numpy(dtype=np.float64)))
     median, largest = size.median().to_numpy(), size.max().to_numpy()  # NaN skipped
+    counted = size.notna().sum().to_numpy()
     days = f"over {len(factors)} day{'s' if len(factors) != 1 else ''}"
 
     def seen(at: list[int]) -> str:
@@ -635,6 +892,7 @@ def check_factor_scale(factors: pd.DataFrame, source: str, *, in_percent: bool =
         for i, c in enumerate(columns)
         if (c == "RF" and median[i] >= RF_PERCENT_MEDIAN)
         or (c != "RF" and median[i] >= PERCENT_MEDIAN and largest[i] >= PERCENT_LARGEST)
+        or (c != "RF" and median[i] >= percent_median(int(counted[i])))
     ]
     if big and in_percent:
         raise FactorScaleError(
@@ -671,13 +929,20 @@ def check_factor_scale(factors: pd.DataFrame, source: str, *, in_percent: bool =
     )
 
 
-def read_factors(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
+def read_factors(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    files: FactorFiles | None = None,
+) -> pd.DataFrame:
     """Read daily factors in Ken French's CSV format (FF3, FF5, momentum), joined on date.
 
     The format: free text, then a header line such as ``,Mkt-RF,SMB,HML,RF``, then rows
     ``YYYYMMDD, v1, v2, ...`` in percent up to the first blank line (other sections after it are
     ignored). Files are joined on date (e.g. FF3 + momentum = Carhart). Returns decimal returns
-    indexed by date; the risk-free rate is the column ``RF`` when present.
+    indexed by date; the risk-free rate is the column ``RF`` when present. Each column's file
+    is kept in ``attrs[FACTOR_FILES]``: a study's messages about the factors name it.
+    ``files``: the :class:`FactorFiles` of a run, which reads each file once (its check before
+    the prices load, then its study).
 
     Raises
     ------
@@ -695,9 +960,7 @@ def read_factors(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
     frames: list[tuple[Path, pd.DataFrame]] = []
     for path in paths:
         p = Path(path)
-        frame = _read_factor_file(p)
-        check_factor_scale(frame, str(p), in_percent=True)
-        frames.append((p, frame))
+        frames.append((p, files.read(p) if files is not None else _checked_factor_file(p)))
     out = frames[0][1]
     for i, (p, f) in enumerate(frames[1:], start=1):
         for q, earlier in frames[:i]:
@@ -708,7 +971,71 @@ def read_factors(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
                     "factor once"
                 )
         out = out.join(f.drop(columns=[c for c in f.columns if c in out.columns]), how="inner")
-    return out.sort_index()
+    out = out.sort_index()
+    sources: dict[str, str] = {}
+    for p, f in frames:  # a column's file: the first that has it (RF: the first file's)
+        for c in f.columns:
+            sources.setdefault(str(c), str(p))
+    out.attrs[FACTOR_FILES] = sources
+    return out
+
+
+def check_factor_rows(factors: pd.DataFrame, rows: str) -> None:
+    """:func:`check_factor_scale` of the factor rows a study uses (``rows`` says which), each
+    file's columns named by their file when ``factors`` came from :func:`read_factors` (a file
+    whose units change partway through passes as a whole, not on these rows), the frame's
+    other columns as ``the factor frame (factors=)``.
+
+    Raises
+    ------
+    FactorScaleError
+        As :func:`check_factor_scale`, naming the file (or the frame) and the rows.
+    """
+    files = factors.attrs.get(FACTOR_FILES)
+    if not isinstance(files, dict):
+        files = {}
+    columns = [str(c) for c in factors.columns]
+    by_file: dict[str, list[int]] = {}
+    for i, c in enumerate(columns):  # by position (two columns may share a name)
+        by_file.setdefault(files.get(c, ""), []).append(i)
+    for source, at in by_file.items():
+        if source:
+            check_factor_scale(factors.iloc[:, at], f"{source} ({rows})", in_percent=True)
+    if "" in by_file:
+        at = by_file[""]
+        part = factors if len(at) == len(columns) else factors.iloc[:, at]
+        check_factor_scale(part, "the factor frame (factors=)")
+
+
+class FactorFiles:
+    """The factor files of one run, each parsed and checked once (:func:`read_factors`'s
+    ``files``): a file is kept under its resolved path, size and modification time, so one
+    edited since is read again. Not a global cache: a run makes its own, and it goes with it.
+    """
+
+    def __init__(self) -> None:
+        self._frames: dict[tuple[str, int, int], pd.DataFrame] = {}
+        #: the number of files parsed (not found kept)
+        self.parsed = 0
+
+    def read(self, path: str | os.PathLike[str]) -> pd.DataFrame:
+        """The frame of ``path`` (decimal, checked as :func:`read_factors` checks a file)."""
+        p = Path(path)
+        try:
+            st = p.resolve().stat()
+        except (OSError, RuntimeError):  # missing, a loop of links: the reader says so
+            return _checked_factor_file(p)
+        key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+        if key not in self._frames:
+            self._frames[key] = _checked_factor_file(p)
+            self.parsed += 1
+        return self._frames[key]
+
+
+def _checked_factor_file(p: Path) -> pd.DataFrame:
+    frame = _read_factor_file(p)
+    check_factor_scale(frame, str(p), in_percent=True)
+    return frame
 
 
 def _read_factor_file(p: Path) -> pd.DataFrame:

@@ -420,10 +420,12 @@ def _no_day0_reasons(aligned: Aligned, rows: np.ndarray, off: Offsets) -> list[s
     day0 = aligned.table["day0"].iloc[rows]
     bench = aligned.table["benchmark"].iloc[rows]
     whys = []
+    ticker = aligned.table["ticker"].iloc[rows]
     for q in range(len(rows)):
         day = pd.Timestamp(day0.iat[q]).date()
         if np.isnan(own[q]) or model[q] in (K.CONSTANT_MEAN, K.RAW):
-            whys.append(STATUS_DROPS[K.STATUS_NO_DAY0][1])
+            masked = _masked_on_day0(aligned, rows[q], str(ticker.iat[q]))
+            whys.append(STATUS_DROPS[K.STATUS_NO_DAY0][1] + masked)
         elif model[q] == K.FACTOR and fac[q].any():
             whys.append(_no_factors_reason(aligned, day, fac[q]))
         elif model[q] == K.FACTOR:
@@ -432,9 +434,28 @@ def _no_day0_reasons(aligned: Aligned, rows: np.ndarray, off: Offsets) -> list[s
             b = bench.iat[q]
             whys.append(
                 f"no benchmark {b} return on day 0 {day} (no {b} price on day 0 or on the "
-                "session before)"
+                f"session before){_masked_on_day0(aligned, rows[q], str(b))}"
             )
     return whys
+
+
+def _masked_on_day0(aligned: Aligned, row: int, name: str) -> str:
+    """``: ...`` naming the price of ``name`` on day 0 (or the session before) that is in
+    the data but the quality checks masked, and the check; "" when none was masked."""
+    gaps = aligned.gaps
+    if gaps is None:
+        return ""
+    sessions = aligned.blocks[int(aligned.block[row])].sessions
+    s = int(aligned.position[row])
+    for at, which in ((s, "day 0"), (s - 1, "the session before")):
+        if 0 <= at < len(sessions):
+            found = gaps.masked(name, sessions[at])
+            if found is not None:
+                return (
+                    f": the {name} price of {which}, {sessions[at].date()}, is in the data but "
+                    f"the quality checks masked it ({found})"
+                )
+    return ""
 
 
 def _no_factors_reason(aligned: Aligned, day: Any, missing: np.ndarray) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,7 +19,7 @@ from backtest.study import earnings as E
 from backtest.study.spec import StudySpec, Window, window_label
 from backtest.study.statistics import GROUP_TESTS, HYPOTHESES, TestResult
 from backtest.summary import Summary, Table, Text
-from backtest.text import did_you_mean, interval, num, pct, unbounded
+from backtest.text import did_you_mean, interval, num, p_value, pct, unbounded
 
 #: What a test of each measure is about (``{x}`` of :data:`~statistics.HYPOTHESES`).
 _TESTED = {
@@ -38,7 +39,7 @@ EVENT_FIELDS = frozenset(
         "file", "same_news_as", "model", "benchmark", "model_reason", "alpha", "beta", "sigma",
         "n_est", "dof", "est_first", "est_last", "confounded", "n_confounders", "clustered",
         "cluster_size", "timing_unknown", "primary_obs", "n_overlaps", "overlaps",
-        "not_total_return", "tickers",
+        "not_total_return", "price_warning", "tickers",
     }
 )  # fmt: skip
 
@@ -65,7 +66,9 @@ class EventStudyResult:
         (residual standard deviation), ``n_est``, ``dof``, ``est_first``/``est_last``
         (estimation sessions), ``confounded``/``n_confounders``, ``clustered``/
         ``cluster_size``, ``timing_unknown``, ``not_total_return`` (a session it reads has a
-        return the prices flag), and the counting of news: ``primary_obs`` (the row is the
+        return the prices flag), ``price_warning`` (a session it reads has a price quality
+        warning of its ticker or its benchmark: ``evbt prices check`` lists them), and the
+        counting of news: ``primary_obs`` (the row is the
         observation its overlapping rows are merged into, over the widest window),
         ``overlaps`` (for a primary, the ids of the rows merged into it, at most
         ``spec.max_listed``; for a merged row, the id of its primary) and ``n_overlaps`` (the
@@ -74,7 +77,11 @@ class EventStudyResult:
         Abnormal-return path: index (event_id, ticker), columns the relative days.
     windows:
         Long table: per row and event window, ``car``, ``car_se`` (with estimation error),
-        ``t``, ``p`` (t with the residual degrees of freedom), ``bhar``, ``scar``.
+        ``t``, ``p`` (t with the residual degrees of freedom), ``bhar``, ``scar``,
+        ``complete`` (the window has a value) and ``missing``: for a window without one,
+        why (the first day whose return is missing, whose, and why: past the end of the
+        ticker's prices, a session without its row, a price the quality checks masked,
+        ...), "" for the others.
     groups:
         Long table: per grouping (``group_by``) and group, AAR per day, CAAR and ABHAR per
         window, with ``n_rows`` (rows with a value), ``n`` (observations: rows of one ticker
@@ -154,6 +161,7 @@ class EventStudyResult:
             for c in (
                 "event_id", "ticker", "day0", "category", "scope", "benchmark", "model",
                 "primary_obs", "confounded", "clustered", "timing_unknown", "not_total_return",
+                "price_warning",
             )
             if c in self.events.columns
         ]  # fmt: skip
@@ -253,11 +261,13 @@ class EventStudyResult:
         single-event reactions over the first window, the earnings profile when there are
         earnings events, and the most common reasons rows were dropped."""
         spec = self.spec
+        used = self.events["model"].astype(str).nunique() if "model" in self.events else 0
+        model = f"model {spec.model}" + (f" ({models_text(self)})" if used > 1 else "")
         head = [
-            f"model {spec.model}, {spec.returns} returns, estimation {list(spec.estimation)} "
+            f"{model}, {spec.returns} returns, estimation {list(spec.estimation)} "
             f"(min {spec.min_estimation} obs), windows "
             + ", ".join(window_label(w) for w in spec.windows),
-            f"prices {self.data.get('price_first')} to {self.data.get('price_last')}; "
+            f"{_price_range(self.data)}; "
             f"{self.data.get('n_measured', len(self.events))} (event, ticker) rows measured, "
             f"{len(self.dropped)} dropped",
         ]
@@ -285,6 +295,9 @@ class EventStudyResult:
                     numeric=(1, 2, 3, 4, 5, 6),
                 )
             )
+            notes = [f"{r.window}: {r.notes}" for r in caar.itertuples() if r.notes]
+            if notes:
+                blocks.append(Text(notes, bullets=True))
         first = window_label(spec.windows[0])
         blocks += self._group_blocks(first, max_groups)
         w0 = self.windows[self.windows["window"] == first].dropna(subset=["t"])
@@ -323,6 +336,17 @@ class EventStudyResult:
                     numeric=(1, 2, 3, 4, 5),
                 )
             )
+        gaps = self._gap_lines(max_dropped)
+        if gaps:
+            n_gaps = int((~self.windows["complete"].astype(bool)).sum())
+            blocks.append(
+                Text(
+                    gaps,
+                    title=f"Windows without a value ({n_gaps}; why each: column missing of "
+                    "result.windows)",
+                    bullets=True,
+                )
+            )
         if len(self.dropped):
             blocks.append(
                 Text(
@@ -331,6 +355,8 @@ class EventStudyResult:
                     bullets=True,
                 )
             )
+        if self.data.get("notes"):
+            blocks.append(Text(list(self.data["notes"]), title="Notes", bullets=True))
         return Summary("Event study", blocks)
 
     def _group_blocks(self, window: str, max_groups: int) -> list[Table | Text]:
@@ -369,6 +395,14 @@ class EventStudyResult:
             notes = [n for n in dict.fromkeys(rows["notes"].fillna("")) if "describe" in n]
             if notes:
                 out.append(Text(notes[0].split(" | ")[-1]))
+            lacking = [
+                f"{r.group}: {part}"
+                for r in rows.itertuples()
+                for part in str(r.notes or "").split(" | ")
+                if "without a value" in part
+            ]
+            if lacking:
+                out.append(Text(lacking, bullets=True))
         if larger:
             out.append(
                 Text(
@@ -377,6 +411,19 @@ class EventStudyResult:
                 )
             )
         return out
+
+    def _gap_lines(self, most: int) -> list[str]:
+        """The measured windows without a value, per window (first ``most``): how many and
+        why, their reasons by kind (:func:`reason_kinds`)."""
+        w = self.windows
+        if "missing" not in w.columns or not len(w):
+            return []
+        gaps = w[~w["complete"].astype(bool)]
+        out = []
+        for label, reasons in gaps.groupby("window", sort=False, observed=True)["missing"]:
+            if len(reasons):
+                out.append(f"{len(reasons)} x {label}: {_kinds_text(reasons)}")
+        return out[:most]
 
     def __str__(self) -> str:
         return str(self.summary())
@@ -389,7 +436,12 @@ class EventStudyResult:
             row = self.group_table("all", "CAAR").head(1)
             if len(row):
                 r = row.iloc[0]
-                caar = f"; CAAR{r['window']} {_pct(r['value'])} (p {_num(r['headline_p'])})"
+                if _f(r["value"]) is None:
+                    why = "no complete window" if int(r["n_rows"]) == 0 else "not computed"
+                    caar = f"; CAAR{r['window']} n/a ({why})"
+                else:
+                    p = _num(r["headline_p"]) or "n/a"
+                    caar = f"; CAAR{r['window']} {_pct(r['value'])} (p {p})"
         return (
             f"<EventStudyResult: {len(self.events)} rows measured, {len(self.dropped)} "
             f"dropped; model {spec.model}, windows "
@@ -451,6 +503,7 @@ class EventStudyResult:
                         "cluster_size": int(row.cluster_size),
                         "timing_unknown": bool(row.timing_unknown),
                         "not_total_return": bool(row.not_total_return),
+                        "price_warning": bool(getattr(row, "price_warning", False)),
                     },
                     "attributes": attr_rows[i],
                 }
@@ -651,25 +704,117 @@ def compare(
     )
 
 
-_NO_WINDOWS = pd.DataFrame(columns=["car", "car_se", "t", "p", "bhar"])
+_NO_WINDOWS = pd.DataFrame(columns=["car", "car_se", "t", "p", "bhar", "missing"])
 _WINDOW_FIELDS = ("car", "car_se", "t", "p", "bhar")
 
 
 def _drop_lines(dropped: pd.DataFrame, most: int) -> list[str]:
-    """The dropped rows by stage (most first): the count, and the stage's reason when it has
-    one, else its most common reason and how many different ones there are."""
+    """The dropped rows by stage (most first): the count, and the stage's reasons by kind
+    (:func:`reason_kinds`): the kind when there is one, else the most common and how many
+    kinds there are."""
     out = []
     by_stage = dropped.groupby("stage", sort=False)["reason"]
     for stage, n in by_stage.size().sort_values(ascending=False).head(most).items():
-        reasons = dropped.loc[dropped["stage"] == stage, "reason"].value_counts()
-        if len(reasons) == 1:
-            out.append(f"{n} x {stage}: {reasons.index[0]}")
-        else:
-            out.append(
-                f"{n} x {stage}: {len(reasons)} different reasons, the most common "
-                f"({reasons.iloc[0]} x): {reasons.index[0]}"
-            )
+        out.append(
+            f"{n} x {stage}: " + _kinds_text(dropped.loc[dropped["stage"] == stage, "reason"])
+        )
     return out
+
+
+def _kinds_text(reasons: pd.Series) -> str:
+    """The reasons of one stage (or window) in words: their one kind, or how many kinds
+    and the most common."""
+    kinds = reason_kinds(reasons)
+    if len(kinds) == 1:
+        return kinds[0][1]
+    return f"{len(kinds)} kinds of reason, the most common ({kinds[0][0]} x): {kinds[0][1]}"
+
+
+#: A number in a reason (a date, a count, a percentage, a signed day): a whole token, not
+#: the digits of a ticker (``0700.HK``, ``S0002``).
+_NUMBER = re.compile(r"(?<![\w.])(\d{4}-\d{2}-\d{2}|[-+]?\d+(?:[.,]\d+)*%?)(?!\w|\.\w)")
+
+
+def reason_kinds(reasons: Sequence[str] | pd.Series) -> list[tuple[int, str]]:
+    """Reasons grouped by kind, most common first: the count of each and its text, the
+    numbers of the kind's reasons written as their range.
+
+    Reasons of one kind differ only by their numbers and dates ("only 52 valid
+    estimation-window returns, 120 required" and "only 97 ..."): counting them as
+    different reasons says nothing.
+
+    >>> reason_kinds(["only 52 valid returns, 120 required", "only 97 valid returns, 120 "
+    ...               "required", "no prices for 0700.HK"])
+    [(2, 'only 52-97 valid returns, 120 required'), (1, 'no prices for 0700.HK')]
+    """
+    groups: dict[str, list[list[str]]] = {}
+    for r in reasons:
+        text = str(r)
+        groups.setdefault(_NUMBER.sub("\x00", text), []).append(_NUMBER.findall(text))
+    ranked = sorted(groups.items(), key=lambda kv: -len(kv[1]))  # stable: first seen first
+    out = []
+    for kind, numbers in ranked:
+        parts = kind.split("\x00")
+        text = parts[0]
+        for k, part in enumerate(parts[1:]):
+            text += _span([n[k] for n in numbers]) + part
+        out.append((len(numbers), text))
+    return out
+
+
+def _span(values: list[str]) -> str:
+    """The range of one number of a kind's reasons: ``52-119``, ``-5 to +3``, ``2024-01-02
+    to 2024-03-01``, or the number when they are all the same."""
+    distinct = set(values)
+    if len(distinct) == 1:
+        return values[0]
+    if all(len(v) == 10 and v[4] == "-" for v in distinct):  # dates
+        return f"{min(distinct)} to {max(distinct)}"
+
+    def value(v: str) -> float:
+        try:
+            return float(v.rstrip("%").replace(",", ""))
+        except ValueError:
+            return math.nan
+
+    ordered = sorted(distinct, key=value)
+    lo, hi = ordered[0], ordered[-1]
+    signed = lo[0] in "+-" or hi[0] in "+-"
+    return f"{lo} to {hi}" if signed else f"{lo}-{hi}"
+
+
+def _price_range(data: Mapping[str, Any]) -> str:
+    """The prices' range in words: ``prices 2020-01-02 to 2026-08-21``, ``no prices``.
+
+    >>> _price_range({"price_first": "2020-01-02", "price_last": "2026-08-21"})
+    'prices 2020-01-02 to 2026-08-21'
+    >>> _price_range({"price_first": None, "price_last": None})
+    'no prices'
+    """
+    first, last = data.get("price_first"), data.get("price_last")
+    if first is None or last is None:
+        return "no prices"
+    return f"prices {first} to {last}"
+
+
+def models_text(study: EventStudyResult) -> str:
+    """How many rows each model measured, the most used first: ``39 with the market model,
+    17 with the constant mean model`` (market-wide events are measured without the market;
+    an event may name its own model)."""
+    ev = study.events
+    if "model" not in ev.columns or not len(ev):
+        return f"with the {study.spec.model.replace('_', ' ')} model"
+    counts = ev["model"].astype(str).value_counts()
+    return ", ".join(f"{n} with the {m.replace('_', ' ')} model" for m, n in counts.items())
+
+
+def _missing(win: pd.DataFrame) -> np.ndarray:
+    """Per window row, why it has no value (``missing``), None when it has one."""
+    if "missing" not in win.columns:
+        return np.full(len(win), None, dtype=object)
+    m = win["missing"].to_numpy(dtype=object).copy()
+    m[(m == "") | pd.isna(m)] = None
+    return m
 
 
 def _json_floats(a: np.ndarray) -> list[Any]:
@@ -702,22 +847,32 @@ def _windows_of(ev: pd.DataFrame, win: pd.DataFrame) -> Any:
     if ordered:
         labels = [str(x) for x in win["window"].to_numpy()[:nw]]
         cols = {f: _json_floats(win[f].to_numpy().reshape(n, nw)) for f in _WINDOW_FIELDS}
+        missing = _missing(win).reshape(n, nw)
 
         def of(i: int) -> dict[str, Any]:
             return {
-                label: {f: cols[f][i][k] for f in _WINDOW_FIELDS} for k, label in enumerate(labels)
+                label: {**{f: cols[f][i][k] for f in _WINDOW_FIELDS}, "missing": missing[i, k]}
+                for k, label in enumerate(labels)
             }
 
         return of
     per_window = {
         (str(k[0]), str(k[1])): g.set_index("window")
-        for k, g in win.groupby(["event_id", "ticker"], sort=False, observed=True)
+        for k, g in win.assign(missing=_missing(win)).groupby(
+            ["event_id", "ticker"], sort=False, observed=True
+        )
     }
     keys = list(zip(ev["event_id"].astype(str), ev["ticker"].astype(str), strict=True))
 
     def grouped(i: int) -> dict[str, Any]:
         w = per_window.get(keys[i], _NO_WINDOWS)
-        return {str(label): {f: _json(w.at[label, f]) for f in _WINDOW_FIELDS} for label in w.index}
+        return {
+            str(label): {
+                **{f: _json(w.at[label, f]) for f in _WINDOW_FIELDS},
+                "missing": w.at[label, "missing"],
+            }
+            for label in w.index
+        }
 
     return grouped
 
@@ -787,11 +942,8 @@ def _interval(lo: float, hi: float) -> str:
 
 
 def _p(v: float) -> str:
-    """A p-value with three decimals, ``<0.001`` below."""
-    x = _f(v)
-    if x is None:
-        return ""
-    return "<0.001" if x < 0.001 else f"{x:.3f}"
+    """A p-value with three decimals, ``<0.001`` below (:func:`backtest.text.p_value`)."""
+    return p_value(v, missing="")
 
 
 def _num(v: float, digits: int = 2) -> str:

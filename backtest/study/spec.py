@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, get_args
 
@@ -33,16 +34,44 @@ class SpecError(EvbtError, ValueError):
 
 
 def _window(value: Any, name: str) -> Window:
-    try:
-        a, b = value
-        a, b = int(a), int(b)
-    except (TypeError, ValueError):
+    pair = _items(value)
+    if (
+        pair is None
+        or len(pair) != 2
+        or not all(isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in pair)
+    ):
         raise SpecError(
             f"{name} must be a pair of whole trading-day offsets such as (-1, 1), got {value!r}"
-        ) from None
+        )
+    a, b = int(pair[0]), int(pair[1])
     if a > b:
-        raise SpecError(f"{name} ({a}, {b}) starts after it ends: write ({b}, {a})")
+        raise _Reversed(name, (a, b))
     return (a, b)
+
+
+class _Reversed(SpecError):
+    """A window that starts after it ends. Its hint, ``write (b, a)``, is given only when that
+    passes the setting's rules with the other settings (:func:`_reversed_message`)."""
+
+    def __init__(self, name: str, pair: Window) -> None:
+        self.name, self.pair = name, pair
+        #: for ``windows``: every window given (the reversed ones as given), and this one's place
+        self.items: tuple[Any, ...] = ()
+        self.at = -1
+        super().__init__(f"{name} {pair} starts after it ends")
+
+
+def _items(value: Any) -> tuple[Any, ...] | None:
+    """The items of a list or tuple (any iterable but text, a mapping or a set, whose order
+    means nothing), or ``None`` for a value that is not a sequence of items."""
+    if isinstance(value, str | bytes | bytearray | Mapping | Set) or not isinstance(
+        value, Iterable
+    ):
+        return None
+    try:
+        return tuple(value)
+    except (TypeError, ValueError):  # e.g. a 0-d array
+        return None
 
 
 def window_label(w: Window) -> str:
@@ -197,7 +226,6 @@ class StudySpec:
             raise SpecError(problems[0][1])
         for name, value in checked.items():
             object.__setattr__(self, name, value)
-        object.__setattr__(self, "benchmarks", dict(self.benchmarks))
 
     # ------------------------------------------------------------------ derived offsets
     @property
@@ -244,15 +272,7 @@ class StudySpec:
         unknown = sorted(set(data) - known)
         if unknown:
             raise SpecError(f"unknown study setting(s) {unknown} (known: {sorted(known)})")
-        kw: dict[str, Any] = dict(data)
-        for key in ("estimation", "path", "confounder_window"):
-            if key in kw:
-                kw[key] = tuple(kw[key])
-        if "windows" in kw:
-            kw["windows"] = tuple(tuple(w) for w in kw["windows"])
-        if "group_by" in kw:
-            kw["group_by"] = tuple(kw["group_by"])
-        return cls(**kw)
+        return cls(**data)  # the rules keep lists as tuples (and refuse other values)
 
 
 # ---------------------------------------------------------------------------- the settings' rules
@@ -262,13 +282,13 @@ class StudySpec:
 
 
 def _model(value: Any) -> Any:
-    if value not in MODELS:
+    if not isinstance(value, str) or value not in MODELS:
         raise SpecError(f"model must be one of {', '.join(MODELS)}, not {value!r}")
     return value
 
 
 def _market_event_model(value: Any) -> Any:
-    if value not in MARKET_EVENT_MODELS:
+    if not isinstance(value, str) or value not in MARKET_EVENT_MODELS:
         raise SpecError(
             f"market_event_model must be one of {', '.join(MARKET_EVENT_MODELS)} (models "
             f"that do not use the market), not {value!r}"
@@ -288,13 +308,23 @@ def _whole(name: str, least: int | None = None) -> Callable[[Any], int]:
 
 
 def _returns(value: Any) -> Any:
-    if value not in RETURNS:
+    if not isinstance(value, str) or value not in RETURNS:
         raise SpecError(f"returns must be simple or log, not {value!r}")
     return value
 
 
 def _windows(value: Any) -> tuple[Window, ...]:
-    windows = tuple(_window(w, f"windows[{i}]") for i, w in enumerate(value))
+    items = _items(value)
+    if items is None or (items and all(isinstance(w, numbers.Number) for w in items)):
+        raise SpecError(
+            "windows must be a list of pairs of whole trading-day offsets such as "
+            f"[(0, 0), (-1, 1)], got {value!r}"
+        )
+    try:
+        windows = tuple(_window(w, f"windows[{i}]") for i, w in enumerate(items))
+    except _Reversed as exc:
+        exc.items, exc.at = items, int(exc.name[len("windows[") : -1])
+        raise
     if not windows:
         raise SpecError("windows is empty: give at least one event window such as (0, 0)")
     if len(set(windows)) != len(windows):
@@ -303,20 +333,48 @@ def _windows(value: Any) -> tuple[Window, ...]:
 
 
 def _max_loss(value: Any) -> Any:
-    try:
-        fraction = float(value)
-    except (TypeError, ValueError):
-        fraction = math.nan
+    number = not isinstance(value, bool) and isinstance(value, numbers.Real)  # True is not 1.0
+    fraction = float(value) if number else math.nan
     if not 0.0 <= fraction <= 1.0:
         raise SpecError(f"max_loss must be a fraction between 0 and 1, not {value!r}")
     return value
 
 
 def _group_by(value: Any) -> tuple[str, ...]:
-    group_by = tuple(value)
+    group_by = _items(value)
+    if group_by is None:
+        hint = f" such as ({value!r},)" if isinstance(value, str) and value.strip() else ""
+        raise SpecError(f"group_by must be a list of groupings{hint}, not {value!r}")
     if not group_by:
         raise SpecError("group_by is empty: use ('all',) at least")
+    bad = [g for g in group_by if not isinstance(g, str) or not g.strip()]
+    if bad:
+        raise SpecError(
+            f"group_by must be a list of groupings (names such as 'category'), not {value!r}: "
+            f"{bad[0]!r} is not a name"
+        )
     return group_by
+
+
+def _exclude_confounded(value: Any) -> bool:
+    # numpy's bool (np.True_) is not a bool but means one
+    if not isinstance(value, bool) and type(value).__name__ not in ("bool_", "bool"):
+        raise SpecError(f"exclude_confounded must be true or false, not {value!r}")
+    return bool(value)
+
+
+def _benchmarks(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise SpecError(
+            f'benchmarks must map market codes to tickers, such as {{"XNYS": "QQQ"}}, not {value!r}'
+        )
+    bad = [(k, v) for k, v in value.items() if not isinstance(k, str) or not isinstance(v, str)]
+    if bad:
+        raise SpecError(
+            f"benchmarks must map market codes to tickers (text), such as "
+            f'{{"XNYS": "QQQ"}}, not {bad[0][0]!r}: {bad[0][1]!r}'
+        )
+    return dict(value)
 
 
 #: setting -> its own rule (what ``max_offset`` and ``max_windows`` bound is a rule between
@@ -336,6 +394,8 @@ _RULES: dict[str, Callable[[Any], Any]] = {
     "confounder_window": lambda v: _window(v, "confounder_window"),
     "max_loss": _max_loss,
     "group_by": _group_by,
+    "exclude_confounded": _exclude_confounded,
+    "benchmarks": _benchmarks,
 }
 
 
@@ -402,18 +462,76 @@ def _estimation_hint(ok: Mapping[str, Any], est: Window, first: int) -> Window |
     return hint
 
 
+def _refusal(ok: Mapping[str, Any], name: str, value: Any) -> str | None:
+    """The first problem of setting ``name`` given ``value`` with the valid settings ``ok``
+    (its own rule and the rules between settings, within any ``max_offset`` given), or
+    ``None``: how a hint is checked before it is given."""
+    trial = dict(ok)
+    try:
+        trial[name] = _RULES[name](value)
+    except SpecError as exc:
+        return str(exc)
+    return next((m for f, m in _between(trial, limits=True) if f == name), None)
+
+
+def _reversed_message(name: str, exc: _Reversed, ok: Mapping[str, Any]) -> str:
+    """The message of a window that starts after it ends, with the window to write when it
+    passes the setting's rules: ``(b, a)``; for the estimation window, else one that ends
+    before the first event window (:func:`_estimation_hint`); for an event window that is
+    another one reversed, to drop it; else why ``(b, a)`` would be refused too."""
+    a, b = exc.pair
+    fixed = (b, a)
+    said = f"{exc.name} {exc.pair} starts after it ends"
+    if name == "windows":  # every reversed window of the list written the right way round
+        flips = [_flipped(w) for w in exc.items]
+        items = [w for w, _ in flips]
+        same = [j for j, w in enumerate(items) if w == fixed and j != exc.at]
+        if same and not flips[same[0]][1]:
+            return f"{said}, and {fixed} is windows[{same[0]}] already: drop it"
+        if same:
+            return f"{said}, as does windows[{same[0]}]: write {fixed} once"
+        why = _refusal(ok, name, items)
+        if why is not None and re.match(rf"windows\[(?!{exc.at}\])\d+\] ", why):
+            return f"{said}: write {fixed}; and {why}"  # a problem of another window
+    else:
+        why = _refusal(ok, name, fixed)
+    if why is None:
+        return f"{said}: write {fixed}"
+    if name == "estimation" and "windows" in ok:
+        hint = _estimation_hint(ok, fixed, min(w[0] for w in ok["windows"]))
+        if hint is not None and _refusal(ok, name, hint) is None:
+            why = why.split("; e.g. ")[0]  # (the reason, without the hint of its own)
+            return f"{said}; {fixed} would not do either ({why}): e.g. estimation={hint}"
+    return f"{said}; {fixed} would not do either: {why}"
+
+
+def _flipped(w: Any) -> tuple[Any, bool]:
+    """An event window as kept (as given when it is not a pair), written the right way round
+    when it starts after it ends; and whether it did."""
+    try:
+        return _window(w, ""), False
+    except _Reversed as exc:
+        return (exc.pair[1], exc.pair[0]), True
+    except SpecError:
+        return w, False
+
+
 def _checked(
     values: Mapping[str, Any], *, limits: bool
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The valid settings of ``values`` (as StudySpec keeps them) and every problem."""
     ok: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
+    reversed_: list[tuple[str, _Reversed]] = []
     for name, rule in _RULES.items():
         if name in values:
             try:
                 ok[name] = rule(values[name])
+            except _Reversed as exc:  # its hint needs the other settings
+                reversed_.append((name, exc))
             except SpecError as exc:
                 problems.append((name, str(exc)))
+    problems += [(name, _reversed_message(name, exc, ok)) for name, exc in reversed_]
     problems += _between(ok, limits=limits)
     order = [f.name for f in fields(StudySpec)]  # a setting's problems together, as declared
     problems.sort(key=lambda p: order.index(p[0]))

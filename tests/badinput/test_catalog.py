@@ -195,10 +195,49 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             "csv_multiline_cell.csv:4: entry b: field date: '2025-13-01' is not a valid date (expected YYYY-MM-DD)",
         ],
     ),
+    # a NUL or a byte that is not UTF-8 is a problem of its row, not of the file (once: "csv_nul.csv:3:
+    # contains a NUL character: this is not a text CSV file", and no entry loaded)
     "csv_nul.csv": (
+        ["a"],
+        [
+            "csv_nul.csv:3: entry #2: field id: contains a NUL character: remove it (a CSV file is text)",
+        ],
+    ),
+    "csv_nul_in_a_cell.csv": (
+        ["a", "c"],
+        [
+            "csv_nul_in_a_cell.csv:3: entry b: field ticker: contains a NUL character: remove it (a CSV file is text)",
+        ],
+    ),
+    "csv_not_utf8_row.csv": (
+        ["a", "c"],
+        [
+            "csv_not_utf8_row.csv:3: entry b: field title: not UTF-8 text (byte 0xe9); save the file as UTF-8",
+        ],
+    ),
+    # a spreadsheet's semicolons or tabs: said as such (once "missing column(s) id, ticker, ...")
+    "csv_semicolons.csv": (
         [],
         [
-            "csv_nul.csv:3: contains a NUL character: this is not a text CSV file",
+            'csv_semicolons.csv:1: the header\'s columns are separated by semicolons (;), but evbt reads comma-separated CSV: save the file with commas between the cells (in a spreadsheet, export "CSV UTF-8 (comma delimited)")',
+        ],
+    ),
+    "csv_semicolons_quoted.csv": (
+        [],
+        [
+            'csv_semicolons_quoted.csv:1: the header\'s columns are separated by semicolons (;), but evbt reads comma-separated CSV: save the file with commas between the cells (in a spreadsheet, export "CSV UTF-8 (comma delimited)")',
+        ],
+    ),
+    "csv_tabs.csv": (
+        [],
+        [
+            'csv_tabs.csv:1: the header\'s columns are separated by tabs, but evbt reads comma-separated CSV: save the file with commas between the cells (in a spreadsheet, export "CSV UTF-8 (comma delimited)")',
+        ],
+    ),
+    "csv_not_utf8_header.csv": (
+        [],
+        [
+            "csv_not_utf8_header.csv:1: column 5 of the header: not UTF-8 text (byte 0xe9); save the file as UTF-8",
         ],
     ),
     "csv_ragged_row.csv": (
@@ -212,10 +251,18 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ["a"],
         [],
     ),
+    # a row that is not CSV costs that row only: reading goes on from the next line (once "this
+    # row and the rows after it are not read", and c was lost)
     "csv_unclosed_quote.csv": (
-        ["a"],
+        ["a", "c"],
         [
-            "csv_unclosed_quote.csv:3: not a readable CSV row (unexpected end of data): check its quotes (a quoted cell must be closed with a quote); this row and the rows after it are not read",
+            "csv_unclosed_quote.csv:3: entry b: not a readable CSV row (a quote opened on this line is never closed): check its quotes (a quoted cell must be closed with a quote); the next line is read as the next row",
+        ],
+    ),
+    "csv_text_after_quote.csv": (
+        ["a", "c", "d"],
+        [
+            "csv_text_after_quote.csv:3: entry b: not a readable CSV row (',' expected after '\"'): check its quotes (a quoted cell must be closed with a quote); the next line is read as the next row",
         ],
     ),
     "date_outside_calendar.yaml": (
@@ -305,7 +352,14 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     "not_utf8.yaml": (
         [],
         [
-            "not_utf8.yaml:1: not UTF-8 text (invalid continuation byte at byte 19); save as UTF-8",
+            # byte 19 is on line 2 ("  - id: caf\xe9"; once said to be on line 1)
+            "not_utf8.yaml:2: not UTF-8 text (invalid continuation byte at byte 19); save as UTF-8",
+        ],
+    ),
+    "not_utf8_later_line.yaml": (  # a YAML file that cannot be decoded is not read at all
+        [],
+        [
+            "not_utf8_later_line.yaml:10: not UTF-8 text (invalid continuation byte at byte 212); save as UTF-8",
         ],
     ),
     "same_news_and_follows.yaml": (

@@ -36,11 +36,14 @@ FILE_ERRORS = {
     "event: event_id,ticker,date[,timing,...])",
     "empty.csv": "{path}: is empty; an events file needs the header event_id,ticker,date and "
     "one row per event",
-    "ragged.csv": "{path}: line 3: 4 values, but the header has 3 columns",
     "duplicate_column.csv": "{path}:1: column(s) date appear twice in the header",
     "missing_column.csv": "{path}: missing column(s) event_id, date; an events file needs "
     "event_id,ticker,date and may add timing,benchmark and columns of your own",
-    "not_utf8.csv": "{path}: not UTF-8 text (byte 24: invalid continuation byte)",
+    "semicolons.csv": "{path}:1: the header's columns are separated by semicolons (;), but evbt "
+    "reads comma-separated CSV: save the file with commas between the cells (in a spreadsheet, "
+    'export "CSV UTF-8 (comma delimited)")',
+    # the header's bytes must be UTF-8 (a later row's are that row's problem: see below)
+    "not_utf8_header.csv": "{path}: not UTF-8 text (byte 17: invalid continuation byte)",
 }
 
 ROW_OUTCOMES = {
@@ -90,6 +93,65 @@ ROW_OUTCOMES = {
         {"b": "blank_lines.csv line 5: column date: '2024-13-01' is not a date YYYY-MM-DD"},
     ),
     "bom.csv": (["a"], {}),
+    # the shape of a row and its bytes are that row's problem, not the file's: the other rows
+    # are read (these were once "line 3: 4 values, but the header has 3 columns" and "not
+    # UTF-8 text (byte 24...)" for the whole file)
+    "ragged.csv": (
+        ["a"],
+        {
+            "b": "ragged.csv line 3: 4 values, but the header has 3 columns: check for an extra "
+            "comma (quote a cell that holds a comma)"
+        },
+    ),
+    "not_utf8.csv": (
+        [],
+        {
+            "a": "not_utf8.csv line 2: column ticker: not UTF-8 text (byte 0xc9); save the file "
+            "as UTF-8"
+        },
+    ),
+    "not_utf8_row.csv": (  # the row after it has a quoted note over two lines
+        ["a", "c"],
+        {
+            "b": "not_utf8_row.csv line 3: column note: not UTF-8 text (byte 0xe9); save the file "
+            "as UTF-8"
+        },
+    ),
+    "unclosed_quote.csv": (
+        ["a", "c"],
+        {
+            "b": "unclosed_quote.csv line 3: a quote opened on this line is never closed: check "
+            "its quotes (a quoted cell must end with a quote)"
+        },
+    ),
+    "unclosed_quote_last.csv": (
+        ["a"],
+        {
+            "b": "unclosed_quote_last.csv line 3: a quote opened on this line is never closed: "
+            "check its quotes (a quoted cell must end with a quote)"
+        },
+    ),
+    # a quote closed on a later line, through the ticker column: each line is its own row
+    "stray_quote.csv": (
+        ["a", "d"],
+        {
+            "b": "stray_quote.csv line 3: a quoted cell runs from this line to line 4, through "
+            "column ticker, which holds one line: check its quotes",
+            "c": "stray_quote.csv line 4: column ticker: ticker 'AAPL\"': not a Yahoo ticker "
+            "(expected upper case letters and digits, optionally '-', a leading '^' for an index "
+            "and an exchange suffix such as '.HK', e.g. 'META', '0700.HK', '^GSPC')",
+        },
+    ),
+    # line 2's note runs over two lines (fine); line 4's quote closes into a row too long
+    "quote_into_long_row.csv": (
+        ["a", "d"],
+        {
+            "b": "quote_into_long_row.csv line 4: a quoted cell runs from this line to line 5, "
+            "and the row then has 6 values, but the header has 5 columns: check its quotes",
+            "c": "quote_into_long_row.csv line 5: 6 values, but the header has 5 columns: check "
+            "for an extra comma (quote a cell that holds a comma)",
+        },
+    ),
 }
 
 
@@ -116,6 +178,13 @@ def test_bad_rows_are_left_out_with_their_line(name: str) -> None:
         for k, v in reasons.items()
     }
     assert {d.stage for d in dropped} <= {"input"}
+
+
+def test_quoted_cells_over_lines_are_kept_whole() -> None:
+    table, _ = read_events_csv(HERE / "not_utf8_row.csv")
+    assert table["note"].tolist() == ["fine", "two\nlines"]
+    table, _ = read_events_csv(HERE / "quote_into_long_row.csv")
+    assert table["note"].tolist() == ["one, two\nthree", "w"]
 
 
 def test_a_fifo_is_refused_without_hanging(tmp_path: Path) -> None:

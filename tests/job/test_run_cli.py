@@ -66,6 +66,30 @@ def test_the_main_job_writes_the_report(real_report: tuple[Path, str]) -> None:
     assert counts["measured"] + counts["dropped"] == 64  # every (event, ticker) row accounted for
 
 
+def _readme_row(repo_root: Path, first_cell: str) -> tuple[set[str], set[str]]:
+    """The backticked names of the README report table's row whose first cell starts with
+    ``first_cell``: those of its first cell and those of its description."""
+    import re
+
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    (row,) = [line for line in readme.splitlines() if line.startswith(f"| `{first_cell}")]
+    first, what = (cell.strip() for cell in row.strip().strip("|").split(" | "))
+    return set(re.findall(r"`([^`]+)`", first)), set(re.findall(r"`([a-z_]+)`", what))
+
+
+@pytest.mark.slow
+def test_the_readme_lists_what_the_report_writes(
+    real_report: tuple[Path, str], repo_root: Path
+) -> None:
+    out, _ = real_report
+    _, tables = _readme_row(repo_root, "tables/")
+    written = {p.stem for p in (out / "tables").iterdir()}
+    assert {p.suffix for p in (out / "tables").iterdir()} == {".csv", ".json"}
+    assert tables == written
+    assets, _ = _readme_row(repo_root, "assets/")
+    assert assets == {f"assets/{p.name}" for p in (out / "assets").iterdir()}
+
+
 @pytest.mark.slow
 def test_key_numbers(real_report: tuple[Path, str], shared_prices_dir: Path) -> None:
     out, _ = real_report
@@ -321,13 +345,23 @@ def test_a_run_without_strategies_writes_every_table_with_its_header(
 ) -> None:
     """``[strategies] paths = []`` wrote strategy_metrics.csv, trade_stats.csv and trades.csv
     as empty files (pandas: EmptyDataError): every table has the header of a run with a
-    strategy (less, in the metrics, the combination's parameters), and its JSON is ``[]``."""
+    strategy (less, in the metrics, the combination's parameters), and its JSON is ``[]``.
+    A strategy that trades nothing (a lag past the prices) has every header of a run with
+    trades, the parameters too (its metrics lacked them): one row per combination, with
+    its parameter values, 0 trades and no metric."""
     (tmp_path / "s").mkdir()
     (tmp_path / "s" / "buy.toml").write_text(
         'name = "buy"\n[events]\ncategories = ["layoff"]\n[exit]\nhold = 1\n', encoding="utf-8"
     )
+    (tmp_path / "late").mkdir()
+    (tmp_path / "late" / "late.toml").write_text(
+        'name = "late"\n[events]\ncategories = ["layoff"]\n[entry]\nlag = 999\n'
+        "[exit]\nhold = [1, 5]\n",
+        encoding="utf-8",
+    )
     (tmp_path / "with").mkdir()
     (tmp_path / "without").mkdir()
+    (tmp_path / "untraded").mkdir()
     with_ = _run_layoffs(
         tmp_path / "with", capsys, repo_root, shared_prices_dir,
         f'[strategies]\npaths = ["{tmp_path / "s"}"]\n',
@@ -349,6 +383,26 @@ def test_a_run_without_strategies_writes_every_table_with_its_header(
         assert len(pd.read_csv(without / "tables" / f"{name}.csv")) == 0
         text = (without / "tables" / f"{name}.json").read_text(encoding="utf-8")
         assert json.loads(text) == []
+    untraded = _run_layoffs(
+        tmp_path / "untraded", capsys, repo_root, shared_prices_dir,
+        f'[strategies]\npaths = ["{tmp_path / "late"}"]\n',
+    )  # fmt: skip
+    assert sorted(p.name for p in (untraded / "tables").iterdir()) == names
+    for name in (n for n in names if n.endswith(".csv")):
+        header = list(pd.read_csv(with_ / "tables" / name, nrows=0).columns)
+        assert list(pd.read_csv(untraded / "tables" / name, nrows=0).columns) == header, name
+    metrics = pd.read_csv(untraded / "tables" / "strategy_metrics.csv")
+    assert metrics["label"].tolist() == ["hold=1", "hold=5"]
+    assert metrics["exit.hold"].tolist() == [1, 5]
+    assert (metrics["entry.lag"] == 999).all()
+    assert (metrics["strategy"] == "late").all()
+    assert (metrics["kind"] == "strategy").all()
+    assert (metrics["n_trades"] == 0).all()
+    assert metrics[["total_return", "sharpe", "max_drawdown"]].isna().all().all()
+    rows = json.loads((untraded / "tables" / "strategy_metrics.json").read_text("utf-8"))
+    assert [(r["label"], r["exit.hold"], r["n_trades"]) for r in rows] == [
+        ("hold=1", 1, 0), ("hold=5", 5, 0),
+    ]  # fmt: skip
 
 
 @pytest.mark.slow

@@ -4,12 +4,14 @@ recorded, limits are enforced before anything runs, and the result reads well.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from backtest.job import load_config, run_job
+from backtest.reports import write_report
 from backtest.summary import Summary
 
 pytestmark = pytest.mark.slow  # each runs the job on the real catalog (2-3 s)
@@ -182,6 +184,21 @@ def test_a_strategy_matching_no_event_of_the_catalog_is_a_note_not_a_failure(
     notes = dict(result.strategy_notes)
     (layoff_note,) = [m for f, m in notes.items() if f.endswith("layoffs.toml")]
     assert layoff_note.startswith("not run: ")
+    # and every output says so, not the HTML page alone: the printed summary, summary.md and
+    # run.json (a script or a reader of the terminal would not learn it otherwise)
+    reason = layoff_note.removeprefix("not run: ")
+    text = str(result.summary())
+    assert f"Strategies not run\n------------------\n- layoffs.toml: {reason}" in text
+    out = tmp_path / "report"
+    write_report(result, out)
+    assert f"- `layoffs.toml`: {reason}" in (out / "summary.md").read_text(encoding="utf-8")
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    (entry,) = record["strategies_not_run"]
+    assert entry["file"].endswith("layoffs.toml")
+    assert entry["reason"] == layoff_note
+    assert record["counts"]["strategies_not_run"] == 1
+    assert record["failures"] == []
+    assert record["counts"]["strategy_errors"] == 0
 
 
 def test_an_event_asking_for_the_factor_model_gets_the_run_s_factor_files(
@@ -208,3 +225,35 @@ def test_an_event_asking_for_the_factor_model_gets_the_run_s_factor_files(
     assert len(result.study.dropped) == 0
     assert events.loc["meta-2023-02-01-earnings", "model"] == "factor"
     assert events.loc["meta-2023-04-26-earnings", "model"] == "market"
+
+
+def test_a_run_parses_each_factor_file_once(
+    tmp_path: Path, shared_prices_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: the check before the prices load (factor_problems) and the study each parsed
+    every ``[study] factors`` file."""
+    import backtest.study.inputs as inputs
+
+    parsed: list[str] = []
+    real = inputs._read_factor_file
+    monkeypatch.setattr(
+        inputs, "_read_factor_file", lambda p: parsed.append(Path(p).name) or real(p)
+    )
+    catalog = write(
+        tmp_path / "events.csv",
+        "id,ticker,date,timing,category,title\n"
+        "meta-2023-02-01-earnings,META,2023-02-01,after_close,earnings,META Q4 2022\n",
+    )
+    folder = shared_prices_dir.parent / "factors"
+    ff5 = folder / "F-F_Research_Data_5_Factors_2x3_daily.csv"
+    mom = folder / "F-F_Momentum_Factor_daily.csv"
+    config = write(
+        tmp_path / "run.toml",
+        f'name = "f"\n[catalog]\npaths = ["{catalog}"]\n[study]\nmodel = "factor"\n'
+        f'factors = ["{ff5}", "{mom}"]\n[strategies]\npaths = []\n'
+        f'[prices]\ndir = "{shared_prices_dir}"\n',
+    )
+    result = run_job(load_config(config))
+    assert result.study_error is None
+    assert list(result.study.events["model"]) == ["factor"]
+    assert parsed == [ff5.name, mom.name]

@@ -5,6 +5,7 @@ Expectations are hand-computed on flat prices without costs (every value is the 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,7 +15,13 @@ import pytest
 
 from backtest.catalog import load_catalog
 from backtest.markets import get_calendar
-from backtest.portfolio import StrategyError, load_strategy, run_strategy, strategy_files
+from backtest.portfolio import (
+    BacktestResult,
+    StrategyError,
+    load_strategy,
+    run_strategy,
+    strategy_files,
+)
 from backtest.prices import CsvDirSource
 from tests.portfolio.tables import event_table
 
@@ -163,3 +170,69 @@ def test_every_pooled_market_has_its_own_lane(tmp_path: Path) -> None:
     text = str(r.summary())
     assert "pooled XHKG" in text
     assert "pooled XNYS" in text
+
+
+def test_pooled_trade_statistics_count_only_the_trades_the_pool_made(tmp_path: Path) -> None:
+    """Five longs of 30,000 on 2024-03-05 with 100,000: the pool enters e0 to e2, its capital
+    skips e3 and e4 (which the per-ticker portfolios trade), and it enters e5 on 2024-03-20.
+    Each ticker is at 10 but on 2024-03-12 to 03-15, when it is 10 x (1 + g); SPY is 400, then
+    404 from 2024-03-12. A trade entering at the open of 03-05 exits at the open of 03-12 (5
+    sessions) with g, SPY over the same sessions +1%; e5 (03-20 to 03-27) with 0 and SPY 0.
+    The pooled statistics are those of e0, e1, e2, e5: returns 0.10, -0.05, 0.20, 0 (not of
+    all six, whose mean is 0.025)."""
+    g = {"AAA": 0.10, "BBB": -0.05, "CCC": 0.20, "DDD": 0.30, "EEE": -0.40}
+    panel = flat_panel()
+    px = panel.close.copy()
+    for ticker, move in g.items():
+        px.loc["2024-03-12":"2024-03-15", ticker] = 10.0 * (1.0 + move)
+    px["SPY"] = 400.0
+    px.loc["2024-03-12":, "SPY"] = 404.0
+    panel = SimpleNamespace(open=px, close=px, high=px, low=px)
+    events = table(["2024-03-05"] * 5 + ["2024-03-20"], [*TICKERS, "DDD"])
+    r = run_strategy(strategy(tmp_path), events, prices=panel)
+    assert sorted(r.skipped["event_id"]) == ["e3", "e4"]  # the capital's, as above
+    assert sorted(r.trades.loc[r.trades["status"] == "closed", "event_id"]) == [
+        "e0", "e1", "e2", "e3", "e4", "e5",
+    ]  # fmt: skip
+    stats = r.trade_stats.set_index("portfolio").loc["pooled XNYS"]
+    row = r.metrics.query("kind == 'strategy' and portfolio == 'pooled XNYS'").iloc[0]
+    returns = np.array([0.10, -0.05, 0.20, 0.0])
+    assert stats["n_trades"] == 4 == row["n_trades"]
+    assert stats["mean_trade_return"] == pytest.approx(0.0625, rel=1e-12)
+    assert stats["median_trade_return"] == pytest.approx(0.05, rel=1e-12)
+    # t = mean / (sd / sqrt(n)): deviations 0.0375, -0.1125, 0.1375, -0.0625
+    sd = math.sqrt((0.0375**2 + 0.1125**2 + 0.1375**2 + 0.0625**2) / 3)
+    assert stats["trade_t"] == pytest.approx(0.0625 / (sd / 2), rel=1e-9)
+    # the seeded bootstrap written out: 2,000 samples of 4 positions from default_rng(0)
+    draws = np.random.default_rng(0).integers(0, 4, size=(2000, 4))
+    lo, hi = np.quantile(returns[draws].mean(axis=1), [0.025, 0.975])
+    assert (stats["trade_lo"], stats["trade_hi"]) == pytest.approx((lo, hi), rel=1e-12)
+    # beyond the benchmark: 0.09, -0.06, 0.19, 0
+    assert stats["mean_excess_return"] == pytest.approx(0.22 / 4, rel=1e-12)
+    # P&L 3,000 - 1,500 + 6,000 + 0 = 7,500 on 4 x 30,000 x 5 = 600,000 capital-sessions
+    ppy = row["periods_per_year"]
+    assert stats["return_while_invested"] == pytest.approx(7_500 / 600_000 * ppy, rel=1e-12)
+    assert stats["bench_while_invested"] == pytest.approx(900 / 600_000 * ppy, rel=1e-12)
+    assert stats["exposure"] == row["exposure"]
+    assert row["avg_trade_return"] == pytest.approx(returns.mean(), rel=1e-12)
+
+
+def test_repr_is_one_line_with_the_counts(tmp_path: Path) -> None:
+    """The capital case above: six trades per ticker, four pooled, two skipped."""
+    events = table(["2024-03-05"] * 5 + ["2024-03-20"], [*TICKERS, "DDD"])
+    r = run_strategy(strategy(tmp_path), events, prices=flat_panel())
+    assert repr(r) == (
+        "<BacktestResult 'cap': 1 combination; 6 trades per ticker, 4 pooled; 2 skipped; "
+        "benchmark XNYS SPY>"
+    )
+    swept = strategy(tmp_path, size="[30000, 10000]")
+    r = run_strategy(swept, events, prices=flat_panel())
+    # at 10,000 a trade every one fits: 6 + 6 per ticker, 4 + 6 pooled
+    assert repr(r) == (
+        "<BacktestResult 'cap': 2 combinations; 12 trades per ticker, 10 pooled; 2 skipped; "
+        "benchmark XNYS SPY>"
+    )
+    none = BacktestResult.empty(r.strategy, r.combos, r.skipped.iloc[:0], r.benchmarks)
+    assert repr(none) == (
+        "<BacktestResult 'cap': 2 combinations; no trade; 0 skipped; benchmark XNYS SPY>"
+    )

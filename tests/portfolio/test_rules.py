@@ -406,6 +406,94 @@ def test_post_earnings_drift_on_sp500_announcements(repo_root: Path, sp500_dir: 
     }
 
 
+# ----------------------------------------------------------------------------- primary tickers
+
+NOT_PRIMARY = (
+    "not the event's primary ticker (set [events] primary_only = false to trade every ticker)"
+)
+
+
+def primary_table() -> pd.DataFrame:
+    """e1 concerns AAA (its primary), BBB and CCC; e2 only DDD."""
+    return event_table(
+        ["e1", "e1", "e1", "e2"],
+        ["AAA", "BBB", "CCC", "DDD"],
+        pd.to_datetime(["2024-03-05"] * 3 + ["2024-03-12"]),
+        is_primary=[True, False, False, True],
+        n_tickers=[3, 3, 3, 1],
+    )
+
+
+def primary_panel() -> SimpleNamespace:
+    sessions = get_calendar("XNYS").sessions
+    idx = sessions[(sessions >= "2024-01-02") & (sessions <= "2024-06-28")]
+    px = pd.DataFrame(dict.fromkeys(["AAA", "BBB", "CCC", "DDD", "SPY"], 10.0), index=idx)
+    return SimpleNamespace(open=px, close=px, high=px, low=px)
+
+
+def primary_strategy(tmp_path: Path, events: str) -> object:
+    text = f'name = "p"\n[events]\n{events}\n[exit]\nhold = 5\n[position]\nsize = 1000\n'
+    return load_strategy(write(tmp_path, text))
+
+
+def test_an_events_other_tickers_are_skipped_with_the_reason(tmp_path: Path) -> None:
+    """By default only each event's primary ticker trades; the other tickers the filters
+    select are listed in skipped, with how to trade them, after the other skips."""
+    r = run_strategy(
+        primary_strategy(tmp_path, 'categories = ["news"]'), primary_table(), prices=primary_panel()
+    )
+    assert sorted(r.trades["ticker"]) == ["AAA", "DDD"]
+    assert r.skipped[["event_id", "ticker", "reason"]].values.tolist() == [
+        ["e1", "BBB", NOT_PRIMARY],
+        ["e1", "CCC", NOT_PRIMARY],
+    ]
+    assert r.skipped_table()["combinations"].tolist() == ["all", "all"]
+    # the summary lists an event's tickers of one reason on one line
+    assert f"- e1 BBB, CCC: {NOT_PRIMARY}" in str(r)
+    assert r.skipped_lines(max_rows=1) == [f"e1 BBB, CCC: {NOT_PRIMARY}"]
+    assert r.skipped_lines(max_rows=0) == ["... and 2 more (see .skipped)"]
+
+
+def test_only_the_rows_the_other_criteria_select_are_listed(tmp_path: Path) -> None:
+    strategy = primary_strategy(tmp_path, 'tickers = ["AAA", "BBB", "DDD"]')
+    r = run_strategy(strategy, primary_table(), prices=primary_panel())
+    assert r.skipped[["event_id", "ticker"]].values.tolist() == [["e1", "BBB"]]
+    assert select_events(strategy, primary_table())["ticker"].tolist() == ["AAA", "DDD"]
+
+
+def test_primary_only_false_trades_every_ticker(tmp_path: Path) -> None:
+    strategy = primary_strategy(tmp_path, 'categories = ["news"]\nprimary_only = false')
+    r = run_strategy(strategy, primary_table(), prices=primary_panel())
+    assert sorted(r.trades["ticker"]) == ["AAA", "BBB", "CCC", "DDD"]
+    assert r.skipped.empty
+
+
+def test_a_filter_selecting_only_other_tickers_says_how_to_trade_them(tmp_path: Path) -> None:
+    strategy = primary_strategy(tmp_path, 'tickers = ["BBB", "CCC"]')
+    with pytest.raises(StrategyError) as info:
+        select_events(strategy, primary_table())
+    assert info.value.problems[0][0] == "events"
+    message = info.value.problems[0][1]
+    assert "matches only tickers that are not their event's primary" in message
+    assert "2 rows, e.g. e1 BBB" in message
+    assert "set [events] primary_only = false" in message
+
+
+def test_the_busan_summit_trades_spy_and_lists_its_twelve_other_tickers(
+    tmp_path: Path, catalog: Catalog, shared_prices_dir: Path
+) -> None:
+    """The review's case: an event of 13 tickers, the strategy trades its primary (SPY)."""
+    strategy = primary_strategy(tmp_path, 'ids = ["busan-trump-xi-summit"]')
+    r = run_strategy(strategy, catalog, source=CsvDirSource(shared_prices_dir))
+    rows = catalog.to_frame()
+    rows = rows[rows["event_id"] == "busan-trump-xi-summit"]
+    assert len(rows) == 13
+    assert r.trades["ticker"].tolist() == ["SPY"]
+    others = rows.loc[~rows["is_primary"], "ticker"].tolist()
+    assert r.skipped["ticker"].tolist() == others
+    assert set(r.skipped["reason"]) == {NOT_PRIMARY}
+
+
 # ----------------------------------------------------------------------------- progress
 
 

@@ -1,6 +1,6 @@
 """A speed-up must not change a number: the pooled portfolios' trade statistics, taken from the
-per-ticker run's trades computed once, equal those computed again per combination and market
-(the way it was done before), to the last bit, on the shipped strategies and real prices."""
+pooled run's trades computed once, equal those computed again per combination and market (the
+way it was done before), to the last bit, on the shipped strategies and real prices."""
 
 from __future__ import annotations
 

@@ -707,8 +707,16 @@ def test_sessions_shortly_after_the_last_row_are_asked_again(
 @pytest.mark.parametrize(
     ("kept", "covered", "missing"),
     [
-        (("2023-03-01", None), (D(2023, 3, 1), D(2023, 12, 31)), "2023-01-03 to 2023-02-28"),
-        ((None, "2023-04-28"), (D(2023, 1, 1), D(2023, 4, 28)), "2023-05-01 to 2023-12-29"),
+        (
+            ("2023-03-01", None),
+            (D(2023, 3, 1), D(2023, 12, 31)),
+            "2023-01-03 to 2023-02-28 (the cache had rows from 2023-01-03 to 2023-02-28)",
+        ),
+        (
+            (None, "2023-04-28"),
+            (D(2023, 1, 1), D(2023, 4, 28)),
+            "2023-05-01 to 2023-12-29 (the cache had rows from 2023-05-01 to 2023-06-30)",
+        ),
     ],
 )
 def test_a_refetch_that_comes_back_short_asks_again_for_the_rest(
@@ -745,9 +753,8 @@ def test_a_refetch_that_comes_back_short_asks_again_for_the_rest(
     assert res.series["META"].info.last == D.fromisoformat(last)
     assert res.partial["META"].reason == (
         "the prices were fetched again (the adjustment changed since they were cached) and "
-        f"the answer has rows from {first} to {last} only, although the cache had rows from "
-        f"2023-01-03 to 2023-06-30: {missing} are not cached and will be asked for again "
-        "next time"
+        f"the answer has rows from {first} to {last} only: {missing} are not cached and will "
+        "be asked for again next time"
     )
     # the rows of the old basis are gone, but so is their coverage: asked again, not lost
     assert PriceCache(tmp_path).read("META").covered == (covered,)  # type: ignore[union-attr]
@@ -761,6 +768,160 @@ def test_a_refetch_that_comes_back_short_asks_again_for_the_rest(
     want = frame.loc["2023-01-03":"2023-12-29", "close"] * 0.99
     np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12)
     assert PriceCache(tmp_path).read("META").covered == ((D(2023, 1, 1), D(2023, 12, 31)),)  # type: ignore[union-attr]
+
+
+def _refetched_short(
+    tmp_path: Path, shared_frames: dict, cached: tuple[D, D], kept: tuple[str | None, str | None]
+) -> FakeYahooDownload:
+    """The cache holds ``cached``; then a dividend rescales the past, and the re-fetch of the
+    whole range (the second call) keeps only the rows of ``kept``; later answers are whole."""
+    cached_source(tmp_path, FakeYahooDownload(shared_frames), tail_grace=WEEK).fetch(
+        ["META"], *cached
+    )
+    state = {"calls": 0}
+
+    def new_dividend(ticker: str, rows: pd.DataFrame) -> pd.DataFrame:
+        state["calls"] += 1
+        out = rows.copy()
+        out[["open", "high", "low", "close"]] *= 0.99
+        return out.loc[kept[0] : kept[1]] if state["calls"] == 2 else out
+
+    return FakeYahooDownload(shared_frames, transform=new_dividend)
+
+
+@pytest.mark.parametrize(
+    ("cached", "asked", "kept", "covered", "later", "ask"),
+    [
+        # the answer starts after the cache's first row, but the range asked starts later still
+        (
+            (D(2023, 1, 1), D(2023, 6, 30)),
+            (D(2023, 5, 1), D(2023, 12, 31)),
+            ("2023-03-01", None),
+            (D(2023, 3, 1), D(2023, 12, 31)),
+            (D(2023, 1, 1), D(2023, 12, 31)),
+            ("2023-01-03", "2023-03-02"),  # the lost rows, anchored on the answer's first
+        ),
+        # the answer ends before the cache's last row, but the range asked ends earlier still
+        (
+            (D(2023, 1, 1), D(2023, 12, 31)),
+            (D(2022, 6, 1), D(2023, 3, 31)),
+            (None, "2023-04-28"),
+            (D(2022, 6, 1), D(2023, 4, 28)),
+            (D(2023, 1, 1), D(2023, 12, 31)),
+            ("2023-04-28", "2023-12-30"),  # the lost rows, anchored on the answer's last
+        ),
+    ],
+)
+def test_a_short_refetch_that_serves_the_range_asked_is_no_failure(
+    tmp_path: Path,
+    shared_frames: dict,
+    cached: tuple[D, D],
+    asked: tuple[D, D],
+    kept: tuple[str | None, str | None],
+    covered: tuple[D, D],
+    later: tuple[D, D],
+    ask: tuple[str, str],
+) -> None:
+    """Review: a re-fetch that came back without cached rows outside the range asked reported
+    a partial failure naming the cache's whole span, although every row asked was served."""
+    fake = _refetched_short(tmp_path, shared_frames, cached, kept)
+    res = cached_source(tmp_path, fake, tail_grace=WEEK).fetch(["META"], *asked)
+    assert len(fake.calls) == 2  # the gap, then the whole range again
+    assert not res.partial
+    assert not res.failed
+    frame = shared_frames["META"]
+    want = frame.loc[str(asked[0]) : str(asked[1]), "close"] * 0.99
+    got = res.series["META"].frame["close"]
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12)
+    # the old rows this answer left out are not covered as having none: asked for again
+    assert PriceCache(tmp_path).read("META").covered == (covered,)  # type: ignore[union-attr]
+    res = cached_source(tmp_path, fake, tail_grace=WEEK).fetch(["META"], *later)
+    assert fake.ranges[2:] == [(("META",), *ask)]
+    assert not res.partial
+    want = frame.loc[str(later[0]) : str(later[1]), "close"] * 0.99
+    got = res.series["META"].frame["close"]
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("cached", "asked", "kept", "missing"),
+    [
+        (
+            (D(2023, 1, 1), D(2023, 6, 30)),
+            (D(2023, 2, 1), D(2023, 12, 31)),
+            ("2023-03-01", None),
+            "2023-02-01 to 2023-02-28 (the cache had rows from 2023-02-01 to 2023-02-28)",
+        ),
+        (
+            (D(2023, 1, 1), D(2023, 12, 31)),
+            (D(2022, 6, 1), D(2023, 5, 31)),
+            (None, "2023-04-28"),
+            "2023-05-01 to 2023-05-31 (the cache had rows from 2023-05-01 to 2023-05-31)",
+        ),
+        (
+            (D(2023, 1, 1), D(2023, 12, 31)),
+            (D(2022, 6, 1), D(2023, 5, 31)),
+            ("2023-03-01", "2023-04-28"),
+            "2022-06-01 to 2023-02-28 (the cache had rows from 2023-01-03 to 2023-02-28) and "
+            "2023-05-01 to 2023-05-31 (the cache had rows from 2023-05-01 to 2023-05-31)",
+        ),
+    ],
+)
+def test_a_short_refetch_names_what_is_missing_of_the_range_asked(
+    tmp_path: Path,
+    shared_frames: dict,
+    cached: tuple[D, D],
+    asked: tuple[D, D],
+    kept: tuple[str, str],
+    missing: str,
+) -> None:
+    """Review: the failure named the cache's whole span and sessions outside the range asked."""
+    fake = _refetched_short(tmp_path, shared_frames, cached, kept)
+    res = cached_source(tmp_path, fake, tail_grace=WEEK).fetch(["META"], *asked)
+    first = res.series["META"].frame.index.min().date()
+    last = res.series["META"].frame.index.max().date()
+    assert res.partial["META"].reason == (
+        "the prices were fetched again (the adjustment changed since they were cached) and "
+        f"the answer has rows from {kept[0] or first} to {kept[1] or last} only: {missing} are "
+        "not cached and will be asked for again next time"
+    )
+    assert (res.partial["META"].start, res.partial["META"].end) == asked
+
+
+def test_a_short_refetch_names_both_the_lost_rows_and_the_sessions_after_its_last_row(
+    tmp_path: Path, shared_frames: dict
+) -> None:
+    # by default sessions after an answer's last row are not vouched for: both are missing
+    fake = _refetched_short(
+        tmp_path, shared_frames, (D(2023, 1, 1), D(2023, 6, 30)), ("2023-03-01", "2023-12-15")
+    )
+    res = cached_source(tmp_path, fake).fetch(["META"], D(2023, 2, 1), D(2023, 12, 31))
+    assert res.partial["META"].reason == (
+        "the prices were fetched again (the adjustment changed since they were cached) and "
+        "the answer has rows from 2023-03-01 to 2023-12-15 only: 2023-02-01 to 2023-02-28 (the "
+        "cache had rows from 2023-02-01 to 2023-02-28) are not cached and will be asked for "
+        "again next time; no rows from 2023-12-18 to 2023-12-29 although those sessions have "
+        "closed; they are not cached and will be asked for again next time"
+    )
+    assert PriceCache(tmp_path).read("META").covered == ((D(2023, 3, 1), D(2023, 12, 15)),)  # type: ignore[union-attr]
+
+
+def test_a_short_refetch_with_no_row_of_the_range_asked_says_where_the_cache_had_rows(
+    tmp_path: Path, shared_frames: dict
+) -> None:
+    fake = _refetched_short(
+        tmp_path, shared_frames, (D(2023, 1, 1), D(2023, 6, 30)), (None, "2023-04-28")
+    )
+    res = cached_source(tmp_path, fake, tail_grace=WEEK).fetch(
+        ["META"], D(2023, 7, 1), D(2023, 12, 31)
+    )
+    assert "META" not in res.series
+    assert res.failed["META"].reason == (
+        "the prices were fetched again (the adjustment changed since they were cached) and "
+        "the answer has rows from 2023-01-03 to 2023-04-28 only: 2023-07-03 to 2023-12-29 (the "
+        "cache had rows to 2023-06-30, after its last row) are not cached and will be asked for "
+        "again next time"
+    )
 
 
 def test_a_ticker_without_a_calendar_covers_only_what_its_answer_vouches_for(

@@ -99,6 +99,50 @@ def test_check_exits_1_on_errors_and_unreadable_files(tmp_path: Path) -> None:
     assert "missing column(s)" in out
 
 
+def test_check_names_a_file_of_a_share_class_spelt_with_a_dot_and_checks_the_others(
+    tmp_path: Path, shared_prices_dir: Path
+) -> None:
+    """Review: ``prices check`` aborted on ``BRK.B.csv`` (no exchange is known for '.B')
+    without naming the file, and checked none of the good files."""
+    meta = (shared_prices_dir / "META.csv").read_text()
+    for name in ("BRK.B", "RDS.A", "META"):
+        (tmp_path / f"{name}.csv").write_text(meta)
+    code, out = run("prices", "check", "--prices-dir", str(tmp_path), "--format", "json")
+    assert code == 1
+    payload = json.loads(out)
+    assert payload["tickers"] == ["META"]  # the good file is checked
+    assert sorted(payload["failed"]) == ["BRK.B", "RDS.A"]
+    assert payload["failed"]["BRK.B"].startswith(
+        f"error: BRK.B.csv in {tmp_path.resolve()}: its ticker 'BRK.B' cannot be placed on an "
+        "exchange: unknown exchange suffix '.B'"
+    )
+    assert payload["failed"]["BRK.B"].endswith(
+        "(Yahoo spells a share class with '-': BRK-B (rename the file BRK-B.csv))"
+    )
+    assert "rename the file RDS-A.csv" in payload["failed"]["RDS.A"]
+    code, out = run("prices", "check", "BRK.B", "META", "--prices-dir", str(tmp_path))
+    assert code == 1  # named on the command line: the same problem, not an abort
+    assert "Price quality: 1 ticker(s) checked" in out
+    assert "Could not be read" in out
+
+
+def test_show_names_the_spelling_of_a_share_class(
+    tmp_path: Path, shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "BRK.B.csv").write_text((shared_prices_dir / "META.csv").read_text())
+    with pytest.raises(SystemExit) as exit_info:
+        main(["prices", "show", "BRK.B", "--prices-dir", str(tmp_path)])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"evbt: error: BRK.B: no prices: BRK.B.csv in {tmp_path.resolve()}: its ticker 'BRK.B' "
+        "cannot be placed on an exchange: unknown exchange suffix '.B'"
+    )
+    assert err.rstrip().endswith(
+        "(Yahoo spells a share class with '-': BRK-B (rename the file BRK-B.csv))"
+    )
+
+
 def test_errors_are_messages_not_tracebacks(
     shared_prices_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -122,15 +166,60 @@ def test_fetch_reports_what_came_from_where(
     args = ["prices", "fetch", "META", "SPY", "--start", "2024-01-01", "--end", "2024-01-31"]
     code, out = run(*args, "--cache-dir", str(tmp_path))
     assert code == 0
-    assert "2 of 2 ticker(s) ready; 2 asked of Yahoo, 0 served from the cache" in out
+    assert "2 of 2 ticker(s) ready: 0 served from the cache, 2 fetched from Yahoo\n" in out
     code, out = run(*args, "ZZZZ", "--cache-dir", str(tmp_path))
     assert code == 1  # one failed
-    assert "2 of 3 ticker(s) ready; 1 asked of Yahoo, 2 served from the cache" in out
+    assert (
+        "2 of 3 ticker(s) ready: 2 served from the cache, 0 fetched from Yahoo; "
+        "1 failed (1 unknown_ticker)\n"
+    ) in out
     assert "unknown_ticker" in out
     code, out = run("prices", "show", "SPY", "--cache-dir", str(tmp_path))
     assert code == 0
     assert "covered     2024-01-01 to 2024-01-31" in out
     assert "yahoo (yfinance" in out
+
+
+def test_fetch_offline_with_an_empty_cache_says_nothing_was_served(tmp_path: Path) -> None:
+    """Review: with an empty cache and no network, fetch said "3 served from the cache" (and
+    "from cache" in each row) when nothing was served. The suite's guard blocks the network."""
+    code, out = run(
+        "prices", "fetch", "META", "SPY", "0700.HK", "--cache-dir", str(tmp_path),
+        env={"COLUMNS": "250"},
+    )  # fmt: skip
+    assert code == 1
+    assert out.endswith(
+        "0 of 3 ticker(s) ready: 0 served from the cache, 0 fetched from Yahoo; "
+        "3 failed (3 offline)\n"
+    )
+    rows = [line.split("│") for line in out.splitlines() if line.startswith("│ ")]
+    cells = {r[1].strip(): [c.strip() for c in r[2:-1]] for r in rows if r[1].strip()}
+    assert sorted(cells) == ["0700.HK", "META", "SPY"]
+    for status, n, _first, _last, fetched, detail in cells.values():
+        assert (status, n, fetched) == ("failed", "0", "not asked")
+        assert detail.startswith("offline: Yahoo Finance cannot be reached")
+    assert "from cache" not in out
+
+
+def test_fetch_counts_a_ticker_the_cache_served_in_part(
+    tmp_path: Path, shared_frames: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import backtest.prices.yahoo as yahoo
+
+    fake = FakeYahooDownload(shared_frames)
+    monkeypatch.setattr(yahoo, "_real_download", lambda: fake)
+    monkeypatch.setattr(yahoo, "yahoo_reachable", lambda: True)
+    code, _ = run("prices", "fetch", "META", "--start", "2024-01-01", "--end", "2024-01-31",
+                  "--cache-dir", str(tmp_path))  # fmt: skip
+    assert code == 0
+    monkeypatch.setattr(yahoo, "yahoo_reachable", lambda: False)  # then the network goes
+    code, out = run("prices", "fetch", "META", "SPY", "--start", "2024-01-01", "--end",
+                    "2024-02-29", "--cache-dir", str(tmp_path))  # fmt: skip
+    assert code == 1
+    assert out.endswith(
+        "1 of 2 ticker(s) ready: 0 served from the cache, 0 fetched from Yahoo, 1 in part only "
+        "(the rest could not be fetched); 1 failed (1 offline)\n"
+    )
 
 
 def test_fetch_refuses_a_reversed_range_before_asking_yahoo(

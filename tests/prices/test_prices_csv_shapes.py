@@ -6,6 +6,7 @@ Expectations are written by hand (a few rows each) or are the values the test it
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import threading
 from pathlib import Path
@@ -22,6 +23,7 @@ from backtest.prices.base import (
     ADJUSTMENT_ADJ_CLOSE,
     ADJUSTMENT_CSV_DEFAULT,
     ADJUSTMENT_HISTORY,
+    ADJUSTMENT_YAHOO,
     FetchFailure,
     PriceSeries,
     ReturnFlag,
@@ -170,6 +172,213 @@ def test_a_saved_download_frame_reads_like_its_columns_say(tmp_path: Path) -> No
         f"{tmp_path / 'SPY.csv'}: holds several tickers (QQQ, SPY); save one file per ticker "
         "(e.g. df.xs('META', axis=1, level='Ticker').to_csv('META.csv'))"
     )
+
+
+#: Two sessions of META, as evbt writes them; below, as yfinance 1.7 frames save them (the
+#: headers as ``yf.download(...).to_csv()`` wrote them, run offline against an emulated Yahoo)
+OURS = (
+    "date,open,high,low,close,volume\n2024-03-27,100,110,90,105,10\n2024-03-28,105,112,100,108,20\n"
+)
+BY_COLUMN = "Close,High,Low,Open,Volume"
+BY_TICKER = "Open,High,Low,Close,Volume"
+ROWS_BY_COLUMN = "2024-03-27,105,110,90,100,10\n2024-03-28,108,112,100,105,20\n"
+ROWS_BY_TICKER = "2024-03-27,100,110,90,105,10\n2024-03-28,105,112,100,108,20\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # yf.download("META").to_csv(): group_by="column" (the default)
+        f"Price,{BY_COLUMN}\nTicker,META,META,META,META,META\nDate,,,,,\n{ROWS_BY_COLUMN}",
+        # yf.download("META", group_by="ticker").to_csv(): the two levels the other way round
+        f"Ticker,META,META,META,META,META\nPrice,{BY_TICKER}\nDate,,,,,\n{ROWS_BY_TICKER}",
+        # .reset_index().to_csv(index=False): the date's name over an empty cell
+        f"Date,{BY_COLUMN}\n,META,META,META,META,META\n{ROWS_BY_COLUMN}",
+        f"Date,META,META,META,META,META\n,{BY_TICKER}\n{ROWS_BY_TICKER}",
+    ],
+    ids=["download", "group-by-ticker", "reset-index", "reset-index-group-by-ticker"],
+)
+def test_every_saved_download_frame_of_one_ticker_is_read(tmp_path: Path, text: str) -> None:
+    """Review: the ``group_by='ticker'`` and ``reset_index()`` shapes were refused with
+    "column 'META' appears twice" or "date '' is not YYYY-MM-DD", and a saved download
+    without Adj Close (yfinance 1.x's auto_adjust=True) was recorded as of unknown
+    adjustment."""
+    got = series(folder(tmp_path, META=text), "META")
+    want = series(folder(tmp_path / "..", META=OURS), "META")
+    pd.testing.assert_frame_equal(got.frame, want.frame)
+    assert got.info.adjustment == ADJUSTMENT_YAHOO
+    # the careful reader (a bad cell) counts the header's lines alike
+    lines = text.splitlines()
+    bad = "\n".join([*lines[:-1], lines[-1].replace(",20", ",x")]) + "\n"
+    reason = failure(folder(tmp_path, META=bad), "META").reason
+    assert reason.endswith(f"line {len(lines)}: volume 'x' is not a number")
+
+
+def test_a_reset_download_frame_with_adj_close_takes_its_returns(tmp_path: Path) -> None:
+    text = "Date,Adj Close,Close,High,Low,Open,Volume\n,SPY,SPY,SPY,SPY,SPY,SPY\n" + "\n".join(
+        DOWNLOAD.splitlines()[3:]
+    )
+    got = series(folder(tmp_path, SPY=text), "SPY")
+    pd.testing.assert_frame_equal(
+        got.frame, series(folder(tmp_path / "..", SPY=ADJ_CLOSE), "SPY").frame
+    )
+    assert got.info.adjustment == ADJUSTMENT_ADJ_CLOSE
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "Ticker,META,META,SPY,SPY\nPrice,Open,Close,Open,Close\nDate,,,,\n2024-03-27,1,1,1,1\n",
+            "holds several tickers (META, SPY)",
+        ),
+        (
+            "Date,Close,Close,Open,Open\n,META,SPY,META,SPY\n2024-03-27,1,1,1,1\n",
+            "holds several tickers (META, SPY)",
+        ),
+        # to_csv(index=False) too: the hint (df.xs(...).to_csv(path)) keeps the dates
+        (
+            "Close,Close,Open,Open\nMETA,SPY,META,SPY\n1,1,1,1\n",
+            "holds several tickers (META, SPY)",
+        ),
+        (
+            f"Ticker,SPY,SPY,SPY,SPY,SPY\nPrice,{BY_TICKER}\nDate,,,,,\n{ROWS_BY_TICKER}",
+            "line 1: the file holds SPY, not META",
+        ),
+    ],
+)
+def test_a_download_frame_of_another_or_several_tickers_is_refused(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    assert failure(folder(tmp_path, META=text), "META").reason.startswith(
+        f"{tmp_path / 'META.csv'}: {message}"
+    )
+
+
+NO_DATE = (
+    "line 1: no Date column: the dates of a frame from yfinance are its index, which "
+    "to_csv(index=False) leaves out; save it with df.to_csv(path) (or "
+    "df.reset_index().to_csv(path, index=False))"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Ticker.history().to_csv(index=False)
+        "Open,High,Low,Close,Volume,Dividends,Stock Splits\n10,11,9,10,100,0.0,0.0\n",
+        # yf.download("META").to_csv(index=False): the two column levels, no date
+        f"{BY_COLUMN}\nMETA,META,META,META,META\n105,110,90,100,10\n",
+        f"META,META,META,META,META\n{BY_TICKER}\n100,110,90,105,10\n",
+    ],
+    ids=["history", "download", "download-group-by-ticker"],
+)
+def test_a_frame_saved_without_its_index_is_refused_saying_why(tmp_path: Path, text: str) -> None:
+    """Review: "missing column(s) date" or "column 'Close' appears twice" did not say that
+    ``index=False`` had dropped the dates."""
+    assert failure(folder(tmp_path, META=text), "META").reason == (
+        f"{tmp_path / 'META.csv'}: {NO_DATE}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("date,open,high,low,close,volume\n2023-05-01,abc,x,y,z,w\n", "line 2: open 'abc' is"),
+        ("Date,Open,High,Low,Close,Volume\n,abc,x,y,z,w\n", "line 2: date '' is not"),
+        ("Date,Open,High,Low,Close,Volume\n,META,META,x,META,META\n", "line 2: date '' is not"),
+    ],
+)
+def test_a_first_row_of_words_is_a_bad_row_not_a_ticker_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    """A two-line header is yfinance's only when its second line is a Ticker level (Yahoo
+    tickers, each over the same fields): a bad first row of data is named as such."""
+    assert failure(folder(tmp_path, META=text), "META").reason.startswith(
+        f"{tmp_path / 'META.csv'}: {message}"
+    )
+
+
+LONG = "Date,Symbol,Open,High,Low,Close,Volume\n"
+
+
+def _long_rows(symbols: list[str]) -> str:
+    days = pd.bdate_range("2024-03-25", periods=3)
+    return "".join(f"{d:%Y-%m-%d},{s},10,11,9,10.5,100\n" for s in symbols for d in days)
+
+
+def test_a_file_whose_symbol_column_names_another_ticker_is_refused(tmp_path: Path) -> None:
+    """Review: MSFT's rows saved as NVDA.csv with a Symbol column were served as NVDA."""
+    text = "date,open,high,low,close,volume,symbol\n" + "".join(
+        f"2024-03-{d},10,11,9,10.5,100,MSFT\n" for d in (25, 26, 27)
+    )
+    got = failure(folder(tmp_path, NVDA=text), "NVDA")
+    assert got.reason == (
+        f"{tmp_path / 'NVDA.csv'}: column 'symbol': the file holds MSFT (3 rows), not NVDA: it "
+        "is another ticker's file; rename it MSFT.csv, or save NVDA's prices in it (or, if "
+        "MSFT is NVDA under another name, remove the column)"
+    )
+    assert got.kind == "error"
+
+
+def test_a_long_file_of_two_tickers_is_refused_naming_them(tmp_path: Path) -> None:
+    """Review: a long-format file of two tickers (dates repeated) had every row masked as a
+    conflicting duplicate, with no word that it held two tickers."""
+    text = LONG + _long_rows(["AAPL", "MSFT"]) + "2024-03-28,MSFT,10,11,9,10.5,100\n"
+    got = failure(folder(tmp_path, AAPL=text), "AAPL")
+    assert got.reason == (
+        f"{tmp_path / 'AAPL.csv'}: column 'Symbol': the file holds several tickers: MSFT "
+        "(4 rows), AAPL (3 rows); a price file holds one ticker's rows: save one file per "
+        "ticker, named after it (e.g. df[df['Symbol'] == 'MSFT'].to_csv('MSFT.csv', "
+        "index=False))"
+    )
+    with pytest.raises(ValueError, match="holds several tickers: MSFT"):
+        read_price_file(tmp_path / "AAPL.csv")  # without a ticker too
+
+
+@pytest.mark.parametrize(
+    ("name", "cells"),
+    [
+        ("Symbol", ["BRK.B", "BRK-B", "brk-b"]),  # the share class's separator, the case
+        ("Ticker", ["BRK-B", "", "BRK-B"]),  # an empty cell names no ticker
+        ("ticker_symbol", ["BRK/B"] * 3),
+        ("Symbol", ["^GSPC", "_GSPC", "GSPC"]),  # an index with or without its caret
+    ],
+)
+def test_a_symbol_column_naming_the_files_ticker_is_read(
+    tmp_path: Path, name: str, cells: list[str]
+) -> None:
+    days = pd.bdate_range("2024-03-25", periods=3)
+    text = f"Date,{name},Open,High,Low,Close,Volume\n" + "".join(
+        f"{d:%Y-%m-%d},{c},10,11,9,{10 + i},100\n"
+        for i, (d, c) in enumerate(zip(days, cells, strict=True))
+    )
+    ticker = "^GSPC" if "GSPC" in cells else "BRK-B"
+    got = series(folder(tmp_path, **{ticker.replace("^", "_"): text}), ticker)
+    assert got.frame["close"].tolist() == [10.0, 11.0, 12.0]
+    assert got.frame.index.equals(pd.DatetimeIndex(days, name="date"))
+
+
+def test_a_download_files_ticker_line_and_a_symbol_column_are_both_checked(
+    tmp_path: Path,
+) -> None:
+    text = DOWNLOAD.replace("Volume\n", "Volume,Symbol\n").replace("SPY\n", "SPY,SPY\n")
+    text = text.replace("Date,,,,,,\n", "Date,,,,,,,\n").replace(",10\n", ",10,SPY\n")
+    text = text.replace(",20\n", ",20,QQQ\n")
+    got = failure(folder(tmp_path, SPY=text), "SPY")
+    assert "the file holds several tickers: QQQ (1 row), SPY (1 row)" in got.reason
+
+
+def test_columns_yfinance_adds_for_funds_or_repairs_are_ignored(tmp_path: Path) -> None:
+    extra = HISTORY.replace("Stock Splits\n", "Stock Splits,Capital Gains,Repaired?\n")
+    extra = "\n".join(
+        line if i == 0 else f"{line},0.0,False" for i, line in enumerate(extra.splitlines())
+    )
+    got = series(folder(tmp_path, SPY=extra + "\n"), "SPY")
+    pd.testing.assert_frame_equal(
+        got.frame, series(folder(tmp_path / "..", SPY=HISTORY), "SPY").frame
+    )
+    assert got.info.adjustment == ADJUSTMENT_HISTORY
 
 
 def test_our_own_files_keep_the_declared_adjustment(tmp_path: Path) -> None:
@@ -375,6 +584,74 @@ def test_the_fast_and_the_careful_reader_agree_with_what_was_written(
         frame["close"].to_numpy(), c * scale if shape in ("evbt", "history") else adj
     )
     np.testing.assert_array_equal(frame["volume"].to_numpy(), v)
+
+
+ODD_HEADER = "date,open,high,low,close,volume\n2024-03-27,10,11,9,10,100\n"
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "2_90",
+        "\u0662\u0669\u0660",
+        "290\u00a0",
+        "\u00a0290",
+        "\uff12\uff19\uff10",
+        "290\u2009",
+        "1_000.5",
+    ],
+    ids=[
+        "underscore",
+        "arabic-indic",
+        "nbsp-after",
+        "nbsp-before",
+        "fullwidth",
+        "thin-space",
+        "1_000",
+    ],
+)
+def test_a_number_only_python_reads_is_refused_by_both_readers(tmp_path: Path, cell: str) -> None:
+    """Review: the careful reader took ``2_90`` for 290, and Arabic-Indic digits and a trailing
+    non-breaking space as numbers (``float`` does), where Arrow's reader refuses them."""
+    data = (ODD_HEADER + f"2024-03-28,10,11,9,{cell},100\n").encode()
+    layout = read_layout(data, "ODD")
+    assert _parse_fast(data, layout) is None
+    message = (
+        f"line 3: close {cell!r} is not a number (write plain decimal digits, such as 290.5 "
+        "or 2.905e2)"
+    )
+    with pytest.raises(ValueError, match="is not a number") as info:
+        _parse_careful(data, layout)
+    assert str(info.value) == message
+    (tmp_path / "ODD.csv").write_bytes(data)
+    got = failure(CsvDirSource(tmp_path), "ODD")
+    assert got.reason == f"{tmp_path.resolve() / 'ODD.csv'}: {message}"
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        (" 290 ", 290.0),
+        ("\t290", 290.0),
+        ("+2.9e2", 290.0),
+        ("290.", 290.0),
+        (".5E+3", 500.0),
+        ("0290", 290.0),
+        ("-Infinity", -math.inf),
+        ("inf", math.inf),
+        ("NaN", math.nan),
+        ("1.#IND", math.nan),
+        ("#N/A", math.nan),
+    ],
+)
+def test_the_numbers_both_readers_take_they_read_alike(cell: str, value: float) -> None:
+    data = (ODD_HEADER + f"2024-03-28,10,11,9,{cell},100\n").encode()
+    layout = read_layout(data, "ODD")
+    fast = _parse_fast(data, layout)
+    assert fast is not None
+    careful = _parse_careful(data, layout)
+    np.testing.assert_array_equal(fast["close"], [10.0, value])
+    np.testing.assert_array_equal(careful["close"], [10.0, value])
 
 
 # ----------------------------------------------------------------------------- the panel

@@ -297,3 +297,42 @@ def test_wide_metrics_tables_show_every_column_or_say_there_are_more(
             assert t["attachment"] == "local, local, scroll, scroll", t
     if width < 1280:
         assert any(t["overflow"] > 1 for t in tables)  # the case above is checked
+
+
+# the main page's strategy table: how far it overflows its scroll container, and whether its
+# first column (the row names) is in view once the container is scrolled to its right end
+_OVERVIEW_JS = """
+return Array.from(document.querySelectorAll("table.overview")).map((t) => {
+    const c = t.closest(".scroll");
+    const box = c.getBoundingClientRect();
+    const inside = (r) => r.left >= box.left - 1 && r.right <= box.right + 1;
+    const out = {
+        columns: t.querySelectorAll("thead th").length, overflow: c.scrollWidth - c.clientWidth,
+    };
+    c.scrollLeft = c.scrollWidth;
+    out.names_in_view = Array.from(t.querySelectorAll("tr > :first-child")).every(
+        (cell) => inside(cell.getBoundingClientRect()));
+    c.scrollLeft = 0;
+    return out;
+});
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_main_pages_strategy_table_keeps_its_row_names_in_view(
+    real_report: Path, tmp_path: Path
+) -> None:
+    """At 800 px the strategy table of the main page (one column per strategy) is wider than
+    its card and scrolls: its row names stay in view like a metrics table's statistic names
+    (they scrolled away with the columns)."""
+    require_chromium()
+    report = inspect_page(
+        real_report / "index.html", tmp_path / "page.png", width=800, height=900,
+        timeout=120, probe=_OVERVIEW_JS,
+    )  # fmt: skip
+    assert report.problems() == [], str(report)
+    (table,) = report.probe
+    assert table["columns"] >= 4, table
+    assert table["overflow"] > 1, table  # the case checked
+    assert table["names_in_view"], table

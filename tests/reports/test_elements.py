@@ -15,6 +15,7 @@ import dataclasses
 import html as htmllib
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -265,12 +266,90 @@ def test_the_main_page_shows_honest_strategy_numbers(toy_result: RunResult) -> N
     assert "Mean trade +2.10% to +3.40%" in text  # the range over the two combinations
     assert "95% interval, mean trade (bootstrap) 1 of 2 above zero" in text
     assert "95% interval, beyond the benchmark 0 of 2 above zero" in text
-    assert "Return while invested (annual) +80.00% to +125.00%" in text
+    # 2 trades a combination: too few to annualise (the test below plants enough)
+    assert "Return while invested (annual) — ‡ " in text
     assert "Benchmark at the strategy's exposure +1.23% to +4.56%" in text
     assert "2.50 to no losing trades" in text
     assert "∞" not in text
     assert "inf" not in text.replace("infinit", "")
     assert "too few trades to judge" in text
+
+
+def _annual_cells(page: str) -> dict[str, tuple[str, str]]:
+    """The first strategy cell of each annual row on ``page``: (its text, its title)."""
+    out = {}
+    for name in ("Return while invested (annual)", "Benchmark over the same sessions (annual)"):
+        row = re.search(rf"<tr><td>{re.escape(name)}</td>(.*?)</tr>", page, re.S)
+        assert row is not None, name
+        cell = re.search(r'<td class="num"(?: title="([^"]*)")?>(.*?)</td>', row.group(1))
+        assert cell is not None
+        out[name] = (cell.group(2), htmllib.unescape(cell.group(1) or ""))
+    return out
+
+
+def test_an_annual_figure_of_a_few_trades_or_sessions_is_not_shown(
+    toy_result: RunResult, tmp_path: Path
+) -> None:
+    """Annualising four one-day trades read +572% a year, the page's biggest number under a
+    "too few trades" flag. A combination with fewer than 10 trades, or fewer than 63
+    sessions in positions (exposure x sessions), shows no annual figure while invested: "—"
+    with the reason as its title and a footnote; the main page's range runs over the
+    combinations annualised; the tables keep the computed values."""
+    from backtest.reports import write_report
+
+    few = _stats_result(toy_result)  # 2 trades a combination
+    pages = H.render_pages(few)
+    name = few.backtests[0].strategy.name
+    why = "too few trades to annualise (2, fewer than 10)"
+    index = _annual_cells(pages["index.html"])
+    for text, title in index.values():
+        assert (text, title) == ("—<sup>‡</sup>", f"2 of 2 combinations not annualised: {why}")
+    assert f"<sup>‡</sup>{H.ANNUAL_NOTE}" in pages["index.html"]
+    strategy = pages[f"strategies/{name}.html"]
+    assert set(_annual_cells(strategy).values()) == {("—<sup>‡</sup>", why)}
+    assert f'<p class="note"><sup>‡</sup>{H.ANNUAL_NOTE}</p>' in strategy.replace("&#39;", "'")
+    out = tmp_path / "report"
+    write_report(few, out)
+    csv = pd.read_csv(out / "tables" / "trade_stats.csv")
+    assert csv["return_while_invested"].tolist() == [1.25, 0.8]  # the tables keep them
+    assert csv["bench_while_invested"].tolist() == [0.1, 0.12]
+    assert "1.25" in (out / "tables" / "trade_stats.json").read_text(encoding="utf-8")
+
+    (bt,) = few.backtests
+    m = bt.metrics.copy()
+    strat = (m["kind"] == "strategy") & (m["portfolio"] == "pooled XNYS")
+    m.loc[strat, "n_trades"] = 40
+    m.loc[strat, "sessions"] = sessions = 500
+    # combination 0 in positions on 0.1 x sessions (< 63), combination 1 on 0.3 x sessions
+    assert 0.1 * sessions < H.MIN_INVESTED_SESSIONS <= 0.3 * sessions
+    m.loc[strat, "exposure"] = [0.1, 0.3]
+    mixed = dataclasses.replace(few, backtests=[dataclasses.replace(bt, metrics=m)])
+    pages = H.render_pages(mixed)
+    short = f"too few sessions in positions to annualise ({0.1 * sessions:.0f}, fewer than 63)"
+    assert _annual_cells(pages["index.html"]) == {
+        "Return while invested (annual)": (
+            "+80.00%<sup>‡</sup>",
+            f"1 of 2 combinations not annualised: {short}",
+        ),
+        "Benchmark over the same sessions (annual)": (
+            "+12.00%<sup>‡</sup>",
+            f"1 of 2 combinations not annualised: {short}",
+        ),
+    }
+    cells = re.search(
+        r"<tr><td>Return while invested \(annual\)</td>(.*?)</tr>",
+        pages[f"strategies/{name}.html"], re.S,
+    )  # fmt: skip
+    assert cells is not None
+    assert cells.group(1).startswith(
+        f'<td class="num" title="{short}">—<sup>‡</sup></td><td class="num">+80.00%</td>'
+    )
+
+    m.loc[strat, "exposure"] = 0.3
+    enough = dataclasses.replace(few, backtests=[dataclasses.replace(bt, metrics=m)])
+    page = H.render_pages(enough)["index.html"]
+    assert _annual_cells(page)["Return while invested (annual)"] == ("+80.00% to +125.00%", "")
+    assert "‡" not in page
 
 
 def test_the_strategy_page_gives_each_combination_its_statistics(toy_result: RunResult) -> None:

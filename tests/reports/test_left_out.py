@@ -305,6 +305,48 @@ def test_a_ticker_page_lists_the_measured_events_no_strategy_traded(tmp_path: Pa
     assert "earnings · bbb-results</div>" in section
 
 
+def test_the_untraded_events_are_listed_when_the_study_failed(tmp_path: Path) -> None:
+    """The world's catalog with AAA's second layoff entry, its too-early event and CCC's
+    deal, and ``max_loss = 0``: the study fails (2 of 7 rows dropped) while the strategy
+    runs. AAA's page still lists the entry the strategy skipped, with its reason, and the
+    launch it does not select; the index links the skipped row to AAA's page. The old page
+    listed nothing when the study failed."""
+    build(tmp_path, catalog=EXTRA.split("  - id: bad-two")[0])
+    config = tmp_path / "run.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("[study]\n", "[study]\nmax_loss = 0.0\n"),
+        encoding="utf-8",
+    )
+    result = run_job(load_config(config))
+    assert result.study is None
+    assert "more than max_loss=0%" in (result.study_error or "")
+    out = tmp_path / "report"
+    write_report(result, out)
+    page = read(out, "tickers/AAA.html")
+    (section,) = re.findall(r'<section id="untraded">(.*?)</section>', page, re.S)
+    assert "<h2>Traded by no strategy (2)</h2>" in section
+    assert "the event study did not run: none was measured" in section
+    rows = re.findall(r"<tr><td>(.*?)</tr>", section, re.S)
+    assert [re.search(r"· ([\w-]+)</div>", r).group(1) for r in rows] == [  # type: ignore[union-attr]
+        "aaa-layoff-report", "aaa-launch",
+    ]  # fmt: skip
+    link = '<a href="../strategies/toy_buy_on_layoffs.html">toy_buy_on_layoffs</a>'
+    assert (
+        f"<div>{link}: AAA already enters on 2023-06-06 for aaa-layoff (one position per ticker "
+        "and entry session; set position.stack = true to trade both)</div>"
+    ) in rows[0]
+    assert '<td class="nowrap">2023-06-06</td>' in rows[0]
+    assert "aaa-early" not in section  # traded: the study's drop does not matter here
+    bbb = read(out, "tickers/BBB.html")
+    (section,) = re.findall(r'<section id="untraded">(.*?)</section>', bbb, re.S)
+    assert "earnings · bbb-results</div>" in section
+    index = read(out, "index.html")
+    assert (
+        "<tr><td>toy_buy_on_layoffs</td><td>aaa-layoff-report</td>"
+        '<td><a href="tickers/AAA.html">AAA</a></td>'
+    ) in index
+
+
 # ------------------------------------------------------------------------------ C: dropped
 
 

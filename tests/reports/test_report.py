@@ -169,6 +169,32 @@ def test_strategy_overview_shows_the_range_not_the_best(toy_result: RunResult) -
     assert ov["benchmark"] == "SPY"
 
 
+def test_a_strategy_that_traded_nothing_has_its_parameters_in_the_metrics(
+    toy_result: RunResult,
+) -> None:
+    """strategy_metrics of a strategy without a trade lacked the parameter columns (and had
+    no row): it has the header of a traded one and a row per combination, with its
+    parameter values, ``n_trades`` 0 and no metric; beside a traded strategy too."""
+    from backtest.portfolio import BacktestResult
+
+    (bt,) = toy_result.backtests
+    idle = BacktestResult.empty(
+        bt.strategy.model_copy(update={"name": "idle"}), bt.combos, bt.skipped, bt.benchmarks
+    )
+    traded = T.strategy_metrics([bt])
+    alone = T.strategy_metrics([idle])
+    assert list(alone.columns) == list(traded.columns)
+    assert alone["label"].tolist() == bt.combos["label"].tolist() == ["hold=1", "hold=5"]
+    assert alone["exit.hold"].tolist() == [1, 5]
+    assert (alone["kind"] == "strategy").all()
+    assert (alone["n_trades"] == 0).all()
+    assert alone[["total_return", "sharpe", "portfolio"]].isna().all().all()
+    both = T.strategy_metrics([bt, idle])
+    assert list(both.columns) == list(traded.columns)
+    assert both["strategy"].value_counts().to_dict() == {bt.strategy.name: len(traded), "idle": 2}
+    assert bt.to_frame().equals(traded.drop(columns="strategy")[bt.to_frame().columns])
+
+
 def test_takeaways() -> None:
     ov = pd.DataFrame(
         {

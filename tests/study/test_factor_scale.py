@@ -279,3 +279,96 @@ def test_odd_frames_are_judged_on_their_number_columns(ff3: pd.DataFrame) -> Non
     check_factor_scale(decimal.assign(note="x", flag=True), "x")
     with pytest.raises(FactorScaleError, match=r"x: the factor returns look like percent"):
         check_factor_scale(pd.concat([decimal, decimal[["SMB"]] * 100], axis=1), "x")
+
+
+# ------------------------------------------------------------------ short calm stretches
+
+
+@pytest.mark.parametrize(("end", "days"), [("1965-08-30", 20), ("1994-01-26", 10)])
+def test_a_short_calm_stretch_in_percent_is_refused(ff3: pd.DataFrame, end: str, days: int) -> None:
+    """Review: over calm sessions no factor in percent reaches 0.5, so a median of 0.05 was
+    not enough and the frame passed (without a risk-free rate, or with one in decimal); its
+    median alone is now far above any decimal one over as many days
+    (:data:`~backtest.study.inputs.PERCENT_MEDIAN_BY_DAYS`)."""
+    stretch = ff3.loc[:end].iloc[-days:]
+    percent = stretch.drop(columns="RF") * 100
+    assert percent.abs().max().max() < 0.5  # the old rule's blind spot
+    for frame in (percent, percent.assign(RF=stretch["RF"])):
+        with pytest.raises(FactorScaleError) as info:
+            check_factor_scale(frame, "x")
+        assert str(info.value).startswith(
+            f"x: the factor returns look like percent, not daily decimal returns (absolute "
+            f"values over {days} days: "
+        )
+        assert str(info.value).endswith(
+            "daily decimal factors have a median about 0.005 and never reach 0.5, a daily "
+            "risk-free rate is below 0.001); divide them by 100, or read Ken French's CSV file "
+            "with read_factors (--factors FILE), which converts its percent"
+        )
+
+
+#: the decimal stretches with the largest median of their length (or longer) in French's
+#: files (benchmarks/factor_scale_calibration.py): (file, last day, sessions, largest median)
+WORST_DECIMAL = [
+    (FF3, "1929-10-30", 5, 0.1120),
+    (FF3, "1929-11-15", 13, 0.0593),
+    (FF3, "2020-04-06", 26, 0.0423),
+    (FF3, "2008-12-08", 60, 0.0378),
+    (FF3, "2009-01-29", 100, 0.0245),
+    (FF3, "1932-09-15", 300, 0.01745),
+]
+
+
+@pytest.mark.parametrize(("name", "end", "days", "median"), WORST_DECIMAL)
+def test_the_largest_decimal_medians_of_each_length_pass(
+    name: str, end: str, days: int, median: float
+) -> None:
+    from backtest.study.inputs import percent_median
+
+    decimal = plain_parse(_shared("factors") / name)
+    stretch = decimal.loc[:end].iloc[-days:]
+    top = max(statistics.median(abs(x) for x in stretch[c]) for c in stretch if c != "RF")
+    assert top == pytest.approx(median, abs=5e-5)
+    assert percent_median(days) >= 1.25 * top  # the margin the calibration keeps
+    check_factor_scale(stretch, "x")  # no error
+
+
+# ------------------------------------------------------------------ files whose units change
+
+
+def test_a_file_whose_units_change_partway_is_named(
+    ff3: pd.DataFrame, prices: object, tmp_path: Path
+) -> None:
+    """Review: a file in percent up to 2022 and in decimal after passes as a whole, and the
+    study's check of the rows it uses (2023-2024) named it ``the factor frame (factors=)``
+    and said to divide by 100."""
+    path = _french_layout(
+        tmp_path / "ff.csv", pd.concat([ff3.loc["2000":"2022"] * 100, ff3.loc["2023":"2024"]])
+    )
+    factors = read_factors(path)  # as a whole, in percent
+    with pytest.raises(FactorScaleError) as info:
+        run_study(EVENT, prices, SPEC, factors=factors)
+    rows = "its rows on the price data's dates, 2023-01-03 to 2024-12-31"
+    assert str(info.value) == _decimal_file_message(path).replace(f"{path}:", f"{path} ({rows}):")
+
+
+def test_the_file_of_the_columns_whose_units_change_is_named(
+    ff3: pd.DataFrame, prices: object, tmp_path: Path
+) -> None:
+    good = _french_layout(tmp_path / "ff3.csv", ff3.loc["2000":"2024"] * 100)
+    mom = ff3.loc["2000":"2024", ["SMB"]].rename(columns={"SMB": "Mom"})
+    changing = _french_layout(
+        tmp_path / "mom.csv", pd.concat([mom.loc[:"2022"] * 100, mom.loc["2023":] * 10_000])
+    )  # percent, then 100 times percent
+    factors = read_factors([good, changing])
+    with pytest.raises(FactorScaleError) as info:
+        run_study(EVENT, prices, SPEC, factors=factors)
+    assert str(info.value).startswith(
+        f"{changing} (its rows on the price data's dates, 2023-01-03 to 2024-12-31): the values "
+        "divided by 100 (Ken French's format is in percent) are still too large for daily "
+        "returns (absolute values over 502 days: Mom: median 0.465, largest 3.6); write the "
+        "file in percent"
+    )
+    # a frame of the caller's own is still named as such
+    with pytest.raises(FactorScaleError, match=r"^the factor frame \(factors=\): .* percent"):
+        run_study(EVENT, prices, SPEC, factors=ff3.loc["2023":"2024"] * 100)

@@ -105,3 +105,34 @@ def test_a_large_file_reads_every_row_and_drops_only_the_bad(tmp_path: Path) -> 
         ("e7", "many.csv line 9"),
         ("e40000", "many.csv line 40002"),
     ]
+
+
+def test_the_factor_files_of_a_run_are_read_once_and_again_when_edited(tmp_path: Path) -> None:
+    """``FactorFiles`` keeps a file under its path, size and modification time: read once per
+    run, again once edited; another run (another FactorFiles) reads it afresh."""
+    import os
+
+    import backtest.study.inputs as inputs
+    from backtest.study.inputs import FactorFiles
+
+    rows = ["20240102,0.10,0.20", "20240103,-0.30,0.40", "20240104,0.50,-0.60"]
+    path = tmp_path / "f.csv"
+    path.write_text("my factors\n\n,A,B\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    files = FactorFiles()
+    first = read_factors(path, files=files)
+    again = read_factors([path], files=files)
+    assert files.parsed == 1
+    pd.testing.assert_frame_equal(first, again)
+    assert first.attrs == again.attrs == {inputs.FACTOR_FILES: {"A": str(path), "B": str(path)}}
+    stat = path.stat()
+    path.write_text(  # the same size and time, but new values: still the old ones (a run's)
+        "my factors\n\n,A,B\n" + "\n".join(rows).replace("0.10", "0.11") + "\n", encoding="utf-8"
+    )
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert read_factors(path, files=files).iloc[0, 0] == pytest.approx(0.001)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # edited: read again
+    assert read_factors(path, files=files).iloc[0, 0] == pytest.approx(0.0011)
+    assert files.parsed == 2
+    other = FactorFiles()
+    assert read_factors(path, files=other).iloc[0, 0] == pytest.approx(0.0011)
+    assert other.parsed == 1

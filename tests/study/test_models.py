@@ -47,6 +47,48 @@ def test_market_wide_events_are_measured_without_the_market() -> None:
     assert res.ar.loc[("summit", "S0001"), 0] == pytest.approx(r["S0001"].iloc[i] - est.mean())
 
 
+@pytest.mark.parametrize("scope", ["markt", "Market", "compny"])
+def test_a_scope_that_is_not_company_or_market_is_dropped_with_its_reason(scope: str) -> None:
+    """A misspelt scope was measured as a company event (the market model) without a word."""
+    events, close = _market_wide()
+    events.loc[events["event_id"] == "summit", "scope"] = scope
+    events.loc[0, "scope"] = ""  # empty: no scope given, a company event as before
+    res = run_study(events, close, StudySpec(max_loss=1.0, exclude_confounded=False))
+    assert "summit" not in set(res.events["event_id"])
+    summit = res.dropped[res.dropped["event_id"] == "summit"]
+    assert sorted(summit["ticker"]) == ["S0000", "S0001", "S0002", "SPY"]
+    assert set(summit["stage"]) == {"scope"}
+    assert set(summit["reason"]) == {
+        f"scope {scope!r} (event table column scope) is not one of company, market"
+    }
+    assert events.loc[0, "event_id"] in set(res.events["event_id"])
+
+
+def test_the_scopes_are_the_catalog_s() -> None:
+    from typing import get_args
+
+    from backtest.catalog.schema import Scope
+    from backtest.study.align import SCOPES
+
+    assert get_args(Scope) == SCOPES
+
+
+def test_the_summary_says_how_many_rows_each_model_measured() -> None:
+    """The header said "model market" while the summit's rows were measured with the constant
+    mean model, without a word."""
+    events, close = _market_wide()
+    res = run_study(events, close, StudySpec(max_loss=1.0, exclude_confounded=False))
+    n_market = int((res.events["model"].astype(str) == "market").sum())
+    head = str(res.summary()).splitlines()[2]
+    assert head.startswith(
+        f"model market ({n_market} with the market model, 4 with the constant mean model), "
+    )
+    alone = run_study(
+        events[events["scope"] == "company"], close, StudySpec(exclude_confounded=False)
+    )
+    assert str(alone.summary()).splitlines()[2].startswith("model market, simple returns")
+
+
 def test_the_raw_model_takes_the_return_itself() -> None:
     """raw: AR = R; nothing is estimated, and the estimation window gives the variance of the
     return for the tests (s2 = its sample variance, n - 1 degrees of freedom; Var(CAR) =
