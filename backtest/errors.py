@@ -59,10 +59,12 @@ class CatalogProblem:
 class CatalogError(EvbtError, ValueError):
     """A catalog has problems; :attr:`problems` lists every one of them."""
 
-    def __init__(self, problems: Iterable[CatalogProblem]) -> None:
+    def __init__(
+        self, problems: Iterable[CatalogProblem], what: str = "the events catalog"
+    ) -> None:
         self.problems: tuple[CatalogProblem, ...] = tuple(problems)
         n = len(self.problems)
-        head = f"{n} problem{'s' if n != 1 else ''} in the events catalog:"
+        head = f"{n} problem{'s' if n != 1 else ''} in {what}:"
         super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
 
 

@@ -568,10 +568,19 @@ def load_confounder_events(paths: Sequence[Path]) -> pd.DataFrame:
     """The events of ``paths`` (catalogs, or earnings CSVs saved from yfinance) that count as
     confounders without being studied (:func:`backtest.catalog.load_confounders`). A row that
     cannot be read is left out, the others kept (a bad row never stops the others): its
-    problem is in ``frame.attrs["problems"]``."""
+    problem is in ``frame.attrs["problems"]``. A file of which no row can be read (a header
+    that is not CSV, a column missing: a problem of the whole file) is refused, as before:
+    :class:`~backtest.errors.CatalogError` naming its problems."""
     from backtest.catalog import load_confounders
+    from backtest.errors import CatalogError
 
-    return load_confounders(paths, strict=False)
+    frame = load_confounders(paths, strict=False)
+    problems = frame.attrs.get("problems", ())
+    read = set(frame["file"].astype(str).str.rsplit(":", n=1).str[0]) if len(frame) else set()
+    whole = [p for p in problems if str(p.file) not in read]
+    if whole:
+        raise CatalogError(whole, "the confounder files (no row of the file could be read)")
+    return frame
 
 
 def _earnings_calendars(config: RunConfig, full: Catalog, notes: list[str]) -> Any:

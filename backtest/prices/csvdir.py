@@ -376,9 +376,13 @@ class CsvDirSource:
     def _missing(self, ticker: str, path: Path, failure: object) -> FetchFailure:
         known = self.tickers()
         near = _same_but_case(self.directory, [p.name for p in self.candidates(ticker)])
+        if near is None:  # BRK.B.csv for BRK-B: the same ticker spelt another way
+            near = _spelt_otherwise(self.directory, ticker, path.name)
+        # an index is suggested an index, a stock a stock (^HSI is not HSIC)
+        alike = [k for k in known if k.startswith("^") == ticker.startswith("^")]
         hint = (
             (f"{near[0]} is there: rename it {near[1]}" if near else "")
-            or did_you_mean(ticker, known, n=3, prefix="")
+            or did_you_mean(ticker, alike, n=3, prefix="")
             or f"add {path.name} (columns {','.join(_COLUMNS)}, or a CSV saved from yfinance); "
             f"{len(known)} ticker file(s) are there"
         )
@@ -398,6 +402,22 @@ def _spelled_exactly(path: Path) -> bool:
     except OSError:  # no such twin: a case-sensitive file system
         return True
     return path.name in os.listdir(path.parent)
+
+
+def _spelt_otherwise(directory: Path, ticker: str, name: str) -> tuple[str, str] | None:
+    """``(entry, name)``: a ``.csv`` entry of ``directory`` for ``ticker`` spelt another way
+    (:func:`ticker_key`: ``BRK.B.csv`` or ``brk-b.csv`` for ``BRK-B``); ``None`` when none."""
+    key = ticker_key(ticker)
+    try:
+        with os.scandir(directory) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                stem, dot, ext = entry.name.rpartition(".")
+                same = dot and ext.lower() == "csv" and ticker_key(ticker_of_stem(stem)) == key
+                if same and entry.name != name:
+                    return entry.name, name
+    except OSError:
+        return None
+    return None
 
 
 def _same_but_case(directory: Path, names: Sequence[str]) -> tuple[str, str] | None:

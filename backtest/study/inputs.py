@@ -246,7 +246,7 @@ def _instants(
         rows = np.flatnonzero(keep & both & (zone == z).to_numpy())
         try:
             tz = zoneinfo.ZoneInfo(z)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America"
             drop(rows, "timezone", f"{z!r} is not a known IANA timezone, e.g. America/New_York")
             continue
         local = dates.iloc[rows] + pd.to_timedelta(

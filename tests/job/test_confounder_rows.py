@@ -72,3 +72,24 @@ def test_a_run_lists_the_confounder_rows_left_out_with_the_catalog_s(
     assert list(zip(left["file"], left["line"], strict=True)) == [
         (str(catalog), 3), (str(cal), 3), (str(cal), 4),
     ]  # fmt: skip
+
+
+def test_a_confounder_file_of_which_no_row_can_be_read_is_refused(
+    capsys: pytest.CaptureFixture[str], files: tuple[Path, Path], shared_prices_dir: Path
+) -> None:
+    """Leaving out a whole file (its header not CSV, a column missing) would run the study
+    without any of its confounders, under a warning that spoke of a row."""
+    _, catalog = files
+    bad = catalog.parent / "semicolons.csv"
+    bad.write_text("id;ticker;date;timing;category\nc1;META;2023-07-03;after_close;x\n", "utf-8")
+    code, stdout, stderr = run_main(
+        ["study", "--catalog", str(catalog), "--prices-dir", str(shared_prices_dir),
+         "--confounders", str(bad)],
+        capsys,
+    )  # fmt: skip
+    assert code == 1
+    assert stdout == ""
+    assert stderr.lstrip().startswith(
+        "evbt: error: 1 problem in the confounder files (no row of the file could be read):\n"
+        f"  {bad}:1: the header's columns are separated by semicolons"
+    )

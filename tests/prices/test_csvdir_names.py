@@ -99,3 +99,21 @@ def test_prices_check_of_a_folder_lists_the_files_it_does_not_read(
     code, out, _ = run_main(["prices", "check", "SPY", "--prices-dir", str(folder)], capsys)
     assert code == 0
     assert "Not read" not in out
+
+
+def test_a_missing_file_is_told_the_file_of_its_ticker_spelt_another_way(
+    tmp_path: Path, shared_prices_dir: Path
+) -> None:
+    """BRK.B.csv for BRK-B was told "did you mean BRK.B?" (a ticker evbt cannot place), and
+    ^HSI, missing from a folder of stocks, "did you mean HSIC?" (a stock)."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    for name in ("BRK.B.csv", "HSIC.csv", "MSFT.csv"):
+        shutil.copy(shared_prices_dir / "META.csv", folder / name)
+    source = CsvDirSource(folder)
+    hints = {
+        t: f.hint for t, f in source.fetch(["BRK-B", "^HSI", "MSFX"], None, None).failed.items()
+    }
+    assert hints["BRK-B"] == "BRK.B.csv is there: rename it BRK-B.csv"
+    assert hints["^HSI"].startswith("add _HSI.csv (columns date,open,high,low,close,volume")
+    assert hints["MSFX"] == "did you mean MSFT?"

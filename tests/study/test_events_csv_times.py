@@ -43,6 +43,8 @@ def test_the_reviewers_rows_get_the_catalog_s_sessions(tmp_path: Path) -> None:
         ("25:10,Asia/Tokyo,", "time", "'25:10' is not a time of day HH:MM (24-hour)"),
         ("9h30,Asia/Tokyo,", "time", "'9h30' is not a time of day"),
         ("09:30,Asia/Tokyio,", "timezone", "'Asia/Tokyio' is not a known IANA timezone"),
+        ("09:30,Asia,", "timezone", "'Asia' is not a known IANA timezone"),  # a tzdata folder
+        ("09:30," + "A" * 300 + ",", "timezone", f"'{'A' * 300}' is not a known IANA timezone"),
         ("09:30,Asia/Tokyo,after_close", "timing", "give either timing, or time and timezone"),
     ],
 )
