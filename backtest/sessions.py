@@ -43,6 +43,7 @@ datetime.date(2023, 7, 6)
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
@@ -54,6 +55,9 @@ from backtest.markets import get_calendar
 
 Timing = Literal["before_open", "during", "after_close", "unknown"]
 TIMINGS: tuple[str, ...] = get_args(Timing)
+#: An exact local time of day, ``HH:MM`` or ``HH:MM:SS`` (24-hour), matched whole: its hour,
+#: minute and second (the catalog's ``time:`` and an events file's ``time`` column).
+TIME_OF_DAY = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?")
 
 
 def event_instant(date: dt.date, time: dt.time, timezone: str) -> pd.Timestamp:

@@ -33,7 +33,7 @@ from pydantic import (
 from backtest.catalog import attributes as attrs
 from backtest.errors import InvalidTickerError, UnknownMarketError
 from backtest.markets import Market, market_of
-from backtest.sessions import TIMINGS, Timing, day0_session
+from backtest.sessions import TIME_OF_DAY, TIMINGS, Timing, day0_session
 from backtest.text import did_you_mean
 
 #: Categories every catalog knows. A catalog file may add its own under ``categories:``.
@@ -59,7 +59,6 @@ ModelName = Literal["market", "market_adjusted", "constant_mean", "raw", "factor
 MODELS: tuple[str, ...] = get_args(ModelName)
 
 _SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?$")
 
 
 @lru_cache(maxsize=1)
@@ -382,7 +381,7 @@ class Event(_Model):
     def _time(cls, v: Any) -> dt.time | None:
         if v is None:
             return None
-        m = _TIME_RE.match(v) if isinstance(v, str) else None
+        m = TIME_OF_DAY.fullmatch(v) if isinstance(v, str) else None
         if m is None:
             raise ValueError(f"{v!r} is not a time of day (expected HH:MM, 24-hour, e.g. '19:00')")
         return dt.time(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))

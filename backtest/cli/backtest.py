@@ -138,29 +138,29 @@ def backtest(
             traded = [f for f in frames if len(f)] or frames[:1]  # no trade: the header only
             pd.concat(traded, ignore_index=True).to_csv(buf, index=False)
         emit(buf.getvalue(), out, quiet=quiet)
-        for r in results:  # a strategy without a row says why, as the table format does
+        for r in results:  # a strategy or market without a row says why, as the table does
             if r.metrics.empty:
-                why = "".join(f"\n- {line}" for line in r.skipped_lines(more=MORE_SKIPPED))
-                click.echo(
-                    f"evbt: note: {r.strategy.name} made no trade, so it has no row in the CSV; "
-                    f"every event was skipped ({len(r.skipped_table())} event-ticker "
-                    f"reasons):{why}",
-                    err=True,
-                )
+                click.echo(_no_row_note(r), err=True)
                 continue
             for market, rest in _markets_without_rows(r):  # e.g. its benchmark has no prices
-                why = "".join(f"\n- {line}" for line in rest.skipped_lines(more=MORE_SKIPPED))
-                click.echo(
-                    f"evbt: note: {r.strategy.name} made no trade on {market}, so it has no "
-                    f"{market} row in the CSV; every event there was skipped "
-                    f"({len(rest.skipped_table())} event-ticker reasons):{why}",
-                    err=True,
-                )
+                click.echo(_no_row_note(rest, market), err=True)
     elif results or out is not None:
         summaries = (r.summary(more_combos=MORE_COMBOS, more_skipped=MORE_SKIPPED) for r in results)
         emit("\n".join(str(s) for s in summaries), out, quiet=quiet)
     if failures:
         raise SystemExit(1)
+
+
+def _no_row_note(result: Any, market: str | None = None) -> str:
+    """Why ``result`` (a strategy, or with ``market`` its skips there) has no row in the CSV:
+    every event was skipped, and the reasons."""
+    on, row, there = (f" on {market}", f"{market} row", " there") if market else ("", "row", "")
+    why = "".join(f"\n- {line}" for line in result.skipped_lines(more=MORE_SKIPPED))
+    return (
+        f"evbt: note: {result.strategy.name} made no trade{on}, so it has no {row} in the CSV; "
+        f"every event{there} was skipped ({len(result.skipped_table())} event-ticker "
+        f"reasons):{why}"
+    )
 
 
 def _markets_without_rows(result: Any) -> list[tuple[str, Any]]:

@@ -26,6 +26,7 @@ import pandas as pd
 from backtest.reports import charts as C
 from backtest.reports import fmt
 from backtest.reports import tables as T
+from backtest.study.results import reason_kind
 from backtest.study.spec import window_label
 from backtest.text import finite, number_or_none
 
@@ -943,17 +944,6 @@ class Listing:
     @property
     def more(self) -> int:
         return self.n - len(self.rows)
-
-
-def reason_kind(reason: Any) -> str:
-    """A reason with its numbers as N (to count reasons of one kind together).
-
-    >>> reason_kind("condition not met: AR(+0) = +13.75%")
-    'condition not met: AR(N) = N'
-    >>> reason_kind("only 111 valid estimation-window returns, 120 required")
-    'only N valid estimation-window returns, N required'
-    """
-    return re.sub(r"[-+]?\d[\d.,]*%?", "N", str(reason))
 
 
 def listing(rows: list[dict[str, Any]], *by: str, limit: int = MAX_ROWS) -> Listing:

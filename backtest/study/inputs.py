@@ -31,7 +31,13 @@ import pandas as pd
 from backtest.errors import CalendarRangeError, EvbtError, InvalidTickerError, UnknownMarketError
 from backtest.lines import Lines
 from backtest.markets import get_calendar, market_of
-from backtest.sessions import TIMINGS, day0_sessions, day0_sessions_at, event_instant
+from backtest.sessions import (
+    TIME_OF_DAY,
+    TIMINGS,
+    day0_sessions,
+    day0_sessions_at,
+    event_instant,
+)
 
 T = TypeVar("T")
 
@@ -204,9 +210,6 @@ def read_events_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, list[Dr
     return out.sort_index().reset_index(drop=True), dropped
 
 
-_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
-
-
 def _instants(
     raw: pd.DataFrame,
     dates: pd.Series,
@@ -235,11 +238,9 @@ def _instants(
     both = keep & has_t & has_z
     bad = np.flatnonzero(both & timing_given)
     drop(bad, "timing", "give either timing, or time and timezone, not both")
-    parts = time.str.extract(f"^{_TIME.pattern}$").fillna("0").astype(int)
-    clock = (
-        time.str.fullmatch(_TIME.pattern).to_numpy(dtype=bool)
-        & ((parts[0] < 24) & (parts[1] < 60) & (parts[2] < 60)).to_numpy()
-    )
+    # the catalog's rule of a time of day (HH:MM or HH:MM:SS, 24-hour)
+    clock = time.str.fullmatch(TIME_OF_DAY.pattern).to_numpy(dtype=bool)
+    parts = time.str.extract(f"^{TIME_OF_DAY.pattern}$").fillna("0").astype(int)
     bad = np.flatnonzero(keep & both & ~clock)
     drop(bad, "time", [f"{time.iat[i]!r} is not a time of day HH:MM (24-hour)" for i in bad])
     for z in dict.fromkeys(zone[keep & both]):

@@ -735,6 +735,18 @@ def _kinds_text(reasons: pd.Series) -> str:
 _NUMBER = re.compile(r"(?<![\w.])(\d{4}-\d{2}-\d{2}|[-+]?\d+(?:[.,]\d+)*%?)(?!\w|\.\w)")
 
 
+def reason_kind(reason: Any) -> str:
+    """A reason with its numbers as N: the kind :func:`reason_kinds` counts reasons by (the
+    report's listings too).
+
+    >>> reason_kind("condition not met: AR(+0) = +13.75%")
+    'condition not met: AR(N) = N'
+    >>> reason_kind("no prices for 0700.HK from 2024-01-02")
+    'no prices for 0700.HK from N'
+    """
+    return _NUMBER.sub("N", str(reason))
+
+
 def reason_kinds(reasons: Sequence[str] | pd.Series) -> list[tuple[int, str]]:
     """Reasons grouped by kind, most common first: the count of each and its text, the
     numbers of the kind's reasons written as their range.

@@ -42,6 +42,7 @@ def test_the_reviewers_rows_get_the_catalog_s_sessions(tmp_path: Path) -> None:
         (",Asia/Tokyo,", "time", "is empty: a timezone needs the local time"),
         ("25:10,Asia/Tokyo,", "time", "'25:10' is not a time of day HH:MM (24-hour)"),
         ("9h30,Asia/Tokyo,", "time", "'9h30' is not a time of day"),
+        ("9:30,Asia/Tokyo,", "time", "'9:30' is not a time of day"),  # as a catalog refuses it
         ("09:30,Asia/Tokyio,", "timezone", "'Asia/Tokyio' is not a known IANA timezone"),
         ("09:30,Asia,", "timezone", "'Asia' is not a known IANA timezone"),  # a tzdata folder
         ("09:30," + "A" * 300 + ",", "timezone", f"'{'A' * 300}' is not a known IANA timezone"),
